@@ -1,0 +1,36 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+/**
+ * Two projects: `workers` runs inside workerd (the gateway through its front door, Durable
+ * Objects, KV) with upstreams faked in-process; `node` drives a running gateway with real SDKs.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: 'test-admin-token',
+                TEST_PROVIDER_KEY: 'test-upstream-key',
+              },
+            },
+          }),
+        ],
+        test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: ['test/node/**'] },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+})
