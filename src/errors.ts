@@ -1,0 +1,61 @@
+/**
+ * The one error type of the gateway. Anything that should reach a client as an error is a
+ * `GatewayError`; `toErrorResponse` is the single place that turns it into the wire shape
+ * `{ error: { code, message, metadata } }` (OpenRouter's, which OpenAI SDKs also read).
+ *
+ * @example
+ * throw new GatewayError(404, 'not_found', 'No endpoints found for model "x/y"', { model: 'x/y' })
+ */
+export type ErrorType =
+  | 'invalid_request'
+  | 'context_length_exceeded'
+  | 'authentication'
+  | 'permission_denied'
+  | 'payment_required'
+  | 'not_found'
+  | 'timeout'
+  | 'payload_too_large'
+  | 'rate_limit_exceeded'
+  | 'provider_unavailable'
+  | 'provider_overloaded'
+  | 'server'
+
+export type ErrorMetadata = Record<string, unknown>
+
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    message: string,
+    readonly metadata: ErrorMetadata = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+    this.name = 'GatewayError'
+  }
+}
+
+/** The JSON body of an error, also used inside a mid-stream error chunk. */
+export function errorBody(err: GatewayError): { code: number; message: string; metadata: ErrorMetadata } {
+  return { code: err.status, message: err.message, metadata: { error_type: err.type, ...err.metadata } }
+}
+
+export function toErrorResponse(err: GatewayError): Response {
+  return Response.json({ error: errorBody(err) }, { status: err.status, headers: err.headers })
+}
+
+/** Anything thrown that is not a GatewayError is a bug: mask it rather than leak internals. */
+export function internalError(): GatewayError {
+  return new GatewayError(500, 'server', 'Internal gateway error')
+}
+
+/** Issues of a failed zod parse → a 400 that names each bad field by its path. */
+export function invalidInput(subject: string, issues: readonly { path: PropertyKey[]; message: string }[]): GatewayError {
+  const listed = issues.slice(0, 5).map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
+  const summary = listed.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ')
+  return new GatewayError(400, 'invalid_request', `Invalid ${subject}: ${summary}`, { issues: listed })
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('')
+}

@@ -1,0 +1,94 @@
+import type { ToolCall } from './openai/request'
+
+/**
+ * What every upstream adapter produces, whatever the provider spoke: a finished completion, or a
+ * sequence of stream events. Renderers (OpenAI JSON/SSE today, Anthropic for /v1/messages later)
+ * turn these into a wire format. Fields mirror OpenAI's, the canonical form.
+ */
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error'
+
+export interface TokenUsage {
+  /** All prompt tokens, cached ones included (OpenAI's meaning of prompt_tokens). */
+  promptTokens: number
+  completionTokens: number
+  /** Prompt tokens read from the provider's cache. */
+  cachedTokens: number
+  /** Prompt tokens written to the provider's cache. */
+  cacheWriteTokens: number
+  /** Completion tokens spent on reasoning (a subset of completionTokens). */
+  reasoningTokens: number
+}
+
+export const ZERO_USAGE: TokenUsage = {
+  promptTokens: 0,
+  completionTokens: 0,
+  cachedTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+}
+
+export interface AssistantMessage {
+  role: 'assistant'
+  content: string | null
+  refusal: string | null
+  reasoning?: string | null
+  tool_calls?: ToolCall[]
+  /** Other OpenAI message fields an upstream sent (annotations, images, audio) pass through. */
+  [extra: string]: unknown
+}
+
+export interface Completion {
+  message: AssistantMessage
+  finishReason: FinishReason
+  nativeFinishReason: string | null
+  /** Null when the upstream reported none; the gateway then estimates. */
+  usage: TokenUsage | null
+  systemFingerprint?: string | null
+}
+
+/** One streamed tool-call fragment in OpenAI's incremental shape. */
+export interface ToolCallDelta {
+  index: number
+  id?: string
+  type?: 'function'
+  function?: { name?: string; arguments?: string }
+}
+
+export interface Delta {
+  role?: 'assistant'
+  content?: string
+  reasoning?: string
+  refusal?: string
+  tool_calls?: ToolCallDelta[]
+  [extra: string]: unknown
+}
+
+export type StreamEvent =
+  | { type: 'delta'; delta: Delta }
+  | { type: 'finish'; finishReason: FinishReason; nativeFinishReason: string | null }
+  | { type: 'usage'; usage: TokenUsage }
+  | { type: 'error'; message: string; raw: unknown }
+
+const FINISH_REASONS: Record<string, FinishReason> = {
+  // OpenAI and the OpenAI-compatible family
+  stop: 'stop',
+  length: 'length',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+  content_filter: 'content_filter',
+  error: 'error',
+  // Anthropic
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+}
+
+/** Maps a provider's finish word onto OpenAI's five; unknown words count as a normal stop. */
+export function normalizeFinishReason(native: string | null | undefined): FinishReason {
+  return (native && FINISH_REASONS[native]) || 'stop'
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod'
+
+/**
+ * The canonical request: an OpenAI chat completion request plus OpenRouter's gateway extras.
+ * Every ingress format converts to this and every upstream adapter converts from it. Objects are
+ * loose so that OpenAI parameters we do not model still pass through to OpenAI-format upstreams.
+ */
+
+export const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() })
+export const ImagePart = z.looseObject({
+  type: z.literal('image_url'),
+  image_url: z.looseObject({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+})
+export const AudioPart = z.looseObject({
+  type: z.literal('input_audio'),
+  input_audio: z.looseObject({ data: z.string(), format: z.string() }),
+})
+export const FilePart = z.looseObject({ type: z.literal('file'), file: z.looseObject({}) })
+export const ContentPart = z.discriminatedUnion('type', [TextPart, ImagePart, AudioPart, FilePart])
+export type ContentPart = z.infer<typeof ContentPart>
+
+const TextContent = z.union([z.string(), z.array(TextPart)])
+
+export const ToolCall = z.looseObject({
+  id: z.string(),
+  type: z.literal('function').default('function'),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+})
+export type ToolCall = z.infer<typeof ToolCall>
+
+const SystemMessage = z.looseObject({ role: z.literal('system'), content: TextContent, name: z.string().optional() })
+const DeveloperMessage = z.looseObject({ role: z.literal('developer'), content: TextContent, name: z.string().optional() })
+const UserMessage = z.looseObject({
+  role: z.literal('user'),
+  content: z.union([z.string(), z.array(ContentPart)]),
+  name: z.string().optional(),
+})
+const AssistantMessage = z.looseObject({
+  role: z.literal('assistant'),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).nullish(),
+  tool_calls: z.array(ToolCall).nullish(),
+  name: z.string().optional(),
+  refusal: z.string().nullish(),
+  reasoning: z.string().nullish(),
+})
+const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent })
+
+export const Message = z.discriminatedUnion('role', [
+  SystemMessage,
+  DeveloperMessage,
+  UserMessage,
+  AssistantMessage,
+  ToolMessage,
+])
+export type Message = z.infer<typeof Message>
+
+export const Tool = z.looseObject({
+  type: z.literal('function'),
+  function: z.looseObject({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+})
+export type Tool = z.infer<typeof Tool>
+
+export const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.looseObject({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
+])
+export type ToolChoice = z.infer<typeof ToolChoice>
+
+export const ResponseFormat = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    json_schema: z.looseObject({
+      name: z.string(),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+])
+export type ResponseFormat = z.infer<typeof ResponseFormat>
+
+const ModelId = z.string().min(1).max(256)
+
+export const ChatRequest = z.looseObject({
+  model: ModelId.optional(),
+  /** OpenRouter: fallback models, tried in order after `model`. */
+  models: z.array(ModelId).min(1).max(8).optional(),
+  messages: z.array(Message).min(1),
+  stream: z.boolean().nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  seed: z.number().int().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  n: z.literal(1, { error: 'only n = 1 is supported' }).nullish(),
+  tools: z.array(Tool).nullish(),
+  tool_choice: ToolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  response_format: ResponseFormat.nullish(),
+  user: z.string().max(256).nullish(),
+  /** OpenRouter provider preferences; routing reads them (see docs/routing.md when it lands). */
+  provider: z.looseObject({}).nullish(),
+})
+export type ChatRequest = z.infer<typeof ChatRequest>
+
+/**
+ * Fields that belong to the gateway (or are deprecated no-ops) and must never reach an upstream.
+ * `stream_options` is set by the adapter itself.
+ */
+export const GATEWAY_FIELDS = [
+  'models',
+  'provider',
+  'route',
+  'transforms',
+  'usage',
+  'plugins',
+  'session_id',
+  'trace',
+  'debug',
+  'preset',
+  'stream_options',
+] as const
+
+/** The output-token cap the client asked for, whichever of the two spellings it used. */
+export function requestedMaxTokens(request: ChatRequest): number | undefined {
+  return request.max_completion_tokens ?? request.max_tokens ?? undefined
+}
+
+/** The plain text of a message's content (text parts joined), for prompts and estimates. */
+export function textOf(content: Message['content']): string {
+  if (content == null) return ''
+  if (typeof content === 'string') return content
+  return content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('')
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod'
+import {
+  normalizeFinishReason,
+  type Completion,
+  type Delta,
+  type StreamEvent,
+  type TokenUsage,
+} from '../canonical'
+import { ToolCall } from './request'
+
+/**
+ * OpenAI chat completion responses as upstreams send them (validated at the boundary, loosely:
+ * providers of the OpenAI-compatible family differ in the optional fields) and their conversion
+ * to the canonical Completion / StreamEvent.
+ */
+
+const UpstreamUsage = z.looseObject({
+  prompt_tokens: z.number().int().nonnegative().catch(0),
+  completion_tokens: z.number().int().nonnegative().catch(0),
+  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish(), cache_write_tokens: z.number().nullish() }).nullish(),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
+})
+
+const UpstreamCompletion = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        message: z.looseObject({
+          content: z.string().nullish(),
+          tool_calls: z.array(ToolCall).nullish(),
+          refusal: z.string().nullish(),
+          reasoning: z.string().nullish(),
+          reasoning_content: z.string().nullish(),
+        }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .min(1),
+  usage: UpstreamUsage.nullish(),
+  system_fingerprint: z.string().nullish(),
+})
+
+const UpstreamToolCallDelta = z.looseObject({
+  index: z.number().int().nonnegative(),
+  id: z.string().nullish(),
+  type: z.literal('function').nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+})
+
+const UpstreamChunk = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        delta: z
+          .looseObject({
+            role: z.string().nullish(),
+            content: z.string().nullish(),
+            reasoning: z.string().nullish(),
+            reasoning_content: z.string().nullish(),
+            refusal: z.string().nullish(),
+            tool_calls: z.array(UpstreamToolCallDelta).nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: UpstreamUsage.nullish(),
+  error: z.looseObject({ message: z.string().optional() }).nullish(),
+})
+
+export function usageFromOpenAI(usage: z.infer<typeof UpstreamUsage>): TokenUsage {
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
+    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+  }
+}
+
+/** Parses a non-streaming OpenAI-format body; throws a ZodError on garbage. */
+export function fromOpenAI(body: unknown): Completion {
+  const parsed = UpstreamCompletion.parse(body)
+  const choice = parsed.choices[0]!
+  const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
+  const native = choice.finish_reason ?? null
+  return {
+    message: {
+      ...extra,
+      role: 'assistant',
+      content: content ?? null,
+      refusal: refusal ?? null,
+      ...(reasoning || reasoning_content ? { reasoning: reasoning ?? reasoning_content } : {}),
+      ...(tool_calls?.length ? { tool_calls } : {}),
+    },
+    finishReason: normalizeFinishReason(native),
+    nativeFinishReason: native,
+    usage: parsed.usage ? usageFromOpenAI(parsed.usage) : null,
+    systemFingerprint: parsed.system_fingerprint ?? null,
+  }
+}
+
+/**
+ * Converts one upstream chunk (already JSON-parsed) into canonical events. Empty placeholder
+ * chunks and empty `tool_calls` arrays, which some providers send, produce no event.
+ */
+export function fromOpenAIChunk(body: unknown): StreamEvent[] {
+  const parsed = UpstreamChunk.safeParse(body)
+  if (!parsed.success) return [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: body }]
+  const chunk = parsed.data
+  if (chunk.error) return [{ type: 'error', message: chunk.error.message ?? 'Upstream stream error', raw: chunk.error }]
+  const events: StreamEvent[] = []
+  const choice = chunk.choices?.[0]
+  if (choice?.delta) {
+    const { role: _role, content, reasoning, reasoning_content, refusal, tool_calls, ...extra } = choice.delta
+    const delta: Delta = { ...extra }
+    if (content) delta.content = content
+    if (reasoning || reasoning_content) delta.reasoning = reasoning ?? reasoning_content ?? undefined
+    if (refusal) delta.refusal = refusal
+    if (tool_calls?.length) {
+      delta.tool_calls = tool_calls.map((call) => ({
+        index: call.index,
+        ...(call.id ? { id: call.id, type: 'function' as const } : {}),
+        ...(call.function
+          ? {
+              function: {
+                ...(call.function.name ? { name: call.function.name } : {}),
+                ...(call.function.arguments != null ? { arguments: call.function.arguments } : {}),
+              },
+            }
+          : {}),
+      }))
+    }
+    if (Object.values(delta).some((value) => value !== undefined && value !== null)) {
+      events.push({ type: 'delta', delta })
+    }
+  }
+  if (choice?.finish_reason) {
+    events.push({
+      type: 'finish',
+      finishReason: normalizeFinishReason(choice.finish_reason),
+      nativeFinishReason: choice.finish_reason,
+    })
+  }
+  if (chunk.usage) events.push({ type: 'usage', usage: usageFromOpenAI(chunk.usage) })
+  return events
+}
