@@ -1,0 +1,60 @@
+import type { TokenUsage } from '../formats/canonical'
+import type { PricingSpec } from './schema'
+
+/**
+ * Exact money. Catalog prices are decimal strings (USD per token); they are parsed once into
+ * integer pico-USD (1e-12) so that a price such as $0.0375 per million tokens stays exact, and
+ * costs are computed in BigInt pico-USD, then rounded *up* to the ledger unit, nano-USD (1e-9).
+ * A nano-USD Number holds up to about $9 million exactly, far beyond any single key's ledger.
+ */
+
+const PICO_PER_USD = 10n ** 12n
+const PICO_PER_NANO = 1000n
+
+export interface Prices {
+  prompt: bigint
+  completion: bigint
+  cacheRead: bigint
+  cacheWrite: bigint
+  request: bigint
+}
+
+/** "0.0000025" → 2_500_000n pico-USD. The schema already guarantees the shape. */
+export function parseUsd(amount: string): bigint {
+  const [whole = '0', fraction = ''] = amount.split('.')
+  return BigInt(whole) * PICO_PER_USD + BigInt(fraction.padEnd(12, '0').slice(0, 12) || '0')
+}
+
+export function parsePricing(spec: PricingSpec): Prices {
+  const prompt = parseUsd(spec.prompt)
+  return {
+    prompt,
+    completion: parseUsd(spec.completion),
+    cacheRead: spec.cacheRead === undefined ? prompt : parseUsd(spec.cacheRead),
+    cacheWrite: spec.cacheWrite === undefined ? prompt : parseUsd(spec.cacheWrite),
+    request: spec.request === undefined ? 0n : parseUsd(spec.request),
+  }
+}
+
+function ceilToNano(pico: bigint): number {
+  return Number((pico + PICO_PER_NANO - 1n) / PICO_PER_NANO)
+}
+
+/** The cost of one request in nano-USD: cached and cache-written prompt tokens at their own prices. */
+export function costNano(usage: TokenUsage, prices: Prices): number {
+  const cached = BigInt(Math.min(usage.cachedTokens, usage.promptTokens))
+  const written = BigInt(Math.min(usage.cacheWriteTokens, usage.promptTokens - Number(cached)))
+  const uncached = BigInt(usage.promptTokens) - cached - written
+  const pico =
+    uncached * prices.prompt +
+    cached * prices.cacheRead +
+    written * prices.cacheWrite +
+    BigInt(usage.completionTokens) * prices.completion +
+    prices.request
+  return ceilToNano(pico)
+}
+
+/** Nano-USD → USD for display (JSON numbers); never used for arithmetic. */
+export function nanoToUsd(nano: number): number {
+  return nano / 1e9
+}

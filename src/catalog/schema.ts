@@ -1,0 +1,118 @@
+import { z } from 'zod'
+
+/**
+ * The catalog document: which providers exist, where they are, and which models each serves at
+ * what price. One JSON document, validated whole (docs/catalog.md describes every field).
+ */
+
+/** USD per token (or per request) as a decimal string, parsed exactly (see pricing.ts). */
+export const UsdAmount = z
+  .string()
+  .regex(/^\d{1,6}(\.\d{1,12})?$/, 'must be a decimal USD amount with at most 12 decimals, e.g. "0.0000025"')
+
+export const Region = z.strictObject({
+  name: z.string().min(1),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+})
+
+export const WireFormat = z.enum(['openai', 'anthropic'])
+export type WireFormat = z.infer<typeof WireFormat>
+
+const Slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase slug (a-z, 0-9, ., _, -)')
+
+export const ProviderSchema = z.strictObject({
+  id: Slug,
+  name: z.string().min(1),
+  format: WireFormat,
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** Name of the Worker secret holding this provider's API key; the provider is live only when it is set. */
+  apiKeyEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY'),
+  headers: z.record(z.string(), z.string()).default({}),
+  region: Region,
+  /** Whether the provider may store or train on prompts (`provider.data_collection: "deny"` filters on it). */
+  dataCollection: z.enum(['allow', 'deny']),
+})
+export type ProviderSpec = z.infer<typeof ProviderSchema>
+
+export const Quantization = z.enum([
+  'int4', 'int8', 'fp4', 'mxfp4', 'nvfp4', 'fp6', 'fp8', 'mxfp8', 'fp16', 'bf16', 'fp32', 'unknown',
+])
+
+export const PricingSchema = z.strictObject({
+  prompt: UsdAmount,
+  completion: UsdAmount,
+  /** Per cached prompt token read; defaults to `prompt`. */
+  cacheRead: UsdAmount.optional(),
+  /** Per prompt token written to the cache; defaults to `prompt`. */
+  cacheWrite: UsdAmount.optional(),
+  /** Flat fee per request. */
+  request: UsdAmount.optional(),
+})
+export type PricingSpec = z.infer<typeof PricingSchema>
+
+const TokenCount = z.number().int().positive()
+
+export const EndpointSchema = z.strictObject({
+  provider: Slug,
+  upstreamModel: z.string().min(1),
+  pricing: PricingSchema,
+  /** Defaults to the model's context length. */
+  contextLength: TokenCount.optional(),
+  maxCompletionTokens: TokenCount,
+  supportedParameters: z.array(z.string()).default([]),
+  quantization: Quantization.default('unknown'),
+})
+export type EndpointSpec = z.infer<typeof EndpointSchema>
+
+export const InputModality = z.enum(['text', 'image', 'file', 'audio', 'video'])
+export const OutputModality = z.enum(['text', 'image', 'audio', 'embeddings'])
+
+export const ModelSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._:-]*$/, 'must look like "author/slug"'),
+  name: z.string().min(1),
+  description: z.string().default(''),
+  /** Unix seconds when the model was released or added. */
+  created: z.number().int().nonnegative().default(0),
+  contextLength: TokenCount,
+  modalities: z.strictObject({
+    input: z.array(InputModality).min(1),
+    output: z.array(OutputModality).min(1),
+  }),
+  endpoints: z.array(EndpointSchema).min(1),
+})
+export type ModelSpec = z.infer<typeof ModelSchema>
+
+export const CatalogSchema = z
+  .strictObject({
+    version: z.string().optional(),
+    providers: z.array(ProviderSchema),
+    models: z.array(ModelSchema),
+  })
+  .superRefine((catalog, ctx) => {
+    const providerIds = new Set<string>()
+    catalog.providers.forEach((provider, i) => {
+      if (providerIds.has(provider.id)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `duplicate provider id "${provider.id}"` })
+      }
+      providerIds.add(provider.id)
+    })
+    const modelIds = new Set<string>()
+    catalog.models.forEach((model, i) => {
+      if (modelIds.has(model.id)) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${model.id}"` })
+      }
+      modelIds.add(model.id)
+      model.endpoints.forEach((endpoint, j) => {
+        if (!providerIds.has(endpoint.provider)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'endpoints', j, 'provider'],
+            message: `unknown provider "${endpoint.provider}"`,
+          })
+        }
+      })
+    })
+  })
+export type CatalogDocument = z.infer<typeof CatalogSchema>
+export type CatalogInput = z.input<typeof CatalogSchema>

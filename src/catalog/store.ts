@@ -1,0 +1,80 @@
+import { configOf } from '../config'
+import type { Env } from '../env'
+import { invalidInput } from '../errors'
+import bundledDefault from './default.json'
+import { CatalogSchema, type CatalogDocument } from './schema'
+import { compileCatalog, type CatalogSnapshot } from './snapshot'
+
+/**
+ * The one way to read the catalog. The document lives in KV under one key; each isolate memoises
+ * the compiled snapshot and refreshes it in the background once it is older than
+ * CATALOG_REFRESH_MS, so the hot path awaits KV only on an isolate's very first request.
+ */
+
+export const CATALOG_KV_KEY = 'catalog/v1'
+
+interface Memo {
+  snapshot: CatalogSnapshot
+  loadedAt: number
+  refreshing: boolean
+}
+
+// Keyed by the KV binding so that separate environments (tests, Miniflare instances) never share.
+const memos = new WeakMap<KVNamespace, Memo>()
+let bundled: CatalogSnapshot | undefined
+
+function bundledSnapshot(): CatalogSnapshot {
+  bundled ??= compileCatalog(CatalogSchema.parse(bundledDefault))
+  return bundled
+}
+
+/** Validates a catalog document; a bad one is a 400 naming the field, and changes nothing. */
+export function validateCatalog(input: unknown): CatalogDocument {
+  const parsed = CatalogSchema.safeParse(input)
+  if (!parsed.success) throw invalidInput('catalog', parsed.error.issues)
+  return parsed.data
+}
+
+async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
+  const stored = await env.KV.get<unknown>(CATALOG_KV_KEY, 'json')
+  if (stored === null) return bundledSnapshot()
+  const parsed = CatalogSchema.safeParse(stored)
+  if (parsed.success) return compileCatalog(parsed.data)
+  // Only PUT /admin/catalog writes the key, and it validates; a bad value means someone wrote KV
+  // by hand. Serving the bundled default beats failing every request.
+  console.error('catalog in KV failed validation; serving the bundled default')
+  return bundledSnapshot()
+}
+
+export async function currentCatalog(
+  env: Env,
+  waitUntil: (promise: Promise<unknown>) => void,
+  now: number,
+): Promise<CatalogSnapshot> {
+  const memo = memos.get(env.KV)
+  if (!memo) {
+    const snapshot = await loadFromKv(env)
+    memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false })
+    return snapshot
+  }
+  if (!memo.refreshing && now - memo.loadedAt >= configOf(env).CATALOG_REFRESH_MS) {
+    memo.refreshing = true
+    waitUntil(
+      loadFromKv(env)
+        .then((snapshot) => memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false }))
+        .catch(() => {
+          memo.refreshing = false
+          memo.loadedAt = now
+        }),
+    )
+  }
+  return memo.snapshot
+}
+
+/** Stores a validated document and serves it from this isolate at once (others within the refresh interval). */
+export async function storeCatalog(env: Env, document: CatalogDocument, now: number): Promise<CatalogSnapshot> {
+  await env.KV.put(CATALOG_KV_KEY, JSON.stringify(document))
+  const snapshot = compileCatalog(document)
+  memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false })
+  return snapshot
+}
