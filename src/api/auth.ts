@@ -1,0 +1,64 @@
+import { createMiddleware } from 'hono/factory'
+import { GatewayError } from '../errors'
+import { KEY_PREFIX, sha256, sha256Hex } from '../tenancy/keys'
+import type { AppEnv } from './context'
+
+/**
+ * Credentials. Tenant keys call inference and their own /key; the admin token (ADMIN_TOKEN secret)
+ * provisions keys and edits the catalog. Neither may do the other's job.
+ */
+
+/** `Authorization: Bearer <token>`, or Anthropic-style `x-api-key`. */
+function presentedToken(headers: Headers): string | null {
+  const authorization = headers.get('authorization')
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    return match?.[1] ?? null
+  }
+  return headers.get('x-api-key')?.trim() || null
+}
+
+let adminDigest: { token: string; digest: Promise<Uint8Array> } | undefined
+
+/** Constant-time comparison: both sides are hashed first so lengths never differ. */
+async function isAdminToken(adminToken: string | undefined, presented: Uint8Array): Promise<boolean> {
+  if (!adminToken) return false
+  if (adminDigest?.token !== adminToken) adminDigest = { token: adminToken, digest: sha256(adminToken) }
+  return crypto.subtle.timingSafeEqual(await adminDigest.digest, presented)
+}
+
+/**
+ * Inference and tenant endpoints. Only hashes the key here; whether it exists, is disabled or has
+ * expired is decided by the key's Durable Object in the request's one admission call.
+ *
+ * @example app.post('/chat/completions', requireTenant, handler)
+ */
+export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
+  const token = presentedToken(c.req.raw.headers)
+  if (!token) throw new GatewayError(401, 'authentication', 'Missing API key: send "Authorization: Bearer <key>"')
+  if (await isAdminToken(c.env.ADMIN_TOKEN, await sha256(token))) {
+    throw new GatewayError(403, 'permission_denied', 'The admin token cannot call inference endpoints; create a tenant key with POST /v1/keys')
+  }
+  c.set('keyHash', await sha256Hex(token))
+  await next()
+})
+
+/**
+ * Admin (management) endpoints: key provisioning and the catalog.
+ *
+ * @example app.post('/keys', requireAdmin, handler)
+ */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.env.ADMIN_TOKEN) {
+    throw new GatewayError(403, 'permission_denied', 'The admin API is disabled: set the ADMIN_TOKEN secret')
+  }
+  const token = presentedToken(c.req.raw.headers)
+  if (!token) throw new GatewayError(401, 'authentication', 'Missing admin token: send "Authorization: Bearer <ADMIN_TOKEN>"')
+  if (token.startsWith(KEY_PREFIX)) {
+    throw new GatewayError(403, 'permission_denied', 'Tenant API keys cannot call admin endpoints')
+  }
+  if (!(await isAdminToken(c.env.ADMIN_TOKEN, await sha256(token)))) {
+    throw new GatewayError(401, 'authentication', 'Invalid admin token')
+  }
+  await next()
+})

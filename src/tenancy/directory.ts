@@ -1,0 +1,55 @@
+import type { Env } from '../env'
+import { generateKey, keyLabel, newKeyRecord, sha256Hex, type CreateKeyInput, type KeyRecord, type PatchKeyInput } from './keys'
+
+/**
+ * The admin side of keys: create, find, list, change, delete. The KeyDO holds each record; a KV
+ * index (`keys/<hash>`) makes the set listable. KV listings are eventually consistent across
+ * locations (about 60 s), so a key created elsewhere a moment ago may be missing from a listing
+ * briefly; GET /keys/{hash}, admission and revocation never depend on the index.
+ */
+
+const INDEX_PREFIX = 'keys/'
+const LIST_PAGE = 100
+
+export function keyObject(env: Env, hash: string) {
+  return env.KEYS.get(env.KEYS.idFromName(hash))
+}
+
+export async function createKey(env: Env, input: CreateKeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
+  const key = generateKey()
+  const hash = await sha256Hex(key)
+  const record = newKeyRecord(hash, keyLabel(key), input, new Date(now).toISOString())
+  if (!(await keyObject(env, hash).create(record))) throw new Error('key hash collision')
+  await env.KV.put(INDEX_PREFIX + hash, '')
+  return { key, record }
+}
+
+export async function readKey(env: Env, hash: string): Promise<KeyRecord | null> {
+  return keyObject(env, hash).read()
+}
+
+export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, now: number): Promise<KeyRecord | null> {
+  return keyObject(env, hash).update(patch, new Date(now).toISOString())
+}
+
+export async function deleteKey(env: Env, hash: string): Promise<boolean> {
+  const existed = await keyObject(env, hash).remove()
+  await env.KV.delete(INDEX_PREFIX + hash)
+  return existed
+}
+
+/** One page of keys, oldest first; `cursor` continues a listing. */
+export async function listKeys(
+  env: Env,
+  options: { cursor?: string; includeDisabled: boolean },
+): Promise<{ records: KeyRecord[]; cursor: string | null }> {
+  const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) })
+  const records = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length))))
+  const present = records.filter((record): record is KeyRecord => record !== null)
+  return {
+    records: present
+      .filter((record) => options.includeDisabled || !record.disabled)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at)),
+    cursor: page.list_complete ? null : page.cursor,
+  }
+}

@@ -1,0 +1,147 @@
+import { env } from 'cloudflare:workers'
+import { runInDurableObject } from 'cloudflare:test'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { adminFetch, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
+import { ALPHA } from '../support/catalog'
+import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
+
+const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }
+
+beforeAll(() => installCatalog())
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+describe('POST /v1/keys', () => {
+  it('returns the plaintext key once, in OpenRouter shape, and stores only its hash', async () => {
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'team-a' }) })
+    expect(response.status).toBe(201)
+    const body = (await response.json()) as { key: string; data: Record<string, unknown> }
+    expect(body.key).toMatch(/^sk-mer-v1-[0-9a-f]{64}$/)
+    expect(body.data).toMatchObject({ name: 'team-a', disabled: false, limit: null, expires_at: null })
+    expect(body.data.hash).toBe(await sha256Hex(body.key))
+    expect(body.data.label).toBe(`${body.key.slice(0, 13)}...${body.key.slice(-3)}`)
+
+    const stub = env.KEYS.get(env.KEYS.idFromName(body.data.hash as string))
+    const stored = await runInDurableObject(stub, (_instance, state) => JSON.stringify([...state.storage.kv.list()]))
+    expect(stored).toContain(body.data.hash as string)
+    expect(stored).not.toContain(body.key)
+
+    const fetched = await adminFetch(`/v1/keys/${body.data.hash}`)
+    expect(JSON.stringify(await fetched.json())).not.toContain(body.key)
+  })
+
+  it('refuses fields it does not enforce, naming them', async () => {
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', limit: 5 }) })
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error.message).toContain('limit')
+  })
+
+  it('validates name and expires_at', async () => {
+    for (const bad of [{}, { name: '' }, { name: 'x', expires_at: 'tomorrow' }]) {
+      const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify(bad) })
+      expect(response.status).toBe(400)
+    }
+  })
+})
+
+describe('GET/PATCH/DELETE /v1/keys', () => {
+  it('lists keys, hiding disabled ones unless asked', async () => {
+    const a = await createKey({ name: 'list-a' })
+    const b = await createKey({ name: 'list-b' })
+    await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    const listed = (await (await adminFetch('/v1/keys')).json()) as { data: { hash: string }[] }
+    expect(listed.data.map((k) => k.hash)).toContain(a.hash)
+    expect(listed.data.map((k) => k.hash)).not.toContain(b.hash)
+    const all = (await (await adminFetch('/v1/keys?include_disabled=true')).json()) as { data: { hash: string }[] }
+    expect(all.data.map((k) => k.hash)).toEqual(expect.arrayContaining([a.hash, b.hash]))
+  })
+
+  it('renames, and answers 404 for unknown hashes and 400 for malformed ones', async () => {
+    const { hash } = await createKey({ name: 'before' })
+    const patched = await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ name: 'after' }) })
+    expect(((await patched.json()) as { data: { name: string; updated_at: string } }).data).toMatchObject({ name: 'after' })
+    expect((await adminFetch(`/v1/keys/${'0'.repeat(64)}`)).status).toBe(404)
+    expect((await adminFetch('/v1/keys/not-a-hash')).status).toBe(400)
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: '{}' })).status).toBe(400)
+  })
+
+  it('deletes a key, after which it is gone everywhere', async () => {
+    const { hash } = await createKey({ name: 'doomed' })
+    const response = await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })
+    expect(await response.json()).toEqual({ deleted: true })
+    expect((await adminFetch(`/v1/keys/${hash}`)).status).toBe(404)
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })).status).toBe(404)
+  })
+})
+
+describe('a key is checked on every request', () => {
+  it('stops working on the very next request once disabled, and works again when re-enabled', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey()
+    expect((await chat(key, ask)).status).toBe(200)
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    const refused = await chat(key, ask)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as ErrorJson).error.message).toBe('API key is disabled')
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })
+    expect((await chat(key, ask)).status).toBe(200)
+  })
+
+  it('stops working once deleted', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey()
+    expect((await chat(key, ask)).status).toBe(200)
+    await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })
+    const refused = await chat(key, ask)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as ErrorJson).error.message).toBe('Invalid API key')
+  })
+
+  it('stops working once expired', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey({ name: 'temp', expires_at: '2099-01-01T00:00:00Z' })
+    expect((await chat(key, ask)).status).toBe(200)
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ expires_at: '2001-01-01T00:00:00Z' }) })
+    const refused = await chat(key, ask)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as ErrorJson).error.message).toBe('API key has expired')
+  })
+
+  it('refuses unknown and missing keys with 401, and accepts x-api-key', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    expect((await chat('sk-mer-v1-nonsense', ask)).status).toBe(401)
+    const missing = await gatewayFetch('/v1/chat/completions', { method: 'POST', body: JSON.stringify(ask) })
+    expect(missing.status).toBe(401)
+    const { key } = await createKey()
+    const viaHeader = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { 'x-api-key': key }, body: JSON.stringify(ask) })
+    expect(viaHeader.status).toBe(200)
+  })
+})
+
+describe('admin and tenant credentials are separate', () => {
+  it('the admin token cannot call inference', async () => {
+    const response = await chat('test-admin-token', ask)
+    expect(response.status).toBe(403)
+  })
+
+  it('tenant keys cannot call admin endpoints', async () => {
+    const { key } = await createKey()
+    for (const path of ['/v1/keys', '/v1/admin/catalog']) {
+      const response = await gatewayFetch(path, { headers: { authorization: `Bearer ${key}` } })
+      expect(response.status).toBe(403)
+    }
+  })
+
+  it('a wrong or missing admin token is refused', async () => {
+    expect((await gatewayFetch('/v1/keys', { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401)
+    expect((await gatewayFetch('/v1/keys')).status).toBe(401)
+    expect((await gatewayFetch('/api/v1/keys', { headers: { authorization: 'Bearer test-admin-token-but-longer' } })).status).toBe(401)
+  })
+})

@@ -1,0 +1,58 @@
+import { exports } from 'cloudflare:workers'
+import { testCatalog } from './catalog'
+
+/** Talking to the gateway through its front door, as a client would. */
+
+export const ADMIN_TOKEN = 'test-admin-token'
+export const BASE = 'http://gateway.test'
+
+export function gatewayFetch(path: string, init: RequestInit & { cf?: object } = {}): Promise<Response> {
+  return exports.default.fetch(`${BASE}${path}`, init)
+}
+
+export function adminFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  return gatewayFetch(path, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  })
+}
+
+export async function installCatalog(catalog: unknown = testCatalog): Promise<void> {
+  const response = await adminFetch('/v1/admin/catalog', { method: 'PUT', body: JSON.stringify(catalog) })
+  if (response.status !== 200) throw new Error(`catalog install failed: ${response.status} ${await response.text()}`)
+}
+
+export async function createKey(body: object = { name: 'test' }): Promise<{ key: string; hash: string }> {
+  const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify(body) })
+  if (response.status !== 201) throw new Error(`key creation failed: ${response.status} ${await response.text()}`)
+  const json = (await response.json()) as { key: string; data: { hash: string } }
+  return { key: json.key, hash: json.data.hash }
+}
+
+export function chat(key: string, body: object, path = '/v1/chat/completions'): Promise<Response> {
+  return gatewayFetch(path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+}
+
+export interface ErrorJson {
+  error: { code: number; message: string; metadata: Record<string, unknown> }
+}
+
+/** Reads an SSE response to the end: data payloads (parsed), comment lines, and [DONE]. */
+export async function readSse(response: Response): Promise<{ data: Record<string, unknown>[]; comments: string[]; done: boolean; raw: string }> {
+  const raw = await response.text()
+  const data: Record<string, unknown>[] = []
+  const comments: string[] = []
+  let done = false
+  for (const block of raw.split('\n\n')) {
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) comments.push(line.slice(1).trim())
+      else if (line === 'data: [DONE]') done = true
+      else if (line.startsWith('data: ')) data.push(JSON.parse(line.slice(6)) as Record<string, unknown>)
+    }
+  }
+  return { data, comments, done, raw }
+}

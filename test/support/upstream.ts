@@ -1,0 +1,122 @@
+import { vi } from 'vitest'
+
+/**
+ * Fake upstream providers, in-process: `fetch` from the Worker is intercepted and routed by base
+ * URL to a handler. A base URL with no handler behaves like a refused connection.
+ */
+
+export interface RecordedCall {
+  url: string
+  headers: Headers
+  body: Record<string, unknown>
+}
+
+export type UpstreamHandler = (call: RecordedCall) => Response | Promise<Response>
+
+export function fakeUpstreams(handlers: Record<string, UpstreamHandler>) {
+  const calls: RecordedCall[] = []
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const request = new Request(input, init)
+    const text = await request.text()
+    const call: RecordedCall = { url: request.url, headers: request.headers, body: text ? JSON.parse(text) : {} }
+    calls.push(call)
+    const base = Object.keys(handlers).find((prefix) => request.url.startsWith(prefix))
+    if (!base) throw new TypeError('fetch failed: connection refused')
+    return handlers[base]!(call)
+  })
+  return { calls }
+}
+
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers })
+}
+
+/** An OpenAI chat completion body. */
+export function openaiCompletion(options: {
+  content?: string | null
+  tool_calls?: unknown[]
+  finish_reason?: string
+  usage?: Record<string, unknown>
+} = {}) {
+  return {
+    id: 'chatcmpl-upstream',
+    object: 'chat.completion',
+    created: 1,
+    model: 'upstream-model',
+    system_fingerprint: 'fp_upstream',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: options.content ?? 'Hello!', ...(options.tool_calls ? { tool_calls: options.tool_calls } : {}) },
+        finish_reason: options.finish_reason ?? 'stop',
+      },
+    ],
+    usage: options.usage ?? { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+  }
+}
+
+export interface SseOptions {
+  /** The stream sends nothing until this settles. */
+  hold?: Promise<unknown>
+  /** After this many events the stream errors (a connection dropped mid-stream). */
+  failAfter?: number
+  /** After all events the stream stays open without closing (a stalled upstream). */
+  stall?: boolean
+}
+
+/** An SSE response whose body yields the given raw event texts, one per chunk. */
+export function sseResponse(events: string[], options: SseOptions = {}): Response {
+  const encoder = new TextEncoder()
+  let index = 0
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (index === 0 && options.hold) await options.hold
+      if (options.failAfter !== undefined && index === options.failAfter) {
+        controller.error(new Error('upstream connection reset'))
+        return
+      }
+      if (index < events.length) {
+        controller.enqueue(encoder.encode(events[index++]!))
+        return
+      }
+      if (options.stall) return new Promise<void>(() => {})
+      controller.close()
+    },
+  })
+  return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+}
+
+export const data = (payload: unknown) => `data: ${JSON.stringify(payload)}\n\n`
+export const named = (event: string, payload: unknown) => `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`
+
+/** OpenAI-format stream events as providers send them: an empty role chunk first, then text in
+ *  small pieces, a finish chunk, a usage-only chunk, and [DONE]. */
+export function openaiStreamEvents(pieces: string[], options: { finish?: string; usage?: object | null } = {}): string[] {
+  const chunk = (delta: object, finish: string | null = null) => ({
+    id: 'chatcmpl-up',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'upstream-model',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  })
+  const usage = options.usage === undefined ? { prompt_tokens: 12, completion_tokens: pieces.length, total_tokens: 12 + pieces.length } : options.usage
+  return [
+    data(chunk({ role: 'assistant', content: '' })),
+    ...pieces.map((piece) => data(chunk({ content: piece }))),
+    data(chunk({}, options.finish ?? 'stop')),
+    ...(usage ? [data({ id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'upstream-model', choices: [], usage })] : []),
+    'data: [DONE]\n\n',
+  ]
+}
+
+/** A promise the test resolves when it chooses: lets a test hold an upstream without sleeping. */
+export function latch(): { promise: Promise<void>; release: () => void } {
+  let release = () => {}
+  const promise = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  return { promise, release }
+}
+
+/** An upstream that never answers. */
+export const never = (): Promise<Response> => new Promise<Response>(() => {})
