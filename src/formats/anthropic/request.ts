@@ -1,0 +1,202 @@
+import { GatewayError } from '../../errors'
+import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice } from '../openai/request'
+
+/**
+ * Canonical (OpenAI) chat request → Anthropic Messages request body. Anthropic rejects unknown
+ * fields, so only what is translated here is sent; parts it cannot express are a 400 rather
+ * than a silent loss.
+ */
+
+type Block = { type: string; text?: string; [key: string]: unknown }
+type Turn = { role: 'user' | 'assistant'; content: Block[] }
+type Body = Record<string, unknown>
+
+/** One-to-one parameter renames and clamps (Portkey-style map); `to` may be a dotted path. */
+interface ParameterRule {
+  from: keyof ChatRequest
+  to: string
+  min?: number
+  max?: number
+  transform?: (value: unknown) => unknown
+}
+
+const PARAMETERS: readonly ParameterRule[] = [
+  { from: 'stop', to: 'stop_sequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
+  // OpenAI allows up to 2; Anthropic's range is [0, 1].
+  { from: 'temperature', to: 'temperature', min: 0, max: 1 },
+  { from: 'top_p', to: 'top_p' },
+  { from: 'top_k', to: 'top_k' },
+  { from: 'user', to: 'metadata.user_id' },
+]
+
+const JSON_TOOL = 'json_response'
+const EMPTY_SCHEMA = { type: 'object', properties: {} }
+
+export function toAnthropic(
+  request: ChatRequest,
+  options: { upstreamModel: string; maxTokens: number; stream: boolean },
+): { body: Body; jsonTool: string | null } {
+  const { system, messages } = convertMessages(request.messages)
+  const body: Body = { model: options.upstreamModel, max_tokens: options.maxTokens, stream: options.stream }
+  if (system.length) body.system = system
+  body.messages = messages
+  for (const rule of PARAMETERS) applyParameter(request, body, rule)
+  const { tools, toolChoice, jsonTool } = convertTools(request)
+  if (tools.length) {
+    body.tools = tools
+    if (toolChoice) body.tool_choice = toolChoice
+  }
+  return { body, jsonTool }
+}
+
+function applyParameter(request: ChatRequest, body: Body, rule: ParameterRule): void {
+  const value = request[rule.from]
+  if (value == null) return
+  let out = rule.transform ? rule.transform(value) : value
+  if (typeof out === 'number') out = Math.min(rule.max ?? Infinity, Math.max(rule.min ?? -Infinity, out))
+  const keys = rule.to.split('.')
+  const last = keys.pop()!
+  let node = body
+  for (const key of keys) {
+    const child = node[key]
+    const next: Body = typeof child === 'object' && child !== null && !Array.isArray(child) ? { ...child } : {}
+    node[key] = next
+    node = next
+  }
+  node[last] = out
+}
+
+function convertMessages(messages: Message[]): { system: Block[]; messages: Turn[] } {
+  const system: Block[] = []
+  const turns: Turn[] = []
+  // Anthropic requires user/assistant alternation, so same-role neighbours become one turn.
+  const append = (role: Turn['role'], content: Block[]) => {
+    const last = turns.at(-1)
+    if (last?.role === role) last.content.push(...content)
+    else if (content.length) turns.push({ role, content })
+  }
+  messages.forEach((message, index) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(...textBlocks(message.content))
+        return
+      case 'user':
+        return append('user', named(message.name, userBlocks(message.content, index)))
+      case 'assistant':
+        return append('assistant', named(message.name, assistantBlocks(message, index)))
+      case 'tool':
+        return append('user', [toolResult(message)])
+    }
+  })
+  return { system, messages: turns }
+}
+
+/** Anthropic prompt caching through OpenAI-format requests: the marker rides on the part. */
+function withCache(block: Block, part: Record<string, unknown>): Block {
+  return part.cache_control == null ? block : { ...block, cache_control: part.cache_control }
+}
+
+// Empty text blocks are rejected by Anthropic, so they are dropped.
+function textBlocks(content: string | Array<{ type: 'text'; text: string; [key: string]: unknown }>): Block[] {
+  if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : []
+  return content.filter((part) => part.text).map((part) => withCache({ type: 'text', text: part.text }, part))
+}
+
+function userBlocks(content: string | ContentPart[], index: number): Block[] {
+  if (typeof content === 'string') return textBlocks(content)
+  return content.flatMap((part, partIndex): Block[] => {
+    if (part.type === 'text') return textBlocks([part])
+    const where = `messages[${index}].content[${partIndex}]`
+    if (part.type === 'image_url') return [withCache(imageBlock(part.image_url.url, where), part)]
+    throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" content parts are not supported by Anthropic models`)
+  })
+}
+
+function imageBlock(url: string, where: string): Block {
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url)
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } }
+  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } }
+  throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
+}
+
+function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
+  const blocks: Block[] = []
+  const parts = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
+  for (const [partIndex, part] of parts.entries()) {
+    const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
+    if (typeof text !== 'string') {
+      throw new GatewayError(400, 'invalid_request', `messages[${index}].content[${partIndex}]: "${part.type}" parts are not supported by Anthropic models`)
+    }
+    if (text) blocks.push(withCache({ type: 'text', text }, part))
+  }
+  for (const call of message.tool_calls ?? []) {
+    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, index) })
+  }
+  return blocks
+}
+
+function parseArguments(json: string, index: number): Record<string, unknown> {
+  // Several clients send "" for a call without arguments; Anthropic needs an object.
+  if (json.trim() === '') return {}
+  let input: unknown
+  try {
+    input = JSON.parse(json)
+  } catch {
+    input = undefined
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new GatewayError(400, 'invalid_request', `messages[${index}].tool_calls: function arguments must be a JSON object`)
+  }
+  return { ...input }
+}
+
+function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
+  const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
+  const cached = typeof message.content === 'string' ? undefined : message.content.filter((part) => part.cache_control != null).at(-1)
+  return cached ? withCache(block, cached) : block
+}
+
+/** `name` has no Anthropic field; prefixing keeps multi-party transcripts readable to the model. */
+function named(name: string | undefined, blocks: Block[]): Block[] {
+  if (!name) return blocks
+  const first = blocks.findIndex((block) => block.type === 'text')
+  if (first < 0) return [{ type: 'text', text: `${name}:` }, ...blocks]
+  return blocks.map((block, i) => (i === first ? { ...block, text: `${name}: ${block.text ?? ''}` } : block))
+}
+
+function convertTools(request: ChatRequest): { tools: Body[]; toolChoice: Body | null; jsonTool: string | null } {
+  const userTools = request.tools ?? []
+  const tools: Body[] = userTools.map(({ function: fn }) => ({
+    name: fn.name,
+    ...(fn.description ? { description: fn.description } : {}),
+    input_schema: fn.parameters ?? EMPTY_SCHEMA,
+  }))
+  let toolChoice = request.tool_choice ? anthropicToolChoice(request.tool_choice) : null
+  let jsonTool: string | null = null
+  const format = request.response_format
+  if (format?.type === 'json_object' || format?.type === 'json_schema') {
+    // Structured output as a forced tool call works on every Claude model without beta headers;
+    // the response decoders turn the call's input back into the message content.
+    const names = new Set(userTools.map((tool) => tool.function.name))
+    jsonTool = JSON_TOOL
+    for (let n = 2; names.has(jsonTool); n++) jsonTool = `${JSON_TOOL}_${n}`
+    const schema = format.type === 'json_schema' ? format.json_schema : undefined
+    tools.push({
+      name: jsonTool,
+      description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
+      input_schema: schema?.schema ?? { type: 'object' },
+    })
+    if (!userTools.length && request.tool_choice == null) toolChoice = { type: 'tool', name: jsonTool }
+  }
+  // Anthropic's "none" choice takes no options.
+  if (request.parallel_tool_calls === false && toolChoice?.type !== 'none') {
+    toolChoice = { type: 'auto', ...toolChoice, disable_parallel_tool_use: true }
+  }
+  return { tools, toolChoice, jsonTool }
+}
+
+function anthropicToolChoice(choice: ToolChoice): Body {
+  if (typeof choice !== 'string') return { type: 'tool', name: choice.function.name }
+  return { auto: { type: 'auto' }, required: { type: 'any' }, none: { type: 'none' } }[choice]
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod'
+import { normalizeFinishReason, type Completion, type FinishReason, type TokenUsage } from '../canonical'
+import type { ToolCall } from '../openai/request'
+
+/**
+ * Anthropic Messages responses (validated at the boundary) → the canonical Completion. The
+ * schemas here are shared with the stream decoder.
+ */
+
+export const AnthropicUsage = z.looseObject({
+  input_tokens: z.number().int().nonnegative().nullish(),
+  output_tokens: z.number().int().nonnegative().nullish(),
+  cache_read_input_tokens: z.number().int().nonnegative().nullish(),
+  cache_creation_input_tokens: z.number().int().nonnegative().nullish(),
+})
+export type AnthropicUsage = z.infer<typeof AnthropicUsage>
+
+/**
+ * Matches any object whose `type` is not one of `known`, marked as `other`. Anthropic adds block
+ * and delta types over time (server tools, redacted thinking, citations); those have no canonical
+ * form and are skipped, while a malformed block of a known type still fails validation.
+ */
+export function otherThan(known: readonly string[]) {
+  return z
+    .looseObject({ type: z.string().refine((type) => !known.includes(type)) })
+    .transform(() => ({ type: 'other' as const }))
+}
+
+export const AnthropicBlock = z.union([
+  z.looseObject({ type: z.literal('text'), text: z.string() }),
+  z.looseObject({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.record(z.string(), z.unknown()) }),
+  z.looseObject({ type: z.literal('thinking'), thinking: z.string() }),
+  otherThan(['text', 'tool_use', 'thinking']),
+])
+
+const AnthropicMessage = z.looseObject({
+  content: z.array(AnthropicBlock),
+  stop_reason: z.string().nullish(),
+  usage: AnthropicUsage.nullish(),
+})
+
+const AnthropicErrorBody = z.looseObject({ error: z.looseObject({ message: z.string() }) })
+
+/** Anthropic counts cache reads and writes apart from input_tokens; canonical prompt tokens include them. */
+export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage {
+  const cacheRead = usage.cache_read_input_tokens ?? 0
+  const cacheWrite = usage.cache_creation_input_tokens ?? 0
+  return {
+    promptTokens: (usage.input_tokens ?? 0) + cacheRead + cacheWrite,
+    completionTokens: usage.output_tokens ?? 0,
+    cachedTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+    reasoningTokens: 0,
+  }
+}
+
+/**
+ * A call of the structured-output tool (see toAnthropic) is the answer itself, so the turn ended
+ * normally; with real tool calls beside it, or cut short, the upstream's reason stands.
+ */
+export function anthropicFinishReason(native: string | null, answeredInJson: boolean, toolCalls: number): FinishReason {
+  return answeredInJson && toolCalls === 0 && native === 'tool_use' ? 'stop' : normalizeFinishReason(native)
+}
+
+/** Parses a non-streaming Anthropic Messages body; throws a ZodError on garbage. */
+export function fromAnthropic(body: unknown, options: { jsonTool: string | null }): Completion {
+  const parsed = AnthropicMessage.parse(body)
+  const text: string[] = []
+  const reasoning: string[] = []
+  const toolCalls: ToolCall[] = []
+  let json: string | null = null
+  for (const block of parsed.content) {
+    if (block.type === 'text') text.push(block.text)
+    else if (block.type === 'thinking') reasoning.push(block.thinking)
+    else if (block.type === 'tool_use' && block.name === options.jsonTool) json = JSON.stringify(block.input)
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
+    }
+  }
+  const native = parsed.stop_reason ?? null
+  return {
+    message: {
+      role: 'assistant',
+      // Text beside the JSON answer (a preamble) would make the content unparseable as JSON.
+      content: json ?? (text.length ? text.join('') : null),
+      refusal: null,
+      ...(reasoning.length ? { reasoning: reasoning.join('') } : {}),
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+    },
+    finishReason: anthropicFinishReason(native, json !== null, toolCalls.length),
+    nativeFinishReason: native,
+    usage: parsed.usage ? usageFromAnthropic(parsed.usage) : null,
+  }
+}
+
+/** The message of an Anthropic error body (`{ type: 'error', error: { type, message } }`), if it is one. */
+export function anthropicErrorMessage(body: unknown): string | null {
+  const parsed = AnthropicErrorBody.safeParse(body)
+  return parsed.success ? parsed.data.error.message : null
+}

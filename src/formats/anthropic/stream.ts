@@ -1,0 +1,132 @@
+import { z } from 'zod'
+import type { Delta, StreamEvent } from '../canonical'
+import type { SseMessage } from '../sse'
+import {
+  AnthropicBlock,
+  AnthropicUsage,
+  anthropicErrorMessage,
+  anthropicFinishReason,
+  otherThan,
+  usageFromAnthropic,
+} from './response'
+
+/**
+ * Anthropic's named SSE events → canonical stream events. Anthropic reports usage in two halves
+ * (input at message_start, output at message_delta) and the stop reason before message_stop, so
+ * the decoder keeps them until message_stop and emits `finish` then `usage` there.
+ */
+
+const Index = z.number().int().nonnegative()
+
+const MessageStart = z.looseObject({ message: z.looseObject({ usage: AnthropicUsage.nullish() }) })
+const BlockStart = z.looseObject({ index: Index, content_block: AnthropicBlock })
+const BlockDelta = z.looseObject({
+  index: Index,
+  delta: z.union([
+    z.looseObject({ type: z.literal('text_delta'), text: z.string() }),
+    z.looseObject({ type: z.literal('input_json_delta'), partial_json: z.string() }),
+    z.looseObject({ type: z.literal('thinking_delta'), thinking: z.string() }),
+    otherThan(['text_delta', 'input_json_delta', 'thinking_delta']),
+  ]),
+})
+const MessageDelta = z.looseObject({
+  delta: z.looseObject({ stop_reason: z.string().nullish() }),
+  usage: AnthropicUsage.nullish(),
+})
+
+/** What a tool_use content block stands for: a client tool call (by its index), or the JSON answer. */
+type ToolBlock = { kind: 'call'; index: number } | { kind: 'json' }
+
+const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
+const malformed = (raw: unknown): StreamEvent => ({ type: 'error', message: 'Anthropic sent a malformed stream event', raw })
+
+// Usage counts are cumulative, so the larger figure wins; a later event reporting 0 for a count
+// it does not track must not erase the one message_start gave.
+function mergeUsage(base: AnthropicUsage, update: AnthropicUsage | null | undefined): AnthropicUsage {
+  const max = (a: number | null | undefined, b: number | null | undefined) => Math.max(a ?? 0, b ?? 0)
+  return {
+    input_tokens: max(base.input_tokens, update?.input_tokens),
+    output_tokens: max(base.output_tokens, update?.output_tokens),
+    cache_read_input_tokens: max(base.cache_read_input_tokens, update?.cache_read_input_tokens),
+    cache_creation_input_tokens: max(base.cache_creation_input_tokens, update?.cache_creation_input_tokens),
+  }
+}
+
+export function createAnthropicStreamDecoder(options: { jsonTool: string | null }): (message: SseMessage) => StreamEvent[] {
+  let usage: AnthropicUsage = {}
+  let stopReason: string | null = null
+  let toolCalls = 0
+  let answeredInJson = false
+  const toolBlocks = new Map<number, ToolBlock>()
+
+  function blockStart(data: unknown): StreamEvent[] {
+    const { index, content_block: block } = BlockStart.parse(data)
+    if (block.type === 'text') return block.text ? [delta({ content: block.text })] : []
+    if (block.type !== 'tool_use') return []
+    if (block.name === options.jsonTool) {
+      toolBlocks.set(index, { kind: 'json' })
+      answeredInJson = true
+      return []
+    }
+    const call = toolCalls++
+    toolBlocks.set(index, { kind: 'call', index: call })
+    return [delta({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })]
+  }
+
+  function blockDelta(data: unknown): StreamEvent[] {
+    const { index, delta: body } = BlockDelta.parse(data)
+    if (body.type === 'text_delta') return body.text ? [delta({ content: body.text })] : []
+    if (body.type === 'thinking_delta') return body.thinking ? [delta({ reasoning: body.thinking })] : []
+    if (body.type !== 'input_json_delta' || !body.partial_json) return []
+    // Blocks never registered (server tools) stream input too; they are not the client's calls.
+    const tool = toolBlocks.get(index)
+    if (!tool) return []
+    if (tool.kind === 'json') return [delta({ content: body.partial_json })]
+    return [delta({ tool_calls: [{ index: tool.index, function: { arguments: body.partial_json } }] })]
+  }
+
+  function decode(type: string | undefined, data: unknown): StreamEvent[] {
+    switch (type) {
+      case 'message_start':
+        usage = mergeUsage({}, MessageStart.parse(data).message.usage)
+        return [delta({ role: 'assistant' })]
+      case 'content_block_start':
+        return blockStart(data)
+      case 'content_block_delta':
+        return blockDelta(data)
+      case 'message_delta': {
+        const parsed = MessageDelta.parse(data)
+        stopReason = parsed.delta.stop_reason ?? stopReason
+        usage = mergeUsage(usage, parsed.usage)
+        return []
+      }
+      case 'message_stop':
+        return [
+          { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
+          { type: 'usage', usage: usageFromAnthropic(usage) },
+        ]
+      case 'error':
+        return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data }]
+      default:
+        // ping, content_block_stop, and event types Anthropic may add later carry nothing for us.
+        return []
+    }
+  }
+
+  return (message) => {
+    let data: unknown
+    try {
+      data = JSON.parse(message.data)
+    } catch {
+      return [malformed(message.data)]
+    }
+    const dataType = typeof data === 'object' && data !== null && 'type' in data ? data.type : undefined
+    const type = message.event ?? (typeof dataType === 'string' ? dataType : undefined)
+    try {
+      return decode(type, data)
+    } catch (error) {
+      if (error instanceof z.ZodError) return [malformed(data)]
+      throw error
+    }
+  }
+}

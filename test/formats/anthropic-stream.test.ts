@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest'
+import type { StreamEvent } from '../../src/formats/canonical'
+import { createAnthropicStreamDecoder } from '../../src/formats/anthropic/stream'
+import type { SseMessage } from '../../src/formats/sse'
+
+/** An SSE message as Anthropic sends it: named event, JSON data repeating the name as `type`. */
+function sse(event: string, data: Record<string, unknown> = {}): SseMessage {
+  return { event, data: JSON.stringify({ type: event, ...data }) }
+}
+
+function decodeAll(messages: SseMessage[], jsonTool: string | null = null): StreamEvent[] {
+  const decode = createAnthropicStreamDecoder({ jsonTool })
+  return messages.flatMap((message) => decode(message))
+}
+
+const start = (usage: Record<string, unknown> = { input_tokens: 472, output_tokens: 2 }) =>
+  sse('message_start', {
+    message: {
+      id: 'msg_014p7gG3wDgGV9EUtLvnow3U',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5-20250929',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage,
+    },
+  })
+const blockStart = (index: number, content_block: Record<string, unknown>) => sse('content_block_start', { index, content_block })
+const blockDelta = (index: number, delta: Record<string, unknown>) => sse('content_block_delta', { index, delta })
+const blockStop = (index: number) => sse('content_block_stop', { index })
+const messageDelta = (stop_reason: string, usage: Record<string, unknown>) =>
+  sse('message_delta', { delta: { stop_reason, stop_sequence: null }, usage })
+const json = (index: number, partial_json: string) => blockDelta(index, { type: 'input_json_delta', partial_json })
+
+const role: StreamEvent = { type: 'delta', delta: { role: 'assistant' } }
+const content = (text: string): StreamEvent => ({ type: 'delta', delta: { content: text } })
+const usage = (promptTokens: number, completionTokens: number, cachedTokens = 0, cacheWriteTokens = 0): StreamEvent => ({
+  type: 'usage',
+  usage: { promptTokens, completionTokens, cachedTokens, cacheWriteTokens, reasoningTokens: 0 },
+})
+
+describe('createAnthropicStreamDecoder', () => {
+  it('decodes a text answer followed by a tool call', () => {
+    const events = decodeAll([
+      start({ input_tokens: 472, output_tokens: 2, cache_read_input_tokens: 1000, cache_creation_input_tokens: 50 }),
+      blockStart(0, { type: 'text', text: '' }),
+      sse('ping'),
+      blockDelta(0, { type: 'text_delta', text: 'Okay' }),
+      blockDelta(0, { type: 'text_delta', text: ', let' }),
+      blockDelta(0, { type: 'text_delta', text: "'s check the weather." }),
+      blockStop(0),
+      blockStart(1, { type: 'tool_use', id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', name: 'get_weather', input: {} }),
+      json(1, ''),
+      json(1, '{"locat'),
+      json(1, 'ion": "San Fra'),
+      json(1, 'ncisco, CA", "un'),
+      json(1, 'it": "fahrenheit"}'),
+      blockStop(1),
+      messageDelta('tool_use', { output_tokens: 89 }),
+      sse('message_stop'),
+    ])
+    const args = (text: string): StreamEvent => ({ type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: text } }] } })
+    expect(events).toStrictEqual([
+      role,
+      content('Okay'),
+      content(', let'),
+      content("'s check the weather."),
+      {
+        type: 'delta',
+        delta: { tool_calls: [{ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+      },
+      args('{"locat'),
+      args('ion": "San Fra'),
+      args('ncisco, CA", "un'),
+      args('it": "fahrenheit"}'),
+      { type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' },
+      usage(1522, 89, 1000, 50),
+    ])
+  })
+
+  it('numbers tool calls from 0 by tool_use block, whatever their content block index', () => {
+    const events = decodeAll([
+      start(),
+      blockStart(0, { type: 'text', text: 'Two lookups.' }),
+      blockStart(1, { type: 'tool_use', id: 'toolu_a', name: 'lookup', input: {} }),
+      blockStart(2, { type: 'tool_use', id: 'toolu_b', name: 'lookup', input: {} }),
+      json(2, '{"q":"b"}'),
+      json(1, '{"q":"a"}'),
+    ])
+    expect(events.slice(1)).toStrictEqual([
+      content('Two lookups.'),
+      { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'toolu_a', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 1, id: 'toolu_b', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 1, function: { arguments: '{"q":"b"}' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{"q":"a"}' } }] } },
+    ])
+  })
+
+  it('streams thinking as reasoning and ignores signatures', () => {
+    const events = decodeAll([
+      start({ input_tokens: 10, output_tokens: 1 }),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      blockDelta(0, { type: 'thinking_delta', thinking: 'Two plus two ' }),
+      blockDelta(0, { type: 'thinking_delta', thinking: 'is four.' }),
+      blockDelta(0, { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk' }),
+      blockStop(0),
+      blockStart(1, { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' }),
+      blockStop(1),
+      blockStart(2, { type: 'text', text: '' }),
+      blockDelta(2, { type: 'text_delta', text: '4' }),
+      blockStop(2),
+      messageDelta('end_turn', { output_tokens: 30 }),
+      sse('message_stop'),
+    ])
+    expect(events).toStrictEqual([
+      role,
+      { type: 'delta', delta: { reasoning: 'Two plus two ' } },
+      { type: 'delta', delta: { reasoning: 'is four.' } },
+      content('4'),
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+      usage(10, 30),
+    ])
+  })
+
+  it('streams the structured-output tool input as content and finishes with stop', () => {
+    const events = decodeAll(
+      [
+        start({ input_tokens: 80, output_tokens: 1 }),
+        blockStart(0, { type: 'tool_use', id: 'toolu_01J', name: 'json_response', input: {} }),
+        json(0, ''),
+        json(0, '{"answ'),
+        json(0, 'er": "4'),
+        json(0, '2"}'),
+        blockStop(0),
+        messageDelta('tool_use', { output_tokens: 12 }),
+        sse('message_stop'),
+      ],
+      'json_response',
+    )
+    expect(events).toStrictEqual([
+      role,
+      content('{"answ'),
+      content('er": "4'),
+      content('2"}'),
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' },
+      usage(80, 12),
+    ])
+  })
+
+  it('reports an error event with its message and raw body', () => {
+    const raw = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
+    const events = decodeAll([start(), { event: 'error', data: JSON.stringify(raw) }])
+    expect(events).toStrictEqual([role, { type: 'error', message: 'Overloaded', raw }])
+  })
+
+  it('falls back to the type in the data when the event has no name', () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null })
+    expect(decode({ data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}' })).toStrictEqual([content('hi')])
+    expect(decode({ data: '{"type":"ping"}' })).toStrictEqual([])
+  })
+
+  it('keeps the largest cumulative usage figures across message_start and message_delta', () => {
+    const events = decodeAll([
+      start({ input_tokens: 100, output_tokens: 1, cache_read_input_tokens: 20 }),
+      messageDelta('max_tokens', { input_tokens: 0, output_tokens: 256, cache_read_input_tokens: 20, cache_creation_input_tokens: 5 }),
+      sse('message_stop'),
+    ])
+    expect(events.slice(1)).toStrictEqual([{ type: 'finish', finishReason: 'length', nativeFinishReason: 'max_tokens' }, usage(125, 256, 20, 5)])
+  })
+
+  it.each([
+    ['data that is not JSON', { event: 'content_block_delta', data: '{"type":"content_block_de' }, '{"type":"content_block_de'],
+    ['a known event of the wrong shape', { event: 'content_block_delta', data: '{"index":0,"delta":{"type":"text_delta"}}' }, { index: 0, delta: { type: 'text_delta' } }],
+    ['a message_start without message', { event: 'message_start', data: '{"type":"message_start"}' }, { type: 'message_start' }],
+  ])('turns %s into an error event', (_, message, raw) => {
+    expect(decodeAll([message])).toStrictEqual([{ type: 'error', message: 'Anthropic sent a malformed stream event', raw }])
+  })
+
+  it('ignores event types it does not know', () => {
+    expect(decodeAll([sse('content_block_audit', { index: 0 }), blockDelta(0, { type: 'citations_delta', citation: {} })])).toStrictEqual([])
+  })
+})
