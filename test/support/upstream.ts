@@ -47,7 +47,7 @@ export function openaiCompletion(options: {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: options.content ?? 'Hello!', ...(options.tool_calls ? { tool_calls: options.tool_calls } : {}) },
+        message: { role: 'assistant', content: options.content === undefined ? 'Hello!' : options.content, ...(options.tool_calls ? { tool_calls: options.tool_calls } : {}) },
         finish_reason: options.finish_reason ?? 'stop',
       },
     ],

@@ -1,0 +1,41 @@
+import { Hono } from 'hono'
+import { cors } from 'hono/cors'
+import { admin } from './api/admin'
+import { chat } from './api/chat'
+import type { AppEnv } from './api/context'
+import { keys } from './api/keys'
+import { models } from './api/models'
+import { systemClock, type Clock } from './clock'
+import { GatewayError, internalError, toErrorResponse } from './errors'
+
+/**
+ * The Hono app: the API is mounted under both /v1 and /api/v1 (OpenRouter's base path), and every
+ * error leaves through the one handler below.
+ */
+export function createApp(options: { clock?: Clock } = {}) {
+  const clock = options.clock ?? systemClock
+  const api = new Hono<AppEnv>()
+  api.route('/', chat)
+  api.route('/', models)
+  api.route('/', keys)
+  api.route('/', admin)
+
+  const app = new Hono<AppEnv>()
+  app.use('*', async (c, next) => {
+    c.set('clock', clock)
+    await next()
+  })
+  app.use('/v1/*', cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] }))
+  app.use('/api/v1/*', cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] }))
+  app.get('/health', (c) => c.json({ status: 'ok' }))
+  app.route('/v1', api)
+  app.route('/api/v1', api)
+
+  app.notFound((c) => toErrorResponse(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
+  app.onError((error) => {
+    if (error instanceof GatewayError) return toErrorResponse(error)
+    console.error('unhandled error', error instanceof Error ? error.stack : String(error))
+    return toErrorResponse(internalError())
+  })
+  return app
+}

@@ -1,0 +1,63 @@
+import type { Completion } from '../formats/canonical'
+import { renderCompletion, type ResponseMeta } from '../formats/openai/render'
+import type { UpstreamCall } from '../providers/adapter'
+import { badResponse, failureFromResponse, failureFromThrow, tryEndpoints, type AttemptResult, type ExecutionContext } from './attempts'
+import { servedHeaders, type GenerationIdentity } from './identity'
+import { TIMED_OUT, within } from './deadline'
+import { usageReport } from './usage'
+import { toErrorResponse } from '../errors'
+
+/** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
+export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
+  const served = await tryEndpoints(ctx, (call) => fetchCompletion(ctx, call))
+  if (!('value' in served)) return toErrorResponse(served)
+  const { value: completion, endpoint, attempts } = served
+  const meta: ResponseMeta = {
+    ...identity,
+    model: endpoint.model.id,
+    provider: endpoint.provider.name,
+    systemFingerprint: completion.systemFingerprint ?? `meridian:${endpoint.provider.id}`,
+  }
+  const report = usageReport(completion.usage, endpoint, {
+    request: ctx.request,
+    completionCharacters: completionCharacters(completion),
+  })
+  return Response.json(renderCompletion(meta, completion, report), {
+    headers: servedHeaders(identity, endpoint, attempts),
+  })
+}
+
+async function fetchCompletion(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<Completion>> {
+  const controller = new AbortController()
+  try {
+    const result = await within(readCompletion(call, controller.signal), ctx.config.TIMEOUT_NON_STREAMING_MS)
+    if (result !== TIMED_OUT) return result
+    controller.abort()
+    return { ok: false, failure: failureFromThrow(null, true) }
+  } catch (error) {
+    return { ok: false, failure: failureFromThrow(error, false) }
+  }
+}
+
+async function readCompletion(call: UpstreamCall, signal: AbortSignal): Promise<AttemptResult<Completion>> {
+  const response = await fetch(call.request, { signal })
+  if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
+  const text = await response.text()
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return { ok: false, failure: badResponse('Upstream answered with invalid JSON', text.slice(0, 1024)) }
+  }
+  try {
+    return { ok: true, value: call.decodeCompletion(json) }
+  } catch {
+    return { ok: false, failure: badResponse('Upstream answered with an unexpected body', json) }
+  }
+}
+
+function completionCharacters(completion: Completion): number {
+  const { content, reasoning, tool_calls } = completion.message
+  const toolCharacters = (tool_calls ?? []).reduce((sum, call) => sum + call.function.arguments.length, 0)
+  return (content?.length ?? 0) + (reasoning?.length ?? 0) + toolCharacters
+}

@@ -1,0 +1,32 @@
+import type { Endpoint } from '../catalog/snapshot'
+import type { AttemptRecord } from './attempts'
+
+/** Who a response is: its generation id (also the X-Generation-Id header) and creation time. */
+export interface GenerationIdentity {
+  id: string
+  /** Unix seconds. */
+  created: number
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+export function newGeneration(now: number): GenerationIdentity {
+  const created = Math.floor(now / 1000)
+  const random = crypto.getRandomValues(new Uint8Array(20))
+  // 256 % 62 leaves a slight bias; ids need uniqueness, not uniformity.
+  const suffix = Array.from(random, (byte) => ALPHABET[byte % ALPHABET.length]).join('')
+  return { id: `gen-${created}-${suffix}`, created }
+}
+
+/** Headers naming the generation, the serving provider, and how many attempts it took. */
+export function servedHeaders(
+  identity: GenerationIdentity,
+  endpoint: Endpoint | null,
+  attempts: AttemptRecord[] | null,
+): Record<string, string> {
+  return {
+    'x-generation-id': identity.id,
+    ...(endpoint ? { 'x-meridian-provider': endpoint.provider.id } : {}),
+    ...(attempts ? { 'x-meridian-attempts': String(attempts.length) } : {}),
+  }
+}

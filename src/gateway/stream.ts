@@ -1,0 +1,109 @@
+import { errorBody, GatewayError, toErrorResponse } from '../errors'
+import type { StreamEvent } from '../formats/canonical'
+import { parseSse, SSE_DONE, SSE_HEADERS, sseComment, sseData, type SseMessage } from '../formats/sse'
+import { renderErrorChunk, type ResponseMeta } from '../formats/openai/render'
+import type { UpstreamCall } from '../providers/adapter'
+import {
+  badResponse,
+  failureFromResponse,
+  failureFromThrow,
+  tryEndpoints,
+  type AttemptResult,
+  type ExecutionContext,
+  type Served,
+} from './attempts'
+import { TIMED_OUT, within } from './deadline'
+import { servedHeaders, type GenerationIdentity } from './identity'
+import { relay, Sink } from './relay'
+
+/**
+ * A streaming request. Failover is possible until the first upstream event; so the response is
+ * held back for up to STREAM_KEEPALIVE_MS, and a request that fails fast still gets a real HTTP
+ * error status. A slower upstream makes the gateway commit to 200 and send keep-alive comments
+ * until it answers; from then on a failure can only be an error chunk.
+ */
+
+export interface OpenStream {
+  reader: ReadableStreamDefaultReader<SseMessage>
+  /** Events read while deciding the attempt had succeeded; relayed first. */
+  buffered: StreamEvent[]
+  controller: AbortController
+}
+
+const KEEPALIVE = sseComment('MERIDIAN PROCESSING')
+
+export async function streamCompletion(
+  ctx: ExecutionContext,
+  identity: GenerationIdentity,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response> {
+  const opening = tryEndpoints(ctx, (call) => openStream(ctx, call))
+  const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
+  if (early instanceof GatewayError) return toErrorResponse(early)
+
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+  const sink = new Sink(writable.getWriter())
+  if (early === TIMED_OUT) {
+    waitUntil(keepAliveUntilOpen(ctx, identity, sink, opening))
+    return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, null, null) } })
+  }
+  waitUntil(relay(ctx, identity, sink, early))
+  return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, early.endpoint, early.attempts) } })
+}
+
+async function keepAliveUntilOpen(
+  ctx: ExecutionContext,
+  identity: GenerationIdentity,
+  sink: Sink,
+  opening: Promise<Served<OpenStream> | GatewayError>,
+): Promise<void> {
+  await sink.send(KEEPALIVE)
+  const beat = setInterval(() => void sink.send(KEEPALIVE), ctx.config.STREAM_KEEPALIVE_MS)
+  const opened = await opening.finally(() => clearInterval(beat))
+  if (!(opened instanceof GatewayError)) return relay(ctx, identity, sink, opened)
+  const meta: ResponseMeta = {
+    ...identity,
+    model: ctx.plan[0]?.model.id ?? '',
+    provider: typeof opened.metadata.provider_name === 'string' ? opened.metadata.provider_name : 'Meridian',
+    systemFingerprint: 'meridian',
+  }
+  await sink.send(sseData(renderErrorChunk(meta, errorBody(opened))))
+  await sink.send(SSE_DONE)
+  await sink.close()
+}
+
+/** One attempt: the upstream counts as open once it has produced its first event. */
+async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<OpenStream>> {
+  const controller = new AbortController()
+  try {
+    const result = await within(firstEvents(call, controller), ctx.config.TIMEOUT_FIRST_BYTE_MS)
+    if (result === TIMED_OUT) {
+      controller.abort()
+      return { ok: false, failure: failureFromThrow(null, true) }
+    }
+    if (!result.ok) controller.abort()
+    return result
+  } catch (error) {
+    controller.abort()
+    return { ok: false, failure: failureFromThrow(error, false) }
+  }
+}
+
+async function firstEvents(call: UpstreamCall, controller: AbortController): Promise<AttemptResult<OpenStream>> {
+  const response = await fetch(call.request, { signal: controller.signal })
+  if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
+  if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
+  const reader = parseSse(response.body).getReader()
+  const buffered: StreamEvent[] = []
+  while (buffered.length === 0) {
+    const { done, value } = await reader.read()
+    if (done) return { ok: false, failure: badResponse('Upstream closed the stream before sending an event', null) }
+    buffered.push(...call.decodeStream(value))
+  }
+  const error = buffered.find((event) => event.type === 'error')
+  if (error) {
+    // Nothing reached the client yet, so this is still a failure another provider can absorb.
+    return { ok: false, failure: { outcome: 'upstream_error', status: 200, message: error.message, raw: error.raw, retryAfter: null } }
+  }
+  return { ok: true, value: { reader, buffered, controller } }
+}

@@ -1,0 +1,37 @@
+import type { Endpoint } from '../catalog/snapshot'
+import type { Completion, StreamEvent } from '../formats/canonical'
+import type { ChatRequest } from '../formats/openai/request'
+import type { SseMessage } from '../formats/sse'
+
+/**
+ * An upstream adapter speaks one wire format: it builds the HTTP request for an endpoint from the
+ * canonical request and decodes what comes back into canonical results. No I/O happens here; the
+ * gateway sends the request and feeds the answers in.
+ */
+export interface UpstreamCall {
+  request: Request
+  /** A non-streaming body (parsed JSON) → canonical completion; throws on garbage. */
+  decodeCompletion(body: unknown): Completion
+  /** Decodes one SSE message of this call's stream (stateful per call). */
+  decodeStream(message: SseMessage): StreamEvent[]
+  /** The human-readable reason inside an upstream error body, if any. */
+  errorMessage(body: unknown): string | null
+}
+
+export interface Adapter {
+  /** May throw a 400 GatewayError when the request cannot be expressed in this format. */
+  prepare(request: ChatRequest, endpoint: Endpoint, apiKey: string, options: { stream: boolean }): UpstreamCall
+}
+
+/** `${baseUrl}/${path}` without doubled slashes. */
+export function upstreamUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${path}`
+}
+
+export function jsonRequest(url: string, headers: Record<string, string>, body: unknown): Request {
+  return new Request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  })
+}

@@ -1,0 +1,74 @@
+import { env } from 'cloudflare:workers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import bundled from '../../src/catalog/default.json'
+import { CATALOG_KV_KEY } from '../../src/catalog/store'
+import { testCatalog } from '../support/catalog'
+import { adminFetch, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
+
+describe('the catalog', () => {
+  it('is the bundled default while none is stored', async () => {
+    await env.KV.delete(CATALOG_KV_KEY)
+    const response = await adminFetch('/v1/admin/catalog')
+    expect(response.status).toBe(200)
+    const document = (await response.json()) as typeof bundled
+    expect(document.version).toBe(bundled.version)
+    expect(document.providers.map((p) => p.id)).toEqual(expect.arrayContaining(['openai', 'anthropic']))
+  })
+
+  it('is replaced with PUT and read back with GET', async () => {
+    await installCatalog()
+    const document = (await (await adminFetch('/v1/admin/catalog')).json()) as { version: string; models: { id: string }[] }
+    expect(document.version).toBe('test')
+    expect(document.models.map((m) => m.id)).toEqual(['test/chat', 'test/claude', 'test/other', 'test/dark'])
+    expect(await env.KV.get(CATALOG_KV_KEY, 'json')).toMatchObject({ version: 'test' })
+  })
+
+  const broken: [string, (doc: any) => void, string][] = [
+    ['a bad price', (doc) => (doc.models[0].endpoints[0].pricing.prompt = '$1'), 'models[0].endpoints[0].pricing.prompt'],
+    ['an unknown provider', (doc) => (doc.models[1].endpoints[0].provider = 'nobody'), 'models[1].endpoints[0].provider'],
+    ['an unknown format', (doc) => (doc.providers[0].format = 'grpc'), 'providers[0].format'],
+    ['a duplicate model', (doc) => doc.models.push(doc.models[0]), 'models[4].id'],
+    ['a bad base URL', (doc) => (doc.providers[1].baseUrl = 'ftp://x'), 'providers[1].baseUrl'],
+    ['a missing region', (doc) => delete doc.providers[2].region, 'providers[2].region'],
+  ]
+  it.each(broken)('rejects %s with a 400 naming the field, keeping the previous catalog', async (_label, breakIt, field) => {
+    await installCatalog()
+    const document = structuredClone(testCatalog) as any
+    breakIt(document)
+    const response = await adminFetch('/v1/admin/catalog', { method: 'PUT', body: JSON.stringify(document) })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toContain(field)
+    const current = (await (await adminFetch('/v1/admin/catalog')).json()) as { version: string; models: unknown[] }
+    expect(current.models).toHaveLength(4)
+    expect(await env.KV.get(CATALOG_KV_KEY, 'json')).toEqual(JSON.parse(JSON.stringify(await (await adminFetch('/v1/admin/catalog')).json())))
+  })
+})
+
+describe('GET /v1/models', () => {
+  beforeAll(() => installCatalog())
+
+  it('lists the models that have a live provider, in OpenRouter shape, without auth', async () => {
+    const response = await gatewayFetch('/v1/models')
+    expect(response.status).toBe(200)
+    const { data } = (await response.json()) as { data: Record<string, any>[] }
+    expect(data.map((m) => m.id)).toEqual(['test/chat', 'test/claude', 'test/other'])
+    expect(data[0]).toEqual({
+      id: 'test/chat',
+      canonical_slug: 'test/chat',
+      name: 'test/chat',
+      created: 0,
+      description: '',
+      context_length: 128000,
+      architecture: { modality: 'text+image->text', input_modalities: ['text', 'image'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null },
+      pricing: { prompt: '0.000001', completion: '0.000002', request: '0', image: '0', web_search: '0', internal_reasoning: '0' },
+      top_provider: { context_length: 128000, max_completion_tokens: 4096, is_moderated: false },
+      per_request_limits: null,
+      supported_parameters: ['max_tokens', 'response_format', 'stop', 'temperature', 'tools'],
+      default_parameters: null,
+    })
+  })
+
+  it('is served under /api/v1 too', async () => {
+    expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
+  })
+})

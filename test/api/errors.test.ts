@@ -1,0 +1,81 @@
+import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import worker from '../../src/index'
+import { BASE, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
+
+let key: string
+beforeAll(async () => {
+  await installCatalog()
+  key = (await createKey()).key
+})
+
+async function errorOf(response: Response): Promise<ErrorJson['error']> {
+  expect(response.headers.get('content-type')).toContain('application/json')
+  const body = (await response.json()) as ErrorJson
+  expect(body.error.code).toBe(response.status)
+  return body.error
+}
+
+function rawChat(body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body })
+}
+
+describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
+  it('400 for a body that is not JSON', async () => {
+    const response = await rawChat('{"model": ')
+    expect(response.status).toBe(400)
+    expect((await errorOf(response)).message).toMatch(/^Invalid JSON body/)
+  })
+
+  const violations: [string, object, string][] = [
+    ['no messages', { model: 'test/chat' }, 'messages'],
+    ['empty messages', { model: 'test/chat', messages: [] }, 'messages'],
+    ['an unknown role', { model: 'test/chat', messages: [{ role: 'wizard', content: 'hi' }] }, 'messages[0].role'],
+    ['a bad content part', { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content'],
+    ['temperature out of range', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], temperature: 3 }, 'temperature'],
+    ['a non-integer max_tokens', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1.5 }, 'max_tokens'],
+    ['a malformed tool', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'has space' } }] }, 'tools[0].function.name'],
+    ['n above 1', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], n: 2 }, 'n'],
+    ['no model', { messages: [{ role: 'user', content: 'hi' }] }, 'model'],
+  ]
+  it.each(violations)('400 naming the field for %s', async (_label, body, field) => {
+    const response = await rawChat(JSON.stringify(body))
+    expect(response.status).toBe(400)
+    const error = await errorOf(response)
+    expect(error.message).toContain(field)
+    expect(error.metadata.error_type).toBe('invalid_request')
+  })
+
+  it('413 for a body over the configured limit', async () => {
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
+    })
+    const response = await worker.fetch(request, { ...env, MAX_BODY_BYTES: '1000' }, ctx)
+    expect(response.status).toBe(413)
+    expect((await errorOf(response)).metadata).toMatchObject({ limit_bytes: 1000 })
+  })
+
+  it('404 "No endpoints found" for a model not in the catalog', async () => {
+    const response = await chat(key, { model: 'nobody/nothing', messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(404)
+    const error = await errorOf(response)
+    expect(error.message).toMatch(/^No endpoints found for model "nobody\/nothing"/)
+    expect(error.metadata).toMatchObject({ requested_models: ['nobody/nothing'] })
+  })
+
+  it('503 naming the missing secret when no provider of the model is configured', async () => {
+    const response = await chat(key, { model: 'test/dark', messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(503)
+    expect((await errorOf(response)).metadata).toMatchObject({ missing_secrets: ['DARK_PROVIDER_KEY'] })
+  })
+
+  it('404 JSON for unknown routes', async () => {
+    const response = await gatewayFetch('/v1/nothing-here')
+    expect(response.status).toBe(404)
+    expect((await errorOf(response)).message).toBe('No route for GET /v1/nothing-here')
+  })
+})

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { costNano, parsePricing, parseUsd } from '../../src/catalog/pricing'
+import { ZERO_USAGE } from '../../src/formats/canonical'
+
+describe('parseUsd', () => {
+  it.each([
+    ['0', 0n],
+    ['1', 1_000_000_000_000n],
+    ['0.000003', 3_000_000n],
+    ['0.0000000375', 37_500n],
+    ['0.000000000001', 1n],
+    ['12.5', 12_500_000_000_000n],
+  ])('%s USD is %s pico-USD', (amount, pico) => {
+    expect(parseUsd(amount)).toBe(pico)
+  })
+})
+
+describe('costNano', () => {
+  const prices = parsePricing({ prompt: '0.000003', completion: '0.000015', cacheRead: '0.0000003', cacheWrite: '0.00000375' })
+
+  it('charges prompt and completion tokens at their prices', () => {
+    expect(costNano({ ...ZERO_USAGE, promptTokens: 1000, completionTokens: 100 }, prices)).toBe(4_500_000)
+  })
+
+  it('charges cached and cache-written prompt tokens at their own prices', () => {
+    const usage = { ...ZERO_USAGE, promptTokens: 10_000, cachedTokens: 8_000, cacheWriteTokens: 1_000, completionTokens: 0 }
+    // 1000 uncached × 3000 + 8000 × 300 + 1000 × 3750 nano-USD... in pico: 3e9 + 2.4e9 + 3.75e9 = 9.15e9 pico
+    expect(costNano(usage, prices)).toBe(9_150_000)
+  })
+
+  it('rounds fractions of a nano-USD up, so sums of requests never undercharge', () => {
+    const cheap = parsePricing({ prompt: '0.0000000375', completion: '0' })
+    expect(costNano({ ...ZERO_USAGE, promptTokens: 1 }, cheap)).toBe(38)
+    expect(costNano({ ...ZERO_USAGE, promptTokens: 1000 }, cheap)).toBe(37_500)
+  })
+
+  it('adds the flat request fee', () => {
+    const fee = parsePricing({ prompt: '0', completion: '0', request: '0.005' })
+    expect(costNano(ZERO_USAGE, fee)).toBe(5_000_000)
+  })
+
+  it('is exact where floating point is not', () => {
+    const prices = parsePricing({ prompt: '0.0000001', completion: '0.0000002' })
+    // 0.1 + 0.2 style: 3 tokens at $0.1/M and 3 at $0.2/M is exactly 900 nano-USD
+    expect(costNano({ ...ZERO_USAGE, promptTokens: 3, completionTokens: 3 }, prices)).toBe(900)
+  })
+})

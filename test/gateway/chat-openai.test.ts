@@ -1,0 +1,123 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ALPHA } from '../support/catalog'
+import { chat, createKey, installCatalog } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
+
+let key: string
+beforeAll(async () => {
+  await installCatalog()
+  key = (await createKey()).key
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+const tools = [
+  {
+    type: 'function',
+    function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  },
+]
+
+describe('OpenAI-format upstreams', () => {
+  it('pass tools, images, response_format and unknown parameters through, with the upstream model and provider key', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const request = {
+      model: 'test/chat',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] },
+      ],
+      tools,
+      tool_choice: 'auto',
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' } } },
+      temperature: 0.3,
+      logit_bias: { '50256': -100 },
+      provider: { sort: 'price' },
+      models: ['test/other'],
+      usage: { include: true },
+      transforms: ['middle-out'],
+    }
+    const response = await chat(key, request)
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!
+    expect(sent.url).toBe(`${ALPHA}/chat/completions`)
+    expect(sent.headers.get('authorization')).toBe('Bearer test-upstream-key')
+    expect(sent.body).toEqual({
+      model: 'alpha-chat',
+      messages: request.messages,
+      tools,
+      tool_choice: 'auto',
+      response_format: request.response_format,
+      temperature: 0.3,
+      logit_bias: { '50256': -100 },
+      stream: false,
+    })
+  })
+
+  it('answer in the OpenRouter shape with exact cost', async () => {
+    fakeUpstreams({
+      [ALPHA]: () =>
+        jsonResponse(
+          openaiCompletion({
+            content: 'Hi there',
+            usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, prompt_tokens_details: { cached_tokens: 200 } },
+          }),
+        ),
+    })
+    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })
+    const body = (await response.json()) as Record<string, any>
+    expect(body.id).toMatch(/^gen-\d+-[A-Za-z0-9]{20}$/)
+    expect(response.headers.get('x-generation-id')).toBe(body.id)
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(response.headers.get('x-meridian-attempts')).toBe('1')
+    expect(body).toMatchObject({
+      provider: 'Alpha',
+      model: 'test/chat',
+      object: 'chat.completion',
+      system_fingerprint: 'fp_upstream',
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'stop',
+          native_finish_reason: 'stop',
+          message: { role: 'assistant', content: 'Hi there', refusal: null },
+        },
+      ],
+      usage: {
+        prompt_tokens: 1000,
+        completion_tokens: 500,
+        total_tokens: 1500,
+        prompt_tokens_details: { cached_tokens: 200, cache_write_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    })
+    // 1000 prompt tokens at $1/M (no cache price set, so cached tokens cost the same) + 500 at $2/M
+    expect(body.usage.cost).toBe(0.002)
+    expect(typeof body.created).toBe('number')
+  })
+
+  it('return tool calls with finish_reason tool_calls', async () => {
+    const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: null, tool_calls: toolCalls, finish_reason: 'tool_calls' })) })
+    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'weather?' }], tools })
+    const body = (await response.json()) as Record<string, any>
+    expect(body.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { content: null, tool_calls: toolCalls } })
+  })
+
+  it('serve the same API under /api/v1', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }, '/api/v1/chat/completions')
+    expect(response.status).toBe(200)
+  })
+
+  it('estimate usage when the upstream reports none, rather than charging nothing', async () => {
+    const body = openaiCompletion({ content: 'x'.repeat(40) })
+    delete (body as Partial<typeof body>).usage
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(body) })
+    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'y'.repeat(80) }] })
+    const json = (await response.json()) as Record<string, any>
+    expect(json.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10 })
+    expect(json.usage.cost).toBeGreaterThan(0)
+  })
+})

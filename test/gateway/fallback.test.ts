@@ -1,0 +1,115 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
+import { BASE, chat, createKey, installCatalog, type ErrorJson } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, never, openaiCompletion, type UpstreamHandler } from '../support/upstream'
+
+let key: string
+beforeAll(async () => {
+  await installCatalog()
+  key = (await createKey()).key
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }
+const served: UpstreamHandler = () => jsonResponse(openaiCompletion({ content: 'from gamma' }))
+
+describe('fallback before the first byte', () => {
+  const failures: [string, UpstreamHandler | undefined][] = [
+    ['a refused connection', undefined],
+    ['a 500', () => jsonResponse({ error: { message: 'boom' } }, 500)],
+    ['a 503', () => new Response('Service Unavailable', { status: 503 })],
+    ['a 429', () => jsonResponse({ error: { message: 'slow down' } }, 429, { 'retry-after': '7' })],
+    ['a 401 for our provider key', () => jsonResponse({ error: { message: 'bad key' } }, 401)],
+    ['a 200 with invalid JSON', () => new Response('<html>oops</html>', { status: 200 })],
+    ['a 200 with an unexpected body', () => jsonResponse({ hello: 'world' })],
+  ]
+  it.each(failures)('moves on to the next endpoint after %s', async (_label, failing) => {
+    const upstream = fakeUpstreams({ ...(failing ? { [ALPHA]: failing, [BETA]: failing } : {}), [GAMMA]: served })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { provider: string; choices: { message: { content: string } }[] }
+    expect(body.provider).toBe('Gamma')
+    expect(body.choices[0]!.message.content).toBe('from gamma')
+    expect(response.headers.get('x-meridian-attempts')).toBe('3')
+    expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9101', '9102', '9103'])
+  })
+
+  it('moves on after a timeout', async () => {
+    fakeUpstreams({ [ALPHA]: never, [BETA]: never, [GAMMA]: served })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify(ask),
+    })
+    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+  })
+
+  it('does not retry a request the upstream rejects as invalid, and says why', async () => {
+    const upstream = fakeUpstreams({
+      [ALPHA]: () => jsonResponse({ error: { message: "Invalid value for 'temperature'" } }, 400),
+      [GAMMA]: served,
+    })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error.message).toBe("Alpha: Invalid value for 'temperature'")
+    expect(body.error.metadata).toMatchObject({ provider_name: 'Alpha', raw: { error: { message: "Invalid value for 'temperature'" } } })
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('fails with 502, the last provider and its raw reason when every endpoint fails', async () => {
+    fakeUpstreams({
+      [ALPHA]: () => jsonResponse({ error: { message: 'alpha down' } }, 500),
+      [BETA]: () => jsonResponse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 529),
+      [GAMMA]: () => jsonResponse({ error: { message: 'gamma down' } }, 502),
+    })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(502)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error.message).toBe('Provider returned error')
+    expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: { error: { message: 'gamma down' } } })
+    expect((body.error.metadata.attempts as { provider: string; outcome: string; status: number }[]).map((a) => [a.provider, a.outcome, a.status])).toEqual([
+      ['alpha', 'upstream_error', 500],
+      ['beta', 'upstream_error', 529],
+      ['gamma', 'upstream_error', 502],
+    ])
+  })
+
+  it('fails with 429 and the upstream Retry-After when every endpoint is rate limited', async () => {
+    const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after': '12' })
+    fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('12')
+  })
+
+  it('fails with 408 when the last endpoint timed out', async () => {
+    fakeUpstreams({ [GAMMA]: never })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ ...ask, model: 'test/other' }),
+    })
+    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(response.status).toBe(408)
+  })
+
+  it('falls back across the models list and reports the model that served', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: served })
+    const response = await chat(key, { model: 'test/claude', models: ['test/other'], messages: ask.messages })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { model: string }).model).toBe('test/other')
+    expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])
+  })
+})

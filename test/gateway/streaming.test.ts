@@ -1,0 +1,167 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
+import { ALPHA, GAMMA } from '../support/catalog'
+import { BASE, chat, createKey, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
+
+let key: string
+beforeAll(async () => {
+  await installCatalog()
+  key = (await createKey()).key
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+const ask = { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }
+
+/** Calls the Worker directly with setting overrides (timeouts, keep-alive interval). */
+async function chatWith(settings: Record<string, string>, body: object): Promise<{ response: Response; ctx: ExecutionContext }> {
+  const ctx = createExecutionContext()
+  const request = new Request(`${BASE}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const response = await worker.fetch(request, { ...env, ...settings }, ctx)
+  return { response, ctx }
+}
+
+describe('streaming relay', () => {
+  it('relays chunks as OpenAI chunks, then a usage chunk with cost, then [DONE]', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['Hel', 'lo', '!'], { usage: { prompt_tokens: 1000, completion_tokens: 3 } })) })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const generationId = response.headers.get('x-generation-id')
+    expect(generationId).toMatch(/^gen-/)
+    const { data: chunks, done } = await readSse(response)
+    expect(upstream.calls[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
+    expect(done).toBe(true)
+    expect(chunks.map((c) => (c.choices as any[])[0]?.delta?.content ?? null)).toEqual(['Hel', 'lo', '!', null, null])
+    for (const chunk of chunks) {
+      expect(chunk).toMatchObject({ id: generationId, object: 'chat.completion.chunk', model: 'test/chat', provider: 'Alpha' })
+      expect(typeof chunk.system_fingerprint).toBe('string')
+    }
+    expect((chunks[0]!.choices as any[])[0].delta.role).toBe('assistant')
+    expect((chunks[3]!.choices as any[])[0]).toMatchObject({ finish_reason: 'stop', native_finish_reason: 'stop' })
+    const last = chunks.at(-1)!
+    expect(last.choices).toEqual([])
+    expect(last.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 3, total_tokens: 1003, cost: 0.001006 })
+  })
+
+  it('streams tool-call deltas in OpenAI incremental form', async () => {
+    const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+    fakeUpstreams({
+      [ALPHA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', content: null, tool_calls: [] }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const { data: chunks } = await readSse(await chat(key, ask))
+    const deltas = chunks.map((c) => (c.choices as any[])[0]?.delta?.tool_calls).filter(Boolean)
+    expect(deltas).toEqual([
+      [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+      [{ index: 0, function: { arguments: '{"ci' } }],
+      [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }],
+    ])
+    expect((chunks.at(-2)!.choices as any[])[0].finish_reason).toBe('tool_calls')
+    // The upstream sent no usage: an estimate is reported, never zero.
+    expect((chunks.at(-1)!.usage as { completion_tokens: number }).completion_tokens).toBeGreaterThan(0)
+  })
+
+  it('sends keep-alive comments while the upstream is slow to start', async () => {
+    const gate = latch()
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['late']), { hold: gate.promise }) })
+    const { response, ctx } = await chatWith({ STREAM_KEEPALIVE_MS: '5' }, ask)
+    expect(response.status).toBe(200)
+    const reader = response.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first).toBe(': MERIDIAN PROCESSING\n\n')
+    gate.release()
+    let rest = ''
+    for (let read = await reader.read(); !read.done; read = await reader.read()) rest += new TextDecoder().decode(read.value)
+    await waitOnExecutionContext(ctx)
+    expect(rest).toContain('"content":"late"')
+    expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true)
+  })
+
+  it('turns a failure after the first byte into an error chunk, then usage and [DONE]', async () => {
+    const upstream = fakeUpstreams({
+      [ALPHA]: () => sseResponse(openaiStreamEvents(['one', 'two', 'three']), { failAfter: 3 }),
+      [GAMMA]: () => sseResponse(openaiStreamEvents(['never used'])),
+    })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(200)
+    const { data: chunks, done } = await readSse(response)
+    const contents = chunks.map((c) => (c.choices as any[])[0]?.delta?.content).filter(Boolean)
+    expect(contents).toEqual(['one', 'two'])
+    const errorChunk = chunks.find((c) => c.error)!
+    expect(errorChunk.error).toMatchObject({ code: 502, metadata: { provider_name: 'Alpha' } })
+    expect((errorChunk.choices as any[])[0].finish_reason).toBe('error')
+    expect(chunks.at(-1)!.usage).toBeDefined()
+    expect(done).toBe(true)
+    // No failover after the first byte: the other providers were never called.
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('reports an upstream that ends without finishing as an error', async () => {
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['cut']).slice(0, 2)) })
+    const { data: chunks } = await readSse(await chat(key, ask))
+    expect(chunks.find((c) => c.error)?.error).toMatchObject({ message: 'Upstream ended the stream without finishing' })
+  })
+
+  it('cuts a stream that goes silent after TIMEOUT_IDLE_MS with a 408 error chunk', async () => {
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['a', 'b']).slice(0, 2), { stall: true }) })
+    const { response, ctx } = await chatWith({ TIMEOUT_IDLE_MS: '20' }, ask)
+    const { data: chunks, done } = await readSse(response)
+    await waitOnExecutionContext(ctx)
+    expect(chunks.find((c) => c.error)?.error).toMatchObject({ code: 408 })
+    expect(done).toBe(true)
+  })
+
+  it('answers with a real HTTP status when every provider fails before the first byte', async () => {
+    fakeUpstreams({
+      [ALPHA]: () => jsonResponse({ error: { message: 'overloaded' } }, 503),
+      [GAMMA]: () => jsonResponse({ error: { message: 'also overloaded' } }, 503),
+    })
+    const response = await chat(key, { ...ask, model: 'test/other' })
+    expect(response.status).toBe(502)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error).toMatchObject({ code: 502, message: 'Provider returned error', metadata: { provider_name: 'Gamma', raw: { error: { message: 'also overloaded' } } } })
+  })
+
+  it('when already committed, reports total failure as an error chunk', async () => {
+    const gate = latch()
+    fakeUpstreams({
+      [GAMMA]: async () => {
+        await gate.promise
+        return jsonResponse({ error: { message: 'down' } }, 500)
+      },
+    })
+    const { response, ctx } = await chatWith({ STREAM_KEEPALIVE_MS: '5' }, { ...ask, model: 'test/other' })
+    expect(response.status).toBe(200)
+    gate.release()
+    const { data: chunks, comments, done } = await readSse(response)
+    await waitOnExecutionContext(ctx)
+    expect(comments[0]).toBe('MERIDIAN PROCESSING')
+    expect(chunks[0]!.error).toMatchObject({ code: 502, metadata: { provider_name: 'Gamma' } })
+    expect(done).toBe(true)
+  })
+
+  it('times out an upstream that never sends its first byte and moves on', async () => {
+    fakeUpstreams({ [ALPHA]: never, [GAMMA]: () => sseResponse(openaiStreamEvents(['from gamma'])) })
+    const { response, ctx } = await chatWith({ TIMEOUT_FIRST_BYTE_MS: '20', STREAM_KEEPALIVE_MS: '5000' }, ask)
+    const { data: chunks } = await readSse(response)
+    await waitOnExecutionContext(ctx)
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(chunks.map((c) => (c.choices as any[])[0]?.delta?.content).filter(Boolean)).toEqual(['from gamma'])
+  })
+})
