@@ -26,6 +26,13 @@ const ConfigSchema = z.object({
   CATALOG_REFRESH_MS: setting(30_000),
   /** Upper bound on upstream attempts for one request (the endpoints tried in order). */
   MAX_ATTEMPTS: setting(4),
+  /** An admission's reservation is charged in full if its settlement has not arrived by then
+   *  (a late settlement still corrects it). Longer than any request should run. */
+  RESERVATION_TTL_MS: setting(15 * 60_000),
+  /** Generation records older than this are pruned. */
+  GENERATION_RETENTION_DAYS: setting(30),
+  /** At most this many generation records are kept per key (the newest). */
+  GENERATION_MAX_RECORDS: setting(10_000),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

@@ -1,7 +1,9 @@
 import { Hono } from 'hono'
 import { GatewayError, invalidInput } from '../errors'
 import { createKey, deleteKey, listKeys, readKey, updateKey } from '../tenancy/directory'
-import { CreateKeyInput, KeyHash, PatchKeyInput, publicKey } from '../tenancy/keys'
+import { CreateKeyInput, KeyHash, PatchKeyInput } from '../tenancy/keys'
+import { emptyLedger } from '../tenancy/ledger'
+import { keyView } from '../tenancy/view'
 import { requireAdmin } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
@@ -24,31 +26,36 @@ function notFound(hash: string): GatewayError {
 
 keys.post('/keys', async (c) => {
   const input = await readJsonBody(c, CreateKeyInput, 'key')
-  const { key, record } = await createKey(c.env, input, c.var.clock())
-  return c.json({ data: publicKey(record), key }, 201)
+  const now = c.var.clock()
+  const { key, record } = await createKey(c.env, input, now)
+  return c.json({ data: keyView(record, emptyLedger(now), now), key }, 201)
 })
 
 keys.get('/keys', async (c) => {
-  const { records, cursor } = await listKeys(c.env, {
+  const now = c.var.clock()
+  const { keys: states, cursor } = await listKeys(c.env, {
     includeDisabled: c.req.query('include_disabled') === 'true',
+    now,
     ...(c.req.query('cursor') ? { cursor: c.req.query('cursor') } : {}),
   })
-  return c.json({ data: records.map(publicKey), next_cursor: cursor })
+  return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: cursor })
 })
 
 keys.get('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
-  const record = await readKey(c.env, hash)
-  if (!record) throw notFound(hash)
-  return c.json({ data: publicKey(record) })
+  const now = c.var.clock()
+  const state = await readKey(c.env, hash, now)
+  if (!state) throw notFound(hash)
+  return c.json({ data: keyView(state.record, state.ledger, now) })
 })
 
 keys.patch('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
   const patch = await readJsonBody(c, PatchKeyInput, 'key update')
-  const record = await updateKey(c.env, hash, patch, c.var.clock())
-  if (!record) throw notFound(hash)
-  return c.json({ data: publicKey(record) })
+  const now = c.var.clock()
+  const state = await updateKey(c.env, hash, patch, now)
+  if (!state) throw notFound(hash)
+  return c.json({ data: keyView(state.record, state.ledger, now) })
 })
 
 keys.delete('/keys/:hash', async (c) => {

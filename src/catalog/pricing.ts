@@ -54,6 +54,15 @@ export function costNano(usage: TokenUsage, prices: Prices): number {
   return ceilToNano(pico)
 }
 
+/**
+ * The most a request can cost at an endpoint: every prompt token at the dearest prompt-side price
+ * (a cache write can cost more than a plain read) plus every allowed output token.
+ */
+export function worstCaseNano(promptTokens: number, completionTokens: number, prices: Prices): number {
+  const promptPrice = [prices.prompt, prices.cacheRead, prices.cacheWrite].reduce((a, b) => (b > a ? b : a))
+  return ceilToNano(BigInt(promptTokens) * promptPrice + BigInt(completionTokens) * prices.completion + prices.request)
+}
+
 /** Nano-USD → USD for display (JSON numbers); never used for arithmetic. */
 export function nanoToUsd(nano: number): number {
   return nano / 1e9

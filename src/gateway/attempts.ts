@@ -4,6 +4,7 @@ import type { Config } from '../config'
 import { secretNamed, type Env } from '../env'
 import { GatewayError } from '../errors'
 import type { ChatRequest } from '../formats/openai/request'
+import type { UsageReport } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 
@@ -48,21 +49,60 @@ export interface ExecutionContext {
   request: ChatRequest
   plan: Endpoint[]
   stream: boolean
+  /** When the request arrived (ms). */
+  startedAt: number
+  /** Called exactly once, when the request is over, with what it cost and what happened. */
+  finish: (outcome: RequestOutcome) => void
+}
+
+export interface RequestOutcome {
+  endpoint: Endpoint | null
+  report: (UsageReport & { estimated: boolean }) | null
+  status: 'success' | 'error' | 'cancelled'
+  httpStatus: number
+  finishReason: string | null
+  nativeFinishReason: string | null
+  attempts: AttemptRecord[]
+  /** Time until the first byte of the answer went to the client. */
+  ttfbMs: number | null
+  error: string | null
+}
+
+/** The outcome of a request that nothing served. */
+export function failedOutcome(unserved: Unserved): RequestOutcome {
+  return {
+    endpoint: null,
+    report: null,
+    status: 'error',
+    httpStatus: unserved.error.status,
+    finishReason: null,
+    nativeFinishReason: null,
+    attempts: unserved.attempts,
+    ttfbMs: null,
+    error: unserved.error.message,
+  }
 }
 
 export type AttemptResult<T> = { ok: true; value: T } | { ok: false; failure: Failure }
 
 export interface Served<T> {
+  ok: true
   value: T
   endpoint: Endpoint
   call: UpstreamCall
   attempts: AttemptRecord[]
 }
 
+export interface Unserved {
+  ok: false
+  error: GatewayError
+  attempts: AttemptRecord[]
+}
+
 export async function tryEndpoints<T>(
   ctx: ExecutionContext,
   attempt: (call: UpstreamCall, endpoint: Endpoint) => Promise<AttemptResult<T>>,
-): Promise<Served<T> | GatewayError> {
+): Promise<Served<T> | Unserved> {
   const attempts: AttemptRecord[] = []
   let last: { failure: Failure; endpoint: Endpoint } | undefined
   for (const endpoint of ctx.plan) {
@@ -75,12 +115,14 @@ export async function tryEndpoints<T>(
       status: result.ok ? 200 : result.failure.status,
       latencyMs: ctx.clock() - started,
     })
-    if (result.ok) return { value: result.value.value, call: result.value.call, endpoint, attempts }
+    if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
     last = { failure: result.failure, endpoint }
     if (result.failure.outcome === 'client_error') break
   }
-  if (!last) return new GatewayError(503, 'provider_unavailable', 'No provider is available for this request')
-  return finalError(last.failure, last.endpoint, attempts)
+  const error = last
+    ? finalError(last.failure, last.endpoint, attempts)
+    : new GatewayError(503, 'provider_unavailable', 'No provider is available for this request')
+  return { ok: false, error, attempts }
 }
 
 async function prepareAndAttempt<T>(

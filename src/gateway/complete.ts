@@ -1,7 +1,15 @@
 import type { Completion } from '../formats/canonical'
 import { renderCompletion, type ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
-import { badResponse, failureFromResponse, failureFromThrow, tryEndpoints, type AttemptResult, type ExecutionContext } from './attempts'
+import {
+  badResponse,
+  failedOutcome,
+  failureFromResponse,
+  failureFromThrow,
+  tryEndpoints,
+  type AttemptResult,
+  type ExecutionContext,
+} from './attempts'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { TIMED_OUT, within } from './deadline'
 import { usageReport } from './usage'
@@ -10,7 +18,10 @@ import { toErrorResponse } from '../errors'
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
   const served = await tryEndpoints(ctx, (call) => fetchCompletion(ctx, call))
-  if (!('value' in served)) return toErrorResponse(served)
+  if (!served.ok) {
+    ctx.finish(failedOutcome(served))
+    return toErrorResponse(served.error)
+  }
   const { value: completion, endpoint, attempts } = served
   const meta: ResponseMeta = {
     ...identity,
@@ -21,6 +32,17 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   const report = usageReport(completion.usage, endpoint, {
     request: ctx.request,
     completionCharacters: completionCharacters(completion),
+  })
+  ctx.finish({
+    endpoint,
+    report,
+    status: 'success',
+    httpStatus: 200,
+    finishReason: completion.finishReason,
+    nativeFinishReason: completion.nativeFinishReason,
+    attempts,
+    ttfbMs: ctx.clock() - ctx.startedAt,
+    error: null,
   })
   return Response.json(renderCompletion(meta, completion, report), {
     headers: servedHeaders(identity, endpoint, attempts),

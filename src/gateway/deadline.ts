@@ -2,7 +2,7 @@
 export const TIMED_OUT: unique symbol = Symbol('timed out')
 
 export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let timer: number | undefined
   const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), ms)
   })
@@ -11,6 +11,6 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | ty
   try {
     return await Promise.race([promise, deadline])
   } finally {
-    clearTimeout(timer)
+    if (timer !== undefined) clearTimeout(timer)
   }
 }

@@ -23,7 +23,17 @@ import { usageReport } from './usage'
 /** The client side of the stream; remembers when the client has gone away. */
 export class Sink {
   gone = false
-  constructor(private readonly writer: WritableStreamDefaultWriter<Uint8Array>) {}
+  /** Settles when the client hangs up (or the stream is closed), so a stalled read can stop waiting. */
+  readonly hangUp: Promise<void>
+
+  constructor(private readonly writer: WritableStreamDefaultWriter<Uint8Array>) {
+    this.hangUp = writer.closed.then(
+      () => {},
+      () => {
+        this.gone = true
+      },
+    )
+  }
 
   async send(bytes: Uint8Array): Promise<void> {
     if (this.gone) return
@@ -40,6 +50,8 @@ export class Sink {
 }
 
 interface RelayState {
+  /** When the first chunk went to the client. */
+  firstByteAt: number | null
   roleSent: boolean
   finished: boolean
   usage: TokenUsage | null
@@ -60,7 +72,8 @@ export async function relay(
     provider: endpoint.provider.name,
     systemFingerprint: `meridian:${endpoint.provider.id}`,
   }
-  const state: RelayState = { roleSent: false, finished: false, usage: null, characters: 0, failure: null }
+  const state: RelayState = { firstByteAt: null, roleSent: false, finished: false, usage: null, characters: 0, failure: null }
+  const finishEvent: { finishReason: string | null; nativeFinishReason: string | null } = { finishReason: null, nativeFinishReason: null }
   const upstreamFailure = (message: string, status: number, raw: unknown) =>
     new GatewayError(status, status === 408 ? 'timeout' : 'provider_unavailable', message, {
       provider_name: endpoint.provider.name,
@@ -71,11 +84,15 @@ export async function relay(
     switch (event.type) {
       case 'delta':
         state.characters += deltaCharacters(event.delta)
+        state.firstByteAt ??= ctx.clock()
         await sink.send(sseData(renderDeltaChunk(meta, withRole(state, event.delta))))
         return
       case 'finish':
+        state.firstByteAt ??= ctx.clock()
         if (!state.roleSent) await sink.send(sseData(renderDeltaChunk(meta, withRole(state, {}))))
         state.finished = true
+        finishEvent.finishReason = event.finishReason
+        finishEvent.nativeFinishReason = event.nativeFinishReason
         await sink.send(sseData(renderFinishChunk(meta, event.finishReason, event.nativeFinishReason)))
         return
       case 'usage':
@@ -89,7 +106,8 @@ export async function relay(
   try {
     for (const event of upstream.buffered) await handle(event)
     while (!state.failure && !sink.gone) {
-      const read = await within(upstream.reader.read(), ctx.config.TIMEOUT_IDLE_MS)
+      const read = await within(Promise.race([upstream.reader.read(), sink.hangUp]), ctx.config.TIMEOUT_IDLE_MS)
+      if (sink.gone || read === undefined) break
       if (read === TIMED_OUT) {
         state.failure = upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
         break
@@ -108,12 +126,24 @@ export async function relay(
     upstream.reader.cancel().catch(() => {})
     upstream.controller.abort()
   }
-  if (sink.gone) return
-  if (!state.failure && !state.finished) {
+  if (!sink.gone && !state.failure && !state.finished) {
     state.failure = upstreamFailure('Upstream ended the stream without finishing', 502, null)
   }
-  if (state.failure) await sink.send(sseData(renderErrorChunk(meta, errorBody(state.failure))))
+  // What was generated is charged, even when the client hung up or the upstream failed midway.
   const report = usageReport(state.usage, endpoint, { request: ctx.request, completionCharacters: state.characters })
+  ctx.finish({
+    endpoint,
+    report,
+    status: sink.gone ? 'cancelled' : state.failure ? 'error' : 'success',
+    httpStatus: 200,
+    finishReason: state.failure ? 'error' : finishEvent.finishReason,
+    nativeFinishReason: finishEvent.nativeFinishReason,
+    attempts: opened.attempts,
+    ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
+    error: sink.gone ? 'client disconnected' : (state.failure?.message ?? null),
+  })
+  if (sink.gone) return
+  if (state.failure) await sink.send(sseData(renderErrorChunk(meta, errorBody(state.failure))))
   await sink.send(sseData(renderUsageChunk(meta, report)))
   await sink.send(SSE_DONE)
   await sink.close()

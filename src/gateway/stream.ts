@@ -1,16 +1,18 @@
-import { errorBody, GatewayError, toErrorResponse } from '../errors'
+import { errorBody, toErrorResponse } from '../errors'
 import type { StreamEvent } from '../formats/canonical'
 import { parseSse, SSE_DONE, SSE_HEADERS, sseComment, sseData, type SseMessage } from '../formats/sse'
 import { renderErrorChunk, type ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import {
   badResponse,
+  failedOutcome,
   failureFromResponse,
   failureFromThrow,
   tryEndpoints,
   type AttemptResult,
   type ExecutionContext,
   type Served,
+  type Unserved,
 } from './attempts'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, type GenerationIdentity } from './identity'
@@ -39,7 +41,10 @@ export async function streamCompletion(
 ): Promise<Response> {
   const opening = tryEndpoints(ctx, (call) => openStream(ctx, call))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
-  if (early instanceof GatewayError) return toErrorResponse(early)
+  if (early !== TIMED_OUT && !early.ok) {
+    ctx.finish(failedOutcome(early))
+    return toErrorResponse(early.error)
+  }
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
   const sink = new Sink(writable.getWriter())
@@ -55,19 +60,21 @@ async function keepAliveUntilOpen(
   ctx: ExecutionContext,
   identity: GenerationIdentity,
   sink: Sink,
-  opening: Promise<Served<OpenStream> | GatewayError>,
+  opening: Promise<Served<OpenStream> | Unserved>,
 ): Promise<void> {
   await sink.send(KEEPALIVE)
   const beat = setInterval(() => void sink.send(KEEPALIVE), ctx.config.STREAM_KEEPALIVE_MS)
   const opened = await opening.finally(() => clearInterval(beat))
-  if (!(opened instanceof GatewayError)) return relay(ctx, identity, sink, opened)
+  if (opened.ok) return relay(ctx, identity, sink, opened)
+  ctx.finish(failedOutcome(opened))
+  const { error } = opened
   const meta: ResponseMeta = {
     ...identity,
     model: ctx.plan[0]?.model.id ?? '',
-    provider: typeof opened.metadata.provider_name === 'string' ? opened.metadata.provider_name : 'Meridian',
+    provider: typeof error.metadata.provider_name === 'string' ? error.metadata.provider_name : 'Meridian',
     systemFingerprint: 'meridian',
   }
-  await sink.send(sseData(renderErrorChunk(meta, errorBody(opened))))
+  await sink.send(sseData(renderErrorChunk(meta, errorBody(error))))
   await sink.send(SSE_DONE)
   await sink.close()
 }

@@ -1,25 +1,15 @@
 import { costNano } from '../catalog/pricing'
 import type { Endpoint } from '../catalog/snapshot'
 import type { TokenUsage } from '../formats/canonical'
-import { textOf, type ChatRequest } from '../formats/openai/request'
+import { estimatePromptTokens, estimateTokens } from '../formats/openai/estimate'
+import type { ChatRequest } from '../formats/openai/request'
 import type { UsageReport } from '../formats/openai/render'
 
 /**
  * Usage and cost of a served request. When the upstream reports no usage (a provider that omits
- * it, a stream cut short), tokens are estimated at four characters per token: an estimate is
- * charged, never zero.
+ * it, a stream cut short, a client that hung up), tokens are estimated: an estimate is charged,
+ * never zero.
  */
-
-const CHARS_PER_TOKEN = 4
-
-export function estimateTokens(characters: number): number {
-  return Math.ceil(characters / CHARS_PER_TOKEN)
-}
-
-export function estimatePromptTokens(request: ChatRequest): number {
-  const characters = request.messages.reduce((sum, message) => sum + textOf(message.content).length, 0)
-  return estimateTokens(characters)
-}
 
 export function usageReport(
   reported: TokenUsage | null,

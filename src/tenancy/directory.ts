@@ -1,5 +1,11 @@
 import type { Env } from '../env'
 import { generateKey, keyLabel, newKeyRecord, sha256Hex, type CreateKeyInput, type KeyRecord, type PatchKeyInput } from './keys'
+import type { Ledger } from './ledger'
+
+export interface KeyState {
+  record: KeyRecord
+  ledger: Ledger
+}
 
 /**
  * The admin side of keys: create, find, list, change, delete. The KeyDO holds each record; a KV
@@ -24,12 +30,12 @@ export async function createKey(env: Env, input: CreateKeyInput, now: number): P
   return { key, record }
 }
 
-export async function readKey(env: Env, hash: string): Promise<KeyRecord | null> {
-  return keyObject(env, hash).read()
+export async function readKey(env: Env, hash: string, now: number): Promise<KeyState | null> {
+  return keyObject(env, hash).read(now)
 }
 
-export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, now: number): Promise<KeyRecord | null> {
-  return keyObject(env, hash).update(patch, new Date(now).toISOString())
+export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, now: number): Promise<KeyState | null> {
+  return keyObject(env, hash).update(patch, now)
 }
 
 export async function deleteKey(env: Env, hash: string): Promise<boolean> {
@@ -41,15 +47,15 @@ export async function deleteKey(env: Env, hash: string): Promise<boolean> {
 /** One page of keys, oldest first; `cursor` continues a listing. */
 export async function listKeys(
   env: Env,
-  options: { cursor?: string; includeDisabled: boolean },
-): Promise<{ records: KeyRecord[]; cursor: string | null }> {
+  options: { cursor?: string; includeDisabled: boolean; now: number },
+): Promise<{ keys: KeyState[]; cursor: string | null }> {
   const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) })
-  const records = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length))))
-  const present = records.filter((record): record is KeyRecord => record !== null)
+  const states = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length), options.now)))
+  const present = states.filter((state): state is KeyState => state !== null)
   return {
-    records: present
-      .filter((record) => options.includeDisabled || !record.disabled)
-      .sort((a, b) => a.created_at.localeCompare(b.created_at)),
+    keys: present
+      .filter((state) => options.includeDisabled || !state.record.disabled)
+      .sort((a, b) => a.record.created_at.localeCompare(b.record.created_at)),
     cursor: page.list_complete ? null : page.cursor,
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { OPEN_POLICY, PolicyFields, usdToNano, type Policy } from './policy'
 
 /**
  * Tenant API keys. The plaintext key is shown once, at creation; afterwards only its SHA-256 hash
@@ -35,6 +36,16 @@ export const KeyHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a key hash (6
 
 const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2027-01-31T00:00:00Z' })
 
+const PolicySchema = z.object({
+  limitNano: z.number().int().nonnegative().nullable(),
+  limitReset: z.enum(['daily', 'weekly', 'monthly']).nullable(),
+  requestsPerMinute: z.number().int().positive().nullable(),
+  tokensPerMinute: z.number().int().positive().nullable(),
+  maxConcurrency: z.number().int().positive().nullable(),
+  allowedModels: z.array(z.string()).nullable(),
+  allowedProviders: z.array(z.string()).nullable(),
+})
+
 export const KeyRecordSchema = z.object({
   hash: KeyHash,
   name: z.string(),
@@ -43,24 +54,47 @@ export const KeyRecordSchema = z.object({
   created_at: z.string(),
   updated_at: z.string().nullable(),
   expires_at: z.string().nullable(),
+  // Records written before limits existed have none: they are open.
+  policy: PolicySchema.default(OPEN_POLICY),
 })
 export type KeyRecord = z.infer<typeof KeyRecordSchema>
 
-/** Strict: a field we do not enforce yet (such as `limit`) is refused, never silently ignored. */
+const Name = z.string().trim().min(1).max(200)
+
+/** Strict: an unknown field is refused with a 400, never silently ignored. */
 export const CreateKeyInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: Name,
   expires_at: Timestamp.nullish(),
+  limit: PolicyFields.limit.optional(),
+  limit_reset: PolicyFields.limit_reset.optional(),
+  rate_limit: PolicyFields.rate_limit.optional(),
+  max_concurrency: PolicyFields.max_concurrency.optional(),
+  allowed_models: PolicyFields.allowed_models.optional(),
+  allowed_providers: PolicyFields.allowed_providers.optional(),
 })
 export type CreateKeyInput = z.infer<typeof CreateKeyInput>
 
-export const PatchKeyInput = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    disabled: z.boolean().optional(),
-    expires_at: Timestamp.nullable().optional(),
-  })
-  .refine((patch) => Object.keys(patch).length > 0, 'give at least one of name, disabled, expires_at')
+export const PatchKeyInput = CreateKeyInput.partial()
+  .extend({ disabled: z.boolean().optional(), expires_at: Timestamp.nullable().optional() })
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change')
 export type PatchKeyInput = z.infer<typeof PatchKeyInput>
+
+type PolicyInput = Omit<PatchKeyInput, 'name' | 'disabled' | 'expires_at'>
+
+/** Applies the API's policy fields (USD, snake_case) onto a stored policy (nano-USD). */
+function applyPolicy(policy: Policy, input: PolicyInput): Policy {
+  const next = { ...policy }
+  if (input.limit !== undefined) next.limitNano = input.limit === null ? null : usdToNano(input.limit)
+  if (input.limit_reset !== undefined) next.limitReset = input.limit_reset
+  if (input.rate_limit !== undefined) {
+    next.requestsPerMinute = input.rate_limit?.requests_per_minute ?? null
+    next.tokensPerMinute = input.rate_limit?.tokens_per_minute ?? null
+  }
+  if (input.max_concurrency !== undefined) next.maxConcurrency = input.max_concurrency
+  if (input.allowed_models !== undefined) next.allowedModels = input.allowed_models
+  if (input.allowed_providers !== undefined) next.allowedProviders = input.allowed_providers
+  return next
+}
 
 export function newKeyRecord(hash: string, label: string, input: CreateKeyInput, nowIso: string): KeyRecord {
   return {
@@ -71,6 +105,7 @@ export function newKeyRecord(hash: string, label: string, input: CreateKeyInput,
     created_at: nowIso,
     updated_at: null,
     expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+    policy: applyPolicy(OPEN_POLICY, input),
   }
 }
 
@@ -82,6 +117,7 @@ export function patchKeyRecord(record: KeyRecord, patch: PatchKeyInput, nowIso: 
     ...(patch.expires_at !== undefined
       ? { expires_at: patch.expires_at === null ? null : new Date(patch.expires_at).toISOString() }
       : {}),
+    policy: applyPolicy(record.policy, patch),
     updated_at: nowIso,
   }
 }
@@ -97,17 +133,17 @@ export function keyRefusal(record: KeyRecord, now: number): KeyRefusal | null {
   return null
 }
 
-/** The OpenRouter-shaped public view of a key (GET/POST/PATCH /keys). */
-export function publicKey(record: KeyRecord) {
+/** The policy as the API shows it: USD and OpenRouter's snake_case names. */
+export function publicPolicy(policy: Policy) {
   return {
-    hash: record.hash,
-    name: record.name,
-    label: record.label,
-    disabled: record.disabled,
-    limit: null,
-    limit_reset: null,
-    created_at: record.created_at,
-    updated_at: record.updated_at,
-    expires_at: record.expires_at,
+    limit: policy.limitNano === null ? null : policy.limitNano / 1e9,
+    limit_reset: policy.limitReset,
+    rate_limit:
+      policy.requestsPerMinute === null && policy.tokensPerMinute === null
+        ? null
+        : { requests_per_minute: policy.requestsPerMinute, tokens_per_minute: policy.tokensPerMinute },
+    max_concurrency: policy.maxConcurrency,
+    allowed_models: policy.allowedModels,
+    allowed_providers: policy.allowedProviders,
   }
 }

@@ -37,10 +37,10 @@ describe('POST /v1/keys', () => {
   })
 
   it('refuses fields it does not enforce, naming them', async () => {
-    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', limit: 5 }) })
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', workspace_id: 'w1' }) })
     expect(response.status).toBe(400)
     const body = (await response.json()) as ErrorJson
-    expect(body.error.message).toContain('limit')
+    expect(body.error.message).toContain('workspace_id')
   })
 
   it('validates name and expires_at', async () => {

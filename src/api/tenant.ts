@@ -1,0 +1,85 @@
+import { Hono } from 'hono'
+import { nanoToUsd } from '../catalog/pricing'
+import { GatewayError } from '../errors'
+import type { Env } from '../env'
+import { keyObject, type KeyState } from '../tenancy/directory'
+import type { GenerationRecord } from '../tenancy/generation'
+import { keyRefusal } from '../tenancy/keys'
+import { keyView } from '../tenancy/view'
+import { requireTenant } from './auth'
+import type { AppEnv } from './context'
+
+/** What a tenant key may ask about itself: GET /key and GET /generation. */
+export const tenant = new Hono<AppEnv>()
+
+/** The calling key's state, if the key may be used right now (else the same 401 as inference). */
+async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
+  const state = await keyObject(env, keyHash).read(now)
+  if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')
+  const refusal = keyRefusal(state.record, now)
+  if (refusal) throw new GatewayError(401, 'authentication', refusal.message)
+  return state
+}
+
+tenant.get('/key', requireTenant, async (c) => {
+  const now = c.var.clock()
+  const state = await usableKey(c.env, c.var.keyHash, now)
+  const view = keyView(state.record, state.ledger, now)
+  return c.json({
+    data: {
+      ...view,
+      is_free_tier: false,
+      is_management_key: false,
+      is_provisioning_key: false,
+    },
+  })
+})
+
+tenant.get('/generation', requireTenant, async (c) => {
+  const id = c.req.query('id')
+  if (!id) throw new GatewayError(400, 'invalid_request', 'Invalid request: id: required (GET /generation?id=gen-...)')
+  await usableKey(c.env, c.var.keyHash, c.var.clock())
+  // Records live in the key's own object: another key's generation is simply not there.
+  const record = await keyObject(c.env, c.var.keyHash).generation(id)
+  if (!record) throw new GatewayError(404, 'not_found', `No generation ${id} for this key`)
+  return c.json({ data: generationView(record) })
+})
+
+/** OpenRouter's generation shape, plus Meridian's attempt log and status. */
+function generationView(record: GenerationRecord) {
+  return {
+    id: record.id,
+    created_at: new Date(record.created_at).toISOString(),
+    model: record.model ?? record.model_requested,
+    model_requested: record.model_requested,
+    provider_name: record.provider_name,
+    provider: record.provider,
+    streamed: record.streamed,
+    cancelled: record.cancelled,
+    status: record.status,
+    http_status: record.http_status,
+    finish_reason: record.finish_reason,
+    native_finish_reason: record.native_finish_reason,
+    tokens_prompt: record.tokens_prompt,
+    tokens_completion: record.tokens_completion,
+    native_tokens_prompt: record.tokens_prompt,
+    native_tokens_completion: record.tokens_completion,
+    native_tokens_cached: record.tokens_cached,
+    native_tokens_reasoning: record.tokens_reasoning,
+    usage_estimated: record.usage_estimated,
+    total_cost: nanoToUsd(record.cost_nano),
+    usage: nanoToUsd(record.cost_nano),
+    is_byok: false,
+    latency: record.ttfb_ms,
+    generation_time: record.latency_ms,
+    provider_responses: record.attempts.map((attempt) => ({
+      provider: attempt.provider,
+      model: attempt.model,
+      status: attempt.status,
+      outcome: attempt.outcome,
+      latency: attempt.latencyMs,
+    })),
+    error: record.error,
+    api_type: 'completions',
+  }
+}

@@ -1,0 +1,68 @@
+import type { ChatRequest, Message } from './request'
+
+/**
+ * Token counts from a request before any upstream has seen it. Two kinds:
+ * - an *estimate* (four characters per token) for usage nobody reported and for rate buckets;
+ * - a *bound* that is never below the true count, for reserving the worst-case cost. Every BPE
+ *   token of every tokenizer in use covers at least one UTF-8 byte, so text tokens ≤ text bytes;
+ *   an image counts as IMAGE_TOKEN_BOUND (OpenAI's high-detail maximum is about 1,100 tokens,
+ *   Claude's about 1,600); a fixed overhead covers each message's role and separators.
+ */
+
+const CHARS_PER_TOKEN = 4
+export const IMAGE_TOKEN_BOUND = 4096
+const MESSAGE_OVERHEAD_TOKENS = 16
+
+export function estimateTokens(characters: number): number {
+  return Math.ceil(characters / CHARS_PER_TOKEN)
+}
+
+export function estimatePromptTokens(request: ChatRequest): number {
+  let characters = 0
+  for (const message of request.messages) characters += messageText(message).length
+  return estimateTokens(characters)
+}
+
+export function promptTokenBound(request: ChatRequest): number {
+  let bound = 0
+  for (const message of request.messages) {
+    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message)
+    if (message.role === 'assistant' && message.tool_calls) bound += utf8Length(JSON.stringify(message.tool_calls))
+  }
+  if (request.tools) bound += utf8Length(JSON.stringify(request.tools))
+  if (request.response_format) bound += utf8Length(JSON.stringify(request.response_format))
+  return bound
+}
+
+/** The text of a message, with non-image attachments (audio, files) counted by their encoded size. */
+function messageText(message: Message): string {
+  const { content } = message
+  if (content == null) return ''
+  if (typeof content === 'string') return content
+  let text = ''
+  for (const part of content) {
+    if (part.type === 'text' && typeof part.text === 'string') text += part.text
+    else if (part.type !== 'image_url') text += JSON.stringify(part)
+  }
+  return text
+}
+
+function imageCount(message: Message): number {
+  if (typeof message.content === 'string' || message.content == null) return 0
+  return message.content.filter((part) => part.type === 'image_url').length
+}
+
+/** UTF-8 byte length without allocating an encoded copy. */
+export function utf8Length(text: string): number {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) bytes += 1
+    else if (code < 0x800) bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4 // a surrogate pair is one 4-byte character
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}

@@ -1,0 +1,114 @@
+import { worstCaseNano } from '../catalog/pricing'
+import type { Endpoint } from '../catalog/snapshot'
+import type { Env } from '../env'
+import { GatewayError, type ErrorType } from '../errors'
+import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
+import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { keyObject } from '../tenancy/directory'
+import type { GenerationRecord } from '../tenancy/generation'
+import type { KeyRecord } from '../tenancy/keys'
+import type { Refusal } from '../tenancy/ledger'
+import type { RequestOutcome } from './attempts'
+
+/**
+ * The hand-off between the engine and the key's ledger: admission before the first upstream call
+ * (the request's one Durable Object round trip), settlement after the response (in waitUntil).
+ */
+
+const REFUSAL_TYPES: Record<number, ErrorType> = {
+  401: 'authentication',
+  402: 'payment_required',
+  403: 'permission_denied',
+  429: 'rate_limit_exceeded',
+}
+
+export interface Admitted {
+  key: KeyRecord
+  /** The plan narrowed to what the key may use. */
+  plan: Endpoint[]
+}
+
+/** The output tokens an endpoint may produce for this request. */
+export function outputBound(request: ChatRequest, endpoint: Endpoint): number {
+  const cap = endpoint.spec.maxCompletionTokens
+  return Math.min(requestedMaxTokens(request) ?? cap, cap)
+}
+
+export async function admit(
+  env: Env,
+  keyHash: string,
+  input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] },
+): Promise<Admitted> {
+  const promptBound = promptTokenBound(input.request)
+  const candidates = input.plan.map((endpoint) => ({
+    model: endpoint.model.id,
+    provider: endpoint.provider.id,
+    worstCaseNano: worstCaseNano(promptBound, outputBound(input.request, endpoint), endpoint.prices),
+  }))
+  const admission = await keyObject(env, keyHash).admit(input.id, {
+    now: input.now,
+    candidates,
+    promptTokens: estimatePromptTokens(input.request),
+  })
+  // RPC stub types neither narrow on `ok` nor keep `unknown` fields, hence the check and the cast.
+  if ('refusal' in admission) {
+    const { status, message, metadata, headers } = admission.refusal as Refusal
+    throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
+  }
+  return { key: admission.key, plan: admission.allowed.flatMap((index) => input.plan[index] ?? []) }
+}
+
+export interface RequestFacts {
+  id: string
+  createdAt: number
+  modelRequested: string
+  streamed: boolean
+}
+
+export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, now: number): GenerationRecord {
+  const usage = outcome.report?.usage
+  return {
+    id: facts.id,
+    created_at: facts.createdAt,
+    model_requested: facts.modelRequested,
+    model: outcome.endpoint?.model.id ?? null,
+    provider: outcome.endpoint?.provider.id ?? null,
+    provider_name: outcome.endpoint?.provider.name ?? null,
+    streamed: facts.streamed,
+    cancelled: outcome.status === 'cancelled',
+    status: outcome.status,
+    http_status: outcome.httpStatus,
+    finish_reason: outcome.finishReason,
+    native_finish_reason: outcome.nativeFinishReason,
+    tokens_prompt: usage?.promptTokens ?? 0,
+    tokens_completion: usage?.completionTokens ?? 0,
+    tokens_cached: usage?.cachedTokens ?? 0,
+    tokens_reasoning: usage?.reasoningTokens ?? 0,
+    usage_estimated: outcome.report?.estimated ?? false,
+    cost_nano: outcome.report?.costNano ?? 0,
+    latency_ms: now - facts.createdAt,
+    ttfb_ms: outcome.ttfbMs,
+    attempts: outcome.attempts,
+    error: outcome.error,
+  }
+}
+
+/**
+ * Replaces the reservation with the real cost. Retried once; if it still fails, the reservation
+ * expires by alarm and is charged in full, so spend is never lost.
+ */
+export async function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: RequestOutcome, now: number): Promise<void> {
+  const usage = outcome.report?.usage
+  const settlement = {
+    id: facts.id,
+    now,
+    costNano: outcome.report?.costNano ?? 0,
+    tokens: usage ? usage.promptTokens + usage.completionTokens : 0,
+    record: generationRecord(facts, outcome, now),
+  }
+  try {
+    await keyObject(env, keyHash).settle(settlement)
+  } catch {
+    await keyObject(env, keyHash).settle(settlement)
+  }
+}

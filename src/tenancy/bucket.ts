@@ -1,0 +1,30 @@
+/**
+ * A token bucket for per-minute rate limits. It starts full (`capacity`), refills continuously at
+ * `capacity` per minute, and never holds more than `capacity`. Taking more than is left is refused;
+ * `charge` may push it below zero (usage learnt after the fact), which delays later admissions. Pure.
+ */
+export interface Bucket {
+  level: number
+  updatedAt: number
+}
+
+const MINUTE_MS = 60_000
+
+export function fullBucket(capacity: number, now: number): Bucket {
+  return { level: capacity, updatedAt: now }
+}
+
+export function refill(bucket: Bucket, capacity: number, now: number): Bucket {
+  const elapsed = Math.max(0, now - bucket.updatedAt)
+  return { level: Math.min(capacity, bucket.level + (elapsed * capacity) / MINUTE_MS), updatedAt: Math.max(now, bucket.updatedAt) }
+}
+
+/** Milliseconds until the bucket holds `amount` again (0 if it does now). */
+export function waitFor(bucket: Bucket, capacity: number, amount: number): number {
+  const missing = amount - bucket.level
+  return missing <= 0 ? 0 : Math.ceil((missing * MINUTE_MS) / capacity)
+}
+
+export function charge(bucket: Bucket, amount: number): Bucket {
+  return { level: bucket.level - amount, updatedAt: bucket.updatedAt }
+}

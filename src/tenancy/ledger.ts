@@ -1,0 +1,223 @@
+import { charge, fullBucket, refill, waitFor, type Bucket } from './bucket'
+import type { KeyRecord } from './keys'
+import { keyRefusal } from './keys'
+import { periodStart, type LimitReset } from './periods'
+import { allows, type Policy } from './policy'
+
+/**
+ * The money and rate state of one key, and the pure decisions over it: admit (reserve the worst
+ * case), settle (replace the reservation with the real cost), expire (charge an abandoned
+ * reservation in full). Every amount is an integer nano-USD. Each decision is O(candidates).
+ */
+
+interface Period {
+  start: number
+  usedNano: number
+}
+
+export interface Ledger {
+  totalNano: number
+  periods: Record<LimitReset, Period>
+  /** Sum of open reservations: money promised to requests still running. */
+  reservedNano: number
+  inFlight: number
+  requests: Bucket | null
+  tokens: Bucket | null
+}
+
+export function emptyLedger(now: number): Ledger {
+  return {
+    totalNano: 0,
+    periods: {
+      daily: { start: periodStart('daily', now), usedNano: 0 },
+      weekly: { start: periodStart('weekly', now), usedNano: 0 },
+      monthly: { start: periodStart('monthly', now), usedNano: 0 },
+    },
+    reservedNano: 0,
+    inFlight: 0,
+    requests: null,
+    tokens: null,
+  }
+}
+
+/** Starts a fresh period for each period that `now` has left behind. */
+export function rollPeriods(ledger: Ledger, now: number): Ledger {
+  const periods = { ...ledger.periods }
+  for (const kind of ['daily', 'weekly', 'monthly'] as const) {
+    const start = periodStart(kind, now)
+    if (start > periods[kind].start) periods[kind] = { start, usedNano: 0 }
+  }
+  return { ...ledger, periods }
+}
+
+export function spentNano(ledger: Ledger, policy: Policy): number {
+  return policy.limitReset ? ledger.periods[policy.limitReset].usedNano : ledger.totalNano
+}
+
+/** What the key can still commit to new requests, or null when it has no limit. */
+export function remainingNano(ledger: Ledger, policy: Policy): number | null {
+  if (policy.limitNano === null) return null
+  return Math.max(0, policy.limitNano - spentNano(ledger, policy) - ledger.reservedNano)
+}
+
+export interface Candidate {
+  model: string
+  provider: string
+  /** The most this request can cost at this endpoint, in nano-USD. */
+  worstCaseNano: number
+}
+
+export interface AdmissionRequest {
+  now: number
+  candidates: Candidate[]
+  /** Prompt tokens (estimate) counted against tokens_per_minute. */
+  promptTokens: number
+}
+
+export interface Refusal {
+  status: 401 | 402 | 403 | 429
+  message: string
+  headers: Record<string, string>
+  metadata: Record<string, unknown>
+}
+
+export type Decision =
+  | { ok: true; allowed: number[]; reserveNano: number; reserveTokens: number; ledger: Ledger }
+  | { ok: false; refusal: Refusal }
+
+const usd = (nano: number) => `$${(nano / 1e9).toFixed(6)}`
+
+function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: number, amount: number, now: number): Refusal {
+  const waitMs = waitFor(bucket, capacity, amount)
+  return {
+    status: 429,
+    message: `Rate limit exceeded: ${what} (${limit} per minute); retry in ${Math.ceil(waitMs / 1000)} s`,
+    headers: {
+      'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, Math.floor(bucket.level))),
+      'x-ratelimit-reset': String(now + waitMs),
+    },
+    metadata: { limit_type: what },
+  }
+}
+
+export function decideAdmission(key: KeyRecord, current: Ledger, request: AdmissionRequest): Decision {
+  const { now } = request
+  const policy = key.policy
+  const invalid = keyRefusal(key, now)
+  if (invalid) return { ok: false, refusal: { ...invalid, headers: {}, metadata: {} } }
+
+  const allowed = request.candidates.flatMap((candidate, index) =>
+    allows(policy.allowedModels, candidate.model) && allows(policy.allowedProviders, candidate.provider) ? [index] : [],
+  )
+  if (allowed.length === 0) {
+    const models = [...new Set(request.candidates.map((c) => c.model))]
+    const providers = [...new Set(request.candidates.map((c) => c.provider))]
+    return {
+      ok: false,
+      refusal: {
+        status: 403,
+        message: `This key may not use ${models.join(', ')} through ${providers.join(', ')}`,
+        headers: {},
+        metadata: { allowed_models: policy.allowedModels, allowed_providers: policy.allowedProviders },
+      },
+    }
+  }
+
+  let ledger = rollPeriods(current, now)
+  if (policy.maxConcurrency !== null && ledger.inFlight >= policy.maxConcurrency) {
+    return {
+      ok: false,
+      refusal: {
+        status: 429,
+        message: `Concurrency limit exceeded: ${policy.maxConcurrency} requests in flight`,
+        headers: {
+          'retry-after': '1',
+          'x-ratelimit-limit': String(policy.maxConcurrency),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(now + 1000),
+        },
+        metadata: { limit_type: 'max_concurrency' },
+      },
+    }
+  }
+
+  const rpm = policy.requestsPerMinute
+  const requests = rpm === null ? null : refill(ledger.requests ?? fullBucket(rpm, now), rpm, now)
+  if (rpm !== null && requests && requests.level < 1) {
+    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, requests, rpm, 1, now) }
+  }
+  const tpm = policy.tokensPerMinute
+  // A prompt larger than the whole minute's allowance waits for a full bucket rather than never passing.
+  const reserveTokens = tpm === null ? 0 : Math.min(request.promptTokens, tpm)
+  const tokens = tpm === null ? null : refill(ledger.tokens ?? fullBucket(tpm, now), tpm, now)
+  if (tpm !== null && tokens && tokens.level < reserveTokens) {
+    return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens, tpm, reserveTokens, now) }
+  }
+
+  const reserveNano = Math.max(...allowed.map((index) => request.candidates[index]!.worstCaseNano))
+  const remaining = remainingNano(ledger, policy)
+  if (remaining !== null && reserveNano > remaining) {
+    return {
+      ok: false,
+      refusal: {
+        status: 402,
+        message:
+          `This request can cost up to ${usd(reserveNano)} but the key has ${usd(remaining)} of its ` +
+          `${usd(policy.limitNano ?? 0)} limit left; lower max_tokens or raise the key's limit`,
+        headers: {},
+        metadata: { limit: (policy.limitNano ?? 0) / 1e9, limit_remaining: remaining / 1e9, required: reserveNano / 1e9 },
+      },
+    }
+  }
+
+  ledger = {
+    ...ledger,
+    reservedNano: ledger.reservedNano + reserveNano,
+    inFlight: ledger.inFlight + 1,
+    requests: requests ? charge(requests, 1) : ledger.requests,
+    tokens: tokens ? charge(tokens, reserveTokens) : ledger.tokens,
+  }
+  return { ok: true, allowed, reserveNano, reserveTokens, ledger }
+}
+
+function addSpend(ledger: Ledger, nano: number): Ledger {
+  const periods = { ...ledger.periods }
+  for (const kind of ['daily', 'weekly', 'monthly'] as const) {
+    periods[kind] = { ...periods[kind], usedNano: periods[kind].usedNano + nano }
+  }
+  return { ...ledger, totalNano: ledger.totalNano + nano, periods }
+}
+
+export interface Reservation {
+  amountNano: number
+  tokens: number
+  /** True when the alarm already expired it (and charged it in full). */
+  expired: boolean
+}
+
+/** Replaces a reservation with the real cost; tokens used beyond the reservation are charged to the bucket. */
+export function settleLedger(current: Ledger, reservation: Reservation, costNano: number, tokensUsed: number, now: number): Ledger {
+  let ledger = rollPeriods(current, now)
+  if (reservation.expired) {
+    // The expiry charged the whole reservation: correct it to the real cost.
+    ledger = addSpend(ledger, costNano - reservation.amountNano)
+  } else {
+    ledger = addSpend(
+      { ...ledger, reservedNano: ledger.reservedNano - reservation.amountNano, inFlight: ledger.inFlight - 1 },
+      costNano,
+    )
+  }
+  const extraTokens = tokensUsed - reservation.tokens
+  return { ...ledger, tokens: ledger.tokens && extraTokens !== 0 ? charge(ledger.tokens, extraTokens) : ledger.tokens }
+}
+
+/** A reservation whose settlement never came is charged in full: spend never escapes the ledger. */
+export function expireInLedger(current: Ledger, reservation: Reservation, now: number): Ledger {
+  const ledger = rollPeriods(current, now)
+  return addSpend(
+    { ...ledger, reservedNano: ledger.reservedNano - reservation.amountNano, inFlight: ledger.inFlight - 1 },
+    reservation.amountNano,
+  )
+}

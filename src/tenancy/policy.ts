@@ -1,0 +1,65 @@
+import { z } from 'zod'
+
+/**
+ * What a key may do: its credit limit, rate limits, concurrency and allow-lists. Stored in the
+ * key's record; enforced by the key's Durable Object at admission. Pure.
+ */
+
+const Glob = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[a-z0-9*._:/-]+$/i, 'must be a model or provider id, optionally with * wildcards (e.g. "anthropic/*")')
+
+export const RateLimit = z.strictObject({
+  requests_per_minute: z.number().int().positive().nullable().default(null),
+  tokens_per_minute: z.number().int().positive().nullable().default(null),
+})
+export type RateLimit = z.infer<typeof RateLimit>
+
+/** USD on the wire (OpenRouter's shape); stored as integer nano-USD, rounded to the nearest nano. */
+export const UsdLimit = z.number().min(0).max(1_000_000)
+
+export const PolicyFields = {
+  limit: UsdLimit.nullable(),
+  limit_reset: z.enum(['daily', 'weekly', 'monthly']).nullable(),
+  rate_limit: RateLimit.nullable(),
+  max_concurrency: z.number().int().positive().max(10_000).nullable(),
+  allowed_models: z.array(Glob).max(100).nullable(),
+  allowed_providers: z.array(Glob).max(100).nullable(),
+}
+
+export interface Policy {
+  /** Credit limit in nano-USD; null means unlimited. */
+  limitNano: number | null
+  limitReset: 'daily' | 'weekly' | 'monthly' | null
+  requestsPerMinute: number | null
+  tokensPerMinute: number | null
+  maxConcurrency: number | null
+  allowedModels: string[] | null
+  allowedProviders: string[] | null
+}
+
+export const OPEN_POLICY: Policy = {
+  limitNano: null,
+  limitReset: null,
+  requestsPerMinute: null,
+  tokensPerMinute: null,
+  maxConcurrency: null,
+  allowedModels: null,
+  allowedProviders: null,
+}
+
+export function usdToNano(usd: number): number {
+  return Math.round(usd * 1e9)
+}
+
+/** `anthropic/*` matches `anthropic/claude-x`; `*` alone matches everything; matching ignores case. */
+export function globMatches(pattern: string, value: string): boolean {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')
+  return new RegExp(`^${escaped}$`, 'i').test(value)
+}
+
+export function allows(patterns: string[] | null, value: string): boolean {
+  return patterns === null || patterns.some((pattern) => globMatches(pattern, value))
+}

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest'
+import type { KeyRecord } from '../../src/tenancy/keys'
+import { decideAdmission, emptyLedger, expireInLedger, remainingNano, settleLedger, type Ledger } from '../../src/tenancy/ledger'
+import { OPEN_POLICY, globMatches, type Policy } from '../../src/tenancy/policy'
+
+const T0 = Date.parse('2026-11-22T12:00:00Z')
+
+function keyWith(policy: Partial<Policy>, fields: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    hash: 'a'.repeat(64),
+    name: 'k',
+    label: 'sk-mer-v1-aaa...aaa',
+    disabled: false,
+    created_at: new Date(T0).toISOString(),
+    updated_at: null,
+    expires_at: null,
+    policy: { ...OPEN_POLICY, ...policy },
+    ...fields,
+  }
+}
+
+const candidates = [
+  { model: 'openai/gpt-x', provider: 'openai', worstCaseNano: 1_000 },
+  { model: 'openai/gpt-x', provider: 'azure', worstCaseNano: 3_000 },
+  { model: 'anthropic/claude-y', provider: 'anthropic', worstCaseNano: 2_000 },
+]
+const request = (now = T0, promptTokens = 10) => ({ now, candidates, promptTokens })
+
+/** Admits repeatedly, returning the statuses in order (and the final ledger). */
+function admitMany(key: KeyRecord, count: number, now = T0, start: Ledger = emptyLedger(T0)) {
+  let ledger = start
+  const statuses: number[] = []
+  for (let i = 0; i < count; i++) {
+    const decision = decideAdmission(key, ledger, request(now))
+    if (decision.ok) ledger = decision.ledger
+    statuses.push(decision.ok ? 200 : decision.refusal.status)
+  }
+  return { statuses, ledger }
+}
+
+describe('decideAdmission', () => {
+  it('admits an open key and reserves the dearest allowed candidate', () => {
+    const decision = decideAdmission(keyWith({}), emptyLedger(T0), request())
+    expect(decision).toMatchObject({ ok: true, allowed: [0, 1, 2], reserveNano: 3_000 })
+    if (decision.ok) expect(decision.ledger).toMatchObject({ reservedNano: 3_000, inFlight: 1 })
+  })
+
+  it('narrows candidates to the allow-lists and reserves only among them', () => {
+    const decision = decideAdmission(keyWith({ allowedProviders: ['openai', 'anthropic'] }), emptyLedger(T0), request())
+    expect(decision).toMatchObject({ ok: true, allowed: [0, 2], reserveNano: 2_000 })
+    expect(decideAdmission(keyWith({ allowedModels: ['anthropic/*'] }), emptyLedger(T0), request())).toMatchObject({ ok: true, allowed: [2] })
+  })
+
+  it('refuses with 403 when nothing is allowed', () => {
+    const decision = decideAdmission(keyWith({ allowedModels: ['mistralai/*'] }), emptyLedger(T0), request())
+    expect(decision).toMatchObject({ ok: false, refusal: { status: 403 } })
+  })
+
+  it('refuses disabled and expired keys with 401', () => {
+    expect(decideAdmission(keyWith({}, { disabled: true }), emptyLedger(T0), request())).toMatchObject({ refusal: { status: 401 } })
+    const expired = keyWith({}, { expires_at: new Date(T0).toISOString() })
+    expect(decideAdmission(expired, emptyLedger(T0), request())).toMatchObject({ refusal: { status: 401, message: 'API key has expired' } })
+  })
+
+  it('admits exactly as many worst cases as the limit covers, then 402 saying what is left', () => {
+    const { statuses, ledger } = admitMany(keyWith({ limitNano: 10_000 }), 5)
+    expect(statuses).toEqual([200, 200, 200, 402, 402])
+    expect(ledger.reservedNano).toBe(9_000)
+    const refusal = decideAdmission(keyWith({ limitNano: 10_000 }), ledger, request())
+    expect(refusal).toMatchObject({ ok: false, refusal: { status: 402, metadata: { limit_remaining: 0.000001, required: 0.000003 } } })
+    if (!refusal.ok) expect(refusal.refusal.message).toContain('$0.000001 of its $0.000010 limit left')
+  })
+
+  it('admits exactly requests_per_minute in a burst, then refills one every 60/rpm seconds', () => {
+    const key = keyWith({ requestsPerMinute: 3 })
+    const burst = admitMany(key, 4)
+    expect(burst.statuses).toEqual([200, 200, 200, 429])
+    const refusal = decideAdmission(key, burst.ledger, request())
+    expect(refusal).toMatchObject({
+      ok: false,
+      refusal: { status: 429, headers: { 'retry-after': '20', 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(T0 + 20_000) } },
+    })
+    expect(admitMany(key, 2, T0 + 19_999, burst.ledger).statuses).toEqual([429, 429])
+    expect(admitMany(key, 2, T0 + 20_000, burst.ledger).statuses).toEqual([200, 429])
+    expect(admitMany(key, 4, T0 + 60_000, burst.ledger).statuses).toEqual([200, 200, 200, 429])
+  })
+
+  it('counts prompt tokens against tokens_per_minute', () => {
+    const key = keyWith({ tokensPerMinute: 25 })
+    expect(admitMany(key, 3).statuses).toEqual([200, 200, 429])
+  })
+
+  it('holds max_concurrency until a request settles', () => {
+    const key = keyWith({ maxConcurrency: 2 })
+    const { statuses, ledger } = admitMany(key, 3)
+    expect(statuses).toEqual([200, 200, 429])
+    const after = settleLedger(ledger, { amountNano: 3_000, tokens: 0, expired: false }, 500, 0, T0)
+    expect(admitMany(key, 2, T0, after).statuses).toEqual([200, 429])
+  })
+})
+
+describe('settlement and expiry', () => {
+  const policy = { ...OPEN_POLICY, limitNano: 1_000_000 }
+
+  it('replaces the reservation with the real cost', () => {
+    const reserved = { ...emptyLedger(T0), reservedNano: 3_000, inFlight: 1 }
+    const settled = settleLedger(reserved, { amountNano: 3_000, tokens: 0, expired: false }, 1_234, 0, T0)
+    expect(settled).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 1_234 })
+    expect(remainingNano(settled, policy)).toBe(1_000_000 - 1_234)
+  })
+
+  it('charges an expired reservation in full, and a late settlement corrects it', () => {
+    const reserved = { ...emptyLedger(T0), reservedNano: 3_000, inFlight: 1 }
+    const expired = expireInLedger(reserved, { amountNano: 3_000, tokens: 0, expired: false }, T0)
+    expect(expired).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 3_000 })
+    const corrected = settleLedger(expired, { amountNano: 3_000, tokens: 0, expired: true }, 1_000, 0, T0)
+    expect(corrected).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 1_000 })
+  })
+
+  it('rolls daily, weekly and monthly usage over at UTC midnight, Monday and the 1st', () => {
+    const sunday = Date.parse('2026-11-29T23:00:00Z')
+    let ledger = settleLedger({ ...emptyLedger(sunday), inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false }, 700, 0, sunday)
+    expect(ledger.periods.daily.usedNano).toBe(700)
+    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false }, 5, 0, Date.parse('2026-11-30T00:00:00Z'))
+    expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([705, 5, 5, 705])
+    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false }, 1, 0, Date.parse('2026-12-01T00:00:00Z'))
+    expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([706, 1, 6, 1])
+  })
+
+  it('lets a daily limit renew at midnight', () => {
+    const key = keyWith({ limitNano: 3_000, limitReset: 'daily' })
+    const day1 = admitMany(key, 2)
+    expect(day1.statuses).toEqual([200, 402])
+    const spent = settleLedger(day1.ledger, { amountNano: 3_000, tokens: 0, expired: false }, 3_000, 0, T0)
+    expect(admitMany(key, 1, T0, spent).statuses).toEqual([402])
+    expect(admitMany(key, 1, Date.parse('2026-11-23T00:00:00Z'), spent).statuses).toEqual([200])
+  })
+})
+
+describe('globMatches', () => {
+  it.each([
+    ['anthropic/*', 'anthropic/claude-x', true],
+    ['anthropic/*', 'openai/gpt', false],
+    ['*', 'anything/at-all', true],
+    ['openai/gpt-4o', 'openai/gpt-4o-mini', false],
+    ['openai/gpt-4o*', 'openai/gpt-4o-mini', true],
+    ['deep.seek', 'deepxseek', false],
+  ])('%s matches %s: %s', (pattern, value, expected) => {
+    expect(globMatches(pattern, value)).toBe(expected)
+  })
+})

@@ -1,0 +1,246 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { Ledger } from '../../src/tenancy/ledger'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
+import { adminFetch, chat, createKey, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+
+beforeAll(() => installCatalog())
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+const stub = (hash: string) => env.KEYS.get(env.KEYS.idFromName(hash))
+
+/** What the key's Durable Object holds, read inside it. */
+function inspect(hash: string) {
+  return runInDurableObject(stub(hash), (_instance, state) => {
+    const ledger = state.storage.kv.get<Ledger>('ledger')
+    const reservations = state.storage.sql.exec<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM reservations GROUP BY state').toArray()
+    const generations = state.storage.sql.exec<{ record: string }>('SELECT record FROM generations ORDER BY created_at').toArray()
+    return {
+      ledger,
+      reservations: Object.fromEntries(reservations.map((r) => [r.state, r.n])),
+      generations: generations.map((g) => JSON.parse(g.record) as Record<string, any>),
+    }
+  })
+}
+
+const hi = [{ role: 'user', content: 'hi' }]
+
+describe('a budget is never overspent', () => {
+  it('admits exactly what the limit covers out of 200 concurrent requests, and the ledger agrees', async () => {
+    // Worst case per request: prompt bound 18 tokens (16 overhead + "hi") at $1/M + 100 output at $2/M = 218,000 nano-USD.
+    const worstCase = 218_000
+    const { key, hash } = await createKey({ name: 'budget', limit: (50 * worstCase + 100_000) / 1e9 })
+    const gate = latch()
+    // Each served request really costs its worst case, so spend lands exactly on the reserved amounts.
+    const upstream = fakeUpstreams({
+      [ALPHA]: async () => {
+        await gate.promise
+        return jsonResponse(openaiCompletion({ usage: { prompt_tokens: 18, completion_tokens: 100 } }))
+      },
+    })
+    const responses = Array.from({ length: 200 }, () => chat(key, { model: 'test/chat', messages: hi, max_tokens: 100 }))
+    await vi.waitFor(() => expect(upstream.calls.length).toBe(50), { timeout: 10_000 })
+    const during = await inspect(hash)
+    expect(during.ledger).toMatchObject({ reservedNano: 50 * worstCase, inFlight: 50, totalNano: 0 })
+    gate.release()
+    const settled = await Promise.all(responses)
+    const statuses = settled.map((r) => r.status)
+    expect(statuses.filter((s) => s === 200)).toHaveLength(50)
+    expect(statuses.filter((s) => s === 402)).toHaveLength(150)
+    for (const refused of settled.filter((r) => r.status === 402)) {
+      const body = (await refused.json()) as ErrorJson
+      expect(body.error).toMatchObject({ code: 402, metadata: { error_type: 'payment_required', required: worstCase / 1e9 } })
+      expect(body.error.message).toMatch(/can cost up to \$0\.000218 but the key has \$0\.000\d+ of its \$0\.011000 limit left/)
+    }
+    const costs = await Promise.all(settled.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { usage: { cost: number } }).usage.cost))
+    await vi.waitFor(async () => expect((await inspect(hash)).reservations).toEqual({ settled: 50 }))
+    const after = await inspect(hash)
+    expect(after.ledger).toMatchObject({ totalNano: 50 * worstCase, reservedNano: 0, inFlight: 0 })
+    expect(after.ledger!.totalNano).toBeLessThanOrEqual(50 * worstCase + 100_000)
+    expect(after.generations).toHaveLength(50)
+    // usage.cost in each response is what the ledger charged for it
+    expect(costs.every((cost) => cost === worstCase / 1e9)).toBe(true)
+    expect(after.generations.every((g) => g.cost_nano === worstCase)).toBe(true)
+    // Nothing is left for the alarm to find
+    await runDurableObjectAlarm(stub(hash))
+    expect((await inspect(hash)).ledger).toMatchObject({ totalNano: 50 * worstCase, reservedNano: 0 })
+  })
+
+  it('bites on the next request when the limit is lowered', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey({ name: 'lowered', limit: 1 })
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(200)
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ limit: 0 }) })
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(402)
+  })
+})
+
+describe('rate and concurrency limits through the front door', () => {
+  it('answers 429 with Retry-After and X-RateLimit headers past requests_per_minute', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key } = await createKey({ name: 'rpm', rate_limit: { requests_per_minute: 2 } })
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(200)
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(200)
+    const refused = await chat(key, { model: 'test/chat', messages: hi })
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2')
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0')
+    expect(Number(refused.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now())
+    expect(((await refused.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'rate_limit_exceeded', limit_type: 'requests_per_minute' })
+  })
+
+  it('holds max_concurrency across overlapping streams', async () => {
+    const gate = latch()
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['slow']), { hold: gate.promise }) })
+    const { key } = await createKey({ name: 'concurrency', max_concurrency: 2 })
+    const ask = { model: 'test/chat', stream: true, messages: hi }
+    const first = chat(key, ask)
+    const second = chat(key, ask)
+    await vi.waitFor(async () => {
+      const third = await chat(key, ask)
+      expect(third.status).toBe(429)
+      expect(((await third.json()) as ErrorJson).error.metadata).toMatchObject({ limit_type: 'max_concurrency' })
+    })
+    gate.release()
+    await Promise.all([first, second].map(async (r) => readSse(await r)))
+    await vi.waitFor(async () => expect((await chat(key, { model: 'test/chat', messages: hi })).status).not.toBe(429))
+  })
+
+  it('lets a key use only its allowed providers and models', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()), [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const { key } = await createKey({ name: 'allow', allowed_providers: ['gamma'] })
+    const served = await chat(key, { model: 'test/chat', messages: hi })
+    expect(served.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(upstream.calls.map((c) => c.url)).toEqual([`${GAMMA}/chat/completions`])
+    const { key: claudeOnly } = await createKey({ name: 'allow2', allowed_models: ['test/claude'] })
+    const refused = await chat(claudeOnly, { model: 'test/chat', messages: hi })
+    expect(refused.status).toBe(403)
+  })
+})
+
+describe('settlement', () => {
+  it('settles a stream the client cancels with an estimate, never zero', async () => {
+    fakeUpstreams({ [ALPHA]: () => sseResponse([...openaiStreamEvents(['one ', 'two ']).slice(0, 3)], { stall: true }) })
+    const { key, hash } = await createKey({ name: 'cancel' })
+    const response = await chat(key, { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'x'.repeat(400) }] })
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, generations, reservations } = await inspect(hash)
+    expect(generations[0]).toMatchObject({ status: 'cancelled', cancelled: true, usage_estimated: true, streamed: true })
+    expect(generations[0]!.tokens_prompt).toBe(100)
+    expect(generations[0]!.cost_nano).toBeGreaterThan(0)
+    expect(ledger).toMatchObject({ totalNano: generations[0]!.cost_nano, reservedNano: 0, inFlight: 0 })
+    expect(reservations).toEqual({ settled: 1 })
+  })
+
+  const failures: [string, () => Response | Promise<Response>, boolean][] = [
+    ['dies mid-stream', () => sseResponse(openaiStreamEvents(['a', 'b', 'c']), { failAfter: 2 }), true],
+    ['returns garbage', () => new Response('not json at all', { status: 200 }), false],
+    ['answers 500', () => jsonResponse({ error: { message: 'boom' } }, 500), false],
+  ]
+  it.each(failures)('records and settles a request whose upstream %s', async (_label, handler, stream) => {
+    fakeUpstreams({ [ALPHA]: handler, [BETA]: handler, [GAMMA]: handler })
+    const { key, hash } = await createKey({ name: 'failure' })
+    const response = await chat(key, { model: 'test/chat', stream, messages: hi })
+    if (stream) await readSse(response)
+    else expect(response.status).toBe(502)
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    const { ledger, generations } = await inspect(hash)
+    expect(generations[0]).toMatchObject({ status: 'error', finish_reason: stream ? 'error' : null })
+    expect(generations[0]!.error).toBeTruthy()
+    expect(generations[0]!.attempts.length).toBeGreaterThan(0)
+    expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0 })
+    // Nothing served, nothing charged; a stream that died midway pays for what it produced.
+    expect(ledger!.totalNano > 0).toBe(stream)
+  })
+
+  it('is idempotent', async () => {
+    const { hash } = await createKey({ name: 'idempotent' })
+    const now = Date.now()
+    await stub(hash).admit('gen-twice', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1 })
+    const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
+    const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, record }
+    await stub(hash).settle(settlement)
+    await stub(hash).settle(settlement)
+    expect((await inspect(hash)).ledger).toMatchObject({ totalNano: 1_234, reservedNano: 0, inFlight: 0 })
+  })
+
+  it('expires a reservation whose settlement never arrives, charging it in full; a late settlement corrects it', async () => {
+    const { hash } = await createKey({ name: 'abandoned' })
+    const now = Date.now()
+    const admitted = await stub(hash).admit('gen-lost', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 9_000 }], promptTokens: 1 })
+    expect(admitted.ok).toBe(true)
+    const alarm = await runInDurableObject(stub(hash), (_instance, state) => state.storage.getAlarm())
+    expect(alarm).toBe(now + 15 * 60_000)
+    // Before the reservation's time is up the sweep leaves it alone; after, it charges it in full.
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 14 * 60_000))
+    expect((await inspect(hash)).ledger).toMatchObject({ reservedNano: 9_000, inFlight: 1 })
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 15 * 60_000))
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 9_000 }, reservations: { expired: 1 } })
+    const record = { id: 'gen-lost', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: true, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 2_000, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
+    await stub(hash).settle({ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, record })
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
+  })
+
+  it('prunes generation records past their retention', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey({ name: 'retention' })
+    await chat(key, { model: 'test/chat', messages: hi })
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(Date.now() + 29 * 86_400_000))
+    expect((await inspect(hash)).generations).toHaveLength(1)
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(Date.now() + 31 * 86_400_000))
+    expect((await inspect(hash)).generations).toHaveLength(0)
+  })
+})
+
+describe('GET /v1/key, /v1/keys and /v1/generation', () => {
+  it('report usage in OpenRouter shape, and a generation only to the key that made it', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 1000, completion_tokens: 1000 } })) })
+    const { key, hash } = await createKey({ name: 'usage', limit: 1, limit_reset: 'monthly', rate_limit: { requests_per_minute: 60 } })
+    const response = await chat(key, { model: 'test/chat', messages: hi })
+    const id = response.headers.get('x-generation-id')!
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+
+    const info = (await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Record<string, unknown> }
+    expect(info.data).toMatchObject({
+      limit: 1,
+      limit_reset: 'monthly',
+      limit_remaining: 0.997,
+      usage: 0.003,
+      usage_daily: 0.003,
+      usage_weekly: 0.003,
+      usage_monthly: 0.003,
+      rate_limit: { requests_per_minute: 60, tokens_per_minute: null },
+      is_management_key: false,
+      expires_at: null,
+    })
+    const listed = (await (await adminFetch('/v1/keys')).json()) as { data: { hash: string; usage: number }[] }
+    expect(listed.data.find((k) => k.hash === hash)?.usage).toBe(0.003)
+
+    const generation = await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${key}` } })
+    expect(generation.status).toBe(200)
+    expect(((await generation.json()) as { data: Record<string, unknown> }).data).toMatchObject({
+      id,
+      model: 'test/chat',
+      provider_name: 'Alpha',
+      streamed: false,
+      cancelled: false,
+      finish_reason: 'stop',
+      tokens_prompt: 1000,
+      tokens_completion: 1000,
+      total_cost: 0.003,
+      provider_responses: [{ provider: 'alpha', status: 200, outcome: 'success' }],
+    })
+    const { key: other } = await createKey({ name: 'other' })
+    expect((await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(404)
+    expect((await gatewayFetch('/v1/generation', { headers: { authorization: `Bearer ${key}` } })).status).toBe(400)
+  })
+})
