@@ -33,6 +33,30 @@ const ConfigSchema = z.object({
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */
   GENERATION_MAX_RECORDS: setting(10_000),
+
+  // Health and circuit breaking (docs/routing.md)
+  /** The recent window over which error rates are judged (split into 10 s buckets). */
+  HEALTH_WINDOW_MS: setting(60_000),
+  /** A circuit opens only after this many attempts in the window… */
+  CIRCUIT_MIN_SAMPLES: setting(5),
+  /** …when at least this percentage of them failed (5xx, timeouts, connection errors, garbage). */
+  CIRCUIT_ERROR_RATE_PCT: setting(50),
+  /** Or at once after this many failures in a row. */
+  CIRCUIT_CONSECUTIVE_FAILURES: setting(3),
+  /** How long an open circuit stays open before one half-open probe is let through. */
+  CIRCUIT_OPEN_MS: setting(30_000),
+  /** How long a 429 without Retry-After cools an endpoint. */
+  COOLDOWN_DEFAULT_MS: setting(30_000),
+  /** Weight (percent) of the newest sample in the smoothed latency and throughput. */
+  HEALTH_EWMA_WEIGHT_PCT: setting(20),
+  /** How often an isolate sends its batched observations to the HealthDO. */
+  HEALTH_FLUSH_MS: setting(1_000),
+  /** How often the HealthDO publishes its snapshot to KV (one writer: KV's 1 write/s holds). */
+  HEALTH_PUBLISH_MS: setting(10_000),
+  /** How often an isolate refreshes the health snapshot from KV (in the background). */
+  HEALTH_REFRESH_MS: setting(10_000),
+  /** Cron probes endpoints that carried no traffic for this long, and open circuits. */
+  PROBE_IDLE_MS: setting(300_000),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

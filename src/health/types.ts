@@ -1,0 +1,46 @@
+/**
+ * The health vocabulary shared by the engine (which observes), the health module (which
+ * aggregates) and routing (which reads views). Endpoints are keyed `${modelId}@${providerId}`.
+ */
+
+export type ObservationKind = 'success' | 'rate_limited' | 'server_error' | 'timeout' | 'connection_error' | 'bad_response'
+
+/** One upstream attempt's outcome, as the engine saw it. */
+export interface Observation {
+  endpoint: string
+  kind: ObservationKind
+  /** Unix ms when the attempt ended. */
+  at: number
+  /** Time to the upstream's first byte (response headers for JSON, first event for streams). */
+  ttfbMs: number | null
+  /** Completion tokens per second after the first byte, when a completion was produced. */
+  tokensPerSecond: number | null
+  /** A 429's Retry-After, in ms, when given. */
+  retryAfterMs: number | null
+}
+
+export type CircuitState = 'closed' | 'open' | 'half_open'
+
+/** What routing needs to know about an endpoint right now. */
+export interface HealthView {
+  circuit: CircuitState
+  /** Until when (Unix ms) a 429 cools the endpoint, or null. */
+  coolingUntil: number | null
+  /** Failures / (successes + failures) over the recent window; 429s are not failures. */
+  errorRate: number
+  /** Attempts in the recent window. */
+  samples: number
+  /** Smoothed time to first byte, or null when unobserved. */
+  ttfbMs: number | null
+  /** Smoothed completion throughput, or null when unobserved. */
+  tokensPerSecond: number | null
+  /** Unix ms of the last observation, or null. */
+  lastSeen: number | null
+}
+
+export function endpointKey(modelId: string, providerId: string): string {
+  return `${modelId}@${providerId}`
+}
+
+/** Health of endpoints by key; a missing key means "nothing known": a fresh endpoint. */
+export type HealthLookup = (endpoint: string) => HealthView | undefined
