@@ -2,18 +2,60 @@ import type { ProviderSpec } from '../catalog/schema'
 import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import type { ChatRequest } from '../formats/openai/request'
+import type { HealthLookup } from '../health/types'
+import { applyFilters, type FilterStep } from './filters'
+import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
+import { rank } from './rank'
+import { scoreEndpoint, type Geo, type Scored } from './score'
 
 /**
- * Which endpoints to try, in order, for a request. Pure. This is the basic form: the requested
- * model, then each `models` fallback, each with its endpoints in catalog order, keeping only
- * providers that are live (their API key secret is set).
+ * Which endpoints to try, in order, and why. Pure: catalog, health, the client's location, the
+ * clock and randomness all come in as data. Models are tried in the order requested (`model`,
+ * then `models`), each with its endpoints ranked — unless `provider.sort.partition` is "none",
+ * which ranks all models' endpoints together.
  */
 
 export interface PlanInput {
   catalog: CatalogSnapshot
   request: ChatRequest
+  preferences: ProviderPreferences | null
   isLive: (provider: ProviderSpec) => boolean
+  health: HealthLookup
+  client: Geo | null
+  now: number
+  random: () => number
   maxAttempts: number
+  tieBandMs: number
+}
+
+export interface TraceCandidate {
+  position: number
+  endpoint: string
+  provider: string
+  model: string
+  distance_km: number | null
+  network_ms: number
+  ttfb_ms: number
+  tokens_per_second: number
+  error_rate: number
+  circuit: string
+  cooling_until: number | null
+  expected_latency_ms: number
+  score: number
+  price_per_million: { prompt: number; completion: number }
+}
+
+export interface RouteTrace {
+  client: { latitude: number; longitude: number; colo: string | null } | null
+  strategy: string
+  requested_models: string[]
+  filtered: FilterStep[]
+  candidates: TraceCandidate[]
+}
+
+export interface RoutePlan {
+  endpoints: Endpoint[]
+  trace: RouteTrace
 }
 
 export function requestedModels(request: ChatRequest): string[] {
@@ -21,36 +63,96 @@ export function requestedModels(request: ChatRequest): string[] {
   return [...new Set(ids)]
 }
 
-export function planRoute({ catalog, request, isLive, maxAttempts }: PlanInput): Endpoint[] {
+export function planRoute(input: PlanInput): RoutePlan {
+  const { catalog, request, preferences } = input
   const requested = requestedModels(request)
   if (requested.length === 0) {
     throw new GatewayError(400, 'invalid_request', 'Invalid request: model: required (or give "models")', {
       issues: [{ path: 'model', message: 'required' }],
     })
   }
-  const known = requested.flatMap((id) => {
-    const model = catalog.models.get(id)
-    return model ? [model] : []
+  const resolved = requested.flatMap((id) => {
+    const variant = parseVariant(id, (candidate) => catalog.models.has(candidate))
+    const model = catalog.models.get(variant.modelId)
+    return model ? [{ model, sort: variant.sort }] : []
   })
-  if (known.length === 0) {
-    throw new GatewayError(404, 'not_found', `No endpoints found for model ${quoteList(requested)}: not in the catalog`, {
+  if (resolved.length === 0) {
+    throw new GatewayError(404, 'not_found', `No endpoints found for model ${quoted(requested)}: not in the catalog`, {
       requested_models: requested,
     })
   }
-  const endpoints = known.flatMap((model) => model.endpoints)
-  const live = endpoints.filter((endpoint) => isLive(endpoint.provider))
-  if (live.length === 0) {
-    const unconfigured = [...new Set(endpoints.map((endpoint) => endpoint.provider.apiKeyEnv))]
-    throw new GatewayError(
-      503,
-      'provider_unavailable',
-      `No provider is available for ${quoteList(known.map((model) => model.spec.id))}: none of its providers has an API key configured`,
-      { requested_models: requested, missing_secrets: unconfigured },
-    )
+  const { by: preferredSort, partition } = sortOf(preferences)
+  const sort: SortBy | null = preferredSort ?? resolved[0]!.sort
+
+  const all = resolved.flatMap(({ model }) => model.endpoints)
+  const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive })
+  if (kept.length === 0) throw noEndpoints(requested, all, funnel)
+
+  const scoreOf = (endpoint: Endpoint) =>
+    scoreEndpoint(endpoint, input.health(`${endpoint.model.id}@${endpoint.provider.id}`), input.client, input.now)
+  const options = { sort, preferences, request, random: input.random, tieBandMs: input.tieBandMs }
+  const groups: Scored[][] =
+    partition === 'none'
+      ? [kept.map(scoreOf)]
+      : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
+  const ranked = groups.flatMap((group) => rank(group, options)).slice(0, input.maxAttempts)
+
+  return {
+    endpoints: ranked.map((s) => s.endpoint),
+    trace: {
+      client: input.client ? { latitude: input.client.lat, longitude: input.client.lon, colo: input.client.colo } : null,
+      strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : 'nearest-healthy',
+      requested_models: requested,
+      filtered: funnel,
+      candidates: ranked.map(traceCandidate),
+    },
   }
-  return live.slice(0, maxAttempts)
 }
 
-function quoteList(ids: string[]): string {
+function traceCandidate(s: Scored, position: number): TraceCandidate {
+  const round = (value: number) => Math.round(value * 100) / 100
+  return {
+    position,
+    endpoint: s.key,
+    provider: s.endpoint.provider.id,
+    model: s.endpoint.model.id,
+    distance_km: s.distanceKm === null ? null : Math.round(s.distanceKm),
+    network_ms: round(s.networkMs),
+    ttfb_ms: round(s.ttfbMs),
+    tokens_per_second: round(s.tokensPerSecond),
+    error_rate: round(s.errorRate),
+    circuit: s.circuit,
+    cooling_until: s.coolingUntil,
+    expected_latency_ms: round(s.expectedMs),
+    score: round(s.score),
+    price_per_million: { prompt: round(s.price.prompt), completion: round(s.price.completion) },
+  }
+}
+
+/** Explains an empty plan: 503 when only missing API keys removed everything, else 404 with the funnel. */
+function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[]): GatewayError {
+  const metadata = {
+    requested_models: requested,
+    endpoints_total: all.length,
+    routing_funnel: funnel.map((step) => ({ filter: step.filter, removed: step.removed.length, endpoints: step.removed })),
+  }
+  if (funnel.length === 1 && funnel[0]!.filter === 'missing_api_key') {
+    const missing = [...new Set(all.map((endpoint) => endpoint.provider.apiKeyEnv))]
+    return new GatewayError(
+      503,
+      'provider_unavailable',
+      `No provider is available for ${quoted(requested)}: none of its providers has an API key configured`,
+      { ...metadata, missing_secrets: missing },
+    )
+  }
+  const last = funnel.at(-1)!
+  return new GatewayError(404, 'not_found', `No endpoints found that ${last.explains} for ${quoted(requested)}`, {
+    ...metadata,
+    failed_routing_step: last.filter,
+  })
+}
+
+function quoted(ids: string[]): string {
   return ids.map((id) => `"${id}"`).join(', ')
 }
+

@@ -1,48 +1,166 @@
 import { describe, expect, it } from 'vitest'
-import { CatalogSchema } from '../../src/catalog/schema'
-import { compileCatalog } from '../../src/catalog/snapshot'
 import { GatewayError } from '../../src/errors'
-import type { ChatRequest } from '../../src/formats/openai/request'
-import { planRoute } from '../../src/routing/plan'
-import { testCatalog } from '../support/catalog'
+import { CLIENTS, NOW, plan, route, view } from './fixtures'
 
-const catalog = compileCatalog(CatalogSchema.parse(testCatalog))
-const live = (provider: { apiKeyEnv: string }) => provider.apiKeyEnv === 'TEST_PROVIDER_KEY'
-const request = (fields: Partial<ChatRequest>): ChatRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...fields })
-const plan = (fields: Partial<ChatRequest>, maxAttempts = 10) =>
-  planRoute({ catalog, request: request(fields), isLive: live, maxAttempts }).map((e) => `${e.model.id}@${e.provider.id}`)
-
-function failure(fields: Partial<ChatRequest>): GatewayError {
+function refusal(run: () => unknown): GatewayError {
   try {
-    planRoute({ catalog, request: request(fields), isLive: live, maxAttempts: 10 })
+    run()
   } catch (error) {
     if (error instanceof GatewayError) return error
   }
   throw new Error('expected a GatewayError')
 }
 
-describe('planRoute', () => {
-  it('orders a model’s live endpoints as the catalog lists them', () => {
-    expect(plan({ model: 'test/chat' })).toEqual(['test/chat@alpha', 'test/chat@beta', 'test/chat@gamma'])
+describe('nearest healthy by default', () => {
+  it.each([
+    ['frankfurt', 'eu'],
+    ['singapore', 'ap'],
+    ['newYork', 'us'],
+    ['seattle', 'cheap'],
+  ])('a client in %s is served from %s first', (client, first) => {
+    expect(route({}, { client: CLIENTS[client]! })[0]).toBe(first)
   })
 
-  it('appends the models fallback list, skipping unknown and repeated ids', () => {
-    expect(plan({ model: 'test/claude', models: ['nobody/x', 'test/other', 'test/claude'] })).toEqual(['test/claude@beta', 'test/other@gamma'])
+  it('orders every candidate by distance when nothing else differs', () => {
+    expect(route({}, { client: CLIENTS.frankfurt! })).toEqual(['eu', 'us', 'cheap', 'ap'])
   })
 
-  it('uses models alone when model is absent', () => {
-    expect(plan({ models: ['test/other'] })).toEqual(['test/other@gamma'])
+  it('keeps catalog order without a client location and with no health data', () => {
+    expect(route({})).toEqual(['us', 'eu', 'ap', 'cheap'])
+  })
+
+  it('lets a fast provider beat a slow nearer one', () => {
+    const healthy = { 'x/chat@eu': view({ ttfbMs: 2_000 }), 'x/chat@us': view({ ttfbMs: 300 }) }
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy })[0]).toBe('us')
+  })
+
+  it('penalises a recent error rate', () => {
+    const healthy = { 'x/chat@eu': view({ errorRate: 0.5 }) }
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy }).indexOf('eu')).toBeGreaterThan(0)
+  })
+
+  it('sends open circuits and cooling endpoints last, keeps half-open ones in place for a probe', () => {
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ circuit: 'open' }) } }).at(-1)).toBe('eu')
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ coolingUntil: NOW + 5_000 }) } }).at(-1)).toBe('eu')
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ coolingUntil: NOW - 1 }) } })[0]).toBe('eu')
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ circuit: 'half_open' }) } })[0]).toBe('eu')
+  })
+
+  it('spreads equal candidates by weighted random instead of piling onto one', () => {
+    const firsts = new Set<string>()
+    for (const r of [0, 0.3, 0.6, 0.99]) firsts.add(route({}, { tieBandMs: 10, random: () => r })[0]!)
+    expect(firsts.size).toBeGreaterThan(1)
+  })
+
+  it('does not spread beyond the tie band', () => {
+    for (const r of [0, 0.5, 0.99]) expect(route({}, { client: CLIENTS.frankfurt!, tieBandMs: 10, random: () => r })[0]).toBe('eu')
+  })
+})
+
+describe('provider preferences', () => {
+  it.each([
+    ['sort price', { provider: { sort: 'price' as const } }, ['cheap', 'ap', 'us', 'eu']],
+    ['the :floor variant', { model: 'x/chat:floor' }, ['cheap', 'ap', 'us', 'eu']],
+    ['order with fallbacks', { provider: { order: ['ap', 'EU'] } }, ['ap', 'eu', 'us', 'cheap']],
+    ['order without fallbacks', { provider: { order: ['ap', 'eu'], allow_fallbacks: false } }, ['ap', 'eu']],
+    ['only', { provider: { only: ['eu', 'cheap'] } }, ['eu', 'cheap']],
+    ['ignore', { provider: { ignore: ['us'] } }, ['eu', 'ap', 'cheap']],
+    ['data_collection deny', { provider: { data_collection: 'deny' as const } }, ['us', 'eu', 'ap']],
+    ['zdr', { provider: { zdr: true } }, ['us', 'eu', 'ap']],
+    ['quantizations', { provider: { quantizations: ['fp8' as const, 'int4' as const] } }, ['ap', 'cheap']],
+    ['max_price', { provider: { max_price: { prompt: 1, completion: 4 } } }, ['ap', 'cheap']],
+    ['sort object', { provider: { sort: { by: 'price' as const } } }, ['cheap', 'ap', 'us', 'eu']],
+  ])('%s', (_label, fields, expected) => {
+    expect(route(fields)).toEqual(expected)
+  })
+
+  it('sorts by observed throughput for sort throughput and :nitro', () => {
+    const healthy = { 'x/chat@ap': view({ tokensPerSecond: 300 }), 'x/chat@eu': view({ tokensPerSecond: 120 }) }
+    expect(route({ provider: { sort: 'throughput' } }, { healthy }).slice(0, 2)).toEqual(['ap', 'eu'])
+    expect(route({ model: 'x/chat:nitro' }, { healthy }).slice(0, 2)).toEqual(['ap', 'eu'])
+  })
+
+  it('sorts by expected latency for sort latency', () => {
+    expect(route({ provider: { sort: 'latency' } }, { client: CLIENTS.singapore! })[0]).toBe('ap')
+  })
+
+  it('moves endpoints that miss a soft preference to the end without removing them', () => {
+    const healthy = { 'x/chat@us': view({ ttfbMs: 3_000 }), 'x/chat@ap': view({ tokensPerSecond: 10 }) }
+    expect(route({ provider: { preferred_max_latency: 1 } }, { healthy }).at(-1)).toBe('us')
+    expect(route({ provider: { preferred_min_throughput: { p50: 20 } } }, { healthy }).at(-1)).toBe('ap')
+  })
+
+  it('prefers endpoints that honour response_format, and requires them with require_parameters', () => {
+    const response_format = { type: 'json_object' as const }
+    expect(route({ response_format })).toEqual(['us', 'eu', 'ap', 'cheap'])
+    expect(route({ response_format, provider: { order: ['cheap'] } })).toEqual(['cheap', 'us', 'eu', 'ap'])
+    expect(route({ response_format, provider: { require_parameters: true } })).toEqual(['us', 'eu', 'ap'])
+  })
+})
+
+describe('filters: endpoints that cannot fit the request are never tried', () => {
+  it.each([
+    ['a long prompt', { messages: [{ role: 'user' as const, content: 'x'.repeat(40_000) }] }, ['us', 'eu', 'ap']],
+    ['max_tokens above a cap', { max_tokens: 2_000 }, ['us', 'eu', 'ap']],
+    ['tools', { tools: [{ type: 'function' as const, function: { name: 'f' } }] }, ['us', 'eu', 'ap']],
+  ])('%s', (_label, fields, expected) => {
+    expect(route(fields)).toEqual(expected)
+  })
+
+  it('explains "No endpoints found" with each filter and what it removed', () => {
+    const error = refusal(() => plan({ model: 'x/text', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }))
+    expect(error.status).toBe(404)
+    expect(error.message).toBe('No endpoints found that support image input for "x/text"')
+    expect(error.metadata).toMatchObject({
+      endpoints_total: 1,
+      failed_routing_step: 'image_input',
+      routing_funnel: [{ filter: 'image_input', removed: 1, endpoints: ['x/text@us'] }],
+    })
+  })
+
+  it('lists every filter that removed something', () => {
+    const error = refusal(() => plan({ provider: { ignore: ['us'], quantizations: ['int4'] }, tools: [{ type: 'function', function: { name: 'f' } }] }))
+    expect((error.metadata.routing_funnel as { filter: string; removed: number }[]).map((s) => [s.filter, s.removed])).toEqual([
+      ['provider_ignore', 1],
+      ['quantization', 2],
+      ['tools', 1],
+    ])
+  })
+
+  it('answers 503 when only missing API keys removed the endpoints', () => {
+    const error = refusal(() => plan({ model: 'x/dead' }))
+    expect(error.status).toBe(503)
+    expect(error.metadata).toMatchObject({ missing_secrets: ['NO_KEY'] })
+  })
+
+  it('answers 404 for unknown models and unknown variants, 400 without a model', () => {
+    expect(refusal(() => plan({ model: 'x/nothing' })).status).toBe(404)
+    expect(refusal(() => plan({ model: 'x/chat:free' })).status).toBe(404)
+    expect(refusal(() => plan({ model: undefined })).status).toBe(400)
+  })
+})
+
+describe('model fallbacks', () => {
+  it('tries the models in order, each with its own ranking', () => {
+    expect(route({ model: 'x/text', models: ['x/chat'] }, { client: CLIENTS.singapore! })).toEqual(['x/text@us', 'ap', 'eu', 'cheap', 'us'])
+  })
+
+  it('ranks across models with partition none', () => {
+    const order = route({ model: 'x/text', models: ['x/chat'], provider: { sort: { by: 'price', partition: 'none' } } })
+    expect(order[0]).toBe('cheap')
   })
 
   it('caps the plan at maxAttempts', () => {
-    expect(plan({ model: 'test/chat' }, 2)).toEqual(['test/chat@alpha', 'test/chat@beta'])
+    expect(route({}, { maxAttempts: 2 })).toHaveLength(2)
   })
+})
 
-  it.each([
-    [{}, 400],
-    [{ model: 'nobody/x' }, 404],
-    [{ model: 'test/dark' }, 503],
-  ])('refuses %j with %i', (fields, status) => {
-    expect(failure(fields).status).toBe(status)
+describe('the routing trace', () => {
+  it('shows each candidate with its distance, latency, health and price, and what was filtered', () => {
+    const { trace } = plan({ provider: { ignore: ['cheap'] } }, { client: CLIENTS.frankfurt! })
+    expect(trace).toMatchObject({ strategy: 'nearest-healthy', client: { colo: 'FRA' }, filtered: [{ filter: 'provider_ignore', removed: ['x/chat@cheap'] }] })
+    expect(trace.candidates[0]).toMatchObject({ position: 0, provider: 'eu', circuit: 'closed', price_per_million: { prompt: 3, completion: 15 } })
+    expect(trace.candidates[0]!.distance_km).toBeLessThan(10)
+    expect(trace.candidates[1]!.distance_km).toBeGreaterThan(6_000)
   })
 })

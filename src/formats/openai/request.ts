@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ProviderPreferences } from '../../routing/preferences'
 
 /**
  * The canonical request: an OpenAI chat completion request plus OpenRouter's gateway extras.
@@ -109,8 +110,8 @@ export const ChatRequest = z.looseObject({
   parallel_tool_calls: z.boolean().nullish(),
   response_format: ResponseFormat.nullish(),
   user: z.string().max(256).nullish(),
-  /** OpenRouter provider preferences; routing reads them (see docs/routing.md when it lands). */
-  provider: z.looseObject({}).nullish(),
+  /** OpenRouter provider preferences (docs/routing.md). */
+  provider: ProviderPreferences.nullish(),
 })
 export type ChatRequest = z.infer<typeof ChatRequest>
 

@@ -1,0 +1,176 @@
+import type { ProviderSpec } from '../catalog/schema'
+import type { Endpoint } from '../catalog/snapshot'
+import { estimatePromptTokens } from '../formats/openai/estimate'
+import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { namesProvider, type ProviderPreferences } from './preferences'
+
+/**
+ * Hard filters: endpoints that must not be tried for this request, each filter named so that a
+ * "No endpoints found" answer can say what removed them. Pure.
+ */
+
+export interface FilterInput {
+  request: ChatRequest
+  preferences: ProviderPreferences | null
+  isLive: (provider: ProviderSpec) => boolean
+}
+
+interface Filter {
+  name: string
+  /** Completes "No endpoints found that …". */
+  explains: string
+  keep(endpoint: Endpoint, facts: RequestFacts, input: FilterInput): boolean
+}
+
+/** What the filters need to know about the request, computed once. */
+interface RequestFacts {
+  promptTokens: number
+  maxTokens: number | undefined
+  usesTools: boolean
+  usesImages: boolean
+  parameters: string[]
+}
+
+/** OpenRouter parameter names a request uses, for `require_parameters`. */
+const PARAMETER_FIELDS: Record<string, string> = {
+  temperature: 'temperature',
+  top_p: 'top_p',
+  top_k: 'top_k',
+  frequency_penalty: 'frequency_penalty',
+  presence_penalty: 'presence_penalty',
+  repetition_penalty: 'repetition_penalty',
+  min_p: 'min_p',
+  top_a: 'top_a',
+  seed: 'seed',
+  max_tokens: 'max_tokens',
+  max_completion_tokens: 'max_tokens',
+  stop: 'stop',
+  tools: 'tools',
+  tool_choice: 'tool_choice',
+  parallel_tool_calls: 'parallel_tool_calls',
+  response_format: 'response_format',
+  logit_bias: 'logit_bias',
+  logprobs: 'logprobs',
+  top_logprobs: 'top_logprobs',
+  reasoning: 'reasoning',
+  reasoning_effort: 'reasoning',
+  verbosity: 'verbosity',
+}
+
+export function parametersUsed(request: ChatRequest): string[] {
+  const used = new Set<string>()
+  for (const [field, parameter] of Object.entries(PARAMETER_FIELDS)) {
+    if (request[field] !== undefined && request[field] !== null) used.add(parameter)
+  }
+  return [...used]
+}
+
+function factsOf(request: ChatRequest): RequestFacts {
+  return {
+    promptTokens: estimatePromptTokens(request),
+    maxTokens: requestedMaxTokens(request),
+    usesTools: (request.tools?.length ?? 0) > 0,
+    usesImages: request.messages.some(
+      (message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'image_url'),
+    ),
+    parameters: parametersUsed(request),
+  }
+}
+
+const PER_MILLION = 1e6
+
+const FILTERS: Filter[] = [
+  { name: 'missing_api_key', explains: 'have a configured API key', keep: (e, _f, input) => input.isLive(e.provider) },
+  {
+    name: 'provider_only',
+    explains: 'match provider.only',
+    keep: (e, _f, { preferences }) => !preferences?.only || preferences.only.some((slug) => namesProvider(slug, e.provider)),
+  },
+  {
+    name: 'provider_ignore',
+    explains: 'are not in provider.ignore',
+    keep: (e, _f, { preferences }) => !preferences?.ignore?.some((slug) => namesProvider(slug, e.provider)),
+  },
+  {
+    name: 'provider_order',
+    explains: 'are in provider.order (allow_fallbacks is false)',
+    keep: (e, _f, { preferences }) =>
+      preferences?.allow_fallbacks !== false || !preferences.order || preferences.order.some((slug) => namesProvider(slug, e.provider)),
+  },
+  {
+    name: 'data_collection',
+    explains: 'do not collect data (provider.data_collection: "deny")',
+    keep: (e, _f, { preferences }) =>
+      (preferences?.data_collection !== 'deny' && preferences?.zdr !== true) || e.provider.dataCollection === 'deny',
+  },
+  {
+    name: 'quantization',
+    explains: 'match provider.quantizations',
+    keep: (e, _f, { preferences }) => !preferences?.quantizations || preferences.quantizations.includes(e.spec.quantization),
+  },
+  {
+    name: 'max_price',
+    explains: 'are within provider.max_price',
+    keep: (e, _f, { preferences }) => {
+      const max = preferences?.max_price
+      if (!max) return true
+      const within = (limit: number | null | undefined, usdPerToken: string, scale: number) =>
+        limit == null || Number(usdPerToken) * scale <= limit + 1e-12
+      return (
+        within(max.prompt, e.spec.pricing.prompt, PER_MILLION) &&
+        within(max.completion, e.spec.pricing.completion, PER_MILLION) &&
+        within(max.request, e.spec.pricing.request ?? '0', 1)
+      )
+    },
+  },
+  {
+    name: 'context_length',
+    explains: "can fit the request's context",
+    keep: (e, facts) => facts.promptTokens + (facts.maxTokens ?? 0) <= e.contextLength,
+  },
+  {
+    name: 'max_tokens',
+    explains: 'can return max_tokens',
+    keep: (e, facts) => facts.maxTokens === undefined || facts.maxTokens <= e.spec.maxCompletionTokens,
+  },
+  { name: 'tools', explains: 'support tool use', keep: (e, facts) => !facts.usesTools || e.spec.supportedParameters.includes('tools') },
+  {
+    name: 'image_input',
+    explains: 'support image input',
+    keep: (e, facts) => !facts.usesImages || e.model.modalities.input.includes('image'),
+  },
+  {
+    name: 'require_parameters',
+    explains: 'can handle the requested parameters',
+    keep: (e, facts, { preferences }) =>
+      preferences?.require_parameters !== true || facts.parameters.every((p) => e.spec.supportedParameters.includes(p)),
+  },
+]
+
+export interface FilterStep {
+  filter: string
+  explains: string
+  /** Endpoint keys (`model@provider`) this filter removed. */
+  removed: string[]
+}
+
+export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept: Endpoint[]; funnel: FilterStep[] } {
+  const facts = factsOf(input.request)
+  let kept = endpoints
+  const funnel: FilterStep[] = []
+  for (const filter of FILTERS) {
+    const removed: string[] = []
+    kept = kept.filter((endpoint) => {
+      const keep = filter.keep(endpoint, facts, input)
+      if (!keep) removed.push(`${endpoint.model.id}@${endpoint.provider.id}`)
+      return keep
+    })
+    if (removed.length > 0) funnel.push({ filter: filter.name, explains: filter.explains, removed })
+  }
+  return { kept, funnel }
+}
+
+/** Soft: endpoints that would ignore `response_format` go after those that honour it. */
+export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest): boolean {
+  return !request.response_format || endpoint.spec.supportedParameters.includes('response_format')
+}

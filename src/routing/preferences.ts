@@ -1,0 +1,79 @@
+import { z } from 'zod'
+import { Quantization } from '../catalog/schema'
+
+/**
+ * OpenRouter's `provider` preferences object and model variants (`:nitro`, `:floor`), parsed at
+ * the boundary. Unknown fields are accepted (clients send newer ones) and ignored.
+ */
+
+const Percentiles = z.looseObject({
+  p50: z.number().positive().optional(),
+  p75: z.number().positive().optional(),
+  p90: z.number().positive().optional(),
+  p99: z.number().positive().optional(),
+})
+
+export const SortBy = z.enum(['price', 'throughput', 'latency'])
+export type SortBy = z.infer<typeof SortBy>
+
+export const ProviderPreferences = z.looseObject({
+  order: z.array(z.string().min(1)).nullish(),
+  only: z.array(z.string().min(1)).nullish(),
+  ignore: z.array(z.string().min(1)).nullish(),
+  allow_fallbacks: z.boolean().nullish(),
+  require_parameters: z.boolean().nullish(),
+  data_collection: z.enum(['allow', 'deny']).nullish(),
+  zdr: z.boolean().nullish(),
+  quantizations: z.array(Quantization).nullish(),
+  sort: z.union([SortBy, z.looseObject({ by: SortBy, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
+  /** USD per million tokens (prompt, completion) and per request. */
+  max_price: z
+    .looseObject({
+      prompt: z.number().nonnegative().nullish(),
+      completion: z.number().nonnegative().nullish(),
+      request: z.number().nonnegative().nullish(),
+    })
+    .nullish(),
+  /** Seconds to first token (a number means p50). */
+  preferred_max_latency: z.union([z.number().positive(), Percentiles]).nullish(),
+  /** Tokens per second (a number means p50). */
+  preferred_min_throughput: z.union([z.number().positive(), Percentiles]).nullish(),
+})
+export type ProviderPreferences = z.infer<typeof ProviderPreferences>
+
+export interface Variant {
+  /** The catalog id without a recognised suffix. */
+  modelId: string
+  /** `:nitro` sorts by throughput, `:floor` by price. */
+  sort: SortBy | null
+}
+
+const VARIANT_SORT: Record<string, SortBy> = { nitro: 'throughput', floor: 'price' }
+
+/** Splits `author/slug:nitro` into the model id and the sort it asks for. */
+export function parseVariant(id: string, exists: (id: string) => boolean): Variant {
+  if (exists(id)) return { modelId: id, sort: null }
+  const colon = id.lastIndexOf(':')
+  const suffix = colon > 0 ? id.slice(colon + 1) : ''
+  const sort = VARIANT_SORT[suffix]
+  return sort ? { modelId: id.slice(0, colon), sort } : { modelId: id, sort: null }
+}
+
+export function sortOf(preferences: ProviderPreferences | null | undefined): { by: SortBy | null; partition: 'model' | 'none' } {
+  const sort = preferences?.sort
+  if (!sort) return { by: null, partition: 'model' }
+  if (typeof sort === 'string') return { by: sort, partition: 'model' }
+  return { by: sort.by, partition: sort.partition ?? 'model' }
+}
+
+/** The p50 (or the only) value of a latency/throughput preference. */
+export function p50Of(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
+  if (preference == null) return null
+  return typeof preference === 'number' ? preference : (preference.p50 ?? null)
+}
+
+/** `order`/`only`/`ignore` name a provider by id or display name, case-insensitively. */
+export function namesProvider(slug: string, provider: { id: string; name: string }): boolean {
+  const wanted = slug.toLowerCase()
+  return wanted === provider.id.toLowerCase() || wanted === provider.name.toLowerCase()
+}
