@@ -1,0 +1,92 @@
+import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
+import { secretNamed, type Env } from '../env'
+import type { ChatRequest } from '../formats/openai/request'
+import { configOf } from '../config'
+import { adapterFor } from '../providers/index'
+import { kindOfStatus, retryAfterMs } from './classify'
+import { healthObject } from './health-do'
+import { endpointKey, type HealthLookup, type Observation } from './types'
+
+/**
+ * Active probes, run by cron: endpoints that carried no traffic for PROBE_IDLE_MS, and those with
+ * an open or half-open circuit, get the smallest real request their provider accepts, so a
+ * recovered provider is noticed without risking a user's request on it. Cron runs on one machine:
+ * probes measure reachability, not latency from everywhere.
+ */
+
+export const MAX_PROBES_PER_RUN = 20
+export const PROBE_TIMEOUT_MS = 10_000
+
+interface Due {
+  endpoint: Endpoint
+  key: string
+  apiKey: string
+  urgent: boolean
+  lastSeen: number
+}
+
+/** Probes the endpoints that are due and reports the outcomes to the HealthDO; returns what it reported. */
+export async function probeEndpoints(
+  env: Env,
+  catalog: CatalogSnapshot,
+  health: HealthLookup,
+  now: number,
+  fetcher: typeof fetch = fetch,
+): Promise<Observation[]> {
+  const due = dueEndpoints(env, catalog, health, now).slice(0, MAX_PROBES_PER_RUN)
+  const outcomes = await Promise.all(due.map((item) => probe(item, now, fetcher)))
+  const observations = outcomes.filter((outcome): outcome is Observation => outcome !== null)
+  if (observations.length > 0) await healthObject(env).report(observations)
+  return observations
+}
+
+/** Live endpoints that are due, open circuits first, then the longest unseen. */
+function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, now: number): Due[] {
+  const idleMs = configOf(env).PROBE_IDLE_MS
+  const due: Due[] = []
+  for (const model of catalog.models.values()) {
+    for (const endpoint of model.endpoints) {
+      const apiKey = secretNamed(env, endpoint.provider.apiKeyEnv)
+      if (!apiKey) continue
+      const key = endpointKey(model.spec.id, endpoint.provider.id)
+      const view = health(key)
+      const urgent = view !== undefined && view.circuit !== 'closed'
+      const lastSeen = view?.lastSeen ?? 0
+      if (urgent || now - lastSeen >= idleMs) due.push({ endpoint, key, apiKey, urgent, lastSeen })
+    }
+  }
+  return due.sort((a, b) => Number(b.urgent) - Number(a.urgent) || a.lastSeen - b.lastSeen)
+}
+
+async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Observation | null> {
+  const ping: ChatRequest = { model: item.endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
+  let request: Request
+  try {
+    request = adapterFor(item.endpoint.provider.format).prepare(ping, item.endpoint, item.apiKey, { stream: false }).request
+  } catch {
+    return null // this endpoint's format cannot express the ping; nothing to learn
+  }
+  const started = Date.now()
+  const observation = (kind: Observation['kind'], ttfbMs: number | null, retryAfter: number | null = null): Observation => ({
+    endpoint: item.key,
+    kind,
+    at: now + (Date.now() - started),
+    ttfbMs,
+    tokensPerSecond: null,
+    retryAfterMs: retryAfter,
+  })
+  try {
+    const response = await fetcher(request, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    const ttfbMs = Date.now() - started
+    await response.body?.cancel()
+    const kind = kindOfStatus(response.status)
+    if (kind === null) {
+      console.warn(`probe of ${item.key} got HTTP ${response.status}; not counted`)
+      return null
+    }
+    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : null)
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+    return observation(timedOut ? 'timeout' : 'connection_error', null)
+  }
+}

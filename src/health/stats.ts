@@ -1,0 +1,230 @@
+import type { Config } from '../config'
+import {
+  MAX_MINUTE_BUCKETS,
+  MINUTE_MS,
+  countInMinutes,
+  percentiles,
+  pushSample,
+  uptime,
+  type MinuteBucket,
+  type Percentiles,
+  type Sample,
+} from './history'
+import type { CircuitState, HealthView, Observation, ObservationKind } from './types'
+
+/**
+ * Outcome math for one endpoint, pure over an injected time: a sliding window of 10-second
+ * buckets for error rates and the circuit breaker, 429 cool-downs, smoothed latency and
+ * throughput, plus the longer history the live stats need (history.ts). The rules are
+ * documented in docs/health.md.
+ */
+
+export type HealthConfig = Pick<
+  Config,
+  | 'HEALTH_WINDOW_MS'
+  | 'HEALTH_EWMA_WEIGHT_PCT'
+  | 'CIRCUIT_MIN_SAMPLES'
+  | 'CIRCUIT_ERROR_RATE_PCT'
+  | 'CIRCUIT_CONSECUTIVE_FAILURES'
+  | 'CIRCUIT_OPEN_MS'
+  | 'COOLDOWN_DEFAULT_MS'
+>
+
+export const BUCKET_MS = 10_000
+
+export interface WindowBucket {
+  start: number
+  ok: number
+  failed: number
+  limited: number
+}
+
+export interface EndpointHealth {
+  window: WindowBucket[]
+  minutes: MinuteBucket[]
+  consecutiveFailures: number
+  /** Non-null while the circuit is open; from this time on it is half-open. */
+  openUntil: number | null
+  coolingUntil: number | null
+  ttfbMs: number | null
+  tokensPerSecond: number | null
+  ttfbSamples: Sample[]
+  throughputSamples: Sample[]
+  lastSeen: number | null
+}
+
+/** OpenRouter's live endpoint fields. Uptime in percent, latency in seconds, throughput in tokens/s. */
+export interface EndpointStats {
+  uptime_last_5m: number | null
+  uptime_last_30m: number | null
+  uptime_last_1d: number | null
+  latency_last_30m: Percentiles | null
+  throughput_last_30m: Percentiles | null
+  circuit: CircuitState
+  cooling_until: number | null
+}
+
+const FAILURES: ReadonlySet<ObservationKind> = new Set(['server_error', 'timeout', 'connection_error', 'bad_response'])
+
+export function isFailure(kind: ObservationKind): boolean {
+  return FAILURES.has(kind)
+}
+
+export function emptyHealth(): EndpointHealth {
+  return {
+    window: [],
+    minutes: [],
+    consecutiveFailures: 0,
+    openUntil: null,
+    coolingUntil: null,
+    ttfbMs: null,
+    tokensPerSecond: null,
+    ttfbSamples: [],
+    throughputSamples: [],
+    lastSeen: null,
+  }
+}
+
+/**
+ * Folds one observation into an endpoint's state. Updates `state` in place and returns it: the
+ * HealthDO folds many observations a second into states holding up to 1,440 minute buckets, and
+ * copying them per observation would make each one O(history).
+ */
+export function observe(state: EndpointHealth | undefined, observation: Observation, config: HealthConfig): EndpointHealth {
+  const health = state ?? emptyHealth()
+  const { at, kind } = observation
+  countInWindow(health, at, kind, config)
+  if (kind !== 'rate_limited') countInMinutes(health.minutes, at, isFailure(kind))
+  health.lastSeen = Math.max(health.lastSeen ?? at, at)
+  if (kind === 'rate_limited') {
+    const until = at + (observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS)
+    health.coolingUntil = Math.max(health.coolingUntil ?? until, until)
+  } else if (isFailure(kind)) {
+    onFailure(health, at, config)
+  } else {
+    onSuccess(health, at)
+    // Only successes feed latency and throughput: a fast 500 must not look like a fast provider.
+    const weight = config.HEALTH_EWMA_WEIGHT_PCT / 100
+    if (observation.ttfbMs !== null) {
+      health.ttfbMs = ewma(health.ttfbMs, observation.ttfbMs, weight)
+      pushSample(health.ttfbSamples, [at, observation.ttfbMs])
+    }
+    if (observation.tokensPerSecond !== null) {
+      health.tokensPerSecond = ewma(health.tokensPerSecond, observation.tokensPerSecond, weight)
+      pushSample(health.throughputSamples, [at, observation.tokensPerSecond])
+    }
+  }
+  return health
+}
+
+export function circuitAt(state: EndpointHealth, now: number): CircuitState {
+  if (state.openUntil === null) return 'closed'
+  return now >= state.openUntil ? 'half_open' : 'open'
+}
+
+export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthConfig, 'HEALTH_WINDOW_MS'>): HealthView {
+  const { ok, failed, limited } = windowTotals(state, now, config)
+  return {
+    circuit: circuitAt(state, now),
+    coolingUntil: state.coolingUntil !== null && state.coolingUntil > now ? state.coolingUntil : null,
+    errorRate: ok + failed === 0 ? 0 : failed / (ok + failed),
+    samples: ok + failed + limited,
+    ttfbMs: state.ttfbMs,
+    tokensPerSecond: state.tokensPerSecond,
+    lastSeen: state.lastSeen,
+  }
+}
+
+const CIRCUIT_RANK: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 }
+
+/** Local and global views of one endpoint: the more pessimistic state, the better-sampled speeds. */
+export function mergeViews(local?: HealthView, global?: HealthView): HealthView | undefined {
+  if (!local || !global) return local ?? global
+  const richer = local.samples >= global.samples ? local : global
+  const other = richer === local ? global : local
+  const laterOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b))
+  return {
+    circuit: CIRCUIT_RANK[local.circuit] >= CIRCUIT_RANK[global.circuit] ? local.circuit : global.circuit,
+    coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
+    errorRate: Math.max(local.errorRate, global.errorRate),
+    // The global view already includes this isolate's flushed observations: adding would double count.
+    samples: Math.max(local.samples, global.samples),
+    ttfbMs: richer.ttfbMs ?? other.ttfbMs,
+    tokensPerSecond: richer.tokensPerSecond ?? other.tokensPerSecond,
+    lastSeen: laterOf(local.lastSeen, global.lastSeen),
+  }
+}
+
+export function endpointStats(state: EndpointHealth, now: number): EndpointStats {
+  const since = now - 30 * MINUTE_MS
+  return {
+    uptime_last_5m: uptime(state.minutes, now, 5),
+    uptime_last_30m: uptime(state.minutes, now, 30),
+    uptime_last_1d: uptime(state.minutes, now, MAX_MINUTE_BUCKETS),
+    latency_last_30m: percentiles(state.ttfbSamples, since, 1000),
+    throughput_last_30m: percentiles(state.throughputSamples, since, 1),
+    circuit: circuitAt(state, now),
+    cooling_until: state.coolingUntil !== null && state.coolingUntil > now ? state.coolingUntil : null,
+  }
+}
+
+function onFailure(health: EndpointHealth, at: number, config: HealthConfig): void {
+  health.consecutiveFailures += 1
+  if (health.openUntil !== null) {
+    // A failed half-open probe re-opens; failures of requests sent before the circuit opened do not extend it.
+    if (at >= health.openUntil) health.openUntil = at + config.CIRCUIT_OPEN_MS
+    return
+  }
+  const { ok, failed } = windowTotals(health, at, config)
+  const judged = ok + failed
+  const tooMany = health.consecutiveFailures >= config.CIRCUIT_CONSECUTIVE_FAILURES
+  const tooOften = judged >= config.CIRCUIT_MIN_SAMPLES && failed * 100 >= config.CIRCUIT_ERROR_RATE_PCT * judged
+  if (tooMany || tooOften) health.openUntil = at + config.CIRCUIT_OPEN_MS
+}
+
+function onSuccess(health: EndpointHealth, at: number): void {
+  health.consecutiveFailures = 0
+  if (health.openUntil !== null && at >= health.openUntil) {
+    health.openUntil = null
+    // The failures that opened the circuit must not re-open it on the next blip.
+    for (const bucket of health.window) bucket.failed = 0
+  }
+}
+
+/** An observation counts for at least HEALTH_WINDOW_MS and at most one bucket longer. */
+function inWindow(bucket: WindowBucket, now: number, windowMs: number): boolean {
+  return bucket.start + BUCKET_MS + windowMs > now
+}
+
+function windowTotals(state: EndpointHealth, now: number, config: Pick<HealthConfig, 'HEALTH_WINDOW_MS'>) {
+  const totals = { ok: 0, failed: 0, limited: 0 }
+  for (const bucket of state.window) {
+    if (!inWindow(bucket, now, config.HEALTH_WINDOW_MS)) continue
+    totals.ok += bucket.ok
+    totals.failed += bucket.failed
+    totals.limited += bucket.limited
+  }
+  return totals
+}
+
+function countInWindow(health: EndpointHealth, at: number, kind: ObservationKind, config: HealthConfig): void {
+  const newest = Math.max(health.lastSeen ?? at, at)
+  health.window = health.window.filter((bucket) => inWindow(bucket, newest, config.HEALTH_WINDOW_MS))
+  const start = Math.floor(at / BUCKET_MS) * BUCKET_MS
+  const probe: WindowBucket = { start, ok: 0, failed: 0, limited: 0 }
+  if (!inWindow(probe, newest, config.HEALTH_WINDOW_MS)) return
+  let bucket = health.window.find((b) => b.start === start)
+  if (!bucket) {
+    bucket = probe
+    health.window.push(bucket)
+    health.window.sort((a, b) => a.start - b.start)
+  }
+  if (kind === 'rate_limited') bucket.limited += 1
+  else if (isFailure(kind)) bucket.failed += 1
+  else bucket.ok += 1
+}
+
+function ewma(previous: number | null, sample: number, weight: number): number {
+  return previous === null ? sample : previous + (sample - previous) * weight
+}
+

@@ -1,0 +1,102 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { configOf } from '../../src/config'
+import { HEALTH_KV_KEY, healthObject, quietAfterMs, type HealthSnapshot } from '../../src/health/health-do'
+import { observation } from './support'
+
+const stub = () => healthObject(env)
+const config = configOf(env)
+
+/** What the object stored, read inside it. */
+function inspect() {
+  return runInDurableObject(stub(), async (_instance, state) => ({
+    rows: state.storage.sql.exec<{ key: string; seen_at: number }>('SELECT key, seen_at FROM endpoints ORDER BY key').toArray(),
+    alarm: await state.storage.getAlarm(),
+  }))
+}
+
+async function drainAlarm(): Promise<void> {
+  while (await runDurableObjectAlarm(stub())) {
+    // each run may schedule the next; keep going until the object stops on its own
+    await runInDurableObject(stub(), (_instance, state) => state.storage.kv.put('changedAt', 0))
+  }
+}
+
+beforeEach(async () => {
+  await drainAlarm()
+  await env.KV.delete(HEALTH_KV_KEY)
+})
+
+describe('HealthDO reports', () => {
+  it('merges batches into per-endpoint state, persisted across eviction', async () => {
+    const now = Date.now()
+    await stub().report([
+      observation('success', now - 3, { endpoint: 'm/a@p', ttfbMs: 100 }),
+      observation('server_error', now - 2, { endpoint: 'm/a@p' }),
+    ])
+    await stub().report([observation('success', now - 1, { endpoint: 'm/a@p', ttfbMs: 200 }), observation('rate_limited', now, { endpoint: 'm/b@p' })])
+
+    const stored = await inspect()
+    expect(stored.rows.map((row) => row.key)).toEqual(['m/a@p', 'm/b@p'])
+    expect(stored.rows[0]!.seen_at).toBe(now - 1)
+
+    await evictDurableObject(stub())
+    const stats = await stub().stats(now)
+    expect(stats.endpoints['m/a@p']).toMatchObject({ samples: 3, errorRate: 1 / 3, ttfbMs: 120, circuit: 'closed', uptime_last_5m: (2 / 3) * 100 })
+    expect(stats.endpoints['m/b@p']).toMatchObject({ samples: 1, coolingUntil: now + config.COOLDOWN_DEFAULT_MS })
+  })
+
+  it('schedules a publish as soon as one is allowed', async () => {
+    const before = Date.now()
+    await stub().report([observation('success', before, { endpoint: 'm/c@p' })])
+    const { alarm } = await inspect()
+    expect(alarm).not.toBeNull()
+    expect(alarm!).toBeLessThanOrEqual(Date.now() + config.HEALTH_PUBLISH_MS)
+  })
+})
+
+describe('HealthDO alarm', () => {
+  it('publishes the snapshot to KV and keeps publishing while data is fresh', async () => {
+    const now = Date.now()
+    await stub().report([
+      observation('server_error', now, { endpoint: 'm/d@p' }),
+      observation('server_error', now, { endpoint: 'm/d@p' }),
+      observation('server_error', now, { endpoint: 'm/d@p' }),
+    ])
+    expect(await runDurableObjectAlarm(stub())).toBe(true)
+
+    const snapshot = await env.KV.get<HealthSnapshot>(HEALTH_KV_KEY, 'json')
+    expect(snapshot?.publishedAt).toBeGreaterThanOrEqual(now)
+    expect(snapshot?.endpoints['m/d@p']).toMatchObject({ circuit: 'open', errorRate: 1, samples: 3, uptime_last_5m: 0, latency_last_30m: null })
+    const { alarm } = await inspect()
+    expect(alarm).not.toBeNull()
+    expect(alarm! - snapshot!.publishedAt).toBe(config.HEALTH_PUBLISH_MS)
+  })
+
+  it('stops once nothing changed for a while, and starts again on the next report', async () => {
+    await stub().report([observation('success', Date.now(), { endpoint: 'm/e@p' })])
+    await runInDurableObject(stub(), (_instance, state) => state.storage.kv.put('changedAt', Date.now() - quietAfterMs(config)))
+    expect(await runDurableObjectAlarm(stub())).toBe(true)
+    expect(await env.KV.get(HEALTH_KV_KEY)).not.toBeNull()
+    expect((await inspect()).alarm).toBeNull()
+    expect(await runDurableObjectAlarm(stub())).toBe(false)
+
+    await stub().report([observation('success', Date.now(), { endpoint: 'm/e@p' })])
+    expect((await inspect()).alarm).not.toBeNull()
+  })
+
+  it('forgets endpoints silent for a day', async () => {
+    const now = Date.now()
+    await stub().report([
+      observation('success', now - 2 * 86_400_000, { endpoint: 'm/gone@p' }),
+      observation('success', now, { endpoint: 'm/here@p' }),
+    ])
+    await runDurableObjectAlarm(stub())
+    const snapshot = await env.KV.get<HealthSnapshot>(HEALTH_KV_KEY, 'json')
+    expect(Object.keys(snapshot!.endpoints)).toContain('m/here@p')
+    expect(Object.keys(snapshot!.endpoints)).not.toContain('m/gone@p')
+    expect((await inspect()).rows.map((row) => row.key)).not.toContain('m/gone@p')
+    expect((await stub().stats()).endpoints['m/gone@p']).toBeUndefined()
+  })
+})

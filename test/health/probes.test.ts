@@ -1,0 +1,110 @@
+import { env } from 'cloudflare:workers'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { CatalogSchema, type CatalogInput } from '../../src/catalog/schema'
+import { compileCatalog } from '../../src/catalog/snapshot'
+import { configOf } from '../../src/config'
+import { healthObject } from '../../src/health/health-do'
+import { MAX_PROBES_PER_RUN, probeEndpoints } from '../../src/health/probes'
+import type { HealthLookup, HealthView } from '../../src/health/types'
+import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
+import { jsonResponse, openaiCompletion } from '../support/upstream'
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+const catalog = compileCatalog(CatalogSchema.parse(testCatalog))
+const idle = configOf(env).PROBE_IDLE_MS
+const nothingKnown: HealthLookup = () => undefined
+
+interface Sent {
+  url: string
+  body: Record<string, unknown>
+  signal: AbortSignal | null | undefined
+}
+
+/** A fake fleet: alpha answers, beta is rate limited, gamma's chat model is down and its other model hangs until timeout. */
+function fleet() {
+  const sent: Sent[] = []
+  const fetcher: typeof fetch = async (input, init) => {
+    const request = new Request(input, init)
+    const body = (await request.json()) as Record<string, unknown>
+    sent.push({ url: request.url, body, signal: init?.signal })
+    if (request.url.startsWith(ALPHA)) return jsonResponse(openaiCompletion({ content: 'p' }))
+    if (request.url.startsWith(BETA)) return jsonResponse({ error: 'slow down' }, 429, { 'retry-after': '7' })
+    if (request.url.startsWith(GAMMA) && body.model === 'gamma-chat') return jsonResponse({ error: 'boom' }, 503)
+    if (request.url.startsWith(GAMMA)) throw new DOMException('The operation timed out.', 'TimeoutError')
+    throw new TypeError('fetch failed: connection refused')
+  }
+  return { sent, fetcher }
+}
+
+describe('probeEndpoints', () => {
+  it('pings every live endpoint nothing is known about, classifies each answer and reports it', async () => {
+    const { sent, fetcher } = fleet()
+    const now = Date.now()
+    const observations = await probeEndpoints(env, catalog, nothingKnown, now, fetcher)
+
+    const kinds = Object.fromEntries(observations.map((o) => [o.endpoint, o.kind]))
+    expect(kinds).toEqual({
+      'test/chat@alpha': 'success',
+      'test/chat@beta': 'rate_limited',
+      'test/claude@beta': 'rate_limited',
+      'test/chat@gamma': 'server_error',
+      'test/other@gamma': 'timeout',
+    }) // test/dark@dark is not live: its secret is unset
+    expect(observations.find((o) => o.endpoint === 'test/chat@beta')?.retryAfterMs).toBe(7_000)
+    expect(observations.find((o) => o.endpoint === 'test/chat@alpha')?.ttfbMs).toEqual(expect.any(Number))
+
+    const alpha = sent.find((s) => s.url.startsWith(ALPHA))!
+    expect(alpha.body).toMatchObject({ model: 'alpha-chat', max_tokens: 1, stream: false, messages: [{ role: 'user', content: 'ping' }] })
+    expect(sent.find((s) => s.url.startsWith(BETA))!.body).toMatchObject({ model: 'claude-test', max_tokens: 1 })
+    expect(sent.every((s) => s.signal instanceof AbortSignal)).toBe(true)
+
+    const stats = await healthObject(env).stats(now)
+    expect(stats.endpoints['test/chat@alpha']).toMatchObject({ samples: 1, errorRate: 0 })
+    expect(stats.endpoints['test/chat@gamma']).toMatchObject({ samples: 1, errorRate: 1 })
+    expect(stats.endpoints['test/dark@dark']).toBeUndefined()
+  })
+
+  it('a refused connection is a connection error', async () => {
+    const only = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [testCatalog.models[0]] }))
+    const refused: typeof fetch = () => Promise.reject(new TypeError('fetch failed'))
+    const observations = await probeEndpoints(env, only, nothingKnown, Date.now(), refused)
+    expect(new Set(observations.map((o) => o.kind))).toEqual(new Set(['connection_error']))
+  })
+
+  it('skips endpoints seen recently with a closed circuit; probes idle ones and open or half-open circuits', async () => {
+    const now = Date.now()
+    const seen = (lastSeen: number, circuit: HealthView['circuit'] = 'closed'): HealthView => ({
+      circuit, coolingUntil: null, errorRate: 0, samples: 1, ttfbMs: 100, tokensPerSecond: null, lastSeen,
+    })
+    const views: Record<string, HealthView> = {
+      'test/chat@alpha': seen(now - 1_000),
+      'test/chat@beta': seen(now - 1_000, 'open'),
+      'test/claude@beta': seen(now - 1_000, 'half_open'),
+      'test/chat@gamma': seen(now - idle),
+      'test/other@gamma': seen(now - idle + 1),
+    }
+    const { sent, fetcher } = fleet()
+    const observations = await probeEndpoints(env, catalog, (key) => views[key], now, fetcher)
+    expect(observations.map((o) => o.endpoint).sort()).toEqual(['test/chat@beta', 'test/chat@gamma', 'test/claude@beta'])
+    expect(sent).toHaveLength(3)
+  })
+
+  it(`probes at most ${MAX_PROBES_PER_RUN} endpoints per run, open circuits first`, async () => {
+    const many: CatalogInput = {
+      ...testCatalog,
+      models: Array.from({ length: 30 }, (_, i) => ({ ...testCatalog.models[0]!, id: `test/many-${i}`, endpoints: [testCatalog.models[0]!.endpoints[0]!] })),
+    }
+    const now = Date.now()
+    const open: HealthLookup = (key) =>
+      key === 'test/many-29@alpha'
+        ? { circuit: 'open', coolingUntil: null, errorRate: 1, samples: 3, ttfbMs: null, tokensPerSecond: null, lastSeen: now }
+        : undefined
+    const { sent, fetcher } = fleet()
+    const observations = await probeEndpoints(env, compileCatalog(CatalogSchema.parse(many)), open, now, fetcher)
+    expect(sent).toHaveLength(MAX_PROBES_PER_RUN)
+    expect(observations[0]?.endpoint).toBe('test/many-29@alpha')
+  })
+})

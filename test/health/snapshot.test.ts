@@ -1,0 +1,90 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
+import { configOf } from '../../src/config'
+import { HEALTH_KV_KEY } from '../../src/health/health-do'
+import { forgetLocalHealth, recordLocally } from '../../src/health/local'
+import { currentHealth } from '../../src/health/snapshot'
+import type { HealthView } from '../../src/health/types'
+import { observation } from './support'
+
+const config = configOf(env)
+let clock = Date.now()
+
+/** The lookup after this isolate has picked up what KV holds now (first load, or a background refresh). */
+async function refreshedHealth() {
+  clock += config.HEALTH_REFRESH_MS
+  const background: Promise<unknown>[] = []
+  await currentHealth(env, (promise) => background.push(promise), clock)
+  await Promise.all(background)
+  return currentHealth(env, () => {}, clock)
+}
+
+const view = (over: Partial<HealthView>): HealthView => ({
+  circuit: 'closed', coolingUntil: null, errorRate: 0, samples: 10, ttfbMs: 300, tokensPerSecond: 50, lastSeen: 1_700_000_000_000, ...over,
+})
+
+describe('currentHealth', () => {
+  it('nothing stored is nothing known', async () => {
+    await env.KV.delete(HEALTH_KV_KEY)
+    const health = await refreshedHealth()
+    expect(health('m/x@p')).toBeUndefined()
+  })
+
+  it('reads the published snapshot, without its live stats', async () => {
+    const published = { ...view({ circuit: 'open', errorRate: 0.8 }), uptime_last_5m: 20 }
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/a@p': published } }))
+    const health = await refreshedHealth()
+    expect(health('m/a@p')).toEqual(view({ circuit: 'open', errorRate: 0.8 }))
+    expect(health('toString')).toBeUndefined()
+  })
+
+  it('serves the memo until HEALTH_REFRESH_MS has passed, then refreshes in the background', async () => {
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/a@p': view({}) } }))
+    const first = await refreshedHealth()
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/a@p': view({ circuit: 'half_open' }) } }))
+    const background: Promise<unknown>[] = []
+    const soon = await currentHealth(env, (promise) => background.push(promise), clock + config.HEALTH_REFRESH_MS - 1)
+    expect(background).toHaveLength(0)
+    expect(soon('m/a@p')?.circuit).toBe('closed')
+    const later = await currentHealth(env, (promise) => background.push(promise), clock + config.HEALTH_REFRESH_MS)
+    expect(background).toHaveLength(1)
+    expect(later('m/a@p')?.circuit).toBe('closed') // still the memo: the hot path never waits
+    await Promise.all(background)
+    expect((await currentHealth(env, () => {}, clock + config.HEALTH_REFRESH_MS))('m/a@p')?.circuit).toBe('half_open')
+    expect(first('m/a@p')?.circuit).toBe('closed')
+    clock += config.HEALTH_REFRESH_MS
+  })
+
+  it('merges this isolate’s own observations at once, pessimistically', async () => {
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/merge@p': view({ samples: 40 }) } }))
+    const before = await refreshedHealth()
+    expect(before('m/merge@p')?.circuit).toBe('closed')
+    for (let i = 0; i < config.CIRCUIT_CONSECUTIVE_FAILURES; i++) {
+      recordLocally(env, observation('connection_error', clock, { endpoint: 'm/merge@p' }), config)
+    }
+    recordLocally(env, observation('rate_limited', clock, { endpoint: 'm/local-only@p', retryAfterMs: 5_000 }), config)
+    const health = await currentHealth(env, () => {}, clock)
+    expect(health('m/merge@p')).toMatchObject({ circuit: 'open', errorRate: 1, samples: 40, ttfbMs: 300 })
+    expect(health('m/local-only@p')).toMatchObject({ coolingUntil: clock + 5_000, samples: 1 })
+
+    forgetLocalHealth(env)
+    const forgotten = await currentHealth(env, () => {}, clock)
+    expect(forgotten('m/merge@p')?.circuit).toBe('closed')
+    expect(forgotten('m/local-only@p')).toBeUndefined()
+  })
+
+  it.each([
+    { name: 'not JSON', stored: '{oops' },
+    { name: 'the wrong shape', stored: JSON.stringify({ endpoints: [] }) },
+    { name: 'a bad view', stored: JSON.stringify({ publishedAt: 1, endpoints: { 'm/a@p': { circuit: 'broken' } } }) },
+  ])('ignores a snapshot that is $name: nothing known, no error', async ({ stored }) => {
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/a@p': view({ circuit: 'open' }) } }))
+    expect((await refreshedHealth())('m/a@p')?.circuit).toBe('open')
+    await env.KV.put(HEALTH_KV_KEY, stored)
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const health = await refreshedHealth()
+    expect(health('m/a@p')).toBeUndefined()
+    expect(logged).toHaveBeenCalledOnce()
+    logged.mockRestore()
+  })
+})
