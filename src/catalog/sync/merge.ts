@@ -1,0 +1,89 @@
+import { ProviderSchema, type CatalogDocument, type ModelSpec, type ProviderSpec } from '../schema'
+import { validateCatalog } from '../store'
+import type { ImportedProvider, ImportResult, Skip } from './imported'
+import type { ProviderOptions } from './options'
+
+/**
+ * Merges an import into the operator's catalog. Pure. The rule (docs/catalog.md "Catalog sync"):
+ *
+ * - The operator's providers win: a provider already in the catalog is used as it is; sync
+ *   options and source fields only define providers the catalog lacks. An imported provider that
+ *   is neither in the catalog nor fully defined (region, format, …) is dropped with its endpoints.
+ * - A sync owns the endpoints of the providers it imports: every existing endpoint at one of them
+ *   is replaced by the imported ones, so a model the source stopped listing loses that endpoint
+ *   (and disappears when it had no other). Endpoints at other providers are never touched.
+ * - Imported endpoints join an existing model of the same id after the operator's own endpoints,
+ *   keeping the operator's name, description, context and modalities; other models are added.
+ * - The result is validated whole (`validateCatalog`): an invalid merge throws and stores nothing.
+ */
+
+export interface ProviderReport {
+  id: string
+  /** Whose definition is used: the catalog's (operator) or one built from the source and options. */
+  from: 'catalog' | 'sync'
+  endpoints: number
+}
+
+export interface MergeResult {
+  document: CatalogDocument
+  providers: ProviderReport[]
+  modelsImported: number
+  endpointsImported: number
+  skipped: Skip[]
+}
+
+/** `options` is keyed by catalog provider id. */
+export function mergeCatalog(current: CatalogDocument, imported: ImportResult, options: Record<string, ProviderOptions> = {}): MergeResult {
+  const known = new Map(current.providers.map((provider) => [provider.id, provider]))
+  const added: ProviderSpec[] = []
+  const skipped: Skip[] = []
+  for (const provider of imported.providers) {
+    if (known.has(provider.id)) continue
+    const defined = defineProvider(provider, options[provider.id])
+    if ('reason' in defined) skipped.push(defined)
+    else added.push(defined)
+  }
+  const synced = new Set(imported.providers.map((p) => p.id).filter((id) => known.has(id) || added.some((p) => p.id === id)))
+
+  const incoming = imported.models.flatMap((model): ModelSpec[] => {
+    const endpoints = model.endpoints.filter((endpoint) => synced.has(endpoint.provider))
+    return endpoints.length > 0 ? [{ ...model, endpoints }] : []
+  })
+  const byId = new Map(incoming.map((model) => [model.id, model]))
+  const kept = current.models.flatMap((model): ModelSpec[] => {
+    const endpoints = [
+      ...model.endpoints.filter((endpoint) => !synced.has(endpoint.provider)),
+      ...(byId.get(model.id)?.endpoints ?? []),
+    ]
+    return endpoints.length > 0 ? [{ ...model, endpoints }] : []
+  })
+  const existing = new Set(current.models.map((model) => model.id))
+  const document = validateCatalog({
+    ...current,
+    providers: [...current.providers, ...added],
+    models: [...kept, ...incoming.filter((model) => !existing.has(model.id))],
+  })
+
+  const endpoints = incoming.flatMap((model) => model.endpoints)
+  return {
+    document,
+    providers: [...synced].map((id) => ({
+      id,
+      from: known.has(id) ? 'catalog' : 'sync',
+      endpoints: endpoints.filter((endpoint) => endpoint.provider === id).length,
+    })),
+    modelsImported: incoming.length,
+    endpointsImported: endpoints.length,
+    skipped,
+  }
+}
+
+/** Source fields, overridden by the operator's options; data collection is "allow" unless the
+ *  operator says otherwise, so a `data_collection: "deny"` request never trusts an unchecked claim. */
+function defineProvider(provider: ImportedProvider, options: ProviderOptions = {}): ProviderSpec | Skip {
+  const { id: _catalogId, ...fields } = options
+  const parsed = ProviderSchema.safeParse({ headers: {}, dataCollection: 'allow', ...provider.known, ...fields, id: provider.id })
+  if (parsed.success) return parsed.data
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
+  return { id: provider.id, reason: `provider not in the catalog and not defined by the sync options (${problems})` }
+}

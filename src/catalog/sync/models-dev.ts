@@ -1,0 +1,153 @@
+import { z } from 'zod'
+import { invalidInput } from '../../errors'
+import { InputModality, OutputModality, type WireFormat } from '../schema'
+import { groupByModel, knownModalities, type ImportedEntry, type ImportedProvider, type ImportResult, type Skip } from './imported'
+import { exactPricing } from './prices'
+
+/**
+ * models.dev's `api.json` (providers keyed by id, each with its models, prices per MILLION tokens
+ * and limits) → catalog providers and models, for the providers the operator selects. Pure.
+ *
+ * A model's catalog id is its alias when one is given for "provider/model", else
+ * "provider/model" made into a slug ("deepinfra/meta-llama/Llama-3.3-70B" → "deepinfra/meta-llama-llama-3.3-70b").
+ */
+
+/** The AI SDK package a provider is used through tells its wire format; others must be told. */
+const FORMAT_BY_NPM: Record<string, WireFormat> = {
+  '@ai-sdk/openai-compatible': 'openai',
+  '@ai-sdk/openai': 'openai',
+  '@ai-sdk/anthropic': 'anthropic',
+}
+
+const Provider = z.looseObject({
+  id: z.string(),
+  name: z.string().min(1),
+  api: z.string().optional(),
+  env: z.array(z.string()).optional(),
+  npm: z.string().optional(),
+  models: z.record(z.string(), z.unknown()),
+})
+type Provider = z.infer<typeof Provider>
+
+const Model = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  release_date: z.string().optional(),
+  reasoning: z.boolean().optional(),
+  tool_call: z.boolean().optional(),
+  temperature: z.boolean().optional(),
+  modalities: z.looseObject({ input: z.array(z.string()), output: z.array(z.string()) }).optional(),
+  cost: z
+    .looseObject({ input: z.number(), output: z.number(), cache_read: z.number().optional(), cache_write: z.number().optional() })
+    .optional(),
+  limit: z.looseObject({ context: z.number(), output: z.number() }).optional(),
+})
+type Model = z.infer<typeof Model>
+
+export interface ModelsDevImport {
+  /** Which source providers to import, and the catalog provider id each is served through. */
+  providers: { source: string; id: string }[]
+  aliases?: Record<string, string>
+}
+
+export function importModelsDev(document: unknown, options: ModelsDevImport): ImportResult {
+  const parsed = z.record(z.string(), z.unknown()).safeParse(document)
+  if (!parsed.success) throw invalidInput('source document', parsed.error.issues)
+  const providers: ImportedProvider[] = []
+  const entries: ImportedEntry[] = []
+  const skipped: Skip[] = []
+  for (const selected of options.providers) {
+    const raw = parsed.data[selected.source]
+    if (raw === undefined) {
+      skipped.push({ id: selected.source, reason: 'provider not in the source document' })
+      continue
+    }
+    const provider = Provider.safeParse(raw)
+    if (!provider.success) {
+      throw invalidInput('source document', provider.error.issues.map((issue) => ({ ...issue, path: [selected.source, ...issue.path] })))
+    }
+    providers.push({ id: selected.id, known: knownProvider(provider.data) })
+    for (const [key, rawModel] of Object.entries(provider.data.models)) {
+      const sourceId = `${selected.source}/${key}`
+      const model = Model.safeParse(rawModel)
+      const entry = model.success ? toEntry(model.data, sourceId, selected.id, options.aliases) : invalidInput('entry', model.error.issues).message
+      if (typeof entry === 'string') skipped.push({ id: sourceId, reason: entry })
+      else entries.push(entry)
+    }
+  }
+  const grouped = groupByModel(entries)
+  return { providers, models: grouped.models, skipped: [...skipped, ...grouped.skipped] }
+}
+
+/** `api` is the base URL of OpenAI-compatible providers; `env` names the key's variable. */
+function knownProvider(provider: Provider): ImportedProvider['known'] {
+  const format = provider.npm === undefined ? undefined : FORMAT_BY_NPM[provider.npm]
+  const apiKeyEnv = provider.env?.[0]
+  return {
+    name: provider.name,
+    ...(provider.api ? { baseUrl: provider.api } : {}),
+    ...(format ? { format } : {}),
+    ...(apiKeyEnv ? { apiKeyEnv } : {}),
+  }
+}
+
+function toEntry(model: Model, sourceId: string, provider: string, aliases: Record<string, string> = {}): ImportedEntry | string {
+  if (!model.cost) return 'no cost'
+  if (!model.limit) return 'no limit'
+  const { context, output: maxOutput } = model.limit
+  if (!isTokenCount(context) || !isTokenCount(maxOutput)) return `limit ${context}/${maxOutput} is not a positive token count`
+  const pricing = exactPricing(
+    [
+      ['prompt', 'cost.input', model.cost.input],
+      ['completion', 'cost.output', model.cost.output],
+      ['cacheRead', 'cost.cache_read', model.cost.cache_read],
+      ['cacheWrite', 'cost.cache_write', model.cost.cache_write],
+    ],
+    -6,
+  )
+  if (typeof pricing === 'string') return pricing
+  // models.dev calls documents "pdf"; the catalog calls them "file".
+  const sourceInput = (model.modalities?.input ?? ['text']).map((m) => (m === 'pdf' ? 'file' : m))
+  const input = knownModalities(sourceInput, InputModality.options)
+  const output = knownModalities(model.modalities?.output ?? ['text'], OutputModality.options)
+  if (input.length === 0 || output.length === 0) return 'no modality Meridian serves'
+  const released = model.release_date ? Date.parse(model.release_date) : NaN
+  return {
+    sourceId,
+    modelId: aliases[sourceId] ?? slugId(sourceId),
+    model: {
+      name: model.name,
+      description: '',
+      created: Number.isNaN(released) || released < 0 ? 0 : Math.floor(released / 1000),
+      contextLength: context,
+      modalities: { input, output },
+    },
+    endpoint: {
+      provider,
+      upstreamModel: model.id,
+      pricing,
+      contextLength: context,
+      maxCompletionTokens: maxOutput,
+      supportedParameters: [
+        'max_tokens',
+        ...(model.temperature ? ['temperature'] : []),
+        ...(model.tool_call ? ['tools', 'tool_choice'] : []),
+        ...(model.reasoning ? ['reasoning', 'include_reasoning'] : []),
+      ],
+      quantization: 'unknown',
+    },
+  }
+}
+
+const isTokenCount = (n: number) => Number.isInteger(n) && n > 0
+
+/** "provider/Some/Model_ID" → "provider/some-model_id": the catalog's author/slug shape. */
+export function slugId(sourceId: string): string {
+  const slash = sourceId.indexOf('/')
+  const slug = sourceId
+    .slice(slash + 1)
+    .toLowerCase()
+    .replace(/[^a-z0-9._:-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+  return `${sourceId.slice(0, slash)}/${slug}`
+}
