@@ -5,6 +5,7 @@ import { chat } from './api/chat'
 import type { AppEnv } from './api/context'
 import { keys } from './api/keys'
 import { models } from './api/models'
+import { providers } from './api/providers'
 import { tenant } from './api/tenant'
 import { systemClock, type Clock } from './clock'
 import { GatewayError, internalError, toErrorResponse } from './errors'
@@ -19,6 +20,7 @@ export function createApp(options: { clock?: Clock } = {}) {
   api.route('/', chat)
   api.route('/', models)
   api.route('/', tenant)
+  api.route('/', providers)
   api.route('/', keys)
   api.route('/', admin)
 

@@ -8,6 +8,7 @@ import type { Env } from './env'
 /** A positive integer setting; an unset or malformed value falls back to its default rather than
  *  taking the gateway down. */
 const setting = (fallback: number) => z.coerce.number().int().positive().catch(fallback)
+const settingOrZero = (fallback: number) => z.coerce.number().int().nonnegative().catch(fallback)
 
 const ConfigSchema = z.object({
   /** Largest request body accepted, in bytes (413 above it). */
@@ -26,6 +27,11 @@ const ConfigSchema = z.object({
   CATALOG_REFRESH_MS: setting(30_000),
   /** Upper bound on upstream attempts for one request (the endpoints tried in order). */
   MAX_ATTEMPTS: setting(4),
+  /** No new upstream attempt starts this long after the request arrived. */
+  ATTEMPT_DEADLINE_MS: setting(120_000),
+  /** Endpoints whose score is within this many ms of the best are treated as equals and share
+   *  load (weighted random); 0 turns spreading off. */
+  ROUTING_TIE_BAND_MS: settingOrZero(10),
   /** An admission's reservation is charged in full if its settlement has not arrived by then
    *  (a late settlement still corrects it). Longer than any request should run. */
   RESERVATION_TTL_MS: setting(15 * 60_000),
@@ -34,7 +40,7 @@ const ConfigSchema = z.object({
   /** At most this many generation records are kept per key (the newest). */
   GENERATION_MAX_RECORDS: setting(10_000),
 
-  // Health and circuit breaking (docs/routing.md)
+  // Health and circuit breaking (docs/health.md)
   /** The recent window over which error rates are judged (split into 10 s buckets). */
   HEALTH_WINDOW_MS: setting(60_000),
   /** A circuit opens only after this many attempts in the window… */

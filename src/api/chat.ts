@@ -5,18 +5,27 @@ import { secretNamed } from '../env'
 import { ChatRequest } from '../formats/openai/request'
 import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
+import type { ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
 import { streamCompletion } from '../gateway/stream'
+import { reportObservations } from '../health/report'
+import { currentHealth } from '../health/snapshot'
 import { planRoute, requestedModels } from '../routing/plan'
+import { geoFromCf } from '../routing/score'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
 
 /**
- * POST /chat/completions: validate → plan (in memory) → admit (the one Durable Object call) →
- * execute → settle in waitUntil.
+ * POST /chat/completions: validate → plan (in memory: catalog, health, the client's location) →
+ * admit (the one Durable Object call) → execute → settle and report health in waitUntil.
  */
 export const chat = new Hono<AppEnv>()
+
+/** X-Meridian-Debug: route, or OpenRouter's X-OpenRouter-Metadata: enabled, asks for the routing trace. */
+function wantsTrace(headers: Headers): boolean {
+  return headers.get('x-meridian-debug')?.toLowerCase() === 'route' || headers.get('x-openrouter-metadata')?.toLowerCase() === 'enabled'
+}
 
 chat.post('/chat/completions', requireTenant, async (c) => {
   const request = await readJsonBody(c, ChatRequest, 'request')
@@ -25,18 +34,24 @@ chat.post('/chat/completions', requireTenant, async (c) => {
   const clock = c.var.clock
   const now = clock()
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const catalog = await currentCatalog(env, waitUntil, now)
-  const planned = planRoute({
+  const [catalog, health] = await Promise.all([currentCatalog(env, waitUntil, now), currentHealth(env, waitUntil, now)])
+  const route = planRoute({
     catalog,
     request,
+    preferences: request.provider ?? null,
     isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
+    health,
+    client: geoFromCf(c.req.raw.cf),
+    now,
+    random: Math.random,
     maxAttempts: config.MAX_ATTEMPTS,
+    tieBandMs: config.ROUTING_TIE_BAND_MS,
   })
   const identity = newGeneration(now)
-  const { plan } = await admit(env, c.var.keyHash, { id: identity.id, now, request, plan: planned })
+  const { plan } = await admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints })
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
-  const ctx = {
+  const ctx: ExecutionContext = {
     env,
     config,
     clock,
@@ -44,7 +59,9 @@ chat.post('/chat/completions', requireTenant, async (c) => {
     plan,
     stream,
     startedAt: now,
-    finish: (outcome: Parameters<typeof settle>[3]) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
+    trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
+    observe: (observation) => reportObservations(env, waitUntil, [observation]),
+    finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
   }
   return stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
 })

@@ -1,33 +1,68 @@
 import { Hono } from 'hono'
+import type { PricingSpec } from '../catalog/schema'
 import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
-import { secretNamed } from '../env'
+import { secretNamed, type Env } from '../env'
+import { GatewayError } from '../errors'
+import { healthObject, type EndpointSnapshot } from '../health/health-do'
 import type { AppEnv } from './context'
 
-/** The public catalog in OpenRouter's shape: the models this gateway can serve right now. */
+/** The public catalog in OpenRouter's shape: GET /models and GET /models/{author}/{slug}/endpoints. */
 export const models = new Hono<AppEnv>()
+
+const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
 
 models.get('/models', async (c) => {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.var.clock())
   const data = [...catalog.models.values()].flatMap((model) => {
-    const live = model.endpoints.filter((endpoint) => secretNamed(c.env, endpoint.provider.apiKeyEnv) !== undefined)
-    return live.length > 0 ? [modelView(model, live)] : []
+    const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
+    if (live.length === 0) return []
+    const { endpoints: _internal, ...view } = modelView(model, live)
+    return [view]
   })
   return c.json({ data })
 })
 
-/** Prices and limits shown are those of the endpoint tried first. */
-function modelView(model: CatalogModel, live: Endpoint[]) {
+models.get('/models/:author/:slug/endpoints', async (c) => {
+  const now = c.var.clock()
+  const id = `${c.req.param('author')}/${c.req.param('slug')}`
+  const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
+  const model = catalog.models.get(id)
+  if (!model) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
+  const health = (await healthObject(c.env).stats(now)).endpoints
+  const { endpoints: _all, ...summary } = modelView(model, model.endpoints)
+  return c.json({
+    data: {
+      ...summary,
+      endpoints: model.endpoints.map((endpoint) => endpointView(endpoint, isLive(c.env, endpoint), health[`${id}@${endpoint.provider.id}`])),
+    },
+  })
+})
+
+function pricingView(pricing: PricingSpec) {
+  return {
+    prompt: pricing.prompt,
+    completion: pricing.completion,
+    request: pricing.request ?? '0',
+    image: '0',
+    web_search: '0',
+    internal_reasoning: '0',
+    ...(pricing.cacheRead ? { input_cache_read: pricing.cacheRead } : {}),
+    ...(pricing.cacheWrite ? { input_cache_write: pricing.cacheWrite } : {}),
+  }
+}
+
+/** Prices and limits shown are those of the first listed endpoint. */
+function modelView(model: CatalogModel, endpoints: Endpoint[]) {
   const { spec } = model
-  const first = live[0]!
-  const pricing = first.spec.pricing
+  const first = endpoints[0]!
   return {
     id: spec.id,
     canonical_slug: spec.id,
     name: spec.name,
     created: spec.created,
     description: spec.description,
-    context_length: Math.max(...live.map((endpoint) => endpoint.contextLength)),
+    context_length: Math.max(...endpoints.map((endpoint) => endpoint.contextLength)),
     architecture: {
       modality: `${spec.modalities.input.join('+')}->${spec.modalities.output.join('+')}`,
       input_modalities: spec.modalities.input,
@@ -35,23 +70,49 @@ function modelView(model: CatalogModel, live: Endpoint[]) {
       tokenizer: 'Other',
       instruct_type: null,
     },
-    pricing: {
-      prompt: pricing.prompt,
-      completion: pricing.completion,
-      request: pricing.request ?? '0',
-      image: '0',
-      web_search: '0',
-      internal_reasoning: '0',
-      ...(pricing.cacheRead ? { input_cache_read: pricing.cacheRead } : {}),
-      ...(pricing.cacheWrite ? { input_cache_write: pricing.cacheWrite } : {}),
-    },
+    pricing: pricingView(first.spec.pricing),
     top_provider: {
       context_length: first.contextLength,
       max_completion_tokens: first.spec.maxCompletionTokens,
       is_moderated: false,
     },
     per_request_limits: null,
-    supported_parameters: [...new Set(live.flatMap((endpoint) => endpoint.spec.supportedParameters))].sort(),
+    supported_parameters: [...new Set(endpoints.flatMap((endpoint) => endpoint.spec.supportedParameters))].sort(),
     default_parameters: null,
+    links: { details: `/api/v1/models/${spec.id}/endpoints` },
+    endpoints,
+  }
+}
+
+/**
+ * OpenRouter's endpoint object with live health. `status`: 0 healthy, -1 half-open (being probed),
+ * -2 cooling after a 429, -3 circuit open, -5 not live (no API key configured).
+ */
+function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapshot | undefined) {
+  const circuit = health?.circuit ?? 'closed'
+  const cooling = health?.cooling_until != null
+  const status = !live ? -5 : circuit === 'open' ? -3 : cooling ? -2 : circuit === 'half_open' ? -1 : 0
+  return {
+    name: `${endpoint.provider.name}: ${endpoint.model.name}`,
+    model_id: endpoint.model.id,
+    model_name: endpoint.model.name,
+    provider_name: endpoint.provider.name,
+    tag: endpoint.provider.id,
+    region: endpoint.provider.region,
+    context_length: endpoint.contextLength,
+    max_completion_tokens: endpoint.spec.maxCompletionTokens,
+    max_prompt_tokens: endpoint.contextLength,
+    pricing: pricingView(endpoint.spec.pricing),
+    quantization: endpoint.spec.quantization,
+    supported_parameters: endpoint.spec.supportedParameters,
+    status,
+    live,
+    circuit,
+    cooling_until: health?.cooling_until ?? null,
+    uptime_last_5m: health?.uptime_last_5m ?? null,
+    uptime_last_30m: health?.uptime_last_30m ?? null,
+    uptime_last_1d: health?.uptime_last_1d ?? null,
+    latency_last_30m: health?.latency_last_30m ?? null,
+    throughput_last_30m: health?.throughput_last_30m ?? null,
   }
 }

@@ -8,7 +8,7 @@ import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
 import type { KeyRecord } from '../tenancy/keys'
 import type { Refusal } from '../tenancy/ledger'
-import type { RequestOutcome } from './attempts'
+import type { RequestOutcome } from './context'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call

@@ -1,19 +1,14 @@
+import { toErrorResponse } from '../errors'
 import type { Completion } from '../formats/canonical'
 import { renderCompletion, type ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
-import {
-  badResponse,
-  failedOutcome,
-  failureFromResponse,
-  failureFromThrow,
-  tryEndpoints,
-  type AttemptResult,
-  type ExecutionContext,
-} from './attempts'
-import { servedHeaders, type GenerationIdentity } from './identity'
+import { tryEndpoints, type AttemptResult } from './attempts'
+import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { TIMED_OUT, within } from './deadline'
+import { badResponse, failureFromResponse, failureFromThrow } from './failures'
+import { servedHeaders, type GenerationIdentity } from './identity'
+import { routeDebug } from './trace'
 import { usageReport } from './usage'
-import { toErrorResponse } from '../errors'
 
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
@@ -33,7 +28,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     request: ctx.request,
     completionCharacters: completionCharacters(completion),
   })
-  ctx.finish({
+  const outcome: RequestOutcome = {
     endpoint,
     report,
     status: 'success',
@@ -43,10 +38,13 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     attempts,
     ttfbMs: ctx.clock() - ctx.startedAt,
     error: null,
-  })
-  return Response.json(renderCompletion(meta, completion, report), {
-    headers: servedHeaders(identity, endpoint, attempts),
-  })
+  }
+  observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0)
+  ctx.finish(outcome)
+  return Response.json(
+    { ...renderCompletion(meta, completion, report), ...routeDebug(ctx, attempts) },
+    { headers: servedHeaders(identity, endpoint, attempts) },
+  )
 }
 
 async function fetchCompletion(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<Completion>> {

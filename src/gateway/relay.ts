@@ -8,10 +8,12 @@ import {
   type ResponseMeta,
 } from '../formats/openai/render'
 import { SSE_DONE, sseData } from '../formats/sse'
-import type { ExecutionContext, Served } from './attempts'
+import type { Served } from './attempts'
+import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { TIMED_OUT, within } from './deadline'
 import type { GenerationIdentity } from './identity'
 import type { OpenStream } from './stream'
+import { routeDebug } from './trace'
 import { usageReport } from './usage'
 
 /**
@@ -131,7 +133,7 @@ export async function relay(
   }
   // What was generated is charged, even when the client hung up or the upstream failed midway.
   const report = usageReport(state.usage, endpoint, { request: ctx.request, completionCharacters: state.characters })
-  ctx.finish({
+  const outcome: RequestOutcome = {
     endpoint,
     report,
     status: sink.gone ? 'cancelled' : state.failure ? 'error' : 'success',
@@ -141,10 +143,12 @@ export async function relay(
     attempts: opened.attempts,
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
     error: sink.gone ? 'client disconnected' : (state.failure?.message ?? null),
-  })
+  }
+  if (!state.failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0)
+  ctx.finish(outcome)
   if (sink.gone) return
   if (state.failure) await sink.send(sseData(renderErrorChunk(meta, errorBody(state.failure))))
-  await sink.send(sseData(renderUsageChunk(meta, report)))
+  await sink.send(sseData({ ...renderUsageChunk(meta, report), ...routeDebug(ctx, opened.attempts) }))
   await sink.send(SSE_DONE)
   await sink.close()
 }

@@ -3,17 +3,9 @@ import type { StreamEvent } from '../formats/canonical'
 import { parseSse, SSE_DONE, SSE_HEADERS, sseComment, sseData, type SseMessage } from '../formats/sse'
 import { renderErrorChunk, type ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
-import {
-  badResponse,
-  failedOutcome,
-  failureFromResponse,
-  failureFromThrow,
-  tryEndpoints,
-  type AttemptResult,
-  type ExecutionContext,
-  type Served,
-  type Unserved,
-} from './attempts'
+import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
+import { failedOutcome, type ExecutionContext } from './context'
+import { badResponse, failureFromResponse, failureFromThrow } from './failures'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { relay, Sink } from './relay'

@@ -65,6 +65,7 @@ describe('GET /v1/models', () => {
       per_request_limits: null,
       supported_parameters: ['max_tokens', 'response_format', 'stop', 'temperature', 'tools'],
       default_parameters: null,
+      links: { details: '/api/v1/models/test/chat/endpoints' },
     })
   })
 

@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { forgetLocalHealth } from '../../src/health/local'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { BASE, chat, createKey, installCatalog, type ErrorJson } from '../support/gateway'
@@ -13,6 +14,8 @@ beforeAll(async () => {
 })
 afterEach(() => {
   vi.restoreAllMocks()
+  // Each case starts from a clean slate: failures seen by one must not reorder the next.
+  forgetLocalHealth(env)
 })
 
 const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }

@@ -1,0 +1,43 @@
+import { Hono } from 'hono'
+import { currentCatalog } from '../catalog/store'
+import { secretNamed } from '../env'
+import { healthObject } from '../health/health-do'
+import type { AppEnv } from './context'
+
+/** GET /providers: the catalog's providers (never their secrets) with live health per endpoint. */
+export const providers = new Hono<AppEnv>()
+
+providers.get('/providers', async (c) => {
+  const now = c.var.clock()
+  const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
+  const health = (await healthObject(c.env).stats(now)).endpoints
+  const data = catalog.document.providers.map((provider) => {
+    const endpoints = catalog.document.models.flatMap((model) =>
+      model.endpoints.filter((endpoint) => endpoint.provider === provider.id).map((endpoint) => `${model.id}@${endpoint.provider}`),
+    )
+    return {
+      name: provider.name,
+      slug: provider.id,
+      format: provider.format,
+      region: provider.region,
+      datacenters: [provider.region.name],
+      data_collection: provider.dataCollection,
+      live: secretNamed(c.env, provider.apiKeyEnv) !== undefined,
+      privacy_policy_url: null,
+      status_page_url: null,
+      headquarters: null,
+      endpoints: endpoints.map((key) => {
+        const stats = health[key]
+        return {
+          endpoint: key,
+          circuit: stats?.circuit ?? 'closed',
+          cooling_until: stats?.cooling_until ?? null,
+          uptime_last_30m: stats?.uptime_last_30m ?? null,
+          latency_last_30m: stats?.latency_last_30m ?? null,
+          throughput_last_30m: stats?.throughput_last_30m ?? null,
+        }
+      }),
+    }
+  })
+  return c.json({ data })
+})

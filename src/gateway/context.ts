@@ -1,0 +1,74 @@
+import type { Endpoint } from '../catalog/snapshot'
+import type { Clock } from '../clock'
+import type { Config } from '../config'
+import type { Env } from '../env'
+import type { UsageReport } from '../formats/openai/render'
+import type { ChatRequest } from '../formats/openai/request'
+import type { Observation } from '../health/types'
+import type { RouteTrace } from '../routing/plan'
+import type { AttemptRecord, Unserved } from './attempts'
+
+/** Everything the engine needs for one request; I/O hooks are injected by the API layer. */
+export interface ExecutionContext {
+  env: Env
+  config: Config
+  clock: Clock
+  request: ChatRequest
+  plan: Endpoint[]
+  stream: boolean
+  /** When the request arrived (ms). */
+  startedAt: number
+  /** The routing trace, when the client asked for it (X-Meridian-Debug: route). */
+  trace: RouteTrace | null
+  /** Reports one attempt's outcome to the health module (never awaited). */
+  observe: (observation: Observation) => void
+  /** Called exactly once, when the request is over, with what it cost and what happened. */
+  finish: (outcome: RequestOutcome) => void
+}
+
+export interface RequestOutcome {
+  endpoint: Endpoint | null
+  report: (UsageReport & { estimated: boolean }) | null
+  status: 'success' | 'error' | 'cancelled'
+  httpStatus: number
+  finishReason: string | null
+  nativeFinishReason: string | null
+  attempts: AttemptRecord[]
+  /** Time until the first byte of the answer went to the client. */
+  ttfbMs: number | null
+  error: string | null
+}
+
+/** The outcome of a request that nothing served. */
+export function failedOutcome(unserved: Unserved): RequestOutcome {
+  return {
+    endpoint: null,
+    report: null,
+    status: 'error',
+    httpStatus: unserved.error.status,
+    finishReason: null,
+    nativeFinishReason: null,
+    attempts: unserved.attempts,
+    ttfbMs: null,
+    error: unserved.error.message,
+  }
+}
+
+/**
+ * A served request's success, for health: time to the upstream's first byte and the completion
+ * throughput after it.
+ */
+export function observeSuccess(ctx: ExecutionContext, outcome: RequestOutcome, upstreamTtfbMs: number): void {
+  if (!outcome.endpoint || outcome.status === 'error') return
+  const now = ctx.clock()
+  const generatingMs = now - ctx.startedAt - upstreamTtfbMs
+  const tokens = outcome.report?.usage.completionTokens ?? 0
+  ctx.observe({
+    endpoint: `${outcome.endpoint.model.id}@${outcome.endpoint.provider.id}`,
+    kind: 'success',
+    at: now,
+    ttfbMs: upstreamTtfbMs,
+    tokensPerSecond: ctx.stream && generatingMs > 0 && tokens > 0 ? (tokens * 1000) / generatingMs : null,
+    retryAfterMs: null,
+  })
+}

@@ -1,0 +1,114 @@
+import type { Endpoint } from '../catalog/snapshot'
+import { GatewayError } from '../errors'
+import type { ObservationKind } from '../health/types'
+import type { UpstreamCall } from '../providers/adapter'
+import type { AttemptRecord } from './attempts'
+
+/**
+ * Classifying what went wrong with an attempt, and turning the last failure into the client's
+ * error when every attempt failed.
+ */
+
+export type FailureOutcome =
+  | 'connection_error'
+  | 'timeout'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'bad_response'
+  | 'rejected'
+  | 'context_length'
+  | 'client_error'
+
+export interface Failure {
+  outcome: FailureOutcome
+  /** The upstream HTTP status, when one arrived. */
+  status: number | null
+  message: string
+  raw: unknown
+  retryAfter: string | null
+}
+
+/** Failures that another endpoint will not share are worth another attempt. */
+export function isRetryable(failure: Failure): boolean {
+  return failure.outcome !== 'client_error'
+}
+
+/** What a failure says about the endpoint's health (null: nothing — the request was at fault). */
+export function observationKind(failure: Failure): ObservationKind | null {
+  switch (failure.outcome) {
+    case 'connection_error':
+    case 'timeout':
+    case 'bad_response':
+    case 'rate_limited':
+      return failure.outcome
+    case 'upstream_error':
+      return 'server_error'
+    case 'rejected':
+      // A provider refusing our credentials or model id is broken for us; a request we could not
+      // translate (no status) says nothing about the provider.
+      return failure.status === null ? null : 'server_error'
+    default:
+      return null
+  }
+}
+
+const MAX_ERROR_BODY = 4096
+const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i
+
+/** Classifies a non-2xx upstream response, keeping the provider's own reason. */
+export async function failureFromResponse(response: Response, call: UpstreamCall): Promise<Failure> {
+  const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_BODY)
+  let raw: unknown = text
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    // not JSON: keep the text
+  }
+  const status = response.status
+  const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
+  const outcome = outcomeOfStatus(status, message)
+  return { outcome, status, message, raw, retryAfter: response.headers.get('retry-after') }
+}
+
+function outcomeOfStatus(status: number, message: string): FailureOutcome {
+  if (status === 429) return 'rate_limited'
+  if (status === 408) return 'timeout'
+  if (status >= 500) return 'upstream_error'
+  // 401/403: our provider credentials are wrong; 404: that provider lacks the model. Not the client's fault.
+  if (status === 401 || status === 403 || status === 404) return 'rejected'
+  if ((status === 400 || status === 413) && CONTEXT_LENGTH.test(message)) return 'context_length'
+  return 'client_error'
+}
+
+/** A thrown fetch: our own abort means a timeout, anything else a connection failure. */
+export function failureFromThrow(error: unknown, timedOut: boolean): Failure {
+  const message = timedOut ? 'Upstream timed out' : `Upstream connection failed: ${error instanceof Error ? error.message : String(error)}`
+  return { outcome: timedOut ? 'timeout' : 'connection_error', status: null, message, raw: null, retryAfter: null }
+}
+
+export function badResponse(message: string, raw: unknown): Failure {
+  return { outcome: 'bad_response', status: null, message, raw, retryAfter: null }
+}
+
+/** When every attempt failed: the last failure decides the status, and its reason is kept. */
+export function finalError(failure: Failure, endpoint: Endpoint, attempts: AttemptRecord[]): GatewayError {
+  const metadata = { provider_name: endpoint.provider.name, raw: failure.raw ?? failure.message, attempts }
+  switch (failure.outcome) {
+    case 'timeout':
+      return new GatewayError(408, 'timeout', `Upstream timed out (${endpoint.provider.name})`, metadata)
+    case 'rate_limited':
+      return new GatewayError(
+        429,
+        'rate_limit_exceeded',
+        `Rate limited by the provider (${endpoint.provider.name}): ${failure.message}`,
+        metadata,
+        failure.retryAfter ? { 'retry-after': failure.retryAfter } : {},
+      )
+    case 'context_length':
+      return new GatewayError(400, 'context_length_exceeded', `${endpoint.provider.name}: ${failure.message}`, metadata)
+    case 'client_error':
+      return new GatewayError(failure.status === 413 ? 413 : 400, 'invalid_request', `${endpoint.provider.name}: ${failure.message}`, metadata)
+    default:
+      return new GatewayError(502, 'provider_unavailable', 'Provider returned error', { ...metadata, message: failure.message })
+  }
+}
