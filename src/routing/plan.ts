@@ -26,6 +26,8 @@ export interface PlanInput {
   random: () => number
   maxAttempts: number
   tieBandMs: number
+  /** Attempts in the window before an error rate counts against an endpoint (CIRCUIT_MIN_SAMPLES). */
+  minSamples: number
 }
 
 export interface TraceCandidate {
@@ -89,7 +91,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   if (kept.length === 0) throw noEndpoints(requested, all, funnel)
 
   const scoreOf = (endpoint: Endpoint) =>
-    scoreEndpoint(endpoint, input.health(`${endpoint.model.id}@${endpoint.provider.id}`), input.client, input.now)
+    scoreEndpoint(endpoint, input.health(`${endpoint.model.id}@${endpoint.provider.id}`), input.client, input.now, input.minSamples)
   const options = { sort, preferences, request, random: input.random, tieBandMs: input.tieBandMs }
   const groups: Scored[][] =
     partition === 'none'

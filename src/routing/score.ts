@@ -8,6 +8,8 @@ import type { CircuitState, HealthView } from '../health/types'
  *                    (light in fibre: about 1 ms of round trip per 100 km)
  *                  + the endpoint's observed time to first byte (a prior while unobserved)
  * score            = expected latency × (1 + HEALTH_PENALTY × recent error rate)     (lower is better)
+ *                    — the error rate counts only from `minSamples` attempts in the window, so one
+ *                    transient failure does not reorder routing (three in a row open the circuit)
  * tier             = 0 usable (closed or half-open circuit), 1 avoid (open circuit or cooling after a 429)
  */
 
@@ -51,11 +53,17 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)))
 }
 
-export function scoreEndpoint(endpoint: Endpoint, health: HealthView | undefined, client: Geo | null, now: number): Scored {
+export function scoreEndpoint(
+  endpoint: Endpoint,
+  health: HealthView | undefined,
+  client: Geo | null,
+  now: number,
+  minSamples: number,
+): Scored {
   const distance = client ? distanceKm(client, endpoint.provider.region) : null
   const networkMs = distance === null ? 0 : distance / KM_PER_MS_ROUND_TRIP
   const ttfbMs = health?.ttfbMs ?? PRIOR_TTFB_MS
-  const errorRate = health?.errorRate ?? 0
+  const errorRate = health && health.samples >= minSamples ? health.errorRate : 0
   const circuit = health?.circuit ?? 'closed'
   const coolingUntil = health?.coolingUntil != null && health.coolingUntil > now ? health.coolingUntil : null
   const expectedMs = networkMs + ttfbMs

@@ -103,6 +103,7 @@ export function plan(fields: Partial<ChatRequest>, options: Partial<PlanInput> &
     random: () => 0,
     maxAttempts: 10,
     tieBandMs: 0,
+    minSamples: 5,
     ...rest,
   })
 }

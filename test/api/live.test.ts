@@ -1,0 +1,108 @@
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { healthObject } from '../../src/health/health-do'
+import { forgetLocalHealth } from '../../src/health/local'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
+import { chat, createKey, gatewayFetch, installCatalog, readSse } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+
+let key: string
+beforeAll(async () => {
+  await installCatalog()
+  key = (await createKey()).key
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  forgetLocalHealth(env)
+})
+
+const NOW = Date.now()
+
+describe('live catalog data', () => {
+  it('GET /v1/models/{author}/{slug}/endpoints shows every endpoint with live health', async () => {
+    await healthObject(env).report([
+      { endpoint: 'test/chat@alpha', kind: 'success', at: NOW, ttfbMs: 250, tokensPerSecond: 80, retryAfterMs: null },
+      { endpoint: 'test/chat@alpha', kind: 'server_error', at: NOW, ttfbMs: null, tokensPerSecond: null, retryAfterMs: null },
+      ...[1, 2, 3].map(() => ({ endpoint: 'test/chat@gamma', kind: 'timeout' as const, at: NOW, ttfbMs: null, tokensPerSecond: null, retryAfterMs: null })),
+      { endpoint: 'test/chat@beta', kind: 'rate_limited', at: NOW, ttfbMs: null, tokensPerSecond: null, retryAfterMs: 60_000 },
+    ])
+    const response = await gatewayFetch('/api/v1/models/test/chat/endpoints')
+    expect(response.status).toBe(200)
+    const { data } = (await response.json()) as { data: { id: string; endpoints: Record<string, any>[] } }
+    expect(data.id).toBe('test/chat')
+    const [alpha, beta, gamma] = data.endpoints
+    expect(alpha).toMatchObject({
+      name: 'Alpha: test/chat',
+      provider_name: 'Alpha',
+      tag: 'alpha',
+      context_length: 128000,
+      max_completion_tokens: 4096,
+      pricing: { prompt: '0.000001', completion: '0.000002' },
+      status: 0,
+      live: true,
+      circuit: 'closed',
+      uptime_last_5m: 50,
+      latency_last_30m: { p50: 0.25 },
+    })
+    expect(beta).toMatchObject({ status: -2, circuit: 'closed' })
+    expect(beta!.cooling_until).toBeGreaterThan(NOW)
+    expect(gamma).toMatchObject({ status: -3, circuit: 'open', uptime_last_5m: 0 })
+    expect((await gatewayFetch('/v1/models/nobody/none/endpoints')).status).toBe(404)
+  })
+
+  it('GET /v1/providers lists providers with their endpoints, never their secrets', async () => {
+    const response = await gatewayFetch('/v1/providers')
+    const { data } = (await response.json()) as { data: Record<string, any>[] }
+    expect(data.map((p) => [p.slug, p.live])).toEqual([
+      ['alpha', true],
+      ['beta', true],
+      ['gamma', true],
+      ['dark', false],
+    ])
+    expect(data[0]).toMatchObject({ name: 'Alpha', format: 'openai', data_collection: 'deny', endpoints: [{ endpoint: 'test/chat@alpha' }] })
+    const text = JSON.stringify(data)
+    expect(text).not.toContain('test-upstream-key')
+    expect(text).not.toContain('TEST_PROVIDER_KEY')
+  })
+})
+
+describe('the routing trace', () => {
+  it('is in the body with X-Meridian-Debug: route, and not without it', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { message: 'down' } }, 500), [BETA]: () => jsonResponse({ error: { message: 'x' } }, 503), [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const traced = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'x-meridian-debug': 'route' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { ignore: ['dark'] } }),
+      cf: { latitude: '50.1', longitude: '8.7', colo: 'FRA' },
+    })
+    const body = (await traced.json()) as { meridian_route: Record<string, any>; openrouter_metadata: Record<string, any> }
+    expect(body.meridian_route).toMatchObject({
+      strategy: 'nearest-healthy',
+      client: { colo: 'FRA' },
+      requested_models: ['test/chat'],
+      candidates: [{ provider: 'alpha', position: 0 }, { provider: 'beta' }, { provider: 'gamma' }],
+      attempts: [
+        { provider: 'alpha', outcome: 'upstream_error', status: 500 },
+        { provider: 'beta', outcome: 'upstream_error', status: 503 },
+        { provider: 'gamma', outcome: 'success', status: 200 },
+      ],
+    })
+    expect(body.meridian_route.candidates[0]).toHaveProperty('score')
+    expect(body.meridian_route.candidates[0]).toHaveProperty('distance_km')
+    expect(body.openrouter_metadata).toMatchObject({ strategy: 'nearest-healthy', attempt: 3, endpoints: { total: 3 } })
+    const plain = (await (await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })).json()) as Record<string, unknown>
+    expect(plain.meridian_route).toBeUndefined()
+    expect(plain.openrouter_metadata).toBeUndefined()
+  })
+
+  it('rides on the final usage chunk of a stream with X-OpenRouter-Metadata: enabled', async () => {
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['hi'])) })
+    const response = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'x-openrouter-metadata': 'enabled' },
+      body: JSON.stringify({ model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    const { data } = await readSse(response)
+    expect(data.at(-1)).toMatchObject({ choices: [], meridian_route: { attempts: [{ provider: 'alpha', outcome: 'success' }] } })
+  })
+})

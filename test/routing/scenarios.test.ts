@@ -1,0 +1,153 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApp } from '../../src/app'
+import type { CatalogInput } from '../../src/catalog/schema'
+import { forgetLocalHealth } from '../../src/health/local'
+import { PRIOR_TTFB_MS } from '../../src/routing/score'
+import { createKey, installCatalog } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, openaiCompletion, type UpstreamHandler } from '../support/upstream'
+
+/**
+ * Routing scenarios through the front door, with an injected clock: who gets the first attempt as
+ * providers fail, recover, rate-limit and slow down, and where clients in different places go.
+ */
+
+const EU = 'http://127.0.0.1:9201/v1'
+const US = 'http://127.0.0.1:9202/v1'
+const AP = 'http://127.0.0.1:9203/v1'
+
+const region = (name: string, lat: number, lon: number) => ({ name, lat, lon })
+const geoCatalog: CatalogInput = {
+  version: 'geo',
+  providers: [
+    { id: 'eu', name: 'EU', format: 'openai', baseUrl: EU, apiKeyEnv: 'TEST_PROVIDER_KEY', region: region('Frankfurt', 50.11, 8.68), dataCollection: 'deny' },
+    { id: 'us', name: 'US', format: 'openai', baseUrl: US, apiKeyEnv: 'TEST_PROVIDER_KEY', region: region('Ashburn', 39.04, -77.49), dataCollection: 'deny' },
+    { id: 'ap', name: 'AP', format: 'openai', baseUrl: AP, apiKeyEnv: 'TEST_PROVIDER_KEY', region: region('Singapore', 1.35, 103.82), dataCollection: 'deny' },
+  ],
+  models: [
+    {
+      id: 'geo/chat',
+      name: 'Geo chat',
+      contextLength: 32000,
+      modalities: { input: ['text'], output: ['text'] },
+      endpoints: ['eu', 'us', 'ap'].map((provider) => ({
+        provider,
+        upstreamModel: 'm',
+        pricing: { prompt: '0.000001', completion: '0.000001' },
+        maxCompletionTokens: 1000,
+      })),
+    },
+  ],
+}
+
+const FRANKFURT = { latitude: '50.11', longitude: '8.68', colo: 'FRA' }
+const SINGAPORE = { latitude: '1.29', longitude: '103.85', colo: 'SIN' }
+const NEW_YORK = { latitude: '40.71', longitude: '-74.01', colo: 'EWR' }
+
+let key: string
+let now = Date.parse('2026-11-22T12:00:00Z')
+const app = createApp({ clock: () => now })
+const settings = { ...env, ROUTING_TIE_BAND_MS: '0', HEALTH_FLUSH_MS: '1' }
+
+beforeAll(async () => {
+  await installCatalog(geoCatalog)
+  key = (await createKey({ name: 'geo' })).key
+})
+beforeEach(() => forgetLocalHealth(env))
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+/** One request from a place; returns who served it and after how many attempts. */
+async function ask(cf: object): Promise<{ provider: string | null; attempts: number; status: number }> {
+  const ctx = createExecutionContext()
+  const request = new Request('http://gateway.test/v1/chat/completions', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'geo/chat', messages: [{ role: 'user', content: 'hi' }] }),
+    cf,
+  } as RequestInit)
+  const response = await app.fetch(request, settings, ctx)
+  await response.arrayBuffer()
+  await waitOnExecutionContext(ctx)
+  return { provider: response.headers.get('x-meridian-provider'), attempts: Number(response.headers.get('x-meridian-attempts')), status: response.status }
+}
+
+/** Every provider answers in the prior's 500 ms, so only health and distance tell them apart. */
+const ok: UpstreamHandler = () => {
+  now += PRIOR_TTFB_MS
+  return jsonResponse(openaiCompletion())
+}
+const down: UpstreamHandler = () => jsonResponse({ error: { message: 'down' } }, 500)
+
+describe('routing scenarios', () => {
+  it.each([
+    ['Frankfurt', FRANKFURT, 'eu'],
+    ['Singapore', SINGAPORE, 'ap'],
+    ['New York', NEW_YORK, 'us'],
+  ])('a client in %s is served by the nearest endpoint', async (_place, cf, provider) => {
+    fakeUpstreams({ [EU]: ok, [US]: ok, [AP]: ok })
+    expect(await ask(cf)).toEqual({ provider, attempts: 1, status: 200 })
+  })
+
+  it('stops sending first attempts to a failing provider after three failures, and brings it back through a half-open probe', async () => {
+    let euHealthy = false
+    const upstream = fakeUpstreams({ [EU]: () => (euHealthy ? ok({} as never) : down({} as never)), [US]: ok, [AP]: ok })
+    const served = []
+    for (let i = 0; i < 10; i++) {
+      served.push(await ask(FRANKFURT))
+      now += 1_000
+    }
+    expect(served.every((r) => r.status === 200 && r.provider === 'us')).toBe(true)
+    expect(served.map((r) => r.attempts)).toEqual([2, 2, 2, 1, 1, 1, 1, 1, 1, 1])
+    expect(upstream.calls.filter((call) => call.url.startsWith(EU))).toHaveLength(3)
+
+    // Still open before CIRCUIT_OPEN_MS has passed since it opened…
+    euHealthy = true
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+    // …then half-open: the next request probes it, and its success closes the circuit.
+    now += 30_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
+    expect((await ask(FRANKFURT)).provider).toBe('eu')
+  })
+
+  it('re-opens the circuit when the half-open probe fails', async () => {
+    fakeUpstreams({ [EU]: down, [US]: ok, [AP]: ok })
+    for (let i = 0; i < 3; i++) await ask(FRANKFURT)
+    now += 30_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 2 })
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 1 })
+  })
+
+  it('respects a 429 Retry-After, then returns to the provider', async () => {
+    let limited = true
+    const upstream = fakeUpstreams({
+      [EU]: () => (limited ? jsonResponse({ error: { message: 'slow down' } }, 429, { 'retry-after': '20' }) : ok({} as never)),
+      [US]: ok,
+      [AP]: ok,
+    })
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 2 })
+    limited = false
+    now += 19_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 1 })
+    now += 2_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
+    expect(upstream.calls.filter((call) => call.url.startsWith(EU))).toHaveLength(2)
+  })
+
+  it('moves first place from a slow provider to a fast one', async () => {
+    const slow: UpstreamHandler = () => {
+      now += 3_000
+      return jsonResponse(openaiCompletion())
+    }
+    const fast: UpstreamHandler = () => {
+      now += 200
+      return jsonResponse(openaiCompletion())
+    }
+    fakeUpstreams({ [EU]: slow, [US]: fast, [AP]: fast })
+    expect((await ask(FRANKFURT)).provider).toBe('eu')
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+  })
+})
