@@ -1,4 +1,5 @@
 import { configOf } from '../config'
+import { kvMemo } from '../kv-memo'
 import type { Env } from '../env'
 import { invalidInput } from '../errors'
 import bundledDefault from './default.json'
@@ -13,14 +14,6 @@ import { compileCatalog, type CatalogSnapshot } from './snapshot'
 
 export const CATALOG_KV_KEY = 'catalog/v1'
 
-interface Memo {
-  snapshot: CatalogSnapshot
-  loadedAt: number
-  refreshing: boolean
-}
-
-// Keyed by the KV binding so that separate environments (tests, Miniflare instances) never share.
-const memos = new WeakMap<KVNamespace, Memo>()
 let bundled: CatalogSnapshot | undefined
 
 function bundledSnapshot(): CatalogSnapshot {
@@ -46,35 +39,16 @@ async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
   return bundledSnapshot()
 }
 
-export async function currentCatalog(
-  env: Env,
-  waitUntil: (promise: Promise<unknown>) => void,
-  now: number,
-): Promise<CatalogSnapshot> {
-  const memo = memos.get(env.KV)
-  if (!memo) {
-    const snapshot = await loadFromKv(env)
-    memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false })
-    return snapshot
-  }
-  if (!memo.refreshing && now - memo.loadedAt >= configOf(env).CATALOG_REFRESH_MS) {
-    memo.refreshing = true
-    waitUntil(
-      loadFromKv(env)
-        .then((snapshot) => memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false }))
-        .catch(() => {
-          memo.refreshing = false
-          memo.loadedAt = now
-        }),
-    )
-  }
-  return memo.snapshot
+const memo = kvMemo(loadFromKv, (env) => configOf(env).CATALOG_REFRESH_MS)
+
+export function currentCatalog(env: Env, waitUntil: (promise: Promise<unknown>) => void, now: number): Promise<CatalogSnapshot> {
+  return memo.read(env, waitUntil, now)
 }
 
 /** Stores a validated document and serves it from this isolate at once (others within the refresh interval). */
 export async function storeCatalog(env: Env, document: CatalogDocument, now: number): Promise<CatalogSnapshot> {
   await env.KV.put(CATALOG_KV_KEY, JSON.stringify(document))
   const snapshot = compileCatalog(document)
-  memos.set(env.KV, { snapshot, loadedAt: now, refreshing: false })
+  memo.set(env, snapshot, now)
   return snapshot
 }

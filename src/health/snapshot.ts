@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { configOf } from '../config'
 import type { Env } from '../env'
+import { kvMemo } from '../kv-memo'
 import { HEALTH_KV_KEY } from './health-do'
 import { localView } from './local'
 import { mergeViews } from './stats'
@@ -27,15 +28,6 @@ const SnapshotSchema = z.object({ publishedAt: z.number(), endpoints: z.record(z
 
 type Views = Readonly<Record<string, HealthView>>
 
-interface Memo {
-  views: Views
-  loadedAt: number
-  refreshing: boolean
-}
-
-// Keyed by the KV binding so that separate environments (tests, Miniflare instances) never share.
-const memos = new WeakMap<KVNamespace, Memo>()
-
 /** A missing, unreadable or invalid snapshot is "nothing known", never an error: routing goes on by geography and price. */
 async function loadFromKv(env: Env): Promise<Views> {
   try {
@@ -50,19 +42,13 @@ async function loadFromKv(env: Env): Promise<Views> {
   return {}
 }
 
+const memo = kvMemo(loadFromKv, (env) => configOf(env).HEALTH_REFRESH_MS)
+
 export async function currentHealth(
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
   now: number,
 ): Promise<HealthLookup> {
-  let memo = memos.get(env.KV)
-  if (!memo) {
-    memo = { views: await loadFromKv(env), loadedAt: now, refreshing: false }
-    memos.set(env.KV, memo)
-  } else if (!memo.refreshing && now - memo.loadedAt >= configOf(env).HEALTH_REFRESH_MS) {
-    memo.refreshing = true
-    waitUntil(loadFromKv(env).then((views) => memos.set(env.KV, { views, loadedAt: now, refreshing: false })))
-  }
-  const views = memo.views
+  const views = await memo.read(env, waitUntil, now)
   return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? views[key] : undefined)
 }

@@ -1,20 +1,11 @@
 import { env } from 'cloudflare:workers'
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { healthObject } from '../../src/health/health-do'
-import { forgetLocalHealth } from '../../src/health/local'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { chat, createKey, gatewayFetch, installCatalog, readSse } from '../support/gateway'
+import { chat, gatewayFetch, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
-let key: string
-beforeAll(async () => {
-  await installCatalog()
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  forgetLocalHealth(env)
-})
+const tenant = setUpGateway()
 
 const NOW = Date.now()
 
@@ -71,7 +62,7 @@ describe('the routing trace', () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { message: 'down' } }, 500), [BETA]: () => jsonResponse({ error: { message: 'x' } }, 503), [GAMMA]: () => jsonResponse(openaiCompletion()) })
     const traced = await gatewayFetch('/v1/chat/completions', {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'x-meridian-debug': 'route' },
+      headers: { authorization: `Bearer ${tenant.key}`, 'x-meridian-debug': 'route' },
       body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { ignore: ['dark'] } }),
       cf: { latitude: '50.1', longitude: '8.7', colo: 'FRA' },
     })
@@ -90,7 +81,7 @@ describe('the routing trace', () => {
     expect(body.meridian_route.candidates[0]).toHaveProperty('score')
     expect(body.meridian_route.candidates[0]).toHaveProperty('distance_km')
     expect(body.openrouter_metadata).toMatchObject({ strategy: 'nearest-healthy', attempt: 3, endpoints: { total: 3 } })
-    const plain = (await (await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })).json()) as Record<string, unknown>
+    const plain = (await (await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })).json()) as Record<string, unknown>
     expect(plain.meridian_route).toBeUndefined()
     expect(plain.openrouter_metadata).toBeUndefined()
   })
@@ -99,7 +90,7 @@ describe('the routing trace', () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['hi'])) })
     const response = await gatewayFetch('/v1/chat/completions', {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'x-openrouter-metadata': 'enabled' },
+      headers: { authorization: `Bearer ${tenant.key}`, 'x-openrouter-metadata': 'enabled' },
       body: JSON.stringify({ model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     })
     const { data } = await readSse(response)

@@ -1,16 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BETA } from '../support/catalog'
-import { chat, createKey, installCatalog, readSse } from '../support/gateway'
+import { chat, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, named, sseResponse } from '../support/upstream'
 
-let key: string
-beforeAll(async () => {
-  await installCatalog()
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-})
+const tenant = setUpGateway()
 
 const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
 
@@ -28,7 +21,7 @@ const message = (content: object[], stop_reason: string, usage = { input_tokens:
 describe('Anthropic-format upstreams', () => {
   it('receive a translated request: system, tools, tool results, stop sequences, max_tokens', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'text', text: 'Sunny' }], 'end_turn')) })
-    const response = await chat(key, {
+    const response = await chat(tenant.key, {
       model: 'test/claude',
       messages: [
         { role: 'system', content: 'You are terse.' },
@@ -76,7 +69,7 @@ describe('Anthropic-format upstreams', () => {
           } as never),
         ),
     })
-    const response = await chat(key, { model: 'test/claude', messages: [{ role: 'user', content: 'Rome?' }], tools })
+    const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'Rome?' }], tools })
     const body = (await response.json()) as Record<string, any>
     expect(body).toMatchObject({
       provider: 'Beta',
@@ -113,7 +106,7 @@ describe('Anthropic-format upstreams', () => {
           named('message_stop', { type: 'message_stop' }),
         ]),
     })
-    const response = await chat(key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const response = await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'hi' }] })
     const { data: chunks, done } = await readSse(response)
     expect(done).toBe(true)
     const choices = chunks.map((c) => (c.choices as any[])[0])
@@ -125,7 +118,7 @@ describe('Anthropic-format upstreams', () => {
 
   it('report Anthropic\'s own reason when it is overloaded', async () => {
     fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 529) })
-    const response = await chat(key, { model: 'test/claude', messages: [{ role: 'user', content: 'hi' }] })
+    const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'hi' }] })
     expect(response.status).toBe(502)
     const body = (await response.json()) as { error: { metadata: { provider_name: string; message: string } } }
     expect(body.error.metadata).toMatchObject({ provider_name: 'Beta', message: 'Overloaded' })

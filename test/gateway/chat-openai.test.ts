@@ -1,16 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ALPHA } from '../support/catalog'
-import { chat, createKey, installCatalog } from '../support/gateway'
+import { chat, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
-let key: string
-beforeAll(async () => {
-  await installCatalog()
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-})
+const tenant = setUpGateway()
 
 const tools = [
   {
@@ -38,7 +31,7 @@ describe('OpenAI-format upstreams', () => {
       usage: { include: true },
       transforms: ['middle-out'],
     }
-    const response = await chat(key, request)
+    const response = await chat(tenant.key, request)
     expect(response.status).toBe(200)
     const sent = upstream.calls[0]!
     expect(sent.url).toBe(`${ALPHA}/chat/completions`)
@@ -65,7 +58,7 @@ describe('OpenAI-format upstreams', () => {
           }),
         ),
     })
-    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })
     const body = (await response.json()) as Record<string, any>
     expect(body.id).toMatch(/^gen-\d+-[A-Za-z0-9]{20}$/)
     expect(response.headers.get('x-generation-id')).toBe(body.id)
@@ -100,14 +93,14 @@ describe('OpenAI-format upstreams', () => {
   it('return tool calls with finish_reason tool_calls', async () => {
     const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: null, tool_calls: toolCalls, finish_reason: 'tool_calls' })) })
-    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'weather?' }], tools })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'weather?' }], tools })
     const body = (await response.json()) as Record<string, any>
     expect(body.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { content: null, tool_calls: toolCalls } })
   })
 
   it('serve the same API under /api/v1', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
-    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }, '/api/v1/chat/completions')
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }, '/api/v1/chat/completions')
     expect(response.status).toBe(200)
   })
 
@@ -115,7 +108,7 @@ describe('OpenAI-format upstreams', () => {
     const body = openaiCompletion({ content: 'x'.repeat(40) })
     delete (body as Partial<typeof body>).usage
     fakeUpstreams({ [ALPHA]: () => jsonResponse(body) })
-    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'y'.repeat(80) }] })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'y'.repeat(80) }] })
     const json = (await response.json()) as Record<string, any>
     expect(json.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10 })
     expect(json.usage.cost).toBeGreaterThan(0)

@@ -1,7 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { CatalogInput } from '../../src/catalog/schema'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
-import { chat, createKey, installCatalog, type ErrorJson } from '../support/gateway'
+import { chat, type ErrorJson, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 /** test/chat with its three endpoints at 8k, 8k and 200k tokens of context. */
@@ -18,21 +18,14 @@ const catalog: CatalogInput = {
   ),
 }
 
-let key: string
-beforeAll(async () => {
-  await installCatalog(catalog)
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-})
+const tenant = setUpGateway(catalog)
 
 const tooLong = () => jsonResponse({ error: { message: "This model's maximum context length is 8192 tokens" } }, 400)
 
 describe('a context-length refusal', () => {
   it('moves on only to an endpoint with a larger context window', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: tooLong, [BETA]: tooLong, [GAMMA]: () => jsonResponse(openaiCompletion()) })
-    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: 'a long prompt' }] })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'a long prompt' }] })
     expect(response.status).toBe(200)
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
     // beta has the same 8k window as alpha, so it is skipped rather than tried
@@ -41,7 +34,7 @@ describe('a context-length refusal', () => {
 
   it('is returned as a 400 context_length_exceeded when no larger window exists', async () => {
     fakeUpstreams({ [GAMMA]: tooLong })
-    const response = await chat(key, { model: 'test/other', messages: [{ role: 'user', content: 'a long prompt' }] })
+    const response = await chat(tenant.key, { model: 'test/other', messages: [{ role: 'user', content: 'a long prompt' }] })
     expect(response.status).toBe(400)
     const body = (await response.json()) as ErrorJson
     expect(body.error.metadata).toMatchObject({ error_type: 'context_length_exceeded', provider_name: 'Gamma' })

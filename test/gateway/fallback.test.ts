@@ -1,22 +1,12 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { forgetLocalHealth } from '../../src/health/local'
+import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { BASE, chat, createKey, installCatalog, type ErrorJson } from '../support/gateway'
+import { BASE, chat, type ErrorJson, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, never, openaiCompletion, type UpstreamHandler } from '../support/upstream'
 
-let key: string
-beforeAll(async () => {
-  await installCatalog()
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  // Each case starts from a clean slate: failures seen by one must not reorder the next.
-  forgetLocalHealth(env)
-})
+const tenant = setUpGateway()
 
 const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }
 const served: UpstreamHandler = () => jsonResponse(openaiCompletion({ content: 'from gamma' }))
@@ -33,7 +23,7 @@ describe('fallback before the first byte', () => {
   ]
   it.each(failures)('moves on to the next endpoint after %s', async (_label, failing) => {
     const upstream = fakeUpstreams({ ...(failing ? { [ALPHA]: failing, [BETA]: failing } : {}), [GAMMA]: served })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(200)
     const body = (await response.json()) as { provider: string; choices: { message: { content: string } }[] }
     expect(body.provider).toBe('Gamma')
@@ -47,7 +37,7 @@ describe('fallback before the first byte', () => {
     const ctx = createExecutionContext()
     const request = new Request(`${BASE}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
+      headers: { authorization: `Bearer ${tenant.key}` },
       body: JSON.stringify(ask),
     })
     const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
@@ -61,7 +51,7 @@ describe('fallback before the first byte', () => {
       [ALPHA]: () => jsonResponse({ error: { message: "Invalid value for 'temperature'" } }, 400),
       [GAMMA]: served,
     })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(400)
     const body = (await response.json()) as ErrorJson
     expect(body.error.message).toBe("Alpha: Invalid value for 'temperature'")
@@ -75,7 +65,7 @@ describe('fallback before the first byte', () => {
       [BETA]: () => jsonResponse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 529),
       [GAMMA]: () => jsonResponse({ error: { message: 'gamma down' } }, 502),
     })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(502)
     const body = (await response.json()) as ErrorJson
     expect(body.error.message).toBe('Provider returned error')
@@ -90,7 +80,7 @@ describe('fallback before the first byte', () => {
   it('fails with 429 and the upstream Retry-After when every endpoint is rate limited', async () => {
     const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after': '12' })
     fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(429)
     expect(response.headers.get('retry-after')).toBe('12')
   })
@@ -100,7 +90,7 @@ describe('fallback before the first byte', () => {
     const ctx = createExecutionContext()
     const request = new Request(`${BASE}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
+      headers: { authorization: `Bearer ${tenant.key}` },
       body: JSON.stringify({ ...ask, model: 'test/other' }),
     })
     const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
@@ -110,7 +100,7 @@ describe('fallback before the first byte', () => {
 
   it('falls back across the models list and reports the model that served', async () => {
     const upstream = fakeUpstreams({ [GAMMA]: served })
-    const response = await chat(key, { model: 'test/claude', models: ['test/other'], messages: ask.messages })
+    const response = await chat(tenant.key, { model: 'test/claude', models: ['test/other'], messages: ask.messages })
     expect(response.status).toBe(200)
     expect(((await response.json()) as { model: string }).model).toBe('test/other')
     expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])

@@ -1,19 +1,12 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, GAMMA } from '../support/catalog'
-import { BASE, chat, createKey, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { BASE, chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
 
-let key: string
-beforeAll(async () => {
-  await installCatalog()
-  key = (await createKey()).key
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-})
+const tenant = setUpGateway()
 
 const ask = { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }
 
@@ -22,7 +15,7 @@ async function chatWith(settings: Record<string, string>, body: object): Promise
   const ctx = createExecutionContext()
   const request = new Request(`${BASE}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   })
   const response = await worker.fetch(request, { ...env, ...settings }, ctx)
@@ -32,7 +25,7 @@ async function chatWith(settings: Record<string, string>, body: object): Promise
 describe('streaming relay', () => {
   it('relays chunks as OpenAI chunks, then a usage chunk with cost, then [DONE]', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['Hel', 'lo', '!'], { usage: { prompt_tokens: 1000, completion_tokens: 3 } })) })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('text/event-stream')
     const generationId = response.headers.get('x-generation-id')
@@ -65,7 +58,7 @@ describe('streaming relay', () => {
           'data: [DONE]\n\n',
         ]),
     })
-    const { data: chunks } = await readSse(await chat(key, ask))
+    const { data: chunks } = await readSse(await chat(tenant.key, ask))
     const deltas = chunks.map((c) => (c.choices as any[])[0]?.delta?.tool_calls).filter(Boolean)
     expect(deltas).toEqual([
       [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }],
@@ -98,7 +91,7 @@ describe('streaming relay', () => {
       [ALPHA]: () => sseResponse(openaiStreamEvents(['one', 'two', 'three']), { failAfter: 3 }),
       [GAMMA]: () => sseResponse(openaiStreamEvents(['never used'])),
     })
-    const response = await chat(key, ask)
+    const response = await chat(tenant.key, ask)
     expect(response.status).toBe(200)
     const { data: chunks, done } = await readSse(response)
     const contents = chunks.map((c) => (c.choices as any[])[0]?.delta?.content).filter(Boolean)
@@ -114,7 +107,7 @@ describe('streaming relay', () => {
 
   it('reports an upstream that ends without finishing as an error', async () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['cut']).slice(0, 2)) })
-    const { data: chunks } = await readSse(await chat(key, ask))
+    const { data: chunks } = await readSse(await chat(tenant.key, ask))
     expect(chunks.find((c) => c.error)?.error).toMatchObject({ message: 'Upstream ended the stream without finishing' })
   })
 
@@ -132,7 +125,7 @@ describe('streaming relay', () => {
       [ALPHA]: () => jsonResponse({ error: { message: 'overloaded' } }, 503),
       [GAMMA]: () => jsonResponse({ error: { message: 'also overloaded' } }, 503),
     })
-    const response = await chat(key, { ...ask, model: 'test/other' })
+    const response = await chat(tenant.key, { ...ask, model: 'test/other' })
     expect(response.status).toBe(502)
     const body = (await response.json()) as ErrorJson
     expect(body.error).toMatchObject({ code: 502, message: 'Provider returned error', metadata: { provider_name: 'Gamma', raw: { error: { message: 'also overloaded' } } } })

@@ -1,4 +1,6 @@
-import { exports } from 'cloudflare:workers'
+import { env, exports } from 'cloudflare:workers'
+import { afterEach, beforeAll, vi } from 'vitest'
+import { forgetLocalHealth } from '../../src/health/local'
 import { testCatalog } from './catalog'
 
 /** Talking to the gateway through its front door, as a client would. */
@@ -55,4 +57,22 @@ export async function readSse(response: Response): Promise<{ data: Record<string
     }
   }
   return { data, comments, done, raw }
+}
+
+/**
+ * The usual setup of a gateway test file: install a catalog and create a tenant key once; after
+ * each test, restore fetch and forget this isolate's health observations so no case reorders the
+ * next. Read `tenant.key` inside tests.
+ */
+export function setUpGateway(catalog: unknown = testCatalog): { key: string } {
+  const tenant = { key: '' }
+  beforeAll(async () => {
+    await installCatalog(catalog)
+    tenant.key = (await createKey()).key
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
+    forgetLocalHealth(env)
+  })
+  return tenant
 }

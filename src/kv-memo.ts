@@ -1,0 +1,49 @@
+import type { Env } from './env'
+
+/**
+ * A value loaded from KV and memoised in the isolate: the first read of an isolate awaits KV;
+ * after that reads are served from memory and, once the value is older than `refreshMs`, refreshed
+ * in the background (in waitUntil). Used for the catalog and the health snapshot, which are read on
+ * every request and change rarely. Memos are keyed by the KV binding so separate environments
+ * (tests, Miniflare instances) never share one.
+ */
+export interface KvMemo<T> {
+  read(env: Env, waitUntil: (promise: Promise<unknown>) => void, now: number): Promise<T>
+  /** Replaces the memoised value at once (after this isolate wrote it). */
+  set(env: Env, value: T, now: number): void
+}
+
+interface Entry<T> {
+  value: T
+  loadedAt: number
+  refreshing: boolean
+}
+
+export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) => number): KvMemo<T> {
+  const entries = new WeakMap<KVNamespace, Entry<T>>()
+  return {
+    async read(env, waitUntil, now) {
+      const entry = entries.get(env.KV)
+      if (!entry) {
+        const value = await load(env)
+        entries.set(env.KV, { value, loadedAt: now, refreshing: false })
+        return value
+      }
+      if (!entry.refreshing && now - entry.loadedAt >= refreshMs(env)) {
+        entry.refreshing = true
+        waitUntil(
+          load(env)
+            .then((value) => entries.set(env.KV, { value, loadedAt: now, refreshing: false }))
+            .catch(() => {
+              entry.refreshing = false
+              entry.loadedAt = now
+            }),
+        )
+      }
+      return entry.value
+    },
+    set(env, value, now) {
+      entries.set(env.KV, { value, loadedAt: now, refreshing: false })
+    },
+  }
+}
