@@ -1,0 +1,95 @@
+/// <reference types="node" />
+import { parseArgs } from 'node:util'
+
+/**
+ * What one `npm run bench` does. Every knob is a CLI flag with an environment fallback, e.g.
+ * `npm run bench -- --duration 2 --name quick` or `BENCH_DURATION=2 npm run bench`.
+ */
+export interface BenchConfig {
+  /** Names the result file: bench/results/<date>-<name>.json. */
+  name: string
+  /** Seconds per measured step (one target at one rate). */
+  durationS: number
+  /** Seconds of unmeasured load per target and mode before its steps (JIT, connection pools). */
+  warmupS: number
+  /** Fixed request rates for non-streaming requests (req/s). */
+  rates: number[]
+  /** Fixed request rates for streaming requests (req/s). */
+  streamRates: number[]
+  /** Connections of the closed-loop saturation step (autocannon, no rate). 0 skips it. */
+  connections: number
+  /** Who paces the fixed-rate steps; see bench/README.md for why `paced` is the default. */
+  rateDriver: 'paced' | 'autocannon'
+  /** A request still unanswered after this is counted as a timeout. */
+  timeoutMs: number
+  /** At most this many requests in flight per step; beyond it a due request is skipped and counted. */
+  maxInFlight: number
+  upstream: { latencyMs: number; chunks: number; chunkDelayMs: number }
+  /** Seconds, over the whole run, the bench may wait before steps for other processes to go quiet. */
+  quietWaitS: number
+  /** Whether this run's table replaces the one quoted in bench/README.md. */
+  readme: boolean
+}
+
+const FLAGS = {
+  name: { env: 'BENCH_NAME', fallback: 'local' },
+  duration: { env: 'BENCH_DURATION', fallback: '5' },
+  warmup: { env: 'BENCH_WARMUP', fallback: '1' },
+  rates: { env: 'BENCH_RATES', fallback: '100,300,1000' },
+  'stream-rates': { env: 'BENCH_STREAM_RATES', fallback: '100,300' },
+  connections: { env: 'BENCH_CONNECTIONS', fallback: '64' },
+  'rate-driver': { env: 'BENCH_RATE_DRIVER', fallback: 'paced' },
+  timeout: { env: 'BENCH_TIMEOUT_MS', fallback: '10000' },
+  'max-in-flight': { env: 'BENCH_MAX_IN_FLIGHT', fallback: '512' },
+  latency: { env: 'UPSTREAM_LATENCY_MS', fallback: '10' },
+  chunks: { env: 'UPSTREAM_CHUNKS', fallback: '20' },
+  'chunk-delay': { env: 'UPSTREAM_CHUNK_DELAY_MS', fallback: '5' },
+  'quiet-wait': { env: 'BENCH_QUIET_WAIT', fallback: '60' },
+  readme: { env: 'BENCH_README', fallback: 'yes' },
+} as const
+
+type Flag = keyof typeof FLAGS
+
+function number(flag: Flag, text: string, min: number): number {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${flag} must be a number ≥ ${min}, got "${text}"`)
+  return value
+}
+
+function list(flag: Flag, text: string): number[] {
+  if (text.trim() === '') return []
+  return text.split(',').map((part) => number(flag, part.trim(), 1))
+}
+
+export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig {
+  const options = Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }]))
+  const { values } = parseArgs({ args: argv, options, strict: true })
+  const read = (flag: Flag): string => {
+    const given = values[flag]
+    return typeof given === 'string' ? given : (env[FLAGS[flag].env] ?? FLAGS[flag].fallback)
+  }
+  const rateDriver = read('rate-driver')
+  if (rateDriver !== 'paced' && rateDriver !== 'autocannon') throw new Error('--rate-driver must be "paced" or "autocannon"')
+  const readme = read('readme')
+  if (readme !== 'yes' && readme !== 'no') throw new Error('--readme must be "yes" or "no"')
+  const name = read('name')
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error('--name must be a file-name-safe word such as "local"')
+  return {
+    name,
+    durationS: number('duration', read('duration'), 0.5),
+    warmupS: number('warmup', read('warmup'), 0),
+    rates: list('rates', read('rates')),
+    streamRates: list('stream-rates', read('stream-rates')),
+    connections: Math.floor(number('connections', read('connections'), 0)),
+    rateDriver,
+    timeoutMs: number('timeout', read('timeout'), 100),
+    maxInFlight: Math.floor(number('max-in-flight', read('max-in-flight'), 1)),
+    upstream: {
+      latencyMs: Math.floor(number('latency', read('latency'), 0)),
+      chunks: Math.floor(number('chunks', read('chunks'), 1)),
+      chunkDelayMs: Math.floor(number('chunk-delay', read('chunk-delay'), 0)),
+    },
+    quietWaitS: number('quiet-wait', read('quiet-wait'), 0),
+    readme: readme === 'yes',
+  }
+}

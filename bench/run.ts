@@ -1,0 +1,158 @@
+/// <reference types="node" />
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildBundle } from './bundle'
+import { checkTarget } from './check'
+import { benchConfig, type BenchConfig } from './config'
+import { autocannonStep, pacedStep, type StepResult } from './load'
+import { cpuSnapshot, foreignCores, waitForQuiet } from './machine'
+import { BUSY_CORES, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
+import { memoryOf } from './runtime'
+import { startStack, type Target } from './targets'
+
+/**
+ * `npm run bench`: builds the Worker as deployed, starts upstream, pass-through Worker and gateway
+ * on loopback, checks every target answers correctly, then measures each target at each load in
+ * turn (targets interleaved per load, so drift hits all of them alike) and reports.
+ * Flags and their environment fallbacks: bench/config.ts; what the numbers mean: bench/README.md.
+ */
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+function summary(step: Step): string {
+  const r = step.result
+  const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2))
+  const errors = r.non2xx + r.timeouts + r.failed + r.skipped
+  const ttfb = r.ttfbMs ? ` ttfb p50 ${ms(r.ttfbMs.p50)}` : ''
+  const load = step.load === 'max' ? 'max' : `${step.load}/s`
+  const busy = step.foreignCores >= BUSY_CORES ? ` (other processes used ${step.foreignCores.toFixed(2)} cores)` : ''
+  return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}, errors ${errors}${busy}`
+}
+
+/** What is left of the run's --quiet-wait budget, in ms. */
+let quietBudgetMs = 0
+
+async function measure(target: Target, mode: Mode, load: number | 'max', config: BenchConfig): Promise<Step> {
+  if (quietBudgetMs > 0) {
+    const waited = await waitForQuiet(quietBudgetMs, cpus().length)
+    quietBudgetMs -= Math.max(0, waited - 500)
+    if (waited > 1_000) log(`  (waited ${(waited / 1000).toFixed(1)} s for other processes to go quiet)`)
+  }
+  const stream = mode === 'stream'
+  const { durationS, timeoutMs, maxInFlight } = config
+  let result: StepResult
+  let driver: Step['driver']
+  const before = cpuSnapshot()
+  if (load === 'max') {
+    driver = 'autocannon'
+    result = await autocannonStep(target, { connections: config.connections, durationS, timeoutMs })
+  } else if (config.rateDriver === 'autocannon' && !stream) {
+    driver = 'autocannon'
+    result = await autocannonStep(target, { connections: config.connections, durationS, timeoutMs, overallRate: load })
+  } else {
+    driver = 'paced'
+    result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight })
+  }
+  const step: Step = { mode, load, driver, target: target.name, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length) }
+  log(summary(step))
+  // An overloaded step leaves queued work (and waitUntil settlements) behind: let it drain.
+  await sleep(result.skipped + result.timeouts > 0 || load === 'max' ? 2_000 : 500)
+  return step
+}
+
+async function warmUp(targets: Target[], stream: boolean, config: BenchConfig): Promise<void> {
+  if (config.warmupS <= 0) return
+  for (const target of targets) {
+    await pacedStep(target, { rate: 100, durationS: config.warmupS, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
+  }
+}
+
+/** Which source was measured: the commit, and whether the Worker's files differed from it. */
+function source(): { commit: string; dirty: boolean } | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'wrangler.toml', 'package-lock.json') !== '' }
+  } catch {
+    return null
+  }
+}
+
+function versions(): Record<string, string> {
+  const require = createRequire(import.meta.url)
+  const out: Record<string, string> = {}
+  for (const name of ['miniflare', 'wrangler', 'workerd', 'autocannon']) {
+    const pkg: unknown = require(`${name}/package.json`)
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') out[name] = pkg.version
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const config = benchConfig(process.argv.slice(2), process.env)
+  const steps = (config.rates.length + (config.connections > 0 ? 1 : 0) + config.streamRates.length) * 4
+  log(`Meridian bench "${config.name}": ${steps} steps of ${config.durationS} s (about ${Math.ceil((steps * (config.durationS + 1) + 8 * config.warmupS + 20) / 60)} min)`)
+
+  quietBudgetMs = config.quietWaitS * 1000
+  const tmp = mkdtempSync(join(tmpdir(), 'meridian-bench-'))
+  try {
+    log('Building the Worker with wrangler deploy --dry-run …')
+    const bundle = await buildBundle(root, tmp)
+    log('Starting upstream, pass-through Worker and gateway under Miniflare …')
+    const stack = await startStack(root, config, bundle.scriptPath)
+    try {
+      for (const target of stack.targets) await checkTarget(target, config.upstream.chunks)
+      log('Every target answers 200 with well-formed JSON and SSE.')
+
+      const measured: Step[] = []
+      await warmUp(stack.targets, false, config)
+      for (const rate of config.rates) for (const target of stack.targets) measured.push(await measure(target, 'json', rate, config))
+      if (config.connections > 0) for (const target of stack.targets) measured.push(await measure(target, 'json', 'max', config))
+      await warmUp(stack.targets, true, config)
+      for (const rate of config.streamRates) for (const target of stack.targets) measured.push(await measure(target, 'stream', rate, config))
+
+      const pidsOf = (name: Target['name']) => stack.targets.find((target) => target.name === name)?.pids ?? []
+      const withDeltas = withOverheads(measured)
+      const result: BenchResult = {
+        name: config.name,
+        date: new Date().toISOString(),
+        machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', platform: `${process.platform}-${process.arch}` },
+        source: source(),
+        versions: versions(),
+        config,
+        bundle,
+        startups: stack.startups,
+        memory: { passthrough: memoryOf(pidsOf('passthrough')), meridian: memoryOf(pidsOf('meridian-quota')) },
+        steps: withDeltas,
+        verdicts: verdicts(withDeltas, bundle, config),
+      }
+      const report = renderReport(result)
+      console.log(`\n${report}\n`)
+
+      const resultsDir = join(root, 'bench/results')
+      mkdirSync(resultsDir, { recursive: true })
+      const file = join(resultsDir, `${result.date.slice(0, 10)}-${config.name}.json`)
+      writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
+      log(`Wrote ${file}`)
+      if (config.readme) {
+        const readmePath = join(root, 'bench/README.md')
+        writeFileSync(readmePath, withReportInReadme(readFileSync(readmePath, 'utf8'), report))
+        log(`Updated the results in ${readmePath}`)
+      }
+    } finally {
+      await stack.stop()
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+  process.exit(1)
+})

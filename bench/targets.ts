@@ -1,0 +1,133 @@
+/// <reference types="node" />
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { unstable_getMiniflareWorkerOptions } from 'wrangler'
+import { BENCH_PROVIDER_KEY_ENV, benchCatalog, createKey, installCatalog, QUOTA_KEY_POLICY } from './gateway'
+import { startWorker, type RunningWorker } from './runtime'
+import type { BenchConfig } from './config'
+
+/**
+ * Everything a run measures, started on loopback: the upstream (its own Node process, so it never
+ * shares an event loop with the load generator), the pass-through Worker and the gateway (each in
+ * its own Miniflare instance), and the four targets pointing at them.
+ */
+
+export const TARGET_NAMES = ['direct', 'passthrough', 'meridian-open', 'meridian-quota'] as const
+export type TargetName = (typeof TARGET_NAMES)[number]
+
+export interface Target {
+  name: TargetName
+  /** The full chat completions URL. */
+  url: string
+  headers: Record<string, string>
+  /** The runtime processes behind this target (none for direct). */
+  pids: number[]
+}
+
+export interface WorkerStartup {
+  worker: 'passthrough' | 'meridian'
+  readyMs: number
+  firstOkMs: number
+}
+
+export interface Stack {
+  targets: Target[]
+  startups: WorkerStartup[]
+  stop(): Promise<void>
+}
+
+/**
+ * The gateway's bindings (KV, Durable Objects with SQLite, compatibility date and flags) as
+ * wrangler.toml declares them, translated by wrangler itself, so the bench follows the config.
+ */
+function wranglerWorkerOptions(root: string) {
+  return unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml')).workerOptions
+}
+
+async function startUpstreamProcess(root: string, config: BenchConfig): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/upstream.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      UPSTREAM_PORT: '0',
+      UPSTREAM_LATENCY_MS: String(config.upstream.latencyMs),
+      UPSTREAM_CHUNKS: String(config.upstream.chunks),
+      UPSTREAM_CHUNK_DELAY_MS: String(config.upstream.chunkDelayMs),
+    },
+  })
+  const stdout = child.stdout
+  if (!stdout) throw new Error('upstream process has no stdout')
+  const lines = createInterface({ input: stdout })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench upstream exited (code ${code}) before listening`)))
+    lines.once('line', (line) => {
+      const parsed: unknown = JSON.parse(line)
+      if (typeof parsed === 'object' && parsed !== null && 'port' in parsed && typeof parsed.port === 'number') resolve(parsed.port)
+      else reject(new Error(`bench upstream said "${line}" instead of {"port":N}`))
+    })
+  })
+  child.removeAllListeners('exit')
+  return { port, child }
+}
+
+export async function startStack(root: string, config: BenchConfig, gatewayScript: string): Promise<Stack> {
+  const workers: RunningWorker[] = []
+  const upstream = await startUpstreamProcess(root, config)
+  const stop = async () => {
+    for (const worker of workers) await worker.dispose()
+    upstream.child.kill('SIGTERM')
+  }
+  try {
+    const upstreamBase = `http://127.0.0.1:${upstream.port}/v1`
+    const fromConfig = wranglerWorkerOptions(root)
+    const { compatibilityDate, compatibilityFlags } = fromConfig
+
+    const passthrough = await startWorker(
+      {
+        modules: true,
+        scriptPath: join(root, 'bench/passthrough-worker.js'),
+        compatibilityDate,
+        compatibilityFlags,
+        bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions`, UPSTREAM_KEY: 'bench' },
+      },
+      '/',
+    )
+    workers.push(passthrough)
+
+    const adminToken = randomBytes(24).toString('base64url')
+    const meridian = await startWorker(
+      {
+        ...fromConfig,
+        modules: true,
+        scriptPath: gatewayScript,
+        // Module names are paths relative to this; the bundle lives in a temporary directory.
+        modulesRoot: dirname(gatewayScript),
+        bindings: { ...fromConfig.bindings, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
+      },
+      '/health',
+    )
+    workers.push(meridian)
+    await installCatalog(meridian.url, adminToken, benchCatalog(upstreamBase))
+    const openKey = await createKey(meridian.url, adminToken, { name: 'bench-open' })
+    const quotaKey = await createKey(meridian.url, adminToken, { name: 'bench-quota', ...QUOTA_KEY_POLICY })
+
+    const json = { 'content-type': 'application/json' }
+    const targets: Target[] = [
+      { name: 'direct', url: `${upstreamBase}/chat/completions`, headers: { ...json, authorization: 'Bearer bench' }, pids: [] },
+      { name: 'passthrough', url: `${passthrough.url}/v1/chat/completions`, headers: json, pids: passthrough.pids },
+      { name: 'meridian-open', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${openKey}` }, pids: meridian.pids },
+      { name: 'meridian-quota', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${quotaKey}` }, pids: meridian.pids },
+    ]
+    const startups: WorkerStartup[] = [
+      { worker: 'passthrough', readyMs: passthrough.readyMs, firstOkMs: passthrough.firstOkMs },
+      { worker: 'meridian', readyMs: meridian.readyMs, firstOkMs: meridian.firstOkMs },
+    ]
+    return { targets, startups, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
