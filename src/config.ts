@@ -32,6 +32,10 @@ const ConfigSchema = z.object({
   /** Endpoints whose score is within this many ms of the best are treated as equals and share
    *  load (weighted random); 0 turns spreading off. */
   ROUTING_TIE_BAND_MS: settingOrZero(10),
+  /** `nearest-healthy` (the default), or a baseline for comparison: `ordered` (catalog order, no
+   *  health or geography: static fallback as most gateways do it) or `random` (uniform). Filters
+   *  and explicit preferences apply in every mode. */
+  ROUTING_MODE: z.enum(['nearest-healthy', 'ordered', 'random']).catch('nearest-healthy'),
   /** An admission's reservation is charged in full if its settlement has not arrived by then
    *  (a late settlement still corrects it). Longer than any request should run. */
   RESERVATION_TTL_MS: setting(15 * 60_000),

@@ -47,6 +47,7 @@ chat.post('/chat/completions', requireTenant, async (c) => {
     maxAttempts: config.MAX_ATTEMPTS,
     tieBandMs: config.ROUTING_TIE_BAND_MS,
     minSamples: config.CIRCUIT_MIN_SAMPLES,
+    mode: config.ROUTING_MODE,
   })
   const identity = newGeneration(now)
   const { plan } = await admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints })

@@ -28,6 +28,8 @@ export interface PlanInput {
   tieBandMs: number
   /** Attempts in the window before an error rate counts against an endpoint (CIRCUIT_MIN_SAMPLES). */
   minSamples: number
+  /** ROUTING_MODE: the baselines ignore health and geography (`ordered`) or rank at random. */
+  mode: 'nearest-healthy' | 'ordered' | 'random'
 }
 
 export interface TraceCandidate {
@@ -90,9 +92,19 @@ export function planRoute(input: PlanInput): RoutePlan {
   const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive })
   if (kept.length === 0) throw noEndpoints(requested, all, funnel)
 
+  const informed = input.mode === 'nearest-healthy'
   const scoreOf = (endpoint: Endpoint) =>
-    scoreEndpoint(endpoint, input.health(`${endpoint.model.id}@${endpoint.provider.id}`), input.client, input.now, input.minSamples)
-  const options = { sort, preferences, request, random: input.random, tieBandMs: input.tieBandMs }
+    scoreEndpoint(
+      endpoint,
+      informed ? input.health(`${endpoint.model.id}@${endpoint.provider.id}`) : undefined,
+      informed ? input.client : null,
+      input.now,
+      input.minSamples,
+    )
+  // Without health or geography every score is equal: `ordered` keeps catalog order (no band),
+  // `random` makes the whole field one band, shuffled with equal weights.
+  const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs
+  const options = { sort, preferences, request, random: input.random, tieBandMs }
   const groups: Scored[][] =
     partition === 'none'
       ? [kept.map(scoreOf)]
@@ -103,7 +115,7 @@ export function planRoute(input: PlanInput): RoutePlan {
     endpoints: ranked.map((s) => s.endpoint),
     trace: {
       client: input.client ? { latitude: input.client.lat, longitude: input.client.lon, colo: input.client.colo } : null,
-      strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : 'nearest-healthy',
+      strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : input.mode,
       requested_models: requested,
       filtered: funnel,
       candidates: ranked.map(traceCandidate),

@@ -104,6 +104,7 @@ export function plan(fields: Partial<ChatRequest>, options: Partial<PlanInput> &
     maxAttempts: 10,
     tieBandMs: 0,
     minSamples: 5,
+    mode: 'nearest-healthy',
     ...rest,
   })
 }

@@ -140,6 +140,18 @@ describe('filters: endpoints that cannot fit the request are never tried', () =>
   })
 })
 
+describe('baseline modes (ROUTING_MODE)', () => {
+  const unhealthy = { 'x/chat@us': view({ circuit: 'open' as const }) }
+  it('ordered keeps catalog order whatever the health and location', () => {
+    expect(route({}, { mode: 'ordered', client: CLIENTS.singapore!, healthy: unhealthy })).toEqual(['us', 'eu', 'ap', 'cheap'])
+  })
+
+  it('random shuffles uniformly, ignoring health and location', () => {
+    const firsts = new Set([0, 0.26, 0.51, 0.76].map((r) => route({}, { mode: 'random', client: CLIENTS.singapore!, healthy: unhealthy, random: () => r })[0]))
+    expect(firsts).toEqual(new Set(['us', 'eu', 'ap', 'cheap']))
+  })
+})
+
 describe('model fallbacks', () => {
   it('tries the models in order, each with its own ranking', () => {
     expect(route({ model: 'x/text', models: ['x/chat'] }, { client: CLIENTS.singapore! })).toEqual(['x/text@us', 'ap', 'eu', 'cheap', 'us'])
