@@ -45,6 +45,11 @@ const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
 
 export class KeyDO extends DurableObject<Env> {
+  // This object is the only writer of its storage, so what it last read or wrote is current:
+  // admission works from memory and pays only for its writes.
+  private cachedRecord: KeyRecord | null | undefined
+  private cachedLedger: Ledger | undefined
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     ctx.storage.sql.exec(`
@@ -57,18 +62,32 @@ export class KeyDO extends DurableObject<Env> {
   }
 
   private record(): KeyRecord | null {
-    const stored = this.ctx.storage.kv.get<unknown>(RECORD)
-    return stored === undefined ? null : KeyRecordSchema.parse(stored)
+    if (this.cachedRecord === undefined) {
+      const stored = this.ctx.storage.kv.get<unknown>(RECORD)
+      this.cachedRecord = stored === undefined ? null : KeyRecordSchema.parse(stored)
+    }
+    return this.cachedRecord
+  }
+
+  private saveRecord(record: KeyRecord): void {
+    this.ctx.storage.kv.put(RECORD, record)
+    this.cachedRecord = record
   }
 
   private ledger(now: number): Ledger {
-    return this.ctx.storage.kv.get<Ledger>(LEDGER) ?? emptyLedger(now)
+    this.cachedLedger ??= this.ctx.storage.kv.get<Ledger>(LEDGER) ?? emptyLedger(now)
+    return this.cachedLedger
+  }
+
+  private saveLedger(ledger: Ledger): void {
+    this.ctx.storage.kv.put(LEDGER, ledger)
+    this.cachedLedger = ledger
   }
 
   /** Stores a new key; false if this hash already has one (never overwrite). */
   create(record: KeyRecord): boolean {
     if (this.record()) return false
-    this.ctx.storage.kv.put(RECORD, record)
+    this.saveRecord(record)
     return true
   }
 
@@ -82,7 +101,7 @@ export class KeyDO extends DurableObject<Env> {
     const current = this.record()
     if (!current) return null
     const record = patchKeyRecord(current, patch, new Date(now).toISOString())
-    this.ctx.storage.kv.put(RECORD, record)
+    this.saveRecord(record)
     return { record, ledger: this.ledger(now) }
   }
 
@@ -90,6 +109,8 @@ export class KeyDO extends DurableObject<Env> {
     const existed = this.record() !== null
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
+    this.cachedRecord = null
+    this.cachedLedger = undefined
     return existed
   }
 
@@ -108,7 +129,7 @@ export class KeyDO extends DurableObject<Env> {
       request.now,
       expiresAt,
     )
-    this.ctx.storage.kv.put(LEDGER, decision.ledger)
+    this.saveLedger(decision.ledger)
     await this.scheduleAlarm(expiresAt)
     return { ok: true, key, allowed: decision.allowed }
   }
@@ -122,7 +143,7 @@ export class KeyDO extends DurableObject<Env> {
     if (row) {
       const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
       const ledger = settleLedger(this.ledger(settlement.now), reservation, settlement.costNano, settlement.tokens, settlement.now)
-      this.ctx.storage.kv.put(LEDGER, ledger)
+      this.saveLedger(ledger)
       this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, settlement.id)
     }
     this.storeGeneration(settlement.record)
@@ -153,7 +174,7 @@ export class KeyDO extends DurableObject<Env> {
       ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false }, now)
       this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'expired' WHERE id = ?`, row.id)
     }
-    if (expired.length > 0) this.ctx.storage.kv.put(LEDGER, ledger)
+    if (expired.length > 0) this.saveLedger(ledger)
     // Settled and expired rows are kept a day so that a late settlement still finds them.
     this.ctx.storage.sql.exec(`DELETE FROM reservations WHERE state != 'open' AND expires_at < ?`, now - 24 * HOUR_MS)
     this.ctx.storage.sql.exec('DELETE FROM generations WHERE created_at < ?', now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS)

@@ -106,6 +106,8 @@ export function fromOpenAI(body: unknown): Completion {
  * chunks and empty `tool_calls` arrays, which some providers send, produce no event.
  */
 export function fromOpenAIChunk(body: unknown): StreamEvent[] {
+  const text = plainTextDelta(body)
+  if (text !== undefined) return text === '' ? [] : [{ type: 'delta', delta: { content: text } }]
   const parsed = UpstreamChunk.safeParse(body)
   if (!parsed.success) return [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: body }]
   const chunk = parsed.data
@@ -145,4 +147,26 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   }
   if (chunk.usage) events.push({ type: 'usage', usage: usageFromOpenAI(chunk.usage) })
   return events
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
+
+/**
+ * The fast path for the chunk nearly every stream is made of — one choice whose delta holds only
+ * text (and perhaps the role), no finish, no usage — checked by hand because a full schema parse
+ * of every chunk was a measurable share of a stream's CPU. Returns the text, or undefined for any
+ * other shape, which then goes through the schema.
+ */
+function plainTextDelta(body: unknown): string | undefined {
+  if (!isRecord(body) || body.usage != null || body.error != null || !Array.isArray(body.choices) || body.choices.length !== 1) {
+    return undefined
+  }
+  const choice: unknown = body.choices[0]
+  if (!isRecord(choice) || choice.finish_reason != null || !isRecord(choice.delta)) return undefined
+  let text = ''
+  for (const [field, value] of Object.entries(choice.delta)) {
+    if (field === 'content' && (typeof value === 'string' || value === null)) text = value ?? ''
+    else if (field !== 'role' || typeof value !== 'string') return undefined
+  }
+  return text
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { fromOpenAIChunk } from '../../src/formats/openai/response'
+
+const choice = (delta: object | null, finish_reason: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason }] })
+
+describe('fromOpenAIChunk', () => {
+  it.each([
+    ['a text delta', choice({ content: 'Hel' }), [{ type: 'delta', delta: { content: 'Hel' } }]],
+    ['a text delta with the role', choice({ role: 'assistant', content: 'Hi' }), [{ type: 'delta', delta: { content: 'Hi' } }]],
+    ['the empty placeholder first chunk', choice({ role: 'assistant', content: '' }), []],
+    ['a null content', choice({ content: null }), []],
+    ['an empty tool_calls array', choice({ role: 'assistant', content: null, tool_calls: [] }), []],
+    [
+      'reasoning (and reasoning_content)',
+      choice({ reasoning_content: 'think' }),
+      [{ type: 'delta', delta: { reasoning: 'think' } }],
+    ],
+    [
+      'a tool-call fragment',
+      choice({ tool_calls: [{ index: 0, function: { arguments: '{"a' } }] }),
+      [{ type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{"a' } }] } }],
+    ],
+    ['a finish', choice({}, 'length'), [{ type: 'finish', finishReason: 'length', nativeFinishReason: 'length' }]],
+    [
+      'text and a finish together',
+      choice({ content: '!' }, 'stop'),
+      [
+        { type: 'delta', delta: { content: '!' } },
+        { type: 'finish', finishReason: 'stop', nativeFinishReason: 'stop' },
+      ],
+    ],
+    [
+      'a usage-only chunk',
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } },
+      [{ type: 'usage', usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } }],
+    ],
+    ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
+    ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
+  ])('decodes %s', (_label, body, events) => {
+    expect(fromOpenAIChunk(body)).toEqual(events)
+  })
+})
