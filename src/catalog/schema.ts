@@ -16,7 +16,7 @@ export const Region = z.strictObject({
   lon: z.number().min(-180).max(180),
 })
 
-export const WireFormat = z.enum(['openai', 'anthropic'])
+export const WireFormat = z.enum(['openai', 'anthropic', 'gemini'])
 export type WireFormat = z.infer<typeof WireFormat>
 
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase slug (a-z, 0-9, ., _, -)')

@@ -1,11 +1,13 @@
 import type { WireFormat } from '../catalog/schema'
 import type { Adapter } from './adapter'
 import { anthropicAdapter } from './anthropic'
+import { geminiAdapter } from './gemini'
 import { openaiAdapter } from './openai'
 
 const ADAPTERS: Record<WireFormat, Adapter> = {
   openai: openaiAdapter,
   anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
 }
 
 export function adapterFor(format: WireFormat): Adapter {

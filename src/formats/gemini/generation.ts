@@ -1,0 +1,91 @@
+import { z } from 'zod'
+import type { ChatRequest } from '../openai/request'
+
+/**
+ * OpenAI sampling parameters, structured output and OpenRouter's `reasoning` → Gemini's
+ * `generationConfig`. Parameters Gemini has no field for (`user`, `parallel_tool_calls`,
+ * `logprobs`, `logit_bias`, …) are dropped here; `provider.require_parameters` filters endpoints
+ * that lack them before this runs.
+ */
+
+type Config = Record<string, unknown>
+
+/** One OpenAI parameter → one `generationConfig` field (Portkey-style map). */
+interface ParameterRule {
+  from: keyof ChatRequest
+  to: string
+  transform?: (value: unknown) => unknown
+}
+
+// OpenAI's ranges fit inside Gemini's (temperature 0–2, penalties -2–2), so nothing is clamped.
+const PARAMETERS: readonly ParameterRule[] = [
+  { from: 'temperature', to: 'temperature' },
+  { from: 'top_p', to: 'topP' },
+  { from: 'top_k', to: 'topK' },
+  { from: 'stop', to: 'stopSequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
+  { from: 'seed', to: 'seed' },
+  { from: 'presence_penalty', to: 'presencePenalty' },
+  { from: 'frequency_penalty', to: 'frequencyPenalty' },
+]
+
+const Effort = z.enum(['xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
+type Effort = z.infer<typeof Effort>
+
+/** OpenRouter's unified `reasoning` object; anything malformed is ignored, as other extras are. */
+const Reasoning = z.looseObject({
+  effort: Effort.nullish(),
+  max_tokens: z.number().int().nonnegative().nullish(),
+  exclude: z.boolean().nullish(),
+  enabled: z.boolean().nullish(),
+})
+
+/**
+ * Effort → `thinkingBudget` tokens. A budget (rather than Gemini 3's `thinkingLevel`) is the one
+ * knob both Gemini 2.5 and 3 accept; the top stays within 2.5 Flash's 24,576 ceiling.
+ */
+const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
+  minimal: 1024,
+  low: 2048,
+  medium: 8192,
+  high: 24576,
+  xhigh: 24576,
+}
+
+export function generationConfig(request: ChatRequest, options: { maxOutputTokens?: number }): Config {
+  const config: Config = {}
+  for (const rule of PARAMETERS) {
+    const value = request[rule.from]
+    if (value != null) config[rule.to] = rule.transform ? rule.transform(value) : value
+  }
+  if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
+  Object.assign(config, responseFormat(request))
+  const thinking = thinkingConfig(request)
+  if (thinking) config.thinkingConfig = thinking
+  return config
+}
+
+/** json_schema uses `responseJsonSchema`, which takes JSON Schema as is (unlike `responseSchema`'s OpenAPI subset). */
+function responseFormat(request: ChatRequest): Config {
+  const format = request.response_format
+  if (format?.type === 'json_object') return { responseMimeType: 'application/json' }
+  if (format?.type !== 'json_schema') return {}
+  const schema = format.json_schema.schema
+  return { responseMimeType: 'application/json', ...(schema ? { responseJsonSchema: schema } : {}) }
+}
+
+/**
+ * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
+ * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`.
+ * Effort "none" and `enabled: false` send nothing: Gemini 3 and 2.5 Pro cannot switch thinking
+ * off, and a zero budget is a 400 there.
+ */
+function thinkingConfig(request: ChatRequest): Config | null {
+  const parsed = Reasoning.safeParse(request.reasoning ?? {})
+  const reasoning = parsed.success ? parsed.data : {}
+  const topLevel = Effort.safeParse(request.reasoning_effort)
+  const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : undefined)
+  if (effort === 'none' || reasoning.enabled === false) return null
+  const budget = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
+  if (budget === undefined && reasoning.enabled !== true) return null
+  return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: reasoning.exclude !== true }
+}

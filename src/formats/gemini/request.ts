@@ -1,0 +1,100 @@
+import { GatewayError } from '../../errors'
+import { textOf, type ChatRequest, type Message } from '../openai/request'
+import { generationConfig } from './generation'
+import { named, textParts, userParts, type GeminiPart } from './parts'
+import { SKIP_SIGNATURE, signaturesOf } from './signatures'
+import { geminiTools } from './tools'
+
+/**
+ * Canonical (OpenAI) chat request → Gemini `GenerateContentRequest` body. System and developer
+ * messages become `systemInstruction`; the rest become `contents` with roles `user` and `model`.
+ * Gemini takes the model from the URL, so the body has none.
+ */
+
+type Body = Record<string, unknown>
+type Turn = { role: 'user' | 'model'; parts: GeminiPart[] }
+type AssistantMessage = Extract<Message, { role: 'assistant' }>
+
+export function toGemini(request: ChatRequest, options: { maxOutputTokens?: number } = {}): Body {
+  const { system, contents } = convertMessages(request.messages)
+  const body: Body = {}
+  if (system.length) body.systemInstruction = { parts: system }
+  body.contents = contents
+  Object.assign(body, geminiTools(request))
+  const config = generationConfig(request, options)
+  if (Object.keys(config).length) body.generationConfig = config
+  return body
+}
+
+function convertMessages(messages: Message[]): { system: GeminiPart[]; contents: Turn[] } {
+  const system: GeminiPart[] = []
+  const contents: Turn[] = []
+  // Tool results name their function only by call id; Gemini wants the name itself.
+  const toolNames = new Map<string, string>()
+  // Same-role neighbours become one turn: parallel calls must be answered in a single user turn.
+  const append = (role: Turn['role'], parts: GeminiPart[]) => {
+    const last = contents.at(-1)
+    if (last?.role === role) last.parts.push(...parts)
+    else if (parts.length) contents.push({ role, parts })
+  }
+  messages.forEach((message, index) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(...textParts(message.content))
+        return
+      case 'user':
+        return append('user', named(message.name, userParts(message.content, index)))
+      case 'assistant':
+        for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name)
+        return append('model', modelParts(message, index))
+      case 'tool': {
+        const name = toolNames.get(message.tool_call_id)
+        if (!name) {
+          throw new GatewayError(400, 'invalid_request', `messages[${index}]: tool_call_id "${message.tool_call_id}" matches no earlier assistant tool call`)
+        }
+        return append('user', [{ functionResponse: { name, response: { content: textOf(message.content) } } }])
+      }
+    }
+  })
+  return { system, contents }
+}
+
+function modelParts(message: AssistantMessage, index: number): GeminiPart[] {
+  const parts: GeminiPart[] = []
+  const content = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
+  for (const [partIndex, part] of content.entries()) {
+    const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
+    if (typeof text !== 'string') {
+      throw new GatewayError(400, 'invalid_request', `messages[${index}].content[${partIndex}]: "${part.type}" parts are not supported by Gemini models`)
+    }
+    if (text) parts.push({ text })
+  }
+  const signatures = signaturesOf(message.reasoning_details)
+  const calls = (message.tool_calls ?? []).map((call): GeminiPart => {
+    const signature = signatures.get(call.id)
+    return {
+      functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) },
+      ...(signature ? { thoughtSignature: signature } : {}),
+    }
+  })
+  // Gemini signs only the first of parallel calls; without any signature the first gets the stand-in.
+  const first = calls[0]
+  if (first && !calls.some((call) => call.thoughtSignature)) first.thoughtSignature = SKIP_SIGNATURE
+  return named(message.name, [...parts, ...calls])
+}
+
+function parseArguments(json: string, index: number): Record<string, unknown> {
+  // Several clients send "" for a call without arguments; Gemini needs an object.
+  if (json.trim() === '') return {}
+  let args: unknown
+  try {
+    args = JSON.parse(json)
+  } catch {
+    args = undefined
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    throw new GatewayError(400, 'invalid_request', `messages[${index}].tool_calls: function arguments must be a JSON object`)
+  }
+  return { ...args }
+}

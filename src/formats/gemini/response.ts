@@ -1,0 +1,137 @@
+import { z } from 'zod'
+import type { Completion, FinishReason, TokenUsage } from '../canonical'
+import type { ToolCall } from '../openai/request'
+import { signatureDetail, type SignatureDetail } from './signatures'
+
+/**
+ * Gemini `GenerateContentResponse` (validated at the boundary) → the canonical Completion. The
+ * schemas and the part/usage/finish helpers are shared with the stream decoder, whose chunks are
+ * partial responses of the same shape.
+ */
+
+const Count = z.number().int().nonnegative().nullish()
+
+export const GeminiUsage = z.looseObject({
+  promptTokenCount: Count,
+  candidatesTokenCount: Count,
+  cachedContentTokenCount: Count,
+  thoughtsTokenCount: Count,
+})
+export type GeminiUsage = z.infer<typeof GeminiUsage>
+
+const Part = z.looseObject({
+  text: z.string().nullish(),
+  thought: z.boolean().nullish(),
+  thoughtSignature: z.string().nullish(),
+  functionCall: z
+    .looseObject({ id: z.string().nullish(), name: z.string(), args: z.record(z.string(), z.unknown()).nullish() })
+    .nullish(),
+})
+type Part = z.infer<typeof Part>
+
+export const GeminiChunk = z.looseObject({
+  candidates: z
+    .array(
+      z.looseObject({
+        content: z.looseObject({ parts: z.array(Part).nullish() }).nullish(),
+        finishReason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  promptFeedback: z.looseObject({ blockReason: z.string().nullish() }).nullish(),
+  usageMetadata: GeminiUsage.nullish(),
+  responseId: z.string().nullish(),
+})
+export type GeminiChunk = z.infer<typeof GeminiChunk>
+
+// A whole response must say something: candidates, or why there are none.
+const GeminiResponse = GeminiChunk.refine((body) => body.candidates != null || body.promptFeedback != null, {
+  message: 'a Gemini response has candidates or promptFeedback',
+})
+
+const GeminiErrorBody = z.looseObject({ error: z.looseObject({ message: z.string() }) })
+
+const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT'])
+
+/**
+ * Gemini has no "tool calls" finish reason: a turn that calls functions ends with STOP, so calls
+ * seen turn a normal stop into `tool_calls`. Filters and MAX_TOKENS keep their meaning; any other
+ * word (OTHER, MALFORMED_FUNCTION_CALL, …) counts as a stop, with the raw word kept as native.
+ */
+export function geminiFinishReason(native: string | null, toolCalls: number): FinishReason {
+  if (native === 'MAX_TOKENS') return 'length'
+  if (native && FILTERED.has(native)) return 'content_filter'
+  return toolCalls > 0 ? 'tool_calls' : 'stop'
+}
+
+/** Gemini counts thoughts apart from candidates; both are billed as output, so both are completion tokens. */
+export function usageFromGemini(usage: GeminiUsage): TokenUsage {
+  const thoughts = usage.thoughtsTokenCount ?? 0
+  return {
+    promptTokens: usage.promptTokenCount ?? 0,
+    completionTokens: (usage.candidatesTokenCount ?? 0) + thoughts,
+    cachedTokens: usage.cachedContentTokenCount ?? 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: thoughts,
+  }
+}
+
+/**
+ * Gemini may omit function-call ids, so one is derived from the response id and the call's
+ * position: the same response yields the same ids whether streamed or not.
+ */
+export function toolCallId(part: { id?: string | null }, responseId: string | null | undefined, index: number): string {
+  if (part.id) return part.id
+  return `call_${responseId ?? crypto.randomUUID().replaceAll('-', '')}_${index}`
+}
+
+/** What one candidate's parts say, in canonical pieces; `firstCall` numbers the calls across stream chunks. */
+export function readParts(parts: Part[], responseId: string | null | undefined, firstCall = 0) {
+  let text = ''
+  let reasoning = ''
+  const toolCalls: ToolCall[] = []
+  const signatures: SignatureDetail[] = []
+  for (const part of parts) {
+    if (part.functionCall) {
+      const index = firstCall + toolCalls.length
+      const id = toolCallId(part.functionCall, responseId, index)
+      toolCalls.push({ id, type: 'function', function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) } })
+      if (part.thoughtSignature) signatures.push(signatureDetail(id, part.thoughtSignature, index))
+    } else if (part.text && part.thought) reasoning += part.text
+    else if (part.text) text += part.text
+  }
+  return { text, reasoning, toolCalls, signatures }
+}
+
+/** Parses a non-streaming Gemini body; throws a ZodError on garbage. */
+export function fromGemini(body: unknown): Completion {
+  const parsed = GeminiResponse.parse(body)
+  const usage = parsed.usageMetadata ? usageFromGemini(parsed.usageMetadata) : null
+  const candidate = parsed.candidates?.[0]
+  if (!candidate) {
+    // The prompt itself was blocked: an answer with nothing in it, not an upstream failure.
+    const native = parsed.promptFeedback?.blockReason ?? null
+    return { message: { role: 'assistant', content: null, refusal: null }, finishReason: native ? 'content_filter' : 'stop', nativeFinishReason: native, usage }
+  }
+  const { text, reasoning, toolCalls, signatures } = readParts(candidate.content?.parts ?? [], parsed.responseId)
+  const native = candidate.finishReason ?? null
+  return {
+    message: {
+      role: 'assistant',
+      content: text || null,
+      refusal: null,
+      ...(reasoning ? { reasoning } : {}),
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...(signatures.length ? { reasoning_details: signatures } : {}),
+    },
+    finishReason: geminiFinishReason(native, toolCalls.length),
+    nativeFinishReason: native,
+    usage,
+  }
+}
+
+/** The message of a Gemini error body (`{ error: { code, message, status } }`, sometimes inside an array). */
+export function geminiErrorMessage(body: unknown): string | null {
+  const parsed = GeminiErrorBody.safeParse(Array.isArray(body) ? body[0] : body)
+  return parsed.success ? parsed.data.error.message : null
+}

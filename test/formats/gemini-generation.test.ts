@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { toGemini } from '../../src/formats/gemini/request'
+import { ChatRequest } from '../../src/formats/openai/request'
+
+const hi = [{ role: 'user', content: 'hi' }]
+
+function config(request: Record<string, unknown>, options: { maxOutputTokens?: number } = {}) {
+  const body = toGemini(ChatRequest.parse({ model: 'google/gemini-3.8-flash', messages: hi, ...request }), options)
+  return body.generationConfig as Record<string, unknown> | undefined
+}
+
+describe('toGemini generationConfig', () => {
+  it('renames the sampling parameters Gemini has and drops every other one', () => {
+    expect(
+      config(
+        {
+          temperature: 1.7,
+          top_p: 0.9,
+          top_k: 40,
+          stop: 'END',
+          seed: 7,
+          presence_penalty: 0.5,
+          frequency_penalty: -0.5,
+          max_tokens: 999,
+          user: 'user-42',
+          logprobs: true,
+          parallel_tool_calls: false,
+          n: 1,
+          provider: { order: ['google'] },
+        },
+        { maxOutputTokens: 300 },
+      ),
+    ).toStrictEqual({
+      temperature: 1.7,
+      topP: 0.9,
+      topK: 40,
+      stopSequences: ['END'],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      maxOutputTokens: 300,
+    })
+  })
+
+  it('passes a stop array through and sends no generationConfig when nothing is set', () => {
+    expect(config({ stop: ['a', 'b'] })).toStrictEqual({ stopSequences: ['a', 'b'] })
+    expect(config({})).toBeUndefined()
+  })
+
+  it.each([
+    ['text', { type: 'text' }, undefined],
+    ['json_object', { type: 'json_object' }, { responseMimeType: 'application/json' }],
+    [
+      'json_schema',
+      { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } } },
+      { responseMimeType: 'application/json', responseJsonSchema: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } },
+    ],
+    ['json_schema without a schema', { type: 'json_schema', json_schema: { name: 'a' } }, { responseMimeType: 'application/json' }],
+  ])('maps response_format %s', (_, format, expected) => {
+    expect(config({ response_format: format })).toStrictEqual(expected)
+  })
+
+  it.each([
+    ['reasoning.max_tokens', { reasoning: { max_tokens: 5000 } }, { thinkingBudget: 5000, includeThoughts: true }],
+    ['max_tokens over effort', { reasoning: { max_tokens: 100, effort: 'high' } }, { thinkingBudget: 100, includeThoughts: true }],
+    ['effort low', { reasoning: { effort: 'low' } }, { thinkingBudget: 2048, includeThoughts: true }],
+    ['effort high, thoughts excluded', { reasoning: { effort: 'high', exclude: true } }, { thinkingBudget: 24576, includeThoughts: false }],
+    ['top-level reasoning_effort', { reasoning_effort: 'medium' }, { thinkingBudget: 8192, includeThoughts: true }],
+    ['enabled alone', { reasoning: { enabled: true } }, { includeThoughts: true }],
+    ['effort none', { reasoning: { effort: 'none' } }, undefined],
+    ['enabled false', { reasoning: { enabled: false, max_tokens: 10 } }, undefined],
+    ['exclude alone', { reasoning: { exclude: true } }, undefined],
+    ['a malformed reasoning object', { reasoning: { effort: 'extreme' } }, undefined],
+  ])('maps %s to thinkingConfig', (_, request, thinking) => {
+    expect(config(request)?.thinkingConfig).toStrictEqual(thinking)
+  })
+})
