@@ -96,16 +96,16 @@ describe('rate and concurrency limits through the front door', () => {
 
   it('holds max_concurrency across overlapping streams', async () => {
     const gate = latch()
-    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['slow']), { hold: gate.promise }) })
+    const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['slow']), { hold: gate.promise }) })
     const { key } = await createKey({ name: 'concurrency', max_concurrency: 2 })
     const ask = { model: 'test/chat', stream: true, messages: hi }
     const first = chat(key, ask)
     const second = chat(key, ask)
-    await vi.waitFor(async () => {
-      const third = await chat(key, ask)
-      expect(third.status).toBe(429)
-      expect(((await third.json()) as ErrorJson).error.metadata).toMatchObject({ limit_type: 'max_concurrency' })
-    })
+    // Both are admitted once both have reached the upstream (which holds them).
+    await vi.waitFor(() => expect(upstream.calls).toHaveLength(2))
+    const third = await chat(key, ask)
+    expect(third.status).toBe(429)
+    expect(((await third.json()) as ErrorJson).error.metadata).toMatchObject({ limit_type: 'max_concurrency' })
     gate.release()
     await Promise.all([first, second].map(async (r) => readSse(await r)))
     await vi.waitFor(async () => expect((await chat(key, { model: 'test/chat', messages: hi })).status).not.toBe(429))
