@@ -4,6 +4,7 @@ import { admin } from './api/admin'
 import { chat } from './api/chat'
 import type { AppEnv } from './api/context'
 import { keys } from './api/keys'
+import { messages } from './api/messages'
 import { models } from './api/models'
 import { providers } from './api/providers'
 import { tenant } from './api/tenant'
@@ -18,6 +19,7 @@ export function createApp(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? systemClock
   const api = new Hono<AppEnv>()
   api.route('/', chat)
+  api.route('/', messages)
   api.route('/', models)
   api.route('/', tenant)
   api.route('/', providers)
@@ -36,10 +38,11 @@ export function createApp(options: { clock?: Clock } = {}) {
   app.route('/api/v1', api)
 
   app.notFound((c) => toErrorResponse(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
-  app.onError((error) => {
-    if (error instanceof GatewayError) return toErrorResponse(error)
+  app.onError((error, c) => {
+    const respond = c.var.errorResponse ?? toErrorResponse
+    if (error instanceof GatewayError) return respond(error)
     console.error('unhandled error', error instanceof Error ? error.stack : String(error))
-    return toErrorResponse(internalError())
+    return respond(internalError())
   })
   return app
 }

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { currentCatalog } from '../catalog/store'
 import { configOf } from '../config'
 import { secretNamed } from '../env'
@@ -7,6 +7,7 @@ import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
 import type { ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
+import { openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
 import { reportObservations } from '../health/report'
 import { currentHealth } from '../health/snapshot'
@@ -27,8 +28,14 @@ function wantsTrace(headers: Headers): boolean {
   return headers.get('x-meridian-debug')?.toLowerCase() === 'route' || headers.get('x-openrouter-metadata')?.toLowerCase() === 'enabled'
 }
 
-chat.post('/chat/completions', requireTenant, async (c) => {
-  const request = await readJsonBody(c, ChatRequest, 'request')
+chat.post('/chat/completions', requireTenant, async (c) => serveChat(c, await readJsonBody(c, ChatRequest, 'request'), openaiRenderer))
+
+/**
+ * Serves a validated canonical request, answering in the renderer's wire format. Every inference
+ * route (chat completions, Anthropic messages) goes through here, so routing, quotas, settlement
+ * and health behave the same whatever the client spoke.
+ */
+export async function serveChat(c: Context<AppEnv>, request: ChatRequest, renderer: Renderer): Promise<Response> {
   const { env } = c
   const config = configOf(env)
   const clock = c.var.clock
@@ -60,10 +67,11 @@ chat.post('/chat/completions', requireTenant, async (c) => {
     request,
     plan,
     stream,
+    renderer,
     startedAt: now,
     trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
   }
   return stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
-})
+}

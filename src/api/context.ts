@@ -1,5 +1,6 @@
 import type { Clock } from '../clock'
 import type { Env } from '../env'
+import type { GatewayError } from '../errors'
 
 /** Hono's environment for every route: bindings plus what middleware establishes. */
 export interface AppEnv {
@@ -8,5 +9,7 @@ export interface AppEnv {
     clock: Clock
     /** SHA-256 hex of the presented tenant key (set by requireTenant). */
     keyHash: string
+    /** A route's own error shape (set by its first middleware); the app's handler uses it. */
+    errorResponse?: (error: GatewayError) => Response
   }
 }

@@ -1,6 +1,5 @@
-import { toErrorResponse } from '../errors'
 import type { Completion } from '../formats/canonical'
-import { renderCompletion, type ResponseMeta } from '../formats/openai/render'
+import type { ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
@@ -15,7 +14,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   const served = await tryEndpoints(ctx, (call) => fetchCompletion(ctx, call))
   if (!served.ok) {
     ctx.finish(failedOutcome(served))
-    return toErrorResponse(served.error)
+    return ctx.renderer.error(served.error)
   }
   const { value: completion, endpoint, attempts } = served
   const meta: ResponseMeta = {
@@ -42,7 +41,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0)
   ctx.finish(outcome)
   return Response.json(
-    { ...renderCompletion(meta, completion, report), ...routeDebug(ctx, attempts) },
+    { ...ctx.renderer.json(meta, completion, report, ctx.request), ...routeDebug(ctx, attempts) },
     { headers: servedHeaders(identity, endpoint, attempts) },
   )
 }

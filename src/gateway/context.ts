@@ -7,6 +7,7 @@ import type { ChatRequest } from '../formats/openai/request'
 import type { Observation } from '../health/types'
 import type { RouteTrace } from '../routing/plan'
 import type { AttemptRecord, Unserved } from './attempts'
+import type { Renderer } from './renderer'
 
 /** Everything the engine needs for one request; I/O hooks are injected by the API layer. */
 export interface ExecutionContext {
@@ -16,6 +17,8 @@ export interface ExecutionContext {
   request: ChatRequest
   plan: Endpoint[]
   stream: boolean
+  /** The wire format of the answer (the route's choice). */
+  renderer: Renderer
   /** When the request arrived (ms). */
   startedAt: number
   /** The routing trace, when the client asked for it (X-Meridian-Debug: route). */

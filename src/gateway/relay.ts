@@ -1,13 +1,6 @@
-import { errorBody, GatewayError } from '../errors'
+import { GatewayError } from '../errors'
 import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
-import {
-  renderDeltaChunk,
-  renderErrorChunk,
-  renderFinishChunk,
-  renderUsageChunk,
-  type ResponseMeta,
-} from '../formats/openai/render'
-import { SSE_DONE, sseData } from '../formats/sse'
+import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
 import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { TIMED_OUT, within } from './deadline'
@@ -17,9 +10,10 @@ import { routeDebug } from './trace'
 import { usageReport } from './usage'
 
 /**
- * Relays an open upstream stream to the client as OpenAI chunks. No failover from here on: an
- * upstream failure becomes an error chunk (`finish_reason: "error"`). Whatever happens, a stream
- * that still has a client ends with a usage chunk (with cost) and `data: [DONE]`.
+ * Relays an open upstream stream to the client in the route's wire format (ctx.renderer). No
+ * failover from here on: an upstream failure becomes the format's mid-stream error (an OpenAI
+ * chunk with `finish_reason: "error"`). Whatever happens, a stream that still has a client gets
+ * the renderer's ending (for OpenAI: a usage chunk with cost and `data: [DONE]`).
  */
 
 /** The client side of the stream; remembers when the client has gone away. */
@@ -46,6 +40,10 @@ export class Sink {
     }
   }
 
+  async sendAll(messages: Uint8Array[]): Promise<void> {
+    for (const message of messages) await this.send(message)
+  }
+
   async close(): Promise<void> {
     await this.writer.close().catch(() => {})
   }
@@ -54,7 +52,6 @@ export class Sink {
 interface RelayState {
   /** When the first chunk went to the client. */
   firstByteAt: number | null
-  roleSent: boolean
   finished: boolean
   usage: TokenUsage | null
   characters: number
@@ -74,7 +71,8 @@ export async function relay(
     provider: endpoint.provider.name,
     systemFingerprint: `meridian:${endpoint.provider.id}`,
   }
-  const state: RelayState = { firstByteAt: null, roleSent: false, finished: false, usage: null, characters: 0, failure: null }
+  const writer = ctx.renderer.stream(meta, ctx.request)
+  const state: RelayState = { firstByteAt: null, finished: false, usage: null, characters: 0, failure: null }
   const finishEvent: { finishReason: string | null; nativeFinishReason: string | null } = { finishReason: null, nativeFinishReason: null }
   const upstreamFailure = (message: string, status: number, raw: unknown) =>
     new GatewayError(status, status === 408 ? 'timeout' : 'provider_unavailable', message, {
@@ -87,15 +85,14 @@ export async function relay(
       case 'delta':
         state.characters += deltaCharacters(event.delta)
         state.firstByteAt ??= ctx.clock()
-        await sink.send(sseData(renderDeltaChunk(meta, withRole(state, event.delta))))
+        await sink.sendAll(writer.event(event))
         return
       case 'finish':
         state.firstByteAt ??= ctx.clock()
-        if (!state.roleSent) await sink.send(sseData(renderDeltaChunk(meta, withRole(state, {}))))
         state.finished = true
         finishEvent.finishReason = event.finishReason
         finishEvent.nativeFinishReason = event.nativeFinishReason
-        await sink.send(sseData(renderFinishChunk(meta, event.finishReason, event.nativeFinishReason)))
+        await sink.sendAll(writer.event(event))
         return
       case 'usage':
         state.usage = event.usage
@@ -147,17 +144,9 @@ export async function relay(
   if (!state.failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0)
   ctx.finish(outcome)
   if (sink.gone) return
-  if (state.failure) await sink.send(sseData(renderErrorChunk(meta, errorBody(state.failure))))
-  await sink.send(sseData({ ...renderUsageChunk(meta, report), ...routeDebug(ctx, opened.attempts) }))
-  await sink.send(SSE_DONE)
+  if (state.failure) await sink.sendAll(writer.error(state.failure))
+  await sink.sendAll(writer.end(report, routeDebug(ctx, opened.attempts)))
   await sink.close()
-}
-
-/** OpenAI SDKs require `role` on the first delta of a choice; upstreams do not always send it. */
-function withRole(state: RelayState, delta: Delta): Delta {
-  if (state.roleSent) return delta
-  state.roleSent = true
-  return { role: 'assistant', ...delta }
 }
 
 function deltaCharacters(delta: Delta): number {

@@ -1,7 +1,6 @@
-import { errorBody, toErrorResponse } from '../errors'
 import type { StreamEvent } from '../formats/canonical'
-import { parseSse, SSE_DONE, SSE_HEADERS, sseComment, sseData, type SseMessage } from '../formats/sse'
-import { renderErrorChunk, type ResponseMeta } from '../formats/openai/render'
+import { parseSse, SSE_HEADERS, type SseMessage } from '../formats/sse'
+import type { ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
 import { failedOutcome, type ExecutionContext } from './context'
@@ -24,8 +23,6 @@ export interface OpenStream {
   controller: AbortController
 }
 
-const KEEPALIVE = sseComment('MERIDIAN PROCESSING')
-
 export async function streamCompletion(
   ctx: ExecutionContext,
   identity: GenerationIdentity,
@@ -35,7 +32,7 @@ export async function streamCompletion(
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
     ctx.finish(failedOutcome(early))
-    return toErrorResponse(early.error)
+    return ctx.renderer.error(early.error)
   }
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
@@ -54,8 +51,8 @@ async function keepAliveUntilOpen(
   sink: Sink,
   opening: Promise<Served<OpenStream> | Unserved>,
 ): Promise<void> {
-  await sink.send(KEEPALIVE)
-  const beat = setInterval(() => void sink.send(KEEPALIVE), ctx.config.STREAM_KEEPALIVE_MS)
+  await sink.send(ctx.renderer.keepAlive)
+  const beat = setInterval(() => void sink.send(ctx.renderer.keepAlive), ctx.config.STREAM_KEEPALIVE_MS)
   const opened = await opening.finally(() => clearInterval(beat))
   if (opened.ok) return relay(ctx, identity, sink, opened)
   ctx.finish(failedOutcome(opened))
@@ -66,8 +63,8 @@ async function keepAliveUntilOpen(
     provider: typeof error.metadata.provider_name === 'string' ? error.metadata.provider_name : 'Meridian',
     systemFingerprint: 'meridian',
   }
-  await sink.send(sseData(renderErrorChunk(meta, errorBody(error))))
-  await sink.send(SSE_DONE)
+  const writer = ctx.renderer.stream(meta, ctx.request)
+  await sink.sendAll([...writer.error(error), ...writer.end(null, {})])
   await sink.close()
 }
 

@@ -1,0 +1,26 @@
+import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import { fromAnthropicRequest, MessagesRequest } from '../formats/anthropic/ingress-request'
+import { anthropicRenderer } from '../formats/anthropic/render'
+import { requireTenant } from './auth'
+import { readJsonBody } from './body'
+import { serveChat } from './chat'
+import type { AppEnv } from './context'
+
+/**
+ * POST /messages: Anthropic's Messages API in and out (the Anthropic SDK, Claude Code), served by
+ * the same engine as chat completions, so any catalog model can answer. The key comes as
+ * `x-api-key` or `Authorization: Bearer`; `anthropic-version` is accepted whatever it says.
+ */
+export const messages = new Hono<AppEnv>()
+
+/** Errors on this route, the auth failures included, leave in Anthropic's shape. */
+const anthropicErrors = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('errorResponse', anthropicRenderer.error)
+  await next()
+})
+
+messages.post('/messages', anthropicErrors, requireTenant, async (c) => {
+  const request = await readJsonBody(c, MessagesRequest, 'request')
+  return serveChat(c, fromAnthropicRequest(request), anthropicRenderer)
+})

@@ -1,0 +1,211 @@
+import { z } from 'zod'
+import { ProviderPreferences } from '../../routing/preferences'
+import type { ChatRequest, ContentPart, Message, Tool, ToolCall, ToolChoice } from '../openai/request'
+
+/**
+ * Anthropic Messages requests as clients send them to POST /v1/messages (the Anthropic SDK, Claude
+ * Code), validated at the boundary, and their conversion to the canonical (OpenAI) request, so
+ * any catalog model can answer them. `cache_control` markers stay on the canonical parts, where
+ * the Anthropic upstream converter picks them up again.
+ */
+
+const CacheControl = z.looseObject({ type: z.string() })
+const cache = { cache_control: CacheControl.nullish() }
+
+const TextBlock = z.object({ type: z.literal('text'), text: z.string(), ...cache })
+const ImageBlock = z.object({
+  type: z.literal('image'),
+  source: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string().min(1) }),
+    z.object({ type: z.literal('url'), url: z.string().min(1) }),
+  ]),
+  ...cache,
+})
+const ToolUseBlock = z.object({
+  type: z.literal('tool_use'),
+  id: z.string().min(1),
+  name: z.string().min(1),
+  input: z.record(z.string(), z.unknown()),
+  ...cache,
+})
+const ToolResultBlock = z.object({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string().min(1),
+  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextBlock, ImageBlock]))]).optional(),
+  is_error: z.boolean().optional(),
+  ...cache,
+})
+const ThinkingBlock = z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().optional() })
+const RedactedThinkingBlock = z.object({ type: z.literal('redacted_thinking'), data: z.string() })
+
+const UserBlock = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolResultBlock])
+const AssistantBlock = z.discriminatedUnion('type', [TextBlock, ToolUseBlock, ThinkingBlock, RedactedThinkingBlock])
+type UserBlock = z.infer<typeof UserBlock>
+type AssistantBlock = z.infer<typeof AssistantBlock>
+
+const AnthropicTool = z.object({
+  type: z.literal('custom').optional(),
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  description: z.string().optional(),
+  input_schema: z.record(z.string(), z.unknown()),
+  ...cache,
+})
+
+const parallel = { disable_parallel_tool_use: z.boolean().optional() }
+const AnthropicToolChoice = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('auto'), ...parallel }),
+  z.object({ type: z.literal('any'), ...parallel }),
+  z.object({ type: z.literal('tool'), name: z.string().min(1), ...parallel }),
+  z.object({ type: z.literal('none') }),
+])
+
+const Thinking = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive() }),
+  z.object({ type: z.literal('disabled') }),
+  z.object({ type: z.literal('adaptive') }),
+])
+
+const ModelId = z.string().min(1).max(256)
+
+/** Unknown top-level fields (service_tier, container, …) are dropped: no canonical meaning. */
+export const MessagesRequest = z.object({
+  model: ModelId,
+  max_tokens: z.number().int().positive(),
+  messages: z
+    .array(
+      z.discriminatedUnion('role', [
+        z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(UserBlock)]) }),
+        z.object({ role: z.literal('assistant'), content: z.union([z.string(), z.array(AssistantBlock)]) }),
+      ]),
+    )
+    .min(1),
+  system: z.union([z.string(), z.array(TextBlock)]).nullish(),
+  tools: z.array(AnthropicTool).nullish(),
+  tool_choice: AnthropicToolChoice.nullish(),
+  stop_sequences: z.array(z.string()).nullish(),
+  temperature: z.number().min(0).max(1).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  metadata: z.object({ user_id: z.string().max(256).nullish() }).nullish(),
+  stream: z.boolean().nullish(),
+  thinking: Thinking.nullish(),
+  /** Top-level automatic prompt caching. */
+  cache_control: CacheControl.nullish(),
+  // OpenRouter's gateway extras work on this route too.
+  models: z.array(ModelId).min(1).max(8).nullish(),
+  provider: ProviderPreferences.nullish(),
+})
+export type MessagesRequest = z.infer<typeof MessagesRequest>
+
+export function fromAnthropicRequest(request: MessagesRequest): ChatRequest {
+  const messages: Message[] = []
+  if (request.system != null) messages.push({ role: 'system', content: typeof request.system === 'string' ? request.system : request.system.map(textPart) })
+  for (const turn of request.messages) {
+    if (turn.role === 'user') messages.push(...fromUserTurn(turn.content))
+    else messages.push(fromAssistantTurn(turn.content))
+  }
+  const chat: ChatRequest = { model: request.model, messages, max_tokens: request.max_tokens, stream: request.stream ?? false }
+  if (request.stop_sequences?.length) chat.stop = request.stop_sequences
+  if (request.temperature != null) chat.temperature = request.temperature
+  if (request.top_p != null) chat.top_p = request.top_p
+  if (request.top_k != null) chat.top_k = request.top_k
+  if (request.metadata?.user_id) chat.user = request.metadata.user_id
+  if (request.tools?.length) chat.tools = request.tools.map(toolOf)
+  if (request.tool_choice) {
+    chat.tool_choice = toolChoiceOf(request.tool_choice)
+    if ('disable_parallel_tool_use' in request.tool_choice && request.tool_choice.disable_parallel_tool_use) chat.parallel_tool_calls = false
+  }
+  // OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking.
+  if (request.thinking?.type === 'enabled') chat.reasoning = { max_tokens: request.thinking.budget_tokens }
+  if (request.thinking?.type === 'adaptive') chat.reasoning = { enabled: true }
+  if (request.cache_control) chat.cache_control = request.cache_control
+  if (request.models) chat.models = request.models
+  if (request.provider) chat.provider = request.provider
+  return chat
+}
+
+function withCache<Part extends object>(part: Part, block: { cache_control?: unknown }): Part {
+  return block.cache_control == null ? part : { ...part, cache_control: block.cache_control }
+}
+
+function textPart(block: z.infer<typeof TextBlock>): { type: 'text'; text: string } {
+  return withCache({ type: 'text' as const, text: block.text }, block)
+}
+
+function imagePart(block: z.infer<typeof ImageBlock>): ContentPart {
+  const { source } = block
+  const url = source.type === 'base64' ? `data:${source.media_type};base64,${source.data}` : source.url
+  return withCache({ type: 'image_url' as const, image_url: { url } }, block)
+}
+
+/**
+ * OpenAI wants each tool result as its own `tool` message straight after the assistant's calls,
+ * and Anthropic puts them first in the next user turn: so results become tool messages, and the
+ * rest of the turn (plus any images the results carried, which tool messages cannot hold) follows
+ * as one user message.
+ */
+function fromUserTurn(content: string | UserBlock[]): Message[] {
+  if (typeof content === 'string') return [{ role: 'user', content }]
+  const toolMessages: Message[] = []
+  const parts: ContentPart[] = []
+  for (const block of content) {
+    if (block.type === 'text') parts.push(textPart(block))
+    else if (block.type === 'image') parts.push(imagePart(block))
+    else {
+      const result = block.content ?? ''
+      const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result
+      const texts = blocks.flatMap((inner) => (inner.type === 'text' ? [textPart(inner)] : []))
+      parts.push(...blocks.flatMap((inner) => (inner.type === 'image' ? [imagePart(inner)] : [])))
+      if (block.cache_control != null) {
+        const last = texts.pop() ?? { type: 'text' as const, text: '' }
+        texts.push(withCache(last, block))
+      }
+      const plain = texts.every((part) => !('cache_control' in part))
+      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? texts.map((part) => part.text).join('') : texts })
+    }
+  }
+  return parts.length ? [...toolMessages, { role: 'user', content: parts }] : toolMessages
+}
+
+/** Thinking goes both ways: `reasoning` for its text, OpenRouter's `reasoning_details` to keep signatures. */
+function fromAssistantTurn(content: string | AssistantBlock[]): Message {
+  if (typeof content === 'string') return { role: 'assistant', content }
+  const texts: Array<{ type: 'text'; text: string }> = []
+  const toolCalls: ToolCall[] = []
+  const details: Array<Record<string, unknown>> = []
+  for (const block of content) {
+    if (block.type === 'text') texts.push(textPart(block))
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
+    } else if (block.type === 'thinking') {
+      details.push({ type: 'reasoning.text', text: block.thinking, signature: block.signature ?? null, format: 'anthropic-claude-v1', index: details.length })
+    } else details.push({ type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
+  }
+  const cached = texts.some((part) => 'cache_control' in part)
+  const message: Message = { role: 'assistant', content: cached ? texts : texts.length ? texts.map((part) => part.text).join('') : null }
+  if (toolCalls.length) message.tool_calls = toolCalls
+  const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
+  if (reasoning) message.reasoning = reasoning
+  if (details.length) message.reasoning_details = details
+  return message
+}
+
+function toolOf(tool: z.infer<typeof AnthropicTool>): Tool {
+  return {
+    type: 'function',
+    function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema },
+  }
+}
+
+function toolChoiceOf(choice: z.infer<typeof AnthropicToolChoice>): ToolChoice {
+  switch (choice.type) {
+    case 'auto':
+      return 'auto'
+    case 'any':
+      return 'required'
+    case 'none':
+      return 'none'
+    case 'tool':
+      return { type: 'function', function: { name: choice.name } }
+  }
+}

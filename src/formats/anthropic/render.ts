@@ -1,0 +1,197 @@
+import { nanoToUsd } from '../../catalog/pricing'
+import type { GatewayError } from '../../errors'
+import type { Renderer, RenderedEvent, StreamWriter } from '../../gateway/renderer'
+import { normalizeFinishReason, type AssistantMessage, type Completion, type Delta, type FinishReason } from '../canonical'
+import { estimatePromptTokens } from '../openai/estimate'
+import type { ChatRequest } from '../openai/request'
+import type { ResponseMeta, UsageReport } from '../openai/render'
+import { sseEvent } from '../sse'
+
+/**
+ * Canonical results → Anthropic Messages responses for POST /v1/messages: the message JSON, the
+ * named SSE events (`message_start`, `content_block_*`, `message_delta`, `message_stop`, `ping`,
+ * `error`) and `{ type: 'error', error: { type, message } }` bodies. Meridian extras the SDKs
+ * ignore ride along: `provider`, `usage.cost` (USD) and the error's `metadata`.
+ */
+
+const STOP_REASONS: Record<FinishReason, string> = {
+  stop: 'end_turn',
+  length: 'max_tokens',
+  tool_calls: 'tool_use',
+  content_filter: 'refusal',
+  error: 'end_turn',
+}
+const ANTHROPIC_STOP_REASONS = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded'])
+
+/** An Anthropic upstream's own word is kept when it means the same; otherwise the canonical one is translated. */
+export function stopReason(finish: FinishReason, native: string | null): string {
+  return native && ANTHROPIC_STOP_REASONS.has(native) && normalizeFinishReason(native) === finish ? native : STOP_REASONS[finish]
+}
+
+/** Which sequence matched is not in the canonical form; with one requested, it can only be that one. */
+function stopSequence(reason: string, request: ChatRequest): string | null {
+  if (reason !== 'stop_sequence') return null
+  const stops = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? [])
+  return stops.length === 1 ? stops[0]! : null
+}
+
+/** Anthropic's input_tokens excludes cache reads and writes; the canonical prompt count includes them. */
+export function anthropicUsage({ usage, costNano }: UsageReport) {
+  return {
+    input_tokens: Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens),
+    output_tokens: usage.completionTokens,
+    cache_creation_input_tokens: usage.cacheWriteTokens,
+    cache_read_input_tokens: usage.cachedTokens,
+    cost: nanoToUsd(costNano),
+  }
+}
+
+type Block = { type: string; [field: string]: unknown }
+
+function contentBlocks(message: AssistantMessage): Block[] {
+  const blocks: Block[] = []
+  // Signatures are not in the canonical form; Anthropic's SDK types require the field.
+  if (message.reasoning) blocks.push({ type: 'thinking', thinking: message.reasoning, signature: '' })
+  for (const text of [message.content, message.refusal]) if (text) blocks.push({ type: 'text', text })
+  for (const call of message.tool_calls ?? []) {
+    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) })
+  }
+  return blocks
+}
+
+function parseInput(json: string): Record<string, unknown> {
+  try {
+    const input: unknown = JSON.parse(json)
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input }
+  } catch {
+    // Anthropic's input is always an object; a model's malformed arguments become an empty one.
+  }
+  return {}
+}
+
+export function renderMessage(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ChatRequest) {
+  const reason = stopReason(completion.finishReason, completion.nativeFinishReason)
+  return {
+    id: meta.id,
+    type: 'message',
+    role: 'assistant',
+    model: meta.model,
+    provider: meta.provider,
+    content: contentBlocks(completion.message),
+    stop_reason: reason,
+    stop_sequence: stopSequence(reason, request),
+    usage: anthropicUsage(report),
+  }
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  408: 'timeout_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  503: 'overloaded_error',
+  529: 'overloaded_error',
+}
+
+export function anthropicErrorBody(error: GatewayError) {
+  const type = ERROR_TYPES[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error')
+  const metadata = Object.keys(error.metadata).length ? { metadata: error.metadata } : {}
+  return { type: 'error', error: { type, message: error.message, ...metadata } }
+}
+
+type BlockKind = 'text' | 'thinking' | 'tool_use'
+
+/**
+ * One streamed message. Anthropic blocks are sequential (start, deltas, stop), while canonical
+ * deltas interleave text, reasoning and tool-call fragments; a change of kind closes the open
+ * block and starts the next. Usage and the stop reason go out at the end, in message_delta.
+ */
+export function createMessageStream(meta: ResponseMeta, request: ChatRequest): StreamWriter {
+  let started = false
+  let failed = false
+  let open: BlockKind | null = null
+  let blocks = 0
+  let finish: { reason: FinishReason; native: string | null } = { reason: 'stop', native: null }
+  const toolBlocks = new Map<number, number>()
+
+  const start = (): Uint8Array[] => {
+    if (started) return []
+    started = true
+    const message = { id: meta.id, type: 'message', role: 'assistant', model: meta.model, provider: meta.provider, content: [], stop_reason: null, stop_sequence: null }
+    // Real input usage arrives with the upstream's last event; message_start carries the estimate.
+    const usage = { input_tokens: estimatePromptTokens(request), output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+    return [sseEvent('message_start', { type: 'message_start', message: { ...message, usage } })]
+  }
+  const close = (): Uint8Array[] => {
+    if (!open) return []
+    open = null
+    return [sseEvent('content_block_stop', { type: 'content_block_stop', index: blocks - 1 })]
+  }
+  const begin = (next: BlockKind, contentBlock: Block): Uint8Array[] => {
+    const closed = close()
+    open = next
+    const index = blocks++
+    return [...closed, sseEvent('content_block_start', { type: 'content_block_start', index, content_block: contentBlock })]
+  }
+  const delta = (index: number, body: Block) => sseEvent('content_block_delta', { type: 'content_block_delta', index, delta: body })
+
+  const text = (kind: 'text' | 'thinking', value: string | undefined): Uint8Array[] => {
+    if (!value) return []
+    const opening = open === kind ? [] : begin(kind, kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' })
+    const body = kind === 'text' ? { type: 'text_delta', text: value } : { type: 'thinking_delta', thinking: value }
+    return [...opening, delta(blocks - 1, body)]
+  }
+
+  const toolCalls = (calls: NonNullable<Delta['tool_calls']>): Uint8Array[] =>
+    calls.flatMap((call) => {
+      const out: Uint8Array[] = []
+      let index = toolBlocks.get(call.index)
+      if (index === undefined) {
+        out.push(...begin('tool_use', {
+          type: 'tool_use',
+          id: call.id ?? `toolu_${meta.id}_${call.index}`,
+          name: call.function?.name ?? '',
+          input: {},
+        }))
+        index = blocks - 1
+        toolBlocks.set(call.index, index)
+      }
+      // A late fragment of an earlier call still names that call's block, as Anthropic's index does.
+      const partial = call.function?.arguments
+      if (partial) out.push(delta(index, { type: 'input_json_delta', partial_json: partial }))
+      return out
+    })
+
+  return {
+    event(event: RenderedEvent) {
+      if (event.type === 'finish') {
+        finish = { reason: event.finishReason, native: event.nativeFinishReason }
+        return start()
+      }
+      const { content, refusal, reasoning, tool_calls } = event.delta
+      return [...start(), ...text('thinking', reasoning), ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
+    },
+    error(error) {
+      failed = true
+      return [sseEvent('error', anthropicErrorBody(error))]
+    },
+    end(report, debug) {
+      // After an error event the SDKs stop reading; nothing more is sent.
+      if (failed || !report) return []
+      const reason = stopReason(finish.reason, finish.native)
+      const messageDelta = { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: stopSequence(reason, request) }, usage: anthropicUsage(report), ...debug }
+      return [...start(), ...close(), sseEvent('message_delta', messageDelta), sseEvent('message_stop', { type: 'message_stop' })]
+    },
+  }
+}
+
+export const anthropicRenderer: Renderer = {
+  json: renderMessage,
+  stream: createMessageStream,
+  error: (error) => Response.json(anthropicErrorBody(error), { status: error.status, headers: error.headers }),
+  keepAlive: sseEvent('ping', { type: 'ping' }),
+}

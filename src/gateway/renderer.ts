@@ -1,0 +1,67 @@
+import { errorBody, toErrorResponse, type GatewayError } from '../errors'
+import type { Completion, Delta, StreamEvent } from '../formats/canonical'
+import type { ChatRequest } from '../formats/openai/request'
+import {
+  renderCompletion,
+  renderDeltaChunk,
+  renderErrorChunk,
+  renderFinishChunk,
+  renderUsageChunk,
+  type ResponseMeta,
+  type UsageReport,
+} from '../formats/openai/render'
+import { SSE_DONE, sseComment, sseData } from '../formats/sse'
+
+/**
+ * The wire format a route answers in. The engine decides what happens (attempts, failover,
+ * settlement); a renderer only decides how the canonical results look to the client, so every
+ * ingress format shares one engine. Each route picks its renderer: /chat/completions the OpenAI
+ * one below, /messages the Anthropic one.
+ */
+export interface Renderer {
+  /** A whole non-streaming answer (the route adds the routing trace beside it). */
+  json(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ChatRequest): Record<string, unknown>
+  /** The writer of one streamed answer; it holds that stream's state. */
+  stream(meta: ResponseMeta, request: ChatRequest): StreamWriter
+  /** An error before the first byte, as a whole HTTP response with the error's status. */
+  error(error: GatewayError): Response
+  /** Sent while the gateway has committed to 200 and is still waiting for an upstream. */
+  keepAlive: Uint8Array
+}
+
+/** The canonical events a writer renders; usage and upstream errors are collected by the relay. */
+export type RenderedEvent = Extract<StreamEvent, { type: 'delta' | 'finish' }>
+
+export interface StreamWriter {
+  /** SSE messages for one delta or the finish (possibly none). */
+  event(event: RenderedEvent): Uint8Array[]
+  /** A failure after the status went out. */
+  error(error: GatewayError): Uint8Array[]
+  /** The stream's last messages: usage with cost (null when nothing was served) and any debug fields. */
+  end(report: UsageReport | null, debug: Record<string, unknown>): Uint8Array[]
+}
+
+/** OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. */
+export const openaiRenderer: Renderer = {
+  json: (meta, completion, report) => renderCompletion(meta, completion, report),
+  error: toErrorResponse,
+  keepAlive: sseComment('MERIDIAN PROCESSING'),
+  stream(meta) {
+    let roleSent = false
+    // OpenAI SDKs require `role` on the first delta of a choice; upstreams do not always send it.
+    const withRole = (delta: Delta): Delta => {
+      if (roleSent) return delta
+      roleSent = true
+      return { role: 'assistant', ...delta }
+    }
+    return {
+      event(event) {
+        if (event.type === 'delta') return [sseData(renderDeltaChunk(meta, withRole(event.delta)))]
+        const role = roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
+        return [...role, sseData(renderFinishChunk(meta, event.finishReason, event.nativeFinishReason))]
+      },
+      error: (error) => [sseData(renderErrorChunk(meta, errorBody(error)))],
+      end: (report, debug) => [...(report ? [sseData({ ...renderUsageChunk(meta, report), ...debug })] : []), SSE_DONE],
+    }
+  },
+}

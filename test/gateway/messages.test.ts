@@ -1,0 +1,248 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
+import { BETA, GAMMA } from '../support/catalog'
+import { BASE, gatewayFetch, setUpGateway } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, latch, named, openaiCompletion, sseResponse } from '../support/upstream'
+
+const tenant = setUpGateway()
+
+const tools = [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }]
+const ask = { model: 'test/other', max_tokens: 256, messages: [{ role: 'user', content: 'Weather in Oslo?' }] }
+
+function messages(body: object, headers: Record<string, string> = { 'x-api-key': tenant.key }, path = '/v1/messages'): Promise<Response> {
+  return gatewayFetch(path, { method: 'POST', headers: { 'anthropic-version': '2023-06-01', 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+}
+
+/** Named SSE events, checking that each event name matches its payload's type. */
+const readEvents = async (response: Response) => parseEvents(await response.text())
+
+function parseEvents(text: string): Record<string, any>[] {
+  return text.split('\n\n').filter(Boolean).map((block) => {
+    const [eventLine, dataLine] = block.split('\n')
+    const payload = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, any>
+    expect(eventLine).toBe(`event: ${payload.type}`)
+    return payload
+  })
+}
+
+const names = (events: Record<string, any>[]) =>
+  events.map((e) => (e.type === 'content_block_delta' ? `${e.type}:${e.delta.type}` : e.type === 'content_block_start' ? `${e.type}:${e.content_block.type}` : e.type))
+
+const anthropicMessage = (content: object[], stop_reason: string, usage: object) => ({ id: 'msg_up', type: 'message', role: 'assistant', model: 'claude-test', content, stop_reason, stop_sequence: null, usage })
+
+describe('POST /v1/messages, non-streaming', () => {
+  it('serves an Anthropic client from an OpenAI-format upstream, both ways translated', async () => {
+    const upstream = fakeUpstreams({
+      [GAMMA]: () =>
+        jsonResponse(
+          openaiCompletion({
+            content: 'Checking.',
+            finish_reason: 'tool_calls',
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+            usage: { prompt_tokens: 1000, completion_tokens: 100, prompt_tokens_details: { cached_tokens: 400 } },
+          }),
+        ),
+    })
+    const response = await messages({
+      ...ask,
+      system: 'Be terse.',
+      tools,
+      tool_choice: { type: 'any' },
+      stop_sequences: ['END'],
+      temperature: 0.2,
+      metadata: { user_id: 'u-7' },
+    })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!
+    expect(sent.url).toBe(`${GAMMA}/chat/completions`)
+    expect(sent.body).toEqual({
+      model: 'gamma-other',
+      messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Weather in Oslo?' }],
+      max_tokens: 256,
+      stream: false,
+      stop: ['END'],
+      temperature: 0.2,
+      user: 'u-7',
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: tools[0]!.input_schema } }],
+      tool_choice: 'required',
+    })
+    expect(await response.json()).toEqual({
+      id: response.headers.get('x-generation-id'),
+      type: 'message',
+      role: 'assistant',
+      model: 'test/other',
+      provider: 'Gamma',
+      content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Oslo' } }],
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      // 1000 prompt tokens at $1/M + 100 completion tokens at $2/M
+      usage: { input_tokens: 600, output_tokens: 100, cache_read_input_tokens: 400, cache_creation_input_tokens: 0, cost: 0.0012 },
+    })
+  })
+
+  it('round-trips through an Anthropic-format upstream with cache_control, tool results and cache usage', async () => {
+    const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 900, cache_creation_input_tokens: 90 }
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: '12C.' }], 'end_turn', usage)) })
+    const response = await messages({
+      model: 'test/claude',
+      max_tokens: 300,
+      system: [{ type: 'text', text: 'Long rules', cache_control: { type: 'ephemeral' } }],
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '12C', cache_control: { type: 'ephemeral' } }] },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({
+      model: 'claude-test',
+      max_tokens: 300,
+      system: [{ type: 'text', text: 'Long rules', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '12C', cache_control: { type: 'ephemeral' } }] },
+      ],
+    })
+    expect(await response.json()).toMatchObject({
+      model: 'test/claude',
+      content: [{ type: 'text', text: '12C.' }],
+      stop_reason: 'end_turn',
+      usage,
+    })
+  })
+
+  it('accepts Authorization: Bearer and /api/v1, and settles a generation record like chat completions', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 1000, completion_tokens: 1000 } })) })
+    const response = await messages(ask, { authorization: `Bearer ${tenant.key}` }, '/api/v1/messages')
+    expect(response.status).toBe(200)
+    const id = response.headers.get('x-generation-id')!
+    const generation = async () => (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
+    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.003, finish_reason: 'stop' }))
+  })
+})
+
+describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
+  const cases: Array<{ name: string; body: object; headers?: Record<string, string>; status: number; type: string; message: RegExp }> = [
+    { name: 'no key', body: ask, headers: {}, status: 401, type: 'authentication_error', message: /Missing API key/ },
+    { name: 'an unknown key', body: ask, headers: { 'x-api-key': 'sk-mer-nope' }, status: 401, type: 'authentication_error', message: /./ },
+    { name: 'a missing max_tokens', body: { ...ask, max_tokens: undefined }, status: 400, type: 'invalid_request_error', message: /max_tokens/ },
+    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, type: 'not_found_error', message: /nobody\/nothing/ },
+  ]
+  for (const { name, body, headers, status, type, message } of cases) {
+    it(name, async () => {
+      const response = await messages(body, headers)
+      expect(response.status).toBe(status)
+      const json = (await response.json()) as { type: string; error: { type: string; message: string } }
+      expect(json.type).toBe('error')
+      expect(json.error.type).toBe(type)
+      expect(json.error.message).toMatch(message)
+    })
+  }
+
+  it('a provider failure keeps its reason in metadata, and chat completions keep the OpenAI shape', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: 'down' } }, 500) })
+    const response = await messages(ask)
+    expect(response.status).toBe(502)
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'Provider returned error', metadata: { provider_name: 'Gamma' } } })
+    const chat = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: '{}' })
+    expect(await chat.json()).toMatchObject({ error: { code: 400 } })
+  })
+})
+
+describe('POST /v1/messages, streaming', () => {
+  const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+
+  it('turns OpenAI chunks with a tool call into Anthropic events', async () => {
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', content: '' }),
+          chunk({ content: 'Let me check.' }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+          chunk({}, 'tool_calls'),
+          data({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 9 } }),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const response = await messages({ ...ask, stream: true, tools })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const events = await readEvents(response)
+    expect(names(events)).toEqual([
+      'message_start',
+      'content_block_start:text',
+      'content_block_delta:text_delta',
+      'content_block_stop',
+      'content_block_start:tool_use',
+      'content_block_delta:input_json_delta',
+      'content_block_delta:input_json_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ])
+    expect(events[0]!.message).toMatchObject({ id: response.headers.get('x-generation-id'), model: 'test/other', content: [], stop_reason: null })
+    expect(events[4]!.content_block).toEqual({ type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} })
+    expect(events.slice(5, 7).map((e) => e.delta.partial_json).join('')).toBe('{"city":"Oslo"}')
+    expect(events[8]).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { input_tokens: 20, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cost: 0.000038 },
+    })
+  })
+
+  it('relays an Anthropic upstream\'s thinking, text and tool events', async () => {
+    const event = (type: string, body: object) => named(type, { type, ...body })
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 50, output_tokens: 1 }) }),
+          event('ping', {}),
+          event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Hmm.' } }),
+          event('content_block_stop', { index: 0 }),
+          event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: {} } }),
+          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } }),
+          event('content_block_stop', { index: 1 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 12 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const events = await readEvents(await messages({ ...ask, model: 'test/claude', stream: true, tools }))
+    expect(names(events)).toEqual([
+      'message_start',
+      'content_block_start:thinking',
+      'content_block_delta:thinking_delta',
+      'content_block_stop',
+      'content_block_start:tool_use',
+      'content_block_delta:input_json_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ])
+    expect(events[4]!.content_block).toMatchObject({ id: 'toolu_5', name: 'get_weather' })
+    expect(events[7]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 50, output_tokens: 12 } })
+  })
+
+  it('sends ping while the upstream is slow, and an error event when it fails after the first byte', async () => {
+    const gate = latch()
+    fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ content: 'par' }), chunk({ content: 'tial' })], { hold: gate.promise, failAfter: 1 }) })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/messages`, { method: 'POST', headers: { 'x-api-key': tenant.key }, body: JSON.stringify({ ...ask, stream: true }) })
+    const response = await worker.fetch(request, { ...env, STREAM_KEEPALIVE_MS: '5' }, ctx)
+    expect(response.status).toBe(200)
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('event: ping\ndata: {"type":"ping"}\n\n')
+    gate.release()
+    let rest = ''
+    for (let read = await reader.read(); !read.done; read = await reader.read()) rest += new TextDecoder().decode(read.value)
+    const events = parseEvents(rest).filter((e) => e.type !== 'ping')
+    await waitOnExecutionContext(ctx)
+    expect(names(events)).toEqual(['message_start', 'content_block_start:text', 'content_block_delta:text_delta', 'error'])
+    expect(events.at(-1)).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'Upstream connection lost mid-stream' } })
+  })
+})
