@@ -3,7 +3,7 @@ import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
 import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { TIMED_OUT, within } from './deadline'
+import { idleWatchdog, TIMED_OUT } from './deadline'
 import type { GenerationIdentity } from './identity'
 import type { OpenStream } from './stream'
 import { routeDebug } from './trace'
@@ -102,15 +102,17 @@ export async function relay(
     }
   }
 
+  const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   try {
     for (const event of upstream.buffered) await handle(event)
     while (!state.failure && !sink.gone) {
-      const read = await within(Promise.race([upstream.reader.read(), sink.hangUp]), ctx.config.TIMEOUT_IDLE_MS)
+      const read = await Promise.race([upstream.reader.read(), sink.hangUp, idle.expired])
       if (sink.gone || read === undefined) break
       if (read === TIMED_OUT) {
         state.failure = upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
         break
       }
+      idle.touch()
       if (read.done) break
       for (const event of call.decodeStream(read.value)) {
         await handle(event)
@@ -119,6 +121,8 @@ export async function relay(
     }
   } catch (error) {
     state.failure = upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
+  } finally {
+    idle.stop()
   }
 
   if (sink.gone || state.failure) {
