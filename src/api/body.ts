@@ -25,6 +25,9 @@ export async function readJsonBody<Schema extends z.ZodType>(
     const reason = error instanceof Error ? error.message : 'unparseable'
     throw new GatewayError(400, 'invalid_request', `Invalid JSON body: ${reason}`)
   }
+  if (nestingDepth(json) > MAX_DEPTH) {
+    throw new GatewayError(400, 'invalid_request', `Invalid JSON body: nested deeper than ${MAX_DEPTH} levels`)
+  }
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw invalidInput(subject, parsed.error.issues)
   return parsed.data
@@ -32,4 +35,21 @@ export async function readJsonBody<Schema extends z.ZodType>(
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, 'payload_too_large', `Request body exceeds the ${limit}-byte limit`, { limit_bytes: limit })
+}
+
+/** Deeper than any real request or catalog; past it, recursive code (JSON.stringify) would overflow. */
+const MAX_DEPTH = 64
+
+/** Nesting depth of parsed JSON, iteratively (recursion is what deep input would break). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0
+  const stack: [unknown, number][] = [[value, 1]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (typeof node !== 'object' || node === null) continue
+    deepest = Math.max(deepest, depth)
+    if (deepest > MAX_DEPTH) return deepest
+    for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return deepest
 }

@@ -40,16 +40,22 @@ function ceilToNano(pico: bigint): number {
   return Number((pico + PICO_PER_NANO - 1n) / PICO_PER_NANO)
 }
 
+/** Upstreams report counts; a fractional, negative or missing one must neither throw nor credit the key. */
+function tokens(count: number): number {
+  return Number.isFinite(count) ? Math.max(0, Math.floor(count)) : 0
+}
+
 /** The cost of one request in nano-USD: cached and cache-written prompt tokens at their own prices. */
 export function costNano(usage: TokenUsage, prices: Prices): number {
-  const cached = BigInt(Math.min(usage.cachedTokens, usage.promptTokens))
-  const written = BigInt(Math.min(usage.cacheWriteTokens, usage.promptTokens - Number(cached)))
-  const uncached = BigInt(usage.promptTokens) - cached - written
+  const prompt = tokens(usage.promptTokens)
+  const cached = Math.min(tokens(usage.cachedTokens), prompt)
+  const written = Math.min(tokens(usage.cacheWriteTokens), prompt - cached)
+  const uncached = BigInt(prompt - cached - written)
   const pico =
     uncached * prices.prompt +
-    cached * prices.cacheRead +
-    written * prices.cacheWrite +
-    BigInt(usage.completionTokens) * prices.completion +
+    BigInt(cached) * prices.cacheRead +
+    BigInt(written) * prices.cacheWrite +
+    BigInt(tokens(usage.completionTokens)) * prices.completion +
     prices.request
   return ceilToNano(pico)
 }

@@ -30,6 +30,11 @@ export function sseComment(text: string): Uint8Array {
 
 export const SSE_DONE = encoder.encode('data: [DONE]\n\n')
 
+/** The OpenAI family's end-of-stream sentinel: nothing follows it, whether or not the socket closes. */
+export function isDoneSentinel(message: SseMessage): boolean {
+  return message.data === '[DONE]'
+}
+
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',

@@ -3,6 +3,7 @@ import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
 import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
+import { isDoneSentinel } from '../formats/sse'
 import { idleWatchdog, TIMED_OUT } from './deadline'
 import type { GenerationIdentity } from './identity'
 import type { OpenStream } from './stream'
@@ -113,7 +114,7 @@ export async function relay(
         break
       }
       idle.touch()
-      if (read.done) break
+      if (read.done || isDoneSentinel(read.value)) break
       for (const event of call.decodeStream(read.value)) {
         await handle(event)
         if (state.failure) break
@@ -146,6 +147,17 @@ export async function relay(
     error: sink.gone ? 'client disconnected' : (state.failure?.message ?? null),
   }
   if (!state.failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0)
+  else if (!sink.gone) {
+    // An endpoint that dies after its first token must still open its circuit.
+    ctx.observe({
+      endpoint: `${endpoint.model.id}@${endpoint.provider.id}`,
+      kind: state.failure.status === 408 ? 'timeout' : 'server_error',
+      at: ctx.clock(),
+      ttfbMs: null,
+      tokensPerSecond: null,
+      retryAfterMs: null,
+    })
+  }
   ctx.finish(outcome)
   if (sink.gone) return
   if (state.failure) await sink.sendAll(writer.error(state.failure))

@@ -146,9 +146,11 @@ export function mergeViews(local?: HealthView, global?: HealthView): HealthView 
   return {
     circuit: CIRCUIT_RANK[local.circuit] >= CIRCUIT_RANK[global.circuit] ? local.circuit : global.circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
-    errorRate: Math.max(local.errorRate, global.errorRate),
+    // Rate and sample count come from the same view (the one with more samples), so routing's
+    // minimum-sample rule holds: one local failure must not borrow the global view's sample count.
     // The global view already includes this isolate's flushed observations: adding would double count.
-    samples: Math.max(local.samples, global.samples),
+    errorRate: richer.errorRate,
+    samples: richer.samples,
     ttfbMs: richer.ttfbMs ?? other.ttfbMs,
     tokensPerSecond: richer.tokensPerSecond ?? other.tokensPerSecond,
     lastSeen: laterOf(local.lastSeen, global.lastSeen),

@@ -185,7 +185,8 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
 function addSpend(ledger: Ledger, nano: number): Ledger {
   const periods = { ...ledger.periods }
   for (const kind of ['daily', 'weekly', 'monthly'] as const) {
-    periods[kind] = { ...periods[kind], usedNano: periods[kind].usedNano + nano }
+    // A correction (negative) may land in a later period than the charge it corrects: never below zero.
+    periods[kind] = { ...periods[kind], usedNano: Math.max(0, periods[kind].usedNano + nano) }
   }
   return { ...ledger, totalNano: ledger.totalNano + nano, periods }
 }

@@ -79,16 +79,15 @@ export function importModelsDev(document: unknown, options: ModelsDevImport): Im
   return { providers, models: grouped.models, skipped: [...skipped, ...grouped.skipped] }
 }
 
-/** `api` is the base URL of OpenAI-compatible providers; `env` names the key's variable. */
+/**
+ * What the document may say about a provider: its name and wire format. Never where a secret goes:
+ * the base URL and the key's variable come only from the operator (the sync options or the
+ * catalog), or a changed third-party document, synced hourly by cron, could send a provider key
+ * (or any other secret) to a host of its choosing.
+ */
 function knownProvider(provider: Provider): ImportedProvider['known'] {
   const format = provider.npm === undefined ? undefined : FORMAT_BY_NPM[provider.npm]
-  const apiKeyEnv = provider.env?.[0]
-  return {
-    name: provider.name,
-    ...(provider.api ? { baseUrl: provider.api } : {}),
-    ...(format ? { format } : {}),
-    ...(apiKeyEnv ? { apiKeyEnv } : {}),
-  }
+  return { name: provider.name, ...(format ? { format } : {}) }
 }
 
 function toEntry(model: Model, sourceId: string, provider: string, aliases: Record<string, string> = {}): ImportedEntry | string {

@@ -6,12 +6,15 @@ import type { ChatRequest, Message } from './request'
  * - a *bound* that is never below the true count, for reserving the worst-case cost. Every BPE
  *   token of every tokenizer in use covers at least one UTF-8 byte, so text tokens ≤ text bytes;
  *   an image counts as IMAGE_TOKEN_BOUND (OpenAI's high-detail maximum is about 1,100 tokens,
- *   Claude's about 1,600); a fixed overhead covers each message's role and separators.
+ *   Claude's about 1,600); a fixed overhead covers each message's role and separators, and another
+ *   the system prompt providers add around tool definitions.
  */
 
 const CHARS_PER_TOKEN = 4
 export const IMAGE_TOKEN_BOUND = 4096
 const MESSAGE_OVERHEAD_TOKENS = 16
+/** Providers wrap tool definitions in a system prompt of their own (Anthropic's is about 350 tokens). */
+const TOOLS_OVERHEAD_TOKENS = 1024
 
 export function estimateTokens(characters: number): number {
   return Math.ceil(characters / CHARS_PER_TOKEN)
@@ -29,7 +32,7 @@ export function promptTokenBound(request: ChatRequest): number {
     bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message)
     if (message.role === 'assistant' && message.tool_calls) bound += utf8Length(JSON.stringify(message.tool_calls))
   }
-  if (request.tools) bound += utf8Length(JSON.stringify(request.tools))
+  if (request.tools?.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(request.tools))
   if (request.response_format) bound += utf8Length(JSON.stringify(request.response_format))
   return bound
 }

@@ -14,11 +14,17 @@ import { ToolCall } from './request'
  * to the canonical Completion / StreamEvent.
  */
 
+/** A token count, or nothing: providers send odd values (nulls, fractions) and usage must not fail a response. */
+const TokenCount = z.number().int().nonnegative().nullish().catch(null)
+
 const UpstreamUsage = z.looseObject({
   prompt_tokens: z.number().int().nonnegative().catch(0),
   completion_tokens: z.number().int().nonnegative().catch(0),
-  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish(), cache_write_tokens: z.number().nullish() }).nullish(),
-  completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
+  prompt_tokens_details: z
+    .looseObject({ cached_tokens: TokenCount, cache_write_tokens: TokenCount })
+    .nullish()
+    .catch(null),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: TokenCount }).nullish().catch(null),
 })
 
 const UpstreamCompletion = z.looseObject({

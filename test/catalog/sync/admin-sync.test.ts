@@ -67,7 +67,7 @@ describe('POST /v1/admin/catalog/sync', () => {
       url: `${SOURCE}api.json`,
       providers: {
         groq: { id: 'alpha', region: FRANKFURT },
-        deepinfra: { format: 'openai', baseUrl: 'http://127.0.0.1:9105/v1', region: FRANKFURT },
+        deepinfra: { format: 'openai', baseUrl: 'http://127.0.0.1:9105/v1', apiKeyEnv: 'DEEPINFRA_API_KEY', region: FRANKFURT },
       },
       aliases: { 'groq/llama-3.3-70b-versatile': LLAMA, 'deepinfra/meta-llama/Llama-3.3-70B-Instruct-Turbo': LLAMA },
     })

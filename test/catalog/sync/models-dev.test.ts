@@ -16,15 +16,16 @@ const imported = importModelsDev(fixture, { providers, aliases })
 const modelNamed = (id: string) => imported.models.find((model) => model.id === id)
 
 describe('importModelsDev', () => {
-  it('imports only the selected providers, with what the source knows of each', () => {
+  it('imports only the selected providers, taking names and formats but never where secrets go', () => {
+    // The document's `api` (base URL) and `env` (key variable) are ignored: only the operator
+    // decides which secret is sent to which host.
     expect(imported.providers).toEqual([
-      { id: 'groq', known: { name: 'Groq', apiKeyEnv: 'GROQ_API_KEY' } },
-      { id: 'deepinfra', known: { name: 'Deep Infra', apiKeyEnv: 'DEEPINFRA_API_KEY' } },
-      // openai-compatible: `api` is its base URL
-      { id: 'fireworks', known: { name: 'Fireworks AI', baseUrl: 'https://api.fireworks.ai/inference/v1', format: 'openai', apiKeyEnv: 'FIREWORKS_API_KEY' } },
-      { id: 'google', known: { name: 'Google', apiKeyEnv: 'GOOGLE_GENERATIVE_AI_API_KEY' } },
-      { id: 'openai', known: { name: 'OpenAI', format: 'openai', apiKeyEnv: 'OPENAI_API_KEY' } },
-      { id: 'anthropic', known: { name: 'Anthropic', format: 'anthropic', apiKeyEnv: 'ANTHROPIC_API_KEY' } },
+      { id: 'groq', known: { name: 'Groq' } },
+      { id: 'deepinfra', known: { name: 'Deep Infra' } },
+      { id: 'fireworks', known: { name: 'Fireworks AI', format: 'openai' } },
+      { id: 'google', known: { name: 'Google' } },
+      { id: 'openai', known: { name: 'OpenAI', format: 'openai' } },
+      { id: 'anthropic', known: { name: 'Anthropic', format: 'anthropic' } },
     ])
     expect(imported.models.some((model) => model.id.startsWith('mistral/'))).toBe(false)
   })
