@@ -55,7 +55,7 @@ describe('currentHealth', () => {
     clock += config.HEALTH_REFRESH_MS
   })
 
-  it('merges this isolate’s own observations at once, pessimistically', async () => {
+  it('merges this isolate’s own observations at once: circuit and cooling pessimistically, the error rate with its own sample count', async () => {
     await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/merge@p': view({ samples: 40 }) } }))
     const before = await refreshedHealth()
     expect(before('m/merge@p')?.circuit).toBe('closed')
@@ -64,7 +64,8 @@ describe('currentHealth', () => {
     }
     recordLocally(env, observation('rate_limited', clock, { endpoint: 'm/local-only@p', retryAfterMs: 5_000 }), config)
     const health = await currentHealth(env, () => {}, clock)
-    expect(health('m/merge@p')).toMatchObject({ circuit: 'open', errorRate: 1, samples: 40, ttfbMs: 300 })
+    // The local circuit opened at once; the error rate stays the richer (global) view's, with its 40 samples.
+    expect(health('m/merge@p')).toMatchObject({ circuit: 'open', errorRate: 0, samples: 40, ttfbMs: 300 })
     expect(health('m/local-only@p')).toMatchObject({ coolingUntil: clock + 5_000, samples: 1 })
 
     forgetLocalHealth(env)
