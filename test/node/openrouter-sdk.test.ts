@@ -1,0 +1,190 @@
+/// <reference types="node" />
+import { OpenRouter } from '@openrouter/sdk'
+import type { ChatResult, ChatStreamChunk, ChatUsage } from '@openrouter/sdk/models'
+import { NotFoundResponseError, OpenRouterError, UnauthorizedResponseError } from '@openrouter/sdk/models/errors'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './support/meridian'
+
+/**
+ * OpenRouter's official SDK (`@openrouter/sdk` 1.x) pointed at the gateway's `/api/v1` with
+ * `serverURL`. It validates every response against OpenRouter's OpenAPI schema with zod, so each
+ * call here is a strict conformance check of the gateway's wire format.
+ */
+
+const meridian = useMeridian()
+let client: OpenRouter
+
+const NO_RETRIES = { retries: { strategy: 'none' } } as const
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city', 'days'] } },
+}
+
+const isStream = (result: ChatResult | AsyncIterable<ChatStreamChunk>): result is AsyncIterable<ChatStreamChunk> => Symbol.asyncIterator in result
+function asResult(result: ChatResult | AsyncIterable<ChatStreamChunk>): ChatResult {
+  if (isStream(result)) throw new Error('expected a JSON answer, got a stream')
+  return result
+}
+function asStream(result: ChatResult | AsyncIterable<ChatStreamChunk>): AsyncIterable<ChatStreamChunk> {
+  if (!isStream(result)) throw new Error('expected a stream, got a JSON answer')
+  return result
+}
+
+beforeAll(() => {
+  client = new OpenRouter({ serverURL: `${meridian().url}/api/v1`, apiKey: meridian().key, retryConfig: { strategy: 'none' } })
+})
+
+describe('@openrouter/sdk against the gateway (strict response validation)', () => {
+  it('sends a chat request', async () => {
+    const result = asResult(await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Say hello' }] } }))
+    expect(result.id).toMatch(/^gen-/)
+    expect(result.object).toBe('chat.completion')
+    expect(result.model).toBe(MODEL)
+    expect(typeof result.systemFingerprint).toBe('string')
+    const choice = result.choices[0]!
+    expect(choice.finishReason).toBe('stop')
+    expect(choice.message.content).toContain('Say hello')
+    expect(result.usage!.completionTokens).toBeGreaterThan(0)
+    expect(result.usage!.cost).toBeGreaterThan(0)
+  })
+
+  it('streams in pieces, the last chunk carrying usage and cost', async () => {
+    const stream = asStream(await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Stream please' }], stream: true } }))
+    const pieces: string[] = []
+    let usage: ChatUsage | undefined
+    let finish: string | null = null
+    for await (const chunk of stream) {
+      expect(chunk.error).toBeUndefined()
+      const choice = chunk.choices[0]
+      if (choice?.delta.content) pieces.push(choice.delta.content)
+      if (choice?.finishReason) finish = choice.finishReason
+      if (chunk.usage) usage = chunk.usage
+    }
+    expect(pieces.length).toBeGreaterThan(5)
+    expect(pieces.join('')).toContain('Stream please')
+    expect(finish).toBe('stop')
+    expect(usage!.completionTokens).toBeGreaterThan(0)
+    expect(usage!.promptTokens).toBeGreaterThan(0)
+    expect(usage!.cost).toBeGreaterThan(0)
+  })
+
+  it('calls a tool', async () => {
+    const result = asResult(
+      await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] } }),
+    )
+    const choice = result.choices[0]!
+    expect(choice.finishReason).toBe('tool_calls')
+    const call = choice.message.toolCalls![0]!
+    expect(call.function.name).toBe('get_weather')
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: 'demo', days: 1 })
+
+    const answer = asResult(
+      await client.chat.send({
+        chatRequest: {
+          model: MODEL,
+          tools: [WEATHER_TOOL],
+          messages: [
+            { role: 'user', content: 'Weather in Paris?' },
+            { role: 'assistant', content: null, toolCalls: [call] },
+            { role: 'tool', toolCallId: call.id, content: 'sunny, 21C' },
+          ],
+        },
+      }),
+    )
+    expect(answer.choices[0]!.message.content).toContain('sunny, 21C')
+  })
+
+  it('streams a tool call from the Anthropic-format provider (provider.order)', async () => {
+    const stream = asStream(
+      await client.chat.send({
+        chatRequest: {
+          model: MODEL,
+          messages: [{ role: 'user', content: 'Weather in Berlin?' }],
+          tools: [WEATHER_TOOL],
+          provider: { order: [ANTHROPIC_FORMAT_PROVIDER], allowFallbacks: false },
+          stream: true,
+        },
+      }),
+    )
+    let name = ''
+    let args = ''
+    let finish: string | null = null
+    let usage: ChatUsage | undefined
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0]
+      for (const call of choice?.delta.toolCalls ?? []) {
+        name += call.function?.name ?? ''
+        args += call.function?.arguments ?? ''
+      }
+      if (choice?.finishReason) finish = choice.finishReason
+      if (chunk.usage) usage = chunk.usage
+    }
+    expect(finish).toBe('tool_calls')
+    expect(name).toBe('get_weather')
+    expect(JSON.parse(args)).toEqual({ city: 'demo', days: 1 })
+    expect(usage!.cost).toBeGreaterThan(0)
+  })
+
+  it('surfaces gateway errors as the SDK’s own error types', async () => {
+    const unknown = await client.chat.send({ chatRequest: { model: 'nobody/nothing', messages: [{ role: 'user', content: 'hi' }] } }, NO_RETRIES).catch((e: unknown) => e)
+    expect(unknown).toBeInstanceOf(NotFoundResponseError)
+    expect((unknown as NotFoundResponseError).statusCode).toBe(404)
+    expect((unknown as NotFoundResponseError).error.code).toBe(404)
+    expect((unknown as NotFoundResponseError).error.message).toContain('No endpoints found')
+
+    const anonymous = new OpenRouter({ serverURL: `${meridian().url}/api/v1`, apiKey: UNKNOWN_KEY, retryConfig: { strategy: 'none' } })
+    const unauthorized = await anonymous.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'hi' }] } }).catch((e: unknown) => e)
+    expect(unauthorized).toBeInstanceOf(UnauthorizedResponseError)
+    expect((unauthorized as OpenRouterError).statusCode).toBe(401)
+  })
+})
+
+/**
+ * KNOWN GATEWAY GAPS, reported and awaiting a gateway fix; `it.fails` keeps the suite green and
+ * turns red as soon as the gateway conforms (then drop `.fails`). The SDK throws
+ * `ResponseValidationError` because these required fields (nullable ones may be `null`, but must be
+ * present) are missing from the gateway's answers.
+ */
+describe('@openrouter/sdk reads the rest of the API (strict response validation)', () => {
+  // GET /models: top-level `links: { next: string|null }` and `total_count: int`; per model
+  // `supported_voices: string[]|null`.
+  it.fails('lists models', async () => {
+    const page = await client.models.list()
+    expect(page.result.data.map((model) => model.id)).toEqual([MODEL, 'meridian/demo-mini'])
+  })
+
+  // GET /models/{author}/{slug}/endpoints: per endpoint `supports_implicit_caching: boolean` and
+  // `supports_tool_choice: { auto, function, none, required: boolean }`.
+  it.fails('lists the endpoints of a model', async () => {
+    const [author, slug] = MODEL.split('/') as [string, string]
+    const endpoints = await client.endpoints.list({ author, slug })
+    expect(endpoints.data.endpoints.map((endpoint) => endpoint.providerName).sort()).toEqual(['Demo AP Southeast', 'Demo EU Central', 'Demo US East'])
+  })
+
+  // GET /key: `allowed_data_regions: string[]`, `byok_usage`, `byok_usage_daily/weekly/monthly:
+  // number`, `creator_user_id: string|null`, `organization_id: string|null`, `workspace_id: string`,
+  // `free_model_daily_requests: { limit, remaining, used: int }`, and `rate_limit` must be an object
+  // `{ interval: string, note: string, requests: int }` (the gateway sends `null`).
+  it.fails('reads the calling key', async () => {
+    const key = await client.apiKeys.getCurrentKeyMetadata()
+    expect(key.data.usage).toBeGreaterThanOrEqual(0)
+  })
+
+  // GET /generation: `data_region: "global"|"europe"|"us"` (open enum, required), `origin: string`,
+  // `workspace_id: string`, and, nullable but required: `app_id`, `cache_discount`, `external_user`,
+  // `http_referer`, `moderation_latency`, `native_tokens_completion_images`, `num_fetches`,
+  // `num_input_audio_prompt`, `num_media_completion`, `num_media_prompt`, `num_search_results`,
+  // `preset_id`, `router`, `service_tier`, `upstream_id`, `upstream_inference_cost`, `user_agent`,
+  // `web_search_engine`.
+  it.fails('reads a generation', async () => {
+    const result = asResult(await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Remember me' }] } }))
+    const generation = await client.generations.getGeneration({ id: result.id })
+    expect(generation.data.id).toBe(result.id)
+    expect(generation.data.totalCost).toBeGreaterThan(0)
+  })
+
+  it('lists providers', async () => {
+    const providers = await client.providers.list()
+    expect(providers.data.map((provider) => provider.name).sort()).toEqual(['Demo AP Southeast', 'Demo EU Central', 'Demo US East'])
+  })
+})
