@@ -25,12 +25,30 @@ tenant.get('/key', requireTenant, async (c) => {
   const now = c.var.clock()
   const state = await usableKey(c.env, c.var.keyHash, now)
   const view = keyView(state.record, state.ledger, now)
+  const { requestsPerMinute, tokensPerMinute } = state.record.policy
   return c.json({
     data: {
       ...view,
+      // OpenRouter's (legacy) shape, which its SDK requires; Meridian's own limits follow it.
+      rate_limit: {
+        requests: requestsPerMinute ?? -1,
+        interval: '1m',
+        note: tokensPerMinute === null ? 'requests per minute' : `requests per minute; also ${tokensPerMinute} tokens per minute`,
+      },
+      meridian_rate_limit: view.rate_limit,
       is_free_tier: false,
       is_management_key: false,
       is_provisioning_key: false,
+      // Fields of OpenRouter's Key that have no meaning here, present so strict clients validate.
+      byok_usage: 0,
+      byok_usage_daily: 0,
+      byok_usage_weekly: 0,
+      byok_usage_monthly: 0,
+      allowed_data_regions: [],
+      free_model_daily_requests: { limit: 0, remaining: 0, used: 0 },
+      creator_user_id: null,
+      organization_id: null,
+      workspace_id: 'default',
     },
   })
 })
@@ -81,5 +99,27 @@ function generationView(record: GenerationRecord) {
     })),
     error: record.error,
     api_type: 'completions',
+    data_region: 'global',
+    origin: '',
+    workspace_id: 'default',
+    // OpenRouter fields Meridian does not track, present (null) so strict clients validate.
+    app_id: null,
+    cache_discount: null,
+    external_user: null,
+    http_referer: null,
+    moderation_latency: null,
+    native_tokens_completion_images: null,
+    num_fetches: null,
+    num_input_audio_prompt: null,
+    num_media_completion: null,
+    num_media_prompt: null,
+    num_search_results: null,
+    preset_id: null,
+    router: null,
+    service_tier: null,
+    upstream_id: null,
+    upstream_inference_cost: null,
+    user_agent: null,
+    web_search_engine: null,
   }
 }
