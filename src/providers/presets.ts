@@ -1,0 +1,148 @@
+// Type-only: catalog/schema imports this module for the preset ids.
+import type { ProviderSpec } from '../catalog/schema'
+import { drop, mappedValue, rename, type Body, type ParameterRule } from './parameters'
+
+/**
+ * The OpenAI-compatible family as data: where each provider is, how it authenticates, and which
+ * OpenAI parameters it rejects, renames or bounds. A catalog provider picks one with `preset`;
+ * without one it is plain OpenAI-compatible (Bearer key, everything passed through). Adding a
+ * provider is one entry below (docs/catalog.md lists what each quirk rests on).
+ */
+
+export interface Preset {
+  /** Where the provider serves by default (catalogs still name `baseUrl`; this documents it). */
+  baseUrl: string | null
+  auth: 'bearer' | 'api-key' | 'none'
+  /** Appended to `baseUrl`; `{model}` is the endpoint's upstream model, `{apiVersion}` the provider's (else this) API version. */
+  path: string
+  apiVersion?: string
+  /** Request fields sent as they are (besides what a rule writes); `'any'` passes unknown fields through. */
+  accepts: readonly string[] | 'any'
+  parameters: readonly ParameterRule[]
+  /** Removed from every message, and from every content part. */
+  messageFields: readonly string[]
+  partFields: readonly string[]
+  /** Whether `stream_options.include_usage` may be sent; without it the provider must send usage unasked. */
+  streamOptions: boolean
+}
+
+/** OpenAI's chat completion parameters, for providers that reject anything else. */
+const OPENAI_PARAMETERS = [
+  'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p',
+  'frequency_penalty', 'presence_penalty', 'seed', 'stop', 'n', 'tools', 'tool_choice', 'parallel_tool_calls',
+  'response_format', 'user', 'logit_bias', 'logprobs', 'top_logprobs', 'reasoning_effort', 'verbosity', 'metadata',
+  'store', 'service_tier', 'modalities', 'audio', 'prediction', 'prompt_cache_key', 'safety_identifier',
+  'web_search_options', 'functions', 'function_call',
+]
+
+/** OpenRouter's `reasoning.effort` → OpenAI's `reasoning_effort`; the rest of `reasoning` has no OpenAI field. */
+const REASONING_EFFORT: ParameterRule = {
+  param: 'reasoning',
+  to: 'reasoning_effort',
+  transform: (value) =>
+    typeof value === 'object' && value !== null && 'effort' in value && typeof value.effort === 'string' ? value.effort : undefined,
+}
+
+const OPENAI_COMPATIBLE: Preset = {
+  baseUrl: null,
+  auth: 'bearer',
+  path: 'chat/completions',
+  accepts: 'any',
+  parameters: [],
+  messageFields: [],
+  partFields: [],
+  streamOptions: true,
+}
+
+// A provider that rejects unknown fields also rejects OpenRouter's extras inside messages.
+const STRICT = { messageFields: ['reasoning', 'reasoning_details'], partFields: ['cache_control'] }
+
+const preset = (fields: Partial<Preset>): Preset => ({ ...OPENAI_COMPATIBLE, ...fields })
+
+export const PRESETS = {
+  openai: preset({
+    baseUrl: 'https://api.openai.com/v1',
+    ...STRICT,
+    accepts: OPENAI_PARAMETERS,
+    // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
+    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT],
+  }),
+  azure: preset({
+    auth: 'api-key',
+    path: 'openai/deployments/{model}/chat/completions?api-version={apiVersion}',
+    apiVersion: '2024-10-21',
+    ...STRICT,
+    accepts: OPENAI_PARAMETERS,
+    parameters: [REASONING_EFFORT],
+  }),
+  groq: preset({
+    baseUrl: 'https://api.groq.com/openai/v1',
+    ...STRICT,
+    messageFields: [...STRICT.messageFields, 'name'],
+    accepts: [...OPENAI_PARAMETERS, 'reasoning_format', 'include_reasoning', 'search_settings', 'citation_options', 'documents'],
+    parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT],
+  }),
+  mistral: preset({
+    baseUrl: 'https://api.mistral.ai/v1',
+    ...STRICT,
+    messageFields: [...STRICT.messageFields, 'name', 'refusal'],
+    accepts: [
+      'model', 'messages', 'stream', 'max_tokens', 'temperature', 'top_p', 'frequency_penalty', 'presence_penalty',
+      'stop', 'n', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'prediction', 'prompt_mode', 'safe_prompt',
+    ],
+    parameters: [rename('seed', 'random_seed'), rename('max_completion_tokens', 'max_tokens')],
+    streamOptions: false,
+  }),
+  cerebras: preset({
+    baseUrl: 'https://api.cerebras.ai/v1',
+    parameters: [
+      drop('frequency_penalty'), drop('presence_penalty'), drop('logit_bias'), drop('parallel_tool_calls'), drop('service_tier'),
+      REASONING_EFFORT,
+    ],
+  }),
+  xai: preset({
+    baseUrl: 'https://api.x.ai/v1',
+    // Grok reasoning models answer 400 to the penalties (and to stop, which non-reasoning ones accept).
+    parameters: [drop('presence_penalty'), drop('frequency_penalty'), REASONING_EFFORT],
+  }),
+  perplexity: preset({
+    baseUrl: 'https://api.perplexity.ai',
+    parameters: [
+      drop('tools'), drop('tool_choice'), drop('parallel_tool_calls'), drop('logit_bias'), drop('logprobs'), drop('top_logprobs'),
+      drop('stop'), drop('seed'), REASONING_EFFORT,
+      { param: 'temperature', max: 1.99 }, // 0 ≤ t < 2
+    ],
+    streamOptions: false,
+  }),
+  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1' }),
+  together: preset({ baseUrl: 'https://api.together.xyz/v1' }),
+  fireworks: preset({ baseUrl: 'https://api.fireworks.ai/inference/v1' }),
+  deepinfra: preset({ baseUrl: 'https://api.deepinfra.com/v1/openai' }),
+  openrouter: preset({ baseUrl: 'https://openrouter.ai/api/v1' }),
+  vllm: preset({ baseUrl: 'http://localhost:8000/v1', auth: 'none' }),
+  ollama: preset({ baseUrl: 'http://localhost:11434/v1', auth: 'none' }),
+} satisfies Record<string, Preset>
+
+export type PresetId = keyof typeof PRESETS
+export const PRESET_IDS = Object.keys(PRESETS) as [PresetId, ...PresetId[]]
+
+/** The preset an OpenAI-format provider speaks through (plain OpenAI-compatible when it names none). */
+export function presetFor(provider: Pick<ProviderSpec, 'preset'>): Preset {
+  return provider.preset ? PRESETS[provider.preset] : OPENAI_COMPATIBLE
+}
+
+/**
+ * Request fields this provider's preset does not send upstream in any form, for
+ * `provider.require_parameters` (which only asks about the sampling and tool parameters). Other
+ * wire formats translate field by field and answer [].
+ */
+export function droppedFields(provider: Pick<ProviderSpec, 'format' | 'preset'>, request: Readonly<Body>): string[] {
+  if (provider.format !== 'openai') return []
+  const preset = presetFor(provider)
+  return Object.keys(request).filter((field) => {
+    if (request[field] == null) return false
+    const rule = preset.parameters.find((candidate) => candidate.param === field)
+    if (rule) return mappedValue(request, rule) === undefined
+    return preset.accepts !== 'any' && !preset.accepts.includes(field)
+  })
+}

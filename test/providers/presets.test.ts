@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest'
+import type { ChatRequest } from '../../src/formats/openai/request'
+import { PRESETS } from '../../src/providers/presets'
+import { BASE, send, type ProviderFields } from './support'
+
+/** What each preset puts on the wire for the same rich request. */
+
+const request: ChatRequest = {
+  model: 'x/y',
+  messages: [
+    { role: 'system', content: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] },
+    { role: 'user', name: 'ann', content: 'hi' },
+    { role: 'assistant', content: 'hello', refusal: null, reasoning: 'thought', reasoning_details: [{ type: 'reasoning.text', text: 'thought' }] },
+    { role: 'user', content: 'again' },
+  ],
+  max_tokens: 100,
+  temperature: 2,
+  seed: 7,
+  stop: ['END'],
+  user: 'u1',
+  top_k: 40,
+  logit_bias: { '1': 5 },
+  logprobs: true,
+  presence_penalty: 0.5,
+  tools: [{ type: 'function', function: { name: 'f' } }],
+  reasoning: { effort: 'high' },
+  provider: { sort: 'price' },
+}
+
+const plainMessages = [
+  { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
+  { role: 'user', name: 'ann', content: 'hi' },
+  { role: 'assistant', content: 'hello', refusal: null },
+  { role: 'user', content: 'again' },
+]
+
+const { provider: _gateway, ...forwarded } = request
+
+const cases: Array<{ preset: ProviderFields['preset']; expected: Record<string, unknown> }> = [
+  // No preset: everything but the gateway's own fields goes out as it came.
+  { preset: undefined, expected: { ...forwarded, model: 'up-model', stream: false } },
+  {
+    preset: 'openai',
+    expected: {
+      model: 'up-model', stream: false, messages: plainMessages, max_completion_tokens: 100, temperature: 2, seed: 7, stop: ['END'],
+      user: 'u1', logit_bias: { '1': 5 }, logprobs: true, presence_penalty: 0.5, tools: request.tools, reasoning_effort: 'high',
+    },
+  },
+  {
+    preset: 'groq',
+    expected: {
+      model: 'up-model', stream: false, max_tokens: 100, temperature: 2, seed: 7, stop: ['END'], user: 'u1', presence_penalty: 0.5,
+      tools: request.tools, reasoning_effort: 'high',
+      messages: plainMessages.map(({ name: _name, ...message }) => message),
+    },
+  },
+  {
+    preset: 'mistral',
+    expected: {
+      model: 'up-model', stream: false, max_tokens: 100, temperature: 2, random_seed: 7, stop: ['END'], presence_penalty: 0.5,
+      tools: request.tools,
+      messages: plainMessages.map(({ name: _name, refusal: _refusal, ...message }) => message),
+    },
+  },
+  {
+    preset: 'cerebras',
+    expected: { ...forwarded, model: 'up-model', stream: false, presence_penalty: undefined, logit_bias: undefined, reasoning: undefined, reasoning_effort: 'high' },
+  },
+  {
+    preset: 'xai',
+    expected: { ...forwarded, model: 'up-model', stream: false, presence_penalty: undefined, reasoning: undefined, reasoning_effort: 'high' },
+  },
+  {
+    preset: 'perplexity',
+    expected: {
+      ...forwarded, model: 'up-model', stream: false, temperature: 1.99, reasoning: undefined, reasoning_effort: 'high',
+      tools: undefined, logit_bias: undefined, logprobs: undefined, stop: undefined, seed: undefined,
+    },
+  },
+  { preset: 'openrouter', expected: { ...forwarded, model: 'up-model', stream: false } },
+  { preset: 'together', expected: { ...forwarded, model: 'up-model', stream: false } },
+  { preset: 'vllm', expected: { ...forwarded, model: 'up-model', stream: false } },
+]
+
+describe('OpenAI-compatible presets: request body', () => {
+  it.each(cases)('$preset', async ({ preset, expected }) => {
+    const { body } = await send(request, { preset })
+    expect(body).toEqual(JSON.parse(JSON.stringify(expected)))
+  })
+
+  it('lets a client-set max_completion_tokens win over a renamed max_tokens (openai)', async () => {
+    const { body } = await send({ ...request, max_completion_tokens: 50 }, { preset: 'openai' })
+    expect(body.max_completion_tokens).toBe(50)
+    expect(body).not.toHaveProperty('max_tokens')
+  })
+
+  it('keeps a client-set reasoning_effort and drops a reasoning object without an effort (openai)', async () => {
+    expect((await send({ ...request, reasoning_effort: 'low' }, { preset: 'openai' })).body.reasoning_effort).toBe('low')
+    const { body } = await send({ ...request, reasoning: { max_tokens: 2000 } }, { preset: 'openai' })
+    expect(body).not.toHaveProperty('reasoning_effort')
+    expect(body).not.toHaveProperty('reasoning')
+  })
+})
+
+describe('OpenAI-compatible presets: streaming usage', () => {
+  it.each([
+    { preset: undefined, asks: true },
+    { preset: 'openai', asks: true },
+    { preset: 'groq', asks: true },
+    { preset: 'mistral', asks: false },
+    { preset: 'perplexity', asks: false },
+    { preset: 'ollama', asks: true },
+  ] as const)('$preset asks for stream usage: $asks', async ({ preset, asks }) => {
+    const { body } = await send(request, { preset }, true)
+    expect(body.stream).toBe(true)
+    expect(body.stream_options).toEqual(asks ? { include_usage: true } : undefined)
+  })
+})
+
+describe('OpenAI-compatible presets: URL and auth', () => {
+  it.each([
+    { preset: undefined, url: `${BASE}/chat/completions`, auth: { authorization: 'Bearer sk-test' } },
+    { preset: 'groq', url: `${BASE}/chat/completions`, auth: { authorization: 'Bearer sk-test' } },
+    { preset: 'vllm', url: `${BASE}/chat/completions`, auth: {} },
+    { preset: 'ollama', url: `${BASE}/chat/completions`, auth: {} },
+    {
+      preset: 'azure',
+      url: `${BASE}/openai/deployments/up-model/chat/completions?api-version=2024-10-21`,
+      auth: { 'api-key': 'sk-test' },
+    },
+  ] as const)('$preset', async ({ preset, url, auth }) => {
+    const sent = await send(request, { preset })
+    expect(sent.url).toBe(url)
+    expect({ authorization: sent.headers.get('authorization'), 'api-key': sent.headers.get('api-key') }).toEqual({
+      authorization: null,
+      'api-key': null,
+      ...auth,
+    })
+  })
+
+  it("puts the provider's apiVersion and an escaped deployment in Azure's URL", async () => {
+    const sent = await send(request, { preset: 'azure', apiVersion: '2025-04-01-preview' }, false, 'my deployment')
+    expect(sent.url).toBe(`${BASE}/openai/deployments/my%20deployment/chat/completions?api-version=2025-04-01-preview`)
+  })
+
+  it("lets the provider's headers add to and override the preset's", async () => {
+    const sent = await send(request, { preset: 'vllm', headers: { authorization: 'Bearer local', 'x-tenant': 't1' } })
+    expect(sent.headers.get('authorization')).toBe('Bearer local')
+    expect(sent.headers.get('x-tenant')).toBe('t1')
+  })
+})
+
+describe('preset data', () => {
+  it('gives every hosted preset an https base URL and the local ones a localhost one', () => {
+    for (const [id, preset] of Object.entries(PRESETS)) {
+      if (id === 'azure') expect(preset.baseUrl, id).toBeNull() // one per Azure resource
+      else if (preset.auth === 'none') expect(preset.baseUrl, id).toMatch(/^http:\/\/localhost:\d+\/v1$/)
+      else expect(preset.baseUrl, id).toMatch(/^https:\/\/[^\s]+[^/]$/)
+    }
+  })
+})
