@@ -2,7 +2,9 @@ import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { admin } from './api/admin'
 import { chat } from './api/chat'
+import { completions } from './api/completions'
 import type { AppEnv } from './api/context'
+import { embeddings } from './api/embeddings'
 import { keys } from './api/keys'
 import { messages } from './api/messages'
 import { models } from './api/models'
@@ -20,6 +22,8 @@ export function createApp(options: { clock?: Clock } = {}) {
   const api = new Hono<AppEnv>()
   api.route('/', chat)
   api.route('/', messages)
+  api.route('/', embeddings)
+  api.route('/', completions)
   api.route('/', models)
   api.route('/', tenant)
   api.route('/', providers)

@@ -11,7 +11,7 @@ import { openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
 import { reportObservations } from '../health/report'
 import { currentHealth } from '../health/snapshot'
-import { planRoute, requestedModels } from '../routing/plan'
+import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../routing/plan'
 import { geoFromCf } from '../routing/score'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
@@ -24,7 +24,7 @@ import type { AppEnv } from './context'
 export const chat = new Hono<AppEnv>()
 
 /** X-Meridian-Debug: route, or OpenRouter's X-OpenRouter-Metadata: enabled, asks for the routing trace. */
-function wantsTrace(headers: Headers): boolean {
+export function wantsTrace(headers: Headers): boolean {
   return headers.get('x-meridian-debug')?.toLowerCase() === 'route' || headers.get('x-openrouter-metadata')?.toLowerCase() === 'enabled'
 }
 
@@ -41,21 +41,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const clock = c.var.clock
   const now = clock()
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const [catalog, health] = await Promise.all([currentCatalog(env, waitUntil, now), currentHealth(env, waitUntil, now)])
-  const route = planRoute({
-    catalog,
-    request,
-    preferences: request.provider ?? null,
-    isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
-    health,
-    client: geoFromCf(c.req.raw.cf),
-    now,
-    random: Math.random,
-    maxAttempts: config.MAX_ATTEMPTS,
-    tieBandMs: config.ROUTING_TIE_BAND_MS,
-    minSamples: config.CIRCUIT_MIN_SAMPLES,
-    mode: config.ROUTING_MODE,
-  })
+  const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
   const { plan } = await admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints })
   const stream = request.stream === true
@@ -74,4 +60,30 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
   }
   return stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
+}
+
+/**
+ * Plans a request against this isolate's catalog and health snapshots and the client's location.
+ * Embeddings plan through here too (`output`), so both kinds of request route alike.
+ */
+export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now: number, output: PlanInput['output'] = 'text'): Promise<RoutePlan> {
+  const { env } = c
+  const config = configOf(env)
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
+  const [catalog, health] = await Promise.all([currentCatalog(env, waitUntil, now), currentHealth(env, waitUntil, now)])
+  return planRoute({
+    catalog,
+    request,
+    preferences: request.provider ?? null,
+    isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
+    health,
+    client: geoFromCf(c.req.raw.cf),
+    now,
+    random: Math.random,
+    maxAttempts: config.MAX_ATTEMPTS,
+    tieBandMs: config.ROUTING_TIE_BAND_MS,
+    minSamples: config.CIRCUIT_MIN_SAMPLES,
+    mode: config.ROUTING_MODE,
+    output,
+  })
 }

@@ -12,9 +12,15 @@ export const models = new Hono<AppEnv>()
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
 
+/**
+ * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;
+ * without it only text models are, so embedding models stay out of chat model pickers.
+ */
 models.get('/models', async (c) => {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.var.clock())
-  const data = [...catalog.models.values()].flatMap((model) => {
+  const wanted = (c.req.query('output_modalities') ?? 'text').split(',').map((modality) => modality.trim())
+  const listed = (model: CatalogModel) => wanted.includes('all') || model.spec.modalities.output.some((modality) => wanted.includes(modality))
+  const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
     const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
     if (live.length === 0) return []
     const { endpoints: _internal, ...view } = modelView(model, live)

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { PRESET_IDS, PRESETS } from '../providers/presets'
 
 /**
  * The catalog document: which providers exist, where they are, and which models each serves at
@@ -32,6 +33,10 @@ export const ProviderSchema = z.strictObject({
   region: Region,
   /** Whether the provider may store or train on prompts (`provider.data_collection: "deny"` filters on it). */
   dataCollection: z.enum(['allow', 'deny']),
+  /** OpenAI format only: the OpenAI-compatible provider whose URL, auth and parameter quirks apply (src/providers/presets.ts). */
+  preset: z.enum(PRESET_IDS).optional(),
+  /** Azure's `api-version` query parameter (default: the azure preset's). */
+  apiVersion: z.string().regex(/^[0-9A-Za-z.-]+$/, 'must be an API version such as 2024-10-21').optional(),
 })
 export type ProviderSpec = z.infer<typeof ProviderSchema>
 
@@ -96,6 +101,12 @@ export const CatalogSchema = z
         ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `duplicate provider id "${provider.id}"` })
       }
       providerIds.add(provider.id)
+      if (provider.preset && provider.format !== 'openai') {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'preset'], message: 'a preset applies to format "openai" only' })
+      }
+      if (provider.apiVersion && !(provider.preset && PRESETS[provider.preset].path.includes('{apiVersion}'))) {
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'apiVersion'], message: 'apiVersion applies to preset "azure" only' })
+      }
     })
     const modelIds = new Set<string>()
     catalog.models.forEach((model, i) => {

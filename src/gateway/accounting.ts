@@ -31,24 +31,48 @@ export interface Admitted {
 /** The output tokens an endpoint may produce for this request. */
 export function outputBound(request: ChatRequest, endpoint: Endpoint): number {
   const cap = endpoint.spec.maxCompletionTokens
+  // Reasoning may raise max_tokens to fit a thinking budget (Anthropic), up to the endpoint's cap.
+  if (request.reasoning != null || request.reasoning_effort != null) return cap
   return Math.min(requestedMaxTokens(request) ?? cap, cap)
 }
 
-export async function admit(
+/** What admission needs to know of a request, whatever its kind (chat, embeddings). */
+export interface TokenBounds {
+  /** Never below the true prompt token count: the reservation rests on it. */
+  promptBound: number
+  /** The usual estimate, for token rate buckets. */
+  promptEstimate: number
+  outputBound(endpoint: Endpoint): number
+}
+
+export function chatBounds(request: ChatRequest): TokenBounds {
+  return {
+    promptBound: promptTokenBound(request),
+    promptEstimate: estimatePromptTokens(request),
+    outputBound: (endpoint) => outputBound(request, endpoint),
+  }
+}
+
+export function admit(env: Env, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }): Promise<Admitted> {
+  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) })
+}
+
+/** Reserves the worst case over the plan's endpoints: every bounded token at each endpoint's dearest price. */
+export async function admitWithin(
   env: Env,
   keyHash: string,
-  input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] },
+  input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds },
 ): Promise<Admitted> {
-  const promptBound = promptTokenBound(input.request)
+  const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({
     model: endpoint.model.id,
     provider: endpoint.provider.id,
-    worstCaseNano: worstCaseNano(promptBound, outputBound(input.request, endpoint), endpoint.prices),
+    worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
   }))
   const admission = await keyObject(env, keyHash).admit(input.id, {
     now: input.now,
     candidates,
-    promptTokens: estimatePromptTokens(input.request),
+    promptTokens: bounds.promptEstimate,
   })
   // RPC stub types neither narrow on `ok` nor keep `unknown` fields, hence the check and the cast.
   if ('refusal' in admission) {

@@ -27,11 +27,11 @@ export interface AttemptRecord {
 
 export type AttemptResult<T> = { ok: true; value: T } | { ok: false; failure: Failure }
 
-export interface Served<T> {
+export interface Served<T, Call = UpstreamCall> {
   ok: true
   value: T
   endpoint: Endpoint
-  call: UpstreamCall
+  call: Call
   attempts: AttemptRecord[]
 }
 
@@ -41,10 +41,27 @@ export interface Unserved {
   attempts: AttemptRecord[]
 }
 
-export async function tryEndpoints<T>(
+/** What the loop needs of a request, whatever kind it is (chat, embeddings). */
+export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe'>
+
+/** Builds one endpoint's upstream call; a 400 GatewayError means this endpoint cannot express the request. */
+export type Prepare<Call> = (endpoint: Endpoint, apiKey: string) => Call
+
+/** A chat request: each endpoint's call comes from the adapter of its wire format. */
+export function tryEndpoints<T>(
   ctx: ExecutionContext,
   attempt: (call: UpstreamCall, endpoint: Endpoint) => Promise<AttemptResult<T>>,
 ): Promise<Served<T> | Unserved> {
+  const prepare: Prepare<UpstreamCall> = (endpoint, apiKey) =>
+    adapterFor(endpoint.provider.format).prepare(ctx.request, endpoint, apiKey, { stream: ctx.stream })
+  return tryPrepared(ctx, prepare, attempt)
+}
+
+export async function tryPrepared<T, Call>(
+  ctx: AttemptContext,
+  prepare: Prepare<Call>,
+  attempt: (call: Call, endpoint: Endpoint) => Promise<AttemptResult<T>>,
+): Promise<Served<T, Call> | Unserved> {
   const attempts: AttemptRecord[] = []
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
@@ -53,7 +70,7 @@ export async function tryEndpoints<T>(
     if (ctx.clock() >= deadline) break
     if (endpoint.contextLength <= tooLongFor) continue
     const started = ctx.clock()
-    const result = await prepareAndAttempt(ctx, endpoint, attempt)
+    const result = await prepareAndAttempt(ctx, endpoint, prepare, attempt)
     const ended = ctx.clock()
     attempts.push({
       provider: endpoint.provider.id,
@@ -74,7 +91,7 @@ export async function tryEndpoints<T>(
   return { ok: false, error, attempts }
 }
 
-function observeFailure(ctx: ExecutionContext, endpoint: Endpoint, failure: Failure, at: number, latencyMs: number): void {
+function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failure, at: number, latencyMs: number): void {
   const kind = observationKind(failure)
   if (!kind) return
   ctx.observe({
@@ -87,15 +104,16 @@ function observeFailure(ctx: ExecutionContext, endpoint: Endpoint, failure: Fail
   })
 }
 
-async function prepareAndAttempt<T>(
-  ctx: ExecutionContext,
+async function prepareAndAttempt<T, Call>(
+  ctx: AttemptContext,
   endpoint: Endpoint,
-  attempt: (call: UpstreamCall, endpoint: Endpoint) => Promise<AttemptResult<T>>,
-): Promise<AttemptResult<{ value: T; call: UpstreamCall }>> {
+  prepare: Prepare<Call>,
+  attempt: (call: Call, endpoint: Endpoint) => Promise<AttemptResult<T>>,
+): Promise<AttemptResult<{ value: T; call: Call }>> {
   const apiKey = secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? ''
-  let call: UpstreamCall
+  let call: Call
   try {
-    call = adapterFor(endpoint.provider.format).prepare(ctx.request, endpoint, apiKey, { stream: ctx.stream })
+    call = prepare(endpoint, apiKey)
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error
     // This endpoint's format cannot express the request; another endpoint's may.

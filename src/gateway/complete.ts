@@ -11,7 +11,7 @@ import { usageReport } from './usage'
 
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
-  const served = await tryEndpoints(ctx, (call) => fetchCompletion(ctx, call))
+  const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config.TIMEOUT_NON_STREAMING_MS))
   if (!served.ok) {
     ctx.finish(failedOutcome(served))
     return ctx.renderer.error(served.error)
@@ -46,10 +46,18 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   )
 }
 
-async function fetchCompletion(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<Completion>> {
+/**
+ * One non-streaming attempt at any JSON API (chat completions, embeddings): the whole body is read
+ * within the timeout and decoded; a decoder that throws means the upstream answered garbage.
+ */
+export async function fetchJson<T>(
+  call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
+  decode: (body: unknown) => T,
+  timeoutMs: number,
+): Promise<AttemptResult<T>> {
   const controller = new AbortController()
   try {
-    const result = await within(readCompletion(call, controller.signal), ctx.config.TIMEOUT_NON_STREAMING_MS)
+    const result = await within(readJson(call, decode, controller.signal), timeoutMs)
     if (result !== TIMED_OUT) return result
     controller.abort()
     return { ok: false, failure: failureFromThrow(null, true) }
@@ -58,7 +66,11 @@ async function fetchCompletion(ctx: ExecutionContext, call: UpstreamCall): Promi
   }
 }
 
-async function readCompletion(call: UpstreamCall, signal: AbortSignal): Promise<AttemptResult<Completion>> {
+async function readJson<T>(
+  call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
+  decode: (body: unknown) => T,
+  signal: AbortSignal,
+): Promise<AttemptResult<T>> {
   const response = await fetch(call.request, { signal })
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
   const text = await response.text()
@@ -69,7 +81,7 @@ async function readCompletion(call: UpstreamCall, signal: AbortSignal): Promise<
     return { ok: false, failure: badResponse('Upstream answered with invalid JSON', text.slice(0, 1024)) }
   }
   try {
-    return { ok: true, value: call.decodeCompletion(json) }
+    return { ok: true, value: decode(json) }
   } catch {
     return { ok: false, failure: badResponse('Upstream answered with an unexpected body', json) }
   }

@@ -61,7 +61,11 @@ export function failedOutcome(unserved: Unserved): RequestOutcome {
  * A served request's success, for health: time to the upstream's first byte and the completion
  * throughput after it.
  */
-export function observeSuccess(ctx: ExecutionContext, outcome: RequestOutcome, upstreamTtfbMs: number): void {
+export function observeSuccess(
+  ctx: Pick<ExecutionContext, 'clock' | 'startedAt' | 'observe' | 'stream'>,
+  outcome: RequestOutcome,
+  upstreamTtfbMs: number,
+): void {
   if (!outcome.endpoint || outcome.status === 'error') return
   const now = ctx.clock()
   const generatingMs = now - ctx.startedAt - upstreamTtfbMs

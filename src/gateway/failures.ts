@@ -56,7 +56,7 @@ const MAX_ERROR_BODY = 4096
 const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i
 
 /** Classifies a non-2xx upstream response, keeping the provider's own reason. */
-export async function failureFromResponse(response: Response, call: UpstreamCall): Promise<Failure> {
+export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
   const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_BODY)
   let raw: unknown = text
   try {

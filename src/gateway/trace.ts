@@ -6,7 +6,7 @@ import type { ExecutionContext } from './context'
  * `meridian_route` (candidates with their scores, what each filter removed, every attempt), and
  * OpenRouter's `openrouter_metadata` summary for clients that send `X-OpenRouter-Metadata: enabled`.
  */
-export function routeDebug(ctx: ExecutionContext, attempts: AttemptRecord[]): Record<string, unknown> {
+export function routeDebug(ctx: Pick<ExecutionContext, 'trace'>, attempts: AttemptRecord[]): Record<string, unknown> {
   const trace = ctx.trace
   if (!trace) return {}
   const served = attempts.find((attempt) => attempt.outcome === 'success')

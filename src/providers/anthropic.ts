@@ -13,12 +13,13 @@ export const anthropicAdapter: Adapter = {
     const cap = endpoint.spec.maxCompletionTokens
     // Anthropic requires max_tokens; without one from the client the endpoint's cap is the bound.
     const maxTokens = Math.min(requestedMaxTokens(request) ?? cap, cap)
-    const { body, jsonTool } = toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, stream })
+    // The cap lets a thinking budget raise max_tokens within what the endpoint allows.
+    const prepared = toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: cap, stream })
     const headers = { 'x-api-key': apiKey, 'anthropic-version': DEFAULT_VERSION, ...endpoint.provider.headers }
     return {
-      request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headers, body),
-      decodeCompletion: (json) => fromAnthropic(json, { jsonTool }),
-      decodeStream: createAnthropicStreamDecoder({ jsonTool }),
+      request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headers, prepared.body),
+      decodeCompletion: (json) => fromAnthropic(json, prepared),
+      decodeStream: createAnthropicStreamDecoder(prepared),
       errorMessage: anthropicErrorMessage,
     }
   },

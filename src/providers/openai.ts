@@ -1,25 +1,88 @@
+import type { Endpoint } from '../catalog/snapshot'
+import { GATEWAY_FIELDS, type ChatRequest } from '../formats/openai/request'
 import { fromOpenAI, fromOpenAIChunk } from '../formats/openai/response'
-import { GATEWAY_FIELDS } from '../formats/openai/request'
 import type { Adapter } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
+import { mapParameters, type Body } from './parameters'
+import { presetFor, type Preset } from './presets'
 
-/** OpenAI chat completions and the OpenAI-compatible family: the canonical form goes out as is. */
+/**
+ * OpenAI chat completions and the OpenAI-compatible family. The canonical request already is an
+ * OpenAI request, so it goes out as it is, except for what the provider's preset says: its URL
+ * and auth, and the parameters it rejects, renames or bounds (src/providers/presets.ts).
+ */
 export const openaiAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream }) {
-    const body: Record<string, unknown> = { ...request }
-    for (const field of GATEWAY_FIELDS) delete body[field]
-    body.model = endpoint.spec.upstreamModel
-    body.stream = stream
-    // Usage arrives in a final chunk only when asked for; the gateway always needs it for cost.
-    if (stream) body.stream_options = { include_usage: true }
-    const headers = { authorization: `Bearer ${apiKey}`, ...endpoint.provider.headers }
+    const preset = presetFor(endpoint.provider)
+    const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
     return {
-      request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'chat/completions'), headers, body),
+      request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
       decodeCompletion: fromOpenAI,
       decodeStream: (message) => (message.data === '[DONE]' ? [] : fromOpenAIChunk(parseJson(message.data))),
       errorMessage: openaiErrorMessage,
     }
   },
+}
+
+const NEVER_SENT = new Set<string>(GATEWAY_FIELDS)
+
+/** The upstream body: the canonical request through the preset's parameter table. Pure. */
+export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstreamModel: string, stream: boolean): Body {
+  const mapped = new Set(preset.parameters.map((rule) => rule.param))
+  const body: Body = {}
+  for (const [field, value] of Object.entries(request)) {
+    if (NEVER_SENT.has(field) || mapped.has(field)) continue
+    if (preset.accepts === 'any' || preset.accepts.includes(field)) body[field] = value
+  }
+  mapParameters(request, preset.parameters, body)
+  if (preset.messageFields.length || preset.partFields.length) {
+    body.messages = request.messages.map((message) => stripMessage(message, preset))
+  }
+  body.model = upstreamModel
+  body.stream = stream
+  // Usage arrives in a final chunk only when asked for; the gateway always needs it for cost.
+  if (stream && preset.streamOptions) body.stream_options = { include_usage: true }
+  return body
+}
+
+function stripMessage(message: ChatRequest['messages'][number], preset: Preset): Body {
+  const out = omit(message, preset.messageFields)
+  if (Array.isArray(message.content)) out.content = message.content.map((part: Body) => omit(part, preset.partFields))
+  return out
+}
+
+function omit(object: Body, fields: readonly string[]): Body {
+  const out: Body = { ...object }
+  for (const field of fields) delete out[field]
+  return out
+}
+
+/** The URL the provider's preset calls for, for chat completions or (same shape) embeddings. */
+export function presetUrl(preset: Preset, endpoint: Endpoint, operation: 'chat/completions' | 'embeddings' = 'chat/completions'): string {
+  const values: Record<string, string | undefined> = {
+    model: endpoint.spec.upstreamModel,
+    apiVersion: endpoint.provider.apiVersion ?? preset.apiVersion,
+  }
+  const path = preset.path
+    .replace('chat/completions', operation)
+    .replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? ''))
+  return upstreamUrl(endpoint.provider.baseUrl, path)
+}
+
+/** The auth header the provider's preset calls for, then the provider's own headers. */
+export function presetHeaders(provider: Endpoint['provider'], apiKey: string): Record<string, string> {
+  return { ...authHeader(presetFor(provider).auth, apiKey), ...provider.headers }
+}
+
+function authHeader(auth: Preset['auth'], apiKey: string): Record<string, string> {
+  switch (auth) {
+    case 'bearer':
+      return { authorization: `Bearer ${apiKey}` }
+    case 'api-key':
+      return { 'api-key': apiKey }
+    case 'none':
+      return {}
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -30,7 +93,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function openaiErrorMessage(body: unknown): string | null {
+export function openaiErrorMessage(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null
   const error = 'error' in body ? body.error : body
   if (typeof error === 'string') return error

@@ -2,6 +2,7 @@ import type { ProviderSpec } from '../catalog/schema'
 import type { Endpoint } from '../catalog/snapshot'
 import { estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { droppedFields } from '../providers/presets'
 import { namesProvider, type ProviderPreferences } from './preferences'
 
 /**
@@ -13,6 +14,8 @@ export interface FilterInput {
   request: ChatRequest
   preferences: ProviderPreferences | null
   isLive: (provider: ProviderSpec) => boolean
+  /** What the client wants produced: chat text (the default) or embeddings. */
+  output?: 'text' | 'embeddings'
 }
 
 interface Filter {
@@ -80,6 +83,18 @@ function factsOf(request: ChatRequest): RequestFacts {
 const PER_MILLION = 1e6
 
 const FILTERS: Filter[] = [
+  // First, so that asking the wrong kind of model is what the 404 names, whatever else applies.
+  {
+    name: 'embeddings',
+    explains: 'support embeddings',
+    // Only the OpenAI wire format has an embeddings API among the adapters.
+    keep: (e, _f, { output }) => output !== 'embeddings' || (e.model.modalities.output.includes('embeddings') && e.provider.format === 'openai'),
+  },
+  {
+    name: 'chat',
+    explains: 'support chat completions',
+    keep: (e, _f, { output }) => output === 'embeddings' || e.model.modalities.output.some((modality) => modality !== 'embeddings'),
+  },
   { name: 'missing_api_key', explains: 'have a configured API key', keep: (e, _f, input) => input.isLive(e.provider) },
   {
     name: 'provider_only',
@@ -142,8 +157,11 @@ const FILTERS: Filter[] = [
   {
     name: 'require_parameters',
     explains: 'can handle the requested parameters',
-    keep: (e, facts, { preferences }) =>
-      preferences?.require_parameters !== true || facts.parameters.every((p) => e.spec.supportedParameters.includes(p)),
+    // The catalog's claim, and what an OpenAI-compatible provider's preset drops before sending.
+    keep: (e, facts, { preferences, request }) =>
+      preferences?.require_parameters !== true ||
+      (facts.parameters.every((p) => e.spec.supportedParameters.includes(p)) &&
+        !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field))),
   },
 ]
 

@@ -30,6 +30,8 @@ export interface PlanInput {
   minSamples: number
   /** ROUTING_MODE: the baselines ignore health and geography (`ordered`) or rank at random. */
   mode: 'nearest-healthy' | 'ordered' | 'random'
+  /** What the client wants produced (FilterInput.output); chat text unless said. */
+  output?: 'text' | 'embeddings'
 }
 
 export interface TraceCandidate {
@@ -89,7 +91,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   const sort: SortBy | null = preferredSort ?? resolved[0]!.sort
 
   const all = resolved.flatMap(({ model }) => model.endpoints)
-  const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive })
+  const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive, output: input.output })
   if (kept.length === 0) throw noEndpoints(requested, all, funnel)
 
   const informed = input.mode === 'nearest-healthy'

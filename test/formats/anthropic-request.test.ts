@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
-import { toAnthropic } from '../../src/formats/anthropic/request'
+import { toAnthropic, type AnthropicRequestOptions } from '../../src/formats/anthropic/request'
 import { ChatRequest } from '../../src/formats/openai/request'
 
-const OPTIONS = { upstreamModel: 'claude-sonnet-4-5', maxTokens: 1024, stream: false }
+const OPTIONS: AnthropicRequestOptions = { upstreamModel: 'claude-sonnet-4-5', maxTokens: 1024, stream: false }
 
 function convert(request: Record<string, unknown>, options = OPTIONS) {
   return toAnthropic(ChatRequest.parse({ model: 'anthropic/claude-sonnet-4.5', ...request }), options)
@@ -245,5 +245,187 @@ describe('toAnthropic structured output', () => {
     const { body, jsonTool } = convert({ messages: hi, response_format: { type: 'text' } })
     expect(jsonTool).toBeNull()
     expect(body).not.toHaveProperty('tools')
+  })
+})
+
+describe('toAnthropic thinking', () => {
+  const wide: AnthropicRequestOptions = { upstreamModel: 'claude-sonnet-4-5', maxTokens: 10000, maxTokensCap: 64000, stream: false }
+  const thinking = (request: Record<string, unknown>, options = wide) => {
+    const { body } = convert({ messages: hi, ...request }, options)
+    return { thinking: body.thinking, max_tokens: body.max_tokens }
+  }
+  const enabled = (budget_tokens: number, max_tokens = 10000) => ({ thinking: { type: 'enabled', budget_tokens }, max_tokens })
+
+  it.each([
+    ['effort max (95%)', { reasoning: { effort: 'max' } }, enabled(9500)],
+    ['effort xhigh (95%)', { reasoning: { effort: 'xhigh' } }, enabled(9500)],
+    ['effort high (80%)', { reasoning: { effort: 'high' } }, enabled(8000)],
+    ['effort medium (50%)', { reasoning: { effort: 'medium' } }, enabled(5000)],
+    ['effort low (20%)', { reasoning: { effort: 'low' } }, enabled(2000)],
+    ['effort minimal (10%, raised to the 1024 floor)', { reasoning: { effort: 'minimal' } }, enabled(1024)],
+    ['enabled alone (medium)', { reasoning: { enabled: true } }, enabled(5000)],
+    ['top-level reasoning_effort', { reasoning_effort: 'low' }, enabled(2000)],
+    ['reasoning.max_tokens as the budget', { reasoning: { max_tokens: 3000, effort: 'low' } }, enabled(3000)],
+    ['a budget below the floor', { reasoning: { max_tokens: 500 } }, enabled(1024)],
+    ['exclude with an effort (still thinks)', { reasoning: { effort: 'high', exclude: true } }, enabled(8000)],
+    ['no reasoning', {}, { thinking: undefined, max_tokens: 10000 }],
+    ['effort none', { reasoning: { effort: 'none' }, reasoning_effort: 'high' }, { thinking: undefined, max_tokens: 10000 }],
+    ['enabled false', { reasoning: { enabled: false, max_tokens: 4000 } }, { thinking: undefined, max_tokens: 10000 }],
+    ['a zero budget', { reasoning: { max_tokens: 0 } }, { thinking: undefined, max_tokens: 10000 }],
+    ['a malformed reasoning object', { reasoning: { effort: 'extreme' } }, { thinking: undefined, max_tokens: 10000 }],
+  ])('maps %s', (_, request, expected) => {
+    expect(thinking(request)).toStrictEqual(expected)
+  })
+
+  it.each([
+    ['raises max_tokens over a floor budget', { ...wide, maxTokens: 300 }, { effort: 'high' }, enabled(1024, 1324)],
+    ['raises max_tokens over an explicit budget', { ...wide, maxTokens: 4096 }, { max_tokens: 8000 }, enabled(8000, 12096)],
+    ['shrinks the budget at the endpoint cap', { ...wide, maxTokens: 4096, maxTokensCap: 4096 }, { max_tokens: 8000 }, enabled(3891, 4096)],
+    ['stops at the 128k budget ceiling', { ...wide, maxTokens: 200000, maxTokensCap: 200000 }, { max_tokens: 500000 }, enabled(128000, 200000)],
+    ['sends no thinking when no budget fits (no cap given)', { upstreamModel: 'claude-sonnet-4-5', maxTokens: 300, stream: false }, { effort: 'high' }, { thinking: undefined, max_tokens: 300 }],
+  ])('%s', (_, options, reasoning, expected) => {
+    expect(thinking({ reasoning }, options)).toStrictEqual(expected)
+  })
+
+  it('drops temperature and top_k and raises top_p into [0.95, 1]', () => {
+    const { body } = convert({ messages: hi, reasoning: { effort: 'low' }, temperature: 0.2, top_k: 5, top_p: 0.5 }, wide)
+    expect(body).not.toHaveProperty('temperature')
+    expect(body).not.toHaveProperty('top_k')
+    expect(body.top_p).toBe(0.95)
+    expect(convert({ messages: hi, reasoning: { effort: 'low' }, top_p: 0.98 }, wide).body.top_p).toBe(0.98)
+  })
+
+  it('returns excludeReasoning for reasoning.exclude and the deprecated include_reasoning: false', () => {
+    expect(convert({ messages: hi, reasoning: { exclude: true } }).excludeReasoning).toBe(true)
+    expect(convert({ messages: hi, include_reasoning: false }).excludeReasoning).toBe(true)
+    expect(convert({ messages: hi, reasoning: { effort: 'low' } }).excludeReasoning).toBe(false)
+  })
+
+  const loop = (assistant: Record<string, unknown>) => [
+    { role: 'user', content: 'Weather in Paris?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }], ...assistant },
+    { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+  ]
+  const signed = [{ type: 'reasoning.text', text: 'Use the tool.', signature: 'sig_1', format: 'anthropic-claude-v1', index: 0 }]
+
+  it.each([
+    ['tool_choice required', { messages: hi, tools: [weather], tool_choice: 'required' }],
+    ['a named tool_choice', { messages: hi, tools: [weather], tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
+    ['the forced structured-output tool', { messages: hi, response_format: { type: 'json_object' } }],
+    ['an assistant prefill', { messages: [...hi, { role: 'assistant', content: '{"answer":' }] }],
+    ['a tool loop whose assistant turn lost its thinking', { messages: loop({}), tools: [weather] }],
+  ])('sends no thinking with %s', (_, request) => {
+    expect(convert({ ...request, reasoning: { effort: 'high' } }, wide).body).not.toHaveProperty('thinking')
+  })
+
+  it('keeps thinking in a tool loop whose assistant turn carries its reasoning_details', () => {
+    const { body } = convert({ messages: loop({ reasoning_details: signed }), tools: [weather], reasoning: { effort: 'high' } }, wide)
+    expect(body.thinking).toStrictEqual({ type: 'enabled', budget_tokens: 8000 })
+    expect(body.tool_choice).toBeUndefined()
+  })
+
+  it.each([
+    ['effort high', { effort: 'high' }, { thinking: { type: 'adaptive' }, output_config: { effort: 'high' } }],
+    ['effort minimal (as low)', { effort: 'minimal' }, { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }],
+    ['enabled alone (the model default effort)', { enabled: true }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    ['reasoning.max_tokens (no budget there)', { max_tokens: 4000 }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    ['effort none', { effort: 'none' }, { thinking: { type: 'disabled' }, output_config: undefined }],
+  ])('uses adaptive thinking on adaptive-only models: %s', (_, reasoning, expected) => {
+    const { body } = convert({ messages: hi, reasoning, top_p: 0.9 }, { ...wide, upstreamModel: 'claude-sonnet-5-5' })
+    expect({ thinking: body.thinking, output_config: body.output_config }).toStrictEqual(expected)
+    expect(body.max_tokens).toBe(10000)
+    if (expected.thinking.type === 'adaptive') expect(body).not.toHaveProperty('top_p')
+  })
+})
+
+describe('toAnthropic reasoning_details round trip', () => {
+  it('puts thinking and redacted_thinking blocks before the text and tool_use blocks, skipping what Claude cannot verify', () => {
+    const { body } = convert({
+      messages: [
+        ...hi,
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          reasoning: 'Need the weather. (redacted)',
+          reasoning_details: [
+            { type: 'reasoning.text', text: 'Need the weather.', signature: 'EqQBCgIYAh', format: 'anthropic-claude-v1', index: 0 },
+            { type: 'reasoning.encrypted', data: 'EmwKAhgB', format: 'anthropic-claude-v1', index: 1 },
+            { type: 'reasoning.summary', summary: 'Weather lookup', format: 'anthropic-claude-v1', index: 2 },
+            { type: 'reasoning.text', text: 'Unsigned.', signature: null, format: 'anthropic-claude-v1', index: 3 },
+            { type: 'reasoning.encrypted', id: 'call_g', data: 'gemini-sig', format: 'google-gemini-v1', index: 0 },
+            { type: 'reasoning.text', text: 'Legacy, no format.', signature: 'EqQBlegacy' },
+            'garbage',
+          ],
+          tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      ],
+    })
+    expect(body.messages).toStrictEqual([
+      { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'Need the weather.', signature: 'EqQBCgIYAh' },
+          { type: 'redacted_thinking', data: 'EmwKAhgB' },
+          { type: 'thinking', thinking: 'Legacy, no format.', signature: 'EqQBlegacy' },
+          { type: 'text', text: 'Checking.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+        ],
+      },
+      { role: 'user', content: [result('toolu_1', 'sunny')] },
+    ])
+  })
+
+  it('joins the streamed fragments of one block that a client sent back unmerged', () => {
+    const fragment = (fields: Record<string, unknown>) => ({ type: 'reasoning.text', format: 'anthropic-claude-v1', index: 0, ...fields })
+    const { body } = convert({
+      messages: [
+        ...hi,
+        { role: 'assistant', content: 'Hi.', reasoning_details: [fragment({ text: 'Say ' }), fragment({ text: 'hi.' }), fragment({ signature: 'sig' })] },
+        { role: 'user', content: 'Again' },
+      ],
+    })
+    expect((body.messages as Array<{ content: unknown[] }>)[1]!.content[0]).toStrictEqual({ type: 'thinking', thinking: 'Say hi.', signature: 'sig' })
+  })
+
+  it('keeps thinking first when an assistant name has no text to prefix', () => {
+    const { body } = convert({
+      messages: [...hi, { role: 'assistant', name: 'bot', content: null, reasoning_details: [{ type: 'reasoning.encrypted', data: 'x' }], tool_calls: [call('{}')] }],
+    })
+    expect((body.messages as Array<{ content: Array<{ type: string }> }>)[1]!.content.map((block) => block.type)).toStrictEqual(['redacted_thinking', 'text', 'tool_use'])
+  })
+})
+
+describe('toAnthropic cache_control', () => {
+  it('marks tool definitions given a marker on the tool or its function', () => {
+    const { body } = convert({
+      messages: hi,
+      tools: [
+        { ...weather, cache_control: { type: 'ephemeral', ttl: '1h' } },
+        { type: 'function', function: { name: 'now', cache_control: { type: 'ephemeral' } } },
+      ],
+    })
+    expect(body.tools).toStrictEqual([
+      { ...weatherTool, cache_control: { type: 'ephemeral', ttl: '1h' } },
+      { name: 'now', input_schema: { type: 'object', properties: {} }, cache_control: { type: 'ephemeral' } },
+    ])
+  })
+
+  it.each([
+    ['with a ttl', { type: 'ephemeral', ttl: '1h' }, { type: 'ephemeral', ttl: '1h' }],
+    ['without a ttl, extra fields stripped', { type: 'ephemeral', scope: 'x' }, { type: 'ephemeral' }],
+    ['malformed', 'ephemeral', undefined],
+  ])('sends OpenRouter top-level cache_control as Anthropic automatic caching: %s', (_, marker, expected) => {
+    expect(convert({ messages: hi, cache_control: marker }).body.cache_control).toStrictEqual(expected)
+  })
+
+  it('strips fields Anthropic does not accept from per-part markers and drops malformed ones', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral', note: 'x' } }, { type: 'text', text: 'b', cache_control: true }] },
+      ],
+    })
+    expect(body.messages).toStrictEqual([{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'b' }] }])
   })
 })

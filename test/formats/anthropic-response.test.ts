@@ -36,7 +36,7 @@ describe('fromAnthropic', () => {
     })
   })
 
-  it('turns tool_use blocks into tool calls and thinking into reasoning', () => {
+  it('turns tool_use blocks into tool calls and thinking into reasoning with signed reasoning_details', () => {
     const completion = fromAnthropic(
       message(
         [
@@ -56,6 +56,11 @@ describe('fromAnthropic', () => {
         content: null,
         refusal: null,
         reasoning: 'The user wants weather. Call the tool.',
+        reasoning_details: [
+          { type: 'reasoning.text', text: 'The user wants weather. ', signature: 'EqQBCgIYAh', format: 'anthropic-claude-v1', index: 0 },
+          { type: 'reasoning.encrypted', data: 'EmwKAhgB', format: 'anthropic-claude-v1', index: 1 },
+          { type: 'reasoning.text', text: 'Call the tool.', signature: 'EqQBCgIYAi', format: 'anthropic-claude-v1', index: 2 },
+        ],
         tool_calls: [
           { id: 'toolu_01A', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","units":"c"}' } },
           { id: 'toolu_01B', type: 'function', function: { name: 'now', arguments: '{}' } },
@@ -65,6 +70,32 @@ describe('fromAnthropic', () => {
       nativeFinishReason: 'tool_use',
       usage: canonicalUsage,
     })
+  })
+
+  it('keeps the signature of a thinking block whose text was omitted, without an empty reasoning', () => {
+    const completion = fromAnthropic(message([{ type: 'thinking', thinking: '', signature: 'EqQBomitted' }, { type: 'text', text: '4' }]), { jsonTool: null })
+    expect(completion.message).toStrictEqual({
+      role: 'assistant',
+      content: '4',
+      refusal: null,
+      reasoning_details: [{ type: 'reasoning.text', text: '', signature: 'EqQBomitted', format: 'anthropic-claude-v1', index: 0 }],
+    })
+  })
+
+  it('leaves reasoning and reasoning_details out when the request excluded them', () => {
+    const completion = fromAnthropic(
+      message([{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'redacted_thinking', data: 'd' }, { type: 'text', text: 'ok' }]),
+      { jsonTool: null, excludeReasoning: true },
+    )
+    expect(completion.message).toStrictEqual({ role: 'assistant', content: 'ok', refusal: null })
+  })
+
+  it('exposes the matched stop sequence as message.stop_sequence', () => {
+    const body = { ...message([{ type: 'text', text: 'one, two, ' }], 'stop_sequence'), stop_sequence: 'three' }
+    const completion = fromAnthropic(body, { jsonTool: null })
+    expect(completion.message).toStrictEqual({ role: 'assistant', content: 'one, two, ', refusal: null, stop_sequence: 'three' })
+    expect([completion.finishReason, completion.nativeFinishReason]).toStrictEqual(['stop', 'stop_sequence'])
+    expect(fromAnthropic(message([{ type: 'text', text: 'x' }]), { jsonTool: null }).message).not.toHaveProperty('stop_sequence')
   })
 
   it('returns the structured-output tool input as the content with finish reason stop', () => {
@@ -125,6 +156,7 @@ describe('fromAnthropic', () => {
     ['a body without content', { type: 'message', stop_reason: 'end_turn' }],
     ['a text block without text', message([{ type: 'text' }])],
     ['a tool_use block without input', message([{ type: 'tool_use', id: 't', name: 'f' }])],
+    ['a redacted_thinking block without data', message([{ type: 'redacted_thinking' }])],
     ['negative token counts', message([], 'end_turn', { input_tokens: -1, output_tokens: 0 })],
   ])('throws a ZodError on %s', (_, body) => {
     expect(() => fromAnthropic(body, { jsonTool: null })).toThrow(ZodError)

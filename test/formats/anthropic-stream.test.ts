@@ -97,15 +97,63 @@ describe('createAnthropicStreamDecoder', () => {
     ])
   })
 
-  it('streams thinking as reasoning and ignores signatures', () => {
+  it('decodes thinking with its signature, then text and two parallel tool calls', () => {
+    const signature = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk'
+    const events = decodeAll([
+      start({ input_tokens: 2710, output_tokens: 5, cache_read_input_tokens: 1800, cache_creation_input_tokens: 0 }),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      sse('ping'),
+      blockDelta(0, { type: 'thinking_delta', thinking: 'Two cities, ' }),
+      blockDelta(0, { type: 'thinking_delta', thinking: 'two calls.' }),
+      blockDelta(0, { type: 'signature_delta', signature }),
+      blockStop(0),
+      blockStart(1, { type: 'text', text: '' }),
+      blockDelta(1, { type: 'text_delta', text: "I'll check both." }),
+      blockStop(1),
+      blockStart(2, { type: 'tool_use', id: 'toolu_01P', name: 'get_weather', input: {} }),
+      json(2, ''),
+      json(2, '{"city": '),
+      json(2, '"Paris"}'),
+      blockStop(2),
+      blockStart(3, { type: 'tool_use', id: 'toolu_01R', name: 'get_weather', input: {} }),
+      json(3, '{"city": "Rome"}'),
+      blockStop(3),
+      messageDelta('tool_use', { output_tokens: 210 }),
+      sse('message_stop'),
+    ])
+    const thought = (text: string): StreamEvent => ({
+      type: 'delta',
+      delta: { reasoning: text, reasoning_details: [{ type: 'reasoning.text', text, format: 'anthropic-claude-v1', index: 0 }] },
+    })
+    const call = (index: number, id: string): StreamEvent => ({
+      type: 'delta',
+      delta: { tool_calls: [{ index, id, type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+    })
+    const args = (index: number, text: string): StreamEvent => ({ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: text } }] } })
+    expect(events).toStrictEqual([
+      role,
+      thought('Two cities, '),
+      thought('two calls.'),
+      { type: 'delta', delta: { reasoning_details: [{ type: 'reasoning.text', signature, format: 'anthropic-claude-v1', index: 0 }] } },
+      content("I'll check both."),
+      call(0, 'toolu_01P'),
+      args(0, '{"city": '),
+      args(0, '"Paris"}'),
+      call(1, 'toolu_01R'),
+      args(1, '{"city": "Rome"}'),
+      { type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' },
+      usage(4510, 210, 1800, 0),
+    ])
+  })
+
+  it('numbers reasoning details across thinking and redacted_thinking blocks', () => {
     const events = decodeAll([
       start({ input_tokens: 10, output_tokens: 1 }),
-      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
-      blockDelta(0, { type: 'thinking_delta', thinking: 'Two plus two ' }),
-      blockDelta(0, { type: 'thinking_delta', thinking: 'is four.' }),
-      blockDelta(0, { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk' }),
+      blockStart(0, { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' }),
       blockStop(0),
-      blockStart(1, { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' }),
+      blockStart(1, { type: 'thinking', thinking: '', signature: '' }),
+      blockDelta(1, { type: 'thinking_delta', thinking: 'Sum.' }),
+      blockDelta(1, { type: 'signature_delta', signature: 'sig' }),
       blockStop(1),
       blockStart(2, { type: 'text', text: '' }),
       blockDelta(2, { type: 'text_delta', text: '4' }),
@@ -115,11 +163,41 @@ describe('createAnthropicStreamDecoder', () => {
     ])
     expect(events).toStrictEqual([
       role,
-      { type: 'delta', delta: { reasoning: 'Two plus two ' } },
-      { type: 'delta', delta: { reasoning: 'is four.' } },
+      { type: 'delta', delta: { reasoning_details: [{ type: 'reasoning.encrypted', data: 'EmwKAhgBEgy3va3pzix', format: 'anthropic-claude-v1', index: 0 }] } },
+      { type: 'delta', delta: { reasoning: 'Sum.', reasoning_details: [{ type: 'reasoning.text', text: 'Sum.', format: 'anthropic-claude-v1', index: 1 }] } },
+      { type: 'delta', delta: { reasoning_details: [{ type: 'reasoning.text', signature: 'sig', format: 'anthropic-claude-v1', index: 1 }] } },
       content('4'),
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
       usage(10, 30),
+    ])
+  })
+
+  it('leaves thinking out when the request excluded reasoning', () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null, excludeReasoning: true })
+    const events = [
+      start(),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      blockDelta(0, { type: 'thinking_delta', thinking: 'hidden' }),
+      blockDelta(0, { type: 'signature_delta', signature: 'sig' }),
+      blockStart(1, { type: 'redacted_thinking', data: 'x' }),
+      blockStart(2, { type: 'text', text: 'shown' }),
+    ].flatMap((message) => decode(message))
+    expect(events).toStrictEqual([role, content('shown')])
+  })
+
+  it('sends the matched stop sequence as a delta before the finish', () => {
+    const events = decodeAll([
+      start({ input_tokens: 12, output_tokens: 1 }),
+      blockStart(0, { type: 'text', text: '' }),
+      blockDelta(0, { type: 'text_delta', text: 'one, two, ' }),
+      blockStop(0),
+      sse('message_delta', { delta: { stop_reason: 'stop_sequence', stop_sequence: 'three' }, usage: { output_tokens: 6 } }),
+      sse('message_stop'),
+    ])
+    expect(events.slice(2)).toStrictEqual([
+      { type: 'delta', delta: { stop_sequence: 'three' } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'stop_sequence' },
+      usage(12, 6),
     ])
   })
 

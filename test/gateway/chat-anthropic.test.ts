@@ -7,6 +7,14 @@ const tenant = setUpGateway()
 
 const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
 
+/** The parts of OpenAI-shaped answers these tests read. */
+interface Choice {
+  delta: { reasoning?: string; reasoning_details?: object[]; tool_calls?: object[] }
+  message: Record<string, unknown>
+  finish_reason: string | null
+}
+const choicesOf = (chunk: Record<string, unknown>) => chunk.choices as Choice[]
+
 const message = (content: object[], stop_reason: string, usage = { input_tokens: 100, output_tokens: 20 }) => ({
   id: 'msg_1',
   type: 'message',
@@ -122,5 +130,152 @@ describe('Anthropic-format upstreams', () => {
     expect(response.status).toBe(502)
     const body = (await response.json()) as { error: { metadata: { provider_name: string; message: string } } }
     expect(body.error.metadata).toMatchObject({ provider_name: 'Beta', message: 'Overloaded' })
+  })
+
+  it('think with a budget and stream thinking, its signature and parallel tool calls as OpenAI chunks', async () => {
+    const signature = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk'
+    const event = (type: string, fields: object) => named(type, { type, ...fields })
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: { ...message([], null as never), usage: { input_tokens: 400, output_tokens: 3, cache_read_input_tokens: 2000, cache_creation_input_tokens: 100 } } }),
+          event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+          event('ping', {}),
+          event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Both cities: ' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'two calls.' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature } }),
+          event('content_block_stop', { index: 0 }),
+          event('content_block_start', { index: 1, content_block: { type: 'text', text: '' } }),
+          event('content_block_delta', { index: 1, delta: { type: 'text_delta', text: 'Checking.' } }),
+          event('content_block_stop', { index: 1 }),
+          event('content_block_start', { index: 2, content_block: { type: 'tool_use', id: 'toolu_P', name: 'get_weather', input: {} } }),
+          event('content_block_delta', { index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":' } }),
+          event('content_block_delta', { index: 2, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } }),
+          event('content_block_stop', { index: 2 }),
+          event('content_block_start', { index: 3, content_block: { type: 'tool_use', id: 'toolu_R', name: 'get_weather', input: {} } }),
+          event('content_block_delta', { index: 3, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } }),
+          event('content_block_stop', { index: 3 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 180 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      stream: true,
+      messages: [{ role: 'user', content: 'Weather in Paris and Rome?' }],
+      tools,
+      reasoning: { effort: 'high' },
+      temperature: 0.4,
+    })
+    const sent = upstream.calls[0]!.body
+    // No max_tokens from the client: the endpoint cap (4096), 80% of it for high effort.
+    expect(sent).toMatchObject({ max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 3276 } })
+    expect(sent).not.toHaveProperty('temperature')
+    const { data: chunks, done } = await readSse(response)
+    expect(done).toBe(true)
+    const deltas = chunks.flatMap((chunk) => choicesOf(chunk).map((choice) => choice.delta))
+    expect(deltas.map((delta) => delta.reasoning).filter(Boolean).join('')).toBe('Both cities: two calls.')
+    expect(deltas.flatMap((delta) => delta.reasoning_details ?? [])).toStrictEqual([
+      { type: 'reasoning.text', text: 'Both cities: ', format: 'anthropic-claude-v1', index: 0 },
+      { type: 'reasoning.text', text: 'two calls.', format: 'anthropic-claude-v1', index: 0 },
+      { type: 'reasoning.text', signature, format: 'anthropic-claude-v1', index: 0 },
+    ])
+    expect(deltas.flatMap((delta) => delta.tool_calls ?? [])).toStrictEqual([
+      { index: 0, id: 'toolu_P', type: 'function', function: { name: 'get_weather', arguments: '' } },
+      { index: 0, function: { arguments: '{"city":' } },
+      { index: 0, function: { arguments: '"Paris"}' } },
+      { index: 1, id: 'toolu_R', type: 'function', function: { name: 'get_weather', arguments: '' } },
+      { index: 1, function: { arguments: '{"city":"Rome"}' } },
+    ])
+    expect(chunks.find((chunk) => choicesOf(chunk)[0]?.finish_reason)).toMatchObject({ choices: [{ finish_reason: 'tool_calls', native_finish_reason: 'tool_use' }] })
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 2500, completion_tokens: 180, prompt_tokens_details: { cached_tokens: 2000, cache_write_tokens: 100 } },
+    })
+  })
+
+  it('replay the thinking blocks of a previous turn sent back in reasoning_details, so the tool loop keeps thinking', async () => {
+    const first = message(
+      [
+        { type: 'thinking', thinking: 'Look it up.', signature: 'EqQBsig1' },
+        { type: 'redacted_thinking', data: 'EmwKAhgBredacted' },
+        { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+      'tool_use',
+    )
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(upstream.calls.length === 1 ? first : message([{ type: 'text', text: 'Sunny, 12C.' }], 'end_turn')) })
+    const request = { model: 'test/claude', tools, reasoning: { max_tokens: 2000 } }
+    const question = { role: 'user', content: 'Weather in Oslo?' }
+    const turn = (await (await chat(tenant.key, { ...request, messages: [question] })).json()) as Record<string, unknown>
+    const assistant = choicesOf(turn)[0]!.message
+    expect(assistant).toMatchObject({
+      reasoning: 'Look it up.',
+      reasoning_details: [
+        { type: 'reasoning.text', text: 'Look it up.', signature: 'EqQBsig1', format: 'anthropic-claude-v1', index: 0 },
+        { type: 'reasoning.encrypted', data: 'EmwKAhgBredacted', format: 'anthropic-claude-v1', index: 1 },
+      ],
+    })
+    const second = await chat(tenant.key, { ...request, messages: [question, assistant, { role: 'tool', tool_call_id: 'toolu_1', content: '12C and sunny' }] })
+    expect(second.status).toBe(200)
+    expect(upstream.calls[1]!.body).toMatchObject({
+      thinking: { type: 'enabled', budget_tokens: 2000 },
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'Look it up.', signature: 'EqQBsig1' },
+            { type: 'redacted_thinking', data: 'EmwKAhgBredacted' },
+            { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+          ],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '12C and sunny' }] },
+      ],
+    })
+  })
+
+  it('pass cache_control through on system, text, image, tool result and tool blocks, and top level', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'text', text: 'ok' }], 'end_turn')) })
+    const ephemeral = { type: 'ephemeral' }
+    await chat(tenant.key, {
+      model: 'test/claude',
+      cache_control: { type: 'ephemeral', ttl: '1h' },
+      tools: [{ ...tools[0], cache_control: ephemeral }],
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'Long rules.', cache_control: ephemeral }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' }, cache_control: ephemeral },
+            { type: 'text', text: 'A long document.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+          ],
+        },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: [{ type: 'text', text: 'A big result.', cache_control: ephemeral }] },
+      ],
+    })
+    expect(upstream.calls[0]!.body).toMatchObject({
+      cache_control: { type: 'ephemeral', ttl: '1h' },
+      system: [{ type: 'text', text: 'Long rules.', cache_control: ephemeral }],
+      tools: [{ name: 'get_weather', cache_control: ephemeral }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' }, cache_control: ephemeral },
+            { type: 'text', text: 'A long document.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+          ],
+        },
+        { role: 'assistant' },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'A big result.', cache_control: ephemeral }] },
+      ],
+    })
+  })
+
+  it('say which stop sequence ended the answer', async () => {
+    fakeUpstreams({ [BETA]: () => jsonResponse({ ...message([{ type: 'text', text: '1, 2, ' }], 'stop_sequence'), stop_sequence: '3' }) })
+    const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'Count' }], stop: ['3', '4'] })
+    const body = (await response.json()) as Record<string, unknown>
+    expect(choicesOf(body)[0]).toMatchObject({ finish_reason: 'stop', native_finish_reason: 'stop_sequence', message: { content: '1, 2, ', stop_sequence: '3' } })
   })
 })

@@ -218,7 +218,8 @@ describe('GET /v1/key, /v1/keys and /v1/generation', () => {
       usage_daily: 0.003,
       usage_weekly: 0.003,
       usage_monthly: 0.003,
-      rate_limit: { requests_per_minute: 60, tokens_per_minute: null },
+      rate_limit: { requests: 60, interval: '1m' },
+      meridian_rate_limit: { requests_per_minute: 60, tokens_per_minute: null },
       is_management_key: false,
       expires_at: null,
     })

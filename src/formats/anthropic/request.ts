@@ -1,15 +1,15 @@
 import { GatewayError } from '../../errors'
-import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice } from '../openai/request'
+import { textOf, type ChatRequest, type ContentPart, type Message } from '../openai/request'
+import { thinkingBlocks } from './details'
+import { applyThinking, reasoningOf, thinkingBlocked } from './thinking'
+import { convertTools } from './tools'
+import { cacheControl, isThinking, withCache, type Block, type Body, type Turn } from './wire'
 
 /**
  * Canonical (OpenAI) chat request → Anthropic Messages request body. Anthropic rejects unknown
  * fields, so only what is translated here is sent; parts it cannot express are a 400 rather
- * than a silent loss.
+ * than a silent loss. Thinking is in thinking.ts, tools in tools.ts.
  */
-
-type Block = { type: string; text?: string; [key: string]: unknown }
-type Turn = { role: 'user' | 'assistant'; content: Block[] }
-type Body = Record<string, unknown>
 
 /** One-to-one parameter renames and clamps (Portkey-style map); `to` may be a dotted path. */
 interface ParameterRule {
@@ -29,13 +29,24 @@ const PARAMETERS: readonly ParameterRule[] = [
   { from: 'user', to: 'metadata.user_id' },
 ]
 
-const JSON_TOOL = 'json_response'
-const EMPTY_SCHEMA = { type: 'object', properties: {} }
+export interface AnthropicRequestOptions {
+  upstreamModel: string
+  /** max_tokens to send: the client's, bounded by the endpoint, or the endpoint's cap. */
+  maxTokens: number
+  /** The endpoint's output cap, up to which max_tokens may be raised to fit a thinking budget (default: maxTokens). */
+  maxTokensCap?: number
+  stream: boolean
+}
 
-export function toAnthropic(
-  request: ChatRequest,
-  options: { upstreamModel: string; maxTokens: number; stream: boolean },
-): { body: Body; jsonTool: string | null } {
+export interface AnthropicRequest {
+  body: Body
+  /** The structured-output tool's name, when response_format asked for JSON. */
+  jsonTool: string | null
+  /** reasoning.exclude: the decoders leave reasoning out of the answer. */
+  excludeReasoning: boolean
+}
+
+export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptions): AnthropicRequest {
   const { system, messages } = convertMessages(request.messages)
   const body: Body = { model: options.upstreamModel, max_tokens: options.maxTokens, stream: options.stream }
   if (system.length) body.system = system
@@ -46,7 +57,17 @@ export function toAnthropic(
     body.tools = tools
     if (toolChoice) body.tool_choice = toolChoice
   }
-  return { body, jsonTool }
+  const reasoning = reasoningOf(request)
+  applyThinking(body, reasoning, {
+    upstreamModel: options.upstreamModel,
+    maxTokens: options.maxTokens,
+    maxTokensCap: options.maxTokensCap ?? options.maxTokens,
+    blocked: thinkingBlocked(messages, tools.length ? toolChoice : null),
+  })
+  // OpenRouter's top-level cache_control is Anthropic's automatic caching, which takes the same field.
+  const automatic = cacheControl(request.cache_control)
+  if (automatic) body.cache_control = automatic
+  return { body, jsonTool, excludeReasoning: reasoning.exclude }
 }
 
 function applyParameter(request: ChatRequest, body: Body, rule: ParameterRule): void {
@@ -92,11 +113,6 @@ function convertMessages(messages: Message[]): { system: Block[]; messages: Turn
   return { system, messages: turns }
 }
 
-/** Anthropic prompt caching through OpenAI-format requests: the marker rides on the part. */
-function withCache(block: Block, part: Record<string, unknown>): Block {
-  return part.cache_control == null ? block : { ...block, cache_control: part.cache_control }
-}
-
 // Empty text blocks are rejected by Anthropic, so they are dropped.
 function textBlocks(content: string | Array<{ type: 'text'; text: string; [key: string]: unknown }>): Block[] {
   if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : []
@@ -120,8 +136,9 @@ function imageBlock(url: string, where: string): Block {
   throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
 }
 
+/** Anthropic wants an assistant turn's thinking blocks first, before its text and tool_use blocks. */
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
-  const blocks: Block[] = []
+  const blocks: Block[] = thinkingBlocks(message.reasoning_details)
   const parts = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
   for (const [partIndex, part] of parts.entries()) {
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
@@ -153,7 +170,7 @@ function parseArguments(json: string, index: number): Record<string, unknown> {
 
 function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
   const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
-  const cached = typeof message.content === 'string' ? undefined : message.content.filter((part) => part.cache_control != null).at(-1)
+  const cached = typeof message.content === 'string' ? undefined : message.content.filter((part) => cacheControl(part.cache_control)).at(-1)
   return cached ? withCache(block, cached) : block
 }
 
@@ -161,42 +178,9 @@ function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
 function named(name: string | undefined, blocks: Block[]): Block[] {
   if (!name) return blocks
   const first = blocks.findIndex((block) => block.type === 'text')
-  if (first < 0) return [{ type: 'text', text: `${name}:` }, ...blocks]
-  return blocks.map((block, i) => (i === first ? { ...block, text: `${name}: ${block.text ?? ''}` } : block))
-}
-
-function convertTools(request: ChatRequest): { tools: Body[]; toolChoice: Body | null; jsonTool: string | null } {
-  const userTools = request.tools ?? []
-  const tools: Body[] = userTools.map(({ function: fn }) => ({
-    name: fn.name,
-    ...(fn.description ? { description: fn.description } : {}),
-    input_schema: fn.parameters ?? EMPTY_SCHEMA,
-  }))
-  let toolChoice = request.tool_choice ? anthropicToolChoice(request.tool_choice) : null
-  let jsonTool: string | null = null
-  const format = request.response_format
-  if (format?.type === 'json_object' || format?.type === 'json_schema') {
-    // Structured output as a forced tool call works on every Claude model without beta headers;
-    // the response decoders turn the call's input back into the message content.
-    const names = new Set(userTools.map((tool) => tool.function.name))
-    jsonTool = JSON_TOOL
-    for (let n = 2; names.has(jsonTool); n++) jsonTool = `${JSON_TOOL}_${n}`
-    const schema = format.type === 'json_schema' ? format.json_schema : undefined
-    tools.push({
-      name: jsonTool,
-      description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
-      input_schema: schema?.schema ?? { type: 'object' },
-    })
-    if (!userTools.length && request.tool_choice == null) toolChoice = { type: 'tool', name: jsonTool }
-  }
-  // Anthropic's "none" choice takes no options.
-  if (request.parallel_tool_calls === false && toolChoice?.type !== 'none') {
-    toolChoice = { type: 'auto', ...toolChoice, disable_parallel_tool_use: true }
-  }
-  return { tools, toolChoice, jsonTool }
-}
-
-function anthropicToolChoice(choice: ToolChoice): Body {
-  if (typeof choice !== 'string') return { type: 'tool', name: choice.function.name }
-  return { auto: { type: 'auto' }, required: { type: 'any' }, none: { type: 'none' } }[choice]
+  if (first >= 0) return blocks.map((block, i) => (i === first ? { ...block, text: `${name}: ${block.text ?? ''}` } : block))
+  // Thinking blocks must stay first.
+  const at = blocks.findIndex((block) => !isThinking(block))
+  const split = at < 0 ? blocks.length : at
+  return [...blocks.slice(0, split), { type: 'text', text: `${name}:` }, ...blocks.slice(split)]
 }

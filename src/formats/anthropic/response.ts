@@ -1,11 +1,22 @@
 import { z } from 'zod'
 import { normalizeFinishReason, type Completion, type FinishReason, type TokenUsage } from '../canonical'
 import type { ToolCall } from '../openai/request'
+import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
 
 /**
  * Anthropic Messages responses (validated at the boundary) → the canonical Completion. The
  * schemas here are shared with the stream decoder.
+ *
+ * Thinking becomes `reasoning` (its text) and `reasoning_details` (details.ts, with signatures
+ * and redacted blocks). Which stop sequence ended the turn has no OpenAI field; it is kept as an
+ * extra message field, `stop_sequence` (in a stream: a delta carrying it before the finish).
  */
+
+/** What the decoders need from the request: the structured-output tool, and `reasoning.exclude`. */
+export interface DecodeOptions {
+  jsonTool: string | null
+  excludeReasoning?: boolean
+}
 
 export const AnthropicUsage = z.looseObject({
   input_tokens: z.number().int().nonnegative().nullish(),
@@ -17,7 +28,7 @@ export type AnthropicUsage = z.infer<typeof AnthropicUsage>
 
 /**
  * Matches any object whose `type` is not one of `known`, marked as `other`. Anthropic adds block
- * and delta types over time (server tools, redacted thinking, citations); those have no canonical
+ * and delta types over time (server tools, citations); those have no canonical
  * form and are skipped, while a malformed block of a known type still fails validation.
  */
 export function otherThan(known: readonly string[]) {
@@ -29,13 +40,15 @@ export function otherThan(known: readonly string[]) {
 export const AnthropicBlock = z.union([
   z.looseObject({ type: z.literal('text'), text: z.string() }),
   z.looseObject({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.record(z.string(), z.unknown()) }),
-  z.looseObject({ type: z.literal('thinking'), thinking: z.string() }),
-  otherThan(['text', 'tool_use', 'thinking']),
+  z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().nullish() }),
+  z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
+  otherThan(['text', 'tool_use', 'thinking', 'redacted_thinking']),
 ])
 
 const AnthropicMessage = z.looseObject({
   content: z.array(AnthropicBlock),
   stop_reason: z.string().nullish(),
+  stop_sequence: z.string().nullish(),
   usage: AnthropicUsage.nullish(),
 })
 
@@ -63,29 +76,36 @@ export function anthropicFinishReason(native: string | null, answeredInJson: boo
 }
 
 /** Parses a non-streaming Anthropic Messages body; throws a ZodError on garbage. */
-export function fromAnthropic(body: unknown, options: { jsonTool: string | null }): Completion {
+export function fromAnthropic(body: unknown, options: DecodeOptions): Completion {
   const parsed = AnthropicMessage.parse(body)
   const text: string[] = []
   const reasoning: string[] = []
+  const details: ReasoningDetail[] = []
   const toolCalls: ToolCall[] = []
   let json: string | null = null
   for (const block of parsed.content) {
     if (block.type === 'text') text.push(block.text)
-    else if (block.type === 'thinking') reasoning.push(block.thinking)
+    else if (block.type === 'thinking') {
+      reasoning.push(block.thinking)
+      details.push(textDetail(details.length, block.thinking, block.signature ?? null))
+    } else if (block.type === 'redacted_thinking') details.push(encryptedDetail(details.length, block.data))
     else if (block.type === 'tool_use' && block.name === options.jsonTool) json = JSON.stringify(block.input)
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
     }
   }
   const native = parsed.stop_reason ?? null
+  const shown = !options.excludeReasoning
   return {
     message: {
       role: 'assistant',
       // Text beside the JSON answer (a preamble) would make the content unparseable as JSON.
       content: json ?? (text.length ? text.join('') : null),
       refusal: null,
-      ...(reasoning.length ? { reasoning: reasoning.join('') } : {}),
+      ...(shown && reasoning.join('') ? { reasoning: reasoning.join('') } : {}),
+      ...(shown && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...(native === 'stop_sequence' && parsed.stop_sequence != null ? { stop_sequence: parsed.stop_sequence } : {}),
     },
     finishReason: anthropicFinishReason(native, json !== null, toolCalls.length),
     nativeFinishReason: native,

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Delta, StreamEvent } from '../canonical'
 import type { SseMessage } from '../sse'
+import { encryptedDetail, signatureDetail, textDetail } from './details'
 import {
   AnthropicBlock,
   AnthropicUsage,
@@ -8,12 +9,15 @@ import {
   anthropicFinishReason,
   otherThan,
   usageFromAnthropic,
+  type DecodeOptions,
 } from './response'
 
 /**
  * Anthropic's named SSE events → canonical stream events. Anthropic reports usage in two halves
- * (input at message_start, output at message_delta) and the stop reason before message_stop, so
- * the decoder keeps them until message_stop and emits `finish` then `usage` there.
+ * (input and cache counts at message_start, output at message_delta) and the stop reason before
+ * message_stop, so the decoder keeps them until message_stop and emits `finish` then `usage`
+ * there. Thinking streams as `reasoning` plus `reasoning_details` fragments that share their
+ * block's index; the signature, sent last, is one more fragment of that index.
  */
 
 const Index = z.number().int().nonnegative()
@@ -26,11 +30,12 @@ const BlockDelta = z.looseObject({
     z.looseObject({ type: z.literal('text_delta'), text: z.string() }),
     z.looseObject({ type: z.literal('input_json_delta'), partial_json: z.string() }),
     z.looseObject({ type: z.literal('thinking_delta'), thinking: z.string() }),
-    otherThan(['text_delta', 'input_json_delta', 'thinking_delta']),
+    z.looseObject({ type: z.literal('signature_delta'), signature: z.string() }),
+    otherThan(['text_delta', 'input_json_delta', 'thinking_delta', 'signature_delta']),
   ]),
 })
 const MessageDelta = z.looseObject({
-  delta: z.looseObject({ stop_reason: z.string().nullish() }),
+  delta: z.looseObject({ stop_reason: z.string().nullish(), stop_sequence: z.string().nullish() }),
   usage: AnthropicUsage.nullish(),
 })
 
@@ -52,16 +57,27 @@ function mergeUsage(base: AnthropicUsage, update: AnthropicUsage | null | undefi
   }
 }
 
-export function createAnthropicStreamDecoder(options: { jsonTool: string | null }): (message: SseMessage) => StreamEvent[] {
+export function createAnthropicStreamDecoder(options: DecodeOptions): (message: SseMessage) => StreamEvent[] {
   let usage: AnthropicUsage = {}
   let stopReason: string | null = null
+  let stopSequence: string | null = null
   let toolCalls = 0
   let answeredInJson = false
   const toolBlocks = new Map<number, ToolBlock>()
+  /** Content block index → its index among the message's reasoning details. */
+  const thinkingBlocks = new Map<number, number>()
+  const shown = !options.excludeReasoning
 
   function blockStart(data: unknown): StreamEvent[] {
     const { index, content_block: block } = BlockStart.parse(data)
     if (block.type === 'text') return block.text ? [delta({ content: block.text })] : []
+    if (block.type === 'thinking' || block.type === 'redacted_thinking') {
+      const detail = thinkingBlocks.size
+      thinkingBlocks.set(index, detail)
+      if (!shown) return []
+      if (block.type === 'redacted_thinking') return [delta({ reasoning_details: [encryptedDetail(detail, block.data)] })]
+      return block.thinking ? [delta({ reasoning: block.thinking, reasoning_details: [textDetail(detail, block.thinking)] })] : []
+    }
     if (block.type !== 'tool_use') return []
     if (block.name === options.jsonTool) {
       toolBlocks.set(index, { kind: 'json' })
@@ -76,7 +92,12 @@ export function createAnthropicStreamDecoder(options: { jsonTool: string | null 
   function blockDelta(data: unknown): StreamEvent[] {
     const { index, delta: body } = BlockDelta.parse(data)
     if (body.type === 'text_delta') return body.text ? [delta({ content: body.text })] : []
-    if (body.type === 'thinking_delta') return body.thinking ? [delta({ reasoning: body.thinking })] : []
+    if (body.type === 'thinking_delta' || body.type === 'signature_delta') {
+      const detail = thinkingBlocks.get(index)
+      if (!shown || detail === undefined) return []
+      if (body.type === 'signature_delta') return body.signature ? [delta({ reasoning_details: [signatureDetail(detail, body.signature)] })] : []
+      return body.thinking ? [delta({ reasoning: body.thinking, reasoning_details: [textDetail(detail, body.thinking)] })] : []
+    }
     if (body.type !== 'input_json_delta' || !body.partial_json) return []
     // Blocks never registered (server tools) stream input too; they are not the client's calls.
     const tool = toolBlocks.get(index)
@@ -97,11 +118,13 @@ export function createAnthropicStreamDecoder(options: { jsonTool: string | null 
       case 'message_delta': {
         const parsed = MessageDelta.parse(data)
         stopReason = parsed.delta.stop_reason ?? stopReason
+        stopSequence = parsed.delta.stop_sequence ?? stopSequence
         usage = mergeUsage(usage, parsed.usage)
         return []
       }
       case 'message_stop':
         return [
+          ...(stopReason === 'stop_sequence' && stopSequence !== null ? [delta({ stop_sequence: stopSequence })] : []),
           { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
           { type: 'usage', usage: usageFromAnthropic(usage) },
         ]

@@ -1,0 +1,44 @@
+import { Hono } from 'hono'
+import { configOf } from '../config'
+import { EmbeddingsRequest, planningRequest } from '../formats/openai/embeddings'
+import { admitWithin, settle } from '../gateway/accounting'
+import { embed, embeddingBounds } from '../gateway/embed'
+import { newGeneration } from '../gateway/identity'
+import { reportObservations } from '../health/report'
+import { requireTenant } from './auth'
+import { readJsonBody } from './body'
+import { planRequest, wantsTrace } from './chat'
+import type { AppEnv } from './context'
+
+/**
+ * POST /embeddings (OpenAI format): routed by the chat planner among models that output
+ * embeddings, admitted and settled by the same ledger, with failover before any byte.
+ */
+export const embeddings = new Hono<AppEnv>()
+
+embeddings.post('/embeddings', requireTenant, async (c) => {
+  const request = await readJsonBody(c, EmbeddingsRequest, 'request')
+  const { env } = c
+  const clock = c.var.clock
+  const now = clock()
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
+  const planning = planningRequest(request)
+  const route = await planRequest(c, planning, now, 'embeddings')
+  const identity = newGeneration(now)
+  const { plan } = await admitWithin(env, c.var.keyHash, { id: identity.id, now, plan: route.endpoints, bounds: embeddingBounds(request) })
+  const facts = { id: identity.id, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
+  return embed(
+    {
+      env,
+      config: configOf(env),
+      clock,
+      plan,
+      startedAt: now,
+      request,
+      trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
+      observe: (observation) => reportObservations(env, waitUntil, [observation]),
+      finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
+    },
+    identity,
+  )
+})

@@ -1,0 +1,108 @@
+import { z } from 'zod'
+import type { ChatRequest } from '../openai/request'
+import { isThinking, type Body, type Turn } from './wire'
+
+/**
+ * OpenRouter's `reasoning` (and OpenAI's `reasoning_effort`) → Anthropic extended thinking.
+ *
+ * Budget: `reasoning.max_tokens` is the budget itself; an effort takes OpenRouter's documented
+ * share of max_tokens (max/xhigh 95%, high 80%, medium 50%, low 20%, minimal 10%; `enabled`
+ * alone means medium), kept within [1024, 128000]. Anthropic wants max_tokens above the budget,
+ * so when it is not, max_tokens is raised to budget + the requested max_tokens within the
+ * endpoint's cap, and if the cap still leaves no room the budget shrinks to 95% of max_tokens;
+ * below 1024 thinking is not sent.
+ *
+ * Thinking forbids a changed temperature or top_k and allows top_p only in [0.95, 1], so
+ * temperature and top_k are dropped and top_p raised. It is also incompatible with a forced tool
+ * (including the structured-output tool), with an assistant prefill, and with continuing a
+ * tool-use turn whose assistant message lost its thinking blocks; then thinking is not sent, so
+ * the request still succeeds.
+ *
+ * Models that take only adaptive thinking get `thinking: {type: 'adaptive'}` and the effort as
+ * `output_config.effort` instead of a budget.
+ */
+
+const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
+type Level = Exclude<z.infer<typeof Effort>, 'none'>
+
+const Reasoning = z.looseObject({
+  effort: Effort.nullish(),
+  max_tokens: z.number().int().nonnegative().nullish(),
+  exclude: z.boolean().nullish(),
+  enabled: z.boolean().nullish(),
+})
+
+const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
+const ADAPTIVE_EFFORT: Record<Level, string> = { max: 'max', xhigh: 'xhigh', high: 'high', medium: 'medium', low: 'low', minimal: 'low' }
+const MIN_BUDGET = 1024
+const MAX_BUDGET = 128_000
+const MIN_TOP_P = 0.95
+
+// budget_tokens is a 400 on these (Opus 4.7+, the Claude 5 generation, Fable, Mythos).
+const ADAPTIVE_ONLY = /claude-(?:opus-4-[7-9]|(?:opus|sonnet|haiku)-[5-9]|fable|mythos)/
+
+export interface ReasoningRequest {
+  /** `unset`: the client said nothing about reasoning; `off`: it turned reasoning off. */
+  state: 'unset' | 'off' | 'on'
+  effort: Level | null
+  budget: number | null
+  /** The model reasons but the answer leaves the reasoning out. */
+  exclude: boolean
+}
+
+/** Reads the unified `reasoning` object; malformed values are ignored, as other extras are. */
+export function reasoningOf(request: ChatRequest): ReasoningRequest {
+  const parsed = Reasoning.safeParse(request.reasoning ?? {})
+  const reasoning = parsed.success ? parsed.data : {}
+  const topLevel = Effort.safeParse(request.reasoning_effort)
+  const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : null)
+  // include_reasoning: false is the deprecated spelling of exclude.
+  const exclude = reasoning.exclude === true || request.include_reasoning === false
+  if (effort === 'none' || reasoning.enabled === false || reasoning.max_tokens === 0) return { state: 'off', effort: null, budget: null, exclude }
+  const on = reasoning.enabled === true || effort != null || reasoning.max_tokens != null
+  return { state: on ? 'on' : 'unset', effort, budget: reasoning.max_tokens ?? null, exclude }
+}
+
+/** Whether Anthropic would refuse thinking on this request (see the module comment). */
+export function thinkingBlocked(turns: Turn[], toolChoice: Body | null): boolean {
+  if (toolChoice?.type === 'any' || toolChoice?.type === 'tool') return true
+  const last = turns.at(-1)
+  if (last?.role === 'assistant') return true
+  const previous = turns.at(-2)
+  const continuing = last?.content.some((block) => block.type === 'tool_result') && previous?.role === 'assistant'
+  return Boolean(continuing && previous?.content.some((block) => block.type === 'tool_use') && !isThinking(previous?.content[0]))
+}
+
+export function applyThinking(
+  body: Body,
+  reasoning: ReasoningRequest,
+  options: { upstreamModel: string; maxTokens: number; maxTokensCap: number; blocked: boolean },
+): void {
+  const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
+  if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
+  if (reasoning.state !== 'on' || options.blocked) return
+  if (adaptive) {
+    body.thinking = { type: 'adaptive' }
+    if (reasoning.effort) body.output_config = { effort: ADAPTIVE_EFFORT[reasoning.effort] }
+    delete body.top_p
+  } else {
+    const planned = budgetFor(reasoning, options.maxTokens, Math.max(options.maxTokensCap, options.maxTokens))
+    if (!planned) return
+    body.max_tokens = planned.maxTokens
+    body.thinking = { type: 'enabled', budget_tokens: planned.budget }
+    if (typeof body.top_p === 'number') body.top_p = Math.max(MIN_TOP_P, body.top_p)
+  }
+  delete body.temperature
+  delete body.top_k
+}
+
+function budgetFor(reasoning: ReasoningRequest, maxTokens: number, cap: number): { budget: number; maxTokens: number } | null {
+  const wanted = reasoning.budget ?? Math.floor(maxTokens * EFFORT_SHARE[reasoning.effort ?? 'medium'])
+  let budget = Math.min(MAX_BUDGET, Math.max(MIN_BUDGET, wanted))
+  let max = maxTokens
+  if (budget >= max) {
+    max = Math.min(cap, budget + maxTokens)
+    budget = Math.min(budget, Math.floor(max * EFFORT_SHARE.max))
+  }
+  return budget < MIN_BUDGET ? null : { budget, maxTokens: max }
+}

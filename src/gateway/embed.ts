@@ -1,0 +1,64 @@
+import { costNano } from '../catalog/pricing'
+import type { Endpoint } from '../catalog/snapshot'
+import { toErrorResponse } from '../errors'
+import { estimateEmbeddingTokens, embeddingTokenBound, renderEmbeddings, type EmbeddingsRequest } from '../formats/openai/embeddings'
+import type { TokenUsage } from '../formats/canonical'
+import { prepareEmbeddings } from '../providers/openai-embeddings'
+import type { TokenBounds } from './accounting'
+import { tryPrepared, type AttemptContext } from './attempts'
+import { fetchJson } from './complete'
+import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
+import { servedHeaders, type GenerationIdentity } from './identity'
+import { routeDebug } from './trace'
+
+/**
+ * An embeddings request through the chat engine's parts: the same attempt loop (failover before
+ * any byte, health observations), the same admission bounds and settlement, one JSON answer.
+ */
+
+export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish'> {
+  request: EmbeddingsRequest
+}
+
+/** Embeddings produce no output tokens: the worst case is every bounded input token at the prompt price. */
+export function embeddingBounds(request: EmbeddingsRequest): TokenBounds {
+  return { promptBound: embeddingTokenBound(request), promptEstimate: estimateEmbeddingTokens(request), outputBound: () => 0 }
+}
+
+export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Promise<Response> {
+  const served = await tryPrepared(
+    ctx,
+    (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
+    (call) => fetchJson(call, (body) => call.decode(body), ctx.config.TIMEOUT_NON_STREAMING_MS),
+  )
+  if (!served.ok) {
+    ctx.finish(failedOutcome(served))
+    return toErrorResponse(served.error)
+  }
+  const { value: embeddings, endpoint, attempts } = served
+  const report = embeddingsReport(embeddings.usage, endpoint, ctx.request)
+  const outcome: RequestOutcome = {
+    endpoint,
+    report,
+    status: 'success',
+    httpStatus: 200,
+    finishReason: null,
+    nativeFinishReason: null,
+    attempts,
+    ttfbMs: ctx.clock() - ctx.startedAt,
+    error: null,
+  }
+  observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0)
+  ctx.finish(outcome)
+  const meta = { id: identity.id, model: endpoint.model.id, provider: endpoint.provider.name }
+  return Response.json(
+    { ...renderEmbeddings(meta, embeddings, report, ctx.request.encoding_format ?? 'float'), ...routeDebug(ctx, attempts) },
+    { headers: servedHeaders(identity, endpoint, attempts) },
+  )
+}
+
+/** The upstream's count when it gave one; otherwise an estimate is charged, never zero. */
+function embeddingsReport(reported: TokenUsage | null, endpoint: Endpoint, request: EmbeddingsRequest): NonNullable<RequestOutcome['report']> {
+  const usage = reported ?? { promptTokens: estimateEmbeddingTokens(request), completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+  return { usage, costNano: costNano(usage, endpoint.prices), estimated: reported === null }
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { CatalogInput } from '../../src/catalog/schema'
+import { base64ToFloats } from '../../src/formats/openai/embeddings'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
+import { chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, type UpstreamHandler } from '../support/upstream'
+
+const provider = (id: string, format: 'openai' | 'anthropic', baseUrl: string) => ({
+  id,
+  name: id[0]!.toUpperCase() + id.slice(1),
+  format,
+  baseUrl,
+  apiKeyEnv: 'TEST_PROVIDER_KEY',
+  region: { name: id, lat: 0, lon: 0 },
+  dataCollection: 'deny' as const,
+})
+const endpoint = (providerId: string, upstreamModel: string, prompt = '0.0000001') => ({
+  provider: providerId,
+  upstreamModel,
+  pricing: { prompt, completion: '0' },
+  maxCompletionTokens: 1,
+})
+const model = (id: string, output: 'text' | 'embeddings', endpoints: ReturnType<typeof endpoint>[]) => ({
+  id,
+  name: id,
+  contextLength: 8192,
+  modalities: { input: ['text' as const], output: [output] },
+  endpoints,
+})
+
+// Beta speaks Anthropic's format, which has no embeddings API: routing must skip it.
+const catalog: CatalogInput = {
+  version: 'embeddings-test',
+  providers: [provider('alpha', 'openai', ALPHA), provider('beta', 'anthropic', BETA), provider('gamma', 'openai', GAMMA)],
+  models: [
+    model('test/embed', 'embeddings', [endpoint('alpha', 'alpha-embed'), endpoint('beta', 'beta-embed'), endpoint('gamma', 'gamma-embed')]),
+    model('test/embed-b', 'embeddings', [endpoint('gamma', 'gamma-embed-b', '0.00000002')]),
+    model('test/chat', 'text', [{ ...endpoint('alpha', 'alpha-chat'), pricing: { prompt: '0.000001', completion: '0.000002' }, maxCompletionTokens: 1000 }]),
+  ],
+}
+
+const tenant = setUpGateway(catalog)
+
+function embeddings(body: object, key = tenant.key, path = '/v1/embeddings'): Promise<Response> {
+  return gatewayFetch(path, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+}
+
+interface EmbeddingsJson {
+  id: string
+  object: string
+  model: string
+  provider: string
+  data: { object: string; index: number; embedding: number[] | string }[]
+  usage: { prompt_tokens: number; total_tokens: number; cost: number }
+}
+
+const upstreamList = (vectors: number[][], promptTokens: number | null = 1234) => ({
+  object: 'list',
+  model: 'upstream-embed',
+  data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+  ...(promptTokens === null ? {} : { usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }),
+})
+/** One vector [i, 0.5] per input. */
+const served: UpstreamHandler = ({ body }) => {
+  const inputs = Array.isArray(body.input) && typeof body.input[0] !== 'number' ? body.input.length : 1
+  return jsonResponse(upstreamList(Array.from({ length: inputs }, (_, i) => [i, 0.5])))
+}
+
+describe('POST /v1/embeddings', () => {
+  it('sends an OpenAI embeddings request upstream and answers in the OpenRouter shape with exact cost', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served })
+    const response = await embeddings({ model: 'test/embed', input: ['first', 'second'], dimensions: 256, user: 'u-1', provider: { sort: 'latency' } })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!
+    expect(sent.url).toBe(`${ALPHA}/embeddings`)
+    expect(sent.headers.get('authorization')).toBe('Bearer test-upstream-key')
+    expect(sent.body).toEqual({ model: 'alpha-embed', input: ['first', 'second'], dimensions: 256, user: 'u-1' })
+    const body = (await response.json()) as EmbeddingsJson
+    expect(body).toEqual({
+      id: response.headers.get('x-generation-id'),
+      object: 'list',
+      model: 'test/embed',
+      provider: 'Alpha',
+      data: [
+        { object: 'embedding', index: 0, embedding: [0, 0.5] },
+        { object: 'embedding', index: 1, embedding: [1, 0.5] },
+      ],
+      // 1,234 tokens at $0.10 per million
+      usage: { prompt_tokens: 1234, total_tokens: 1234, cost: 0.0001234 },
+    })
+    expect(body.id).toMatch(/^gen-/)
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(response.headers.get('x-meridian-attempts')).toBe('1')
+  })
+
+  it('answers base64 (little-endian float32) when asked, and serves /api/v1 too', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(upstreamList([[0.5, -1.25]])) })
+    const response = await embeddings({ model: 'test/embed', input: 'hello', encoding_format: 'base64' }, tenant.key, '/api/v1/embeddings')
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toEqual({ model: 'alpha-embed', input: 'hello' })
+    const { data } = (await response.json()) as EmbeddingsJson
+    expect(base64ToFloats(data[0]!.embedding as string)).toEqual([0.5, -1.25])
+  })
+
+  it.each<[string, UpstreamHandler | undefined]>([
+    ['a 500', () => jsonResponse({ error: { message: 'boom' } }, 500)],
+    ['a refused connection', undefined],
+    ['too few vectors', () => jsonResponse(upstreamList([[1]]))],
+  ])('fails over after %s to the next OpenAI-format endpoint, skipping the Anthropic one', async (_label, failing) => {
+    const upstream = fakeUpstreams({ ...(failing ? { [ALPHA]: failing } : {}), [GAMMA]: served })
+    const response = await embeddings({ model: 'test/embed', input: ['a', 'b'] })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as EmbeddingsJson).provider).toBe('Gamma')
+    expect(response.headers.get('x-meridian-attempts')).toBe('2')
+    expect(upstream.calls.map((call) => call.url)).toEqual([`${ALPHA}/embeddings`, `${GAMMA}/embeddings`])
+  })
+
+  it('fails with 502 and the provider reason when every endpoint fails', async () => {
+    const failing = () => jsonResponse({ error: { message: 'overloaded' } }, 503)
+    fakeUpstreams({ [ALPHA]: failing, [GAMMA]: failing })
+    const response = await embeddings({ model: 'test/embed', input: 'a' })
+    expect(response.status).toBe(502)
+    expect(((await response.json()) as ErrorJson).error).toMatchObject({ message: 'Provider returned error', metadata: { provider_name: 'Gamma' } })
+  })
+
+  it('falls back to the next of `models`', async () => {
+    fakeUpstreams({ [GAMMA]: served })
+    const response = await embeddings({ model: 'test/chat', models: ['test/embed-b'], input: 'a' })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as EmbeddingsJson).model).toBe('test/embed-b')
+  })
+
+  it('answers 404 for a chat-only model, and chat answers 404 for an embedding model', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served })
+    const response = await embeddings({ model: 'test/chat', input: 'a' })
+    expect(response.status).toBe(404)
+    expect(((await response.json()) as ErrorJson).error.message).toBe('No endpoints found that support embeddings for "test/chat"')
+    const chatting = await chat(tenant.key, { model: 'test/embed', messages: [{ role: 'user', content: 'hi' }] })
+    expect(chatting.status).toBe(404)
+    expect(((await chatting.json()) as ErrorJson).error.message).toBe('No endpoints found that support chat completions for "test/embed"')
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('answers 400 naming the field for invalid input', async () => {
+    const response = await embeddings({ model: 'test/embed', input: [] })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toMatch(/input/)
+  })
+
+  it("refuses with 402 what the key's limit cannot cover, before any upstream call", async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served })
+    const { key } = await createKey({ name: 'tiny', limit: 0.000001 })
+    // Bound: 20,002 tokens at $0.10 per million = $0.0020002 > $0.000001.
+    const response = await embeddings({ model: 'test/embed', input: 'x'.repeat(20_000) }, key)
+    expect(response.status).toBe(402)
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'payment_required', required: 0.0020002 })
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('settles a generation record with the real cost', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(upstreamList([[1]], 5000)) })
+    const response = await embeddings({ model: 'test/embed', input: 'a' })
+    const id = response.headers.get('x-generation-id')!
+    const generation = async () =>
+      (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
+    await vi.waitFor(async () =>
+      expect((await generation()).data).toMatchObject({ id, model: 'test/embed', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
+    )
+  })
+
+  it('charges an estimate when the upstream reports no usage', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(upstreamList([[1]], null)) })
+    const response = await embeddings({ model: 'test/embed', input: 'x'.repeat(400) })
+    expect(((await response.json()) as EmbeddingsJson).usage).toEqual({ prompt_tokens: 100, total_tokens: 100, cost: 0.00001 })
+  })
+})
+
+describe('GET /v1/models and output_modalities', () => {
+  const ids = async (query: string) => ((await (await gatewayFetch(`/v1/models${query}`)).json()) as { data: { id: string }[] }).data.map((m) => m.id).sort()
+
+  it('lists text models by default, embedding models on request, both with all', async () => {
+    expect(await ids('')).toEqual(['test/chat'])
+    expect(await ids('?output_modalities=embeddings')).toEqual(['test/embed', 'test/embed-b'])
+    expect(await ids('?output_modalities=all')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
+    expect(await ids('?output_modalities=text,embeddings')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
+  })
+})
