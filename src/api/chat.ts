@@ -23,6 +23,9 @@ import type { AppEnv } from './context'
  */
 export const chat = new Hono<AppEnv>()
 
+/** Candidates a plan carries into admission; the key's object keeps MAX_ATTEMPTS of those it allows. */
+const PLANNED_CANDIDATES = 32
+
 /** X-Meridian-Debug: route, or OpenRouter's X-OpenRouter-Metadata: enabled, asks for the routing trace. */
 export function wantsTrace(headers: Headers): boolean {
   return headers.get('x-meridian-debug')?.toLowerCase() === 'route' || headers.get('x-openrouter-metadata')?.toLowerCase() === 'enabled'
@@ -59,7 +62,12 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
   }
-  return stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
+  if (stream) return streamCompletion(ctx, identity, waitUntil)
+  // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
+  // reservation must be settled with its real cost rather than expire and be charged in full.
+  const answer = complete(ctx, identity)
+  waitUntil(answer)
+  return answer
 }
 
 /**
@@ -80,7 +88,8 @@ export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now:
     client: geoFromCf(c.req.raw.cf),
     now,
     random: Math.random,
-    maxAttempts: config.MAX_ATTEMPTS,
+    // More candidates than attempts: the key's allow-lists (applied at admission) may remove some.
+    maxAttempts: PLANNED_CANDIDATES,
     tieBandMs: config.ROUTING_TIE_BAND_MS,
     minSamples: config.CIRCUIT_MIN_SAMPLES,
     mode: config.ROUTING_MODE,

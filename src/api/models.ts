@@ -4,7 +4,8 @@ import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { secretNamed, type Env } from '../env'
 import { GatewayError } from '../errors'
-import { healthObject, type EndpointSnapshot } from '../health/health-do'
+import type { EndpointSnapshot } from '../health/health-do'
+import { publishedHealth } from '../health/snapshot'
 import type { AppEnv } from './context'
 
 /** The public catalog in OpenRouter's shape: GET /models and GET /models/{author}/{slug}/endpoints. */
@@ -26,7 +27,8 @@ models.get('/models', async (c) => {
     const { endpoints: _internal, ...view } = modelView(model, live)
     return [view]
   })
-  return c.json({ data })
+  // One page holds the whole catalog: `links.next` is always null.
+  return c.json({ data, total_count: data.length, links: { next: null } })
 })
 
 models.get('/models/:author/:slug/endpoints', async (c) => {
@@ -35,7 +37,7 @@ models.get('/models/:author/:slug/endpoints', async (c) => {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
   const model = catalog.models.get(id)
   if (!model) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
-  const health = (await healthObject(c.env).stats(now)).endpoints
+  const health = await publishedHealth(c.env)
   const { endpoints: _all, ...summary } = modelView(model, model.endpoints)
   return c.json({
     data: {
@@ -85,6 +87,7 @@ function modelView(model: CatalogModel, endpoints: Endpoint[]) {
     per_request_limits: null,
     supported_parameters: [...new Set(endpoints.flatMap((endpoint) => endpoint.spec.supportedParameters))].sort(),
     default_parameters: null,
+    supported_voices: null,
     links: { details: `/api/v1/models/${spec.id}/endpoints` },
     endpoints,
   }
@@ -111,6 +114,8 @@ function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapsho
     pricing: pricingView(endpoint.spec.pricing),
     quantization: endpoint.spec.quantization,
     supported_parameters: endpoint.spec.supportedParameters,
+    supports_implicit_caching: endpoint.spec.pricing.cacheRead !== undefined,
+    supports_tool_choice: toolChoiceSupport(endpoint.spec.supportedParameters),
     status,
     live,
     circuit,
@@ -121,4 +126,10 @@ function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapsho
     latency_last_30m: health?.latency_last_30m ?? null,
     throughput_last_30m: health?.throughput_last_30m ?? null,
   }
+}
+
+/** Which `tool_choice` values the endpoint takes: all of them when it lists tool_choice, else only "none". */
+function toolChoiceSupport(parameters: string[]) {
+  const choosing = parameters.includes('tools') && parameters.includes('tool_choice')
+  return { auto: parameters.includes('tools'), function: choosing, none: true, required: choosing }
 }

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { currentCatalog } from '../catalog/store'
 import { secretNamed } from '../env'
-import { healthObject } from '../health/health-do'
+import { publishedHealth } from '../health/snapshot'
 import type { AppEnv } from './context'
 
 /** GET /providers: the catalog's providers (never their secrets) with live health per endpoint. */
@@ -10,7 +10,7 @@ export const providers = new Hono<AppEnv>()
 providers.get('/providers', async (c) => {
   const now = c.var.clock()
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
-  const health = (await healthObject(c.env).stats(now)).endpoints
+  const health = await publishedHealth(c.env)
   const data = catalog.document.providers.map((provider) => {
     const endpoints = catalog.document.models.flatMap((model) =>
       model.endpoints.filter((endpoint) => endpoint.provider === provider.id).map((endpoint) => `${model.id}@${endpoint.provider}`),

@@ -28,8 +28,17 @@ export const ProviderSchema = z.strictObject({
   format: WireFormat,
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   /** Name of the Worker secret holding this provider's API key; the provider is live only when it is set. */
-  apiKeyEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY'),
-  headers: z.record(z.string(), z.string()).default({}),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY')
+    // The management credential is never sent to a provider, whatever a catalog says.
+    .refine((name) => name !== 'ADMIN_TOKEN', 'must not name ADMIN_TOKEN'),
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name'),
+      z.string().regex(/^[\t\x20-\x7e]*$/, 'must be printable ASCII'),
+    )
+    .default({}),
   region: Region,
   /** Whether the provider may store or train on prompts (`provider.data_collection: "deny"` filters on it). */
   dataCollection: z.enum(['allow', 'deny']),

@@ -1,5 +1,6 @@
 import { worstCaseNano } from '../catalog/pricing'
 import type { Endpoint } from '../catalog/snapshot'
+import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
 import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
@@ -73,6 +74,7 @@ export async function admitWithin(
     now: input.now,
     candidates,
     promptTokens: bounds.promptEstimate,
+    maxAttempts: configOf(env).MAX_ATTEMPTS,
   })
   // RPC stub types neither narrow on `ok` nor keep `unknown` fields, hence the check and the cast.
   if ('refusal' in admission) {

@@ -115,9 +115,15 @@ async function prepareAndAttempt<T, Call>(
   try {
     call = prepare(endpoint, apiKey)
   } catch (error) {
-    if (!(error instanceof GatewayError)) throw error
-    // This endpoint's format cannot express the request; another endpoint's may.
-    return { ok: false, failure: { outcome: 'rejected', status: null, message: error.message, raw: null, retryAfter: null } }
+    // Either this endpoint's format cannot express the request (a GatewayError: the request's
+    // problem, unless another endpoint can), or its configuration cannot make a valid request (a
+    // bad header value, say: the endpoint is broken for us). Either way the request goes on, so
+    // its reservation is always settled.
+    if (error instanceof GatewayError) {
+      return { ok: false, failure: { outcome: 'rejected', status: null, message: error.message, raw: null, retryAfter: null } }
+    }
+    const message = `Could not build the upstream request: ${error instanceof Error ? error.message : String(error)}`
+    return { ok: false, failure: { outcome: 'upstream_error', status: null, message, raw: null, retryAfter: null } }
   }
   const result = await attempt(call, endpoint)
   return result.ok ? { ok: true, value: { value: result.value, call } } : result

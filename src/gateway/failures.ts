@@ -74,8 +74,9 @@ function outcomeOfStatus(status: number, message: string): FailureOutcome {
   if (status === 429) return 'rate_limited'
   if (status === 408) return 'timeout'
   if (status >= 500) return 'upstream_error'
-  // 401/403: our provider credentials are wrong; 404: that provider lacks the model. Not the client's fault.
-  if (status === 401 || status === 403 || status === 404) return 'rejected'
+  // 401/403: our provider credentials are wrong; 402: our account there is out of credit; 404: that
+  // provider lacks the model. Not the client's fault: another provider may serve.
+  if (status === 401 || status === 402 || status === 403 || status === 404) return 'rejected'
   if ((status === 400 || status === 413) && CONTEXT_LENGTH.test(message)) return 'context_length'
   return 'client_error'
 }
@@ -108,6 +109,16 @@ export function finalError(failure: Failure, endpoint: Endpoint, attempts: Attem
       return new GatewayError(400, 'context_length_exceeded', `${endpoint.provider.name}: ${failure.message}`, metadata)
     case 'client_error':
       return new GatewayError(failure.status === 413 ? 413 : 400, 'invalid_request', `${endpoint.provider.name}: ${failure.message}`, metadata)
+    case 'rejected':
+      // No status: no endpoint could express the request at all; that is the request's problem.
+      if (failure.status === null) return new GatewayError(400, 'invalid_request', failure.message, { provider_name: endpoint.provider.name, attempts })
+      // The provider refused our credentials or account: its body may echo them (masked keys), so
+      // the tenant gets the reason's status, not the body.
+      return new GatewayError(502, 'provider_unavailable', 'Provider returned error', {
+        provider_name: endpoint.provider.name,
+        attempts,
+        message: `the provider rejected the gateway's request (HTTP ${failure.status})`,
+      })
     default:
       return new GatewayError(502, 'provider_unavailable', 'Provider returned error', { ...metadata, message: failure.message })
   }

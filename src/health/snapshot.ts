@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { kvMemo } from '../kv-memo'
-import { HEALTH_KV_KEY } from './health-do'
+import { HEALTH_KV_KEY, type EndpointSnapshot } from './health-do'
 import { localView } from './local'
 import { mergeViews } from './stats'
 import type { HealthLookup, HealthView } from './types'
@@ -51,4 +51,32 @@ export async function currentHealth(
 ): Promise<HealthLookup> {
   const views = await memo.read(env, waitUntil, now)
   return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? views[key] : undefined)
+}
+
+const PercentilesSchema = z.object({ p50: z.number(), p75: z.number(), p90: z.number(), p99: z.number() }).nullable()
+const PublishedSchema = z.object({
+  publishedAt: z.number(),
+  endpoints: z.record(
+    z.string(),
+    ViewSchema.extend({
+      uptime_last_5m: z.number().nullable(),
+      uptime_last_30m: z.number().nullable(),
+      uptime_last_1d: z.number().nullable(),
+      latency_last_30m: PercentilesSchema,
+      throughput_last_30m: PercentilesSchema,
+      circuit: z.enum(['closed', 'open', 'half_open']),
+      cooling_until: z.number().nullable(),
+    }),
+  ),
+})
+
+/**
+ * The last published snapshot with its live stats, for the public catalog routes: a (cached) KV
+ * read, so anonymous traffic never reaches the HealthDO that every isolate reports to. At most
+ * HEALTH_PUBLISH_MS (plus KV's propagation) old; nothing published reads as nothing known.
+ */
+export async function publishedHealth(env: Env): Promise<Record<string, EndpointSnapshot>> {
+  const stored = await env.KV.get<unknown>(HEALTH_KV_KEY, 'json').catch(() => null)
+  const parsed = PublishedSchema.safeParse(stored)
+  return parsed.success ? parsed.data.endpoints : {}
 }

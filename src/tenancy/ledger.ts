@@ -72,6 +72,8 @@ export interface AdmissionRequest {
   candidates: Candidate[]
   /** Prompt tokens (estimate) counted against tokens_per_minute. */
   promptTokens: number
+  /** How many of the allowed candidates will be tried (and so bound the reservation). */
+  maxAttempts: number
 }
 
 export interface Refusal {
@@ -108,9 +110,11 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
   const invalid = keyRefusal(key, now)
   if (invalid) return { ok: false, refusal: { ...invalid, headers: {}, metadata: {} } }
 
-  const allowed = request.candidates.flatMap((candidate, index) =>
-    allows(policy.allowedModels, candidate.model) && allows(policy.allowedProviders, candidate.provider) ? [index] : [],
-  )
+  const allowed = request.candidates
+    .flatMap((candidate, index) =>
+      allows(policy.allowedModels, candidate.model) && allows(policy.allowedProviders, candidate.provider) ? [index] : [],
+    )
+    .slice(0, request.maxAttempts)
   if (allowed.length === 0) {
     const models = [...new Set(request.candidates.map((c) => c.model))]
     const providers = [...new Set(request.candidates.map((c) => c.provider))]

@@ -30,6 +30,8 @@ describe('the catalog', () => {
     ['a duplicate model', (doc) => doc.models.push(doc.models[0]), 'models[4].id'],
     ['a bad base URL', (doc) => (doc.providers[1].baseUrl = 'ftp://x'), 'providers[1].baseUrl'],
     ['a missing region', (doc) => delete doc.providers[2].region, 'providers[2].region'],
+    ['the admin token as a provider key', (doc) => (doc.providers[0].apiKeyEnv = 'ADMIN_TOKEN'), 'providers[0].apiKeyEnv'],
+    ['a header name with a space', (doc) => (doc.providers[0].headers = { 'x bad': '1' }), 'providers[0].headers'],
   ]
   it.each(broken)('rejects %s with a 400 naming the field, keeping the previous catalog', async (_label, breakIt, field) => {
     await installCatalog()
@@ -65,6 +67,7 @@ describe('GET /v1/models', () => {
       per_request_limits: null,
       supported_parameters: ['max_tokens', 'response_format', 'stop', 'temperature', 'tools'],
       default_parameters: null,
+      supported_voices: null,
       links: { details: '/api/v1/models/test/chat/endpoints' },
     })
   })

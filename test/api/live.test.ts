@@ -17,6 +17,8 @@ describe('live catalog data', () => {
       ...[1, 2, 3].map(() => ({ endpoint: 'test/chat@gamma', kind: 'timeout' as const, at: NOW, ttfbMs: null, tokensPerSecond: null, retryAfterMs: null })),
       { endpoint: 'test/chat@beta', kind: 'rate_limited', at: NOW, ttfbMs: null, tokensPerSecond: null, retryAfterMs: 60_000 },
     ])
+    // The public routes read the published snapshot (never the HealthDO itself).
+    await healthObject(env).publish(Date.now())
     const response = await gatewayFetch('/api/v1/models/test/chat/endpoints')
     expect(response.status).toBe(200)
     const { data } = (await response.json()) as { data: { id: string; endpoints: Record<string, any>[] } }

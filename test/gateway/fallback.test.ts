@@ -18,6 +18,7 @@ describe('fallback before the first byte', () => {
     ['a 503', () => new Response('Service Unavailable', { status: 503 })],
     ['a 429', () => jsonResponse({ error: { message: 'slow down' } }, 429, { 'retry-after': '7' })],
     ['a 401 for our provider key', () => jsonResponse({ error: { message: 'bad key' } }, 401)],
+    ['a 402 for our provider account', () => jsonResponse({ error: { message: 'insufficient credits' } }, 402)],
     ['a 200 with invalid JSON', () => new Response('<html>oops</html>', { status: 200 })],
     ['a 200 with an unexpected body', () => jsonResponse({ hello: 'world' })],
   ]

@@ -139,43 +139,24 @@ describe('@openrouter/sdk against the gateway (strict response validation)', () 
   })
 })
 
-/**
- * KNOWN GATEWAY GAPS, reported and awaiting a gateway fix; `it.fails` keeps the suite green and
- * turns red as soon as the gateway conforms (then drop `.fails`). The SDK throws
- * `ResponseValidationError` because these required fields (nullable ones may be `null`, but must be
- * present) are missing from the gateway's answers.
- */
+/** The rest of the API, through the same strict validation. */
 describe('@openrouter/sdk reads the rest of the API (strict response validation)', () => {
-  // GET /models: top-level `links: { next: string|null }` and `total_count: int`; per model
-  // `supported_voices: string[]|null`.
-  it.fails('lists models', async () => {
+  it('lists models', async () => {
     const page = await client.models.list()
     expect(page.result.data.map((model) => model.id)).toEqual([MODEL, 'meridian/demo-mini'])
   })
 
-  // GET /models/{author}/{slug}/endpoints: per endpoint `supports_implicit_caching: boolean` and
-  // `supports_tool_choice: { auto, function, none, required: boolean }`.
-  it.fails('lists the endpoints of a model', async () => {
+  it('lists the endpoints of a model', async () => {
     const [author, slug] = MODEL.split('/') as [string, string]
     const endpoints = await client.endpoints.list({ author, slug })
     expect(endpoints.data.endpoints.map((endpoint) => endpoint.providerName).sort()).toEqual(['Demo AP Southeast', 'Demo EU Central', 'Demo US East'])
   })
 
-  // GET /key: `allowed_data_regions: string[]`, `byok_usage`, `byok_usage_daily/weekly/monthly:
-  // number`, `creator_user_id: string|null`, `organization_id: string|null`, `workspace_id: string`,
-  // `free_model_daily_requests: { limit, remaining, used: int }`, and `rate_limit` must be an object
-  // `{ interval: string, note: string, requests: int }` (the gateway sends `null`).
   it('reads the calling key', async () => {
     const key = await client.apiKeys.getCurrentKeyMetadata()
     expect(key.data.usage).toBeGreaterThanOrEqual(0)
   })
 
-  // GET /generation: `data_region: "global"|"europe"|"us"` (open enum, required), `origin: string`,
-  // `workspace_id: string`, and, nullable but required: `app_id`, `cache_discount`, `external_user`,
-  // `http_referer`, `moderation_latency`, `native_tokens_completion_images`, `num_fetches`,
-  // `num_input_audio_prompt`, `num_media_completion`, `num_media_prompt`, `num_search_results`,
-  // `preset_id`, `router`, `service_tier`, `upstream_id`, `upstream_inference_cost`, `user_agent`,
-  // `web_search_engine`.
   it('reads a generation', async () => {
     const result = asResult(await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Remember me' }] } }))
     // The record is written at settlement, just after the response: poll briefly, as clients must.

@@ -24,7 +24,7 @@ const candidates = [
   { model: 'openai/gpt-x', provider: 'azure', worstCaseNano: 3_000 },
   { model: 'anthropic/claude-y', provider: 'anthropic', worstCaseNano: 2_000 },
 ]
-const request = (now = T0, promptTokens = 10) => ({ now, candidates, promptTokens })
+const request = (now = T0, promptTokens = 10, maxAttempts = 4) => ({ now, candidates, promptTokens, maxAttempts })
 
 /** Admits repeatedly, returning the statuses in order (and the final ledger). */
 function admitMany(key: KeyRecord, count: number, now = T0, start: Ledger = emptyLedger(T0)) {
@@ -49,6 +49,13 @@ describe('decideAdmission', () => {
     const decision = decideAdmission(keyWith({ allowedProviders: ['openai', 'anthropic'] }), emptyLedger(T0), request())
     expect(decision).toMatchObject({ ok: true, allowed: [0, 2], reserveNano: 2_000 })
     expect(decideAdmission(keyWith({ allowedModels: ['anthropic/*'] }), emptyLedger(T0), request())).toMatchObject({ ok: true, allowed: [2] })
+  })
+
+  it('keeps only maxAttempts of the allowed candidates, and reserves among those', () => {
+    expect(decideAdmission(keyWith({}), emptyLedger(T0), request(T0, 10, 1))).toMatchObject({ ok: true, allowed: [0], reserveNano: 1_000 })
+    const anthropicOnly = keyWith({ allowedProviders: ['anthropic'] })
+    // The allowed candidate is third in the plan: the cut happens after the allow-list, not before.
+    expect(decideAdmission(anthropicOnly, emptyLedger(T0), request(T0, 10, 1))).toMatchObject({ ok: true, allowed: [2] })
   })
 
   it('refuses with 403 when nothing is allowed', () => {

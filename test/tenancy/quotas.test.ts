@@ -164,7 +164,7 @@ describe('settlement', () => {
   it('is idempotent', async () => {
     const { hash } = await createKey({ name: 'idempotent' })
     const now = Date.now()
-    await stub(hash).admit('gen-twice', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1 })
+    await stub(hash).admit('gen-twice', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 })
     const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, record }
     await stub(hash).settle(settlement)
@@ -175,7 +175,7 @@ describe('settlement', () => {
   it('expires a reservation whose settlement never arrives, charging it in full; a late settlement corrects it', async () => {
     const { hash } = await createKey({ name: 'abandoned' })
     const now = Date.now()
-    const admitted = await stub(hash).admit('gen-lost', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 9_000 }], promptTokens: 1 })
+    const admitted = await stub(hash).admit('gen-lost', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 9_000 }], promptTokens: 1, maxAttempts: 4 })
     expect(admitted.ok).toBe(true)
     const alarm = await runInDurableObject(stub(hash), (_instance, state) => state.storage.getAlarm())
     expect(alarm).toBe(now + 15 * 60_000)
