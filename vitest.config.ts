@@ -16,6 +16,8 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: 'test-admin-token',
                 TEST_PROVIDER_KEY: 'test-upstream-key',
+                // AWS's documented example credentials, for the SigV4-signed Bedrock tests.
+                TEST_BEDROCK_CREDENTIALS: 'AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
                 // Equal candidates keep catalog order, so fallback tests know who is tried first.
                 ROUTING_TIE_BAND_MS: '0',
               },

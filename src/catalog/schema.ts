@@ -17,7 +17,7 @@ export const Region = z.strictObject({
   lon: z.number().min(-180).max(180),
 })
 
-export const WireFormat = z.enum(['openai', 'anthropic', 'gemini'])
+export const WireFormat = z.enum(['openai', 'anthropic', 'gemini', 'bedrock'])
 export type WireFormat = z.infer<typeof WireFormat>
 
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase slug (a-z, 0-9, ., _, -)')
@@ -27,7 +27,10 @@ export const ProviderSchema = z.strictObject({
   name: z.string().min(1),
   format: WireFormat,
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-  /** Name of the Worker secret holding this provider's API key; the provider is live only when it is set. */
+  /**
+   * Name of the Worker secret holding this provider's API key; the provider is live only when it
+   * is set. For format "bedrock" the secret holds `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`.
+   */
   apiKeyEnv: z
     .string()
     .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY')

@@ -45,7 +45,7 @@ export interface Unserved {
 export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe'>
 
 /** Builds one endpoint's upstream call; a 400 GatewayError means this endpoint cannot express the request. */
-export type Prepare<Call> = (endpoint: Endpoint, apiKey: string) => Call
+export type Prepare<Call> = (endpoint: Endpoint, apiKey: string) => Call | Promise<Call>
 
 /** A chat request: each endpoint's call comes from the adapter of its wire format. */
 export function tryEndpoints<T>(
@@ -113,7 +113,7 @@ async function prepareAndAttempt<T, Call>(
   const apiKey = secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? ''
   let call: Call
   try {
-    call = prepare(endpoint, apiKey)
+    call = await prepare(endpoint, apiKey)
   } catch (error) {
     // Either this endpoint's format cannot express the request (a GatewayError: the request's
     // problem, unless another endpoint can), or its configuration cannot make a valid request (a

@@ -89,7 +89,7 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   const response = await fetch(call.request, { signal: controller.signal })
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
-  const reader = parseSse(response.body).getReader()
+  const reader = (call.streamMessages ?? parseSse)(response.body).getReader()
   const buffered: StreamEvent[] = []
   while (buffered.length === 0) {
     const { done, value } = await reader.read()

@@ -14,13 +14,18 @@ export interface UpstreamCall {
   decodeCompletion(body: unknown): Completion
   /** Decodes one SSE message of this call's stream (stateful per call). */
   decodeStream(message: SseMessage): StreamEvent[]
+  /** Turns a stream body into messages, for upstreams that do not stream SSE (default: `parseSse`). */
+  streamMessages?(body: ReadableStream<Uint8Array>): ReadableStream<SseMessage>
   /** The human-readable reason inside an upstream error body, if any. */
   errorMessage(body: unknown): string | null
 }
 
 export interface Adapter {
-  /** May throw a 400 GatewayError when the request cannot be expressed in this format. */
-  prepare(request: ChatRequest, endpoint: Endpoint, apiKey: string, options: { stream: boolean }): UpstreamCall
+  /**
+   * May throw (or reject with) a 400 GatewayError when the request cannot be expressed in this
+   * format. Asynchronous only where building the request needs WebCrypto (SigV4 signing).
+   */
+  prepare(request: ChatRequest, endpoint: Endpoint, apiKey: string, options: { stream: boolean }): UpstreamCall | Promise<UpstreamCall>
 }
 
 /** `${baseUrl}/${path}` without doubled slashes. */

@@ -1,0 +1,92 @@
+import { z } from 'zod'
+import type { Completion, FinishReason, TokenUsage } from '../canonical'
+import type { ToolCall } from '../openai/request'
+
+/**
+ * Bedrock Converse response (validated at the boundary) → the canonical Completion. The usage
+ * schema and the stop-reason map are shared with the stream decoder.
+ */
+
+const Count = z.number().int().nonnegative().nullish()
+
+export const BedrockUsage = z.looseObject({
+  inputTokens: Count,
+  outputTokens: Count,
+  cacheReadInputTokens: Count,
+  cacheWriteInputTokens: Count,
+})
+export type BedrockUsage = z.infer<typeof BedrockUsage>
+
+const Block = z.looseObject({
+  text: z.string().nullish(),
+  toolUse: z.looseObject({ toolUseId: z.string(), name: z.string(), input: z.unknown() }).nullish(),
+  reasoningContent: z.looseObject({ reasoningText: z.looseObject({ text: z.string().nullish() }).nullish() }).nullish(),
+})
+
+const ConverseResponse = z.looseObject({
+  output: z.looseObject({ message: z.looseObject({ content: z.array(Block) }) }),
+  stopReason: z.string(),
+  usage: BedrockUsage.nullish(),
+})
+
+const STOP_REASONS: Record<string, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  guardrail_intervened: 'content_filter',
+  content_filtered: 'content_filter',
+}
+
+export function bedrockFinishReason(native: string | null): FinishReason {
+  return (native && STOP_REASONS[native]) || 'stop'
+}
+
+/** Converse counts cache reads and writes apart from `inputTokens`; canonical prompt tokens include them. */
+export function usageFromBedrock(usage: BedrockUsage): TokenUsage {
+  const cachedTokens = usage.cacheReadInputTokens ?? 0
+  const cacheWriteTokens = usage.cacheWriteInputTokens ?? 0
+  return {
+    promptTokens: (usage.inputTokens ?? 0) + cachedTokens + cacheWriteTokens,
+    completionTokens: usage.outputTokens ?? 0,
+    cachedTokens,
+    cacheWriteTokens,
+    reasoningTokens: 0,
+  }
+}
+
+/** Parses a non-streaming Converse body; throws a ZodError on garbage. */
+export function fromBedrock(body: unknown): Completion {
+  const parsed = ConverseResponse.parse(body)
+  let text = ''
+  let reasoning = ''
+  const toolCalls: ToolCall[] = []
+  for (const block of parsed.output.message.content) {
+    if (block.toolUse) {
+      const { toolUseId, name, input } = block.toolUse
+      toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } })
+    } else if (block.reasoningContent) reasoning += block.reasoningContent.reasoningText?.text ?? ''
+    else if (block.text) text += block.text
+  }
+  return {
+    message: {
+      role: 'assistant',
+      content: text || null,
+      refusal: null,
+      ...(reasoning ? { reasoning } : {}),
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+    },
+    finishReason: bedrockFinishReason(parsed.stopReason),
+    nativeFinishReason: parsed.stopReason,
+    usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
+  }
+}
+
+const BedrockError = z.looseObject({ message: z.string().optional(), Message: z.string().optional() })
+
+/** AWS error bodies are `{ "message": … }` (the error type travels in `x-amzn-errortype`). */
+export function bedrockErrorMessage(body: unknown): string | null {
+  const parsed = BedrockError.safeParse(body)
+  return parsed.success ? (parsed.data.message ?? parsed.data.Message ?? null) : null
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod'
+import type { StreamEvent } from '../canonical'
+import type { SseMessage } from '../sse'
+import { decodeEventStream } from './event-stream'
+import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock } from './response'
+
+/**
+ * `converse-stream` → canonical stream events. The body is AWS event-stream frames, not SSE; each
+ * frame is re-expressed as an SseMessage (`event` = the frame's `:event-type`, `data` = its JSON
+ * payload) so the gateway's stream path stays one. Exception frames become `event: "exception"`
+ * with the exception type in `id`.
+ */
+
+export function bedrockStreamMessages(body: ReadableStream<Uint8Array>): ReadableStream<SseMessage> {
+  const decoder = new TextDecoder()
+  return decodeEventStream(body).pipeThrough(
+    new TransformStream({
+      transform(message, controller) {
+        const data = decoder.decode(message.payload)
+        const type = message.headers[':message-type']
+        if (type === 'event') controller.enqueue({ event: message.headers[':event-type'], data })
+        // `error` frames carry their reason in headers rather than the payload.
+        else if (type === 'error') controller.enqueue({ event: 'exception', id: message.headers[':error-code'], data: JSON.stringify({ message: message.headers[':error-message'] ?? 'Bedrock stream error' }) })
+        else controller.enqueue({ event: 'exception', id: message.headers[':exception-type'], data })
+      },
+    }),
+  )
+}
+
+const Start = z.looseObject({
+  contentBlockIndex: z.number().int().nonnegative(),
+  start: z.looseObject({ toolUse: z.looseObject({ toolUseId: z.string(), name: z.string() }).nullish() }).nullish(),
+})
+const Delta = z.looseObject({
+  contentBlockIndex: z.number().int().nonnegative(),
+  delta: z.looseObject({
+    text: z.string().nullish(),
+    toolUse: z.looseObject({ input: z.string() }).nullish(),
+    reasoningContent: z.looseObject({ text: z.string().nullish() }).nullish(),
+  }),
+})
+const Stop = z.looseObject({ stopReason: z.string() })
+const Metadata = z.looseObject({ usage: BedrockUsage.nullish() })
+
+const malformed = (raw: unknown): StreamEvent => ({ type: 'error', message: 'Bedrock sent a malformed stream event', raw })
+
+export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEvent[] {
+  // contentBlockIndex of each tool use → its OpenAI tool-call index.
+  const toolIndex = new Map<number, number>()
+
+  function decode(message: SseMessage, data: unknown): StreamEvent[] {
+    switch (message.event) {
+      case 'exception': {
+        const reason = bedrockErrorMessage(data) ?? 'Bedrock stream exception'
+        return [{ type: 'error', message: message.id ? `${message.id}: ${reason}` : reason, raw: data }]
+      }
+      case 'contentBlockStart': {
+        const start = Start.parse(data)
+        const toolUse = start.start?.toolUse
+        if (!toolUse) return []
+        const index = toolIndex.size
+        toolIndex.set(start.contentBlockIndex, index)
+        return [{ type: 'delta', delta: { tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] } }]
+      }
+      case 'contentBlockDelta': {
+        const { contentBlockIndex, delta } = Delta.parse(data)
+        if (delta.text) return [{ type: 'delta', delta: { content: delta.text } }]
+        if (delta.reasoningContent?.text) return [{ type: 'delta', delta: { reasoning: delta.reasoningContent.text } }]
+        const index = toolIndex.get(contentBlockIndex)
+        if (delta.toolUse && index !== undefined) return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
+        return []
+      }
+      case 'messageStop': {
+        const { stopReason } = Stop.parse(data)
+        return [{ type: 'finish', finishReason: bedrockFinishReason(stopReason), nativeFinishReason: stopReason }]
+      }
+      case 'metadata': {
+        const { usage } = Metadata.parse(data)
+        return usage ? [{ type: 'usage', usage: usageFromBedrock(usage) }] : []
+      }
+      default:
+        return [] // messageStart, contentBlockStop, and event types added later
+    }
+  }
+
+  return (message) => {
+    let data: unknown
+    try {
+      data = JSON.parse(message.data)
+    } catch {
+      return [malformed(message.data)]
+    }
+    try {
+      return decode(message, data)
+    } catch (error) {
+      if (error instanceof z.ZodError) return [malformed(data)]
+      throw error
+    }
+  }
+}

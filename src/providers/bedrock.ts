@@ -1,0 +1,60 @@
+import { requestedMaxTokens } from '../formats/openai/request'
+import { toBedrock } from '../formats/bedrock/request'
+import { bedrockErrorMessage, fromBedrock } from '../formats/bedrock/response'
+import { bedrockStreamMessages, createBedrockStreamDecoder } from '../formats/bedrock/stream'
+import type { Adapter } from './adapter'
+import { upstreamUrl } from './adapter'
+import { signSigV4, uriEncode, type AwsCredentials } from './sigv4'
+
+/**
+ * AWS Bedrock Converse (`/model/{id}/converse`, `/converse-stream`), signed with SigV4. The
+ * provider's one secret holds `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (optionally `:SESSION_TOKEN`),
+ * so a provider is live exactly when that secret is set; the signing region is read from the
+ * base URL's host (`bedrock-runtime.{region}.amazonaws.com`, FIPS and VPC endpoints included),
+ * else from the catalog region's name.
+ */
+export const bedrockAdapter: Adapter = {
+  async prepare(request, endpoint, apiKey, { stream }) {
+    const requested = requestedMaxTokens(request)
+    const maxTokens = requested === undefined ? undefined : Math.min(requested, endpoint.spec.maxCompletionTokens)
+    const body = JSON.stringify(toBedrock(request, { maxTokens }))
+    const path = `model/${uriEncode(endpoint.spec.upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
+    const url = upstreamUrl(endpoint.provider.baseUrl, path)
+    const headers = await signSigV4({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json', ...endpoint.provider.headers },
+      body,
+      region: awsRegion(url, endpoint.provider.region.name),
+      service: 'bedrock',
+      credentials: awsCredentials(apiKey),
+      now: new Date(),
+      signPayloadHeader: true,
+    })
+    return {
+      request: new Request(url, { method: 'POST', headers, body }),
+      decodeCompletion: fromBedrock,
+      decodeStream: createBedrockStreamDecoder(),
+      streamMessages: bedrockStreamMessages,
+      errorMessage: bedrockErrorMessage,
+    }
+  },
+}
+
+/** Secret keys are base64-like and never contain `:`, so the split is unambiguous. */
+export function awsCredentials(secret: string): AwsCredentials {
+  const [accessKeyId, secretAccessKey, sessionToken] = secret.split(':')
+  if (!accessKeyId || !secretAccessKey) throw new Error('the Bedrock secret must be "ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]"')
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
+}
+
+/**
+ * The signing region: from an AWS host, else (a proxy, a private endpoint, a local simulator) the
+ * catalog region's name when it is an AWS region id such as `us-west-2`.
+ */
+export function awsRegion(url: string, regionName: string): string {
+  const region = /(?:^|\.)bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\./.exec(new URL(url).hostname)?.[1]
+  if (region) return region
+  if (/^[a-z]{2}(?:-gov)?-[a-z]+-\d$/.test(regionName)) return regionName
+  throw new Error('a Bedrock provider needs a bedrock-runtime.{region}.amazonaws.com baseUrl or an AWS region id as its region name')
+}

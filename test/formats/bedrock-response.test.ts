@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { bedrockErrorMessage, fromBedrock } from '../../src/formats/bedrock/response'
+import { bedrockStreamMessages, createBedrockStreamDecoder } from '../../src/formats/bedrock/stream'
+import type { StreamEvent } from '../../src/formats/canonical'
+import text from '../fixtures/bedrock/converse-text.json'
+import toolUse from '../fixtures/bedrock/converse-tool-use.json'
+import { collect, event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+
+async function decodeAll(frames: Uint8Array[]): Promise<StreamEvent[]> {
+  const decode = createBedrockStreamDecoder()
+  return (await collect(bedrockStreamMessages(eventStreamResponse(frames, 3).body!))).flatMap(decode)
+}
+
+describe('fromBedrock', () => {
+  it('reads text, stop reason and usage', () => {
+    expect(fromBedrock(text)).toEqual({
+      message: { role: 'assistant', content: 'The tower is 330 m tall.', refusal: null },
+      finishReason: 'stop',
+      nativeFinishReason: 'end_turn',
+      usage: { promptTokens: 30, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    })
+  })
+
+  it('reads reasoning, tool use and cache reads (counted into prompt tokens)', () => {
+    const completion = fromBedrock(toolUse)
+    expect(completion.message).toMatchObject({
+      content: 'Let me check.',
+      reasoning: 'The user wants weather.',
+      tool_calls: [{ id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+    })
+    expect(completion.finishReason).toBe('tool_calls')
+    expect(completion.usage).toMatchObject({ promptTokens: 1400, cachedTokens: 1000, completionTokens: 60 })
+  })
+
+  it.each([
+    ['max_tokens', 'length'],
+    ['stop_sequence', 'stop'],
+    ['guardrail_intervened', 'content_filter'],
+    ['content_filtered', 'content_filter'],
+  ])('maps stopReason %s → %s', (stopReason, expected) => {
+    expect(fromBedrock({ ...text, stopReason }).finishReason).toBe(expected)
+  })
+
+  it('rejects garbage and reads AWS error bodies', () => {
+    expect(() => fromBedrock({ output: {} })).toThrow()
+    expect(bedrockErrorMessage({ message: 'The security token included in the request is invalid.' })).toBe('The security token included in the request is invalid.')
+    expect(bedrockErrorMessage({ Message: 'x' })).toBe('x')
+    expect(bedrockErrorMessage('nope')).toBeNull()
+  })
+})
+
+describe('Bedrock stream decoding', () => {
+  it('turns text deltas, messageStop and metadata into canonical events', async () => {
+    expect(await decodeAll(textStream)).toEqual([
+      { type: 'delta', delta: { content: 'Hel' } },
+      { type: 'delta', delta: { content: 'lo!' } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+      { type: 'usage', usage: { promptTokens: 21, completionTokens: 3, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } },
+    ])
+  })
+
+  it('streams reasoning and tool calls in OpenAI incremental form', async () => {
+    const events = await decodeAll(toolStream)
+    expect(events.slice(0, 4)).toEqual([
+      { type: 'delta', delta: { reasoning: 'Need weather.' } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'tooluse_abc', type: 'function', function: { name: 'get_weather', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] } },
+    ])
+    expect(events[4]).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' })
+    expect(events[5]).toMatchObject({ type: 'usage', usage: { promptTokens: 70, cachedTokens: 20 } })
+  })
+
+  it('turns exception frames and malformed events into error events', async () => {
+    const events = await decodeAll([textStream[1]!, exception('modelStreamErrorException', 'The model failed'), event('messageStop', { nope: 1 })])
+    expect(events[1]).toEqual({ type: 'error', message: 'modelStreamErrorException: The model failed', raw: { message: 'The model failed' } })
+    expect(events[2]).toMatchObject({ type: 'error', message: 'Bedrock sent a malformed stream event' })
+  })
+})

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import type { CatalogInput } from '../../src/catalog/schema'
+import { testCatalog } from '../support/catalog'
+import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
+import { fakeUpstreams, jsonResponse } from '../support/upstream'
+import text from '../fixtures/bedrock/converse-text.json'
+import { eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+
+// A loopback stand-in: the signing region then comes from the catalog region's name.
+const BEDROCK = 'http://127.0.0.1:9301'
+const MODEL_ID = 'anthropic.claude-test-v1:0'
+
+/** The shared test catalog plus one Bedrock provider serving test/bedrock. */
+const catalog: CatalogInput = {
+  ...testCatalog,
+  providers: [
+    ...testCatalog.providers,
+    { id: 'bedrock', name: 'Bedrock', format: 'bedrock', baseUrl: BEDROCK, apiKeyEnv: 'TEST_BEDROCK_CREDENTIALS', region: { name: 'us-west-2', lat: 45.8, lon: -119.7 }, dataCollection: 'deny' },
+  ],
+  models: [
+    ...testCatalog.models,
+    {
+      id: 'test/bedrock',
+      name: 'test/bedrock',
+      contextLength: 200_000,
+      modalities: { input: ['text', 'image'], output: ['text'] },
+      endpoints: [
+        {
+          provider: 'bedrock',
+          upstreamModel: MODEL_ID,
+          pricing: { prompt: '0.000003', completion: '0.000015' },
+          maxCompletionTokens: 8192,
+          supportedParameters: ['temperature', 'tools', 'tool_choice', 'max_tokens', 'stop'],
+        },
+      ],
+    },
+  ],
+}
+
+const tenant = setUpGateway(catalog)
+
+const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-west-2\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/
+
+const firstChoice = (chunk: Record<string, unknown>) => (chunk.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]
+
+describe('Bedrock Converse upstreams', () => {
+  it('receive a signed converse call with the encoded model id and the Converse body', async () => {
+    const upstream = fakeUpstreams({ [BEDROCK]: () => jsonResponse(text) })
+    const response = await chat(tenant.key, {
+      model: 'test/bedrock',
+      messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'How tall?' }],
+      max_tokens: 300,
+      temperature: 0.2,
+    })
+    expect(response.status).toBe(200)
+    const json = (await response.json()) as { choices: Array<{ message: { content: string }; finish_reason: string }>; usage: { prompt_tokens: number } }
+    expect(json.choices[0]).toMatchObject({ message: { content: 'The tower is 330 m tall.' }, finish_reason: 'stop' })
+    expect(json.usage.prompt_tokens).toBe(30)
+
+    const call = upstream.calls[0]!
+    expect(call.url).toBe(`${BEDROCK}/model/anthropic.claude-test-v1%3A0/converse`)
+    const signed = AUTHORIZATION.exec(call.headers.get('authorization') ?? '')
+    expect(signed?.[1]).toBe('accept;content-type;host;x-amz-content-sha256;x-amz-date')
+    expect(call.headers.get('x-amz-date')).toMatch(/^\d{8}T\d{6}Z$/)
+    expect(call.headers.get('x-amz-content-sha256')).toMatch(/^[0-9a-f]{64}$/)
+    expect(call.body).toEqual({
+      system: [{ text: 'Be terse.' }],
+      messages: [{ role: 'user', content: [{ text: 'How tall?' }] }],
+      inferenceConfig: { maxTokens: 300, temperature: 0.2 },
+    })
+  })
+
+  it('stream text from converse-stream event frames', async () => {
+    const upstream = fakeUpstreams({ [BEDROCK]: () => eventStreamResponse(textStream, 5) })
+    const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })
+    expect(response.status).toBe(200)
+    const { data, done } = await readSse(response)
+    expect(upstream.calls[0]!.url).toBe(`${BEDROCK}/model/anthropic.claude-test-v1%3A0/converse-stream`)
+    expect(upstream.calls[0]!.headers.get('authorization')).toMatch(AUTHORIZATION)
+    const content = data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')
+    expect(content).toBe('Hello!')
+    expect(data.map((chunk) => firstChoice(chunk)?.finish_reason).filter(Boolean)).toEqual(['stop'])
+    expect(data.at(-1)!.usage).toMatchObject({ prompt_tokens: 21, completion_tokens: 3 })
+    expect(done).toBe(true)
+  })
+
+  it('stream tool calls incrementally', async () => {
+    fakeUpstreams({ [BEDROCK]: () => eventStreamResponse(toolStream, 11) })
+    const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Weather?' }], stream: true, tools: [{ type: 'function', function: { name: 'get_weather' } }] })
+    const { data } = await readSse(response)
+    const calls = data.flatMap((chunk) => (firstChoice(chunk)?.delta?.tool_calls as Array<{ function: { arguments?: string } }> | undefined) ?? [])
+    expect(calls.map((call) => call.function.arguments ?? '').join('')).toBe('{"city":"Paris"}')
+    expect(data.map((chunk) => firstChoice(chunk)?.finish_reason).filter(Boolean)).toEqual(['tool_calls'])
+  })
+
+  it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {
+    fakeUpstreams({ [BEDROCK]: () => eventStreamResponse([exception('throttlingException', 'Too many requests')]) })
+    const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })
+    expect(response.status).toBeGreaterThanOrEqual(500)
+    const json = (await response.json()) as ErrorJson
+    expect(JSON.stringify(json.error.metadata)).toContain('Too many requests')
+  })
+
+  it('refuse http image URLs with a 400 naming the part', async () => {
+    fakeUpstreams({})
+    const response = await chat(tenant.key, {
+      model: 'test/bedrock',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+    })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toContain('messages[0].content[0]')
+  })
+})
