@@ -54,7 +54,7 @@ const ConfigSchema = z.object({
   /** Or at once after this many failures in a row. */
   CIRCUIT_CONSECUTIVE_FAILURES: setting(3),
   /** How long an open circuit stays open before one half-open probe is let through. */
-  CIRCUIT_OPEN_MS: setting(30_000),
+  CIRCUIT_OPEN_MS: setting(20_000),
   /** How long a 429 without Retry-After cools an endpoint. */
   COOLDOWN_DEFAULT_MS: setting(30_000),
   /** Weight (percent) of the newest sample in the smoothed latency and throughput. */

@@ -135,24 +135,33 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
   }
 }
 
-const CIRCUIT_RANK: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 }
 
-/** Local and global views of one endpoint: the more pessimistic state, the better-sampled speeds. */
+/**
+ * Local and global views of one endpoint. The global one is a published snapshot, up to
+ * HEALTH_PUBLISH_MS + HEALTH_REFRESH_MS old; this isolate's own observations are current. So:
+ * - circuit: an open local circuit wins at once; otherwise the fresher view decides, so a local
+ *   half-open probe that succeeded is not overruled by a stale global "open";
+ * - cooling: the later of the two;
+ * - speeds: this isolate's, when it has observed the endpoint recently (a latency spike shows
+ *   within a few requests, not after the next snapshot); else the global ones;
+ * - error rate: with its own sample count, from the better-sampled view.
+ */
 export function mergeViews(local?: HealthView, global?: HealthView): HealthView | undefined {
   if (!local || !global) return local ?? global
   const richer = local.samples >= global.samples ? local : global
-  const other = richer === local ? global : local
   const laterOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b))
+  const localIsFresher = (local.lastSeen ?? 0) >= (global.lastSeen ?? 0)
+  const recentLocal = local.samples > 0
   return {
-    circuit: CIRCUIT_RANK[local.circuit] >= CIRCUIT_RANK[global.circuit] ? local.circuit : global.circuit,
+    circuit: local.circuit === 'open' || localIsFresher ? local.circuit : global.circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
     // Rate and sample count come from the same view (the one with more samples), so routing's
     // minimum-sample rule holds: one local failure must not borrow the global view's sample count.
     // The global view already includes this isolate's flushed observations: adding would double count.
     errorRate: richer.errorRate,
     samples: richer.samples,
-    ttfbMs: richer.ttfbMs ?? other.ttfbMs,
-    tokensPerSecond: richer.tokensPerSecond ?? other.tokensPerSecond,
+    ttfbMs: (recentLocal ? local.ttfbMs : null) ?? global.ttfbMs ?? local.ttfbMs,
+    tokensPerSecond: (recentLocal ? local.tokensPerSecond : null) ?? global.tokensPerSecond ?? local.tokensPerSecond,
     lastSeen: laterOf(local.lastSeen, global.lastSeen),
   }
 }

@@ -156,10 +156,16 @@ describe('mergeViews', () => {
     { name: 'only local', local: view({ samples: 1 }), global: undefined, expected: view({ samples: 1 }) },
     { name: 'only global', local: undefined, global: view({ circuit: 'open' }), expected: view({ circuit: 'open' }) },
     {
-      name: 'the more pessimistic circuit, cooling and error rate',
+      name: 'the fresher circuit: a local half-open probe is not overruled by a stale global open',
       local: view({ circuit: 'half_open', errorRate: 0.2, coolingUntil: T + 5, lastSeen: T + 9 }),
       global: view({ circuit: 'open', errorRate: 0.1, coolingUntil: T + 9, lastSeen: T }),
-      expected: view({ circuit: 'open', errorRate: 0.2, coolingUntil: T + 9, lastSeen: T + 9 }),
+      expected: view({ circuit: 'half_open', errorRate: 0.2, coolingUntil: T + 9, lastSeen: T + 9 }),
+    },
+    {
+      name: 'the global circuit when it is fresher',
+      local: view({ circuit: 'closed', lastSeen: T }),
+      global: view({ circuit: 'open', lastSeen: T + 9 }),
+      expected: view({ circuit: 'open', lastSeen: T + 9 }),
     },
     {
       name: 'local open beats global closed',
@@ -168,13 +174,19 @@ describe('mergeViews', () => {
       expected: view({ circuit: 'open', samples: 50 }),
     },
     {
-      name: 'speeds from the side with more samples',
-      local: view({ samples: 3, ttfbMs: 100, tokensPerSecond: 10 }),
+      name: "this isolate's speeds when it has observed the endpoint recently (a spike shows at once)",
+      local: view({ samples: 3, ttfbMs: 1_500, tokensPerSecond: 10 }),
+      global: view({ samples: 40, ttfbMs: 300, tokensPerSecond: 30 }),
+      expected: view({ samples: 40, ttfbMs: 1_500, tokensPerSecond: 10 }),
+    },
+    {
+      name: 'global speeds when this isolate has none recent',
+      local: view({ samples: 0, ttfbMs: 100 }),
       global: view({ samples: 40, ttfbMs: 300, tokensPerSecond: 30 }),
       expected: view({ samples: 40, ttfbMs: 300, tokensPerSecond: 30 }),
     },
     {
-      name: 'speeds from the other side when the richer one has none',
+      name: 'speeds from the other side when one has none',
       local: view({ samples: 3, ttfbMs: 100 }),
       global: view({ samples: 40, tokensPerSecond: 30 }),
       expected: view({ samples: 40, ttfbMs: 100, tokensPerSecond: 30 }),

@@ -106,7 +106,7 @@ describe('routing scenarios', () => {
     // Still open before CIRCUIT_OPEN_MS has passed since it opened…
     euHealthy = true
     expect((await ask(FRANKFURT)).provider).toBe('us')
-    // …then half-open: the next request probes it, and its success closes the circuit.
+    // …then half-open (CIRCUIT_OPEN_MS, 20 s): the next request probes it, and its success closes the circuit.
     now += 30_000
     expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
     expect((await ask(FRANKFURT)).provider).toBe('eu')
