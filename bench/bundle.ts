@@ -61,6 +61,11 @@ function sizeOf(path: string): BundleSize {
   return { bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length }
 }
 
+/** Only the deployable script, for benches that run the gateway but do not report its size. */
+export async function buildScript(root: string, tmpDir: string): Promise<string> {
+  return dryRun(root, join(tmpDir, 'deployed'), false)
+}
+
 export async function buildBundle(root: string, tmpDir: string): Promise<Bundle> {
   const started = performance.now()
   const scriptPath = await dryRun(root, join(tmpDir, 'deployed'), false)

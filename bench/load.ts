@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import autocannon from 'autocannon'
 import type { EventEmitter } from 'node:events'
-import { Agent, request } from 'node:http'
+import { Agent, request, type IncomingHttpHeaders } from 'node:http'
 import { requestBody } from './check'
 import { percentiles, type Percentiles } from './stats'
 import type { Target } from './targets'
@@ -32,21 +32,42 @@ export interface StepResult {
   ttfbMs: Percentiles | null
 }
 
+/** One settled request, for callers that look at every answer (the fault bench). */
+export interface SettledRequest {
+  /** `performance.now()` when the request was sent, and when it settled. */
+  sentAt: number
+  settledAt: number
+  outcome: 'ok' | 'non2xx' | 'timeouts' | 'failed'
+  status: number | null
+  headers: IncomingHttpHeaders | null
+  body: Buffer
+  /** The client-side error of a `failed` request (e.g. "socket hang up"). */
+  error: string | null
+}
+
 export interface PacedOptions {
   rate: number
   durationS: number
   stream: boolean
   timeoutMs: number
   maxInFlight: number
+  /** Called for every settled request with its whole body; without it bodies are not kept. */
+  onSettled?: (settled: SettledRequest) => void
+  /** Called with the `performance.now()` at which a due request was skipped (see `maxInFlight`). */
+  onSkipped?: (at: number) => void
 }
 
 const DONE = 'data: [DONE]\n\n'
+const IDLE_SOCKET_MS = 4_000
 
-export async function pacedStep(target: Target, options: PacedOptions): Promise<StepResult> {
+export async function pacedStep(target: Pick<Target, 'url' | 'headers'>, options: PacedOptions): Promise<StepResult> {
   const url = new URL(target.url)
   const body = requestBody(options.stream)
   const headers = { ...target.headers, 'content-length': String(body.length) }
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY })
+  // workerd closes a keep-alive connection after 5 s idle; a request written onto one just as it
+  // closes fails with ECONNRESET ("socket hang up") through no fault of the target. Idle sockets are
+  // dropped on our side first (the agent's `timeout` destroys only free sockets).
+  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, timeout: IDLE_SOCKET_MS })
   const latencies: number[] = []
   const ttfbs: number[] = []
   const counts = { ok: 0, non2xx: 0, timeouts: 0, failed: 0, skipped: 0 }
@@ -57,22 +78,36 @@ export async function pacedStep(target: Target, options: PacedOptions): Promise<
       let firstByteAt: number | null = null
       let tail = ''
       let settled = false
-      const settle = (outcome: 'ok' | 'non2xx' | 'timeouts' | 'failed') => {
+      let response: { status: number; headers: IncomingHttpHeaders } | null = null
+      const parts: Buffer[] = []
+      const settle = (outcome: 'ok' | 'non2xx' | 'timeouts' | 'failed', error: string | null = null) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
         counts[outcome]++
+        const settledAt = performance.now()
         if (outcome === 'ok') {
-          latencies.push(performance.now() - sentAt)
+          latencies.push(settledAt - sentAt)
           if (firstByteAt !== null) ttfbs.push(firstByteAt - sentAt)
         }
+        options.onSettled?.({
+          sentAt,
+          settledAt,
+          outcome,
+          status: response?.status ?? null,
+          headers: response?.headers ?? null,
+          body: Buffer.concat(parts),
+          error,
+        })
         resolve()
       }
       const req = request(
         { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers },
         (res) => {
+          response = { status: res.statusCode ?? 0, headers: res.headers }
           res.on('data', (data: Buffer) => {
             firstByteAt ??= performance.now()
+            if (options.onSettled) parts.push(data)
             if (options.stream) tail = (tail + data.toString('latin1')).slice(-DONE.length)
           })
           res.on('end', () => {
@@ -80,14 +115,18 @@ export async function pacedStep(target: Target, options: PacedOptions): Promise<
             if (status < 200 || status > 299) settle('non2xx')
             else settle(options.stream && tail !== DONE ? 'failed' : 'ok')
           })
-          res.on('error', () => settle('failed'))
+          res.on('error', (error) => settle('failed', error.message))
         },
       )
       const timer = setTimeout(() => {
         settle('timeouts')
         req.destroy()
       }, options.timeoutMs)
-      req.on('error', () => settle('failed'))
+      req.on('error', (error) => {
+        const code = 'code' in error ? String(error.code) : ''
+        const after = (performance.now() - sentAt).toFixed(0)
+        settle('failed', `${code} ${error.message} after ${after} ms on a ${req.reusedSocket ? 'reused' : 'new'} connection`.trim())
+      })
       req.end(body)
     })
 
@@ -107,6 +146,7 @@ export async function pacedStep(target: Target, options: PacedOptions): Promise<
         sent++
         if (inFlight >= options.maxInFlight) {
           counts.skipped++
+          options.onSkipped?.(performance.now())
           continue
         }
         inFlight++

@@ -235,9 +235,10 @@ export const README_START = '<!-- bench:results:start -->'
 export const README_END = '<!-- bench:results:end -->'
 
 /** Replaces the block between the markers with the new report (the README quotes the latest run). */
-export function withReportInReadme(readme: string, report: string): string {
-  const start = readme.indexOf(README_START)
-  const end = readme.indexOf(README_END)
-  if (start === -1 || end === -1 || end < start) throw new Error(`bench/README.md lacks the ${README_START} … ${README_END} markers`)
-  return `${readme.slice(0, start + README_START.length)}\n${report}\n${readme.slice(end)}`
+/** Replaces what lies between two markers of the README (by default, this bench's results). */
+export function withReportInReadme(readme: string, report: string, markers = { start: README_START, end: README_END }): string {
+  const start = readme.indexOf(markers.start)
+  const end = readme.indexOf(markers.end)
+  if (start === -1 || end === -1 || end < start) throw new Error(`bench/README.md lacks the ${markers.start} … ${markers.end} markers`)
+  return `${readme.slice(0, start + markers.start.length)}\n${report}\n${readme.slice(end)}`
 }

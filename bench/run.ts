@@ -1,7 +1,5 @@
 /// <reference types="node" />
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +9,7 @@ import { benchConfig, type BenchConfig } from './config'
 import { autocannonStep, pacedStep, type StepResult } from './load'
 import { cpuSnapshot, foreignCores, waitForQuiet } from './machine'
 import { BUSY_CORES, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
+import { source, versions } from './provenance'
 import { memoryOf } from './runtime'
 import { startStack, type Target } from './targets'
 
@@ -73,26 +72,6 @@ async function warmUp(targets: Target[], stream: boolean, config: BenchConfig): 
   }
 }
 
-/** Which source was measured: the commit, and whether the Worker's files differed from it. */
-function source(): { commit: string; dirty: boolean } | null {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'wrangler.toml', 'package-lock.json') !== '' }
-  } catch {
-    return null
-  }
-}
-
-function versions(): Record<string, string> {
-  const require = createRequire(import.meta.url)
-  const out: Record<string, string> = {}
-  for (const name of ['miniflare', 'wrangler', 'workerd', 'autocannon']) {
-    const pkg: unknown = require(`${name}/package.json`)
-    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') out[name] = pkg.version
-  }
-  return out
-}
-
 async function main(): Promise<void> {
   const config = benchConfig(process.argv.slice(2), process.env)
   const steps = (config.rates.length + (config.connections > 0 ? 1 : 0) + config.streamRates.length) * 4
@@ -122,7 +101,7 @@ async function main(): Promise<void> {
         name: config.name,
         date: new Date().toISOString(),
         machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', platform: `${process.platform}-${process.arch}` },
-        source: source(),
+        source: source(root),
         versions: versions(),
         config,
         bundle,

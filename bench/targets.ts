@@ -42,35 +42,83 @@ export interface Stack {
  * The gateway's bindings (KV, Durable Objects with SQLite, compatibility date and flags) as
  * wrangler.toml declares them, translated by wrangler itself, so the bench follows the config.
  */
-function wranglerWorkerOptions(root: string) {
+export function wranglerWorkerOptions(root: string) {
   return unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml')).workerOptions
 }
 
-async function startUpstreamProcess(root: string, config: BenchConfig): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/upstream.ts')], {
+/**
+ * Starts a bench script in its own Node process and waits for the one JSON line it prints once
+ * listening (`{"port":N}` for the upstream); `check` narrows that line or throws.
+ */
+export async function spawnReporting<T>(root: string, script: string, env: Record<string, string>, check: (line: unknown) => T): Promise<{ ready: T; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, script)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      UPSTREAM_PORT: '0',
-      UPSTREAM_LATENCY_MS: String(config.upstream.latencyMs),
-      UPSTREAM_CHUNKS: String(config.upstream.chunks),
-      UPSTREAM_CHUNK_DELAY_MS: String(config.upstream.chunkDelayMs),
-    },
+    env: { ...process.env, ...env },
   })
   const stdout = child.stdout
-  if (!stdout) throw new Error('upstream process has no stdout')
+  if (!stdout) throw new Error(`${script} has no stdout`)
   const lines = createInterface({ input: stdout })
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench upstream exited (code ${code}) before listening`)))
+  const ready = await new Promise<T>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited (code ${code}) before listening`)))
     lines.once('line', (line) => {
-      const parsed: unknown = JSON.parse(line)
-      if (typeof parsed === 'object' && parsed !== null && 'port' in parsed && typeof parsed.port === 'number') resolve(parsed.port)
-      else reject(new Error(`bench upstream said "${line}" instead of {"port":N}`))
+      try {
+        resolve(check(JSON.parse(line)))
+      } catch {
+        reject(new Error(`${script} said "${line}" instead of its ready line`))
+      }
     })
   })
   child.removeAllListeners('exit')
-  return { port, child }
+  return { ready, child }
+}
+
+async function startUpstreamProcess(root: string, config: BenchConfig): Promise<{ port: number; child: ChildProcess }> {
+  const env = {
+    UPSTREAM_PORT: '0',
+    UPSTREAM_LATENCY_MS: String(config.upstream.latencyMs),
+    UPSTREAM_CHUNKS: String(config.upstream.chunks),
+    UPSTREAM_CHUNK_DELAY_MS: String(config.upstream.chunkDelayMs),
+  }
+  const { ready, child } = await spawnReporting(root, 'bench/upstream.ts', env, (line) => {
+    if (typeof line === 'object' && line !== null && 'port' in line && typeof line.port === 'number') return line.port
+    throw new Error('no port')
+  })
+  return { port: ready, child }
+}
+
+export interface Gateway {
+  worker: RunningWorker
+  adminToken: string
+}
+
+export interface GatewayOptions {
+  /** String settings such as ROUTING_MODE, on top of wrangler.toml's. */
+  vars?: Record<string, string>
+  /** Lets `GET /cdn-cgi/handler/scheduled` run the cron handler (Miniflare never fires crons itself). */
+  triggerHandlers?: boolean
+}
+
+/**
+ * The gateway bundle under Miniflare with wrangler.toml's bindings, a fresh admin token and the
+ * bench provider secret.
+ */
+export async function startGateway(root: string, gatewayScript: string, options: GatewayOptions = {}): Promise<Gateway> {
+  const fromConfig = wranglerWorkerOptions(root)
+  const adminToken = randomBytes(24).toString('base64url')
+  const worker = await startWorker(
+    {
+      ...fromConfig,
+      modules: true,
+      scriptPath: gatewayScript,
+      // Module names are paths relative to this; the bundle lives in a temporary directory.
+      modulesRoot: dirname(gatewayScript),
+      bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
+      ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
+    },
+    '/health',
+  )
+  return { worker, adminToken }
 }
 
 export async function startStack(root: string, config: BenchConfig, gatewayScript: string): Promise<Stack> {
@@ -97,18 +145,7 @@ export async function startStack(root: string, config: BenchConfig, gatewayScrip
     )
     workers.push(passthrough)
 
-    const adminToken = randomBytes(24).toString('base64url')
-    const meridian = await startWorker(
-      {
-        ...fromConfig,
-        modules: true,
-        scriptPath: gatewayScript,
-        // Module names are paths relative to this; the bundle lives in a temporary directory.
-        modulesRoot: dirname(gatewayScript),
-        bindings: { ...fromConfig.bindings, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
-      },
-      '/health',
-    )
+    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript)
     workers.push(meridian)
     await installCatalog(meridian.url, adminToken, benchCatalog(upstreamBase))
     const openKey = await createKey(meridian.url, adminToken, { name: 'bench-open' })

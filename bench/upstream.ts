@@ -29,7 +29,7 @@ const CHUNK_TEXT = 'tok '
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Reads the body only to find `stream` and `model`; anything unparsable is a 400, like a real provider. */
-async function readRequest(req: IncomingMessage): Promise<{ stream: boolean; model: string } | null> {
+export async function readRequest(req: IncomingMessage): Promise<{ stream: boolean; model: string } | null> {
   const parts: Buffer[] = []
   for await (const part of req) parts.push(part as Buffer)
   try {
@@ -43,7 +43,7 @@ async function readRequest(req: IncomingMessage): Promise<{ stream: boolean; mod
   }
 }
 
-function completion(model: string, chunks: number): string {
+export function completion(model: string, chunks: number): string {
   return JSON.stringify({
     id: 'chatcmpl-bench',
     object: 'chat.completion',

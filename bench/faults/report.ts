@@ -1,0 +1,165 @@
+import type { Bin, Overall, PhaseMetrics, PhaseWindow } from './analyse'
+import type { ProviderCounts } from './fleet-control'
+import type { FaultsConfig, RoutingMode } from './config'
+import type { Phase } from './timeline'
+
+/**
+ * The fault bench's result document, the issue-5 verdicts, and the markdown printed to the
+ * terminal and quoted in bench/README.md ("Routing under faults").
+ */
+
+export interface ModeResult {
+  mode: RoutingMode
+  /** The client location the gateway saw in `meridian_route.client` (null: it saw none). */
+  clientSeen: { latitude: number; longitude: number; colo: string | null } | null
+  startupMs: number
+  /** Cores used by other processes during the timeline (machine.ts). */
+  foreignCores: number
+  skipped: number
+  /** 2xx answers whose x-meridian-* headers disagreed with their attempt log (should be 0). */
+  headerMismatches: number
+  /** Requests each simulated provider received (every attempt, not only first ones; refused connections are not seen). */
+  fleetCounts: Record<string, ProviderCounts>
+  /** Attempts per provider according to the gateway's attempt logs, for comparison with `fleetCounts`. */
+  loggedAttempts: Record<string, number>
+  overall: Overall
+  phaseWindows: PhaseWindow[]
+  /** When each cron run (health probes) ended, real seconds from the start of the load. */
+  cronRuns: number[]
+  phases: PhaseMetrics[]
+  bins: Bin[]
+}
+
+export interface Verdict {
+  mode: RoutingMode
+  goal: string
+  measured: string
+  met: boolean | null
+}
+
+export interface FaultsResult {
+  name: string
+  date: string
+  machine: { node: string; cpus: number; cpuModel: string; platform: string }
+  source: { commit: string; dirty: boolean } | null
+  versions: Record<string, string>
+  config: FaultsConfig
+  timeline: readonly Phase[]
+  /** The gateway settings the run set (time settings × time scale). */
+  gatewaySettings: Record<string, string>
+  client: Record<string, string>
+  fleet: { id: string; region: string; latencyMs: number; pricing: { prompt: string; completion: string } }[]
+  /** Path of the chart, relative to the repository. */
+  chart: string
+  modes: ModeResult[]
+  verdicts: Verdict[]
+}
+
+/** Fault phases the "< 2% beyond the first 5 s" target is judged on; flapping is reported, not judged
+ *  (half of it the provider is healthy, and probing it then is right). */
+const JUDGED_FAULTS = ['outage', '429 storm', 'latency spike']
+const SUCCESS_GOAL = 0.999
+const RECOVERY_GOAL_S = 30
+
+const pct = (value: number | null, digits = 1) => (value === null ? '–' : `${(value * 100).toFixed(digits)}%`)
+const ms = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(0))
+const secs = (value: number | null) => (value === null ? 'never' : `${value.toFixed(1)} s`)
+const microUsd = (value: number | null) => (value === null ? '–' : (value * 1e6).toFixed(1))
+
+function phase(result: ModeResult, name: string): PhaseMetrics | undefined {
+  return result.phases.find((p) => p.phase === name)
+}
+
+/** Recovery in virtual seconds: the time that governs it (CIRCUIT_OPEN_MS, health publishing) is scaled. */
+function virtual(realS: number | null, scale: number): number | null {
+  return realS === null ? null : realS / scale
+}
+
+export function verdicts(modes: ModeResult[], config: FaultsConfig): Verdict[] {
+  return modes.flatMap((result) => {
+    const outage = phase(result, 'outage')
+    const success = outage?.successRate ?? null
+    const shares = JUDGED_FAULTS.map((name) => ({ name, share: phase(result, name)?.faultyShareAfterGrace ?? null }))
+    const known = shares.filter((s): s is { name: string; share: number } => s.share !== null)
+    const worst = known.length === 0 ? null : known.reduce((a, b) => (b.share > a.share ? b : a))
+    const recoverS = virtual(phase(result, 'after outage')?.recoverS ?? null, config.timeScale)
+    return [
+      {
+        mode: result.mode,
+        goal: `≥ ${SUCCESS_GOAL * 100}% success while one of three providers is hard down`,
+        measured: `${pct(success, 2)} (${outage?.ok ?? 0} of ${outage?.requests ?? 0})`,
+        met: success === null ? null : success >= SUCCESS_GOAL,
+      },
+      {
+        mode: result.mode,
+        goal: `< 2% of first attempts to the faulty provider beyond the first ${config.graceS} s (${JUDGED_FAULTS.join(', ')})`,
+        measured: shares.map((s) => `${s.name} ${pct(s.share, 2)}`).join(', '),
+        met: worst === null ? null : worst.share < 0.02,
+      },
+      {
+        mode: result.mode,
+        goal: `recovery noticed within ${RECOVERY_GOAL_S} s (after the outage; virtual seconds)`,
+        measured: recoverS === null ? 'not within the phase' : `${recoverS.toFixed(1)} s (${(recoverS * config.timeScale).toFixed(1)} s real)`,
+        met: recoverS === null ? false : recoverS <= RECOVERY_GOAL_S,
+      },
+    ]
+  })
+}
+
+export function renderReport(result: FaultsResult): string {
+  const { config } = result
+  const lines: string[] = []
+  const scale = config.timeScale
+  const busy = result.modes.filter((m) => m.foreignCores >= 0.1)
+  lines.push(
+    `Run \`${result.name}\` on ${result.date.slice(0, 10)} (${result.machine.cpus} × ${result.machine.cpuModel.split(' ').slice(0, 2).join(' ')}, Node ${result.machine.node}, miniflare ${result.versions.miniflare ?? '?'}, source ${result.source ? `${result.source.commit.slice(0, 7)}${result.source.dirty ? ' with uncommitted changes' : ''}` : 'unknown'}): ${config.rate} req/s paced for the whole timeline, time scale ${scale} (a ${result.timeline.reduce((s, p) => s + p.seconds, 0)} s timeline in ${(result.timeline.reduce((s, p) => s + p.seconds, 0) * scale).toFixed(0)} s), client in ${result.client.city} (${result.client.colo}). Chart: [\`${result.chart.split('/').pop()}\`](${result.chart.replace(/^bench\//, '')}).`,
+    '',
+  )
+  const unseen = result.modes.filter((m) => m.clientSeen === null)
+  if (unseen.length > 0) lines.push(`- **The gateway saw no client location** in ${unseen.map((m) => m.mode).join(', ')}: geography played no part there.`)
+  if (busy.length > 0) lines.push(`- Other processes used ≥ 0.1 cores during ${busy.map((m) => `${m.mode} (${m.foreignCores.toFixed(2)})`).join(', ')}: latencies there are noisy.`)
+  const mismatches = result.modes.reduce((sum, m) => sum + m.headerMismatches, 0)
+  if (mismatches > 0) lines.push(`- ${mismatches} answers had x-meridian-* headers disagreeing with their attempt log.`)
+  const skipped = result.modes.filter((m) => m.skipped > 0)
+  if (skipped.length > 0) lines.push(`- The gateway fell far behind (requests skipped at ${config.maxInFlight} in flight) in ${skipped.map((m) => `${m.mode} (${m.skipped})`).join(', ')}.`)
+  if (lines.at(-1) !== '') lines.push('')
+
+  lines.push('| mode | goal | measured | met |', '| --- | --- | --- | --- |')
+  for (const v of result.verdicts) lines.push(`| ${v.mode} | ${v.goal} | ${v.measured} | ${v.met === null ? '–' : v.met ? 'yes' : '**no**'} |`)
+  lines.push('')
+
+  lines.push(
+    `| mode | success (all) | success (outage) | p50 ms | p99 ms | faulty first attempts after ${config.graceS} s: outage / 429 / flapping / spike | detect outage | recover after outage (virtual) | attempts / req | µ$ / req | other CPU |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  )
+  for (const m of result.modes) {
+    const share = (name: string) => pct(phase(m, name)?.faultyShareAfterGrace ?? null, 2)
+    lines.push(
+      `| ${m.mode} | ${pct(m.overall.successRate, 2)} | ${pct(phase(m, 'outage')?.successRate ?? null, 2)} | ${ms(m.overall.latencyMs?.p50)} | ${ms(m.overall.latencyMs?.p99)} | ${['outage', '429 storm', 'flapping', 'latency spike'].map(share).join(' / ')} | ${secs(phase(m, 'outage')?.detectS ?? null)} | ${secs(virtual(phase(m, 'after outage')?.recoverS ?? null, scale))} | ${m.overall.meanAttempts?.toFixed(2) ?? '–'} | ${microUsd(m.overall.costPerRequest)} | ${m.foreignCores >= 0.1 ? `**${m.foreignCores.toFixed(2)}**` : m.foreignCores.toFixed(2)} |`,
+    )
+  }
+  lines.push('')
+
+  const providers = result.fleet.map((p) => p.id)
+  lines.push(
+    `| phase | mode | requests | success | p50 ms | p99 ms | first attempts ${providers.join(' / ')} | faulty: share / after ${config.graceS} s | detect | recover / restored (virtual) | attempts / req | µ$ / req |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  )
+  for (const [index, p] of result.timeline.entries()) {
+    for (const m of result.modes) {
+      const row = m.phases[index]
+      if (!row) continue
+      const known = Object.values(row.firstAttempts).reduce((a, b) => a + b, 0)
+      const split = providers.map((id) => pct(known === 0 ? null : (row.firstAttempts[id] ?? 0) / known, 0)).join(' / ')
+      const faulty = row.faulty === null ? '' : `${pct(row.faultyShare, 1)} / ${p.fault ? pct(row.faultyShareAfterGrace, 2) : '–'}`
+      const recovery = p.fault || row.faulty === null ? '' : `${secs(virtual(row.recoverS, scale))} / ${secs(virtual(row.restoredS, scale))}`
+      const failures = Object.entries(row.failures).map(([what, n]) => `${n} × ${what}`).join(', ')
+      lines.push(
+        `| ${p.name}${p.fault ? ` (${p.fault.describe})` : ''} | ${m.mode} | ${row.requests} | ${pct(row.successRate, 2)}${failures ? ` (${failures})` : ''} | ${ms(row.latencyMs?.p50)} | ${ms(row.latencyMs?.p99)} | ${split} | ${faulty} | ${p.fault ? secs(row.detectS) : ''} | ${recovery} | ${row.meanAttempts?.toFixed(2) ?? '–'} | ${microUsd(row.costPerRequest)} |`,
+      )
+    }
+  }
+  return lines.join('\n')
+}
+
+export const FAULTS_README_MARKERS = { start: '<!-- bench:faults:start -->', end: '<!-- bench:faults:end -->' }
