@@ -50,7 +50,8 @@ export async function currentHealth(
   now: number,
 ): Promise<HealthLookup> {
   const views = await memo.read(env, waitUntil, now)
-  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? views[key] : undefined)
+  const openMs = configOf(env).CIRCUIT_OPEN_MS
+  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? aged(views[key]!, now, openMs) : undefined)
 }
 
 const PercentilesSchema = z.object({ p50: z.number(), p75: z.number(), p90: z.number(), p99: z.number() }).nullable()
@@ -79,4 +80,12 @@ export async function publishedHealth(env: Env): Promise<Record<string, Endpoint
   const stored = await env.KV.get<unknown>(HEALTH_KV_KEY, 'json').catch(() => null)
   const parsed = PublishedSchema.safeParse(stored)
   return parsed.success ? parsed.data.endpoints : {}
+}
+
+/**
+ * A published view is frozen at publish time, but circuits move with time: one that opened at its
+ * last failure is half-open once CIRCUIT_OPEN_MS has passed, whether or not a newer snapshot says so.
+ */
+function aged(view: HealthView, now: number, openMs: number): HealthView {
+  return view.circuit === 'open' && view.lastSeen !== null && now - view.lastSeen >= openMs ? { ...view, circuit: 'half_open' } : view
 }

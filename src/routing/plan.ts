@@ -95,14 +95,11 @@ export function planRoute(input: PlanInput): RoutePlan {
   if (kept.length === 0) throw noEndpoints(requested, all, funnel)
 
   const informed = input.mode === 'nearest-healthy'
+  const views = new Map(kept.map((endpoint) => [endpoint, informed ? input.health(`${endpoint.model.id}@${endpoint.provider.id}`) : undefined]))
+  const fresh = [...views.values()].flatMap((view) => (view && view.samples > 0 && view.ttfbMs !== null ? [view.ttfbMs] : []))
+  const bestFreshTtfbMs = fresh.length > 0 ? Math.min(...fresh) : null
   const scoreOf = (endpoint: Endpoint) =>
-    scoreEndpoint(
-      endpoint,
-      informed ? input.health(`${endpoint.model.id}@${endpoint.provider.id}`) : undefined,
-      informed ? input.client : null,
-      input.now,
-      input.minSamples,
-    )
+    scoreEndpoint(endpoint, views.get(endpoint), informed ? input.client : null, input.now, input.minSamples, bestFreshTtfbMs)
   // Without health or geography every score is equal: `ordered` keeps catalog order (no band),
   // `random` makes the whole field one band, shuffled with equal weights.
   const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs

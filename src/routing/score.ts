@@ -59,12 +59,20 @@ export function scoreEndpoint(
   client: Geo | null,
   now: number,
   minSamples: number,
+  /** The best TTFB among endpoints observed in the window: what an unobserved one is assumed to have. */
+  bestFreshTtfbMs: number | null = null,
 ): Scored {
   const distance = client ? distanceKm(client, endpoint.provider.region) : null
   const networkMs = distance === null ? 0 : distance / KM_PER_MS_ROUND_TRIP
-  const ttfbMs = health?.ttfbMs ?? PRIOR_TTFB_MS
-  const errorRate = health && health.samples >= minSamples ? health.errorRate : 0
+  const known = health?.ttfbMs ?? PRIOR_TTFB_MS
+  // Optimism under uncertainty: an endpoint with nothing in the window (never seen, or idle since a
+  // latency spike) is assumed as fast as the best fresh one, so it gets tried again and its figure
+  // renewed, instead of keeping a stale estimate that no traffic will ever correct.
+  const stale = !health || health.samples === 0
+  const ttfbMs = stale && bestFreshTtfbMs !== null ? Math.min(known, bestFreshTtfbMs) : known
   const circuit = health?.circuit ?? 'closed'
+  // The failures that opened a circuit must not keep its half-open probe away.
+  const errorRate = health && circuit !== 'half_open' && health.samples >= minSamples ? health.errorRate : 0
   const coolingUntil = health?.coolingUntil != null && health.coolingUntil > now ? health.coolingUntil : null
   const expectedMs = networkMs + ttfbMs
   return {

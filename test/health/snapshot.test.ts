@@ -20,10 +20,11 @@ async function refreshedHealth() {
 }
 
 const view = (over: Partial<HealthView>): HealthView => ({
-  circuit: 'closed', coolingUntil: null, errorRate: 0, samples: 10, ttfbMs: 300, tokensPerSecond: 50, lastSeen: 1_700_000_000_000, ...over,
+  circuit: 'closed', coolingUntil: null, errorRate: 0, samples: 10, ttfbMs: 300, tokensPerSecond: 50, lastSeen: clock, ...over,
 })
 
 describe('currentHealth', () => {
+
   it('nothing stored is nothing known', async () => {
     await env.KV.delete(HEALTH_KV_KEY)
     const health = await refreshedHealth()
@@ -31,10 +32,11 @@ describe('currentHealth', () => {
   })
 
   it('reads the published snapshot, without its live stats', async () => {
-    const published = { ...view({ circuit: 'open', errorRate: 0.8 }), uptime_last_5m: 20 }
+    const expected = view({ circuit: 'open', errorRate: 0.8 })
+    const published = { ...expected, uptime_last_5m: 20 }
     await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/a@p': published } }))
     const health = await refreshedHealth()
-    expect(health('m/a@p')).toEqual(view({ circuit: 'open', errorRate: 0.8 }))
+    expect(health('m/a@p')).toEqual(expected)
     expect(health('toString')).toBeUndefined()
   })
 
@@ -87,5 +89,15 @@ describe('currentHealth', () => {
     expect(health('m/a@p')).toBeUndefined()
     expect(logged).toHaveBeenCalledOnce()
     logged.mockRestore()
+  })
+})
+
+describe('published circuits age', () => {
+  it('ages a published open circuit to half-open once CIRCUIT_OPEN_MS has passed since its last failure', async () => {
+    const failedAt = clock
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/aged@p': view({ circuit: 'open', lastSeen: failedAt }) } }))
+    expect((await refreshedHealth())('m/aged@p')?.circuit).toBe('open')
+    // No newer snapshot; the published "open" turns half-open on time all the same.
+    expect((await currentHealth(env, () => {}, failedAt + config.CIRCUIT_OPEN_MS))('m/aged@p')?.circuit).toBe('half_open')
   })
 })

@@ -46,6 +46,19 @@ describe('nearest healthy by default', () => {
     expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ circuit: 'half_open' }) } })[0]).toBe('eu')
   })
 
+  it('lets a half-open endpoint probe without the error rate that opened it', () => {
+    const healthy = { 'x/chat@eu': view({ circuit: 'half_open', errorRate: 1, samples: 10 }) }
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy })[0]).toBe('eu')
+  })
+
+  it('assumes an endpoint idle in the window is as fast as the best fresh one, so a stale slow figure gets renewed', () => {
+    const fast = { 'x/chat@us': view({ ttfbMs: 40 }) }
+    // eu measured slow a while ago (nothing in the window now): tried again, as the nearest
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { ...fast, 'x/chat@eu': view({ ttfbMs: 1_500, samples: 0 }) } })[0]).toBe('eu')
+    // measured slow just now: stays behind
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { ...fast, 'x/chat@eu': view({ ttfbMs: 1_500, samples: 3 }) } })[0]).toBe('us')
+  })
+
   it('spreads equal candidates by weighted random instead of piling onto one', () => {
     const firsts = new Set<string>()
     for (const r of [0, 0.3, 0.6, 0.99]) firsts.add(route({}, { tieBandMs: 10, random: () => r })[0]!)
