@@ -129,12 +129,14 @@ const FILTERS: Filter[] = [
     keep: (e, _f, { preferences }) => {
       const max = preferences?.max_price
       if (!max) return true
-      const within = (limit: number | null | undefined, usdPerToken: string, scale: number) =>
-        limit == null || Number(usdPerToken) * scale <= limit + 1e-12
+      // Compared exactly, in pico-USD: the limit (USD per million tokens, or per request) is
+      // scaled to a per-token integer; the price is already one.
+      const within = (limit: number | null | undefined, usdPerToken: bigint, tokensPerUnit: number) =>
+        limit == null || usdPerToken * BigInt(tokensPerUnit) <= BigInt(Math.round(limit * 1e12))
       return (
-        within(max.prompt, e.spec.pricing.prompt, PER_MILLION) &&
-        within(max.completion, e.spec.pricing.completion, PER_MILLION) &&
-        within(max.request, e.spec.pricing.request ?? '0', 1)
+        within(max.prompt, e.prices.prompt, PER_MILLION) &&
+        within(max.completion, e.prices.completion, PER_MILLION) &&
+        within(max.request, e.prices.request, 1)
       )
     },
   },
