@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors'
-import { textOf, type ChatRequest, type ContentPart, type Message } from '../openai/request'
+import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
 import { thinkingBlocks } from './details'
 import { applyThinking, reasoningOf, thinkingBlocked } from './thinking'
 import { convertTools } from './tools'
@@ -148,25 +148,11 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     if (text) blocks.push(withCache({ type: 'text', text }, part))
   }
   for (const call of message.tool_calls ?? []) {
-    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, index) })
+    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) })
   }
   return blocks
 }
 
-function parseArguments(json: string, index: number): Record<string, unknown> {
-  // Several clients send "" for a call without arguments; Anthropic needs an object.
-  if (json.trim() === '') return {}
-  let input: unknown
-  try {
-    input = JSON.parse(json)
-  } catch {
-    input = undefined
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new GatewayError(400, 'invalid_request', `messages[${index}].tool_calls: function arguments must be a JSON object`)
-  }
-  return { ...input }
-}
 
 function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
   const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors'
 import { mapParameters, type ParameterRule } from '../../providers/parameters'
-import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice } from '../openai/request'
+import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
@@ -78,25 +78,12 @@ function imageBlock(url: string, where: string): Block {
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
   const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('')
   const calls = (message.tool_calls ?? []).map((call) => ({
-    toolUse: { toolUseId: call.id, name: call.function.name, input: parseInput(call.function.arguments, index) },
+    toolUse: { toolUseId: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) },
   }))
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
   return [...(text.trim() ? [{ text }] : []), ...calls]
 }
 
-function parseInput(json: string, index: number): Record<string, unknown> {
-  if (json.trim() === '') return {}
-  let input: unknown
-  try {
-    input = JSON.parse(json)
-  } catch {
-    input = undefined
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new GatewayError(400, 'invalid_request', `messages[${index}].tool_calls: function arguments must be a JSON object`)
-  }
-  return { ...input }
-}
 
 /**
  * `tool_choice: "none"` has no Converse equivalent; the tools are still declared (earlier toolUse

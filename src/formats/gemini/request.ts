@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors'
-import { textOf, type ChatRequest, type Message } from '../openai/request'
+import { textOf, type ChatRequest, type Message, toolCallArguments } from '../openai/request'
 import { generationConfig } from './generation'
 import { named, textParts, userParts, type GeminiPart } from './parts'
 import { SKIP_SIGNATURE, signaturesOf } from './signatures'
@@ -74,7 +74,7 @@ function modelParts(message: AssistantMessage, index: number): GeminiPart[] {
   const calls = (message.tool_calls ?? []).map((call): GeminiPart => {
     const signature = signatures.get(call.id)
     return {
-      functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, index) },
+      functionCall: { name: call.function.name, args: toolCallArguments(call.function.arguments, index) },
       ...(signature ? { thoughtSignature: signature } : {}),
     }
   })
@@ -84,17 +84,3 @@ function modelParts(message: AssistantMessage, index: number): GeminiPart[] {
   return named(message.name, [...parts, ...calls])
 }
 
-function parseArguments(json: string, index: number): Record<string, unknown> {
-  // Several clients send "" for a call without arguments; Gemini needs an object.
-  if (json.trim() === '') return {}
-  let args: unknown
-  try {
-    args = JSON.parse(json)
-  } catch {
-    args = undefined
-  }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    throw new GatewayError(400, 'invalid_request', `messages[${index}].tool_calls: function arguments must be a JSON object`)
-  }
-  return { ...args }
-}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
 
 /**
@@ -143,4 +144,23 @@ export function textOf(content: Message['content']): string {
   if (content == null) return ''
   if (typeof content === 'string') return content
   return content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('')
+}
+
+/**
+ * A canonical tool call's `arguments` as the object formats other than OpenAI's need (Anthropic
+ * `input`, Gemini `args`, Bedrock `input`). Several clients send "" for a call without arguments.
+ * Anything but a JSON object is the request's fault: a 400 naming the message.
+ */
+export function toolCallArguments(json: string, messageIndex: number): Record<string, unknown> {
+  if (json.trim() === '') return {}
+  let input: unknown
+  try {
+    input = JSON.parse(json)
+  } catch {
+    input = undefined
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new GatewayError(400, 'invalid_request', `messages[${messageIndex}].tool_calls: function arguments must be a JSON object`)
+  }
+  return { ...input }
 }
