@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Delta, StreamEvent } from '../canonical'
+import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
 import { encryptedDetail, signatureDetail, textDetail } from './details'
 import {
@@ -43,8 +44,6 @@ const MessageDelta = z.looseObject({
 type ToolBlock = { kind: 'call'; index: number } | { kind: 'json' }
 
 const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
-const malformed = (raw: unknown): StreamEvent => ({ type: 'error', message: 'Anthropic sent a malformed stream event', raw })
-
 // Usage counts are cumulative, so the larger figure wins; a later event reporting 0 for a count
 // it does not track must not erase the one message_start gave.
 function mergeUsage(base: AnthropicUsage, update: AnthropicUsage | null | undefined): AnthropicUsage {
@@ -136,20 +135,9 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     }
   }
 
-  return (message) => {
-    let data: unknown
-    try {
-      data = JSON.parse(message.data)
-    } catch {
-      return [malformed(message.data)]
-    }
+  return jsonEventDecoder('Anthropic', (data, message) => {
     const dataType = typeof data === 'object' && data !== null && 'type' in data ? data.type : undefined
     const type = message.event ?? (typeof dataType === 'string' ? dataType : undefined)
-    try {
-      return decode(type, data)
-    } catch (error) {
-      if (error instanceof z.ZodError) return [malformed(data)]
-      throw error
-    }
-  }
+    return decode(type, data)
+  })
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { StreamEvent } from '../canonical'
+import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
 import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock } from './response'
@@ -42,8 +43,6 @@ const Delta = z.looseObject({
 const Stop = z.looseObject({ stopReason: z.string() })
 const Metadata = z.looseObject({ usage: BedrockUsage.nullish() })
 
-const malformed = (raw: unknown): StreamEvent => ({ type: 'error', message: 'Bedrock sent a malformed stream event', raw })
-
 export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEvent[] {
   // contentBlockIndex of each tool use → its OpenAI tool-call index.
   const toolIndex = new Map<number, number>()
@@ -83,18 +82,5 @@ export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEve
     }
   }
 
-  return (message) => {
-    let data: unknown
-    try {
-      data = JSON.parse(message.data)
-    } catch {
-      return [malformed(message.data)]
-    }
-    try {
-      return decode(message, data)
-    } catch (error) {
-      if (error instanceof z.ZodError) return [malformed(data)]
-      throw error
-    }
-  }
+  return jsonEventDecoder('Bedrock', (data, message) => decode(message, data))
 }

@@ -1,5 +1,5 @@
-import { z } from 'zod'
 import type { StreamEvent } from '../canonical'
+import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
 import { GeminiChunk, geminiErrorMessage, geminiFinishReason, readParts, usageFromGemini } from './response'
 
@@ -10,8 +10,6 @@ import { GeminiChunk, geminiErrorMessage, geminiFinishReason, readParts, usageFr
  * marks the end. usageMetadata is cumulative and repeated, so each one is passed on and the last
  * wins.
  */
-
-const malformed = (raw: unknown): StreamEvent => ({ type: 'error', message: 'Gemini sent a malformed stream event', raw })
 
 export function createGeminiStreamDecoder(): (message: SseMessage) => StreamEvent[] {
   let toolCalls = 0
@@ -42,18 +40,5 @@ export function createGeminiStreamDecoder(): (message: SseMessage) => StreamEven
     return events
   }
 
-  return (message) => {
-    let data: unknown
-    try {
-      data = JSON.parse(message.data)
-    } catch {
-      return [malformed(message.data)]
-    }
-    try {
-      return decode(data)
-    } catch (error) {
-      if (error instanceof z.ZodError) return [malformed(data)]
-      throw error
-    }
-  }
+  return jsonEventDecoder('Gemini', decode)
 }
