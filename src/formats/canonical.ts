@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { ToolCall } from './openai/request'
 
 /**
@@ -18,6 +19,30 @@ export interface TokenUsage {
   cacheWriteTokens: number
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens: number
+}
+
+/** A token count as upstreams report it (absent or null when they do not). */
+export const TokenCount = z.number().int().nonnegative().nullish()
+
+/**
+ * Usage from providers that count cache reads and writes apart from the uncached input
+ * (Anthropic, Bedrock): canonical prompt tokens include them.
+ */
+export function usageWithSeparateCache(counts: {
+  input: number | null | undefined
+  output: number | null | undefined
+  cacheRead: number | null | undefined
+  cacheWrite: number | null | undefined
+}): TokenUsage {
+  const cachedTokens = counts.cacheRead ?? 0
+  const cacheWriteTokens = counts.cacheWrite ?? 0
+  return {
+    promptTokens: (counts.input ?? 0) + cachedTokens + cacheWriteTokens,
+    completionTokens: counts.output ?? 0,
+    cachedTokens,
+    cacheWriteTokens,
+    reasoningTokens: 0,
+  }
 }
 
 export const ZERO_USAGE: TokenUsage = {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { normalizeFinishReason, type Completion, type FinishReason, type TokenUsage } from '../canonical'
+import { type Completion, type FinishReason, normalizeFinishReason, TokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
 
@@ -19,10 +19,10 @@ export interface DecodeOptions {
 }
 
 export const AnthropicUsage = z.looseObject({
-  input_tokens: z.number().int().nonnegative().nullish(),
-  output_tokens: z.number().int().nonnegative().nullish(),
-  cache_read_input_tokens: z.number().int().nonnegative().nullish(),
-  cache_creation_input_tokens: z.number().int().nonnegative().nullish(),
+  input_tokens: TokenCount,
+  output_tokens: TokenCount,
+  cache_read_input_tokens: TokenCount,
+  cache_creation_input_tokens: TokenCount,
 })
 export type AnthropicUsage = z.infer<typeof AnthropicUsage>
 
@@ -54,17 +54,13 @@ const AnthropicMessage = z.looseObject({
 
 const AnthropicErrorBody = z.looseObject({ error: z.looseObject({ message: z.string() }) })
 
-/** Anthropic counts cache reads and writes apart from input_tokens; canonical prompt tokens include them. */
 export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage {
-  const cacheRead = usage.cache_read_input_tokens ?? 0
-  const cacheWrite = usage.cache_creation_input_tokens ?? 0
-  return {
-    promptTokens: (usage.input_tokens ?? 0) + cacheRead + cacheWrite,
-    completionTokens: usage.output_tokens ?? 0,
-    cachedTokens: cacheRead,
-    cacheWriteTokens: cacheWrite,
-    reasoningTokens: 0,
-  }
+  return usageWithSeparateCache({
+    input: usage.input_tokens,
+    output: usage.output_tokens,
+    cacheRead: usage.cache_read_input_tokens,
+    cacheWrite: usage.cache_creation_input_tokens,
+  })
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Completion, FinishReason, TokenUsage } from '../canonical'
+import { type Completion, type FinishReason, TokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import type { ToolCall } from '../openai/request'
 
 /**
@@ -7,13 +7,11 @@ import type { ToolCall } from '../openai/request'
  * schema and the stop-reason map are shared with the stream decoder.
  */
 
-const Count = z.number().int().nonnegative().nullish()
-
 export const BedrockUsage = z.looseObject({
-  inputTokens: Count,
-  outputTokens: Count,
-  cacheReadInputTokens: Count,
-  cacheWriteInputTokens: Count,
+  inputTokens: TokenCount,
+  outputTokens: TokenCount,
+  cacheReadInputTokens: TokenCount,
+  cacheWriteInputTokens: TokenCount,
 })
 export type BedrockUsage = z.infer<typeof BedrockUsage>
 
@@ -43,17 +41,13 @@ export function bedrockFinishReason(native: string | null): FinishReason {
   return (native && STOP_REASONS[native]) || 'stop'
 }
 
-/** Converse counts cache reads and writes apart from `inputTokens`; canonical prompt tokens include them. */
 export function usageFromBedrock(usage: BedrockUsage): TokenUsage {
-  const cachedTokens = usage.cacheReadInputTokens ?? 0
-  const cacheWriteTokens = usage.cacheWriteInputTokens ?? 0
-  return {
-    promptTokens: (usage.inputTokens ?? 0) + cachedTokens + cacheWriteTokens,
-    completionTokens: usage.outputTokens ?? 0,
-    cachedTokens,
-    cacheWriteTokens,
-    reasoningTokens: 0,
-  }
+  return usageWithSeparateCache({
+    input: usage.inputTokens,
+    output: usage.outputTokens,
+    cacheRead: usage.cacheReadInputTokens,
+    cacheWrite: usage.cacheWriteInputTokens,
+  })
 }
 
 /** Parses a non-streaming Converse body; throws a ZodError on garbage. */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Completion, FinishReason, TokenUsage } from '../canonical'
+import { type Completion, type FinishReason, TokenCount, type TokenUsage } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { signatureDetail, type SignatureDetail } from './signatures'
 
@@ -9,13 +9,11 @@ import { signatureDetail, type SignatureDetail } from './signatures'
  * partial responses of the same shape.
  */
 
-const Count = z.number().int().nonnegative().nullish()
-
 export const GeminiUsage = z.looseObject({
-  promptTokenCount: Count,
-  candidatesTokenCount: Count,
-  cachedContentTokenCount: Count,
-  thoughtsTokenCount: Count,
+  promptTokenCount: TokenCount,
+  candidatesTokenCount: TokenCount,
+  cachedContentTokenCount: TokenCount,
+  thoughtsTokenCount: TokenCount,
 })
 export type GeminiUsage = z.infer<typeof GeminiUsage>
 

@@ -1,11 +1,5 @@
 import { z } from 'zod'
-import {
-  normalizeFinishReason,
-  type Completion,
-  type Delta,
-  type StreamEvent,
-  type TokenUsage,
-} from '../canonical'
+import { type Completion, type Delta, normalizeFinishReason, type StreamEvent, TokenCount, type TokenUsage } from '../canonical'
 import { ToolCall } from './request'
 
 /**
@@ -15,16 +9,16 @@ import { ToolCall } from './request'
  */
 
 /** A token count, or nothing: providers send odd values (nulls, fractions) and usage must not fail a response. */
-const TokenCount = z.number().int().nonnegative().nullish().catch(null)
+const LenientTokenCount = TokenCount.catch(null)
 
 const UpstreamUsage = z.looseObject({
   prompt_tokens: z.number().int().nonnegative().catch(0),
   completion_tokens: z.number().int().nonnegative().catch(0),
   prompt_tokens_details: z
-    .looseObject({ cached_tokens: TokenCount, cache_write_tokens: TokenCount })
+    .looseObject({ cached_tokens: LenientTokenCount, cache_write_tokens: LenientTokenCount })
     .nullish()
     .catch(null),
-  completion_tokens_details: z.looseObject({ reasoning_tokens: TokenCount }).nullish().catch(null),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: LenientTokenCount }).nullish().catch(null),
 })
 
 const UpstreamCompletion = z.looseObject({
