@@ -1,8 +1,8 @@
 /// <reference types="node" />
 import { createOpenAICompatible, type OpenAICompatibleProvider } from '@ai-sdk/openai-compatible'
-import { APICallError, generateText, stepCountIs, streamText, tool } from 'ai'
+import { APICallError, generateText, streamText, tool } from 'ai'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { z } from 'zod'
+import { itCallsTools, weather } from './support/ai-sdk'
 import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './support/meridian'
 
 /**
@@ -13,11 +13,6 @@ import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './su
 
 const meridian = useMeridian()
 let meridianProvider: OpenAICompatibleProvider
-
-const weather = tool({
-  description: 'Current weather of a city',
-  inputSchema: z.object({ city: z.string(), days: z.number().int() }),
-})
 
 /** The `cost` (USD) the gateway adds to OpenAI's usage, read from the SDK's raw usage. */
 const costOf = (usage: { raw?: unknown }): number | undefined => (usage.raw as { cost?: number } | undefined)?.cost
@@ -51,27 +46,7 @@ describe('the AI SDK with @ai-sdk/openai-compatible, unchanged', () => {
     expect(costOf(usage)).toBeGreaterThan(0)
   })
 
-  it('calls a tool with a zod input schema', async () => {
-    const result = await generateText({ model: meridianProvider(MODEL), prompt: 'Weather in Paris?', tools: { weather }, maxRetries: 0 })
-    expect(result.finishReason).toBe('tool-calls')
-    expect(result.toolCalls).toHaveLength(1)
-    expect(result.toolCalls[0]!.toolName).toBe('weather')
-    expect(result.toolCalls[0]!.input).toEqual({ city: 'demo', days: 1 })
-  })
-
-  it('runs a tool and answers with its result over two steps, streaming', async () => {
-    const result = streamText({
-      model: meridianProvider(MODEL),
-      prompt: 'Weather in Paris?',
-      tools: { weather: tool({ ...weather, execute: async ({ city }) => `sunny in ${city}` }) },
-      stopWhen: stepCountIs(2),
-      maxRetries: 0,
-    })
-    expect(await result.text).toContain('sunny in demo')
-    const steps = await result.steps
-    expect(steps).toHaveLength(2)
-    expect(steps[0]!.toolCalls[0]!.input).toEqual({ city: 'demo', days: 1 })
-  })
+  itCallsTools(() => meridianProvider(MODEL))
 
   it('streams a tool call from the Anthropic-format provider (provider.order via providerOptions)', async () => {
     const result = streamText({

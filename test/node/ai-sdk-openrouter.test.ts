@@ -1,8 +1,8 @@
 /// <reference types="node" />
 import { createOpenRouter, type OpenRouterProvider } from '@openrouter/ai-sdk-provider'
-import { APICallError, generateText, stepCountIs, streamText, tool, type ProviderMetadata } from 'ai'
+import { APICallError, generateText, streamText, tool, type ProviderMetadata } from 'ai'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { z } from 'zod'
+import { itCallsTools, weather } from './support/ai-sdk'
 import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './support/meridian'
 
 /**
@@ -13,11 +13,6 @@ import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './su
 
 const meridian = useMeridian()
 let openrouter: OpenRouterProvider
-
-const weather = tool({
-  description: 'Current weather of a city',
-  inputSchema: z.object({ city: z.string(), days: z.number().int() }),
-})
 
 /** What the provider puts under `providerMetadata.openrouter`. */
 type OpenRouterMetadata = {
@@ -66,25 +61,7 @@ describe('the AI SDK with @openrouter/ai-sdk-provider, unchanged', () => {
     expect(metadata.usage.cost).toBeGreaterThan(0)
   })
 
-  it('calls a tool with a zod input schema', async () => {
-    const result = await generateText({ model: openrouter(MODEL), prompt: 'Weather in Paris?', tools: { weather }, maxRetries: 0 })
-    expect(result.finishReason).toBe('tool-calls')
-    expect(result.toolCalls).toHaveLength(1)
-    expect(result.toolCalls[0]!.toolName).toBe('weather')
-    expect(result.toolCalls[0]!.input).toEqual({ city: 'demo', days: 1 })
-  })
-
-  it('runs a tool and answers with its result over two steps, streaming', async () => {
-    const result = streamText({
-      model: openrouter(MODEL),
-      prompt: 'Weather in Paris?',
-      tools: { weather: tool({ ...weather, execute: async ({ city }) => `sunny in ${city}` }) },
-      stopWhen: stepCountIs(2),
-      maxRetries: 0,
-    })
-    expect(await result.text).toContain('sunny in demo')
-    expect(await result.steps).toHaveLength(2)
-  })
+  itCallsTools(() => openrouter(MODEL))
 
   it('streams a tool call from the Anthropic-format provider (provider.order setting)', async () => {
     const model = openrouter(MODEL, { provider: { order: [ANTHROPIC_FORMAT_PROVIDER], allow_fallbacks: false } })
