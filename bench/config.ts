@@ -50,7 +50,8 @@ const FLAGS = {
 
 type Flag = keyof typeof FLAGS
 
-function number(flag: Flag, text: string, min: number): number {
+/** A numeric flag's value, or an error that names the flag. Shared with bench/faults/config.ts. */
+export function number(flag: string, text: string, min: number): number {
   const value = Number(text)
   if (!Number.isFinite(value) || value < min) throw new Error(`--${flag} must be a number ≥ ${min}, got "${text}"`)
   return value

@@ -1,5 +1,6 @@
 /// <reference types="node" />
 import { parseArgs } from 'node:util'
+import { number } from '../config'
 
 /**
  * What one `npm run bench:faults` does. Flags with environment fallbacks, e.g.
@@ -47,12 +48,6 @@ const FLAGS = {
 } as const
 
 type Flag = keyof typeof FLAGS
-
-function number(flag: Flag, text: string, min: number): number {
-  const value = Number(text)
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${flag} must be a number ≥ ${min}, got "${text}"`)
-  return value
-}
 
 export function faultsConfig(argv: string[], env: NodeJS.ProcessEnv): FaultsConfig {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
