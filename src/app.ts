@@ -35,8 +35,10 @@ export function createApp(options: { clock?: Clock } = {}) {
     c.set('clock', clock)
     await next()
   })
-  app.use('/v1/*', cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] }))
-  app.use('/api/v1/*', cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] }))
+  // Browsers may call the API directly; they can read the routing headers too.
+  const allowBrowsers = cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] })
+  app.use('/v1/*', allowBrowsers)
+  app.use('/api/v1/*', allowBrowsers)
   app.get('/health', (c) => c.json({ status: 'ok' }))
   app.route('/v1', api)
   app.route('/api/v1', api)

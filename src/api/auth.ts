@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
 import { GatewayError } from '../errors'
-import { KEY_PREFIX, sha256, sha256Hex } from '../tenancy/keys'
+import { KEY_PREFIX, sha256, toHex } from '../tenancy/keys'
 import type { AppEnv } from './context'
 
 /**
@@ -36,10 +36,12 @@ async function isAdminToken(adminToken: string | undefined, presented: Uint8Arra
 export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   const token = presentedToken(c.req.raw.headers)
   if (!token) throw new GatewayError(401, 'authentication', 'Missing API key: send "Authorization: Bearer <key>"')
-  if (await isAdminToken(c.env.ADMIN_TOKEN, await sha256(token))) {
+  // One digest serves both the constant-time admin check and the key's hash.
+  const digest = await sha256(token)
+  if (await isAdminToken(c.env.ADMIN_TOKEN, digest)) {
     throw new GatewayError(403, 'permission_denied', 'The admin token cannot call inference endpoints; create a tenant key with POST /v1/keys')
   }
-  c.set('keyHash', await sha256Hex(token))
+  c.set('keyHash', toHex(digest))
   await next()
 })
 

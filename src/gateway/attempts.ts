@@ -6,6 +6,7 @@ import { adapterFor } from '../providers/index'
 import type { ExecutionContext } from './context'
 import { retryAfterMs } from '../health/classify'
 import { finalError, isRetryable, observationKind, type Failure, type FailureOutcome } from './failures'
+import { endpointKey } from '../health/types'
 
 /**
  * The attempt loop shared by streaming and non-streaming requests: try the planned endpoints in
@@ -95,7 +96,7 @@ function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failur
   const kind = observationKind(failure)
   if (!kind) return
   ctx.observe({
-    endpoint: `${endpoint.model.id}@${endpoint.provider.id}`,
+    endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
     kind,
     at,
     ttfbMs: kind === 'timeout' ? latencyMs : null,

@@ -4,7 +4,7 @@ import type { Config } from '../config'
 import type { Env } from '../env'
 import type { UsageReport } from '../formats/openai/render'
 import type { ChatRequest } from '../formats/openai/request'
-import type { Observation } from '../health/types'
+import { endpointKey, type Observation } from '../health/types'
 import type { RouteTrace } from '../routing/plan'
 import type { AttemptRecord, Unserved } from './attempts'
 import type { Renderer } from './renderer'
@@ -71,7 +71,7 @@ export function observeSuccess(
   const generatingMs = now - ctx.startedAt - upstreamTtfbMs
   const tokens = outcome.report?.usage.completionTokens ?? 0
   ctx.observe({
-    endpoint: `${outcome.endpoint.model.id}@${outcome.endpoint.provider.id}`,
+    endpoint: endpointKey(outcome.endpoint.model.id, outcome.endpoint.provider.id),
     kind: 'success',
     at: now,
     ttfbMs: upstreamTtfbMs,

@@ -9,6 +9,7 @@ import type { GenerationIdentity } from './identity'
 import type { OpenStream } from './stream'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
+import { endpointKey } from '../health/types'
 
 /**
  * Relays an open upstream stream to the client in the route's wire format (ctx.renderer). No
@@ -150,7 +151,7 @@ export async function relay(
   else if (!sink.gone) {
     // An endpoint that dies after its first token must still open its circuit.
     ctx.observe({
-      endpoint: `${endpoint.model.id}@${endpoint.provider.id}`,
+      endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
       kind: state.failure.status === 408 ? 'timeout' : 'server_error',
       at: ctx.clock(),
       ttfbMs: null,

@@ -4,6 +4,7 @@ import { estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { droppedFields } from '../providers/presets'
 import { namesProvider, type ProviderPreferences } from './preferences'
+import { endpointKey } from '../health/types'
 
 /**
  * Hard filters: endpoints that must not be tried for this request, each filter named so that a
@@ -182,7 +183,7 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
     const removed: string[] = []
     kept = kept.filter((endpoint) => {
       const keep = filter.keep(endpoint, facts, input)
-      if (!keep) removed.push(`${endpoint.model.id}@${endpoint.provider.id}`)
+      if (!keep) removed.push(endpointKey(endpoint.model.id, endpoint.provider.id))
       return keep
     })
     if (removed.length > 0) funnel.push({ filter: filter.name, explains: filter.explains, removed })

@@ -2,7 +2,7 @@ import type { ProviderSpec } from '../catalog/schema'
 import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import type { ChatRequest } from '../formats/openai/request'
-import type { HealthLookup } from '../health/types'
+import { endpointKey, type HealthLookup } from '../health/types'
 import { applyFilters, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
@@ -95,7 +95,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   if (kept.length === 0) throw noEndpoints(requested, all, funnel)
 
   const informed = input.mode === 'nearest-healthy'
-  const views = new Map(kept.map((endpoint) => [endpoint, informed ? input.health(`${endpoint.model.id}@${endpoint.provider.id}`) : undefined]))
+  const views = new Map(kept.map((endpoint) => [endpoint, informed ? input.health(endpointKey(endpoint.model.id, endpoint.provider.id)) : undefined]))
   const fresh = [...views.values()].flatMap((view) => (view && view.samples > 0 && view.ttfbMs !== null ? [view.ttfbMs] : []))
   const bestFreshTtfbMs = fresh.length > 0 ? Math.min(...fresh) : null
   const scoreOf = (endpoint: Endpoint) =>

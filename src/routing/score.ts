@@ -1,5 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
-import type { CircuitState, HealthView } from '../health/types'
+import { type CircuitState, endpointKey, type HealthView } from '../health/types'
 
 /**
  * How good an endpoint looks for this client right now. Pure.
@@ -77,7 +77,7 @@ export function scoreEndpoint(
   const expectedMs = networkMs + ttfbMs
   return {
     endpoint,
-    key: `${endpoint.model.id}@${endpoint.provider.id}`,
+    key: endpointKey(endpoint.model.id, endpoint.provider.id),
     distanceKm: distance,
     networkMs,
     ttfbMs,

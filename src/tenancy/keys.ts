@@ -21,7 +21,7 @@ export async function sha256Hex(text: string): Promise<string> {
   return toHex(await sha256(text))
 }
 
-function toHex(bytes: Uint8Array): string {
+export function toHex(bytes: Uint8Array): string {
   let hex = ''
   for (const byte of bytes) hex += byte.toString(16).padStart(2, '0')
   return hex
