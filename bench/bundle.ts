@@ -28,8 +28,8 @@ const BUILD_TIMEOUT_MS = 120_000
 
 /** Runs in its own process group: wrangler forks a second Node process, and a failed or stuck
  *  build must not leave it behind eating one of the two cores the measurements need. */
-async function dryRun(root: string, outDir: string, minify: boolean): Promise<string> {
-  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outDir, ...(minify ? ['--minify'] : [])]
+async function dryRun(root: string, outDir: string, minify: boolean | 'never'): Promise<string> {
+  const args = [wranglerBin, 'deploy', '--dry-run', '--outdir', outDir, ...(minify === 'never' ? ['--minify=false'] : minify ? ['--minify'] : [])]
   const child = spawn(process.execPath, args, {
     cwd: root,
     detached: true,
@@ -61,9 +61,12 @@ function sizeOf(path: string): BundleSize {
   return { bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length }
 }
 
-/** Only the deployable script, for benches that run the gateway but do not report its size. */
-export async function buildScript(root: string, tmpDir: string): Promise<string> {
-  return dryRun(root, join(tmpDir, 'deployed'), false)
+/**
+ * Only the deployable script, for benches that run the gateway but do not report its size;
+ * `readable` leaves names and module markers unminified (profiles).
+ */
+export async function buildScript(root: string, tmpDir: string, readable = false): Promise<string> {
+  return dryRun(root, join(tmpDir, 'deployed'), readable ? 'never' : false)
 }
 
 export async function buildBundle(root: string, tmpDir: string): Promise<Bundle> {

@@ -78,3 +78,19 @@ export async function waitForQuiet(budgetMs: number, cores: number, threshold = 
   }
   return performance.now() - started
 }
+
+/** CPU time (ms) the given processes have used so far: user + system, all their threads. */
+export function processCpuMs(pids: number[]): number {
+  const ticksPerSecond = 100 // USER_HZ: /proc reports CPU time in these ticks on Linux
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // the process ended
+    }
+  }
+  return (ticks * 1000) / ticksPerSecond
+}

@@ -97,6 +97,8 @@ export interface GatewayOptions {
   vars?: Record<string, string>
   /** Lets `GET /cdn-cgi/handler/scheduled` run the cron handler (Miniflare never fires crons itself). */
   triggerHandlers?: boolean
+  /** Opens the V8 inspector on this port (bench/profile.ts). */
+  inspectorPort?: number
 }
 
 /**
@@ -115,13 +117,14 @@ export async function startGateway(root: string, gatewayScript: string, options:
       modulesRoot: dirname(gatewayScript),
       bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
       ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     },
     '/health',
   )
   return { worker, adminToken }
 }
 
-export async function startStack(root: string, config: BenchConfig, gatewayScript: string): Promise<Stack> {
+export async function startStack(root: string, config: BenchConfig, gatewayScript: string, gatewayOptions: GatewayOptions = {}): Promise<Stack> {
   const workers: RunningWorker[] = []
   const upstream = await startUpstreamProcess(root, config)
   const stop = async () => {
@@ -145,7 +148,7 @@ export async function startStack(root: string, config: BenchConfig, gatewayScrip
     )
     workers.push(passthrough)
 
-    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript)
+    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript, gatewayOptions)
     workers.push(meridian)
     await installCatalog(meridian.url, adminToken, benchCatalog(upstreamBase))
     const openKey = await createKey(meridian.url, adminToken, { name: 'bench-open' })

@@ -39,6 +39,9 @@ const ConfigSchema = z.object({
   /** An admission's reservation is charged in full if its settlement has not arrived by then
    *  (a late settlement still corrects it). Longer than any request should run. */
   RESERVATION_TTL_MS: setting(15 * 60_000),
+  /** A finished request's settlement waits this long for the key's next admission to carry it
+   *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */
+  SETTLE_LINGER_MS: setting(25),
   /** Generation records older than this are pruned. */
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */

@@ -7,13 +7,15 @@ import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estima
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
-import type { KeyRecord } from '../tenancy/keys'
+import type { Settlement } from '../tenancy/key-do'
 import type { Refusal } from '../tenancy/ledger'
 import type { RequestOutcome } from './context'
+import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from './outbox'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call
- * (the request's one Durable Object round trip), settlement after the response (in waitUntil).
+ * (the request's one Durable Object round trip), settlement after the response (in waitUntil,
+ * through the outbox: usually carried by the key's next admission).
  */
 
 const REFUSAL_TYPES: Record<number, ErrorType> = {
@@ -24,7 +26,6 @@ const REFUSAL_TYPES: Record<number, ErrorType> = {
 }
 
 export interface Admitted {
-  key: KeyRecord
   /** The plan narrowed to what the key may use. */
   plan: Endpoint[]
 }
@@ -70,18 +71,21 @@ export async function admitWithin(
     provider: endpoint.provider.id,
     worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
   }))
-  const admission = await keyObject(env, keyHash).admit(input.id, {
-    now: input.now,
-    candidates,
-    promptTokens: bounds.promptEstimate,
-    maxAttempts: configOf(env).MAX_ATTEMPTS,
-  })
+  const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(env).MAX_ATTEMPTS }
+  const carried = takeSettlements(keyHash)
+  const admission = await keyObject(env, keyHash)
+    .admit(input.id, request, carried)
+    .catch((error: unknown) => {
+      settlementsUndelivered(keyHash, carried)
+      throw error
+    })
+  settlementsDelivered(keyHash, carried)
   // RPC stub types neither narrow on `ok` nor keep `unknown` fields, hence the check and the cast.
   if ('refusal' in admission) {
     const { status, message, metadata, headers } = admission.refusal as Refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
   }
-  return { key: admission.key, plan: admission.allowed.flatMap((index) => input.plan[index] ?? []) }
+  return { plan: admission.allowed.flatMap((index) => input.plan[index] ?? []) }
 }
 
 export interface RequestFacts {
@@ -120,21 +124,18 @@ export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, n
 }
 
 /**
- * Replaces the reservation with the real cost. Retried once; if it still fails, the reservation
- * expires by alarm and is charged in full, so spend is never lost.
+ * Replaces the reservation with the real cost (see ./outbox for how it travels). If it never
+ * arrives, the reservation expires by alarm and is charged in full, so spend is never lost.
  */
-export async function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: RequestOutcome, now: number): Promise<void> {
+export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: RequestOutcome, now: number): Promise<void> {
   const usage = outcome.report?.usage
-  const settlement = {
+  const settlement: Settlement = {
     id: facts.id,
     now,
     costNano: outcome.report?.costNano ?? 0,
     tokens: usage ? usage.promptTokens + usage.completionTokens : 0,
-    record: generationRecord(facts, outcome, now),
+    createdAt: facts.createdAt,
+    record: JSON.stringify(generationRecord(facts, outcome, now)),
   }
-  try {
-    await keyObject(env, keyHash).settle(settlement)
-  } catch {
-    await keyObject(env, keyHash).settle(settlement)
-  }
+  return deliverSettlement(env, keyHash, settlement, configOf(env).SETTLE_LINGER_MS)
 }

@@ -21,15 +21,19 @@ import {
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
-export type Admission = { ok: true; key: KeyRecord; allowed: number[] } | { ok: false; refusal: Refusal }
+export type Admission = { ok: true; allowed: number[] } | { ok: false; refusal: Refusal }
 
+/** A finished request's real cost, replacing its reservation. */
 export interface Settlement {
   id: string
   now: number
   costNano: number
   /** Prompt + completion tokens actually used (for tokens_per_minute). */
   tokens: number
-  record: GenerationRecord
+  /** When the request arrived (the generation record's created_at). */
+  createdAt: number
+  /** The generation record, serialised by the gateway (GenerationRecordSchema). */
+  record: string
 }
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
@@ -49,10 +53,16 @@ export class KeyDO extends DurableObject<Env> {
   // admission works from memory and pays only for its writes.
   private cachedRecord: KeyRecord | null | undefined
   private cachedLedger: Ledger | undefined
+  /** The scheduled alarm (null: none), once read; only this object sets or clears it. */
+  private alarmAt: number | null | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    ctx.storage.sql.exec(`
+    this.createTables()
+  }
+
+  private createTables(): void {
+    this.ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS reservations (
         id TEXT PRIMARY KEY, amount_nano INTEGER NOT NULL, tokens INTEGER NOT NULL,
         created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
@@ -109,15 +119,24 @@ export class KeyDO extends DurableObject<Env> {
     const existed = this.record() !== null
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
+    // The instance may live on (a late call for the deleted key): its queries need the tables.
+    this.createTables()
     this.cachedRecord = null
     this.cachedLedger = undefined
+    this.alarmAt = null
     return existed
   }
 
-  /** The one admission call per inference request: check every limit and reserve the worst case. */
-  async admit(id: string, request: AdmissionRequest): Promise<Admission> {
+  /**
+   * The one admission call per inference request: check every limit and reserve the worst case.
+   * Settlements of this key's finished requests ride along (applied first, so they free their
+   * reservations before this request is judged): a busy key needs no settlement calls of its own.
+   */
+  async admit(id: string, request: AdmissionRequest, settlements: Settlement[] = []): Promise<Admission> {
+    await this.settle(settlements)
     const key = this.record()
     if (!key) return { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
+    // Nothing is awaited from here to the ledger write: the check and the reservation are one step.
     const decision = decideAdmission(key, this.ledger(request.now), request)
     if (!decision.ok) return decision
     const expiresAt = request.now + configOf(this.env).RESERVATION_TTL_MS
@@ -131,23 +150,44 @@ export class KeyDO extends DurableObject<Env> {
     )
     this.saveLedger(decision.ledger)
     await this.scheduleAlarm(expiresAt)
-    return { ok: true, key, allowed: decision.allowed }
+    return { ok: true, allowed: decision.allowed }
   }
 
-  /** Replaces a reservation with the real cost and stores the generation record. Idempotent. */
-  async settle(settlement: Settlement): Promise<void> {
-    const row = this.ctx.storage.sql
-      .exec<ReservationRow>('SELECT id, amount_nano, tokens, state FROM reservations WHERE id = ?', settlement.id)
-      .toArray()[0]
-    if (row?.state === 'settled') return
-    if (row) {
-      const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
-      const ledger = settleLedger(this.ledger(settlement.now), reservation, settlement.costNano, settlement.tokens, settlement.now)
-      this.saveLedger(ledger)
-      this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, settlement.id)
+  /** Settlements no admission carried (an idle key's last requests). Idempotent. */
+  async settle(settlements: Settlement[]): Promise<void> {
+    const latest = this.applySettlements(settlements)
+    if (latest !== null) await this.scheduleAlarm(latest + HOUR_MS)
+  }
+
+  /**
+   * Replaces each reservation with its real cost and stores the generation records; one ledger
+   * write for the batch. A settlement seen before is ignored. Returns the latest settlement time.
+   */
+  private applySettlements(settlements: Settlement[]): number | null {
+    // A deleted key's late settlements must not bring its storage back.
+    if (settlements.length === 0 || !this.record()) return null
+    let ledger: Ledger | null = null
+    let latest = 0
+    for (const settlement of settlements) {
+      latest = Math.max(latest, settlement.now)
+      const row = this.ctx.storage.sql
+        .exec<ReservationRow>('SELECT id, amount_nano, tokens, state FROM reservations WHERE id = ?', settlement.id)
+        .toArray()[0]
+      if (row?.state === 'settled') continue
+      if (row) {
+        const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
+        ledger = settleLedger(ledger ?? this.ledger(settlement.now), reservation, settlement.costNano, settlement.tokens, settlement.now)
+        this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, settlement.id)
+      }
+      this.ctx.storage.sql.exec(
+        'INSERT OR IGNORE INTO generations (id, created_at, record) VALUES (?, ?, ?)',
+        settlement.id,
+        settlement.createdAt,
+        settlement.record,
+      )
     }
-    this.storeGeneration(settlement.record)
-    await this.scheduleAlarm(settlement.now + HOUR_MS)
+    if (ledger) this.saveLedger(ledger)
+    return latest
   }
 
   generation(id: string): GenerationRecord | null {
@@ -157,6 +197,8 @@ export class KeyDO extends DurableObject<Env> {
 
   /** Expires abandoned reservations (charging them in full) and prunes old records. */
   override async alarm(): Promise<void> {
+    // A delivered alarm is no longer scheduled; the sweep sets the next one.
+    this.alarmAt = null
     await this.sweep(Date.now())
   }
 
@@ -186,21 +228,18 @@ export class KeyDO extends DurableObject<Env> {
       .exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM reservations WHERE state = 'open'`)
       .toArray()[0]?.at
     const records = this.ctx.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM generations').one().n
-    if (next != null) await this.ctx.storage.setAlarm(Math.max(next, now + 1000))
-    else if (records > 0 || expired.length === SWEEP_BATCH) await this.ctx.storage.setAlarm(now + HOUR_MS)
+    if (next != null) await this.setAlarm(Math.max(next, now + 1000))
+    else if (records > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)
   }
 
-  private storeGeneration(record: GenerationRecord): void {
-    this.ctx.storage.sql.exec(
-      'INSERT OR IGNORE INTO generations (id, created_at, record) VALUES (?, ?, ?)',
-      record.id,
-      record.created_at,
-      JSON.stringify(record),
-    )
-  }
-
+  /** Brings the alarm forward to `at` if it is later or unset. */
   private async scheduleAlarm(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm()
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at)
+    this.alarmAt ??= await this.ctx.storage.getAlarm()
+    if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at)
+  }
+
+  private async setAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at)
+    this.alarmAt = at
   }
 }

@@ -166,10 +166,37 @@ describe('settlement', () => {
     const now = Date.now()
     await stub(hash).admit('gen-twice', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 })
     const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
-    const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, record }
-    await stub(hash).settle(settlement)
-    await stub(hash).settle(settlement)
-    expect((await inspect(hash)).ledger).toMatchObject({ totalNano: 1_234, reservedNano: 0, inFlight: 0 })
+    const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, createdAt: now, record: JSON.stringify(record) }
+    await stub(hash).settle([settlement])
+    await stub(hash).settle([settlement, settlement])
+    // Carried by an admission too (a carrier whose answer was lost, sent again by its request).
+    await stub(hash).admit('gen-next', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 }, [settlement])
+    expect(await inspect(hash)).toMatchObject({
+      ledger: { totalNano: 1_234, reservedNano: 5_000, inFlight: 1 },
+      reservations: { settled: 1, open: 1 },
+      generations: [record],
+    })
+  })
+
+  it('applies settlements carried by an admission before judging it', async () => {
+    const { hash } = await createKey({ name: 'carried', max_concurrency: 1 })
+    const now = Date.now()
+    const candidates = [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }]
+    expect((await stub(hash).admit('gen-1', { now, candidates, promptTokens: 1, maxAttempts: 4 })).ok).toBe(true)
+    expect((await stub(hash).admit('gen-2', { now, candidates, promptTokens: 1, maxAttempts: 4 })).ok).toBe(false)
+    const record = { id: 'gen-1', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 700, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
+    const settlement = { id: 'gen-1', now, costNano: 700, tokens: 2, createdAt: now, record: JSON.stringify(record) }
+    // The finished request's settlement frees its concurrency slot inside the same call.
+    expect((await stub(hash).admit('gen-3', { now, candidates, promptTokens: 1, maxAttempts: 4 }, [settlement])).ok).toBe(true)
+    expect(await inspect(hash)).toMatchObject({ ledger: { totalNano: 700, reservedNano: 5_000, inFlight: 1 }, reservations: { settled: 1, open: 1 } })
+  })
+
+  it('ignores settlements for a deleted key', async () => {
+    const { hash } = await createKey({ name: 'deleted' })
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })).status).toBe(200)
+    const now = Date.now()
+    await stub(hash).settle([{ id: 'gen-late', now, costNano: 1, tokens: 1, createdAt: now, record: '{}' }])
+    expect(await inspect(hash)).toMatchObject({ ledger: undefined, reservations: {}, generations: [] })
   })
 
   it('expires a reservation whose settlement never arrives, charging it in full; a late settlement corrects it', async () => {
@@ -185,7 +212,7 @@ describe('settlement', () => {
     await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 15 * 60_000))
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 9_000 }, reservations: { expired: 1 } })
     const record = { id: 'gen-lost', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: true, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 2_000, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
-    await stub(hash).settle({ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, record })
+    await stub(hash).settle([{ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, createdAt: now, record: JSON.stringify(record) }])
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
   })
 

@@ -1,0 +1,212 @@
+/// <reference types="node" />
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
+import { buildScript } from './bundle'
+import { benchConfig } from './config'
+import { autocannonStep, pacedStep } from './load'
+import { processCpuMs } from './machine'
+import { startStack, TARGET_NAMES, type TargetName } from './targets'
+
+/**
+ * `npm run bench:profile`: where the gateway's time goes. Starts the same stack as `npm run bench`
+ * with the gateway's V8 inspector open, drives one load against one target, records a CPU profile
+ * of the gateway's isolate (Worker and Durable Objects share it under Miniflare) and prints self
+ * time per source file and per function, mapped to `src/` through esbuild's `// src/…` markers in
+ * the bundle. `--perf yes` also runs `perf record` on the workerd process for the native side
+ * (SQLite, RPC, HTTP) that a V8 profile shows only as "(program)".
+ *
+ *   npm run bench:profile -- --target meridian-quota --connections 64 --duration 10
+ *   npm run bench:profile -- --stream yes --rate 100
+ */
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  children?: number[]
+}
+interface CpuProfile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/** A minimal Chrome DevTools Protocol client: send a method, await its result. */
+async function inspector(port: number): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  const listing = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string; title?: string }[]
+  const target = listing[0]
+  if (!target) throw new Error(`no inspector target on port ${port}`)
+  log(`Profiling inspector target "${target.title ?? target.webSocketDebuggerUrl}"`)
+  const socket = new WebSocket(target.webSocketDebuggerUrl)
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+  let nextId = 1
+  const pending = new Map<number, (result: unknown) => void>()
+  socket.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString('utf8')) as { id?: number; result?: unknown; error?: unknown }
+    if (message.id !== undefined) pending.get(message.id)?.(message.error ? Promise.reject(new Error(JSON.stringify(message.error))) : message.result)
+  })
+  return {
+    call: (method, params = {}) =>
+      new Promise((resolve) => {
+        const id = nextId++
+        pending.set(id, resolve)
+        socket.send(JSON.stringify({ id, method, params }))
+      }),
+    close: () => socket.close(),
+  }
+}
+
+/** Bundle line → the `src/…` module esbuild placed there. */
+function moduleOfLine(bundle: string): (line: number) => string {
+  const starts: { line: number; module: string }[] = []
+  bundle.split('\n').forEach((text, index) => {
+    const match = /^\/\/ (src\/\S+|node_modules\/\S+)$/.exec(text)
+    if (match?.[1]) starts.push({ line: index, module: match[1].replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, 'node_modules/$1') })
+  })
+  return (line) => {
+    let found = '(bundle)'
+    for (const start of starts) {
+      if (start.line > line) break
+      found = start.module
+    }
+    return found
+  }
+}
+
+function summarise(profile: CpuProfile, bundle: string, callersOf: string | undefined): string {
+  const moduleOf = moduleOfLine(bundle)
+  const selfUs = new Map<number, number>()
+  profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)))
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
+  const byModule = new Map<string, number>()
+  const byFunction = new Map<string, number>()
+  for (const node of profile.nodes) {
+    const us = selfUs.get(node.id) ?? 0
+    if (us === 0) continue
+    const { functionName, url, lineNumber } = node.callFrame
+    const where = url === '' ? functionName : url.endsWith('.js') && !url.startsWith('node:') && !url.includes('cloudflare') ? moduleOf(lineNumber) : url
+    byModule.set(where, (byModule.get(where) ?? 0) + us)
+    const name = `${functionName || '(anonymous)'}  ${where}:${lineNumber + 1}`
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us)
+  }
+  const table = (entries: Map<string, number>, limit: number) =>
+    [...entries.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`)
+      .join('\n')
+  const parentOf = new Map<number, ProfileNode>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node)
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const callers = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id)
+    if (!node || !callersOf || node.callFrame.functionName !== callersOf) continue
+    const chain: string[] = []
+    for (let parent = parentOf.get(id); parent && chain.length < 4; parent = parentOf.get(parent.id)) {
+      const { functionName, url, lineNumber } = parent.callFrame
+      chain.push(`${functionName || '(anonymous)'}@${url.endsWith('.js') ? moduleOf(lineNumber) : url}`)
+    }
+    const key = chain.join(' < ')
+    callers.set(key, (callers.get(key) ?? 0) + us)
+  }
+  const callerTable = callersOf ? `\n\nCallers of ${callersOf}:\n${table(callers, 15)}` : ''
+  return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}${callerTable}`
+}
+
+async function perfRecord(pids: number[], seconds: number, out: string): Promise<() => Promise<string>> {
+  const child = spawn('perf', ['record', '-F', '499', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
+  return async () => {
+    await new Promise((resolve) => child.once('close', resolve))
+    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', 'comm,dso', '--stdio', '--percent-limit', '1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let text = ''
+    report.stdout.on('data', (data: Buffer) => (text += data.toString('utf8')))
+    await new Promise((resolve) => report.once('close', resolve))
+    return text
+      .split('\n')
+      .filter((line) => /^\s+\d/.test(line))
+      .join('\n')
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      target: { type: 'string', default: 'meridian-quota' },
+      stream: { type: 'string', default: 'no' },
+      rate: { type: 'string', default: '0' },
+      connections: { type: 'string', default: '64' },
+      duration: { type: 'string', default: '10' },
+      perf: { type: 'string', default: 'no' },
+      out: { type: 'string' },
+      callers: { type: 'string' },
+    },
+  })
+  const targetName = values.target as TargetName
+  if (!TARGET_NAMES.includes(targetName)) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`)
+  const stream = values.stream === 'yes'
+  const rate = Number(values.rate)
+  const durationS = Number(values.duration)
+  if (stream && rate <= 0) throw new Error('--stream yes needs --rate (the paced driver sees first bytes)')
+  const config = benchConfig([], {})
+  const tmp = mkdtempSync(join(tmpdir(), 'meridian-profile-'))
+  try {
+    log('Building the Worker with wrangler deploy --dry-run …')
+    const script = await buildScript(root, tmp, true)
+    const inspectorPort = await freePort()
+    const stack = await startStack(root, config, script, { inspectorPort })
+    try {
+      const target = stack.targets.find((candidate) => candidate.name === targetName)
+      if (!target) throw new Error(`no target ${targetName}`)
+      const load = () =>
+        rate > 0
+          ? pacedStep(target, { rate, durationS, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
+          : autocannonStep(target, { connections: Number(values.connections), durationS, timeoutMs: config.timeoutMs })
+      log('Warming up …')
+      await pacedStep(target, { rate: 100, durationS: 2, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
+      const cdp = await inspector(inspectorPort)
+      await cdp.call('Profiler.enable')
+      await cdp.call('Profiler.setSamplingInterval', { interval: 200 })
+      await cdp.call('Profiler.start')
+      const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data')) : null
+      const cpuBefore = processCpuMs(target.pids)
+      const result = await load()
+      const cpuMs = processCpuMs(target.pids) - cpuBefore
+      const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
+      cdp.close()
+      const latency = result.latencyMs
+      log(`${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, runtime CPU ${(cpuMs / Math.max(1, result.ok)).toFixed(3)} ms per request`)
+      if (values.out) writeFileSync(values.out, JSON.stringify(profile))
+      console.log(summarise(profile, readFileSync(script, 'utf8'), values.callers))
+      if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone()}`)
+    } finally {
+      await stack.stop()
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+  process.exit(1)
+})

@@ -1,0 +1,84 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { Env } from '../../src/env'
+import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
+import type { Settlement } from '../../src/tenancy/key-do'
+
+/** A key namespace whose every object records the settlement batches it is sent. */
+function fakeKeys(settle: (batch: Settlement[]) => Promise<void> = async () => {}) {
+  const calls: string[][] = []
+  const env = {
+    KEYS: {
+      idFromName: (name: string) => name,
+      get: () => ({
+        settle: (batch: Settlement[]) => {
+          calls.push(batch.map((s) => s.id))
+          return settle(batch)
+        },
+      }),
+    },
+  } as unknown as Env
+  return { env, calls }
+}
+
+let serial = 0
+const key = () => `key-${++serial}`
+const settlement = (id: string): Settlement => ({ id, now: 1, costNano: 10, tokens: 2, createdAt: 1, record: '{}' })
+const LINGER = 1
+
+describe('the settlement outbox', () => {
+  it('sends a settlement no admission carried after the linger, with the key’s other waiting ones in one call', async () => {
+    const { env, calls } = fakeKeys()
+    const hash = key()
+    const first = deliverSettlement(env, hash, settlement('a'), LINGER)
+    const second = deliverSettlement(env, hash, settlement('b'), LINGER)
+    await Promise.all([first, second])
+    expect(calls).toEqual([['a', 'b']])
+    expect(takeSettlements(hash)).toEqual([])
+  })
+
+  it('lets the key’s next admission carry it: no call of its own', async () => {
+    const { env, calls } = fakeKeys()
+    const hash = key()
+    const pending = deliverSettlement(env, hash, settlement('a'), LINGER)
+    const carried = takeSettlements(hash)
+    expect(carried.map((s) => s.id)).toEqual(['a'])
+    // A second admission in flight at the same time does not take it again.
+    expect(takeSettlements(hash)).toEqual([])
+    settlementsDelivered(hash, carried)
+    await pending
+    expect(calls).toEqual([])
+  })
+
+  it('sends it itself when its carrier failed, or has not answered after a few lingers', async () => {
+    const { env, calls } = fakeKeys()
+    const failed = key()
+    const one = deliverSettlement(env, failed, settlement('a'), LINGER)
+    settlementsUndelivered(failed, takeSettlements(failed))
+    await one
+    const slow = key()
+    const two = deliverSettlement(env, slow, settlement('b'), LINGER)
+    expect(takeSettlements(slow)).toHaveLength(1)
+    await two
+    expect(calls).toEqual([['a'], ['b']])
+  })
+
+  it('retries a failed call once, then gives up (the alarm charges the reservation)', async () => {
+    const settle = vi.fn<(batch: Settlement[]) => Promise<void>>().mockRejectedValue(new Error('object unreachable'))
+    const { env, calls } = fakeKeys(settle)
+    const hash = key()
+    await expect(deliverSettlement(env, hash, settlement('a'), LINGER)).rejects.toThrow('object unreachable')
+    expect(calls).toEqual([['a'], ['a']])
+    expect(takeSettlements(hash)).toEqual([])
+  })
+
+  it('carries at most a bounded batch per admission', async () => {
+    const { env, calls } = fakeKeys()
+    const hash = key()
+    const pending = Array.from({ length: 70 }, (_, i) => deliverSettlement(env, hash, settlement(`s${i}`), LINGER))
+    const batches = [takeSettlements(hash), takeSettlements(hash)]
+    expect(batches.map((batch) => batch.length)).toEqual([64, 6])
+    for (const batch of batches) settlementsDelivered(hash, batch)
+    await Promise.all(pending)
+    expect(calls).toEqual([])
+  })
+})
