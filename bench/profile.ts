@@ -119,7 +119,7 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
   const callers = new Map<string, number>()
   for (const [id, us] of selfUs) {
     const node = byId.get(id)
-    if (!node || !callersOf || node.callFrame.functionName !== callersOf) continue
+    if (!node || callersOf === undefined || node.callFrame.functionName !== callersOf) continue
     const chain: string[] = []
     for (let parent = parentOf.get(id); parent && chain.length < 4; parent = parentOf.get(parent.id)) {
       const { functionName, url, lineNumber } = parent.callFrame
@@ -128,7 +128,7 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
     const key = chain.join(' < ')
     callers.set(key, (callers.get(key) ?? 0) + us)
   }
-  const callerTable = callersOf ? `\n\nCallers of ${callersOf}:\n${table(callers, 15)}` : ''
+  const callerTable = callersOf !== undefined ? `\n\nCallers of ${callersOf}:\n${table(callers, 15)}` : ''
   return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}${callerTable}`
 }
 
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '64' },
       duration: { type: 'string', default: '10' },
       perf: { type: 'string', default: 'no' },
+      v8: { type: 'string', default: 'yes' },
       out: { type: 'string' },
       callers: { type: 'string' },
     },
@@ -183,20 +184,23 @@ async function main(): Promise<void> {
           : autocannonStep(target, { connections: Number(values.connections), durationS, timeoutMs: config.timeoutMs })
       log('Warming up …')
       await pacedStep(target, { rate: 100, durationS: 2, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
-      const cdp = await inspector(inspectorPort)
-      await cdp.call('Profiler.enable')
-      await cdp.call('Profiler.setSamplingInterval', { interval: 200 })
-      await cdp.call('Profiler.start')
+      // --v8 no: the runtime's CPU per request without the profiler's own cost.
+      const cdp = values.v8 === 'yes' ? await inspector(inspectorPort) : null
+      await cdp?.call('Profiler.enable')
+      await cdp?.call('Profiler.setSamplingInterval', { interval: 200 })
+      await cdp?.call('Profiler.start')
       const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data')) : null
       const cpuBefore = processCpuMs(target.pids)
       const result = await load()
       const cpuMs = processCpuMs(target.pids) - cpuBefore
-      const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
-      cdp.close()
       const latency = result.latencyMs
       log(`${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, runtime CPU ${(cpuMs / Math.max(1, result.ok)).toFixed(3)} ms per request`)
-      if (values.out) writeFileSync(values.out, JSON.stringify(profile))
-      console.log(summarise(profile, readFileSync(script, 'utf8'), values.callers))
+      if (cdp) {
+        const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
+        cdp.close()
+        if (values.out) writeFileSync(values.out, JSON.stringify(profile))
+        console.log(summarise(profile, readFileSync(script, 'utf8'), values.callers))
+      }
       if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone()}`)
     } finally {
       await stack.stop()

@@ -42,8 +42,16 @@ export class Sink {
     }
   }
 
+  /** One write for the lot: each write is a trip through the runtime's stream machinery. */
   async sendAll(messages: Uint8Array[]): Promise<void> {
-    for (const message of messages) await this.send(message)
+    if (messages.length <= 1) return messages[0] ? this.send(messages[0]) : undefined
+    const joined = new Uint8Array(messages.reduce((sum, message) => sum + message.byteLength, 0))
+    let offset = 0
+    for (const message of messages) {
+      joined.set(message, offset)
+      offset += message.byteLength
+    }
+    return this.send(joined)
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { StreamEvent } from '../formats/canonical'
-import { parseSse, SSE_HEADERS, type SseMessage } from '../formats/sse'
+import { sseMessages, SSE_HEADERS, type MessageReader } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
@@ -17,7 +17,7 @@ import { relay, Sink } from './relay'
  */
 
 export interface OpenStream {
-  reader: ReadableStreamDefaultReader<SseMessage>
+  reader: MessageReader
   /** Events read while deciding the attempt had succeeded; relayed first. */
   buffered: StreamEvent[]
   controller: AbortController
@@ -89,7 +89,7 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   const response = await fetch(call.request, { signal: controller.signal })
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
-  const reader = (call.streamMessages ?? parseSse)(response.body).getReader()
+  const reader = (call.streamMessages ?? sseMessages)(response.body)
   const buffered: StreamEvent[] = []
   while (buffered.length === 0) {
     const { done, value } = await reader.read()

@@ -1,7 +1,7 @@
 import type { Endpoint } from '../catalog/snapshot'
 import type { Completion, StreamEvent } from '../formats/canonical'
 import type { ChatRequest } from '../formats/openai/request'
-import type { SseMessage } from '../formats/sse'
+import type { MessageReader, SseMessage } from '../formats/sse'
 
 /**
  * An upstream adapter speaks one wire format: it builds the HTTP request for an endpoint from the
@@ -14,8 +14,8 @@ export interface UpstreamCall {
   decodeCompletion(body: unknown): Completion
   /** Decodes one SSE message of this call's stream (stateful per call). */
   decodeStream(message: SseMessage): StreamEvent[]
-  /** Turns a stream body into messages, for upstreams that do not stream SSE (default: `parseSse`). */
-  streamMessages?(body: ReadableStream<Uint8Array>): ReadableStream<SseMessage>
+  /** Turns a stream body into messages, for upstreams that do not stream SSE (default: `sseMessages`). */
+  streamMessages?(body: ReadableStream<Uint8Array>): MessageReader
   /** The human-readable reason inside an upstream error body, if any. */
   errorMessage(body: unknown): string | null
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { crc32, decodeEventStream } from '../../src/formats/bedrock/event-stream'
-import { collect, event, eventStreamResponse, exception, textStream } from '../fixtures/bedrock/frames'
+import { event, eventStreamResponse, exception, textStream } from '../fixtures/bedrock/frames'
+import { collect } from '../support/streams'
 
 const decoder = new TextDecoder()
 

@@ -4,7 +4,8 @@ import { bedrockStreamMessages, createBedrockStreamDecoder } from '../../src/for
 import type { StreamEvent } from '../../src/formats/canonical'
 import text from '../fixtures/bedrock/converse-text.json'
 import toolUse from '../fixtures/bedrock/converse-tool-use.json'
-import { collect, event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+import { event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+import { collect } from '../support/streams'
 
 async function decodeAll(frames: Uint8Array[]): Promise<StreamEvent[]> {
   const decode = createBedrockStreamDecoder()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { StreamEvent } from '../../src/formats/canonical'
 import { createGeminiStreamDecoder } from '../../src/formats/gemini/stream'
-import { parseSse, type SseMessage } from '../../src/formats/sse'
+import { sseMessages, type SseMessage } from '../../src/formats/sse'
 import promptBlocked from '../fixtures/gemini/stream-prompt-blocked.sse?raw'
 import textStream from '../fixtures/gemini/stream-text.sse?raw'
 import toolCallStream from '../fixtures/gemini/stream-tool-call.sse?raw'
@@ -9,7 +9,7 @@ import toolCallStream from '../fixtures/gemini/stream-tool-call.sse?raw'
 /** Runs raw SSE text (CRLF-separated, as Gemini sends it) through the real parser and one decoder. */
 async function decodeAll(text: string): Promise<StreamEvent[]> {
   const decode = createGeminiStreamDecoder()
-  const reader = parseSse(new Response(text).body!).getReader()
+  const reader = sseMessages(new Response(text).body!)
   const events: StreamEvent[] = []
   for (let read = await reader.read(); !read.done; read = await reader.read()) events.push(...decode(read.value))
   return events

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { StreamEvent } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
-import type { SseMessage } from '../sse'
+import type { MessageReader, SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
 import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock } from './response'
 
@@ -12,7 +12,7 @@ import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedroc
  * with the exception type in `id`.
  */
 
-export function bedrockStreamMessages(body: ReadableStream<Uint8Array>): ReadableStream<SseMessage> {
+export function bedrockStreamMessages(body: ReadableStream<Uint8Array>): MessageReader {
   const decoder = new TextDecoder()
   return decodeEventStream(body).pipeThrough(
     new TransformStream({
@@ -25,7 +25,7 @@ export function bedrockStreamMessages(body: ReadableStream<Uint8Array>): Readabl
         else controller.enqueue({ event: 'exception', id: message.headers[':exception-type'], data })
       },
     }),
-  )
+  ).getReader()
 }
 
 const Start = z.looseObject({
