@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import type { Env } from './env'
 
 /**
  * Operational settings, read from Worker variables (strings) with defaults. Every threshold the
@@ -74,9 +73,13 @@ const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>
 
+/** Every setting at its default (what an unset variable means); the fault bench scales these. */
+export const DEFAULT_CONFIG: Config = ConfigSchema.parse({})
+
 const cache = new WeakMap<object, Config>()
 
-export function configOf(env: Env): Config {
+/** The settings of a Worker's `env` (its variables; bindings are ignored), parsed once per env. */
+export function configOf(env: object): Config {
   let config = cache.get(env)
   if (!config) {
     config = ConfigSchema.parse(env)

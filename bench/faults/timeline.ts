@@ -1,8 +1,10 @@
+import { DEFAULT_CONFIG } from '../../src/config'
+
 /**
  * The fault bench's script, as data: the simulated fleet (three OpenAI-format providers far apart),
  * where the client is, and the timeline of faults. Times here are **virtual seconds**: the harness
  * multiplies them by the time scale (`--time-scale`) to get real seconds, and scales the gateway's
- * time-based health settings by the same factor, so that "a 40 s outage against a 30 s half-open"
+ * time-based health settings by the same factor, so that "a 40 s outage against a 20 s half-open"
  * keeps its shape in a shorter run. Latencies are never scaled: they are what the load measures.
  */
 
@@ -54,7 +56,7 @@ const FAULTY = 'eu-fra'
 
 /**
  * Why these lengths (virtual seconds, against the gateway's defaults): the outage (40 s) outlasts
- * one half-open interval (CIRCUIT_OPEN_MS, 30 s), so one probe fails during it and re-opens the
+ * one half-open interval (CIRCUIT_OPEN_MS, 20 s), so one probe fails during it and re-opens the
  * circuit; the recovery after it (35 s) is longer than a full half-open interval, so the next probe
  * must land inside it. Flapping (6 s period) is faster than the 60 s window, so failures pile up in
  * it. The latency spike comes last because nothing but traffic refreshes a smoothed latency, and an
@@ -89,19 +91,19 @@ export const TIMELINE: readonly Phase[] = [
 ]
 
 /**
- * The gateway's time-based health settings at their defaults (src/config.ts, docs/health.md); the
- * bench sets each to default × time scale. Counts (3 failures in a row, 5 samples, 50%) and the
- * 10 s buckets of the health window are not time settings and stay as they are.
+ * The gateway's time-based health settings at their defaults (read from src/config.ts, so they
+ * cannot drift; docs/health.md); the bench sets each to default × time scale. Counts (3 failures in
+ * a row, 5 samples, 50%) and the 10 s buckets of the health window are not time settings and stay.
  */
 export const TIME_SETTINGS_MS = {
-  CIRCUIT_OPEN_MS: 30_000,
-  HEALTH_WINDOW_MS: 60_000,
-  COOLDOWN_DEFAULT_MS: 30_000,
-  HEALTH_FLUSH_MS: 1_000,
-  HEALTH_PUBLISH_MS: 10_000,
-  HEALTH_REFRESH_MS: 10_000,
-  PROBE_IDLE_MS: 300_000,
-} as const
+  CIRCUIT_OPEN_MS: DEFAULT_CONFIG.CIRCUIT_OPEN_MS,
+  HEALTH_WINDOW_MS: DEFAULT_CONFIG.HEALTH_WINDOW_MS,
+  COOLDOWN_DEFAULT_MS: DEFAULT_CONFIG.COOLDOWN_DEFAULT_MS,
+  HEALTH_FLUSH_MS: DEFAULT_CONFIG.HEALTH_FLUSH_MS,
+  HEALTH_PUBLISH_MS: DEFAULT_CONFIG.HEALTH_PUBLISH_MS,
+  HEALTH_REFRESH_MS: DEFAULT_CONFIG.HEALTH_REFRESH_MS,
+  PROBE_IDLE_MS: DEFAULT_CONFIG.PROBE_IDLE_MS,
+}
 
 /** The deployed cron trigger (`* * * * *`, which runs the health probes) fires every 60 s; Miniflare
  *  never fires it, so the harness does, at every whole minute of the timeline (virtual seconds). */

@@ -20,6 +20,21 @@ function presentedToken(headers: Headers): string | null {
 
 let adminDigest: { token: string; digest: Promise<Uint8Array> } | undefined
 
+/** Digests of recently presented tokens: a busy key is hashed once per isolate, not per request. */
+const recentDigests = new Map<string, { digest: Uint8Array; hex: string }>()
+const RECENT_DIGESTS = 1024
+
+async function tokenDigest(token: string): Promise<{ digest: Uint8Array; hex: string }> {
+  const known = recentDigests.get(token)
+  if (known) return known
+  const digest = await sha256(token)
+  const entry = { digest, hex: toHex(digest) }
+  // Oldest first out (a Map keeps insertion order), so unknown tokens cannot grow it without bound.
+  if (recentDigests.size >= RECENT_DIGESTS) recentDigests.delete(recentDigests.keys().next().value as string)
+  recentDigests.set(token, entry)
+  return entry
+}
+
 /** Constant-time comparison: both sides are hashed first so lengths never differ. */
 async function isAdminToken(adminToken: string | undefined, presented: Uint8Array): Promise<boolean> {
   if (!adminToken) return false
@@ -37,11 +52,11 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   const token = presentedToken(c.req.raw.headers)
   if (!token) throw new GatewayError(401, 'authentication', 'Missing API key: send "Authorization: Bearer <key>"')
   // One digest serves both the constant-time admin check and the key's hash.
-  const digest = await sha256(token)
+  const { digest, hex } = await tokenDigest(token)
   if (await isAdminToken(c.env.ADMIN_TOKEN, digest)) {
     throw new GatewayError(403, 'permission_denied', 'The admin token cannot call inference endpoints; create a tenant key with POST /v1/keys')
   }
-  c.set('keyHash', toHex(digest))
+  c.set('keyHash', hex)
   await next()
 })
 
