@@ -59,13 +59,13 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     renderer,
     startedAt: now,
     trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
+    clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
   }
-  if (stream) return streamCompletion(ctx, identity, waitUntil)
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
-  const answer = complete(ctx, identity)
+  const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
   waitUntil(answer)
   return answer
 }

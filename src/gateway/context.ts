@@ -23,6 +23,8 @@ export interface ExecutionContext {
   startedAt: number
   /** The routing trace, when the client asked for it (X-Meridian-Debug: route). */
   trace: RouteTrace | null
+  /** Aborts when the client hangs up (request.signal). */
+  clientGone: AbortSignal
   /** Reports one attempt's outcome to the health module (never awaited). */
   observe: (observation: Observation) => void
   /** Called exactly once, when the request is over, with what it cost and what happened. */

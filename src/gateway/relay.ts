@@ -24,13 +24,29 @@ export class Sink {
   /** Settles when the client hangs up (or the stream is closed), so a stalled read can stop waiting. */
   readonly hangUp: Promise<void>
 
-  constructor(private readonly writer: WritableStreamDefaultWriter<Uint8Array>) {
-    this.hangUp = writer.closed.then(
+  /**
+   * `clientGone` (request.signal) is how a hang-up is seen before the response went out, or while
+   * nothing is being written; a failed write or an errored stream is how it is seen otherwise.
+   */
+  constructor(
+    private readonly writer: WritableStreamDefaultWriter<Uint8Array>,
+    clientGone: AbortSignal,
+  ) {
+    const streamEnded = writer.closed.then(
       () => {},
       () => {
         this.gone = true
       },
     )
+    const aborted = new Promise<void>((resolve) => {
+      const leave = () => {
+        this.gone = true
+        resolve()
+      }
+      if (clientGone.aborted) leave()
+      else clientGone.addEventListener('abort', leave, { once: true })
+    })
+    this.hangUp = Promise.race([streamEnded, aborted])
   }
 
   async send(bytes: Uint8Array): Promise<void> {

@@ -36,7 +36,7 @@ export async function streamCompletion(
   }
 
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-  const sink = new Sink(writable.getWriter())
+  const sink = new Sink(writable.getWriter(), ctx.clientGone)
   if (early === TIMED_OUT) {
     waitUntil(keepAliveUntilOpen(ctx, identity, sink, opening))
     return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, null, null) } })

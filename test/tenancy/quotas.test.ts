@@ -216,6 +216,28 @@ describe('settlement', () => {
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
   })
 
+  it('settles a stream whose client hangs up before the first upstream event, rather than leaving it to the alarm', async () => {
+    const gate = latch()
+    const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['one ', 'two ']), { hold: gate.promise }) })
+    const { key, hash } = await createKey({ name: 'early-hang-up' })
+    const client = new AbortController()
+    const pending = gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/chat', stream: true, messages: hi }),
+      signal: client.signal,
+    })
+    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    gate.release()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, generations, reservations } = await inspect(hash)
+    expect(reservations).toEqual({ settled: 1 })
+    expect(generations[0]).toMatchObject({ status: 'cancelled', cancelled: true, error: 'client disconnected' })
+    expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: generations[0]!.cost_nano })
+  })
+
   it('prunes generation records past their retention', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const { key, hash } = await createKey({ name: 'retention' })
