@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib'
 
 /**
  * The Worker exactly as `wrangler deploy` would upload it, built with `--dry-run --outdir`: the
- * bundle the bench runs, and its size as deployed (wrangler.toml does not minify) and minified.
+ * bundle the bench runs, and its size as deployed (wrangler.toml minifies) and with `--minify`.
  */
 
 export interface BundleSize {

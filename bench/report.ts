@@ -22,6 +22,8 @@ export interface Step {
   result: StepResult
   /** Cores other processes on the machine used during the step (see machine.ts). */
   foreignCores: number
+  /** CPU time of the target's runtime (every workerd thread, user + system) per 2xx answer; null for direct. */
+  runtimeCpuMsPerOk: number | null
 }
 
 /** Other processes using this many cores during a step make its figures suspect. */
@@ -197,8 +199,8 @@ export function renderReport(result: BenchResult): string {
     '| --- | --- | --- | --- |',
     ...result.verdicts.map((v) => `| ${v.target} | ${v.goal} | ${v.measured} | ${v.met === null ? '–' : v.met ? 'yes' : '**no**'} |`),
     '',
-    '| mode | load | target | ok req/s | p50 ms | p90 ms | p99 ms | errors | p50 vs direct | p50 vs pass-through | p99 vs pass-through | × floor p50 / p99 | TTFB p50 ms | TTFB p50 vs pass-through | other CPU |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| mode | load | target | ok req/s | p50 ms | p90 ms | p99 ms | errors | p50 vs direct | p50 vs pass-through | p99 vs pass-through | × floor p50 / p99 | TTFB p50 ms | TTFB p50 vs pass-through | runtime CPU ms / req | other CPU |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   )
   for (const step of result.steps) {
     const r = step.result
@@ -224,6 +226,7 @@ export function renderReport(result: BenchResult): string {
         multiple,
         r.ttfbMs ? fixed(r.ttfbMs.p50, 2) : '',
         ttfb && step.target !== 'direct' && step.target !== 'passthrough' ? deltaCell(ttfb.vsPassthrough.p50) : '',
+        step.runtimeCpuMsPerOk === null ? '' : fixed(step.runtimeCpuMsPerOk, 2),
         step.foreignCores >= BUSY_CORES ? `**${fixed(step.foreignCores, 2)}**` : fixed(step.foreignCores, 2),
       ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
     )

@@ -7,7 +7,7 @@ import { buildBundle } from './bundle'
 import { checkTarget } from './check'
 import { benchConfig, type BenchConfig } from './config'
 import { autocannonStep, pacedStep, type StepResult } from './load'
-import { cpuSnapshot, foreignCores, waitForQuiet } from './machine'
+import { cpuSnapshot, foreignCores, processCpuMs, waitForQuiet } from './machine'
 import { BUSY_CORES, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
 import { source, versions } from './provenance'
 import { memoryOf } from './runtime'
@@ -31,7 +31,8 @@ function summary(step: Step): string {
   const ttfb = r.ttfbMs ? ` ttfb p50 ${ms(r.ttfbMs.p50)}` : ''
   const load = step.load === 'max' ? 'max' : `${step.load}/s`
   const busy = step.foreignCores >= BUSY_CORES ? ` (other processes used ${step.foreignCores.toFixed(2)} cores)` : ''
-  return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}, errors ${errors}${busy}`
+  const cpu = step.runtimeCpuMsPerOk === null ? '' : `, runtime CPU ${step.runtimeCpuMsPerOk.toFixed(2)} ms/req`
+  return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}${cpu}, errors ${errors}${busy}`
 }
 
 /** What is left of the run's --quiet-wait budget, in ms. */
@@ -48,6 +49,7 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
   let result: StepResult
   let driver: Step['driver']
   const before = cpuSnapshot()
+  const runtimeBefore = processCpuMs(target.pids)
   if (load === 'max') {
     driver = 'autocannon'
     result = await autocannonStep(target, { connections: config.connections, durationS, timeoutMs })
@@ -58,7 +60,8 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
     driver = 'paced'
     result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight })
   }
-  const step: Step = { mode, load, driver, target: target.name, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length) }
+  const runtimeCpuMsPerOk = target.pids.length === 0 ? null : (processCpuMs(target.pids) - runtimeBefore) / Math.max(1, result.ok)
+  const step: Step = { mode, load, driver, target: target.name, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length), runtimeCpuMsPerOk }
   log(summary(step))
   // An overloaded step leaves queued work (and waitUntil settlements) behind: let it drain.
   await sleep(result.skipped + result.timeouts > 0 || load === 'max' ? 2_000 : 500)
