@@ -5,12 +5,11 @@ import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
 import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
-import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
 import type { Settlement } from '../tenancy/key-do'
-import type { Refusal } from '../tenancy/ledger'
 import type { RequestOutcome } from './context'
-import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from './outbox'
+import { requestAdmission } from './admissions'
+import { deliverSettlement } from './outbox'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call
@@ -55,8 +54,10 @@ export function chatBounds(request: ChatRequest): TokenBounds {
   }
 }
 
-export function admit(env: Env, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }): Promise<Admitted> {
-  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) })
+type WaitUntil = (promise: Promise<unknown>) => void
+
+export function admit(env: Env, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }, waitUntil: WaitUntil): Promise<Admitted> {
+  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) }, waitUntil)
 }
 
 /** Reserves the worst case over the plan's endpoints: every bounded token at each endpoint's dearest price. */
@@ -64,6 +65,7 @@ export async function admitWithin(
   env: Env,
   keyHash: string,
   input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds },
+  waitUntil: WaitUntil,
 ): Promise<Admitted> {
   const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({
@@ -72,17 +74,9 @@ export async function admitWithin(
     worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
   }))
   const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(env).MAX_ATTEMPTS }
-  const carried = takeSettlements(keyHash)
-  const admission = await keyObject(env, keyHash)
-    .admit(input.id, request, carried)
-    .catch((error: unknown) => {
-      settlementsUndelivered(keyHash, carried)
-      throw error
-    })
-  settlementsDelivered(keyHash, carried)
-  // RPC stub types neither narrow on `ok` nor keep `unknown` fields, hence the check and the cast.
-  if ('refusal' in admission) {
-    const { status, message, metadata, headers } = admission.refusal as Refusal
+  const admission = await requestAdmission(env, keyHash, { id: input.id, request }, waitUntil)
+  if (!admission.ok) {
+    const { status, message, metadata, headers } = admission.refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
   }
   return { plan: admission.allowed.flatMap((index) => input.plan[index] ?? []) }

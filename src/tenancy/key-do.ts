@@ -23,6 +23,14 @@ import {
 
 export type Admission = { ok: true; allowed: number[] } | { ok: false; refusal: Refusal }
 
+/** One request's admission: its generation id (names its reservation) and what it asks for. */
+export interface AdmissionItem {
+  id: string
+  request: AdmissionRequest
+}
+
+const INVALID_KEY: Admission = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
+
 /** A finished request's real cost, replacing its reservation. */
 export interface Settlement {
   id: string
@@ -129,28 +137,41 @@ export class KeyDO extends DurableObject<Env> {
 
   /**
    * The one admission call per inference request: check every limit and reserve the worst case.
-   * Settlements of this key's finished requests ride along (applied first, so they free their
-   * reservations before this request is judged): a busy key needs no settlement calls of its own.
+   * A call may carry several requests of this key (coalesced by the gateway isolate, in arrival
+   * order); each is decided exactly as it would be alone, against the ledger as the ones before it
+   * left it. Settlements of the key's finished requests ride along and are applied first, so they
+   * free their reservations before anything is judged: a busy key needs no settlement calls.
    */
-  async admit(id: string, request: AdmissionRequest, settlements: Settlement[] = []): Promise<Admission> {
+  async admit(items: AdmissionItem[], settlements: Settlement[] = []): Promise<Admission[]> {
     await this.settle(settlements)
     const key = this.record()
-    if (!key) return { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
-    // Nothing is awaited from here to the ledger write: the check and the reservation are one step.
-    const decision = decideAdmission(key, this.ledger(request.now), request)
-    if (!decision.ok) return decision
-    const expiresAt = request.now + configOf(this.env).RESERVATION_TTL_MS
-    this.ctx.storage.sql.exec(
-      `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'open')`,
-      id,
-      decision.reserveNano,
-      decision.reserveTokens,
-      request.now,
-      expiresAt,
-    )
-    this.saveLedger(decision.ledger)
-    await this.scheduleAlarm(expiresAt)
-    return { ok: true, allowed: decision.allowed }
+    const first = items[0]
+    if (!key || !first) return items.map(() => INVALID_KEY)
+    // Nothing is awaited from the first decision to the ledger write: checks and reservations are one step.
+    let ledger = this.ledger(first.request.now)
+    let earliestExpiry: number | null = null
+    const ttl = configOf(this.env).RESERVATION_TTL_MS
+    const admissions = items.map(({ id, request }): Admission => {
+      const decision = decideAdmission(key, ledger, request)
+      if (!decision.ok) return decision
+      const expiresAt = request.now + ttl
+      this.ctx.storage.sql.exec(
+        `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'open')`,
+        id,
+        decision.reserveNano,
+        decision.reserveTokens,
+        request.now,
+        expiresAt,
+      )
+      ledger = decision.ledger
+      earliestExpiry = Math.min(earliestExpiry ?? expiresAt, expiresAt)
+      return { ok: true, allowed: decision.allowed }
+    })
+    if (earliestExpiry !== null) {
+      this.saveLedger(ledger)
+      await this.scheduleAlarm(earliestExpiry)
+    }
+    return admissions
   }
 
   /** Settlements no admission carried (an idle key's last requests). Idempotent. */

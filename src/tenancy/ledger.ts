@@ -80,7 +80,8 @@ export interface Refusal {
   status: 401 | 402 | 403 | 429
   message: string
   headers: Record<string, string>
-  metadata: Record<string, unknown>
+  /** Plain values only, so the refusal crosses the Durable Object RPC boundary with its type intact. */
+  metadata: Record<string, string | number | string[] | null>
 }
 
 export type Decision =

@@ -164,13 +164,13 @@ describe('settlement', () => {
   it('is idempotent', async () => {
     const { hash } = await createKey({ name: 'idempotent' })
     const now = Date.now()
-    await stub(hash).admit('gen-twice', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 })
+    await stub(hash).admit([{ id: 'gen-twice', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 } }])
     const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, createdAt: now, record: JSON.stringify(record) }
     await stub(hash).settle([settlement])
     await stub(hash).settle([settlement, settlement])
     // Carried by an admission too (a carrier whose answer was lost, sent again by its request).
-    await stub(hash).admit('gen-next', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 }, [settlement])
+    await stub(hash).admit([{ id: 'gen-next', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 } }], [settlement])
     expect(await inspect(hash)).toMatchObject({
       ledger: { totalNano: 1_234, reservedNano: 5_000, inFlight: 1 },
       reservations: { settled: 1, open: 1 },
@@ -182,13 +182,24 @@ describe('settlement', () => {
     const { hash } = await createKey({ name: 'carried', max_concurrency: 1 })
     const now = Date.now()
     const candidates = [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }]
-    expect((await stub(hash).admit('gen-1', { now, candidates, promptTokens: 1, maxAttempts: 4 })).ok).toBe(true)
-    expect((await stub(hash).admit('gen-2', { now, candidates, promptTokens: 1, maxAttempts: 4 })).ok).toBe(false)
+    const ask = (id: string) => ({ id, request: { now, candidates, promptTokens: 1, maxAttempts: 4 } })
+    expect((await stub(hash).admit([ask('gen-1')]))[0]!.ok).toBe(true)
+    expect((await stub(hash).admit([ask('gen-2')]))[0]!.ok).toBe(false)
     const record = { id: 'gen-1', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 700, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     const settlement = { id: 'gen-1', now, costNano: 700, tokens: 2, createdAt: now, record: JSON.stringify(record) }
     // The finished request's settlement frees its concurrency slot inside the same call.
-    expect((await stub(hash).admit('gen-3', { now, candidates, promptTokens: 1, maxAttempts: 4 }, [settlement])).ok).toBe(true)
+    expect((await stub(hash).admit([ask('gen-3')], [settlement]))[0]!.ok).toBe(true)
     expect(await inspect(hash)).toMatchObject({ ledger: { totalNano: 700, reservedNano: 5_000, inFlight: 1 }, reservations: { settled: 1, open: 1 } })
+  })
+
+  it('decides a batch of admissions in order, each against the ledger the ones before it left', async () => {
+    const { hash } = await createKey({ name: 'batch', limit: 12_000 / 1e9, max_concurrency: 3 })
+    const now = Date.now()
+    const ask = (id: string, worstCaseNano: number) => ({ id, request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano }], promptTokens: 1, maxAttempts: 4 } })
+    const admissions = await stub(hash).admit([ask('b-1', 5_000), ask('b-2', 5_000), ask('b-3', 5_000), ask('b-4', 2_000), ask('b-5', 1_000)])
+    // The third no longer fits the limit; the fourth does; the fifth meets the concurrency cap of 3.
+    expect(admissions.map((a) => (a.ok ? 'ok' : a.refusal.status))).toEqual(['ok', 'ok', 402, 'ok', 429])
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 12_000, inFlight: 3 }, reservations: { open: 3 } })
   })
 
   it('ignores settlements for a deleted key', async () => {
@@ -202,8 +213,8 @@ describe('settlement', () => {
   it('expires a reservation whose settlement never arrives, charging it in full; a late settlement corrects it', async () => {
     const { hash } = await createKey({ name: 'abandoned' })
     const now = Date.now()
-    const admitted = await stub(hash).admit('gen-lost', { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 9_000 }], promptTokens: 1, maxAttempts: 4 })
-    expect(admitted.ok).toBe(true)
+    const [admitted] = await stub(hash).admit([{ id: 'gen-lost', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 9_000 }], promptTokens: 1, maxAttempts: 4 } }])
+    expect(admitted!.ok).toBe(true)
     const alarm = await runInDurableObject(stub(hash), (_instance, state) => state.storage.getAlarm())
     expect(alarm).toBe(now + 15 * 60_000)
     // Before the reservation's time is up the sweep leaves it alone; after, it charges it in full.
