@@ -3,10 +3,9 @@ import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
 import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { isDoneSentinel } from '../formats/sse'
+import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog, TIMED_OUT } from './deadline'
 import type { GenerationIdentity } from './identity'
-import type { OpenStream } from './stream'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
 import { endpointKey } from '../health/types'
@@ -17,6 +16,14 @@ import { endpointKey } from '../health/types'
  * chunk with `finish_reason: "error"`). Whatever happens, a stream that still has a client gets
  * the renderer's ending (for OpenAI: a usage chunk with cost and `data: [DONE]`).
  */
+
+/** An upstream stream that has produced its first event (gateway/stream.ts opens it). */
+export interface OpenStream {
+  reader: MessageReader
+  /** Events read while deciding the attempt had succeeded; relayed first. */
+  buffered: StreamEvent[]
+  controller: AbortController
+}
 
 /** The client side of the stream; remembers when the client has gone away. */
 export class Sink {

@@ -1,5 +1,5 @@
 import type { StreamEvent } from '../formats/canonical'
-import { sseMessages, SSE_HEADERS, type MessageReader } from '../formats/sse'
+import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
@@ -7,7 +7,7 @@ import { failedOutcome, type ExecutionContext } from './context'
 import { badResponse, failureFromResponse, failureFromThrow } from './failures'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, type GenerationIdentity } from './identity'
-import { relay, Sink } from './relay'
+import { relay, Sink, type OpenStream } from './relay'
 
 /**
  * A streaming request. Failover is possible until the first upstream event; so the response is
@@ -15,14 +15,6 @@ import { relay, Sink } from './relay'
  * error status. A slower upstream makes the gateway commit to 200 and send keep-alive comments
  * until it answers; from then on a failure can only be an error chunk.
  */
-
-export interface OpenStream {
-  reader: MessageReader
-  /** Events read while deciding the attempt had succeeded; relayed first. */
-  buffered: StreamEvent[]
-  controller: AbortController
-}
-
 export async function streamCompletion(
   ctx: ExecutionContext,
   identity: GenerationIdentity,

@@ -20,10 +20,17 @@ export function estimateTokens(characters: number): number {
   return Math.ceil(characters / CHARS_PER_TOKEN)
 }
 
+/** Several steps of one request want the estimate (routing, rate buckets, usage fallbacks): once each. */
+const estimates = new WeakMap<ChatRequest, number>()
+
 export function estimatePromptTokens(request: ChatRequest): number {
+  const known = estimates.get(request)
+  if (known !== undefined) return known
   let characters = 0
   for (const message of request.messages) characters += messageText(message).length
-  return estimateTokens(characters)
+  const estimate = estimateTokens(characters)
+  estimates.set(request, estimate)
+  return estimate
 }
 
 export function promptTokenBound(request: ChatRequest): number {
