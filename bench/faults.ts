@@ -1,9 +1,10 @@
 /// <reference types="node" />
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { runMain, withTempDir } from './cli'
 import { buildScript } from './bundle'
 import { requestBody } from './check'
 import { pacedStep } from './load'
@@ -144,8 +145,7 @@ async function main(): Promise<void> {
   const config = faultsConfig(process.argv.slice(2), process.env)
   const totalS = timelineSeconds(TIMELINE) * config.timeScale
   log(`Meridian fault bench "${config.name}": ${config.modes.length} modes × ${totalS.toFixed(0)} s (time scale ${config.timeScale}), about ${Math.ceil((config.modes.length * (totalS + 4) + 15) / 60)} min`)
-  const tmp = mkdtempSync(join(tmpdir(), 'meridian-faults-'))
-  try {
+  await withTempDir('meridian-faults-', async (tmp) => {
     log('Building the Worker with wrangler deploy --dry-run …')
     const script = await buildScript(root, tmp)
     const fleet = await startFleet(root, FLEET)
@@ -204,12 +204,7 @@ async function main(): Promise<void> {
       writeFileSync(readmePath, withReportInReadme(readFileSync(readmePath, 'utf8'), report, FAULTS_README_MARKERS))
       log(`Updated the results in ${readmePath}`)
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true })
-  }
+  })
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-  process.exit(1)
-})
+runMain(main)

@@ -1,12 +1,12 @@
 /// <reference types="node" />
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
+import { runMain, withTempDir } from './cli'
 import { buildScript } from './bundle'
 import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
@@ -169,8 +169,7 @@ async function main(): Promise<void> {
   const durationS = Number(values.duration)
   if (stream && rate <= 0) throw new Error('--stream yes needs --rate (the paced driver sees first bytes)')
   const config = benchConfig([], {})
-  const tmp = mkdtempSync(join(tmpdir(), 'meridian-profile-'))
-  try {
+  await withTempDir('meridian-profile-', async (tmp) => {
     log('Building the Worker with wrangler deploy --dry-run …')
     const script = await buildScript(root, tmp, true)
     const inspectorPort = await freePort()
@@ -205,12 +204,7 @@ async function main(): Promise<void> {
     } finally {
       await stack.stop()
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true })
-  }
+  })
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-  process.exit(1)
-})
+runMain(main)

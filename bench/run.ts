@@ -1,8 +1,9 @@
 /// <reference types="node" />
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runMain, withTempDir } from './cli'
 import { buildBundle } from './bundle'
 import { checkTarget } from './check'
 import { benchConfig, type BenchConfig } from './config'
@@ -81,8 +82,7 @@ async function main(): Promise<void> {
   log(`Meridian bench "${config.name}": ${steps} steps of ${config.durationS} s (about ${Math.ceil((steps * (config.durationS + 1) + 8 * config.warmupS + 20) / 60)} min)`)
 
   quietBudgetMs = config.quietWaitS * 1000
-  const tmp = mkdtempSync(join(tmpdir(), 'meridian-bench-'))
-  try {
+  await withTempDir('meridian-bench-', async (tmp) => {
     log('Building the Worker with wrangler deploy --dry-run …')
     const bundle = await buildBundle(root, tmp)
     log('Starting upstream, pass-through Worker and gateway under Miniflare …')
@@ -129,12 +129,7 @@ async function main(): Promise<void> {
     } finally {
       await stack.stop()
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true })
-  }
+  })
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-  process.exit(1)
-})
+runMain(main)
