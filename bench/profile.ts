@@ -11,7 +11,7 @@ import { buildScript } from './bundle'
 import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
 import { processCpuMs } from './machine'
-import { startStack, TARGET_NAMES, type TargetName } from './targets'
+import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
  * `npm run bench:profile`: where the gateway's time goes. Starts the same stack as `npm run bench`
@@ -158,11 +158,14 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '10' },
       perf: { type: 'string', default: 'no' },
       v8: { type: 'string', default: 'yes' },
+      pump: { type: 'string', default: 'native' },
       out: { type: 'string' },
       callers: { type: 'string' },
     },
   })
   const targetName = values.target as TargetName
+  const pump = values.pump as Pump
+  if (!['native', 'js', 'identity'].includes(pump)) throw new Error('--pump must be native, js or identity')
   if (!TARGET_NAMES.includes(targetName)) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`)
   const stream = values.stream === 'yes'
   const rate = Number(values.rate)
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
     log('Building the Worker with wrangler deploy --dry-run …')
     const script = await buildScript(root, tmp, true)
     const inspectorPort = await freePort()
-    const stack = await startStack(root, config, script, { inspectorPort })
+    const stack = await startStack(root, config, script, { inspectorPort }, pump)
     try {
       const target = stack.targets.find((candidate) => candidate.name === targetName)
       if (!target) throw new Error(`no target ${targetName}`)

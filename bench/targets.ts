@@ -124,7 +124,16 @@ export async function startGateway(root: string, gatewayScript: string, options:
   return { worker, adminToken }
 }
 
-export async function startStack(root: string, config: BenchConfig, gatewayScript: string, gatewayOptions: GatewayOptions = {}): Promise<Stack> {
+/** How the pass-through Worker hands the body on (bench/passthrough-worker.js); `native` is the floor. */
+export type Pump = 'native' | 'js' | 'identity'
+
+export async function startStack(
+  root: string,
+  config: BenchConfig,
+  gatewayScript: string,
+  gatewayOptions: GatewayOptions = {},
+  pump: Pump = 'native',
+): Promise<Stack> {
   const workers: RunningWorker[] = []
   const upstream = await startUpstreamProcess(root, config)
   const stop = async () => {
@@ -142,7 +151,7 @@ export async function startStack(root: string, config: BenchConfig, gatewayScrip
         scriptPath: join(root, 'bench/passthrough-worker.js'),
         compatibilityDate,
         compatibilityFlags,
-        bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions`, UPSTREAM_KEY: 'bench' },
+        bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions`, UPSTREAM_KEY: 'bench', PUMP: pump },
       },
       '/',
     )

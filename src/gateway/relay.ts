@@ -36,7 +36,7 @@ export class Sink {
    * nothing is being written; a failed write or an errored stream is how it is seen otherwise.
    */
   constructor(
-    private readonly writer: WritableStreamDefaultWriter<Uint8Array>,
+    private readonly writer: WritableStreamDefaultWriter<ArrayBufferView>,
     clientGone: AbortSignal,
   ) {
     const streamEnded = writer.closed.then(

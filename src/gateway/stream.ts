@@ -15,6 +15,9 @@ import { relay, Sink, type OpenStream } from './relay'
  * error status. A slower upstream makes the gateway commit to 200 and send keep-alive comments
  * until it answers; from then on a failure can only be an error chunk.
  */
+/** Bytes the relay may write ahead of a slow client before its writes wait. */
+const STREAM_BUFFER_BYTES = 64 * 1024
+
 export async function streamCompletion(
   ctx: ExecutionContext,
   identity: GenerationIdentity,
@@ -27,7 +30,9 @@ export async function streamCompletion(
     return ctx.renderer.error(early.error)
   }
 
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+  // The runtime's own byte pipe: no JavaScript stream stage between the relay and the client (a
+  // JS TransformStream costs about 0.03 ms more per chunk here: npm run bench:profile -- --pump).
+  const { readable, writable } = new IdentityTransformStream({ highWaterMark: STREAM_BUFFER_BYTES })
   const sink = new Sink(writable.getWriter(), ctx.clientGone)
   if (early === TIMED_OUT) {
     waitUntil(keepAliveUntilOpen(ctx, identity, sink, opening))
