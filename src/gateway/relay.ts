@@ -4,7 +4,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
 import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
-import { idleWatchdog, TIMED_OUT } from './deadline'
+import { idleWatchdog } from './deadline'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
@@ -135,13 +135,21 @@ export async function relay(
     }
   }
 
+  // A hang-up or a stall cancels the upstream reader, which ends the pending read: no race per read.
+  let stalled = false
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
+  const interrupt = () => void upstream.reader.cancel().catch(() => {})
+  void sink.hangUp.then(() => sink.gone && interrupt())
+  void idle.expired.then(() => {
+    stalled = true
+    interrupt()
+  })
   try {
     for (const event of upstream.buffered) await handle(event)
     while (!state.failure && !sink.gone) {
-      const read = await Promise.race([upstream.reader.read(), sink.hangUp, idle.expired])
-      if (sink.gone || read === undefined) break
-      if (read === TIMED_OUT) {
+      const read = await upstream.reader.read()
+      if (sink.gone) break
+      if (stalled) {
         state.failure = upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
         break
       }
