@@ -33,7 +33,7 @@ export interface BenchConfig {
 
 const FLAGS = {
   name: { env: 'BENCH_NAME', fallback: 'local' },
-  duration: { env: 'BENCH_DURATION', fallback: '5' },
+  duration: { env: 'BENCH_DURATION', fallback: '10' },
   warmup: { env: 'BENCH_WARMUP', fallback: '1' },
   rates: { env: 'BENCH_RATES', fallback: '100,300,1000' },
   'stream-rates': { env: 'BENCH_STREAM_RATES', fallback: '100,300' },
