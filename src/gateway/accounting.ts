@@ -7,7 +7,7 @@ import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estima
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import type { Settlement } from '../tenancy/key-do'
-import type { RequestOutcome } from './context'
+import type { RequestOutcome, WaitUntil } from './context'
 import { requestAdmission } from './admissions'
 import { deliverSettlement } from './outbox'
 
@@ -54,10 +54,14 @@ export function chatBounds(request: ChatRequest): TokenBounds {
   }
 }
 
-type WaitUntil = (promise: Promise<unknown>) => void
-
-export function admit(env: Env, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }, waitUntil: WaitUntil): Promise<Admitted> {
-  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) }, waitUntil)
+export function admit(
+  env: Env,
+  keyHash: string,
+  input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] },
+  waitUntil: WaitUntil,
+  clientGone: AbortSignal,
+): Promise<Admitted> {
+  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) }, waitUntil, clientGone)
 }
 
 /** Reserves the worst case over the plan's endpoints: every bounded token at each endpoint's dearest price. */
@@ -66,6 +70,7 @@ export async function admitWithin(
   keyHash: string,
   input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds },
   waitUntil: WaitUntil,
+  clientGone: AbortSignal,
 ): Promise<Admitted> {
   const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({
@@ -74,7 +79,7 @@ export async function admitWithin(
     worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
   }))
   const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(env).MAX_ATTEMPTS }
-  const admission = await requestAdmission(env, keyHash, { id: input.id, request }, waitUntil)
+  const admission = await requestAdmission(env, keyHash, { id: input.id, request }, waitUntil, clientGone)
   if (!admission.ok) {
     const { status, message, metadata, headers } = admission.refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)

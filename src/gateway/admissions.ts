@@ -1,83 +1,96 @@
+import { sleep } from '../clock'
 import type { Env } from '../env'
+import { GatewayError } from '../errors'
 import { keyObject } from '../tenancy/directory'
 import type { Admission, AdmissionItem } from '../tenancy/key-do'
+import type { WaitUntil } from './context'
 import { settlementsDelivered, settlementsUndelivered, takeSettlements } from './outbox'
 
 /**
  * Admission calls to a key's Durable Object, coalesced per key in this isolate. A request whose
  * key has no call in flight sends its own at once (nothing waits). One that finds a call in flight
  * queues; the next call, sent by whichever queued request first sees that call answered, carries
- * every admission queued by then. Under load a key's object gets one call per batch instead of
- * one per request (each call has a fixed cost, about a third of a millisecond of CPU under
- * Miniflare, and is billed), which lets one hot key go past what one object serves call by call.
- * The object decides a batch in order, exactly as it would decide those requests one by one.
- * (Allowing two calls in flight before queueing was measured too: no better at 300 req/s, worse
- * at saturation.)
+ * what has queued by then (up to MAX_BATCH). Under load a key's object gets one call per batch
+ * instead of one per request (each call has a fixed cost, about a third of a millisecond of CPU
+ * under Miniflare, and is billed), which lets one hot key go past what one object serves call by
+ * call. The object decides a call's admissions in the order it lists them, exactly as it would
+ * decide them one by one. (Two calls in flight before queueing was measured too: no better at
+ * 300 req/s, worse at saturation.)
  *
  * Requests share only data here. A promise of one request cannot be settled from another's
- * context in Workers, so a queued request polls for its answer on its own timer; every call is
- * made from the context of a request that waits for it, and kept alive with waitUntil so a leader
- * whose client hangs up still answers the requests it carries.
+ * context in Workers, so a queued request polls for its answer on its own timers. Every call, and
+ * every wait for one, is kept alive with waitUntil: a request whose client hangs up after its
+ * admission was sent still gets its answer and is settled like any other. One that hangs up while
+ * still queued leaves the queue and is never admitted.
  */
 
 type Answer = { ok: true; admission: Admission } | { ok: false; error: unknown }
 
 interface KeyQueue {
-  /** When the call in flight was sent; null when none is. */
+  /** When the call in flight was sent (it names the call); null when none is. */
   busySince: number | null
   queued: AdmissionItem[]
-  /** Answers for queued requests that have not looked yet, with when they arrived. */
-  answers: Map<string, { answer: Answer; at: number }>
+  /** Answers for queued requests that have not looked yet, with when their call was sent. */
+  answers: Map<string, { answer: Answer; sentAt: number }>
 }
 
 const queues = new Map<string, KeyQueue>()
 
 /** Admissions per call at most. */
 const MAX_BATCH = 32
-/** How often a queued request looks for its answer. */
-const POLL_MS = 1
-/** A call in flight longer than this is presumed lost (its request's context died): stop waiting for it. */
+/** A queued request looks for its answer after 1 ms, then backs off to this. */
+const MAX_POLL_MS = 8
+/** A call in flight longer than this is presumed lost (its request's context died): the key moves on without it. */
 const STALE_CALL_MS = 30_000
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-export async function requestAdmission(
-  env: Env,
-  keyHash: string,
-  item: AdmissionItem,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Admission> {
+export function requestAdmission(env: Env, keyHash: string, item: AdmissionItem, waitUntil: WaitUntil, clientGone: AbortSignal): Promise<Admission> {
   let queue = queues.get(keyHash)
   if (!queue) queues.set(keyHash, (queue = { busySince: null, queued: [], answers: new Map() }))
   if (queue.busySince === null) return lead(env, keyHash, queue, item, waitUntil)
   queue.queued.push(item)
-  for (;;) {
-    await sleep(POLL_MS)
+  const waiting = awaitTurn(env, keyHash, queue, item, waitUntil, clientGone)
+  waitUntil(waiting.catch(() => {}))
+  return waiting
+}
+
+async function awaitTurn(env: Env, keyHash: string, queue: KeyQueue, item: AdmissionItem, waitUntil: WaitUntil, clientGone: AbortSignal): Promise<Admission> {
+  const queuedAt = Date.now()
+  for (let pollMs = 1; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
+    await sleep(pollMs)
     const found = queue.answers.get(item.id)
     if (found) {
       queue.answers.delete(item.id)
+      forgetIfIdle(keyHash, queue)
       if (found.answer.ok) return found.answer.admission
       throw found.answer.error
     }
-    const stillQueued = queue.queued.indexOf(item)
-    if (queue.busySince === null && stillQueued >= 0) {
-      queue.queued.splice(stillQueued, 1)
-      return lead(env, keyHash, queue, item, waitUntil)
+    const position = queue.queued.indexOf(item)
+    if (position < 0) {
+      // Carried by the call in flight: its answer is coming, unless that call's context died.
+      if (Date.now() - queuedAt > 2 * STALE_CALL_MS) throw new Error('admission call lost')
+      continue
     }
-    if (queue.busySince !== null && Date.now() - queue.busySince > STALE_CALL_MS) {
-      if (stillQueued >= 0) queue.queued.splice(stillQueued, 1)
-      throw new Error('admission call lost')
+    if (clientGone.aborted) {
+      queue.queued.splice(position, 1)
+      forgetIfIdle(keyHash, queue)
+      // Nobody reads this answer; it only ends the request without a reservation.
+      throw new GatewayError(408, 'timeout', 'The client left while its request waited for admission')
+    }
+    if (queue.busySince !== null && Date.now() - queue.busySince > STALE_CALL_MS) queue.busySince = null
+    if (queue.busySince === null) {
+      queue.queued.splice(position, 1)
+      return lead(env, keyHash, queue, item, waitUntil)
     }
   }
 }
 
 /** Sends one call for `own` and up to MAX_BATCH - 1 queued admissions. */
-function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, waitUntil: (promise: Promise<unknown>) => void): Promise<Admission> {
+function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, waitUntil: WaitUntil): Promise<Admission> {
   const sentAt = Date.now()
   queue.busySince = sentAt
   const followers = queue.queued.splice(0, MAX_BATCH - 1)
   const carried = takeSettlements(keyHash)
-  const answer = (item: AdmissionItem, result: Answer) => queue.answers.set(item.id, { answer: result, at: sentAt })
+  const answer = (item: AdmissionItem, result: Answer) => queue.answers.set(item.id, { answer: result, sentAt })
   const call = keyObject(env, keyHash)
     .admit([own, ...followers], carried)
     .then(
@@ -98,12 +111,18 @@ function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, wa
       },
     )
     .finally(() => {
-      queue.busySince = null
-      // Answers nobody came for (their request died) go with the call that outlived them.
-      for (const [id, { at }] of queue.answers) if (sentAt - at > STALE_CALL_MS) queue.answers.delete(id)
-      const idle = queue.queued.length === 0 && queue.answers.size === 0
-      if (idle && queues.get(keyHash) === queue) queues.delete(keyHash)
+      // A call presumed lost may still answer: it must not release the key from a newer call.
+      if (queue.busySince === sentAt) queue.busySince = null
+      // Answers nobody came for (their request died) go once they are stale.
+      for (const [id, stale] of queue.answers) if (Date.now() - stale.sentAt > STALE_CALL_MS) queue.answers.delete(id)
+      forgetIfIdle(keyHash, queue)
     })
   waitUntil(call.catch(() => {}))
   return call
+}
+
+/** Drops the key's entry once nothing is in flight, queued or waiting to be picked up. */
+function forgetIfIdle(keyHash: string, queue: KeyQueue): void {
+  const idle = queue.busySince === null && queue.queued.length === 0 && queue.answers.size === 0
+  if (idle && queues.get(keyHash) === queue) queues.delete(keyHash)
 }

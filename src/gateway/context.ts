@@ -9,6 +9,9 @@ import type { RouteTrace } from '../routing/plan'
 import type { AttemptRecord, Unserved } from './attempts'
 import type { Renderer } from './renderer'
 
+/** The request's `ctx.waitUntil`: work that must finish even after the response went out. */
+export type WaitUntil = (promise: Promise<unknown>) => void
+
 /** Everything the engine needs for one request; I/O hooks are injected by the API layer. */
 export interface ExecutionContext {
   env: Env

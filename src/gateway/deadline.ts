@@ -18,25 +18,35 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | ty
 /**
  * An idle timeout for a long stream with one timer, not one per read: `touch()` on every event
  * only records the time, and the timer, when it fires, re-arms itself for whatever remains.
- * Timers run on real time, so this reads Date.now() rather than an injected clock.
+ * Between `pause()` and `resume()` (the relay writing to a slow client) it never fires: that wait
+ * is not the upstream's silence. Timers run on real time, so this reads Date.now().
  */
-export function idleWatchdog(idleMs: number): { touch(): void; stop(): void; expired: Promise<typeof TIMED_OUT> } {
+export function idleWatchdog(idleMs: number): { touch(): void; pause(): void; resume(): void; stop(): void; expired: Promise<void> } {
   let last = Date.now()
+  let paused = false
   let timer: number | undefined
-  let fire: (value: typeof TIMED_OUT) => void = () => {}
-  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+  let fire: () => void = () => {}
+  const expired = new Promise<void>((resolve) => {
     fire = resolve
   })
   const arm = (delay: number) => {
     timer = setTimeout(() => {
       const idle = Date.now() - last
-      if (idle >= idleMs) fire(TIMED_OUT)
+      if (paused) arm(idleMs)
+      else if (idle >= idleMs) fire()
       else arm(idleMs - idle)
     }, delay)
   }
   arm(idleMs)
   return {
     touch: () => {
+      last = Date.now()
+    },
+    pause: () => {
+      paused = true
+    },
+    resume: () => {
+      paused = false
       last = Date.now()
     },
     stop: () => {

@@ -1,3 +1,4 @@
+import { sleep } from '../clock'
 import type { Env } from '../env'
 import { keyObject } from '../tenancy/directory'
 import type { Settlement } from '../tenancy/key-do'
@@ -24,8 +25,6 @@ const outbox = new Map<string, Map<string, Waiting>>()
 const MAX_CARRIED = 64
 /** Lingers a carried settlement gets before its own request sends it anyway. */
 const CARRIED_PATIENCE = 2
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** The key's waiting settlements, marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {

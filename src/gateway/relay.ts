@@ -145,7 +145,9 @@ export async function relay(
     interrupt()
   })
   try {
+    idle.pause()
     for (const event of upstream.buffered) await handle(event)
+    idle.resume()
     while (!state.failure && !sink.gone) {
       const read = await upstream.reader.read()
       if (sink.gone) break
@@ -153,12 +155,14 @@ export async function relay(
         state.failure = upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
         break
       }
-      idle.touch()
       if (read.done || isDoneSentinel(read.value)) break
+      // Time spent waiting on a slow client is not upstream silence.
+      idle.pause()
       for (const event of call.decodeStream(read.value)) {
         await handle(event)
         if (state.failure) break
       }
+      idle.resume()
     }
   } catch (error) {
     state.failure = upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)

@@ -3,11 +3,14 @@ import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
-import { failedOutcome, type ExecutionContext } from './context'
+import { failedOutcome, type ExecutionContext, type WaitUntil } from './context'
 import { badResponse, failureFromResponse, failureFromThrow } from './failures'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { relay, Sink, type OpenStream } from './relay'
+
+/** Bytes the relay may write ahead of a slow client before its writes wait. */
+const STREAM_BUFFER_BYTES = 64 * 1024
 
 /**
  * A streaming request. Failover is possible until the first upstream event; so the response is
@@ -15,14 +18,7 @@ import { relay, Sink, type OpenStream } from './relay'
  * error status. A slower upstream makes the gateway commit to 200 and send keep-alive comments
  * until it answers; from then on a failure can only be an error chunk.
  */
-/** Bytes the relay may write ahead of a slow client before its writes wait. */
-const STREAM_BUFFER_BYTES = 64 * 1024
-
-export async function streamCompletion(
-  ctx: ExecutionContext,
-  identity: GenerationIdentity,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Response> {
+export async function streamCompletion(ctx: ExecutionContext, identity: GenerationIdentity, waitUntil: WaitUntil): Promise<Response> {
   const opening = tryEndpoints(ctx, (call) => openStream(ctx, call))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {

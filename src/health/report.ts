@@ -1,3 +1,4 @@
+import { sleep as realSleep } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { healthObject } from './health-do'
@@ -15,7 +16,6 @@ export const MAX_BATCH = 5_000
 
 export type Sleep = (ms: number) => Promise<void>
 
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Queue {
   batch: Observation[]

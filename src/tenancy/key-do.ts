@@ -137,67 +137,89 @@ export class KeyDO extends DurableObject<Env> {
 
   /**
    * The one admission call per inference request: check every limit and reserve the worst case.
-   * A call may carry several requests of this key (coalesced by the gateway isolate, in arrival
-   * order); each is decided exactly as it would be alone, against the ledger as the ones before it
-   * left it. Settlements of the key's finished requests ride along and are applied first, so they
-   * free their reservations before anything is judged: a busy key needs no settlement calls.
+   * A call may carry several requests of this key (coalesced by the gateway isolate); each is
+   * decided exactly as it would be alone, in the order the call lists them, against the ledger as
+   * the ones before it left it. Settlements of the key's finished requests ride along and are
+   * applied first, so they free their reservations before anything is judged: a busy key needs no
+   * settlement calls. All of it is one storage transaction.
    */
   async admit(items: AdmissionItem[], settlements: Settlement[] = []): Promise<Admission[]> {
-    await this.settle(settlements)
     const key = this.record()
     const first = items[0]
-    if (!key || !first) return items.map(() => INVALID_KEY)
-    // Nothing is awaited from the first decision to the ledger write: checks and reservations are one step.
-    let ledger = this.ledger(first.request.now)
-    let earliestExpiry: number | null = null
-    const ttl = configOf(this.env).RESERVATION_TTL_MS
-    const admissions = items.map(({ id, request }): Admission => {
-      const decision = decideAdmission(key, ledger, request)
-      if (!decision.ok) return decision
-      const expiresAt = request.now + ttl
-      this.ctx.storage.sql.exec(
-        `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'open')`,
-        id,
-        decision.reserveNano,
-        decision.reserveTokens,
-        request.now,
-        expiresAt,
-      )
-      ledger = decision.ledger
-      earliestExpiry = Math.min(earliestExpiry ?? expiresAt, expiresAt)
-      return { ok: true, allowed: decision.allowed }
-    })
-    if (earliestExpiry !== null) {
-      this.saveLedger(ledger)
-      await this.scheduleAlarm(earliestExpiry)
+    if (!first) {
+      await this.settle(settlements)
+      return []
     }
+    if (!key) return items.map(() => INVALID_KEY)
+    const ttl = configOf(this.env).RESERVATION_TTL_MS
+    const { admissions, alarmAt } = this.atomically(() => {
+      const before = this.ledger(first.request.now)
+      const settled = this.applySettlements(before, settlements)
+      let ledger = settled.ledger
+      let alarmAt = settled.latest === null ? null : settled.latest + HOUR_MS
+      const admissions = items.map(({ id, request }): Admission => {
+        const decision = decideAdmission(key, ledger, request)
+        if (!decision.ok) return decision
+        const expiresAt = request.now + ttl
+        this.ctx.storage.sql.exec(
+          `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'open')`,
+          id,
+          decision.reserveNano,
+          decision.reserveTokens,
+          request.now,
+          expiresAt,
+        )
+        ledger = decision.ledger
+        alarmAt = Math.min(alarmAt ?? expiresAt, expiresAt)
+        return { ok: true, allowed: decision.allowed }
+      })
+      if (ledger !== before) this.saveLedger(ledger)
+      return { admissions, alarmAt }
+    })
+    if (alarmAt !== null) await this.scheduleAlarm(alarmAt)
     return admissions
   }
 
-  /** Settlements no admission carried (an idle key's last requests). Idempotent. */
+  /** Settlements no admission carried (an idle key's last requests). Idempotent; one transaction. */
   async settle(settlements: Settlement[]): Promise<void> {
-    const latest = this.applySettlements(settlements)
+    const first = settlements[0]
+    // A deleted key's late settlements must not bring its storage back.
+    if (!first || !this.record()) return
+    const latest = this.atomically(() => {
+      const before = this.ledger(first.now)
+      const settled = this.applySettlements(before, settlements)
+      if (settled.ledger !== before) this.saveLedger(settled.ledger)
+      return settled.latest
+    })
     if (latest !== null) await this.scheduleAlarm(latest + HOUR_MS)
   }
 
+  /** Runs `write` as one storage transaction: if it throws, nothing of it is kept, in storage or in memory. */
+  private atomically<T>(write: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(write)
+    } catch (error) {
+      this.cachedLedger = undefined
+      throw error
+    }
+  }
+
   /**
-   * Replaces each reservation with its real cost and stores the generation records; one ledger
-   * write for the batch. A settlement seen before is ignored. Returns the latest settlement time.
+   * Replaces each reservation with its real cost (in the returned ledger; the caller writes it)
+   * and stores the generation records. A settlement seen before is ignored. `latest`: the latest
+   * settlement time, null when there were none.
    */
-  private applySettlements(settlements: Settlement[]): number | null {
-    // A deleted key's late settlements must not bring its storage back.
-    if (settlements.length === 0 || !this.record()) return null
-    let ledger: Ledger | null = null
-    let latest = 0
+  private applySettlements(ledger: Ledger, settlements: Settlement[]): { ledger: Ledger; latest: number | null } {
+    let latest: number | null = null
     for (const settlement of settlements) {
-      latest = Math.max(latest, settlement.now)
+      latest = Math.max(latest ?? settlement.now, settlement.now)
       const row = this.ctx.storage.sql
         .exec<ReservationRow>('SELECT id, amount_nano, tokens, state FROM reservations WHERE id = ?', settlement.id)
         .toArray()[0]
       if (row?.state === 'settled') continue
       if (row) {
         const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
-        ledger = settleLedger(ledger ?? this.ledger(settlement.now), reservation, settlement.costNano, settlement.tokens, settlement.now)
+        ledger = settleLedger(ledger, reservation, settlement.costNano, settlement.tokens, settlement.now)
         this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, settlement.id)
       }
       this.ctx.storage.sql.exec(
@@ -207,8 +229,7 @@ export class KeyDO extends DurableObject<Env> {
         settlement.record,
       )
     }
-    if (ledger) this.saveLedger(ledger)
-    return latest
+    return { ledger, latest }
   }
 
   generation(id: string): GenerationRecord | null {
@@ -255,7 +276,8 @@ export class KeyDO extends DurableObject<Env> {
 
   /** Brings the alarm forward to `at` if it is later or unset. */
   private async scheduleAlarm(at: number): Promise<void> {
-    this.alarmAt ??= await this.ctx.storage.getAlarm()
+    // undefined: not read yet; null: read, and no alarm is set.
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm()
     if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at)
   }
 

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { adminFetch, chat, createKey, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
@@ -200,6 +201,21 @@ describe('settlement', () => {
     // The third no longer fits the limit; the fourth does; the fifth meets the concurrency cap of 3.
     expect(admissions.map((a) => (a.ok ? 'ok' : a.refusal.status))).toEqual(['ok', 'ok', 402, 'ok', 429])
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 12_000, inFlight: 3 }, reservations: { open: 3 } })
+  })
+
+  it('keeps nothing of a batch that fails halfway: storage and the object memory both roll back', async () => {
+    const { hash } = await createKey({ name: 'atomic', max_concurrency: 5 })
+    const now = Date.now()
+    const ask = (id: string) => ({ id, request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 1_000 }], promptTokens: 1, maxAttempts: 4 } })
+    // The second reservation repeats the first one's id: its insert fails after the first succeeded.
+    // Called inside the object, so the failure is caught here rather than reported as uncaught.
+    const failure = await runInDurableObject(stub(hash), (instance: KeyDO) => instance.admit([ask('a-1'), ask('a-1')]).then(() => null, (error: Error) => error.message))
+    expect(failure).toMatch(/UNIQUE constraint failed/)
+    expect(await inspect(hash)).toMatchObject({ reservations: {} })
+    expect((await inspect(hash)).ledger?.reservedNano ?? 0).toBe(0)
+    const [next] = await stub(hash).admit([ask('a-2')])
+    expect(next!.ok).toBe(true)
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 1_000, inFlight: 1 }, reservations: { open: 1 } })
   })
 
   it('ignores settlements for a deleted key', async () => {
