@@ -57,6 +57,12 @@ export function number(flag: string, text: string, min: number): number {
   return value
 }
 
+/** `--name`: it names the result file, so one safe word. Shared with bench/faults/config.ts. */
+export function fileSafeName(text: string, example: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(text)) throw new Error(`--name must be a file-name-safe word such as "${example}"`)
+  return text
+}
+
 function list(flag: Flag, text: string): number[] {
   if (text.trim() === '') return []
   return text.split(',').map((part) => number(flag, part.trim(), 1))
@@ -73,10 +79,8 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
   if (rateDriver !== 'paced' && rateDriver !== 'autocannon') throw new Error('--rate-driver must be "paced" or "autocannon"')
   const readme = read('readme')
   if (readme !== 'yes' && readme !== 'no') throw new Error('--readme must be "yes" or "no"')
-  const name = read('name')
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error('--name must be a file-name-safe word such as "local"')
   return {
-    name,
+    name: fileSafeName(read('name'), 'local'),
     durationS: number('duration', read('duration'), 0.5),
     warmupS: number('warmup', read('warmup'), 0),
     rates: list('rates', read('rates')),

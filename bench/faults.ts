@@ -9,7 +9,7 @@ import { buildScript } from './bundle'
 import { requestBody } from './check'
 import { pacedStep } from './load'
 import { cpuSnapshot, foreignCores, waitForQuiet } from './machine'
-import { source, versions } from './provenance'
+import { provenance } from './provenance'
 import { withReportInReadme } from './report'
 import { overall, phaseMetrics, timeBins, type PhaseWindow } from './faults/analyse'
 import { renderChart } from './faults/chart'
@@ -170,11 +170,7 @@ async function main(): Promise<void> {
     const base = `${date.slice(0, 10)}-${config.name}`
     const chart = `bench/results/${base}.svg`
     const result: FaultsResult = {
-      name: config.name,
-      date,
-      machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', platform: `${process.platform}-${process.arch}` },
-      source: source(root),
-      versions: versions(),
+      ...provenance(root, config.name, date),
       config,
       timeline: TIMELINE,
       gatewaySettings: { ...scaledSettings(config.timeScale), ...config.overrides },

@@ -2,6 +2,8 @@
 import type { Bundle } from './bundle'
 import type { BenchConfig } from './config'
 import type { StepResult } from './load'
+import type { Provenance } from './provenance'
+import { runLine } from './provenance'
 import type { Memory } from './runtime'
 import type { Percentiles } from './stats'
 import type { TargetName, WorkerStartup } from './targets'
@@ -43,19 +45,19 @@ export interface Overhead {
   floorMultiple: { p50: number; p99: number }
 }
 
-export interface TargetVerdict {
-  target: string
+/** One target's outcome, as both benches report it. */
+export interface Verdict {
   goal: string
   measured: string
+  /** null: not measured in this run. */
   met: boolean | null
 }
 
-export interface BenchResult {
-  name: string
-  date: string
-  machine: { node: string; cpus: number; cpuModel: string; platform: string }
-  source: { commit: string; dirty: boolean } | null
-  versions: Record<string, string>
+export interface TargetVerdict extends Verdict {
+  target: string
+}
+
+export interface BenchResult extends Provenance {
   config: BenchConfig
   bundle: Bundle
   startups: WorkerStartup[]
@@ -180,9 +182,7 @@ export function renderReport(result: BenchResult): string {
   const { config, bundle } = result
   const lines: string[] = []
   lines.push(
-    `Run \`${result.name}\` on ${result.date.slice(0, 10)} (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}, ` +
-      `miniflare ${result.versions.miniflare ?? '?'}, ` +
-      `source ${result.source ? `${result.source.commit.slice(0, 7)}${result.source.dirty ? ' with uncommitted changes' : ''}` : 'unknown'}): ${config.durationS} s per step, upstream ${config.upstream.latencyMs} ms latency, ` +
+    `${runLine(result)}: ${config.durationS} s per step, upstream ${config.upstream.latencyMs} ms latency, ` +
       `streams of ${config.upstream.chunks} chunks ${config.upstream.chunkDelayMs} ms apart; fixed rates by the ${config.rateDriver} driver, ` +
       `saturation by autocannon with ${config.connections} connections.`,
     '',

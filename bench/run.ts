@@ -10,7 +10,7 @@ import { benchConfig, type BenchConfig } from './config'
 import { autocannonStep, pacedStep, type StepResult } from './load'
 import { cpuSnapshot, foreignCores, processCpuMs, waitForQuiet } from './machine'
 import { BUSY_CORES, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
-import { source, versions } from './provenance'
+import { provenance } from './provenance'
 import { memoryOf } from './runtime'
 import { startStack, type Target } from './targets'
 
@@ -101,11 +101,7 @@ async function main(): Promise<void> {
       const pidsOf = (name: Target['name']) => stack.targets.find((target) => target.name === name)?.pids ?? []
       const withDeltas = withOverheads(measured)
       const result: BenchResult = {
-        name: config.name,
-        date: new Date().toISOString(),
-        machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', platform: `${process.platform}-${process.arch}` },
-        source: source(root),
-        versions: versions(),
+        ...provenance(root, config.name),
         config,
         bundle,
         startups: stack.startups,

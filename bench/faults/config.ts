@@ -1,6 +1,6 @@
 /// <reference types="node" />
 import { parseArgs } from 'node:util'
-import { number } from '../config'
+import { fileSafeName, number } from '../config'
 
 /**
  * What one `npm run bench:faults` does. Flags with environment fallbacks, e.g.
@@ -74,10 +74,8 @@ export function faultsConfig(argv: string[], env: NodeJS.ProcessEnv): FaultsConf
     if (value !== 'yes' && value !== 'no') throw new Error(`--${flag} must be "yes" or "no"`)
     return value === 'yes'
   }
-  const name = read('name')
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error('--name must be a file-name-safe word such as "faults"')
   return {
-    name,
+    name: fileSafeName(read('name'), 'faults'),
     timeScale: number('time-scale', read('time-scale'), 0.05),
     rate: number('rate', read('rate'), 1),
     modes,

@@ -1,7 +1,10 @@
 import type { Bin, Overall, PhaseMetrics, PhaseWindow } from './analyse'
 import type { ProviderCounts } from './fleet-control'
 import type { FaultsConfig, RoutingMode } from './config'
-import type { Phase } from './timeline'
+import type { Provenance } from '../provenance'
+import { runLine } from '../provenance'
+import type { Verdict } from '../report'
+import { timelineSeconds, type Phase } from './timeline'
 
 /**
  * The fault bench's result document, the issue-5 verdicts, and the markdown printed to the
@@ -30,19 +33,11 @@ export interface ModeResult {
   bins: Bin[]
 }
 
-export interface Verdict {
+export interface ModeVerdict extends Verdict {
   mode: RoutingMode
-  goal: string
-  measured: string
-  met: boolean | null
 }
 
-export interface FaultsResult {
-  name: string
-  date: string
-  machine: { node: string; cpus: number; cpuModel: string; platform: string }
-  source: { commit: string; dirty: boolean } | null
-  versions: Record<string, string>
+export interface FaultsResult extends Provenance {
   config: FaultsConfig
   timeline: readonly Phase[]
   /** The gateway settings the run set (time settings × time scale). */
@@ -52,7 +47,7 @@ export interface FaultsResult {
   /** Path of the chart, relative to the repository. */
   chart: string
   modes: ModeResult[]
-  verdicts: Verdict[]
+  verdicts: ModeVerdict[]
 }
 
 /** Fault phases the "< 2% beyond the first 5 s" target is judged on; flapping is reported, not judged
@@ -75,7 +70,7 @@ function virtual(realS: number | null, scale: number): number | null {
   return realS === null ? null : realS / scale
 }
 
-export function verdicts(modes: ModeResult[], config: FaultsConfig): Verdict[] {
+export function verdicts(modes: ModeResult[], config: FaultsConfig): ModeVerdict[] {
   return modes.flatMap((result) => {
     const outage = phase(result, 'outage')
     const success = outage?.successRate ?? null
@@ -112,7 +107,7 @@ export function renderReport(result: FaultsResult): string {
   const scale = config.timeScale
   const busy = result.modes.filter((m) => m.foreignCores >= 0.1)
   lines.push(
-    `Run \`${result.name}\` on ${result.date.slice(0, 10)} (${result.machine.cpus} × ${result.machine.cpuModel.split(' ').slice(0, 2).join(' ')}, Node ${result.machine.node}, miniflare ${result.versions.miniflare ?? '?'}, source ${result.source ? `${result.source.commit.slice(0, 7)}${result.source.dirty ? ' with uncommitted changes' : ''}` : 'unknown'}): ${config.rate} req/s paced for the whole timeline, time scale ${scale} (a ${result.timeline.reduce((s, p) => s + p.seconds, 0)} s timeline in ${(result.timeline.reduce((s, p) => s + p.seconds, 0) * scale).toFixed(0)} s), client in ${result.client.city} (${result.client.colo}). Chart: [\`${result.chart.split('/').pop()}\`](${result.chart.replace(/^bench\//, '')}).`,
+    `${runLine(result)}: ${config.rate} req/s paced for the whole timeline, time scale ${scale} (a ${timelineSeconds(result.timeline)} s timeline in ${(timelineSeconds(result.timeline) * scale).toFixed(0)} s), client in ${result.client.city} (${result.client.colo}). Chart: [\`${result.chart.split('/').pop()}\`](${result.chart.replace(/^bench\//, '')}).`,
     '',
   )
   const unseen = result.modes.filter((m) => m.clientSeen === null)

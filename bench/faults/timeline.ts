@@ -113,13 +113,9 @@ export function scaledSettings(scale: number): Record<string, string> {
   return Object.fromEntries(Object.entries(TIME_SETTINGS_MS).map(([name, ms]) => [name, String(Math.max(1, Math.round(ms * scale)))]))
 }
 
+type Flapping = Extract<Behaviour, { kind: 'flapping' }>
 /** A behaviour with its virtual times turned into real ones, as the fleet process takes it. */
-export type RealBehaviour =
-  | { kind: 'healthy'; latencyMs: number }
-  | { kind: 'error'; status: number; latencyMs: number }
-  | { kind: 'refuse' }
-  | { kind: 'rate-limited'; retryAfterS: number; latencyMs: number }
-  | { kind: 'flapping'; periodMs: number; down: { kind: 'error'; status: number; latencyMs: number } }
+export type RealBehaviour = Exclude<Behaviour, Flapping> | { kind: 'flapping'; periodMs: number; down: Flapping['down'] }
 
 export function realBehaviour(behaviour: Behaviour, scale: number): RealBehaviour {
   switch (behaviour.kind) {
