@@ -132,11 +132,11 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
   return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}${callerTable}`
 }
 
-async function perfRecord(pids: number[], seconds: number, out: string): Promise<() => Promise<string>> {
+async function perfRecord(pids: number[], seconds: number, out: string, sort: string): Promise<() => Promise<string>> {
   const child = spawn('perf', ['record', '-F', '499', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
   return async () => {
     await new Promise((resolve) => child.once('close', resolve))
-    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', 'comm,dso', '--stdio', '--percent-limit', '1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', process.env.PERF_LIMIT ?? '0.7'], { stdio: ['ignore', 'pipe', 'ignore'] })
     let text = ''
     report.stdout.on('data', (data: Buffer) => (text += data.toString('utf8')))
     await new Promise((resolve) => report.once('close', resolve))
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '64' },
       duration: { type: 'string', default: '10' },
       perf: { type: 'string', default: 'no' },
+      'perf-sort': { type: 'string', default: 'comm,dso' },
       v8: { type: 'string', default: 'yes' },
       pump: { type: 'string', default: 'native' },
       out: { type: 'string' },
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
       await cdp?.call('Profiler.enable')
       await cdp?.call('Profiler.setSamplingInterval', { interval: 200 })
       await cdp?.call('Profiler.start')
-      const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data')) : null
+      const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data'), values['perf-sort'] ?? 'comm,dso') : null
       const cpuBefore = processCpuMs(target.pids)
       const result = await load()
       const cpuMs = processCpuMs(target.pids) - cpuBefore

@@ -59,8 +59,18 @@ const ConfigSchema = z.object({
   CIRCUIT_OPEN_MS: setting(20_000),
   /** How long a 429 without Retry-After cools an endpoint. */
   COOLDOWN_DEFAULT_MS: setting(30_000),
-  /** Weight (percent) of the newest sample in the smoothed latency and throughput. */
+  /**
+   * Weight (percent) of the newest sample in the smoothed latency and throughput, at least: a sample
+   * after a quiet spell weighs more (see HEALTH_STALE_MS).
+   */
   HEALTH_EWMA_WEIGHT_PCT: setting(20),
+  /**
+   * An endpoint unobserved for this long has a stale latency figure: routing assumes it as fast as
+   * the best fresh one and sends it one request (at a time, per isolate) to renew the figure, whose
+   * sample then outweighs the stale one. Bounds how long a provider that was slow for a moment stays
+   * shunned, and how often a still-slow one is retried.
+   */
+  HEALTH_STALE_MS: setting(15_000),
   /** How often an isolate sends its batched observations to the HealthDO. */
   HEALTH_FLUSH_MS: setting(1_000),
   /** How often the HealthDO publishes its snapshot to KV (one writer: KV's 1 write/s holds). */

@@ -9,6 +9,7 @@ import type { ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
 import { openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
+import { isExploring, markExploring } from '../health/local'
 import { reportObservations } from '../health/report'
 import { currentHealth } from '../health/snapshot'
 import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../routing/plan'
@@ -79,7 +80,7 @@ export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now:
   const config = configOf(env)
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const [catalog, health] = await Promise.all([currentCatalog(env, waitUntil, now), currentHealth(env, waitUntil, now)])
-  return planRoute({
+  const plan = planRoute({
     catalog,
     request,
     preferences: request.provider ?? null,
@@ -92,7 +93,12 @@ export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now:
     maxAttempts: PLANNED_CANDIDATES,
     tieBandMs: config.ROUTING_TIE_BAND_MS,
     minSamples: config.CIRCUIT_MIN_SAMPLES,
+    staleMs: config.HEALTH_STALE_MS,
+    exploring: (key) => isExploring(env, key, now),
     mode: config.ROUTING_MODE,
     output,
   })
+  // Until its outcome is observed (or a stale period has passed), this request alone renews the figure.
+  if (plan.explores !== null) markExploring(env, plan.explores, now + config.HEALTH_STALE_MS)
+  return plan
 }

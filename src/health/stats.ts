@@ -23,6 +23,7 @@ export type HealthConfig = Pick<
   Config,
   | 'HEALTH_WINDOW_MS'
   | 'HEALTH_EWMA_WEIGHT_PCT'
+  | 'HEALTH_STALE_MS'
   | 'CIRCUIT_MIN_SAMPLES'
   | 'CIRCUIT_ERROR_RATE_PCT'
   | 'CIRCUIT_CONSECUTIVE_FAILURES'
@@ -95,6 +96,7 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
   const { at, kind } = observation
   countInWindow(health, at, kind, config)
   if (kind !== 'rate_limited') countInMinutes(health.minutes, at, isFailure(kind))
+  const quietMs = health.lastSeen === null ? 0 : at - health.lastSeen
   health.lastSeen = Math.max(health.lastSeen ?? at, at)
   if (kind === 'rate_limited') {
     const until = at + (observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS)
@@ -104,7 +106,7 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
   } else {
     onSuccess(health, at)
     // Only successes feed latency and throughput: a fast 500 must not look like a fast provider.
-    const weight = config.HEALTH_EWMA_WEIGHT_PCT / 100
+    const weight = sampleWeight(quietMs, config)
     if (observation.ttfbMs !== null) {
       health.ttfbMs = ewma(health.ttfbMs, observation.ttfbMs, weight)
       pushSample(health.ttfbSamples, [at, observation.ttfbMs])
@@ -233,6 +235,17 @@ function countInWindow(health: EndpointHealth, at: number, kind: ObservationKind
   if (kind === 'rate_limited') bucket.limited += 1
   else if (isFailure(kind)) bucket.failed += 1
   else bucket.ok += 1
+}
+
+/**
+ * The newest sample's weight: HEALTH_EWMA_WEIGHT_PCT under steady traffic, rising towards 1 as the
+ * time since the endpoint's previous observation grows (1 − e^(−quiet / (HEALTH_STALE_MS / 3)), so
+ * 95% once the figure is stale). A figure nobody renewed for a while says little about now: the
+ * sample that renews it must not be averaged away by it.
+ */
+export function sampleWeight(quietMs: number, config: Pick<HealthConfig, 'HEALTH_EWMA_WEIGHT_PCT' | 'HEALTH_STALE_MS'>): number {
+  const decayed = 1 - Math.exp((-3 * Math.max(0, quietMs)) / config.HEALTH_STALE_MS)
+  return Math.max(config.HEALTH_EWMA_WEIGHT_PCT / 100, decayed)
 }
 
 function ewma(previous: number | null, sample: number, weight: number): number {

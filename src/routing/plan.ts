@@ -2,7 +2,7 @@ import type { ProviderSpec } from '../catalog/schema'
 import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import type { ChatRequest } from '../formats/openai/request'
-import { endpointKey, type HealthLookup } from '../health/types'
+import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
 import { applyFilters, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
@@ -28,6 +28,10 @@ export interface PlanInput {
   tieBandMs: number
   /** Attempts in the window before an error rate counts against an endpoint (CIRCUIT_MIN_SAMPLES). */
   minSamples: number
+  /** HEALTH_STALE_MS: a latency figure older than this is renewed by one request (see `explores`). */
+  staleMs: number
+  /** Endpoints a request of this isolate is already renewing (their stale figure counts as it is). */
+  exploring: (key: string) => boolean
   /** ROUTING_MODE: the baselines ignore health and geography (`ordered`) or rank at random. */
   mode: 'nearest-healthy' | 'ordered' | 'random'
   /** What the client wants produced (FilterInput.output); chat text unless said. */
@@ -42,6 +46,8 @@ export interface TraceCandidate {
   distance_km: number | null
   network_ms: number
   ttfb_ms: number
+  /** The TTFB is assumed, not observed: the endpoint's figure is stale and being renewed. */
+  ttfb_assumed: boolean
   tokens_per_second: number
   error_rate: number
   circuit: string
@@ -61,6 +67,11 @@ export interface RouteTrace {
 
 export interface RoutePlan {
   endpoints: Endpoint[]
+  /**
+   * The endpoint this request tries first to renew its stale latency figure, or null. The caller
+   * marks it as being explored, so that one request at a time pays for the renewal.
+   */
+  explores: string | null
   trace: RouteTrace
 }
 
@@ -96,10 +107,16 @@ export function planRoute(input: PlanInput): RoutePlan {
 
   const informed = input.mode === 'nearest-healthy'
   const views = new Map(kept.map((endpoint) => [endpoint, informed ? input.health(endpointKey(endpoint.model.id, endpoint.provider.id)) : undefined]))
-  const fresh = [...views.values()].flatMap((view) => (view && view.samples > 0 && view.ttfbMs !== null ? [view.ttfbMs] : []))
+  // Optimism under uncertainty: an endpoint never seen, or unobserved for `staleMs` (say, shunned
+  // since a latency spike), is assumed as fast as the best fresh one, so that one request tries it
+  // and renews its figure, instead of a stale estimate that no traffic would ever correct.
+  const isStale = (view: HealthView | undefined) => !view || view.samples === 0 || view.lastSeen === null || input.now - view.lastSeen >= input.staleMs
+  const fresh = [...views.values()].flatMap((view) => (view && !isStale(view) && view.ttfbMs !== null ? [view.ttfbMs] : []))
   const bestFreshTtfbMs = fresh.length > 0 ? Math.min(...fresh) : null
+  const assumedTtfbOf = (endpoint: Endpoint) =>
+    isStale(views.get(endpoint)) && !input.exploring(endpointKey(endpoint.model.id, endpoint.provider.id)) ? bestFreshTtfbMs : null
   const scoreOf = (endpoint: Endpoint) =>
-    scoreEndpoint(endpoint, views.get(endpoint), informed ? input.client : null, input.now, input.minSamples, bestFreshTtfbMs)
+    scoreEndpoint(endpoint, views.get(endpoint), informed ? input.client : null, input.now, input.minSamples, informed ? assumedTtfbOf(endpoint) : null)
   // Without health or geography every score is equal: `ordered` keeps catalog order (no band),
   // `random` makes the whole field one band, shuffled with equal weights.
   const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs
@@ -110,8 +127,10 @@ export function planRoute(input: PlanInput): RoutePlan {
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
   const ranked = groups.flatMap((group) => rank(group, options)).slice(0, input.maxAttempts)
 
+  const first = ranked[0]
   return {
     endpoints: ranked.map((s) => s.endpoint),
+    explores: first?.ttfbAssumed ? first.key : null,
     trace: {
       client: input.client ? { latitude: input.client.lat, longitude: input.client.lon, colo: input.client.colo } : null,
       strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : input.mode,
@@ -132,6 +151,7 @@ function traceCandidate(s: Scored, position: number): TraceCandidate {
     distance_km: s.distanceKm === null ? null : Math.round(s.distanceKm),
     network_ms: round(s.networkMs),
     ttfb_ms: round(s.ttfbMs),
+    ttfb_assumed: s.ttfbAssumed,
     tokens_per_second: round(s.tokensPerSecond),
     error_rate: round(s.errorRate),
     circuit: s.circuit,

@@ -34,6 +34,8 @@ export interface Scored {
   distanceKm: number | null
   networkMs: number
   ttfbMs: number
+  /** The TTFB is assumed (a stale figure being renewed), not observed. */
+  ttfbAssumed: boolean
   tokensPerSecond: number
   errorRate: number
   circuit: CircuitState
@@ -59,17 +61,16 @@ export function scoreEndpoint(
   client: Geo | null,
   now: number,
   minSamples: number,
-  /** The best TTFB among endpoints observed in the window: what an unobserved one is assumed to have. */
-  bestFreshTtfbMs: number | null = null,
+  /**
+   * Set when the endpoint's latency figure is stale (or missing) and this request may renew it:
+   * the TTFB to assume instead, the best fresh one (optimism under uncertainty, see plan.ts).
+   */
+  assumedTtfbMs: number | null = null,
 ): Scored {
   const distance = client ? distanceKm(client, endpoint.provider.region) : null
   const networkMs = distance === null ? 0 : distance / KM_PER_MS_ROUND_TRIP
   const known = health?.ttfbMs ?? PRIOR_TTFB_MS
-  // Optimism under uncertainty: an endpoint with nothing in the window (never seen, or idle since a
-  // latency spike) is assumed as fast as the best fresh one, so it gets tried again and its figure
-  // renewed, instead of keeping a stale estimate that no traffic will ever correct.
-  const stale = !health || health.samples === 0
-  const ttfbMs = stale && bestFreshTtfbMs !== null ? Math.min(known, bestFreshTtfbMs) : known
+  const ttfbMs = assumedTtfbMs === null ? known : Math.min(known, assumedTtfbMs)
   const circuit = health?.circuit ?? 'closed'
   // The failures that opened a circuit must not keep its half-open probe away.
   const errorRate = health && circuit !== 'half_open' && health.samples >= minSamples ? health.errorRate : 0
@@ -81,6 +82,7 @@ export function scoreEndpoint(
     distanceKm: distance,
     networkMs,
     ttfbMs,
+    ttfbAssumed: ttfbMs !== known,
     tokensPerSecond: health?.tokensPerSecond ?? PRIOR_TOKENS_PER_SECOND,
     errorRate,
     circuit,

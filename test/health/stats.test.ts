@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { configOf } from '../../src/config'
-import { BUCKET_MS, endpointStats, mergeViews, observe, viewOf, type HealthConfig } from '../../src/health/stats'
+import { BUCKET_MS, endpointStats, mergeViews, observe, sampleWeight, viewOf, type HealthConfig } from '../../src/health/stats'
 import type { HealthView, Observation, ObservationKind } from '../../src/health/types'
 import { CONFIG, T, fold, observation } from './support'
 
@@ -134,6 +134,19 @@ describe('smoothing (EWMA, HEALTH_EWMA_WEIGHT_PCT)', () => {
     const state = fold(ttfb.map((ms, i) => observation('success', T + i, { ttfbMs: ms, tokensPerSecond: ms / 2 })))
     expect(viewOf(state, T, CONFIG).ttfbMs).toBeCloseTo(expected)
     expect(viewOf(state, T, CONFIG).tokensPerSecond).toBeCloseTo(expected / 2)
+  })
+
+  it.each([
+    { quietS: 1, expected: 1_500 - 1_480 * 0.2 },
+    { quietS: 5, expected: 1_500 - 1_480 * (1 - Math.exp(-1)) },
+    { quietS: 15, expected: 1_500 - 1_480 * (1 - Math.exp(-3)) },
+  ])('a sample after $quietS s of quiet weighs more (HEALTH_STALE_MS): 1,500 ms then 20 ms → $expected', ({ quietS, expected }) => {
+    const slow = Array.from({ length: 20 }, (_, i) => observation('success', T + i * 100, { ttfbMs: 1_500 }))
+    const last = T + 1_900
+    const state = fold([...slow, observation('success', last + quietS * 1_000, { ttfbMs: 20 })])
+    expect(viewOf(state, last + quietS * 1_000, CONFIG).ttfbMs).toBeCloseTo(expected)
+    expect(sampleWeight(0, CONFIG)).toBe(0.2)
+    expect(sampleWeight(CONFIG.HEALTH_STALE_MS, CONFIG)).toBeCloseTo(0.95, 2)
   })
 
   it('failures do not feed latency: a fast 500 is not a fast provider', () => {

@@ -104,6 +104,8 @@ export function plan(fields: Partial<ChatRequest>, options: Partial<PlanInput> &
     maxAttempts: 10,
     tieBandMs: 0,
     minSamples: 5,
+    staleMs: 15_000,
+    exploring: () => false,
     mode: 'nearest-healthy',
     ...rest,
   })

@@ -59,6 +59,28 @@ describe('nearest healthy by default', () => {
     expect(route({}, { client: CLIENTS.frankfurt!, healthy: { ...fast, 'x/chat@eu': view({ ttfbMs: 1_500, samples: 3 }) } })[0]).toBe('us')
   })
 
+  it('counts a figure unobserved for staleMs as stale even inside the window, and says which endpoint the request renews', () => {
+    const healthy = { 'x/chat@us': view({ ttfbMs: 40 }), 'x/chat@eu': view({ ttfbMs: 1_500, samples: 8, lastSeen: NOW - 15_000 }) }
+    const renewing = plan({}, { client: CLIENTS.frankfurt!, healthy })
+    expect(renewing.endpoints[0]!.provider.id).toBe('eu')
+    expect(renewing.explores).toBe('x/chat@eu')
+    expect(renewing.trace.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
+    // One request at a time: while another renews it, the stale figure counts as it is.
+    const meanwhile = plan({}, { client: CLIENTS.frankfurt!, healthy, exploring: (key) => key === 'x/chat@eu' })
+    expect(meanwhile.endpoints[0]!.provider.id).toBe('us')
+    expect(meanwhile.explores).toBeNull()
+    expect(meanwhile.trace.candidates.find((c) => c.provider === 'eu')).toMatchObject({ ttfb_ms: 1_500, ttfb_assumed: false })
+    // A figure observed just under staleMs ago is fresh.
+    const fresh = { ...healthy, 'x/chat@eu': view({ ttfbMs: 1_500, samples: 8, lastSeen: NOW - 14_999 }) }
+    expect(plan({}, { client: CLIENTS.frankfurt!, healthy: fresh }).explores).toBeNull()
+  })
+
+  it('renews nothing when the first endpoint is observed, or without health (ordered and random modes)', () => {
+    expect(plan({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ ttfbMs: 30 }) } }).explores).toBeNull()
+    expect(plan({}, { mode: 'ordered' }).explores).toBeNull()
+    expect(plan({}, { mode: 'random' }).explores).toBeNull()
+  })
+
   it('spreads equal candidates by weighted random instead of piling onto one', () => {
     const firsts = new Set<string>()
     for (const r of [0, 0.3, 0.6, 0.99]) firsts.add(route({}, { tieBandMs: 10, random: () => r })[0]!)

@@ -150,4 +150,72 @@ describe('routing scenarios', () => {
     expect((await ask(FRANKFURT)).provider).toBe('us')
     expect((await ask(FRANKFURT)).provider).toBe('us')
   })
+
+  it('after a latency spike, renews the stale figure with one request at a time, and returns once the provider is fast again', async () => {
+    let euMs = 3_000
+    const timed = (ms: () => number): UpstreamHandler => () => {
+      now += ms()
+      return jsonResponse(openaiCompletion())
+    }
+    const upstream = fakeUpstreams({ [EU]: timed(() => euMs), [US]: timed(() => 200), [AP]: timed(() => 200) })
+    const euCalls = () => upstream.calls.filter((call) => call.url.startsWith(EU)).length
+    expect((await ask(FRANKFURT)).provider).toBe('eu')
+    const servedBy = async (seconds: number) => {
+      const providers: (string | null)[] = []
+      for (let i = 0; i < seconds; i++) {
+        providers.push((await ask(FRANKFURT)).provider)
+        now += 1_000
+      }
+      return providers
+    }
+    // Still slow: shunned until its figure is stale (HEALTH_STALE_MS, 15 s), then one request
+    // renews it (slow again), and the rest keep to the fast provider.
+    const spike = await servedBy(25)
+    expect(spike.filter((provider) => provider === 'eu')).toHaveLength(1)
+    expect(euCalls()).toBe(2)
+    // Fast again: within one stale period a request finds out, and first place returns to eu.
+    euMs = 20
+    const after = await servedBy(20)
+    const back = after.indexOf('eu')
+    expect(back).toBeGreaterThanOrEqual(0)
+    expect(back).toBeLessThan(17)
+    expect(after.slice(back).every((provider) => provider === 'eu')).toBe(true)
+  })
+
+  it('sends one request at a time to renew a stale figure: the others keep to what they know meanwhile', async () => {
+    now += 3_600_000 // whatever earlier tests observed is long stale
+    let gate: Promise<void> | null = null
+    let euSeenAt = 0
+    const answer = (ms: number) => {
+      now += ms
+      return jsonResponse(openaiCompletion())
+    }
+    const upstream = fakeUpstreams({
+      [EU]: async () => {
+        if (gate) await gate
+        const response = answer(gate ? 0 : 3_000)
+        euSeenAt = now
+        return response
+      },
+      [US]: () => answer(200),
+      [AP]: () => answer(200),
+    })
+    const euCalls = () => upstream.calls.filter((call) => call.url.startsWith(EU)).length
+    for (let i = 0; i < 3 && euCalls() === 0; i++) await ask(FRANKFURT)
+    expect(euCalls()).toBe(1)
+    // eu is slow and fresh: us serves until eu's figure is stale.
+    while (now < euSeenAt + 15_000) {
+      expect((await ask(FRANKFURT)).provider).toBe('us')
+      now += 1_000
+    }
+    let release: () => void = () => {}
+    gate = new Promise<void>((resolve) => (release = resolve))
+    const renewing = ask(FRANKFURT)
+    // While the renewal is in flight, the next requests are not sent to the stale endpoint.
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+    expect(euCalls()).toBe(2)
+    release()
+    expect((await renewing).provider).toBe('eu')
+  })
 })
