@@ -103,6 +103,7 @@ export const TIME_SETTINGS_MS = {
   HEALTH_PUBLISH_MS: DEFAULT_CONFIG.HEALTH_PUBLISH_MS,
   HEALTH_REFRESH_MS: DEFAULT_CONFIG.HEALTH_REFRESH_MS,
   PROBE_IDLE_MS: DEFAULT_CONFIG.PROBE_IDLE_MS,
+  HEALTH_STALE_MS: DEFAULT_CONFIG.HEALTH_STALE_MS,
 }
 
 /** The deployed cron trigger (`* * * * *`, which runs the health probes) fires every 60 s; Miniflare
