@@ -129,7 +129,21 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
     callers.set(key, (callers.get(key) ?? 0) + us)
   }
   const callerTable = callersOf !== undefined ? `\n\nCallers of ${callersOf}:\n${table(callers, 15)}` : ''
-  return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}${callerTable}`
+  // Inclusive time of the gateway's own functions: which of them the library and runtime time is spent for.
+  const inclusive = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>()
+    for (let node = byId.get(id); node; node = parentOf.get(node.id)) {
+      const { functionName, url, lineNumber } = node.callFrame
+      const where = url.endsWith('.js') && !url.includes('cloudflare') ? moduleOf(lineNumber) : ''
+      if (!where.startsWith('src/')) continue
+      const name = `${functionName || '(anonymous)'}  ${where}:${lineNumber + 1}`
+      if (seen.has(name)) continue
+      seen.add(name)
+      inclusive.set(name, (inclusive.get(name) ?? 0) + us)
+    }
+  }
+  return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}\n\nTotal time (self and callees) by src/ function:\n${table(inclusive, 40)}${callerTable}`
 }
 
 async function perfRecord(pids: number[], seconds: number, out: string, sort: string): Promise<() => Promise<string>> {
