@@ -29,6 +29,8 @@ export interface BenchConfig {
   quietWaitS: number
   /** Whether this run's table replaces the one quoted in bench/README.md. */
   readme: boolean
+  /** Times the judged steps (JSON at 300/s, saturation, the first stream rate) are measured; verdicts take the median. */
+  rounds: number
 }
 
 const FLAGS = {
@@ -46,6 +48,7 @@ const FLAGS = {
   'chunk-delay': { env: 'UPSTREAM_CHUNK_DELAY_MS', fallback: '5' },
   'quiet-wait': { env: 'BENCH_QUIET_WAIT', fallback: '60' },
   readme: { env: 'BENCH_README', fallback: 'yes' },
+  rounds: { env: 'BENCH_ROUNDS', fallback: '3' },
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -96,5 +99,6 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     },
     quietWaitS: number('quiet-wait', read('quiet-wait'), 0),
     readme: readme === 'yes',
+    rounds: Math.floor(number('rounds', read('rounds'), 1)),
   }
 }

@@ -9,7 +9,7 @@ import { checkTarget } from './check'
 import { benchConfig, type BenchConfig } from './config'
 import { autocannonStep, pacedStep, type StepResult } from './load'
 import { cpuSnapshot, foreignCores, processCpuMs, waitForQuiet } from './machine'
-import { BUSY_CORES, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
+import { BUSY_CORES, judgedLoads, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
 import { provenance } from './provenance'
 import { memoryOf } from './runtime'
 import { startStack, type Target } from './targets'
@@ -30,7 +30,7 @@ function summary(step: Step): string {
   const ms = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2))
   const errors = r.non2xx + r.timeouts + r.failed + r.skipped
   const ttfb = r.ttfbMs ? ` ttfb p50 ${ms(r.ttfbMs.p50)}` : ''
-  const load = step.load === 'max' ? 'max' : `${step.load}/s`
+  const load = `${step.load === 'max' ? 'max' : `${step.load}/s`}${step.round > 1 ? ` round ${step.round}` : ''}`
   const busy = step.foreignCores >= BUSY_CORES ? ` (other processes used ${step.foreignCores.toFixed(2)} cores)` : ''
   const cpu = step.runtimeCpuMsPerOk === null ? '' : `, runtime CPU ${step.runtimeCpuMsPerOk.toFixed(2)} ms/req`
   return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}${cpu}, errors ${errors}${busy}`
@@ -39,7 +39,7 @@ function summary(step: Step): string {
 /** What is left of the run's --quiet-wait budget, in ms. */
 let quietBudgetMs = 0
 
-async function measure(target: Target, mode: Mode, load: number | 'max', config: BenchConfig): Promise<Step> {
+async function measure(target: Target, mode: Mode, load: number | 'max', config: BenchConfig, round = 1): Promise<Step> {
   if (quietBudgetMs > 0) {
     const waited = await waitForQuiet(quietBudgetMs, cpus().length)
     quietBudgetMs -= Math.max(0, waited - 500)
@@ -62,7 +62,7 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
     result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight })
   }
   const runtimeCpuMsPerOk = target.pids.length === 0 ? null : (processCpuMs(target.pids) - runtimeBefore) / Math.max(1, result.ok)
-  const step: Step = { mode, load, driver, target: target.name, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length), runtimeCpuMsPerOk }
+  const step: Step = { mode, load, driver, target: target.name, round, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length), runtimeCpuMsPerOk }
   log(summary(step))
   // An overloaded step leaves queued work (and waitUntil settlements) behind: let it drain.
   await sleep(result.skipped + result.timeouts > 0 || load === 'max' ? 2_000 : 500)
@@ -78,7 +78,7 @@ async function warmUp(targets: Target[], stream: boolean, config: BenchConfig): 
 
 async function main(): Promise<void> {
   const config = benchConfig(process.argv.slice(2), process.env)
-  const steps = (config.rates.length + (config.connections > 0 ? 1 : 0) + config.streamRates.length) * 4
+  const steps = (config.rates.length + (config.connections > 0 ? 1 : 0) + config.streamRates.length + (config.rounds - 1) * judgedLoads(config).length) * 4
   log(`Meridian bench "${config.name}": ${steps} steps of ${config.durationS} s (about ${Math.ceil((steps * (config.durationS + 1) + 8 * config.warmupS + 20) / 60)} min)`)
 
   quietBudgetMs = config.quietWaitS * 1000
@@ -97,6 +97,10 @@ async function main(): Promise<void> {
       if (config.connections > 0) for (const target of stack.targets) measured.push(await measure(target, 'json', 'max', config))
       await warmUp(stack.targets, true, config)
       for (const rate of config.streamRates) for (const target of stack.targets) measured.push(await measure(target, 'stream', rate, config))
+      // The judged loads again, so that a verdict is the median of rounds rather than one noisy step.
+      for (let round = 2; round <= config.rounds; round++) {
+        for (const { mode, load } of judgedLoads(config)) for (const target of stack.targets) measured.push(await measure(target, mode, load, config, round))
+      }
 
       const pidsOf = (name: Target['name']) => stack.targets.find((target) => target.name === name)?.pids ?? []
       const withDeltas = withOverheads(measured)
