@@ -68,9 +68,11 @@ const ConfigSchema = z.object({
    * An endpoint unobserved for this long has a stale latency figure: routing assumes it as fast as
    * the best fresh one and sends it one request (at a time, per isolate) to renew the figure, whose
    * sample then outweighs the stale one. Bounds how long a provider that was slow for a moment stays
-   * shunned, and how often a still-slow one is retried.
+   * shunned, and how often a still-slow one is retried. Keep it above HEALTH_PUBLISH_MS +
+   * HEALTH_REFRESH_MS, the age the global snapshot can reach, or a figure other isolates keep
+   * renewing would look stale here.
    */
-  HEALTH_STALE_MS: setting(15_000),
+  HEALTH_STALE_MS: setting(30_000),
   /** How often an isolate sends its batched observations to the HealthDO. */
   HEALTH_FLUSH_MS: setting(1_000),
   /** How often the HealthDO publishes its snapshot to KV (one writer: KV's 1 write/s holds). */

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono'
+import type { Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { configOf } from '../config'
-import { secretNamed } from '../env'
+import { secretNamed, type Env } from '../env'
 import { ChatRequest } from '../formats/openai/request'
 import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
@@ -9,7 +10,7 @@ import type { ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
 import { openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
-import { isExploring, markExploring } from '../health/local'
+import { clearExploring, isExploring, markExploring } from '../health/local'
 import { reportObservations } from '../health/report'
 import { currentHealth } from '../health/snapshot'
 import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../routing/plan'
@@ -47,7 +48,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
-  const { plan } = await admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }, waitUntil, c.req.raw.signal)
+  const { plan } = await renewing(env, route, admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }, waitUntil, c.req.raw.signal))
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
   const ctx: ExecutionContext = {
@@ -69,6 +70,24 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
   waitUntil(answer)
   return answer
+}
+
+/**
+ * Awaits a planned request's admission. If the plan renews a stale endpoint's figure but admission
+ * refuses the request, or leaves that endpoint out of first place, the renewal is not happening:
+ * the isolate's next request may make it.
+ */
+export async function renewing<T extends { plan: Endpoint[] }>(env: Env, route: RoutePlan, admission: Promise<T>): Promise<T> {
+  const renewed = route.explores
+  if (renewed === null) return admission
+  try {
+    const admitted = await admission
+    if (admitted.plan[0] !== route.endpoints[0]) clearExploring(env, renewed)
+    return admitted
+  } catch (error) {
+    clearExploring(env, renewed)
+    throw error
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { newGeneration } from '../gateway/identity'
 import { reportObservations } from '../health/report'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
-import { planRequest, wantsTrace } from './chat'
+import { planRequest, renewing, wantsTrace } from './chat'
 import type { AppEnv } from './context'
 
 /**
@@ -25,7 +25,11 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
-  const { plan } = await admitWithin(env, c.var.keyHash, { id: identity.id, now, plan: route.endpoints, bounds: embeddingBounds(request) }, waitUntil, c.req.raw.signal)
+  const { plan } = await renewing(
+    env,
+    route,
+    admitWithin(env, c.var.keyHash, { id: identity.id, now, plan: route.endpoints, bounds: embeddingBounds(request) }, waitUntil, c.req.raw.signal),
+  )
   const facts = { id: identity.id, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
   return embed(
     {

@@ -41,6 +41,11 @@ export function markExploring(env: Env, key: string, until: number): void {
   localOf(env).exploring.set(key, until)
 }
 
+/** The renewal will not happen after all (admission refused the request, or left that endpoint out). */
+export function clearExploring(env: Env, key: string): void {
+  localOf(env).exploring.delete(key)
+}
+
 export function isExploring(env: Env, key: string, now: number): boolean {
   return (localOf(env).exploring.get(key) ?? 0) > now
 }

@@ -144,8 +144,9 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
  * - circuit: an open local circuit wins at once; otherwise the fresher view decides, so a local
  *   half-open probe that succeeded is not overruled by a stale global "open";
  * - cooling: the later of the two;
- * - speeds: this isolate's, when it has observed the endpoint recently (a latency spike shows
- *   within a few requests, not after the next snapshot); else the global ones;
+ * - speeds: this isolate's, when it has observed the endpoint recently and no later than the
+ *   global view has (a latency spike shows within a few requests, not after the next snapshot,
+ *   and a figure other isolates renewed since replaces this isolate's older one); else global;
  * - error rate: with its own sample count, from the better-sampled view.
  */
 export function mergeViews(local?: HealthView, global?: HealthView): HealthView | undefined {
@@ -153,7 +154,7 @@ export function mergeViews(local?: HealthView, global?: HealthView): HealthView 
   const richer = local.samples >= global.samples ? local : global
   const laterOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b))
   const localIsFresher = (local.lastSeen ?? 0) >= (global.lastSeen ?? 0)
-  const recentLocal = local.samples > 0
+  const recentLocal = local.samples > 0 && localIsFresher
   return {
     circuit: local.circuit === 'open' || localIsFresher ? local.circuit : global.circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),

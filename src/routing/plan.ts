@@ -109,10 +109,14 @@ export function planRoute(input: PlanInput): RoutePlan {
   const views = new Map(kept.map((endpoint) => [endpoint, informed ? input.health(endpointKey(endpoint.model.id, endpoint.provider.id)) : undefined]))
   // Optimism under uncertainty: an endpoint never seen, or unobserved for `staleMs` (say, shunned
   // since a latency spike), is assumed as fast as the best fresh one, so that one request tries it
-  // and renews its figure, instead of a stale estimate that no traffic would ever correct.
+  // and renews its figure, instead of a stale estimate that no traffic would ever correct. With
+  // traffic sparser than `staleMs`, the best endpoint observed in the window is the reference.
   const isStale = (view: HealthView | undefined) => !view || view.samples === 0 || view.lastSeen === null || input.now - view.lastSeen >= input.staleMs
-  const fresh = [...views.values()].flatMap((view) => (view && !isStale(view) && view.ttfbMs !== null ? [view.ttfbMs] : []))
-  const bestFreshTtfbMs = fresh.length > 0 ? Math.min(...fresh) : null
+  const bestOf = (keep: (view: HealthView) => boolean) => {
+    const figures = [...views.values()].flatMap((view) => (view && view.ttfbMs !== null && keep(view) ? [view.ttfbMs] : []))
+    return figures.length > 0 ? Math.min(...figures) : null
+  }
+  const bestFreshTtfbMs = bestOf((view) => !isStale(view)) ?? bestOf((view) => view.samples > 0)
   const assumedTtfbOf = (endpoint: Endpoint) =>
     isStale(views.get(endpoint)) && !input.exploring(endpointKey(endpoint.model.id, endpoint.provider.id)) ? bestFreshTtfbMs : null
   const scoreOf = (endpoint: Endpoint) =>

@@ -138,8 +138,8 @@ describe('smoothing (EWMA, HEALTH_EWMA_WEIGHT_PCT)', () => {
 
   it.each([
     { quietS: 1, expected: 1_500 - 1_480 * 0.2 },
-    { quietS: 5, expected: 1_500 - 1_480 * (1 - Math.exp(-1)) },
-    { quietS: 15, expected: 1_500 - 1_480 * (1 - Math.exp(-3)) },
+    { quietS: 10, expected: 1_500 - 1_480 * (1 - Math.exp(-1)) },
+    { quietS: 30, expected: 1_500 - 1_480 * (1 - Math.exp(-3)) },
   ])('a sample after $quietS s of quiet weighs more (HEALTH_STALE_MS): 1,500 ms then 20 ms → $expected', ({ quietS, expected }) => {
     const slow = Array.from({ length: 20 }, (_, i) => observation('success', T + i * 100, { ttfbMs: 1_500 }))
     const last = T + 1_900
@@ -191,6 +191,12 @@ describe('mergeViews', () => {
       local: view({ samples: 3, ttfbMs: 1_500, tokensPerSecond: 10 }),
       global: view({ samples: 40, ttfbMs: 300, tokensPerSecond: 30 }),
       expected: view({ samples: 40, ttfbMs: 1_500, tokensPerSecond: 10 }),
+    },
+    {
+      name: 'global speeds when other isolates observed the endpoint after this one did (a renewed figure)',
+      local: view({ samples: 3, ttfbMs: 1_500, tokensPerSecond: 10, lastSeen: T }),
+      global: view({ samples: 40, ttfbMs: 30, tokensPerSecond: 30, lastSeen: T + 20_000 }),
+      expected: view({ samples: 40, ttfbMs: 30, tokensPerSecond: 30, lastSeen: T + 20_000 }),
     },
     {
       name: 'global speeds when this isolate has none recent',

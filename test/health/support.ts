@@ -5,7 +5,7 @@ import type { Observation, ObservationKind } from '../../src/health/types'
 export const CONFIG: HealthConfig = {
   HEALTH_WINDOW_MS: 60_000,
   HEALTH_EWMA_WEIGHT_PCT: 20,
-  HEALTH_STALE_MS: 15_000,
+  HEALTH_STALE_MS: 30_000,
   CIRCUIT_MIN_SAMPLES: 5,
   CIRCUIT_ERROR_RATE_PCT: 50,
   CIRCUIT_CONSECUTIVE_FAILURES: 3,

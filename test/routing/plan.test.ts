@@ -75,6 +75,16 @@ describe('nearest healthy by default', () => {
     expect(plan({}, { client: CLIENTS.frankfurt!, healthy: fresh }).explores).toBeNull()
   })
 
+  it('with traffic sparser than staleMs, takes the best endpoint observed in the window as the reference', () => {
+    const healthy = {
+      'x/chat@us': view({ ttfbMs: 40, samples: 2, lastSeen: NOW - 20_000 }),
+      'x/chat@eu': view({ ttfbMs: 1_500, samples: 1, lastSeen: NOW - 40_000 }),
+    }
+    const renewing = plan({}, { client: CLIENTS.frankfurt!, healthy })
+    expect(renewing.explores).toBe('x/chat@eu')
+    expect(renewing.trace.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
+  })
+
   it('renews nothing when the first endpoint is observed, or without health (ordered and random modes)', () => {
     expect(plan({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': view({ ttfbMs: 30 }) } }).explores).toBeNull()
     expect(plan({}, { mode: 'ordered' }).explores).toBeNull()
