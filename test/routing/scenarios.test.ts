@@ -76,6 +76,16 @@ async function ask(cf: object, as = key): Promise<{ provider: string | null; att
   return { provider: response.headers.get('x-meridian-provider'), attempts: Number(response.headers.get('x-meridian-attempts')), status: response.status }
 }
 
+/** Asks until eu has answered once (slowly), then keeps to us, as routing should, until eu's figure is stale. */
+async function shunUntilStale(euCalls: () => number, euSeenAt: () => number): Promise<void> {
+  for (let i = 0; i < 3 && euCalls() === 0; i++) await ask(FRANKFURT)
+  expect(euCalls()).toBe(1)
+  while (now < euSeenAt() + STALE_MS) {
+    expect((await ask(FRANKFURT)).provider).toBe('us')
+    now += 1_000
+  }
+}
+
 /** Every provider answers in the prior's 500 ms, so only health and distance tell them apart. */
 const ok: UpstreamHandler = () => {
   now += PRIOR_TTFB_MS
@@ -207,13 +217,7 @@ describe('routing scenarios', () => {
       [AP]: () => answer(200),
     })
     const euCalls = () => upstream.calls.filter((call) => call.url.startsWith(EU)).length
-    for (let i = 0; i < 3 && euCalls() === 0; i++) await ask(FRANKFURT)
-    expect(euCalls()).toBe(1)
-    // eu is slow and fresh: us serves until eu's figure is stale.
-    while (now < euSeenAt + STALE_MS) {
-      expect((await ask(FRANKFURT)).provider).toBe('us')
-      now += 1_000
-    }
+    await shunUntilStale(euCalls, () => euSeenAt)
     let release: () => void = () => {}
     gate = new Promise<void>((resolve) => (release = resolve))
     const renewing = ask(FRANKFURT)
@@ -239,12 +243,7 @@ describe('routing scenarios', () => {
       [AP]: () => jsonResponse(openaiCompletion()),
     })
     const euCalls = () => upstream.calls.filter((call) => call.url.startsWith(EU)).length
-    for (let i = 0; i < 3 && euCalls() === 0; i++) await ask(FRANKFURT)
-    expect(euCalls()).toBe(1)
-    while (now < euSeenAt + STALE_MS) {
-      expect((await ask(FRANKFURT)).provider).toBe('us')
-      now += 1_000
-    }
+    await shunUntilStale(euCalls, () => euSeenAt)
     // The plan would renew eu, but this key may not use it: served by us, and the renewal is not taken.
     expect((await ask(FRANKFURT, usOnly)).provider).toBe('us')
     expect((await ask(FRANKFURT)).provider).toBe('eu')
