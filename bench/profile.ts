@@ -17,9 +17,10 @@ import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
  * `npm run bench:profile`: where the gateway's time goes. Starts the same stack as `npm run bench`
  * with the gateway's V8 inspector open, drives one load against one target, records a CPU profile
  * of the gateway's isolate (Worker and Durable Objects share it under Miniflare) and prints self
- * time per source file and per function, mapped to `src/` through esbuild's `// src/…` markers in
- * the bundle. `--perf yes` also runs `perf record` on the workerd process for the native side
- * (SQLite, RPC, HTTP) that a V8 profile shows only as "(program)".
+ * time per source file and per function, and total time (with callees) per `src/` function, mapped
+ * to `src/` through esbuild's `// src/…` markers in the bundle. `--perf yes` also runs `perf record`
+ * on the workerd process for the native side (SQLite, RPC, HTTP) that a V8 profile shows only as
+ * "(program)"; `--perf-sort sym` reports it by symbol instead of by library.
  *
  *   npm run bench:profile -- --target meridian-quota --connections 64 --duration 10
  *   npm run bench:profile -- --stream yes --rate 100
@@ -150,7 +151,7 @@ async function perfRecord(pids: number[], seconds: number, out: string, sort: st
   const child = spawn('perf', ['record', '-F', '499', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
   return async () => {
     await new Promise((resolve) => child.once('close', resolve))
-    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', process.env.PERF_LIMIT ?? '0.7'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', '0.7'], { stdio: ['ignore', 'pipe', 'ignore'] })
     let text = ''
     report.stdout.on('data', (data: Buffer) => (text += data.toString('utf8')))
     await new Promise((resolve) => report.once('close', resolve))
