@@ -41,6 +41,14 @@ const ConfigSchema = z.object({
   /** A finished request's settlement waits this long for the key's next admission to carry it
    *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */
   SETTLE_LINGER_MS: setting(25),
+  /**
+   * Admission leases (docs/quotas.md): how long a ticket, an admission decided ahead for a busy
+   * key, stays valid in the isolate it was granted to. A change to the key waits this long (at
+   * most) before it answers, so that it still bites on the next request. 0 turns leasing off.
+   */
+  LEASE_MS: settingOrZero(1_000),
+  /** Most tickets an isolate asks for at once (it asks for about a lease's worth of its traffic). */
+  LEASE_MAX_TICKETS: settingOrZero(16),
   /** Generation records older than this are pruned. */
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */

@@ -48,9 +48,13 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
-  const { plan } = await renewing(env, route, admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }, waitUntil, c.req.raw.signal))
+  const { plan, reservation } = await renewing(
+    env,
+    route,
+    admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }, waitUntil, c.req.raw.signal),
+  )
   const stream = request.stream === true
-  const facts: RequestFacts = { id: identity.id, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
+  const facts: RequestFacts = { id: identity.id, reservation, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
   const ctx: ExecutionContext = {
     env,
     config,

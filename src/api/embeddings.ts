@@ -25,12 +25,12 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
-  const { plan } = await renewing(
+  const { plan, reservation } = await renewing(
     env,
     route,
     admitWithin(env, c.var.keyHash, { id: identity.id, now, plan: route.endpoints, bounds: embeddingBounds(request) }, waitUntil, c.req.raw.signal),
   )
-  const facts = { id: identity.id, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
+  const facts = { id: identity.id, reservation, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
   return embed(
     {
       env,

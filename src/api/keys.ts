@@ -60,6 +60,6 @@ keys.patch('/keys/:hash', async (c) => {
 
 keys.delete('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
-  if (!(await deleteKey(c.env, hash))) throw notFound(hash)
+  if (!(await deleteKey(c.env, hash, c.var.clock()))) throw notFound(hash)
   return c.json({ deleted: true })
 })

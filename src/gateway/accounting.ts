@@ -27,6 +27,8 @@ const REFUSAL_TYPES: Record<number, ErrorType> = {
 export interface Admitted {
   /** The plan narrowed to what the key may use. */
   plan: Endpoint[]
+  /** The reservation the request settles: its own generation id, or the ticket it took. */
+  reservation: string
 }
 
 /** The output tokens an endpoint may produce for this request. */
@@ -84,11 +86,13 @@ export async function admitWithin(
     const { status, message, metadata, headers } = admission.refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
   }
-  return { plan: admission.allowed.flatMap((index) => input.plan[index] ?? []) }
+  return { plan: admission.allowed.flatMap((index) => input.plan[index] ?? []), reservation: admission.reservation }
 }
 
 export interface RequestFacts {
   id: string
+  /** The reservation its settlement replaces (Admitted.reservation). */
+  reservation: string
   createdAt: number
   modelRequested: string
   streamed: boolean
@@ -130,6 +134,7 @@ export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: 
   const usage = outcome.report?.usage
   const settlement: Settlement = {
     id: facts.id,
+    ...(facts.reservation === facts.id ? {} : { reservation: facts.reservation }),
     now,
     costNano: outcome.report?.costNano ?? 0,
     tokens: usage ? usage.promptTokens + usage.completionTokens : 0,

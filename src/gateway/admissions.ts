@@ -1,10 +1,13 @@
 import { sleep } from '../clock'
+import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
 import { keyObject } from '../tenancy/directory'
 import type { Admission, AdmissionItem } from '../tenancy/key-do'
+import type { Refusal } from '../tenancy/ledger'
 import type { WaitUntil } from './context'
-import { settlementsDelivered, settlementsUndelivered, takeSettlements } from './outbox'
+import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from './outbox'
+import { countAdmission, holdTickets, lapse, sparesWanted, takeTicket, type Lot } from './tickets'
 
 /**
  * Admission calls to a key's Durable Object, coalesced per key in this isolate. A request whose
@@ -22,7 +25,14 @@ import { settlementsDelivered, settlementsUndelivered, takeSettlements } from '.
  * every wait for one, is kept alive with waitUntil: a request whose client hangs up after its
  * admission was sent still gets its answer and is settled like any other. One that hangs up while
  * still queued leaves the queue and is never admitted.
+ *
+ * A call's own request offers spare ids when this isolate sees the key busy; the tickets granted
+ * for them (./tickets) serve later requests, and queued ones, with no call, and what is left of
+ * them when the lease ends is given back through the outbox.
  */
+
+/** What a request learns: the endpoints it may use and the reservation it settles (its own id, or a ticket's). */
+export type RequestAdmission = { ok: true; allowed: number[]; reservation: string } | { ok: false; refusal: Refusal }
 
 type Answer = { ok: true; admission: Admission } | { ok: false; error: unknown }
 
@@ -43,7 +53,19 @@ const MAX_POLL_MS = 8
 /** A call in flight longer than this is presumed lost (its request's context died): the key moves on without it. */
 const STALE_CALL_MS = 30_000
 
-export function requestAdmission(env: Env, keyHash: string, item: AdmissionItem, waitUntil: WaitUntil, clientGone: AbortSignal): Promise<Admission> {
+export function requestAdmission(
+  env: Env,
+  keyHash: string,
+  item: AdmissionItem,
+  waitUntil: WaitUntil,
+  clientGone: AbortSignal,
+): Promise<RequestAdmission> {
+  const leaseMs = configOf(env).LEASE_MS
+  if (leaseMs > 0) {
+    countAdmission(keyHash, item.request.now, leaseMs)
+    const ticket = takeTicket(keyHash, item.request)
+    if (ticket) return Promise.resolve({ ok: true, allowed: ticket.allowed, reservation: ticket.id })
+  }
   let queue = queues.get(keyHash)
   if (!queue) queues.set(keyHash, (queue = { busySince: null, queued: [], answers: new Map() }))
   if (queue.busySince === null) return lead(env, keyHash, queue, item, waitUntil)
@@ -53,7 +75,19 @@ export function requestAdmission(env: Env, keyHash: string, item: AdmissionItem,
   return waiting
 }
 
-async function awaitTurn(env: Env, keyHash: string, queue: KeyQueue, item: AdmissionItem, waitUntil: WaitUntil, clientGone: AbortSignal): Promise<Admission> {
+/** The request's view of the object's answer for it. */
+function asRequestAdmission(item: AdmissionItem, admission: Admission): RequestAdmission {
+  return admission.ok ? { ok: true, allowed: admission.allowed, reservation: item.id } : admission
+}
+
+async function awaitTurn(
+  env: Env,
+  keyHash: string,
+  queue: KeyQueue,
+  item: AdmissionItem,
+  waitUntil: WaitUntil,
+  clientGone: AbortSignal,
+): Promise<RequestAdmission> {
   const queuedAt = Date.now()
   for (let pollMs = 1; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
     await sleep(pollMs)
@@ -61,10 +95,17 @@ async function awaitTurn(env: Env, keyHash: string, queue: KeyQueue, item: Admis
     if (found) {
       queue.answers.delete(item.id)
       forgetIfIdle(keyHash, queue)
-      if (found.answer.ok) return found.answer.admission
+      if (found.answer.ok) return asRequestAdmission(item, found.answer.admission)
       throw found.answer.error
     }
     const position = queue.queued.indexOf(item)
+    // Still queued: a ticket granted meanwhile serves it with no call.
+    const ticket = position < 0 ? null : takeTicket(keyHash, item.request)
+    if (ticket) {
+      queue.queued.splice(position, 1)
+      forgetIfIdle(keyHash, queue)
+      return { ok: true, allowed: ticket.allowed, reservation: ticket.id }
+    }
     if (position < 0) {
       // Carried by the call in flight: its answer is coming, unless that call's context died.
       if (Date.now() - queuedAt > 2 * STALE_CALL_MS) throw new Error('admission call lost')
@@ -84,15 +125,17 @@ async function awaitTurn(env: Env, keyHash: string, queue: KeyQueue, item: Admis
   }
 }
 
-/** Sends one call for `own` and up to MAX_BATCH - 1 queued admissions. */
-function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, waitUntil: WaitUntil): Promise<Admission> {
+/** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
+function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, waitUntil: WaitUntil): Promise<RequestAdmission> {
   const sentAt = Date.now()
   queue.busySince = sentAt
   const followers = queue.queued.splice(0, MAX_BATCH - 1)
   const carried = takeSettlements(keyHash)
+  const { LEASE_MS: leaseMs, LEASE_MAX_TICKETS: maxTickets } = configOf(env)
+  const spares = sparesWanted(keyHash, own.request.now, leaseMs, maxTickets)
   const answer = (item: AdmissionItem, result: Answer) => queue.answers.set(item.id, { answer: result, sentAt })
   const call = keyObject(env, keyHash)
-    .admit([own, ...followers], carried)
+    .admit([spares.length > 0 ? { ...own, spares } : own, ...followers], carried)
     .then(
       (admissions) => {
         settlementsDelivered(keyHash, carried)
@@ -102,11 +145,17 @@ function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, wa
         })
         const mine = admissions[0]
         if (!mine) throw new Error('admission missing from the batch')
-        return mine
+        if (mine.ok && mine.tickets && mine.tickets.length > 0) {
+          const lot = holdTickets(keyHash, own.request, mine.allowed, mine.tickets, leaseMs)
+          waitUntil(giveBackWhenLapsed(env, keyHash, lot, leaseMs))
+        }
+        return asRequestAdmission(own, mine)
       },
       (error: unknown) => {
         settlementsUndelivered(keyHash, carried)
         for (const follower of followers) answer(follower, { ok: false, error })
+        // The object may have granted tickets this isolate never learnt of: give every spare back.
+        if (spares.length > 0) waitUntil(giveBack(env, keyHash, spares, own.request.now))
         throw error
       },
     )
@@ -119,6 +168,23 @@ function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, wa
     })
   waitUntil(call.catch(() => {}))
   return call
+}
+
+/** When the lease ends, gives back the lot's tickets that no request took. */
+async function giveBackWhenLapsed(env: Env, keyHash: string, lot: Lot, leaseMs: number): Promise<void> {
+  await sleep(leaseMs)
+  await giveBack(env, keyHash, lapse(keyHash, lot), lot.expiresAt)
+}
+
+/**
+ * Releases tickets through the outbox (carried by the key's next admission, or sent after the
+ * linger): a settlement with no record frees the reservation and refunds its rate tokens. One that
+ * never arrives expires by alarm, charged in full. Releasing an id the object never granted does nothing.
+ */
+async function giveBack(env: Env, keyHash: string, ids: string[], now: number): Promise<void> {
+  const lingerMs = configOf(env).SETTLE_LINGER_MS
+  const release = (id: string) => ({ id, now, costNano: 0, tokens: 0, createdAt: now, record: null })
+  await Promise.all(ids.map((id) => deliverSettlement(env, keyHash, release(id), lingerMs)))
 }
 
 /** Drops the key's entry once nothing is in flight, queued or waiting to be picked up. */

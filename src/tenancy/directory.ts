@@ -38,8 +38,8 @@ export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, no
   return keyObject(env, hash).update(patch, now)
 }
 
-export async function deleteKey(env: Env, hash: string): Promise<boolean> {
-  const existed = await keyObject(env, hash).remove()
+export async function deleteKey(env: Env, hash: string, now: number): Promise<boolean> {
+  const existed = await keyObject(env, hash).remove(now)
   await env.KV.delete(INDEX_PREFIX + hash)
   return existed
 }

@@ -1,12 +1,15 @@
 import { DurableObject } from 'cloudflare:workers'
+import { sleep } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
 import {
   decideAdmission,
+  decideTickets,
   emptyLedger,
   expireInLedger,
+  releaseLedger,
   settleLedger,
   type AdmissionRequest,
   type Ledger,
@@ -21,27 +24,45 @@ import {
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
-export type Admission = { ok: true; allowed: number[] } | { ok: false; refusal: Refusal }
+/** `tickets`: the spare ids granted as tickets, when the item offered some. */
+export type Admission = { ok: true; allowed: number[]; tickets?: string[] } | { ok: false; refusal: Refusal }
 
 /** One request's admission: its generation id (names its reservation) and what it asks for. */
 export interface AdmissionItem {
   id: string
   request: AdmissionRequest
+  /**
+   * Ids for tickets the isolate would like along with this admission: further admissions of the
+   * same request, decided now (see decideTickets) and valid for LEASE_MS from `request.now`.
+   */
+  spares?: string[]
 }
+
+/**
+ * How long past a lease's end a key change waits, for the skew between the granting isolate's
+ * clock and the admin call's.
+ */
+export const LEASE_MARGIN_MS = 100
 
 const INVALID_KEY: Admission = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
 
-/** A finished request's real cost, replacing its reservation. */
+/**
+ * A finished request's real cost, replacing its reservation; or, with a null record, an unused
+ * ticket given back.
+ */
 export interface Settlement {
+  /** The generation id (names its record). */
   id: string
+  /** The reservation it replaces, when not its own id: the ticket the request took. */
+  reservation?: string
   now: number
   costNano: number
   /** Prompt + completion tokens actually used (for tokens_per_minute). */
   tokens: number
   /** When the request arrived (the generation record's created_at). */
   createdAt: number
-  /** The generation record, serialised by the gateway (GenerationRecordSchema). */
-  record: string
+  /** The generation record, serialised by the gateway (GenerationRecordSchema); null for a released ticket. */
+  record: string | null
 }
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
@@ -53,6 +74,8 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 
 const RECORD = 'record'
 const LEDGER = 'ledger'
+/** When the latest ticket granted lapses (on the granting isolate's clock). */
+const LEASED_UNTIL = 'leased_until'
 const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
 
@@ -63,6 +86,7 @@ export class KeyDO extends DurableObject<Env> {
   private cachedLedger: Ledger | undefined
   /** The scheduled alarm (null: none), once read; only this object sets or clears it. */
   private alarmAt: number | null | undefined
+  private cachedLeasedUntil: number | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -115,24 +139,44 @@ export class KeyDO extends DurableObject<Env> {
     return record ? { record, ledger: this.ledger(now) } : null
   }
 
-  update(patch: PatchKeyInput, now: number): { record: KeyRecord; ledger: Ledger } | null {
+  /**
+   * Changes the key. Admissions see the change at once; the answer waits until every ticket
+   * granted before it has lapsed, so no request starting after the answer runs on the old record.
+   */
+  async update(patch: PatchKeyInput, now: number): Promise<{ record: KeyRecord; ledger: Ledger } | null> {
     const current = this.record()
     if (!current) return null
     const record = patchKeyRecord(current, patch, new Date(now).toISOString())
     this.saveRecord(record)
+    await this.ticketsLapsed(now)
     return { record, ledger: this.ledger(now) }
   }
 
-  async remove(): Promise<boolean> {
+  /** Deletes the key; like update, answers once the tickets granted before have lapsed. */
+  async remove(now: number): Promise<boolean> {
     const existed = this.record() !== null
+    const leasedUntil = this.leasedUntil()
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
     // The instance may live on (a late call for the deleted key): its queries need the tables.
     this.createTables()
     this.cachedRecord = null
     this.cachedLedger = undefined
+    this.cachedLeasedUntil = undefined
     this.alarmAt = null
+    await this.ticketsLapsed(now, leasedUntil)
     return existed
+  }
+
+  private leasedUntil(): number {
+    this.cachedLeasedUntil ??= this.ctx.storage.kv.get<number>(LEASED_UNTIL) ?? 0
+    return this.cachedLeasedUntil
+  }
+
+  /** Waits (in real time) until the tickets granted up to `leasedUntil` have lapsed; at once when none are out. */
+  private async ticketsLapsed(now: number, leasedUntil = this.leasedUntil()): Promise<void> {
+    const waitMs = Math.min(leasedUntil + LEASE_MARGIN_MS - now, configOf(this.env).LEASE_MS + LEASE_MARGIN_MS)
+    if (leasedUntil > 0 && waitMs > 0) await sleep(waitMs)
   }
 
   /**
@@ -141,7 +185,8 @@ export class KeyDO extends DurableObject<Env> {
    * decided exactly as it would be alone, in the order the call lists them, against the ledger as
    * the ones before it left it. Settlements of the key's finished requests ride along and are
    * applied first, so they free their reservations before anything is judged: a busy key needs no
-   * settlement calls. All of it is one storage transaction.
+   * settlement calls. An item that offers spare ids may get some of them back as tickets
+   * (decideTickets), each reserved like an admission. All of it is one storage transaction.
    */
   async admit(items: AdmissionItem[], settlements: Settlement[] = []): Promise<Admission[]> {
     const key = this.record()
@@ -151,27 +196,45 @@ export class KeyDO extends DurableObject<Env> {
       return []
     }
     if (!key) return items.map(() => INVALID_KEY)
-    const ttl = configOf(this.env).RESERVATION_TTL_MS
+    const { RESERVATION_TTL_MS: ttl, LEASE_MS: leaseMs } = configOf(this.env)
     const { admissions, alarmAt } = this.atomically(() => {
       const before = this.ledger(first.request.now)
       const settled = this.applySettlements(before, settlements)
       let ledger = settled.ledger
       let alarmAt = settled.latest === null ? null : settled.latest + HOUR_MS
-      const admissions = items.map(({ id, request }): Admission => {
-        const decision = decideAdmission(key, ledger, request)
-        if (!decision.ok) return decision
+      const reserve = (id: string, request: AdmissionRequest, amountNano: number, tokens: number) => {
         const expiresAt = request.now + ttl
         this.ctx.storage.sql.exec(
           `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'open')`,
           id,
-          decision.reserveNano,
-          decision.reserveTokens,
+          amountNano,
+          tokens,
           request.now,
           expiresAt,
         )
-        ledger = decision.ledger
         alarmAt = Math.min(alarmAt ?? expiresAt, expiresAt)
+      }
+      const admissions = items.map(({ id, request }): Admission => {
+        const decision = decideAdmission(key, ledger, request)
+        if (!decision.ok) return decision
+        reserve(id, request, decision.reserveNano, decision.reserveTokens)
+        ledger = decision.ledger
         return { ok: true, allowed: decision.allowed }
+      })
+      // Tickets come after every request of the call: a request that is here now goes first.
+      items.forEach(({ request, spares = [] }, index) => {
+        const admission = admissions[index]
+        if (!admission?.ok || spares.length === 0 || leaseMs === 0) return
+        const leaseEnd = request.now + leaseMs
+        const tickets = decideTickets(key, ledger, request, spares.length, leaseEnd)
+        const granted = spares.slice(0, tickets.granted)
+        for (const spare of granted) reserve(spare, request, tickets.reserveNano, tickets.reserveTokens)
+        if (granted.length > 0 && leaseEnd > this.leasedUntil()) {
+          this.ctx.storage.kv.put(LEASED_UNTIL, leaseEnd)
+          this.cachedLeasedUntil = leaseEnd
+        }
+        ledger = tickets.ledger
+        admissions[index] = { ...admission, tickets: granted }
       })
       if (ledger !== before) this.saveLedger(ledger)
       return { admissions, alarmAt }
@@ -200,28 +263,34 @@ export class KeyDO extends DurableObject<Env> {
       return this.ctx.storage.transactionSync(write)
     } catch (error) {
       this.cachedLedger = undefined
+      this.cachedLeasedUntil = undefined
       throw error
     }
   }
 
   /**
    * Replaces each reservation with its real cost (in the returned ledger; the caller writes it)
-   * and stores the generation records. A settlement seen before is ignored. `latest`: the latest
-   * settlement time, null when there were none.
+   * and stores the generation records; frees released tickets. A settlement seen before is
+   * ignored. `latest`: the latest settlement time, null when there were none.
    */
   private applySettlements(ledger: Ledger, settlements: Settlement[]): { ledger: Ledger; latest: number | null } {
     let latest: number | null = null
     for (const settlement of settlements) {
       latest = Math.max(latest ?? settlement.now, settlement.now)
+      const reservationId = settlement.reservation ?? settlement.id
       const row = this.ctx.storage.sql
-        .exec<ReservationRow>('SELECT id, amount_nano, tokens, state FROM reservations WHERE id = ?', settlement.id)
+        .exec<ReservationRow>('SELECT id, amount_nano, tokens, state FROM reservations WHERE id = ?', reservationId)
         .toArray()[0]
       if (row?.state === 'settled') continue
       if (row) {
         const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
-        ledger = settleLedger(ledger, reservation, settlement.costNano, settlement.tokens, settlement.now)
-        this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, settlement.id)
+        ledger =
+          settlement.record === null
+            ? releaseLedger(ledger, reservation, settlement.now)
+            : settleLedger(ledger, reservation, settlement.costNano, settlement.tokens, settlement.now)
+        this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id = ?`, reservationId)
       }
+      if (settlement.record === null) continue
       this.ctx.storage.sql.exec(
         'INSERT OR IGNORE INTO generations (id, created_at, record) VALUES (?, ?, ?)',
         settlement.id,

@@ -219,6 +219,46 @@ export function settleLedger(current: Ledger, reservation: Reservation, costNano
   return { ...ledger, tokens: ledger.tokens && extraTokens !== 0 ? charge(ledger.tokens, extraTokens) : ledger.tokens }
 }
 
+/**
+ * An unused ticket given back: its reservation is freed as if it cost nothing, and the request
+ * and tokens it took from the rate buckets are refunded (the request it stood for never happened).
+ */
+export function releaseLedger(current: Ledger, reservation: Reservation, now: number): Ledger {
+  const ledger = settleLedger(current, reservation, 0, 0, now)
+  return { ...ledger, requests: ledger.requests ? charge(ledger.requests, -1) : ledger.requests }
+}
+
+export interface Tickets {
+  /** How many of the offered tickets are granted (0 to the number offered). */
+  granted: number
+  reserveNano: number
+  reserveTokens: number
+  /** The ledger with the granted tickets reserved. */
+  ledger: Ledger
+}
+
+/**
+ * Tickets: admissions of `request` decided ahead, for requests that have not arrived yet (see
+ * docs/quotas.md, "Admission leases"). Each is decided exactly as an admission, and they are
+ * granted only while as many again would still be admitted, so a key near any of its limits
+ * (money, rate, concurrency) gets none and keeps exact per-request admission. A key whose record
+ * refuses it at `leaseEnd` (it expires before the tickets would) gets none either.
+ */
+export function decideTickets(key: KeyRecord, current: Ledger, request: AdmissionRequest, offered: number, leaseEnd: number): Tickets {
+  const none: Tickets = { granted: 0, reserveNano: 0, reserveTokens: 0, ledger: current }
+  if (offered <= 0 || keyRefusal(key, leaseEnd)) return none
+  const ledgers: Ledger[] = [current]
+  let reserve = { reserveNano: 0, reserveTokens: 0 }
+  while (ledgers.length <= 2 * offered) {
+    const decision = decideAdmission(key, ledgers[ledgers.length - 1]!, request)
+    if (!decision.ok) break
+    reserve = { reserveNano: decision.reserveNano, reserveTokens: decision.reserveTokens }
+    ledgers.push(decision.ledger)
+  }
+  const granted = Math.floor((ledgers.length - 1) / 2)
+  return granted === 0 ? none : { granted, ...reserve, ledger: ledgers[granted]! }
+}
+
 /** A reservation whose settlement never came is charged in full: spend never escapes the ledger. */
 export function expireInLedger(current: Ledger, reservation: Reservation, now: number): Ledger {
   const ledger = rollPeriods(current, now)

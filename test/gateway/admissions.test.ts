@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
 import { requestAdmission } from '../../src/gateway/admissions'
-import type { Admission, AdmissionItem } from '../../src/tenancy/key-do'
+import type { Admission, AdmissionItem, Settlement } from '../../src/tenancy/key-do'
 
 /** A key namespace whose object records each admission call and answers when the test says so. */
 function fakeKeys() {
@@ -37,12 +37,13 @@ describe('coalesced admissions', () => {
     expect(idsOf(calls)).toEqual([['a']])
     const queued = [admit('b'), admit('c'), admit('d')]
     calls[0]!.answer(admitted(1))
-    expect(await first).toEqual({ ok: true, allowed: [0] })
+    // Each request settles its own reservation, named by its id.
+    expect(await first).toEqual({ ok: true, allowed: [0], reservation: 'a' })
     // One queued request leads the next call, for all three, in arrival order.
     await vi.waitFor(() => expect(calls).toHaveLength(2))
     expect(idsOf(calls)).toEqual([['a'], ['b', 'c', 'd']])
     calls[1]!.answer(admitted(3))
-    expect(await Promise.all(queued)).toEqual(admitted(3))
+    expect(await Promise.all(queued)).toEqual(['b', 'c', 'd'].map((id, i) => ({ ok: true, allowed: [i], reservation: id })))
     // Both calls and the three waits were kept alive with waitUntil, so a leader whose client
     // leaves still answers the rest, and a follower whose client leaves still gets its answer.
     expect(kept).toHaveLength(5)
@@ -67,7 +68,7 @@ describe('coalesced admissions', () => {
     const later = admit('d')
     expect(idsOf(calls)).toEqual([['a'], ['b', 'c'], ['d']])
     calls[2]!.answer(admitted(1))
-    expect(await later).toEqual({ ok: true, allowed: [0] })
+    expect(await later).toEqual({ ok: true, allowed: [0], reservation: 'd' })
   })
 
   it('drops a queued admission whose client left before it was sent: it is never admitted', async () => {
@@ -118,5 +119,89 @@ describe('coalesced admissions', () => {
     expect(idsOf(calls)).toEqual([['a'], ['b']])
     for (const call of calls) call.answer(admitted(1))
     await Promise.all([one, two])
+  })
+})
+
+describe('tickets for a busy key', () => {
+  /** Like fakeKeys, recording the spares each call offers and the settlements the object receives. */
+  function fakeLeasingKeys() {
+    const calls: { ids: string[]; spares: string[]; answer: (admissions: Admission[] | Error) => void }[] = []
+    const settled: Settlement[] = []
+    const env = {
+      LEASE_MS: '40',
+      LEASE_MAX_TICKETS: '4',
+      SETTLE_LINGER_MS: '5',
+      KEYS: {
+        idFromName: (name: string) => name,
+        get: () => ({
+          admit: (items: AdmissionItem[], carried: Settlement[]) =>
+            new Promise<Admission[]>((resolve, reject) => {
+              settled.push(...carried)
+              calls.push({
+                ids: items.map((item) => item.id),
+                spares: items[0]?.spares ?? [],
+                answer: (result) => (result instanceof Error ? reject(result) : resolve(result)),
+              })
+            }),
+          settle: async (batch: Settlement[]) => void settled.push(...batch),
+        }),
+      },
+    } as unknown as Env
+    return { env, calls, settled }
+  }
+
+  it('offers spares once the key is busy; tickets serve later and queued requests with no call; the rest go back', async () => {
+    const { env, calls, settled } = fakeLeasingKeys()
+    const keyHash = `key-${++serial}`
+    const kept: Promise<unknown>[] = []
+    const admit = (id: string) => requestAdmission(env, keyHash, item(id), (promise) => kept.push(promise), stillThere)
+    for (let i = 0; i < 7; i++) {
+      const pending = admit(`r${i}`)
+      calls[i]!.answer(admitted(1))
+      await pending
+    }
+    // Seven requests in this lease: not busy yet, so no call offered spares.
+    expect(calls.every((call) => call.spares.length === 0)).toBe(true)
+    const eighth = admit('r7')
+    const offered = calls[7]!.spares
+    expect(offered).toHaveLength(4)
+    // The object grants two of the four.
+    calls[7]!.answer([{ ok: true, allowed: [0], tickets: offered.slice(0, 2) }])
+    expect(await eighth).toEqual({ ok: true, allowed: [0], reservation: 'r7' })
+    const [x, y] = [await admit('x'), await admit('y')]
+    expect([x, y].map((a) => a.ok && a.reservation).sort()).toEqual(offered.slice(0, 2).sort())
+    expect(calls).toHaveLength(8)
+    // No ticket left: the next request calls (offering spares again), and one queued behind it
+    // takes a ticket that call brings instead of calling itself.
+    const z = admit('z')
+    const queued = admit('q')
+    const again = calls[8]!.spares
+    expect(again).toHaveLength(4)
+    calls[8]!.answer([{ ok: true, allowed: [0], tickets: again.slice(0, 2) }])
+    expect(await z).toMatchObject({ reservation: 'z' })
+    const taken = await queued
+    expect(taken.ok && again.slice(0, 2).includes(taken.reservation)).toBe(true)
+    expect(calls).toHaveLength(9)
+    // When the lease ends, the ticket nobody took is released: a settlement without a record.
+    const unused = again.slice(0, 2).find((id) => taken.ok && id !== taken.reservation)
+    await vi.waitFor(() => expect(settled).toEqual([expect.objectContaining({ id: unused, costNano: 0, tokens: 0, record: null })]))
+    await Promise.all(kept)
+  })
+
+  it('gives back every spare a failed call offered (the object may have granted them)', async () => {
+    const { env, calls, settled } = fakeLeasingKeys()
+    const keyHash = `key-${++serial}`
+    for (let i = 0; i < 7; i++) {
+      const pending = requestAdmission(env, keyHash, item(`r${i}`), () => {}, stillThere)
+      calls[i]!.answer(admitted(1))
+      await pending
+    }
+    const kept: Promise<unknown>[] = []
+    const failed = requestAdmission(env, keyHash, item('r7'), (promise) => kept.push(promise), stillThere)
+    const offered = calls[7]!.spares
+    calls[7]!.answer(new Error('object unreachable'))
+    await expect(failed).rejects.toThrow('object unreachable')
+    await Promise.all(kept)
+    expect(settled.map((s) => [s.id, s.record]).sort()).toEqual(offered.map((id) => [id, null]).sort())
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyRecord } from '../../src/tenancy/keys'
-import { decideAdmission, emptyLedger, expireInLedger, remainingNano, settleLedger, type Ledger } from '../../src/tenancy/ledger'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, remainingNano, settleLedger, type Ledger } from '../../src/tenancy/ledger'
 import { OPEN_POLICY, globMatches, type Policy } from '../../src/tenancy/policy'
 
 const T0 = Date.parse('2026-11-22T12:00:00Z')
@@ -141,6 +141,50 @@ describe('settlement and expiry', () => {
     const spent = settleLedger(day1.ledger, { amountNano: 3_000, tokens: 0, expired: false }, 3_000, 0, T0)
     expect(admitMany(key, 1, T0, spent).statuses).toEqual([402])
     expect(admitMany(key, 1, Date.parse('2026-11-23T00:00:00Z'), spent).statuses).toEqual([200])
+  })
+})
+
+describe('tickets (admission leases)', () => {
+  const LEASE_END = T0 + 1_000
+
+  it('grants as many as leave room for as many again: half of what the limit still covers', () => {
+    // Reserve 3,000 each (dearest of the four allowed); 10 worst cases fit, 2 are already admitted.
+    const key = keyWith({ limitNano: 30_000 })
+    const { ledger } = admitMany(key, 2)
+    const tickets = decideTickets(key, ledger, request(), 16, LEASE_END)
+    expect(tickets).toMatchObject({ granted: 4, reserveNano: 3_000 })
+    expect(tickets.ledger).toMatchObject({ reservedNano: 18_000, inFlight: 6 })
+    // The four left are admitted one by one, exactly; tickets never take a key's last budget.
+    expect(admitMany(key, 5, T0, tickets.ledger).statuses).toEqual([200, 200, 200, 200, 402])
+  })
+
+  it('grants no more than offered, and each ticket is an admission (rate, concurrency)', () => {
+    const key = keyWith({ requestsPerMinute: 100, maxConcurrency: 50 })
+    const tickets = decideTickets(key, emptyLedger(T0), request(), 8, LEASE_END)
+    expect(tickets.granted).toBe(8)
+    expect(tickets.ledger.inFlight).toBe(8)
+    expect(tickets.ledger.requests?.level).toBe(92)
+  })
+
+  it('grants none near a limit, to a key refused when the lease would end, or when none are offered', () => {
+    expect(decideTickets(keyWith({ requestsPerMinute: 1 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
+    expect(decideTickets(keyWith({ maxConcurrency: 1 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
+    const expiring = keyWith({}, { expires_at: new Date(T0 + 500).toISOString() })
+    expect(decideTickets(expiring, emptyLedger(T0), request(), 4, LEASE_END)).toMatchObject({ granted: 0, ledger: emptyLedger(T0) })
+    expect(decideTickets(keyWith({}), emptyLedger(T0), request(), 0, LEASE_END).granted).toBe(0)
+  })
+
+  it('gives a released ticket back: its money, its slot and its rate tokens', () => {
+    const key = keyWith({ limitNano: 1_000_000, requestsPerMinute: 100, tokensPerMinute: 1_000 })
+    const start = emptyLedger(T0)
+    const tickets = decideTickets(key, start, request(), 2, LEASE_END)
+    expect(tickets).toMatchObject({ granted: 2, reserveTokens: 10 })
+    const reservation = { amountNano: tickets.reserveNano, tokens: tickets.reserveTokens, expired: false }
+    const released = releaseLedger(releaseLedger(tickets.ledger, reservation, T0), reservation, T0)
+    expect(released).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 0, requests: { level: 100 }, tokens: { level: 1_000 } })
+    // One the alarm already charged in full is corrected to nothing.
+    const expired = expireInLedger(tickets.ledger, reservation, T0)
+    expect(releaseLedger(expired, { ...reservation, expired: true }, T0)).toMatchObject({ totalNano: 0, reservedNano: 3_000, inFlight: 1 })
   })
 })
 

@@ -30,6 +30,18 @@ function inspect(hash: string) {
 
 const hi = [{ role: 'user', content: 'hi' }]
 
+/** The key's reservations by kind: tickets (admissions decided ahead) and requests' own, per state. */
+function reservationKinds(hash: string) {
+  return runInDurableObject(stub(hash), (_instance, state) => {
+    const rows = state.storage.sql
+      .exec<{ kind: string; state: string; n: number }>(
+        `SELECT CASE WHEN id LIKE 'ticket-%' THEN 'ticket' ELSE 'own' END AS kind, state, COUNT(*) AS n FROM reservations GROUP BY kind, state`,
+      )
+      .toArray()
+    return Object.fromEntries(rows.map((row) => [`${row.kind} ${row.state}`, row.n]))
+  })
+}
+
 describe('a budget is never overspent', () => {
   it('admits exactly what the limit covers out of 200 concurrent requests, and the ledger agrees', async () => {
     // Worst case per request: prompt bound 18 tokens (16 overhead + "hi") at $1/M + 100 output at $2/M = 218,000 nano-USD.
@@ -59,6 +71,8 @@ describe('a budget is never overspent', () => {
     }
     const costs = await Promise.all(settled.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { usage: { cost: number } }).usage.cost))
     await vi.waitFor(async () => expect((await inspect(hash)).reservations).toEqual({ settled: 50 }))
+    // Tickets served some of them (the queued ones, with no call), and none was left unused.
+    expect((await reservationKinds(hash))['ticket settled']).toBeGreaterThan(0)
     const after = await inspect(hash)
     expect(after.ledger).toMatchObject({ totalNano: 50 * worstCase, reservedNano: 0, inFlight: 0 })
     expect(after.ledger!.totalNano).toBeLessThanOrEqual(50 * worstCase + 100_000)
@@ -319,5 +333,41 @@ describe('GET /v1/key, /v1/keys and /v1/generation', () => {
     const { key: other } = await createKey({ name: 'other' })
     expect((await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(404)
     expect((await gatewayFetch('/v1/generation', { headers: { authorization: `Bearer ${key}` } })).status).toBe(400)
+  })
+})
+
+describe('admission leases: tickets for a busy key', () => {
+  const busy = async (key: string, count: number) => {
+    for (let i = 0; i < count; i++) expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(200)
+  }
+
+  it('serves a busy key from tickets, and the ledger agrees once the unused ones are given back', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 18, completion_tokens: 5 } })) })
+    const { key, hash } = await createKey({ name: 'hot', limit: 1, rate_limit: { requests_per_minute: 1_000 } })
+    await busy(key, 20)
+    // The eighth request's call asked for tickets, and the requests after it took them.
+    const kinds = await reservationKinds(hash)
+    expect(kinds['ticket settled']).toBeGreaterThan(0)
+    expect(Object.entries(kinds).filter(([kind]) => kind.startsWith('own')).reduce((n, [, count]) => n + count, 0)).toBeLessThan(20)
+    // When the lease ends the rest go back: nothing reserved, and exactly the 20 requests charged.
+    await vi.waitFor(async () => expect((await inspect(hash)).reservations).not.toHaveProperty('open'), { timeout: 5_000 })
+    const after = await inspect(hash)
+    expect(after.generations).toHaveLength(20)
+    const charged = after.generations.reduce((sum, g) => sum + (g.cost_nano as number), 0)
+    expect(charged).toBeGreaterThan(0)
+    expect(after.ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: charged })
+  })
+
+  it('still bites on the next request when a key holding tickets is disabled or deleted', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    for (const change of [{ method: 'PATCH', body: JSON.stringify({ disabled: true }) }, { method: 'DELETE' }]) {
+      const { key, hash } = await createKey({ name: `revoked-${change.method}` })
+      await busy(key, 10)
+      // This isolate holds tickets it has not used yet.
+      expect((await reservationKinds(hash))['ticket open']).toBeGreaterThan(0)
+      expect((await adminFetch(`/v1/keys/${hash}`, change)).status).toBe(200)
+      // The change answered only once those tickets had lapsed, so this request needs the object.
+      expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(401)
+    }
   })
 })
