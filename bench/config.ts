@@ -31,6 +31,12 @@ export interface BenchConfig {
   readme: boolean
   /** Times the judged steps (JSON at 300/s, saturation, the first stream rate) are measured; verdicts take the median. */
   rounds: number
+  /**
+   * Where the gateway's Durable Objects keep their SQLite files: `disk` (Miniflare's temporary
+   * directory) or `tmpfs` (/dev/shm, where an fsync costs nothing). Each confirmed write is an
+   * fsync on the runtime's one thread. See bench/README.md, "Latency: the admission's write, not the call".
+   */
+  objectStorage: 'disk' | 'tmpfs'
 }
 
 const FLAGS = {
@@ -49,6 +55,7 @@ const FLAGS = {
   'quiet-wait': { env: 'BENCH_QUIET_WAIT', fallback: '60' },
   readme: { env: 'BENCH_README', fallback: 'yes' },
   rounds: { env: 'BENCH_ROUNDS', fallback: '3' },
+  'object-storage': { env: 'BENCH_OBJECT_STORAGE', fallback: 'disk' },
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -82,6 +89,8 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
   if (rateDriver !== 'paced' && rateDriver !== 'autocannon') throw new Error('--rate-driver must be "paced" or "autocannon"')
   const readme = read('readme')
   if (readme !== 'yes' && readme !== 'no') throw new Error('--readme must be "yes" or "no"')
+  const objectStorage = read('object-storage')
+  if (objectStorage !== 'disk' && objectStorage !== 'tmpfs') throw new Error('--object-storage must be "disk" or "tmpfs"')
   return {
     name: fileSafeName(read('name'), 'local'),
     durationS: number('duration', read('duration'), 0.5),
@@ -100,5 +109,6 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     quietWaitS: number('quiet-wait', read('quiet-wait'), 0),
     readme: readme === 'yes',
     rounds: Math.floor(number('rounds', read('rounds'), 1)),
+    objectStorage,
   }
 }

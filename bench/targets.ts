@@ -1,6 +1,7 @@
 /// <reference types="node" />
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { unstable_getMiniflareWorkerOptions } from 'wrangler'
@@ -99,6 +100,8 @@ export interface GatewayOptions {
   triggerHandlers?: boolean
   /** Opens the V8 inspector on this port (bench/profile.ts). */
   inspectorPort?: number
+  /** A directory for the Durable Objects' storage, instead of Miniflare's temporary one (BenchConfig.objectStorage). */
+  objectsDir?: string
 }
 
 /**
@@ -118,6 +121,7 @@ export async function startGateway(root: string, gatewayScript: string, options:
       bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
       ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
       ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      ...(options.objectsDir ? { durableObjectsPersist: options.objectsDir } : {}),
     },
     '/health',
   )
@@ -135,10 +139,12 @@ export async function startStack(
   pump: Pump = 'native',
 ): Promise<Stack> {
   const workers: RunningWorker[] = []
+  const cleanups: (() => void)[] = []
   const upstream = await startUpstreamProcess(root, config)
   const stop = async () => {
     for (const worker of workers) await worker.dispose()
     upstream.child.kill('SIGTERM')
+    for (const cleanup of cleanups) cleanup()
   }
   try {
     const upstreamBase = `http://127.0.0.1:${upstream.port}/v1`
@@ -157,7 +163,9 @@ export async function startStack(
     )
     workers.push(passthrough)
 
-    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript, gatewayOptions)
+    const objectsDir = config.objectStorage === 'tmpfs' ? mkdtempSync('/dev/shm/meridian-bench-objects-') : undefined
+    if (objectsDir) cleanups.push(() => rmSync(objectsDir, { recursive: true, force: true }))
+    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript, { ...gatewayOptions, ...(objectsDir ? { objectsDir } : {}) })
     workers.push(meridian)
     await installCatalog(meridian.url, adminToken, benchCatalog(upstreamBase))
     const openKey = await createKey(meridian.url, adminToken, { name: 'bench-open' })
