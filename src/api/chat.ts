@@ -51,7 +51,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const { plan, reservation } = await renewing(
     env,
     route,
-    admit(env, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }, waitUntil, c.req.raw.signal),
+    admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }),
   )
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }

@@ -28,7 +28,12 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const { plan, reservation } = await renewing(
     env,
     route,
-    admitWithin(env, c.var.keyHash, { id: identity.id, now, plan: route.endpoints, bounds: embeddingBounds(request) }, waitUntil, c.req.raw.signal),
+    admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.var.keyHash, {
+      id: identity.id,
+      now,
+      plan: route.endpoints,
+      bounds: embeddingBounds(request),
+    }),
   )
   const facts = { id: identity.id, reservation, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
   return embed(

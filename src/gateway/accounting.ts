@@ -7,8 +7,8 @@ import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estima
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import type { Settlement } from '../tenancy/key-do'
-import type { RequestOutcome, WaitUntil } from './context'
-import { requestAdmission } from './admissions'
+import type { RequestOutcome } from './context'
+import { requestAdmission, type Asker } from './admissions'
 import { deliverSettlement } from './outbox'
 
 /**
@@ -56,23 +56,15 @@ export function chatBounds(request: ChatRequest): TokenBounds {
   }
 }
 
-export function admit(
-  env: Env,
-  keyHash: string,
-  input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] },
-  waitUntil: WaitUntil,
-  clientGone: AbortSignal,
-): Promise<Admitted> {
-  return admitWithin(env, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) }, waitUntil, clientGone)
+export function admit(asker: Asker, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }): Promise<Admitted> {
+  return admitWithin(asker, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) })
 }
 
 /** Reserves the worst case over the plan's endpoints: every bounded token at each endpoint's dearest price. */
 export async function admitWithin(
-  env: Env,
+  asker: Asker,
   keyHash: string,
   input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds },
-  waitUntil: WaitUntil,
-  clientGone: AbortSignal,
 ): Promise<Admitted> {
   const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({
@@ -80,8 +72,8 @@ export async function admitWithin(
     provider: endpoint.provider.id,
     worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
   }))
-  const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(env).MAX_ATTEMPTS }
-  const admission = await requestAdmission(env, keyHash, { id: input.id, request }, waitUntil, clientGone)
+  const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(asker.env).MAX_ATTEMPTS }
+  const admission = await requestAdmission(asker, keyHash, { id: input.id, request })
   if (!admission.ok) {
     const { status, message, metadata, headers } = admission.refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)

@@ -1,4 +1,4 @@
-import { sleep } from '../clock'
+import { sleep, type Clock } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
@@ -53,25 +53,27 @@ const MAX_POLL_MS = 8
 /** A call in flight longer than this is presumed lost (its request's context died): the key moves on without it. */
 const STALE_CALL_MS = 30_000
 
-export function requestAdmission(
-  env: Env,
-  keyHash: string,
-  item: AdmissionItem,
-  waitUntil: WaitUntil,
-  clientGone: AbortSignal,
-): Promise<RequestAdmission> {
-  const leaseMs = configOf(env).LEASE_MS
+/** The request asking: its bindings, its waitUntil, its client's hang-up, and the gateway's clock. */
+export interface Asker {
+  env: Env
+  waitUntil: WaitUntil
+  clientGone: AbortSignal
+  clock: Clock
+}
+
+export function requestAdmission(asker: Asker, keyHash: string, item: AdmissionItem): Promise<RequestAdmission> {
+  const leaseMs = configOf(asker.env).LEASE_MS
   if (leaseMs > 0) {
     countAdmission(keyHash, item.request.now, leaseMs)
-    const ticket = takeTicket(keyHash, item.request)
+    const ticket = takeTicket(keyHash, item.request, asker.clock())
     if (ticket) return Promise.resolve({ ok: true, allowed: ticket.allowed, reservation: ticket.id })
   }
   let queue = queues.get(keyHash)
   if (!queue) queues.set(keyHash, (queue = { busySince: null, queued: [], answers: new Map() }))
-  if (queue.busySince === null) return lead(env, keyHash, queue, item, waitUntil)
+  if (queue.busySince === null) return lead(asker, keyHash, queue, item)
   queue.queued.push(item)
-  const waiting = awaitTurn(env, keyHash, queue, item, waitUntil, clientGone)
-  waitUntil(waiting.catch(() => {}))
+  const waiting = awaitTurn(asker, keyHash, queue, item)
+  asker.waitUntil(waiting.catch(() => {}))
   return waiting
 }
 
@@ -80,14 +82,7 @@ function asRequestAdmission(item: AdmissionItem, admission: Admission): RequestA
   return admission.ok ? { ok: true, allowed: admission.allowed, reservation: item.id } : admission
 }
 
-async function awaitTurn(
-  env: Env,
-  keyHash: string,
-  queue: KeyQueue,
-  item: AdmissionItem,
-  waitUntil: WaitUntil,
-  clientGone: AbortSignal,
-): Promise<RequestAdmission> {
+async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: AdmissionItem): Promise<RequestAdmission> {
   const queuedAt = Date.now()
   for (let pollMs = 1; ; pollMs = Math.min(pollMs * 2, MAX_POLL_MS)) {
     await sleep(pollMs)
@@ -99,34 +94,35 @@ async function awaitTurn(
       throw found.answer.error
     }
     const position = queue.queued.indexOf(item)
-    // Still queued: a ticket granted meanwhile serves it with no call.
-    const ticket = position < 0 ? null : takeTicket(keyHash, item.request)
-    if (ticket) {
-      queue.queued.splice(position, 1)
-      forgetIfIdle(keyHash, queue)
-      return { ok: true, allowed: ticket.allowed, reservation: ticket.id }
-    }
     if (position < 0) {
       // Carried by the call in flight: its answer is coming, unless that call's context died.
       if (Date.now() - queuedAt > 2 * STALE_CALL_MS) throw new Error('admission call lost')
       continue
     }
-    if (clientGone.aborted) {
+    if (asker.clientGone.aborted) {
       queue.queued.splice(position, 1)
       forgetIfIdle(keyHash, queue)
       // Nobody reads this answer; it only ends the request without a reservation.
       throw new GatewayError(408, 'timeout', 'The client left while its request waited for admission')
     }
+    // Still queued: a ticket granted meanwhile serves it with no call.
+    const ticket = takeTicket(keyHash, item.request, asker.clock())
+    if (ticket) {
+      queue.queued.splice(position, 1)
+      forgetIfIdle(keyHash, queue)
+      return { ok: true, allowed: ticket.allowed, reservation: ticket.id }
+    }
     if (queue.busySince !== null && Date.now() - queue.busySince > STALE_CALL_MS) queue.busySince = null
     if (queue.busySince === null) {
       queue.queued.splice(position, 1)
-      return lead(env, keyHash, queue, item, waitUntil)
+      return lead(asker, keyHash, queue, item)
     }
   }
 }
 
 /** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
-function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, waitUntil: WaitUntil): Promise<RequestAdmission> {
+function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem): Promise<RequestAdmission> {
+  const { env, waitUntil } = asker
   const sentAt = Date.now()
   queue.busySince = sentAt
   const followers = queue.queued.splice(0, MAX_BATCH - 1)
@@ -145,9 +141,9 @@ function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, wa
         })
         const mine = admissions[0]
         if (!mine) throw new Error('admission missing from the batch')
-        if (mine.ok && mine.tickets && mine.tickets.length > 0) {
-          const lot = holdTickets(keyHash, own.request, mine.allowed, mine.tickets, leaseMs)
-          waitUntil(giveBackWhenLapsed(env, keyHash, lot, leaseMs))
+        if (mine.ok && mine.tickets && mine.tickets.ids.length > 0) {
+          const lot = holdTickets(keyHash, own.request, mine.tickets, leaseMs)
+          waitUntil(giveBackWhenLapsed(asker, keyHash, lot))
         }
         return asRequestAdmission(own, mine)
       },
@@ -171,9 +167,9 @@ function lead(env: Env, keyHash: string, queue: KeyQueue, own: AdmissionItem, wa
 }
 
 /** When the lease ends, gives back the lot's tickets that no request took. */
-async function giveBackWhenLapsed(env: Env, keyHash: string, lot: Lot, leaseMs: number): Promise<void> {
-  await sleep(leaseMs)
-  await giveBack(env, keyHash, lapse(keyHash, lot), lot.expiresAt)
+async function giveBackWhenLapsed(asker: Asker, keyHash: string, lot: Lot): Promise<void> {
+  await sleep(Math.max(0, lot.expiresAt - asker.clock()))
+  await giveBack(asker.env, keyHash, lapse(keyHash, lot), lot.expiresAt)
 }
 
 /**

@@ -1,21 +1,23 @@
-import type { AdmissionRequest } from '../tenancy/ledger'
+import type { TicketGrant } from '../tenancy/key-do'
+import { allowedCandidates, reservationFor, type AdmissionRequest, type AllowLists } from '../tenancy/ledger'
 
 /**
  * Tickets this isolate holds (docs/quotas.md, "Admission leases"): admissions that a busy key's
  * object decided ahead, granted along with one of the key's admission calls and valid until the
- * lease ends. A later request of the same shape (the same candidate endpoints, a worst case and a
- * prompt no larger) takes one instead of calling the object: same reservation, same allowed
- * endpoints, as the object would have decided for it. What is not taken when the lease ends is
+ * lease ends. A later request takes one instead of calling the object when the ticket covers it:
+ * its endpoints, narrowed by the key's allow-lists exactly as the object would, reserve no more
+ * than the ticket, and its prompt estimate is no larger. What is not taken when the lease ends is
  * given back (`lapse`). Isolate memory: data only, no I/O objects.
  */
 
-/** A grant: tickets for requests shaped like `template`. */
+/** A grant: tickets, each reserving `reserveNano`, valid from `start` until `expiresAt`. */
 export interface Lot {
-  template: AdmissionRequest
-  shape: string
   reserveNano: number
-  allowed: number[]
-  /** On the clock of `template.now`; a ticket is used only before it. */
+  promptTokens: number
+  maxAttempts: number
+  lists: AllowLists
+  /** On the clock of the request that asked for them (its arrival), like the object's decisions. */
+  start: number
   expiresAt: number
   ids: string[]
 }
@@ -35,27 +37,11 @@ export const HOT_KEY_REQUESTS = 8
 /** Keys whose traffic this isolate remembers before it forgets the idle ones. */
 const MAX_KEYS = 1_000
 
-/** What decides the allowed endpoints: the candidates, in order, and how many are tried. */
-function shapeOf(request: AdmissionRequest): string {
-  return `${request.maxAttempts}|${request.candidates.map((candidate) => `${candidate.model} ${candidate.provider}`).join('|')}`
-}
-
-/** What an admission of `request` reserves, given the endpoints the key allows. */
-function reserveOf(request: AdmissionRequest, allowed: number[]): number {
-  return Math.max(0, ...allowed.map((index) => request.candidates[index]?.worstCaseNano ?? Infinity))
-}
-
 function entryFor(keyHash: string, now: number, leaseMs: number): KeyTickets {
   let entry = held.get(keyHash)
   if (!entry) {
     if (held.size >= MAX_KEYS) forgetIdle(now, leaseMs)
     held.set(keyHash, (entry = { lots: [], windowStart: now, count: 0, previous: 0 }))
-  }
-  const elapsed = now - entry.windowStart
-  if (elapsed >= leaseMs || elapsed < 0) {
-    entry.previous = elapsed >= 0 && elapsed < 2 * leaseMs ? entry.count : 0
-    entry.count = 0
-    entry.windowStart = now
   }
   return entry
 }
@@ -64,28 +50,35 @@ function forgetIdle(now: number, leaseMs: number): void {
   for (const [keyHash, entry] of held) if (entry.lots.length === 0 && now - entry.windowStart >= 2 * leaseMs) held.delete(keyHash)
 }
 
-/** Counts a request of the key (how busy it is decides the tickets asked for). */
+/**
+ * Counts a request of the key (how busy it is decides the tickets asked for). A request timed a
+ * little before the current window (requests reach admission out of arrival order) counts in it.
+ */
 export function countAdmission(keyHash: string, now: number, leaseMs: number): void {
-  entryFor(keyHash, now, leaseMs).count++
+  const entry = entryFor(keyHash, now, leaseMs)
+  const elapsed = now - entry.windowStart
+  if (elapsed >= leaseMs) {
+    entry.previous = elapsed < 2 * leaseMs ? entry.count : 0
+    entry.count = 0
+    entry.windowStart = now
+  }
+  entry.count++
 }
 
 /**
- * Takes a ticket that fits the request, if this isolate holds one: its id (the reservation the
- * request settles) and the endpoints it allows. Null: the request needs an admission call.
+ * Takes a ticket that covers the request at `now` (when it is taken, not when the request
+ * arrived), if this isolate holds one: its id (the reservation the request settles) and the
+ * endpoints it may use. Null: the request needs an admission call.
  */
-export function takeTicket(keyHash: string, request: AdmissionRequest): { id: string; allowed: number[] } | null {
-  const lots = held.get(keyHash)?.lots ?? []
-  const shape = shapeOf(request)
-  for (const lot of lots) {
-    const fits =
-      lot.ids.length > 0 &&
-      lot.shape === shape &&
-      request.now >= lot.template.now &&
-      request.now < lot.expiresAt &&
-      request.promptTokens <= lot.template.promptTokens &&
-      reserveOf(request, lot.allowed) <= lot.reserveNano
-    const id = fits ? lot.ids.pop() : undefined
-    if (id !== undefined) return { id, allowed: lot.allowed }
+export function takeTicket(keyHash: string, request: AdmissionRequest, now: number): { id: string; allowed: number[] } | null {
+  for (const lot of held.get(keyHash)?.lots ?? []) {
+    if (lot.ids.length === 0 || now < lot.start || now >= lot.expiresAt) continue
+    if (request.promptTokens > lot.promptTokens || request.maxAttempts !== lot.maxAttempts) continue
+    const allowed = allowedCandidates(lot.lists, request)
+    // Nothing allowed is a refusal (403), which only the object gives.
+    if (allowed.length === 0 || reservationFor(request, allowed) > lot.reserveNano) continue
+    const id = lot.ids.pop()
+    if (id !== undefined) return { id, allowed }
   }
   return null
 }
@@ -104,24 +97,28 @@ export function sparesWanted(keyHash: string, now: number, leaseMs: number, maxT
   return Array.from({ length: Math.max(0, wanted) }, () => `ticket-${crypto.randomUUID()}`)
 }
 
-/** Holds tickets the object granted for `template`; `lapse` the returned lot when the lease ends. */
-export function holdTickets(keyHash: string, template: AdmissionRequest, allowed: number[], ids: string[], leaseMs: number): Lot {
+/**
+ * Holds the tickets the object granted with the admission of `asker` (the request that offered
+ * the spares); `lapse` the returned lot when the lease ends.
+ */
+export function holdTickets(keyHash: string, asker: AdmissionRequest, grant: TicketGrant, leaseMs: number): Lot {
   const lot: Lot = {
-    template,
-    shape: shapeOf(template),
-    reserveNano: reserveOf(template, allowed),
-    allowed,
-    expiresAt: template.now + leaseMs,
-    ids: [...ids],
+    reserveNano: grant.reserveNano,
+    promptTokens: asker.promptTokens,
+    maxAttempts: asker.maxAttempts,
+    lists: grant.lists,
+    start: asker.now,
+    expiresAt: asker.now + leaseMs,
+    ids: [...grant.ids],
   }
-  entryFor(keyHash, template.now, leaseMs).lots.push(lot)
+  entryFor(keyHash, asker.now, leaseMs).lots.push(lot)
   return lot
 }
 
-/** Ends a lot's lease: its tickets no longer fit anything. Returns the ids nobody took, to give back. */
+/** Ends a lot's lease: its tickets no longer cover anything. Returns the ids nobody took, to give back. */
 export function lapse(keyHash: string, lot: Lot): string[] {
   const entry = held.get(keyHash)
-  if (entry) entry.lots = entry.lots.filter((held) => held !== lot)
+  if (entry) entry.lots = entry.lots.filter((other) => other !== lot)
   const unused = lot.ids
   lot.ids = []
   return unused

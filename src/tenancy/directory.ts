@@ -38,9 +38,9 @@ export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, no
   return keyObject(env, hash).update(patch, now)
 }
 
+/** Deletes the key (the object answers once the tickets it granted have lapsed) and its index entry. */
 export async function deleteKey(env: Env, hash: string, now: number): Promise<boolean> {
-  const existed = await keyObject(env, hash).remove(now)
-  await env.KV.delete(INDEX_PREFIX + hash)
+  const [existed] = await Promise.all([keyObject(env, hash).remove(now), env.KV.delete(INDEX_PREFIX + hash)])
   return existed
 }
 

@@ -8,6 +8,7 @@ import {
   decideAdmission,
   decideTickets,
   emptyLedger,
+  type AllowLists,
   expireInLedger,
   releaseLedger,
   settleLedger,
@@ -24,8 +25,19 @@ import {
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
-/** `tickets`: the spare ids granted as tickets, when the item offered some. */
-export type Admission = { ok: true; allowed: number[]; tickets?: string[] } | { ok: false; refusal: Refusal }
+/** `tickets`: what was granted for the spare ids the item offered, if it offered any. */
+export type Admission = { ok: true; allowed: number[]; tickets?: TicketGrant } | { ok: false; refusal: Refusal }
+
+/**
+ * Tickets granted with an admission: the spare ids granted, what each reserves, and the key's
+ * allow-lists, with which the isolate decides which endpoints a later request may use, exactly as
+ * the object would until the lease ends (a change to the key waits until then).
+ */
+export interface TicketGrant {
+  ids: string[]
+  reserveNano: number
+  lists: AllowLists
+}
 
 /** One request's admission: its generation id (names its reservation) and what it asks for. */
 export interface AdmissionItem {
@@ -74,8 +86,13 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 
 const RECORD = 'record'
 const LEDGER = 'ledger'
-/** When the latest ticket granted lapses (on the granting isolate's clock). */
+/** When the latest ticket granted lapses (on the granting isolate's clock), and the lease it had. */
 const LEASED_UNTIL = 'leased_until'
+
+interface Leased {
+  until: number
+  leaseMs: number
+}
 const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
 
@@ -86,7 +103,7 @@ export class KeyDO extends DurableObject<Env> {
   private cachedLedger: Ledger | undefined
   /** The scheduled alarm (null: none), once read; only this object sets or clears it. */
   private alarmAt: number | null | undefined
-  private cachedLeasedUntil: number | undefined
+  private cachedLeased: Leased | null | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -155,28 +172,36 @@ export class KeyDO extends DurableObject<Env> {
   /** Deletes the key; like update, answers once the tickets granted before have lapsed. */
   async remove(now: number): Promise<boolean> {
     const existed = this.record() !== null
-    const leasedUntil = this.leasedUntil()
+    // Admissions that arrive from here on find no key, so no ticket is granted after this read.
+    this.cachedRecord = null
+    const leased = this.leased()
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
     // The instance may live on (a late call for the deleted key): its queries need the tables.
     this.createTables()
     this.cachedRecord = null
     this.cachedLedger = undefined
-    this.cachedLeasedUntil = undefined
+    this.cachedLeased = null
     this.alarmAt = null
-    await this.ticketsLapsed(now, leasedUntil)
+    await this.ticketsLapsed(now, leased)
     return existed
   }
 
-  private leasedUntil(): number {
-    this.cachedLeasedUntil ??= this.ctx.storage.kv.get<number>(LEASED_UNTIL) ?? 0
-    return this.cachedLeasedUntil
+  private leased(): Leased | null {
+    if (this.cachedLeased === undefined) this.cachedLeased = this.ctx.storage.kv.get<Leased>(LEASED_UNTIL) ?? null
+    return this.cachedLeased
   }
 
-  /** Waits (in real time) until the tickets granted up to `leasedUntil` have lapsed; at once when none are out. */
-  private async ticketsLapsed(now: number, leasedUntil = this.leasedUntil()): Promise<void> {
-    const waitMs = Math.min(leasedUntil + LEASE_MARGIN_MS - now, configOf(this.env).LEASE_MS + LEASE_MARGIN_MS)
-    if (leasedUntil > 0 && waitMs > 0) await sleep(waitMs)
+  /**
+   * Waits (in real time) until the tickets granted up to `leased.until` have lapsed; at once when
+   * none are out. Never longer than a lease (the longer of the latest grant's and the current
+   * setting) plus the margin, whatever the clocks say.
+   */
+  private async ticketsLapsed(now: number, leased = this.leased()): Promise<void> {
+    if (!leased) return
+    const longest = Math.max(leased.leaseMs, configOf(this.env).LEASE_MS) + LEASE_MARGIN_MS
+    const waitMs = Math.min(leased.until + LEASE_MARGIN_MS - now, longest)
+    if (waitMs > 0) await sleep(waitMs)
   }
 
   /**
@@ -196,7 +221,7 @@ export class KeyDO extends DurableObject<Env> {
       return []
     }
     if (!key) return items.map(() => INVALID_KEY)
-    const { RESERVATION_TTL_MS: ttl, LEASE_MS: leaseMs } = configOf(this.env)
+    const { RESERVATION_TTL_MS: ttl, LEASE_MS: leaseMs, LEASE_MAX_TICKETS: maxTickets } = configOf(this.env)
     const { admissions, alarmAt } = this.atomically(() => {
       const before = this.ledger(first.request.now)
       const settled = this.applySettlements(before, settlements)
@@ -226,15 +251,18 @@ export class KeyDO extends DurableObject<Env> {
         const admission = admissions[index]
         if (!admission?.ok || spares.length === 0 || leaseMs === 0) return
         const leaseEnd = request.now + leaseMs
-        const tickets = decideTickets(key, ledger, request, spares.length, leaseEnd)
+        const tickets = decideTickets(key, ledger, request, Math.min(spares.length, maxTickets), leaseEnd)
         const granted = spares.slice(0, tickets.granted)
         for (const spare of granted) reserve(spare, request, tickets.reserveNano, tickets.reserveTokens)
-        if (granted.length > 0 && leaseEnd > this.leasedUntil()) {
-          this.ctx.storage.kv.put(LEASED_UNTIL, leaseEnd)
-          this.cachedLeasedUntil = leaseEnd
+        const leased = this.leased()
+        if (granted.length > 0 && (!leased || leaseEnd > leased.until || leaseMs > leased.leaseMs)) {
+          const latest = { until: Math.max(leaseEnd, leased?.until ?? 0), leaseMs: Math.max(leaseMs, leased?.leaseMs ?? 0) }
+          this.ctx.storage.kv.put(LEASED_UNTIL, latest)
+          this.cachedLeased = latest
         }
         ledger = tickets.ledger
-        admissions[index] = { ...admission, tickets: granted }
+        const { allowedModels, allowedProviders } = key.policy
+        admissions[index] = { ...admission, tickets: { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders } } }
       })
       if (ledger !== before) this.saveLedger(ledger)
       return { admissions, alarmAt }
@@ -263,7 +291,7 @@ export class KeyDO extends DurableObject<Env> {
       return this.ctx.storage.transactionSync(write)
     } catch (error) {
       this.cachedLedger = undefined
-      this.cachedLeasedUntil = undefined
+      this.cachedLeased = undefined
       throw error
     }
   }

@@ -105,17 +105,27 @@ function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: numb
   }
 }
 
+/** What the key's allow-lists leave of a request's candidates (their indices), up to its attempts. */
+export type AllowLists = Pick<Policy, 'allowedModels' | 'allowedProviders'>
+
+export function allowedCandidates(lists: AllowLists, request: AdmissionRequest): number[] {
+  return request.candidates
+    .flatMap((candidate, index) => (allows(lists.allowedModels, candidate.model) && allows(lists.allowedProviders, candidate.provider) ? [index] : []))
+    .slice(0, request.maxAttempts)
+}
+
+/** What admitting a request reserves: the worst case of its dearest allowed candidate. */
+export function reservationFor(request: AdmissionRequest, allowed: number[]): number {
+  return Math.max(0, ...allowed.map((index) => request.candidates[index]?.worstCaseNano ?? 0))
+}
+
 export function decideAdmission(key: KeyRecord, current: Ledger, request: AdmissionRequest): Decision {
   const { now } = request
   const policy = key.policy
   const invalid = keyRefusal(key, now)
   if (invalid) return { ok: false, refusal: { ...invalid, headers: {}, metadata: {} } }
 
-  const allowed = request.candidates
-    .flatMap((candidate, index) =>
-      allows(policy.allowedModels, candidate.model) && allows(policy.allowedProviders, candidate.provider) ? [index] : [],
-    )
-    .slice(0, request.maxAttempts)
+  const allowed = allowedCandidates(policy, request)
   if (allowed.length === 0) {
     const models = [...new Set(request.candidates.map((c) => c.model))]
     const providers = [...new Set(request.candidates.map((c) => c.provider))]
@@ -161,7 +171,7 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
     return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens, tpm, reserveTokens, now) }
   }
 
-  const reserveNano = Math.max(...allowed.map((index) => request.candidates[index]!.worstCaseNano))
+  const reserveNano = reservationFor(request, allowed)
   const remaining = remainingNano(ledger, policy)
   if (remaining !== null && reserveNano > remaining) {
     return {
@@ -237,25 +247,29 @@ export interface Tickets {
   ledger: Ledger
 }
 
+/** Tickets leave at least this many times their number still admissible (see decideTickets). */
+export const TICKET_HEADROOM = 4
+
 /**
  * Tickets: admissions of `request` decided ahead, for requests that have not arrived yet (see
  * docs/quotas.md, "Admission leases"). Each is decided exactly as an admission, and they are
- * granted only while as many again would still be admitted, so a key near any of its limits
- * (money, rate, concurrency) gets none and keeps exact per-request admission. A key whose record
- * refuses it at `leaseEnd` (it expires before the tickets would) gets none either.
+ * granted only while TICKET_HEADROOM times as many again would still be admitted: tickets never
+ * hold more than a fifth of what a key has left of any limit (money, rate, concurrency), and a key
+ * near one gets none and keeps per-request admission. A key whose record refuses it at `leaseEnd`
+ * (it expires before the tickets would) gets none either.
  */
 export function decideTickets(key: KeyRecord, current: Ledger, request: AdmissionRequest, offered: number, leaseEnd: number): Tickets {
   const none: Tickets = { granted: 0, reserveNano: 0, reserveTokens: 0, ledger: current }
   if (offered <= 0 || keyRefusal(key, leaseEnd)) return none
   const ledgers: Ledger[] = [current]
   let reserve = { reserveNano: 0, reserveTokens: 0 }
-  while (ledgers.length <= 2 * offered) {
+  while (ledgers.length <= (TICKET_HEADROOM + 1) * offered) {
     const decision = decideAdmission(key, ledgers[ledgers.length - 1]!, request)
     if (!decision.ok) break
     reserve = { reserveNano: decision.reserveNano, reserveTokens: decision.reserveTokens }
     ledgers.push(decision.ledger)
   }
-  const granted = Math.floor((ledgers.length - 1) / 2)
+  const granted = Math.floor((ledgers.length - 1) / (TICKET_HEADROOM + 1))
   return granted === 0 ? none : { granted, ...reserve, ledger: ledgers[granted]! }
 }
 

@@ -20,7 +20,9 @@ function fakeKeys() {
   return { env, calls }
 }
 
-const item = (id: string): AdmissionItem => ({ id, request: { now: 1, candidates: [], promptTokens: 1, maxAttempts: 1 } })
+const item = (id: string): AdmissionItem => ({ id, request: { now: 1, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 10 }], promptTokens: 1, maxAttempts: 1 } })
+/** The gateway's clock in these tests: the time every item arrived. */
+const clock = () => 1
 const admitted = (n: number): Admission[] => Array.from({ length: n }, (_, i) => ({ ok: true, allowed: [i] }))
 const idsOf = (calls: { ids: string[] }[]) => calls.map((call) => call.ids)
 let serial = 0
@@ -31,7 +33,7 @@ describe('coalesced admissions', () => {
     const { env, calls } = fakeKeys()
     const keyHash = `key-${++serial}`
     const kept: Promise<unknown>[] = []
-    const admit = (id: string) => requestAdmission(env, keyHash, item(id), (promise) => kept.push(promise), stillThere)
+    const admit = (id: string) => requestAdmission({ env, waitUntil: (promise) => kept.push(promise), clientGone: stillThere, clock }, keyHash, item(id))
     const first = admit('a')
     // Sent synchronously: an idle key's admission never waits.
     expect(idsOf(calls)).toEqual([['a']])
@@ -57,7 +59,7 @@ describe('coalesced admissions', () => {
   it('fails every request a failed call carried; the next admission goes out on its own', async () => {
     const { env, calls } = fakeKeys()
     const keyHash = `key-${++serial}`
-    const admit = (id: string) => requestAdmission(env, keyHash, item(id), () => {}, stillThere)
+    const admit = (id: string) => requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item(id))
     const first = admit('a')
     const carried = [admit('b'), admit('c')]
     calls[0]!.answer(new Error('object unreachable'))
@@ -74,10 +76,10 @@ describe('coalesced admissions', () => {
   it('drops a queued admission whose client left before it was sent: it is never admitted', async () => {
     const { env, calls } = fakeKeys()
     const keyHash = `key-${++serial}`
-    const first = requestAdmission(env, keyHash, item('a'), () => {}, stillThere)
+    const first = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item('a'))
     const client = new AbortController()
-    const abandoned = requestAdmission(env, keyHash, item('b'), () => {}, client.signal)
-    const kept = requestAdmission(env, keyHash, item('c'), () => {}, stillThere)
+    const abandoned = requestAdmission({ env, waitUntil: () => {}, clientGone: client.signal, clock }, keyHash, item('b'))
+    const kept = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item('c'))
     client.abort()
     await expect(abandoned).rejects.toThrow('The client left')
     calls[0]!.answer(admitted(1))
@@ -93,14 +95,14 @@ describe('coalesced admissions', () => {
     try {
       const { env, calls } = fakeKeys()
       const keyHash = `key-${++serial}`
-      const lost = requestAdmission(env, keyHash, item('a'), () => {}, stillThere)
-      const next = requestAdmission(env, keyHash, item('b'), () => {}, stillThere)
+      const lost = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item('a'))
+      const next = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item('b'))
       vi.setSystemTime(Date.now() + 31_000)
       await vi.waitFor(() => expect(calls).toHaveLength(2))
       calls[0]!.answer(admitted(1))
       await lost
       // The newer call is still in flight: a new admission queues behind it rather than going out.
-      const behind = requestAdmission(env, keyHash, item('c'), () => {}, stillThere)
+      const behind = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item('c'))
       expect(calls).toHaveLength(2)
       calls[1]!.answer(admitted(1))
       await next
@@ -114,8 +116,8 @@ describe('coalesced admissions', () => {
 
   it('keeps keys apart', async () => {
     const { env, calls } = fakeKeys()
-    const one = requestAdmission(env, `key-${++serial}`, item('a'), () => {}, stillThere)
-    const two = requestAdmission(env, `key-${++serial}`, item('b'), () => {}, stillThere)
+    const one = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, `key-${++serial}`, item('a'))
+    const two = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, `key-${++serial}`, item('b'))
     expect(idsOf(calls)).toEqual([['a'], ['b']])
     for (const call of calls) call.answer(admitted(1))
     await Promise.all([one, two])
@@ -123,6 +125,7 @@ describe('coalesced admissions', () => {
 })
 
 describe('tickets for a busy key', () => {
+  const grant = (ids: string[]) => ({ ids, reserveNano: 10, lists: { allowedModels: null, allowedProviders: null } })
   /** Like fakeKeys, recording the spares each call offers and the settlements the object receives. */
   function fakeLeasingKeys() {
     const calls: { ids: string[]; spares: string[]; answer: (admissions: Admission[] | Error) => void }[] = []
@@ -154,7 +157,7 @@ describe('tickets for a busy key', () => {
     const { env, calls, settled } = fakeLeasingKeys()
     const keyHash = `key-${++serial}`
     const kept: Promise<unknown>[] = []
-    const admit = (id: string) => requestAdmission(env, keyHash, item(id), (promise) => kept.push(promise), stillThere)
+    const admit = (id: string) => requestAdmission({ env, waitUntil: (promise) => kept.push(promise), clientGone: stillThere, clock }, keyHash, item(id))
     for (let i = 0; i < 7; i++) {
       const pending = admit(`r${i}`)
       calls[i]!.answer(admitted(1))
@@ -166,7 +169,7 @@ describe('tickets for a busy key', () => {
     const offered = calls[7]!.spares
     expect(offered).toHaveLength(4)
     // The object grants two of the four.
-    calls[7]!.answer([{ ok: true, allowed: [0], tickets: offered.slice(0, 2) }])
+    calls[7]!.answer([{ ok: true, allowed: [0], tickets: grant(offered.slice(0, 2)) }])
     expect(await eighth).toEqual({ ok: true, allowed: [0], reservation: 'r7' })
     const [x, y] = [await admit('x'), await admit('y')]
     expect([x, y].map((a) => a.ok && a.reservation).sort()).toEqual(offered.slice(0, 2).sort())
@@ -177,7 +180,7 @@ describe('tickets for a busy key', () => {
     const queued = admit('q')
     const again = calls[8]!.spares
     expect(again).toHaveLength(4)
-    calls[8]!.answer([{ ok: true, allowed: [0], tickets: again.slice(0, 2) }])
+    calls[8]!.answer([{ ok: true, allowed: [0], tickets: grant(again.slice(0, 2)) }])
     expect(await z).toMatchObject({ reservation: 'z' })
     const taken = await queued
     expect(taken.ok && again.slice(0, 2).includes(taken.reservation)).toBe(true)
@@ -188,16 +191,37 @@ describe('tickets for a busy key', () => {
     await Promise.all(kept)
   })
 
+  it('never gives a ticket to a queued request whose client has left', async () => {
+    const { env, calls } = fakeLeasingKeys()
+    const keyHash = `key-${++serial}`
+    const admit = (id: string, clientGone = stillThere) => requestAdmission({ env, waitUntil: () => {}, clientGone, clock }, keyHash, item(id))
+    for (let i = 0; i < 7; i++) {
+      const pending = admit(`r${i}`)
+      calls[i]!.answer(admitted(1))
+      await pending
+    }
+    const leader = admit('r7')
+    const client = new AbortController()
+    const left = admit('gone', client.signal)
+    client.abort()
+    calls[7]!.answer([{ ok: true, allowed: [0], tickets: grant(calls[7]!.spares.slice(0, 1)) }])
+    await leader
+    await expect(left).rejects.toThrow('The client left')
+    // The ticket is still there for a request that stayed.
+    expect(await admit('stayed')).toMatchObject({ reservation: calls[7]!.spares[0] })
+    expect(calls).toHaveLength(8)
+  })
+
   it('gives back every spare a failed call offered (the object may have granted them)', async () => {
     const { env, calls, settled } = fakeLeasingKeys()
     const keyHash = `key-${++serial}`
     for (let i = 0; i < 7; i++) {
-      const pending = requestAdmission(env, keyHash, item(`r${i}`), () => {}, stillThere)
+      const pending = requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item(`r${i}`))
       calls[i]!.answer(admitted(1))
       await pending
     }
     const kept: Promise<unknown>[] = []
-    const failed = requestAdmission(env, keyHash, item('r7'), (promise) => kept.push(promise), stillThere)
+    const failed = requestAdmission({ env, waitUntil: (promise) => kept.push(promise), clientGone: stillThere, clock }, keyHash, item('r7'))
     const offered = calls[7]!.spares
     calls[7]!.answer(new Error('object unreachable'))
     await expect(failed).rejects.toThrow('object unreachable')

@@ -147,15 +147,15 @@ describe('settlement and expiry', () => {
 describe('tickets (admission leases)', () => {
   const LEASE_END = T0 + 1_000
 
-  it('grants as many as leave room for as many again: half of what the limit still covers', () => {
-    // Reserve 3,000 each (dearest of the four allowed); 10 worst cases fit, 2 are already admitted.
-    const key = keyWith({ limitNano: 30_000 })
+  it('grants only while four times as many again would still be admitted: a fifth of what is left', () => {
+    // Reserve 3,000 each (dearest of the four allowed); 20 worst cases fit, 2 are already admitted.
+    const key = keyWith({ limitNano: 60_000 })
     const { ledger } = admitMany(key, 2)
     const tickets = decideTickets(key, ledger, request(), 16, LEASE_END)
-    expect(tickets).toMatchObject({ granted: 4, reserveNano: 3_000 })
-    expect(tickets.ledger).toMatchObject({ reservedNano: 18_000, inFlight: 6 })
-    // The four left are admitted one by one, exactly; tickets never take a key's last budget.
-    expect(admitMany(key, 5, T0, tickets.ledger).statuses).toEqual([200, 200, 200, 200, 402])
+    expect(tickets).toMatchObject({ granted: 3, reserveNano: 3_000 })
+    expect(tickets.ledger).toMatchObject({ reservedNano: 15_000, inFlight: 5 })
+    // The fifteen left are admitted one by one, exactly; tickets never take a key's last budget.
+    expect(admitMany(key, 16, T0, tickets.ledger).statuses).toEqual([...Array<number>(15).fill(200), 402])
   })
 
   it('grants no more than offered, and each ticket is an admission (rate, concurrency)', () => {
@@ -167,8 +167,10 @@ describe('tickets (admission leases)', () => {
   })
 
   it('grants none near a limit, to a key refused when the lease would end, or when none are offered', () => {
-    expect(decideTickets(keyWith({ requestsPerMinute: 1 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
-    expect(decideTickets(keyWith({ maxConcurrency: 1 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
+    expect(decideTickets(keyWith({ requestsPerMinute: 4 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
+    expect(decideTickets(keyWith({ maxConcurrency: 4 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(0)
+    // Ten slots free: two tickets, leaving eight.
+    expect(decideTickets(keyWith({ maxConcurrency: 10 }), emptyLedger(T0), request(), 4, LEASE_END).granted).toBe(2)
     const expiring = keyWith({}, { expires_at: new Date(T0 + 500).toISOString() })
     expect(decideTickets(expiring, emptyLedger(T0), request(), 4, LEASE_END)).toMatchObject({ granted: 0, ledger: emptyLedger(T0) })
     expect(decideTickets(keyWith({}), emptyLedger(T0), request(), 0, LEASE_END).granted).toBe(0)
