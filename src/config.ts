@@ -41,6 +41,10 @@ const ConfigSchema = z.object({
   /** A finished request's settlement waits this long for the key's next admission to carry it
    *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */
   SETTLE_LINGER_MS: setting(25),
+  /** The same for a key this isolate sees busy (see LEASE_MS): its requests mostly take tickets, so
+   *  few admissions come to carry settlements, and a longer wait sends them in fewer, larger calls.
+   *  A busy key has ample room under its limits (or it would get no tickets). */
+  SETTLE_LINGER_BUSY_MS: setting(100),
   /**
    * Admission leases (docs/quotas.md): how long a ticket, an admission decided ahead for a busy
    * key, stays valid in the isolate it was granted to. A change to the key waits this long (at

@@ -1,6 +1,6 @@
 import { worstCaseNano } from '../catalog/pricing'
 import type { Endpoint } from '../catalog/snapshot'
-import { configOf } from '../config'
+import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
 import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
@@ -10,6 +10,7 @@ import type { Settlement } from '../tenancy/key-do'
 import type { RequestOutcome } from './context'
 import { requestAdmission, type Asker } from './admissions'
 import { deliverSettlement } from './outbox'
+import { isBusy } from './tickets'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call
@@ -133,5 +134,10 @@ export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: 
     createdAt: facts.createdAt,
     record: JSON.stringify(generationRecord(facts, outcome, now)),
   }
-  return deliverSettlement(env, keyHash, settlement, configOf(env).SETTLE_LINGER_MS)
+  return deliverSettlement(env, keyHash, settlement, settlementLinger(configOf(env), keyHash))
+}
+
+/** How long a settlement of the key waits for an admission to carry it (longer for a busy key). */
+export function settlementLinger(config: Config, keyHash: string): number {
+  return isBusy(keyHash) ? config.SETTLE_LINGER_BUSY_MS : config.SETTLE_LINGER_MS
 }

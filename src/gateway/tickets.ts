@@ -83,17 +83,26 @@ export function takeTicket(keyHash: string, request: AdmissionRequest, now: numb
   return null
 }
 
+/** This isolate's requests of the key in the current or the previous lease, whichever is more. */
+function traffic(entry: KeyTickets): number {
+  return Math.max(entry.count, entry.previous)
+}
+
+/** Whether this isolate sees the key busy: at least HOT_KEY_REQUESTS in a lease. */
+export function isBusy(keyHash: string): boolean {
+  const entry = held.get(keyHash)
+  return entry !== undefined && traffic(entry) >= HOT_KEY_REQUESTS
+}
+
 /**
  * Ids to offer as spares with an admission call of the key: about a lease's worth of this
  * isolate's traffic for the key, less the tickets it still holds; none for a key that is not busy.
  */
 export function sparesWanted(keyHash: string, now: number, leaseMs: number, maxTickets: number): string[] {
   const entry = held.get(keyHash)
-  if (!entry || leaseMs === 0) return []
-  const traffic = Math.max(entry.count, entry.previous)
-  if (traffic < HOT_KEY_REQUESTS) return []
+  if (!entry || leaseMs === 0 || !isBusy(keyHash)) return []
   const holding = entry.lots.reduce((sum, lot) => sum + (lot.expiresAt > now ? lot.ids.length : 0), 0)
-  const wanted = Math.min(maxTickets, traffic) - holding
+  const wanted = Math.min(maxTickets, traffic(entry)) - holding
   return Array.from({ length: Math.max(0, wanted) }, () => `ticket-${crypto.randomUUID()}`)
 }
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_CONFIG } from '../../src/config'
+import { settlementLinger } from '../../src/gateway/accounting'
 import { countAdmission, HOT_KEY_REQUESTS, holdTickets, lapse, sparesWanted, takeTicket } from '../../src/gateway/tickets'
 import type { AdmissionRequest } from '../../src/tenancy/ledger'
 
@@ -29,6 +31,15 @@ describe('how busy a key is', () => {
     holdTickets(key, request(), { ids: ['a', 'b', 'c'], reserveNano: 100, lists: open }, LEASE)
     expect(sparesWanted(key, T0 + 10, LEASE, 16)).toHaveLength(HOT_KEY_REQUESTS - 3)
     expect(sparesWanted(key, T0 + 10, LEASE, 4)).toHaveLength(1)
+  })
+
+  it("lets a busy key's settlements wait longer, so they go in fewer, larger calls", () => {
+    const key = newKey()
+    for (let i = 0; i < HOT_KEY_REQUESTS - 1; i++) countAdmission(key, T0 + i, LEASE)
+    expect(settlementLinger(DEFAULT_CONFIG, key)).toBe(DEFAULT_CONFIG.SETTLE_LINGER_MS)
+    countAdmission(key, T0 + 10, LEASE)
+    expect(settlementLinger(DEFAULT_CONFIG, key)).toBe(DEFAULT_CONFIG.SETTLE_LINGER_BUSY_MS)
+    expect(DEFAULT_CONFIG.SETTLE_LINGER_BUSY_MS).toBeGreaterThan(DEFAULT_CONFIG.SETTLE_LINGER_MS)
   })
 
   it('keeps counting a request timed before the window (arrivals reach admission out of order)', () => {
