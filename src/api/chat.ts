@@ -21,7 +21,7 @@ import type { AppEnv } from './context'
 
 /**
  * POST /chat/completions: validate → plan (in memory: catalog, health, the client's location) →
- * admit (the one Durable Object call) → execute → settle and report health in waitUntil.
+ * admit (the one Durable Object call, or a ticket) → execute → settle and report health in waitUntil.
  */
 export const chat = new Hono<AppEnv>()
 

@@ -14,8 +14,9 @@ import { isBusy } from './tickets'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call
- * (the request's one Durable Object round trip), settlement after the response (in waitUntil,
- * through the outbox: usually carried by the key's next admission).
+ * (the request's one Durable Object round trip, or a ticket the object granted ahead: ./tickets),
+ * settlement after the response (in waitUntil, through the outbox: usually carried by the key's
+ * next admission).
  */
 
 const REFUSAL_TYPES: Record<number, ErrorType> = {

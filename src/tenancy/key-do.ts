@@ -19,9 +19,10 @@ import {
 
 /**
  * One Durable Object per tenant key, named by the key's hash: the key record, its ledger, open
- * reservations and generation records. Every inference request is admitted here in one call, so
- * revocation and limits bite on the very next request and concurrent requests cannot overspend:
- * the object is single-threaded and admission checks and reserves in one step. All work per call
+ * reservations and generation records. Every inference request is admitted here, in one call or
+ * by a ticket decided here ahead (decideTickets), so revocation and limits bite on the very next
+ * request (a key change waits out the tickets) and concurrent requests cannot overspend: the
+ * object is single-threaded and admission checks and reserves in one step. All work per call
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
