@@ -8,6 +8,8 @@ import { z } from 'zod'
  *  taking the gateway down. */
 const setting = (fallback: number) => z.coerce.number().int().positive().catch(fallback)
 const settingOrZero = (fallback: number) => z.coerce.number().int().nonnegative().catch(fallback)
+/** A lease stays far below RESERVATION_TTL_MS (a ticket must not expire while it can be taken), and admin calls wait one out. */
+const MAX_LEASE_MS = 5_000
 
 const ConfigSchema = z.object({
   /** Largest request body accepted, in bytes (413 above it). */
@@ -41,18 +43,18 @@ const ConfigSchema = z.object({
   /** A finished request's settlement waits this long for the key's next admission to carry it
    *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */
   SETTLE_LINGER_MS: setting(25),
-  /** The same for a key this isolate sees busy (see LEASE_MS): its requests mostly take tickets, so
-   *  few admissions come to carry settlements, and a longer wait sends them in fewer, larger calls.
-   *  A busy key has ample room under its limits (or it would get no tickets). */
+  /** The same while this isolate holds tickets of the key (see LEASE_MS): its requests mostly take
+   *  tickets, so few admissions come to carry settlements, and a longer wait sends them in fewer,
+   *  larger calls. A key gets tickets only with ample room under its limits. */
   SETTLE_LINGER_BUSY_MS: setting(100),
   /**
    * Admission leases (docs/quotas.md): how long a ticket, an admission decided ahead for a busy
    * key, stays valid in the isolate it was granted to. A change to the key waits this long (at
    * most) before it answers, so that it still bites on the next request. 0 turns leasing off.
    */
-  LEASE_MS: settingOrZero(1_000),
+  LEASE_MS: z.coerce.number().int().min(0).max(MAX_LEASE_MS).catch(1_000),
   /** Most tickets an isolate asks for at once (it asks for about a lease's worth of its traffic). */
-  LEASE_MAX_TICKETS: settingOrZero(16),
+  LEASE_MAX_TICKETS: z.coerce.number().int().min(0).max(64).catch(16),
   /** Generation records older than this are pruned. */
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */

@@ -10,7 +10,7 @@ import type { Settlement } from '../tenancy/key-do'
 import type { RequestOutcome } from './context'
 import { requestAdmission, type Asker } from './admissions'
 import { deliverSettlement } from './outbox'
-import { isBusy } from './tickets'
+import { holdsTickets } from './tickets'
 
 /**
  * The hand-off between the engine and the key's ledger: admission before the first upstream call
@@ -138,7 +138,7 @@ export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: 
   return deliverSettlement(env, keyHash, settlement, settlementLinger(configOf(env), keyHash))
 }
 
-/** How long a settlement of the key waits for an admission to carry it (longer for a busy key). */
+/** How long a settlement of the key waits for an admission to carry it (longer while this isolate holds its tickets). */
 export function settlementLinger(config: Config, keyHash: string): number {
-  return isBusy(keyHash) ? config.SETTLE_LINGER_BUSY_MS : config.SETTLE_LINGER_MS
+  return holdsTickets(keyHash) ? config.SETTLE_LINGER_BUSY_MS : config.SETTLE_LINGER_MS
 }

@@ -128,7 +128,9 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
   const followers = queue.queued.splice(0, MAX_BATCH - 1)
   const carried = takeSettlements(keyHash)
   const { LEASE_MS: leaseMs, LEASE_MAX_TICKETS: maxTickets } = configOf(env)
-  const spares = sparesWanted(keyHash, own.request.now, leaseMs, maxTickets)
+  // A request that queued for half a lease would get tickets whose lease is mostly over already.
+  const fresh = asker.clock() - own.request.now < leaseMs / 2
+  const spares = fresh ? sparesWanted(keyHash, own.request.now, leaseMs, maxTickets) : []
   const answer = (item: AdmissionItem, result: Answer) => queue.answers.set(item.id, { answer: result, sentAt })
   const call = keyObject(env, keyHash)
     .admit([spares.length > 0 ? { ...own, spares } : own, ...followers], carried)
@@ -142,7 +144,7 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
         const mine = admissions[0]
         if (!mine) throw new Error('admission missing from the batch')
         if (mine.ok && mine.tickets && mine.tickets.ids.length > 0) {
-          const lot = holdTickets(keyHash, own.request, mine.tickets, leaseMs)
+          const lot = holdTickets(keyHash, own.request, mine.tickets)
           waitUntil(giveBackWhenLapsed(asker, keyHash, lot))
         }
         return asRequestAdmission(own, mine)

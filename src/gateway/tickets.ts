@@ -37,17 +37,21 @@ export const HOT_KEY_REQUESTS = 8
 /** Keys whose traffic this isolate remembers before it forgets the idle ones. */
 const MAX_KEYS = 1_000
 
-function entryFor(keyHash: string, now: number, leaseMs: number): KeyTickets {
-  let entry = held.get(keyHash)
-  if (!entry) {
-    if (held.size >= MAX_KEYS) forgetIdle(now, leaseMs)
-    held.set(keyHash, (entry = { lots: [], windowStart: now, count: 0, previous: 0 }))
-  }
+/** The key's entry, moved to the end of the map: the map's order is least recently used first. */
+function entryFor(keyHash: string, now: number): KeyTickets {
+  const entry = held.get(keyHash) ?? { lots: [], windowStart: now, count: 0, previous: 0 }
+  held.delete(keyHash)
+  held.set(keyHash, entry)
+  if (held.size > MAX_KEYS) forgetLeastRecent(now)
   return entry
 }
 
-function forgetIdle(now: number, leaseMs: number): void {
-  for (const [keyHash, entry] of held) if (entry.lots.length === 0 && now - entry.windowStart >= 2 * leaseMs) held.delete(keyHash)
+/** Forgets the least recently used keys that hold no live tickets, down to MAX_KEYS. */
+function forgetLeastRecent(now: number): void {
+  for (const [keyHash, entry] of held) {
+    if (held.size <= MAX_KEYS) return
+    if (entry.lots.every((lot) => lot.expiresAt <= now)) held.delete(keyHash)
+  }
 }
 
 /**
@@ -55,7 +59,7 @@ function forgetIdle(now: number, leaseMs: number): void {
  * little before the current window (requests reach admission out of arrival order) counts in it.
  */
 export function countAdmission(keyHash: string, now: number, leaseMs: number): void {
-  const entry = entryFor(keyHash, now, leaseMs)
+  const entry = entryFor(keyHash, now)
   const elapsed = now - entry.windowStart
   if (elapsed >= leaseMs) {
     entry.previous = elapsed < 2 * leaseMs ? entry.count : 0
@@ -110,18 +114,24 @@ export function sparesWanted(keyHash: string, now: number, leaseMs: number, maxT
  * Holds the tickets the object granted with the admission of `asker` (the request that offered
  * the spares); `lapse` the returned lot when the lease ends.
  */
-export function holdTickets(keyHash: string, asker: AdmissionRequest, grant: TicketGrant, leaseMs: number): Lot {
+export function holdTickets(keyHash: string, asker: AdmissionRequest, grant: TicketGrant): Lot {
   const lot: Lot = {
     reserveNano: grant.reserveNano,
     promptTokens: asker.promptTokens,
     maxAttempts: asker.maxAttempts,
     lists: grant.lists,
     start: asker.now,
-    expiresAt: asker.now + leaseMs,
+    // The object's lease end, which a key change waits out (not this isolate's own LEASE_MS).
+    expiresAt: grant.until,
     ids: [...grant.ids],
   }
-  entryFor(keyHash, asker.now, leaseMs).lots.push(lot)
+  entryFor(keyHash, asker.now).lots.push(lot)
   return lot
+}
+
+/** Whether this isolate holds tickets of the key (a lot is dropped when its lease ends). */
+export function holdsTickets(keyHash: string): boolean {
+  return (held.get(keyHash)?.lots.length ?? 0) > 0
 }
 
 /** Ends a lot's lease: its tickets no longer cover anything. Returns the ids nobody took, to give back. */

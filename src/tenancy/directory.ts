@@ -38,9 +38,13 @@ export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, no
   return keyObject(env, hash).update(patch, now)
 }
 
-/** Deletes the key (the object answers once the tickets it granted have lapsed) and its index entry. */
+/**
+ * Deletes the key (the object answers once the tickets it granted have lapsed), then its index
+ * entry. An entry left behind (the call was cancelled in between) is skipped by listings.
+ */
 export async function deleteKey(env: Env, hash: string, now: number): Promise<boolean> {
-  const [existed] = await Promise.all([keyObject(env, hash).remove(now), env.KV.delete(INDEX_PREFIX + hash)])
+  const existed = await keyObject(env, hash).remove(now)
+  await env.KV.delete(INDEX_PREFIX + hash)
   return existed
 }
 

@@ -38,6 +38,8 @@ export interface TicketGrant {
   ids: string[]
   reserveNano: number
   lists: AllowLists
+  /** When the lease ends, on the clock of the request that asked (what a key change waits for). */
+  until: number
 }
 
 /** One request's admission: its generation id (names its reservation) and what it asks for. */
@@ -88,7 +90,7 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 const RECORD = 'record'
 const LEDGER = 'ledger'
 /** When the latest ticket granted lapses (on the granting isolate's clock), and the lease it had. */
-const LEASED_UNTIL = 'leased_until'
+const LEASED_UNTIL = 'lease'
 
 interface Leased {
   until: number
@@ -163,7 +165,11 @@ export class KeyDO extends DurableObject<Env> {
    */
   async update(patch: PatchKeyInput, now: number): Promise<{ record: KeyRecord; ledger: Ledger } | null> {
     const current = this.record()
-    if (!current) return null
+    if (!current) {
+      // Deleted a moment ago, maybe: a retry must not answer before the deletion's tickets lapse.
+      await this.ticketsLapsed(now)
+      return null
+    }
     const record = patchKeyRecord(current, patch, new Date(now).toISOString())
     this.saveRecord(record)
     await this.ticketsLapsed(now)
@@ -182,8 +188,10 @@ export class KeyDO extends DurableObject<Env> {
     this.createTables()
     this.cachedRecord = null
     this.cachedLedger = undefined
-    this.cachedLeased = null
     this.alarmAt = null
+    // Kept, so that a retried DELETE or PATCH still waits for the tickets granted before this one.
+    this.cachedLeased = leased
+    if (leased) this.ctx.storage.kv.put(LEASED_UNTIL, leased)
     await this.ticketsLapsed(now, leased)
     return existed
   }
@@ -263,7 +271,8 @@ export class KeyDO extends DurableObject<Env> {
         }
         ledger = tickets.ledger
         const { allowedModels, allowedProviders } = key.policy
-        admissions[index] = { ...admission, tickets: { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders } } }
+        const grant: TicketGrant = { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders }, until: leaseEnd }
+        admissions[index] = { ...admission, tickets: grant }
       })
       if (ledger !== before) this.saveLedger(ledger)
       return { admissions, alarmAt }

@@ -125,7 +125,7 @@ describe('coalesced admissions', () => {
 })
 
 describe('tickets for a busy key', () => {
-  const grant = (ids: string[]) => ({ ids, reserveNano: 10, lists: { allowedModels: null, allowedProviders: null } })
+  const grant = (ids: string[]) => ({ ids, reserveNano: 10, lists: { allowedModels: null, allowedProviders: null }, until: 41 })
   /** Like fakeKeys, recording the spares each call offers and the settlements the object receives. */
   function fakeLeasingKeys() {
     const calls: { ids: string[]; spares: string[]; answer: (admissions: Admission[] | Error) => void }[] = []

@@ -28,18 +28,21 @@ describe('how busy a key is', () => {
     const spares = sparesWanted(key, T0 + 10, LEASE, 16)
     expect(spares).toHaveLength(HOT_KEY_REQUESTS)
     expect(new Set(spares).size).toBe(spares.length)
-    holdTickets(key, request(), { ids: ['a', 'b', 'c'], reserveNano: 100, lists: open }, LEASE)
+    holdTickets(key, request(), { ids: ['a', 'b', 'c'], reserveNano: 100, lists: open, until: T0 + LEASE })
     expect(sparesWanted(key, T0 + 10, LEASE, 16)).toHaveLength(HOT_KEY_REQUESTS - 3)
     expect(sparesWanted(key, T0 + 10, LEASE, 4)).toHaveLength(1)
   })
 
-  it("lets a busy key's settlements wait longer, so they go in fewer, larger calls", () => {
+  it('lets settlements wait longer while the isolate holds tickets of the key, so they go in fewer, larger calls', () => {
     const key = newKey()
-    for (let i = 0; i < HOT_KEY_REQUESTS - 1; i++) countAdmission(key, T0 + i, LEASE)
+    // Busy but without tickets (say, near a limit): settlements go at the usual pace.
+    for (let i = 0; i < HOT_KEY_REQUESTS; i++) countAdmission(key, T0 + i, LEASE)
     expect(settlementLinger(DEFAULT_CONFIG, key)).toBe(DEFAULT_CONFIG.SETTLE_LINGER_MS)
-    countAdmission(key, T0 + 10, LEASE)
+    const lot = holdTickets(key, request(), { ids: ['t1'], reserveNano: 100, lists: open, until: T0 + LEASE })
     expect(settlementLinger(DEFAULT_CONFIG, key)).toBe(DEFAULT_CONFIG.SETTLE_LINGER_BUSY_MS)
     expect(DEFAULT_CONFIG.SETTLE_LINGER_BUSY_MS).toBeGreaterThan(DEFAULT_CONFIG.SETTLE_LINGER_MS)
+    lapse(key, lot)
+    expect(settlementLinger(DEFAULT_CONFIG, key)).toBe(DEFAULT_CONFIG.SETTLE_LINGER_MS)
   })
 
   it('keeps counting a request timed before the window (arrivals reach admission out of order)', () => {
@@ -64,7 +67,7 @@ describe('how busy a key is', () => {
 describe('taking a ticket', () => {
   it('covers a request whose allowed endpoints, by the key allow-lists, reserve no more than the ticket', () => {
     const key = newKey()
-    holdTickets(key, request(), { ids: ['t1', 't2', 't3'], reserveNano: 100, lists: { allowedModels: null, allowedProviders: ['p2'] } }, LEASE)
+    holdTickets(key, request(), { ids: ['t1', 't2', 't3'], reserveNano: 100, lists: { allowedModels: null, allowedProviders: ['p2'] }, until: T0 + LEASE })
     // The plan came back in another order: the allow-list still picks p2, now first.
     expect(takeTicket(key, request({ candidates: [candidate('p2'), candidate('p1')] }), T0)).toEqual({ id: 't3', allowed: [0] })
     // p1 may cost more than the ticket reserves: only the allowed p2 counts.
@@ -78,9 +81,9 @@ describe('taking a ticket', () => {
     expect(takeTicket(key, request(), T0)).toBeNull()
   })
 
-  it('is valid from the asking request until the lease ends, judged when it is taken', () => {
+  it("is valid from the asking request until the object's lease end, judged when it is taken", () => {
     const key = newKey()
-    holdTickets(key, request(), { ids: ['t1'], reserveNano: 100, lists: open }, LEASE)
+    holdTickets(key, request(), { ids: ['t1'], reserveNano: 100, lists: open, until: T0 + LEASE })
     expect(takeTicket(key, request(), T0 - 1)).toBeNull()
     // Arrived in time, but taken after the lease ended: no.
     expect(takeTicket(key, request({ now: T0 + 10 }), T0 + LEASE)).toBeNull()
@@ -89,7 +92,7 @@ describe('taking a ticket', () => {
 
   it('gives back what nobody took when the lease ends, and the lot serves nothing after', () => {
     const key = newKey()
-    const lot = holdTickets(key, request(), { ids: ['t1', 't2'], reserveNano: 100, lists: open }, LEASE)
+    const lot = holdTickets(key, request(), { ids: ['t1', 't2'], reserveNano: 100, lists: open, until: T0 + LEASE })
     expect(takeTicket(key, request(), T0)).not.toBeNull()
     expect(lapse(key, lot)).toEqual(['t1'])
     expect(takeTicket(key, request(), T0)).toBeNull()

@@ -370,4 +370,18 @@ describe('admission leases: tickets for a busy key', () => {
       expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(401)
     }
   })
+
+  it('makes a change retried while a deletion waits out its tickets wait too', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey({ name: 'deleted-twice' })
+    await busy(key, 10)
+    expect((await reservationKinds(hash))['ticket open']).toBeGreaterThan(0)
+    const first = adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })
+    // The object has deleted the key and is waiting for its tickets to lapse.
+    await vi.waitFor(() => runInDurableObject(stub(hash), (_instance, state) => expect(state.storage.kv.get('record')).toBeUndefined()))
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })).status).toBe(404)
+    // The retry answered only once the tickets had lapsed, so this request needs the object.
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(401)
+    expect((await first).status).toBe(200)
+  })
 })
