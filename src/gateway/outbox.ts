@@ -1,7 +1,7 @@
 import { sleep } from '../clock'
 import type { Env } from '../env'
 import { keyObject } from '../tenancy/directory'
-import type { Settlement } from '../tenancy/key-do'
+import type { Settlement } from '../tenancy/protocol'
 
 /**
  * Settlements on their way to their key's Durable Object. A finished request's settlement waits

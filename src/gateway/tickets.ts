@@ -1,4 +1,4 @@
-import type { TicketGrant } from '../tenancy/key-do'
+import type { TicketGrant } from '../tenancy/protocol'
 import { allowedCandidates, reservationFor, type AdmissionRequest, type AllowLists } from '../tenancy/ledger'
 
 /**
@@ -93,7 +93,7 @@ function traffic(entry: KeyTickets): number {
 }
 
 /** Whether this isolate sees the key busy: at least HOT_KEY_REQUESTS in a lease. */
-export function isBusy(keyHash: string): boolean {
+function isBusy(keyHash: string): boolean {
   const entry = held.get(keyHash)
   return entry !== undefined && traffic(entry) >= HOT_KEY_REQUESTS
 }

@@ -4,18 +4,8 @@ import { configOf } from '../config'
 import type { Env } from '../env'
 import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
-import {
-  decideAdmission,
-  decideTickets,
-  emptyLedger,
-  type AllowLists,
-  expireInLedger,
-  releaseLedger,
-  settleLedger,
-  type AdmissionRequest,
-  type Ledger,
-  type Refusal,
-} from './ledger'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, settleLedger, type AdmissionRequest, type Ledger } from './ledger'
+import type { Admission, AdmissionItem, Settlement, TicketGrant } from './protocol'
 
 /**
  * One Durable Object per tenant key, named by the key's hash: the key record, its ledger, open
@@ -26,59 +16,13 @@ import {
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
-/** `tickets`: what was granted for the spare ids the item offered, if it offered any. */
-export type Admission = { ok: true; allowed: number[]; tickets?: TicketGrant } | { ok: false; refusal: Refusal }
-
-/**
- * Tickets granted with an admission: the spare ids granted, what each reserves, and the key's
- * allow-lists, with which the isolate decides which endpoints a later request may use, exactly as
- * the object would until the lease ends (a change to the key waits until then).
- */
-export interface TicketGrant {
-  ids: string[]
-  reserveNano: number
-  lists: AllowLists
-  /** When the lease ends, on the clock of the request that asked (what a key change waits for). */
-  until: number
-}
-
-/** One request's admission: its generation id (names its reservation) and what it asks for. */
-export interface AdmissionItem {
-  id: string
-  request: AdmissionRequest
-  /**
-   * Ids for tickets the isolate would like along with this admission: further admissions of the
-   * same request, decided now (see decideTickets) and valid for LEASE_MS from `request.now`.
-   */
-  spares?: string[]
-}
-
 /**
  * How long past a lease's end a key change waits, for the skew between the granting isolate's
  * clock and the admin call's.
  */
-export const LEASE_MARGIN_MS = 100
+const LEASE_MARGIN_MS = 100
 
 const INVALID_KEY: Admission = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
-
-/**
- * A finished request's real cost, replacing its reservation; or, with a null record, an unused
- * ticket given back.
- */
-export interface Settlement {
-  /** The generation id (names its record). */
-  id: string
-  /** The reservation it replaces, when not its own id: the ticket the request took. */
-  reservation?: string
-  now: number
-  costNano: number
-  /** Prompt + completion tokens actually used (for tokens_per_minute). */
-  tokens: number
-  /** When the request arrived (the generation record's created_at). */
-  createdAt: number
-  /** The generation record, serialised by the gateway (GenerationRecordSchema); null for a released ticket. */
-  record: string | null
-}
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
   id: string
@@ -96,6 +40,7 @@ interface Leased {
   until: number
   leaseMs: number
 }
+
 const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
 

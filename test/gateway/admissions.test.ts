@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
 import { requestAdmission } from '../../src/gateway/admissions'
-import type { Admission, AdmissionItem, Settlement } from '../../src/tenancy/key-do'
+import type { Admission, AdmissionItem, Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose object records each admission call and answers when the test says so. */
 function fakeKeys() {

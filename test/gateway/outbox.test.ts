@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
 import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
-import type { Settlement } from '../../src/tenancy/key-do'
+import type { Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose every object records the settlement batches it is sent. */
 function fakeKeys(settle: (batch: Settlement[]) => Promise<void> = async () => {}) {
