@@ -65,8 +65,8 @@ export function requestAdmission(asker: Asker, keyHash: string, item: AdmissionI
   const leaseMs = configOf(asker.env).LEASE_MS
   if (leaseMs > 0) {
     countAdmission(keyHash, item.request.now, leaseMs)
-    const ticket = takeTicket(keyHash, item.request, asker.clock())
-    if (ticket) return Promise.resolve({ ok: true, allowed: ticket.allowed, reservation: ticket.id })
+    const ticketed = withTicket(asker, keyHash, item)
+    if (ticketed) return Promise.resolve(ticketed)
   }
   let queue = queues.get(keyHash)
   if (!queue) queues.set(keyHash, (queue = { busySince: null, queued: [], answers: new Map() }))
@@ -75,6 +75,12 @@ export function requestAdmission(asker: Asker, keyHash: string, item: AdmissionI
   const waiting = awaitTurn(asker, keyHash, queue, item)
   asker.waitUntil(waiting.catch(() => {}))
   return waiting
+}
+
+/** The request's admission by a ticket this isolate holds, or null if none covers it. */
+function withTicket(asker: Asker, keyHash: string, item: AdmissionItem): RequestAdmission | null {
+  const ticket = takeTicket(keyHash, item.request, asker.clock())
+  return ticket && { ok: true, allowed: ticket.allowed, reservation: ticket.id }
 }
 
 /** The request's view of the object's answer for it. */
@@ -106,11 +112,11 @@ async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: A
       throw new GatewayError(408, 'timeout', 'The client left while its request waited for admission')
     }
     // Still queued: a ticket granted meanwhile serves it with no call.
-    const ticket = takeTicket(keyHash, item.request, asker.clock())
-    if (ticket) {
+    const ticketed = withTicket(asker, keyHash, item)
+    if (ticketed) {
       queue.queued.splice(position, 1)
       forgetIfIdle(keyHash, queue)
-      return { ok: true, allowed: ticket.allowed, reservation: ticket.id }
+      return ticketed
     }
     if (queue.busySince !== null && Date.now() - queue.busySince > STALE_CALL_MS) queue.busySince = null
     if (queue.busySince === null) {

@@ -92,19 +92,13 @@ function traffic(entry: KeyTickets): number {
   return Math.max(entry.count, entry.previous)
 }
 
-/** Whether this isolate sees the key busy: at least HOT_KEY_REQUESTS in a lease. */
-function isBusy(keyHash: string): boolean {
-  const entry = held.get(keyHash)
-  return entry !== undefined && traffic(entry) >= HOT_KEY_REQUESTS
-}
-
 /**
  * Ids to offer as spares with an admission call of the key: about a lease's worth of this
  * isolate's traffic for the key, less the tickets it still holds; none for a key that is not busy.
  */
 export function sparesWanted(keyHash: string, now: number, leaseMs: number, maxTickets: number): string[] {
   const entry = held.get(keyHash)
-  if (!entry || leaseMs === 0 || !isBusy(keyHash)) return []
+  if (!entry || leaseMs === 0 || traffic(entry) < HOT_KEY_REQUESTS) return []
   const holding = entry.lots.reduce((sum, lot) => sum + (lot.expiresAt > now ? lot.ids.length : 0), 0)
   const wanted = Math.min(maxTickets, traffic(entry)) - holding
   return Array.from({ length: Math.max(0, wanted) }, () => `ticket-${crypto.randomUUID()}`)

@@ -110,15 +110,12 @@ export class KeyDO extends DurableObject<Env> {
    */
   async update(patch: PatchKeyInput, now: number): Promise<{ record: KeyRecord; ledger: Ledger } | null> {
     const current = this.record()
-    if (!current) {
-      // Deleted a moment ago, maybe: a retry must not answer before the deletion's tickets lapse.
-      await this.ticketsLapsed(now)
-      return null
-    }
-    const record = patchKeyRecord(current, patch, new Date(now).toISOString())
-    this.saveRecord(record)
+    const record = current && patchKeyRecord(current, patch, new Date(now).toISOString())
+    if (record) this.saveRecord(record)
+    // Also for a missing key (deleted a moment ago, maybe): a retry must not answer before the
+    // deletion's tickets lapse.
     await this.ticketsLapsed(now)
-    return { record, ledger: this.ledger(now) }
+    return record && { record, ledger: this.ledger(now) }
   }
 
   /** Deletes the key; like update, answers once the tickets granted before have lapsed. */
@@ -134,8 +131,7 @@ export class KeyDO extends DurableObject<Env> {
     this.cachedRecord = null
     this.cachedLedger = undefined
     this.alarmAt = null
-    // Kept, so that a retried DELETE or PATCH still waits for the tickets granted before this one.
-    this.cachedLeased = leased
+    // Kept (and still cached), so that a retried DELETE or PATCH waits for the tickets granted before this one.
     if (leased) this.ctx.storage.kv.put(LEASED_UNTIL, leased)
     await this.ticketsLapsed(now, leased)
     return existed
@@ -144,6 +140,15 @@ export class KeyDO extends DurableObject<Env> {
   private leased(): Leased | null {
     if (this.cachedLeased === undefined) this.cachedLeased = this.ctx.storage.kv.get<Leased>(LEASED_UNTIL) ?? null
     return this.cachedLeased
+  }
+
+  /** Records a grant's lease, if it ends later or is longer than what is recorded. */
+  private extendLease(until: number, leaseMs: number): void {
+    const leased = this.leased()
+    if (leased && until <= leased.until && leaseMs <= leased.leaseMs) return
+    const latest = { until: Math.max(until, leased?.until ?? 0), leaseMs: Math.max(leaseMs, leased?.leaseMs ?? 0) }
+    this.ctx.storage.kv.put(LEASED_UNTIL, latest)
+    this.cachedLeased = latest
   }
 
   /**
@@ -208,12 +213,7 @@ export class KeyDO extends DurableObject<Env> {
         const tickets = decideTickets(key, ledger, request, Math.min(spares.length, maxTickets), leaseEnd)
         const granted = spares.slice(0, tickets.granted)
         for (const spare of granted) reserve(spare, request, tickets.reserveNano, tickets.reserveTokens)
-        const leased = this.leased()
-        if (granted.length > 0 && (!leased || leaseEnd > leased.until || leaseMs > leased.leaseMs)) {
-          const latest = { until: Math.max(leaseEnd, leased?.until ?? 0), leaseMs: Math.max(leaseMs, leased?.leaseMs ?? 0) }
-          this.ctx.storage.kv.put(LEASED_UNTIL, latest)
-          this.cachedLeased = latest
-        }
+        if (granted.length > 0) this.extendLease(leaseEnd, leaseMs)
         ledger = tickets.ledger
         const { allowedModels, allowedProviders } = key.policy
         const grant: TicketGrant = { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders }, until: leaseEnd }
