@@ -182,8 +182,9 @@ describe('settlement', () => {
     await stub(hash).admit([{ id: 'gen-twice', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 } }])
     const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, createdAt: now, record: JSON.stringify(record) }
-    await stub(hash).settle([settlement])
+    // Twice in one call (the object settles a call's lot in one statement), then again.
     await stub(hash).settle([settlement, settlement])
+    await stub(hash).settle([settlement])
     // Carried by an admission too (a carrier whose answer was lost, sent again by its request).
     await stub(hash).admit([{ id: 'gen-next', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 } }], [settlement])
     expect(await inspect(hash)).toMatchObject({
