@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { admin } from './api/admin'
 import { chat } from './api/chat'
 import { completions } from './api/completions'
 import type { AppEnv } from './api/context'
+import { cors } from './api/cors'
 import { embeddings } from './api/embeddings'
 import { keys } from './api/keys'
 import { messages } from './api/messages'
@@ -36,9 +36,8 @@ export function createApp(options: { clock?: Clock } = {}) {
     await next()
   })
   // Browsers may call the API directly; they can read the routing headers too.
-  const allowBrowsers = cors({ origin: '*', exposeHeaders: ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'] })
-  app.use('/v1/*', allowBrowsers)
-  app.use('/api/v1/*', allowBrowsers)
+  app.use('/v1/*', cors)
+  app.use('/api/v1/*', cors)
   app.get('/health', (c) => c.json({ status: 'ok' }))
   app.route('/v1', api)
   app.route('/api/v1', api)
