@@ -20,19 +20,36 @@ function presentedToken(headers: Headers): string | null {
 
 let adminDigest: { token: string; digest: Promise<Uint8Array> } | undefined
 
-/** Digests of recently presented tokens: a busy key is hashed once per isolate, not per request. */
-const recentDigests = new Map<string, { digest: Uint8Array; hex: string }>()
+/**
+ * Digests of recently presented tokens, and whether each is the admin token (as of the admin token
+ * it was compared with): a busy key is hashed and compared once per isolate, not per request.
+ */
+interface Presented {
+  digest: Uint8Array
+  hex: string
+  comparedWith?: string
+  isAdmin?: boolean
+}
+const recentDigests = new Map<string, Presented>()
 const RECENT_DIGESTS = 1024
 
-async function tokenDigest(token: string): Promise<{ digest: Uint8Array; hex: string }> {
+async function tokenDigest(token: string): Promise<Presented> {
   const known = recentDigests.get(token)
   if (known) return known
   const digest = await sha256(token)
-  const entry = { digest, hex: toHex(digest) }
+  const entry: Presented = { digest, hex: toHex(digest) }
   // Oldest first out (a Map keeps insertion order), so unknown tokens cannot grow it without bound.
   if (recentDigests.size >= RECENT_DIGESTS) recentDigests.delete(recentDigests.keys().next().value as string)
   recentDigests.set(token, entry)
   return entry
+}
+
+async function presentsAdminToken(adminToken: string | undefined, presented: Presented): Promise<boolean> {
+  if (presented.comparedWith !== adminToken || presented.isAdmin === undefined) {
+    presented.isAdmin = await isAdminToken(adminToken, presented.digest)
+    presented.comparedWith = adminToken
+  }
+  return presented.isAdmin
 }
 
 /** Constant-time comparison: both sides are hashed first so lengths never differ. */
@@ -52,11 +69,11 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   const token = presentedToken(c.req.raw.headers)
   if (!token) throw new GatewayError(401, 'authentication', 'Missing API key: send "Authorization: Bearer <key>"')
   // One digest serves both the constant-time admin check and the key's hash.
-  const { digest, hex } = await tokenDigest(token)
-  if (await isAdminToken(c.env.ADMIN_TOKEN, digest)) {
+  const presented = await tokenDigest(token)
+  if (await presentsAdminToken(c.env.ADMIN_TOKEN, presented)) {
     throw new GatewayError(403, 'permission_denied', 'The admin token cannot call inference endpoints; create a tenant key with POST /v1/keys')
   }
-  c.set('keyHash', hex)
+  c.set('keyHash', presented.hex)
   await next()
 })
 

@@ -14,7 +14,8 @@ export function newGeneration(now: number): GenerationIdentity {
   const created = Math.floor(now / 1000)
   const random = crypto.getRandomValues(new Uint8Array(20))
   // 256 % 62 leaves a slight bias; ids need uniqueness, not uniformity.
-  const suffix = Array.from(random, (byte) => ALPHABET[byte % ALPHABET.length]).join('')
+  let suffix = ''
+  for (const byte of random) suffix += ALPHABET[byte % ALPHABET.length]
   return { id: `gen-${created}-${suffix}`, created }
 }
 
