@@ -64,7 +64,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     stream,
     renderer,
     startedAt: now,
-    trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
+    trace: route.trace,
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
@@ -109,7 +109,8 @@ export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now:
     preferences: request.provider ?? null,
     isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
     health,
-    client: geoFromCf(c.req.raw.cf),
+    client: () => geoFromCf(c.req.raw.cf),
+    trace: wantsTrace(c.req.raw.headers),
     now,
     random: Math.random,
     // More candidates than attempts: the key's allow-lists (applied at admission) may remove some.

@@ -7,7 +7,7 @@ import { newGeneration } from '../gateway/identity'
 import { reportObservations } from '../health/report'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
-import { planRequest, renewing, wantsTrace } from './chat'
+import { planRequest, renewing } from './chat'
 import type { AppEnv } from './context'
 
 /**
@@ -44,7 +44,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       plan,
       startedAt: now,
       request,
-      trace: wantsTrace(c.req.raw.headers) ? route.trace : null,
+      trace: route.trace,
       observe: (observation) => reportObservations(env, waitUntil, [observation]),
       finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
     },

@@ -85,20 +85,28 @@ export function chatRequest(fields: Partial<ChatRequest> = {}): ChatRequest {
 }
 
 /** Plans and returns the provider ids in order. */
-export function route(fields: Partial<ChatRequest>, options: Partial<PlanInput> & { healthy?: Record<string, HealthView> } = {}): string[] {
+type PlanOptions = Partial<Omit<PlanInput, 'client'>> & { healthy?: Record<string, HealthView>; client?: Geo | null }
+
+export function route(fields: Partial<ChatRequest>, options: PlanOptions = {}): string[] {
   return plan(fields, options).endpoints.map((e) => (e.model.id === 'x/chat' ? e.provider.id : `${e.model.id}@${e.provider.id}`))
 }
 
-export function plan(fields: Partial<ChatRequest>, options: Partial<PlanInput> & { healthy?: Record<string, HealthView> } = {}) {
+/** Plans with every trace built (tests read them); `client` as a value, read when the planner asks. */
+export function plan(fields: Partial<ChatRequest>, options: PlanOptions = {}) {
+  return planRoute(planInput(fields, options))
+}
+
+export function planInput(fields: Partial<ChatRequest>, options: PlanOptions = {}): PlanInput {
   const request = chatRequest(fields)
-  const { healthy = {}, ...rest } = options
-  return planRoute({
+  const { healthy = {}, client = null, ...rest } = options
+  return {
     catalog,
     request,
     preferences: request.provider ?? null,
     isLive: (p) => p.apiKeyEnv === 'KEY',
     health: (key) => healthy[key],
-    client: null,
+    client: () => client,
+    trace: true,
     now: NOW,
     random: () => 0,
     maxAttempts: 10,
@@ -108,5 +116,5 @@ export function plan(fields: Partial<ChatRequest>, options: Partial<PlanInput> &
     exploring: () => false,
     mode: 'nearest-healthy',
     ...rest,
-  })
+  }
 }

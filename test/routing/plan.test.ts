@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
-import { CLIENTS, NOW, plan, route, view } from './fixtures'
+import { planRoute } from '../../src/routing/plan'
+import { CLIENTS, NOW, plan, planInput, route, view } from './fixtures'
 
 function refusal(run: () => unknown): GatewayError {
   try {
@@ -64,12 +65,12 @@ describe('nearest healthy by default', () => {
     const renewing = plan({}, { client: CLIENTS.frankfurt!, healthy })
     expect(renewing.endpoints[0]!.provider.id).toBe('eu')
     expect(renewing.explores).toBe('x/chat@eu')
-    expect(renewing.trace.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
+    expect(renewing.trace!.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
     // One request at a time: while another renews it, the stale figure counts as it is.
     const meanwhile = plan({}, { client: CLIENTS.frankfurt!, healthy, exploring: (key) => key === 'x/chat@eu' })
     expect(meanwhile.endpoints[0]!.provider.id).toBe('us')
     expect(meanwhile.explores).toBeNull()
-    expect(meanwhile.trace.candidates.find((c) => c.provider === 'eu')).toMatchObject({ ttfb_ms: 1_500, ttfb_assumed: false })
+    expect(meanwhile.trace!.candidates.find((c) => c.provider === 'eu')).toMatchObject({ ttfb_ms: 1_500, ttfb_assumed: false })
     // A figure observed just under staleMs ago is fresh.
     const fresh = { ...healthy, 'x/chat@eu': view({ ttfbMs: 1_500, samples: 8, lastSeen: NOW - 14_999 }) }
     expect(plan({}, { client: CLIENTS.frankfurt!, healthy: fresh }).explores).toBeNull()
@@ -82,7 +83,7 @@ describe('nearest healthy by default', () => {
     }
     const renewing = plan({}, { client: CLIENTS.frankfurt!, healthy })
     expect(renewing.explores).toBe('x/chat@eu')
-    expect(renewing.trace.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
+    expect(renewing.trace!.candidates[0]).toMatchObject({ endpoint: 'x/chat@eu', ttfb_ms: 40, ttfb_assumed: true })
   })
 
   it('renews nothing when the first endpoint is observed, or without health (ordered and random modes)', () => {
@@ -214,10 +215,25 @@ describe('model fallbacks', () => {
 
 describe('the routing trace', () => {
   it('shows each candidate with its distance, latency, health and price, and what was filtered', () => {
-    const { trace } = plan({ provider: { ignore: ['cheap'] } }, { client: CLIENTS.frankfurt! })
+    const trace = plan({ provider: { ignore: ['cheap'] } }, { client: CLIENTS.frankfurt! }).trace!
     expect(trace).toMatchObject({ strategy: 'nearest-healthy', client: { colo: 'FRA' }, filtered: [{ filter: 'provider_ignore', removed: ['x/chat@cheap'] }] })
     expect(trace.candidates[0]).toMatchObject({ position: 0, provider: 'eu', circuit: 'closed', price_per_million: { prompt: 3, completion: 15 } })
     expect(trace.candidates[0]!.distance_km).toBeLessThan(10)
     expect(trace.candidates[1]!.distance_km).toBeGreaterThan(6_000)
+  })
+
+  it('is built only when asked for, and the client is located only when distance can change the plan', () => {
+    const located: string[] = []
+    const locate = (label: string) => () => {
+      located.push(label)
+      return CLIENTS.frankfurt!
+    }
+    const untraced = planRoute({ ...planInput({ provider: { only: ['eu'] } }), client: locate('one endpoint'), trace: false })
+    expect(untraced).toMatchObject({ endpoints: [{ provider: { id: 'eu' } }], trace: null })
+    const ranked = planRoute({ ...planInput({}), client: locate('several'), trace: false })
+    expect(ranked.trace).toBeNull()
+    const traced = planRoute({ ...planInput({ provider: { only: ['eu'] } }), client: locate('traced'), trace: true })
+    expect(traced.trace!.candidates[0]!.distance_km).toBeLessThan(10)
+    expect(located).toEqual(['several', 'traced'])
   })
 })
