@@ -1,6 +1,6 @@
 import type { Completion } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
-import type { UpstreamCall } from '../providers/adapter'
+import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { TIMED_OUT, within } from './deadline'
@@ -71,7 +71,7 @@ async function readJson<T>(
   decode: (body: unknown) => T,
   signal: AbortSignal,
 ): Promise<AttemptResult<T>> {
-  const response = await fetch(call.request, { signal })
+  const response = await send(call.request, signal)
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
   const text = await response.text()
   let json: unknown

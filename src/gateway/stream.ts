@@ -1,7 +1,7 @@
 import type { StreamEvent } from '../formats/canonical'
 import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
-import type { UpstreamCall } from '../providers/adapter'
+import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
 import { failedOutcome, type ExecutionContext, type WaitUntil } from './context'
 import { badResponse, failureFromResponse, failureFromThrow } from './failures'
@@ -79,7 +79,7 @@ async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<At
 }
 
 async function firstEvents(call: UpstreamCall, controller: AbortController): Promise<AttemptResult<OpenStream>> {
-  const response = await fetch(call.request, { signal: controller.signal })
+  const response = await send(call.request, controller.signal)
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
   const reader = (call.streamMessages ?? sseMessages)(response.body)

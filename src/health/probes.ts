@@ -2,6 +2,7 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { secretNamed, type Env } from '../env'
 import type { ChatRequest } from '../formats/openai/request'
 import { configOf } from '../config'
+import { send, type UpstreamRequest } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import { kindOfStatus, retryAfterMs } from './classify'
 import { healthObject } from './health-do'
@@ -60,7 +61,7 @@ function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, 
 
 async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Observation | null> {
   const ping: ChatRequest = { model: item.endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
-  let request: Request
+  let request: UpstreamRequest
   try {
     request = (await adapterFor(item.endpoint.provider.format).prepare(ping, item.endpoint, item.apiKey, { stream: false })).request
   } catch {
@@ -76,7 +77,7 @@ async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Obs
     retryAfterMs: retryAfter,
   })
   try {
-    const response = await fetcher(request, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+    const response = await send(request, AbortSignal.timeout(PROBE_TIMEOUT_MS), fetcher)
     const ttfbMs = Date.now() - started
     await response.body?.cancel()
     const kind = kindOfStatus(response.status)

@@ -8,8 +8,23 @@ import type { MessageReader, SseMessage } from '../formats/sse'
  * canonical request and decodes what comes back into canonical results. No I/O happens here; the
  * gateway sends the request and feeds the answers in.
  */
+/**
+ * An upstream HTTP request as fetch's arguments: the runtime builds its one Request object when
+ * it is sent, with the attempt's abort signal (a Request built here would be copied again by
+ * fetch to add the signal).
+ */
+export interface UpstreamRequest {
+  url: string
+  init: { method: 'POST'; headers: Record<string, string>; body: string }
+}
+
+/** Sends an upstream request; `signal` aborts it, body included. */
+export function send(request: UpstreamRequest, signal: AbortSignal, fetcher: typeof fetch = fetch): Promise<Response> {
+  return fetcher(request.url, { ...request.init, signal })
+}
+
 export interface UpstreamCall {
-  request: Request
+  request: UpstreamRequest
   /** A non-streaming body (parsed JSON) → canonical completion; throws on garbage. */
   decodeCompletion(body: unknown): Completion
   /** Decodes one SSE message of this call's stream (stateful per call). */
@@ -33,10 +48,13 @@ export function upstreamUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/${path}`
 }
 
-export function jsonRequest(url: string, headers: Record<string, string>, body: unknown): Request {
-  return new Request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-    body: JSON.stringify(body),
-  })
+export function jsonRequest(url: string, headers: Record<string, string>, body: unknown): UpstreamRequest {
+  return {
+    url,
+    init: {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(body),
+    },
+  }
 }

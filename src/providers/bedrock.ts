@@ -32,7 +32,7 @@ export const bedrockAdapter: Adapter = {
       signPayloadHeader: true,
     })
     return {
-      request: new Request(url, { method: 'POST', headers, body }),
+      request: { url, init: { method: 'POST', headers, body } },
       decodeCompletion: fromBedrock,
       decodeStream: createBedrockStreamDecoder(),
       streamMessages: bedrockStreamMessages,
