@@ -94,3 +94,20 @@ export function processCpuMs(pids: number[]): number {
   }
   return (ticks * 1000) / ticksPerSecond
 }
+
+/**
+ * Bytes the given processes have had written to disk so far (`write_bytes` of /proc/<pid>/io:
+ * what reached the block layer, the key objects' SQLite WAL and checkpoints under Miniflare).
+ */
+export function processWrittenBytes(pids: number[]): number {
+  let bytes = 0
+  for (const pid of pids) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+      bytes += Number(/^write_bytes: (\d+)$/m.exec(io)?.[1] ?? 0)
+    } catch {
+      // the process ended
+    }
+  }
+  return bytes
+}

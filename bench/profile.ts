@@ -10,7 +10,7 @@ import { runMain, withTempDir } from './cli'
 import { buildScript } from './bundle'
 import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
-import { processCpuMs } from './machine'
+import { processCpuMs, processWrittenBytes } from './machine'
 import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
@@ -187,7 +187,8 @@ async function main(): Promise<void> {
   const rate = Number(values.rate)
   const durationS = Number(values.duration)
   if (stream && rate <= 0) throw new Error('--stream yes needs --rate (the paced driver sees first bytes)')
-  const config = benchConfig([], {})
+  // The bench's environment settings (BENCH_OBJECT_STORAGE, say) apply here too.
+  const config = benchConfig([], process.env)
   await withTempDir('meridian-profile-', async (tmp) => {
     log('Building the Worker with wrangler deploy --dry-run …')
     const script = await buildScript(root, tmp, true)
@@ -209,10 +210,16 @@ async function main(): Promise<void> {
       await cdp?.call('Profiler.start')
       const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data'), values['perf-sort'] ?? 'comm,dso') : null
       const cpuBefore = processCpuMs(target.pids)
+      const writtenBefore = processWrittenBytes(target.pids)
       const result = await load()
       const cpuMs = processCpuMs(target.pids) - cpuBefore
+      const written = processWrittenBytes(target.pids) - writtenBefore
       const latency = result.latencyMs
-      log(`${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, runtime CPU ${(cpuMs / Math.max(1, result.ok)).toFixed(3)} ms per request`)
+      const perRequest = (total: number) => total / Math.max(1, result.ok)
+      log(
+        `${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, ` +
+          `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
+      )
       if (cdp) {
         const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
         cdp.close()

@@ -45,8 +45,11 @@ const ConfigSchema = z.object({
   SETTLE_LINGER_MS: setting(25),
   /** The same while this isolate holds tickets of the key (see LEASE_MS): its requests mostly take
    *  tickets, so few admissions come to carry settlements, and a longer wait sends them in fewer,
-   *  larger calls. A key gets tickets only with ample room under its limits. */
-  SETTLE_LINGER_BUSY_MS: setting(100),
+   *  larger calls. A key gets tickets only with ample room under its limits. 250 rather than
+   *  100 ms: a quarter less written to the key object's storage per request at 300 req/s (6.2
+   *  against 8.3 KB under Miniflare, from /proc/<pid>/io of its workerd), since each commit
+   *  rewrites the same hot pages. */
+  SETTLE_LINGER_BUSY_MS: setting(250),
   /**
    * Admission leases (docs/quotas.md): how long a ticket, an admission decided ahead for a busy
    * key, stays valid in the isolate it was granted to. A change to the key waits this long (at
