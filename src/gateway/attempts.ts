@@ -118,8 +118,9 @@ async function prepareAndAttempt<T, Call>(
   } catch (error) {
     // Either this endpoint's format cannot express the request (a GatewayError: the request's
     // problem, unless another endpoint can), or its configuration cannot make a valid request (a
-    // bad header value, say: the endpoint is broken for us). Either way the request goes on, so
-    // its reservation is always settled.
+    // credential SigV4 cannot use, say: the endpoint is broken for us). Either way the request
+    // goes on, so its reservation is always settled. (A header value the runtime refuses, such as
+    // a secret with a newline, is only seen when the request is sent: a connection failure.)
     if (error instanceof GatewayError) {
       return { ok: false, failure: { outcome: 'rejected', status: null, message: error.message, raw: null, retryAfter: null } }
     }

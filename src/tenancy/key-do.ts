@@ -38,7 +38,7 @@ type GenerationInsert = [string, number, string]
 
 /**
  * A call's rows go to SQLite in one statement per table, as a JSON array parameter, rather than a
- * statement per row (a busy key's calls carry up to 64 settlements and 16 tickets; SQLite's share
+ * statement per row (a busy key's calls carry up to 64 settlements and LEASE_MAX_TICKETS tickets; SQLite's share
  * of the samples in `npm run bench:profile` fell from 6.2% to 5.0%). `IN ${JSON_LIST}` matches a
  * JSON array of ids.
  */
