@@ -6,6 +6,20 @@ import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
 import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, settleLedger, type AdmissionRequest, type Ledger } from './ledger'
 import type { Admission, AdmissionItem, Settlement, TicketGrant } from './protocol'
+import {
+  createTables,
+  expiredReservations,
+  generationById,
+  insertGenerations,
+  insertReservations,
+  markReservations,
+  nextExpiry,
+  pruneGenerations,
+  pruneReservations,
+  reservationsById,
+  type NewGeneration,
+  type NewReservation,
+} from './key-tables'
 
 /**
  * One Durable Object per tenant key, named by the key's hash: the key record, its ledger, open
@@ -23,26 +37,6 @@ import type { Admission, AdmissionItem, Settlement, TicketGrant } from './protoc
 const LEASE_MARGIN_MS = 100
 
 const INVALID_KEY: Admission = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
-
-interface ReservationRow extends Record<string, SqlStorageValue> {
-  id: string
-  amount_nano: number
-  tokens: number
-  state: string
-}
-
-/** id, amount_nano, tokens, created_at, expires_at of a new open reservation. */
-type ReservationInsert = [string, number, number, number, number]
-/** id, created_at, record of a generation record. */
-type GenerationInsert = [string, number, string]
-
-/**
- * A call's rows go to SQLite in one statement per table, as a JSON array parameter, rather than a
- * statement per row (a busy key's calls carry up to 64 settlements and LEASE_MAX_TICKETS tickets; SQLite's share
- * of the samples in `npm run bench:profile` fell from 6.2% to 5.0%). `IN ${JSON_LIST}` matches a
- * JSON array of ids.
- */
-const JSON_LIST = '(SELECT value FROM json_each(?))'
 
 const RECORD = 'record'
 const LEDGER = 'ledger'
@@ -68,17 +62,7 @@ export class KeyDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    this.createTables()
-  }
-
-  private createTables(): void {
-    this.ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS reservations (
-        id TEXT PRIMARY KEY, amount_nano INTEGER NOT NULL, tokens INTEGER NOT NULL,
-        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations (state, expires_at);
-      CREATE TABLE IF NOT EXISTS generations (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, record TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS generations_by_time ON generations (created_at);`)
+    createTables(this.ctx.storage.sql)
   }
 
   private record(): KeyRecord | null {
@@ -140,7 +124,7 @@ export class KeyDO extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
     // The instance may live on (a late call for the deleted key): its queries need the tables.
-    this.createTables()
+    createTables(this.ctx.storage.sql)
     this.cachedRecord = null
     this.cachedLedger = undefined
     this.alarmAt = null
@@ -199,10 +183,10 @@ export class KeyDO extends DurableObject<Env> {
       const settled = this.applySettlements(before, settlements)
       let ledger = settled.ledger
       let alarmAt = settled.latest === null ? null : settled.latest + HOUR_MS
-      const reserved: ReservationInsert[] = []
+      const reserved: NewReservation[] = []
       const reserve = (id: string, request: AdmissionRequest, amountNano: number, tokens: number) => {
         const expiresAt = request.now + ttl
-        reserved.push([id, amountNano, tokens, request.now, expiresAt])
+        reserved.push({ id, amountNano, tokens, createdAt: request.now, expiresAt })
         alarmAt = Math.min(alarmAt ?? expiresAt, expiresAt)
       }
       const admissions = items.map(({ id, request }): Admission => {
@@ -226,7 +210,7 @@ export class KeyDO extends DurableObject<Env> {
         const grant: TicketGrant = { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders }, until: leaseEnd }
         admissions[index] = { ...admission, tickets: grant }
       })
-      this.insertReservations(reserved)
+      insertReservations(this.ctx.storage.sql, reserved)
       if (ledger !== before) this.saveLedger(ledger)
       return { admissions, alarmAt }
     })
@@ -266,16 +250,12 @@ export class KeyDO extends DurableObject<Env> {
    */
   private applySettlements(ledger: Ledger, settlements: Settlement[]): { ledger: Ledger; latest: number | null } {
     if (settlements.length === 0) return { ledger, latest: null }
+    const { sql } = this.ctx.storage
     let latest: number | null = null
     const reservationIds = settlements.map((settlement) => settlement.reservation ?? settlement.id)
-    const rows = new Map(
-      this.ctx.storage.sql
-        .exec<ReservationRow>(`SELECT id, amount_nano, tokens, state FROM reservations WHERE id IN ${JSON_LIST}`, JSON.stringify(reservationIds))
-        .toArray()
-        .map((row) => [row.id, row]),
-    )
+    const rows = reservationsById(sql, reservationIds)
     const settledIds: string[] = []
-    const records: GenerationInsert[] = []
+    const records: NewGeneration[] = []
     settlements.forEach((settlement, index) => {
       latest = Math.max(latest ?? settlement.now, settlement.now)
       const reservationId = reservationIds[index] ?? settlement.id
@@ -291,33 +271,16 @@ export class KeyDO extends DurableObject<Env> {
         row.state = 'settled'
         settledIds.push(reservationId)
       }
-      if (settlement.record !== null) records.push([settlement.id, settlement.createdAt, settlement.record])
+      if (settlement.record !== null) records.push({ id: settlement.id, createdAt: settlement.createdAt, record: settlement.record })
     })
-    if (settledIds.length > 0) {
-      this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'settled' WHERE id IN ${JSON_LIST}`, JSON.stringify(settledIds))
-    }
-    if (records.length > 0) {
-      this.ctx.storage.sql.exec(
-        `INSERT OR IGNORE INTO generations (id, created_at, record) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
-        JSON.stringify(records),
-      )
-    }
+    markReservations(sql, settledIds, 'settled')
+    insertGenerations(sql, records)
     return { ledger, latest }
   }
 
-  /** New open reservations, in one statement. A duplicate id fails the call's transaction, as it must. */
-  private insertReservations(rows: ReservationInsert[]): void {
-    if (rows.length === 0) return
-    this.ctx.storage.sql.exec(
-      `INSERT INTO reservations (id, amount_nano, tokens, created_at, expires_at, state)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'open' FROM json_each(?)`,
-      JSON.stringify(rows),
-    )
-  }
-
   generation(id: string): GenerationRecord | null {
-    const row = this.ctx.storage.sql.exec<{ record: string }>('SELECT record FROM generations WHERE id = ?', id).toArray()[0]
-    return row ? GenerationRecordSchema.parse(JSON.parse(row.record)) : null
+    const record = generationById(this.ctx.storage.sql, id)
+    return record === null ? null : GenerationRecordSchema.parse(JSON.parse(record))
   }
 
   /** Expires abandoned reservations (charging them in full) and prunes old records. */
@@ -329,30 +292,16 @@ export class KeyDO extends DurableObject<Env> {
 
   async sweep(now: number): Promise<void> {
     const config = configOf(this.env)
-    const expired = this.ctx.storage.sql
-      .exec<ReservationRow>(
-        `SELECT id, amount_nano, tokens, state FROM reservations WHERE state = 'open' AND expires_at <= ? LIMIT ?`,
-        now,
-        SWEEP_BATCH,
-      )
-      .toArray()
+    const { sql } = this.ctx.storage
+    const expired = expiredReservations(sql, now, SWEEP_BATCH)
     let ledger = this.ledger(now)
-    for (const row of expired) {
-      ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false }, now)
-      this.ctx.storage.sql.exec(`UPDATE reservations SET state = 'expired' WHERE id = ?`, row.id)
-    }
+    for (const row of expired) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false }, now)
+    markReservations(sql, expired.map((row) => row.id), 'expired')
     if (expired.length > 0) this.saveLedger(ledger)
     // Settled and expired rows are kept a day so that a late settlement still finds them.
-    this.ctx.storage.sql.exec(`DELETE FROM reservations WHERE state != 'open' AND expires_at < ?`, now - 24 * HOUR_MS)
-    this.ctx.storage.sql.exec('DELETE FROM generations WHERE created_at < ?', now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS)
-    this.ctx.storage.sql.exec(
-      `DELETE FROM generations WHERE created_at < (SELECT created_at FROM generations ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
-      config.GENERATION_MAX_RECORDS - 1,
-    )
-    const next = this.ctx.storage.sql
-      .exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM reservations WHERE state = 'open'`)
-      .toArray()[0]?.at
-    const records = this.ctx.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM generations').one().n
+    pruneReservations(sql, now - 24 * HOUR_MS)
+    const records = pruneGenerations(sql, now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)
+    const next = nextExpiry(sql)
     if (next != null) await this.setAlarm(Math.max(next, now + 1000))
     else if (records > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)
   }
