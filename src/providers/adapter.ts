@@ -4,11 +4,6 @@ import type { ChatRequest } from '../formats/openai/request'
 import type { MessageReader, SseMessage } from '../formats/sse'
 
 /**
- * An upstream adapter speaks one wire format: it builds the HTTP request for an endpoint from the
- * canonical request and decodes what comes back into canonical results. No I/O happens here; the
- * gateway sends the request and feeds the answers in.
- */
-/**
  * An upstream HTTP request as fetch's arguments: the runtime builds its one Request object when
  * it is sent, with the attempt's abort signal (a Request built here would be copied again by
  * fetch to add the signal).
@@ -23,6 +18,11 @@ export function send(request: UpstreamRequest, signal: AbortSignal, fetcher: typ
   return fetcher(request.url, { ...request.init, signal })
 }
 
+/**
+ * An upstream adapter speaks one wire format: it builds the HTTP request for an endpoint from the
+ * canonical request and decodes what comes back into canonical results. No I/O happens here; the
+ * gateway sends the request and feeds the answers in.
+ */
 export interface UpstreamCall {
   request: UpstreamRequest
   /** A non-streaming body (parsed JSON) → canonical completion; throws on garbage. */
