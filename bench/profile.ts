@@ -11,6 +11,7 @@ import { buildScript } from './bundle'
 import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
 import { processCpuMs, processWrittenBytes } from './machine'
+import { samplingGaps, stalls, type CpuProfile, type ProfileNode, type Timed } from './stalls'
 import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
@@ -20,25 +21,17 @@ import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
  * time per source file and per function, and total time (with callees) per `src/` function, mapped
  * to `src/` through esbuild's `// src/…` markers in the bundle. `--perf yes` also runs `perf record`
  * on the workerd process for the native side (SQLite, RPC, HTTP) that a V8 profile shows only as
- * "(program)"; `--perf-sort sym` reports it by symbol instead of by library.
+ * "(program)"; `--perf-sort sym` reports it by symbol instead of by library. `--stalls <ms>` (with
+ * `--rate`) reports where a tail latency comes from (./stalls): runs of requests answered later
+ * than that, and the longest gaps in the V8 sampler's record of the isolate's thread.
  *
  *   npm run bench:profile -- --target meridian-quota --connections 64 --duration 10
  *   npm run bench:profile -- --stream yes --rate 100
+ *   npm run bench:profile -- --target meridian-quota --rate 300 --duration 30 --stalls 50
  */
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const log = (line: string) => process.stderr.write(`${line}\n`)
-
-interface ProfileNode {
-  id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  children?: number[]
-}
-interface CpuProfile {
-  nodes: ProfileNode[]
-  samples: number[]
-  timeDeltas: number[]
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -147,6 +140,23 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
   return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}\n\nTotal time (self and callees) by src/ function:\n${table(inclusive, 40)}${callerTable}`
 }
 
+function stallReport(answered: Timed[], thresholdMs: number): string {
+  const runs = stalls(answered, thresholdMs)
+  const late = runs.reduce((sum, run) => sum + run.requests, 0)
+  const lines = runs.slice(0, 10).map((run) => `  at ${(run.atMs / 1000).toFixed(2).padStart(6)} s: ${String(run.requests).padStart(4)} requests, worst ${run.worstMs.toFixed(0)} ms`)
+  return `Stalls: ${late} of ${answered.length} requests answered after ${thresholdMs} ms, in ${runs.length} runs (worst first):\n${lines.join('\n')}\n`
+}
+
+/** Gaps of 10 ms or more: 50 samples missed at the 200 µs interval. */
+const GAP_MS = 10
+
+function gapReport(profile: CpuProfile): string {
+  const gaps = samplingGaps(profile, GAP_MS)
+  const missed = gaps.reduce((sum, gap) => sum + gap.gapMs, 0)
+  const lines = gaps.slice(0, 10).map((gap) => `  at ${(gap.atMs / 1000).toFixed(2).padStart(6)} s: ${gap.gapMs.toFixed(1).padStart(6)} ms, between ${gap.before} and ${gap.after}`)
+  return `\nSampling gaps over ${GAP_MS} ms (the isolate's thread could not be sampled): ${gaps.length}, ${missed.toFixed(0)} ms in all (longest first):\n${lines.join('\n')}`
+}
+
 async function perfRecord(pids: number[], seconds: number, out: string, sort: string): Promise<() => Promise<string>> {
   const child = spawn('perf', ['record', '-F', '499', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
   return async () => {
@@ -177,6 +187,7 @@ async function main(): Promise<void> {
       pump: { type: 'string', default: 'native' },
       out: { type: 'string' },
       callers: { type: 'string' },
+      stalls: { type: 'string' },
     },
   })
   const targetName = values.target as TargetName
@@ -187,6 +198,8 @@ async function main(): Promise<void> {
   const rate = Number(values.rate)
   const durationS = Number(values.duration)
   if (stream && rate <= 0) throw new Error('--stream yes needs --rate (the paced driver sees first bytes)')
+  const stallMs = values.stalls === undefined ? null : Number(values.stalls)
+  if (stallMs !== null && (!(stallMs > 0) || rate <= 0)) throw new Error('--stalls takes a latency in ms, and needs --rate (the paced driver times each request)')
   // The bench's environment settings (BENCH_OBJECT_STORAGE, say) apply here too.
   const config = benchConfig([], process.env)
   await withTempDir('meridian-profile-', async (tmp) => {
@@ -197,9 +210,11 @@ async function main(): Promise<void> {
     try {
       const target = stack.targets.find((candidate) => candidate.name === targetName)
       if (!target) throw new Error(`no target ${targetName}`)
+      const answered: Timed[] = []
+      const onSettled = stallMs === null ? undefined : (settled: Timed & { outcome: string }) => void (settled.outcome === 'ok' && answered.push(settled))
       const load = () =>
         rate > 0
-          ? pacedStep(target, { rate, durationS, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
+          ? pacedStep(target, { rate, durationS, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight, onSettled })
           : autocannonStep(target, { connections: Number(values.connections), durationS, timeoutMs: config.timeoutMs })
       log('Warming up …')
       await pacedStep(target, { rate: 100, durationS: 2, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
@@ -220,11 +235,13 @@ async function main(): Promise<void> {
         `${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, ` +
           `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
       )
+      if (stallMs !== null) console.log(stallReport(answered, stallMs))
       if (cdp) {
         const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
         cdp.close()
         if (values.out) writeFileSync(values.out, JSON.stringify(profile))
         console.log(summarise(profile, readFileSync(script, 'utf8'), values.callers))
+        if (stallMs !== null) console.log(gapReport(profile))
       }
       if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone()}`)
     } finally {
