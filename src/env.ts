@@ -13,8 +13,15 @@ export interface Env {
   [setting: string]: unknown
 }
 
-/** Reads a Worker secret or variable by name, e.g. a provider's `apiKeyEnv`. */
+/**
+ * Reads a Worker secret or variable by name, e.g. a provider's `apiKeyEnv`; blank counts as unset.
+ * Surrounding whitespace is dropped: no credential has any, and one pasted with it would fail every
+ * request of its provider (a space after "Bearer " survives the runtime's header normalisation; a
+ * newline at the end of a Bedrock secret key changes every SigV4 signature).
+ */
 export function secretNamed(env: Env, name: string): string | undefined {
   const value = env[name]
-  return typeof value === 'string' && value.length > 0 ? value : undefined
+  if (typeof value !== 'string') return undefined
+  const trimmed = value.trim()
+  return trimmed.length > 0 ? trimmed : undefined
 }

@@ -120,7 +120,7 @@ async function prepareAndAttempt<T, Call>(
     // problem, unless another endpoint can), or its configuration cannot make a valid request (a
     // credential SigV4 cannot use, say: the endpoint is broken for us). Either way the request
     // goes on, so its reservation is always settled. (A header value the runtime refuses, such as
-    // a secret with a newline, is only seen when the request is sent: a connection failure.)
+    // a secret with a newline inside, is only seen when the request is sent: a connection failure.)
     if (error instanceof GatewayError) {
       return { ok: false, failure: { outcome: 'rejected', status: null, message: error.message, raw: null, retryAfter: null } }
     }

@@ -1,6 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
 import { ALPHA } from '../support/catalog'
-import { chat, setUpGateway } from '../support/gateway'
+import { BASE, chat, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -46,6 +49,20 @@ describe('OpenAI-format upstreams', () => {
       logit_bias: { '50256': -100 },
       stream: false,
     })
+  })
+
+  it('send the provider key without the whitespace its secret was saved with', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}` },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    const ctx = createExecutionContext()
+    const response = await worker.fetch(request, { ...env, TEST_PROVIDER_KEY: ' test-upstream-key\n' }, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.headers.get('authorization')).toBe('Bearer test-upstream-key')
   })
 
   it('answer in the OpenRouter shape with exact cost', async () => {
