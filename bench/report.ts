@@ -6,6 +6,7 @@ import type { Provenance } from './provenance'
 import { runLine } from './provenance'
 import type { Memory } from './runtime'
 import type { Percentiles } from './stats'
+import { stallThresholdMs, type StallSummary } from './stalls'
 import type { TargetName, WorkerStartup } from './targets'
 
 /**
@@ -28,6 +29,8 @@ export interface Step {
   foreignCores: number
   /** CPU time of the target's runtime (every workerd thread, user + system) per 2xx answer; null for direct. */
   runtimeCpuMsPerOk: number | null
+  /** JSON answers at a fixed rate later than the threshold, in runs (./stalls); null for other steps. */
+  stalls: StallSummary | null
 }
 
 /** Other processes using this many cores during a step make its figures suspect. */
@@ -198,6 +201,11 @@ function deltaCell(d: Delta | undefined): string {
   return d ? `${signed(d.ms)} (${fixed(d.ratio, 2)}×)` : ''
 }
 
+function stallsCell(stalls: StallSummary | null): string {
+  if (!stalls) return ''
+  return stalls.worstMs === null ? '0' : `${stalls.late} in ${stalls.runs}, ${fixed(stalls.worstMs, 0)} ms`
+}
+
 function errorsCell(r: StepResult): string {
   const parts = [
     [r.non2xx, 'non-2xx'],
@@ -244,8 +252,8 @@ export function renderReport(result: BenchResult): string {
     '| --- | --- | --- | --- |',
     ...result.verdicts.map((v) => `| ${v.target} | ${v.goal} | ${v.measured} | ${v.met === null ? '–' : v.met ? 'yes' : '**no**'} |`),
     '',
-    '| mode | load | target | ok req/s | p50 ms | p90 ms | p99 ms | errors | p50 vs direct | p50 vs pass-through | p99 vs pass-through | × floor p50 / p99 | TTFB p50 ms | TTFB p50 vs pass-through | runtime CPU ms / req | other CPU |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| mode | load | target | ok req/s | p50 ms | p90 ms | p99 ms | errors | p50 vs direct | p50 vs pass-through | p99 vs pass-through | × floor p50 / p99 | TTFB p50 ms | TTFB p50 vs pass-through | runtime CPU ms / req | answers over ${stallThresholdMs(config.upstream.latencyMs)} ms: in runs, worst | other CPU |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   )
   for (const step of result.steps) {
     const r = step.result
@@ -272,6 +280,7 @@ export function renderReport(result: BenchResult): string {
         r.ttfbMs ? fixed(r.ttfbMs.p50, 2) : '',
         ttfb && step.target !== 'direct' && step.target !== 'passthrough' ? deltaCell(ttfb.vsPassthrough.p50) : '',
         step.runtimeCpuMsPerOk === null ? '' : fixed(step.runtimeCpuMsPerOk, 2),
+        stallsCell(step.stalls),
         step.foreignCores >= BUSY_CORES ? `**${fixed(step.foreignCores, 2)}**` : fixed(step.foreignCores, 2),
       ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
     )

@@ -12,6 +12,7 @@ import { cpuSnapshot, foreignCores, processCpuMs, waitForQuiet } from './machine
 import { BUSY_CORES, judgedLoads, renderReport, verdicts, withOverheads, withReportInReadme, type BenchResult, type Mode, type Step } from './report'
 import { provenance } from './provenance'
 import { memoryOf } from './runtime'
+import { stallThresholdMs, summariseStalls, type Timed } from './stalls'
 import { startStack, type Target } from './targets'
 
 /**
@@ -33,7 +34,8 @@ function summary(step: Step): string {
   const load = `${step.load === 'max' ? 'max' : `${step.load}/s`}${step.round > 1 ? ` round ${step.round}` : ''}`
   const busy = step.foreignCores >= BUSY_CORES ? ` (other processes used ${step.foreignCores.toFixed(2)} cores)` : ''
   const cpu = step.runtimeCpuMsPerOk === null ? '' : `, runtime CPU ${step.runtimeCpuMsPerOk.toFixed(2)} ms/req`
-  return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}${cpu}, errors ${errors}${busy}`
+  const late = step.stalls ? `, ${step.stalls.late} over ${step.stalls.thresholdMs} ms in ${step.stalls.runs} runs` : ''
+  return `  ${step.mode} ${load} ${step.target}: ${r.throughput.toFixed(0)} req/s, p50 ${ms(r.latencyMs?.p50)} p90 ${ms(r.latencyMs?.p90)} p99 ${ms(r.latencyMs?.p99)}${ttfb}${cpu}${late}, errors ${errors}${busy}`
 }
 
 /** What is left of the run's --quiet-wait budget, in ms. */
@@ -49,6 +51,8 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
   const { durationS, timeoutMs, maxInFlight } = config
   let result: StepResult
   let driver: Step['driver']
+  // JSON answers at a fixed rate, timed one by one: the late ones, in runs, show where a p99 comes from.
+  const answered: Timed[] | null = stream || load === 'max' ? null : []
   const before = cpuSnapshot()
   const runtimeBefore = processCpuMs(target.pids)
   if (load === 'max') {
@@ -59,10 +63,12 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
     result = await autocannonStep(target, { connections: config.connections, durationS, timeoutMs, overallRate: load })
   } else {
     driver = 'paced'
-    result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight })
+    const onSettled = answered && ((settled: Timed & { outcome: string }) => void (settled.outcome === 'ok' && answered.push(settled)))
+    result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight, onSettled: onSettled ?? undefined })
   }
   const runtimeCpuMsPerOk = target.pids.length === 0 ? null : (processCpuMs(target.pids) - runtimeBefore) / Math.max(1, result.ok)
-  const step: Step = { mode, load, driver, target: target.name, round, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length), runtimeCpuMsPerOk }
+  const stalls = answered && driver === 'paced' ? summariseStalls(answered, stallThresholdMs(config.upstream.latencyMs)) : null
+  const step: Step = { mode, load, driver, target: target.name, round, result, foreignCores: foreignCores(before, cpuSnapshot(), cpus().length), runtimeCpuMsPerOk, stalls }
   log(summary(step))
   // An overloaded step leaves queued work (and waitUntil settlements) behind: let it drain.
   await sleep(result.skipped + result.timeouts > 0 || load === 'max' ? 2_000 : 500)

@@ -85,3 +85,24 @@ export function samplingGaps(profile: CpuProfile, minMs: number): SamplingGap[] 
   })
   return gaps.sort((a, b) => b.gapMs - a.gapMs)
 }
+
+/** A step's late requests in short: how many, in how many runs, the worst. */
+export interface StallSummary {
+  thresholdMs: number
+  late: number
+  runs: number
+  worstMs: number | null
+}
+
+export function summariseStalls(requests: readonly Timed[], thresholdMs: number): StallSummary {
+  const runs = stalls(requests, thresholdMs)
+  return { thresholdMs, late: runs.reduce((sum, run) => sum + run.requests, 0), runs: runs.length, worstMs: runs[0]?.worstMs ?? null }
+}
+
+/**
+ * The bench's threshold for a late JSON answer: 40 ms after the upstream's own latency, far beyond
+ * any gateway's work on one request, so a late answer is one that waited for the runtime's thread.
+ */
+export function stallThresholdMs(upstreamLatencyMs: number): number {
+  return upstreamLatencyMs + 40
+}

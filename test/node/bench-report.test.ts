@@ -35,7 +35,7 @@ function result(p50: number, p99: number, throughput = 300, ttfbP50?: number): S
 }
 
 function step(mode: Mode, load: number | 'max', target: TargetName, round: number, stepResult: StepResult): Step {
-  return { mode, load, driver: 'paced', target, round, result: stepResult, foreignCores: 0, runtimeCpuMsPerOk: null }
+  return { mode, load, driver: 'paced', target, round, result: stepResult, foreignCores: 0, runtimeCpuMsPerOk: null, stalls: null }
 }
 
 /** A round at 300 req/s: direct 10 ms, pass-through 1 ms more, Meridian `extra` ms more than direct at p50 (p99 alike). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { samplingGaps, stalls, type CpuProfile } from '../../bench/stalls'
+import { samplingGaps, stalls, stallThresholdMs, summariseStalls, type CpuProfile } from '../../bench/stalls'
 
 /**
  * `bench:profile --stalls`: a tail latency is explained as moments when requests waited together
@@ -33,6 +33,16 @@ describe('stalls', () => {
   it('finds nothing when every request is in time, or there are none', () => {
     expect(stalls([request(0, 10), request(5, 49)], 50)).toEqual([])
     expect(stalls([], 50)).toEqual([])
+  })
+})
+
+describe('summariseStalls', () => {
+  it('counts the late answers, their runs and the worst, against a threshold 40 ms past the upstream’s latency', () => {
+    const threshold = stallThresholdMs(10)
+    expect(threshold).toBe(50)
+    const requests = [request(0, 12), request(3, 60), request(6, 12), request(9, 90), request(12, 70), request(15, 11)]
+    expect(summariseStalls(requests, threshold)).toEqual({ thresholdMs: 50, late: 3, runs: 2, worstMs: 90 })
+    expect(summariseStalls([request(0, 12)], threshold)).toEqual({ thresholdMs: 50, late: 0, runs: 0, worstMs: null })
   })
 })
 
