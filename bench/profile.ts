@@ -11,7 +11,7 @@ import { buildScript } from './bundle'
 import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
 import { processCpuMs, processWrittenBytes } from './machine'
-import { samplingGaps, stalls, type CpuProfile, type ProfileNode, type Timed } from './stalls'
+import { samplingGaps, stalls, summariseStalls, type CpuProfile, type ProfileNode, type Timed } from './stalls'
 import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
@@ -141,10 +141,11 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
 }
 
 function stallReport(answered: Timed[], thresholdMs: number): string {
-  const runs = stalls(answered, thresholdMs)
-  const late = runs.reduce((sum, run) => sum + run.requests, 0)
-  const lines = runs.slice(0, 10).map((run) => `  at ${(run.atMs / 1000).toFixed(2).padStart(6)} s: ${String(run.requests).padStart(4)} requests, worst ${run.worstMs.toFixed(0)} ms`)
-  return `Stalls: ${late} of ${answered.length} requests answered after ${thresholdMs} ms, in ${runs.length} runs (worst first):\n${lines.join('\n')}\n`
+  const { late, runs } = summariseStalls(answered, thresholdMs)
+  const lines = stalls(answered, thresholdMs)
+    .slice(0, 10)
+    .map((run) => `  at ${(run.atMs / 1000).toFixed(2).padStart(6)} s: ${String(run.requests).padStart(4)} requests, worst ${run.worstMs.toFixed(0)} ms`)
+  return `Stalls: ${late} of ${answered.length} requests answered after ${thresholdMs} ms, in ${runs} runs (worst first):\n${lines.join('\n')}\n`
 }
 
 /** Gaps of 10 ms or more: 50 samples missed at the 200 µs interval. */

@@ -63,8 +63,8 @@ async function measure(target: Target, mode: Mode, load: number | 'max', config:
     result = await autocannonStep(target, { connections: config.connections, durationS, timeoutMs, overallRate: load })
   } else {
     driver = 'paced'
-    const onSettled = answered && ((settled: Timed & { outcome: string }) => void (settled.outcome === 'ok' && answered.push(settled)))
-    result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight, onSettled: onSettled ?? undefined })
+    const onSettled = answered ? (settled: Timed & { outcome: string }) => void (settled.outcome === 'ok' && answered.push(settled)) : undefined
+    result = await pacedStep(target, { rate: load, durationS, stream, timeoutMs, maxInFlight, onSettled })
   }
   const runtimeCpuMsPerOk = target.pids.length === 0 ? null : (processCpuMs(target.pids) - runtimeBefore) / Math.max(1, result.ok)
   const stalls = answered && driver === 'paced' ? summariseStalls(answered, stallThresholdMs(config.upstream.latencyMs)) : null

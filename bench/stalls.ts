@@ -1,5 +1,6 @@
 /**
- * Where a tail latency comes from (`npm run bench:profile -- --stalls <ms>`). A p99 far above the
+ * Where a tail latency comes from (the "answers over N ms" column of `npm run bench`, and
+ * `npm run bench:profile -- --stalls <ms>`). A p99 far above the
  * p50 at a steady rate is either every request being a little slow or a few moments when the
  * runtime's one thread answered nothing, so that every request in flight waited together. These
  * two reports tell the cases apart: runs of late requests in send order (each run is one moment),
