@@ -1,12 +1,11 @@
 /**
  * Where a tail latency comes from (the "answers over N ms" column of `npm run bench`, and
- * `npm run bench:profile -- --stalls <ms>`). A p99 far above the
- * p50 at a steady rate is either every request being a little slow or a few moments when the
- * runtime's one thread answered nothing, so that every request in flight waited together. These
- * two reports tell the cases apart: runs of late requests in send order (each run is one moment),
- * and gaps in the V8 sampler's record of the isolate's thread (moments it could not be sampled:
- * descheduled by the OS, blocked in a system call such as SQLite's fsync, or the sampler itself
- * was starved of CPU).
+ * `npm run bench:profile -- --stalls <ms>`). A p99 far above the p50 at a steady rate is either
+ * every request being a little slow or a few moments when the runtime's one thread answered
+ * nothing, so that every request in flight waited together. Two reports tell the cases apart: runs
+ * of late requests in send order (each run is one moment), and gaps in the V8 sampler's record of
+ * the isolate's thread (moments it could not be sampled: descheduled by the OS, blocked in a system
+ * call such as SQLite's fsync, or the sampler itself starved of CPU).
  */
 
 export interface ProfileNode {
