@@ -234,6 +234,7 @@ async function main(): Promise<void> {
       const perRequest = (total: number) => total / Math.max(1, result.ok)
       log(
         `${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, ` +
+          (result.ttfbMs ? `TTFB p50 ${result.ttfbMs.p50.toFixed(2)} ms, ` : '') +
           `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
       )
       if (stallMs !== null) console.log(stallReport(answered, stallMs))
