@@ -17,11 +17,30 @@ export interface Env {
  * Reads a Worker secret or variable by name, e.g. a provider's `apiKeyEnv`; blank counts as unset.
  * Surrounding whitespace is dropped: no credential has any, and one pasted with it would fail every
  * request of its provider (a space after "Bearer " survives the runtime's header normalisation; a
- * newline at the end of a Bedrock secret key changes every SigV4 signature).
+ * newline at the end of a Bedrock secret key changes every SigV4 signature). A line break or NUL
+ * inside it counts as unset too: no header can carry it, so every request would fail before
+ * leaving, and be blamed on the provider. That is said once per isolate in the log (the name, never
+ * the value), and the provider is left out of routing like one without a key.
  */
 export function secretNamed(env: Env, name: string): string | undefined {
   const value = env[name]
   if (typeof value !== 'string') return undefined
   const trimmed = value.trim()
-  return trimmed.length > 0 ? trimmed : undefined
+  if (trimmed.length === 0) return undefined
+  if (NOT_IN_A_HEADER.test(trimmed)) {
+    warnOnce(name)
+    return undefined
+  }
+  return trimmed
+}
+
+/** What a header value may not contain (Fetch: CR, LF and NUL). */
+const NOT_IN_A_HEADER = /[\r\n\0]/
+
+const warned = new Set<string>()
+
+function warnOnce(name: string): void {
+  if (warned.has(name)) return
+  warned.add(name)
+  console.error(`secret ${name} contains a line break or NUL inside it; its provider is treated as having no API key`)
 }

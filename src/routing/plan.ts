@@ -191,7 +191,7 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[])
     return new GatewayError(
       503,
       'provider_unavailable',
-      `No provider is available for ${quoted(requested)}: none of its providers has an API key configured`,
+      `No provider is available for ${quoted(requested)}: none of its providers has a usable API key configured`,
       { ...metadata, missing_secrets: missing },
     )
   }

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA } from '../support/catalog'
 import { BASE, chat, setUpGateway } from '../support/gateway'
@@ -63,6 +63,31 @@ describe('OpenAI-format upstreams', () => {
     await waitOnExecutionContext(ctx)
     expect(response.status).toBe(200)
     expect(upstream.calls[0]!.headers.get('authorization')).toBe('Bearer test-upstream-key')
+  })
+
+  it('leave out a provider whose secret has a line break inside, naming the secret and never its value', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const request = new Request(`${BASE}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.key}` },
+        body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      const ctx = createExecutionContext()
+      const response = await worker.fetch(request, { ...env, TEST_PROVIDER_KEY: 'test-upstream\nkey' }, ctx)
+      await waitOnExecutionContext(ctx)
+      expect(response.status).toBe(503)
+      const body = (await response.json()) as { error: { message: string; metadata: Record<string, unknown> } }
+      expect(body.error.message).toContain('usable API key')
+      expect(body.error.metadata.missing_secrets).toEqual(['TEST_PROVIDER_KEY'])
+      expect(upstream.calls).toHaveLength(0)
+      const lines = logged.mock.calls.map((call) => call.join(' '))
+      expect(lines.some((line) => line.includes('TEST_PROVIDER_KEY'))).toBe(true)
+      expect(lines.some((line) => line.includes('test-upstream'))).toBe(false)
+    } finally {
+      logged.mockRestore()
+    }
   })
 
   it('answer in the OpenRouter shape with exact cost', async () => {
