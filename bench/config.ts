@@ -37,6 +37,13 @@ export interface BenchConfig {
    * fsync on the runtime's one thread. See bench/README.md, "Latency: the admission's write, not the call".
    */
   objectStorage: 'disk' | 'tmpfs'
+  /**
+   * Where the gateway's Durable Objects run: `together` (in the gateway's own workerd process and
+   * thread, Miniflare's default) or `apart` (in a second workerd process, reached over the runtime's
+   * RPC as Miniflare's dev registry does for two `wrangler dev` sessions; on Cloudflare an object
+   * runs in its own isolate, usually on another machine). See bench/README.md, "Objects apart".
+   */
+  objects: 'together' | 'apart'
 }
 
 const FLAGS = {
@@ -56,6 +63,7 @@ const FLAGS = {
   readme: { env: 'BENCH_README', fallback: 'yes' },
   rounds: { env: 'BENCH_ROUNDS', fallback: '3' },
   'object-storage': { env: 'BENCH_OBJECT_STORAGE', fallback: 'disk' },
+  objects: { env: 'BENCH_OBJECTS', fallback: 'together' },
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -91,6 +99,8 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
   if (readme !== 'yes' && readme !== 'no') throw new Error('--readme must be "yes" or "no"')
   const objectStorage = read('object-storage')
   if (objectStorage !== 'disk' && objectStorage !== 'tmpfs') throw new Error('--object-storage must be "disk" or "tmpfs"')
+  const objects = read('objects')
+  if (objects !== 'together' && objects !== 'apart') throw new Error('--objects must be "together" or "apart"')
   return {
     name: fileSafeName(read('name'), 'local'),
     durationS: number('duration', read('duration'), 0.5),
@@ -110,5 +120,6 @@ export function benchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchConfig
     readme: readme === 'yes',
     rounds: Math.floor(number('rounds', read('rounds'), 1)),
     objectStorage,
+    objects,
   }
 }

@@ -140,6 +140,52 @@ function summarise(profile: CpuProfile, bundle: string, callersOf: string | unde
   return `Self time by module (${(total / 1e6).toFixed(1)} s sampled):\n${table(byModule, 25)}\n\nSelf time by function:\n${table(byFunction, 40)}\n\nTotal time (self and callees) by src/ function:\n${table(inclusive, 40)}${callerTable}`
 }
 
+/** A node of V8's sampling heap profile (HeapProfiler.stopSampling). */
+interface AllocationNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: AllocationNode[]
+}
+
+/**
+ * Bytes allocated per request (sampled, so estimates) by module and by function, and by the
+ * outermost `src/` function on each stack: what makes the garbage the collector then has to walk.
+ */
+function allocationReport(head: AllocationNode, bundle: string, requests: number): string {
+  const moduleOf = moduleOfLine(bundle)
+  const place = (frame: AllocationNode['callFrame']) =>
+    frame.url.endsWith('.js') && !frame.url.includes('cloudflare') ? moduleOf(frame.lineNumber) : frame.url || frame.functionName
+  const byModule = new Map<string, number>()
+  const byFunction = new Map<string, number>()
+  const bySrcCaller = new Map<string, number>()
+  let total = 0
+  const add = (map: Map<string, number>, key: string, bytes: number) => map.set(key, (map.get(key) ?? 0) + bytes)
+  const walk = (node: AllocationNode, nearestSrc: string) => {
+    const where = place(node.callFrame)
+    const name = `${node.callFrame.functionName || '(anonymous)'}  ${where}:${node.callFrame.lineNumber + 1}`
+    const src = where.startsWith('src/') ? name : nearestSrc
+    if (node.selfSize > 0) {
+      total += node.selfSize
+      add(byModule, where, node.selfSize)
+      add(byFunction, name, node.selfSize)
+      add(bySrcCaller, src, node.selfSize)
+    }
+    for (const child of node.children) walk(child, src)
+  }
+  walk(head, '(outside src/)')
+  const perRequest = (bytes: number) => `${(bytes / Math.max(1, requests) / 1024).toFixed(2).padStart(7)} KiB`
+  const table = (entries: Map<string, number>, limit: number) =>
+    [...entries.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, bytes]) => `  ${((100 * bytes) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${perRequest(bytes)}  ${name}`)
+      .join('\n')
+  return (
+    `\nAllocated (sampled): ${perRequest(total).trim()} per request.\nBy module:\n${table(byModule, 15)}\n\nBy function:\n${table(byFunction, 25)}` +
+    `\n\nBy the innermost src/ function on the stack:\n${table(bySrcCaller, 25)}`
+  )
+}
+
 function stallReport(answered: Timed[], thresholdMs: number): string {
   const { late, runs } = summariseStalls(answered, thresholdMs)
   const lines = stalls(answered, thresholdMs)
@@ -189,6 +235,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       callers: { type: 'string' },
       stalls: { type: 'string' },
+      alloc: { type: 'string', default: 'no' },
     },
   })
   const targetName = values.target as TargetName
@@ -220,25 +267,39 @@ async function main(): Promise<void> {
       log('Warming up …')
       await pacedStep(target, { rate: 100, durationS: 2, stream, timeoutMs: config.timeoutMs, maxInFlight: config.maxInFlight })
       // --v8 no: the runtime's CPU per request without the profiler's own cost.
-      const cdp = values.v8 === 'yes' ? await inspector(inspectorPort) : null
-      await cdp?.call('Profiler.enable')
-      await cdp?.call('Profiler.setSamplingInterval', { interval: 200 })
-      await cdp?.call('Profiler.start')
+      const alloc = values.alloc === 'yes'
+      const cdp = values.v8 === 'yes' || alloc ? await inspector(inspectorPort) : null
+      // Every 8 KiB on average, collected objects included (by default V8 reports only what is still alive).
+      if (alloc) await cdp?.call('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+      if (values.v8 === 'yes') {
+        await cdp?.call('Profiler.enable')
+        await cdp?.call('Profiler.setSamplingInterval', { interval: 200 })
+        await cdp?.call('Profiler.start')
+      }
       const perfDone = values.perf === 'yes' ? await perfRecord(target.pids, durationS, join(tmp, 'perf.data'), values['perf-sort'] ?? 'comm,dso') : null
+      const objectPids = target.objectPids ?? []
       const cpuBefore = processCpuMs(target.pids)
+      const objectsCpuBefore = processCpuMs(objectPids)
       const writtenBefore = processWrittenBytes(target.pids)
       const result = await load()
       const cpuMs = processCpuMs(target.pids) - cpuBefore
+      const objectsCpuMs = processCpuMs(objectPids) - objectsCpuBefore
       const written = processWrittenBytes(target.pids) - writtenBefore
       const latency = result.latencyMs
       const perRequest = (total: number) => total / Math.max(1, result.ok)
       log(
         `${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, ` +
           (result.ttfbMs ? `TTFB p50 ${result.ttfbMs.p50.toFixed(2)} ms, ` : '') +
-          `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
+          `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request` +
+          (objectPids.length > 0 ? ` (the objects' own process: ${perRequest(objectsCpuMs).toFixed(3)})` : '') +
+          `, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
       )
       if (stallMs !== null) console.log(stallReport(answered, stallMs))
-      if (cdp) {
+      if (cdp && alloc) {
+        const { profile } = (await cdp.call('HeapProfiler.stopSampling')) as { profile: { head: AllocationNode } }
+        console.log(allocationReport(profile.head, readFileSync(script, 'utf8'), result.ok))
+      }
+      if (cdp && values.v8 === 'yes') {
         const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
         cdp.close()
         if (values.out) writeFileSync(values.out, JSON.stringify(profile))

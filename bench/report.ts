@@ -236,7 +236,8 @@ export function renderReport(result: BenchResult): string {
   lines.push(
     `${runLine(result)}: ${config.durationS} s per step, upstream ${config.upstream.latencyMs} ms latency, ` +
       `streams of ${config.upstream.chunks} chunks ${config.upstream.chunkDelayMs} ms apart; fixed rates by the ${config.rateDriver} driver, ` +
-      `saturation by autocannon with ${config.connections} connections; the gateway's Durable Objects store ` +
+      `saturation by autocannon with ${config.connections} connections; the gateway's Durable Objects run ` +
+      (config.objects === 'apart' ? 'in a second workerd process (their CPU and RSS counted with the gateway\'s) and store ' : 'in the gateway\'s process and store ') +
       (config.objectStorage === 'tmpfs' ? 'on tmpfs (/dev/shm).' : "on disk (Miniflare's temporary directory)."),
     '',
     `- Bundle: ${fixed(bundle.deployed.bytes / KIB, 1)} KiB, ${fixed(bundle.deployed.gzipBytes / KIB, 1)} KiB gzipped as deployed; ` +

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { unstable_getMiniflareWorkerOptions } from 'wrangler'
@@ -23,8 +24,10 @@ export interface Target {
   /** The full chat completions URL. */
   url: string
   headers: Record<string, string>
-  /** The runtime processes behind this target (none for direct). */
+  /** The runtime processes behind this target (none for direct), the objects' own included. */
   pids: number[]
+  /** Of those, the process running the gateway's Durable Objects when they run apart (BenchConfig.objects). */
+  objectPids?: number[]
 }
 
 export interface WorkerStartup {
@@ -90,6 +93,8 @@ async function startUpstreamProcess(root: string, config: BenchConfig): Promise<
 
 export interface Gateway {
   worker: RunningWorker
+  /** The second workerd process holding the Durable Objects (GatewayOptions.objects `apart`), or null. */
+  objects: RunningWorker | null
   adminToken: string
 }
 
@@ -102,7 +107,12 @@ export interface GatewayOptions {
   inspectorPort?: number
   /** A directory for the Durable Objects' storage, instead of Miniflare's temporary one (BenchConfig.objectStorage). */
   objectsDir?: string
+  /** Where the Durable Objects run (BenchConfig.objects); `together` when absent. */
+  objects?: BenchConfig['objects']
 }
+
+/** The Worker name the objects' own Miniflare instance registers under, when they run apart. */
+const OBJECTS_WORKER = 'meridian-objects'
 
 /**
  * The gateway bundle under Miniflare with wrangler.toml's bindings, a fresh admin token and the
@@ -111,21 +121,56 @@ export interface GatewayOptions {
 export async function startGateway(root: string, gatewayScript: string, options: GatewayOptions = {}): Promise<Gateway> {
   const fromConfig = wranglerWorkerOptions(root)
   const adminToken = randomBytes(24).toString('base64url')
-  const worker = await startWorker(
-    {
-      ...fromConfig,
-      modules: true,
-      scriptPath: gatewayScript,
-      // Module names are paths relative to this; the bundle lives in a temporary directory.
-      modulesRoot: dirname(gatewayScript),
-      bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
-      ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
-      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-      ...(options.objectsDir ? { durableObjectsPersist: options.objectsDir } : {}),
+  const common = {
+    ...fromConfig,
+    modules: true,
+    scriptPath: gatewayScript,
+    // Module names are paths relative to this; the bundle lives in a temporary directory.
+    modulesRoot: dirname(gatewayScript),
+    bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
+    ...(options.objectsDir ? { durableObjectsPersist: options.objectsDir } : {}),
+  }
+  if (options.objects !== 'apart') {
+    const worker = await startWorker(
+      {
+        ...common,
+        ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
+        ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      },
+      '/health',
+    )
+    return { worker, objects: null, adminToken }
+  }
+  // Apart: the same bundle runs twice. The objects' instance defines the classes and keeps their
+  // storage; the gateway's binds them by script name, which Miniflare resolves through a shared dev
+  // registry to a proxy that forwards each call to the other process over workerd's RPC.
+  const registry = mkdtempSync(join(tmpdir(), 'meridian-bench-registry-'))
+  const started = await startWorker({ ...common, name: OBJECTS_WORKER, unsafeDevRegistryPath: registry }, '/health')
+  const objects: RunningWorker = {
+    ...started,
+    dispose: async () => {
+      await started.dispose()
+      rmSync(registry, { recursive: true, force: true })
     },
-    '/health',
-  )
-  return { worker, adminToken }
+  }
+  try {
+    const elsewhere = (className: string) => ({ className, scriptName: OBJECTS_WORKER, useSQLite: true })
+    const worker = await startWorker(
+      {
+        ...common,
+        name: 'meridian',
+        unsafeDevRegistryPath: registry,
+        durableObjects: { KEYS: elsewhere('KeyDO'), HEALTH: elsewhere('HealthDO') },
+        ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
+        ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      },
+      '/health',
+    )
+    return { worker, objects, adminToken }
+  } catch (error) {
+    await objects.dispose()
+    throw error
+  }
 }
 
 /** How the pass-through Worker hands the body on (bench/passthrough-worker.js); `native` is the floor. */
@@ -165,8 +210,16 @@ export async function startStack(
 
     const objectsDir = config.objectStorage === 'tmpfs' ? mkdtempSync('/dev/shm/meridian-bench-objects-') : undefined
     if (objectsDir) cleanups.push(() => rmSync(objectsDir, { recursive: true, force: true }))
-    const { worker: meridian, adminToken } = await startGateway(root, gatewayScript, { ...gatewayOptions, ...(objectsDir ? { objectsDir } : {}) })
+    const { worker: meridian, objects, adminToken } = await startGateway(root, gatewayScript, {
+      ...gatewayOptions,
+      objects: config.objects,
+      ...(objectsDir ? { objectsDir } : {}),
+    })
+    // The gateway goes first: its proxies to the objects must not outlive them.
     workers.push(meridian)
+    if (objects) workers.push(objects)
+    const objectPids = objects?.pids ?? []
+    const meridianPids = [...meridian.pids, ...objectPids]
     await installCatalog(meridian.url, adminToken, benchCatalog(upstreamBase))
     const openKey = await createKey(meridian.url, adminToken, { name: 'bench-open' })
     const quotaKey = await createKey(meridian.url, adminToken, { name: 'bench-quota', ...QUOTA_KEY_POLICY })
@@ -175,8 +228,8 @@ export async function startStack(
     const targets: Target[] = [
       { name: 'direct', url: `${upstreamBase}/chat/completions`, headers: { ...json, authorization: 'Bearer bench' }, pids: [] },
       { name: 'passthrough', url: `${passthrough.url}/v1/chat/completions`, headers: json, pids: passthrough.pids },
-      { name: 'meridian-open', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${openKey}` }, pids: meridian.pids },
-      { name: 'meridian-quota', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${quotaKey}` }, pids: meridian.pids },
+      { name: 'meridian-open', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${openKey}` }, pids: meridianPids, objectPids },
+      { name: 'meridian-quota', url: `${meridian.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${quotaKey}` }, pids: meridianPids, objectPids },
     ]
     const startups: WorkerStartup[] = [
       { worker: 'passthrough', readyMs: passthrough.readyMs, firstOkMs: passthrough.firstOkMs },

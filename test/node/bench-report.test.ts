@@ -96,3 +96,12 @@ describe('bench verdicts', () => {
     expect(overhead?.measured).toBe('1.20× at p50; 1.20× at p99')
   })
 })
+
+describe('bench settings', () => {
+  it('runs the Durable Objects in the gateway\'s process unless told to run them apart', () => {
+    expect(config.objects).toBe('together')
+    expect(benchConfig(['--objects', 'apart'], {}).objects).toBe('apart')
+    expect(benchConfig([], { BENCH_OBJECTS: 'apart' }).objects).toBe('apart')
+    expect(() => benchConfig(['--objects', 'elsewhere'], {})).toThrow('--objects must be "together" or "apart"')
+  })
+})
