@@ -1,7 +1,7 @@
 import { charge, fullBucket, refill, waitFor, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
-import { periodStart, type LimitReset } from './periods'
+import { DAY_MS, periodStart, type LimitReset } from './periods'
 import { allows, type Policy } from './policy'
 
 /**
@@ -40,8 +40,14 @@ export function emptyLedger(now: number): Ledger {
   }
 }
 
-/** Starts a fresh period for each period that `now` has left behind. */
+/**
+ * Starts a fresh period for each period that `now` has left behind. The three periods are always
+ * rolled together, so while `now` is before the end of the daily period's day no week or month
+ * can have ended either (each starts at a UTC midnight): the ledger is returned as it is. That is
+ * every call but the first of a day, and ticket decisions make hundreds of calls at one `now`.
+ */
 export function rollPeriods(ledger: Ledger, now: number): Ledger {
+  if (now < ledger.periods.daily.start + DAY_MS) return ledger
   const periods = { ...ledger.periods }
   for (const kind of ['daily', 'weekly', 'monthly'] as const) {
     const start = periodStart(kind, now)

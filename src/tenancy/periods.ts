@@ -3,7 +3,7 @@
  */
 export type LimitReset = 'daily' | 'weekly' | 'monthly'
 
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 
 /** The start (ms) of the period containing `now`. */
 export function periodStart(kind: LimitReset, now: number): number {

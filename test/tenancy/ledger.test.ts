@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyRecord } from '../../src/tenancy/keys'
-import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, remainingNano, settleLedger, type Ledger } from '../../src/tenancy/ledger'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, remainingNano, rollPeriods, settleLedger, type Ledger } from '../../src/tenancy/ledger'
 import { OPEN_POLICY, globMatches, type Policy } from '../../src/tenancy/policy'
 
 const T0 = Date.parse('2026-11-22T12:00:00Z')
@@ -132,6 +132,18 @@ describe('settlement and expiry', () => {
     expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([705, 5, 5, 705])
     ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false }, 1, 0, Date.parse('2026-12-01T00:00:00Z'))
     expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([706, 1, 6, 1])
+  })
+
+  it('keeps a ledger as it is until its day ends, also for a moment before it (requests arrive out of order)', () => {
+    const ledger = emptyLedger(Date.parse('2026-11-30T08:00:00Z'))
+    expect(rollPeriods(ledger, Date.parse('2026-11-30T23:59:59.999Z'))).toBe(ledger)
+    expect(rollPeriods(ledger, Date.parse('2026-11-29T23:59:59Z'))).toBe(ledger)
+    const next = rollPeriods(ledger, Date.parse('2026-12-01T00:00:00Z'))
+    expect([next.periods.daily.start, next.periods.weekly.start, next.periods.monthly.start]).toEqual([
+      Date.parse('2026-12-01T00:00:00Z'),
+      Date.parse('2026-11-30T00:00:00Z'),
+      Date.parse('2026-12-01T00:00:00Z'),
+    ])
   })
 
   it('lets a daily limit renew at midnight', () => {
