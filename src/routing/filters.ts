@@ -61,9 +61,12 @@ const PARAMETER_FIELDS: Record<string, string> = {
   verbosity: 'verbosity',
 }
 
+/** PARAMETER_FIELDS as pairs, built once (every request is checked against all of them). */
+const PARAMETER_ENTRIES = Object.entries(PARAMETER_FIELDS)
+
 export function parametersUsed(request: ChatRequest): string[] {
   const used = new Set<string>()
-  for (const [field, parameter] of Object.entries(PARAMETER_FIELDS)) {
+  for (const [field, parameter] of PARAMETER_ENTRIES) {
     if (request[field] !== undefined && request[field] !== null) used.add(parameter)
   }
   return [...used]
@@ -180,6 +183,8 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
   let kept = endpoints
   const funnel: FilterStep[] = []
   for (const filter of FILTERS) {
+    // Most filters keep everything: then nothing is copied and no step is recorded.
+    if (kept.every((endpoint) => filter.keep(endpoint, facts, input))) continue
     const removed: string[] = []
     kept = kept.filter((endpoint) => {
       const keep = filter.keep(endpoint, facts, input)
