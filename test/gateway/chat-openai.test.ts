@@ -51,16 +51,22 @@ describe('OpenAI-format upstreams', () => {
     })
   })
 
-  it('send the provider key without the whitespace its secret was saved with', async () => {
-    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+  /** A chat request through a Worker whose provider secret was saved as `secret`. */
+  async function chatWithSecret(secret: string): Promise<Response> {
     const request = new Request(`${BASE}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tenant.key}` },
       body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
     })
     const ctx = createExecutionContext()
-    const response = await worker.fetch(request, { ...env, TEST_PROVIDER_KEY: ' test-upstream-key\n' }, ctx)
+    const response = await worker.fetch(request, { ...env, TEST_PROVIDER_KEY: secret }, ctx)
     await waitOnExecutionContext(ctx)
+    return response
+  }
+
+  it('send the provider key without the whitespace its secret was saved with', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chatWithSecret(' test-upstream-key\n')
     expect(response.status).toBe(200)
     expect(upstream.calls[0]!.headers.get('authorization')).toBe('Bearer test-upstream-key')
   })
@@ -69,14 +75,7 @@ describe('OpenAI-format upstreams', () => {
     const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
-      const request = new Request(`${BASE}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tenant.key}` },
-        body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
-      })
-      const ctx = createExecutionContext()
-      const response = await worker.fetch(request, { ...env, TEST_PROVIDER_KEY: 'test-upstream\nkey' }, ctx)
-      await waitOnExecutionContext(ctx)
+      const response = await chatWithSecret('test-upstream\nkey')
       expect(response.status).toBe(503)
       const body = (await response.json()) as { error: { message: string; metadata: Record<string, unknown> } }
       expect(body.error.message).toContain('usable API key')
