@@ -149,7 +149,7 @@ interface AllocationNode {
 
 /**
  * Bytes allocated per request (sampled, so estimates) by module and by function, and by the
- * outermost `src/` function on each stack: what makes the garbage the collector then has to walk.
+ * innermost `src/` function on each stack: what makes the garbage the collector then has to walk.
  */
 function allocationReport(head: AllocationNode, bundle: string, requests: number): string {
   const moduleOf = moduleOfLine(bundle)
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
       log(
         `${targetName}: ${result.throughput.toFixed(0)} ok req/s, p50 ${latency?.p50.toFixed(2)} ms, p99 ${latency?.p99.toFixed(2)} ms, ` +
           (result.ttfbMs ? `TTFB p50 ${result.ttfbMs.p50.toFixed(2)} ms, ` : '') +
-          `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request` +
+          `runtime CPU ${perRequest(cpuMs).toFixed(3)} ms per request${cdp ? ' (profilers running)' : ''}` +
           (objectPids.length > 0 ? ` (the objects' own process: ${perRequest(objectsCpuMs).toFixed(3)})` : '') +
           `, ${(perRequest(written) / 1024).toFixed(1)} KiB written to disk per request`,
       )
@@ -301,11 +301,11 @@ async function main(): Promise<void> {
       }
       if (cdp && values.v8 === 'yes') {
         const { profile } = (await cdp.call('Profiler.stop')) as { profile: CpuProfile }
-        cdp.close()
         if (values.out) writeFileSync(values.out, JSON.stringify(profile))
         console.log(summarise(profile, readFileSync(script, 'utf8'), values.callers))
         if (stallMs !== null) console.log(gapReport(profile))
       }
+      cdp?.close()
       if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone()}`)
     } finally {
       await stack.stop()

@@ -143,9 +143,14 @@ export async function startGateway(root: string, gatewayScript: string, options:
   }
   // Apart: the same bundle runs twice. The objects' instance defines the classes and keeps their
   // storage; the gateway's binds them by script name, which Miniflare resolves through a shared dev
-  // registry to a proxy that forwards each call to the other process over workerd's RPC.
+  // registry to a proxy that forwards each call to the other process over workerd's RPC. Each
+  // instance keeps its own KV, so the health snapshot the HealthDO publishes is not the one the
+  // gateway reads: it routes on its own isolate's view (with the bench's one endpoint, the same).
   const registry = mkdtempSync(join(tmpdir(), 'meridian-bench-registry-'))
-  const started = await startWorker({ ...common, name: OBJECTS_WORKER, unsafeDevRegistryPath: registry }, '/health')
+  const started = await startWorker({ ...common, name: OBJECTS_WORKER, unsafeDevRegistryPath: registry }, '/health').catch((error: unknown) => {
+    rmSync(registry, { recursive: true, force: true })
+    throw error
+  })
   const objects: RunningWorker = {
     ...started,
     dispose: async () => {

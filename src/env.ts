@@ -17,9 +17,11 @@ export interface Env {
  * Reads a Worker secret or variable by name, e.g. a provider's `apiKeyEnv`; blank counts as unset.
  * Surrounding whitespace is dropped: no credential has any, and one pasted with it would fail every
  * request of its provider (a space after "Bearer " survives the runtime's header normalisation; a
- * newline at the end of a Bedrock secret key changes every SigV4 signature). A line break or NUL
- * inside it counts as unset too: no header can carry it, so every request would fail before
- * leaving, and be blamed on the provider. That is said once per isolate in the log (the name, never
+ * newline at the end of a Bedrock secret key changes every SigV4 signature). A secret with a
+ * line break or NUL inside counts as unset too (no header can carry it: every request would fail
+ * before leaving, blamed on the provider), and so does one with a character above U+00FF, such as
+ * a pasted zero-width space: no credential has one, and the runtime would send it UTF-8 encoded
+ * for the provider to refuse, again blamed on the provider. That is said once per isolate in the log (the name, never
  * the value), and the provider is left out of routing like one without a key.
  */
 export function secretNamed(env: Env, name: string): string | undefined {
@@ -34,13 +36,13 @@ export function secretNamed(env: Env, name: string): string | undefined {
   return trimmed
 }
 
-/** What a header value may not contain (Fetch: CR, LF and NUL). */
-const NOT_IN_A_HEADER = /[\r\n\0]/
+/** CR, LF and NUL (no header value may hold them), and anything above U+00FF (no credential holds it). */
+const NOT_IN_A_HEADER = /[\r\n\0\u0100-\uffff]/
 
 const warned = new Set<string>()
 
 function warnOnce(name: string): void {
   if (warned.has(name)) return
   warned.add(name)
-  console.error(`secret ${name} contains a line break or NUL inside it; its provider is treated as having no API key`)
+  console.error(`secret ${name} contains a line break, NUL or a character above U+00FF; its provider is treated as having no API key`)
 }

@@ -71,7 +71,7 @@ describe('OpenAI-format upstreams', () => {
     expect(upstream.calls[0]!.headers.get('authorization')).toBe('Bearer test-upstream-key')
   })
 
-  it('leave out a provider whose secret has a line break inside, naming the secret and never its value', async () => {
+  it('leave out a provider whose secret has a line break or a stray character inside, naming the secret and never its value', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
@@ -84,6 +84,9 @@ describe('OpenAI-format upstreams', () => {
       const lines = logged.mock.calls.map((call) => call.join(' '))
       expect(lines.some((line) => line.includes('TEST_PROVIDER_KEY'))).toBe(true)
       expect(lines.some((line) => line.includes('test-upstream'))).toBe(false)
+      // A pasted zero-width space: the runtime would send it, UTF-8 encoded, for the provider to refuse.
+      expect((await chatWithSecret('test-upstream\u200bkey')).status).toBe(503)
+      expect(upstream.calls).toHaveLength(0)
     } finally {
       logged.mockRestore()
     }
