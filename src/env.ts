@@ -21,15 +21,15 @@ export interface Env {
  * line break or NUL inside counts as unset too (no header can carry it: every request would fail
  * before leaving, blamed on the provider), and so does one with a character above U+00FF, such as
  * a pasted zero-width space: no credential has one, and the runtime would send it UTF-8 encoded
- * for the provider to refuse, again blamed on the provider. That is said once per isolate in the log (the name, never
- * the value), and the provider is left out of routing like one without a key.
+ * for the provider to refuse, again blamed on the provider. That is said once per isolate in the
+ * log (the name, never the value), and the provider is left out of routing like one without a key.
  */
 export function secretNamed(env: Env, name: string): string | undefined {
   const value = env[name]
   if (typeof value !== 'string') return undefined
   const trimmed = value.trim()
   if (trimmed.length === 0) return undefined
-  if (NOT_IN_A_HEADER.test(trimmed)) {
+  if (NOT_IN_A_CREDENTIAL.test(trimmed)) {
     warnOnce(name)
     return undefined
   }
@@ -37,7 +37,7 @@ export function secretNamed(env: Env, name: string): string | undefined {
 }
 
 /** CR, LF and NUL (no header value may hold them), and anything above U+00FF (no credential holds it). */
-const NOT_IN_A_HEADER = /[\r\n\0\u0100-\uffff]/
+const NOT_IN_A_CREDENTIAL = /[\r\n\0\u0100-\uffff]/
 
 const warned = new Set<string>()
 
