@@ -130,15 +130,13 @@ export async function startGateway(root: string, gatewayScript: string, options:
     bindings: { ...fromConfig.bindings, ...options.vars, ADMIN_TOKEN: adminToken, [BENCH_PROVIDER_KEY_ENV]: 'bench' },
     ...(options.objectsDir ? { durableObjectsPersist: options.objectsDir } : {}),
   }
+  // What only the gateway's own instance gets (never the objects' one, when they run apart).
+  const gatewayOnly = {
+    ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+  }
   if (options.objects !== 'apart') {
-    const worker = await startWorker(
-      {
-        ...common,
-        ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
-        ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-      },
-      '/health',
-    )
+    const worker = await startWorker({ ...common, ...gatewayOnly }, '/health')
     return { worker, objects: null, adminToken }
   }
   // Apart: the same bundle runs twice. The objects' instance defines the classes and keeps their
@@ -166,8 +164,7 @@ export async function startGateway(root: string, gatewayScript: string, options:
         name: 'meridian',
         unsafeDevRegistryPath: registry,
         durableObjects: { KEYS: elsewhere('KeyDO'), HEALTH: elsewhere('HealthDO') },
-        ...(options.triggerHandlers ? { unsafeTriggerHandlers: true } : {}),
-        ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+        ...gatewayOnly,
       },
       '/health',
     )
