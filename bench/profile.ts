@@ -12,7 +12,7 @@ import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
 import { processCpuMs, processWrittenBytes } from './machine'
 import { samplingGaps, stalls, summariseStalls, type CpuProfile, type ProfileNode, type Timed } from './stalls'
-import { startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
+import { PUMPS, startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
  * `npm run bench:profile`: where the gateway's time goes. Starts the same stack as `npm run bench`
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   })
   const targetName = values.target as TargetName
   const pump = values.pump as Pump
-  if (!['native', 'js', 'identity'].includes(pump)) throw new Error('--pump must be native, js or identity')
+  if (!PUMPS.includes(pump)) throw new Error(`--pump must be one of ${PUMPS.join(', ')}`)
   if (!TARGET_NAMES.includes(targetName)) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`)
   const stream = values.stream === 'yes'
   const rate = Number(values.rate)

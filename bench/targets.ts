@@ -176,7 +176,8 @@ export async function startGateway(root: string, gatewayScript: string, options:
 }
 
 /** How the pass-through Worker hands the body on (bench/passthrough-worker.js); `native` is the floor. */
-export type Pump = 'native' | 'js' | 'identity'
+export const PUMPS = ['native', 'js', 'identity', 'hold', 'rewrite'] as const
+export type Pump = (typeof PUMPS)[number]
 
 export async function startStack(
   root: string,
