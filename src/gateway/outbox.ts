@@ -5,25 +5,36 @@ import type { Settlement } from '../tenancy/protocol'
 
 /**
  * Settlements on their way to their key's Durable Object. A finished request's settlement waits
- * here for up to `lingerMs`: the key's next admission from this isolate carries it (no call of its
- * own, which on a busy key halves the object's calls), or, if none comes, the request sends every
- * waiting settlement of the key in one call. Settling is idempotent in the object, so one sent
- * twice (its carrier failed, or was slow) is harmless; one that never arrives leaves its
- * reservation to expire by alarm, charged in full, so spend is never lost.
+ * here: the key's next admission from this isolate carries it (no call of its own, which on a busy
+ * key halves the object's calls), or the key's flush sends it. One flush per key and isolate at a
+ * time: the request that finds none starts it and keeps it alive in its waitUntil. Each round
+ * waits the linger the key's latest settlement asked for, then sends what has waited that long in
+ * as few calls as it can; the flush ends when nothing waits. A busy key's requests hold no timer of their
+ * own. Settling is idempotent in the object, so one sent twice (its carrier failed, or was slow)
+ * is harmless; one that never arrives leaves its reservation to expire by alarm, charged in full,
+ * so spend is never lost.
  */
 
 interface Waiting {
   settlement: Settlement
   /** On its way inside an admission call that has not answered yet. */
   carried: boolean
+  /** When it was queued (real time, as timers run). */
+  queuedAt: number
+  /** Flush rounds it has waited on its carrier. */
+  patience: number
 }
 
 /** Per key hash, per settlement id. Isolate memory: data only, no I/O objects. */
 const outbox = new Map<string, Map<string, Waiting>>()
+/** Keys whose flush is running, with the linger their latest settlement asked for (each round waits that long). */
+const flushing = new Map<string, number>()
 
 /** An admission carries at most this many (bounds its size). */
 const MAX_CARRIED = 64
-/** Lingers a carried settlement gets before its own request sends it anyway. */
+/** A flush sends at most this many per call. */
+const MAX_SENT = 256
+/** Flush rounds a carried settlement waits before the flush sends it anyway. */
 const CARRIED_PATIENCE = 2
 
 /** The key's waiting settlements, marked as carried, for an admission call to take along. */
@@ -48,7 +59,7 @@ export function settlementsDelivered(keyHash: string, settlements: Settlement[])
   if (waiting.size === 0) outbox.delete(keyHash)
 }
 
-/** Their carrier failed: they wait again (their own requests will send them). */
+/** Their carrier failed: they wait again (the key's flush, still running while they wait, sends them). */
 export function settlementsUndelivered(keyHash: string, settlements: Settlement[]): void {
   const waiting = outbox.get(keyHash)
   for (const settlement of settlements) {
@@ -58,27 +69,54 @@ export function settlementsUndelivered(keyHash: string, settlements: Settlement[
 }
 
 /**
- * Queues a settlement and resolves once it has been delivered (by an admission or by this call),
- * or given up after one retry. For the request's waitUntil.
+ * Queues a settlement. Returns what the request's waitUntil must keep alive: the key's flush if
+ * this call started it (it resolves once nothing of the key waits), otherwise nothing.
  */
-export async function deliverSettlement(env: Env, keyHash: string, settlement: Settlement, lingerMs: number): Promise<void> {
+export function deliverSettlement(env: Env, keyHash: string, settlement: Settlement, lingerMs: number): Promise<void> {
   let waiting = outbox.get(keyHash)
   if (!waiting) outbox.set(keyHash, (waiting = new Map()))
-  waiting.set(settlement.id, { settlement, carried: false })
-  for (let round = 0; ; round++) {
+  waiting.set(settlement.id, { settlement, carried: false, queuedAt: Date.now(), patience: 0 })
+  const running = flushing.has(keyHash)
+  flushing.set(keyHash, lingerMs)
+  if (running) return Promise.resolve()
+  return flush(env, keyHash).finally(() => flushing.delete(keyHash))
+}
+
+async function flush(env: Env, keyHash: string): Promise<void> {
+  let failure: unknown = null
+  while (outbox.has(keyHash)) {
+    const lingerMs = flushing.get(keyHash) ?? 0
     await sleep(lingerMs)
-    const entry = outbox.get(keyHash)?.get(settlement.id)
-    if (!entry) return
-    if (entry.carried && round < CARRIED_PATIENCE) continue
-    const batch = [...(entry.carried ? [entry.settlement] : []), ...takeSettlements(keyHash)]
-    try {
-      await keyObject(env, keyHash)
-        .settle(batch)
-        .catch(() => keyObject(env, keyHash).settle(batch))
-    } finally {
-      // Delivered, or failed twice: the alarm charges what never arrived.
-      settlementsDelivered(keyHash, batch)
+    const due = dueNow(keyHash, Date.now() - lingerMs)
+    for (let start = 0; start < due.length; start += MAX_SENT) {
+      const batch = due.slice(start, start + MAX_SENT)
+      try {
+        await keyObject(env, keyHash)
+          .settle(batch)
+          .catch(() => keyObject(env, keyHash).settle(batch))
+      } catch (error) {
+        failure = error
+      } finally {
+        // Delivered, or failed twice: the alarm charges what never arrived.
+        settlementsDelivered(keyHash, batch)
+      }
     }
-    return
   }
+  if (failure !== null) throw failure
+}
+
+/**
+ * What the flush sends on waking: what has waited its linger (queued by `queuedBy`) without an
+ * admission carrying it, and what has waited on its carrier for more than CARRIED_PATIENCE rounds.
+ * The rest waits for the next round: a settlement queued just before the round is left for the
+ * key's admissions to carry. Marked as carried, so that no admission takes them meanwhile.
+ */
+function dueNow(keyHash: string, queuedBy: number): Settlement[] {
+  const due: Settlement[] = []
+  for (const entry of outbox.get(keyHash)?.values() ?? []) {
+    if (entry.carried ? ++entry.patience <= CARRIED_PATIENCE : entry.queuedAt > queuedBy) continue
+    entry.carried = true
+    due.push(entry.settlement)
+  }
+  return due
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
 import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
 import type { Settlement } from '../../src/tenancy/protocol'
@@ -80,5 +80,58 @@ describe('the settlement outbox', () => {
     for (const batch of batches) settlementsDelivered(hash, batch)
     await Promise.all(pending)
     expect(calls).toEqual([])
+  })
+
+  describe('one flush per key', () => {
+    afterEach(() => vi.useRealTimers())
+
+    it('is started by the first settlement; the others start no timer and are sent by it', async () => {
+      vi.useFakeTimers()
+      const { env, calls } = fakeKeys()
+      const hash = key()
+      const flush = deliverSettlement(env, hash, settlement('a'), 100)
+      const others = [deliverSettlement(env, hash, settlement('b'), 100), deliverSettlement(env, hash, settlement('c'), 100)]
+      await Promise.all(others)
+      expect(vi.getTimerCount()).toBe(1)
+      expect(calls).toEqual([])
+      await vi.advanceTimersByTimeAsync(100)
+      await flush
+      expect(calls).toEqual([['a', 'b', 'c']])
+      expect(vi.getTimerCount()).toBe(0)
+    })
+
+    it('leaves what was queued during a round to the next one, so the key’s admissions may carry it', async () => {
+      vi.useFakeTimers()
+      const { env, calls } = fakeKeys()
+      const hash = key()
+      const flush = deliverSettlement(env, hash, settlement('a'), 100)
+      await vi.advanceTimersByTimeAsync(60)
+      await deliverSettlement(env, hash, settlement('b'), 100)
+      await vi.advanceTimersByTimeAsync(40)
+      expect(calls).toEqual([['a']])
+      expect(takeSettlements(hash).map((s) => s.id)).toEqual(['b'])
+      settlementsDelivered(hash, [settlement('b')])
+      await vi.advanceTimersByTimeAsync(100)
+      await flush
+      expect(calls).toEqual([['a']])
+    })
+
+    it('waits the linger the key’s latest settlement asked for, from its next round', async () => {
+      vi.useFakeTimers()
+      const { env, calls } = fakeKeys()
+      const hash = key()
+      const flush = deliverSettlement(env, hash, settlement('a'), 25)
+      await deliverSettlement(env, hash, settlement('b'), 250)
+      // Now carried by an admission that has not answered: the flush keeps going, at the new linger.
+      expect(takeSettlements(hash).map((s) => s.id)).toEqual(['a', 'b'])
+      await vi.advanceTimersByTimeAsync(25)
+      settlementsUndelivered(hash, [settlement('b')])
+      settlementsDelivered(hash, [settlement('a')])
+      await vi.advanceTimersByTimeAsync(249)
+      expect(calls).toEqual([])
+      await vi.advanceTimersByTimeAsync(1)
+      await flush
+      expect(calls).toEqual([['b']])
+    })
   })
 })
