@@ -83,7 +83,6 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
 }
 
 async function flush(env: Env, keyHash: string): Promise<void> {
-  let failure: unknown = null
   while (outbox.has(keyHash)) {
     const lingerMs = flushing.get(keyHash) ?? 0
     await sleep(lingerMs)
@@ -95,14 +94,14 @@ async function flush(env: Env, keyHash: string): Promise<void> {
           .settle(batch)
           .catch(() => keyObject(env, keyHash).settle(batch))
       } catch (error) {
-        failure = error
+        const reason = error instanceof Error ? error.message : String(error)
+        console.error(`${batch.length} settlements failed twice; the key's alarm charges their reservations in full: ${reason}`)
       } finally {
-        // Delivered, or failed twice: the alarm charges what never arrived.
+        // Delivered, or given up: the alarm charges what never arrived.
         settlementsDelivered(keyHash, batch)
       }
     }
   }
-  if (failure !== null) throw failure
 }
 
 /**
