@@ -44,16 +44,23 @@ function tooLarge(limit: number): GatewayError {
 /** Deeper than any real request or catalog; past it, recursive code (JSON.stringify) would overflow. */
 const MAX_DEPTH = 64
 
-/** Nesting depth of parsed JSON, iteratively (recursion is what deep input would break). */
+/** Nesting depth of parsed JSON, iteratively (recursion is what deep input would break); only containers are visited. */
 function nestingDepth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0
   let deepest = 0
-  const stack: [unknown, number][] = [[value, 1]]
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!
-    if (typeof node !== 'object' || node === null) continue
-    deepest = Math.max(deepest, depth)
+  const nodes: object[] = [value]
+  const depths: number[] = [1]
+  while (nodes.length > 0) {
+    const node = nodes.pop()!
+    const depth = depths.pop()!
+    if (depth > deepest) deepest = depth
     if (deepest > MAX_DEPTH) return deepest
-    for (const child of Object.values(node)) stack.push([child, depth + 1])
+    const children = Array.isArray(node) ? node : Object.values(node)
+    for (const child of children) {
+      if (typeof child !== 'object' || child === null) continue
+      nodes.push(child)
+      depths.push(depth + 1)
+    }
   }
   return deepest
 }

@@ -28,6 +28,21 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect((await errorOf(response)).message).toMatch(/^Invalid JSON body/)
   })
 
+  it('400 for JSON nested deeper than 64 levels, in arrays or objects, however wide', async () => {
+    const nested = (depth: number, wrap: (inner: string) => string) => Array.from({ length: depth }).reduce<string>((inner) => wrap(inner), '1')
+    // An unknown model: a body that passes the depth check stops at routing, before any upstream.
+    const chat = (extra: string) => rawChat(`{"model":"nobody/none","messages":[{"role":"user","content":"hi"}],"user":"u","x":${extra}}`)
+    for (const wrap of [(inner: string) => `[${inner}]`, (inner: string) => `{"a":1,"k":${inner},"z":[1,2]}`]) {
+      const deep = await chat(nested(64, wrap))
+      expect(deep.status).toBe(400)
+      expect((await errorOf(deep)).message).toBe('Invalid JSON body: nested deeper than 64 levels')
+    }
+    // Levels count from the body itself: "x" sits at level 2, so 62 more levels fit.
+    const fits = await chat(nested(62, (inner) => `[${inner}]`))
+    expect(fits.status).toBe(404)
+    expect((await errorOf(fits)).message).not.toMatch(/nested deeper/)
+  })
+
   const violations: [string, object, string][] = [
     ['no messages', { model: 'test/chat' }, 'messages'],
     ['empty messages', { model: 'test/chat', messages: [] }, 'messages'],
