@@ -44,7 +44,7 @@ export function createApp(options: { clock?: Clock } = {}) {
 
   app.notFound((c) => toErrorResponse(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
   app.onError((error, c) => {
-    const respond = c.var.errorResponse ?? toErrorResponse
+    const respond = c.get('errorResponse') ?? toErrorResponse
     if (error instanceof GatewayError) return respond(error)
     console.error('unhandled error', error instanceof Error ? error.stack : String(error))
     return respond(internalError())

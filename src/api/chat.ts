@@ -43,7 +43,7 @@ chat.post('/chat/completions', requireTenant, async (c) => serveChat(c, await re
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest, renderer: Renderer): Promise<Response> {
   const { env } = c
   const config = configOf(env)
-  const clock = c.var.clock
+  const clock = c.get('clock')
   const now = clock()
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
@@ -51,7 +51,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const { plan, reservation } = await renewing(
     env,
     route,
-    admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.var.keyHash, { id: identity.id, now, request, plan: route.endpoints }),
+    admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request, plan: route.endpoints }),
   )
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
@@ -67,7 +67,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     trace: route.trace,
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
-    finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
+    finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),
   }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.

@@ -19,7 +19,7 @@ export const embeddings = new Hono<AppEnv>()
 embeddings.post('/embeddings', requireTenant, async (c) => {
   const request = await readJsonBody(c, EmbeddingsRequest, 'request')
   const { env } = c
-  const clock = c.var.clock
+  const clock = c.get('clock')
   const now = clock()
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const planning = planningRequest(request)
@@ -28,7 +28,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const { plan, reservation } = await renewing(
     env,
     route,
-    admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.var.keyHash, {
+    admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), {
       id: identity.id,
       now,
       plan: route.endpoints,
@@ -46,7 +46,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       request,
       trace: route.trace,
       observe: (observation) => reportObservations(env, waitUntil, [observation]),
-      finish: (outcome) => waitUntil(settle(env, c.var.keyHash, facts, outcome, clock())),
+      finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),
     },
     identity,
   )

@@ -26,13 +26,13 @@ function notFound(hash: string): GatewayError {
 
 keys.post('/keys', async (c) => {
   const input = await readJsonBody(c, CreateKeyInput, 'key')
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const { key, record } = await createKey(c.env, input, now)
   return c.json({ data: keyView(record, emptyLedger(now), now), key }, 201)
 })
 
 keys.get('/keys', async (c) => {
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const { keys: states, cursor } = await listKeys(c.env, {
     includeDisabled: c.req.query('include_disabled') === 'true',
     now,
@@ -43,7 +43,7 @@ keys.get('/keys', async (c) => {
 
 keys.get('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const state = await readKey(c.env, hash, now)
   if (!state) throw notFound(hash)
   return c.json({ data: keyView(state.record, state.ledger, now) })
@@ -52,7 +52,7 @@ keys.get('/keys/:hash', async (c) => {
 keys.patch('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
   const patch = await readJsonBody(c, PatchKeyInput, 'key update')
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const state = await updateKey(c.env, hash, patch, now)
   if (!state) throw notFound(hash)
   return c.json({ data: keyView(state.record, state.ledger, now) })
@@ -60,6 +60,6 @@ keys.patch('/keys/:hash', async (c) => {
 
 keys.delete('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))
-  if (!(await deleteKey(c.env, hash, c.var.clock()))) throw notFound(hash)
+  if (!(await deleteKey(c.env, hash, c.get('clock')()))) throw notFound(hash)
   return c.json({ deleted: true })
 })

@@ -18,7 +18,7 @@ const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provi
  * without it only text models are, so embedding models stay out of chat model pickers.
  */
 models.get('/models', async (c) => {
-  const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.var.clock())
+  const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
   const wanted = (c.req.query('output_modalities') ?? 'text').split(',').map((modality) => modality.trim())
   const listed = (model: CatalogModel) => wanted.includes('all') || model.spec.modalities.output.some((modality) => wanted.includes(modality))
   const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
@@ -32,7 +32,7 @@ models.get('/models', async (c) => {
 })
 
 models.get('/models/:author/:slug/endpoints', async (c) => {
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const id = `${c.req.param('author')}/${c.req.param('slug')}`
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
   const model = catalog.models.get(id)

@@ -8,7 +8,7 @@ import type { AppEnv } from './context'
 export const providers = new Hono<AppEnv>()
 
 providers.get('/providers', async (c) => {
-  const now = c.var.clock()
+  const now = c.get('clock')()
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
   const health = await publishedHealth(c.env)
   const data = catalog.document.providers.map((provider) => {

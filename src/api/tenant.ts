@@ -22,8 +22,8 @@ async function usableKey(env: Env, keyHash: string, now: number): Promise<KeySta
 }
 
 tenant.get('/key', requireTenant, async (c) => {
-  const now = c.var.clock()
-  const state = await usableKey(c.env, c.var.keyHash, now)
+  const now = c.get('clock')()
+  const state = await usableKey(c.env, c.get('keyHash'), now)
   const view = keyView(state.record, state.ledger, now)
   const { requestsPerMinute, tokensPerMinute } = state.record.policy
   return c.json({
@@ -56,9 +56,9 @@ tenant.get('/key', requireTenant, async (c) => {
 tenant.get('/generation', requireTenant, async (c) => {
   const id = c.req.query('id')
   if (!id) throw new GatewayError(400, 'invalid_request', 'Invalid request: id: required (GET /generation?id=gen-...)')
-  await usableKey(c.env, c.var.keyHash, c.var.clock())
+  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
   // Records live in the key's own object: another key's generation is simply not there.
-  const record = await keyObject(c.env, c.var.keyHash).generation(id)
+  const record = await keyObject(c.env, c.get('keyHash')).generation(id)
   if (!record) throw new GatewayError(404, 'not_found', `No generation ${id} for this key`)
   return c.json({ data: generationView(record) })
 })
