@@ -7,12 +7,12 @@ import type { Settlement } from '../tenancy/protocol'
  * Settlements on their way to their key's Durable Object. A finished request's settlement waits
  * here: the key's next admission from this isolate carries it (no call of its own, which on a busy
  * key halves the object's calls), or the key's flush sends it. One flush per key and isolate at a
- * time: the request that finds none starts it and keeps it alive in its waitUntil. Each round
- * waits the linger the key's latest settlement asked for, then sends what has waited that long in
- * as few calls as it can; the flush ends when nothing waits. A busy key's requests hold no timer of their
- * own. Settling is idempotent in the object, so one sent twice (its carrier failed, or was slow)
- * is harmless; one that never arrives leaves its reservation to expire by alarm, charged in full,
- * so spend is never lost.
+ * time: the request that finds none (or finds it older than FLUSH_TURN_MS) starts it and keeps it
+ * alive in its waitUntil. Each round waits the linger the key's latest settlement asked for, then
+ * sends what has waited that long in as few calls as it can; the flush ends when nothing waits. A
+ * busy key's requests hold no timer of their own. Settling is idempotent in the object, so one
+ * sent twice (its carrier failed, or was slow) is harmless; one that never arrives leaves its
+ * reservation to expire by alarm, charged in full, so spend is never lost.
  */
 
 interface Waiting {
@@ -27,8 +27,13 @@ interface Waiting {
 
 /** Per key hash, per settlement id. Isolate memory: data only, no I/O objects. */
 const outbox = new Map<string, Map<string, Waiting>>()
-/** Keys whose flush is running, with the linger their latest settlement asked for (each round waits that long). */
-const flushing = new Map<string, number>()
+/** A key's running flush: each round waits the linger its latest settlement asked for. */
+interface Flush {
+  lingerMs: number
+  startedAt: number
+}
+/** Per key hash, the flush whose turn it is. */
+const flushes = new Map<string, Flush>()
 
 /** An admission carries at most this many (bounds its size). */
 const MAX_CARRIED = 64
@@ -36,6 +41,12 @@ const MAX_CARRIED = 64
 const MAX_SENT = 256
 /** Flush rounds a carried settlement waits before the flush sends it anyway. */
 const CARRIED_PATIENCE = 2
+/**
+ * A flush older than this hands over to the next settlement's request and ends at its next round:
+ * a busy key's flush would otherwise run for as long as the traffic, past the 30 s the runtime
+ * allows a request's waitUntil, and die with nobody to take over.
+ */
+export const FLUSH_TURN_MS = 5_000
 
 /** The key's waiting settlements, marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {
@@ -75,17 +86,26 @@ export function settlementsUndelivered(keyHash: string, settlements: Settlement[
 export function deliverSettlement(env: Env, keyHash: string, settlement: Settlement, lingerMs: number): Promise<void> {
   let waiting = outbox.get(keyHash)
   if (!waiting) outbox.set(keyHash, (waiting = new Map()))
-  waiting.set(settlement.id, { settlement, carried: false, queuedAt: Date.now(), patience: 0 })
-  const running = flushing.has(keyHash)
-  flushing.set(keyHash, lingerMs)
-  if (running) return Promise.resolve()
-  return flush(env, keyHash).finally(() => flushing.delete(keyHash))
+  const now = Date.now()
+  waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0 })
+  const running = flushes.get(keyHash)
+  if (running && now - running.startedAt < FLUSH_TURN_MS) {
+    running.lingerMs = lingerMs
+    return Promise.resolve()
+  }
+  const mine: Flush = { lingerMs, startedAt: now }
+  flushes.set(keyHash, mine)
+  return flush(env, keyHash, mine).finally(() => {
+    if (flushes.get(keyHash) === mine) flushes.delete(keyHash)
+  })
 }
 
-async function flush(env: Env, keyHash: string): Promise<void> {
+/** Rounds until nothing of the key waits, or until a newer flush has taken over. */
+async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
   while (outbox.has(keyHash)) {
-    const lingerMs = flushing.get(keyHash) ?? 0
+    const { lingerMs } = mine
     await sleep(lingerMs)
+    if (flushes.get(keyHash) !== mine) return
     const due = dueNow(keyHash, Date.now() - lingerMs)
     for (let start = 0; start < due.length; start += MAX_SENT) {
       const batch = due.slice(start, start + MAX_SENT)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../src/env'
-import { deliverSettlement, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
+import { deliverSettlement, FLUSH_TURN_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
 import type { Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose every object records the settlement batches it is sent. */
@@ -135,6 +135,31 @@ describe('the settlement outbox', () => {
       await vi.advanceTimersByTimeAsync(1)
       await flush
       expect(calls).toEqual([['b']])
+    })
+
+    it('hands over to a newer request after FLUSH_TURN_MS, so no request keeps it past the runtime’s waitUntil limit', async () => {
+      vi.useFakeTimers()
+      const { env, calls } = fakeKeys()
+      const hash = key()
+      let firstDone = false
+      const first = deliverSettlement(env, hash, settlement('s0'), 100).then(() => (firstDone = true))
+      // A steady key: one settlement every 50 ms keeps something waiting at every round.
+      let n = 1
+      for (; n * 50 < FLUSH_TURN_MS; n++) {
+        await vi.advanceTimersByTimeAsync(50)
+        await deliverSettlement(env, hash, settlement(`s${n}`), 100)
+      }
+      expect(firstDone).toBe(false)
+      await vi.advanceTimersByTimeAsync(50)
+      let secondDone = false
+      const second = deliverSettlement(env, hash, settlement(`s${n}`), 100).then(() => (secondDone = true))
+      // This request's waitUntil now holds the new flush; the old one ends at its next round.
+      await vi.advanceTimersByTimeAsync(0)
+      expect(secondDone).toBe(false)
+      await vi.advanceTimersByTimeAsync(100)
+      await Promise.all([first, second])
+      // Every settlement was sent once, in order.
+      expect(calls.flat()).toEqual(Array.from({ length: n + 1 }, (_, i) => `s${i}`))
     })
   })
 })
