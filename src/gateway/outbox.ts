@@ -31,6 +31,8 @@ const outbox = new Map<string, Map<string, Waiting>>()
 interface Flush {
   lingerMs: number
   startedAt: number
+  /** When it last woke or finished a call: a flush that stops making progress (its request's context died) is replaced. */
+  beat: number
 }
 /** Per key hash, the flush whose turn it is. */
 const flushes = new Map<string, Flush>()
@@ -47,6 +49,8 @@ const CARRIED_PATIENCE = 2
  * allows a request's waitUntil, and die with nobody to take over.
  */
 export const FLUSH_TURN_MS = 5_000
+/** A flush that has neither woken nor finished a call for its linger plus this long is presumed dead, and replaced. */
+export const FLUSH_STALL_MS = 2_000
 
 /** The key's waiting settlements, marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {
@@ -89,37 +93,47 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
   const now = Date.now()
   waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0 })
   const running = flushes.get(keyHash)
-  if (running && now - running.startedAt < FLUSH_TURN_MS) {
+  if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.lingerMs + FLUSH_STALL_MS) {
     running.lingerMs = lingerMs
     return Promise.resolve()
   }
-  const mine: Flush = { lingerMs, startedAt: now }
+  // A flush it replaces ends at its next round (if it is alive at all); settling twice is harmless.
+  const mine: Flush = { lingerMs, startedAt: now, beat: now }
   flushes.set(keyHash, mine)
-  return flush(env, keyHash, mine).finally(() => {
-    if (flushes.get(keyHash) === mine) flushes.delete(keyHash)
-  })
+  return flush(env, keyHash, mine)
 }
 
 /** Rounds until nothing of the key waits, or until a newer flush has taken over. */
 async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
-  while (outbox.has(keyHash)) {
-    const { lingerMs } = mine
-    await sleep(lingerMs)
-    if (flushes.get(keyHash) !== mine) return
-    const due = dueNow(keyHash, Date.now() - lingerMs)
-    for (let start = 0; start < due.length; start += MAX_SENT) {
-      const batch = due.slice(start, start + MAX_SENT)
-      try {
-        await keyObject(env, keyHash)
-          .settle(batch)
-          .catch(() => keyObject(env, keyHash).settle(batch))
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error)
-        console.error(`${batch.length} settlements failed twice; the key's alarm charges their reservations in full: ${reason}`)
-      } finally {
-        // Delivered, or given up: the alarm charges what never arrived.
-        settlementsDelivered(keyHash, batch)
-      }
+  try {
+    while (outbox.has(keyHash)) {
+      const { lingerMs } = mine
+      await sleep(lingerMs)
+      if (flushes.get(keyHash) !== mine) return
+      mine.beat = Date.now()
+      await send(env, keyHash, dueNow(keyHash, mine.beat - lingerMs), mine)
+    }
+  } finally {
+    // At once, in the same turn as the last check: a settlement queued later must find no flush.
+    if (flushes.get(keyHash) === mine) flushes.delete(keyHash)
+  }
+}
+
+/** Sends settlements in calls of at most MAX_SENT, each retried once. */
+async function send(env: Env, keyHash: string, due: Settlement[], mine: Flush): Promise<void> {
+  for (let start = 0; start < due.length; start += MAX_SENT) {
+    const batch = due.slice(start, start + MAX_SENT)
+    try {
+      await keyObject(env, keyHash)
+        .settle(batch)
+        .catch(() => keyObject(env, keyHash).settle(batch))
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      console.error(`${batch.length} settlements failed twice; the key's alarm charges their reservations in full: ${reason}`)
+    } finally {
+      // Delivered, or given up: the alarm charges what never arrived.
+      settlementsDelivered(keyHash, batch)
+      mine.beat = Date.now()
     }
   }
 }
