@@ -1,4 +1,4 @@
-import { sleep } from '../clock'
+import { sleep, STALL_MS } from '../clock'
 import type { Env } from '../env'
 import { keyObject } from '../tenancy/directory'
 import type { Settlement } from '../tenancy/protocol'
@@ -31,7 +31,7 @@ const outbox = new Map<string, Map<string, Waiting>>()
 interface Flush {
   lingerMs: number
   startedAt: number
-  /** When it last woke or finished a call: a flush that stops making progress (its request's context died) is replaced. */
+  /** When it last woke or finished a call: one idle past its linger plus STALL_MS is presumed dead, and replaced. */
   beat: number
 }
 /** Per key hash, the flush whose turn it is. */
@@ -49,8 +49,6 @@ const CARRIED_PATIENCE = 2
  * allows a request's waitUntil, and die with nobody to take over.
  */
 export const FLUSH_TURN_MS = 5_000
-/** A flush that has neither woken nor finished a call for its linger plus this long is presumed dead, and replaced. */
-export const FLUSH_STALL_MS = 2_000
 
 /** The key's waiting settlements, marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {
@@ -93,7 +91,7 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
   const now = Date.now()
   waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0 })
   const running = flushes.get(keyHash)
-  if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.lingerMs + FLUSH_STALL_MS) {
+  if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.lingerMs + STALL_MS) {
     running.lingerMs = lingerMs
     return Promise.resolve()
   }

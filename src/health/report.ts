@@ -1,4 +1,4 @@
-import { sleep as realSleep } from '../clock'
+import { sleep as realSleep, STALL_MS } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { healthObject } from './health-do'
@@ -19,7 +19,8 @@ export type Sleep = (ms: number) => Promise<void>
 
 interface Queue {
   batch: Observation[]
-  scheduled: boolean
+  /** The pending flush (its start time names it), or null. */
+  scheduled: { at: number } | null
 }
 
 // Keyed by the HEALTH binding so that separate environments (tests, Miniflare instances) never share.
@@ -28,7 +29,7 @@ const queues = new WeakMap<object, Queue>()
 function queueOf(env: Env): Queue {
   let queue = queues.get(env.HEALTH)
   if (!queue) {
-    queue = { batch: [], scheduled: false }
+    queue = { batch: [], scheduled: null }
     queues.set(env.HEALTH, queue)
   }
   return queue
@@ -45,16 +46,21 @@ export function reportObservations(
   for (const observation of observations) recordLocally(env, observation, config)
   const queue = queueOf(env)
   for (const observation of observations) if (queue.batch.length < MAX_BATCH) queue.batch.push(observation)
-  if (queue.scheduled) return
-  queue.scheduled = true
-  waitUntil(flushAfter(env, queue, sleep(config.HEALTH_FLUSH_MS)))
+  const now = Date.now()
+  // A flush this late never will run (its request's context ended): this request starts another.
+  if (queue.scheduled && now - queue.scheduled.at <= config.HEALTH_FLUSH_MS + STALL_MS) return
+  const mine = { at: now }
+  queue.scheduled = mine
+  waitUntil(flushAfter(env, queue, mine, sleep(config.HEALTH_FLUSH_MS)))
 }
 
-async function flushAfter(env: Env, queue: Queue, timer: Promise<void>): Promise<void> {
+async function flushAfter(env: Env, queue: Queue, mine: { at: number }, timer: Promise<void>): Promise<void> {
   await timer.catch(() => {})
+  // Replaced while late: the newer flush sends the batch.
+  if (queue.scheduled !== mine) return
   const batch = queue.batch
   queue.batch = []
-  queue.scheduled = false
+  queue.scheduled = null
   try {
     await healthObject(env).report(batch)
   } catch (error) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { STALL_MS } from '../../src/clock'
 import type { Env } from '../../src/env'
-import { deliverSettlement, FLUSH_STALL_MS, FLUSH_TURN_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
+import { deliverSettlement, FLUSH_TURN_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
 import type { Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose every object records the settlement batches it is sent. */
@@ -180,7 +181,7 @@ describe('the settlement outbox', () => {
       await vi.advanceTimersByTimeAsync(100)
       expect(calls).toEqual([['a']])
       // Within its linger plus the stall allowance, a new settlement still trusts the stuck flush.
-      await vi.advanceTimersByTimeAsync(100 + FLUSH_STALL_MS)
+      await vi.advanceTimersByTimeAsync(100 + STALL_MS)
       let trusted = false
       await deliverSettlement(env, hash, settlement('b'), 100).then(() => (trusted = true))
       expect(trusted).toBe(true)

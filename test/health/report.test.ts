@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { STALL_MS } from '../../src/clock'
 import { configOf } from '../../src/config'
 import { HealthDO, healthObject } from '../../src/health/health-do'
 import { localView } from '../../src/health/local'
@@ -9,6 +10,7 @@ import { observation } from './support'
 
 afterEach(() => {
   vi.restoreAllMocks()
+  vi.useRealTimers()
 })
 
 /** A flush timer the test fires by hand, and the waitUntil promises the reports handed over. */
@@ -70,5 +72,30 @@ describe('reportObservations', () => {
     reportObservations(fast, (promise) => background.push(promise), [observation('success', now, { endpoint: 'm/timer@p' })])
     await Promise.all(background)
     expect((await healthObject(env).stats(now)).endpoints['m/timer@p']).toMatchObject({ samples: 1 })
+  })
+
+  it('replaces a flush whose timer never fired (its request’s context ended), so this isolate keeps reporting', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const report = vi.spyOn(HealthDO.prototype, 'report')
+    const dead = harness()
+    const now = Date.now()
+    reportObservations(env, dead.waitUntil, [observation('success', now, { endpoint: 'm/orphan@p' })], dead.sleep)
+    const flushMs = configOf(env).HEALTH_FLUSH_MS
+    // Late, but not yet presumed dead: the observation joins the pending flush.
+    vi.setSystemTime(now + flushMs + STALL_MS)
+    const live = harness()
+    reportObservations(env, live.waitUntil, [observation('success', now, { endpoint: 'm/orphan@p' })], live.sleep)
+    expect(live.background).toHaveLength(0)
+    vi.setSystemTime(now + flushMs + STALL_MS + 1)
+    reportObservations(env, live.waitUntil, [observation('success', now, { endpoint: 'm/orphan@p' })], live.sleep)
+    expect(live.background).toHaveLength(1)
+    live.timer.release()
+    await Promise.all(live.background)
+    expect(report).toHaveBeenCalledTimes(1)
+    expect(report.mock.calls[0]![0]).toHaveLength(3)
+    // Should the old one wake after all, it sends nothing twice.
+    dead.timer.release()
+    await Promise.all(dead.background)
+    expect(report).toHaveBeenCalledTimes(1)
   })
 })
