@@ -1,9 +1,11 @@
+import { STALL_MS } from './clock'
 import type { Env } from './env'
 
 /**
  * A value loaded from KV and memoised in the isolate: the first read of an isolate awaits KV;
  * after that reads are served from memory and, once the value is older than `refreshMs`, refreshed
- * in the background (in waitUntil). Used for the catalog and the health snapshot, which are read on
+ * in the background (in waitUntil; one refresh at a time, unless one has hung past STALL_MS, as
+ * when its request's context ended first). Used for the catalog and the health snapshot, which are read on
  * every request and change rarely. Memos are keyed by the KV binding so separate environments
  * (tests, Miniflare instances) never share one.
  */
@@ -16,7 +18,8 @@ export interface KvMemo<T> {
 interface Entry<T> {
   value: T
   loadedAt: number
-  refreshing: boolean
+  /** The refresh under way (its start names it), or null. */
+  refreshing: { since: number } | null
 }
 
 export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) => number): KvMemo<T> {
@@ -26,16 +29,21 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
       const entry = entries.get(env.KV)
       if (!entry) {
         const value = await load(env)
-        entries.set(env.KV, { value, loadedAt: now, refreshing: false })
+        entries.set(env.KV, { value, loadedAt: now, refreshing: null })
         return value
       }
-      if (!entry.refreshing && now - entry.loadedAt >= refreshMs(env)) {
-        entry.refreshing = true
+      const hung = entry.refreshing !== null && now - entry.refreshing.since > STALL_MS
+      if ((entry.refreshing === null || hung) && now - entry.loadedAt >= refreshMs(env)) {
+        const mine = { since: now }
+        entry.refreshing = mine
+        // Only the refresh under way lands: one replaced after hanging is ignored if it ever answers.
+        const current = () => entries.get(env.KV) === entry && entry.refreshing === mine
         waitUntil(
           load(env)
-            .then((value) => entries.set(env.KV, { value, loadedAt: now, refreshing: false }))
+            .then((value) => current() && entries.set(env.KV, { value, loadedAt: now, refreshing: null }))
             .catch(() => {
-              entry.refreshing = false
+              if (!current()) return
+              entry.refreshing = null
               entry.loadedAt = now
             }),
         )
@@ -43,7 +51,7 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
       return entry.value
     },
     set(env, value, now) {
-      entries.set(env.KV, { value, loadedAt: now, refreshing: false })
+      entries.set(env.KV, { value, loadedAt: now, refreshing: null })
     },
   }
 }
