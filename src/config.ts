@@ -10,10 +10,10 @@ const setting = (fallback: number) => z.coerce.number().int().positive().catch(f
 const settingOrZero = (fallback: number) => z.coerce.number().int().nonnegative().catch(fallback)
 /** A lease stays far below RESERVATION_TTL_MS (a ticket must not expire while it can be taken), and admin calls wait one out. */
 const MAX_LEASE_MS = 5_000
-/** A settlement's linger runs inside a request's waitUntil, which the runtime stops after 30 s. */
-const MAX_LINGER_MS = 5_000
-/** A linger setting: positive, at most MAX_LINGER_MS. */
-const linger = (fallback: number) => z.coerce.number().int().positive().max(MAX_LINGER_MS).catch(fallback)
+/** Background waits (settlement lingers, the health flush) run inside a request's waitUntil, which the runtime stops after 30 s. */
+const MAX_BACKGROUND_WAIT_MS = 5_000
+/** A background wait: positive, at most MAX_BACKGROUND_WAIT_MS. */
+const backgroundWait = (fallback: number) => z.coerce.number().int().positive().max(MAX_BACKGROUND_WAIT_MS).catch(fallback)
 
 const ConfigSchema = z.object({
   /** Largest request body accepted, in bytes (413 above it). */
@@ -46,14 +46,14 @@ const ConfigSchema = z.object({
   RESERVATION_TTL_MS: setting(15 * 60_000),
   /** A finished request's settlement waits this long for the key's next admission to carry it
    *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */
-  SETTLE_LINGER_MS: linger(25),
+  SETTLE_LINGER_MS: backgroundWait(25),
   /** The same while this isolate holds tickets of the key (see LEASE_MS): its requests mostly take
    *  tickets, so few admissions come to carry settlements, and a longer wait sends them in fewer,
    *  larger calls. A key gets tickets only with ample room under its limits. 250 rather than
    *  100 ms: a quarter less written to the key object's storage per request at 300 req/s (6.2
    *  against 8.3 KB under Miniflare, from /proc/<pid>/io of its workerd), since each commit
    *  rewrites the same hot pages. */
-  SETTLE_LINGER_BUSY_MS: linger(250),
+  SETTLE_LINGER_BUSY_MS: backgroundWait(250),
   /**
    * Admission leases (docs/quotas.md): how long a ticket, an admission decided ahead for a busy
    * key, stays valid in the isolate it was granted to. A change to the key waits this long (at
@@ -99,7 +99,7 @@ const ConfigSchema = z.object({
    */
   HEALTH_STALE_MS: setting(30_000),
   /** How often an isolate sends its batched observations to the HealthDO. */
-  HEALTH_FLUSH_MS: setting(1_000),
+  HEALTH_FLUSH_MS: backgroundWait(1_000),
   /** How often the HealthDO publishes its snapshot to KV (one writer: KV's 1 write/s holds). */
   HEALTH_PUBLISH_MS: setting(10_000),
   /** How often an isolate refreshes the health snapshot from KV (in the background). */

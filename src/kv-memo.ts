@@ -5,7 +5,7 @@ import type { Env } from './env'
  * A value loaded from KV and memoised in the isolate: the first read of an isolate awaits KV;
  * after that reads are served from memory and, once the value is older than `refreshMs`, refreshed
  * in the background (in waitUntil; one refresh at a time, unless one has hung past STALL_MS, as
- * when its request's context ended first). Used for the catalog and the health snapshot, which are read on
+ * when its request's context ended first; a replaced one still lands if nothing newer has). Used for the catalog and the health snapshot, which are read on
  * every request and change rarely. Memos are keyed by the KV binding so separate environments
  * (tests, Miniflare instances) never share one.
  */
@@ -36,16 +36,23 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
       if ((entry.refreshing === null || hung) && now - entry.loadedAt >= refreshMs(env)) {
         const mine = { since: now }
         entry.refreshing = mine
-        // Only the refresh under way lands: one replaced after hanging is ignored if it ever answers.
-        const current = () => entries.get(env.KV) === entry && entry.refreshing === mine
         waitUntil(
-          load(env)
-            .then((value) => current() && entries.set(env.KV, { value, loadedAt: now, refreshing: null }))
-            .catch(() => {
-              if (!current()) return
-              entry.refreshing = null
-              entry.loadedAt = now
-            }),
+          load(env).then(
+            (value) => {
+              // A refresh replaced while slow still lands, unless something read later has.
+              const latest = entries.get(env.KV)
+              if (!latest || latest.loadedAt > mine.since) return
+              const refreshing = latest.refreshing === mine ? null : latest.refreshing
+              entries.set(env.KV, { value, loadedAt: mine.since, refreshing })
+            },
+            () => {
+              // Only the refresh under way backs off; a failed one that was replaced changes nothing.
+              const latest = entries.get(env.KV)
+              if (latest?.refreshing !== mine) return
+              latest.refreshing = null
+              latest.loadedAt = now
+            },
+          ),
         )
       }
       return entry.value

@@ -34,25 +34,58 @@ describe('kvMemo', () => {
     expect(await memo.read(e, waitUntil, REFRESH_MS + 2)).toBe('v2')
   })
 
-  it('starts another refresh when one has hung past STALL_MS (its request’s context ended), and ignores the hung one', async () => {
+  /** A memo loaded with 'v1' at 0, whose first refresh (started at REFRESH_MS) then hangs past STALL_MS and is replaced. */
+  async function replacedRefresh() {
     const { load, pending } = loads()
     const memo = kvMemo(load, () => REFRESH_MS)
     const e = env()
     const waitUntil = () => {}
-    const first = memo.read(e, waitUntil, 0)
+    const read = (at: number) => memo.read(e, waitUntil, at)
+    const first = read(0)
     pending[0]!.resolve('v1')
     await first
-    await memo.read(e, waitUntil, REFRESH_MS)
-    await memo.read(e, waitUntil, REFRESH_MS + STALL_MS)
+    await read(REFRESH_MS)
+    // Late, but not yet presumed hung: no second load.
+    await read(REFRESH_MS + STALL_MS)
     expect(pending).toHaveLength(2)
-    await memo.read(e, waitUntil, REFRESH_MS + STALL_MS + 1)
+    await read(REFRESH_MS + STALL_MS + 1)
     expect(pending).toHaveLength(3)
-    pending[2]!.resolve('v3')
+    return { pending, read, hung: pending[1]!, replacement: pending[2]! }
+  }
+
+  it('starts another refresh when one has hung past STALL_MS (its request’s context ended)', async () => {
+    const { read, replacement } = await replacedRefresh()
+    replacement.resolve('v3')
     await settle()
-    expect(await memo.read(e, waitUntil, REFRESH_MS + STALL_MS + 2)).toBe('v3')
-    // The hung refresh answers at last, with what it read long ago: it does not land.
-    pending[1]!.resolve('v2-stale')
+    expect(await read(REFRESH_MS + STALL_MS + 2)).toBe('v3')
+  })
+
+  it('lets a replaced refresh land if it answers first, and the newer one after it', async () => {
+    const { read, hung, replacement, pending } = await replacedRefresh()
+    hung.resolve('v2')
     await settle()
-    expect(await memo.read(e, waitUntil, REFRESH_MS + STALL_MS + 3)).toBe('v3')
+    expect(await read(REFRESH_MS + STALL_MS + 2)).toBe('v2')
+    // The replacement is still under way: no third refresh starts meanwhile.
+    expect(pending).toHaveLength(3)
+    replacement.resolve('v3')
+    await settle()
+    expect(await read(REFRESH_MS + STALL_MS + 3)).toBe('v3')
+  })
+
+  it('ignores a replaced refresh that answers after a newer one landed, or fails', async () => {
+    const { read, hung, replacement, pending } = await replacedRefresh()
+    replacement.resolve('v3')
+    await settle()
+    hung.resolve('v2-read-earlier')
+    await settle()
+    expect(await read(REFRESH_MS + STALL_MS + 2)).toBe('v3')
+
+    const again = await replacedRefresh()
+    again.hung.reject(new Error('KV unavailable'))
+    await settle()
+    // The failure of the replaced refresh does not end the one under way, nor start another.
+    await again.read(REFRESH_MS + STALL_MS + 2)
+    expect(again.pending).toHaveLength(3)
+    expect(pending).toHaveLength(3)
   })
 })

@@ -30,6 +30,8 @@ const outbox = new Map<string, Map<string, Waiting>>()
 /** A key's running flush: each round waits the linger its latest settlement asked for. */
 interface Flush {
   lingerMs: number
+  /** The linger of the round it is sleeping (the latest settlement may have asked for another since). */
+  sleepingMs: number
   startedAt: number
   /** When it last woke or finished a call: one idle past its linger plus STALL_MS is presumed dead, and replaced. */
   beat: number
@@ -91,12 +93,12 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
   const now = Date.now()
   waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0 })
   const running = flushes.get(keyHash)
-  if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.lingerMs + STALL_MS) {
+  if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.sleepingMs + STALL_MS) {
     running.lingerMs = lingerMs
     return Promise.resolve()
   }
   // A flush it replaces ends at its next round (if it is alive at all); settling twice is harmless.
-  const mine: Flush = { lingerMs, startedAt: now, beat: now }
+  const mine: Flush = { lingerMs, sleepingMs: lingerMs, startedAt: now, beat: now }
   flushes.set(keyHash, mine)
   return flush(env, keyHash, mine)
 }
@@ -106,6 +108,7 @@ async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
   try {
     while (outbox.has(keyHash)) {
       const { lingerMs } = mine
+      mine.sleepingMs = lingerMs
       await sleep(lingerMs)
       if (flushes.get(keyHash) !== mine) return
       mine.beat = Date.now()

@@ -194,5 +194,36 @@ describe('the settlement outbox', () => {
       await replacing
       expect(calls).toEqual([['a'], ['b', 'c'], ['a']])
     })
+
+    it('trusts a flush that is slow but working: a call that answers, or a long linger, is progress', async () => {
+      vi.useFakeTimers()
+      /** Whether a request's settlement started a flush of its own (a pending promise) rather than joining one. */
+      const startedOwn = async (delivered: Promise<void>) => {
+        let settled = false
+        void delivered.then(() => (settled = true))
+        await Promise.resolve()
+        await Promise.resolve()
+        return !settled
+      }
+      // Each call answers after 2,050 ms, within the stall allowance of a 100 ms linger.
+      const { env, calls } = fakeKeys(() => new Promise<void>((resolve) => setTimeout(resolve, 2_050)))
+      const hash = key()
+      const flush = deliverSettlement(env, hash, settlement('a'), 100)
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(await startedOwn(deliverSettlement(env, hash, settlement('b'), 100))).toBe(false)
+      // The call answers at 2,150 ms and the flush sleeps again for b; 60 ms later it is still trusted.
+      await vi.advanceTimersByTimeAsync(1_210)
+      expect(await startedOwn(deliverSettlement(env, hash, settlement('c'), 100))).toBe(false)
+      // A flush sleeping a 5 s linger is not presumed dead 2.1 s in, though a settlement since asked for 25 ms.
+      const slow = key()
+      const long = deliverSettlement(env, slow, settlement('d'), 5_000)
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(await startedOwn(deliverSettlement(env, slow, settlement('e'), 25))).toBe(false)
+      await vi.advanceTimersByTimeAsync(1_100)
+      expect(await startedOwn(deliverSettlement(env, slow, settlement('f'), 25))).toBe(false)
+      await vi.advanceTimersByTimeAsync(20_000)
+      await Promise.all([flush, long])
+      expect(calls).toEqual([['a'], ['b'], ['c'], ['d'], ['e', 'f']])
+    })
   })
 })
