@@ -7,8 +7,8 @@ import type { Settlement } from '../tenancy/protocol'
  * Settlements on their way to their key's Durable Object. A finished request's settlement waits
  * here: the key's next admission from this isolate carries it (no call of its own, which on a busy
  * key halves the object's calls), or the key's flush sends it. One flush per key and isolate at a
- * time: the request that finds none (or finds it older than FLUSH_TURN_MS) starts it and keeps it
- * alive in its waitUntil. Each round waits the linger the key's latest settlement asked for, then
+ * time: the request that finds none (or finds it past its turn, FLUSH_TURN_MS, or stalled) starts
+ * it and keeps it alive in its waitUntil. Each round waits the linger the key's latest settlement asked for, then
  * sends what has waited that long in as few calls as it can; the flush ends when nothing waits. A
  * busy key's requests hold no timer of their own. Settling is idempotent in the object, so one
  * sent twice (its carrier failed, or was slow) is harmless; one that never arrives leaves its

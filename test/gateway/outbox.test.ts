@@ -26,6 +26,15 @@ const key = () => `key-${++serial}`
 const settlement = (id: string): Settlement => ({ id, now: 1, costNano: 10, tokens: 2, createdAt: 1, record: '{}' })
 const LINGER = 1
 
+/** Whether a settlement's request started a flush of its own (a pending promise) rather than joining one. */
+async function startedOwn(delivered: Promise<void>): Promise<boolean> {
+  let settled = false
+  void delivered.then(() => (settled = true))
+  await Promise.resolve()
+  await Promise.resolve()
+  return !settled
+}
+
 describe('the settlement outbox', () => {
   it('sends a settlement no admission carried after the linger, with the key’s other waiting ones in one call', async () => {
     const { env, calls } = fakeKeys()
@@ -148,12 +157,7 @@ describe('the settlement outbox', () => {
       for (let n = 0; n * 50 < 12_000; n++) {
         const flush = deliverSettlement(env, hash, settlement(`s${n}`), 100)
         const index = flushes.length
-        // A request that started no flush gets a settled promise.
-        let settled = false
-        void flush.then(() => (settled = true))
-        await Promise.resolve()
-        await Promise.resolve()
-        if (!settled) {
+        if (await startedOwn(flush)) {
           flushes.push(flush)
           done.push(false)
           void flush.then(() => (done[index] = true))
@@ -197,14 +201,6 @@ describe('the settlement outbox', () => {
 
     it('trusts a flush that is slow but working: a call that answers, or a long linger, is progress', async () => {
       vi.useFakeTimers()
-      /** Whether a request's settlement started a flush of its own (a pending promise) rather than joining one. */
-      const startedOwn = async (delivered: Promise<void>) => {
-        let settled = false
-        void delivered.then(() => (settled = true))
-        await Promise.resolve()
-        await Promise.resolve()
-        return !settled
-      }
       // Each call answers after 2,050 ms, within the stall allowance of a 100 ms linger.
       const { env, calls } = fakeKeys(() => new Promise<void>((resolve) => setTimeout(resolve, 2_050)))
       const hash = key()
