@@ -8,11 +8,11 @@ import type { Settlement } from '../tenancy/protocol'
  * here: the key's next admission from this isolate carries it (no call of its own, which on a busy
  * key halves the object's calls), or the key's flush sends it. One flush per key and isolate at a
  * time: the request that finds none (or finds it past its turn, FLUSH_TURN_MS, or stalled) starts
- * it and keeps it alive in its waitUntil. Each round waits the linger the key's latest settlement asked for, then
- * sends what has waited that long in as few calls as it can; the flush ends when nothing waits. A
- * busy key's requests hold no timer of their own. Settling is idempotent in the object, so one
- * sent twice (its carrier failed, or was slow) is harmless; one that never arrives leaves its
- * reservation to expire by alarm, charged in full, so spend is never lost.
+ * it and keeps it alive in its waitUntil. Each round waits the linger the key's latest settlement
+ * asked for, then sends what has waited that long in as few calls as it can; the flush ends when
+ * nothing waits. A busy key's requests hold no timer of their own. Settling is idempotent in the
+ * object, so one sent twice (its carrier failed, or was slow) is harmless; one that never arrives
+ * leaves its reservation to expire by alarm, charged in full, so spend is never lost.
  */
 
 interface Waiting {
