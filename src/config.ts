@@ -115,12 +115,28 @@ export const DEFAULT_CONFIG: Config = ConfigSchema.parse({})
 
 const cache = new WeakMap<object, Config>()
 
-/** The settings of a Worker's `env` (its variables; bindings are ignored), parsed once per env. */
+/**
+ * The settings of a Worker's `env` (its variables; bindings are ignored), parsed once per env. A
+ * setting that is set but unusable falls back to its default, and the log says so once, naming
+ * the setting and the rule it broke (never its value).
+ */
 export function configOf(env: object): Config {
   let config = cache.get(env)
   if (!config) {
     config = ConfigSchema.parse(env)
     cache.set(env, config)
+    const unusable = unusableSettings(env as Record<string, unknown>)
+    if (unusable.length > 0) console.warn(`settings left at their defaults: ${unusable.join('; ')}`)
   }
   return config
+}
+
+/** "NAME (why; default D)" for each setting whose value its rule refuses. */
+function unusableSettings(raw: Record<string, unknown>): string[] {
+  return Object.entries(ConfigSchema.shape).flatMap(([name, field]) => {
+    if (raw[name] === undefined) return []
+    const checked = field.unwrap().safeParse(raw[name])
+    const why = checked.error?.issues[0]?.message ?? 'invalid'
+    return checked.success ? [] : [`${name} (${why}; default ${String(DEFAULT_CONFIG[name as keyof Config])})`]
+  })
 }

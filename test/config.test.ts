@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { configOf, DEFAULT_CONFIG } from '../src/config'
 
 describe('operational settings', () => {
+  afterEach(() => vi.restoreAllMocks())
+
   it('read Worker variables (strings), and fall back to the default for a malformed value', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
     const config = configOf({ SETTLE_LINGER_MS: '40', TIMEOUT_IDLE_MS: 'soon', MAX_ATTEMPTS: '-2' })
     expect(config.SETTLE_LINGER_MS).toBe(40)
     expect(config.TIMEOUT_IDLE_MS).toBe(DEFAULT_CONFIG.TIMEOUT_IDLE_MS)
@@ -10,6 +13,7 @@ describe('operational settings', () => {
   })
 
   it('keep background waits (settlement lingers, the health flush) within 5 s, so a round always fits in a request’s waitUntil', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
     const waits = ['SETTLE_LINGER_MS', 'SETTLE_LINGER_BUSY_MS', 'HEALTH_FLUSH_MS'] as const
     const atCap = configOf(Object.fromEntries(waits.map((name) => [name, '5000'])))
     const tooLong = configOf(Object.fromEntries(waits.map((name) => [name, '30000'])))
@@ -17,5 +21,23 @@ describe('operational settings', () => {
       expect(atCap[name]).toBe(5000)
       expect(tooLong[name]).toBe(DEFAULT_CONFIG[name])
     }
+  })
+
+  it('say once which set value could not be used, and why, without echoing it', () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const env = { SETTLE_LINGER_BUSY_MS: '30000', TIMEOUT_IDLE_MS: 'soon-ish', MAX_ATTEMPTS: '3' }
+    configOf(env)
+    configOf(env)
+    expect(warned).toHaveBeenCalledTimes(1)
+    const message = String(warned.mock.calls[0]![0])
+    expect(message).toContain('SETTLE_LINGER_BUSY_MS (Too big')
+    expect(message).toContain('default 250')
+    expect(message).toContain('TIMEOUT_IDLE_MS (')
+    expect(message).not.toContain('MAX_ATTEMPTS')
+    expect(message).not.toContain('30000')
+    expect(message).not.toContain('soon-ish')
+    // Well-formed settings say nothing.
+    configOf({ MAX_ATTEMPTS: '2' })
+    expect(warned).toHaveBeenCalledTimes(1)
   })
 })
