@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { PricingSpec } from '../catalog/schema'
 import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
@@ -8,7 +8,7 @@ import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import type { AppEnv } from './context'
 
-/** The public catalog in OpenRouter's shape: GET /models and GET /models/{author}/{slug}/endpoints. */
+/** The public catalog in OpenRouter's shape: GET /models, GET /embeddings/models and GET /models/{author}/{slug}/endpoints. */
 export const models = new Hono<AppEnv>()
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
@@ -17,9 +17,15 @@ const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provi
  * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;
  * without it only text models are, so embedding models stay out of chat model pickers.
  */
-models.get('/models', async (c) => {
+models.get('/models', (c) => listModels(c, (c.req.query('output_modalities') ?? 'text').split(',')))
+
+/** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
+models.get('/embeddings/models', (c) => listModels(c, ['embeddings']))
+
+/** The catalog's models with at least one live endpoint whose output is one of `modalities` (or `all`). */
+async function listModels(c: Context<AppEnv>, modalities: string[]): Promise<Response> {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
-  const wanted = (c.req.query('output_modalities') ?? 'text').split(',').map((modality) => modality.trim())
+  const wanted = modalities.map((modality) => modality.trim())
   const listed = (model: CatalogModel) => wanted.includes('all') || model.spec.modalities.output.some((modality) => wanted.includes(modality))
   const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
     const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
@@ -29,7 +35,7 @@ models.get('/models', async (c) => {
   })
   // One page holds the whole catalog: `links.next` is always null.
   return c.json({ data, total_count: data.length, links: { next: null } })
-})
+}
 
 models.get('/models/:author/:slug/endpoints', async (c) => {
   const now = c.get('clock')()

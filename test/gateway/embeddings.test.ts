@@ -184,4 +184,16 @@ describe('GET /v1/models and output_modalities', () => {
     expect(await ids('?output_modalities=all')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
     expect(await ids('?output_modalities=text,embeddings')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
   })
+
+  it('lists the embedding models at GET /embeddings/models too, in the same shape, without auth', async () => {
+    for (const base of ['/v1', '/api/v1']) {
+      const response = await gatewayFetch(`${base}/embeddings/models`)
+      expect(response.status).toBe(200)
+      const listed = (await response.json()) as { data: { id: string }[]; total_count: number }
+      expect(listed.data.map((m) => m.id).sort()).toEqual(['test/embed', 'test/embed-b'])
+      expect(listed.total_count).toBe(2)
+      const viaQuery = (await (await gatewayFetch(`${base}/models?output_modalities=embeddings`)).json()) as typeof listed
+      expect(listed).toEqual(viaQuery)
+    }
+  })
 })
