@@ -4,10 +4,11 @@ import type { Env } from './env'
 /**
  * A value loaded from KV and memoised in the isolate: the first read of an isolate awaits KV;
  * after that reads are served from memory and, once the value is older than `refreshMs`, refreshed
- * in the background (in waitUntil; one refresh at a time, unless one has hung past STALL_MS, as
- * when its request's context ended first; a replaced one still lands if nothing newer has). Used for the catalog and the health snapshot, which are read on
- * every request and change rarely. Memos are keyed by the KV binding so separate environments
- * (tests, Miniflare instances) never share one.
+ * in the background (in waitUntil). One refresh runs at a time, unless one has hung past STALL_MS
+ * (as when its request's context ended first); a refresh replaced that way still lands if nothing
+ * newer has. Used for the catalog and the health snapshot, which are read on every request and
+ * change rarely. Memos are keyed by the KV binding so separate environments (tests, Miniflare
+ * instances) never share one.
  */
 export interface KvMemo<T> {
   read(env: Env, waitUntil: (promise: Promise<unknown>) => void, now: number): Promise<T>
