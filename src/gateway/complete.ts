@@ -3,7 +3,6 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { TIMED_OUT, within } from './deadline'
 import { badResponse, failureFromResponse, failureFromThrow } from './failures'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
@@ -48,21 +47,20 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
 
 /**
  * One non-streaming attempt at any JSON API (chat completions, embeddings): the whole body is read
- * within the timeout and decoded; a decoder that throws means the upstream answered garbage.
+ * within the timeout and decoded; a decoder that throws means the upstream answered garbage. The
+ * timeout is the runtime's own (AbortSignal.timeout): it aborts the call, body included, with no
+ * controller, timer or race of ours per request, and its timer ends with the request.
  */
 export async function fetchJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
   decode: (body: unknown) => T,
   timeoutMs: number,
 ): Promise<AttemptResult<T>> {
-  const controller = new AbortController()
+  const deadline = AbortSignal.timeout(timeoutMs)
   try {
-    const result = await within(readJson(call, decode, controller.signal), timeoutMs)
-    if (result !== TIMED_OUT) return result
-    controller.abort()
-    return { ok: false, failure: failureFromThrow(null, true) }
+    return await readJson(call, decode, deadline)
   } catch (error) {
-    return { ok: false, failure: failureFromThrow(error, false) }
+    return { ok: false, failure: failureFromThrow(error, deadline.aborted) }
   }
 }
 

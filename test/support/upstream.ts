@@ -2,7 +2,8 @@ import { vi } from 'vitest'
 
 /**
  * Fake upstream providers, in-process: `fetch` from the Worker is intercepted and routed by base
- * URL to a handler. A base URL with no handler behaves like a refused connection.
+ * URL to a handler. A base URL with no handler behaves like a refused connection. As the runtime's
+ * fetch does, the call's signal rejects it when aborted, whatever its handler is doing.
  */
 
 export interface RecordedCall {
@@ -22,9 +23,18 @@ export function fakeUpstreams(handlers: Record<string, UpstreamHandler>) {
     calls.push(call)
     const base = Object.keys(handlers).find((prefix) => request.url.startsWith(prefix))
     if (!base) throw new TypeError('fetch failed: connection refused')
-    return handlers[base]!(call)
+    return abortable(handlers[base]!(call), init?.signal ?? null)
   })
   return { calls }
+}
+
+function abortable(answer: Response | Promise<Response>, signal: AbortSignal | null): Promise<Response> {
+  if (!signal) return Promise.resolve(answer)
+  signal.throwIfAborted()
+  return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    Promise.resolve(answer).then(resolve, reject)
+  })
 }
 
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
