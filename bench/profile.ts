@@ -12,6 +12,7 @@ import { benchConfig } from './config'
 import { autocannonStep, pacedStep } from './load'
 import { processCpuMs, processWrittenBytes } from './machine'
 import { samplingGaps, stalls, summariseStalls, type CpuProfile, type ProfileNode, type Timed } from './stalls'
+import { perfShares } from './perf-shares'
 import { PUMPS, startStack, TARGET_NAMES, type Pump, type TargetName } from './targets'
 
 /**
@@ -21,7 +22,8 @@ import { PUMPS, startStack, TARGET_NAMES, type Pump, type TargetName } from './t
  * time per source file and per function, and total time (with callees) per `src/` function, mapped
  * to `src/` through esbuild's `// src/…` markers in the bundle. `--perf yes` also runs `perf record`
  * on the workerd process for the native side (SQLite, RPC, HTTP) that a V8 profile shows only as
- * "(program)"; `--perf-sort sym` reports it by symbol instead of by library. `--stalls <ms>` (with
+ * "(program)"; `--perf-sort sym` reports it by symbol instead of by library, and `--perf-sort shares`
+ * gives the thread's milliseconds per request by kind of work (./perf-shares). `--stalls <ms>` (with
  * `--rate`) reports where a tail latency comes from (./stalls): runs of requests answered later
  * than that, and the longest gaps in the V8 sampler's record of the isolate's thread.
  *
@@ -204,19 +206,40 @@ function gapReport(profile: CpuProfile): string {
   return `\nSampling gaps over ${GAP_MS} ms (the isolate's thread could not be sampled): ${gaps.length}, ${missed.toFixed(0)} ms in all (longest first):\n${lines.join('\n')}`
 }
 
-async function perfRecord(pids: number[], seconds: number, out: string, sort: string): Promise<() => Promise<string>> {
-  const child = spawn('perf', ['record', '-F', '499', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
-  return async () => {
+/** perf's sampling rate: samples per second of each thread. */
+const PERF_HZ = 499
+
+/**
+ * Records the target's processes with `perf` while the load runs; the returned function waits for
+ * the recording and reports it. `--perf-sort shares` (./perf-shares) needs whole stacks, so it
+ * records DWARF call graphs; any other sort is perf's own report of self time.
+ */
+async function perfRecord(pids: number[], seconds: number, out: string, sort: string): Promise<(requests: number) => Promise<string>> {
+  const shares = sort === 'shares'
+  const callGraph = shares ? ['--call-graph', 'dwarf,16384'] : ['-g']
+  const child = spawn('perf', ['record', '-F', String(PERF_HZ), ...callGraph, '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
+  return async (requests) => {
     await new Promise((resolve) => child.once('close', resolve))
-    const report = spawn('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', '0.7'], { stdio: ['ignore', 'pipe', 'ignore'] })
-    let text = ''
-    report.stdout.on('data', (data: Buffer) => (text += data.toString('utf8')))
-    await new Promise((resolve) => report.once('close', resolve))
+    if (shares) {
+      const script = await output('perf', ['script', '-i', out, '-F', 'comm,ip,sym,dso', '--no-inline'])
+      const lines = perfShares(script, 1000 / PERF_HZ, requests).map(({ share, msPerRequest }) => `${msPerRequest.toFixed(3).padStart(8)} ms  ${share}`)
+      return `workerd time per request (all its threads), by kind of work:\n${lines.join('\n')}`
+    }
+    const text = await output('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', '0.7'])
     return text
       .split('\n')
       .filter((line) => /^\s+\d/.test(line))
       .join('\n')
   }
+}
+
+/** A command's standard output (its errors are dropped). */
+async function output(command: string, args: string[]): Promise<string> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+  let text = ''
+  child.stdout.on('data', (data: Buffer) => (text += data.toString('utf8')))
+  await new Promise((resolve) => child.once('close', resolve))
+  return text
 }
 
 async function main(): Promise<void> {
@@ -306,7 +329,7 @@ async function main(): Promise<void> {
         if (stallMs !== null) console.log(gapReport(profile))
       }
       cdp?.close()
-      if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone()}`)
+      if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone(result.ok)}`)
     } finally {
       await stack.stop()
     }
