@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- --perf yes --perf-sort shares`: the runtime's whole thread per request,
+ * `npm run bench:profile -- --perf yes --perf-sort shares`: workerd's time per request (all threads),
  * by kind of work. A V8 profile sees only JavaScript, and shows everything the runtime does in C++
  * (HTTP, Headers, streams, SQLite, promise plumbing) as "(program)", "(idle)" or the JS function
  * that called it. `perf record --call-graph dwarf` samples every thread of the workerd process; this
