@@ -22,9 +22,9 @@ import { PUMPS, startStack, TARGET_NAMES, type Pump, type TargetName } from './t
  * time per source file and per function, and total time (with callees) per `src/` function, mapped
  * to `src/` through esbuild's `// src/…` markers in the bundle. `--perf yes` also runs `perf record`
  * on the workerd process for the native side (SQLite, RPC, HTTP) that a V8 profile shows only as
- * "(program)"; `--perf-sort sym` reports it by symbol instead of by library, and `--perf-sort shares`
- * gives workerd's milliseconds per request (all its threads) by kind of work (./perf-shares). `--stalls <ms>` (with
- * `--rate`) reports where a tail latency comes from (./stalls): runs of requests answered later
+ * "(program)"; `--perf-sort sym` reports it by symbol instead of by library, and `--perf-sort
+ * shares` gives workerd's milliseconds per request (all its threads) by kind of work
+ * (./perf-shares). `--stalls <ms>` (with `--rate`) reports where a tail latency comes from (./stalls): runs of requests answered later
  * than that, and the longest gaps in the V8 sampler's record of the isolate's thread.
  *
  *   npm run bench:profile -- --target meridian-quota --connections 64 --duration 10
