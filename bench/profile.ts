@@ -24,8 +24,9 @@ import { PUMPS, startStack, TARGET_NAMES, type Pump, type TargetName } from './t
  * on the workerd process for the native side (SQLite, RPC, HTTP) that a V8 profile shows only as
  * "(program)"; `--perf-sort sym` reports it by symbol instead of by library, and `--perf-sort
  * shares` gives workerd's milliseconds per request (all its threads) by kind of work
- * (./perf-shares). `--stalls <ms>` (with `--rate`) reports where a tail latency comes from (./stalls): runs of requests answered later
- * than that, and the longest gaps in the V8 sampler's record of the isolate's thread.
+ * (./perf-shares). `--stalls <ms>` (with `--rate`) reports where a tail latency comes from
+ * (./stalls): runs of requests answered later than that, and the longest gaps in the V8 sampler's
+ * record of the isolate's thread.
  *
  *   npm run bench:profile -- --target meridian-quota --connections 64 --duration 10
  *   npm run bench:profile -- --stream yes --rate 100
