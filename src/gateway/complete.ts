@@ -70,7 +70,12 @@ async function readJson<T>(
   signal: AbortSignal,
 ): Promise<AttemptResult<T>> {
   const response = await send(call.request, signal)
-  if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
+  if (!response.ok) {
+    const failure = await failureFromResponse(response, call)
+    // An error body cut short by the deadline is a timeout, not its status's failure.
+    signal.throwIfAborted()
+    return { ok: false, failure }
+  }
   const text = await response.text()
   let json: unknown
   try {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { BASE, chat, type ErrorJson, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, never, openaiCompletion, type UpstreamHandler } from '../support/upstream'
+import { fakeUpstreams, jsonResponse, never, openaiCompletion, stalledBody, type UpstreamHandler } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -84,6 +84,25 @@ describe('fallback before the first byte', () => {
     const response = await chat(tenant.key, ask)
     expect(response.status).toBe(429)
     expect(response.headers.get('retry-after')).toBe('12')
+  })
+
+  it.each([
+    ['a 200', 200],
+    // Its status alone would stop failover (the request's fault); cut short, it is a timeout.
+    ['a 400', 400],
+  ])('moves on when %s body stalls past the deadline', async (_label, status) => {
+    fakeUpstreams({ [ALPHA]: stalledBody(status), [BETA]: stalledBody(status), [GAMMA]: served })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}` },
+      body: JSON.stringify(ask),
+    })
+    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(response.headers.get('x-meridian-attempts')).toBe('3')
   })
 
   it('fails with 408 when the last endpoint timed out', async () => {

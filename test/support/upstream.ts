@@ -3,7 +3,8 @@ import { vi } from 'vitest'
 /**
  * Fake upstream providers, in-process: `fetch` from the Worker is intercepted and routed by base
  * URL to a handler. A base URL with no handler behaves like a refused connection. As the runtime's
- * fetch does, the call's signal rejects it when aborted, whatever its handler is doing.
+ * fetch does, the call's signal, once aborted, rejects the call or errors the body being read,
+ * whatever its handler is doing.
  */
 
 export interface RecordedCall {
@@ -28,13 +29,35 @@ export function fakeUpstreams(handlers: Record<string, UpstreamHandler>) {
   return { calls }
 }
 
+/** As the runtime's fetch does: an aborted signal rejects the call, or errors the body being read. */
 function abortable(answer: Response | Promise<Response>, signal: AbortSignal | null): Promise<Response> {
   if (!signal) return Promise.resolve(answer)
   signal.throwIfAborted()
   return new Promise((resolve, reject) => {
     signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-    Promise.resolve(answer).then(resolve, reject)
+    Promise.resolve(answer).then((response) => resolve(abortableBody(response, signal)), reject)
   })
+}
+
+function abortableBody(response: Response, signal: AbortSignal): Response {
+  if (!response.body) return response
+  const reader = response.body.getReader()
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      signal.addEventListener('abort', () => {
+        controller.error(signal.reason)
+        reader.cancel(signal.reason).catch(() => {})
+      }, { once: true })
+    },
+    async pull(controller) {
+      const read = await reader.read()
+      if (signal.aborted) return
+      if (read.done) controller.close()
+      else controller.enqueue(read.value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return new Response(body, response)
 }
 
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
@@ -130,3 +153,15 @@ export function latch(): { promise: Promise<void>; release: () => void } {
 
 /** An upstream that never answers. */
 export const never = (): Promise<Response> => new Promise<Response>(() => {})
+
+/** An upstream that sends its status and headers, and the start of a JSON body, then nothing more. */
+export function stalledBody(status: number): UpstreamHandler {
+  return () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"error":'))
+      },
+    })
+    return new Response(body, { status, headers: { 'content-type': 'application/json' } })
+  }
+}
