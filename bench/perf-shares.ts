@@ -13,10 +13,11 @@ export type Share = (typeof SHARES)[number]
 /** One sample: its frames, innermost first, each `symbol (dso)`. */
 type Stack = string[]
 
-const GC = /^(v8::internal::(Heap|Scavenger|MarkCompact|MinorMarkSweep|Sweeper|IncrementalMarking|ConcurrentMarking|GCTracer)|cppgc::internal::)/
+const GC = /^(v8::internal::(Heap::|Scavenger|MarkCompact|MinorMarkSweep|Sweeper|IncrementalMarking|ConcurrentMarking|GCTracer)|cppgc::internal::)/
 const SQLITE = /^(sqlite3|workerd::SqliteDatabase|workerd::ActorSqlite|workerd::api::SqlStorage)/
-const ALLOCATION = /^(tcmalloc::|TCMalloc|operator new|operator delete|__libc_malloc|__libc_free|malloc|free)\b/
-const JAVASCRIPT = /^(Builtins_|v8::|\[unknown\]|$)/
+// workerd links tcmalloc; perf names its entry points TCMallocInternal* (aliases of malloc and new).
+const ALLOCATION = /^(tcmalloc::|TCMallocInternal|operator (new|delete)|__libc_(malloc|free)|(malloc|free)$)/
+const JAVASCRIPT = /^(Builtins_|v8::|\[unknown\])/
 
 /** A frame's symbol without its address and library, and whether it is the kernel's. */
 function frame(line: string): { symbol: string; kernel: boolean } {
@@ -29,7 +30,8 @@ export function shareOf(stack: Stack): Share {
   const frames = stack.map(frame)
   if (frames.some((f) => GC.test(f.symbol))) return 'garbage collection'
   if (frames.some((f) => SQLITE.test(f.symbol))) return 'SQLite'
-  const leaf = frames[0] ?? { symbol: '', kernel: false }
+  const leaf = frames[0]
+  if (!leaf) return 'workerd and kj (native runtime)'
   if (leaf.kernel) return 'kernel'
   if (ALLOCATION.test(leaf.symbol)) return 'memory allocation'
   // JIT code has no symbol in perf's view of workerd; interpreter handlers and builtins are Builtins_*.

@@ -224,13 +224,11 @@ async function perfRecord(pids: number[], seconds: number, out: string, sort: st
     if (shares) {
       const script = await output('perf', ['script', '-i', out, '-F', 'comm,ip,sym,dso', '--no-inline'])
       const lines = perfShares(script, 1000 / PERF_HZ, requests).map(({ share, msPerRequest }) => `${msPerRequest.toFixed(3).padStart(8)} ms  ${share}`)
-      return `workerd time per request (all its threads), by kind of work:\n${lines.join('\n')}`
+      return `perf (workerd, all its threads), time per request by kind of work:\n${lines.join('\n')}`
     }
     const text = await output('perf', ['report', '-i', out, '--no-children', '--sort', sort, '--stdio', '-g', 'none', '--percent-limit', '0.7'])
-    return text
-      .split('\n')
-      .filter((line) => /^\s+\d/.test(line))
-      .join('\n')
+    const rows = text.split('\n').filter((line) => /^\s+\d/.test(line))
+    return `perf (workerd, native and JIT, self):\n${rows.join('\n')}`
   }
 }
 
@@ -330,7 +328,7 @@ async function main(): Promise<void> {
         if (stallMs !== null) console.log(gapReport(profile))
       }
       cdp?.close()
-      if (perfDone) console.log(`\nperf (workerd, native and JIT, self):\n${await perfDone(result.ok)}`)
+      if (perfDone) console.log(`\n${await perfDone(result.ok)}`)
     } finally {
       await stack.stop()
     }

@@ -17,9 +17,13 @@ describe('shareOf', () => {
   it('otherwise goes by the innermost frame', () => {
     expect(shareOf([frame('clear_page_erms', '[kernel.kallsyms]'), frame('kj::AsyncStreamFd::write')])).toBe('kernel')
     expect(shareOf([frame('tcmalloc::tcmalloc_internal::alloc_small_sampled_hooks_or_perthread<X>'), frame('kj::heapString')])).toBe('memory allocation')
+    expect(shareOf([frame('TCMallocInternalNewArray'), frame('kj::heapString')])).toBe('memory allocation')
+    expect(shareOf([frame('free', '/usr/lib/libc.so.6')])).toBe('memory allocation')
     expect(shareOf([frame('Builtins_JsonStringify'), frame('workerd::api::Response::json_')])).toBe('JavaScript and V8')
     expect(shareOf(['\t    7f00dead [unknown] ([JIT] tid 42)'])).toBe('JavaScript and V8')
     expect(shareOf([frame('workerd::api::Headers::~Headers'), frame('v8::internal::Heap::Scavenge')])).toBe('garbage collection')
+    // The engine's object helpers are not collection, whatever their names start with.
+    expect(shareOf([frame('v8::internal::HeapObject::SizeFromMap'), frame('v8::internal::HeapAllocator::AllocateRaw')])).toBe('JavaScript and V8')
     expect(shareOf([frame('kj::_::ChainPromiseNode::fire'), frame('kj::EventLoop::turn')])).toBe('workerd and kj (native runtime)')
   })
 })
