@@ -11,6 +11,19 @@ const tenant = setUpGateway()
 const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }
 const served: UpstreamHandler = () => jsonResponse(openaiCompletion({ content: 'from gamma' }))
 
+/** A chat request with a 20 ms upstream timeout, answered once its background work is done. */
+async function chatWithin20Ms(body: unknown): Promise<Response> {
+  const ctx = createExecutionContext()
+  const request = new Request(`${BASE}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tenant.key}` },
+    body: JSON.stringify(body),
+  })
+  const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
+  await waitOnExecutionContext(ctx)
+  return response
+}
+
 describe('fallback before the first byte', () => {
   const failures: [string, UpstreamHandler | undefined][] = [
     ['a refused connection', undefined],
@@ -35,14 +48,7 @@ describe('fallback before the first byte', () => {
 
   it('moves on after a timeout', async () => {
     fakeUpstreams({ [ALPHA]: never, [BETA]: never, [GAMMA]: served })
-    const ctx = createExecutionContext()
-    const request = new Request(`${BASE}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.key}` },
-      body: JSON.stringify(ask),
-    })
-    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
-    await waitOnExecutionContext(ctx)
+    const response = await chatWithin20Ms(ask)
     expect(response.status).toBe(200)
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
   })
@@ -92,14 +98,7 @@ describe('fallback before the first byte', () => {
     ['a 400', 400],
   ])('moves on when %s body stalls past the deadline', async (_label, status) => {
     fakeUpstreams({ [ALPHA]: stalledBody(status), [BETA]: stalledBody(status), [GAMMA]: served })
-    const ctx = createExecutionContext()
-    const request = new Request(`${BASE}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.key}` },
-      body: JSON.stringify(ask),
-    })
-    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
-    await waitOnExecutionContext(ctx)
+    const response = await chatWithin20Ms(ask)
     expect(response.status).toBe(200)
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
     expect(response.headers.get('x-meridian-attempts')).toBe('3')
@@ -107,14 +106,7 @@ describe('fallback before the first byte', () => {
 
   it('fails with 408 when the last endpoint timed out', async () => {
     fakeUpstreams({ [GAMMA]: never })
-    const ctx = createExecutionContext()
-    const request = new Request(`${BASE}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.key}` },
-      body: JSON.stringify({ ...ask, model: 'test/other' }),
-    })
-    const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
-    await waitOnExecutionContext(ctx)
+    const response = await chatWithin20Ms({ ...ask, model: 'test/other' })
     expect(response.status).toBe(408)
   })
 
