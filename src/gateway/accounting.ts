@@ -132,7 +132,6 @@ export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: 
     now,
     costNano: outcome.report?.costNano ?? 0,
     tokens: usage ? usage.promptTokens + usage.completionTokens : 0,
-    createdAt: facts.createdAt,
     record: JSON.stringify(generationRecord(facts, outcome, now)),
   }
   return deliverSettlement(env, keyHash, settlement, settlementLinger(configOf(env), keyHash))

@@ -187,7 +187,7 @@ async function giveBackWhenLapsed(asker: Asker, keyHash: string, lot: Lot): Prom
  */
 async function giveBack(env: Env, keyHash: string, ids: string[], now: number): Promise<void> {
   const lingerMs = configOf(env).SETTLE_LINGER_MS
-  const release = (id: string) => ({ id, now, costNano: 0, tokens: 0, createdAt: now, record: null })
+  const release = (id: string) => ({ id, now, costNano: 0, tokens: 0, record: null })
   await Promise.all(ids.map((id) => deliverSettlement(env, keyHash, release(id), lingerMs)))
 }
 

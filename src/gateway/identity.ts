@@ -1,4 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
+import { generationId } from '../tenancy/generation'
 import type { AttemptRecord } from './attempts'
 
 /** Who a response is: its generation id (also the X-Generation-Id header) and creation time. */
@@ -16,7 +17,7 @@ export function newGeneration(now: number): GenerationIdentity {
   // 256 % 62 leaves a slight bias; ids need uniqueness, not uniformity.
   let suffix = ''
   for (const byte of random) suffix += ALPHABET[byte % ALPHABET.length]
-  return { id: `gen-${created}-${suffix}`, created }
+  return { id: generationId(created, suffix), created }
 }
 
 /** Headers naming the generation, the serving provider, and how many attempts it took. */

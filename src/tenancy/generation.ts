@@ -4,6 +4,20 @@ import { z } from 'zod'
  * What the gateway remembers of every request, kept in the key's Durable Object (SQLite) for
  * GET /generation. Written at settlement, off the hot path.
  */
+
+/**
+ * A generation id: `gen-<unix seconds>-<suffix>`. Ids sort by creation time, to the second (the
+ * seconds have ten digits from 2001 to 2286), so the key object keeps its records in one table
+ * ordered by id and prunes them by id, with no separate index by time.
+ */
+export function generationId(createdSeconds: number, suffix: string): string {
+  return `gen-${createdSeconds}-${suffix}`
+}
+
+/** Every generation created before `ms` (to the second) has an id that sorts below this. */
+export function generationIdsFrom(ms: number): string {
+  return `gen-${Math.floor(ms / 1000)}`
+}
 export const AttemptSchema = z.object({
   provider: z.string(),
   model: z.string(),

@@ -62,7 +62,7 @@ export class KeyDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    createTables(this.ctx.storage.sql)
+    createTables(this.ctx.storage)
   }
 
   private record(): KeyRecord | null {
@@ -124,7 +124,7 @@ export class KeyDO extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
     // The instance may live on (a late call for the deleted key): its queries need the tables.
-    createTables(this.ctx.storage.sql)
+    createTables(this.ctx.storage)
     this.cachedRecord = null
     this.cachedLedger = undefined
     this.alarmAt = null
@@ -271,7 +271,7 @@ export class KeyDO extends DurableObject<Env> {
         row.state = 'settled'
         settledIds.push(reservationId)
       }
-      if (settlement.record !== null) records.push({ id: settlement.id, createdAt: settlement.createdAt, record: settlement.record })
+      if (settlement.record !== null) records.push({ id: settlement.id, record: settlement.record })
     })
     markReservations(sql, settledIds, 'settled')
     insertGenerations(sql, records)

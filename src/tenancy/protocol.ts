@@ -46,8 +46,6 @@ export interface Settlement {
   costNano: number
   /** Prompt + completion tokens actually used (for tokens_per_minute). */
   tokens: number
-  /** When the request arrived (the generation record's created_at). */
-  createdAt: number
   /** The generation record, serialised by the gateway (GenerationRecordSchema); null for a released ticket. */
   record: string | null
 }

@@ -23,7 +23,7 @@ function fakeKeys(settle: (batch: Settlement[]) => Promise<void> = async () => {
 
 let serial = 0
 const key = () => `key-${++serial}`
-const settlement = (id: string): Settlement => ({ id, now: 1, costNano: 10, tokens: 2, createdAt: 1, record: '{}' })
+const settlement = (id: string): Settlement => ({ id, now: 1, costNano: 10, tokens: 2, record: '{}' })
 const LINGER = 1
 
 /** Whether a settlement's request started a flush of its own (a pending promise) rather than joining one. */

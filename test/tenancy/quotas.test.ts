@@ -19,7 +19,7 @@ function inspect(hash: string) {
   return runInDurableObject(stub(hash), (_instance, state) => {
     const ledger = state.storage.kv.get<Ledger>('ledger')
     const reservations = state.storage.sql.exec<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM reservations GROUP BY state').toArray()
-    const generations = state.storage.sql.exec<{ record: string }>('SELECT record FROM generations ORDER BY created_at').toArray()
+    const generations = state.storage.sql.exec<{ record: string }>('SELECT record FROM generations ORDER BY id').toArray()
     return {
       ledger,
       reservations: Object.fromEntries(reservations.map((r) => [r.state, r.n])),
@@ -181,7 +181,7 @@ describe('settlement', () => {
     const now = Date.now()
     await stub(hash).admit([{ id: 'gen-twice', request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 5_000 }], promptTokens: 1, maxAttempts: 4 } }])
     const record = { id: 'gen-twice', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 1_234, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
-    const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, createdAt: now, record: JSON.stringify(record) }
+    const settlement = { id: 'gen-twice', now, costNano: 1_234, tokens: 2, record: JSON.stringify(record) }
     // Twice in one call (the object settles a call's lot in one statement), then again.
     await stub(hash).settle([settlement, settlement])
     await stub(hash).settle([settlement])
@@ -202,7 +202,7 @@ describe('settlement', () => {
     expect((await stub(hash).admit([ask('gen-1')]))[0]!.ok).toBe(true)
     expect((await stub(hash).admit([ask('gen-2')]))[0]!.ok).toBe(false)
     const record = { id: 'gen-1', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: false, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 700, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
-    const settlement = { id: 'gen-1', now, costNano: 700, tokens: 2, createdAt: now, record: JSON.stringify(record) }
+    const settlement = { id: 'gen-1', now, costNano: 700, tokens: 2, record: JSON.stringify(record) }
     // The finished request's settlement frees its concurrency slot inside the same call.
     expect((await stub(hash).admit([ask('gen-3')], [settlement]))[0]!.ok).toBe(true)
     expect(await inspect(hash)).toMatchObject({ ledger: { totalNano: 700, reservedNano: 5_000, inFlight: 1 }, reservations: { settled: 1, open: 1 } })
@@ -237,7 +237,7 @@ describe('settlement', () => {
     const { hash } = await createKey({ name: 'deleted' })
     expect((await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })).status).toBe(200)
     const now = Date.now()
-    await stub(hash).settle([{ id: 'gen-late', now, costNano: 1, tokens: 1, createdAt: now, record: '{}' }])
+    await stub(hash).settle([{ id: 'gen-late', now, costNano: 1, tokens: 1, record: '{}' }])
     expect(await inspect(hash)).toMatchObject({ ledger: undefined, reservations: {}, generations: [] })
   })
 
@@ -254,7 +254,7 @@ describe('settlement', () => {
     await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 15 * 60_000))
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 9_000 }, reservations: { expired: 1 } })
     const record = { id: 'gen-lost', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: true, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 2_000, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
-    await stub(hash).settle([{ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, createdAt: now, record: JSON.stringify(record) }])
+    await stub(hash).settle([{ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, record: JSON.stringify(record) }])
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
   })
 

@@ -1,0 +1,64 @@
+import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { generationId } from '../../src/tenancy/generation'
+import { createTables, generationById, insertGenerations, pruneGenerations, reservationsById } from '../../src/tenancy/key-tables'
+
+const DAY_MS = 86_400_000
+const object = (name: string) => env.KEYS.get(env.KEYS.idFromName(name))
+const at = (ms: number, suffix: string) => generationId(Math.floor(ms / 1000), suffix)
+
+describe("the key object's tables", () => {
+  it('moves an older object rows from its rowid tables into the clustered ones, indexes included', async () => {
+    const tables = await runInDurableObject(object('tables-upgrade'), (_instance, state) => {
+      const { sql } = state.storage
+      // The object as an earlier version left it.
+      sql.exec(`DROP TABLE generations; DROP TABLE reservations;
+        CREATE TABLE reservations (id TEXT PRIMARY KEY, amount_nano INTEGER NOT NULL, tokens INTEGER NOT NULL,
+          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+        CREATE INDEX reservations_by_state ON reservations (state, expires_at);
+        CREATE TABLE generations (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, record TEXT NOT NULL);
+        CREATE INDEX generations_by_time ON generations (created_at);
+        INSERT INTO reservations VALUES ('gen-1-a', 500, 3, 1, 2, 'open');
+        INSERT INTO generations VALUES ('gen-1-a', 1000, '{"id":"gen-1-a"}');`)
+      createTables(state.storage)
+      // A second start finds nothing to move.
+      createTables(state.storage)
+      return {
+        schema: sql.exec<{ name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name`).toArray(),
+        reservation: reservationsById(sql, ['gen-1-a']).get('gen-1-a'),
+        record: generationById(sql, 'gen-1-a'),
+      }
+    })
+    expect(tables.schema.map((entry) => entry.name).filter((name) => !name.startsWith('_cf_'))).toEqual(['generations', 'reservations', 'reservations_by_state'])
+    expect(tables.schema.filter((entry) => entry.name === 'generations' || entry.name === 'reservations').every((entry) => entry.sql.includes('WITHOUT ROWID'))).toBe(true)
+    expect(tables.schema.some((entry) => entry.name.endsWith('_rowid') || entry.name === 'generations_by_time')).toBe(false)
+    expect(tables.reservation).toEqual({ id: 'gen-1-a', amount_nano: 500, tokens: 3, state: 'open' })
+    expect(tables.record).toBe('{"id":"gen-1-a"}')
+  })
+
+  it('prunes generation records by the time their ids carry, then down to the newest few', async () => {
+    const now = Date.UTC(2026, 10, 22, 12)
+    const left = await runInDurableObject(object('tables-prune'), (_instance, state) => {
+      const { sql } = state.storage
+      const ids = [at(now - 31 * DAY_MS, 'old'), at(now - 2 * DAY_MS, 'b'), at(now - DAY_MS, 'c'), at(now - 1000, 'd'), at(now, 'e')]
+      insertGenerations(sql, ids.map((id) => ({ id, record: `"${id}"` })))
+      const afterRetention = pruneGenerations(sql, now - 30 * DAY_MS, 100)
+      const afterCap = pruneGenerations(sql, now - 30 * DAY_MS, 2)
+      const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
+      return { afterRetention, afterCap, kept, expected: ids.slice(-2) }
+    })
+    expect(left.afterRetention).toBe(4)
+    expect(left.afterCap).toBe(2)
+    expect(left.kept).toEqual(left.expected)
+  })
+
+  it('a record already stored is kept as it was', async () => {
+    const record = await runInDurableObject(object('tables-twice'), (_instance, state) => {
+      insertGenerations(state.storage.sql, [{ id: 'gen-5-x', record: 'first' }])
+      insertGenerations(state.storage.sql, [{ id: 'gen-5-x', record: 'second' }])
+      return generationById(state.storage.sql, 'gen-5-x')
+    })
+    expect(record).toBe('first')
+  })
+})
