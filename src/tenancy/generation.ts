@@ -7,8 +7,8 @@ import { z } from 'zod'
 
 /**
  * A generation id: `gen-<unix seconds>-<suffix>`. Ids sort by creation time, to the second (the
- * seconds have ten digits from 2001 to 2286), so the key object keeps its records in one table
- * ordered by id and prunes them by id, with no separate index by time.
+ * seconds have ten digits from 2001 to 2286), so the key object prunes its records by id, with no
+ * separate index by time.
  */
 export function generationId(createdSeconds: number, suffix: string): string {
   return `gen-${createdSeconds}-${suffix}`
