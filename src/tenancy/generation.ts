@@ -1,11 +1,6 @@
 import { z } from 'zod'
 
 /**
- * What the gateway remembers of every request, kept in the key's Durable Object (SQLite) for
- * GET /generation. Written at settlement, off the hot path.
- */
-
-/**
  * A generation id: `gen-<unix seconds>-<suffix>`. Ids sort by creation time, to the second (the
  * seconds have ten digits from 2001 to 2286), so the key object prunes its records by id, with no
  * separate index by time.
@@ -14,10 +9,22 @@ export function generationId(createdSeconds: number, suffix: string): string {
   return `gen-${createdSeconds}-${suffix}`
 }
 
-/** Every generation created before `ms` (to the second) has an id that sorts below this. */
+/** The first second with a ten-digit count (2001-09-09): no generation id has an earlier one. */
+const FIRST_ID_SECOND = 1_000_000_000
+
+/**
+ * Every generation created before `ms` (to the second) has an id that sorts below this, and none
+ * created at or after it does. Before 2001 that is no id at all: "gen-" sorts below every one.
+ */
 export function generationIdsFrom(ms: number): string {
-  return `gen-${Math.floor(ms / 1000)}`
+  const seconds = Math.floor(ms / 1000)
+  return seconds < FIRST_ID_SECOND ? 'gen-' : `gen-${seconds}`
 }
+
+/**
+ * What the gateway remembers of every request, kept in the key's Durable Object (SQLite) for
+ * GET /generation. Written at settlement, off the hot path.
+ */
 export const AttemptSchema = z.object({
   provider: z.string(),
   model: z.string(),

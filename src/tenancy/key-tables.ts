@@ -67,10 +67,12 @@ export function createTables(storage: DurableObjectStorage): void {
     for (const table of TABLES) {
       const exists = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, table.name).toArray().length > 0
       if (upgrading && exists) {
-        // Renaming takes the old table's indexes along; dropping it drops them.
+        // Renaming takes the old table's indexes along; dropping it drops them. The old tables let
+        // an id be NULL (none ever was): such a row could never be found, and is left behind.
+        sql.exec(`DROP TABLE IF EXISTS ${table.name}_old`)
         sql.exec(`ALTER TABLE ${table.name} RENAME TO ${table.name}_old`)
         sql.exec(table.create)
-        sql.exec(`INSERT INTO ${table.name} (${table.columns}) SELECT ${table.columns} FROM ${table.name}_old`)
+        sql.exec(`INSERT INTO ${table.name} (${table.columns}) SELECT ${table.columns} FROM ${table.name}_old WHERE id IS NOT NULL`)
         sql.exec(`DROP TABLE ${table.name}_old`)
       }
       sql.exec(table.create)

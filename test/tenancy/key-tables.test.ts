@@ -35,7 +35,8 @@ describe("the key object's tables", () => {
     })
     expect(tables.schema.map((entry) => entry.name).filter((name) => !/^(_cf_|sqlite_)/.test(name))).toEqual(['generations', 'reservations', 'reservations_by_state'])
     expect(tables.schema.find((entry) => entry.name === 'reservations')?.sql).toContain('WITHOUT ROWID')
-    expect(tables.schema.find((entry) => entry.name === 'generations')?.sql).not.toContain('created_at')
+    // Generation records stay in a rowid table: appended in arrival order (see key-tables.ts).
+    expect(tables.schema.find((entry) => entry.name === 'generations')?.sql).toBe('CREATE TABLE generations (id TEXT PRIMARY KEY, record TEXT NOT NULL)')
     expect(tables.reservation).toEqual({ id: 'gen-1-a', amount_nano: 500, tokens: 3, state: 'open' })
     expect(tables.record).toBe('{"id":"gen-1-a"}')
   })
@@ -53,6 +54,23 @@ describe("the key object's tables", () => {
     })
     expect(left.afterRetention).toBe(4)
     expect(left.afterCap).toBe(2)
+    expect(left.kept).toEqual(left.expected)
+  })
+
+  it('keeps what was created in the cut-off second, and everything when the cut-off is before 2001', async () => {
+    const now = Date.UTC(2026, 10, 22, 12)
+    const left = await runInDurableObject(object('tables-prune-edges'), (_instance, state) => {
+      const { sql } = state.storage
+      const ids = [at(now - 1000, 'before'), at(now, 'same'), at(now + 999, 'same-second')]
+      insertGenerations(sql, ids.map((id) => ({ id, record: '{}' })))
+      // A retention of 10,000 days reaches back before the ids' ten-digit seconds began.
+      const afterAncient = pruneGenerations(sql, now - 10_000 * DAY_MS, 100)
+      const afterNow = pruneGenerations(sql, now + 500, 100)
+      const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
+      return { afterAncient, afterNow, kept, expected: ids.slice(1) }
+    })
+    expect(left.afterAncient).toBe(3)
+    expect(left.afterNow).toBe(2)
     expect(left.kept).toEqual(left.expected)
   })
 
