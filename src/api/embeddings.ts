@@ -45,6 +45,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       startedAt: now,
       request,
       trace: route.trace,
+      clientGone: c.req.raw.signal,
       observe: (observation) => reportObservations(env, waitUntil, [observation]),
       finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),
     },

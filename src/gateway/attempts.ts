@@ -13,7 +13,8 @@ import { endpointKey } from '../health/types'
  * order, moving on after failures another provider may not share (connection errors, timeouts,
  * 429, 5xx, garbage, a provider rejecting our credentials), and stopping at the first failure that
  * is the client's. A context-length refusal moves on only to endpoints with a larger window. No
- * attempt starts after ATTEMPT_DEADLINE_MS. Every failure is reported to health at once.
+ * attempt starts after ATTEMPT_DEADLINE_MS, nor once the client has hung up (an attempt under way
+ * goes on: its provider bills it). Every failure is reported to health at once.
  */
 
 export type Outcome = 'success' | FailureOutcome
@@ -40,10 +41,12 @@ export interface Unserved {
   ok: false
   error: GatewayError
   attempts: AttemptRecord[]
+  /** The client hung up before anything served it: no further provider was asked. */
+  clientLeft: boolean
 }
 
 /** What the loop needs of a request, whatever kind it is (chat, embeddings). */
-export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe'>
+export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe' | 'clientGone'>
 
 /** Builds one endpoint's upstream call; a 400 GatewayError means this endpoint cannot express the request. */
 export type Prepare<Call> = (endpoint: Endpoint, apiKey: string) => Call | Promise<Call>
@@ -68,6 +71,10 @@ export async function tryPrepared<T, Call>(
   let last: { failure: Failure; endpoint: Endpoint } | undefined
   let tooLongFor = 0
   for (const endpoint of ctx.plan) {
+    if (ctx.clientGone.aborted) {
+      const error = new GatewayError(408, 'timeout', 'The client hung up before a provider answered')
+      return { ok: false, error, attempts, clientLeft: true }
+    }
     if (ctx.clock() >= deadline) break
     if (endpoint.contextLength <= tooLongFor) continue
     const started = ctx.clock()
@@ -89,7 +96,7 @@ export async function tryPrepared<T, Call>(
   const error = last
     ? finalError(last.failure, last.endpoint, attempts)
     : new GatewayError(503, 'provider_unavailable', 'No provider is available for this request')
-  return { ok: false, error, attempts }
+  return { ok: false, error, attempts, clientLeft: false }
 }
 
 function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failure, at: number, latencyMs: number): void {

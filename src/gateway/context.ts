@@ -47,20 +47,23 @@ export interface RequestOutcome {
   error: string | null
 }
 
-/** The outcome of a request that nothing served. */
+/** The outcome of a request that nothing served (its failed attempts cost nothing). */
 export function failedOutcome(unserved: Unserved): RequestOutcome {
   return {
     endpoint: null,
     report: null,
-    status: 'error',
+    status: unserved.clientLeft ? 'cancelled' : 'error',
     httpStatus: unserved.error.status,
     finishReason: null,
     nativeFinishReason: null,
     attempts: unserved.attempts,
     ttfbMs: null,
-    error: unserved.error.message,
+    error: unserved.clientLeft ? CLIENT_DISCONNECTED : unserved.error.message,
   }
 }
+
+/** A generation record's error when the client hung up. */
+export const CLIENT_DISCONNECTED = 'client disconnected'
 
 /**
  * A served request's success, for health: time to the upstream's first byte and the completion

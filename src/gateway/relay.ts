@@ -2,7 +2,7 @@ import { GatewayError } from '../errors'
 import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import type { Served } from './attempts'
-import { observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
+import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
 import type { GenerationIdentity } from './identity'
@@ -188,7 +188,7 @@ export async function relay(
     nativeFinishReason: finishEvent.nativeFinishReason,
     attempts: opened.attempts,
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
-    error: sink.gone ? 'client disconnected' : (state.failure?.message ?? null),
+    error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
   }
   if (!state.failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0)
   else if (!sink.gone) {

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { forgetLocalHealth } from '../../src/health/local'
 import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
@@ -10,6 +11,8 @@ import { fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvent
 beforeAll(() => installCatalog())
 afterEach(() => {
   vi.restoreAllMocks()
+  // A test's failed upstreams must not reorder the next test's route.
+  forgetLocalHealth(env)
 })
 
 const stub = (hash: string) => env.KEYS.get(env.KEYS.idFromName(hash))
@@ -256,6 +259,36 @@ describe('settlement', () => {
     const record = { id: 'gen-lost', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: true, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 2_000, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     await stub(hash).settle([{ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, record: JSON.stringify(record) }])
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
+  })
+
+  it('asks no further provider once the client has hung up, and settles the request as cancelled', async () => {
+    const gate = latch()
+    const upstream = fakeUpstreams({
+      [ALPHA]: async () => {
+        await gate.promise
+        return jsonResponse({ error: { message: 'overloaded' } }, 503)
+      },
+      [BETA]: () => jsonResponse(openaiCompletion()),
+      [GAMMA]: () => jsonResponse(openaiCompletion()),
+    })
+    const { key, hash } = await createKey({ name: 'left-before-failover' })
+    const client = new AbortController()
+    const pending = gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/chat', messages: hi }),
+      signal: client.signal,
+    })
+    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    gate.release()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, generations, reservations } = await inspect(hash)
+    expect(upstream.calls.map((call) => call.url)).toEqual([expect.stringContaining(ALPHA)])
+    expect(reservations).toEqual({ settled: 1 })
+    expect(generations[0]).toMatchObject({ status: 'cancelled', error: 'client disconnected', cost_nano: 0, attempts: [{ outcome: 'upstream_error', status: 503 }] })
+    expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 0 })
   })
 
   it('settles a stream whose client hangs up before the first upstream event, rather than leaving it to the alarm', async () => {

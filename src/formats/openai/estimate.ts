@@ -23,12 +23,28 @@ export function estimateTokens(characters: number): number {
 /** Several steps of one request want the estimate (routing, rate buckets, usage fallbacks): once each. */
 const estimates = new WeakMap<ChatRequest, number>()
 
+/** A typical image's prompt tokens, for estimates (OpenAI's high-detail 1024×1024 image is 765). */
+const IMAGE_TOKEN_ESTIMATE = 765
+
+/**
+ * The prompt as providers count it, roughly: the messages' text, the tool calls in them, the tool
+ * definitions and the response schema at four characters a token, and each image at a typical
+ * size. What is charged for usage nobody reported (a client that hung up mid-stream), so nothing
+ * the provider bills may be left out.
+ */
 export function estimatePromptTokens(request: ChatRequest): number {
   const known = estimates.get(request)
   if (known !== undefined) return known
   let characters = 0
-  for (const message of request.messages) characters += messageText(message).length
-  const estimate = estimateTokens(characters)
+  let images = 0
+  for (const message of request.messages) {
+    characters += messageText(message).length
+    if (message.role === 'assistant' && message.tool_calls) characters += JSON.stringify(message.tool_calls).length
+    images += imageCount(message)
+  }
+  if (request.tools?.length) characters += JSON.stringify(request.tools).length
+  if (request.response_format) characters += JSON.stringify(request.response_format).length
+  const estimate = estimateTokens(characters) + IMAGE_TOKEN_ESTIMATE * images
   estimates.set(request, estimate)
   return estimate
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { estimatePromptTokens, promptTokenBound } from '../../src/formats/openai/estimate'
+import { ChatRequest } from '../../src/formats/openai/request'
+
+const request = (body: object) => ChatRequest.parse({ model: 'm', ...body })
+const tool = (name: string) => ({
+  type: 'function',
+  function: { name, description: 'x'.repeat(1000), parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+})
+
+describe('the prompt estimate', () => {
+  it('counts message text at four characters a token', () => {
+    expect(estimatePromptTokens(request({ messages: [{ role: 'user', content: 'x'.repeat(400) }] }))).toBe(100)
+  })
+
+  it('counts what else the provider bills as prompt: tool definitions, tool calls, a response schema and images', () => {
+    const tools = Array.from({ length: 40 }, (_, index) => tool(`tool_${index}`))
+    const withTools = request({ messages: [{ role: 'user', content: 'hi' }], tools })
+    expect(estimatePromptTokens(withTools)).toBe(Math.ceil((2 + JSON.stringify(withTools.tools).length) / 4))
+    expect(estimatePromptTokens(withTools)).toBeGreaterThan(10_000)
+
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: 'y'.repeat(396) }) } }
+    const withCall = estimatePromptTokens(request({ messages: [{ role: 'assistant', content: null, tool_calls: [call] }] }))
+    expect(withCall).toBeGreaterThan(100)
+
+    const schema = { type: 'json_schema', json_schema: { name: 's', schema: { description: 'z'.repeat(800) } } }
+    expect(estimatePromptTokens(request({ messages: [{ role: 'user', content: '' }], response_format: schema }))).toBeGreaterThan(200)
+
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }
+    expect(estimatePromptTokens(request({ messages: [{ role: 'user', content: [image, image] }] }))).toBe(2 * 765)
+  })
+
+  it('stays below the bound, which the reservation rests on', () => {
+    const body = {
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'héllo '.repeat(50) }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+      tools: [tool('a'), tool('b')],
+      response_format: { type: 'json_object' },
+    }
+    expect(estimatePromptTokens(request(body))).toBeLessThan(promptTokenBound(request(body)))
+  })
+})
