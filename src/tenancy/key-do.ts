@@ -263,7 +263,7 @@ export class KeyDO extends DurableObject<Env> {
       // Seen before (in an earlier call, or earlier in this one): nothing more to do.
       if (row?.state === 'settled') return
       if (row) {
-        const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired' }
+        const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired', expiresAt: row.expires_at }
         ledger =
           settlement.record === null
             ? releaseLedger(ledger, reservation, settlement.now)
@@ -293,11 +293,15 @@ export class KeyDO extends DurableObject<Env> {
   async sweep(now: number): Promise<void> {
     const config = configOf(this.env)
     const { sql } = this.ctx.storage
-    const expired = expiredReservations(sql, now, SWEEP_BATCH)
-    let ledger = this.ledger(now)
-    for (const row of expired) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false }, now)
-    markReservations(sql, expired.map((row) => row.id), 'expired')
-    if (expired.length > 0) this.saveLedger(ledger)
+    // Charging and marking are one transaction: a row marked expired is charged, and only once.
+    const expired = this.atomically(() => {
+      const rows = expiredReservations(sql, now, SWEEP_BATCH)
+      let ledger = this.ledger(now)
+      for (const row of rows) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false, expiresAt: row.expires_at }, now)
+      markReservations(sql, rows.map((row) => row.id), 'expired')
+      if (rows.length > 0) this.saveLedger(ledger)
+      return rows
+    })
     // Settled and expired rows are kept a day so that a late settlement still finds them.
     pruneReservations(sql, now - 24 * HOUR_MS)
     const records = pruneGenerations(sql, now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)

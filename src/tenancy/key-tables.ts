@@ -19,6 +19,7 @@ export interface ReservationRow extends Record<string, SqlStorageValue> {
   id: string
   amount_nano: number
   tokens: number
+  expires_at: number
   state: string
 }
 
@@ -94,7 +95,7 @@ export function insertReservations(sql: SqlStorage, rows: NewReservation[]): voi
 
 /** The reservations with these ids that exist, by id. */
 export function reservationsById(sql: SqlStorage, ids: string[]): Map<string, ReservationRow> {
-  const rows = sql.exec<ReservationRow>(`SELECT id, amount_nano, tokens, state FROM reservations WHERE id IN ${JSON_LIST}`, JSON.stringify(ids)).toArray()
+  const rows = sql.exec<ReservationRow>(`SELECT id, amount_nano, tokens, expires_at, state FROM reservations WHERE id IN ${JSON_LIST}`, JSON.stringify(ids)).toArray()
   return new Map(rows.map((row) => [row.id, row]))
 }
 
@@ -106,7 +107,7 @@ export function markReservations(sql: SqlStorage, ids: string[], state: 'settled
 /** Open reservations that expired by `now`, oldest batch first. */
 export function expiredReservations(sql: SqlStorage, now: number, limit: number): ReservationRow[] {
   return sql
-    .exec<ReservationRow>(`SELECT id, amount_nano, tokens, state FROM reservations WHERE state = 'open' AND expires_at <= ? LIMIT ?`, now, limit)
+    .exec<ReservationRow>(`SELECT id, amount_nano, tokens, expires_at, state FROM reservations WHERE state = 'open' AND expires_at <= ? LIMIT ?`, now, limit)
     .toArray()
 }
 

@@ -203,13 +203,25 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
   return { ok: true, allowed, reserveNano, reserveTokens, ledger }
 }
 
-function addSpend(ledger: Ledger, nano: number): Ledger {
+/** Adds spend to the total and to each period; `onlyIn`, if given, says which periods take it. */
+function addSpend(ledger: Ledger, nano: number, onlyIn?: (kind: LimitReset, period: Period) => boolean): Ledger {
   const periods = { ...ledger.periods }
   for (const kind of ['daily', 'weekly', 'monthly'] as const) {
-    // A correction (negative) may land in a later period than the charge it corrects: never below zero.
+    if (onlyIn && !onlyIn(kind, periods[kind])) continue
     periods[kind] = { ...periods[kind], usedNano: Math.max(0, periods[kind].usedNano + nano) }
   }
   return { ...ledger, totalNano: ledger.totalNano + nano, periods }
+}
+
+/**
+ * Corrects an expired reservation's full charge to `costNano`. The total always takes the
+ * correction; a period only if it is the one the expiry charged. The sweep ran at or after
+ * `expiresAt`, so a period that began after `expiresAt` may hold the charge or not: it gets no
+ * credit (the error can only be a charge left in place, never spend the limit did not count).
+ */
+function correctExpiry(ledger: Ledger, reservation: Reservation, costNano: number): Ledger {
+  const chargedIn = (kind: LimitReset, period: Period) => period.start === periodStart(kind, reservation.expiresAt)
+  return addSpend(ledger, costNano - reservation.amountNano, chargedIn)
 }
 
 export interface Reservation {
@@ -217,6 +229,8 @@ export interface Reservation {
   tokens: number
   /** True when the alarm already expired it (and charged it in full). */
   expired: boolean
+  /** When it expires (or expired): the earliest time the alarm can have charged it. */
+  expiresAt: number
 }
 
 /** Replaces a reservation with the real cost; tokens used beyond the reservation are charged to the bucket. */
@@ -224,7 +238,7 @@ export function settleLedger(current: Ledger, reservation: Reservation, costNano
   let ledger = rollPeriods(current, now)
   if (reservation.expired) {
     // The expiry charged the whole reservation: correct it to the real cost.
-    ledger = addSpend(ledger, costNano - reservation.amountNano)
+    ledger = correctExpiry(ledger, reservation, costNano)
   } else {
     ledger = addSpend(
       { ...ledger, reservedNano: ledger.reservedNano - reservation.amountNano, inFlight: ledger.inFlight - 1 },
