@@ -101,8 +101,12 @@ async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: A
     }
     const position = queue.queued.indexOf(item)
     if (position < 0) {
-      // Carried by the call in flight: its answer is coming, unless that call's context died.
-      if (Date.now() - queuedAt > 2 * STALE_CALL_MS) throw new Error('admission call lost')
+      // Carried by the call in flight: its answer is coming, unless that call's context died
+      // (and with it, maybe, an admission the object made): then the request gives up, and releases it.
+      if (Date.now() - queuedAt > 2 * STALE_CALL_MS) {
+        await giveBack(asker.env, keyHash, [item.id], item.request.now)
+        throw new Error('admission call lost')
+      }
       continue
     }
     if (asker.clientGone.aborted) {
@@ -158,8 +162,10 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
       (error: unknown) => {
         settlementsUndelivered(keyHash, carried)
         for (const follower of followers) answer(follower, { ok: false, error })
-        // The object may have granted tickets this isolate never learnt of: give every spare back.
-        if (spares.length > 0) waitUntil(giveBack(env, keyHash, spares, own.request.now))
+        // The object may have admitted the call before its answer was lost. None of these requests
+        // will run: release their reservations, and every spare it may have granted as a ticket.
+        // (Releasing an id the object never reserved does nothing.)
+        waitUntil(giveBack(env, keyHash, [own.id, ...followers.map((follower) => follower.id), ...spares], own.request.now))
         throw error
       },
     )
@@ -181,9 +187,10 @@ async function giveBackWhenLapsed(asker: Asker, keyHash: string, lot: Lot): Prom
 }
 
 /**
- * Releases tickets through the outbox (carried by the key's next admission, or sent after the
- * linger): a settlement with no record frees the reservation and refunds its rate tokens. One that
- * never arrives expires by alarm, charged in full. Releasing an id the object never granted does nothing.
+ * Releases reservations of requests that will never run, and unused tickets, through the outbox
+ * (carried by the key's next admission, or sent after the linger): a settlement with no record
+ * frees the reservation and refunds its rate tokens. One that never arrives expires by alarm,
+ * charged in full. Releasing an id the object never reserved does nothing.
  */
 async function giveBack(env: Env, keyHash: string, ids: string[], now: number): Promise<void> {
   const lingerMs = configOf(env).SETTLE_LINGER_MS

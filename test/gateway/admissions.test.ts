@@ -6,18 +6,22 @@ import type { Admission, AdmissionItem, Settlement } from '../../src/tenancy/pro
 /** A key namespace whose object records each admission call and answers when the test says so. */
 function fakeKeys() {
   const calls: { ids: string[]; answer: (admissions: Admission[] | Error) => void }[] = []
+  const settled: Settlement[] = []
   const env = {
+    SETTLE_LINGER_MS: '5',
     KEYS: {
       idFromName: (name: string) => name,
       get: () => ({
-        admit: (items: AdmissionItem[]) =>
+        admit: (items: AdmissionItem[], carried: Settlement[]) =>
           new Promise<Admission[]>((resolve, reject) => {
+            settled.push(...carried)
             calls.push({ ids: items.map((item) => item.id), answer: (result) => (result instanceof Error ? reject(result) : resolve(result)) })
           }),
+        settle: async (batch: Settlement[]) => void settled.push(...batch),
       }),
     },
   } as unknown as Env
-  return { env, calls }
+  return { env, calls, settled }
 }
 
 const item = (id: string): AdmissionItem => ({ id, request: { now: 1, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 10 }], promptTokens: 1, maxAttempts: 1 } })
@@ -56,10 +60,11 @@ describe('coalesced admissions', () => {
     await last
   })
 
-  it('fails every request a failed call carried; the next admission goes out on its own', async () => {
-    const { env, calls } = fakeKeys()
+  it('fails every request a failed call carried, releasing what the object may have reserved for them; the next admission goes out on its own', async () => {
+    const { env, calls, settled } = fakeKeys()
     const keyHash = `key-${++serial}`
-    const admit = (id: string) => requestAdmission({ env, waitUntil: () => {}, clientGone: stillThere, clock }, keyHash, item(id))
+    const kept: Promise<unknown>[] = []
+    const admit = (id: string) => requestAdmission({ env, waitUntil: (promise) => kept.push(promise), clientGone: stillThere, clock }, keyHash, item(id))
     const first = admit('a')
     const carried = [admit('b'), admit('c')]
     calls[0]!.answer(new Error('object unreachable'))
@@ -71,6 +76,11 @@ describe('coalesced admissions', () => {
     expect(idsOf(calls)).toEqual([['a'], ['b', 'c'], ['d']])
     calls[2]!.answer(admitted(1))
     expect(await later).toEqual({ ok: true, allowed: [0], reservation: 'd' })
+    await Promise.all(kept)
+    // Released (no record): the answer may have been lost after the object committed the call.
+    // ('a' goes twice: the second call carried it and failed too. Settling is idempotent.)
+    expect([...new Set(settled.map((s) => s.id))].sort()).toEqual(['a', 'b', 'c'])
+    expect(settled.every((s) => s.record === null)).toBe(true)
   })
 
   it('drops a queued admission whose client left before it was sent: it is never admitted', async () => {
@@ -212,7 +222,7 @@ describe('tickets for a busy key', () => {
     expect(calls).toHaveLength(8)
   })
 
-  it('gives back every spare a failed call offered (the object may have granted them)', async () => {
+  it('gives back every spare a failed call offered and its own reservation (the object may have granted them)', async () => {
     const { env, calls, settled } = fakeLeasingKeys()
     const keyHash = `key-${++serial}`
     for (let i = 0; i < 7; i++) {
@@ -226,6 +236,6 @@ describe('tickets for a busy key', () => {
     calls[7]!.answer(new Error('object unreachable'))
     await expect(failed).rejects.toThrow('object unreachable')
     await Promise.all(kept)
-    expect(settled.map((s) => [s.id, s.record]).sort()).toEqual(offered.map((id) => [id, null]).sort())
+    expect(settled.map((s) => [s.id, s.record]).sort()).toEqual(['r7', ...offered].map((id) => [id, null]).sort())
   })
 })
