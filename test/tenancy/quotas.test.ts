@@ -33,6 +33,26 @@ function inspect(hash: string) {
 
 const hi = [{ role: 'user', content: 'hi' }]
 
+/**
+ * Sends a chat request, hangs up once the upstream has its first call, then lets that call go on
+ * (`gate`); resolves with what the key's object holds once the request's record is in.
+ */
+async function hangUpDuringFirstCall(key: string, hash: string, body: object, upstream: { calls: unknown[] }, gate: { release: () => void }) {
+  const client = new AbortController()
+  const pending = gatewayFetch('/v1/chat/completions', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: client.signal,
+  })
+  await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
+  client.abort()
+  await expect(pending).rejects.toThrow()
+  gate.release()
+  await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+  return inspect(hash)
+}
+
 /** The key's reservations by kind: tickets (admissions decided ahead) and requests' own, per state. */
 function reservationKinds(hash: string) {
   return runInDurableObject(stub(hash), (_instance, state) => {
@@ -272,19 +292,7 @@ describe('settlement', () => {
       [GAMMA]: () => jsonResponse(openaiCompletion()),
     })
     const { key, hash } = await createKey({ name: 'left-before-failover' })
-    const client = new AbortController()
-    const pending = gatewayFetch('/v1/chat/completions', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test/chat', messages: hi }),
-      signal: client.signal,
-    })
-    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
-    client.abort()
-    await expect(pending).rejects.toThrow()
-    gate.release()
-    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
-    const { ledger, generations, reservations } = await inspect(hash)
+    const { ledger, generations, reservations } = await hangUpDuringFirstCall(key, hash, { model: 'test/chat', messages: hi }, upstream, gate)
     expect(upstream.calls.map((call) => call.url)).toEqual([expect.stringContaining(ALPHA)])
     expect(reservations).toEqual({ settled: 1 })
     expect(generations[0]).toMatchObject({ status: 'cancelled', error: 'client disconnected', cost_nano: 0, attempts: [{ outcome: 'upstream_error', status: 503 }] })
@@ -295,19 +303,7 @@ describe('settlement', () => {
     const gate = latch()
     const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['one ', 'two ']), { hold: gate.promise }) })
     const { key, hash } = await createKey({ name: 'early-hang-up' })
-    const client = new AbortController()
-    const pending = gatewayFetch('/v1/chat/completions', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test/chat', stream: true, messages: hi }),
-      signal: client.signal,
-    })
-    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
-    client.abort()
-    await expect(pending).rejects.toThrow()
-    gate.release()
-    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
-    const { ledger, generations, reservations } = await inspect(hash)
+    const { ledger, generations, reservations } = await hangUpDuringFirstCall(key, hash, { model: 'test/chat', stream: true, messages: hi }, upstream, gate)
     expect(reservations).toEqual({ settled: 1 })
     expect(generations[0]).toMatchObject({ status: 'cancelled', cancelled: true, error: 'client disconnected' })
     expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: generations[0]!.cost_nano })
