@@ -104,7 +104,7 @@ async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: A
       // Carried by the call in flight: its answer is coming, unless that call's context died
       // (and with it, maybe, an admission the object made): then the request gives up, and releases it.
       if (Date.now() - queuedAt > 2 * STALE_CALL_MS) {
-        await giveBack(asker.env, keyHash, [item.id], item.request.now)
+        asker.waitUntil(giveBack(asker.env, keyHash, [item.id], item.request.now))
         throw new Error('admission call lost')
       }
       continue

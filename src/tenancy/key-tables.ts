@@ -65,9 +65,9 @@ export function createTables(storage: DurableObjectStorage): void {
   const { sql, kv } = storage
   storage.transactionSync(() => {
     const upgrading = kv.get<number>(SCHEMA_KEY) !== SCHEMA_VERSION
+    const exists = (name: string) => sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, name).toArray().length > 0
     for (const table of TABLES) {
-      const exists = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, table.name).toArray().length > 0
-      if (upgrading && exists) {
+      if (upgrading && exists(table.name)) {
         // Renaming takes the old table's indexes along; dropping it drops them. The old tables let
         // an id be NULL (none ever was): such a row could never be found, and is left behind.
         sql.exec(`DROP TABLE IF EXISTS ${table.name}_old`)
