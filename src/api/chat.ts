@@ -48,7 +48,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
-  const { plan, reservation } = await renewing(
+  const { plan, reservation, costCapNano } = await renewing(
     env,
     route,
     admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request, plan: route.endpoints }),
@@ -65,6 +65,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     renderer,
     startedAt: now,
     trace: route.trace,
+    costCapNano,
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),

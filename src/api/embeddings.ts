@@ -25,7 +25,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
-  const { plan, reservation } = await renewing(
+  const { plan, reservation, costCapNano } = await renewing(
     env,
     route,
     admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), {
@@ -45,6 +45,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       startedAt: now,
       request,
       trace: route.trace,
+      costCapNano,
       clientGone: c.req.raw.signal,
       observe: (observation) => reportObservations(env, waitUntil, [observation]),
       finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),

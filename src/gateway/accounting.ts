@@ -6,6 +6,7 @@ import { GatewayError, type ErrorType } from '../errors'
 import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
+import { reservationFor } from '../tenancy/ledger'
 import type { Settlement } from '../tenancy/protocol'
 import type { RequestOutcome } from './context'
 import { requestAdmission, type Asker } from './admissions'
@@ -31,6 +32,12 @@ export interface Admitted {
   plan: Endpoint[]
   /** The reservation the request settles: its own generation id, or the ticket it took. */
   reservation: string
+  /**
+   * The most the request may be charged: the worst case of its dearest allowed endpoint, never
+   * more than its reservation holds. An upstream that reports more usage than the bounds allow
+   * (one that ignores max_tokens, or miscounts) cannot take a key past its limit.
+   */
+  costCapNano: number
 }
 
 /** The output tokens an endpoint may produce for this request. */
@@ -80,7 +87,8 @@ export async function admitWithin(
     const { status, message, metadata, headers } = admission.refusal
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
   }
-  return { plan: admission.allowed.flatMap((index) => input.plan[index] ?? []), reservation: admission.reservation }
+  const { allowed, reservation } = admission
+  return { plan: allowed.flatMap((index) => input.plan[index] ?? []), reservation, costCapNano: reservationFor(request, allowed) }
 }
 
 export interface RequestFacts {

@@ -22,7 +22,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     provider: endpoint.provider.name,
     systemFingerprint: completion.systemFingerprint ?? `meridian:${endpoint.provider.id}`,
   }
-  const report = usageReport(completion.usage, endpoint, {
+  const report = usageReport(completion.usage, endpoint, ctx.costCapNano, {
     request: ctx.request,
     completionCharacters: completionCharacters(completion),
   })

@@ -2,12 +2,12 @@ import type { Endpoint } from '../catalog/snapshot'
 import type { Clock } from '../clock'
 import type { Config } from '../config'
 import type { Env } from '../env'
-import type { UsageReport } from '../formats/openai/render'
 import type { ChatRequest } from '../formats/openai/request'
 import { endpointKey, type Observation } from '../health/types'
 import type { RouteTrace } from '../routing/plan'
 import type { AttemptRecord, Unserved } from './attempts'
 import type { Renderer } from './renderer'
+import type { Report } from './usage'
 
 /** The request's `ctx.waitUntil`: work that must finish even after the response went out. */
 export type WaitUntil = (promise: Promise<unknown>) => void
@@ -26,6 +26,8 @@ export interface ExecutionContext {
   startedAt: number
   /** The routing trace, when the client asked for it (X-Meridian-Debug: route). */
   trace: RouteTrace | null
+  /** The most the request may be charged (Admitted.costCapNano). */
+  costCapNano: number
   /** Aborts when the client hangs up (request.signal). */
   clientGone: AbortSignal
   /** Reports one attempt's outcome to the health module (never awaited). */
@@ -36,7 +38,7 @@ export interface ExecutionContext {
 
 export interface RequestOutcome {
   endpoint: Endpoint | null
-  report: (UsageReport & { estimated: boolean }) | null
+  report: Report | null
   status: 'success' | 'error' | 'cancelled'
   httpStatus: number
   finishReason: string | null

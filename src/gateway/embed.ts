@@ -1,4 +1,3 @@
-import { costNano } from '../catalog/pricing'
 import type { Endpoint } from '../catalog/snapshot'
 import { toErrorResponse } from '../errors'
 import { estimateEmbeddingTokens, embeddingTokenBound, renderEmbeddings, type EmbeddingsRequest } from '../formats/openai/embeddings'
@@ -10,13 +9,14 @@ import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
+import { reportOf, type Report } from './usage'
 
 /**
  * An embeddings request through the chat engine's parts: the same attempt loop (failover before
  * any byte, health observations), the same admission bounds and settlement, one JSON answer.
  */
 
-export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish'> {
+export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish' | 'costCapNano'> {
   request: EmbeddingsRequest
 }
 
@@ -36,7 +36,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
     return toErrorResponse(served.error)
   }
   const { value: embeddings, endpoint, attempts } = served
-  const report = embeddingsReport(embeddings.usage, endpoint, ctx.request)
+  const report = embeddingsReport(embeddings.usage, endpoint, ctx.costCapNano, ctx.request)
   const outcome: RequestOutcome = {
     endpoint,
     report,
@@ -58,7 +58,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
 }
 
 /** The upstream's count when it gave one; otherwise an estimate is charged, never zero. */
-function embeddingsReport(reported: TokenUsage | null, endpoint: Endpoint, request: EmbeddingsRequest): NonNullable<RequestOutcome['report']> {
+function embeddingsReport(reported: TokenUsage | null, endpoint: Endpoint, capNano: number, request: EmbeddingsRequest): Report {
   const usage = reported ?? { promptTokens: estimateEmbeddingTokens(request), completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
-  return { usage, costNano: costNano(usage, endpoint.prices), estimated: reported === null }
+  return reportOf(usage, endpoint, capNano, reported === null)
 }

@@ -178,7 +178,7 @@ export async function relay(
     state.failure = upstreamFailure('Upstream ended the stream without finishing', 502, null)
   }
   // What was generated is charged, even when the client hung up or the upstream failed midway.
-  const report = usageReport(state.usage, endpoint, { request: ctx.request, completionCharacters: state.characters })
+  const report = usageReport(state.usage, endpoint, ctx.costCapNano, { request: ctx.request, completionCharacters: state.characters })
   const outcome: RequestOutcome = {
     endpoint,
     report,

@@ -8,14 +8,19 @@ import type { UsageReport } from '../formats/openai/render'
 /**
  * Usage and cost of a served request. When the upstream reports no usage (a provider that omits
  * it, a stream cut short, a client that hung up), tokens are estimated: an estimate is charged,
- * never zero.
+ * never zero. The cost never passes `capNano`, what admission reserved for the request
+ * (Admitted.costCapNano): the tokens are reported as the upstream counted them, but a key is never
+ * charged past the limit its admission checked.
  */
+
+export type Report = UsageReport & { estimated: boolean }
 
 export function usageReport(
   reported: TokenUsage | null,
   endpoint: Endpoint,
+  capNano: number,
   fallback: { request: ChatRequest; completionCharacters: number },
-): UsageReport & { estimated: boolean } {
+): Report {
   const usage = reported ?? {
     promptTokens: estimatePromptTokens(fallback.request),
     completionTokens: estimateTokens(fallback.completionCharacters),
@@ -23,5 +28,9 @@ export function usageReport(
     cacheWriteTokens: 0,
     reasoningTokens: 0,
   }
-  return { usage, costNano: costNano(usage, endpoint.prices), estimated: reported === null }
+  return reportOf(usage, endpoint, capNano, reported === null)
+}
+
+export function reportOf(usage: TokenUsage, endpoint: Endpoint, capNano: number, estimated: boolean): Report {
+  return { usage, costNano: Math.min(costNano(usage, endpoint.prices), capNano), estimated }
 }

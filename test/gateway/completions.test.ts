@@ -10,7 +10,7 @@ const complete = (body: object, path = '/v1/completions') => chat(tenant.key, bo
 describe('POST /v1/completions (legacy)', () => {
   it('sends the prompt as one user message and answers a text_completion with cost', async () => {
     const upstream = fakeUpstreams({
-      [ALPHA]: () => jsonResponse(openaiCompletion({ content: ' there was a fox.', finish_reason: 'length', usage: { prompt_tokens: 1000, completion_tokens: 500 } })),
+      [ALPHA]: () => jsonResponse(openaiCompletion({ content: ' there was a fox.', finish_reason: 'length', usage: { prompt_tokens: 5, completion_tokens: 20 } })),
     })
     const response = await complete({ model: 'test/chat', prompt: 'Once upon a time', max_tokens: 20, stop: ['\n'], temperature: 0.7 })
     expect(response.status).toBe(200)
@@ -29,8 +29,8 @@ describe('POST /v1/completions (legacy)', () => {
       object: 'text_completion',
       model: 'test/chat',
       provider: 'Alpha',
-      // 1,000 × $1/M + 500 × $2/M
-      usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, cost: 0.002 },
+      // 5 × $1/M + 20 × $2/M
+      usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25, cost: 0.000045 },
     })
     expect(body.choices).toEqual([{ text: ' there was a fox.', index: 0, logprobs: null, finish_reason: 'length', native_finish_reason: 'length' }])
   })

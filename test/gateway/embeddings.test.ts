@@ -54,7 +54,7 @@ interface EmbeddingsJson {
   usage: { prompt_tokens: number; total_tokens: number; cost: number }
 }
 
-const upstreamList = (vectors: number[][], promptTokens: number | null = 1234) => ({
+const upstreamList = (vectors: number[][], promptTokens: number | null = 12) => ({
   object: 'list',
   model: 'upstream-embed',
   data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
@@ -85,8 +85,8 @@ describe('POST /v1/embeddings', () => {
         { object: 'embedding', index: 0, embedding: [0, 0.5] },
         { object: 'embedding', index: 1, embedding: [1, 0.5] },
       ],
-      // 1,234 tokens at $0.10 per million
-      usage: { prompt_tokens: 1234, total_tokens: 1234, cost: 0.0001234 },
+      // 12 tokens at $0.10 per million (within the inputs' bound: 5 + 6 bytes, 2 tokens each around them)
+      usage: { prompt_tokens: 12, total_tokens: 12, cost: 0.0000012 },
     })
     expect(body.id).toMatch(/^gen-/)
     expect(response.headers.get('x-meridian-provider')).toBe('alpha')
@@ -159,7 +159,7 @@ describe('POST /v1/embeddings', () => {
 
   it('settles a generation record with the real cost', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(upstreamList([[1]], 5000)) })
-    const response = await embeddings({ model: 'test/embed', input: 'a' })
+    const response = await embeddings({ model: 'test/embed', input: 'a'.repeat(5000) })
     const id = response.headers.get('x-generation-id')!
     const generation = async () =>
       (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>

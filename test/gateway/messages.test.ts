@@ -116,12 +116,12 @@ describe('POST /v1/messages, non-streaming', () => {
   })
 
   it('accepts Authorization: Bearer and /api/v1, and settles a generation record like chat completions', async () => {
-    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 1000, completion_tokens: 1000 } })) })
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 10, completion_tokens: 250 } })) })
     const response = await messages(ask, { authorization: `Bearer ${tenant.key}` }, '/api/v1/messages')
     expect(response.status).toBe(200)
     const id = response.headers.get('x-generation-id')!
     const generation = async () => (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
-    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.003, finish_reason: 'stop' }))
+    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051, finish_reason: 'stop' }))
   })
 })
 

@@ -108,6 +108,29 @@ describe('a budget is never overspent', () => {
     expect((await inspect(hash)).ledger).toMatchObject({ totalNano: 50 * worstCase, reservedNano: 0 })
   })
 
+  it('charges no more than admission reserved when an upstream reports more usage than max_tokens allows', async () => {
+    // 218,000 nano-USD is the worst case of max_tokens 100 (above); the limit covers it and no more.
+    const worstCase = 218_000
+    const { key, hash } = await createKey({ name: 'overreported', limit: worstCase / 1e9 })
+    const overreported = { prompt_tokens: 18, completion_tokens: 10_000, total_tokens: 10_018 }
+    fakeUpstreams({ [ALPHA]: (call) => (call.body.stream ? sseResponse(openaiStreamEvents(['a'], { usage: overreported })) : jsonResponse(openaiCompletion({ usage: overreported }))) })
+
+    const answered = (await (await chat(key, { model: 'test/chat', messages: hi, max_tokens: 100 })).json()) as { usage: { cost: number; completion_tokens: number } }
+    // The tokens are reported as the upstream counted them; the cost is what the key was charged.
+    expect(answered.usage).toMatchObject({ completion_tokens: 10_000, cost: worstCase / 1e9 })
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    expect((await inspect(hash)).ledger).toMatchObject({ totalNano: worstCase, reservedNano: 0 })
+
+    // The same through a stream, on a key that has room for it.
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ limit: (2 * worstCase) / 1e9 }) })
+    const streamed = await readSse(await chat(key, { model: 'test/chat', messages: hi, max_tokens: 100, stream: true }))
+    expect(streamed.data.at(-1)).toMatchObject({ usage: { completion_tokens: 10_000, cost: worstCase / 1e9 } })
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(2))
+    const after = await inspect(hash)
+    expect(after.ledger).toMatchObject({ totalNano: 2 * worstCase, reservedNano: 0 })
+    expect(after.generations.map((g) => [g.tokens_completion, g.cost_nano])).toEqual([[10_000, worstCase], [10_000, worstCase]])
+  })
+
   it('bites on the next request when the limit is lowered', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const { key, hash } = await createKey({ name: 'lowered', limit: 1 })
