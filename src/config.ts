@@ -18,6 +18,9 @@ const backgroundWait = (fallback: number) => z.coerce.number().int().positive().
 const ConfigSchema = z.object({
   /** Largest request body accepted, in bytes (413 above it). */
   MAX_BODY_BYTES: setting(8 * 1024 * 1024),
+  /** Largest non-streaming upstream answer read, in bytes: a larger one counts as a bad response
+   *  (the next endpoint is tried), so a runaway upstream cannot fill the isolate's 128 MB. */
+  MAX_UPSTREAM_BODY_BYTES: setting(32 * 1024 * 1024),
   /** Streaming: time allowed until the upstream's first event. */
   TIMEOUT_FIRST_BYTE_MS: setting(60_000),
   /** Streaming: longest silence allowed between two upstream events. No total timeout exists,

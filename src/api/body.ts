@@ -1,11 +1,9 @@
 import type { Context } from 'hono'
 import type { z } from 'zod'
+import { readBoundedText } from '../bounded-body'
 import { configOf } from '../config'
 import { GatewayError, invalidInput } from '../errors'
 import type { AppEnv } from './context'
-
-/** Decodes whole buffers only (never `stream: true`), so one instance serves every request. */
-const utf8 = new TextDecoder()
 
 /**
  * Reads and validates a JSON body: 413 over MAX_BODY_BYTES, 400 for invalid JSON, 400 naming
@@ -17,14 +15,12 @@ export async function readJsonBody<Schema extends z.ZodType>(
   subject: string,
 ): Promise<z.infer<Schema>> {
   const limit = configOf(c.env).MAX_BODY_BYTES
-  const declared = Number(c.req.header('content-length') ?? 0)
-  if (declared > limit) throw tooLarge(limit)
   // The raw request's body, read once: Hono's body cache is for routes that read it twice.
-  const bytes = await c.req.raw.arrayBuffer()
-  if (bytes.byteLength > limit) throw tooLarge(limit)
+  const text = await readBoundedText(c.req.raw, limit)
+  if (text === null) throw tooLarge(limit)
   let json: unknown
   try {
-    json = JSON.parse(utf8.decode(bytes))
+    json = JSON.parse(text)
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'unparseable'
     throw new GatewayError(400, 'invalid_request', `Invalid JSON body: ${reason}`)

@@ -1,3 +1,5 @@
+import { readBoundedText } from '../bounded-body'
+import type { Config } from '../config'
 import type { Completion } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
@@ -10,7 +12,7 @@ import { usageReport } from './usage'
 
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
-  const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config.TIMEOUT_NON_STREAMING_MS))
+  const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
   if (!served.ok) {
     ctx.finish(failedOutcome(served))
     return ctx.renderer.error(served.error)
@@ -47,18 +49,19 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
 
 /**
  * One non-streaming attempt at any JSON API (chat completions, embeddings): the whole body is read
- * within the timeout and decoded; a decoder that throws means the upstream answered garbage. The
- * timeout is the runtime's own (AbortSignal.timeout): it aborts the call, body included, with no
- * controller, timer or race of ours per request, and its timer ends with the request.
+ * within the timeout, and up to MAX_UPSTREAM_BODY_BYTES, then decoded; a body over the size, or a
+ * decoder that throws, means the upstream answered garbage. The timeout is the runtime's own
+ * (AbortSignal.timeout): it aborts the call, body included, with no controller, timer or race of
+ * ours per request, and its timer ends with the request.
  */
 export async function fetchJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
   decode: (body: unknown) => T,
-  timeoutMs: number,
+  config: Pick<Config, 'TIMEOUT_NON_STREAMING_MS' | 'MAX_UPSTREAM_BODY_BYTES'>,
 ): Promise<AttemptResult<T>> {
-  const deadline = AbortSignal.timeout(timeoutMs)
+  const deadline = AbortSignal.timeout(config.TIMEOUT_NON_STREAMING_MS)
   try {
-    return await readJson(call, decode, deadline)
+    return await readJson(call, decode, deadline, config.MAX_UPSTREAM_BODY_BYTES)
   } catch (error) {
     return { ok: false, failure: failureFromThrow(error, deadline.aborted) }
   }
@@ -68,6 +71,7 @@ async function readJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
   decode: (body: unknown) => T,
   signal: AbortSignal,
+  maxBytes: number,
 ): Promise<AttemptResult<T>> {
   const response = await send(call.request, signal)
   if (!response.ok) {
@@ -76,7 +80,8 @@ async function readJson<T>(
     signal.throwIfAborted()
     return { ok: false, failure }
   }
-  const text = await response.text()
+  const text = await readBoundedText(response, maxBytes)
+  if (text === null) return { ok: false, failure: badResponse(`Upstream answered with more than ${maxBytes} bytes`, null) }
   let json: unknown
   try {
     json = JSON.parse(text)

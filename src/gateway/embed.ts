@@ -29,7 +29,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
   const served = await tryPrepared(
     ctx,
     (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
-    (call) => fetchJson(call, (body) => call.decode(body), ctx.config.TIMEOUT_NON_STREAMING_MS),
+    (call) => fetchJson(call, (body) => call.decode(body), ctx.config),
   )
   if (!served.ok) {
     ctx.finish(failedOutcome(served))

@@ -62,13 +62,15 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect(error.metadata.error_type).toBe('invalid_request')
   })
 
-  it('413 for a body over the configured limit', async () => {
+  const oversized = JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'x'.repeat(2000) }] })
+  const bodies: [string, () => { body: BodyInit; headers: Record<string, string> }][] = [
+    ['that declares its length', () => ({ body: oversized, headers: { 'content-length': String(oversized.length) } })],
+    ['sent in chunks, with no length', () => ({ body: new Blob([oversized]).stream(), headers: {} })],
+  ]
+  it.each(bodies)('413 for a body over the configured limit %s', async (_label, make) => {
     const ctx = createExecutionContext()
-    const request = new Request(`${BASE}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
-      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'x'.repeat(2000) }] }),
-    })
+    const { body, headers } = make()
+    const request = new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body })
     const response = await worker.fetch(request, { ...env, MAX_BODY_BYTES: '1000' }, ctx)
     expect(response.status).toBe(413)
     expect((await errorOf(response)).metadata).toMatchObject({ limit_bytes: 1000 })

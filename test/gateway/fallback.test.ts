@@ -7,19 +7,20 @@ import { BASE, chat, type ErrorJson, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, never, openaiCompletion, stalledBody, type UpstreamHandler } from '../support/upstream'
 
 const tenant = setUpGateway()
+const within20Ms = { TIMEOUT_NON_STREAMING_MS: '20' }
 
 const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }
 const served: UpstreamHandler = () => jsonResponse(openaiCompletion({ content: 'from gamma' }))
 
-/** A chat request with a 20 ms upstream timeout, answered once its background work is done. */
-async function chatWithin20Ms(body: unknown): Promise<Response> {
+/** A chat request under other settings, answered once its background work is done. */
+async function chatWith(settings: Record<string, string>, body: unknown): Promise<Response> {
   const ctx = createExecutionContext()
   const request = new Request(`${BASE}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${tenant.key}` },
     body: JSON.stringify(body),
   })
-  const response = await worker.fetch(request, { ...env, TIMEOUT_NON_STREAMING_MS: '20' }, ctx)
+  const response = await worker.fetch(request, { ...env, ...settings }, ctx)
   await waitOnExecutionContext(ctx)
   return response
 }
@@ -46,9 +47,33 @@ describe('fallback before the first byte', () => {
     expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9101', '9102', '9103'])
   })
 
+  it('moves on from an answer larger than MAX_UPSTREAM_BODY_BYTES, without reading all of it', async () => {
+    const pulled = { chunks: 0 }
+    // 100 chunks of 512 spaces: 51,200 bytes, which are not JSON either.
+    const large: UpstreamHandler = () => {
+      let sent = 0
+      return new Response(
+        new ReadableStream({
+          pull: (controller) => {
+            if (sent++ === 100) return controller.close()
+            pulled.chunks++
+            controller.enqueue(new Uint8Array(512).fill(32))
+          },
+        }),
+      )
+    }
+    fakeUpstreams({ [ALPHA]: large, [BETA]: large, [GAMMA]: served })
+    const response = await chatWith({ MAX_UPSTREAM_BODY_BYTES: '4096' }, ask)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(response.headers.get('x-meridian-attempts')).toBe('3')
+    // 4,096 bytes are 8 chunks of 512; the ninth passes the limit and reading stops, for each of two upstreams.
+    expect(pulled.chunks).toBeLessThanOrEqual(2 * 10)
+  })
+
   it('moves on after a timeout', async () => {
     fakeUpstreams({ [ALPHA]: never, [BETA]: never, [GAMMA]: served })
-    const response = await chatWithin20Ms(ask)
+    const response = await chatWith(within20Ms, ask)
     expect(response.status).toBe(200)
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
   })
@@ -98,7 +123,7 @@ describe('fallback before the first byte', () => {
     ['a 400', 400],
   ])('moves on when %s body stalls past the deadline', async (_label, status) => {
     fakeUpstreams({ [ALPHA]: stalledBody(status), [BETA]: stalledBody(status), [GAMMA]: served })
-    const response = await chatWithin20Ms(ask)
+    const response = await chatWith(within20Ms, ask)
     expect(response.status).toBe(200)
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
     expect(response.headers.get('x-meridian-attempts')).toBe('3')
@@ -106,7 +131,7 @@ describe('fallback before the first byte', () => {
 
   it('fails with 408 when the last endpoint timed out', async () => {
     fakeUpstreams({ [GAMMA]: never })
-    const response = await chatWithin20Ms({ ...ask, model: 'test/other' })
+    const response = await chatWith(within20Ms, { ...ask, model: 'test/other' })
     expect(response.status).toBe(408)
   })
 
