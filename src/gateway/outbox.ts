@@ -10,9 +10,12 @@ import type { Settlement } from '../tenancy/protocol'
  * time: the request that finds none (or finds it past its turn, FLUSH_TURN_MS, or stalled) starts
  * it and keeps it alive in its waitUntil. Each round waits the linger the key's latest settlement
  * asked for, then sends what has waited that long in as few calls as it can; the flush ends when
- * nothing waits. A busy key's requests hold no timer of their own. Settling is idempotent in the
- * object, so one sent twice (its carrier failed, or was slow) is harmless; one that never arrives
- * leaves its reservation to expire by alarm, charged in full, so spend is never lost.
+ * nothing waits. A busy key's requests hold no timer of their own. A call that fails leaves its
+ * settlements waiting, each sent again after a growing pause (RETRY_AFTER_MS: an object restarting
+ * for a deploy, say, is back within seconds), and given up only after as many failures as it has
+ * pauses. Settling is idempotent in the object, so one sent twice (its carrier failed, or was
+ * slow) is harmless; one that never arrives leaves its reservation to expire by alarm, charged in
+ * full, so spend is never lost.
  */
 
 interface Waiting {
@@ -23,6 +26,10 @@ interface Waiting {
   queuedAt: number
   /** Flush rounds it has waited on its carrier. */
   patience: number
+  /** Calls of the flush that failed to deliver it. */
+  failures: number
+  /** After a failure, not sent again before this (real time). */
+  retryAt: number
 }
 
 /** Per key hash, per settlement id. Isolate memory: data only, no I/O objects. */
@@ -45,6 +52,8 @@ const MAX_CARRIED = 64
 const MAX_SENT = 256
 /** Flush rounds a carried settlement waits before the flush sends it anyway. */
 const CARRIED_PATIENCE = 2
+/** The pause before a settlement is sent again after its n-th failed call; it is given up after one more. */
+export const RETRY_AFTER_MS = [250, 1_000, 4_000, 10_000]
 /**
  * A flush older than this hands over to the next settlement's request and ends at its next round:
  * a busy key's flush would otherwise run for as long as the traffic, past the 30 s the runtime
@@ -91,7 +100,7 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
   let waiting = outbox.get(keyHash)
   if (!waiting) outbox.set(keyHash, (waiting = new Map()))
   const now = Date.now()
-  waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0 })
+  waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0, failures: 0, retryAt: 0 })
   const running = flushes.get(keyHash)
   if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.sleepingMs + STALL_MS) {
     running.lingerMs = lingerMs
@@ -112,7 +121,7 @@ async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
       await sleep(lingerMs)
       if (flushes.get(keyHash) !== mine) return
       mine.beat = Date.now()
-      await send(env, keyHash, dueNow(keyHash, mine.beat - lingerMs), mine)
+      await send(env, keyHash, dueNow(keyHash, mine.beat - lingerMs, mine.beat), mine)
     }
   } finally {
     // At once, in the same turn as the last check: a settlement queued later must find no flush.
@@ -120,35 +129,50 @@ async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
   }
 }
 
-/** Sends settlements in calls of at most MAX_SENT, each retried once. */
+/** Sends settlements in calls of at most MAX_SENT; a failed call's wait for a later round. */
 async function send(env: Env, keyHash: string, due: Settlement[], mine: Flush): Promise<void> {
   for (let start = 0; start < due.length; start += MAX_SENT) {
     const batch = due.slice(start, start + MAX_SENT)
     try {
-      await keyObject(env, keyHash)
-        .settle(batch)
-        .catch(() => keyObject(env, keyHash).settle(batch))
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error)
-      console.error(`${batch.length} settlements failed twice; the key's alarm charges their reservations in full: ${reason}`)
-    } finally {
-      // Delivered, or given up: the alarm charges what never arrived.
+      await keyObject(env, keyHash).settle(batch)
       settlementsDelivered(keyHash, batch)
+    } catch (error) {
+      failedToSend(keyHash, batch, error)
+    } finally {
       mine.beat = Date.now()
     }
   }
 }
 
+/** Schedules each settlement of a failed call to be sent again, or gives it up (the alarm charges its reservation). */
+function failedToSend(keyHash: string, batch: Settlement[], error: unknown): void {
+  const waiting = outbox.get(keyHash)
+  const now = Date.now()
+  const givenUp: Settlement[] = []
+  for (const settlement of batch) {
+    const entry = waiting?.get(settlement.id)
+    if (!entry) continue
+    const pause = RETRY_AFTER_MS[entry.failures++]
+    if (pause === undefined) givenUp.push(settlement)
+    else Object.assign(entry, { carried: false, retryAt: now + pause })
+  }
+  if (givenUp.length === 0) return
+  settlementsDelivered(keyHash, givenUp)
+  const reason = error instanceof Error ? error.message : String(error)
+  console.error(`${givenUp.length} settlements failed ${RETRY_AFTER_MS.length + 1} times; the key's alarm charges their reservations in full: ${reason}`)
+}
+
 /**
- * What the flush sends on waking: what has waited its linger (queued by `queuedBy`) without an
- * admission carrying it, and what has waited on its carrier for more than CARRIED_PATIENCE rounds.
+ * What the flush sends on waking: what has waited its linger (queued by `queuedBy`) and any pause
+ * after a failure without an admission carrying it, and what has waited on its carrier for more
+ * than CARRIED_PATIENCE rounds.
  * The rest waits for the next round: a settlement queued just before the round is left for the
  * key's admissions to carry. Marked as carried, so that no admission takes them meanwhile.
  */
-function dueNow(keyHash: string, queuedBy: number): Settlement[] {
+function dueNow(keyHash: string, queuedBy: number, now: number): Settlement[] {
   const due: Settlement[] = []
   for (const entry of outbox.get(keyHash)?.values() ?? []) {
-    if (entry.carried ? ++entry.patience <= CARRIED_PATIENCE : entry.queuedAt > queuedBy) continue
+    if (entry.carried ? ++entry.patience <= CARRIED_PATIENCE : entry.queuedAt > queuedBy || entry.retryAt > now) continue
     entry.carried = true
     due.push(entry.settlement)
   }

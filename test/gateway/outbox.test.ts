@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { STALL_MS } from '../../src/clock'
 import type { Env } from '../../src/env'
-import { deliverSettlement, FLUSH_TURN_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
+import { deliverSettlement, FLUSH_TURN_MS, RETRY_AFTER_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
 import type { Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose every object records the settlement batches it is sent. */
@@ -72,16 +72,49 @@ describe('the settlement outbox', () => {
     expect(calls).toEqual([['a'], ['b']])
   })
 
-  it('retries a failed call once, then gives up and says so (the alarm charges the reservation)', async () => {
-    const settle = vi.fn<(batch: Settlement[]) => Promise<void>>().mockRejectedValue(new Error('object unreachable'))
-    const { env, calls } = fakeKeys(settle)
-    const hash = key()
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    await deliverSettlement(env, hash, settlement('a'), LINGER)
-    expect(calls).toEqual([['a'], ['a']])
-    expect(logged).toHaveBeenCalledWith(expect.stringContaining('1 settlements failed twice'))
-    logged.mockRestore()
-    expect(takeSettlements(hash)).toEqual([])
+  describe('a failed call', () => {
+    afterEach(() => vi.useRealTimers())
+
+    it('leaves its settlements waiting, sent again after growing pauses until the object answers', async () => {
+      vi.useFakeTimers()
+      // The object fails the first two calls that carry 'a', and answers every other.
+      let failing = 2
+      const { env, calls } = fakeKeys((batch) =>
+        batch.some((s) => s.id === 'a') && failing-- > 0 ? Promise.reject(new Error('object restarting')) : Promise.resolve(),
+      )
+      const hash = key()
+      const flush = deliverSettlement(env, hash, settlement('a'), 10)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(calls).toEqual([['a']])
+      // During the pause, 'a' waits; a settlement queued meanwhile goes at its own linger.
+      await deliverSettlement(env, hash, settlement('b'), 10)
+      await vi.advanceTimersByTimeAsync(RETRY_AFTER_MS[0]! - 20)
+      expect(calls).toEqual([['a'], ['b']])
+      await vi.advanceTimersByTimeAsync(20)
+      expect(calls).toEqual([['a'], ['b'], ['a']])
+      // Failed twice: the second, longer pause, then it is delivered and the flush ends.
+      await vi.advanceTimersByTimeAsync(RETRY_AFTER_MS[1]! - 20)
+      expect(calls).toHaveLength(3)
+      await vi.advanceTimersByTimeAsync(20)
+      await flush
+      expect(calls).toEqual([['a'], ['b'], ['a'], ['a']])
+      expect(takeSettlements(hash)).toEqual([])
+    })
+
+    it('gives a settlement up after as many failures as there are pauses, and says so (the alarm charges the reservation)', async () => {
+      vi.useFakeTimers()
+      const { env, calls } = fakeKeys(() => Promise.reject(new Error('object unreachable')))
+      const hash = key()
+      const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+      const flush = deliverSettlement(env, hash, settlement('a'), 10)
+      await vi.advanceTimersByTimeAsync(RETRY_AFTER_MS.reduce((sum, pause) => sum + pause + 10, 10))
+      await flush
+      expect(calls).toEqual(Array.from({ length: RETRY_AFTER_MS.length + 1 }, () => ['a']))
+      expect(logged).toHaveBeenCalledOnce()
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining(`1 settlements failed ${RETRY_AFTER_MS.length + 1} times`))
+      logged.mockRestore()
+      expect(takeSettlements(hash)).toEqual([])
+    })
   })
 
   it('carries at most a bounded batch per admission', async () => {
