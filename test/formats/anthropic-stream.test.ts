@@ -226,10 +226,22 @@ describe('createAnthropicStreamDecoder', () => {
     ])
   })
 
-  it('reports an error event with its message and raw body', () => {
+  it('reports an error event with its message and raw body; before any content block, nothing has opened the answer', () => {
     const raw = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
-    const events = decodeAll([start(), { event: 'error', data: JSON.stringify(raw) }])
-    expect(events).toStrictEqual([role, { type: 'error', message: 'Overloaded', raw }])
+    const events = decodeAll([start(), sse('ping'), { event: 'error', data: JSON.stringify(raw) }])
+    expect(events).toStrictEqual([{ type: 'error', message: 'Overloaded', raw }])
+  })
+
+  it('opens the answer with its first content block, even a hidden one, or with its end', () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null, excludeReasoning: true })
+    expect(decode(start())).toStrictEqual([])
+    expect(decode(blockStart(0, { type: 'thinking', thinking: '' }))).toStrictEqual([role])
+    expect(decode(blockDelta(0, { type: 'thinking_delta', thinking: 'hidden' }))).toStrictEqual([])
+    expect(decodeAll([start(), messageDelta('end_turn', { output_tokens: 0 }), sse('message_stop')])).toStrictEqual([
+      role,
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+      usage(472, 2),
+    ])
   })
 
   it('falls back to the type in the data when the event has no name', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { BETA } from '../support/catalog'
+import { BETA, GAMMA } from '../support/catalog'
 import { chat, readSse, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, named, sseResponse } from '../support/upstream'
+import { fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -122,6 +122,24 @@ describe('Anthropic-format upstreams', () => {
     expect(choices.map((c) => c?.delta?.content).filter(Boolean)).toEqual(['Hel', 'lo'])
     expect(choices.find((c) => c?.finish_reason)).toMatchObject({ finish_reason: 'length', native_finish_reason: 'max_tokens' })
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 50, completion_tokens: 2, cost: 0.00018 } })
+  })
+
+  it('fail over when the stream reports overloaded_error after message_start, before any content', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          named('message_start', { type: 'message_start', message: { ...message([], null as never), usage: { input_tokens: 50, output_tokens: 1 } } }),
+          named('ping', { type: 'ping' }),
+          named('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+        ]),
+      [GAMMA]: () => sseResponse(openaiStreamEvents(['from', ' gamma'])),
+    })
+    const response = await chat(tenant.key, { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }], provider: { order: ['beta', 'gamma'] } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+    const { data: chunks } = await readSse(response)
+    expect(chunks.map((c) => (c.choices as any[])[0]?.delta?.content).filter(Boolean)).toEqual(['from', ' gamma'])
+    expect(upstream.calls.map((call) => new URL(call.url).origin)).toEqual([new URL(BETA).origin, new URL(GAMMA).origin])
   })
 
   it('report Anthropic\'s own reason when it is overloaded', async () => {

@@ -19,6 +19,10 @@ import {
  * message_stop, so the decoder keeps them until message_stop and emits `finish` then `usage`
  * there. Thinking streams as `reasoning` plus `reasoning_details` fragments that share their
  * block's index; the signature, sent last, is one more fragment of that index.
+ *
+ * The answer opens (the role's delta, the stream's first event) with the first content block, even
+ * a hidden one, not at message_start: Anthropic may send message_start and then an error
+ * (`overloaded_error`), and until an event opens the answer the attempt can still fail over.
  */
 
 const Index = z.number().int().nonnegative()
@@ -66,6 +70,13 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
   /** Content block index → its index among the message's reasoning details. */
   const thinkingBlocks = new Map<number, number>()
   const shown = !options.excludeReasoning
+  let opened = false
+  /** Puts the role's delta before the answer's first events. */
+  const opening = (events: StreamEvent[]): StreamEvent[] => {
+    if (opened) return events
+    opened = true
+    return [delta({ role: 'assistant' }), ...events]
+  }
 
   function blockStart(data: unknown): StreamEvent[] {
     const { index, content_block: block } = BlockStart.parse(data)
@@ -109,9 +120,9 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     switch (type) {
       case 'message_start':
         usage = mergeUsage({}, MessageStart.parse(data).message.usage)
-        return [delta({ role: 'assistant' })]
+        return []
       case 'content_block_start':
-        return blockStart(data)
+        return opening(blockStart(data))
       case 'content_block_delta':
         return blockDelta(data)
       case 'message_delta': {
@@ -122,11 +133,11 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
         return []
       }
       case 'message_stop':
-        return [
+        return opening([
           ...(stopReason === 'stop_sequence' && stopSequence !== null ? [delta({ stop_sequence: stopSequence })] : []),
           { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
           { type: 'usage', usage: usageFromAnthropic(usage) },
-        ]
+        ])
       case 'error':
         return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data }]
       default:
