@@ -1,6 +1,3 @@
-/** Decodes whole buffers only (never `stream: true`), so one instance serves every body. */
-const utf8 = new TextDecoder()
-
 /**
  * A request's or response's body as text, or null when it is larger than `limit` bytes (the rest is
  * then never read). A body that declares its length and is not compressed is read by the runtime
@@ -16,30 +13,29 @@ export async function readBoundedText(message: Request | Response, limit: number
     await message.body?.cancel().catch(() => {})
     return null
   }
-  if (!message.body) return ''
+  const read = await readTextUpTo(message, limit)
+  return read.complete ? read.text : null
+}
+
+/**
+ * The body's text up to `limit` bytes, and whether that was all of it (the rest is never read).
+ * Decoded as it arrives, so only the text is held, not the bytes as well.
+ */
+export async function readTextUpTo(message: Request | Response, limit: number): Promise<{ text: string; complete: boolean }> {
+  if (!message.body) return { text: '', complete: true }
   const reader = message.body.getReader()
-  const chunks: Uint8Array[] = []
+  const decoder = new TextDecoder()
+  let text = ''
   let total = 0
   for (;;) {
     const { done, value } = await reader.read()
-    if (done) break
+    if (done) return { text: text + decoder.decode(), complete: true }
+    const room = limit - total
     total += value.byteLength
     if (total > limit) {
       await reader.cancel().catch(() => {})
-      return null
+      return { text: text + decoder.decode(value.subarray(0, room)), complete: false }
     }
-    chunks.push(value)
+    text += decoder.decode(value, { stream: true })
   }
-  return utf8.decode(concat(chunks, total))
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!
-  const whole = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    whole.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return whole
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readBoundedText } from '../src/bounded-body'
+import { readBoundedText, readTextUpTo } from '../src/bounded-body'
 
 /** A body sent in the given chunks, counting how many the reader pulled. */
 function chunked(chunks: Uint8Array[], headers: Record<string, string> = {}) {
@@ -53,5 +53,17 @@ describe('readBoundedText', () => {
   it('reads an empty body as empty text', async () => {
     expect(await readBoundedText(new Response(null), 10)).toBe('')
     expect(await readBoundedText(chunked([]).response, 10)).toBe('')
+  })
+})
+
+describe('readTextUpTo', () => {
+  it('keeps the first bytes of a longer body, and says it is not all', async () => {
+    const { response, counter } = chunked([bytes('The prompt is too long: '), bytes('x'.repeat(100)), bytes('y'.repeat(100))])
+    expect(await readTextUpTo(response, 30)).toEqual({ text: 'The prompt is too long: xxxxxx', complete: false })
+    expect(counter.pulled).toBeLessThanOrEqual(3)
+  })
+
+  it('reads a body within the limit whole', async () => {
+    expect(await readTextUpTo(chunked([bytes('a€'), bytes('b')]).response, 5)).toEqual({ text: 'a€b', complete: true })
   })
 })

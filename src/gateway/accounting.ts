@@ -3,7 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
-import { estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
+import { estimatePromptTokens, promptTokenBound, refersToFiles } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor } from '../tenancy/ledger'
@@ -50,16 +50,19 @@ export function outputBound(request: ChatRequest, endpoint: Endpoint): number {
 
 /** What admission needs to know of a request, whatever its kind (chat, embeddings). */
 export interface TokenBounds {
-  /** Never below the true prompt token count: the reservation rests on it. */
-  promptBound: number
+  /** Never below the true prompt token count at the endpoint: the reservation rests on it. */
+  promptBound(endpoint: Endpoint): number
   /** The usual estimate, for token rate buckets. */
   promptEstimate: number
   outputBound(endpoint: Endpoint): number
 }
 
 export function chatBounds(request: ChatRequest): TokenBounds {
+  const bound = promptTokenBound(request)
+  // A file given by reference may fill the whole window.
+  const unsized = refersToFiles(request)
   return {
-    promptBound: promptTokenBound(request),
+    promptBound: (endpoint) => (unsized ? Math.max(bound, endpoint.contextLength) : bound),
     promptEstimate: estimatePromptTokens(request),
     outputBound: (endpoint) => outputBound(request, endpoint),
   }
@@ -79,7 +82,7 @@ export async function admitWithin(
   const candidates = input.plan.map((endpoint) => ({
     model: endpoint.model.id,
     provider: endpoint.provider.id,
-    worstCaseNano: worstCaseNano(bounds.promptBound, bounds.outputBound(endpoint), endpoint.prices),
+    worstCaseNano: worstCaseNano(bounds.promptBound(endpoint), bounds.outputBound(endpoint), endpoint.prices),
   }))
   const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(asker.env).MAX_ATTEMPTS }
   const admission = await requestAdmission(asker, keyHash, { id: input.id, request })

@@ -5,7 +5,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { badResponse, failureFromResponse, failureFromThrow } from './failures'
+import { badResponse, failureFromResponse, failureFromThrow, type Failure } from './failures'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
@@ -49,8 +49,8 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
 
 /**
  * One non-streaming attempt at any JSON API (chat completions, embeddings): the whole body is read
- * within the timeout, and up to MAX_UPSTREAM_BODY_BYTES, then decoded; a body over the size, or a
- * decoder that throws, means the upstream answered garbage. The timeout is the runtime's own
+ * within the timeout, and up to MAX_UPSTREAM_BODY_BYTES, then decoded; a decoder that throws means
+ * the upstream answered garbage, and so does a body over the size unless `oversized` says otherwise. The timeout is the runtime's own
  * (AbortSignal.timeout): it aborts the call, body included, with no controller, timer or race of
  * ours per request, and its timer ends with the request.
  */
@@ -58,10 +58,11 @@ export async function fetchJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
   decode: (body: unknown) => T,
   config: Pick<Config, 'TIMEOUT_NON_STREAMING_MS' | 'MAX_UPSTREAM_BODY_BYTES'>,
+  oversized: (limit: number) => Failure = (limit) => badResponse(`Upstream answered with more than ${limit} bytes`, null),
 ): Promise<AttemptResult<T>> {
   const deadline = AbortSignal.timeout(config.TIMEOUT_NON_STREAMING_MS)
   try {
-    return await readJson(call, decode, deadline, config.MAX_UPSTREAM_BODY_BYTES)
+    return await readJson(call, decode, deadline, config.MAX_UPSTREAM_BODY_BYTES, oversized)
   } catch (error) {
     return { ok: false, failure: failureFromThrow(error, deadline.aborted) }
   }
@@ -72,6 +73,7 @@ async function readJson<T>(
   decode: (body: unknown) => T,
   signal: AbortSignal,
   maxBytes: number,
+  oversized: (limit: number) => Failure,
 ): Promise<AttemptResult<T>> {
   const response = await send(call.request, signal)
   if (!response.ok) {
@@ -81,7 +83,7 @@ async function readJson<T>(
     return { ok: false, failure }
   }
   const text = await readBoundedText(response, maxBytes)
-  if (text === null) return { ok: false, failure: badResponse(`Upstream answered with more than ${maxBytes} bytes`, null) }
+  if (text === null) return { ok: false, failure: oversized(maxBytes) }
   let json: unknown
   try {
     json = JSON.parse(text)

@@ -7,6 +7,7 @@ import type { TokenBounds } from './accounting'
 import { tryPrepared, type AttemptContext } from './attempts'
 import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
+import type { Failure } from './failures'
 import { servedHeaders, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { reportOf, type Report } from './usage'
@@ -20,16 +21,26 @@ export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'tr
   request: EmbeddingsRequest
 }
 
+/**
+ * An answer over MAX_UPSTREAM_BODY_BYTES: its size follows from the request (inputs × dimensions),
+ * so every provider would send as much. The client's to change: 413, with no other attempt.
+ */
+function tooManyVectors(limit: number): Failure {
+  const message = `The embeddings answer is larger than the gateway reads (${limit} bytes): send fewer inputs per request`
+  return { outcome: 'client_error', status: 413, message, raw: null, retryAfter: null }
+}
+
 /** Embeddings produce no output tokens: the worst case is every bounded input token at the prompt price. */
 export function embeddingBounds(request: EmbeddingsRequest): TokenBounds {
-  return { promptBound: embeddingTokenBound(request), promptEstimate: estimateEmbeddingTokens(request), outputBound: () => 0 }
+  const bound = embeddingTokenBound(request)
+  return { promptBound: () => bound, promptEstimate: estimateEmbeddingTokens(request), outputBound: () => 0 }
 }
 
 export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Promise<Response> {
   const served = await tryPrepared(
     ctx,
     (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
-    (call) => fetchJson(call, (body) => call.decode(body), ctx.config),
+    (call) => fetchJson(call, (body) => call.decode(body), ctx.config, tooManyVectors),
   )
   if (!served.ok) {
     ctx.finish(failedOutcome(served))

@@ -1,4 +1,4 @@
-import { readBoundedText } from '../bounded-body'
+import { readTextUpTo } from '../bounded-body'
 import type { Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import type { ObservationKind } from '../health/types'
@@ -53,14 +53,13 @@ export function observationKind(failure: Failure): ObservationKind | null {
   }
 }
 
-/** Of an error body, this much is kept, out of at most MAX_ERROR_READ read (a larger one keeps nothing). */
+/** Of an error body, this much is read and kept (the provider's reason comes first). */
 const MAX_ERROR_BODY = 4096
-const MAX_ERROR_READ = 64 * 1024
 const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i
 
 /** Classifies a non-2xx upstream response, keeping the provider's own reason. */
 export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
-  const text = ((await readBoundedText(response, MAX_ERROR_READ).catch(() => '')) ?? '').slice(0, MAX_ERROR_BODY)
+  const { text } = await readTextUpTo(response, MAX_ERROR_BODY).catch(() => ({ text: '' }))
   let raw: unknown = text
   try {
     raw = JSON.parse(text)

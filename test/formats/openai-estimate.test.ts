@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { estimatePromptTokens, promptTokenBound } from '../../src/formats/openai/estimate'
+import { estimatePromptTokens, promptTokenBound, refersToFiles } from '../../src/formats/openai/estimate'
 import { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (body: object) => ChatRequest.parse({ model: 'm', ...body })
@@ -37,5 +37,16 @@ describe('the prompt estimate', () => {
       response_format: { type: 'json_object' },
     }
     expect(estimatePromptTokens(request(body))).toBeLessThan(promptTokenBound(request(body)))
+  })
+})
+
+describe('files given by reference', () => {
+  const withFile = (file: object) => request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'summarise' }, { type: 'file', file }] }] })
+
+  it('are told apart from files carried inline, whose size the bound counts', () => {
+    expect(refersToFiles(withFile({ filename: 'a.pdf', file_data: 'https://example.com/a.pdf' }))).toBe(true)
+    expect(refersToFiles(withFile({ file_id: 'file-abc' }))).toBe(true)
+    expect(refersToFiles(withFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }))).toBe(false)
+    expect(refersToFiles(request({ messages: [{ role: 'user', content: 'hi' }] }))).toBe(false)
   })
 })

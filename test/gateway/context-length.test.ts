@@ -32,6 +32,13 @@ describe('a context-length refusal', () => {
     expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9101', '9103'])
   })
 
+  it('is recognised from the start of a long error body that echoes the prompt', async () => {
+    const echoing = () => new Response(`The prompt is too long for this model. Prompt: ${'x'.repeat(200_000)}`, { status: 400 })
+    fakeUpstreams({ [ALPHA]: echoing, [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'a long prompt' }] })
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+  })
+
   it('is returned as a 400 context_length_exceeded when no larger window exists', async () => {
     fakeUpstreams({ [GAMMA]: tooLong })
     const response = await chat(tenant.key, { model: 'test/other', messages: [{ role: 'user', content: 'a long prompt' }] })

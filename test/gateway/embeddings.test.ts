@@ -1,8 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
 import type { CatalogInput } from '../../src/catalog/schema'
 import { base64ToFloats } from '../../src/formats/openai/embeddings'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
+import { BASE, chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, type UpstreamHandler } from '../support/upstream'
 
 const provider = (id: string, format: 'openai' | 'anthropic', baseUrl: string) => ({
@@ -166,6 +169,21 @@ describe('POST /v1/embeddings', () => {
     await vi.waitFor(async () =>
       expect((await generation()).data).toMatchObject({ id, model: 'test/embed', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
     )
+  })
+
+  it('answers 413 without trying another provider when the vectors would pass MAX_UPSTREAM_BODY_BYTES', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served, [GAMMA]: served })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/embed', input: Array.from({ length: 50 }, (_, i) => `text ${i}`) }),
+    })
+    const response = await worker.fetch(request, { ...env, MAX_UPSTREAM_BODY_BYTES: '1000' }, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(response.status).toBe(413)
+    expect(((await response.json()) as ErrorJson).error.message).toMatch(/larger than the gateway reads \(1000 bytes\): send fewer inputs/)
+    expect(upstream.calls).toHaveLength(1)
   })
 
   it('charges an estimate when the upstream reports no usage', async () => {

@@ -131,6 +131,18 @@ describe('a budget is never overspent', () => {
     expect(after.generations.map((g) => [g.tokens_completion, g.cost_nano])).toEqual([[10_000, worstCase], [10_000, worstCase]])
   })
 
+  it('reserves the whole context window for a file given by reference, whose size the request does not show', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    // Text alone would reserve 218,000 nano-USD (above); the file may fill test/chat's 128,000-token window.
+    const { key } = await createKey({ name: 'file-by-url', limit: 0.001 })
+    const file = { type: 'file', file: { filename: 'report.pdf', file_data: 'https://example.com/report.pdf' } }
+    const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, file] }], max_tokens: 100 })
+    expect(response.status).toBe(402)
+    // 128,000 prompt tokens at $1/M + 100 output tokens at $2/M
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ required: 0.1282 })
+    expect(upstream.calls).toHaveLength(0)
+  })
+
   it('bites on the next request when the limit is lowered', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const { key, hash } = await createKey({ name: 'lowered', limit: 1 })

@@ -49,6 +49,22 @@ export function estimatePromptTokens(request: ChatRequest): number {
   return estimate
 }
 
+/**
+ * Whether a message refers to a file it does not carry (a URL or an uploaded file's id rather than
+ * `data:` inline): its tokens cannot be known from the request, so no bound but the endpoint's
+ * context window holds.
+ */
+export function refersToFiles(request: ChatRequest): boolean {
+  return request.messages.some(
+    (message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'file' && !isInlineFile(part.file)),
+  )
+}
+
+function isInlineFile(file: unknown): boolean {
+  if (typeof file !== 'object' || file === null || !('file_data' in file)) return false
+  return typeof file.file_data === 'string' && file.file_data.startsWith('data:')
+}
+
 export function promptTokenBound(request: ChatRequest): number {
   let bound = 0
   for (const message of request.messages) {
