@@ -12,8 +12,10 @@ import type { Settlement } from '../tenancy/protocol'
  * asked for, then sends what has waited that long in as few calls as it can; the flush ends when
  * nothing waits. A busy key's requests hold no timer of their own. A call that fails leaves its
  * settlements waiting, each sent again after a growing pause (RETRY_AFTER_MS: an object restarting
- * for a deploy, say, is back within seconds), and given up only after as many failures as it has
- * pauses. Settling is idempotent in the object, so one sent twice (its carrier failed, or was
+ * for a deploy, say, is back within seconds) by an admission or the flush, and given up only when
+ * the call after its last pause fails too. A flush ends FLUSH_LIFE_MS after it started, so that
+ * its request's waitUntil ends well within the runtime's 30 s; what still waits then goes with
+ * the key's next settlement's flush. Settling is idempotent in the object, so one sent twice (its carrier failed, or was
  * slow) is harmless; one that never arrives leaves its reservation to expire by alarm, charged in
  * full, so spend is never lost.
  */
@@ -60,19 +62,28 @@ export const RETRY_AFTER_MS = [250, 1_000, 4_000, 10_000]
  * allows a request's waitUntil, and die with nobody to take over.
  */
 export const FLUSH_TURN_MS = 5_000
+/** A flush ends this long after it started, even with settlements still waiting out a pause. */
+export const FLUSH_LIFE_MS = 20_000
 
-/** The key's waiting settlements, marked as carried, for an admission call to take along. */
+/** The key's waiting settlements (not those pausing after a failure), marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {
   const waiting = outbox.get(keyHash)
   if (!waiting) return []
   const taken: Settlement[] = []
+  const now = Date.now()
   for (const entry of waiting.values()) {
     if (taken.length === limit) break
-    if (entry.carried) continue
-    entry.carried = true
+    if (entry.carried || entry.retryAt > now) continue
+    carry(entry)
     taken.push(entry.settlement)
   }
   return taken
+}
+
+/** On its way in a call: the flush waits CARRIED_PATIENCE rounds for that call before sending it again. */
+function carry(entry: Waiting): void {
+  entry.carried = true
+  entry.patience = 0
 }
 
 /** The object has applied these: forget them. */
@@ -100,7 +111,8 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
   let waiting = outbox.get(keyHash)
   if (!waiting) outbox.set(keyHash, (waiting = new Map()))
   const now = Date.now()
-  waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0, failures: 0, retryAt: 0 })
+  // The same id twice (a reservation given back by two paths) keeps the first, with its failures.
+  if (!waiting.has(settlement.id)) waiting.set(settlement.id, { settlement, carried: false, queuedAt: now, patience: 0, failures: 0, retryAt: 0 })
   const running = flushes.get(keyHash)
   if (running && now - running.startedAt < FLUSH_TURN_MS && now - running.beat <= running.sleepingMs + STALL_MS) {
     running.lingerMs = lingerMs
@@ -115,7 +127,7 @@ export function deliverSettlement(env: Env, keyHash: string, settlement: Settlem
 /** Rounds until nothing of the key waits, or until a newer flush has taken over. */
 async function flush(env: Env, keyHash: string, mine: Flush): Promise<void> {
   try {
-    while (outbox.has(keyHash)) {
+    while (outbox.has(keyHash) && Date.now() - mine.startedAt < FLUSH_LIFE_MS) {
       const { lingerMs } = mine
       mine.sleepingMs = lingerMs
       await sleep(lingerMs)
@@ -173,7 +185,7 @@ function dueNow(keyHash: string, queuedBy: number, now: number): Settlement[] {
   const due: Settlement[] = []
   for (const entry of outbox.get(keyHash)?.values() ?? []) {
     if (entry.carried ? ++entry.patience <= CARRIED_PATIENCE : entry.queuedAt > queuedBy || entry.retryAt > now) continue
-    entry.carried = true
+    carry(entry)
     due.push(entry.settlement)
   }
   return due

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { STALL_MS } from '../../src/clock'
 import type { Env } from '../../src/env'
-import { deliverSettlement, FLUSH_TURN_MS, RETRY_AFTER_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
+import { deliverSettlement, FLUSH_LIFE_MS, FLUSH_TURN_MS, RETRY_AFTER_MS, settlementsDelivered, settlementsUndelivered, takeSettlements } from '../../src/gateway/outbox'
 import type { Settlement } from '../../src/tenancy/protocol'
 
 /** A key namespace whose every object records the settlement batches it is sent. */
@@ -101,7 +101,38 @@ describe('the settlement outbox', () => {
       expect(takeSettlements(hash)).toEqual([])
     })
 
-    it('gives a settlement up after as many failures as there are pauses, and says so (the alarm charges the reservation)', async () => {
+    it('is not carried by an admission during its pause, only after it', async () => {
+      vi.useFakeTimers()
+      const { env } = fakeKeys(() => Promise.reject(new Error('object restarting')))
+      const hash = key()
+      // A long linger: the flush's next round comes well after the pause.
+      void deliverSettlement(env, hash, settlement('a'), 1_000)
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(takeSettlements(hash)).toEqual([])
+      await vi.advanceTimersByTimeAsync(RETRY_AFTER_MS[0]! - 5)
+      expect(takeSettlements(hash)).toEqual([])
+      await vi.advanceTimersByTimeAsync(5)
+      expect(takeSettlements(hash).map((s) => s.id)).toEqual(['a'])
+    })
+
+    it('ends its flush FLUSH_LIFE_MS after it started; what still waits goes with the next flush', async () => {
+      vi.useFakeTimers()
+      // Every call fails, 3 s after it is made.
+      const { env, calls } = fakeKeys(() => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('object overloaded')), 3_000)))
+      const hash = key()
+      let ended = false
+      void deliverSettlement(env, hash, settlement('a'), 10).then(() => (ended = true))
+      // Calls fail at about 3, 6.3, 10.3 and 17.3 s, each followed by its pause; the flush ends at 20 s, during the fourth pause.
+      await vi.advanceTimersByTimeAsync(FLUSH_LIFE_MS - 100)
+      expect(ended).toBe(false)
+      await vi.advanceTimersByTimeAsync(400)
+      expect(ended).toBe(true)
+      expect(calls).toHaveLength(4)
+      await vi.advanceTimersByTimeAsync(RETRY_AFTER_MS[3]!)
+      expect(takeSettlements(hash).map((s) => s.id)).toEqual(['a'])
+    })
+
+    it('gives a settlement up when the call after its last pause fails too, and says so (the alarm charges the reservation)', async () => {
       vi.useFakeTimers()
       const { env, calls } = fakeKeys(() => Promise.reject(new Error('object unreachable')))
       const hash = key()
