@@ -4,7 +4,7 @@ import { estimateEmbeddingTokens, embeddingTokenBound, renderEmbeddings, type Em
 import type { TokenUsage } from '../formats/canonical'
 import { prepareEmbeddings } from '../providers/openai-embeddings'
 import type { TokenBounds } from './accounting'
-import { tryPrepared, type AttemptContext } from './attempts'
+import { tryPrepared, type AttemptContext, type Unserved } from './attempts'
 import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import type { Failure } from './failures'
@@ -23,11 +23,23 @@ export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'tr
 
 /**
  * An answer over MAX_UPSTREAM_BODY_BYTES: its size follows from the request (inputs × dimensions),
- * so every provider would send as much. The client's to change: 413, with no other attempt.
+ * so it is the client's to change: 413, with no other attempt (each would be billed too).
  */
 function tooManyVectors(limit: number): Failure {
   const message = `The embeddings answer is larger than the gateway reads (${limit} bytes): send fewer inputs per request`
-  return { outcome: 'client_error', status: 413, message, raw: null, retryAfter: null }
+  return { outcome: 'too_large', status: 200, message, raw: null, retryAfter: null }
+}
+
+/**
+ * What an unserved request cost: nothing, unless its last provider computed the answer and only
+ * its size kept it from the client. The provider billed that, so the key is charged the estimate.
+ */
+function unservedOutcome(ctx: EmbedContext, unserved: Unserved): RequestOutcome {
+  const outcome = failedOutcome(unserved)
+  const last = unserved.attempts.at(-1)
+  const billed = last?.outcome === 'too_large' ? ctx.plan.find((e) => e.provider.id === last.provider && e.model.id === last.model) : undefined
+  if (!billed) return outcome
+  return { ...outcome, endpoint: billed, report: embeddingsReport(null, billed, ctx.costCapNano, ctx.request) }
 }
 
 /** Embeddings produce no output tokens: the worst case is every bounded input token at the prompt price. */
@@ -43,7 +55,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
     (call) => fetchJson(call, (body) => call.decode(body), ctx.config, tooManyVectors),
   )
   if (!served.ok) {
-    ctx.finish(failedOutcome(served))
+    ctx.finish(unservedOutcome(ctx, served))
     return toErrorResponse(served.error)
   }
   const { value: embeddings, endpoint, attempts } = served

@@ -19,6 +19,8 @@ export type FailureOutcome =
   | 'rejected'
   | 'context_length'
   | 'client_error'
+  /** An answer too large for the gateway to read, whose size the request decides (the provider billed it). */
+  | 'too_large'
 
 export interface Failure {
   outcome: FailureOutcome
@@ -31,7 +33,7 @@ export interface Failure {
 
 /** Failures that another endpoint will not share are worth another attempt. */
 export function isRetryable(failure: Failure): boolean {
-  return failure.outcome !== 'client_error'
+  return failure.outcome !== 'client_error' && failure.outcome !== 'too_large'
 }
 
 /** What a failure says about the endpoint's health (null: nothing — the request was at fault). */
@@ -111,6 +113,8 @@ export function finalError(failure: Failure, endpoint: Endpoint, attempts: Attem
       return new GatewayError(400, 'context_length_exceeded', `${endpoint.provider.name}: ${failure.message}`, metadata)
     case 'client_error':
       return new GatewayError(failure.status === 413 ? 413 : 400, 'invalid_request', `${endpoint.provider.name}: ${failure.message}`, metadata)
+    case 'too_large':
+      return new GatewayError(413, 'invalid_request', failure.message, metadata)
     case 'rejected':
       // No status: no endpoint could express the request at all; that is the request's problem.
       if (failure.status === null) return new GatewayError(400, 'invalid_request', failure.message, { provider_name: endpoint.provider.name, attempts })

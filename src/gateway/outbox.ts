@@ -55,15 +55,19 @@ const MAX_SENT = 256
 /** Flush rounds a carried settlement waits before the flush sends it anyway. */
 const CARRIED_PATIENCE = 2
 /** The pause before a settlement is sent again after its n-th failed call; it is given up after one more. */
-export const RETRY_AFTER_MS = [250, 1_000, 4_000, 10_000]
+export const RETRY_AFTER_MS = [250, 1_000, 3_000, 8_000]
 /**
  * A flush older than this hands over to the next settlement's request and ends at its next round:
  * a busy key's flush would otherwise run for as long as the traffic, past the 30 s the runtime
  * allows a request's waitUntil, and die with nobody to take over.
  */
 export const FLUSH_TURN_MS = 5_000
-/** A flush ends this long after it started, even with settlements still waiting out a pause. */
-export const FLUSH_LIFE_MS = 20_000
+/**
+ * A flush ends this long after it started, even with settlements still waiting out a pause: its
+ * request's waitUntil ends 30 s after the response. A settlement that joined within the flush's
+ * turn (FLUSH_TURN_MS) still gets its every pause (12.25 s) and calls taking 7 s in all.
+ */
+export const FLUSH_LIFE_MS = 25_000
 
 /** The key's waiting settlements (not those pausing after a failure), marked as carried, for an admission call to take along. */
 export function takeSettlements(keyHash: string, limit = MAX_CARRIED): Settlement[] {
@@ -94,7 +98,7 @@ export function settlementsDelivered(keyHash: string, settlements: Settlement[])
   if (waiting.size === 0) outbox.delete(keyHash)
 }
 
-/** Their carrier failed: they wait again (the key's flush, still running while they wait, sends them). */
+/** Their carrier failed: they wait again, for the key's flush (or, once it has ended, the next settlement's). */
 export function settlementsUndelivered(keyHash: string, settlements: Settlement[]): void {
   const waiting = outbox.get(keyHash)
   for (const settlement of settlements) {

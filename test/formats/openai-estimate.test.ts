@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { estimatePromptTokens, promptTokenBound, refersToFiles } from '../../src/formats/openai/estimate'
+import { estimatePromptTokens, IMAGE_TOKEN_BOUND, promptTokenBound, refersToFiles } from '../../src/formats/openai/estimate'
 import { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (body: object) => ChatRequest.parse({ model: 'm', ...body })
@@ -48,5 +48,15 @@ describe('files given by reference', () => {
     expect(refersToFiles(withFile({ file_id: 'file-abc' }))).toBe(true)
     expect(refersToFiles(withFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }))).toBe(false)
     expect(refersToFiles(request({ messages: [{ role: 'user', content: 'hi' }] }))).toBe(false)
+  })
+
+  it('include a PDF linked as an image_url (Gemini reads those); a PDF inline there counts by its size, not as an image', () => {
+    const withImage = (url: string) => request({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
+    expect(refersToFiles(withImage('https://example.com/report.PDF?download=1'))).toBe(true)
+    expect(refersToFiles(withImage('https://example.com/photo.png'))).toBe(false)
+    const pdf = `data:application/pdf;base64,${'A'.repeat(20_000)}`
+    expect(refersToFiles(withImage(pdf))).toBe(false)
+    expect(promptTokenBound(withImage(pdf))).toBeGreaterThan(20_000)
+    expect(promptTokenBound(withImage('data:image/png;base64,AAAA'))).toBe(16 + IMAGE_TOKEN_BOUND)
   })
 })

@@ -173,10 +173,11 @@ describe('POST /v1/embeddings', () => {
 
   it('answers 413 without trying another provider when the vectors would pass MAX_UPSTREAM_BODY_BYTES', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: served, [GAMMA]: served })
+    const { key } = await createKey({ name: 'many-vectors' })
     const ctx = createExecutionContext()
     const request = new Request(`${BASE}/v1/embeddings`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'test/embed', input: Array.from({ length: 50 }, (_, i) => `text ${i}`) }),
     })
     const response = await worker.fetch(request, { ...env, MAX_UPSTREAM_BODY_BYTES: '1000' }, ctx)
@@ -184,6 +185,9 @@ describe('POST /v1/embeddings', () => {
     expect(response.status).toBe(413)
     expect(((await response.json()) as ErrorJson).error.message).toMatch(/larger than the gateway reads \(1000 bytes\): send fewer inputs/)
     expect(upstream.calls).toHaveLength(1)
+    // The provider computed (and billed) the vectors: the key is charged the estimate, 50 inputs of 6-7 characters.
+    const usage = async () => ((await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: number } }).data.usage
+    await vi.waitFor(async () => expect(await usage()).toBe(0.00001))
   })
 
   it('charges an estimate when the upstream reports no usage', async () => {

@@ -117,12 +117,12 @@ describe('the settlement outbox', () => {
 
     it('ends its flush FLUSH_LIFE_MS after it started; what still waits goes with the next flush', async () => {
       vi.useFakeTimers()
-      // Every call fails, 3 s after it is made.
-      const { env, calls } = fakeKeys(() => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('object overloaded')), 3_000)))
+      // Every call fails, 4 s after it is made.
+      const { env, calls } = fakeKeys(() => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('object overloaded')), 4_000)))
       const hash = key()
       let ended = false
       void deliverSettlement(env, hash, settlement('a'), 10).then(() => (ended = true))
-      // Calls fail at about 3, 6.3, 10.3 and 17.3 s, each followed by its pause; the flush ends at 20 s, during the fourth pause.
+      // Calls fail at about 4, 8.3, 13.3 and 20.3 s, each followed by its pause; the flush ends at 25 s, during the fourth pause.
       await vi.advanceTimersByTimeAsync(FLUSH_LIFE_MS - 100)
       expect(ended).toBe(false)
       await vi.advanceTimersByTimeAsync(400)

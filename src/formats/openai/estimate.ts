@@ -51,13 +51,31 @@ export function estimatePromptTokens(request: ChatRequest): number {
 
 /**
  * Whether a message refers to a file it does not carry (a URL or an uploaded file's id rather than
- * `data:` inline): its tokens cannot be known from the request, so no bound but the endpoint's
- * context window holds.
+ * `data:` inline; or an image_url linking a PDF, which Gemini reads): its tokens cannot be known
+ * from the request, so no bound but the endpoint's context window holds.
  */
 export function refersToFiles(request: ChatRequest): boolean {
-  return request.messages.some(
-    (message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'file' && !isInlineFile(part.file)),
-  )
+  return request.messages.some((message) => Array.isArray(message.content) && message.content.some(isFileByReference))
+}
+
+/** A content part of any message (assistant and tool content is typed loosely). */
+type Part = { type: string; [field: string]: unknown }
+
+function isFileByReference(part: Part): boolean {
+  if (part.type === 'file') return !isInlineFile(part.file)
+  const url = imageUrl(part)
+  return url !== null && isDocument(url) && !url.startsWith('data:')
+}
+
+function imageUrl(part: Part): string | null {
+  const image = part.type === 'image_url' ? part.image_url : null
+  return typeof image === 'object' && image !== null && 'url' in image && typeof image.url === 'string' ? image.url : null
+}
+
+/** An image_url that holds or links a document rather than an image: a data: URL of another type, or a PDF's URL. */
+function isDocument(url: string): boolean {
+  if (url.startsWith('data:')) return !url.startsWith('data:image/')
+  return /\.pdf$/i.test(url.split(/[?#]/, 1)[0] ?? '')
 }
 
 function isInlineFile(file: unknown): boolean {
@@ -76,7 +94,7 @@ export function promptTokenBound(request: ChatRequest): number {
   return bound
 }
 
-/** The text of a message, with non-image attachments (audio, files) counted by their encoded size. */
+/** The text of a message, with attachments other than images (audio, files, documents) counted by their encoded size. */
 function messageText(message: Message): string {
   const { content } = message
   if (content == null) return ''
@@ -85,13 +103,14 @@ function messageText(message: Message): string {
   for (const part of content) {
     if (part.type === 'text' && typeof part.text === 'string') text += part.text
     else if (part.type !== 'image_url') text += JSON.stringify(part)
+    else if (isDocument(imageUrl(part) ?? '')) text += imageUrl(part)
   }
   return text
 }
 
 function imageCount(message: Message): number {
   if (typeof message.content === 'string' || message.content == null) return 0
-  return message.content.filter((part) => part.type === 'image_url').length
+  return message.content.filter((part) => part.type === 'image_url' && !isDocument(imageUrl(part) ?? '')).length
 }
 
 /** UTF-8 byte length without allocating an encoded copy. */
