@@ -145,6 +145,8 @@ async function main(): Promise<void> {
   const config = faultsConfig(process.argv.slice(2), process.env)
   const totalS = timelineSeconds(TIMELINE) * config.timeScale
   log(`Meridian fault bench "${config.name}": ${config.modes.length} modes × ${totalS.toFixed(0)} s (time scale ${config.timeScale}), about ${Math.ceil((config.modes.length * (totalS + 4) + 15) / 60)} min`)
+  // What is measured is the source as built now: a later edit must not change the run's label.
+  const built = provenance(root, config.name)
   await withTempDir('meridian-faults-', async (tmp) => {
     log('Building the Worker with wrangler deploy --dry-run …')
     const script = await buildScript(root, tmp)
@@ -170,7 +172,8 @@ async function main(): Promise<void> {
     const base = `${date.slice(0, 10)}-${config.name}`
     const chart = `bench/results/${base}.svg`
     const result: FaultsResult = {
-      ...provenance(root, config.name, date),
+      ...built,
+      date,
       config,
       timeline: TIMELINE,
       gatewaySettings: { ...scaledSettings(config.timeScale), ...config.overrides },

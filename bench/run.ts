@@ -89,6 +89,8 @@ async function main(): Promise<void> {
 
   quietBudgetMs = config.quietWaitS * 1000
   await withTempDir('meridian-bench-', async (tmp) => {
+    // What is measured is the source as built now: a later edit must not change the run's label.
+    const built = provenance(root, config.name)
     log('Building the Worker with wrangler deploy --dry-run …')
     const bundle = await buildBundle(root, tmp)
     log('Starting upstream, pass-through Worker and gateway under Miniflare …')
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
       const pidsOf = (name: Target['name']) => stack.targets.find((target) => target.name === name)?.pids ?? []
       const withDeltas = withOverheads(measured)
       const result: BenchResult = {
-        ...provenance(root, config.name),
+        ...built,
         config,
         bundle,
         startups: stack.startups,
