@@ -15,9 +15,9 @@ import type { Settlement } from '../tenancy/protocol'
  * for a deploy, say, is back within seconds) by an admission or the flush, and given up only when
  * the call after its last pause fails too. A flush ends FLUSH_LIFE_MS after it started, so that
  * its request's waitUntil ends well within the runtime's 30 s; what still waits then goes with
- * the key's next settlement's flush. Settling is idempotent in the object, so one sent twice (its carrier failed, or was
- * slow) is harmless; one that never arrives leaves its reservation to expire by alarm, charged in
- * full, so spend is never lost.
+ * the key's next settlement's flush. Settling is idempotent in the object, so one sent twice (its
+ * carrier failed, or was slow) is harmless; one that never arrives leaves its reservation to
+ * expire by alarm, charged in full, so spend is never lost.
  */
 
 interface Waiting {
