@@ -50,9 +50,10 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
 /**
  * One non-streaming attempt at any JSON API (chat completions, embeddings): the whole body is read
  * within the timeout, and up to MAX_UPSTREAM_BODY_BYTES, then decoded; a decoder that throws means
- * the upstream answered garbage, and so does a body over the size unless `oversized` says otherwise. The timeout is the runtime's own
- * (AbortSignal.timeout): it aborts the call, body included, with no controller, timer or race of
- * ours per request, and its timer ends with the request.
+ * the upstream answered garbage, and so does a body over the size unless `oversized` says
+ * otherwise. The timeout is the runtime's own (AbortSignal.timeout): it aborts the call, body
+ * included, with no controller, timer or race of ours per request, and its timer ends with the
+ * request.
  */
 export async function fetchJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage'>,

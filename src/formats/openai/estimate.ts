@@ -63,8 +63,14 @@ type Part = { type: string; [field: string]: unknown }
 
 function isFileByReference(part: Part): boolean {
   if (part.type === 'file') return !isInlineFile(part.file)
+  const url = documentUrl(part)
+  return url !== null && !url.startsWith('data:')
+}
+
+/** The URL of an image_url part that holds or links a document (isDocument), else null. */
+function documentUrl(part: Part): string | null {
   const url = imageUrl(part)
-  return url !== null && isDocument(url) && !url.startsWith('data:')
+  return url !== null && isDocument(url) ? url : null
 }
 
 function imageUrl(part: Part): string | null {
@@ -103,14 +109,14 @@ function messageText(message: Message): string {
   for (const part of content) {
     if (part.type === 'text' && typeof part.text === 'string') text += part.text
     else if (part.type !== 'image_url') text += JSON.stringify(part)
-    else if (isDocument(imageUrl(part) ?? '')) text += imageUrl(part)
+    else text += documentUrl(part) ?? ''
   }
   return text
 }
 
 function imageCount(message: Message): number {
   if (typeof message.content === 'string' || message.content == null) return 0
-  return message.content.filter((part) => part.type === 'image_url' && !isDocument(imageUrl(part) ?? '')).length
+  return message.content.filter((part) => part.type === 'image_url' && documentUrl(part) === null).length
 }
 
 /** UTF-8 byte length without allocating an encoded copy. */
