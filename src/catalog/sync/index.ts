@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { readBoundedText } from '../../bounded-body'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'
 import { currentCatalog, storeCatalog } from '../store'
@@ -23,6 +24,8 @@ export const SYNC_OPTIONS_KV_KEY = 'catalog/sync-options'
  *  the cron schedule: a sync fetches a large document and writes KV. */
 export const SCHEDULED_SYNC_PERIOD_MS = 60 * 60_000
 const FETCH_TIMEOUT_MS = 30_000
+/** The largest source document read: public catalogs are a few MB, and the parsed document must fit in the isolate's memory. */
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024
 
 export interface SyncReport {
   source: SyncOptions['source']
@@ -64,7 +67,10 @@ function importDocument(options: SyncOptions, document: unknown): ImportResult {
   return importModelsDev(document, { providers, aliases: options.aliases })
 }
 
-/** 502 when the source cannot be reached or answers an error; 400 when it answers something other than JSON. */
+/**
+ * 502 when the source cannot be reached, answers an error or more than MAX_SOURCE_BYTES; 400 when it
+ * answers something other than JSON.
+ */
 async function fetchSource(url: string, fetcher: typeof fetch): Promise<unknown> {
   let response: Response
   try {
@@ -77,8 +83,18 @@ async function fetchSource(url: string, fetcher: typeof fetch): Promise<unknown>
     await response.body?.cancel()
     throw new GatewayError(502, 'provider_unavailable', `The catalog source ${url} answered ${response.status}`, { url, status: response.status })
   }
+  let text: string | null
   try {
-    return await response.json()
+    text = await readBoundedText(response, MAX_SOURCE_BYTES)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new GatewayError(502, 'provider_unavailable', `Could not read the catalog source ${url}: ${reason}`, { url })
+  }
+  if (text === null) {
+    throw new GatewayError(502, 'provider_unavailable', `The catalog source ${url} answered more than ${MAX_SOURCE_BYTES} bytes`, { url })
+  }
+  try {
+    return JSON.parse(text)
   } catch {
     throw new GatewayError(400, 'invalid_request', `Invalid source document: ${url} did not return JSON`, { url })
   }

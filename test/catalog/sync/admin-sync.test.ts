@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { CatalogDocument } from '../../../src/catalog/schema'
 import { CATALOG_KV_KEY } from '../../../src/catalog/store'
-import { SYNC_OPTIONS_KV_KEY } from '../../../src/catalog/sync'
+import { MAX_SOURCE_BYTES, SYNC_OPTIONS_KV_KEY } from '../../../src/catalog/sync'
 import { ALPHA } from '../../support/catalog'
 import { adminFetch, gatewayFetch, installCatalog, type ErrorJson } from '../../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../../support/upstream'
@@ -123,6 +123,30 @@ describe('POST /v1/admin/catalog/sync', () => {
     const response = await sync({ source: 'openrouter', url: `${SOURCE}models.json`, providers: { openrouter: { region: FRANKFURT } }, schedule: true })
     expect(response.status).toBe(502)
     expect(((await response.json()) as ErrorJson).error.message).toContain(message)
+    expect(await storedCatalog()).toEqual(before)
+    expect(await env.KV.get(SYNC_OPTIONS_KV_KEY)).toBeNull()
+  })
+
+  it('is a 502 when the source answers more than MAX_SOURCE_BYTES, reading no further, changing nothing', async () => {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20)
+    let sent = 0
+    // Chunked (no length to check up front): the limit is counted as the body arrives.
+    const endless = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            sent += chunk.byteLength
+            controller.enqueue(chunk)
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      )
+    fakeUpstreams({ [SOURCE]: endless })
+    const before = await storedCatalog()
+    const response = await sync({ source: 'openrouter', url: `${SOURCE}models.json`, schedule: true })
+    expect(response.status).toBe(502)
+    expect(((await response.json()) as ErrorJson).error.message).toContain(`answered more than ${MAX_SOURCE_BYTES} bytes`)
+    expect(sent).toBeLessThan(MAX_SOURCE_BYTES * 2)
     expect(await storedCatalog()).toEqual(before)
     expect(await env.KV.get(SYNC_OPTIONS_KV_KEY)).toBeNull()
   })
