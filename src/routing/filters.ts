@@ -134,9 +134,12 @@ const FILTERS: Filter[] = [
       const max = preferences?.max_price
       if (!max) return true
       // Compared exactly, in pico-USD: the limit (USD per million tokens, or per request) is
-      // scaled to a per-token integer; the price is already one.
-      const within = (limit: number | null | undefined, usdPerToken: bigint, tokensPerUnit: number) =>
-        limit == null || usdPerToken * BigInt(tokensPerUnit) <= BigInt(Math.round(limit * 1e12))
+      // scaled to a per-token integer; the price is already one. A limit too large to scale
+      // (past about 1e296) is beyond every price.
+      const within = (limit: number | null | undefined, usdPerToken: bigint, tokensPerUnit: number) => {
+        const scaled = limit == null ? Infinity : limit * 1e12
+        return scaled === Infinity || usdPerToken * BigInt(tokensPerUnit) <= BigInt(Math.round(scaled))
+      }
       return (
         within(max.prompt, e.prices.prompt, PER_MILLION) &&
         within(max.completion, e.prices.completion, PER_MILLION) &&

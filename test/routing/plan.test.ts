@@ -115,6 +115,7 @@ describe('provider preferences', () => {
     ['zdr', { provider: { zdr: true } }, ['us', 'eu', 'ap']],
     ['quantizations', { provider: { quantizations: ['fp8' as const, 'int4' as const] } }, ['ap', 'cheap']],
     ['max_price', { provider: { max_price: { prompt: 1, completion: 4 } } }, ['ap', 'cheap']],
+    ['a max_price too large to scale', { provider: { max_price: { prompt: 1e300, completion: 4, request: Number.MAX_VALUE } } }, ['ap', 'cheap']],
     ['sort object', { provider: { sort: { by: 'price' as const } } }, ['cheap', 'ap', 'us', 'eu']],
   ])('%s', (_label, fields, expected) => {
     expect(route(fields)).toEqual(expected)
