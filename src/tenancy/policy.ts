@@ -54,10 +54,35 @@ export function usdToNano(usd: number): number {
   return Math.round(usd * 1e9)
 }
 
-/** `anthropic/*` matches `anthropic/claude-x`; `*` alone matches everything; matching ignores case. */
+/**
+ * `anthropic/*` matches `anthropic/claude-x`; `*` alone matches everything; matching ignores case.
+ * In at most (pattern × value) steps, whatever the pattern: a regular expression built from
+ * `*****…z` backtracks exponentially, and admission runs this for every candidate.
+ */
 export function globMatches(pattern: string, value: string): boolean {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')
-  return new RegExp(`^${escaped}$`, 'i').test(value)
+  const glob = pattern.toLowerCase()
+  const text = value.toLowerCase()
+  let g = 0
+  let t = 0
+  // The last `*` seen, and where in the text its match would grow from on a mismatch.
+  let star = -1
+  let resume = 0
+  while (t < text.length) {
+    if (glob[g] === '*') {
+      star = g++
+      resume = t
+    } else if (g < glob.length && glob[g] === text[t]) {
+      g++
+      t++
+    } else if (star >= 0) {
+      g = star + 1
+      t = ++resume
+    } else {
+      return false
+    }
+  }
+  while (glob[g] === '*') g++
+  return g === glob.length
 }
 
 export function allows(patterns: string[] | null, value: string): boolean {

@@ -232,7 +232,24 @@ describe('globMatches', () => {
     ['openai/gpt-4o', 'openai/gpt-4o-mini', false],
     ['openai/gpt-4o*', 'openai/gpt-4o-mini', true],
     ['deep.seek', 'deepxseek', false],
+    ['OpenAI/*', 'openai/GPT-4o', true],
+    ['*/gpt-*-mini', 'openai/gpt-4o-mini', true],
+    ['*/gpt-*-mini', 'openai/gpt-4o-mini-tts', false],
+    ['a*b*c', 'aXbYbZc', true],
+    ['a*b*c', 'aXbYc-', false],
+    ['**x**', 'abxcd', true],
+    ['', '', true],
+    ['a?', 'ab', false],
   ])('%s matches %s: %s', (pattern, value, expected) => {
     expect(globMatches(pattern, value)).toBe(expected)
+  })
+
+  it('answers at once for patterns a regular expression backtracks on exponentially', () => {
+    // As a regular expression (each * as .*), `*************z` took 5 s against an 18-character
+    // model id, and each more star doubled it: these would not finish at all.
+    const id = 'a'.repeat(200)
+    expect(globMatches(`${'*'.repeat(199)}z`, id)).toBe(false)
+    expect(globMatches(`${'a*'.repeat(99)}b`, id)).toBe(false)
+    expect(globMatches(`${'a*'.repeat(100)}`, id)).toBe(true)
   })
 })
