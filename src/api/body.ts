@@ -3,6 +3,7 @@ import type { z } from 'zod'
 import { readBoundedText } from '../bounded-body'
 import { configOf } from '../config'
 import { GatewayError, invalidInput } from '../errors'
+import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import type { AppEnv } from './context'
 
 /**
@@ -25,8 +26,8 @@ export async function readJsonBody<Schema extends z.ZodType>(
     const reason = error instanceof Error ? error.message : 'unparseable'
     throw new GatewayError(400, 'invalid_request', `Invalid JSON body: ${reason}`)
   }
-  if (nestingDepth(json) > MAX_DEPTH) {
-    throw new GatewayError(400, 'invalid_request', `Invalid JSON body: nested deeper than ${MAX_DEPTH} levels`)
+  if (nestingDepth(json) > MAX_JSON_DEPTH) {
+    throw new GatewayError(400, 'invalid_request', `Invalid JSON body: nested deeper than ${MAX_JSON_DEPTH} levels`)
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw invalidInput(subject, parsed.error.issues)
@@ -35,28 +36,4 @@ export async function readJsonBody<Schema extends z.ZodType>(
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, 'payload_too_large', `Request body exceeds the ${limit}-byte limit`, { limit_bytes: limit })
-}
-
-/** Deeper than any real request or catalog; past it, recursive code (JSON.stringify) would overflow. */
-const MAX_DEPTH = 64
-
-/** Nesting depth of parsed JSON, iteratively (recursion is what deep input would break); only containers are visited. */
-function nestingDepth(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0
-  let deepest = 0
-  const nodes: object[] = [value]
-  const depths: number[] = [1]
-  while (nodes.length > 0) {
-    const node = nodes.pop()!
-    const depth = depths.pop()!
-    if (depth > deepest) deepest = depth
-    if (deepest > MAX_DEPTH) return deepest
-    const children = Array.isArray(node) ? node : Object.values(node)
-    for (const child of children) {
-      if (typeof child !== 'object' || child === null) continue
-      nodes.push(child)
-      depths.push(depth + 1)
-    }
-  }
-  return deepest
 }

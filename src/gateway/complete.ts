@@ -2,6 +2,7 @@ import { readBoundedText } from '../bounded-body'
 import type { Config } from '../config'
 import type { Completion } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
+import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
@@ -89,13 +90,21 @@ async function readJson<T>(
   try {
     json = JSON.parse(text)
   } catch {
-    return { ok: false, failure: badResponse('Upstream answered with invalid JSON', text.slice(0, 1024)) }
+    return { ok: false, failure: badResponse('Upstream answered with invalid JSON', excerpt(text)) }
+  }
+  if (nestingDepth(json) > MAX_JSON_DEPTH) {
+    return { ok: false, failure: badResponse(`Upstream answered with JSON nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt(text)) }
   }
   try {
     return { ok: true, value: decode(json) }
   } catch {
-    return { ok: false, failure: badResponse('Upstream answered with an unexpected body', json) }
+    return { ok: false, failure: badResponse('Upstream answered with an unexpected body', excerpt(text)) }
   }
+}
+
+/** Of a bad upstream body, the client sees the start (the body may be up to MAX_UPSTREAM_BODY_BYTES). */
+function excerpt(text: string): string {
+  return text.slice(0, 1024)
 }
 
 function completionCharacters(completion: Completion): number {

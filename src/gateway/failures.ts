@@ -1,6 +1,7 @@
 import { readTextUpTo } from '../bounded-body'
 import type { Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
+import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import type { ObservationKind } from '../health/types'
 import type { UpstreamCall } from '../providers/adapter'
 import type { AttemptRecord } from './attempts'
@@ -64,7 +65,9 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const { text } = await readTextUpTo(response, MAX_ERROR_BODY).catch(() => ({ text: '' }))
   let raw: unknown = text
   try {
-    raw = JSON.parse(text)
+    const parsed: unknown = JSON.parse(text)
+    // Too deep to render back to the client: kept as text.
+    if (nestingDepth(parsed) <= MAX_JSON_DEPTH) raw = parsed
   } catch {
     // not JSON: keep the text
   }

@@ -35,6 +35,8 @@ describe('fallback before the first byte', () => {
     ['a 402 for our provider account', () => jsonResponse({ error: { message: 'insufficient credits' } }, 402)],
     ['a 200 with invalid JSON', () => new Response('<html>oops</html>', { status: 200 })],
     ['a 200 with an unexpected body', () => jsonResponse({ hello: 'world' })],
+    ['a 200 with JSON nested 50,000 deep', () => new Response(deeplyNested(50_000))],
+    ['a 200 completion with an annotation nested 20,000 deep', () => new Response(completionWithDeepAnnotation(20_000))],
   ]
   it.each(failures)('moves on to the next endpoint after %s', async (_label, failing) => {
     const upstream = fakeUpstreams({ ...(failing ? { [ALPHA]: failing, [BETA]: failing } : {}), [GAMMA]: served })
@@ -109,6 +111,20 @@ describe('fallback before the first byte', () => {
     ])
   })
 
+  it('fails with 502 and only the start of each bad body when every endpoint answers JSON too deep to render', async () => {
+    fakeUpstreams({
+      [ALPHA]: () => new Response(completionWithDeepAnnotation(20_000)),
+      [BETA]: () => new Response(deeplyNested(50_000)),
+      // An error body is read up to 4 KiB: 2,000 levels, kept as text.
+      [GAMMA]: () => new Response(deeplyNested(2_000), { status: 500 }),
+    })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(502)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: deeplyNested(2_000) })
+    expect((body.error.metadata.attempts as { outcome: string }[]).map((a) => a.outcome)).toEqual(['bad_response', 'bad_response', 'upstream_error'])
+  })
+
   it('fails with 429 and the upstream Retry-After when every endpoint is rate limited', async () => {
     const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after': '12' })
     fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
@@ -143,3 +159,14 @@ describe('fallback before the first byte', () => {
     expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])
   })
 })
+
+function deeplyNested(depth: number): string {
+  return `${'['.repeat(depth)}${']'.repeat(depth)}`
+}
+
+/** A well-formed completion whose message carries an annotation nested `depth` deep. */
+function completionWithDeepAnnotation(depth: number): string {
+  const completion = openaiCompletion({ content: 'deep' }) as { choices: { message: Record<string, unknown> }[] }
+  completion.choices[0]!.message.annotations = ['DEEP']
+  return JSON.stringify(completion).replace('"DEEP"', deeplyNested(depth))
+}

@@ -1,0 +1,28 @@
+/**
+ * How deeply parsed JSON nests. Deeper than any real request, catalog or upstream answer, input
+ * would overflow the recursive code it meets later (JSON.stringify, zod), so every reader of
+ * untrusted JSON refuses it first.
+ */
+
+export const MAX_JSON_DEPTH = 64
+
+/** Nesting depth of parsed JSON, iteratively (recursion is what deep input would break); stops counting past MAX_JSON_DEPTH. */
+export function nestingDepth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0
+  let deepest = 0
+  const nodes: object[] = [value]
+  const depths: number[] = [1]
+  while (nodes.length > 0) {
+    const node = nodes.pop()!
+    const depth = depths.pop()!
+    if (depth > deepest) deepest = depth
+    if (deepest > MAX_JSON_DEPTH) return deepest
+    const children = Array.isArray(node) ? node : Object.values(node)
+    for (const child of children) {
+      if (typeof child !== 'object' || child === null) continue
+      nodes.push(child)
+      depths.push(depth + 1)
+    }
+  }
+  return deepest
+}
