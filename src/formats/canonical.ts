@@ -25,6 +25,13 @@ export interface TokenUsage {
 export const TokenCount = z.number().int().nonnegative().nullish()
 
 /**
+ * A count a provider bills on, as OpenAI-format upstreams send it: a fraction (partial tokens)
+ * rounds up; a string, a negative or a number past 2^53 fails, and usage holding one is read as
+ * no usage (estimated, never charged as zero).
+ */
+export const BilledTokenCount = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(Math.ceil)
+
+/**
  * Usage from providers that count cache reads and writes apart from the uncached input
  * (Anthropic, Bedrock): canonical prompt tokens include them.
  */

@@ -34,6 +34,14 @@ describe('fromOpenAIChunk', () => {
       { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } },
       [{ type: 'usage', usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } }],
     ],
+    [
+      'usage with a fraction, rounded up',
+      { choices: [], usage: { prompt_tokens: 3.2, completion_tokens: 4 } },
+      [{ type: 'usage', usage: { promptTokens: 4, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } }],
+    ],
+    ['usage counted as a string, as none', { choices: [], usage: { prompt_tokens: '5', completion_tokens: 4 } }, []],
+    ['usage past 2^53, as none', { choices: [], usage: { prompt_tokens: 1e20, completion_tokens: 4611686018427387904 } }, []],
+    ['usage without completion_tokens, as none', { choices: [], usage: { prompt_tokens: 3 } }, []],
     ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {

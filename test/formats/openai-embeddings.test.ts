@@ -83,6 +83,15 @@ describe('upstream answers', () => {
   })
 
   it.each([
+    ['a count sent as a string', { prompt_tokens: '7' }, null],
+    ['a count past 2^53', { prompt_tokens: 1e20 }, null],
+    ['a fraction, rounded up', { prompt_tokens: 6.5 }, 7],
+  ])('read usage with %s', (_label, usage, promptTokens) => {
+    const decoded = fromUpstreamEmbeddings({ data: [{ index: 0, embedding: [1] }], usage }, 1)
+    expect(decoded.usage?.promptTokens ?? null).toBe(promptTokens)
+  })
+
+  it.each([
     ['too few vectors', { data: [{ index: 0, embedding: [1] }], usage }],
     ['a repeated index', { data: [{ index: 0, embedding: [1] }, { index: 0, embedding: [2] }], usage }],
     ['an index out of range', { data: [{ index: 0, embedding: [1] }, { index: 5, embedding: [2] }], usage }],

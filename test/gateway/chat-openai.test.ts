@@ -157,4 +157,16 @@ describe('OpenAI-format upstreams', () => {
     expect(json.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10 })
     expect(json.usage.cost).toBeGreaterThan(0)
   })
+
+  it.each([
+    ['a count sent as a string', { prompt_tokens: '5', completion_tokens: 3, total_tokens: 8 }],
+    ['a negative count', { prompt_tokens: -5, completion_tokens: 3, total_tokens: -2 }],
+    ['counts past 2^53', { prompt_tokens: 1e20, completion_tokens: 4611686018427387904, total_tokens: 1e20 }],
+  ])('estimate usage when the upstream reports %s, rather than charging nothing', async (_label, usage) => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse({ ...openaiCompletion({ content: 'x'.repeat(40) }), usage }) })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'y'.repeat(80) }] })
+    const json = (await response.json()) as Record<string, any>
+    expect(json.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10 })
+    expect(json.usage.cost).toBeGreaterThan(0)
+  })
 })

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { nanoToUsd } from '../../catalog/pricing'
 import { ProviderPreferences } from '../../routing/preferences'
-import type { TokenUsage } from '../canonical'
+import { BilledTokenCount, type TokenUsage } from '../canonical'
 import { estimateTokens, utf8Length } from './estimate'
 import { GATEWAY_FIELDS, type ChatRequest } from './request'
 import type { UsageReport } from './render'
@@ -89,7 +89,8 @@ export function toUpstreamEmbeddings(request: EmbeddingsRequest, upstreamModel: 
 const Vector = z.union([z.array(z.number()), z.string()])
 const UpstreamEmbeddings = z.looseObject({
   data: z.array(z.looseObject({ index: z.number().int().nonnegative().optional(), embedding: Vector })),
-  usage: z.looseObject({ prompt_tokens: z.number().int().nonnegative() }).nullish(),
+  // Odd usage is no usage: the vectors are served and their tokens estimated.
+  usage: z.looseObject({ prompt_tokens: BilledTokenCount }).nullish().catch(null),
 })
 
 export interface Embeddings {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Completion, type Delta, normalizeFinishReason, type StreamEvent, TokenCount, type TokenUsage } from '../canonical'
+import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, TokenCount, type TokenUsage } from '../canonical'
 import { ToolCall } from './request'
 
 /**
@@ -8,12 +8,13 @@ import { ToolCall } from './request'
  * to the canonical Completion / StreamEvent.
  */
 
-/** A token count, or nothing: providers send odd values (nulls, fractions) and usage must not fail a response. */
+/** A detail's token count, or nothing: providers send odd values (nulls, fractions) and usage must not fail a response. */
 const LenientTokenCount = TokenCount.catch(null)
 
+/** Usage without both billed counts, or with either not a count, is no usage (`.catch(null)` where it is read). */
 const UpstreamUsage = z.looseObject({
-  prompt_tokens: z.number().int().nonnegative().catch(0),
-  completion_tokens: z.number().int().nonnegative().catch(0),
+  prompt_tokens: BilledTokenCount,
+  completion_tokens: BilledTokenCount,
   prompt_tokens_details: z
     .looseObject({ cached_tokens: LenientTokenCount, cache_write_tokens: LenientTokenCount })
     .nullish()
@@ -36,7 +37,7 @@ const UpstreamCompletion = z.looseObject({
       }),
     )
     .min(1),
-  usage: UpstreamUsage.nullish(),
+  usage: UpstreamUsage.nullish().catch(null),
   system_fingerprint: z.string().nullish(),
 })
 
@@ -65,7 +66,7 @@ const UpstreamChunk = z.looseObject({
       }),
     )
     .nullish(),
-  usage: UpstreamUsage.nullish(),
+  usage: UpstreamUsage.nullish().catch(null),
   error: z.looseObject({ message: z.string().optional() }).nullish(),
 })
 
