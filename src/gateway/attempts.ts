@@ -5,7 +5,7 @@ import type { UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import type { ExecutionContext } from './context'
 import { retryAfterMs } from '../health/classify'
-import { finalError, isRetryable, observationKind, type Failure, type FailureOutcome } from './failures'
+import { finalError, isRetryable, observationKind, withoutSecret, type Failure, type FailureOutcome } from './failures'
 import { endpointKey } from '../health/types'
 
 /**
@@ -135,5 +135,5 @@ async function prepareAndAttempt<T, Call>(
     return { ok: false, failure: { outcome: 'upstream_error', status: null, message, raw: null, retryAfter: null } }
   }
   const result = await attempt(call, endpoint)
-  return result.ok ? { ok: true, value: { value: result.value, call } } : result
+  return result.ok ? { ok: true, value: { value: result.value, call } } : { ok: false, failure: withoutSecret(result.failure, apiKey) }
 }

@@ -94,6 +94,31 @@ export function failureFromThrow(error: unknown, timedOut: boolean): Failure {
   return { outcome: timedOut ? 'timeout' : 'connection_error', status: null, message, raw: null, retryAfter: null }
 }
 
+/** Secrets shorter than this are not looked for: real keys are longer, and a short one would mangle ordinary words. */
+const MIN_SECRET_LENGTH = 8
+
+/**
+ * An upstream's error (a failure, or a stream's error event) without the provider secret the
+ * gateway sent, in its message or body: an upstream may echo the credentials it received (an
+ * error quoting the request's headers), and the error may reach the client. A Bedrock secret
+ * (`id:secret[:token]`) is looked for in parts too.
+ */
+export function withoutSecret<T extends { message: string; raw: unknown }>(error: T, secret: string): T {
+  const pieces = [secret, ...secret.split(':')].filter((piece) => piece.length >= MIN_SECRET_LENGTH)
+  if (pieces.length === 0) return error
+  const hide = (text: string) => pieces.reduce((out, piece) => out.replaceAll(piece, '[redacted]'), text)
+  return { ...error, message: hide(error.message), raw: mapStrings(error.raw, hide, 0) }
+}
+
+/** JSON with `map` applied to every string; what nests past MAX_JSON_DEPTH is left out. */
+function mapStrings(value: unknown, map: (text: string) => string, depth: number): unknown {
+  if (typeof value === 'string') return map(value)
+  if (typeof value !== 'object' || value === null) return value
+  if (depth >= MAX_JSON_DEPTH) return '[omitted]'
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map, depth + 1))
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map, depth + 1)]))
+}
+
 export function badResponse(message: string, raw: unknown): Failure {
   return { outcome: 'bad_response', status: null, message, raw, retryAfter: null }
 }

@@ -1,3 +1,4 @@
+import { secretNamed } from '../env'
 import { GatewayError } from '../errors'
 import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
@@ -5,6 +6,7 @@ import type { Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
+import { withoutSecret } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
@@ -130,8 +132,10 @@ export async function relay(
       case 'usage':
         state.usage = event.usage
         return
-      case 'error':
-        state.failure = upstreamFailure(event.message, 502, event.raw)
+      case 'error': {
+        const { message, raw } = withoutSecret(event, secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '')
+        state.failure = upstreamFailure(message, 502, raw)
+      }
     }
   }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { BASE, chat, type ErrorJson, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, never, openaiCompletion, stalledBody, type UpstreamHandler } from '../support/upstream'
+import { data, fakeUpstreams, jsonResponse, never, openaiCompletion, sseResponse, stalledBody, type UpstreamHandler } from '../support/upstream'
 
 const tenant = setUpGateway()
 const within20Ms = { TIMEOUT_NON_STREAMING_MS: '20' }
@@ -123,6 +123,31 @@ describe('fallback before the first byte', () => {
     const body = (await response.json()) as ErrorJson
     expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: deeplyNested(2_000) })
     expect((body.error.metadata.attempts as { outcome: string }[]).map((a) => a.outcome)).toEqual(['bad_response', 'bad_response', 'upstream_error'])
+  })
+
+  it("never relays the gateway's provider key when an upstream echoes it in an error", async () => {
+    // An error quoting the request's own authorization header, as a misconfigured proxy might.
+    const echo: UpstreamHandler = (call) => {
+      const received = call.headers.get('authorization') ?? ''
+      return jsonResponse({ error: { message: `bad request, auth=${received}`, detail: [{ header: received }] } }, 400)
+    }
+    fakeUpstreams({ [ALPHA]: echo })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(400)
+    const text = await response.text()
+    expect(text).not.toContain('test-upstream-key')
+    expect(JSON.parse(text)).toMatchObject({
+      error: { message: 'Alpha: bad request, auth=Bearer [redacted]', metadata: { raw: { error: { detail: [{ header: 'Bearer [redacted]' }] } } } },
+    })
+  })
+
+  it("never relays the gateway's provider key from a stream's error event, before the first byte", async () => {
+    const echo: UpstreamHandler = (call) => sseResponse([data({ error: { message: `denied for ${call.headers.get('authorization')}` } })])
+    fakeUpstreams({ [ALPHA]: echo, [BETA]: echo, [GAMMA]: echo })
+    const response = await chat(tenant.key, { ...ask, stream: true })
+    const text = await response.text()
+    expect(text).toContain('denied for Bearer [redacted]')
+    expect(text).not.toContain('test-upstream-key')
   })
 
   it('fails with 429 and the upstream Retry-After when every endpoint is rate limited', async () => {

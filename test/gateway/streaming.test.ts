@@ -105,6 +105,21 @@ describe('streaming relay', () => {
     expect(upstream.calls).toHaveLength(1)
   })
 
+  it("never relays the gateway's provider key from an error event after the first byte", async () => {
+    fakeUpstreams({
+      [ALPHA]: (call) => {
+        const echoed = data({ error: { message: `quota exceeded for ${call.headers.get('authorization')}`, key: call.headers.get('authorization') } })
+        return sseResponse([...openaiStreamEvents(['one']).slice(0, 2), echoed])
+      },
+    })
+    const { data: chunks } = await readSse(await chat(tenant.key, ask))
+    expect(JSON.stringify(chunks)).not.toContain('test-upstream-key')
+    expect(chunks.find((c) => c.error)?.error).toMatchObject({
+      message: 'quota exceeded for Bearer [redacted]',
+      metadata: { raw: { key: 'Bearer [redacted]' } },
+    })
+  })
+
   it('reports an upstream that ends without finishing as an error', async () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['cut']).slice(0, 2)) })
     const { data: chunks } = await readSse(await chat(tenant.key, ask))
