@@ -42,7 +42,7 @@ export function createApp(options: { clock?: Clock } = {}) {
   app.route('/v1', api)
   app.route('/api/v1', api)
 
-  app.notFound((c) => toErrorResponse(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
+  app.notFound((c) => (c.get('errorResponse') ?? toErrorResponse)(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
   app.onError((error, c) => {
     const respond = c.get('errorResponse') ?? toErrorResponse
     if (error instanceof GatewayError) return respond(error)

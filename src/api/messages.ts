@@ -20,7 +20,12 @@ const anthropicErrors = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-messages.post('/messages', anthropicErrors, requireTenant, async (c) => {
+// Anthropic SDKs also reach paths not served here (count_tokens, batches) and wrong methods: those
+// 404s are in Anthropic's shape too.
+messages.use('/messages', anthropicErrors)
+messages.use('/messages/*', anthropicErrors)
+
+messages.post('/messages', requireTenant, async (c) => {
   const request = await readJsonBody(c, MessagesRequest, 'request')
   return serveChat(c, fromAnthropicRequest(request), anthropicRenderer)
 })

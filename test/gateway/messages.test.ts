@@ -143,6 +143,19 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
     })
   }
 
+  it.each([
+    ['POST', '/v1/messages/count_tokens'],
+    ['POST', '/api/v1/messages/batches'],
+    ['GET', '/v1/messages'],
+  ])('a path or method not served (%s %s) is a 404', async (method, path) => {
+    const response = await gatewayFetch(path, { method, headers: { 'x-api-key': tenant.key }, ...(method === 'POST' ? { body: JSON.stringify(ask) } : {}) })
+    expect(response.status).toBe(404)
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: `No route for ${method} ${path}` } })
+    // Other paths keep the OpenAI shape.
+    const other = await gatewayFetch('/v1/nothing', { method })
+    expect(await other.json()).toMatchObject({ error: { code: 404, message: `No route for ${method} /v1/nothing` } })
+  })
+
   it('a provider failure keeps its reason in metadata, and chat completions keep the OpenAI shape', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: 'down' } }, 500) })
     const response = await messages(ask)
