@@ -1,4 +1,5 @@
 import type { Env } from '../env'
+import { GatewayError } from '../errors'
 import { generateKey, keyLabel, newKeyRecord, sha256Hex, type CreateKeyInput, type KeyRecord, type PatchKeyInput } from './keys'
 import type { Ledger } from './ledger'
 
@@ -53,7 +54,11 @@ export async function listKeys(
   env: Env,
   options: { cursor?: string; includeDisabled: boolean; now: number },
 ): Promise<{ keys: KeyState[]; cursor: string | null }> {
-  const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) })
+  const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) }).catch((error: unknown) => {
+    // KV refuses a cursor it did not issue (the local simulator lists nothing instead).
+    if (options.cursor) throw new GatewayError(400, 'invalid_request', 'cursor: not a cursor from a previous page of this listing')
+    throw error
+  })
   const states = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length), options.now)))
   const present = states.filter((state): state is KeyState => state !== null)
   return {
