@@ -1,7 +1,8 @@
 /**
- * How deeply parsed JSON nests. Deeper than any real request, catalog or upstream answer, input
- * would overflow the recursive code it meets later (JSON.stringify, zod), so every reader of
- * untrusted JSON refuses it first.
+ * How deeply parsed JSON nests. Past MAX_JSON_DEPTH, deeper than any real request, catalog or
+ * answer, JSON would overflow the recursive code it meets later (JSON.stringify, zod). So it is
+ * refused in a client's body, and in whatever part of an upstream's answer or error the gateway
+ * passes on to the client.
  */
 
 export const MAX_JSON_DEPTH = 64

@@ -22,7 +22,7 @@ const anthropicErrors = createMiddleware<AppEnv>(async (c, next) => {
 
 // Anthropic SDKs also reach paths not served here (count_tokens, batches) and wrong methods: those
 // 404s are in Anthropic's shape too.
-messages.use('/messages', anthropicErrors)
+// (`/messages/*` matches `/messages` itself too.)
 messages.use('/messages/*', anthropicErrors)
 
 messages.post('/messages', requireTenant, async (c) => {

@@ -5,7 +5,7 @@ import type { UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import type { ExecutionContext } from './context'
 import { retryAfterMs } from '../health/classify'
-import { finalError, isRetryable, observationKind, withoutSecret, type Failure, type FailureOutcome } from './failures'
+import { finalError, forClient, isRetryable, observationKind, providerSecrets, type Failure, type FailureOutcome } from './failures'
 import { endpointKey } from '../health/types'
 
 /**
@@ -119,6 +119,16 @@ async function prepareAndAttempt<T, Call>(
   attempt: (call: Call, endpoint: Endpoint) => Promise<AttemptResult<T>>,
 ): Promise<AttemptResult<{ value: T; call: Call }>> {
   const apiKey = secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? ''
+  const result = await prepareThenAttempt(endpoint, apiKey, prepare, attempt)
+  return result.ok ? result : { ok: false, failure: forClient(result.failure, providerSecrets(apiKey, endpoint.provider)) }
+}
+
+async function prepareThenAttempt<T, Call>(
+  endpoint: Endpoint,
+  apiKey: string,
+  prepare: Prepare<Call>,
+  attempt: (call: Call, endpoint: Endpoint) => Promise<AttemptResult<T>>,
+): Promise<AttemptResult<{ value: T; call: Call }>> {
   let call: Call
   try {
     call = await prepare(endpoint, apiKey)
@@ -135,5 +145,5 @@ async function prepareAndAttempt<T, Call>(
     return { ok: false, failure: { outcome: 'upstream_error', status: null, message, raw: null, retryAfter: null } }
   }
   const result = await attempt(call, endpoint)
-  return result.ok ? { ok: true, value: { value: result.value, call } } : { ok: false, failure: withoutSecret(result.failure, apiKey) }
+  return result.ok ? { ok: true, value: { value: result.value, call } } : result
 }

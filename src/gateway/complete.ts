@@ -2,7 +2,6 @@ import { readBoundedText } from '../bounded-body'
 import type { Config } from '../config'
 import type { Completion } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
-import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
@@ -92,9 +91,6 @@ async function readJson<T>(
   } catch {
     return { ok: false, failure: badResponse('Upstream answered with invalid JSON', excerpt(text)) }
   }
-  if (nestingDepth(json) > MAX_JSON_DEPTH) {
-    return { ok: false, failure: badResponse(`Upstream answered with JSON nested deeper than ${MAX_JSON_DEPTH} levels`, excerpt(text)) }
-  }
   try {
     return { ok: true, value: decode(json) }
   } catch {
@@ -102,7 +98,7 @@ async function readJson<T>(
   }
 }
 
-/** Of a bad upstream body, the client sees the start (the body may be up to MAX_UPSTREAM_BODY_BYTES). */
+/** Of a bad upstream body, the client sees the first 1,024 characters (it may be up to MAX_UPSTREAM_BODY_BYTES). */
 function excerpt(text: string): string {
   return text.slice(0, 1024)
 }

@@ -96,27 +96,54 @@ export function failureFromThrow(error: unknown, timedOut: boolean): Failure {
 
 /** Secrets shorter than this are not looked for: real keys are longer, and a short one would mangle ordinary words. */
 const MIN_SECRET_LENGTH = 8
+/** A body cut short may end inside a secret: a trailing piece this long of one is hidden too. */
+const MIN_SECRET_FRAGMENT = 6
+/** Provider headers whose values are credentials (catalog `headers`, e.g. a vLLM server's bearer token). */
+const CREDENTIAL_HEADER = /authorization|api-?key|token|secret/i
 
 /**
- * An upstream's error (a failure, or a stream's error event) without the provider secret the
- * gateway sent, in its message or body: an upstream may echo the credentials it received (an
- * error quoting the request's headers), and the error may reach the client. A Bedrock secret
- * (`id:secret[:token]`) is looked for in parts too.
+ * The secrets the gateway sends a provider: its key secret, and the values of credential headers
+ * the catalog sets, each also in parts (a Bedrock secret is `id:secret[:token]`, a header
+ * `Bearer <token>`).
  */
-export function withoutSecret<T extends { message: string; raw: unknown }>(error: T, secret: string): T {
-  const pieces = [secret, ...secret.split(':')].filter((piece) => piece.length >= MIN_SECRET_LENGTH)
-  if (pieces.length === 0) return error
-  const hide = (text: string) => pieces.reduce((out, piece) => out.replaceAll(piece, '[redacted]'), text)
+export function providerSecrets(apiKey: string, provider: Pick<Endpoint['provider'], 'headers'>): string[] {
+  const values = [apiKey, ...Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))]
+  return [...new Set(values.flatMap((value) => [value, ...value.split(/[\s:]+/)]))].filter((piece) => piece.length >= MIN_SECRET_LENGTH)
+}
+
+/**
+ * An upstream's error (a failure, or a stream's error event) as the client may see it: without
+ * the secrets the gateway sent (an upstream may echo the credentials it received, say an error
+ * quoting the request's headers), and with what nests past MAX_JSON_DEPTH left out, so that
+ * rendering it cannot overflow.
+ */
+export function forClient<T extends { message: string; raw: unknown }>(error: T, secrets: string[]): T {
+  const hide = (text: string) => hideSecrets(text, secrets)
   return { ...error, message: hide(error.message), raw: mapStrings(error.raw, hide, 0) }
 }
 
-/** JSON with `map` applied to every string; what nests past MAX_JSON_DEPTH is left out. */
+function hideSecrets(text: string, secrets: string[]): string {
+  let out = text
+  for (const secret of secrets) {
+    out = out.replaceAll(secret, '[redacted]')
+    // A body read up to a size may end partway through one.
+    for (let length = secret.length - 1; length >= MIN_SECRET_FRAGMENT; length--) {
+      if (out.endsWith(secret.slice(0, length))) {
+        out = `${out.slice(0, out.length - length)}[redacted]`
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** JSON with `map` applied to every string, keys included; what nests past MAX_JSON_DEPTH is left out. */
 function mapStrings(value: unknown, map: (text: string) => string, depth: number): unknown {
   if (typeof value === 'string') return map(value)
   if (typeof value !== 'object' || value === null) return value
   if (depth >= MAX_JSON_DEPTH) return '[omitted]'
   if (Array.isArray(value)) return value.map((item) => mapStrings(item, map, depth + 1))
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map, depth + 1)]))
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [map(key), mapStrings(item, map, depth + 1)]))
 }
 
 export function badResponse(message: string, raw: unknown): Failure {

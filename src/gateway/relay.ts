@@ -6,7 +6,7 @@ import type { Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
-import { withoutSecret } from './failures'
+import { forClient, providerSecrets } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
@@ -133,7 +133,7 @@ export async function relay(
         state.usage = event.usage
         return
       case 'error': {
-        const { message, raw } = withoutSecret(event, secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '')
+        const { message, raw } = forClient(event, providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider))
         state.failure = upstreamFailure(message, 502, raw)
       }
     }

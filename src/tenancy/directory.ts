@@ -55,8 +55,10 @@ export async function listKeys(
   options: { cursor?: string; includeDisabled: boolean; now: number },
 ): Promise<{ keys: KeyState[]; cursor: string | null }> {
   const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) }).catch((error: unknown) => {
-    // KV refuses a cursor it did not issue (the local simulator lists nothing instead).
-    if (options.cursor) throw new GatewayError(400, 'invalid_request', 'cursor: not a cursor from a previous page of this listing')
+    // KV refuses a cursor it did not issue, naming it (the local simulator lists nothing instead).
+    if (options.cursor && error instanceof Error && /cursor/i.test(error.message)) {
+      throw new GatewayError(400, 'invalid_request', 'cursor: not a cursor from a previous page of this listing')
+    }
     throw error
   })
   const states = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length), options.now)))

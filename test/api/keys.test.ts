@@ -63,12 +63,15 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(all.data.map((k) => k.hash)).toEqual(expect.arrayContaining([a.hash, b.hash]))
   })
 
-  it('answers 400 for a cursor KV refuses', async () => {
+  it('answers 400 for a cursor KV refuses, and 500 when KV fails otherwise', async () => {
     // Cloudflare's KV rejects a cursor it did not issue; the local simulator lists nothing instead.
     vi.spyOn(env.KV, 'list').mockRejectedValueOnce(new Error('KV LIST failed: 400 Invalid cursor'))
     const response = await adminFetch('/v1/keys?cursor=garbage')
     expect(response.status).toBe(400)
     expect(((await response.json()) as ErrorJson).error.message).toContain('cursor')
+    // Any other failure of KV is not the client's: a 500.
+    vi.spyOn(env.KV, 'list').mockRejectedValueOnce(new Error('KV LIST failed: 503 Service Unavailable'))
+    expect((await adminFetch('/v1/keys?cursor=garbage')).status).toBe(500)
   })
 
   it('renames, and answers 404 for unknown hashes and 400 for malformed ones', async () => {

@@ -42,6 +42,11 @@ describe('fromOpenAIChunk', () => {
     ['usage counted as a string, as none', { choices: [], usage: { prompt_tokens: '5', completion_tokens: 4 } }, []],
     ['usage past 2^53, as none', { choices: [], usage: { prompt_tokens: 1e20, completion_tokens: 4611686018427387904 } }, []],
     ['usage without completion_tokens, as none', { choices: [], usage: { prompt_tokens: 3 } }, []],
+    [
+      'a delta whose passed-on fields nest too deep to render',
+      choice({ content: 'x', annotations: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) as unknown }),
+      [{ type: 'error', message: 'Upstream sent a stream chunk nested deeper than 64 levels', raw: null }],
+    ],
     ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {

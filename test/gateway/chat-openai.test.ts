@@ -165,7 +165,7 @@ describe('OpenAI-format upstreams', () => {
   ])('estimate usage when the upstream reports %s, rather than charging nothing', async (_label, usage) => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse({ ...openaiCompletion({ content: 'x'.repeat(40) }), usage }) })
     const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'y'.repeat(80) }] })
-    const json = (await response.json()) as Record<string, any>
+    const json = (await response.json()) as { usage: { prompt_tokens: number; completion_tokens: number; cost: number } }
     expect(json.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10 })
     expect(json.usage.cost).toBeGreaterThan(0)
   })

@@ -113,16 +113,16 @@ describe('fallback before the first byte', () => {
 
   it('fails with 502 and only the start of each bad body when every endpoint answers JSON too deep to render', async () => {
     fakeUpstreams({
-      [ALPHA]: () => new Response(completionWithDeepAnnotation(20_000)),
-      [BETA]: () => new Response(deeplyNested(50_000)),
       // An error body is read up to 4 KiB: 2,000 levels, kept as text.
-      [GAMMA]: () => new Response(deeplyNested(2_000), { status: 500 }),
+      [ALPHA]: () => new Response(deeplyNested(2_000), { status: 500 }),
+      [BETA]: () => new Response(deeplyNested(50_000)),
+      [GAMMA]: () => new Response(completionWithDeepAnnotation(20_000)),
     })
     const response = await chat(tenant.key, ask)
     expect(response.status).toBe(502)
     const body = (await response.json()) as ErrorJson
-    expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: deeplyNested(2_000) })
-    expect((body.error.metadata.attempts as { outcome: string }[]).map((a) => a.outcome)).toEqual(['bad_response', 'bad_response', 'upstream_error'])
+    expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: completionWithDeepAnnotation(20_000).slice(0, 1024) })
+    expect((body.error.metadata.attempts as { outcome: string }[]).map((a) => a.outcome)).toEqual(['upstream_error', 'bad_response', 'bad_response'])
   })
 
   it("never relays the gateway's provider key when an upstream echoes it in an error", async () => {

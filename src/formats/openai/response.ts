@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, TokenCount, type TokenUsage } from '../canonical'
+import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
 
 /**
@@ -85,6 +86,8 @@ export function fromOpenAI(body: unknown): Completion {
   const parsed = UpstreamCompletion.parse(body)
   const choice = parsed.choices[0]!
   const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
+  // Fields passed through to the client are rendered back: too deep, they would overflow.
+  if (nestingDepth(extra) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
   const native = choice.finish_reason ?? null
   return {
     message: {
@@ -117,6 +120,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   const choice = chunk.choices?.[0]
   if (choice?.delta) {
     const { role: _role, content, reasoning, reasoning_content, refusal, tool_calls, ...extra } = choice.delta
+    if (nestingDepth(extra) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
     const delta: Delta = { ...extra }
     if (content) delta.content = content
     if (reasoning || reasoning_content) delta.reasoning = reasoning ?? reasoning_content ?? undefined
