@@ -40,9 +40,13 @@ function ceilToNano(pico: bigint): number {
   return Number((pico + PICO_PER_NANO - 1n) / PICO_PER_NANO)
 }
 
-/** Upstreams report counts; a fractional, negative or missing one must neither throw nor credit the key. */
+/**
+ * Decoders already read counts as whole tokens (BilledTokenCount); this guards the arithmetic. A
+ * fraction rounds up, as the decoders round it, and a negative or non-finite one counts nothing
+ * rather than crediting the key or throwing.
+ */
 function tokens(count: number): number {
-  return Number.isFinite(count) ? Math.max(0, Math.floor(count)) : 0
+  return Number.isFinite(count) ? Math.max(0, Math.ceil(count)) : 0
 }
 
 /** The cost of one request in nano-USD: cached and cache-written prompt tokens at their own prices. */

@@ -25,27 +25,36 @@ export interface TokenUsage {
 export const TokenCount = z.number().int().nonnegative().nullish()
 
 /**
- * A count a provider bills on, as OpenAI-format upstreams send it: a fraction (partial tokens)
- * rounds up; a string, a negative or a number past 2^53 fails, and usage holding one is read as
- * no usage (estimated, never charged as zero).
+ * The one rule for usage in every upstream format. A count a provider bills on: a fraction
+ * (partial tokens) rounds up; a string, a negative or a number past 2^53 fails, and usage holding
+ * one, or lacking a count the format always sends, is read as no usage: estimated, never charged
+ * as zero. Schemas read usage with `.nullish().catch(null)` for this.
  */
 export const BilledTokenCount = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(Math.ceil)
 
 /**
+ * A count within another one (cached tokens of the prompt, reasoning tokens of the completion): it
+ * never raises a charge, so a bad one is read as absent.
+ */
+export const SubsetTokenCount = TokenCount.catch(null)
+
+/**
  * Usage from providers that count cache reads and writes apart from the uncached input
- * (Anthropic, Bedrock): canonical prompt tokens include them.
+ * (Anthropic, Bedrock): canonical prompt tokens include them. These providers always send both
+ * input and output counts, so usage lacking either is no usage (estimated).
  */
 export function usageWithSeparateCache(counts: {
   input: number | null | undefined
   output: number | null | undefined
   cacheRead: number | null | undefined
   cacheWrite: number | null | undefined
-}): TokenUsage {
+}): TokenUsage | null {
+  if (counts.input == null || counts.output == null) return null
   const cachedTokens = counts.cacheRead ?? 0
   const cacheWriteTokens = counts.cacheWrite ?? 0
   return {
-    promptTokens: (counts.input ?? 0) + cachedTokens + cacheWriteTokens,
-    completionTokens: counts.output ?? 0,
+    promptTokens: counts.input + cachedTokens + cacheWriteTokens,
+    completionTokens: counts.output,
     cachedTokens,
     cacheWriteTokens,
     reasoningTokens: 0,
@@ -101,6 +110,11 @@ export type StreamEvent =
   | { type: 'finish'; finishReason: FinishReason; nativeFinishReason: string | null }
   | { type: 'usage'; usage: TokenUsage }
   | { type: 'error'; message: string; raw: unknown }
+
+/** The usage event for counts a decoder read, or none when it read no usage (then it is estimated). */
+export function usageEvents(usage: TokenUsage | null | undefined): StreamEvent[] {
+  return usage ? [{ type: 'usage', usage }] : []
+}
 
 const FINISH_REASONS: Record<string, FinishReason> = {
   // OpenAI and the OpenAI-compatible family

@@ -260,6 +260,20 @@ describe('createAnthropicStreamDecoder', () => {
   })
 
   it.each([
+    ['message_start without an input count', [start({ output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 9 })]],
+    ['a message_delta whose count is a string', [start(), messageDelta('end_turn', { output_tokens: '9' })]],
+    ['a message_start whose usage is not an object', [start('lots' as unknown as Record<string, unknown>), messageDelta('end_turn', { output_tokens: 9 })]],
+    ['a negative count', [start({ input_tokens: -5, output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 9 })]],
+  ])('sends no usage (so the gateway estimates it) after %s', (_, messages) => {
+    expect(decodeAll([...messages, sse('message_stop')])).toStrictEqual([role, { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' }])
+  })
+
+  it('rounds fractional counts up', () => {
+    const events = decodeAll([start({ input_tokens: 10.5, output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 3.1 }), sse('message_stop')])
+    expect(events.at(-1)).toStrictEqual(usage(11, 4))
+  })
+
+  it.each([
     ['data that is not JSON', { event: 'content_block_delta', data: '{"type":"content_block_de' }, '{"type":"content_block_de'],
     ['a known event of the wrong shape', { event: 'content_block_delta', data: '{"index":0,"delta":{"type":"text_delta"}}' }, { index: 0, delta: { type: 'text_delta' } }],
     ['a message_start without message', { event: 'message_start', data: '{"type":"message_start"}' }, { type: 'message_start' }],

@@ -34,6 +34,16 @@ describe('fromBedrock', () => {
   })
 
   it.each([
+    ['a fraction, rounded up', { inputTokens: 2.5, outputTokens: 3, cacheWriteInputTokens: 0.1 }, { promptTokens: 4, completionTokens: 3, cachedTokens: 0, cacheWriteTokens: 1, reasoningTokens: 0 }],
+    // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
+    ['no output count, as none', { inputTokens: 30 }, null],
+    ['a count as a string, as none', { inputTokens: 30, outputTokens: '9' }, null],
+    ['a negative cache read, as none', { inputTokens: 30, outputTokens: 9, cacheReadInputTokens: -1 }, null],
+  ])('reads usage with %s', (_, usage, expected) => {
+    expect(fromBedrock({ ...text, usage }).usage).toStrictEqual(expected)
+  })
+
+  it.each([
     ['max_tokens', 'length'],
     ['stop_sequence', 'stop'],
     ['guardrail_intervened', 'content_filter'],
@@ -70,6 +80,11 @@ describe('Bedrock stream decoding', () => {
     ])
     expect(events[4]).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' })
     expect(events[5]).toMatchObject({ type: 'usage', usage: { promptTokens: 70, cachedTokens: 20 } })
+  })
+
+  it('sends no usage (so the gateway estimates it) for metadata whose usage lacks a count', async () => {
+    const events = await decodeAll([textStream[1]!, event('metadata', { usage: { inputTokens: 21 } })])
+    expect(events.map((e) => e.type)).toStrictEqual(['delta'])
   })
 
   it('turns exception frames and malformed events into error events', async () => {

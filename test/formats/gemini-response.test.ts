@@ -95,10 +95,21 @@ describe('fromGemini', () => {
   })
 
   it.each([
+    ['a fraction, rounded up', { promptTokenCount: 3.5, candidatesTokenCount: 2, thoughtsTokenCount: 1.2 }, { promptTokens: 4, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 2 }],
+    ['a cached count that is not one, as no cache', { promptTokenCount: 3, candidatesTokenCount: 2, cachedContentTokenCount: '3' }, { promptTokens: 3, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
+    // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
+    ['no prompt count, as none', { candidatesTokenCount: 2 }, null],
+    ['a negative count, as none', { promptTokenCount: -1, candidatesTokenCount: 2 }, null],
+    ['a count as a string, as none', { promptTokenCount: 3, candidatesTokenCount: '2' }, null],
+    ['thoughts past 2^53, as none', { promptTokenCount: 3, thoughtsTokenCount: 1e20 }, null],
+  ])('reads usage with %s', (_, usageMetadata, expected) => {
+    expect(fromGemini({ ...candidate('STOP'), usageMetadata }).usage).toStrictEqual(expected)
+  })
+
+  it.each([
     ['a non-object', 'oops'],
     ['a body with neither candidates nor promptFeedback', { usageMetadata: { promptTokenCount: 1 } }],
     ['a functionCall without a name', candidate('STOP', [{ functionCall: { args: {} } }])],
-    ['negative token counts', { ...candidate('STOP'), usageMetadata: { promptTokenCount: -1 } }],
   ])('throws a ZodError on %s', (_, body) => {
     expect(() => fromGemini(body)).toThrow(ZodError)
   })

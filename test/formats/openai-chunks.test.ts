@@ -42,6 +42,14 @@ describe('fromOpenAIChunk', () => {
     ['usage counted as a string, as none', { choices: [], usage: { prompt_tokens: '5', completion_tokens: 4 } }, []],
     ['usage past 2^53, as none', { choices: [], usage: { prompt_tokens: 1e20, completion_tokens: 4611686018427387904 } }, []],
     ['usage without completion_tokens, as none', { choices: [], usage: { prompt_tokens: 3 } }, []],
+    // A cache write can cost more than a plain prompt token, so a bad one makes the usage unknown; a
+    // bad cached count only loses a discount.
+    ['usage whose cache writes are a string, as none', { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cache_write_tokens: '2' } } }, []],
+    [
+      'usage whose cached count is a string, as no cache',
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cached_tokens: '2', cache_write_tokens: 1.5 } } },
+      [{ type: 'usage', usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 2, reasoningTokens: 0 } }],
+    ],
     [
       'a delta whose passed-on fields nest too deep to render',
       choice({ content: 'x', annotations: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) as unknown }),

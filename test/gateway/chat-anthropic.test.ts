@@ -100,6 +100,16 @@ describe('Anthropic-format upstreams', () => {
     expect(body.usage.cost).toBe(0.0105)
   })
 
+  it('answer usage without an output count with an estimate, never a zero charge for the output', async () => {
+    const text = 'A reply long enough that its estimate is more than one token.'
+    fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'text', text }], 'end_turn', { input_tokens: 100 } as never)) })
+    const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'Say something.' }] })
+    const body = (await response.json()) as { usage: { prompt_tokens: number; completion_tokens: number; cost: number } }
+    expect(response.status).toBe(200)
+    expect(body.usage.completion_tokens).toBeGreaterThan(5)
+    expect(body.usage.cost).toBeGreaterThan((body.usage.prompt_tokens * 3) / 1e6)
+  })
+
   it('stream Anthropic events as OpenAI chunks, ending with usage and [DONE]', async () => {
     fakeUpstreams({
       [BETA]: () =>

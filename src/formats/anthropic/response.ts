@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Completion, type FinishReason, normalizeFinishReason, TokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type Completion, type FinishReason, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
 
@@ -18,11 +18,12 @@ export interface DecodeOptions {
   excludeReasoning?: boolean
 }
 
+/** Read with `.nullish().catch(null)`: see BilledTokenCount. */
 export const AnthropicUsage = z.looseObject({
-  input_tokens: TokenCount,
-  output_tokens: TokenCount,
-  cache_read_input_tokens: TokenCount,
-  cache_creation_input_tokens: TokenCount,
+  input_tokens: BilledTokenCount.nullish(),
+  output_tokens: BilledTokenCount.nullish(),
+  cache_read_input_tokens: BilledTokenCount.nullish(),
+  cache_creation_input_tokens: BilledTokenCount.nullish(),
 })
 export type AnthropicUsage = z.infer<typeof AnthropicUsage>
 
@@ -49,12 +50,12 @@ const AnthropicMessage = z.looseObject({
   content: z.array(AnthropicBlock),
   stop_reason: z.string().nullish(),
   stop_sequence: z.string().nullish(),
-  usage: AnthropicUsage.nullish(),
+  usage: AnthropicUsage.nullish().catch(null),
 })
 
 const AnthropicErrorBody = z.looseObject({ error: z.looseObject({ message: z.string() }) })
 
-export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage {
+export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage | null {
   return usageWithSeparateCache({
     input: usage.input_tokens,
     output: usage.output_tokens,

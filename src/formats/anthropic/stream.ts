@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Delta, StreamEvent } from '../canonical'
+import { type Delta, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
 import { encryptedDetail, signatureDetail, textDetail } from './details'
@@ -27,7 +27,7 @@ import {
 
 const Index = z.number().int().nonnegative()
 
-const MessageStart = z.looseObject({ message: z.looseObject({ usage: AnthropicUsage.nullish() }) })
+const MessageStart = z.looseObject({ message: z.looseObject({ usage: z.unknown() }) })
 const BlockStart = z.looseObject({ index: Index, content_block: AnthropicBlock })
 const BlockDelta = z.looseObject({
   index: Index,
@@ -41,27 +41,33 @@ const BlockDelta = z.looseObject({
 })
 const MessageDelta = z.looseObject({
   delta: z.looseObject({ stop_reason: z.string().nullish(), stop_sequence: z.string().nullish() }),
-  usage: AnthropicUsage.nullish(),
+  usage: z.unknown(),
 })
 
 /** What a tool_use content block stands for: a client tool call (by its index), or the JSON answer. */
 type ToolBlock = { kind: 'call'; index: number } | { kind: 'json' }
 
 const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
-// Usage counts are cumulative, so the larger figure wins; a later event reporting 0 for a count
-// it does not track must not erase the one message_start gave.
-function mergeUsage(base: AnthropicUsage, update: AnthropicUsage | null | undefined): AnthropicUsage {
-  const max = (a: number | null | undefined, b: number | null | undefined) => Math.max(a ?? 0, b ?? 0)
+/**
+ * Usage counts are cumulative, so the larger figure wins; a later event reporting 0 for a count it
+ * does not track must not erase the one message_start gave. Once an event carries usage that is
+ * not usage (a string or negative count), the stream's usage is unknown: null, and estimated.
+ */
+function mergeUsage(base: AnthropicUsage | null, update: unknown): AnthropicUsage | null {
+  const read = AnthropicUsage.nullish().safeParse(update)
+  if (base === null || !read.success) return null
+  const next = read.data
+  const max = (a: number | null | undefined, b: number | null | undefined) => (a == null ? b : b == null ? a : Math.max(a, b))
   return {
-    input_tokens: max(base.input_tokens, update?.input_tokens),
-    output_tokens: max(base.output_tokens, update?.output_tokens),
-    cache_read_input_tokens: max(base.cache_read_input_tokens, update?.cache_read_input_tokens),
-    cache_creation_input_tokens: max(base.cache_creation_input_tokens, update?.cache_creation_input_tokens),
+    input_tokens: max(base.input_tokens, next?.input_tokens),
+    output_tokens: max(base.output_tokens, next?.output_tokens),
+    cache_read_input_tokens: max(base.cache_read_input_tokens, next?.cache_read_input_tokens),
+    cache_creation_input_tokens: max(base.cache_creation_input_tokens, next?.cache_creation_input_tokens),
   }
 }
 
 export function createAnthropicStreamDecoder(options: DecodeOptions): (message: SseMessage) => StreamEvent[] {
-  let usage: AnthropicUsage = {}
+  let usage: AnthropicUsage | null = {}
   let stopReason: string | null = null
   let stopSequence: string | null = null
   let toolCalls = 0
@@ -136,7 +142,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
         return opening([
           ...(stopReason === 'stop_sequence' && stopSequence !== null ? [delta({ stop_sequence: stopSequence })] : []),
           { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
-          { type: 'usage', usage: usageFromAnthropic(usage) },
+          ...usageEvents(usage && usageFromAnthropic(usage)),
         ])
       case 'error':
         return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data }]

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Completion, type FinishReason, TokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { BilledTokenCount, type Completion, type FinishReason, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import type { ToolCall } from '../openai/request'
 
 /**
@@ -7,11 +7,12 @@ import type { ToolCall } from '../openai/request'
  * schema and the stop-reason map are shared with the stream decoder.
  */
 
+/** Read with `.nullish().catch(null)`: see BilledTokenCount. */
 export const BedrockUsage = z.looseObject({
-  inputTokens: TokenCount,
-  outputTokens: TokenCount,
-  cacheReadInputTokens: TokenCount,
-  cacheWriteInputTokens: TokenCount,
+  inputTokens: BilledTokenCount.nullish(),
+  outputTokens: BilledTokenCount.nullish(),
+  cacheReadInputTokens: BilledTokenCount.nullish(),
+  cacheWriteInputTokens: BilledTokenCount.nullish(),
 })
 export type BedrockUsage = z.infer<typeof BedrockUsage>
 
@@ -24,7 +25,7 @@ const Block = z.looseObject({
 const ConverseResponse = z.looseObject({
   output: z.looseObject({ message: z.looseObject({ content: z.array(Block) }) }),
   stopReason: z.string(),
-  usage: BedrockUsage.nullish(),
+  usage: BedrockUsage.nullish().catch(null),
 })
 
 const STOP_REASONS: Record<string, FinishReason> = {
@@ -41,7 +42,7 @@ export function bedrockFinishReason(native: string | null): FinishReason {
   return (native && STOP_REASONS[native]) || 'stop'
 }
 
-export function usageFromBedrock(usage: BedrockUsage): TokenUsage {
+export function usageFromBedrock(usage: BedrockUsage): TokenUsage | null {
   return usageWithSeparateCache({
     input: usage.inputTokens,
     output: usage.outputTokens,

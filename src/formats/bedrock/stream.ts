@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { StreamEvent } from '../canonical'
+import { type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import type { MessageReader, SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
@@ -41,7 +41,7 @@ const Delta = z.looseObject({
   }),
 })
 const Stop = z.looseObject({ stopReason: z.string() })
-const Metadata = z.looseObject({ usage: BedrockUsage.nullish() })
+const Metadata = z.looseObject({ usage: BedrockUsage.nullish().catch(null) })
 
 export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEvent[] {
   // contentBlockIndex of each tool use → its OpenAI tool-call index.
@@ -75,7 +75,7 @@ export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEve
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
-        return usage ? [{ type: 'usage', usage: usageFromBedrock(usage) }] : []
+        return usageEvents(usage && usageFromBedrock(usage))
       }
       default:
         return [] // messageStart, contentBlockStop, and event types added later

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Completion, type FinishReason, TokenCount, type TokenUsage } from '../canonical'
+import { BilledTokenCount, type Completion, type FinishReason, SubsetTokenCount, type TokenUsage } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { signatureDetail, type SignatureDetail } from './signatures'
 
@@ -9,11 +9,15 @@ import { signatureDetail, type SignatureDetail } from './signatures'
  * partial responses of the same shape.
  */
 
+/**
+ * Read with `.nullish().catch(null)`: see BilledTokenCount. Gemini leaves out the candidates count
+ * when there are none (a blocked prompt), so only the prompt count is required.
+ */
 export const GeminiUsage = z.looseObject({
-  promptTokenCount: TokenCount,
-  candidatesTokenCount: TokenCount,
-  cachedContentTokenCount: TokenCount,
-  thoughtsTokenCount: TokenCount,
+  promptTokenCount: BilledTokenCount.nullish(),
+  candidatesTokenCount: BilledTokenCount.nullish(),
+  cachedContentTokenCount: SubsetTokenCount,
+  thoughtsTokenCount: BilledTokenCount.nullish(),
 })
 export type GeminiUsage = z.infer<typeof GeminiUsage>
 
@@ -37,7 +41,7 @@ export const GeminiChunk = z.looseObject({
     )
     .nullish(),
   promptFeedback: z.looseObject({ blockReason: z.string().nullish() }).nullish(),
-  usageMetadata: GeminiUsage.nullish(),
+  usageMetadata: GeminiUsage.nullish().catch(null),
   responseId: z.string().nullish(),
 })
 export type GeminiChunk = z.infer<typeof GeminiChunk>
@@ -63,10 +67,11 @@ export function geminiFinishReason(native: string | null, toolCalls: number): Fi
 }
 
 /** Gemini counts thoughts apart from candidates; both are billed as output, so both are completion tokens. */
-export function usageFromGemini(usage: GeminiUsage): TokenUsage {
+export function usageFromGemini(usage: GeminiUsage): TokenUsage | null {
+  if (usage.promptTokenCount == null) return null
   const thoughts = usage.thoughtsTokenCount ?? 0
   return {
-    promptTokens: usage.promptTokenCount ?? 0,
+    promptTokens: usage.promptTokenCount,
     completionTokens: (usage.candidatesTokenCount ?? 0) + thoughts,
     cachedTokens: usage.cachedContentTokenCount ?? 0,
     cacheWriteTokens: 0,

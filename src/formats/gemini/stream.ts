@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../canonical'
+import { type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
 import { GeminiChunk, geminiErrorMessage, geminiFinishReason, readParts, usageFromGemini } from './response'
@@ -36,7 +36,7 @@ export function createGeminiStreamDecoder(): (message: SseMessage) => StreamEven
       const finishReason = candidate ? geminiFinishReason(native, toolCalls) : 'content_filter'
       events.push({ type: 'finish', finishReason, nativeFinishReason: native })
     }
-    if (chunk.usageMetadata) events.push({ type: 'usage', usage: usageFromGemini(chunk.usageMetadata) })
+    if (chunk.usageMetadata) events.push(...usageEvents(usageFromGemini(chunk.usageMetadata)))
     return events
   }
 

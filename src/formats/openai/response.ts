@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, TokenCount, type TokenUsage } from '../canonical'
+import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
 
@@ -9,18 +9,16 @@ import { ToolCall } from './request'
  * to the canonical Completion / StreamEvent.
  */
 
-/** A detail's token count, or nothing: providers send odd values (nulls, fractions) and usage must not fail a response. */
-const LenientTokenCount = TokenCount.catch(null)
-
-/** Usage without both billed counts, or with either not a count, is no usage (`.catch(null)` where it is read). */
+/**
+ * Usage without both billed counts, or with a billed count that is not one, is no usage
+ * (`.catch(null)` where it is read). Cache writes can cost more than plain prompt tokens, so they
+ * are billed counts too.
+ */
 const UpstreamUsage = z.looseObject({
   prompt_tokens: BilledTokenCount,
   completion_tokens: BilledTokenCount,
-  prompt_tokens_details: z
-    .looseObject({ cached_tokens: LenientTokenCount, cache_write_tokens: LenientTokenCount })
-    .nullish()
-    .catch(null),
-  completion_tokens_details: z.looseObject({ reasoning_tokens: LenientTokenCount }).nullish().catch(null),
+  prompt_tokens_details: z.looseObject({ cached_tokens: SubsetTokenCount, cache_write_tokens: BilledTokenCount.nullish() }).nullish(),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: SubsetTokenCount }).nullish().catch(null),
 })
 
 const UpstreamCompletion = z.looseObject({
