@@ -1,6 +1,8 @@
 import { createMiddleware } from 'hono/factory'
+import type { Env } from '../env'
 import { GatewayError } from '../errors'
-import { KEY_PREFIX, sha256, toHex } from '../tenancy/keys'
+import { keyObject, type KeyState } from '../tenancy/directory'
+import { KEY_PREFIX, keyRefusal, sha256, toHex } from '../tenancy/keys'
 import type { AppEnv } from './context'
 
 /**
@@ -75,7 +77,23 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set('keyHash', presented.hex)
   await next()
+  // A request refused for its content before admission (a malformed body, an unknown model) never
+  // reached the key's object. A key that may not be used gets its 401 first, as at OpenAI: checked
+  // only on that error path, so a served request still makes one call to the object.
+  if (c.error instanceof GatewayError && refusesContent(c.error.status)) await usableKey(c.env, presented.hex, c.get('clock')())
 })
+
+/** 4xx but not the key object's own refusals (401 invalid, 402 budget, 403 policy, 429 rate). */
+const refusesContent = (status: number) => status >= 400 && status < 500 && status !== 401 && status !== 402 && status !== 403 && status !== 429
+
+/** The calling key's state, if the key may be used right now (else the same 401 as inference). */
+export async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
+  const state = await keyObject(env, keyHash).read(now)
+  if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')
+  const refusal = keyRefusal(state.record, now)
+  if (refusal) throw new GatewayError(401, 'authentication', refusal.message)
+  return state
+}
 
 /**
  * Admin (management) endpoints: key provisioning and the catalog.

@@ -1,25 +1,14 @@
 import { Hono } from 'hono'
 import { nanoToUsd } from '../catalog/pricing'
 import { GatewayError } from '../errors'
-import type { Env } from '../env'
-import { keyObject, type KeyState } from '../tenancy/directory'
+import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
-import { keyRefusal } from '../tenancy/keys'
 import { keyView } from '../tenancy/view'
-import { requireTenant } from './auth'
+import { requireTenant, usableKey } from './auth'
 import type { AppEnv } from './context'
 
 /** What a tenant key may ask about itself: GET /key and GET /generation. */
 export const tenant = new Hono<AppEnv>()
-
-/** The calling key's state, if the key may be used right now (else the same 401 as inference). */
-async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
-  const state = await keyObject(env, keyHash).read(now)
-  if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')
-  const refusal = keyRefusal(state.record, now)
-  if (refusal) throw new GatewayError(401, 'authentication', refusal.message)
-  return state
-}
 
 tenant.get('/key', requireTenant, async (c) => {
   const now = c.get('clock')()

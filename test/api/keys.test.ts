@@ -134,6 +134,29 @@ describe('a key is checked on every request', () => {
     const viaHeader = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { 'x-api-key': key }, body: JSON.stringify(ask) })
     expect(viaHeader.status).toBe(200)
   })
+
+  it.each([
+    ['a body that is not JSON', '/v1/chat/completions', '{"model":'],
+    ['an unknown model', '/v1/chat/completions', JSON.stringify({ ...ask, model: 'nobody/nothing' })],
+    ['a request that fails validation', '/v1/chat/completions', JSON.stringify({ model: 'test/chat', messages: 'hi' })],
+    ['an Anthropic request that fails validation', '/v1/messages', JSON.stringify({ model: 'test/chat', messages: [] })],
+    ['an unknown embeddings model', '/v1/embeddings', JSON.stringify({ model: 'nobody/nothing', input: 'hi' })],
+  ])('refuses an unknown key with 401 before saying anything of %s', async (_, path, body) => {
+    const refused = await gatewayFetch(path, { method: 'POST', headers: { authorization: 'Bearer sk-mer-v1-nonsense', 'content-type': 'application/json' }, body })
+    expect(refused.status).toBe(401)
+    expect(JSON.stringify(await refused.json())).toContain('Invalid API key')
+    const { key } = await createKey()
+    const known = await gatewayFetch(path, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body })
+    expect([400, 404]).toContain(known.status)
+  })
+
+  it('refuses a disabled key with 401 before looking up a generation', async () => {
+    const { key, hash } = await createKey()
+    await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    const refused = await gatewayFetch('/v1/generation', { headers: { authorization: `Bearer ${key}` } })
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as ErrorJson).error.message).toBe('API key is disabled')
+  })
 })
 
 describe('admin and tenant credentials are separate', () => {
