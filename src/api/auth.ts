@@ -80,11 +80,18 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   // A request refused for its content before admission (a malformed body, an unknown model) never
   // reached the key's object. A key that may not be used gets its 401 first, as at OpenAI: checked
   // only on that error path, so a served request still makes one call to the object.
-  if (c.error instanceof GatewayError && refusesContent(c.error.status)) await usableKey(c.env, presented.hex, c.get('clock')())
+  if (c.error instanceof GatewayError && c.error.status < 500 && c.error.status !== 401 && !c.get('admitting')) await refuseUnusableKey(c.env, presented.hex, c.get('clock')())
 })
 
-/** 4xx but not the key object's own refusals (401 invalid, 402 budget, 403 policy, 429 rate). */
-const refusesContent = (status: number) => status >= 400 && status < 500 && status !== 401 && status !== 402 && status !== 403 && status !== 429
+/** Throws the key's 401 if it may not be used; a lookup that fails leaves the request's own answer. */
+async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promise<void> {
+  try {
+    await usableKey(env, keyHash, now)
+  } catch (error) {
+    if (error instanceof GatewayError) throw error
+    console.error('key lookup after a refused request failed', error instanceof Error ? error.message : String(error))
+  }
+}
 
 /** The calling key's state, if the key may be used right now (else the same 401 as inference). */
 export async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {

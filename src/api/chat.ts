@@ -48,6 +48,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
+  c.set('admitting', true)
   const { plan, reservation, costCapNano } = await renewing(
     env,
     route,

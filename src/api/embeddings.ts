@@ -25,6 +25,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
+  c.set('admitting', true)
   const { plan, reservation, costCapNano } = await renewing(
     env,
     route,

@@ -21,9 +21,6 @@ export interface TokenUsage {
   reasoningTokens: number
 }
 
-/** A token count as upstreams report it (absent or null when they do not). */
-export const TokenCount = z.number().int().nonnegative().nullish()
-
 /**
  * The one rule for usage in every upstream format. A count a provider bills on: a fraction
  * (partial tokens) rounds up; a string, a negative or a number past 2^53 fails, and usage holding
@@ -36,7 +33,7 @@ export const BilledTokenCount = z.number().nonnegative().max(Number.MAX_SAFE_INT
  * A count within another one (cached tokens of the prompt, reasoning tokens of the completion): it
  * never raises a charge, so a bad one is read as absent.
  */
-export const SubsetTokenCount = TokenCount.catch(null)
+export const SubsetTokenCount = BilledTokenCount.nullish().catch(null)
 
 /**
  * Usage from providers that count cache reads and writes apart from the uncached input
@@ -108,12 +105,17 @@ export interface Delta {
 export type StreamEvent =
   | { type: 'delta'; delta: Delta }
   | { type: 'finish'; finishReason: FinishReason; nativeFinishReason: string | null }
-  | { type: 'usage'; usage: TokenUsage }
+  /**
+   * Usage so far (cumulative: the last one stands). Null: the upstream sent usage the gateway
+   * cannot bill on, so what it sent before no longer stands either (estimated, unless good usage
+   * follows).
+   */
+  | { type: 'usage'; usage: TokenUsage | null }
   | { type: 'error'; message: string; raw: unknown }
 
-/** The usage event for counts a decoder read, or none when it read no usage (then it is estimated). */
+/** The usage event for what a decoder read: none when the message carried no usage (undefined). */
 export function usageEvents(usage: TokenUsage | null | undefined): StreamEvent[] {
-  return usage ? [{ type: 'usage', usage }] : []
+  return usage === undefined ? [] : [{ type: 'usage', usage }]
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

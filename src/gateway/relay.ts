@@ -182,7 +182,11 @@ export async function relay(
     state.failure = upstreamFailure('Upstream ended the stream without finishing', 502, null)
   }
   // What was generated is charged, even when the client hung up or the upstream failed midway.
-  const report = usageReport(state.usage, endpoint, ctx.costCapNano, { request: ctx.request, completionCharacters: state.characters })
+  const report = usageReport(state.usage, endpoint, ctx.costCapNano, {
+    request: ctx.request,
+    completionCharacters: state.characters,
+    unfinished: sink.gone || state.failure !== null || !state.finished,
+  })
   const outcome: RequestOutcome = {
     endpoint,
     report,

@@ -8,9 +8,11 @@ import type { UsageReport } from '../formats/openai/render'
 /**
  * Usage and cost of a served request. When the upstream reports no usage (a provider that omits
  * it, a stream cut short, a client that hung up), tokens are estimated: an estimate is charged,
- * never zero. The cost never passes `capNano`, what admission reserved for the request
- * (Admitted.costCapNano): the tokens are reported as the upstream counted them, but a key is never
- * charged past the limit its admission checked.
+ * never zero. Usage an unfinished stream reported is a count so far (providers that repeat
+ * cumulative usage): its completion tokens are raised to the estimate of what was relayed. The
+ * cost never passes `capNano`, what admission reserved for the request (Admitted.costCapNano):
+ * the tokens are reported as the upstream counted them, but a key is never charged past the limit
+ * its admission checked.
  */
 
 export type Report = UsageReport & { estimated: boolean }
@@ -19,16 +21,17 @@ export function usageReport(
   reported: TokenUsage | null,
   endpoint: Endpoint,
   capNano: number,
-  fallback: { request: ChatRequest; completionCharacters: number },
+  fallback: { request: ChatRequest; completionCharacters: number; unfinished?: boolean },
 ): Report {
-  const usage = reported ?? {
-    promptTokens: estimatePromptTokens(fallback.request),
-    completionTokens: estimateTokens(fallback.completionCharacters),
-    cachedTokens: 0,
-    cacheWriteTokens: 0,
-    reasoningTokens: 0,
+  const generated = () => estimateTokens(fallback.completionCharacters)
+  if (reported === null) {
+    const estimate = { promptTokens: estimatePromptTokens(fallback.request), completionTokens: generated(), cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+    return reportOf(estimate, endpoint, capNano, true)
   }
-  return reportOf(usage, endpoint, capNano, reported === null)
+  if (fallback.unfinished && generated() > reported.completionTokens) {
+    return reportOf({ ...reported, completionTokens: generated() }, endpoint, capNano, true)
+  }
+  return reportOf(reported, endpoint, capNano, false)
 }
 
 export function reportOf(usage: TokenUsage, endpoint: Endpoint, capNano: number, estimated: boolean): Report {

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
-import { runInDurableObject } from 'cloudflare:test'
+import { createExecutionContext, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
 import { adminFetch, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
 import { ALPHA } from '../support/catalog'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
@@ -148,6 +149,30 @@ describe('a key is checked on every request', () => {
     const { key } = await createKey()
     const known = await gatewayFetch(path, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body })
     expect([400, 404]).toContain(known.status)
+  })
+
+  it('keeps the answer of a request its key object admitted, even if the key is disabled meanwhile', async () => {
+    const { key, hash } = await createKey()
+    fakeUpstreams({
+      [ALPHA]: async () => {
+        await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+        return jsonResponse({ error: { message: 'messages: too short' } }, 400)
+      },
+    })
+    const response = await chat(key, ask)
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toContain('too short')
+  })
+
+  it('keeps a refused request\'s own answer when the key lookup after it fails', async () => {
+    const failing = { idFromName: () => env.KEYS.idFromName('x'), get: () => ({ read: () => Promise.reject(new Error('object reset')) }) }
+    const request = new Request('http://gateway.test/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-mer-v1-nonsense', 'content-type': 'application/json' },
+      body: '{"model":',
+    })
+    const response = await worker.fetch(request, { ...env, KEYS: failing as unknown as typeof env.KEYS }, createExecutionContext())
+    expect(response.status).toBe(400)
   })
 
   it('refuses a disabled key with 401 before looking up a generation', async () => {

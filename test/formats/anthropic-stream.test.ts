@@ -264,8 +264,12 @@ describe('createAnthropicStreamDecoder', () => {
     ['a message_delta whose count is a string', [start(), messageDelta('end_turn', { output_tokens: '9' })]],
     ['a message_start whose usage is not an object', [start('lots' as unknown as Record<string, unknown>), messageDelta('end_turn', { output_tokens: 9 })]],
     ['a negative count', [start({ input_tokens: -5, output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 9 })]],
-  ])('sends no usage (so the gateway estimates it) after %s', (_, messages) => {
-    expect(decodeAll([...messages, sse('message_stop')])).toStrictEqual([role, { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' }])
+  ])('sends unknown usage (so the gateway estimates it) after %s', (_, messages) => {
+    expect(decodeAll([...messages, sse('message_stop')])).toStrictEqual([
+      role,
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+      { type: 'usage', usage: null },
+    ])
   })
 
   it('rounds fractional counts up', () => {

@@ -37,6 +37,17 @@ describe('createGeminiStreamDecoder', () => {
     ])
   })
 
+  it('sends unknown usage for a chunk whose usage cannot be billed on, so earlier usage no longer stands', () => {
+    const decode = createGeminiStreamDecoder()
+    const text = (t: string) => ({ candidates: [{ content: { parts: [{ text: t }] } }] })
+    expect(decode(message({ ...text('a'), usageMetadata: { promptTokenCount: 5 } }))).toStrictEqual([{ type: 'delta', delta: { content: 'a' } }, usage(5, 0)])
+    expect(decode(message({ ...text('b'), usageMetadata: { promptTokenCount: 5, candidatesTokenCount: '7' } }))).toStrictEqual([
+      { type: 'delta', delta: { content: 'b' } },
+      { type: 'usage', usage: null },
+    ])
+    expect(decode(message(text('c')))).toStrictEqual([{ type: 'delta', delta: { content: 'c' } }])
+  })
+
   it('emits a function call as one complete tool-call delta carrying its signature, and finishes with tool_calls', async () => {
     const events = await decodeAll(toolCallStream)
     const id = 'call_BQkxaZ6dEf2Fz7IPwJ6R-Ak_0'

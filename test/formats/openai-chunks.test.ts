@@ -39,16 +39,23 @@ describe('fromOpenAIChunk', () => {
       { choices: [], usage: { prompt_tokens: 3.2, completion_tokens: 4 } },
       [{ type: 'usage', usage: { promptTokens: 4, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } }],
     ],
-    ['usage counted as a string, as none', { choices: [], usage: { prompt_tokens: '5', completion_tokens: 4 } }, []],
-    ['usage past 2^53, as none', { choices: [], usage: { prompt_tokens: 1e20, completion_tokens: 4611686018427387904 } }, []],
-    ['usage without completion_tokens, as none', { choices: [], usage: { prompt_tokens: 3 } }, []],
+    // Usage sent but unreadable is unknown usage (a null event: earlier usage no longer stands).
+    ['usage counted as a string, as unknown', { choices: [], usage: { prompt_tokens: '5', completion_tokens: 4 } }, [{ type: 'usage', usage: null }]],
+    ['usage past 2^53, as unknown', { choices: [], usage: { prompt_tokens: 1e20, completion_tokens: 4611686018427387904 } }, [{ type: 'usage', usage: null }]],
+    ['usage without completion_tokens, as unknown', { choices: [], usage: { prompt_tokens: 3 } }, [{ type: 'usage', usage: null }]],
+    ['usage: null (most chunks of a stream), as no usage', { choices: [{ index: 0, delta: { role: 'assistant' } }], usage: null }, []],
     // A cache write can cost more than a plain prompt token, so a bad one makes the usage unknown; a
     // bad cached count only loses a discount.
-    ['usage whose cache writes are a string, as none', { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cache_write_tokens: '2' } } }, []],
+    ['usage whose cache writes are a string, as unknown', { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cache_write_tokens: '2' } } }, [{ type: 'usage', usage: null }]],
     [
       'usage whose cached count is a string, as no cache',
       { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cached_tokens: '2', cache_write_tokens: 1.5 } } },
       [{ type: 'usage', usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 2, reasoningTokens: 0 } }],
+    ],
+    [
+      'usage whose cached count is a fraction, rounded up',
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 1.5 } } },
+      [{ type: 'usage', usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 2, cacheWriteTokens: 0, reasoningTokens: 0 } }],
     ],
     [
       'a delta whose passed-on fields nest too deep to render',

@@ -126,6 +126,18 @@ describe('streaming relay', () => {
     expect(chunks.find((c) => c.error)?.error).toMatchObject({ message: 'Upstream ended the stream without finishing' })
   })
 
+  it('charges what an unfinished stream relayed, past the usage the upstream had counted so far', async () => {
+    const words = 'A sentence long enough to be many tokens by the estimate.'
+    // Some upstreams repeat cumulative usage on every chunk; this one is cut before it counts the output.
+    const chunk = data({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: words } }], usage: { prompt_tokens: 10, completion_tokens: 0 } })
+    fakeUpstreams({ [ALPHA]: () => sseResponse([chunk, chunk]) })
+    const { data: chunks } = await readSse(await chat(tenant.key, ask))
+    expect(chunks.find((c) => c.error)?.error).toMatchObject({ message: 'Upstream ended the stream without finishing' })
+    const usage = chunks.at(-1)!.usage as { prompt_tokens: number; completion_tokens: number }
+    expect(usage.prompt_tokens).toBe(10)
+    expect(usage.completion_tokens).toBeGreaterThanOrEqual(Math.floor((2 * words.length) / 4))
+  })
+
   it('cuts a stream that goes silent after TIMEOUT_IDLE_MS with a 408 error chunk', async () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['a', 'b']).slice(0, 2), { stall: true }) })
     const { response, ctx } = await chatWith({ TIMEOUT_IDLE_MS: '20' }, ask)

@@ -36,7 +36,7 @@ export function createGeminiStreamDecoder(): (message: SseMessage) => StreamEven
       const finishReason = candidate ? geminiFinishReason(native, toolCalls) : 'content_filter'
       events.push({ type: 'finish', finishReason, nativeFinishReason: native })
     }
-    if (chunk.usageMetadata) events.push(...usageEvents(usageFromGemini(chunk.usageMetadata)))
+    if (chunk.usageMetadata !== undefined) events.push(...usageEvents(chunk.usageMetadata && usageFromGemini(chunk.usageMetadata)))
     return events
   }
 

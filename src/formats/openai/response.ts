@@ -149,6 +149,8 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
     })
   }
   if (chunk.usage) events.push({ type: 'usage', usage: usageFromOpenAI(chunk.usage) })
+  // Most chunks carry `usage: null`; usage sent but unreadable makes the stream's usage unknown.
+  else if (isRecord(body) && body.usage != null) events.push({ type: 'usage', usage: null })
   return events
 }
 
