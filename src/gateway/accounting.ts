@@ -4,7 +4,7 @@ import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
 import { estimatePromptTokens, promptTokenBound, refersToFiles } from '../formats/openai/estimate'
-import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor } from '../tenancy/ledger'
 import type { Settlement } from '../tenancy/protocol'
@@ -45,7 +45,7 @@ export function outputBound(request: ChatRequest, endpoint: Endpoint): number {
   const cap = endpoint.spec.maxCompletionTokens
   // Reasoning may raise max_tokens to fit a thinking budget (Anthropic), up to the endpoint's cap.
   if (request.reasoning != null || request.reasoning_effort != null) return cap
-  return Math.min(requestedMaxTokens(request) ?? cap, cap)
+  return Math.min(maxTokensAllowed(request) ?? cap, cap)
 }
 
 /** What admission needs to know of a request, whatever its kind (chat, embeddings). */

@@ -38,11 +38,11 @@ export function estimatePromptTokens(request: ChatRequest): number {
   let characters = 0
   let images = 0
   for (const message of request.messages) {
-    characters += messageText(message).length
-    if (message.role === 'assistant' && message.tool_calls) characters += JSON.stringify(message.tool_calls).length
+    characters += messageText(message).length + callsJson(message).length
     images += imageCount(message)
   }
-  if (request.tools?.length) characters += JSON.stringify(request.tools).length
+  const definitions = toolDefinitions(request)
+  if (definitions.length) characters += JSON.stringify(definitions).length
   if (request.response_format) characters += JSON.stringify(request.response_format).length
   const estimate = estimateTokens(characters) + IMAGE_TOKEN_ESTIMATE * images
   estimates.set(request, estimate)
@@ -92,12 +92,28 @@ function isInlineFile(file: unknown): boolean {
 export function promptTokenBound(request: ChatRequest): number {
   let bound = 0
   for (const message of request.messages) {
-    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message)
-    if (message.role === 'assistant' && message.tool_calls) bound += utf8Length(JSON.stringify(message.tool_calls))
+    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message) + utf8Length(callsJson(message))
   }
-  if (request.tools?.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(request.tools))
+  const definitions = toolDefinitions(request)
+  if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
   if (request.response_format) bound += utf8Length(JSON.stringify(request.response_format))
   return bound
+}
+
+/**
+ * Tool definitions in either OpenAI form: `tools`, or the legacy `functions`, which OpenAI-format
+ * upstreams receive as sent and bill as prompt all the same.
+ */
+function toolDefinitions(request: ChatRequest): unknown[] {
+  const { tools, functions } = request
+  return [...(tools ?? []), ...(Array.isArray(functions) ? functions : [])]
+}
+
+/** An assistant message's calls, as the prompt carries them: `tool_calls`, or the legacy `function_call`. */
+function callsJson(message: Message): string {
+  if (message.role !== 'assistant') return ''
+  const { tool_calls: calls, function_call: legacy } = message
+  return (calls ? JSON.stringify(calls) : '') + (legacy != null ? JSON.stringify(legacy) : '')
 }
 
 /** The text of a message, with attachments other than images (audio, files, documents) counted by their encoded size. */

@@ -139,6 +139,15 @@ export function requestedMaxTokens(request: ChatRequest): number | undefined {
   return request.max_completion_tokens ?? request.max_tokens ?? undefined
 }
 
+/**
+ * The most output a request lets an upstream produce: the larger of the two when both are sent,
+ * since OpenAI-format upstreams receive both and may honour either. Reservations rest on this.
+ */
+export function maxTokensAllowed(request: ChatRequest): number | undefined {
+  const { max_completion_tokens: completion, max_tokens: tokens } = request
+  return completion != null && tokens != null ? Math.max(completion, tokens) : (completion ?? tokens ?? undefined)
+}
+
 /** The plain text of a message's content (text parts joined), for prompts and estimates. */
 export function textOf(content: Message['content']): string {
   if (content == null) return ''
