@@ -70,11 +70,9 @@ export async function tryPrepared<T, Call>(
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
   let tooLongFor = 0
+  const clientLeft = (): Unserved => ({ ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true })
   for (const endpoint of ctx.plan) {
-    if (ctx.clientGone.aborted) {
-      const error = new GatewayError(408, 'timeout', 'The client hung up before a provider answered')
-      return { ok: false, error, attempts, clientLeft: true }
-    }
+    if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
     if (endpoint.contextLength <= tooLongFor) continue
     const started = ctx.clock()
@@ -88,6 +86,8 @@ export async function tryPrepared<T, Call>(
       latencyMs: ended - started,
     })
     if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
+    // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health.
+    if (ctx.clientGone.aborted) return clientLeft()
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     last = { failure: result.failure, endpoint }
     if (result.failure.outcome === 'context_length') tooLongFor = Math.max(tooLongFor, endpoint.contextLength)

@@ -141,6 +141,7 @@ export async function relay(
 
   // A hang-up or a stall cancels the upstream reader, which ends the pending read: no race per read.
   let stalled = false
+  const stallFailure = () => upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   const interrupt = () => void upstream.reader.cancel().catch(() => {})
   void sink.hangUp.then(() => sink.gone && interrupt())
@@ -156,7 +157,7 @@ export async function relay(
       const read = await upstream.reader.read()
       if (sink.gone) break
       if (stalled) {
-        state.failure = upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
+        state.failure = stallFailure()
         break
       }
       if (read.done || isDoneSentinel(read.value)) break
@@ -169,7 +170,8 @@ export async function relay(
       idle.resume()
     }
   } catch (error) {
-    state.failure = upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
+    // Cancelling a stalled reader may fail the pending read rather than end it.
+    state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
   } finally {
     idle.stop()
   }

@@ -19,7 +19,10 @@ const STREAM_BUFFER_BYTES = 64 * 1024
  * until it answers; from then on a failure can only be an error chunk.
  */
 export async function streamCompletion(ctx: ExecutionContext, identity: GenerationIdentity, waitUntil: WaitUntil): Promise<Response> {
-  const opening = tryEndpoints(ctx, (call) => openStream(ctx, call))
+  // The client has left once request.signal says so, or (the stream committed) its reader is gone.
+  const readerGone = new AbortController()
+  const attempts: ExecutionContext = { ...ctx, clientGone: AbortSignal.any([ctx.clientGone, readerGone.signal]) }
+  const opening = tryEndpoints(attempts, (call) => openStream(attempts, call))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
     ctx.finish(failedOutcome(early))
@@ -31,6 +34,7 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   const { readable, writable } = new IdentityTransformStream({ highWaterMark: STREAM_BUFFER_BYTES })
   const sink = new Sink(writable.getWriter(), ctx.clientGone)
   if (early === TIMED_OUT) {
+    void sink.hangUp.then(() => sink.gone && readerGone.abort())
     waitUntil(keepAliveUntilOpen(ctx, identity, sink, opening))
     return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, null, null) } })
   }
@@ -61,9 +65,16 @@ async function keepAliveUntilOpen(
   await sink.close()
 }
 
-/** One attempt: the upstream counts as open once it has produced its first event. */
+/**
+ * One attempt: the upstream counts as open once it has produced its first event. A client that
+ * hangs up before then ends the attempt at once (nothing was generated for it), so its reservation
+ * and concurrency slot are settled now rather than at the first-byte timeout.
+ */
 async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<OpenStream>> {
   const controller = new AbortController()
+  const leave = () => controller.abort()
+  if (ctx.clientGone.aborted) leave()
+  else ctx.clientGone.addEventListener('abort', leave, { once: true })
   try {
     const result = await within(firstEvents(call, controller), ctx.config.TIMEOUT_FIRST_BYTE_MS)
     if (result === TIMED_OUT) {
@@ -75,6 +86,8 @@ async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<At
   } catch (error) {
     controller.abort()
     return { ok: false, failure: failureFromThrow(error, false) }
+  } finally {
+    ctx.clientGone.removeEventListener('abort', leave)
   }
 }
 
