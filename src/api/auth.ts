@@ -10,14 +10,19 @@ import type { AppEnv } from './context'
  * provisions keys and edits the catalog. Neither may do the other's job.
  */
 
-/** `Authorization: Bearer <token>`, or Anthropic-style `x-api-key`. */
-function presentedToken(headers: Headers): string | null {
+/**
+ * `Authorization: Bearer <token>`, or Anthropic-style `x-api-key`. Throws a 401 naming what is
+ * wrong when no token is presented: `missing` says what to send.
+ */
+function presentedToken(headers: Headers, missing: string): string {
   const authorization = headers.get('authorization')
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    return match?.[1] ?? null
-  }
-  return headers.get('x-api-key')?.trim() || null
+  const bearer = authorization === null ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1]
+  const token = bearer ?? headers.get('x-api-key')?.trim()
+  if (token) return token
+  if (authorization === null) throw new GatewayError(401, 'authentication', missing)
+  // Sent twice, the header arrives as both values joined by a comma.
+  const problem = authorization.includes(',') ? 'sent more than once' : 'not of the form "Bearer <key>"'
+  throw new GatewayError(401, 'authentication', `Malformed Authorization header (${problem}): send exactly one "Authorization: Bearer <key>"`)
 }
 
 let adminDigest: { token: string; digest: Promise<Uint8Array> } | undefined
@@ -68,8 +73,7 @@ async function isAdminToken(adminToken: string | undefined, presented: Uint8Arra
  * @example app.post('/chat/completions', requireTenant, handler)
  */
 export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
-  const token = presentedToken(c.req.raw.headers)
-  if (!token) throw new GatewayError(401, 'authentication', 'Missing API key: send "Authorization: Bearer <key>"')
+  const token = presentedToken(c.req.raw.headers, 'Missing API key: send "Authorization: Bearer <key>"')
   // One digest serves both the constant-time admin check and the key's hash.
   const presented = await tokenDigest(token)
   if (await presentsAdminToken(c.env.ADMIN_TOKEN, presented)) {
@@ -111,8 +115,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.env.ADMIN_TOKEN) {
     throw new GatewayError(403, 'permission_denied', 'The admin API is disabled: set the ADMIN_TOKEN secret')
   }
-  const token = presentedToken(c.req.raw.headers)
-  if (!token) throw new GatewayError(401, 'authentication', 'Missing admin token: send "Authorization: Bearer <ADMIN_TOKEN>"')
+  const token = presentedToken(c.req.raw.headers, 'Missing admin token: send "Authorization: Bearer <ADMIN_TOKEN>"')
   if (token.startsWith(KEY_PREFIX)) {
     throw new GatewayError(403, 'permission_denied', 'Tenant API keys cannot call admin endpoints')
   }

@@ -9,7 +9,16 @@ import type { AppEnv } from './context'
  * `npm run bench:profile` fell from 8.0% to 4.5% without it).
  */
 
-const EXPOSED = ['x-generation-id', 'x-meridian-provider', 'x-meridian-attempts'].join(',')
+/** The routing headers, and a refusal's rate-limit headers (not safelisted, so unreadable unless exposed). */
+const EXPOSED = [
+  'x-generation-id',
+  'x-meridian-provider',
+  'x-meridian-attempts',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+].join(',')
 const METHODS = 'GET,HEAD,POST,PUT,PATCH,DELETE'
 /** Browsers cache a preflight's answer this long (Chromium caps it at 2 hours). */
 const MAX_AGE_S = '7200'

@@ -136,6 +136,21 @@ describe('a key is checked on every request', () => {
     expect(viaHeader.status).toBe(200)
   })
 
+  it('says what is wrong with an Authorization header it cannot read, and reads x-api-key beside one', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key } = await createKey()
+    const post = (headers: Headers) => gatewayFetch('/v1/chat/completions', { method: 'POST', headers, body: JSON.stringify(ask) })
+    const twice = new Headers()
+    twice.append('authorization', `Bearer ${key}`)
+    twice.append('authorization', `Bearer ${key}`)
+    const refused = await post(twice)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as ErrorJson).error.message).toMatch(/^Malformed Authorization header \(sent more than once\)/)
+    const basic = await post(new Headers({ authorization: 'Basic dXNlcjpwYXNz' }))
+    expect(((await basic.json()) as ErrorJson).error.message).toMatch(/^Malformed Authorization header \(not of the form "Bearer <key>"\)/)
+    expect((await post(new Headers({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': key }))).status).toBe(200)
+  })
+
   it.each([
     ['a body that is not JSON', '/v1/chat/completions', '{"model":'],
     ['an unknown model', '/v1/chat/completions', JSON.stringify({ ...ask, model: 'nobody/nothing' })],

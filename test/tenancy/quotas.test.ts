@@ -196,7 +196,51 @@ describe('rate and concurrency limits through the front door', () => {
   })
 })
 
+describe('the worst case', () => {
+  /** What a request could cost, from the 402 of a key with next to no credit. */
+  async function required(key: string, body: object): Promise<number> {
+    const refused = await chat(key, { model: 'test/chat', messages: hi, ...body })
+    expect(refused.status).toBe(402)
+    return ((await refused.json()) as ErrorJson).error.metadata.required as number
+  }
+
+  it('rests on the larger of max_tokens and max_completion_tokens when both are sent (an upstream may honour either)', async () => {
+    const { key } = await createKey({ name: 'both-limits', limit: 0.000001 })
+    const large = await required(key, { max_tokens: 300 })
+    expect(await required(key, { max_completion_tokens: 5, max_tokens: 300 })).toBe(large)
+    expect(await required(key, { max_tokens: 5, max_completion_tokens: 300 })).toBe(large)
+    expect(await required(key, { max_completion_tokens: 5 })).toBeLessThan(large)
+  })
+
+  it('counts legacy functions and function calls as prompt, as it counts tools and tool calls', async () => {
+    const { key } = await createKey({ name: 'functions', limit: 0.000001 })
+    const functions = Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, description: 'd'.repeat(500), parameters: { type: 'object' } }))
+    // At least the definitions' own bytes, as if they were a message's text.
+    const asText = await required(key, { max_tokens: 1, messages: [...hi, { role: 'user', content: JSON.stringify(functions) }] })
+    expect(await required(key, { max_tokens: 1, functions })).toBeGreaterThan(asText)
+    const call = { name: 'f0', arguments: JSON.stringify({ q: 'y'.repeat(5000) }) }
+    const called = await required(key, { max_tokens: 1, messages: [...hi, { role: 'assistant', content: null, function_call: call }] })
+    expect(called).toBe(await required(key, { max_tokens: 1, messages: [...hi, { role: 'assistant', content: JSON.stringify(call) }] }))
+  })
+})
+
 describe('settlement', () => {
+  it('settles at once a stream its client leaves before the first byte, not at the first-byte timeout', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['late']), { hold: new Promise(() => {}) }) })
+    const { key, hash } = await createKey({ name: 'left-early', max_concurrency: 1 })
+    // Committed after STREAM_KEEPALIVE_MS: the client gets a keep-alive comment, then leaves.
+    const response = await chat(key, { model: 'test/chat', stream: true, messages: hi })
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, generations } = await inspect(hash)
+    expect(generations[0]).toMatchObject({ status: 'cancelled', cost_nano: 0, streamed: true })
+    expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0 })
+    // The hang-up is no fault of the provider's, and no other provider was asked.
+    expect(upstream.calls).toHaveLength(1)
+  })
+
   it('settles a stream the client cancels with an estimate, never zero', async () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse([...openaiStreamEvents(['one ', 'two ']).slice(0, 3)], { stall: true }) })
     const { key, hash } = await createKey({ name: 'cancel' })
