@@ -23,13 +23,13 @@ export function usageReport(
   capNano: number,
   fallback: { request: ChatRequest; completionCharacters: number; unfinished?: boolean },
 ): Report {
-  const generated = () => estimateTokens(fallback.completionCharacters)
+  const generated = estimateTokens(fallback.completionCharacters)
   if (reported === null) {
-    const estimate = { promptTokens: estimatePromptTokens(fallback.request), completionTokens: generated(), cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+    const estimate = { promptTokens: estimatePromptTokens(fallback.request), completionTokens: generated, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
     return reportOf(estimate, endpoint, capNano, true)
   }
-  if (fallback.unfinished && generated() > reported.completionTokens) {
-    return reportOf({ ...reported, completionTokens: generated() }, endpoint, capNano, true)
+  if (fallback.unfinished && generated > reported.completionTokens) {
+    return reportOf({ ...reported, completionTokens: generated }, endpoint, capNano, true)
   }
   return reportOf(reported, endpoint, capNano, false)
 }
