@@ -6,7 +6,7 @@ import { secretNamed, type Env } from '../env'
 import { ChatRequest } from '../formats/openai/request'
 import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
-import type { ExecutionContext } from '../gateway/context'
+import { offThePath, type ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
 import { openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
@@ -69,7 +69,8 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
     costCapNano,
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
-    finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),
+    finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
+    later: offThePath(waitUntil),
   }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.

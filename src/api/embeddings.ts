@@ -4,6 +4,7 @@ import { EmbeddingsRequest, planningRequest } from '../formats/openai/embeddings
 import { admitWithin, settle } from '../gateway/accounting'
 import { embed, embeddingBounds } from '../gateway/embed'
 import { newGeneration } from '../gateway/identity'
+import { offThePath } from '../gateway/context'
 import { reportObservations } from '../health/report'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
@@ -49,7 +50,8 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       costCapNano,
       clientGone: c.req.raw.signal,
       observe: (observation) => reportObservations(env, waitUntil, [observation]),
-      finish: (outcome) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, clock())),
+      finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
+      later: offThePath(waitUntil),
     },
     identity,
   )

@@ -39,8 +39,11 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     ttfbMs: ctx.clock() - ctx.startedAt,
     error: null,
   }
-  observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0)
-  ctx.finish(outcome)
+  const at = ctx.clock()
+  ctx.later(() => {
+    observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
+    ctx.finish(outcome, at)
+  })
   return Response.json(
     { ...ctx.renderer.json(meta, completion, report, ctx.request), ...routeDebug(ctx, attempts) },
     { headers: servedHeaders(identity, endpoint, attempts) },

@@ -32,8 +32,31 @@ export interface ExecutionContext {
   clientGone: AbortSignal
   /** Reports one attempt's outcome to the health module (never awaited). */
   observe: (observation: Observation) => void
-  /** Called exactly once, when the request is over, with what it cost and what happened. */
-  finish: (outcome: RequestOutcome) => void
+  /** Called exactly once, when the request is over (`at`, by default now), with what it cost and what happened. */
+  finish: (outcome: RequestOutcome, at?: number) => void
+  /** Runs work that must not delay the answer (see `offThePath`). */
+  later: (work: () => void) => void
+}
+
+/**
+ * The request's `later`: work that must not delay its answer (a served request's settlement and
+ * health report) runs in a timer's turn, once the runtime has written what the request returned or
+ * wrote (a microtask would run before that), and waitUntil keeps it alive. Measured: the JSON p50 at
+ * 300 req/s fell by about 0.3 ms (bench/README.md, eleventh round).
+ */
+export function offThePath(waitUntil: WaitUntil): (work: () => void) => void {
+  return (work) =>
+    waitUntil(
+      new Promise<void>((resolve) =>
+        setTimeout(() => {
+          try {
+            work()
+          } finally {
+            resolve()
+          }
+        }, 0),
+      ),
+    )
 }
 
 export interface RequestOutcome {
@@ -69,15 +92,15 @@ export const CLIENT_DISCONNECTED = 'client disconnected'
 
 /**
  * A served request's success, for health: time to the upstream's first byte and the completion
- * throughput after it.
+ * throughput after it, until `now` (when the answer was complete).
  */
 export function observeSuccess(
   ctx: Pick<ExecutionContext, 'clock' | 'startedAt' | 'observe' | 'stream'>,
   outcome: RequestOutcome,
   upstreamTtfbMs: number,
+  now: number,
 ): void {
   if (!outcome.endpoint || outcome.status === 'error') return
-  const now = ctx.clock()
   const generatingMs = now - ctx.startedAt - upstreamTtfbMs
   const tokens = outcome.report?.usage.completionTokens ?? 0
   ctx.observe({

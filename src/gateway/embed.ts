@@ -17,7 +17,7 @@ import { reportOf, type Report } from './usage'
  * any byte, health observations), the same admission bounds and settlement, one JSON answer.
  */
 
-export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish' | 'costCapNano'> {
+export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish' | 'later' | 'costCapNano'> {
   request: EmbeddingsRequest
 }
 
@@ -71,8 +71,11 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
     ttfbMs: ctx.clock() - ctx.startedAt,
     error: null,
   }
-  observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0)
-  ctx.finish(outcome)
+  const at = ctx.clock()
+  ctx.later(() => {
+    observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
+    ctx.finish(outcome, at)
+  })
   const meta = { id: identity.id, model: endpoint.model.id, provider: endpoint.provider.name }
   return Response.json(
     { ...renderEmbeddings(meta, embeddings, report, ctx.request.encoding_format ?? 'float'), ...routeDebug(ctx, attempts) },

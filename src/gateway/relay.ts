@@ -200,19 +200,24 @@ export async function relay(
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
     error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
   }
-  if (!state.failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0)
-  else if (!sink.gone) {
-    // An endpoint that dies after its first token must still open its circuit.
-    ctx.observe({
-      endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
-      kind: state.failure.status === 408 ? 'timeout' : 'server_error',
-      at: ctx.clock(),
-      ttfbMs: null,
-      tokensPerSecond: null,
-      retryAfterMs: null,
-    })
-  }
-  ctx.finish(outcome)
+  const failure = state.failure
+  const at = ctx.clock()
+  // After the stream's last messages are on their way.
+  ctx.later(() => {
+    if (!failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0, at)
+    else if (!sink.gone) {
+      // An endpoint that dies after its first token must still open its circuit.
+      ctx.observe({
+        endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
+        kind: failure.status === 408 ? 'timeout' : 'server_error',
+        at,
+        ttfbMs: null,
+        tokensPerSecond: null,
+        retryAfterMs: null,
+      })
+    }
+    ctx.finish(outcome, at)
+  })
   if (sink.gone) return
   if (state.failure) await sink.sendAll(writer.error(state.failure))
   await sink.sendAll(writer.end(report, routeDebug(ctx, opened.attempts)))

@@ -4,9 +4,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { createApp } from '../../src/app'
 import { configOf } from '../../src/config'
 import type { CatalogInput } from '../../src/catalog/schema'
-import { forgetLocalHealth } from '../../src/health/local'
 import { PRIOR_TTFB_MS } from '../../src/routing/score'
-import { createKey, installCatalog } from '../support/gateway'
+import { createKey, forgetServedHealth, installCatalog } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion, type UpstreamHandler } from '../support/upstream'
 
 /**
@@ -56,7 +55,7 @@ beforeAll(async () => {
   await installCatalog(geoCatalog)
   key = (await createKey({ name: 'geo' })).key
 })
-beforeEach(() => forgetLocalHealth(env))
+beforeEach(forgetServedHealth)
 afterEach(() => {
   vi.restoreAllMocks()
 })

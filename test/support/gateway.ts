@@ -64,15 +64,25 @@ export async function readSse(response: Response): Promise<{ data: Record<string
  * each test, restore fetch and forget this isolate's health observations so no case reorders the
  * next. Read `tenant.key` inside tests.
  */
+/**
+ * Forgets this isolate's health view, after the last test's reports have landed: a served request
+ * reports a timer's turn after its answer (`offThePath`), so one turn lets them in first, and a
+ * test starts from a clean view rather than one a previous test's late report changed.
+ */
+export async function forgetServedHealth(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0))
+  forgetLocalHealth(env)
+}
+
 export function setUpGateway(catalog: unknown = testCatalog): { key: string } {
   const tenant = { key: '' }
   beforeAll(async () => {
     await installCatalog(catalog)
     tenant.key = (await createKey()).key
   })
-  afterEach(() => {
+  afterEach(async () => {
     vi.restoreAllMocks()
-    forgetLocalHealth(env)
+    await forgetServedHealth()
   })
   return tenant
 }

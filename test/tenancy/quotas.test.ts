@@ -1,18 +1,17 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { forgetLocalHealth } from '../../src/health/local'
 import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { adminFetch, chat, createKey, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { adminFetch, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 beforeAll(() => installCatalog())
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks()
   // A test's failed upstreams must not reorder the next test's route.
-  forgetLocalHealth(env)
+  await forgetServedHealth()
 })
 
 const stub = (hash: string) => env.KEYS.get(env.KEYS.idFromName(hash))
