@@ -40,9 +40,10 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     error: null,
   }
   const at = ctx.clock()
+  // Settlement first: nothing may keep it from running.
   ctx.later(() => {
-    observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
     ctx.finish(outcome, at)
+    observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
   })
   return Response.json(
     { ...ctx.renderer.json(meta, completion, report, ctx.request), ...routeDebug(ctx, attempts) },

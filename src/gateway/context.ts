@@ -40,9 +40,9 @@ export interface ExecutionContext {
 
 /**
  * The request's `later`: work that must not delay its answer (a served request's settlement and
- * health report) runs in a timer's turn, once the runtime has written what the request returned or
- * wrote (a microtask would run before that), and waitUntil keeps it alive. Measured: the JSON p50 at
- * 300 req/s fell by about 0.3 ms (bench/README.md, eleventh round).
+ * health report) runs in a timer's turn, after the response has been handed to the runtime (a
+ * microtask would run before that), and waitUntil keeps it alive. Measured: the JSON p50 at 300
+ * req/s fell by about 0.3 ms (bench/README.md, eleventh round).
  */
 export function offThePath(waitUntil: WaitUntil): (work: () => void) => void {
   return (work) =>

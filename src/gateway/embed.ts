@@ -72,9 +72,10 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
     error: null,
   }
   const at = ctx.clock()
+  // Settlement first: nothing may keep it from running.
   ctx.later(() => {
-    observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
     ctx.finish(outcome, at)
+    observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
   })
   const meta = { id: identity.id, model: endpoint.model.id, provider: endpoint.provider.name }
   return Response.json(

@@ -200,12 +200,14 @@ export async function relay(
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
     error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
   }
-  const failure = state.failure
+  const { failure } = state
+  const gone = sink.gone
   const at = ctx.clock()
-  // After the stream's last messages are on their way.
+  // Once the stream's last messages have been handed on. Settlement first: nothing may keep it from running.
   ctx.later(() => {
+    ctx.finish(outcome, at)
     if (!failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0, at)
-    else if (!sink.gone) {
+    else if (!gone) {
       // An endpoint that dies after its first token must still open its circuit.
       ctx.observe({
         endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
@@ -216,7 +218,6 @@ export async function relay(
         retryAfterMs: null,
       })
     }
-    ctx.finish(outcome, at)
   })
   if (sink.gone) return
   if (state.failure) await sink.sendAll(writer.error(state.failure))

@@ -60,20 +60,22 @@ export async function readSse(response: Response): Promise<{ data: Record<string
 }
 
 /**
- * The usual setup of a gateway test file: install a catalog and create a tenant key once; after
- * each test, restore fetch and forget this isolate's health observations so no case reorders the
- * next. Read `tenant.key` inside tests.
- */
-/**
  * Forgets this isolate's health view, after the last test's reports have landed: a served request
  * reports a timer's turn after its answer (`offThePath`), so one turn lets them in first, and a
- * test starts from a clean view rather than one a previous test's late report changed.
+ * test starts from a clean view rather than one a previous test's late report changed. (A
+ * request still running when its test ends, such as a stream the test left early, may report
+ * later still: such a test waits for its record first.)
  */
 export async function forgetServedHealth(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 0))
   forgetLocalHealth(env)
 }
 
+/**
+ * The usual setup of a gateway test file: install a catalog and create a tenant key once; after
+ * each test, restore fetch and forget this isolate's health observations so no case reorders the
+ * next. Read `tenant.key` inside tests.
+ */
 export function setUpGateway(catalog: unknown = testCatalog): { key: string } {
   const tenant = { key: '' }
   beforeAll(async () => {
