@@ -38,7 +38,8 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
     }),
   )
   const facts = { id: identity.id, reservation, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
-  return embed(
+  // As in chat: a client that hangs up must not cancel the work, which the provider bills.
+  const answer = embed(
     {
       env,
       config: configOf(env),
@@ -55,4 +56,6 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
     },
     identity,
   )
+  waitUntil(answer)
+  return answer
 })

@@ -171,6 +171,32 @@ describe('POST /v1/embeddings', () => {
     )
   })
 
+  it('settles with the real cost a request whose client hung up while the provider worked', async () => {
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const upstream = fakeUpstreams({
+      [ALPHA]: async () => {
+        await gate
+        return jsonResponse(upstreamList([[1]], 5000))
+      },
+    })
+    const { key } = await createKey({ name: 'embeddings-hang-up' })
+    const client = new AbortController()
+    const pending = gatewayFetch('/v1/embeddings', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/embed', input: 'a'.repeat(5000) }),
+      signal: client.signal,
+    })
+    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    release()
+    const view = async () => ((await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as Promise<{ data: object }>
+    // Not left reserved for the alarm to charge in full: settled with what the provider reported.
+    await vi.waitFor(async () => expect((await view()).data).toMatchObject({ usage: 0.0005, reserved: 0 }), { timeout: 5_000 })
+  })
+
   it('answers 413 without trying another provider when the vectors would pass MAX_UPSTREAM_BODY_BYTES', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: served, [GAMMA]: served })
     const { key } = await createKey({ name: 'many-vectors' })
