@@ -73,6 +73,17 @@ export function worstCaseNano(promptTokens: number, completionTokens: number, pr
   return ceilToNano(BigInt(promptTokens) * promptPrice + BigInt(completionTokens) * prices.completion + prices.request)
 }
 
+/**
+ * Nano-USD as people read dollars, exactly: every significant digit and at least two decimals
+ * ($0.000000001, $0.00001, $12.50), so a tiny limit or cost never prints as $0.000000.
+ */
+export function usdText(nano: number): string {
+  const sign = nano < 0 ? '-' : ''
+  const amount = Math.abs(nano)
+  const fraction = String(amount % 1e9).padStart(9, '0').replace(/0+$/, '').padEnd(2, '0')
+  return `${sign}$${Math.floor(amount / 1e9)}.${fraction}`
+}
+
 /** Nano-USD → USD for display (JSON numbers); never used for arithmetic. */
 export function nanoToUsd(nano: number): number {
   return nano / 1e9

@@ -1,3 +1,4 @@
+import { usdText } from '../catalog/pricing'
 import { charge, fullBucket, refill, waitFor, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
@@ -94,8 +95,6 @@ export type Decision =
   | { ok: true; allowed: number[]; reserveNano: number; reserveTokens: number; ledger: Ledger }
   | { ok: false; refusal: Refusal }
 
-const usd = (nano: number) => `$${(nano / 1e9).toFixed(6)}`
-
 function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: number, amount: number, now: number): Refusal {
   const waitMs = waitFor(bucket, capacity, amount)
   return {
@@ -185,8 +184,8 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
       refusal: {
         status: 402,
         message:
-          `This request can cost up to ${usd(reserveNano)} but the key has ${usd(remaining)} of its ` +
-          `${usd(policy.limitNano ?? 0)} limit left; lower max_tokens or raise the key's limit`,
+          `This request can cost up to ${usdText(reserveNano)} but the key has ${usdText(remaining)} of its ` +
+          `${usdText(policy.limitNano ?? 0)} limit left; lower max_tokens or raise the key's limit`,
         headers: {},
         metadata: { limit: (policy.limitNano ?? 0) / 1e9, limit_remaining: remaining / 1e9, required: reserveNano / 1e9 },
       },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { costNano, parsePricing, parseUsd } from '../../src/catalog/pricing'
+import { costNano, parsePricing, parseUsd, usdText } from '../../src/catalog/pricing'
 import { ZERO_USAGE } from '../../src/formats/canonical'
 
 describe('parseUsd', () => {
@@ -12,6 +12,18 @@ describe('parseUsd', () => {
     ['12.5', 12_500_000_000_000n],
   ])('%s USD is %s pico-USD', (amount, pico) => {
     expect(parseUsd(amount)).toBe(pico)
+  })
+})
+
+describe('usdText', () => {
+  it('prints nano-dollars exactly, with at least two decimals', () => {
+    expect(usdText(1)).toBe('$0.000000001')
+    expect(usdText(10_000)).toBe('$0.00001')
+    expect(usdText(0)).toBe('$0.00')
+    expect(usdText(12_500_000_000)).toBe('$12.50')
+    expect(usdText(1_000_000_001)).toBe('$1.000000001')
+    expect(usdText(-2_500_000)).toBe('-$0.0025')
+    expect(usdText(Number.MAX_SAFE_INTEGER)).toBe('$9007199.254740991')
   })
 })
 

@@ -75,7 +75,7 @@ describe('decideAdmission', () => {
     expect(ledger.reservedNano).toBe(9_000)
     const refusal = decideAdmission(keyWith({ limitNano: 10_000 }), ledger, request())
     expect(refusal).toMatchObject({ ok: false, refusal: { status: 402, metadata: { limit_remaining: 0.000001, required: 0.000003 } } })
-    if (!refusal.ok) expect(refusal.refusal.message).toContain('$0.000001 of its $0.000010 limit left')
+    if (!refusal.ok) expect(refusal.refusal.message).toContain('up to $0.000003 but the key has $0.000001 of its $0.00001 limit left')
   })
 
   it('admits exactly requests_per_minute in a burst, then refills one every 60/rpm seconds', () => {

@@ -89,7 +89,7 @@ describe('a budget is never overspent', () => {
     for (const refused of settled.filter((r) => r.status === 402)) {
       const body = (await refused.json()) as ErrorJson
       expect(body.error).toMatchObject({ code: 402, metadata: { error_type: 'payment_required', required: worstCase / 1e9 } })
-      expect(body.error.message).toMatch(/can cost up to \$0\.000218 but the key has \$0\.000\d+ of its \$0\.011000 limit left/)
+      expect(body.error.message).toMatch(/can cost up to \$0\.000218 but the key has \$0\.000\d+ of its \$0\.011 limit left/)
     }
     const costs = await Promise.all(settled.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { usage: { cost: number } }).usage.cost))
     await vi.waitFor(async () => expect((await inspect(hash)).reservations).toEqual({ settled: 50 }))
