@@ -87,6 +87,12 @@ function overheadOf(metric: 'latency' | 'ttfb', own: Percentiles, direct: Percen
   }
 }
 
+/** A floor multiple for the table: "n/a" where the pass-through was no slower than direct (the ratio means nothing there). */
+function floorMultipleText(overhead: Overhead, at: 'p50' | 'p99'): string {
+  const floorMs = overhead.vsDirect[at].ms - overhead.vsPassthrough[at].ms
+  return floorMs > 0 ? fixed(overhead.floorMultiple[at], 2) : 'n/a'
+}
+
 function find<S extends Step>(steps: S[], mode: Mode, load: number | 'max', target: TargetName, round = 1): S | undefined {
   return steps.find((step) => step.mode === mode && step.load === load && step.target === target && step.round === round)
 }
@@ -262,7 +268,7 @@ export function renderReport(result: BenchResult): string {
     const ttfb = step.overheads.find((o) => o.metric === 'ttfb')
     const isBaseline = step.target === 'direct'
     const multiple = latency && step.target !== 'direct' && step.target !== 'passthrough'
-      ? `${fixed(latency.floorMultiple.p50, 2)} / ${fixed(latency.floorMultiple.p99, 2)}`
+      ? `${floorMultipleText(latency, 'p50')} / ${floorMultipleText(latency, 'p99')}`
       : ''
     lines.push(
       [

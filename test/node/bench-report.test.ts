@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Bundle } from '../../bench/bundle'
 import { benchConfig } from '../../bench/config'
 import type { StepResult } from '../../bench/load'
-import { judgedLoads, verdicts, withOverheads, type Mode, type Step } from '../../bench/report'
+import { judgedLoads, renderReport, verdicts, withOverheads, type Mode, type Step } from '../../bench/report'
 import type { TargetName } from '../../bench/targets'
 
 /**
@@ -94,6 +94,33 @@ describe('bench verdicts', () => {
   it('reports one round as its figure alone', () => {
     const [overhead] = verdicts(withOverheads(round300(1, 1.2)), bundle, { ...config, rounds: 1 })
     expect(overhead?.measured).toBe('1.20× at p50; 1.20× at p99')
+  })
+})
+
+describe('bench report table', () => {
+  it('prints no floor multiple where the pass-through was no slower than direct', () => {
+    const steps = withOverheads([
+      step('json', 300, 'direct', 1, result(10, 20)),
+      // p50 1 ms over direct; p99 below direct's, where a multiple of the floor means nothing.
+      step('json', 300, 'passthrough', 1, result(11, 19)),
+      step('json', 300, 'meridian-quota', 1, result(12, 25)),
+    ])
+    const memory = { peakRssBytes: 0, rssBytes: 0 }
+    const text = renderReport({
+      name: 'test',
+      date: '2026-11-23T00:00:00Z',
+      machine: { node: 'v20', cpus: 2, cpuModel: 'test', platform: 'linux-x64' },
+      source: null,
+      versions: {},
+      config,
+      bundle,
+      startups: [],
+      memory: { passthrough: memory, meridian: memory },
+      steps,
+      verdicts: verdicts(steps, bundle, config),
+    })
+    const row = text.split('\n').find((line) => line.startsWith('| json | 300/s | meridian-quota |'))
+    expect(row).toContain('| 2.00 / n/a |')
   })
 })
 
