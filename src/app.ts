@@ -30,7 +30,9 @@ export function createApp(options: { clock?: Clock } = {}) {
   api.route('/', keys)
   api.route('/', admin)
 
-  const app = new Hono<AppEnv>()
+  // A trailing slash names the same route: clients given a base URL ending in one (or a full
+  // endpoint URL copied with one) must not get a 404.
+  const app = new Hono<AppEnv>({ strict: false })
   app.use('*', async (c, next) => {
     c.set('clock', clock)
     await next()

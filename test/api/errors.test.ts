@@ -95,4 +95,14 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect(response.status).toBe(404)
     expect((await errorOf(response)).message).toBe('No route for GET /v1/nothing-here')
   })
+
+  it('a trailing slash names the same route, not a 404', async () => {
+    // Routed as chat: the unknown model's 404 comes from routing, not from a missing route.
+    const routed = await chat(key, { model: 'nobody/nothing', messages: [{ role: 'user', content: 'hi' }] }, '/api/v1/chat/completions/')
+    expect(routed.status).toBe(404)
+    expect((await errorOf(routed)).message).toMatch(/^No endpoints found for model "nobody\/nothing"/)
+    const listed = await gatewayFetch('/v1/models/')
+    expect(listed.status).toBe(200)
+    expect(((await listed.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0)
+  })
 })
