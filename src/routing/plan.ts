@@ -85,7 +85,7 @@ export interface RoutePlan {
 }
 
 export function requestedModels(request: ChatRequest): string[] {
-  const ids = [request.model, ...(request.models ?? [])].filter((id): id is string => id !== undefined)
+  const ids = [request.model, ...(request.models ?? [])].filter((id): id is string => typeof id === 'string')
   return [...new Set(ids)]
 }
 

@@ -53,6 +53,7 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     ['a malformed tool', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'has space' } }] }, 'tools[0].function.name'],
     ['n above 1', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], n: 2 }, 'n'],
     ['no model', { messages: [{ role: 'user', content: 'hi' }] }, 'model'],
+    ['a null model and no models', { model: null, models: null, messages: [{ role: 'user', content: 'hi' }] }, 'model'],
   ]
   it.each(violations)('400 naming the field for %s', async (_label, body, field) => {
     const response = await rawChat(JSON.stringify(body))
@@ -82,6 +83,12 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     const error = await errorOf(response)
     expect(error.message).toMatch(/^No endpoints found for model "nobody\/nothing"/)
     expect(error.metadata).toMatchObject({ requested_models: ['nobody/nothing'] })
+  })
+
+  it('a null model is no model: the fallback list is routed, as on /v1/messages', async () => {
+    const response = await chat(key, { model: null, models: ['nobody/nothing'], messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(404)
+    expect((await errorOf(response)).metadata).toMatchObject({ requested_models: ['nobody/nothing'] })
   })
 
   it('503 naming the missing secret when no provider of the model is configured', async () => {

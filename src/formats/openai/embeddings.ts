@@ -18,9 +18,9 @@ const TokenIds = z.array(z.number().int().nonnegative()).min(1)
 const MAX_INPUTS = 2048
 
 export const EmbeddingsRequest = z.looseObject({
-  model: ModelId.optional(),
+  model: ModelId.nullish(),
   /** OpenRouter: fallback models, tried in order after `model`. */
-  models: z.array(ModelId).min(1).max(8).optional(),
+  models: z.array(ModelId).min(1).max(8).nullish(),
   input: z.union([
     z.string().min(1),
     z.array(z.string().min(1)).min(1).max(MAX_INPUTS),

@@ -91,9 +91,9 @@ export type ResponseFormat = z.infer<typeof ResponseFormat>
 const ModelId = z.string().min(1).max(256)
 
 export const ChatRequest = z.looseObject({
-  model: ModelId.optional(),
+  model: ModelId.nullish(),
   /** OpenRouter: fallback models, tried in order after `model`. */
-  models: z.array(ModelId).min(1).max(8).optional(),
+  models: z.array(ModelId).min(1).max(8).nullish(),
   messages: z.array(Message).min(1),
   stream: z.boolean().nullish(),
   max_tokens: z.number().int().positive().nullish(),
