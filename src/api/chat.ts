@@ -49,13 +49,13 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
   c.set('admitting', true)
-  const { plan, reservation, costCapNano } = await renewing(
+  const { plan, reservation, costCapNano, tokenCap } = await renewing(
     env,
     route,
     admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request, plan: route.endpoints }),
   )
   const stream = request.stream === true
-  const facts: RequestFacts = { id: identity.id, reservation, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
+  const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
   const ctx: ExecutionContext = {
     env,
     config,

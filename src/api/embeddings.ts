@@ -27,7 +27,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
   c.set('admitting', true)
-  const { plan, reservation, costCapNano } = await renewing(
+  const { plan, reservation, costCapNano, tokenCap } = await renewing(
     env,
     route,
     admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), {
@@ -37,7 +37,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       bounds: embeddingBounds(request),
     }),
   )
-  const facts = { id: identity.id, reservation, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
+  const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
   const answer = embed(
     {

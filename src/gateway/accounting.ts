@@ -38,6 +38,12 @@ export interface Admitted {
    * (one that ignores max_tokens, or miscounts) cannot take a key past its limit.
    */
   costCapNano: number
+  /**
+   * The most tokens its settlement may count against tokens_per_minute: the prompt and output
+   * bounds of its largest allowed endpoint. An upstream that miscounts cannot drain the key's
+   * bucket for hours.
+   */
+  tokenCap: number
 }
 
 /** The output tokens an endpoint may produce for this request. */
@@ -91,13 +97,17 @@ export async function admitWithin(
     throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
   }
   const { allowed, reservation } = admission
-  return { plan: allowed.flatMap((index) => input.plan[index] ?? []), reservation, costCapNano: reservationFor(request, allowed) }
+  const plan = allowed.flatMap((index) => input.plan[index] ?? [])
+  const tokenCap = Math.max(0, ...plan.map((endpoint) => bounds.promptBound(endpoint) + bounds.outputBound(endpoint)))
+  return { plan, reservation, costCapNano: reservationFor(request, allowed), tokenCap }
 }
 
 export interface RequestFacts {
   id: string
   /** The reservation its settlement replaces (Admitted.reservation). */
   reservation: string
+  /** Admitted.tokenCap. */
+  tokenCap: number
   createdAt: number
   modelRequested: string
   streamed: boolean
@@ -142,7 +152,7 @@ export function settle(env: Env, keyHash: string, facts: RequestFacts, outcome: 
     ...(facts.reservation === facts.id ? {} : { reservation: facts.reservation }),
     now,
     costNano: outcome.report?.costNano ?? 0,
-    tokens: usage ? usage.promptTokens + usage.completionTokens : 0,
+    tokens: usage ? Math.min(usage.promptTokens + usage.completionTokens, facts.tokenCap) : 0,
     record: JSON.stringify(generationRecord(facts, outcome, now)),
   }
   return deliverSettlement(env, keyHash, settlement, settlementLinger(configOf(env), keyHash))

@@ -44,7 +44,7 @@ export interface Settlement {
   reservation?: string
   now: number
   costNano: number
-  /** Prompt + completion tokens actually used (for tokens_per_minute). */
+  /** Prompt + completion tokens used (for tokens_per_minute), never more than the request's bound (Admitted.tokenCap). */
   tokens: number
   /** The generation record, serialised by the gateway (GenerationRecordSchema); null for a released ticket. */
   record: string | null

@@ -130,6 +130,20 @@ describe('a budget is never overspent', () => {
     expect(after.generations.map((g) => [g.tokens_completion, g.cost_nano])).toEqual([[10_000, worstCase], [10_000, worstCase]])
   })
 
+  it('counts no more tokens against tokens_per_minute than the request could use, however many an upstream reports', async () => {
+    const { key, hash } = await createKey({ name: 'overcounted', rate_limit: { tokens_per_minute: 1_000 } })
+    const overcounted = { prompt_tokens: 1_000_000_000, completion_tokens: 10_000, total_tokens: 1_000_010_000 }
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ usage: overcounted })) })
+    expect((await chat(key, { model: 'test/chat', messages: hi, max_tokens: 100 })).status).toBe(200)
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    // Charged the request's bound (prompt bound 18 + max_tokens 100), less what a few ms refilled;
+    // charged the upstream's billion, the bucket would stay empty for two years.
+    const level = (await inspect(hash)).ledger?.tokens?.level ?? 0
+    expect(level).toBeGreaterThanOrEqual(1_000 - 118)
+    expect(level).toBeLessThan(1_000 - 100)
+    expect((await chat(key, { model: 'test/chat', messages: hi, max_tokens: 100 })).status).toBe(200)
+  })
+
   it('reserves the whole context window for a file given by reference, whose size the request does not show', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     // Text alone would reserve 218,000 nano-USD (above); the file may fill test/chat's 128,000-token window.
