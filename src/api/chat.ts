@@ -42,7 +42,6 @@ chat.post('/chat/completions', requireTenant, async (c) => serveChat(c, await re
  */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest, renderer: Renderer): Promise<Response> {
   const { env } = c
-  const config = configOf(env)
   const clock = c.get('clock')
   const now = clock()
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
@@ -56,27 +55,34 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   )
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
-  const ctx: ExecutionContext = {
-    env,
-    config,
-    clock,
-    request,
-    plan,
-    stream,
-    renderer,
-    startedAt: now,
-    trace: route.trace,
-    costCapNano,
-    clientGone: c.req.raw.signal,
-    observe: (observation) => reportObservations(env, waitUntil, [observation]),
-    finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
-    later: offThePath(waitUntil),
-  }
+  const ctx: ExecutionContext = { ...engineHooks(c, facts), request, plan, stream, renderer, startedAt: now, trace: route.trace, costCapNano }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
   waitUntil(answer)
   return answer
+}
+
+/**
+ * The engine's hooks for an admitted request, alike on every route: health reports, its one
+ * settlement (in waitUntil), and the work kept off its answer's path.
+ */
+export function engineHooks(
+  c: Context<AppEnv>,
+  facts: RequestFacts,
+): Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'clientGone' | 'observe' | 'finish' | 'later'> {
+  const { env } = c
+  const clock = c.get('clock')
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
+  return {
+    env,
+    config: configOf(env),
+    clock,
+    clientGone: c.req.raw.signal,
+    observe: (observation) => reportObservations(env, waitUntil, [observation]),
+    finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
+    later: offThePath(waitUntil),
+  }
 }
 
 /**

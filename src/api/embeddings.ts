@@ -1,14 +1,11 @@
 import { Hono } from 'hono'
-import { configOf } from '../config'
 import { EmbeddingsRequest, planningRequest } from '../formats/openai/embeddings'
-import { admitWithin, settle } from '../gateway/accounting'
-import { offThePath } from '../gateway/context'
+import { admitWithin } from '../gateway/accounting'
 import { embed, embeddingBounds } from '../gateway/embed'
 import { newGeneration } from '../gateway/identity'
-import { reportObservations } from '../health/report'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
-import { planRequest, renewing } from './chat'
+import { engineHooks, planRequest, renewing } from './chat'
 import type { AppEnv } from './context'
 
 /**
@@ -39,23 +36,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
-  const answer = embed(
-    {
-      env,
-      config: configOf(env),
-      clock,
-      plan,
-      startedAt: now,
-      request,
-      trace: route.trace,
-      costCapNano,
-      clientGone: c.req.raw.signal,
-      observe: (observation) => reportObservations(env, waitUntil, [observation]),
-      finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
-      later: offThePath(waitUntil),
-    },
-    identity,
-  )
+  const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace: route.trace, costCapNano }, identity)
   waitUntil(answer)
   return answer
 })
