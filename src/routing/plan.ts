@@ -1,7 +1,8 @@
 import type { ProviderSpec } from '../catalog/schema'
 import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
-import type { ChatRequest } from '../formats/openai/request'
+import { estimatePromptTokens } from '../formats/openai/estimate'
+import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
 import { applyFilters, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
@@ -112,7 +113,7 @@ export function planRoute(input: PlanInput): RoutePlan {
 
   const all = resolved.flatMap(({ model }) => model.endpoints)
   const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive, output: input.output })
-  if (kept.length === 0) throw noEndpoints(requested, all, funnel)
+  if (kept.length === 0) throw noEndpoints(requested, all, funnel, request)
 
   const informed = input.mode === 'nearest-healthy'
   // With one endpoint left there is nothing to rank by distance: its score only feeds the trace.
@@ -179,8 +180,13 @@ function traceCandidate(s: Scored, position: number): TraceCandidate {
   }
 }
 
-/** Explains an empty plan: 503 when only missing API keys removed everything, else 404 with the funnel. */
-function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[]): GatewayError {
+/**
+ * Explains an empty plan. A request too large for every endpoint left is the client's to shorten:
+ * 400, `context_length_exceeded` as when a provider refuses it (clients compact or trim on that),
+ * or `invalid_request` for a max_tokens no endpoint can return. 503 when only missing API keys
+ * removed everything; else 404 with the funnel.
+ */
+function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[], request: ChatRequest): GatewayError {
   const metadata = {
     requested_models: requested,
     endpoints_total: all.length,
@@ -196,10 +202,28 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[])
     )
   }
   const last = funnel.at(-1)!
-  return new GatewayError(404, 'not_found', `No endpoints found that ${last.explains} for ${quoted(requested)}`, {
-    ...metadata,
-    failed_routing_step: last.filter,
-  })
+  const failed = { ...metadata, failed_routing_step: last.filter }
+  const removed = all.filter((endpoint) => last.removed.includes(endpointKey(endpoint.model.id, endpoint.provider.id)))
+  const maxTokens = requestedMaxTokens(request)
+  if (last.filter === 'context_length') {
+    const prompt = estimatePromptTokens(request)
+    const largest = Math.max(...removed.map((endpoint) => endpoint.contextLength))
+    const asked = maxTokens === undefined ? `about ${prompt} prompt tokens` : `about ${prompt} prompt tokens plus max_tokens ${maxTokens}`
+    return new GatewayError(
+      400,
+      'context_length_exceeded',
+      `The request needs ${asked}, more than the largest context of ${quoted(requested)} (${largest} tokens): shorten the messages or lower max_tokens`,
+      { ...failed, prompt_tokens_estimate: prompt, max_tokens: maxTokens ?? null, max_context_length: largest },
+    )
+  }
+  if (last.filter === 'max_tokens') {
+    const most = Math.max(...removed.map((endpoint) => endpoint.spec.maxCompletionTokens))
+    return new GatewayError(400, 'invalid_request', `max_tokens ${maxTokens} is more than ${quoted(requested)} can return (at most ${most})`, {
+      ...failed,
+      max_completion_tokens: most,
+    })
+  }
+  return new GatewayError(404, 'not_found', `No endpoints found that ${last.explains} for ${quoted(requested)}`, failed)
 }
 
 function quoted(ids: string[]): string {

@@ -165,6 +165,19 @@ describe('filters: endpoints that cannot fit the request are never tried', () =>
     })
   })
 
+  it('answers 400 context_length_exceeded, as a provider would, for a request too long for every endpoint', () => {
+    const error = refusal(() => plan({ model: 'x/text', messages: [{ role: 'user', content: 'x'.repeat(200_000) }], max_tokens: 100 }))
+    expect([error.status, error.type]).toEqual([400, 'context_length_exceeded'])
+    expect(error.message).toMatch(/^The request needs about \d+ prompt tokens plus max_tokens 100, more than the largest context of "x\/text" \(32000 tokens\)/)
+    expect(error.metadata).toMatchObject({ failed_routing_step: 'context_length', max_context_length: 32000, max_tokens: 100 })
+  })
+
+  it('answers 400 for a max_tokens no endpoint can return', () => {
+    const error = refusal(() => plan({ model: 'x/text', max_tokens: 4_000 }))
+    expect([error.status, error.type]).toEqual([400, 'invalid_request'])
+    expect(error.message).toBe('max_tokens 4000 is more than "x/text" can return (at most 2048)')
+  })
+
   it('lists every filter that removed something', () => {
     const error = refusal(() => plan({ provider: { ignore: ['us'], quantizations: ['int4'] }, tools: [{ type: 'function', function: { name: 'f' } }] }))
     expect((error.metadata.routing_funnel as { filter: string; removed: number }[]).map((s) => [s.filter, s.removed])).toEqual([
