@@ -16,6 +16,15 @@ const Percentiles = z.looseObject({
 export const SortBy = z.enum(['price', 'throughput', 'latency'])
 export type SortBy = z.infer<typeof SortBy>
 
+/**
+ * OpenRouter's `exacto` (a quality-first sort for tool calling, in its SDK's enum) is accepted.
+ * Meridian has no quality figures, so it ranks such a request as it ranks one with no sort.
+ */
+const SortAsked = z.enum([...SortBy.options, 'exacto'])
+
+/** USD, as a number or as the decimal string OpenRouter's SDK sends (`"1.5"`). */
+const Usd = z.union([z.number(), z.string().regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/, 'must be a decimal number').transform(Number)]).pipe(z.number().nonnegative())
+
 export const ProviderPreferences = z.looseObject({
   order: z.array(z.string().min(1)).nullish(),
   only: z.array(z.string().min(1)).nullish(),
@@ -25,13 +34,13 @@ export const ProviderPreferences = z.looseObject({
   data_collection: z.enum(['allow', 'deny']).nullish(),
   zdr: z.boolean().nullish(),
   quantizations: z.array(Quantization).nullish(),
-  sort: z.union([SortBy, z.looseObject({ by: SortBy, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
+  sort: z.union([SortAsked, z.looseObject({ by: SortAsked, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
   /** USD per million tokens (prompt, completion) and per request. */
   max_price: z
     .looseObject({
-      prompt: z.number().nonnegative().nullish(),
-      completion: z.number().nonnegative().nullish(),
-      request: z.number().nonnegative().nullish(),
+      prompt: Usd.nullish(),
+      completion: Usd.nullish(),
+      request: Usd.nullish(),
     })
     .nullish(),
   /** Seconds to first token (a number means p50). */
@@ -44,26 +53,30 @@ export type ProviderPreferences = z.infer<typeof ProviderPreferences>
 export interface Variant {
   /** The catalog id without a recognised suffix. */
   modelId: string
-  /** `:nitro` sorts by throughput, `:floor` by price. */
+  /** `:nitro` sorts by throughput, `:floor` by price; `:exacto` as no sort (see SortAsked). */
   sort: SortBy | null
 }
 
-const VARIANT_SORT: Record<string, SortBy> = { nitro: 'throughput', floor: 'price' }
+const VARIANT_SORT = new Map<string, SortBy | null>([
+  ['nitro', 'throughput'],
+  ['floor', 'price'],
+  ['exacto', null],
+])
 
 /** Splits `author/slug:nitro` into the model id and the sort it asks for. */
 export function parseVariant(id: string, exists: (id: string) => boolean): Variant {
   if (exists(id)) return { modelId: id, sort: null }
   const colon = id.lastIndexOf(':')
   const suffix = colon > 0 ? id.slice(colon + 1) : ''
-  const sort = VARIANT_SORT[suffix]
-  return sort ? { modelId: id.slice(0, colon), sort } : { modelId: id, sort: null }
+  const sort = VARIANT_SORT.get(suffix)
+  return sort === undefined ? { modelId: id, sort: null } : { modelId: id.slice(0, colon), sort }
 }
 
 export function sortOf(preferences: ProviderPreferences | null | undefined): { by: SortBy | null; partition: 'model' | 'none' } {
   const sort = preferences?.sort
   if (!sort) return { by: null, partition: 'model' }
-  if (typeof sort === 'string') return { by: sort, partition: 'model' }
-  return { by: sort.by, partition: sort.partition ?? 'model' }
+  const by = typeof sort === 'string' ? sort : sort.by
+  return { by: by === 'exacto' ? null : by, partition: (typeof sort === 'string' ? null : sort.partition) ?? 'model' }
 }
 
 /** The p50 (or the only) value of a latency/throughput preference. */

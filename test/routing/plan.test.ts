@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { planRoute } from '../../src/routing/plan'
+import { ProviderPreferences } from '../../src/routing/preferences'
 import { CLIENTS, NOW, plan, planInput, route, view } from './fixtures'
 
 function refusal(run: () => unknown): GatewayError {
@@ -119,6 +120,14 @@ describe('provider preferences', () => {
     ['sort object', { provider: { sort: { by: 'price' as const } } }, ['cheap', 'ap', 'us', 'eu']],
   ])('%s', (_label, fields, expected) => {
     expect(route(fields)).toEqual(expected)
+  })
+
+  it("takes prices and sorts as OpenRouter's SDK sends them: decimal strings, and exacto (ranked as no sort)", () => {
+    const provider = ProviderPreferences.parse({ max_price: { prompt: '1', completion: '4.0', request: '0' }, sort: 'exacto' })
+    expect(provider.max_price).toEqual({ prompt: 1, completion: 4, request: 0 })
+    expect(route({ provider })).toEqual(['ap', 'cheap'])
+    expect(route({ model: 'x/chat:exacto', provider: { sort: { by: 'exacto' } } })).toEqual(route({}))
+    for (const prompt of ['cheap', '-1', '', 1 / 0]) expect(ProviderPreferences.safeParse({ max_price: { prompt } }).success).toBe(false)
   })
 
   it('sorts by observed throughput for sort throughput and :nitro', () => {
