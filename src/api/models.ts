@@ -8,7 +8,7 @@ import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import type { AppEnv } from './context'
 
-/** The public catalog in OpenRouter's shape: GET /models, GET /embeddings/models and GET /models/{author}/{slug}/endpoints. */
+/** The public catalog in OpenRouter's shape: GET /models, GET /models/{id}, GET /embeddings/models and GET /models/{author}/{slug}/endpoints. */
 export const models = new Hono<AppEnv>()
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
@@ -36,6 +36,22 @@ async function listModels(c: Context<AppEnv>, modalities: string[]): Promise<Res
   // One page holds the whole catalog: `links.next` is always null.
   return c.json({ data, total_count: data.length, links: { next: null } })
 }
+
+/**
+ * One model, as the list shows it: what OpenAI's SDK calls for `models.retrieve` (`GET
+ * /models/{model}`, the id percent-encoded) and clients that join the id into the path as is.
+ */
+async function showModel(c: Context<AppEnv>, id: string): Promise<Response> {
+  const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
+  const model = catalog.models.get(id)
+  const live = model?.endpoints.filter((endpoint) => isLive(c.env, endpoint)) ?? []
+  if (!model || live.length === 0) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
+  const { endpoints: _internal, ...view } = modelView(model, live)
+  return c.json(view)
+}
+
+models.get('/models/:id', (c) => showModel(c, c.req.param('id')))
+models.get('/models/:author/:slug', (c) => showModel(c, `${c.req.param('author')}/${c.req.param('slug')}`))
 
 models.get('/models/:author/:slug/endpoints', async (c) => {
   const now = c.get('clock')()

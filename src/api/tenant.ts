@@ -10,7 +10,8 @@ import type { AppEnv } from './context'
 /** What a tenant key may ask about itself: GET /key and GET /generation. */
 export const tenant = new Hono<AppEnv>()
 
-tenant.get('/key', requireTenant, async (c) => {
+/** The calling key's usage and limits; `/auth/key` is OpenRouter's older path for it, still accepted there. */
+tenant.on('GET', ['/key', '/auth/key'], requireTenant, async (c) => {
   const now = c.get('clock')()
   const state = await usableKey(c.env, c.get('keyHash'), now)
   const view = keyView(state.record, state.ledger, now)

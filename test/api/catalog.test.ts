@@ -72,6 +72,19 @@ describe('GET /v1/models', () => {
     })
   })
 
+  it('shows one model at /v1/models/{id}, its id whole or percent-encoded, if a provider of it is live', async () => {
+    for (const path of ['/v1/models/test/chat', '/v1/models/test%2Fchat', '/api/v1/models/test/chat/']) {
+      const response = await gatewayFetch(path)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toMatchObject({ id: 'test/chat', context_length: 128000, links: { details: '/api/v1/models/test/chat/endpoints' } })
+    }
+    for (const path of ['/v1/models/test/dark', '/v1/models/nobody', '/v1/models/nobody/none']) {
+      const response = await gatewayFetch(path)
+      expect(response.status).toBe(404)
+      expect(((await response.json()) as ErrorJson).error.message).toMatch(/^No model "/)
+    }
+  })
+
   it('is served under /api/v1 too', async () => {
     expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
   })

@@ -103,4 +103,9 @@ describe('the openai SDK, unchanged', () => {
     const models = await client.models.list()
     expect(models.data.map((m) => m.id)).toEqual([MODEL, 'meridian/demo-mini'])
   })
+
+  it('retrieves a model by its id (the SDK percent-encodes the slash)', async () => {
+    expect(await client.models.retrieve(MODEL)).toMatchObject({ id: MODEL })
+    await expect(client.models.retrieve('nobody/none')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+  })
 })

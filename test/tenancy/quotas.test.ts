@@ -435,6 +435,9 @@ describe('GET /v1/key, /v1/keys and /v1/generation', () => {
       is_management_key: false,
       expires_at: null,
     })
+    // OpenRouter's older path answers the same.
+    const legacy = (await (await gatewayFetch('/api/v1/auth/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Record<string, unknown> }
+    expect(legacy.data).toEqual(info.data)
     const listed = (await (await adminFetch('/v1/keys')).json()) as { data: { hash: string; usage: number }[] }
     expect(listed.data.find((k) => k.hash === hash)?.usage).toBe(0.003)
 
