@@ -50,6 +50,7 @@ describe('fromAnthropicRequest', () => {
     },
     { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048 } } },
     { name: 'gateway extras pass through', body: { models: ['test/other'], provider: { order: ['alpha'] } }, expected: { models: ['test/other'], provider: { order: ['alpha'] } } },
+    { name: "OpenRouter's fallbacks are the models after model", body: { fallbacks: [{ model: 'test/other' }, { model: 'test/claude' }] }, expected: { models: ['test/other', 'test/claude'] } },
     {
       name: 'images: base64 → data URL, url → url, cache_control kept',
       body: {
@@ -192,6 +193,10 @@ describe('fromAnthropicRequest', () => {
   it('omits what the client did not send', () => {
     expect(Object.keys(convert({})).sort()).toEqual(['max_tokens', 'messages', 'model', 'stream'])
   })
+
+  it('refuses fallbacks and models together (OpenRouter does too)', () => {
+    expect(() => convert({ models: ['test/other'], fallbacks: [{ model: 'test/claude' }] })).toThrow('give fallbacks or models, not both')
+  })
 })
 
 describe('MessagesRequest validation', () => {
@@ -202,6 +207,7 @@ describe('MessagesRequest validation', () => {
     { name: 'a tool without input_schema', body: { tools: [{ name: 'web_search' }] }, path: 'tools.0.input_schema' },
     { name: 'tool_use in a user turn', body: { messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'a', name: 'b', input: {} }] }] }, path: 'messages.0.content' },
     { name: 'an unknown tool_choice', body: { tool_choice: { type: 'sometimes' } }, path: 'tool_choice' },
+    { name: 'more than 3 fallbacks', body: { fallbacks: ['a/1', 'a/2', 'a/3', 'a/4'].map((model) => ({ model })) }, path: 'fallbacks' },
   ]
   for (const { name, body, path } of rejected) {
     it(`rejects ${name}`, () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
 import type { ChatRequest, ContentPart, Message, Tool, ToolCall, ToolChoice } from '../openai/request'
 
@@ -91,8 +92,9 @@ export const MessagesRequest = z.object({
   thinking: Thinking.nullish(),
   /** Top-level automatic prompt caching. */
   cache_control: CacheControl.nullish(),
-  // OpenRouter's gateway extras work on this route too.
+  // OpenRouter's gateway extras work on this route too; `fallbacks` is its Messages skin's spelling of `models`.
   models: z.array(ModelId).min(1).max(8).nullish(),
+  fallbacks: z.array(z.object({ model: ModelId })).min(1).max(3).nullish(),
   provider: ProviderPreferences.nullish(),
 })
 export type MessagesRequest = z.infer<typeof MessagesRequest>
@@ -119,7 +121,9 @@ export function fromAnthropicRequest(request: MessagesRequest): ChatRequest {
   if (request.thinking?.type === 'enabled') chat.reasoning = { max_tokens: request.thinking.budget_tokens }
   if (request.thinking?.type === 'adaptive') chat.reasoning = { enabled: true }
   if (request.cache_control) chat.cache_control = request.cache_control
-  if (request.models) chat.models = request.models
+  if (request.models && request.fallbacks) throw new GatewayError(400, 'invalid_request', 'Invalid request: give fallbacks or models, not both')
+  const fallbacks = request.models ?? request.fallbacks?.map((fallback) => fallback.model)
+  if (fallbacks) chat.models = fallbacks
   if (request.provider) chat.provider = request.provider
   return chat
 }
