@@ -52,6 +52,35 @@ describe('fromAnthropicRequest', () => {
     { name: 'gateway extras pass through', body: { models: ['test/other'], provider: { order: ['alpha'] } }, expected: { models: ['test/other'], provider: { order: ['alpha'] } } },
     { name: "OpenRouter's fallbacks are the models after model", body: { fallbacks: [{ model: 'test/other' }, { model: 'test/claude' }] }, expected: { models: ['test/other', 'test/claude'] } },
     {
+      name: 'documents: a PDF → a file part with a data URL, a URL → a file part, plain text → text',
+      body: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf', cache_control: ephemeral },
+              { type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } },
+              { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The notes.' } },
+              { type: 'text', text: 'Summarise.' },
+            ],
+          },
+        ],
+      },
+      expected: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }, cache_control: ephemeral },
+              { type: 'file', file: { file_data: 'https://example.com/a.pdf' } },
+              { type: 'text', text: 'The notes.' },
+              { type: 'text', text: 'Summarise.' },
+            ],
+          },
+        ],
+      },
+    },
+    {
       name: 'images: base64 → data URL, url → url, cache_control kept',
       body: {
         messages: [

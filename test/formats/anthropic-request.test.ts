@@ -94,8 +94,17 @@ describe('toAnthropic messages', () => {
   })
 
   it.each([
+    ['a PDF', { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }, { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }],
+    ['a URL', { file_data: 'https://example.com/report.pdf' }, { type: 'document', source: { type: 'url', url: 'https://example.com/report.pdf' } }],
+  ])('converts a file given as %s to a document', (_, file, block) => {
+    const { body } = convert({ messages: [{ role: 'user', content: [{ type: 'file', file }] }] })
+    expect(body.messages).toStrictEqual([{ role: 'user', content: [block] }])
+  })
+
+  it.each([
     ['input_audio', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }, /"input_audio"/],
-    ['file', { type: 'file', file: { file_id: 'f1' } }, /"file"/],
+    ['an uploaded file', { type: 'file', file: { file_id: 'f1' } }, /PDF base64 data: URL or an http\(s\) URL/],
+    ['a file that is not a PDF', { type: 'file', file: { file_data: 'data:text/csv;base64,YSxi' } }, /PDF base64 data: URL/],
     ['an ftp image', { type: 'image_url', image_url: { url: 'ftp://x.test/a.png' } }, /http\(s\) URL or a base64 data: URL/],
     ['a non-base64 data image', { type: 'image_url', image_url: { url: 'data:image/svg+xml,<svg/>' } }, /http\(s\) URL or a base64 data: URL/],
   ])('rejects a user part it cannot translate: %s', (_, part, message) => {

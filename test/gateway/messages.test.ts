@@ -115,6 +115,14 @@ describe('POST /v1/messages, non-streaming', () => {
     })
   })
 
+  it('hands a PDF document through to an Anthropic-format upstream (as Claude Code sends one)', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'A report.' }], 'end_turn', { input_tokens: 10, output_tokens: 3 })) })
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }
+    const response = await messages({ model: 'test/claude', max_tokens: 50, messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'What is it?' }] }] })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'What is it?' }] }] })
+  })
+
   it('accepts Authorization: Bearer and /api/v1, and settles a generation record like chat completions', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 10, completion_tokens: 250 } })) })
     const response = await messages(ask, { authorization: `Bearer ${tenant.key}` }, '/api/v1/messages')

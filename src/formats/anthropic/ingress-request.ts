@@ -22,6 +22,19 @@ const ImageBlock = z.object({
   ]),
   ...cache,
 })
+/** A PDF (bytes or URL) or plain text the model should read. */
+const DocumentBlock = z.object({
+  type: z.literal('document'),
+  source: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string().min(1) }),
+    z.object({ type: z.literal('url'), url: z.string().min(1) }),
+    z.object({ type: z.literal('text'), media_type: z.string().nullish(), data: z.string() }),
+  ]),
+  title: z.string().nullish(),
+  context: z.string().nullish(),
+  citations: z.looseObject({}).nullish(),
+  ...cache,
+})
 const ToolUseBlock = z.object({
   type: z.literal('tool_use'),
   id: z.string().min(1),
@@ -39,7 +52,7 @@ const ToolResultBlock = z.object({
 const ThinkingBlock = z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().optional() })
 const RedactedThinkingBlock = z.object({ type: z.literal('redacted_thinking'), data: z.string() })
 
-const UserBlock = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolResultBlock])
+const UserBlock = z.discriminatedUnion('type', [TextBlock, ImageBlock, DocumentBlock, ToolResultBlock])
 const AssistantBlock = z.discriminatedUnion('type', [TextBlock, ToolUseBlock, ThinkingBlock, RedactedThinkingBlock])
 type UserBlock = z.infer<typeof UserBlock>
 type AssistantBlock = z.infer<typeof AssistantBlock>
@@ -142,6 +155,14 @@ function imagePart(block: z.infer<typeof ImageBlock>): ContentPart {
   return withCache({ type: 'image_url' as const, image_url: { url } }, block)
 }
 
+/** A document as OpenRouter's file part (`{ filename, file_data }`: a data URL or a URL); plain text as text. */
+function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
+  const { source } = block
+  if (source.type === 'text') return withCache({ type: 'text' as const, text: source.data }, block)
+  const fileData = source.type === 'base64' ? `data:${source.media_type};base64,${source.data}` : source.url
+  return withCache({ type: 'file' as const, file: { ...(block.title ? { filename: block.title } : {}), file_data: fileData } }, block)
+}
+
 /**
  * OpenAI wants each tool result as its own `tool` message straight after the assistant's calls,
  * and Anthropic puts them first in the next user turn: so results become tool messages, and the
@@ -155,6 +176,7 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
   for (const block of content) {
     if (block.type === 'text') parts.push(textPart(block))
     else if (block.type === 'image') parts.push(imagePart(block))
+    else if (block.type === 'document') parts.push(documentPart(block))
     else {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result

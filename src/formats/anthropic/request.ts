@@ -125,8 +125,19 @@ function userBlocks(content: string | ContentPart[], index: number): Block[] {
     if (part.type === 'text') return textBlocks([part])
     const where = `messages[${index}].content[${partIndex}]`
     if (part.type === 'image_url') return [withCache(imageBlock(part.image_url.url, where), part)]
+    if (part.type === 'file') return [withCache(documentBlock(part.file, where), part)]
     throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" content parts are not supported by Anthropic models`)
   })
+}
+
+/** A file part (OpenRouter's `{ filename, file_data }`) as a document: a PDF's bytes, or a URL Anthropic fetches. */
+function documentBlock(file: Record<string, unknown>, where: string): Block {
+  const data = typeof file.file_data === 'string' ? file.file_data : ''
+  const title = typeof file.filename === 'string' && file.filename ? { title: file.filename } : {}
+  const pdf = /^data:application\/pdf;base64,(.*)$/s.exec(data)
+  if (pdf) return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf[1] }, ...title }
+  if (/^https?:\/\//i.test(data)) return { type: 'document', source: { type: 'url', url: data }, ...title }
+  throw new GatewayError(400, 'invalid_request', `${where}: Anthropic models take a file as a PDF base64 data: URL or an http(s) URL in file.file_data`)
 }
 
 function imageBlock(url: string, where: string): Block {
