@@ -3,7 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
-import { estimatePromptTokens, promptTokenBound, refersToFiles } from '../formats/openai/estimate'
+import { carriesDocuments, estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor } from '../tenancy/ledger'
@@ -65,8 +65,8 @@ export interface TokenBounds {
 
 export function chatBounds(request: ChatRequest): TokenBounds {
   const bound = promptTokenBound(request)
-  // A file given by reference may fill the whole window.
-  const unsized = refersToFiles(request)
+  // A file or document may fill the whole window, whatever its bytes.
+  const unsized = carriesDocuments(request)
   return {
     promptBound: (endpoint) => (unsized ? Math.max(bound, endpoint.contextLength) : bound),
     promptEstimate: estimatePromptTokens(request),

@@ -1,6 +1,6 @@
 import type { ProviderSpec } from '../catalog/schema'
 import type { Endpoint } from '../catalog/snapshot'
-import { estimatePromptTokens } from '../formats/openai/estimate'
+import { carriesDocuments, estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { droppedFields } from '../providers/presets'
 import { namesProvider, type ProviderPreferences } from './preferences'
@@ -72,9 +72,18 @@ export function parametersUsed(request: ChatRequest): string[] {
   return [...used]
 }
 
+/**
+ * The prompt tokens the context filter judges. A document's bytes say little of its tokens (a PDF
+ * page is billed as an image plus its text), so a prompt carrying one is left to the provider to
+ * judge: its refusal moves on to a larger window.
+ */
+export function contextPromptTokens(request: ChatRequest): number {
+  return carriesDocuments(request) ? 0 : estimatePromptTokens(request)
+}
+
 function factsOf(request: ChatRequest): RequestFacts {
   return {
-    promptTokens: estimatePromptTokens(request),
+    promptTokens: contextPromptTokens(request),
     maxTokens: requestedMaxTokens(request),
     usesTools: (request.tools?.length ?? 0) > 0,
     usesImages: request.messages.some(

@@ -1,10 +1,9 @@
 import type { ProviderSpec } from '../catalog/schema'
 import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
-import { estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
-import { applyFilters, type FilterStep } from './filters'
+import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
 import { scoreEndpoint, type Geo, type Scored } from './score'
@@ -206,13 +205,16 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[],
   const removed = all.filter((endpoint) => last.removed.includes(endpointKey(endpoint.model.id, endpoint.provider.id)))
   const maxTokens = requestedMaxTokens(request)
   if (last.filter === 'context_length') {
-    const prompt = estimatePromptTokens(request)
+    const prompt = contextPromptTokens(request)
     const largest = Math.max(...removed.map((endpoint) => endpoint.contextLength))
-    const asked = maxTokens === undefined ? `about ${prompt} prompt tokens` : `about ${prompt} prompt tokens plus max_tokens ${maxTokens}`
+    const total = prompt + (maxTokens ?? 0)
+    const parts = maxTokens === undefined ? `about ${prompt} in the messages` : `about ${prompt} in the messages, ${maxTokens} for max_tokens`
+    // OpenAI's wording, which clients that compact or trim a conversation look for. The window is
+    // the largest among the endpoints the request's own preferences left.
     return new GatewayError(
       400,
       'context_length_exceeded',
-      `The request needs ${asked}, more than the largest context of ${quoted(requested)} (${largest} tokens): shorten the messages or lower max_tokens`,
+      `This model's maximum context length is ${largest} tokens. However, you requested about ${total} tokens (${parts}). Please reduce the length of the messages or max_tokens.`,
       { ...failed, prompt_tokens_estimate: prompt, max_tokens: maxTokens ?? null, max_context_length: largest },
     )
   }

@@ -72,7 +72,7 @@ describe('fromAnthropicRequest', () => {
             role: 'user',
             content: [
               { type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }, cache_control: ephemeral },
-              { type: 'file', file: { file_data: 'https://example.com/a.pdf' } },
+              { type: 'file', file: { filename: 'document', file_data: 'https://example.com/a.pdf' } },
               { type: 'text', text: 'The notes.' },
               { type: 'text', text: 'Summarise.' },
             ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { estimatePromptTokens, IMAGE_TOKEN_BOUND, promptTokenBound, refersToFiles } from '../../src/formats/openai/estimate'
+import { carriesDocuments, estimatePromptTokens, IMAGE_TOKEN_BOUND, promptTokenBound } from '../../src/formats/openai/estimate'
 import { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (body: object) => ChatRequest.parse({ model: 'm', ...body })
@@ -40,23 +40,33 @@ describe('the prompt estimate', () => {
   })
 })
 
-describe('files given by reference', () => {
+describe('a structured response_format', () => {
+  it('is bounded with the forced tool an Anthropic-format upstream receives for it, system prompt included', () => {
+    const plain = request({ messages: [{ role: 'user', content: 'hi' }] })
+    const structured = request({ messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_object' } })
+    expect(promptTokenBound(structured) - promptTokenBound(plain)).toBe(1024 + '{"type":"json_object"}'.length)
+    const text = request({ messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' } })
+    expect(promptTokenBound(text) - promptTokenBound(plain)).toBe('{"type":"text"}'.length)
+  })
+})
+
+describe('files and documents, whose tokens the request does not show', () => {
   const withFile = (file: object) => request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'summarise' }, { type: 'file', file }] }] })
 
-  it('are told apart from files carried inline, whose size the bound counts', () => {
-    expect(refersToFiles(withFile({ filename: 'a.pdf', file_data: 'https://example.com/a.pdf' }))).toBe(true)
-    expect(refersToFiles(withFile({ file_id: 'file-abc' }))).toBe(true)
-    expect(refersToFiles(withFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }))).toBe(false)
-    expect(refersToFiles(request({ messages: [{ role: 'user', content: 'hi' }] }))).toBe(false)
+  it('are found inline or by reference, as file parts', () => {
+    expect(carriesDocuments(withFile({ filename: 'a.pdf', file_data: 'https://example.com/a.pdf' }))).toBe(true)
+    expect(carriesDocuments(withFile({ file_id: 'file-abc' }))).toBe(true)
+    // Inline too: a PDF page is billed as an image plus its text, whatever its bytes.
+    expect(carriesDocuments(withFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }))).toBe(true)
+    expect(carriesDocuments(request({ messages: [{ role: 'user', content: 'hi' }] }))).toBe(false)
   })
 
-  it('include a PDF linked as an image_url (Gemini reads those); a PDF inline there counts by its size, not as an image', () => {
+  it('and as image_url parts holding or linking a PDF (Gemini reads those), not images', () => {
     const withImage = (url: string) => request({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
-    expect(refersToFiles(withImage('https://example.com/report.PDF?download=1'))).toBe(true)
-    expect(refersToFiles(withImage('https://example.com/photo.png'))).toBe(false)
-    const pdf = `data:application/pdf;base64,${'A'.repeat(20_000)}`
-    expect(refersToFiles(withImage(pdf))).toBe(false)
-    expect(promptTokenBound(withImage(pdf))).toBeGreaterThan(20_000)
+    expect(carriesDocuments(withImage('https://example.com/report.PDF?download=1'))).toBe(true)
+    expect(carriesDocuments(withImage(`data:application/pdf;base64,${'A'.repeat(20)}`))).toBe(true)
+    expect(carriesDocuments(withImage('https://example.com/photo.png'))).toBe(false)
+    expect(carriesDocuments(withImage('data:image/png;base64,AAAA'))).toBe(false)
     expect(promptTokenBound(withImage('data:image/png;base64,AAAA'))).toBe(16 + IMAGE_TOKEN_BOUND)
   })
 })

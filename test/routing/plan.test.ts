@@ -177,8 +177,13 @@ describe('filters: endpoints that cannot fit the request are never tried', () =>
   it('answers 400 context_length_exceeded, as a provider would, for a request too long for every endpoint', () => {
     const error = refusal(() => plan({ model: 'x/text', messages: [{ role: 'user', content: 'x'.repeat(200_000) }], max_tokens: 100 }))
     expect([error.status, error.type]).toEqual([400, 'context_length_exceeded'])
-    expect(error.message).toMatch(/^The request needs about \d+ prompt tokens plus max_tokens 100, more than the largest context of "x\/text" \(32000 tokens\)/)
+    expect(error.message).toMatch(/^This model's maximum context length is 32000 tokens\. However, you requested about \d+ tokens \(about \d+ in the messages, 100 for max_tokens\)/)
     expect(error.metadata).toMatchObject({ failed_routing_step: 'context_length', max_context_length: 32000, max_tokens: 100 })
+  })
+
+  it('leaves a prompt carrying a document to the provider to judge: its bytes say little of its tokens', () => {
+    const pdf = { type: 'file' as const, file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${'A'.repeat(200_000)}` } }
+    expect(route({ model: 'x/text', messages: [{ role: 'user', content: [pdf] }] })).toEqual(['x/text@us'])
   })
 
   it('answers 400 for a max_tokens no endpoint can return', () => {

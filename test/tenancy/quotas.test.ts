@@ -144,11 +144,15 @@ describe('a budget is never overspent', () => {
     expect((await chat(key, { model: 'test/chat', messages: hi, max_tokens: 100 })).status).toBe(200)
   })
 
-  it('reserves the whole context window for a file given by reference, whose size the request does not show', async () => {
+  it.each([
+    ['by reference', 'https://example.com/report.pdf'],
+    // A few inline kilobytes may hold a hundred pages, each billed as an image plus its text.
+    ['inline', 'data:application/pdf;base64,JVBERi0xLjQK'],
+  ])('reserves the whole context window for a file given %s, whose tokens the request does not show', async (_label, fileData) => {
     const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     // Text alone would reserve 218,000 nano-USD (above); the file may fill test/chat's 128,000-token window.
-    const { key } = await createKey({ name: 'file-by-url', limit: 0.001 })
-    const file = { type: 'file', file: { filename: 'report.pdf', file_data: 'https://example.com/report.pdf' } }
+    const { key } = await createKey({ name: 'file', limit: 0.001 })
+    const file = { type: 'file', file: { filename: 'report.pdf', file_data: fileData } }
     const response = await chat(key, { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, file] }], max_tokens: 100 })
     expect(response.status).toBe(402)
     // 128,000 prompt tokens at $1/M + 100 output tokens at $2/M

@@ -155,12 +155,14 @@ function imagePart(block: z.infer<typeof ImageBlock>): ContentPart {
   return withCache({ type: 'image_url' as const, image_url: { url } }, block)
 }
 
-/** A document as OpenRouter's file part (`{ filename, file_data }`: a data URL or a URL); plain text as text. */
+/** A document as OpenRouter's file part (`{ filename, file_data }`: a data URL or a URL); plain text as text. Citations are not carried. */
 function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
   const { source } = block
   if (source.type === 'text') return withCache({ type: 'text' as const, text: source.data }, block)
   const fileData = source.type === 'base64' ? `data:${source.media_type};base64,${source.data}` : source.url
-  return withCache({ type: 'file' as const, file: { ...(block.title ? { filename: block.title } : {}), file_data: fileData } }, block)
+  // OpenAI-format upstreams want a filename with the bytes.
+  const filename = block.title ?? (source.type === 'base64' && source.media_type === 'application/pdf' ? 'document.pdf' : 'document')
+  return withCache({ type: 'file' as const, file: { filename, file_data: fileData } }, block)
 }
 
 /**

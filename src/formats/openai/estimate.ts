@@ -50,21 +50,20 @@ export function estimatePromptTokens(request: ChatRequest): number {
 }
 
 /**
- * Whether a message refers to a file it does not carry (a URL or an uploaded file's id rather than
- * `data:` inline; or an image_url linking a PDF, which Gemini reads): its tokens cannot be known
- * from the request, so no bound but the endpoint's context window holds.
+ * Whether a message carries a file or document, inline or by reference (a URL, an uploaded file's
+ * id; or an image_url holding or linking a PDF, which Gemini reads). Its tokens cannot be known
+ * from the request: a PDF page is billed as an image plus its text, whatever its bytes, and a
+ * hundred pages may share a few kilobytes. So no bound but the endpoint's context window holds.
  */
-export function refersToFiles(request: ChatRequest): boolean {
-  return request.messages.some((message) => Array.isArray(message.content) && message.content.some(isFileByReference))
+export function carriesDocuments(request: ChatRequest): boolean {
+  return request.messages.some((message) => Array.isArray(message.content) && message.content.some(isDocumentPart))
 }
 
 /** A content part of any message (assistant and tool content is typed loosely). */
 type Part = { type: string; [field: string]: unknown }
 
-function isFileByReference(part: Part): boolean {
-  if (part.type === 'file') return !isInlineFile(part.file)
-  const url = documentUrl(part)
-  return url !== null && !url.startsWith('data:')
+function isDocumentPart(part: Part): boolean {
+  return part.type === 'file' || documentUrl(part) !== null
 }
 
 /** The URL of an image_url part that holds or links a document (isDocument), else null. */
@@ -84,11 +83,6 @@ function isDocument(url: string): boolean {
   return /\.pdf$/i.test(url.split(/[?#]/, 1)[0] ?? '')
 }
 
-function isInlineFile(file: unknown): boolean {
-  if (typeof file !== 'object' || file === null || !('file_data' in file)) return false
-  return typeof file.file_data === 'string' && file.file_data.startsWith('data:')
-}
-
 export function promptTokenBound(request: ChatRequest): number {
   let bound = 0
   for (const message of request.messages) {
@@ -96,7 +90,11 @@ export function promptTokenBound(request: ChatRequest): number {
   }
   const definitions = toolDefinitions(request)
   if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
-  if (request.response_format) bound += utf8Length(JSON.stringify(request.response_format))
+  if (request.response_format) {
+    // Anthropic-format upstreams get a structured format as a forced tool, with its system prompt.
+    const asTool = request.response_format.type !== 'text'
+    bound += utf8Length(JSON.stringify(request.response_format)) + (asTool ? TOOLS_OVERHEAD_TOKENS : 0)
+  }
   return bound
 }
 
