@@ -75,8 +75,12 @@ export function parseVariant(id: string, exists: (id: string) => boolean): Varia
 export function sortOf(preferences: ProviderPreferences | null | undefined): { by: SortBy | null; partition: 'model' | 'none' } {
   const sort = preferences?.sort
   if (!sort) return { by: null, partition: 'model' }
-  const by = typeof sort === 'string' ? sort : sort.by
-  return { by: by === 'exacto' ? null : by, partition: (typeof sort === 'string' ? null : sort.partition) ?? 'model' }
+  if (typeof sort === 'string') return { by: ranked(sort), partition: 'model' }
+  return { by: ranked(sort.by), partition: sort.partition ?? 'model' }
+}
+
+function ranked(asked: z.infer<typeof SortAsked>): SortBy | null {
+  return asked === 'exacto' ? null : asked
 }
 
 /** The p50 (or the only) value of a latency/throughput preference. */

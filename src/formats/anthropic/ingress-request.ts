@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
-import type { ChatRequest, ContentPart, Message, Tool, ToolCall, ToolChoice } from '../openai/request'
+import { FallbackModels, ModelId, type ChatRequest, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 
 /**
  * Anthropic Messages requests as clients send them to POST /v1/messages (the Anthropic SDK, Claude
@@ -79,8 +79,6 @@ const Thinking = z.discriminatedUnion('type', [
   z.object({ type: z.literal('adaptive') }),
 ])
 
-const ModelId = z.string().min(1).max(256)
-
 /** Unknown top-level fields (service_tier, container, …) are dropped: no canonical meaning. */
 export const MessagesRequest = z.object({
   model: ModelId,
@@ -106,7 +104,7 @@ export const MessagesRequest = z.object({
   /** Top-level automatic prompt caching. */
   cache_control: CacheControl.nullish(),
   // OpenRouter's gateway extras work on this route too; `fallbacks` is its Messages skin's spelling of `models`.
-  models: z.array(ModelId).min(1).max(8).nullish(),
+  models: FallbackModels.nullish(),
   fallbacks: z.array(z.object({ model: ModelId })).min(1).max(3).nullish(),
   provider: ProviderPreferences.nullish(),
 })

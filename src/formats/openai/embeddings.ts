@@ -3,7 +3,7 @@ import { nanoToUsd } from '../../catalog/pricing'
 import { ProviderPreferences } from '../../routing/preferences'
 import { BilledTokenCount, type TokenUsage } from '../canonical'
 import { estimateTokens, utf8Length } from './estimate'
-import { GATEWAY_FIELDS, type ChatRequest } from './request'
+import { FallbackModels, GATEWAY_FIELDS, ModelId, type ChatRequest } from './request'
 import type { UsageReport } from './render'
 
 /**
@@ -12,15 +12,13 @@ import type { UsageReport } from './render'
  * (`id`, `provider`, the catalog `model`, `usage.cost` in USD). Pure.
  */
 
-const ModelId = z.string().min(1).max(256)
 const TokenIds = z.array(z.number().int().nonnegative()).min(1)
 /** OpenAI's own limit on inputs per request. */
 const MAX_INPUTS = 2048
 
 export const EmbeddingsRequest = z.looseObject({
   model: ModelId.nullish(),
-  /** OpenRouter: fallback models, tried in order after `model`. */
-  models: z.array(ModelId).min(1).max(8).nullish(),
+  models: FallbackModels.nullish(),
   input: z.union([
     z.string().min(1),
     z.array(z.string().min(1)).min(1).max(MAX_INPUTS),

@@ -88,12 +88,14 @@ export const ResponseFormat = z.discriminatedUnion('type', [
 ])
 export type ResponseFormat = z.infer<typeof ResponseFormat>
 
-const ModelId = z.string().min(1).max(256)
+/** A catalog model id as a client names it (any ingress format). */
+export const ModelId = z.string().min(1).max(256)
+/** OpenRouter: fallback models, tried in order after `model`. */
+export const FallbackModels = z.array(ModelId).min(1).max(8)
 
 export const ChatRequest = z.looseObject({
   model: ModelId.nullish(),
-  /** OpenRouter: fallback models, tried in order after `model`. */
-  models: z.array(ModelId).min(1).max(8).nullish(),
+  models: FallbackModels.nullish(),
   messages: z.array(Message).min(1),
   stream: z.boolean().nullish(),
   max_tokens: z.number().int().positive().nullish(),
