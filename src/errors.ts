@@ -49,11 +49,30 @@ export function internalError(): GatewayError {
   return new GatewayError(500, 'server', 'Internal gateway error')
 }
 
+/** A zod issue, as far as errors are explained from it. */
+interface Issue {
+  path: PropertyKey[]
+  message: string
+  code?: string
+  errors?: readonly (readonly Issue[])[]
+}
+
 /** Issues of a failed zod parse → a 400 that names each bad field by its path. */
-export function invalidInput(subject: string, issues: readonly { path: PropertyKey[]; message: string }[]): GatewayError {
-  const listed = issues.slice(0, 5).map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
+export function invalidInput(subject: string, issues: readonly Issue[]): GatewayError {
+  const listed = issues.flatMap(explained).slice(0, 5).map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
   const summary = listed.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ')
   return new GatewayError(400, 'invalid_request', `Invalid ${subject}: ${summary}`, { issues: listed })
+}
+
+/**
+ * A union that failed says only "Invalid input". When the value's type matched exactly one of its
+ * options (a list of parts, not a string), that option's own issues say what is wrong, deeper in.
+ */
+function explained(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union' || !issue.errors) return [issue]
+  const matched = issue.errors.filter((option) => !option.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0))
+  if (matched.length !== 1) return [issue]
+  return matched[0]!.flatMap((inner) => explained({ ...inner, path: [...issue.path, ...inner.path] }))
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -47,7 +47,7 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     ['no messages', { model: 'test/chat' }, 'messages'],
     ['empty messages', { model: 'test/chat', messages: [] }, 'messages'],
     ['an unknown role', { model: 'test/chat', messages: [{ role: 'wizard', content: 'hi' }] }, 'messages[0].role'],
-    ['a bad content part', { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content'],
+    ['a bad content part', { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content[0].text: Invalid input: expected string'],
     ['temperature out of range', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], temperature: 3 }, 'temperature'],
     ['a non-integer max_tokens', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1.5 }, 'max_tokens'],
     ['a malformed tool', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'has space' } }] }, 'tools[0].function.name'],
