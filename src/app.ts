@@ -9,6 +9,7 @@ import { keys } from './api/keys'
 import { messages } from './api/messages'
 import { models } from './api/models'
 import { providers } from './api/providers'
+import { responses } from './api/responses'
 import { tenant } from './api/tenant'
 import { systemClock, type Clock } from './clock'
 import { GatewayError, internalError, toErrorResponse } from './errors'
@@ -22,6 +23,7 @@ export function createApp(options: { clock?: Clock } = {}) {
   const api = new Hono<AppEnv>()
   api.route('/', chat)
   api.route('/', messages)
+  api.route('/', responses)
   api.route('/', embeddings)
   api.route('/', completions)
   api.route('/', models)

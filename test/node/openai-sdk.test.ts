@@ -109,3 +109,52 @@ describe('the openai SDK, unchanged', () => {
     await expect(client.models.retrieve('nobody/none')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   })
 })
+
+describe('the openai SDK’s Responses API, unchanged', () => {
+  const getWeather = { type: 'function' as const, name: 'get_weather', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }
+
+  it('creates a response, with output_text and usage with cost', async () => {
+    const response = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'Say hello' })
+    expect(response.id).toMatch(/^gen-/)
+    expect(response.status).toBe('completed')
+    expect(response.output_text).toContain('Say hello')
+    expect(response.usage!.output_tokens).toBeGreaterThan(0)
+    expect((response.usage as unknown as { cost: number }).cost).toBeGreaterThan(0)
+  })
+
+  it('streams a response with the SDK helper, from the Anthropic-format provider', async () => {
+    const stream = client.responses.stream({
+      model: MODEL,
+      input: [{ role: 'user', content: 'Stream please' }],
+      provider: { order: [ANTHROPIC_FORMAT_PROVIDER], allow_fallbacks: false },
+    } as Parameters<typeof client.responses.stream>[0])
+    let deltas = 0
+    stream.on('response.output_text.delta', () => deltas++)
+    const final = await stream.finalResponse()
+    expect(deltas).toBeGreaterThan(5)
+    expect(final.output_text).toContain('Stream please')
+    expect((final as unknown as { provider: string }).provider).toBe('Demo EU Central')
+    expect((final.usage as unknown as { cost: number }).cost).toBeGreaterThan(0)
+  })
+
+  it('calls a function, and answers with its output over a second request', async () => {
+    const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Paris?' }]
+    const first = await client.responses.create({ model: MODEL, input, tools: [getWeather] })
+    const call = first.output.find((item) => item.type === 'function_call')!
+    expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"demo"}' })
+    const second = await client.responses.create({
+      model: MODEL,
+      input: [...input, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+      tools: [getWeather],
+      store: false,
+    })
+    expect(second.status).toBe('completed')
+    expect(second.output_text.length).toBeGreaterThan(0)
+  })
+
+  it('surfaces a refusal of stored state as a BadRequestError naming what to send', async () => {
+    const error = await client.responses.create({ model: MODEL, input: 'hi', previous_response_id: 'resp_1' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect((error as Error).message).toContain('send the whole conversation')
+  })
+})

@@ -1,5 +1,5 @@
 /// <reference types="node" />
-import { generateText, stepCountIs, streamText, tool, type LanguageModel } from 'ai'
+import { generateText, stepCountIs, streamText, tool, type LanguageModel, type ProviderMetadata } from 'ai'
 import { expect, it } from 'vitest'
 import { z } from 'zod'
 
@@ -9,10 +9,13 @@ export const weather = tool({
   inputSchema: z.object({ city: z.string(), days: z.number().int() }),
 })
 
-/** The tool-call cases every AI SDK provider must pass against the gateway, unchanged. */
-export function itCallsTools(model: () => LanguageModel): void {
+/**
+ * The tool-call cases every AI SDK provider must pass against the gateway, unchanged but for the
+ * `providerOptions` given (for @ai-sdk/openai, store off: the second step resends the first's answer).
+ */
+export function itCallsTools(model: () => LanguageModel, providerOptions: ProviderMetadata = {}): void {
   it('calls a tool with a zod input schema', async () => {
-    const result = await generateText({ model: model(), prompt: 'Weather in Paris?', tools: { weather }, maxRetries: 0 })
+    const result = await generateText({ model: model(), prompt: 'Weather in Paris?', tools: { weather }, providerOptions, maxRetries: 0 })
     expect(result.finishReason).toBe('tool-calls')
     expect(result.toolCalls).toHaveLength(1)
     expect(result.toolCalls[0]!.toolName).toBe('weather')
@@ -25,6 +28,7 @@ export function itCallsTools(model: () => LanguageModel): void {
       prompt: 'Weather in Paris?',
       tools: { weather: tool({ ...weather, execute: async ({ city }) => `sunny in ${city}` }) },
       stopWhen: stepCountIs(2),
+      providerOptions,
       maxRetries: 0,
     })
     expect(await result.text).toContain('sunny in demo')

@@ -1,0 +1,118 @@
+import { nanoToUsd } from '../../catalog/pricing'
+import type { AssistantMessage, Completion, FinishReason } from '../canonical'
+import type { ResponseMeta, UsageReport } from '../openai/render'
+import type { ResponsesRequest } from './request'
+
+/**
+ * Canonical results → OpenAI Responses API objects for POST /v1/responses: the `response` object
+ * with its output items (reasoning, message, function calls), and its stream of typed events
+ * (./stream); ./renderer puts them together. Meridian extras the SDKs ignore ride along: `provider` and `usage.cost` (USD).
+ * Errors are the gateway's OpenAI-shaped ones.
+ */
+
+export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed'
+
+/** OpenAI's usage: input tokens include cached ones; cost is Meridian's. */
+export function responsesUsage({ usage, costNano }: UsageReport) {
+  return {
+    input_tokens: usage.promptTokens,
+    input_tokens_details: { cached_tokens: usage.cachedTokens, cache_write_tokens: usage.cacheWriteTokens },
+    output_tokens: usage.completionTokens,
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    cost: nanoToUsd(costNano),
+  }
+}
+
+/** How a finished answer ended, in the Responses API's words. */
+export function ending(finish: FinishReason): { status: ResponseStatus; incomplete_details: { reason: string } | null } {
+  if (finish === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }
+  if (finish === 'content_filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }
+  return { status: 'completed', incomplete_details: null }
+}
+
+/** An output item's id: its kind's prefix, the response's generation id, and its place in the output. */
+export const itemId = (meta: ResponseMeta, prefix: 'msg' | 'rs' | 'fc', outputIndex: number) => `${prefix}_${meta.id}_${outputIndex}`
+
+type Annotation = Record<string, unknown>
+
+/** Chat's nested url citations (OpenRouter's web results) → the Responses API's flat ones. */
+export function annotationsOf(value: unknown): Annotation[] {
+  if (!Array.isArray(value)) return []
+  return value.flatMap((annotation: unknown) => {
+    if (typeof annotation !== 'object' || annotation === null) return []
+    const { type, url_citation: citation } = annotation as { type?: unknown; url_citation?: Record<string, unknown> }
+    if (type !== 'url_citation' || typeof citation !== 'object' || citation === null) return []
+    const { url, title, start_index, end_index } = citation
+    return [{ type: 'url_citation', url, title: title ?? '', start_index: start_index ?? 0, end_index: end_index ?? 0 }]
+  })
+}
+
+export const outputText = (text: string, annotations: Annotation[] = []) => ({ type: 'output_text', text, annotations, logprobs: [] })
+
+export const reasoningItem = (id: string, text: string) => ({ type: 'reasoning', id, summary: [{ type: 'summary_text', text }] })
+
+export const messageItem = (id: string, status: ResponseStatus, content: object[]) => ({ type: 'message', id, status, role: 'assistant', content })
+
+export const functionCallItem = (id: string, call: { id: string; name: string; arguments: string }, status: ResponseStatus) => ({
+  type: 'function_call',
+  id,
+  call_id: call.id,
+  name: call.name,
+  arguments: call.arguments,
+  status,
+})
+
+function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus): object[] {
+  const items: object[] = []
+  const next = (prefix: 'msg' | 'rs' | 'fc') => itemId(meta, prefix, items.length)
+  if (message.reasoning) items.push(reasoningItem(next('rs'), message.reasoning))
+  const content: object[] = []
+  if (message.content != null) content.push(outputText(message.content, annotationsOf(message.annotations)))
+  if (message.refusal) content.push({ type: 'refusal', refusal: message.refusal })
+  const calls = message.tool_calls ?? []
+  // An answer with nothing in it is still one message, so output_text reads as "".
+  if (content.length || !calls.length) items.push(messageItem(next('msg'), status, content.length ? content : [outputText('')]))
+  for (const call of calls) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, 'completed'))
+  return items
+}
+
+/**
+ * The `response` object's fields that echo the request, as OpenAI's do. Nothing is stored, so
+ * `store` is false whatever was asked.
+ */
+export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest) {
+  return {
+    id: meta.id,
+    object: 'response',
+    created_at: meta.created,
+    model: meta.model,
+    provider: meta.provider,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    metadata: request.metadata ?? {},
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: request.reasoning?.summary ?? null },
+    store: false,
+    temperature: request.temperature ?? null,
+    text: { format: request.text?.format ?? { type: 'text' }, ...(request.text?.verbosity ? { verbosity: request.text.verbosity } : {}) },
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: request.tools ?? [],
+    top_p: request.top_p ?? null,
+    truncation: 'disabled',
+    user: request.user ?? null,
+  }
+}
+
+export function renderResponse(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ResponsesRequest) {
+  const { status, incomplete_details } = ending(completion.finishReason)
+  return {
+    ...responseEnvelope(meta, request),
+    status,
+    error: null,
+    incomplete_details,
+    output: outputItems(meta, completion.message, status),
+    usage: responsesUsage(report),
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod'
+import { ProviderPreferences } from '../../routing/preferences'
+import { FallbackModels, ModelId } from '../openai/request'
+
+/**
+ * OpenAI Responses API requests (POST /v1/responses: `@ai-sdk/openai`'s default, the openai SDK's
+ * `responses.create`, Codex-style agents), validated at the boundary and converted to the
+ * canonical (chat) request, so any catalog model can answer them.
+ *
+ * Meridian keeps no conversation state: a request carries its whole conversation in `input`.
+ * What needs stored state (`previous_response_id`, `conversation`, `item_reference`, `file_id`,
+ * stored prompts, background runs) is refused with a 400 that says what to send instead, and so
+ * are tools Meridian would have to run itself (web search, file search, code interpreter…).
+ */
+
+export const STATELESS = 'Meridian stores no responses or files: send the whole conversation in `input`, with `store: false`'
+
+/** A field that needs state Meridian does not keep: accepted only when absent or null. */
+const stateful = (field: string) => z.null({ error: `${field} is not supported. ${STATELESS}` }).optional()
+
+const InputText = z.object({ type: z.literal('input_text'), text: z.string() })
+const InputImage = z.object({
+  type: z.literal('input_image'),
+  image_url: z.string().min(1, 'must not be empty').nullish(),
+  file_id: stateful('file_id'),
+  detail: z.enum(['auto', 'low', 'high']).nullish(),
+})
+const InputFile = z.object({
+  type: z.literal('input_file'),
+  file_data: z.string().min(1, 'must not be empty').nullish(),
+  file_url: z.string().min(1, 'must not be empty').nullish(),
+  filename: z.string().nullish(),
+  file_id: stateful('file_id'),
+})
+const InputAudio = z.object({ type: z.literal('input_audio'), input_audio: z.object({ data: z.string(), format: z.string() }) })
+export const InputPart = z.discriminatedUnion('type', [InputText, InputImage, InputFile, InputAudio], {
+  error: 'content parts must be input_text, input_image, input_file or input_audio',
+})
+export type InputPart = z.infer<typeof InputPart>
+
+const OutputText = z.object({ type: z.literal('output_text'), text: z.string() })
+const OutputRefusal = z.object({ type: z.literal('refusal'), refusal: z.string() })
+/** An assistant turn's parts; some clients send their own earlier turns as input_text. */
+const AssistantPart = z.discriminatedUnion('type', [OutputText, OutputRefusal, InputText], {
+  error: 'assistant content parts must be output_text or refusal',
+})
+export type AssistantPart = z.infer<typeof AssistantPart>
+
+const MessageItem = z.discriminatedUnion('role', [
+  z.object({ type: z.literal('message'), role: z.literal('user'), content: z.union([z.string(), z.array(InputPart)]) }),
+  z.object({ type: z.literal('message'), role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(InputText)]) }),
+  z.object({ type: z.literal('message'), role: z.literal('assistant'), content: z.union([z.string(), z.array(AssistantPart)]) }),
+])
+const FunctionCallItem = z.object({
+  type: z.literal('function_call'),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  arguments: z.string(),
+})
+const FunctionCallOutputItem = z.object({
+  type: z.literal('function_call_output'),
+  call_id: z.string().min(1),
+  output: z.union([z.string(), z.array(InputPart)]),
+})
+const SummaryText = z.object({ type: z.literal('summary_text'), text: z.string() })
+const ReasoningText = z.object({ type: z.literal('reasoning_text'), text: z.string() })
+/** A model's earlier reasoning: its summary and text travel; encrypted content is one provider's own and is dropped. */
+const ReasoningItem = z.object({
+  type: z.literal('reasoning'),
+  summary: z.array(SummaryText).nullish(),
+  content: z.array(ReasoningText).nullish(),
+})
+/** Refused in conversion (./input), naming where it stands. */
+const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string().nullish() })
+
+/** Easy input messages (`{ role, content }`) are message items without the `type`. */
+const Item = z.preprocess(
+  (item) => (typeof item === 'object' && item !== null && !('type' in item) && 'role' in item ? { ...item, type: 'message' } : item),
+  z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, ItemReference], {
+    error: 'input items must be messages, function_call, function_call_output or reasoning (Meridian runs no built-in tools)',
+  }),
+)
+export type Item = z.infer<typeof Item>
+
+const FunctionTool = z.object({
+  type: z.literal('function'),
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+})
+export type FunctionTool = z.infer<typeof FunctionTool>
+
+export const ResponsesToolChoice = z.union(
+  [z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name: z.string().min(1) })],
+  { error: 'must be "none", "auto", "required" or { type: "function", name }' },
+)
+
+export const TextFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    name: z.string().min(1),
+    schema: z.record(z.string(), z.unknown()),
+    description: z.string().nullish(),
+    strict: z.boolean().nullish(),
+  }),
+])
+
+export const ResponsesRequest = z.object({
+  model: ModelId.nullish(),
+  /** A string is one user message. */
+  input: z.preprocess(
+    (input) => (typeof input === 'string' ? [{ role: 'user', content: input }] : input),
+    z.array(Item, { error: 'must be a string or a list of items' }).min(1),
+  ),
+  instructions: z.string().nullish(),
+  stream: z.boolean().nullish(),
+  max_output_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  tools: z.array(z.discriminatedUnion('type', [FunctionTool], { error: 'only function tools are supported: Meridian runs no built-in tools' })).nullish(),
+  tool_choice: ResponsesToolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  text: z.object({ format: TextFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
+  reasoning: z
+    .object({
+      effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullish(),
+      summary: z.enum(['auto', 'concise', 'detailed']).nullish(),
+    })
+    .nullish(),
+  user: z.string().max(256).nullish(),
+  safety_identifier: z.string().max(256).nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+  // Nothing is stored whatever this says; the response says `store: false`.
+  store: z.boolean().nullish(),
+  include: z.array(z.string()).nullish(),
+  truncation: z.enum(['disabled'], { error: 'only "disabled" is supported: a prompt too long for the model gets a 400' }).nullish(),
+  background: z.literal(false, { error: 'background responses are not supported: Meridian stores no responses' }).nullish(),
+  previous_response_id: stateful('previous_response_id'),
+  conversation: stateful('conversation'),
+  prompt: stateful('prompt (a stored prompt template)'),
+  // OpenRouter's gateway extras work on this route too.
+  models: FallbackModels.nullish(),
+  provider: ProviderPreferences.nullish(),
+})
+export type ResponsesRequest = z.infer<typeof ResponsesRequest>

@@ -1,0 +1,215 @@
+import type { GatewayError } from '../../errors'
+import type { RenderedEvent, StreamWriter } from '../../gateway/renderer'
+import type { FinishReason, ToolCallDelta } from '../canonical'
+import type { ResponseMeta } from '../openai/render'
+import { sseEvent } from '../sse'
+import { annotationsOf, ending, functionCallItem, itemId, messageItem, outputText, reasoningItem, responseEnvelope, responsesUsage, type ResponseStatus } from './render'
+import type { ResponsesRequest } from './request'
+
+/**
+ * One streamed Responses answer: typed events, each named by its `type` and numbered by
+ * `sequence_number`. `response.created` and `response.in_progress` open it; each output item is
+ * added, filled by deltas and done; `response.completed` (or `.incomplete`, or `.failed` after an
+ * upstream failure) closes it with the whole response, usage and cost included. There is no
+ * `[DONE]`.
+ *
+ * Canonical deltas interleave reasoning, text and tool-call fragments. Reasoning and the message
+ * are items that a change of kind closes; function calls stay open until the end, since a late
+ * fragment may still name any of them.
+ */
+
+interface OpenPart {
+  type: 'output_text' | 'refusal'
+  text: string
+  annotations: Record<string, unknown>[]
+}
+
+interface OpenCall {
+  index: number
+  id: string
+  call: { id: string; name: string; arguments: string }
+}
+
+export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest): StreamWriter {
+  let sequence = 0
+  let started = false
+  let failure: GatewayError | null = null
+  let finish: FinishReason = 'stop'
+  /** Finished items at their output index. */
+  const output: object[] = []
+  let reasoning: { index: number; id: string; text: string } | null = null
+  let message: { index: number; id: string; parts: OpenPart[] } | null = null
+  const calls = new Map<number, OpenCall>()
+
+  const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
+  const envelope = () => responseEnvelope(meta, request)
+
+  const start = (): Uint8Array[] => {
+    if (started) return []
+    started = true
+    const response = { ...envelope(), status: 'in_progress', error: null, incomplete_details: null, output: [], usage: null }
+    return [emit('response.created', { response }), emit('response.in_progress', { response })]
+  }
+
+  const closeReasoning = (): Uint8Array[] => {
+    if (!reasoning) return []
+    const { index, id, text } = reasoning
+    reasoning = null
+    const item = reasoningItem(id, text)
+    output[index] = item
+    const at = { item_id: id, output_index: index, summary_index: 0 }
+    return [
+      emit('response.reasoning_summary_text.done', { ...at, text }),
+      emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } }),
+      emit('response.output_item.done', { output_index: index, item }),
+    ]
+  }
+
+  const partDone = (part: OpenPart): object => (part.type === 'refusal' ? { type: 'refusal', refusal: part.text } : outputText(part.text, part.annotations))
+
+  const closePart = (): Uint8Array[] => {
+    const part = message?.parts.at(-1)
+    if (!message || !part) return []
+    const at = { item_id: message.id, output_index: message.index, content_index: message.parts.length - 1 }
+    const done = part.type === 'refusal' ? emit('response.refusal.done', { ...at, refusal: part.text }) : emit('response.output_text.done', { ...at, text: part.text, logprobs: [] })
+    return [done, emit('response.content_part.done', { ...at, part: partDone(part) })]
+  }
+
+  const closeMessage = (status: ResponseStatus): Uint8Array[] => {
+    if (!message) return []
+    const events = closePart()
+    const { index, id, parts } = message
+    message = null
+    const item = messageItem(id, status, parts.map(partDone))
+    output[index] = item
+    return [...events, emit('response.output_item.done', { output_index: index, item })]
+  }
+
+  const openReasoning = (): Uint8Array[] => {
+    if (reasoning) return []
+    const events = closeMessage('completed')
+    const index = output.length
+    output.length += 1
+    reasoning = { index, id: itemId(meta, 'rs', index), text: '' }
+    const at = { item_id: reasoning.id, output_index: index, summary_index: 0 }
+    return [
+      ...events,
+      emit('response.output_item.added', { output_index: index, item: { type: 'reasoning', id: reasoning.id, summary: [] } }),
+      emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } }),
+    ]
+  }
+
+  /** The message's part of this type, opening the message or a new part as needed. */
+  const openPart = (type: OpenPart['type']): Uint8Array[] => {
+    const events = closeReasoning()
+    if (!message) {
+      const index = output.length
+      output.length += 1
+      message = { index, id: itemId(meta, 'msg', index), parts: [] }
+      events.push(emit('response.output_item.added', { output_index: index, item: messageItem(message.id, 'in_progress', []) }))
+    }
+    if (message.parts.at(-1)?.type === type) return events
+    events.push(...closePart())
+    const part: OpenPart = { type, text: '', annotations: [] }
+    message.parts.push(part)
+    const at = { item_id: message.id, output_index: message.index, content_index: message.parts.length - 1 }
+    return [...events, emit('response.content_part.added', { ...at, part: partDone(part) })]
+  }
+
+  const reasoningDelta = (text: string | undefined): Uint8Array[] => {
+    if (!text) return []
+    const events = openReasoning()
+    const open = reasoning!
+    open.text += text
+    return [...events, emit('response.reasoning_summary_text.delta', { item_id: open.id, output_index: open.index, summary_index: 0, delta: text })]
+  }
+
+  const textDelta = (type: OpenPart['type'], text: string | undefined, annotations: Record<string, unknown>[] = []): Uint8Array[] => {
+    if (!text && !annotations.length) return []
+    const events = openPart(type)
+    const open = message!
+    const part = open.parts.at(-1)!
+    const at = { item_id: open.id, output_index: open.index, content_index: open.parts.length - 1 }
+    if (text) {
+      part.text += text
+      events.push(type === 'refusal' ? emit('response.refusal.delta', { ...at, delta: text }) : emit('response.output_text.delta', { ...at, delta: text, logprobs: [] }))
+    }
+    for (const annotation of annotations) {
+      events.push(emit('response.output_text.annotation.added', { ...at, annotation_index: part.annotations.length, annotation }))
+      part.annotations.push(annotation)
+    }
+    return events
+  }
+
+  const callDelta = (delta: ToolCallDelta): Uint8Array[] => {
+    const events = [...closeReasoning(), ...closeMessage('completed')]
+    let open = calls.get(delta.index)
+    if (!open) {
+      const index = output.length
+      output.length += 1
+      const call = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
+      open = { index, id: itemId(meta, 'fc', index), call }
+      calls.set(delta.index, open)
+      events.push(emit('response.output_item.added', { output_index: index, item: functionCallItem(open.id, call, 'in_progress') }))
+    }
+    const fragment = delta.function?.arguments
+    if (fragment) {
+      open.call.arguments += fragment
+      events.push(emit('response.function_call_arguments.delta', { item_id: open.id, output_index: open.index, delta: fragment }))
+    }
+    return events
+  }
+
+  const closeCalls = (status: ResponseStatus): Uint8Array[] =>
+    [...calls.values()].flatMap(({ index, id, call }) => {
+      const item = functionCallItem(id, call, status)
+      output[index] = item
+      return [
+        emit('response.function_call_arguments.done', { item_id: id, output_index: index, name: call.name, arguments: call.arguments }),
+        emit('response.output_item.done', { output_index: index, item }),
+      ]
+    })
+
+  return {
+    event(event: RenderedEvent) {
+      if (event.type === 'finish') {
+        finish = event.finishReason
+        return start()
+      }
+      const { content, refusal, reasoning: thought, tool_calls, annotations } = event.delta
+      return [
+        ...start(),
+        ...reasoningDelta(thought),
+        ...textDelta('output_text', content, annotationsOf(annotations)),
+        ...textDelta('refusal', refusal),
+        ...(tool_calls ?? []).flatMap(callDelta),
+      ]
+    },
+    error(error) {
+      failure = error
+      return start()
+    },
+    end(report, debug) {
+      const { status, incomplete_details } = failure ? { status: 'failed' as const, incomplete_details: null } : ending(finish)
+      const itemStatus = status === 'completed' ? 'completed' : 'incomplete'
+      const events = [...start(), ...closeReasoning(), ...closeMessage(itemStatus), ...closeCalls(itemStatus)]
+      const response = {
+        ...envelope(),
+        status,
+        error: failure ? { code: errorCode(failure), message: failure.message, metadata: failure.metadata } : null,
+        incomplete_details,
+        output: output.filter(Boolean),
+        usage: report ? responsesUsage(report) : null,
+      }
+      const type = failure ? 'response.failed' : status === 'incomplete' ? 'response.incomplete' : 'response.completed'
+      return [...events, emit(type, { response, ...debug })]
+    },
+  }
+}
+
+/** The Responses API's error codes for a failed response. */
+function errorCode(error: GatewayError): string {
+  if (error.status === 429) return 'rate_limit_exceeded'
+  if (error.status === 400) return 'invalid_prompt'
+  return 'server_error'
+}

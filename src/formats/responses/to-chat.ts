@@ -1,0 +1,145 @@
+import type { z } from 'zod'
+import { GatewayError } from '../../errors'
+import type { ChatRequest, ContentPart, Message, ResponseFormat, Tool, ToolCall, ToolChoice } from '../openai/request'
+import { STATELESS, type AssistantPart, type FunctionTool, type InputPart, type Item, type ResponsesRequest, type ResponsesToolChoice, type TextFormat } from './request'
+
+/** A validated Responses request → the canonical chat request. */
+export function fromResponsesRequest(request: ResponsesRequest): ChatRequest {
+  const messages = toMessages(request.input)
+  if (request.instructions) messages.unshift({ role: 'system', content: request.instructions })
+  const chat: ChatRequest = { model: request.model, messages, stream: request.stream ?? false }
+  if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens
+  if (request.temperature != null) chat.temperature = request.temperature
+  if (request.top_p != null) chat.top_p = request.top_p
+  if (request.tools?.length) chat.tools = request.tools.map(toolOf)
+  if (request.tool_choice != null) chat.tool_choice = toolChoiceOf(request.tool_choice)
+  if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls
+  const format = request.text?.format
+  if (format) chat.response_format = responseFormatOf(format)
+  if (request.text?.verbosity) chat.verbosity = request.text.verbosity
+  // OpenRouter's unified `reasoning` is the canonical spelling; every upstream adapter reads it.
+  if (request.reasoning?.effort) chat.reasoning = { effort: request.reasoning.effort }
+  const user = request.user ?? request.safety_identifier
+  if (user) chat.user = user
+  if (request.models) chat.models = request.models
+  if (request.provider) chat.provider = request.provider
+  return chat
+}
+
+function toolOf(tool: FunctionTool): Tool {
+  const described = tool.description ? { description: tool.description } : {}
+  const strict = tool.strict != null ? { strict: tool.strict } : {}
+  return { type: 'function', function: { name: tool.name, ...described, parameters: tool.parameters ?? { type: 'object', properties: {} }, ...strict } }
+}
+
+function toolChoiceOf(choice: z.infer<typeof ResponsesToolChoice>): ToolChoice {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+}
+
+function responseFormatOf(format: z.infer<typeof TextFormat>): ResponseFormat {
+  if (format.type !== 'json_schema') return { type: format.type }
+  const { name, schema, description, strict } = format
+  return { type: 'json_schema', json_schema: { name, schema, ...(description ? { description } : {}), ...(strict != null ? { strict } : {}) } }
+}
+
+/**
+ * A Responses `input` (a list of items) → canonical chat messages. Items are flat where chat nests
+ * them: a function call is an item of its own, which joins the assistant message just before it
+ * (or starts one); its output becomes a `tool` message; a reasoning item's text goes with the
+ * assistant turn that follows it. Images or files in a function's output cannot sit in a tool
+ * message, so they follow the run of tool messages as one user message.
+ */
+function toMessages(items: readonly Item[]): Message[] {
+  const messages: Message[] = []
+  let reasoning: string[] = []
+  let toolParts: ContentPart[] = []
+  /** The assistant message that function calls join: the last message, if it is one. */
+  let assistant: Extract<Message, { role: 'assistant' }> | null = null
+
+  const flushToolParts = () => {
+    if (toolParts.length) messages.push({ role: 'user', content: toolParts })
+    toolParts = []
+  }
+  const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
+    flushToolParts()
+    if (reasoning.length) message.reasoning = reasoning.join('\n\n')
+    reasoning = []
+    messages.push(message)
+    assistant = message
+  }
+
+  items.forEach((item, index) => {
+    const where = `input[${index}]`
+    switch (item.type) {
+      case 'reasoning':
+        reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
+        return
+      case 'function_call': {
+        const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }
+        if (assistant && messages.at(-1) === assistant && !toolParts.length) assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
+        else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
+        return
+      }
+      case 'function_call_output': {
+        if (typeof item.output === 'string') {
+          messages.push({ role: 'tool', tool_call_id: item.call_id, content: item.output })
+          return
+        }
+        const parts = item.output.map((part, j) => contentPart(part, `${where}.output[${j}]`))
+        const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []))
+        toolParts.push(...parts.filter((part) => part.type !== 'text'))
+        messages.push({ role: 'tool', tool_call_id: item.call_id, content: texts.join('') })
+        return
+      }
+      case 'item_reference':
+        throw invalid(where, `item_reference is not supported. ${STATELESS} (the AI SDK sends references unless providerOptions.openai.store is false)`)
+      case 'message':
+        if (item.role === 'assistant') {
+          startAssistant(assistantMessage(item.content))
+          return
+        }
+        flushToolParts()
+        assistant = null
+        if (item.role === 'user') {
+          const content = typeof item.content === 'string' ? item.content : item.content.map((part, j) => contentPart(part, `${where}.content[${j}]`))
+          messages.push({ role: 'user', content })
+        } else {
+          const content = typeof item.content === 'string' ? item.content : item.content.map((part) => part.text).join('')
+          messages.push({ role: item.role, content })
+        }
+    }
+  })
+  flushToolParts()
+  return messages
+}
+
+function assistantMessage(content: string | AssistantPart[]): Extract<Message, { role: 'assistant' }> {
+  if (typeof content === 'string') return { role: 'assistant', content }
+  const text = content.flatMap((part) => (part.type === 'refusal' ? [] : [part.text])).join('')
+  const refusal = content.flatMap((part) => (part.type === 'refusal' ? [part.refusal] : [])).join('')
+  return { role: 'assistant', content: text || null, ...(refusal ? { refusal } : {}) }
+}
+
+function contentPart(part: InputPart, where: string): ContentPart {
+  switch (part.type) {
+    case 'input_text':
+      return { type: 'text', text: part.text }
+    case 'input_image': {
+      if (!part.image_url) throw invalid(where, 'an input_image needs image_url (a URL or a data URL)')
+      return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } }
+    }
+    case 'input_file': {
+      const data = part.file_data ?? part.file_url
+      if (!data) throw invalid(where, 'an input_file needs file_data (a data URL) or file_url')
+      // OpenAI-format upstreams want a filename with the bytes.
+      const filename = part.filename ?? (data.startsWith('data:application/pdf') ? 'document.pdf' : 'document')
+      return { type: 'file', file: { filename, file_data: data } }
+    }
+    case 'input_audio':
+      return { type: 'input_audio', input_audio: part.input_audio }
+  }
+}
+
+function invalid(where: string, message: string): GatewayError {
+  return new GatewayError(400, 'invalid_request', `Invalid request: ${where}: ${message}`, { issues: [{ path: where, message }] })
+}

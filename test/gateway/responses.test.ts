@@ -1,0 +1,340 @@
+import { describe, expect, it, vi } from 'vitest'
+import { BETA, GAMMA } from '../support/catalog'
+import { gatewayFetch, setUpGateway } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
+
+const tenant = setUpGateway()
+
+const tools = [{ type: 'function', name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: true }]
+const ask = { model: 'test/other', input: 'Weather in Oslo?' }
+
+function responses(body: object, headers: Record<string, string> = { authorization: `Bearer ${tenant.key}` }, path = '/v1/responses'): Promise<Response> {
+  return gatewayFetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+}
+
+/** Typed SSE events, checking that each event's name is its payload's type and that they are numbered in order. */
+async function readEvents(response: Response): Promise<Record<string, any>[]> {
+  const text = await response.text()
+  expect(text).not.toContain('[DONE]')
+  const events = text.split('\n\n').filter((block) => block && !block.startsWith(':')).map((block) => {
+    const [eventLine, dataLine] = block.split('\n')
+    const payload = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, any>
+    expect(eventLine).toBe(`event: ${payload.type}`)
+    return payload
+  })
+  expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index))
+  return events
+}
+
+const names = (events: Record<string, any>[]) => events.map((event) => event.type)
+
+describe('POST /v1/responses, non-streaming', () => {
+  it('serves a Responses client from an OpenAI-format upstream, both ways translated', async () => {
+    const upstream = fakeUpstreams({
+      [GAMMA]: () =>
+        jsonResponse(
+          openaiCompletion({
+            content: 'Checking.',
+            finish_reason: 'tool_calls',
+            tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } }],
+            usage: { prompt_tokens: 1000, completion_tokens: 100, prompt_tokens_details: { cached_tokens: 400 }, completion_tokens_details: { reasoning_tokens: 20 } },
+          }),
+        ),
+    })
+    const schema = { type: 'object', properties: { answer: { type: 'string' } } }
+    const response = await responses({
+      model: 'test/other',
+      instructions: 'Be terse.',
+      input: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'Need the tool.' }], encrypted_content: 'opaque' },
+        { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Checking.', annotations: [] }] },
+        { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}', status: 'completed' },
+        { type: 'function_call_output', call_id: 'call_1', output: '12C' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And Bergen?' }, { type: 'input_image', image_url: 'https://img.test/map.png', detail: 'low' }] },
+      ],
+      tools,
+      tool_choice: { type: 'function', name: 'get_weather' },
+      text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } },
+      max_output_tokens: 300,
+      temperature: 0.2,
+      metadata: { team: 'weather' },
+      user: 'u-7',
+      store: true,
+      include: ['reasoning.encrypted_content'],
+    })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!
+    expect(sent.url).toBe(`${GAMMA}/chat/completions`)
+    expect(sent.body).toMatchObject({
+      model: 'gamma-other',
+      messages: [
+        { role: 'system', content: 'Be terse.' },
+        { role: 'user', content: 'Weather in Oslo?' },
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          reasoning: 'Need the tool.',
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '12C' },
+        { role: 'user', content: [{ type: 'text', text: 'And Bergen?' }, { type: 'image_url', image_url: { url: 'https://img.test/map.png', detail: 'low' } }] },
+      ],
+      max_tokens: 300,
+      temperature: 0.2,
+      user: 'u-7',
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: tools[0]!.parameters, strict: true } }],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    })
+    for (const field of ['input', 'instructions', 'max_output_tokens', 'text', 'metadata', 'store', 'include']) expect(sent.body).not.toHaveProperty(field)
+    const id = response.headers.get('x-generation-id')!
+    expect(await response.json()).toEqual({
+      id,
+      object: 'response',
+      created_at: expect.any(Number),
+      model: 'test/other',
+      provider: 'Gamma',
+      status: 'completed',
+      error: null,
+      incomplete_details: null,
+      instructions: 'Be terse.',
+      max_output_tokens: 300,
+      metadata: { team: 'weather' },
+      parallel_tool_calls: true,
+      previous_response_id: null,
+      reasoning: { effort: null, summary: null },
+      store: false,
+      temperature: 0.2,
+      text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } },
+      tool_choice: { type: 'function', name: 'get_weather' },
+      tools,
+      top_p: null,
+      truncation: 'disabled',
+      user: 'u-7',
+      output: [
+        { type: 'message', id: `msg_${id}_0`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.', annotations: [], logprobs: [] }] },
+        { type: 'function_call', id: `fc_${id}_1`, call_id: 'call_2', name: 'get_weather', arguments: '{"city":"Bergen"}', status: 'completed' },
+      ],
+      // 1000 prompt tokens at $1/M + 100 completion tokens at $2/M
+      usage: {
+        input_tokens: 1000,
+        input_tokens_details: { cached_tokens: 400, cache_write_tokens: 0 },
+        output_tokens: 100,
+        output_tokens_details: { reasoning_tokens: 20 },
+        total_tokens: 1100,
+        cost: 0.0012,
+      },
+    })
+  })
+
+  it('answers from an Anthropic-format upstream, reasoning first, and passes the reasoning effort on', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        jsonResponse({
+          id: 'msg_up',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-test',
+          content: [{ type: 'thinking', thinking: 'Cold there.', signature: 's' }, { type: 'text', text: 'Bring a coat.' }],
+          stop_reason: 'end_turn',
+          stop_sequence: null,
+          usage: { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 90 },
+        }),
+    })
+    const response = await responses({ model: 'test/claude', input: 'Oslo in March?', reasoning: { effort: 'low' }, max_output_tokens: 2000 })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ model: 'claude-test', messages: [{ role: 'user', content: [{ type: 'text', text: 'Oslo in March?' }] }], thinking: { type: 'enabled' } })
+    const id = response.headers.get('x-generation-id')!
+    expect(await response.json()).toMatchObject({
+      status: 'completed',
+      reasoning: { effort: 'low', summary: null },
+      output: [
+        { type: 'reasoning', id: `rs_${id}_0`, summary: [{ type: 'summary_text', text: 'Cold there.' }] },
+        { type: 'message', id: `msg_${id}_1`, content: [{ type: 'output_text', text: 'Bring a coat.' }] },
+      ],
+      usage: { input_tokens: 100, input_tokens_details: { cached_tokens: 90 }, output_tokens: 5 },
+    })
+  })
+
+  it('says a cut-off answer is incomplete, and why', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'It was a dark', finish_reason: 'length' })) })
+    const response = await responses({ ...ask, max_output_tokens: 4 })
+    expect(await response.json()).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+      output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'It was a dark' }] }],
+    })
+  })
+
+  it('carries function outputs with images as a tool message and a user message after the run of them', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'A map.' })) })
+    const response = await responses({
+      model: 'test/other',
+      input: [
+        { role: 'user', content: 'Show both.' },
+        { type: 'function_call', call_id: 'a', name: 'map', arguments: '{}' },
+        { type: 'function_call', call_id: 'b', name: 'map', arguments: '' },
+        { type: 'function_call_output', call_id: 'a', output: [{ type: 'input_text', text: 'map a' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA' }] },
+        { type: 'function_call_output', call_id: 'b', output: 'map b' },
+        { role: 'user', content: [{ type: 'input_file', filename: 'notes.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }] },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body.messages).toEqual([
+      { role: 'user', content: 'Show both.' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'a', type: 'function', function: { name: 'map', arguments: '{}' } },
+          { id: 'b', type: 'function', function: { name: 'map', arguments: '' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'a', content: 'map a' },
+      { role: 'tool', tool_call_id: 'b', content: 'map b' },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+      { role: 'user', content: [{ type: 'file', file: { filename: 'notes.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }] },
+    ])
+  })
+
+  it('settles a generation record under the response id, on /api/v1 too', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 10, completion_tokens: 250 } })) })
+    const response = await responses(ask, undefined, '/api/v1/responses')
+    expect(response.status).toBe(200)
+    const { id } = (await response.json()) as { id: string }
+    expect(id).toBe(response.headers.get('x-generation-id'))
+    const generation = async () => (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
+    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051 }))
+  })
+})
+
+describe('POST /v1/responses errors, in the OpenAI shape', () => {
+  const cases: Array<{ name: string; body: object; headers?: Record<string, string>; status: number; message: RegExp }> = [
+    { name: 'no key', body: ask, headers: {}, status: 401, message: /Missing API key/ },
+    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, message: /nobody\/nothing/ },
+    { name: 'no input', body: { model: 'test/other' }, status: 400, message: /input/ },
+    { name: 'previous_response_id', body: { ...ask, previous_response_id: 'resp_1' }, status: 400, message: /previous_response_id is not supported.*whole conversation.*store: false/ },
+    { name: 'a conversation', body: { ...ask, conversation: 'conv_1' }, status: 400, message: /conversation is not supported/ },
+    {
+      name: 'an item_reference (the AI SDK with store on)',
+      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'item_reference', id: 'msg_1' }] },
+      status: 400,
+      message: /input\[1\]: item_reference is not supported.*providerOptions\.openai\.store/,
+    },
+    { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function tools/ },
+    { name: 'an unknown item type', body: { ...ask, input: [{ type: 'computer_call_output', call_id: 'c' }] }, status: 400, message: /input\[0\].*Meridian runs no built-in tools/ },
+    { name: 'an uploaded file', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, status: 400, message: /file_id is not supported/ },
+    { name: 'an image with no URL', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_image', detail: 'low' }] }] }, status: 400, message: /input\[0\]\.content\[0\]: an input_image needs image_url/ },
+    { name: 'automatic truncation', body: { ...ask, truncation: 'auto' }, status: 400, message: /truncation/ },
+    { name: 'a background run', body: { ...ask, background: true }, status: 400, message: /background responses are not supported/ },
+  ]
+  for (const { name, body, headers, status, message } of cases) {
+    it(name, async () => {
+      const response = await responses(body, headers)
+      expect(response.status).toBe(status)
+      const json = (await response.json()) as { error: { code: number; message: string } }
+      expect(json.error.code).toBe(status)
+      expect(json.error.message).toMatch(message)
+    })
+  }
+})
+
+describe('POST /v1/responses, streaming', () => {
+  const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+  const usage = data({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 9 } })
+
+  it('turns OpenAI chunks with reasoning, text and a tool call into typed events, ending with the whole response and its cost', async () => {
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', content: '' }),
+          chunk({ reasoning: 'Think' }),
+          chunk({ reasoning: 'ing.' }),
+          chunk({ content: 'Let me ' }),
+          chunk({ content: 'check.' }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+          chunk({}, 'tool_calls'),
+          usage,
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const response = await responses({ ...ask, stream: true, tools })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const id = response.headers.get('x-generation-id')!
+    const events = await readEvents(response)
+    expect(names(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ])
+    expect(events[0]).toMatchObject({ response: { id, object: 'response', status: 'in_progress', model: 'test/other', output: [], usage: null } })
+    expect(events[4]).toMatchObject({ item_id: `rs_${id}_0`, output_index: 0, summary_index: 0, delta: 'Think' })
+    expect(events[11]).toMatchObject({ item_id: `msg_${id}_1`, output_index: 1, content_index: 0, delta: 'Let me ' })
+    expect(events[16]).toMatchObject({ output_index: 2, item: { type: 'function_call', id: `fc_${id}_2`, call_id: 'call_1', name: 'get_weather', arguments: '', status: 'in_progress' } })
+    expect(events[19]).toMatchObject({ item_id: `fc_${id}_2`, arguments: '{"city":"Oslo"}', name: 'get_weather' })
+    const output = [
+      { type: 'reasoning', id: `rs_${id}_0`, summary: [{ type: 'summary_text', text: 'Thinking.' }] },
+      { type: 'message', id: `msg_${id}_1`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Let me check.', annotations: [], logprobs: [] }] },
+      { type: 'function_call', id: `fc_${id}_2`, call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}', status: 'completed' },
+    ]
+    expect(events.at(-1)).toMatchObject({
+      // 20 prompt tokens at $1/M + 9 completion tokens at $2/M
+      response: { id, status: 'completed', error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: false, tools },
+    })
+  })
+
+  it('ends a cut-off stream with response.incomplete', async () => {
+    fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ content: 'It was' }), chunk({}, 'length'), usage, 'data: [DONE]\n\n']) })
+    const events = await readEvents(await responses({ ...ask, stream: true }))
+    expect(events.at(-1)).toMatchObject({
+      type: 'response.incomplete',
+      response: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ type: 'message', status: 'incomplete' }] },
+    })
+  })
+
+  it('ends a stream whose upstream fails midway with response.failed, the reason and what was generated charged', async () => {
+    fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ content: 'Half' }), chunk({ content: ' an answer' })], { failAfter: 2 }) })
+    const events = await readEvents(await responses({ ...ask, stream: true }))
+    const last = events.at(-1)!
+    expect(last).toMatchObject({
+      type: 'response.failed',
+      response: {
+        status: 'failed',
+        error: { code: 'server_error', message: 'Upstream connection lost mid-stream', metadata: { provider_name: 'Gamma' } },
+        output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'Half an answer' }] }],
+      },
+    })
+    expect(last.response.usage.cost).toBeGreaterThan(0)
+  })
+
+  it('sends refusals as their own content part', async () => {
+    fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ content: 'No: ' }), chunk({ refusal: 'I cannot help.' }), chunk({}, 'stop'), usage, 'data: [DONE]\n\n']) })
+    const events = await readEvents(await responses({ ...ask, stream: true }))
+    expect(names(events)).toContain('response.refusal.delta')
+    expect(events.at(-1)!.response.output).toEqual([
+      expect.objectContaining({ content: [{ type: 'output_text', text: 'No: ', annotations: [], logprobs: [] }, { type: 'refusal', refusal: 'I cannot help.' }] }),
+    ])
+  })
+})
