@@ -17,7 +17,7 @@ async function errorOf(response: Response): Promise<ErrorJson['error']> {
   return body.error
 }
 
-function rawChat(body: string, headers: Record<string, string> = {}): Promise<Response> {
+function rawChat(body: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
   return gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body })
 }
 
@@ -75,6 +75,42 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     const response = await worker.fetch(request, { ...env, MAX_BODY_BYTES: '1000' }, ctx)
     expect(response.status).toBe(413)
     expect((await errorOf(response)).metadata).toMatchObject({ limit_bytes: 1000 })
+  })
+
+  /** Bytes compressed by the runtime's own CompressionStream. */
+  const compressed = async (text: string, format: 'gzip' | 'deflate') => new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream(format))).arrayBuffer())
+  // A body that reaches routing stops there with a 404 naming its model: proof it was read whole.
+  const unknownModel = JSON.stringify({ model: 'nobody/zipped', messages: [{ role: 'user', content: 'hi' }] })
+
+  it.each(['gzip', 'deflate'] as const)('reads a %s-encoded body (some HTTP clients compress large ones)', async (format) => {
+    const response = await rawChat(await compressed(unknownModel, format), { 'content-encoding': format })
+    expect(response.status).toBe(404)
+    expect((await errorOf(response)).message).toContain('nobody/zipped')
+  })
+
+  it('holds the size limit for the decompressed body, whatever its compressed size', async () => {
+    const bomb = await compressed(oversized, 'gzip')
+    expect(bomb.byteLength).toBeLessThan(1000)
+    const request = new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-encoding': 'gzip', 'content-length': String(bomb.byteLength) }, body: bomb })
+    const response = await worker.fetch(request, { ...env, MAX_BODY_BYTES: '1000' }, createExecutionContext())
+    expect(response.status).toBe(413)
+  })
+
+  it('400 for a body that is not the encoding it claims, and 415 for an encoding it cannot read', async () => {
+    const broken = await rawChat(unknownModel, { 'content-encoding': 'gzip' })
+    expect(broken.status).toBe(400)
+    expect((await errorOf(broken)).message).toBe('Invalid request body: not valid gzip data')
+    const brotli = await rawChat(unknownModel, { 'content-encoding': 'br' })
+    expect(brotli.status).toBe(415)
+    expect((await errorOf(brotli)).message).toMatch(/Unsupported Content-Encoding "br"/)
+  })
+
+  it('400 for a binary body, quoting no control bytes', async () => {
+    const response = await rawChat(await compressed(unknownModel, 'gzip'))
+    expect(response.status).toBe(400)
+    const { message } = await errorOf(response)
+    expect(message).toMatch(/^Invalid JSON body: /)
+    expect(message).not.toMatch(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/)
   })
 
   it('404 "No endpoints found" for a model not in the catalog', async () => {
