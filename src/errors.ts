@@ -54,6 +54,7 @@ interface Issue {
   path: PropertyKey[]
   message: string
   code?: string
+  expected?: string
   errors?: readonly (readonly Issue[])[]
 }
 
@@ -70,9 +71,15 @@ export function invalidInput(subject: string, issues: readonly Issue[]): Gateway
  */
 function explained(issue: Issue): Issue[] {
   if (issue.code !== 'invalid_union' || !issue.errors) return [issue]
-  const matched = issue.errors.filter((option) => !option.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0))
-  if (matched.length !== 1) return [issue]
-  return matched[0]!.flatMap((inner) => explained({ ...inner, path: [...issue.path, ...inner.path] }))
+  const wrongType = (option: readonly Issue[]) => option.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0)
+  const matched = issue.errors.filter((option) => !wrongType(option))
+  if (matched.length === 1) return matched[0]!.flatMap((inner) => explained({ ...inner, path: [...issue.path, ...inner.path] }))
+  // No option took the value's type: say which types would do.
+  const expected = issue.errors.flatMap((option) => option.map((inner) => inner.expected))
+  if (matched.length === 0 && expected.length > 0 && expected.every((type) => type !== undefined)) {
+    return [{ ...issue, message: `Invalid input: expected ${[...new Set(expected)].join(' or ')}` }]
+  }
+  return [issue]
 }
 
 function formatPath(path: PropertyKey[]): string {

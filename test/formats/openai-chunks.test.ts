@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fromOpenAIChunk } from '../../src/formats/openai/response'
+import { fromOpenAI, fromOpenAIChunk } from '../../src/formats/openai/response'
 
 const choice = (delta: object | null, finish_reason: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason }] })
 
@@ -66,5 +66,17 @@ describe('fromOpenAIChunk', () => {
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {
     expect(fromOpenAIChunk(body)).toEqual(events)
+  })
+})
+
+describe('fromOpenAI', () => {
+  it('makes up the id of a tool call a server left it out of, each its own', () => {
+    const call = (name: string) => ({ type: 'function', function: { name, arguments: '{}' } })
+    const completion = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [call('a'), call('b'), { ...call('c'), id: 'call_kept' }] }, finish_reason: 'tool_calls' }] })
+    const ids = completion.message.tool_calls!.map((toolCall) => toolCall.id)
+    expect(ids[0]).toMatch(/^call_[0-9a-f]{32}$/)
+    expect(ids[1]).toMatch(/^call_[0-9a-f]{32}$/)
+    expect(ids[0]).not.toBe(ids[1])
+    expect(ids[2]).toBe('call_kept')
   })
 })

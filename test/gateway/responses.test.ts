@@ -198,6 +198,22 @@ describe('POST /v1/responses, non-streaming', () => {
     ])
   })
 
+  it('passes fields it does not read on, as chat completions do, and drops those with no chat meaning', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi.' })) })
+    const response = await responses({ ...ask, prompt_cache_key: 'thread-9', service_tier: 'flex', seed: 7, max_tokens: 50, safety_identifier: 'hashed-user', top_logprobs: 2, max_tool_calls: 3, stream_options: { include_obfuscation: false } })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!.body
+    expect(sent).toMatchObject({ prompt_cache_key: 'thread-9', service_tier: 'flex', seed: 7, max_tokens: 50, safety_identifier: 'hashed-user' })
+    for (const field of ['top_logprobs', 'max_tool_calls', 'stream_options']) expect(sent).not.toHaveProperty(field)
+  })
+
+  it('marks a call cut off by the length limit incomplete', async () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Os' } }
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: null, tool_calls: [call], finish_reason: 'length' })) })
+    const response = await responses({ ...ask, tools })
+    expect(await response.json()).toMatchObject({ status: 'incomplete', output: [{ type: 'function_call', status: 'incomplete', arguments: '{"city": "Os' }] })
+  })
+
   it('settles a generation record under the response id, on /api/v1 too', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 10, completion_tokens: 250 } })) })
     const response = await responses(ask, undefined, '/api/v1/responses')
@@ -209,11 +225,15 @@ describe('POST /v1/responses, non-streaming', () => {
   })
 })
 
-describe('POST /v1/responses errors, in the OpenAI shape', () => {
-  const cases: Array<{ name: string; body: object; headers?: Record<string, string>; status: number; message: RegExp }> = [
-    { name: 'no key', body: ask, headers: {}, status: 401, message: /Missing API key/ },
-    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, message: /nobody\/nothing/ },
-    { name: 'no input', body: { model: 'test/other' }, status: 400, message: /input/ },
+describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
+  type Case = { name: string; body: object; headers?: Record<string, string>; status: number; message: RegExp; code?: string | null; param?: string | null }
+  const cases: Case[] = [
+    { name: 'no key', body: ask, headers: {}, status: 401, message: /Missing API key/, code: 'invalid_api_key' },
+    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, message: /nobody\/nothing/, code: 'not_found' },
+    { name: 'a prompt longer than any endpoint takes', body: { ...ask, input: 'x'.repeat(600_000) }, status: 400, message: /maximum context length/, code: 'context_length_exceeded' },
+    { name: 'no input', body: { model: 'test/other' }, status: 400, message: /input: must be a string or a list of items/, code: null, param: 'input' },
+    { name: 'an empty input', body: { ...ask, input: [] }, status: 400, message: /input: must hold at least one item/, param: 'input' },
+    { name: 'a null content', body: { ...ask, input: [{ role: 'user', content: null }] }, status: 400, message: /input\[0\]\.content: Invalid input: expected string or array/ },
     { name: 'previous_response_id', body: { ...ask, previous_response_id: 'resp_1' }, status: 400, message: /previous_response_id is not supported.*whole conversation.*store: false/ },
     { name: 'a conversation', body: { ...ask, conversation: 'conv_1' }, status: 400, message: /conversation is not supported/ },
     {
@@ -221,23 +241,57 @@ describe('POST /v1/responses errors, in the OpenAI shape', () => {
       body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'item_reference', id: 'msg_1' }] },
       status: 400,
       message: /input\[1\]: item_reference is not supported.*providerOptions\.openai\.store/,
+      param: 'input[1]',
     },
-    { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function tools/ },
-    { name: 'an unknown item type', body: { ...ask, input: [{ type: 'computer_call_output', call_id: 'c' }] }, status: 400, message: /input\[0\].*Meridian runs no built-in tools/ },
+    { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function tools.*no built-in tools/ },
+    { name: 'a custom tool', body: { ...ask, tools: [{ type: 'custom', name: 'apply_patch' }] }, status: 400, message: /tools\[0\].*does not yet translate custom or local_shell tools/ },
+    { name: 'an unknown item type', body: { ...ask, input: [{ type: 'computer_call_output', call_id: 'c' }] }, status: 400, message: /input\[0\].*no built-in tools/ },
     { name: 'an uploaded file', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, status: 400, message: /file_id is not supported/ },
     { name: 'an image with no URL', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_image', detail: 'low' }] }] }, status: 400, message: /input\[0\]\.content\[0\]: an input_image needs image_url/ },
     { name: 'automatic truncation', body: { ...ask, truncation: 'auto' }, status: 400, message: /truncation/ },
     { name: 'a background run', body: { ...ask, background: true }, status: 400, message: /background responses are not supported/ },
+    { name: 'a tool named twice', body: { ...ask, tools: [tools[0], tools[0]] }, status: 400, message: /tools\[1\]\.name: the tool name "get_weather" is given twice/ },
+    { name: 'a choice of no tool', body: { ...ask, tools, tool_choice: { type: 'function', name: 'zzz' } }, status: 400, message: /tool_choice\.name: no tool named "zzz"/, param: 'tool_choice.name' },
+    { name: 'a required tool and none given', body: { ...ask, tool_choice: 'required' }, status: 400, message: /tool_choice: "required" needs at least one tool/ },
+    {
+      name: 'call arguments that are not a JSON object',
+      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'function_call', call_id: 'a', name: 'f', arguments: '[1]' }, { type: 'function_call_output', call_id: 'a', output: 'x' }] },
+      status: 400,
+      message: /input\[1\]\.arguments: must be a JSON object/,
+    },
+    {
+      name: 'an output of no call',
+      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'function_call_output', call_id: 'ghost', output: 'x' }] },
+      status: 400,
+      message: /input\[1\]\.call_id: no function_call with call_id "ghost"/,
+    },
+    {
+      name: 'a call the conversation goes on past without its output',
+      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'function_call', call_id: 'a', name: 'f', arguments: '{}' }, { role: 'user', content: 'Well?' }] },
+      status: 400,
+      message: /input\[1\]: function_call "a" has no function_call_output/,
+    },
+    { name: 'a passed-through field of the wrong type', body: { ...ask, seed: 'x' }, status: 400, message: /seed: Invalid input: expected number/, param: 'seed' },
   ]
-  for (const { name, body, headers, status, message } of cases) {
+  for (const { name, body, headers, status, message, code, param } of cases) {
     it(name, async () => {
       const response = await responses(body, headers)
       expect(response.status).toBe(status)
-      const json = (await response.json()) as { error: { code: number; message: string } }
-      expect(json.error.code).toBe(status)
-      expect(json.error.message).toMatch(message)
+      const { error } = (await response.json()) as { error: { message: string; type: string; code: string | null; param: string | null } }
+      expect(error.message).toMatch(message)
+      expect(error.type).toBe(status === 401 ? 'authentication_error' : 'invalid_request_error')
+      if (code !== undefined) expect(error.code).toBe(code)
+      if (param !== undefined) expect(error.param).toBe(param)
     })
   }
+
+  it('a path not served (GET /v1/responses/{id}) is a 404 in the same shape, and chat completions keep theirs', async () => {
+    const response = await gatewayFetch('/v1/responses/resp_1', { headers: { authorization: `Bearer ${tenant.key}` } })
+    expect(response.status).toBe(404)
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: 'No route for GET /v1/responses/resp_1' } })
+    const chat = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: '{}' })
+    expect(await chat.json()).toMatchObject({ error: { code: 400 } })
+  })
 })
 
 describe('POST /v1/responses, streaming', () => {
@@ -303,6 +357,34 @@ describe('POST /v1/responses, streaming', () => {
       // 20 prompt tokens at $1/M + 9 completion tokens at $2/M
       response: { id, status: 'completed', error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: false, tools },
     })
+  })
+
+  it('keeps one item open at a time: parallel calls follow each other, as at OpenAI', async () => {
+    const call = (index: number, id: string, args: string) => chunk({ tool_calls: [{ index, id, type: 'function', function: { name: 'get_weather', arguments: args } }] })
+    const more = (index: number, args: string) => chunk({ tool_calls: [{ index, function: { arguments: args } }] })
+    fakeUpstreams({
+      [GAMMA]: () => sseResponse([call(0, 'call_a', '{"city":'), call(1, 'call_b', '{"city":'), more(1, '"Rome"}'), more(0, '"Oslo"}'), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']),
+    })
+    const events = await readEvents(await responses({ ...ask, stream: true, tools }))
+    let open: string | null = null
+    for (const event of events) {
+      if (event.type === 'response.output_item.added') {
+        expect(open).toBeNull()
+        open = event.item.id
+      }
+      if (event.type === 'response.output_item.done') open = null
+    }
+    // A late fragment of the first call still reaches it, in the response that closes the stream.
+    expect(events.at(-1)!.response.output).toMatchObject([
+      { type: 'function_call', call_id: 'call_a', arguments: '{"city":"Oslo"}', status: 'completed' },
+      { type: 'function_call', call_id: 'call_b', arguments: '{"city":"Rome"}', status: 'completed' },
+    ])
+  })
+
+  it('answers an empty stream with one empty message, as the non-streaming response does', async () => {
+    fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ role: 'assistant', content: '' }), chunk({}, 'stop'), usage, 'data: [DONE]\n\n']) })
+    const events = await readEvents(await responses({ ...ask, stream: true }))
+    expect(events.at(-1)!.response.output).toEqual([expect.objectContaining({ type: 'message', content: [{ type: 'output_text', text: '', annotations: [], logprobs: [] }] })])
   })
 
   it('ends a cut-off stream with response.incomplete', async () => {

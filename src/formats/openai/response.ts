@@ -21,13 +21,16 @@ const UpstreamUsage = z.looseObject({
   completion_tokens_details: z.looseObject({ reasoning_tokens: SubsetTokenCount }).nullish().catch(null),
 })
 
+/** Some OpenAI-compatible servers leave a call's id out; clients need one to answer it, so one is made up. */
+const UpstreamToolCall = ToolCall.extend({ id: z.string().min(1).nullish() }).transform((call) => ({ ...call, id: call.id ?? `call_${crypto.randomUUID().replaceAll('-', '')}` }))
+
 const UpstreamCompletion = z.looseObject({
   choices: z
     .array(
       z.looseObject({
         message: z.looseObject({
           content: z.string().nullish(),
-          tool_calls: z.array(ToolCall).nullish(),
+          tool_calls: z.array(UpstreamToolCall).nullish(),
           refusal: z.string().nullish(),
           reasoning: z.string().nullish(),
           reasoning_content: z.string().nullish(),

@@ -6,8 +6,8 @@ import type { ResponsesRequest } from './request'
 /**
  * Canonical results → OpenAI Responses API objects for POST /v1/responses: the `response` object
  * with its output items (reasoning, message, function calls), and its stream of typed events
- * (./stream); ./renderer puts them together. Meridian extras the SDKs ignore ride along: `provider` and `usage.cost` (USD).
- * Errors are the gateway's OpenAI-shaped ones.
+ * (./stream); ./renderer puts them together. Meridian extras the SDKs ignore ride along:
+ * `provider` and `usage.cost` (USD).
  */
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed'
@@ -73,7 +73,9 @@ function outputItems(meta: ResponseMeta, message: AssistantMessage, status: Resp
   const calls = message.tool_calls ?? []
   // An answer with nothing in it is still one message, so output_text reads as "".
   if (content.length || !calls.length) items.push(messageItem(next('msg'), status, content.length ? content : [outputText('')]))
-  for (const call of calls) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, 'completed'))
+  // A call cut off by the length limit is incomplete, like the message.
+  const callStatus = status === 'completed' ? 'completed' : 'incomplete'
+  for (const call of calls) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, callStatus))
   return items
 }
 

@@ -15,6 +15,9 @@ import { FallbackModels, ModelId } from '../openai/request'
 
 export const STATELESS = 'Meridian stores no responses or files: send the whole conversation in `input`, with `store: false`'
 
+/** Why a tool other than a function, or its items, is refused. */
+const NOT_TRANSLATED = 'Meridian runs no built-in tools (web search, file search, code interpreter…), and does not yet translate custom or local_shell tools for other providers'
+
 /** A field that needs state Meridian does not keep: accepted only when absent or null. */
 const stateful = (field: string) => z.null({ error: `${field} is not supported. ${STATELESS}` }).optional()
 
@@ -77,7 +80,7 @@ const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string
 const Item = z.preprocess(
   (item) => (typeof item === 'object' && item !== null && !('type' in item) && 'role' in item ? { ...item, type: 'message' } : item),
   z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, ItemReference], {
-    error: 'input items must be messages, function_call, function_call_output or reasoning (Meridian runs no built-in tools)',
+    error: `input items must be messages, function_call, function_call_output or reasoning: ${NOT_TRANSLATED}`,
   }),
 )
 export type Item = z.infer<typeof Item>
@@ -93,7 +96,7 @@ export type FunctionTool = z.infer<typeof FunctionTool>
 
 export const ResponsesToolChoice = z.union(
   [z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name: z.string().min(1) })],
-  { error: 'must be "none", "auto", "required" or { type: "function", name }' },
+  { error: 'must be "none", "auto", "required" or { type: "function", name }: only function tools are supported' },
 )
 
 export const TextFormat = z.discriminatedUnion('type', [
@@ -108,19 +111,24 @@ export const TextFormat = z.discriminatedUnion('type', [
   }),
 ])
 
-export const ResponsesRequest = z.object({
+/**
+ * Fields this route reads or refuses. Any other field passes through to the canonical request, as
+ * unknown parameters do on chat completions: the two APIs share most names (`prompt_cache_key`,
+ * `service_tier`, `safety_identifier`, `seed`…), so OpenAI-format upstreams receive them.
+ */
+export const ResponsesRequest = z.looseObject({
   model: ModelId.nullish(),
   /** A string is one user message. */
   input: z.preprocess(
     (input) => (typeof input === 'string' ? [{ role: 'user', content: input }] : input),
-    z.array(Item, { error: 'must be a string or a list of items' }).min(1),
+    z.array(Item, { error: (issue) => (issue.code === 'invalid_type' ? 'must be a string or a list of items' : undefined) }).min(1, 'must hold at least one item'),
   ),
   instructions: z.string().nullish(),
   stream: z.boolean().nullish(),
   max_output_tokens: z.number().int().positive().nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
-  tools: z.array(z.discriminatedUnion('type', [FunctionTool], { error: 'only function tools are supported: Meridian runs no built-in tools' })).nullish(),
+  tools: z.array(z.discriminatedUnion('type', [FunctionTool], { error: `only function tools are supported: ${NOT_TRANSLATED}` })).nullish(),
   tool_choice: ResponsesToolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   text: z.object({ format: TextFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
@@ -131,11 +139,14 @@ export const ResponsesRequest = z.object({
     })
     .nullish(),
   user: z.string().max(256).nullish(),
-  safety_identifier: z.string().max(256).nullish(),
+  // Read and not passed on: echoed (metadata), or with no chat equivalent.
   metadata: z.record(z.string(), z.string()).nullish(),
   // Nothing is stored whatever this says; the response says `store: false`.
   store: z.boolean().nullish(),
   include: z.array(z.string()).nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  max_tool_calls: z.number().int().positive().nullish(),
+  stream_options: z.looseObject({}).nullish(),
   truncation: z.enum(['disabled'], { error: 'only "disabled" is supported: a prompt too long for the model gets a 400' }).nullish(),
   background: z.literal(false, { error: 'background responses are not supported: Meridian stores no responses' }).nullish(),
   previous_response_id: stateful('previous_response_id'),

@@ -3,6 +3,7 @@ import type { RenderedEvent, StreamWriter } from '../../gateway/renderer'
 import type { FinishReason, ToolCallDelta } from '../canonical'
 import type { ResponseMeta } from '../openai/render'
 import { sseEvent } from '../sse'
+import { failureCode } from './errors'
 import { annotationsOf, ending, functionCallItem, itemId, messageItem, outputText, reasoningItem, responseEnvelope, responsesUsage, type ResponseStatus } from './render'
 import type { ResponsesRequest } from './request'
 
@@ -13,9 +14,10 @@ import type { ResponsesRequest } from './request'
  * upstream failure) closes it with the whole response, usage and cost included. There is no
  * `[DONE]`.
  *
- * Canonical deltas interleave reasoning, text and tool-call fragments. Reasoning and the message
- * are items that a change of kind closes; function calls stay open until the end, since a late
- * fragment may still name any of them.
+ * Canonical deltas interleave reasoning, text and tool-call fragments; one item is open at a time,
+ * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. A late
+ * fragment of a call already done still reaches it: its delta names that call's item, and the
+ * final response carries the whole arguments.
  */
 
 interface OpenPart {
@@ -39,7 +41,9 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   const output: object[] = []
   let reasoning: { index: number; id: string; text: string } | null = null
   let message: { index: number; id: string; parts: OpenPart[] } | null = null
+  /** Every call by its canonical index; `call` is the one open. */
   const calls = new Map<number, OpenCall>()
+  let call: OpenCall | null = null
 
   const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
   const envelope = () => responseEnvelope(meta, request)
@@ -85,9 +89,22 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     return [...events, emit('response.output_item.done', { output_index: index, item })]
   }
 
+  const closeCall = (status: ResponseStatus): Uint8Array[] => {
+    if (!call) return []
+    const { index, id, call: done } = call
+    call = null
+    return [
+      emit('response.function_call_arguments.done', { item_id: id, output_index: index, name: done.name, arguments: done.arguments }),
+      emit('response.output_item.done', { output_index: index, item: (output[index] = functionCallItem(id, done, status)) }),
+    ]
+  }
+
+  /** Closes whichever item is open. */
+  const closeOpen = (status: ResponseStatus): Uint8Array[] => [...closeReasoning(), ...closeMessage(status), ...closeCall(status)]
+
   const openReasoning = (): Uint8Array[] => {
     if (reasoning) return []
-    const events = closeMessage('completed')
+    const events = closeOpen('completed')
     const index = output.length
     output.length += 1
     reasoning = { index, id: itemId(meta, 'rs', index), text: '' }
@@ -101,7 +118,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   /** The message's part of this type, opening the message or a new part as needed. */
   const openPart = (type: OpenPart['type']): Uint8Array[] => {
-    const events = closeReasoning()
+    const events = message ? [] : closeOpen('completed')
     if (!message) {
       const index = output.length
       output.length += 1
@@ -142,33 +159,26 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   }
 
   const callDelta = (delta: ToolCallDelta): Uint8Array[] => {
-    const events = [...closeReasoning(), ...closeMessage('completed')]
-    let open = calls.get(delta.index)
-    if (!open) {
+    const events: Uint8Array[] = []
+    let target = calls.get(delta.index)
+    if (!target) {
+      events.push(...closeOpen('completed'))
       const index = output.length
       output.length += 1
-      const call = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
-      open = { index, id: itemId(meta, 'fc', index), call }
-      calls.set(delta.index, open)
-      events.push(emit('response.output_item.added', { output_index: index, item: functionCallItem(open.id, call, 'in_progress') }))
+      const fields = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
+      target = call = { index, id: itemId(meta, 'fc', index), call: fields }
+      calls.set(delta.index, target)
+      events.push(emit('response.output_item.added', { output_index: index, item: functionCallItem(target.id, fields, 'in_progress') }))
     }
     const fragment = delta.function?.arguments
     if (fragment) {
-      open.call.arguments += fragment
-      events.push(emit('response.function_call_arguments.delta', { item_id: open.id, output_index: open.index, delta: fragment }))
+      target.call.arguments += fragment
+      // A call already done keeps its whole arguments in the final response.
+      if (target !== call) output[target.index] = functionCallItem(target.id, target.call, 'completed')
+      events.push(emit('response.function_call_arguments.delta', { item_id: target.id, output_index: target.index, delta: fragment }))
     }
     return events
   }
-
-  const closeCalls = (status: ResponseStatus): Uint8Array[] =>
-    [...calls.values()].flatMap(({ index, id, call }) => {
-      const item = functionCallItem(id, call, status)
-      output[index] = item
-      return [
-        emit('response.function_call_arguments.done', { item_id: id, output_index: index, name: call.name, arguments: call.arguments }),
-        emit('response.output_item.done', { output_index: index, item }),
-      ]
-    })
 
   return {
     event(event: RenderedEvent) {
@@ -192,11 +202,14 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     end(report, debug) {
       const { status, incomplete_details } = failure ? { status: 'failed' as const, incomplete_details: null } : ending(finish)
       const itemStatus = status === 'completed' ? 'completed' : 'incomplete'
-      const events = [...start(), ...closeReasoning(), ...closeMessage(itemStatus), ...closeCalls(itemStatus)]
+      const events = start()
+      // An answer with nothing in it is still one message, as in the non-streaming response.
+      if (output.length === 0 && !failure) events.push(...openPart('output_text'))
+      events.push(...closeOpen(itemStatus))
       const response = {
         ...envelope(),
         status,
-        error: failure ? { code: errorCode(failure), message: failure.message, metadata: failure.metadata } : null,
+        error: failure ? { code: failureCode(failure), message: failure.message, metadata: failure.metadata } : null,
         incomplete_details,
         output: output.filter(Boolean),
         usage: report ? responsesUsage(report) : null,
@@ -205,11 +218,4 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       return [...events, emit(type, { response, ...debug })]
     },
   }
-}
-
-/** The Responses API's error codes for a failed response. */
-function errorCode(error: GatewayError): string {
-  if (error.status === 429) return 'rate_limit_exceeded'
-  if (error.status === 400) return 'invalid_prompt'
-  return 'server_error'
 }

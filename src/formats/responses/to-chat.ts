@@ -1,16 +1,21 @@
 import type { z } from 'zod'
-import { GatewayError } from '../../errors'
-import type { ChatRequest, ContentPart, Message, ResponseFormat, Tool, ToolCall, ToolChoice } from '../openai/request'
-import { STATELESS, type AssistantPart, type FunctionTool, type InputPart, type Item, type ResponsesRequest, type ResponsesToolChoice, type TextFormat } from './request'
+import { GatewayError, invalidInput } from '../../errors'
+import { ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { ResponsesRequest, STATELESS, type AssistantPart, type FunctionTool, type InputPart, type Item, type ResponsesToolChoice, type TextFormat } from './request'
+
+const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
+/** The canonical request's own checks, for the fields passed through. */
+const PassedThrough = ChatRequest.omit({ messages: true })
 
 /** A validated Responses request → the canonical chat request. */
 export function fromResponsesRequest(request: ResponsesRequest): ChatRequest {
   const messages = toMessages(request.input)
   if (request.instructions) messages.unshift({ role: 'system', content: request.instructions })
-  const chat: ChatRequest = { model: request.model, messages, stream: request.stream ?? false }
+  const chat: ChatRequest = { ...passedThrough(request), model: request.model, messages, stream: request.stream ?? false }
   if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens
   if (request.temperature != null) chat.temperature = request.temperature
   if (request.top_p != null) chat.top_p = request.top_p
+  checkTools(request)
   if (request.tools?.length) chat.tools = request.tools.map(toolOf)
   if (request.tool_choice != null) chat.tool_choice = toolChoiceOf(request.tool_choice)
   if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls
@@ -19,11 +24,30 @@ export function fromResponsesRequest(request: ResponsesRequest): ChatRequest {
   if (request.text?.verbosity) chat.verbosity = request.text.verbosity
   // OpenRouter's unified `reasoning` is the canonical spelling; every upstream adapter reads it.
   if (request.reasoning?.effort) chat.reasoning = { effort: request.reasoning.effort }
-  const user = request.user ?? request.safety_identifier
-  if (user) chat.user = user
+  if (request.user) chat.user = request.user
   if (request.models) chat.models = request.models
   if (request.provider) chat.provider = request.provider
   return chat
+}
+
+/** The fields this route does not read, checked as chat completions check them. */
+function passedThrough(request: ResponsesRequest): Omit<ChatRequest, 'messages'> {
+  const fields = Object.fromEntries(Object.entries(request).filter(([field]) => !READ_FIELDS.has(field)))
+  if (!Object.keys(fields).length) return {}
+  const parsed = PassedThrough.safeParse(fields)
+  if (!parsed.success) throw invalidInput('request', parsed.error.issues)
+  return parsed.data
+}
+
+/** What OpenAI refuses and other providers would only fail on later: tool names twice, a choice of no tool. */
+function checkTools({ tools, tool_choice: choice }: ResponsesRequest): void {
+  const names = new Set<string>()
+  tools?.forEach((tool, index) => {
+    if (names.has(tool.name)) throw invalid(`tools[${index}].name`, `the tool name "${tool.name}" is given twice`)
+    names.add(tool.name)
+  })
+  if (choice === 'required' && !names.size) throw invalid('tool_choice', '"required" needs at least one tool in tools')
+  if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) throw invalid('tool_choice.name', `no tool named "${choice.name}" in tools`)
 }
 
 function toolOf(tool: FunctionTool): Tool {
@@ -55,6 +79,12 @@ function toMessages(items: readonly Item[]): Message[] {
   let toolParts: ContentPart[] = []
   /** The assistant message that function calls join: the last message, if it is one. */
   let assistant: Extract<Message, { role: 'assistant' }> | null = null
+  /** Calls awaiting their output, by call_id, with where each stands: every provider needs them answered in turn. */
+  const unanswered = new Map<string, string>()
+  const answerCalls = () => {
+    const [callId, where] = unanswered.entries().next().value ?? []
+    if (callId !== undefined) throw invalid(where!, `function_call "${callId}" has no function_call_output before the conversation goes on`)
+  }
 
   const flushToolParts = () => {
     if (toolParts.length) messages.push({ role: 'user', content: toolParts })
@@ -75,12 +105,15 @@ function toMessages(items: readonly Item[]): Message[] {
         reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
         return
       case 'function_call': {
+        if (!isArgumentsObject(item.arguments)) throw invalid(`${where}.arguments`, 'must be a JSON object, as a string')
+        unanswered.set(item.call_id, where)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }
         if (assistant && messages.at(-1) === assistant && !toolParts.length) assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
         else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
         return
       }
       case 'function_call_output': {
+        if (!unanswered.delete(item.call_id)) throw invalid(`${where}.call_id`, `no function_call with call_id "${item.call_id}" awaits this output`)
         if (typeof item.output === 'string') {
           messages.push({ role: 'tool', tool_call_id: item.call_id, content: item.output })
           return
@@ -94,6 +127,7 @@ function toMessages(items: readonly Item[]): Message[] {
       case 'item_reference':
         throw invalid(where, `item_reference is not supported. ${STATELESS} (the AI SDK sends references unless providerOptions.openai.store is false)`)
       case 'message':
+        answerCalls()
         if (item.role === 'assistant') {
           startAssistant(assistantMessage(item.content))
           return
@@ -109,8 +143,20 @@ function toMessages(items: readonly Item[]): Message[] {
         }
     }
   })
+  answerCalls()
   flushToolParts()
   return messages
+}
+
+/** What every provider's tool call can carry: a JSON object, or nothing ("", as some clients send for no arguments). */
+function isArgumentsObject(json: string): boolean {
+  if (json.trim() === '') return true
+  try {
+    const value: unknown = JSON.parse(json)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+  } catch {
+    return false
+  }
 }
 
 function assistantMessage(content: string | AssistantPart[]): Extract<Message, { role: 'assistant' }> {

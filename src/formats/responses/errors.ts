@@ -1,0 +1,42 @@
+import type { ErrorType, GatewayError } from '../../errors'
+
+/**
+ * Errors on the Responses route in OpenAI's own shape, `{ error: { message, type, param, code } }`
+ * with `code` a string, since its clients branch on it (Codex compacts on
+ * `context_length_exceeded`). Meridian's `metadata` rides along. Chat completions keep
+ * OpenRouter's shape (a numeric `code`), which their clients read.
+ */
+
+const TYPES: Record<number, string> = {
+  401: 'authentication_error',
+  402: 'insufficient_quota',
+  403: 'permission_error',
+  408: 'timeout_error',
+  429: 'rate_limit_error',
+}
+
+/** Meridian's error types as OpenAI's codes; a plain invalid request has none (the message and `param` say it). */
+const CODES: Partial<Record<ErrorType, string | null>> = {
+  invalid_request: null,
+  authentication: 'invalid_api_key',
+  payment_required: 'insufficient_quota',
+  server: 'server_error',
+}
+
+export function responsesErrorBody(error: GatewayError) {
+  const type = TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error')
+  const issues = error.metadata.issues
+  const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : null
+  return { error: { message: error.message, type, param, code: error.type in CODES ? CODES[error.type] : error.type, metadata: error.metadata } }
+}
+
+export function responsesError(error: GatewayError): Response {
+  return Response.json(responsesErrorBody(error), { status: error.status, headers: error.headers })
+}
+
+/** A failed response's `error.code`, from the Responses API's own list. */
+export function failureCode(error: GatewayError): string {
+  if (error.status === 429) return 'rate_limit_exceeded'
+  if (error.status === 400) return 'invalid_prompt'
+  return 'server_error'
+}
