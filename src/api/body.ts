@@ -40,8 +40,8 @@ const DECODINGS: Record<string, 'gzip' | 'deflate'> = { gzip: 'gzip', 'x-gzip': 
 
 /**
  * The body's text, decompressed if it was sent compressed (some HTTP clients gzip large bodies),
- * or null past `limit` bytes: the limit holds for the decompressed text, so a small bomb cannot
- * inflate past it.
+ * or null past `limit` bytes. The limit holds for the decompressed text, so a small bomb cannot
+ * inflate past it, and for the bytes sent, so neither can a stream that inflates to nothing.
  */
 async function readBodyText(request: Request, limit: number): Promise<string | null> {
   const encoding = request.headers.get('content-encoding')?.trim().toLowerCase()
@@ -51,9 +51,18 @@ async function readBodyText(request: Request, limit: number): Promise<string | n
     throw new GatewayError(415, 'invalid_request', `Unsupported Content-Encoding "${encoding}": send the body uncompressed, gzip or deflate`)
   }
   if (!request.body) return ''
+  let sent = 0
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      sent += chunk.byteLength
+      if (sent > limit) controller.error(new Error('compressed body over the limit'))
+      else controller.enqueue(chunk)
+    },
+  })
   try {
-    return await readBoundedText(new Response(request.body.pipeThrough(new DecompressionStream(format))), limit)
+    return await readBoundedText(new Response(request.body.pipeThrough(counted).pipeThrough(new DecompressionStream(format))), limit)
   } catch {
+    if (sent > limit) return null
     throw new GatewayError(400, 'invalid_request', `Invalid request body: not valid ${encoding} data`)
   }
 }

@@ -16,7 +16,7 @@ import { SSE_DONE, sseComment, sseData } from '../formats/sse'
  * The wire format a route answers in. The engine decides what happens (attempts, failover,
  * settlement); a renderer only decides how the canonical results look to the client, so every
  * ingress format shares one engine. Each route picks its renderer: /chat/completions the OpenAI
- * one below, /messages the Anthropic one.
+ * one below, /completions the legacy one, /messages the Anthropic one, /responses the Responses one.
  */
 export interface Renderer {
   /** A whole non-streaming answer (the route adds the routing trace beside it). */

@@ -96,6 +96,16 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect(response.status).toBe(413)
   })
 
+  it('holds the size limit for the compressed bytes too (a stream of empty members inflates to nothing)', async () => {
+    const empty = await compressed('', 'gzip')
+    const members = new Uint8Array(empty.byteLength * 100)
+    for (let i = 0; i < 100; i++) members.set(empty, i * empty.byteLength)
+    expect(members.byteLength).toBeGreaterThan(1000)
+    const request = new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-encoding': 'gzip' }, body: members })
+    const response = await worker.fetch(request, { ...env, MAX_BODY_BYTES: '1000' }, createExecutionContext())
+    expect(response.status).toBe(413)
+  })
+
   it('400 for a body that is not the encoding it claims, and 415 for an encoding it cannot read', async () => {
     const broken = await rawChat(unknownModel, { 'content-encoding': 'gzip' })
     expect(broken.status).toBe(400)

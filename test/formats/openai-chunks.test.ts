@@ -70,9 +70,9 @@ describe('fromOpenAIChunk', () => {
 })
 
 describe('fromOpenAI', () => {
-  it('makes up the id of a tool call a server left it out of, each its own', () => {
+  it('makes up the id of a tool call a server left out or empty, each its own', () => {
     const call = (name: string) => ({ type: 'function', function: { name, arguments: '{}' } })
-    const completion = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [call('a'), call('b'), { ...call('c'), id: 'call_kept' }] }, finish_reason: 'tool_calls' }] })
+    const completion = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [call('a'), { ...call('b'), id: '' }, { ...call('c'), id: 'call_kept' }] }, finish_reason: 'tool_calls' }] })
     const ids = completion.message.tool_calls!.map((toolCall) => toolCall.id)
     expect(ids[0]).toMatch(/^call_[0-9a-f]{32}$/)
     expect(ids[1]).toMatch(/^call_[0-9a-f]{32}$/)

@@ -30,6 +30,13 @@ describe('the prompt estimate', () => {
     expect(estimatePromptTokens(request({ messages: [{ role: 'user', content: [image, image] }] }))).toBe(2 * 765)
   })
 
+  it('counts an assistant turn\'s earlier reasoning, which lenient upstreams take as prompt, in the estimate and the bound', () => {
+    const thought = 'r'.repeat(4000)
+    const withReasoning = request({ messages: [{ role: 'assistant', content: 'ok', reasoning: thought, reasoning_details: [{ type: 'reasoning.text', text: thought }] }, { role: 'user', content: 'hi' }] })
+    expect(estimatePromptTokens(withReasoning)).toBeGreaterThan(2000)
+    expect(promptTokenBound(withReasoning)).toBeGreaterThan(8000)
+  })
+
   it('stays below the bound, which the reservation rests on', () => {
     const body = {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'héllo '.repeat(50) }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],

@@ -33,6 +33,11 @@ describe('OpenAI-format upstreams', () => {
       models: ['test/other'],
       usage: { include: true },
       transforms: ['middle-out'],
+      // Billed at prices the catalog does not hold: not passed on.
+      service_tier: 'priority',
+      web_search_options: { search_context_size: 'high' },
+      modalities: ['text', 'audio'],
+      audio: { voice: 'alloy', format: 'wav' },
     }
     const response = await chat(tenant.key, request)
     expect(response.status).toBe(200)

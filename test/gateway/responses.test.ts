@@ -2,6 +2,9 @@ import { describe, expect, it, vi } from 'vitest'
 import { BETA, GAMMA } from '../support/catalog'
 import { gatewayFetch, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
+import { GatewayError } from '../../src/errors'
+import { createResponseStream } from '../../src/formats/responses/stream'
+import { ResponsesRequest } from '../../src/formats/responses/request'
 
 const tenant = setUpGateway()
 
@@ -200,11 +203,34 @@ describe('POST /v1/responses, non-streaming', () => {
 
   it('passes fields it does not read on, as chat completions do, and drops those with no chat meaning', async () => {
     const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi.' })) })
-    const response = await responses({ ...ask, prompt_cache_key: 'thread-9', service_tier: 'flex', seed: 7, max_tokens: 50, safety_identifier: 'hashed-user', top_logprobs: 2, max_tool_calls: 3, stream_options: { include_obfuscation: false } })
+    const response = await responses({
+      ...ask,
+      prompt_cache_key: 'thread-9',
+      seed: 7,
+      max_tokens: 50,
+      safety_identifier: 'hashed-user',
+      // Not passed on: no chat meaning, Responses-only (Codex sends client_metadata), or billed at prices the catalog lacks.
+      top_logprobs: 2,
+      max_tool_calls: 3,
+      stream_options: { include_obfuscation: false },
+      client_metadata: { session: 's' },
+      context_management: [{ type: 'compaction' }],
+      service_tier: 'priority',
+      // A tool choice without tools: ignored by the Responses API, refused by chat upstreams.
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+    })
     expect(response.status).toBe(200)
     const sent = upstream.calls[0]!.body
-    expect(sent).toMatchObject({ prompt_cache_key: 'thread-9', service_tier: 'flex', seed: 7, max_tokens: 50, safety_identifier: 'hashed-user' })
-    for (const field of ['top_logprobs', 'max_tool_calls', 'stream_options']) expect(sent).not.toHaveProperty(field)
+    expect(sent).toMatchObject({ prompt_cache_key: 'thread-9', seed: 7, max_tokens: 50, safety_identifier: 'hashed-user' })
+    for (const field of ['top_logprobs', 'max_tool_calls', 'stream_options', 'client_metadata', 'context_management', 'service_tier', 'tool_choice', 'parallel_tool_calls']) {
+      expect(sent).not.toHaveProperty(field)
+    }
+  })
+
+  it('says an answer the provider ended with finish_reason "error" failed', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Part', finish_reason: 'error' })) })
+    expect(await (await responses(ask)).json()).toMatchObject({ status: 'failed', error: { code: 'server_error' }, output: [{ type: 'message', status: 'incomplete' }] })
   })
 
   it('marks a call cut off by the length limit incomplete', async () => {
@@ -276,8 +302,8 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
   for (const { name, body, headers, status, message, code, param } of cases) {
     it(name, async () => {
       const response = await responses(body, headers)
-      expect(response.status).toBe(status)
       const { error } = (await response.json()) as { error: { message: string; type: string; code: string | null; param: string | null } }
+      expect([response.status, error.message]).toEqual([status, expect.stringMatching(message)])
       expect(error.message).toMatch(message)
       expect(error.type).toBe(status === 401 ? 'authentication_error' : 'invalid_request_error')
       if (code !== undefined) expect(error.code).toBe(code)
@@ -418,5 +444,18 @@ describe('POST /v1/responses, streaming', () => {
     expect(events.at(-1)!.response.output).toEqual([
       expect.objectContaining({ content: [{ type: 'output_text', text: 'No: ', annotations: [], logprobs: [] }, { type: 'refusal', refusal: 'I cannot help.' }] }),
     ])
+  })
+})
+
+describe('the Responses stream writer', () => {
+  const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
+
+  it('fails a stream whose providers all refused a prompt too long with the code Codex compacts on', () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse(ask))
+    const tooLong = new GatewayError(400, 'context_length_exceeded', "This model's maximum context length is 8 tokens.")
+    const events = decode([...writer.error(tooLong), ...writer.end(null, {})])
+    expect(events.map((event) => event.type)).toEqual(['response.created', 'response.in_progress', 'response.failed'])
+    expect(events[2]).toMatchObject({ response: { status: 'failed', error: { code: 'context_length_exceeded' }, output: [], usage: null } })
   })
 })

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
-import { FallbackModels, ModelId, type ChatRequest, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { FallbackModels, ModelId, ToolName, type ChatRequest, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 
 /**
  * Anthropic Messages requests as clients send them to POST /v1/messages (the Anthropic SDK, Claude
@@ -59,7 +59,7 @@ type AssistantBlock = z.infer<typeof AssistantBlock>
 
 const AnthropicTool = z.object({
   type: z.literal('custom').optional(),
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  name: ToolName,
   description: z.string().optional(),
   input_schema: z.record(z.string(), z.unknown()),
   ...cache,

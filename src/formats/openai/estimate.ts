@@ -38,7 +38,7 @@ export function estimatePromptTokens(request: ChatRequest): number {
   let characters = 0
   let images = 0
   for (const message of request.messages) {
-    characters += messageText(message).length + callsJson(message).length
+    characters += messageText(message).length + assistantExtras(message).length
     images += imageCount(message)
   }
   const definitions = toolDefinitions(request)
@@ -86,7 +86,7 @@ function isDocument(url: string): boolean {
 export function promptTokenBound(request: ChatRequest): number {
   let bound = 0
   for (const message of request.messages) {
-    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message) + utf8Length(callsJson(message))
+    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message) + utf8Length(assistantExtras(message))
   }
   const definitions = toolDefinitions(request)
   if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
@@ -107,11 +107,16 @@ function toolDefinitions(request: ChatRequest): unknown[] {
   return [...(tools ?? []), ...(Array.isArray(functions) ? functions : [])]
 }
 
-/** An assistant message's calls, as the prompt carries them: `tool_calls`, or the legacy `function_call`. */
-function callsJson(message: Message): string {
+/**
+ * What an assistant message carries besides its content, as upstreams receive it: its calls
+ * (`tool_calls`, or the legacy `function_call`) and its earlier reasoning (`reasoning`, and
+ * OpenRouter's `reasoning_details`), which lenient OpenAI-format upstreams take as prompt.
+ */
+function assistantExtras(message: Message): string {
   if (message.role !== 'assistant') return ''
-  const { tool_calls: calls, function_call: legacy } = message
-  return (calls ? JSON.stringify(calls) : '') + (legacy != null ? JSON.stringify(legacy) : '')
+  const { tool_calls: calls, function_call: legacy, reasoning, reasoning_details: details } = message
+  const json = (value: unknown) => (value != null ? JSON.stringify(value) : '')
+  return json(calls) + json(legacy) + (reasoning ?? '') + json(details)
 }
 
 /** The text of a message, with attachments other than images (audio, files, documents) counted by their encoded size. */

@@ -56,10 +56,13 @@ export const Message = z.discriminatedUnion('role', [
 ])
 export type Message = z.infer<typeof Message>
 
+/** A function's name as every provider takes it. */
+export const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+
 export const Tool = z.looseObject({
   type: z.literal('function'),
   function: z.looseObject({
-    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    name: ToolName,
     description: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()).optional(),
     strict: z.boolean().nullish(),
@@ -120,7 +123,9 @@ export type ChatRequest = z.infer<typeof ChatRequest>
 
 /**
  * Fields that belong to the gateway (or are deprecated no-ops) and must never reach an upstream.
- * `stream_options` is set by the adapter itself.
+ * `stream_options` is set by the adapter itself. The rest would have the upstream bill at prices
+ * the catalog does not hold (a priority tier, web search calls, audio output), so the charge
+ * would not be the bill: they are not passed on.
  */
 export const GATEWAY_FIELDS = [
   'models',
@@ -134,6 +139,10 @@ export const GATEWAY_FIELDS = [
   'debug',
   'preset',
   'stream_options',
+  'service_tier',
+  'web_search_options',
+  'modalities',
+  'audio',
 ] as const
 
 /** The output-token cap the client asked for, whichever of the two spellings it used. */
@@ -163,15 +172,18 @@ export function textOf(content: Message['content']): string {
  * Anything but a JSON object is the request's fault: a 400 naming the message.
  */
 export function toolCallArguments(json: string, messageIndex: number): Record<string, unknown> {
+  const input = argumentsObject(json)
+  if (!input) throw new GatewayError(400, 'invalid_request', `messages[${messageIndex}].tool_calls: function arguments must be a JSON object`)
+  return input
+}
+
+/** A call's `arguments` as an object, or null when they are not a JSON object ("" is none: {}). */
+export function argumentsObject(json: string): Record<string, unknown> | null {
   if (json.trim() === '') return {}
-  let input: unknown
   try {
-    input = JSON.parse(json)
+    const input: unknown = JSON.parse(json)
+    return typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input } : null
   } catch {
-    input = undefined
+    return null
   }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new GatewayError(400, 'invalid_request', `messages[${messageIndex}].tool_calls: function arguments must be a JSON object`)
-  }
-  return { ...input }
 }

@@ -21,8 +21,8 @@ const UpstreamUsage = z.looseObject({
   completion_tokens_details: z.looseObject({ reasoning_tokens: SubsetTokenCount }).nullish().catch(null),
 })
 
-/** Some OpenAI-compatible servers leave a call's id out; clients need one to answer it, so one is made up. */
-const UpstreamToolCall = ToolCall.extend({ id: z.string().min(1).nullish() }).transform((call) => ({ ...call, id: call.id ?? `call_${crypto.randomUUID().replaceAll('-', '')}` }))
+/** Some OpenAI-compatible servers leave a call's id out (or empty); clients need one to answer it, so one is made up. */
+const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform((call) => ({ ...call, id: call.id || `call_${crypto.randomUUID().replaceAll('-', '')}` }))
 
 const UpstreamCompletion = z.looseObject({
   choices: z

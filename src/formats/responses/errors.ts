@@ -34,8 +34,12 @@ export function responsesError(error: GatewayError): Response {
   return Response.json(responsesErrorBody(error), { status: error.status, headers: error.headers })
 }
 
-/** A failed response's `error.code`, from the Responses API's own list. */
+/**
+ * A failed response's `error.code`: the Responses API's own list, and `context_length_exceeded`,
+ * which Codex looks for to compact the conversation.
+ */
 export function failureCode(error: GatewayError): string {
+  if (error.type === 'context_length_exceeded') return 'context_length_exceeded'
   if (error.status === 429) return 'rate_limit_exceeded'
   if (error.status === 400) return 'invalid_prompt'
   return 'server_error'

@@ -24,11 +24,19 @@ export function responsesUsage({ usage, costNano }: UsageReport) {
   }
 }
 
+/** An upstream that ended its answer with `finish_reason: "error"` and no more said. */
+export const FINISHED_WITH_ERROR = { code: 'server_error', message: 'The provider ended the answer with an error' }
+
 /** How a finished answer ended, in the Responses API's words. */
-export function ending(finish: FinishReason): { status: ResponseStatus; incomplete_details: { reason: string } | null } {
-  if (finish === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }
-  if (finish === 'content_filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }
-  return { status: 'completed', incomplete_details: null }
+export function ending(finish: FinishReason): {
+  status: ResponseStatus
+  incomplete_details: { reason: string } | null
+  error: { code: string; message: string } | null
+} {
+  if (finish === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, error: null }
+  if (finish === 'content_filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' }, error: null }
+  if (finish === 'error') return { status: 'failed', incomplete_details: null, error: FINISHED_WITH_ERROR }
+  return { status: 'completed', incomplete_details: null, error: null }
 }
 
 /** An output item's id: its kind's prefix, the response's generation id, and its place in the output. */
@@ -44,6 +52,7 @@ export function annotationsOf(value: unknown): Annotation[] {
     const { type, url_citation: citation } = annotation as { type?: unknown; url_citation?: Record<string, unknown> }
     if (type !== 'url_citation' || typeof citation !== 'object' || citation === null) return []
     const { url, title, start_index, end_index } = citation
+    if (typeof url !== 'string') return []
     return [{ type: 'url_citation', url, title: title ?? '', start_index: start_index ?? 0, end_index: end_index ?? 0 }]
   })
 }
@@ -68,14 +77,14 @@ function outputItems(meta: ResponseMeta, message: AssistantMessage, status: Resp
   const next = (prefix: 'msg' | 'rs' | 'fc') => itemId(meta, prefix, items.length)
   if (message.reasoning) items.push(reasoningItem(next('rs'), message.reasoning))
   const content: object[] = []
-  if (message.content != null) content.push(outputText(message.content, annotationsOf(message.annotations)))
+  if (message.content) content.push(outputText(message.content, annotationsOf(message.annotations)))
   if (message.refusal) content.push({ type: 'refusal', refusal: message.refusal })
-  const calls = message.tool_calls ?? []
-  // An answer with nothing in it is still one message, so output_text reads as "".
-  if (content.length || !calls.length) items.push(messageItem(next('msg'), status, content.length ? content : [outputText('')]))
-  // A call cut off by the length limit is incomplete, like the message.
-  const callStatus = status === 'completed' ? 'completed' : 'incomplete'
-  for (const call of calls) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, callStatus))
+  // A part cut off by the length limit is incomplete, like the response.
+  const partStatus = status === 'completed' ? 'completed' : 'incomplete'
+  if (content.length) items.push(messageItem(next('msg'), partStatus, content))
+  for (const call of message.tool_calls ?? []) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, partStatus))
+  // An answer with nothing in it is still one message, so output_text reads as "" (streamed alike).
+  if (!items.length) items.push(messageItem(next('msg'), partStatus, [outputText('')]))
   return items
 }
 
@@ -108,11 +117,11 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest) 
 }
 
 export function renderResponse(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ResponsesRequest) {
-  const { status, incomplete_details } = ending(completion.finishReason)
+  const { status, incomplete_details, error } = ending(completion.finishReason)
   return {
     ...responseEnvelope(meta, request),
     status,
-    error: null,
+    error,
     incomplete_details,
     output: outputItems(meta, completion.message, status),
     usage: responsesUsage(report),

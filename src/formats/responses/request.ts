@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ProviderPreferences } from '../../routing/preferences'
-import { FallbackModels, ModelId } from '../openai/request'
+import { FallbackModels, ModelId, ToolName } from '../openai/request'
 
 /**
  * OpenAI Responses API requests (POST /v1/responses: `@ai-sdk/openai`'s default, the openai SDK's
@@ -73,7 +73,7 @@ const ReasoningItem = z.object({
   summary: z.array(SummaryText).nullish(),
   content: z.array(ReasoningText).nullish(),
 })
-/** Refused in conversion (./input), naming where it stands. */
+/** Refused in conversion (./to-chat), naming where it stands. */
 const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string().nullish() })
 
 /** Easy input messages (`{ role, content }`) are message items without the `type`. */
@@ -87,7 +87,7 @@ export type Item = z.infer<typeof Item>
 
 const FunctionTool = z.object({
   type: z.literal('function'),
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  name: ToolName,
   description: z.string().nullish(),
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),
@@ -139,7 +139,10 @@ export const ResponsesRequest = z.looseObject({
     })
     .nullish(),
   user: z.string().max(256).nullish(),
-  // Read and not passed on: echoed (metadata), or with no chat equivalent.
+  // Read and not passed on. `metadata` is echoed; chat's own `store` and `metadata` would have an
+  // OpenAI upstream store the completion, and `top_logprobs` needs a `logprobs` Meridian does not
+  // render. The rest belong to the Responses API alone (Codex sends `client_metadata`): a chat
+  // upstream that refuses unknown fields would refuse the request.
   metadata: z.record(z.string(), z.string()).nullish(),
   // Nothing is stored whatever this says; the response says `store: false`.
   store: z.boolean().nullish(),
@@ -147,6 +150,8 @@ export const ResponsesRequest = z.looseObject({
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   max_tool_calls: z.number().int().positive().nullish(),
   stream_options: z.looseObject({}).nullish(),
+  client_metadata: z.unknown().optional(),
+  context_management: z.unknown().optional(),
   truncation: z.enum(['disabled'], { error: 'only "disabled" is supported: a prompt too long for the model gets a 400' }).nullish(),
   background: z.literal(false, { error: 'background responses are not supported: Meridian stores no responses' }).nullish(),
   previous_response_id: stateful('previous_response_id'),

@@ -200,21 +200,15 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       return start()
     },
     end(report, debug) {
-      const { status, incomplete_details } = failure ? { status: 'failed' as const, incomplete_details: null } : ending(finish)
+      const failed = failure ? { code: failureCode(failure), message: failure.message, metadata: failure.metadata } : null
+      const { status, incomplete_details, error } = failed ? { status: 'failed' as const, incomplete_details: null, error: failed } : ending(finish)
       const itemStatus = status === 'completed' ? 'completed' : 'incomplete'
       const events = start()
       // An answer with nothing in it is still one message, as in the non-streaming response.
       if (output.length === 0 && !failure) events.push(...openPart('output_text'))
       events.push(...closeOpen(itemStatus))
-      const response = {
-        ...envelope(),
-        status,
-        error: failure ? { code: failureCode(failure), message: failure.message, metadata: failure.metadata } : null,
-        incomplete_details,
-        output: output.filter(Boolean),
-        usage: report ? responsesUsage(report) : null,
-      }
-      const type = failure ? 'response.failed' : status === 'incomplete' ? 'response.incomplete' : 'response.completed'
+      const response = { ...envelope(), status, error, incomplete_details, output: output.filter(Boolean), usage: report ? responsesUsage(report) : null }
+      const type = status === 'failed' ? 'response.failed' : status === 'incomplete' ? 'response.incomplete' : 'response.completed'
       return [...events, emit(type, { response, ...debug })]
     },
   }

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
-import { GatewayError, invalidInput } from '../../errors'
-import { ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { invalidInput, type GatewayError } from '../../errors'
+import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 import { ResponsesRequest, STATELESS, type AssistantPart, type FunctionTool, type InputPart, type Item, type ResponsesToolChoice, type TextFormat } from './request'
 
 const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
@@ -16,9 +16,12 @@ export function fromResponsesRequest(request: ResponsesRequest): ChatRequest {
   if (request.temperature != null) chat.temperature = request.temperature
   if (request.top_p != null) chat.top_p = request.top_p
   checkTools(request)
-  if (request.tools?.length) chat.tools = request.tools.map(toolOf)
-  if (request.tool_choice != null) chat.tool_choice = toolChoiceOf(request.tool_choice)
-  if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls
+  // Without tools, chat upstreams refuse a tool choice or parallel calls; the Responses API ignores them.
+  if (request.tools?.length) {
+    chat.tools = request.tools.map(toolOf)
+    if (request.tool_choice != null) chat.tool_choice = toolChoiceOf(request.tool_choice)
+    if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls
+  }
   const format = request.text?.format
   if (format) chat.response_format = responseFormatOf(format)
   if (request.text?.verbosity) chat.verbosity = request.text.verbosity
@@ -43,11 +46,11 @@ function passedThrough(request: ResponsesRequest): Omit<ChatRequest, 'messages'>
 function checkTools({ tools, tool_choice: choice }: ResponsesRequest): void {
   const names = new Set<string>()
   tools?.forEach((tool, index) => {
-    if (names.has(tool.name)) throw invalid(`tools[${index}].name`, `the tool name "${tool.name}" is given twice`)
+    if (names.has(tool.name)) throw invalid(['tools', index, 'name'], `the tool name "${tool.name}" is given twice`)
     names.add(tool.name)
   })
-  if (choice === 'required' && !names.size) throw invalid('tool_choice', '"required" needs at least one tool in tools')
-  if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) throw invalid('tool_choice.name', `no tool named "${choice.name}" in tools`)
+  if (choice === 'required' && !names.size) throw invalid(['tool_choice'], '"required" needs at least one tool in tools')
+  if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) throw invalid(['tool_choice', 'name'], `no tool named "${choice.name}" in tools`)
 }
 
 function toolOf(tool: FunctionTool): Tool {
@@ -80,10 +83,10 @@ function toMessages(items: readonly Item[]): Message[] {
   /** The assistant message that function calls join: the last message, if it is one. */
   let assistant: Extract<Message, { role: 'assistant' }> | null = null
   /** Calls awaiting their output, by call_id, with where each stands: every provider needs them answered in turn. */
-  const unanswered = new Map<string, string>()
+  const unanswered = new Map<string, Path>()
   const answerCalls = () => {
-    const [callId, where] = unanswered.entries().next().value ?? []
-    if (callId !== undefined) throw invalid(where!, `function_call "${callId}" has no function_call_output before the conversation goes on`)
+    const [callId, at] = unanswered.entries().next().value ?? []
+    if (callId !== undefined) throw invalid(at!, `function_call "${callId}" has no function_call_output before the conversation goes on`)
   }
 
   const flushToolParts = () => {
@@ -99,33 +102,33 @@ function toMessages(items: readonly Item[]): Message[] {
   }
 
   items.forEach((item, index) => {
-    const where = `input[${index}]`
+    const at: Path = ['input', index]
     switch (item.type) {
       case 'reasoning':
         reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
         return
       case 'function_call': {
-        if (!isArgumentsObject(item.arguments)) throw invalid(`${where}.arguments`, 'must be a JSON object, as a string')
-        unanswered.set(item.call_id, where)
+        if (!argumentsObject(item.arguments)) throw invalid([...at, 'arguments'], 'must be a JSON object, as a string')
+        unanswered.set(item.call_id, at)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }
         if (assistant && messages.at(-1) === assistant && !toolParts.length) assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
         else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
         return
       }
       case 'function_call_output': {
-        if (!unanswered.delete(item.call_id)) throw invalid(`${where}.call_id`, `no function_call with call_id "${item.call_id}" awaits this output`)
+        if (!unanswered.delete(item.call_id)) throw invalid([...at, 'call_id'], `no function_call with call_id "${item.call_id}" awaits this output`)
         if (typeof item.output === 'string') {
           messages.push({ role: 'tool', tool_call_id: item.call_id, content: item.output })
           return
         }
-        const parts = item.output.map((part, j) => contentPart(part, `${where}.output[${j}]`))
+        const parts = item.output.map((part, j) => contentPart(part, [...at, 'output', j]))
         const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []))
         toolParts.push(...parts.filter((part) => part.type !== 'text'))
         messages.push({ role: 'tool', tool_call_id: item.call_id, content: texts.join('') })
         return
       }
       case 'item_reference':
-        throw invalid(where, `item_reference is not supported. ${STATELESS} (the AI SDK sends references unless providerOptions.openai.store is false)`)
+        throw invalid(at, `item_reference is not supported. ${STATELESS} (the AI SDK sends references unless providerOptions.openai.store is false)`)
       case 'message':
         answerCalls()
         if (item.role === 'assistant') {
@@ -135,7 +138,7 @@ function toMessages(items: readonly Item[]): Message[] {
         flushToolParts()
         assistant = null
         if (item.role === 'user') {
-          const content = typeof item.content === 'string' ? item.content : item.content.map((part, j) => contentPart(part, `${where}.content[${j}]`))
+          const content = typeof item.content === 'string' ? item.content : item.content.map((part, j) => contentPart(part, [...at, 'content', j]))
           messages.push({ role: 'user', content })
         } else {
           const content = typeof item.content === 'string' ? item.content : item.content.map((part) => part.text).join('')
@@ -148,17 +151,6 @@ function toMessages(items: readonly Item[]): Message[] {
   return messages
 }
 
-/** What every provider's tool call can carry: a JSON object, or nothing ("", as some clients send for no arguments). */
-function isArgumentsObject(json: string): boolean {
-  if (json.trim() === '') return true
-  try {
-    const value: unknown = JSON.parse(json)
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-  } catch {
-    return false
-  }
-}
-
 function assistantMessage(content: string | AssistantPart[]): Extract<Message, { role: 'assistant' }> {
   if (typeof content === 'string') return { role: 'assistant', content }
   const text = content.flatMap((part) => (part.type === 'refusal' ? [] : [part.text])).join('')
@@ -166,17 +158,17 @@ function assistantMessage(content: string | AssistantPart[]): Extract<Message, {
   return { role: 'assistant', content: text || null, ...(refusal ? { refusal } : {}) }
 }
 
-function contentPart(part: InputPart, where: string): ContentPart {
+function contentPart(part: InputPart, at: Path): ContentPart {
   switch (part.type) {
     case 'input_text':
       return { type: 'text', text: part.text }
     case 'input_image': {
-      if (!part.image_url) throw invalid(where, 'an input_image needs image_url (a URL or a data URL)')
+      if (!part.image_url) throw invalid(at, 'an input_image needs image_url (a URL or a data URL)')
       return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } }
     }
     case 'input_file': {
       const data = part.file_data ?? part.file_url
-      if (!data) throw invalid(where, 'an input_file needs file_data (a data URL) or file_url')
+      if (!data) throw invalid(at, 'an input_file needs file_data (a data URL) or file_url')
       // OpenAI-format upstreams want a filename with the bytes.
       const filename = part.filename ?? (data.startsWith('data:application/pdf') ? 'document.pdf' : 'document')
       return { type: 'file', file: { filename, file_data: data } }
@@ -186,6 +178,10 @@ function contentPart(part: InputPart, where: string): ContentPart {
   }
 }
 
-function invalid(where: string, message: string): GatewayError {
-  return new GatewayError(400, 'invalid_request', `Invalid request: ${where}: ${message}`, { issues: [{ path: where, message }] })
+/** Where in the request a problem stands, as zod names it. */
+type Path = (string | number)[]
+
+/** A 400 naming the field, as a schema violation's is. */
+function invalid(path: Path, message: string): GatewayError {
+  return invalidInput('request', [{ path, message }])
 }
