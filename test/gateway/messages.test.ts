@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { BETA, GAMMA } from '../support/catalog'
-import { BASE, gatewayFetch, setUpGateway } from '../support/gateway'
+import { BASE, gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, latch, named, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -15,17 +15,7 @@ function messages(body: object, headers: Record<string, string> = { 'x-api-key':
   return gatewayFetch(path, { method: 'POST', headers: { 'anthropic-version': '2023-06-01', 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
 }
 
-/** Named SSE events, checking that each event name matches its payload's type. */
-const readEvents = async (response: Response) => parseEvents(await response.text())
-
-function parseEvents(text: string): Record<string, any>[] {
-  return text.split('\n\n').filter(Boolean).map((block) => {
-    const [eventLine, dataLine] = block.split('\n')
-    const payload = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, any>
-    expect(eventLine).toBe(`event: ${payload.type}`)
-    return payload
-  })
-}
+const readEvents = async (response: Response) => namedEvents(await response.text())
 
 const names = (events: Record<string, any>[]) =>
   events.map((e) => (e.type === 'content_block_delta' ? `${e.type}:${e.delta.type}` : e.type === 'content_block_start' ? `${e.type}:${e.content_block.type}` : e.type))
@@ -261,7 +251,7 @@ describe('POST /v1/messages, streaming', () => {
     gate.release()
     let rest = ''
     for (let read = await reader.read(); !read.done; read = await reader.read()) rest += new TextDecoder().decode(read.value)
-    const events = parseEvents(rest).filter((e) => e.type !== 'ping')
+    const events = namedEvents(rest).filter((e) => e.type !== 'ping')
     await waitOnExecutionContext(ctx)
     expect(names(events)).toEqual(['message_start', 'content_block_start:text', 'content_block_delta:text_delta', 'error'])
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'Upstream connection lost mid-stream' } })

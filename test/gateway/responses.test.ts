@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest'
-import { BETA, GAMMA } from '../support/catalog'
-import { gatewayFetch, setUpGateway } from '../support/gateway'
-import { data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 import { GatewayError } from '../../src/errors'
-import { createResponseStream } from '../../src/formats/responses/stream'
 import { ResponsesRequest } from '../../src/formats/responses/request'
+import { createResponseStream } from '../../src/formats/responses/stream'
+import { BETA, GAMMA } from '../support/catalog'
+import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -19,12 +19,7 @@ function responses(body: object, headers: Record<string, string> = { authorizati
 async function readEvents(response: Response): Promise<Record<string, any>[]> {
   const text = await response.text()
   expect(text).not.toContain('[DONE]')
-  const events = text.split('\n\n').filter((block) => block && !block.startsWith(':')).map((block) => {
-    const [eventLine, dataLine] = block.split('\n')
-    const payload = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, any>
-    expect(eventLine).toBe(`event: ${payload.type}`)
-    return payload
-  })
+  const events = namedEvents(text)
   expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index))
   return events
 }

@@ -1,5 +1,5 @@
 import { env, exports } from 'cloudflare:workers'
-import { afterEach, beforeAll, vi } from 'vitest'
+import { afterEach, beforeAll, expect, vi } from 'vitest'
 import { forgetLocalHealth } from '../../src/health/local'
 import { testCatalog } from './catalog'
 
@@ -57,6 +57,22 @@ export async function readSse(response: Response): Promise<{ data: Record<string
     }
   }
   return { data, comments, done, raw }
+}
+
+/**
+ * Named SSE events (Anthropic's and the Responses API's dialect) from a stream's text, checking
+ * that each event's name is its payload's type. Comments (keep-alives) are skipped.
+ */
+export function namedEvents(text: string): Record<string, any>[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block && !block.startsWith(':'))
+    .map((block) => {
+      const [eventLine, dataLine] = block.split('\n')
+      const payload = JSON.parse(dataLine!.slice('data: '.length)) as Record<string, any>
+      expect(eventLine).toBe(`event: ${payload.type}`)
+      return payload
+    })
 }
 
 /**
