@@ -73,6 +73,14 @@ const ConfigSchema = z.object({
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */
   GENERATION_MAX_RECORDS: setting(10_000),
+  /**
+   * Responses API responses created with `store` on (OpenAI's default) are kept this long, for
+   * `previous_response_id`, `item_reference` and GET /responses/{id}; 0 stores none (and deletes
+   * what is stored at the key object's next sweep).
+   */
+  RESPONSES_RETENTION_DAYS: settingOrZero(30),
+  /** At most this many stored responses are kept per key (the newest). */
+  RESPONSES_MAX_STORED: setting(10_000),
 
   // Health and circuit breaking (docs/health.md)
   /** The recent window over which error rates are judged (split into 10 s buckets). */

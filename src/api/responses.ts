@@ -1,22 +1,32 @@
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import type { Clock } from '../clock'
+import { configOf } from '../config'
+import type { Env } from '../env'
+import { GatewayError } from '../errors'
 import { responsesError } from '../formats/responses/errors'
+import type { Keep } from '../formats/responses/render'
 import { ResponsesRequest } from '../formats/responses/request'
 import { responsesRenderer } from '../formats/responses/renderer'
+import { referencesOf, resolveInput, storedRow, type ConcreteItem } from '../formats/responses/stored'
 import { fromResponsesRequest } from '../formats/responses/to-chat'
-import { requireTenant } from './auth'
+import { keyObject } from '../tenancy/directory'
+import type { Recalled } from '../tenancy/stored-responses'
+import { requireTenant, usableKey } from './auth'
 import { readJsonBody } from './body'
 import { serveChat } from './chat'
 import type { AppEnv } from './context'
 
 /**
  * POST /responses: OpenAI's Responses API (the AI SDK's default, `openai.responses.create`),
- * served by the same engine as chat completions, so any catalog model can answer. Stateless: the
- * request carries its whole conversation (formats/responses/request.ts says what is refused).
+ * served by the same engine as chat completions, so any catalog model can answer. A response
+ * created with `store` on (the default) is kept in the key's object, for `previous_response_id`,
+ * `item_reference` and GET /responses/{id}; that costs such a request one more call to the object
+ * as it ends, and one as it starts when it names stored responses.
  */
 export const responses = new Hono<AppEnv>()
 
-// Every error on this route, auth failures and unserved paths (GET /responses/{id}) included, leaves in OpenAI's shape.
+// Every error on this route, auth failures and unserved paths included, leaves in OpenAI's shape.
 // (`/responses/*` matches `/responses` itself too.)
 responses.use(
   '/responses/*',
@@ -28,5 +38,53 @@ responses.use(
 
 responses.post('/responses', requireTenant, async (c) => {
   const request = await readJsonBody(c, ResponsesRequest, 'request')
-  return serveChat(c, fromResponsesRequest(request), responsesRenderer(request))
+  const { env } = c
+  const config = configOf(env)
+  const keyHash = c.get('keyHash')
+  const off = config.RESPONSES_RETENTION_DAYS === 0 ? 'this gateway stores none (RESPONSES_RETENTION_DAYS is 0): send the whole conversation in input' : null
+  const references = off === null ? referencesOf(request) : null
+  const recalled = references && (await recall(env, keyHash, references.previous, references.holders, config.MAX_BODY_BYTES))
+  const conversation = resolveInput(request, recalled, off)
+  const keep = off === null && request.store !== false ? keeper(env, keyHash, request.previous_response_id ?? null, conversation.input, c.get('clock')) : null
+  return serveChat(c, fromResponsesRequest(request, conversation), responsesRenderer(request, keep))
 })
+
+responses.get('/responses/:id', requireTenant, async (c) => {
+  const id = c.req.param('id')
+  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  const row = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
+  if (!row) throw notFound(id)
+  return new Response(row.response, { headers: { 'content-type': 'application/json' } })
+})
+
+responses.delete('/responses/:id', requireTenant, async (c) => {
+  const id = c.req.param('id')
+  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  if (!(await keyObject(c.env, c.get('keyHash')).forgetResponse(id))) throw notFound(id)
+  return c.json({ id, object: 'response', deleted: true })
+})
+
+/** The stored responses a request names, from the key's object (which holds only its own key's). */
+async function recall(env: Env, keyHash: string, previous: string | null, holders: string[], maxChars: number): Promise<Recalled> {
+  const recalled = await keyObject(env, keyHash).recallResponses(previous, holders, maxChars)
+  if (!recalled) throw new GatewayError(401, 'authentication', 'Invalid API key')
+  return recalled
+}
+
+/** Keeps a finished response with the request's own input; a response too large to keep, or a failed call, is not kept. */
+function keeper(env: Env, keyHash: string, previous: string | null, input: ConcreteItem[], clock: Clock): Keep {
+  return async (response) => {
+    const row = storedRow(response, previous, input)
+    if (!row) return false
+    try {
+      return await keyObject(env, keyHash).keepResponse(row, clock())
+    } catch (error) {
+      console.error('storing a response failed', error instanceof Error ? error.message : String(error))
+      return false
+    }
+  }
+}
+
+function notFound(id: string): GatewayError {
+  return new GatewayError(404, 'not_found', `Response with id '${id}' not found.`)
+}

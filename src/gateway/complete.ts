@@ -46,7 +46,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
   })
   return Response.json(
-    { ...ctx.renderer.json(meta, completion, report, ctx.request), ...routeDebug(ctx, attempts) },
+    { ...(await ctx.renderer.json(meta, completion, report, ctx.request)), ...routeDebug(ctx, attempts) },
     { headers: servedHeaders(identity, endpoint, attempts) },
   )
 }

@@ -221,7 +221,7 @@ export async function relay(
   })
   if (sink.gone) return
   if (state.failure) await sink.sendAll(writer.error(state.failure))
-  await sink.sendAll(writer.end(report, routeDebug(ctx, opened.attempts)))
+  await sink.sendAll(await writer.end(report, routeDebug(ctx, opened.attempts)))
   await sink.close()
 }
 

@@ -19,8 +19,11 @@ import { SSE_DONE, sseComment, sseData } from '../formats/sse'
  * one below, /completions the legacy one, /messages the Anthropic one, /responses the Responses one.
  */
 export interface Renderer {
-  /** A whole non-streaming answer (the route adds the routing trace beside it). */
-  json(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ChatRequest): Record<string, unknown>
+  /**
+   * A whole non-streaming answer (the route adds the routing trace beside it). Asynchronous where
+   * the answer is kept before it goes out (a stored Responses API response).
+   */
+  json(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ChatRequest): Record<string, unknown> | Promise<Record<string, unknown>>
   /** The writer of one streamed answer; it holds that stream's state. */
   stream(meta: ResponseMeta, request: ChatRequest): StreamWriter
   /** An error before the first byte, as a whole HTTP response with the error's status. */
@@ -37,8 +40,8 @@ export interface StreamWriter {
   event(event: RenderedEvent): Uint8Array[]
   /** A failure after the status went out. */
   error(error: GatewayError): Uint8Array[]
-  /** The stream's last messages: usage with cost (null when nothing was served) and any debug fields. */
-  end(report: UsageReport | null, debug: Record<string, unknown>): Uint8Array[]
+  /** The stream's last messages: usage with cost (null when nothing was served) and any debug fields; asynchronous as `json` may be. */
+  end(report: UsageReport | null, debug: Record<string, unknown>): Uint8Array[] | Promise<Uint8Array[]>
 }
 
 /** OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. */

@@ -61,7 +61,7 @@ async function keepAliveUntilOpen(
     systemFingerprint: 'meridian',
   }
   const writer = ctx.renderer.stream(meta, ctx.request)
-  await sink.sendAll([...writer.error(error), ...writer.end(null, {})])
+  await sink.sendAll([...writer.error(error), ...(await writer.end(null, {}))])
   await sink.close()
 }
 

@@ -14,16 +14,17 @@ import {
   insertReservations,
   markReservations,
   nextExpiry,
-  pruneGenerations,
   pruneReservations,
+  pruneTimeOrdered,
   reservationsById,
   type NewGeneration,
   type NewReservation,
 } from './key-tables'
+import { deleteResponse, insertResponse, recallResponses, responseById, type Recalled, type StoredResponse } from './stored-responses'
 
 /**
  * One Durable Object per tenant key, named by the key's hash: the key record, its ledger, open
- * reservations and generation records. Every inference request is admitted here, in one call or
+ * reservations, generation records and stored Responses API responses. Every inference request is admitted here, in one call or
  * by a ticket decided here ahead (decideTickets), so revocation and limits bite on the very next
  * request (a key change waits out the tickets) and concurrent requests cannot overspend: the
  * object is single-threaded and admission checks and reserves in one step. All work per call
@@ -278,6 +279,27 @@ export class KeyDO extends DurableObject<Env> {
     return { ledger, latest }
   }
 
+  /** Stores a Responses API response (POST /v1/responses with store on); false for a key that does not exist. */
+  async keepResponse(row: StoredResponse, now: number): Promise<boolean> {
+    if (!this.record()) return false
+    insertResponse(this.ctx.storage.sql, row)
+    await this.scheduleAlarm(now + HOUR_MS)
+    return true
+  }
+
+  /** The stored responses a Responses request names (see recallResponses); null for a key that does not exist. */
+  recallResponses(previous: string | null, holders: string[], maxChars: number): Recalled | null {
+    return this.record() ? recallResponses(this.ctx.storage.sql, previous, holders, maxChars) : null
+  }
+
+  storedResponse(id: string): StoredResponse | null {
+    return responseById(this.ctx.storage.sql, id)
+  }
+
+  forgetResponse(id: string): boolean {
+    return deleteResponse(this.ctx.storage.sql, id)
+  }
+
   generation(id: string): GenerationRecord | null {
     const record = generationById(this.ctx.storage.sql, id)
     return record === null ? null : GenerationRecordSchema.parse(JSON.parse(record))
@@ -304,10 +326,11 @@ export class KeyDO extends DurableObject<Env> {
     })
     // Settled and expired rows are kept a day so that a late settlement still finds them.
     pruneReservations(sql, now - 24 * HOUR_MS)
-    const records = pruneGenerations(sql, now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)
+    const records = pruneTimeOrdered(sql, 'generations', now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)
+    const responses = pruneTimeOrdered(sql, 'responses', now - config.RESPONSES_RETENTION_DAYS * 24 * HOUR_MS, config.RESPONSES_MAX_STORED)
     const next = nextExpiry(sql)
     if (next != null) await this.setAlarm(Math.max(next, now + 1000))
-    else if (records > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)
+    else if (records > 0 || responses > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)
   }
 
   /** Brings the alarm forward to `at` if it is later or unset. */

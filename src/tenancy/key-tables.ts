@@ -58,6 +58,12 @@ const TABLES = [
     columns: 'id, record',
     create: 'CREATE TABLE IF NOT EXISTS generations (id TEXT PRIMARY KEY, record TEXT NOT NULL)',
   },
+  // Stored Responses API responses (./stored-responses), named by their generation ids.
+  {
+    name: 'responses',
+    columns: 'id, previous, input, response',
+    create: 'CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, previous TEXT, input TEXT, response TEXT NOT NULL)',
+  },
 ] as const
 
 /** Creates the tables, moving an older layout's rows over first (version 1: rowid tables, a time index). One transaction. */
@@ -135,9 +141,13 @@ export function generationById(sql: SqlStorage, id: string): string | null {
   return sql.exec<{ record: string }>('SELECT record FROM generations WHERE id = ?', id).toArray()[0]?.record ?? null
 }
 
-/** Keeps the records created at or after `before` (to the second), and of those at most the newest `keep`; returns how many are left. */
-export function pruneGenerations(sql: SqlStorage, before: number, keep: number): number {
-  sql.exec('DELETE FROM generations WHERE id < ?', generationIdsFrom(before))
-  sql.exec('DELETE FROM generations WHERE id < (SELECT id FROM generations ORDER BY id DESC LIMIT 1 OFFSET ?)', keep - 1)
-  return sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM generations').one().n
+/**
+ * Of a table whose ids are generation ids (generation records, stored responses), keeps the rows
+ * created at or after `before` (to the second), and of those at most the newest `keep`; returns
+ * how many are left.
+ */
+export function pruneTimeOrdered(sql: SqlStorage, table: 'generations' | 'responses', before: number, keep: number): number {
+  sql.exec(`DELETE FROM ${table} WHERE id < ?`, generationIdsFrom(before))
+  sql.exec(`DELETE FROM ${table} WHERE id < (SELECT id FROM ${table} ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep - 1)
+  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
 }

@@ -123,11 +123,11 @@ describe('anthropicErrorBody', () => {
 })
 
 /** Runs canonical events through a writer and decodes the SSE it produced. */
-function streamed(events: Array<Extract<StreamEvent, { type: 'delta' | 'finish' }>>, failure?: GatewayError) {
+async function streamed(events: Array<Extract<StreamEvent, { type: 'delta' | 'finish' }>>, failure?: GatewayError) {
   const writer = createMessageStream(meta, request)
   const bytes = events.flatMap((event) => writer.event(event))
   if (failure) bytes.push(...writer.error(failure))
-  bytes.push(...writer.end(failure ? null : report, {}))
+  bytes.push(...(await writer.end(failure ? null : report, {})))
   const text = bytes.map((chunk) => new TextDecoder().decode(chunk)).join('')
   return text
     .split('\n\n')
@@ -192,11 +192,11 @@ describe('createMessageStream', () => {
     { name: 'a finish with no content', events: [finish('length')], expected: ['message_start', 'message_delta max_tokens', 'message_stop'] },
   ]
   for (const { name, events, expected } of cases) {
-    it(name, () => expect(summary(streamed(events))).toEqual(expected))
+    it(name, async () => expect(summary(await streamed(events))).toEqual(expected))
   }
 
-  it('opens with the message skeleton and estimated input usage, ends with the real usage', () => {
-    const events = streamed([delta({ content: 'Hi' }), finish('stop')])
+  it('opens with the message skeleton and estimated input usage, ends with the real usage', async () => {
+    const events = await streamed([delta({ content: 'Hi' }), finish('stop')])
     expect(events[0]).toEqual({
       type: 'message_start',
       message: {
@@ -219,13 +219,13 @@ describe('createMessageStream', () => {
     })
   })
 
-  it('names a tool call it was given without an id', () => {
-    const events = streamed([delta({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), finish('tool_calls')])
+  it('names a tool call it was given without an id', async () => {
+    const events = await streamed([delta({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), finish('tool_calls')])
     expect(events[1]).toMatchObject({ content_block: { type: 'tool_use', id: 'toolu_gen-1-abc_0', name: 'f', input: {} } })
   })
 
-  it('ends a failed stream with an error event and nothing after it', () => {
-    const events = streamed([delta({ content: 'par' })], new GatewayError(502, 'provider_unavailable', 'Upstream connection lost mid-stream'))
+  it('ends a failed stream with an error event and nothing after it', async () => {
+    const events = await streamed([delta({ content: 'par' })], new GatewayError(502, 'provider_unavailable', 'Upstream connection lost mid-stream'))
     expect(summary(events)).toEqual(['message_start', 'start 0 text', 'delta 0 par', 'error'])
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'Upstream connection lost mid-stream' } })
   })

@@ -55,14 +55,14 @@ describe('text_completion rendering', () => {
     })
   })
 
-  it('streams text chunks, a finish chunk, a usage chunk and [DONE], skipping what has no text', () => {
+  it('streams text chunks, a finish chunk, a usage chunk and [DONE], skipping what has no text', async () => {
     const writer = textCompletionRenderer.stream(meta, request)
     const messages = [
       ...writer.event({ type: 'delta', delta: { role: 'assistant', content: '' } }),
       ...writer.event({ type: 'delta', delta: { reasoning: 'thinking' } }),
       ...writer.event({ type: 'delta', delta: { content: 'there' } }),
       ...writer.event({ type: 'finish', finishReason: 'stop', nativeFinishReason: 'stop' }),
-      ...writer.end(report, {}),
+      ...(await writer.end(report, {})),
     ]
     expect(payloads(messages)).toEqual([
       expect.objectContaining({ object: 'text_completion', choices: [{ text: 'there', index: 0, logprobs: null, finish_reason: null, native_finish_reason: null }] }),

@@ -102,7 +102,7 @@ describe('POST /v1/responses, non-streaming', () => {
       parallel_tool_calls: true,
       previous_response_id: null,
       reasoning: { effort: null, summary: null },
-      store: false,
+      store: true,
       temperature: 0.2,
       text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } },
       tool_choice: { type: 'function', name: 'get_weather' },
@@ -255,13 +255,20 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     { name: 'no input', body: { model: 'test/other' }, status: 400, message: /input: must be a string or a list of items/, code: null, param: 'input' },
     { name: 'an empty input', body: { ...ask, input: [] }, status: 400, message: /input: must hold at least one item/, param: 'input' },
     { name: 'a null content', body: { ...ask, input: [{ role: 'user', content: null }] }, status: 400, message: /input\[0\]\.content: Invalid input: expected string or array/ },
-    { name: 'previous_response_id', body: { ...ask, previous_response_id: 'resp_1' }, status: 400, message: /previous_response_id is not supported.*whole conversation.*store: false/ },
+    {
+      name: 'a previous response not stored',
+      body: { ...ask, previous_response_id: 'resp_1' },
+      status: 400,
+      message: /previous_response_id: Previous response with id 'resp_1' not found/,
+      code: 'previous_response_not_found',
+      param: 'previous_response_id',
+    },
     { name: 'a conversation', body: { ...ask, conversation: 'conv_1' }, status: 400, message: /conversation is not supported/ },
     {
-      name: 'an item_reference (the AI SDK with store on)',
-      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'item_reference', id: 'msg_1' }] },
+      name: 'an item_reference to no stored item',
+      body: { ...ask, input: [{ role: 'user', content: 'Hi' }, { type: 'item_reference', id: 'msg_gen-1-nothing_0' }] },
       status: 400,
-      message: /input\[1\]: item_reference is not supported.*providerOptions\.openai\.store/,
+      message: /input\[1\]: Item with id 'msg_gen-1-nothing_0' not found/,
       param: 'input[1]',
     },
     { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function tools.*no built-in tools/ },
@@ -306,10 +313,10 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     })
   }
 
-  it('a path not served (GET /v1/responses/{id}) is a 404 in the same shape, and chat completions keep theirs', async () => {
-    const response = await gatewayFetch('/v1/responses/resp_1', { headers: { authorization: `Bearer ${tenant.key}` } })
+  it('a path not served (GET /v1/responses/{id}/input_items) is a 404 in the same shape, and chat completions keep theirs', async () => {
+    const response = await gatewayFetch('/v1/responses/resp_1/input_items', { headers: { authorization: `Bearer ${tenant.key}` } })
     expect(response.status).toBe(404)
-    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: 'No route for GET /v1/responses/resp_1' } })
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: 'No route for GET /v1/responses/resp_1/input_items' } })
     const chat = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: '{}' })
     expect(await chat.json()).toMatchObject({ error: { code: 400 } })
   })
@@ -376,7 +383,7 @@ describe('POST /v1/responses, streaming', () => {
     ]
     expect(events.at(-1)).toMatchObject({
       // 20 prompt tokens at $1/M + 9 completion tokens at $2/M
-      response: { id, status: 'completed', error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: false, tools },
+      response: { id, status: 'completed', error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: true, tools },
     })
   })
 
@@ -445,11 +452,11 @@ describe('POST /v1/responses, streaming', () => {
 describe('the Responses stream writer', () => {
   const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
 
-  it('fails a stream whose providers all refused a prompt too long with the code Codex compacts on', () => {
+  it('fails a stream whose providers all refused a prompt too long with the code Codex compacts on', async () => {
     const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse(ask))
+    const writer = createResponseStream(meta, ResponsesRequest.parse(ask), null)
     const tooLong = new GatewayError(400, 'context_length_exceeded', "This model's maximum context length is 8 tokens.")
-    const events = decode([...writer.error(tooLong), ...writer.end(null, {})])
+    const events = decode([...writer.error(tooLong), ...(await writer.end(null, {}))])
     expect(events.map((event) => event.type)).toEqual(['response.created', 'response.in_progress', 'response.failed'])
     expect(events[2]).toMatchObject({ response: { status: 'failed', error: { code: 'context_length_exceeded' }, output: [], usage: null } })
   })

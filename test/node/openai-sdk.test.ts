@@ -152,9 +152,22 @@ describe('the openai SDK’s Responses API, unchanged', () => {
     expect(second.output_text.length).toBeGreaterThan(0)
   })
 
-  it('surfaces a refusal of stored state as a BadRequestError naming what to send', async () => {
+  it('continues a stored response by previous_response_id, retrieves it and deletes it', async () => {
+    const first = await client.responses.create({ model: MODEL, input: 'Remember me' })
+    expect(first.store).toBe(true)
+    const second = await client.responses.create({ model: MODEL, input: 'And now?', previous_response_id: first.id })
+    expect(second.previous_response_id).toBe(first.id)
+    // The demo fleet counts every message it was sent as prompt: the first exchange came along.
+    expect(second.usage!.input_tokens).toBeGreaterThan(first.usage!.input_tokens + first.usage!.output_tokens - 2)
+    expect((await client.responses.retrieve(first.id)).output_text).toBe(first.output_text)
+    await client.responses.delete(first.id)
+    const gone = await client.responses.retrieve(first.id).catch((e: unknown) => e)
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError)
+  })
+
+  it('surfaces a previous response not found as a BadRequestError with its code', async () => {
     const error = await client.responses.create({ model: MODEL, input: 'hi', previous_response_id: 'resp_1' }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-    expect((error as Error).message).toContain('send the whole conversation')
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('previous_response_not_found')
   })
 })

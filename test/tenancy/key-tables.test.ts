@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { generationId } from '../../src/tenancy/generation'
-import { createTables, generationById, insertGenerations, pruneGenerations, reservationsById } from '../../src/tenancy/key-tables'
+import { createTables, generationById, insertGenerations, pruneTimeOrdered, reservationsById } from '../../src/tenancy/key-tables'
 
 const DAY_MS = 86_400_000
 const object = (name: string) => env.KEYS.get(env.KEYS.idFromName(name))
@@ -33,7 +33,7 @@ describe("the key object's tables", () => {
         record: generationById(sql, 'gen-1-a'),
       }
     })
-    expect(tables.schema.map((entry) => entry.name).filter((name) => !/^(_cf_|sqlite_)/.test(name))).toEqual(['generations', 'reservations', 'reservations_by_state'])
+    expect(tables.schema.map((entry) => entry.name).filter((name) => !/^(_cf_|sqlite_)/.test(name))).toEqual(['generations', 'reservations', 'reservations_by_state', 'responses'])
     expect(tables.schema.find((entry) => entry.name === 'reservations')?.sql).toContain('WITHOUT ROWID')
     // Generation records stay in a rowid table: appended in arrival order (see key-tables.ts).
     expect(tables.schema.find((entry) => entry.name === 'generations')?.sql).toBe('CREATE TABLE generations (id TEXT PRIMARY KEY, record TEXT NOT NULL)')
@@ -47,8 +47,8 @@ describe("the key object's tables", () => {
       const { sql } = state.storage
       const ids = [at(now - 31 * DAY_MS, 'old'), at(now - 2 * DAY_MS, 'b'), at(now - DAY_MS, 'c'), at(now - 1000, 'd'), at(now, 'e')]
       insertGenerations(sql, ids.map((id) => ({ id, record: `"${id}"` })))
-      const afterRetention = pruneGenerations(sql, now - 30 * DAY_MS, 100)
-      const afterCap = pruneGenerations(sql, now - 30 * DAY_MS, 2)
+      const afterRetention = pruneTimeOrdered(sql, 'generations', now - 30 * DAY_MS, 100)
+      const afterCap = pruneTimeOrdered(sql, 'generations', now - 30 * DAY_MS, 2)
       const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
       return { afterRetention, afterCap, kept, expected: ids.slice(-2) }
     })
@@ -64,8 +64,8 @@ describe("the key object's tables", () => {
       const ids = [at(now - 1000, 'before'), at(now, 'same'), at(now + 999, 'same-second')]
       insertGenerations(sql, ids.map((id) => ({ id, record: '{}' })))
       // A retention of 10,000 days reaches back before the ids' ten-digit seconds began.
-      const afterAncient = pruneGenerations(sql, now - 10_000 * DAY_MS, 100)
-      const afterNow = pruneGenerations(sql, now + 500, 100)
+      const afterAncient = pruneTimeOrdered(sql, 'generations', now - 10_000 * DAY_MS, 100)
+      const afterNow = pruneTimeOrdered(sql, 'generations', now + 500, 100)
       const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
       return { afterAncient, afterNow, kept, expected: ids.slice(1) }
     })

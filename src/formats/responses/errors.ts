@@ -27,7 +27,9 @@ export function responsesErrorBody(error: GatewayError) {
   const type = TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error')
   const issues = error.metadata.issues
   const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : null
-  return { error: { message: error.message, type, param, code: error.type in CODES ? CODES[error.type] : error.type, metadata: error.metadata } }
+  // A case OpenAI has its own code for (previous_response_not_found) names it in the metadata.
+  const code = typeof error.metadata.code === 'string' ? error.metadata.code : error.type in CODES ? CODES[error.type] : error.type
+  return { error: { message: error.message, type, param, code, metadata: error.metadata } }
 }
 
 export function responsesError(error: GatewayError): Response {

@@ -88,11 +88,11 @@ function outputItems(meta: ResponseMeta, message: AssistantMessage, status: Resp
   return items
 }
 
-/**
- * The `response` object's fields that echo the request, as OpenAI's do. Nothing is stored, so
- * `store` is false whatever was asked.
- */
-export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest) {
+/** Keeps a finished response object (in the key's object); resolves false if it could not. */
+export type Keep = (response: { id: string }) => Promise<boolean>
+
+/** The `response` object's fields that echo the request, as OpenAI's do; `store` says whether it is to be kept. */
+export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest, store: boolean) {
   return {
     id: meta.id,
     object: 'response',
@@ -103,9 +103,9 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest) 
     max_output_tokens: request.max_output_tokens ?? null,
     metadata: request.metadata ?? {},
     parallel_tool_calls: request.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: request.previous_response_id ?? null,
     reasoning: { effort: request.reasoning?.effort ?? null, summary: request.reasoning?.summary ?? null },
-    store: false,
+    store,
     temperature: request.temperature ?? null,
     text: { format: request.text?.format ?? { type: 'text' }, ...(request.text?.verbosity ? { verbosity: request.text.verbosity } : {}) },
     tool_choice: request.tool_choice ?? 'auto',
@@ -116,10 +116,16 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest) 
   }
 }
 
-export function renderResponse(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ResponsesRequest) {
+/** A finished response, once kept if it is to be: `store` then says whether it was. */
+export async function kept<T extends { id: string; store: boolean }>(response: T, keep: Keep | null): Promise<T> {
+  if (!keep) return response
+  return (await keep(response)) ? response : { ...response, store: false }
+}
+
+export function renderResponse(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ResponsesRequest, store: boolean) {
   const { status, incomplete_details, error } = ending(completion.finishReason)
   return {
-    ...responseEnvelope(meta, request),
+    ...responseEnvelope(meta, request, store),
     status,
     error,
     incomplete_details,

@@ -7,19 +7,19 @@ import { FallbackModels, ModelId, ToolName } from '../openai/request'
  * `responses.create`, Codex-style agents), validated at the boundary and converted to the
  * canonical (chat) request, so any catalog model can answer them.
  *
- * Meridian keeps no conversation state: a request carries its whole conversation in `input`.
- * What needs stored state (`previous_response_id`, `conversation`, `item_reference`, `file_id`,
- * stored prompts, background runs) is refused with a 400 that says what to send instead, and so
- * are tools Meridian would have to run itself (web search, file search, code interpreter…).
+ * Responses created with `store` on are kept for `previous_response_id` and `item_reference`
+ * (./stored). What needs other stored state (`conversation`, `file_id`, stored prompts,
+ * background runs) is refused with a 400 that says what to send instead, and so are tools
+ * Meridian would have to run itself (web search, file search, code interpreter…).
  */
 
-export const STATELESS = 'Meridian stores no responses or files: send the whole conversation in `input`, with `store: false`'
+const NOT_STORED = 'Meridian stores responses, but no files, conversations or prompts: send their content in `input`'
 
 /** Why a tool other than a function, or its items, is refused. */
 const NOT_TRANSLATED = 'Meridian runs no built-in tools (web search, file search, code interpreter…), and does not yet translate custom or local_shell tools for other providers'
 
 /** A field that needs state Meridian does not keep: accepted only when absent or null. */
-const stateful = (field: string) => z.null({ error: `${field} is not supported. ${STATELESS}` }).optional()
+const stateful = (field: string) => z.null({ error: `${field} is not supported. ${NOT_STORED}` }).optional()
 
 const InputText = z.object({ type: z.literal('input_text'), text: z.string() })
 const InputImage = z.object({
@@ -73,11 +73,11 @@ const ReasoningItem = z.object({
   summary: z.array(SummaryText).nullish(),
   content: z.array(ReasoningText).nullish(),
 })
-/** Refused in conversion (./to-chat), naming where it stands. */
+/** An output item of a stored response, resolved before conversion (./stored). */
 const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string().nullish() })
 
 /** Easy input messages (`{ role, content }`) are message items without the `type`. */
-const Item = z.preprocess(
+export const Item = z.preprocess(
   (item) => (typeof item === 'object' && item !== null && !('type' in item) && 'role' in item ? { ...item, type: 'message' } : item),
   z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, ItemReference], {
     error: `input items must be messages, function_call, function_call_output or reasoning: ${NOT_TRANSLATED}`,
@@ -144,7 +144,7 @@ export const ResponsesRequest = z.looseObject({
   // render. The rest belong to the Responses API alone (Codex sends `client_metadata`): a chat
   // upstream that refuses unknown fields would refuse the request.
   metadata: z.record(z.string(), z.string()).nullish(),
-  // Nothing is stored whatever this says; the response says `store: false`.
+  /** Whether Meridian keeps the response (./stored); on unless false, as at OpenAI. */
   store: z.boolean().nullish(),
   include: z.array(z.string()).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
@@ -153,8 +153,9 @@ export const ResponsesRequest = z.looseObject({
   client_metadata: z.unknown().optional(),
   context_management: z.unknown().optional(),
   truncation: z.enum(['disabled'], { error: 'only "disabled" is supported: a prompt too long for the model gets a 400' }).nullish(),
-  background: z.literal(false, { error: 'background responses are not supported: Meridian stores no responses' }).nullish(),
-  previous_response_id: stateful('previous_response_id'),
+  background: z.literal(false, { error: 'background responses are not supported: Meridian answers while the request is open' }).nullish(),
+  /** A stored response this one continues: its input and output come before this `input`. */
+  previous_response_id: z.string().min(1, 'must not be empty').nullish(),
   conversation: stateful('conversation'),
   prompt: stateful('prompt (a stored prompt template)'),
   // OpenRouter's gateway extras work on this route too.

@@ -4,15 +4,15 @@ import type { FinishReason, ToolCallDelta } from '../canonical'
 import type { ResponseMeta } from '../openai/render'
 import { sseEvent } from '../sse'
 import { failureCode } from './errors'
-import { annotationsOf, ending, functionCallItem, itemId, messageItem, outputText, reasoningItem, responseEnvelope, responsesUsage, type ResponseStatus } from './render'
+import { annotationsOf, ending, functionCallItem, itemId, kept, messageItem, outputText, reasoningItem, responseEnvelope, responsesUsage, type Keep, type ResponseStatus } from './render'
 import type { ResponsesRequest } from './request'
 
 /**
  * One streamed Responses answer: typed events, each named by its `type` and numbered by
  * `sequence_number`. `response.created` and `response.in_progress` open it; each output item is
  * added, filled by deltas and done; `response.completed` (or `.incomplete`, or `.failed` after an
- * upstream failure) closes it with the whole response, usage and cost included. There is no
- * `[DONE]`.
+ * upstream failure) closes it with the whole response, usage and cost included, once the
+ * response is kept if it is to be (`keep`). There is no `[DONE]`.
  *
  * Canonical deltas interleave reasoning, text and tool-call fragments; one item is open at a time,
  * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. A late
@@ -32,7 +32,7 @@ interface OpenCall {
   call: { id: string; name: string; arguments: string }
 }
 
-export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest): StreamWriter {
+export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest, keep: Keep | null): StreamWriter {
   let sequence = 0
   let started = false
   let failure: GatewayError | null = null
@@ -46,7 +46,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   let call: OpenCall | null = null
 
   const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
-  const envelope = () => responseEnvelope(meta, request)
+  const envelope = () => responseEnvelope(meta, request, keep !== null)
 
   const start = (): Uint8Array[] => {
     if (started) return []
@@ -209,7 +209,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       events.push(...closeOpen(itemStatus))
       const response = { ...envelope(), status, error, incomplete_details, output: output.filter(Boolean), usage: report ? responsesUsage(report) : null }
       const type = status === 'failed' ? 'response.failed' : status === 'incomplete' ? 'response.incomplete' : 'response.completed'
-      return [...events, emit(type, { response, ...debug })]
+      return kept(response, keep).then((final) => [...events, emit(type, { response: final, ...debug })])
     },
   }
 }

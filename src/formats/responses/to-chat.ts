@@ -1,15 +1,19 @@
 import type { z } from 'zod'
 import { invalidInput, type GatewayError } from '../../errors'
 import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
-import { ResponsesRequest, STATELESS, type AssistantPart, type FunctionTool, type InputPart, type Item, type ResponsesToolChoice, type TextFormat } from './request'
+import { ResponsesRequest, type AssistantPart, type FunctionTool, type InputPart, type ResponsesToolChoice, type TextFormat } from './request'
+import type { ConcreteItem, Resolved } from './stored'
 
 const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
 /** The canonical request's own checks, for the fields passed through. */
 const PassedThrough = ChatRequest.omit({ messages: true })
 
-/** A validated Responses request → the canonical chat request. */
-export function fromResponsesRequest(request: ResponsesRequest): ChatRequest {
-  const messages = toMessages(request.input)
+/** A validated Responses request, its conversation resolved (./stored), → the canonical chat request. */
+export function fromResponsesRequest(request: ResponsesRequest, conversation: Resolved): ChatRequest {
+  const messages = toMessages([
+    ...conversation.history.map((item) => ({ item, at: ['previous_response_id'] })),
+    ...conversation.input.map((item, index) => ({ item, at: ['input', index] })),
+  ])
   if (request.instructions) messages.unshift({ role: 'system', content: request.instructions })
   const chat: ChatRequest = { ...passedThrough(request), model: request.model, messages, stream: request.stream ?? false }
   if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens
@@ -76,7 +80,7 @@ function responseFormatOf(format: z.infer<typeof TextFormat>): ResponseFormat {
  * assistant turn that follows it. Images or files in a function's output cannot sit in a tool
  * message, so they follow the run of tool messages as one user message.
  */
-function toMessages(items: readonly Item[]): Message[] {
+function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message[] {
   const messages: Message[] = []
   let reasoning: string[] = []
   let toolParts: ContentPart[] = []
@@ -101,8 +105,7 @@ function toMessages(items: readonly Item[]): Message[] {
     assistant = message
   }
 
-  items.forEach((item, index) => {
-    const at: Path = ['input', index]
+  items.forEach(({ item, at }) => {
     switch (item.type) {
       case 'reasoning':
         reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
@@ -127,8 +130,6 @@ function toMessages(items: readonly Item[]): Message[] {
         messages.push({ role: 'tool', tool_call_id: item.call_id, content: texts.join('') })
         return
       }
-      case 'item_reference':
-        throw invalid(at, `item_reference is not supported. ${STATELESS} (the AI SDK sends references unless providerOptions.openai.store is false)`)
       case 'message':
         answerCalls()
         if (item.role === 'assistant') {

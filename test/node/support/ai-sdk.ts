@@ -11,7 +11,7 @@ export const weather = tool({
 
 /**
  * The tool-call cases every AI SDK provider must pass against the gateway, unchanged but for the
- * `providerOptions` given (for @ai-sdk/openai, store off: the second step resends the first's answer).
+ * `providerOptions` given.
  */
 export function itCallsTools(model: () => LanguageModel, providerOptions: ProviderMetadata = {}): void {
   it('calls a tool with a zod input schema', async () => {

@@ -1,0 +1,237 @@
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import type { Completion } from '../../src/formats/canonical'
+import type { ResponseMeta, UsageReport } from '../../src/formats/openai/render'
+import { ResponsesRequest } from '../../src/formats/responses/request'
+import { responsesRenderer } from '../../src/formats/responses/renderer'
+import worker from '../../src/index'
+import type { KeyDO } from '../../src/tenancy/key-do'
+import { GAMMA } from '../support/catalog'
+import { BASE, createKey, gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, latch, openaiCompletion, sseResponse } from '../support/upstream'
+
+const tenant = setUpGateway()
+const DAY_MS = 86_400_000
+
+type Json = Record<string, any>
+
+function post(body: object, key = tenant.key): Promise<Response> {
+  return gatewayFetch('/v1/responses', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+}
+
+async function created(body: object, key = tenant.key): Promise<Json> {
+  const response = await post({ model: 'test/other', ...body }, key)
+  expect(response.status).toBe(200)
+  return (await response.json()) as Json
+}
+
+const fetchStored = (id: string, method = 'GET', key = tenant.key) => gatewayFetch(`/v1/responses/${id}`, { method, headers: { authorization: `Bearer ${key}` } })
+
+/** Answers each call with the next completion, and records what the upstream was sent. */
+function answering(...answers: object[]) {
+  let next = 0
+  return fakeUpstreams({ [GAMMA]: () => jsonResponse(answers[Math.min(next++, answers.length - 1)]!) })
+}
+
+const weatherCall = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }
+const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }]
+
+describe('stored responses: previous_response_id', () => {
+  it('continues a response with its input and output first, over a chain of three, without its instructions', async () => {
+    const upstream = answering(
+      openaiCompletion({ content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [weatherCall] }),
+      openaiCompletion({ content: '12C in Oslo.' }),
+      openaiCompletion({ content: 'You are welcome.' }),
+    )
+    const first = await created({ instructions: 'Be terse.', input: 'Weather in Oslo?', tools })
+    expect(first).toMatchObject({ store: true, previous_response_id: null })
+    const second = await created({ previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: 'call_1', output: '12C' }], tools })
+    expect(second).toMatchObject({ store: true, previous_response_id: first.id, output: [{ type: 'message', content: [{ text: '12C in Oslo.' }] }] })
+    await created({ previous_response_id: second.id, input: 'Thanks!' })
+
+    expect(upstream.calls[0]!.body.messages).toEqual([
+      { role: 'system', content: 'Be terse.' },
+      { role: 'user', content: 'Weather in Oslo?' },
+    ])
+    const conversation = [
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: 'Checking.', tool_calls: [weatherCall] },
+      { role: 'tool', tool_call_id: 'call_1', content: '12C' },
+    ]
+    // Instructions are not carried over, as at OpenAI.
+    expect(upstream.calls[1]!.body.messages).toEqual(conversation)
+    expect(upstream.calls[2]!.body.messages).toEqual([...conversation, { role: 'assistant', content: '12C in Oslo.' }, { role: 'user', content: 'Thanks!' }])
+  })
+
+  it('keeps a streamed response before its last event goes out, and its stored object is that event\'s', async () => {
+    const upstream = fakeUpstreams({
+      [GAMMA]: (call) =>
+        call.body.stream
+          ? sseResponse([data({ choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }] }), data({ choices: [{ index: 0, delta: { content: 'lo.' }, finish_reason: 'stop' }] }), data({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } }), 'data: [DONE]\n\n'])
+          : jsonResponse(openaiCompletion()),
+    })
+    const response = await post({ model: 'test/other', input: 'Hi', stream: true })
+    const events = namedEvents(await response.text())
+    const last = events.at(-1)!
+    expect(last).toMatchObject({ type: 'response.completed', response: { store: true, output: [{ content: [{ text: 'Hello.' }] }] } })
+    expect(events[0]).toMatchObject({ response: { store: true } })
+    const stored = await fetchStored(last.response.id)
+    expect(await stored.json()).toEqual(last.response)
+    await created({ previous_response_id: last.response.id, input: 'Again?' })
+    expect(upstream.calls[1]!.body.messages).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'user', content: 'Again?' },
+    ])
+  })
+
+  it('says which response of the chain is gone when one was deleted', async () => {
+    answering(openaiCompletion())
+    const first = await created({ input: 'One' })
+    const second = await created({ previous_response_id: first.id, input: 'Two' })
+    expect((await fetchStored(first.id, 'DELETE')).status).toBe(200)
+    const response = await post({ model: 'test/other', previous_response_id: second.id, input: 'Three' })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: { param: 'previous_response_id', message: expect.stringContaining(`response '${first.id}', earlier in its conversation, is no longer stored`) },
+    })
+  })
+})
+
+describe('stored responses: item_reference', () => {
+  it('replaces references to a stored answer\'s items with the items, as @ai-sdk/openai sends them with store on', async () => {
+    const upstream = answering(openaiCompletion({ content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [weatherCall] }), openaiCompletion({ content: 'Sunny.' }))
+    const first = await created({ input: 'Weather in Oslo?', tools })
+    const [message, call] = first.output as Json[]
+    expect([message!.type, call!.type]).toEqual(['message', 'function_call'])
+    await created({
+      input: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { type: 'item_reference', id: message!.id },
+        { type: 'item_reference', id: call!.id },
+        { type: 'function_call_output', call_id: 'call_1', output: '12C' },
+      ],
+      tools,
+    })
+    expect(upstream.calls[1]!.body.messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: 'Checking.', tool_calls: [weatherCall] },
+      { role: 'tool', tool_call_id: 'call_1', content: '12C' },
+    ])
+  })
+
+  it('finds only the key\'s own responses', async () => {
+    answering(openaiCompletion())
+    const mine = await created({ input: 'Hi' })
+    const other = await createKey({ name: 'other' })
+    expect((await fetchStored(mine.id, 'GET', other.key)).status).toBe(404)
+    const response = await post({ model: 'test/other', input: [{ type: 'item_reference', id: mine.output[0].id }] }, other.key)
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: { param: 'input[0]', message: expect.stringContaining(`Item with id '${mine.output[0].id}' not found`) } })
+  })
+})
+
+describe('stored responses: store off, and the stored objects', () => {
+  it('keeps nothing with store: false', async () => {
+    answering(openaiCompletion())
+    const response = await created({ input: 'Hi', store: false })
+    expect(response.store).toBe(false)
+    expect((await fetchStored(response.id)).status).toBe(404)
+    const next = await post({ model: 'test/other', previous_response_id: response.id, input: 'Again' })
+    expect(await next.json()).toMatchObject({ error: { code: 'previous_response_not_found' } })
+  })
+
+  it('GET answers the stored response object, found at once; DELETE removes it', async () => {
+    answering(openaiCompletion({ content: 'Stored.' }))
+    const response = await created({ input: 'Hi', metadata: { team: 'a' } })
+    const stored = await fetchStored(response.id)
+    expect(stored.status).toBe(200)
+    expect(await stored.json()).toEqual(response)
+    const deleted = await fetchStored(response.id, 'DELETE')
+    expect(await deleted.json()).toEqual({ id: response.id, object: 'response', deleted: true })
+    const [again, gone] = [await fetchStored(response.id), await fetchStored(response.id, 'DELETE')]
+    expect([again.status, gone.status]).toEqual([404, 404])
+    expect(await again.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: `Response with id '${response.id}' not found.` } })
+  })
+
+  it('stores none, and says so when asked to continue one, when RESPONSES_RETENTION_DAYS is 0', async () => {
+    const upstream = answering(openaiCompletion())
+    const ctx = createExecutionContext()
+    const request = (body: object) =>
+      worker.fetch(
+        new Request(`${BASE}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify({ model: 'test/other', ...body }) }),
+        { ...env, RESPONSES_RETENTION_DAYS: '0' },
+        ctx,
+      )
+    const answered = (await (await request({ input: 'Hi' })).json()) as Json
+    expect(answered.store).toBe(false)
+    expect((await fetchStored(answered.id)).status).toBe(404)
+    const refused = await request({ previous_response_id: answered.id, input: 'Again' })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({ error: { message: expect.stringContaining('RESPONSES_RETENTION_DAYS is 0') } })
+    await waitOnExecutionContext(ctx)
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('prunes stored responses past their retention', async () => {
+    answering(openaiCompletion())
+    const { key, hash } = await createKey({ name: 'responses-retention' })
+    const response = await created({ input: 'Hi' }, key)
+    const stub = env.KEYS.get(env.KEYS.idFromName(hash)) as DurableObjectStub<KeyDO>
+    await runInDurableObject(stub, (instance) => instance.sweep(Date.now() + 29 * DAY_MS))
+    expect((await fetchStored(response.id, 'GET', key)).status).toBe(200)
+    await runInDurableObject(stub, (instance) => instance.sweep(Date.now() + 31 * DAY_MS))
+    expect((await fetchStored(response.id, 'GET', key)).status).toBe(404)
+  })
+})
+
+describe('keeping a response before it goes out', () => {
+  const meta: ResponseMeta = { id: 'gen-1-abc', created: 1, model: 'test/other', provider: 'Gamma', systemFingerprint: 'fp' }
+  const report: UsageReport = { usage: { promptTokens: 4, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, costNano: 8_000 }
+  const completion: Completion = { message: { role: 'assistant', content: 'Hello.', refusal: null }, finishReason: 'stop', nativeFinishReason: 'stop', usage: null }
+  const request = ResponsesRequest.parse({ model: 'test/other', input: 'Hi' })
+  const chatRequest = { model: 'test/other', messages: [{ role: 'user' as const, content: 'Hi' }] }
+
+  /** A keep that answers `kept` once released, and what it was given. */
+  function gatedKeep(kept: boolean) {
+    const gate = latch()
+    const given: object[] = []
+    const keep = async (response: { id: string }) => {
+      given.push(response)
+      await gate.promise
+      return kept
+    }
+    return { keep, given, release: gate.release }
+  }
+
+  /** Whether `promise` has settled after the microtasks and timers before now have run. */
+  async function settled(promise: Promise<unknown>): Promise<boolean> {
+    let done = false
+    void promise.then(() => (done = true))
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    return done
+  }
+
+  it('a JSON answer waits until the response is kept, and says store: false when it could not be', async () => {
+    const { keep, given, release } = gatedKeep(false)
+    const answer = Promise.resolve(responsesRenderer(request, keep).json(meta, completion, report, chatRequest))
+    expect(await settled(answer)).toBe(false)
+    expect(given).toEqual([expect.objectContaining({ id: 'gen-1-abc', store: true, status: 'completed' })])
+    release()
+    expect(await answer).toMatchObject({ id: 'gen-1-abc', store: false })
+  })
+
+  it("a stream's last event waits until the response is kept", async () => {
+    const { keep, given, release } = gatedKeep(true)
+    const writer = responsesRenderer(request, keep).stream(meta, chatRequest)
+    writer.event({ type: 'delta', delta: { content: 'Hello.' } })
+    writer.event({ type: 'finish', finishReason: 'stop', nativeFinishReason: 'stop' })
+    const end = Promise.resolve(writer.end(report, {}))
+    expect(await settled(end)).toBe(false)
+    expect(given).toEqual([expect.objectContaining({ output: [expect.objectContaining({ content: [expect.objectContaining({ text: 'Hello.' })] })] })])
+    release()
+    const last = namedEvents(new TextDecoder().decode((await end).at(-1)!)).at(-1)
+    expect(last).toMatchObject({ type: 'response.completed', response: { store: true } })
+  })
+})
