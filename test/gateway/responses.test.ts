@@ -271,8 +271,8 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
       message: /input\[1\]: Item with id 'msg_gen-1-nothing_0' not found/,
       param: 'input[1]',
     },
-    { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function tools.*no built-in tools/ },
-    { name: 'a custom tool', body: { ...ask, tools: [{ type: 'custom', name: 'apply_patch' }] }, status: 400, message: /tools\[0\].*does not yet translate custom or local_shell tools/ },
+    { name: 'a built-in tool', body: { ...ask, tools: [{ type: 'web_search' }] }, status: 400, message: /tools\[0\].*only function and custom tools.*no built-in tools/ },
+    { name: 'a local_shell tool', body: { ...ask, tools: [{ type: 'local_shell' }] }, status: 400, message: /tools\[0\].*does not yet translate local_shell tools/ },
     { name: 'an unknown item type', body: { ...ask, input: [{ type: 'computer_call_output', call_id: 'c' }] }, status: 400, message: /input\[0\].*no built-in tools/ },
     { name: 'an uploaded file', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, status: 400, message: /file_id is not supported/ },
     { name: 'an image with no URL', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_image', detail: 'low' }] }] }, status: 400, message: /input\[0\]\.content\[0\]: an input_image needs image_url/ },
@@ -445,6 +445,68 @@ describe('POST /v1/responses, streaming', () => {
     expect(names(events)).toContain('response.refusal.delta')
     expect(events.at(-1)!.response.output).toEqual([
       expect.objectContaining({ content: [{ type: 'output_text', text: 'No: ', annotations: [], logprobs: [] }, { type: 'refusal', refusal: 'I cannot help.' }] }),
+    ])
+  })
+})
+
+describe('custom (freeform) tools, as Codex sends apply_patch', () => {
+  const grammar = 'start: begin_patch hunk+ end_patch'
+  const applyPatch = { type: 'custom', name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: grammar } }
+  const patch = '*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch'
+  const patchCall = { id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: patch }) } }
+
+  it('offers one as a function of one string, and answers its call as a custom tool call with the text', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: null, finish_reason: 'tool_calls', tool_calls: [patchCall] })) })
+    const response = await responses({
+      ...ask,
+      input: [
+        { role: 'user', content: 'Add a.txt' },
+        { type: 'custom_tool_call', id: 'ctc_1', call_id: 'call_0', name: 'apply_patch', input: 'earlier patch' },
+        { type: 'custom_tool_call_output', call_id: 'call_0', output: 'Done!' },
+      ],
+      tools: [...tools, applyPatch],
+      tool_choice: { type: 'custom', name: 'apply_patch' },
+    })
+    const sent = upstream.calls[0]!.body as { tools: unknown[]; messages: unknown[]; tool_choice: unknown }
+    expect(sent.tools[1]).toEqual({
+      type: 'function',
+      function: {
+        name: 'apply_patch',
+        description: `Edit files.\n\nThe input must follow this lark grammar:\n${grammar}`,
+        parameters: { type: 'object', properties: { input: { type: 'string', description: "The tool's whole input, as plain text" } }, required: ['input'], additionalProperties: false },
+      },
+    })
+    expect(sent.tool_choice).toEqual({ type: 'function', function: { name: 'apply_patch' } })
+    expect(sent.messages.slice(1)).toEqual([
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"earlier patch"}' } }] },
+      { role: 'tool', tool_call_id: 'call_0', content: 'Done!' },
+    ])
+    const body = (await response.json()) as Record<string, any>
+    expect(body.output).toEqual([{ type: 'custom_tool_call', id: `ctc_${body.id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch }])
+  })
+
+  it('streams a custom tool call with its text in one delta as it closes, and keeps a function call beside it as it was', async () => {
+    const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+    const args = JSON.stringify({ input: patch })
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: args.slice(0, 12) } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(12) } }] }),
+          chunk({ tool_calls: [{ index: 1, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const events = await readEvents(await responses({ ...ask, stream: true, tools: [...tools, applyPatch] }))
+    const id = events[0]!.response.id
+    expect(names(events).slice(2, 6)).toEqual(['response.output_item.added', 'response.custom_tool_call_input.delta', 'response.custom_tool_call_input.done', 'response.output_item.done'])
+    expect(events[2]).toMatchObject({ item: { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: '' } })
+    expect(events[3]).toMatchObject({ item_id: `ctc_${id}_0`, output_index: 0, delta: patch })
+    expect(events[4]).toMatchObject({ item_id: `ctc_${id}_0`, input: patch })
+    expect(events.at(-1)!.response.output).toEqual([
+      { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch },
+      { type: 'function_call', id: `fc_${id}_1`, call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Oslo"}', status: 'completed' },
     ])
   })
 })

@@ -1,6 +1,7 @@
 import { nanoToUsd } from '../../catalog/pricing'
 import type { AssistantMessage, Completion, FinishReason } from '../canonical'
 import type { ResponseMeta, UsageReport } from '../openai/render'
+import { customInput, customToolNames } from './custom-tools'
 import type { ResponsesRequest } from './request'
 
 /**
@@ -40,7 +41,7 @@ export function ending(finish: FinishReason): {
 }
 
 /** An output item's id: its kind's prefix, the response's generation id, and its place in the output. */
-export const itemId = (meta: ResponseMeta, prefix: 'msg' | 'rs' | 'fc', outputIndex: number) => `${prefix}_${meta.id}_${outputIndex}`
+export const itemId = (meta: ResponseMeta, prefix: 'msg' | 'rs' | 'fc' | 'ctc', outputIndex: number) => `${prefix}_${meta.id}_${outputIndex}`
 
 type Annotation = Record<string, unknown>
 
@@ -72,9 +73,18 @@ export const functionCallItem = (id: string, call: { id: string; name: string; a
   status,
 })
 
-function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus): object[] {
+/** A custom tool's call (./custom-tools): its text, from the function call the provider made. */
+export const customToolCallItem = (id: string, call: { id: string; name: string; arguments: string }) => ({
+  type: 'custom_tool_call',
+  id,
+  call_id: call.id,
+  name: call.name,
+  input: customInput(call.arguments),
+})
+
+function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus, custom: ReadonlySet<string>): object[] {
   const items: object[] = []
-  const next = (prefix: 'msg' | 'rs' | 'fc') => itemId(meta, prefix, items.length)
+  const next = (prefix: 'msg' | 'rs' | 'fc' | 'ctc') => itemId(meta, prefix, items.length)
   if (message.reasoning) items.push(reasoningItem(next('rs'), message.reasoning))
   const content: object[] = []
   if (message.content) content.push(outputText(message.content, annotationsOf(message.annotations)))
@@ -82,7 +92,10 @@ function outputItems(meta: ResponseMeta, message: AssistantMessage, status: Resp
   // A part cut off by the length limit is incomplete, like the response.
   const partStatus = status === 'completed' ? 'completed' : 'incomplete'
   if (content.length) items.push(messageItem(next('msg'), partStatus, content))
-  for (const call of message.tool_calls ?? []) items.push(functionCallItem(next('fc'), { id: call.id, ...call.function }, partStatus))
+  for (const call of message.tool_calls ?? []) {
+    const fields = { id: call.id, ...call.function }
+    items.push(custom.has(fields.name) ? customToolCallItem(next('ctc'), fields) : functionCallItem(next('fc'), fields, partStatus))
+  }
   // An answer with nothing in it is still one message, so output_text reads as "" (streamed alike).
   if (!items.length) items.push(messageItem(next('msg'), partStatus, [outputText('')]))
   return items
@@ -129,7 +142,7 @@ export function renderResponse(meta: ResponseMeta, completion: Completion, repor
     status,
     error,
     incomplete_details,
-    output: outputItems(meta, completion.message, status),
+    output: outputItems(meta, completion.message, status, customToolNames(request)),
     usage: responsesUsage(report),
   }
 }

@@ -15,8 +15,8 @@ import { FallbackModels, ModelId, ToolName } from '../openai/request'
 
 const NOT_STORED = 'Meridian stores responses, but no files, conversations or prompts: send their content in `input`'
 
-/** Why a tool other than a function, or its items, is refused. */
-const NOT_TRANSLATED = 'Meridian runs no built-in tools (web search, file search, code interpreter…), and does not yet translate custom or local_shell tools for other providers'
+/** Why a tool other than a function or custom one, or its items, is refused. */
+const NOT_TRANSLATED = 'Meridian runs no built-in tools (web search, file search, code interpreter…), and does not yet translate local_shell tools for other providers'
 
 /** A field that needs state Meridian does not keep: accepted only when absent or null. */
 const stateful = (field: string) => z.null({ error: `${field} is not supported. ${NOT_STORED}` }).optional()
@@ -65,6 +65,9 @@ const FunctionCallOutputItem = z.object({
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(InputPart)]),
 })
+/** A call of a custom (freeform) tool, such as Codex's apply_patch: its input is plain text. */
+const CustomToolCallItem = z.object({ type: z.literal('custom_tool_call'), call_id: z.string().min(1), name: z.string().min(1), input: z.string() })
+const CustomToolCallOutputItem = FunctionCallOutputItem.extend({ type: z.literal('custom_tool_call_output') })
 const SummaryText = z.object({ type: z.literal('summary_text'), text: z.string() })
 const ReasoningText = z.object({ type: z.literal('reasoning_text'), text: z.string() })
 /** A model's earlier reasoning: its summary and text travel; encrypted content is one provider's own and is dropped. */
@@ -79,8 +82,8 @@ const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string
 /** Easy input messages (`{ role, content }`) are message items without the `type`. */
 export const Item = z.preprocess(
   (item) => (typeof item === 'object' && item !== null && !('type' in item) && 'role' in item ? { ...item, type: 'message' } : item),
-  z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem, ItemReference], {
-    error: `input items must be messages, function_call, function_call_output or reasoning: ${NOT_TRANSLATED}`,
+  z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, CustomToolCallItem, CustomToolCallOutputItem, ReasoningItem, ItemReference], {
+    error: `input items must be messages, function or custom tool calls and their outputs, or reasoning: ${NOT_TRANSLATED}`,
   }),
 )
 export type Item = z.infer<typeof Item>
@@ -92,11 +95,25 @@ const FunctionTool = z.object({
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),
 })
-export type FunctionTool = z.infer<typeof FunctionTool>
+/**
+ * A custom tool takes free text instead of JSON arguments, optionally following a grammar (Codex's
+ * apply_patch). Other providers have no such tools, so it is offered as a function of one string
+ * parameter, `input`, with the grammar in its description (to-chat), and its calls are answered as
+ * custom tool calls again (render, stream).
+ */
+const CustomTool = z.object({
+  type: z.literal('custom'),
+  name: ToolName,
+  description: z.string().nullish(),
+  format: z
+    .discriminatedUnion('type', [z.object({ type: z.literal('text') }), z.object({ type: z.literal('grammar'), syntax: z.string(), definition: z.string() })])
+    .nullish(),
+})
+export type ResponsesTool = z.infer<typeof FunctionTool> | z.infer<typeof CustomTool>
 
 export const ResponsesToolChoice = z.union(
-  [z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name: z.string().min(1) })],
-  { error: 'must be "none", "auto", "required" or { type: "function", name }: only function tools are supported' },
+  [z.enum(['none', 'auto', 'required']), z.object({ type: z.enum(['function', 'custom']), name: z.string().min(1) })],
+  { error: 'must be "none", "auto", "required" or { type: "function" or "custom", name }: only function and custom tools are supported' },
 )
 
 export const TextFormat = z.discriminatedUnion('type', [
@@ -128,7 +145,7 @@ export const ResponsesRequest = z.looseObject({
   max_output_tokens: z.number().int().positive().nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
-  tools: z.array(z.discriminatedUnion('type', [FunctionTool], { error: `only function tools are supported: ${NOT_TRANSLATED}` })).nullish(),
+  tools: z.array(z.discriminatedUnion('type', [FunctionTool, CustomTool], { error: `only function and custom tools are supported: ${NOT_TRANSLATED}` })).nullish(),
   tool_choice: ResponsesToolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   text: z.object({ format: TextFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),

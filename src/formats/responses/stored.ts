@@ -28,7 +28,7 @@ export interface References {
 }
 
 /** An output item's id (render.ts `itemId`): its kind, the response's id, and its place in the output. */
-const ITEM_ID = /^(?:msg|rs|fc)_(gen-\d+-[A-Za-z0-9]+)_\d+$/
+const ITEM_ID = /^(?:msg|rs|fc|ctc)_(gen-\d+-[A-Za-z0-9]+)_\d+$/
 
 /** A row's size is bounded: the key object's SQLite refuses rows over 2 MB. */
 export const MAX_ROW_BYTES = 1_900_000

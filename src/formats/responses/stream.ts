@@ -4,7 +4,22 @@ import type { FinishReason, ToolCallDelta } from '../canonical'
 import type { ResponseMeta } from '../openai/render'
 import { sseEvent } from '../sse'
 import { failureCode } from './errors'
-import { annotationsOf, ending, functionCallItem, itemId, kept, messageItem, outputText, reasoningItem, responseEnvelope, responsesUsage, type Keep, type ResponseStatus } from './render'
+import { customInput, customToolNames } from './custom-tools'
+import {
+  annotationsOf,
+  customToolCallItem,
+  ending,
+  functionCallItem,
+  itemId,
+  kept,
+  messageItem,
+  outputText,
+  reasoningItem,
+  responseEnvelope,
+  responsesUsage,
+  type Keep,
+  type ResponseStatus,
+} from './render'
 import type { ResponsesRequest } from './request'
 
 /**
@@ -17,7 +32,8 @@ import type { ResponsesRequest } from './request'
  * Canonical deltas interleave reasoning, text and tool-call fragments; one item is open at a time,
  * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. A late
  * fragment of a call already done still reaches it: its delta names that call's item, and the
- * final response carries the whole arguments.
+ * final response carries the whole arguments. A custom tool's call (./custom-tools) sends its text
+ * in one delta as it closes, since the provider streams it inside JSON arguments.
  */
 
 interface OpenPart {
@@ -30,6 +46,7 @@ interface OpenCall {
   index: number
   id: string
   call: { id: string; name: string; arguments: string }
+  custom: boolean
 }
 
 export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest, keep: Keep | null): StreamWriter {
@@ -45,7 +62,9 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   const calls = new Map<number, OpenCall>()
   let call: OpenCall | null = null
 
+  const custom = customToolNames(request)
   const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
+  const callItem = (open: OpenCall, status: ResponseStatus) => (open.custom ? customToolCallItem(open.id, open.call) : functionCallItem(open.id, open.call, status))
   const envelope = () => responseEnvelope(meta, request, keep !== null)
 
   const start = (): Uint8Array[] => {
@@ -91,12 +110,18 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   const closeCall = (status: ResponseStatus): Uint8Array[] => {
     if (!call) return []
-    const { index, id, call: done } = call
+    const open = call
+    const { index, id, call: done } = open
     call = null
-    return [
-      emit('response.function_call_arguments.done', { item_id: id, output_index: index, name: done.name, arguments: done.arguments }),
-      emit('response.output_item.done', { output_index: index, item: (output[index] = functionCallItem(id, done, status)) }),
-    ]
+    const at = { item_id: id, output_index: index }
+    const input = open.custom ? customInput(done.arguments) : ''
+    const events = open.custom
+      ? [
+          ...(input ? [emit('response.custom_tool_call_input.delta', { ...at, delta: input })] : []),
+          emit('response.custom_tool_call_input.done', { ...at, input }),
+        ]
+      : [emit('response.function_call_arguments.done', { ...at, name: done.name, arguments: done.arguments })]
+    return [...events, emit('response.output_item.done', { output_index: index, item: (output[index] = callItem(open, status)) })]
   }
 
   /** Closes whichever item is open. */
@@ -166,16 +191,17 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       const index = output.length
       output.length += 1
       const fields = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
-      target = call = { index, id: itemId(meta, 'fc', index), call: fields }
+      const isCustom = custom.has(fields.name)
+      target = call = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom }
       calls.set(delta.index, target)
-      events.push(emit('response.output_item.added', { output_index: index, item: functionCallItem(target.id, fields, 'in_progress') }))
+      events.push(emit('response.output_item.added', { output_index: index, item: callItem(target, 'in_progress') }))
     }
     const fragment = delta.function?.arguments
     if (fragment) {
       target.call.arguments += fragment
       // A call already done keeps its whole arguments in the final response.
-      if (target !== call) output[target.index] = functionCallItem(target.id, target.call, 'completed')
-      events.push(emit('response.function_call_arguments.delta', { item_id: target.id, output_index: target.index, delta: fragment }))
+      if (target !== call) output[target.index] = callItem(target, 'completed')
+      if (!target.custom) events.push(emit('response.function_call_arguments.delta', { item_id: target.id, output_index: target.index, delta: fragment }))
     }
     return events
   }

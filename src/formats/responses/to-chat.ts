@@ -1,7 +1,8 @@
 import type { z } from 'zod'
 import { invalidInput, type GatewayError } from '../../errors'
 import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
-import { ResponsesRequest, type AssistantPart, type FunctionTool, type InputPart, type ResponsesToolChoice, type TextFormat } from './request'
+import { customArguments, customToolFunction } from './custom-tools'
+import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
 import type { ConcreteItem, Resolved } from './stored'
 
 const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
@@ -57,7 +58,8 @@ function checkTools({ tools, tool_choice: choice }: ResponsesRequest): void {
   if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) throw invalid(['tool_choice', 'name'], `no tool named "${choice.name}" in tools`)
 }
 
-function toolOf(tool: FunctionTool): Tool {
+function toolOf(tool: ResponsesTool): Tool {
+  if (tool.type === 'custom') return customToolFunction(tool)
   const described = tool.description ? { description: tool.description } : {}
   const strict = tool.strict != null ? { strict: tool.strict } : {}
   return { type: 'function', function: { name: tool.name, ...described, parameters: tool.parameters ?? { type: 'object', properties: {} }, ...strict } }
@@ -110,15 +112,18 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
       case 'reasoning':
         reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
         return
-      case 'function_call': {
-        if (!argumentsObject(item.arguments)) throw invalid([...at, 'arguments'], 'must be a JSON object, as a string')
+      case 'function_call':
+      case 'custom_tool_call': {
+        if (item.type === 'function_call' && !argumentsObject(item.arguments)) throw invalid([...at, 'arguments'], 'must be a JSON object, as a string')
         unanswered.set(item.call_id, at)
-        const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }
+        const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
+        const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
         if (assistant && messages.at(-1) === assistant && !toolParts.length) assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
         else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
         return
       }
-      case 'function_call_output': {
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
         if (!unanswered.delete(item.call_id)) throw invalid([...at, 'call_id'], `no function_call with call_id "${item.call_id}" awaits this output`)
         if (typeof item.output === 'string') {
           messages.push({ role: 'tool', tool_call_id: item.call_id, content: item.output })

@@ -1,0 +1,47 @@
+import type { Tool } from '../openai/request'
+import type { ResponsesRequest, ResponsesTool } from './request'
+
+/**
+ * Custom (freeform) tools, such as Codex's apply_patch, take plain text instead of JSON arguments.
+ * Providers other than OpenAI have no such tools, so each is offered as a function of one string
+ * parameter, `input`, with its grammar (if any) in the description; a call of it comes back as a
+ * custom tool call with that text. This is the one place that mapping lives.
+ */
+
+type CustomTool = Extract<ResponsesTool, { type: 'custom' }>
+
+export function customToolFunction(tool: CustomTool): Tool {
+  const format = tool.format?.type === 'grammar' ? `\n\nThe input must follow this ${tool.format.syntax} grammar:\n${tool.format.definition}` : ''
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      description: `${tool.description ?? ''}${format}`.trim() || `The ${tool.name} tool`,
+      parameters: {
+        type: 'object',
+        properties: { input: { type: 'string', description: "The tool's whole input, as plain text" } },
+        required: ['input'],
+        additionalProperties: false,
+      },
+    },
+  }
+}
+
+/** A custom tool call's text as the function's arguments. */
+export const customArguments = (input: string): string => JSON.stringify({ input })
+
+/** The text of a custom tool's call, from the function's arguments; arguments of any other shape are taken as the text. */
+export function customInput(args: string): string {
+  try {
+    const parsed: unknown = JSON.parse(args)
+    if (typeof parsed === 'object' && parsed !== null && 'input' in parsed && typeof parsed.input === 'string') return parsed.input
+  } catch {
+    // not JSON: the model wrote the text itself
+  }
+  return args
+}
+
+/** The names of the request's custom tools: calls of these are answered as custom tool calls. */
+export function customToolNames(request: ResponsesRequest): ReadonlySet<string> {
+  return new Set((request.tools ?? []).flatMap((tool) => (tool.type === 'custom' ? [tool.name] : [])))
+}
