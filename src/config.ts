@@ -79,8 +79,10 @@ const ConfigSchema = z.object({
    * what is stored at the key object's next sweep).
    */
   RESPONSES_RETENTION_DAYS: settingOrZero(30),
-  /** At most this many stored responses are kept per key (the newest). */
+  /** At most this many stored responses are kept per key (the newest)… */
   RESPONSES_MAX_STORED: setting(10_000),
+  /** …taking at most this many bytes of its storage (the newest first); a response larger than this is not kept. */
+  RESPONSES_MAX_BYTES: setting(1024 * 1024 * 1024),
 
   // Health and circuit breaking (docs/health.md)
   /** The recent window over which error rates are judged (split into 10 s buckets). */

@@ -4,6 +4,7 @@ import type { Clock } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
+import { TIMED_OUT, within } from '../gateway/deadline'
 import { responsesError } from '../formats/responses/errors'
 import type { Keep } from '../formats/responses/render'
 import { ResponsesRequest } from '../formats/responses/request'
@@ -26,6 +27,9 @@ import type { AppEnv } from './context'
  */
 export const responses = new Hono<AppEnv>()
 
+/** How long an answer waits for its response to be kept; past it, the answer says `store: false`. */
+const KEEP_TIMEOUT_MS = 5_000
+
 // Every error on this route, auth failures and unserved paths included, leaves in OpenAI's shape.
 // (`/responses/*` matches `/responses` itself too.)
 responses.use(
@@ -41,20 +45,21 @@ responses.post('/responses', requireTenant, async (c) => {
   const { env } = c
   const config = configOf(env)
   const keyHash = c.get('keyHash')
-  const off = config.RESPONSES_RETENTION_DAYS === 0 ? 'this gateway stores none (RESPONSES_RETENTION_DAYS is 0): send the whole conversation in input' : null
-  const references = off === null ? referencesOf(request) : null
+  const storing = config.RESPONSES_RETENTION_DAYS > 0
+  const references = storing ? referencesOf(request) : null
   const recalled = references && (await recall(env, keyHash, references.previous, references.holders, config.MAX_BODY_BYTES))
-  const conversation = resolveInput(request, recalled, off)
-  const keep = off === null && request.store !== false ? keeper(env, keyHash, request.previous_response_id ?? null, conversation.input, c.get('clock')) : null
+  const conversation = resolveInput(request, recalled, storing, config.MAX_BODY_BYTES)
+  const keep = storing && request.store !== false ? keeper(env, keyHash, request.previous_response_id ?? null, conversation.input, c.get('clock')) : null
   return serveChat(c, fromResponsesRequest(request, conversation), responsesRenderer(request, keep))
 })
 
 responses.get('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
+  if (c.req.query('stream') === 'true') throw new GatewayError(400, 'invalid_request', 'A stored response is not replayed as a stream: GET it without stream=true')
   await usableKey(c.env, c.get('keyHash'), c.get('clock')())
-  const row = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
-  if (!row) throw notFound(id)
-  return new Response(row.response, { headers: { 'content-type': 'application/json' } })
+  const response = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
+  if (response === null) throw notFound(id)
+  return new Response(response, { headers: { 'content-type': 'application/json' } })
 })
 
 responses.delete('/responses/:id', requireTenant, async (c) => {
@@ -71,13 +76,18 @@ async function recall(env: Env, keyHash: string, previous: string | null, holder
   return recalled
 }
 
-/** Keeps a finished response with the request's own input; a response too large to keep, or a failed call, is not kept. */
+/**
+ * Keeps a finished response with the request's own input. A response too large to keep, or a call
+ * that fails or takes longer than KEEP_TIMEOUT_MS, is not kept (the answer says so).
+ */
 function keeper(env: Env, keyHash: string, previous: string | null, input: ConcreteItem[], clock: Clock): Keep {
   return async (response) => {
     const row = storedRow(response, previous, input)
     if (!row) return false
     try {
-      return await keyObject(env, keyHash).keepResponse(row, clock())
+      const kept = await within(keyObject(env, keyHash).keepResponse(row, clock()), KEEP_TIMEOUT_MS)
+      if (kept === TIMED_OUT) console.error(`storing a response took over ${KEEP_TIMEOUT_MS} ms`)
+      return kept === true
     } catch (error) {
       console.error('storing a response failed', error instanceof Error ? error.message : String(error))
       return false

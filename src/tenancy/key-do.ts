@@ -20,7 +20,16 @@ import {
   type NewGeneration,
   type NewReservation,
 } from './key-tables'
-import { deleteResponse, insertResponse, recallResponses, responseById, type Recalled, type StoredResponse } from './stored-responses'
+import {
+  deleteResponse,
+  insertResponse,
+  pruneResponseBytes,
+  recallResponses,
+  responseObject,
+  storedBytes,
+  type Recalled,
+  type StoredResponse,
+} from './stored-responses'
 
 /**
  * One Durable Object per tenant key, named by the key's hash: the key record, its ledger, open
@@ -60,6 +69,8 @@ export class KeyDO extends DurableObject<Env> {
   /** The scheduled alarm (null: none), once read; only this object sets or clears it. */
   private alarmAt: number | null | undefined
   private cachedLeased: Leased | null | undefined
+  /** What the stored responses take of the storage (bytes), once read. */
+  private responseBytes: number | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -128,6 +139,7 @@ export class KeyDO extends DurableObject<Env> {
     createTables(this.ctx.storage)
     this.cachedRecord = null
     this.cachedLedger = undefined
+    this.responseBytes = undefined
     this.alarmAt = null
     // Kept (and still cached), so that a retried DELETE or PATCH waits for the tickets granted before this one.
     if (leased) this.ctx.storage.kv.put(LEASED_UNTIL, leased)
@@ -279,10 +291,18 @@ export class KeyDO extends DurableObject<Env> {
     return { ledger, latest }
   }
 
-  /** Stores a Responses API response (POST /v1/responses with store on); false for a key that does not exist. */
+  /**
+   * Stores a Responses API response (POST /v1/responses with store on), making room under
+   * RESPONSES_MAX_BYTES by deleting the oldest; false for a key that does not exist, or a response
+   * larger than that.
+   */
   async keepResponse(row: StoredResponse, now: number): Promise<boolean> {
-    if (!this.record()) return false
-    insertResponse(this.ctx.storage.sql, row)
+    const maxBytes = configOf(this.env).RESPONSES_MAX_BYTES
+    if (!this.record() || row.bytes > maxBytes) return false
+    const { sql } = this.ctx.storage
+    insertResponse(sql, row)
+    this.responseBytes = this.responseBytes === undefined ? storedBytes(sql) : this.responseBytes + row.bytes
+    if (this.responseBytes > maxBytes) this.responseBytes = pruneResponseBytes(sql, maxBytes)
     await this.scheduleAlarm(now + HOUR_MS)
     return true
   }
@@ -292,11 +312,13 @@ export class KeyDO extends DurableObject<Env> {
     return this.record() ? recallResponses(this.ctx.storage.sql, previous, holders, maxChars) : null
   }
 
-  storedResponse(id: string): StoredResponse | null {
-    return responseById(this.ctx.storage.sql, id)
+  /** A stored response object (JSON), or null. */
+  storedResponse(id: string): string | null {
+    return responseObject(this.ctx.storage.sql, id)
   }
 
   forgetResponse(id: string): boolean {
+    this.responseBytes = undefined
     return deleteResponse(this.ctx.storage.sql, id)
   }
 
@@ -328,6 +350,7 @@ export class KeyDO extends DurableObject<Env> {
     pruneReservations(sql, now - 24 * HOUR_MS)
     const records = pruneTimeOrdered(sql, 'generations', now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)
     const responses = pruneTimeOrdered(sql, 'responses', now - config.RESPONSES_RETENTION_DAYS * 24 * HOUR_MS, config.RESPONSES_MAX_STORED)
+    this.responseBytes = pruneResponseBytes(sql, config.RESPONSES_MAX_BYTES)
     const next = nextExpiry(sql)
     if (next != null) await this.setAlarm(Math.max(next, now + 1000))
     else if (records > 0 || responses > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)

@@ -61,8 +61,8 @@ const TABLES = [
   // Stored Responses API responses (./stored-responses), named by their generation ids.
   {
     name: 'responses',
-    columns: 'id, previous, input, response',
-    create: 'CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, previous TEXT, input TEXT, response TEXT NOT NULL)',
+    columns: 'id, previous, input, response, bytes',
+    create: 'CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, previous TEXT, input TEXT, response TEXT NOT NULL, bytes INTEGER NOT NULL)',
   },
 ] as const
 

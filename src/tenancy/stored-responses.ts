@@ -2,8 +2,9 @@
  * Stored Responses API responses (POST /v1/responses with `store` on), in the key's object's
  * SQLite (the table is made in ./key-tables): what `previous_response_id`, `item_reference` and
  * GET /responses/{id} read back. A response's id is its generation id, so ids sort by time and
- * pruning by age needs no other index (pruneTimeOrdered). Each row is the request's own input items (references resolved) and the response object, both
- * JSON; the gateway parses them again when it reads them (formats/responses/stored.ts).
+ * pruning by age needs no other index (pruneTimeOrdered). Each row is the request's own input
+ * items (references resolved) and the response object, both JSON; the gateway parses them again
+ * when it reads them (formats/responses/stored.ts).
  */
 
 export interface StoredResponse extends Record<string, SqlStorageValue> {
@@ -14,9 +15,14 @@ export interface StoredResponse extends Record<string, SqlStorageValue> {
   input: string | null
   /** The response object, JSON. */
   response: string
+  /** UTF-8 bytes of `input` and `response`: what the row holds of the key's storage. */
+  bytes: number
 }
 
-/** Where a chain of previous responses could not be followed back to its start. */
+/** A response as an `item_reference` reads it: only its output is needed. */
+export type HeldResponse = Pick<StoredResponse, 'id' | 'response'>
+
+/** Where recalling stopped: a chain of previous responses that cannot be followed back, or too much asked for. */
 export interface BrokenChain {
   id: string
   reason: 'missing' | 'input_not_kept' | 'too_large'
@@ -25,9 +31,9 @@ export interface BrokenChain {
 export interface Recalled {
   /** previous_response_id and the responses before it, oldest first. */
   chain: StoredResponse[]
-  broken: BrokenChain | null
   /** The stored responses that hold the referenced items (those that exist). */
-  holders: StoredResponse[]
+  holders: HeldResponse[]
+  broken: BrokenChain | null
 }
 
 /** The longest chain of previous responses followed; a longer one is `too_large`. */
@@ -35,11 +41,23 @@ export const MAX_CHAIN = 1_000
 
 /** Stores a response; one already stored under its id is kept. */
 export function insertResponse(sql: SqlStorage, row: StoredResponse): void {
-  sql.exec('INSERT OR IGNORE INTO responses (id, previous, input, response) VALUES (?, ?, ?, ?)', row.id, row.previous, row.input, row.response)
+  sql.exec(
+    'INSERT OR IGNORE INTO responses (id, previous, input, response, bytes) VALUES (?, ?, ?, ?, ?)',
+    row.id,
+    row.previous,
+    row.input,
+    row.response,
+    row.bytes,
+  )
 }
 
-export function responseById(sql: SqlStorage, id: string): StoredResponse | null {
-  return sql.exec<StoredResponse>('SELECT id, previous, input, response FROM responses WHERE id = ?', id).toArray()[0] ?? null
+function responseById(sql: SqlStorage, id: string): StoredResponse | null {
+  return sql.exec<StoredResponse>('SELECT id, previous, input, response, bytes FROM responses WHERE id = ?', id).toArray()[0] ?? null
+}
+
+/** The stored response object (JSON), or null. */
+export function responseObject(sql: SqlStorage, id: string): string | null {
+  return sql.exec<{ response: string }>('SELECT response FROM responses WHERE id = ?', id).toArray()[0]?.response ?? null
 }
 
 /** Deletes a stored response; false if there was none. */
@@ -49,22 +67,43 @@ export function deleteResponse(sql: SqlStorage, id: string): boolean {
 
 /**
  * What a request names: the chain from `previous` back to its first response (stopping where a
- * response is missing, kept no input, or the chain passes `maxChars` or MAX_CHAIN responses), and
- * the responses with the ids in `holders`.
+ * response is missing or kept no input), and the responses with the ids in `holders`. All of it
+ * stays within `maxChars` characters and MAX_CHAIN responses, or the first response past them is
+ * `too_large`: what comes back is bounded, whatever the request names.
  */
 export function recallResponses(sql: SqlStorage, previous: string | null, holders: string[], maxChars: number): Recalled {
   const chain: StoredResponse[] = []
-  let broken: BrokenChain | null = null
   let chars = 0
+  const fits = (row: { input?: string | null; response: string }) => (chars += (row.input?.length ?? 0) + row.response.length) <= maxChars
   for (let id = previous; id !== null; ) {
     const row = responseById(sql, id)
-    if (!row) broken = { id, reason: 'missing' }
-    else if (row.input === null) broken = { id, reason: 'input_not_kept' }
-    else if (chain.length >= MAX_CHAIN || (chars += row.input.length + row.response.length) > maxChars) broken = { id, reason: 'too_large' }
-    if (broken || !row) break
+    if (!row) return { chain, holders: [], broken: { id, reason: 'missing' } }
+    if (row.input === null) return { chain, holders: [], broken: { id, reason: 'input_not_kept' } }
+    if (chain.length >= MAX_CHAIN || !fits(row)) return { chain, holders: [], broken: { id, reason: 'too_large' } }
     chain.unshift(row)
     id = row.previous
   }
-  const found = [...new Set(holders)].flatMap((id) => responseById(sql, id) ?? [])
-  return { chain, broken, holders: found }
+  const held: HeldResponse[] = []
+  for (const id of new Set(holders)) {
+    const response = responseObject(sql, id)
+    if (response === null) continue
+    if (!fits({ response })) return { chain, holders: held, broken: { id, reason: 'too_large' } }
+    held.push({ id, response })
+  }
+  return { chain, holders: held, broken: null }
+}
+
+/** What the stored responses take of the key's storage, in bytes. */
+export function storedBytes(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>('SELECT COALESCE(SUM(bytes), 0) AS n FROM responses').one().n
+}
+
+/** Deletes the oldest stored responses until the rest take at most `maxBytes`; returns what they take. */
+export function pruneResponseBytes(sql: SqlStorage, maxBytes: number): number {
+  sql.exec(
+    `DELETE FROM responses WHERE id IN (
+       SELECT id FROM (SELECT id, SUM(bytes) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS newer FROM responses) WHERE newer > ?)`,
+    maxBytes,
+  )
+  return storedBytes(sql)
 }

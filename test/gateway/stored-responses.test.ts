@@ -174,15 +174,56 @@ describe('stored responses: store off, and the stored objects', () => {
     expect(upstream.calls).toHaveLength(1)
   })
 
-  it('prunes stored responses past their retention', async () => {
+  it('prunes stored responses past RESPONSES_RETENTION_DAYS, and the oldest past RESPONSES_MAX_STORED and RESPONSES_MAX_BYTES', async () => {
     answering(openaiCompletion())
     const { key, hash } = await createKey({ name: 'responses-retention' })
-    const response = await created({ input: 'Hi' }, key)
+    // Ids sort by time to the second (and at random within it): the first by id is pruned first.
+    const [first, second, third] = [await created({ input: 'Hi' }, key), await created({ input: 'Hi' }, key), await created({ input: 'Hi' }, key)].sort((a, b) =>
+      a.id < b.id ? -1 : 1,
+    ) as [Json, Json, Json]
     const stub = env.KEYS.get(env.KEYS.idFromName(hash)) as DurableObjectStub<KeyDO>
-    await runInDurableObject(stub, (instance) => instance.sweep(Date.now() + 29 * DAY_MS))
-    expect((await fetchStored(response.id, 'GET', key)).status).toBe(200)
-    await runInDurableObject(stub, (instance) => instance.sweep(Date.now() + 31 * DAY_MS))
-    expect((await fetchStored(response.id, 'GET', key)).status).toBe(404)
+    const status = async (id: string) => (await fetchStored(id, 'GET', key)).status
+    /** Sweeps `days` ahead with these settings (the object's own env, swapped for the sweep). */
+    const sweep = (days: number, settings: Record<string, string>) =>
+      runInDurableObject(stub, async (instance) => {
+        const own: unknown = Reflect.get(instance, 'env')
+        Reflect.set(instance, 'env', { ...env, ...settings })
+        try {
+          await instance.sweep(Date.now() + days * DAY_MS)
+        } finally {
+          Reflect.set(instance, 'env', own)
+        }
+      })
+    await sweep(0, { RESPONSES_MAX_STORED: '2' })
+    expect([await status(first.id), await status(second.id), await status(third.id)]).toEqual([404, 200, 200])
+    const [row] = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ bytes: number }>('SELECT bytes FROM responses').toArray())
+    await sweep(0, { RESPONSES_MAX_BYTES: String(row!.bytes + 1) })
+    expect([await status(second.id), await status(third.id)]).toEqual([404, 200])
+    // Generation records are kept 30 days by default: only the responses' own setting applies.
+    await sweep(6, { RESPONSES_RETENTION_DAYS: '5' })
+    expect(await status(third.id)).toBe(404)
+  })
+
+  it('answers store: false for a response too large to keep', async () => {
+    answering(openaiCompletion({ content: 'x'.repeat(2_000_000) }))
+    const response = await created({ input: 'Hi' })
+    expect(response.store).toBe(false)
+    expect((await fetchStored(response.id)).status).toBe(404)
+  })
+
+  it('refuses to replay a stored response as a stream', async () => {
+    const response = await gatewayFetch('/v1/responses/gen-1-x?stream=true', { headers: { authorization: `Bearer ${tenant.key}` } })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: { message: expect.stringContaining('not replayed as a stream') } })
+  })
+
+  it('refuses an item sent again that the previous response already brings, as OpenAI does', async () => {
+    const upstream = answering(openaiCompletion())
+    const first = await created({ input: 'Hi' })
+    const response = await post({ model: 'test/other', previous_response_id: first.id, input: [...first.output, { role: 'user', content: 'Again' }] })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: { param: 'input[0]', message: expect.stringContaining(`Duplicate item found with id '${first.output[0].id}'`) } })
+    expect(upstream.calls).toHaveLength(1)
   })
 })
 

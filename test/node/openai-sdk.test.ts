@@ -154,7 +154,7 @@ describe('the openai SDK’s Responses API, unchanged', () => {
 
   it('continues a stored response by previous_response_id, retrieves it and deletes it', async () => {
     const first = await client.responses.create({ model: MODEL, input: 'Remember me' })
-    expect(first.store).toBe(true)
+    expect((first as unknown as { store: boolean }).store).toBe(true)
     const second = await client.responses.create({ model: MODEL, input: 'And now?', previous_response_id: first.id })
     expect(second.previous_response_id).toBe(first.id)
     // The demo fleet counts every message it was sent as prompt: the first exchange came along.

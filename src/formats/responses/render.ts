@@ -132,7 +132,7 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest, 
 /** A finished response, once kept if it is to be: `store` then says whether it was. */
 export async function kept<T extends { id: string; store: boolean }>(response: T, keep: Keep | null): Promise<T> {
   if (!keep) return response
-  return (await keep(response)) ? response : { ...response, store: false }
+  return (await keep(response).catch(() => false)) ? response : { ...response, store: false }
 }
 
 export function renderResponse(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ResponsesRequest, store: boolean) {

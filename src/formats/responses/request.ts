@@ -13,7 +13,7 @@ import { FallbackModels, ModelId, ToolName } from '../openai/request'
  * Meridian would have to run itself (web search, file search, code interpreter…).
  */
 
-const NOT_STORED = 'Meridian stores responses, but no files, conversations or prompts: send their content in `input`'
+const NOT_STORED = 'Meridian stores no files, conversations or prompts: send their content in `input`'
 
 /** Why a tool other than a function or custom one, or its items, is refused. */
 const NOT_TRANSLATED = 'Meridian runs no built-in tools (web search, file search, code interpreter…), and does not yet translate local_shell tools for other providers'
@@ -49,30 +49,36 @@ const AssistantPart = z.discriminatedUnion('type', [OutputText, OutputRefusal, I
 })
 export type AssistantPart = z.infer<typeof AssistantPart>
 
+/** An item's own id (an earlier answer's, sent back): the same item may not come twice in a conversation (./stored). */
+const ItemId = z.string().nullish()
+
 const MessageItem = z.discriminatedUnion('role', [
-  z.object({ type: z.literal('message'), role: z.literal('user'), content: z.union([z.string(), z.array(InputPart)]) }),
-  z.object({ type: z.literal('message'), role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(InputText)]) }),
-  z.object({ type: z.literal('message'), role: z.literal('assistant'), content: z.union([z.string(), z.array(AssistantPart)]) }),
+  z.object({ type: z.literal('message'), id: ItemId, role: z.literal('user'), content: z.union([z.string(), z.array(InputPart)]) }),
+  z.object({ type: z.literal('message'), id: ItemId, role: z.enum(['system', 'developer']), content: z.union([z.string(), z.array(InputText)]) }),
+  z.object({ type: z.literal('message'), id: ItemId, role: z.literal('assistant'), content: z.union([z.string(), z.array(AssistantPart)]) }),
 ])
 const FunctionCallItem = z.object({
   type: z.literal('function_call'),
+  id: ItemId,
   call_id: z.string().min(1),
   name: z.string().min(1),
   arguments: z.string(),
 })
 const FunctionCallOutputItem = z.object({
   type: z.literal('function_call_output'),
+  id: ItemId,
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(InputPart)]),
 })
 /** A call of a custom (freeform) tool, such as Codex's apply_patch: its input is plain text. */
-const CustomToolCallItem = z.object({ type: z.literal('custom_tool_call'), call_id: z.string().min(1), name: z.string().min(1), input: z.string() })
+const CustomToolCallItem = z.object({ type: z.literal('custom_tool_call'), id: ItemId, call_id: z.string().min(1), name: z.string().min(1), input: z.string() })
 const CustomToolCallOutputItem = FunctionCallOutputItem.extend({ type: z.literal('custom_tool_call_output') })
 const SummaryText = z.object({ type: z.literal('summary_text'), text: z.string() })
 const ReasoningText = z.object({ type: z.literal('reasoning_text'), text: z.string() })
 /** A model's earlier reasoning: its summary and text travel; encrypted content is one provider's own and is dropped. */
 const ReasoningItem = z.object({
   type: z.literal('reasoning'),
+  id: ItemId,
   summary: z.array(SummaryText).nullish(),
   content: z.array(ReasoningText).nullish(),
 })

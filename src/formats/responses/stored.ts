@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { GatewayError, invalidInput } from '../../errors'
-import type { BrokenChain, Recalled, StoredResponse } from '../../tenancy/stored-responses'
+import type { BrokenChain, HeldResponse, Recalled, StoredResponse } from '../../tenancy/stored-responses'
 import { utf8Length } from '../openai/estimate'
 import { Item, type ResponsesRequest } from './request'
 
@@ -33,6 +33,8 @@ const ITEM_ID = /^(?:msg|rs|fc|ctc)_(gen-\d+-[A-Za-z0-9]+)_\d+$/
 /** A row's size is bounded: the key object's SQLite refuses rows over 2 MB. */
 export const MAX_ROW_BYTES = 1_900_000
 
+const OFF = 'this gateway stores none (RESPONSES_RETENTION_DAYS is 0): send the whole conversation in input'
+
 /** The stored responses a request needs, or null when it names none. */
 export function referencesOf(request: ResponsesRequest): References | null {
   const previous = request.previous_response_id ?? null
@@ -40,33 +42,44 @@ export function referencesOf(request: ResponsesRequest): References | null {
   return previous === null && holders.length === 0 ? null : { previous, holders }
 }
 
-const StoredInput = z.array(Item)
+const StoredItems = z.array(Item)
 const StoredOutput = z.object({ output: z.array(z.looseObject({ id: z.string().optional() })) })
 
 /**
  * The request's conversation with every reference replaced by what it names. `recalled` is what
- * the key's object found (null: nothing was looked up); `off` says why nothing can be found when
- * the gateway stores no responses.
+ * the key's object found (null: nothing was looked up, as when `storing` is off). As at OpenAI,
+ * an item may not come twice (a reference to an item the previous response already brings, say),
+ * and what the references bring may not make the conversation larger than a request may be.
  */
-export function resolveInput(request: ResponsesRequest, recalled: Recalled | null, off: string | null): Resolved {
+export function resolveInput(request: ResponsesRequest, recalled: Recalled | null, storing: boolean, maxBytes: number): Resolved {
   const previous = request.previous_response_id ?? null
+  const seen = new Set<string>()
+  const once = (id: string | null | undefined, at: (string | number)[]) => {
+    if (!id) return
+    if (seen.has(id)) throw invalid(at, `Duplicate item found with id '${id}'.`)
+    seen.add(id)
+  }
   let history: ConcreteItem[] = []
   if (previous !== null) {
-    if (off) throw invalid(['previous_response_id'], `previous_response_id needs a stored response, and ${off}`, 'previous_response_not_found')
-    const broken = recalled?.broken ?? null
-    if (!recalled || broken) throw brokenChain(previous, broken)
-    history = recalled.chain.flatMap((row) => [...concrete(StoredInput.parse(JSON.parse(row.input ?? '[]'))), ...outputItems(row)])
+    if (!storing) throw invalid(['previous_response_id'], `previous_response_id needs a stored response, and ${OFF}`, 'previous_response_not_found')
+    if (!recalled || (recalled.broken && recalled.broken.reason !== 'too_large')) throw brokenChain(previous, recalled?.broken ?? null)
+    if (recalled.broken) throw tooLarge(maxBytes)
+    history = recalled.chain.flatMap((row) => [...readItems(row.id, row.input ?? '[]'), ...outputOf(row).map((entry) => entry.item)])
+    for (const item of history) once(item.id, ['previous_response_id'])
   }
+  if (recalled?.broken?.reason === 'too_large') throw tooLarge(maxBytes)
+  const held = new Map((recalled?.holders ?? []).flatMap(outputOf).map((entry) => [entry.id, entry.item]))
   const input = request.input.map((item, index): ConcreteItem => {
-    if (item.type !== 'item_reference') return item
     const at = ['input', index]
+    once(item.id, at)
+    if (item.type !== 'item_reference') return item
     if (!item.id) throw invalid(at, 'an item_reference needs the id of an item of a stored response')
-    if (off) throw invalid(at, `item_reference needs a stored response, and ${off}`)
-    const holder = recalled?.holders.find((row) => row.id === ITEM_ID.exec(item.id ?? '')?.[1])
-    const found = holder && outputItems(holder, item.id)[0]
+    if (!storing) throw invalid(at, `item_reference needs a stored response, and ${OFF}`)
+    const found = held.get(item.id)
     if (!found) throw invalid(at, `Item with id '${item.id}' not found.`)
     return found
   })
+  if (recalled && utf8Length(JSON.stringify(history)) + utf8Length(JSON.stringify(input)) > maxBytes) throw tooLarge(maxBytes)
   return { history, input }
 }
 
@@ -76,29 +89,53 @@ export function storedRow(response: { id: string }, previous: string | null, inp
   const bytes = utf8Length(json)
   if (bytes > MAX_ROW_BYTES) return null
   const inputJson = JSON.stringify(input)
-  return { id: response.id, previous, input: bytes + utf8Length(inputJson) <= MAX_ROW_BYTES ? inputJson : null, response: json }
+  const inputBytes = utf8Length(inputJson)
+  const kept = bytes + inputBytes <= MAX_ROW_BYTES
+  return { id: response.id, previous, input: kept ? inputJson : null, response: json, bytes: bytes + (kept ? inputBytes : 0) }
 }
 
-/** A stored response's output items (only the one with id `only`, if given) as input items. */
-function outputItems(row: StoredResponse, only?: string): ConcreteItem[] {
-  const { output } = StoredOutput.parse(JSON.parse(row.response))
-  return concrete(StoredInput.parse(only === undefined ? output : output.filter((item) => item.id === only)))
+/** A stored response's output items, each as an input item with its id. */
+function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
+  const parsed = StoredOutput.safeParse(parseJson(row.response))
+  if (!parsed.success) throw unreadable(row.id)
+  const items = readItems(row.id, parsed.data.output)
+  return parsed.data.output.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
 }
 
-/** Stored items never hold references: they were resolved before they were kept. */
-function concrete(items: Item[]): ConcreteItem[] {
-  return items.filter((item): item is ConcreteItem => item.type !== 'item_reference')
+/** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */
+function readItems(id: string, stored: string | unknown[]): ConcreteItem[] {
+  const parsed = StoredItems.safeParse(typeof stored === 'string' ? parseJson(stored) : stored)
+  if (!parsed.success) throw unreadable(id)
+  // Stored items never hold references: they were resolved before they were kept.
+  return parsed.data.filter((item): item is ConcreteItem => item.type !== 'item_reference')
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function unreadable(id: string): GatewayError {
+  return new GatewayError(400, 'invalid_request', `Stored response '${id}' can no longer be read: send the whole conversation in input instead.`)
+}
+
+function tooLarge(maxBytes: number): GatewayError {
+  return new GatewayError(
+    400,
+    'invalid_request',
+    `The conversation, with what it names of stored responses, is larger than a request may be (${maxBytes} bytes): send less of it in input instead.`,
+  )
 }
 
 function brokenChain(previous: string, broken: BrokenChain | null): GatewayError {
   if (!broken || (broken.reason === 'missing' && broken.id === previous)) {
     return invalid(['previous_response_id'], `Previous response with id '${previous}' not found.`, 'previous_response_not_found')
   }
-  const reason = {
-    missing: `response '${broken.id}', earlier in its conversation, is no longer stored`,
-    input_not_kept: `the input of response '${broken.id}' was too large to store`,
-    too_large: `its conversation is larger than a request may be`,
-  }[broken.reason]
+  const which = broken.id === previous ? 'its input' : `the input of response '${broken.id}', earlier in its conversation,`
+  const reason = broken.reason === 'missing' ? `response '${broken.id}', earlier in its conversation, is no longer stored` : `${which} was too large to store`
   return invalid(['previous_response_id'], `Cannot continue response '${previous}': ${reason}. Send the whole conversation in input instead.`)
 }
 
