@@ -59,15 +59,14 @@ export function resolveInput(request: ResponsesRequest, recalled: Recalled | nul
     if (seen.has(id)) throw invalid(at, `Duplicate item found with id '${id}'.`)
     seen.add(id)
   }
+  if (recalled?.broken?.reason === 'too_large') throw tooLarge(maxBytes)
   let history: ConcreteItem[] = []
   if (previous !== null) {
     if (!storing) throw invalid(['previous_response_id'], `previous_response_id needs a stored response, and ${OFF}`, 'previous_response_not_found')
-    if (!recalled || (recalled.broken && recalled.broken.reason !== 'too_large')) throw brokenChain(previous, recalled?.broken ?? null)
-    if (recalled.broken) throw tooLarge(maxBytes)
+    if (!recalled || recalled.broken) throw brokenChain(previous, recalled?.broken ?? null)
     history = recalled.chain.flatMap((row) => [...readItems(row.id, row.input ?? '[]'), ...outputOf(row).map((entry) => entry.item)])
     for (const item of history) once(item.id, ['previous_response_id'])
   }
-  if (recalled?.broken?.reason === 'too_large') throw tooLarge(maxBytes)
   const held = new Map((recalled?.holders ?? []).flatMap(outputOf).map((entry) => [entry.id, entry.item]))
   const input = request.input.map((item, index): ConcreteItem => {
     const at = ['input', index]
