@@ -1,4 +1,5 @@
 /// <reference types="node" />
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { LLMock, type ChaosConfig, type ChatCompletionRequest, type FixtureResponse } from '@copilotkit/aimock'
 
@@ -53,6 +54,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       const chaos = options.chaos?.[spec.id]
       const mock = new LLMock({ host: '127.0.0.1', port: basePort === 0 ? 0 : basePort + i, ...(chaos ? { chaos } : {}) })
       mock.on({ predicate: () => true }, (req) => answer(spec, req), { streamingProfile: profile, chunkSize: CHARS_PER_TOKEN })
+      if (spec.format === 'anthropic') mock.mount('/v1/messages/count_tokens', { handleRequest: countTokens })
       mocks.push(mock)
       await mock.start()
       providers.push({ ...spec, region: { ...spec.region }, baseUrl: `${mock.url}/v1` })
@@ -95,6 +97,22 @@ function answer(spec: Omit<FleetProvider, 'baseUrl'>, req: ChatCompletionRequest
     finishReason = 'length'
   }
   return { content, finishReason, usage: usage(promptTokens, tokens(content)) }
+}
+
+/**
+ * Anthropic's token count, by the same rule as the demo's answers count their prompt (system and
+ * messages, about four characters a token), so a count matches the usage of the request it counts.
+ */
+async function countTokens(req: IncomingMessage, res: ServerResponse, subPath: string): Promise<boolean> {
+  if (req.method !== 'POST' || subPath !== '/') return false
+  let text = ''
+  for await (const chunk of req) text += String(chunk)
+  const body = asRecord(JSON.parse(text)) ?? {}
+  const system = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [textOf(body.system)] : []
+  const turns = Array.isArray(body.messages) ? body.messages.map((message) => textOf(asRecord(message)?.content)) : []
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ input_tokens: tokens([...system, ...turns].join('\n')) }))
+  return true
 }
 
 /** Both spellings, so the OpenAI and the Anthropic handler each find theirs (aimock's Anthropic default is 0). */

@@ -108,11 +108,22 @@ export async function renewing<T extends { plan: Endpoint[] }>(env: Env, route: 
  * Embeddings plan through here too (`output`), so both kinds of request route alike.
  */
 export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now: number, output: PlanInput['output'] = 'text'): Promise<RoutePlan> {
+  const plan = await routeOf(c, request, now, output)
+  // Until its outcome is observed (or a stale period has passed), this request alone renews the figure.
+  if (plan.explores !== null) markExploring(c.env, plan.explores, now + configOf(c.env).HEALTH_STALE_MS)
+  return plan
+}
+
+/**
+ * The plan alone, for a request whose outcome is not observed (a token count): it renews no
+ * endpoint's figure.
+ */
+export async function routeOf(c: Context<AppEnv>, request: ChatRequest, now: number, output: PlanInput['output'] = 'text'): Promise<RoutePlan> {
   const { env } = c
   const config = configOf(env)
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const [catalog, health] = await Promise.all([currentCatalog(env, waitUntil, now), currentHealth(env, waitUntil, now)])
-  const plan = planRoute({
+  return planRoute({
     catalog,
     request,
     preferences: request.provider ?? null,
@@ -131,7 +142,4 @@ export async function planRequest(c: Context<AppEnv>, request: ChatRequest, now:
     mode: config.ROUTING_MODE,
     output,
   })
-  // Until its outcome is observed (or a stale period has passed), this request alone renews the figure.
-  if (plan.explores !== null) markExploring(env, plan.explores, now + config.HEALTH_STALE_MS)
-  return plan
 }

@@ -1,11 +1,12 @@
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { fromAnthropicRequest, MessagesRequest } from '../formats/anthropic/ingress-request'
+import { CountTokensRequest, fromAnthropicRequest, MessagesRequest } from '../formats/anthropic/ingress-request'
 import { anthropicRenderer } from '../formats/anthropic/render'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
 import { serveChat } from './chat'
 import type { AppEnv } from './context'
+import { countTokens } from './count-tokens'
 
 /**
  * POST /messages: Anthropic's Messages API in and out (the Anthropic SDK, Claude Code), served by
@@ -20,7 +21,7 @@ const anthropicErrors = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-// Anthropic SDKs also reach paths not served here (count_tokens, batches) and wrong methods: those
+// Anthropic SDKs also reach paths not served here (batches) and wrong methods: those
 // 404s are in Anthropic's shape too.
 // (`/messages/*` matches `/messages` itself too.)
 messages.use('/messages/*', anthropicErrors)
@@ -28,4 +29,9 @@ messages.use('/messages/*', anthropicErrors)
 messages.post('/messages', requireTenant, async (c) => {
   const request = await readJsonBody(c, MessagesRequest, 'request')
   return serveChat(c, fromAnthropicRequest(request), anthropicRenderer)
+})
+
+messages.post('/messages/count_tokens', requireTenant, async (c) => {
+  const request = await readJsonBody(c, CountTokensRequest, 'request')
+  return countTokens(c, fromAnthropicRequest(request))
 })

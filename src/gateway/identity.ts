@@ -20,14 +20,14 @@ export function newGeneration(now: number): GenerationIdentity {
   return { id: generationId(created, suffix), created }
 }
 
-/** Headers naming the generation, the serving provider, and how many attempts it took. */
+/** Headers naming the generation (a token count has none), the serving provider, and how many attempts it took. */
 export function servedHeaders(
-  identity: GenerationIdentity,
+  identity: GenerationIdentity | null,
   endpoint: Endpoint | null,
   attempts: AttemptRecord[] | null,
 ): Record<string, string> {
   return {
-    'x-generation-id': identity.id,
+    ...(identity ? { 'x-generation-id': identity.id } : {}),
     ...(endpoint ? { 'x-meridian-provider': endpoint.provider.id } : {}),
     ...(attempts ? { 'x-meridian-attempts': String(attempts.length) } : {}),
   }

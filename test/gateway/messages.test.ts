@@ -142,7 +142,6 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
   }
 
   it.each([
-    ['POST', '/v1/messages/count_tokens'],
     ['POST', '/api/v1/messages/batches'],
     ['GET', '/v1/messages'],
   ])('a path or method not served (%s %s) is a 404', async (method, path) => {

@@ -148,6 +148,22 @@ describe('the Anthropic SDK against /v1/messages, unchanged', () => {
     expect(inputs.length).toBeGreaterThan(0)
   })
 
+  it("counts tokens with messages.countTokens() and Claude Code's beta call, as the provider's usage counts them", async () => {
+    const request = { model: MODEL, system: 'Answer in one word.', messages: [{ role: 'user' as const, content: 'How many tokens is this sentence?' }] }
+    const counted = await client.messages.countTokens(request)
+    const beta = await client.beta.messages.countTokens(request)
+    const served = await client.messages.create({
+      ...request,
+      max_tokens: 64,
+      provider: { order: [ANTHROPIC_FORMAT_PROVIDER], allow_fallbacks: false },
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    expect(counted.input_tokens).toBeGreaterThan(0)
+    expect(counted.input_tokens).toBe(served.usage.input_tokens)
+    expect(beta.input_tokens).toBe(counted.input_tokens)
+    const uncounted = await client.messages.countTokens({ ...request, model: 'nobody/nothing' }).catch((e: unknown) => e)
+    expect(uncounted).toBeInstanceOf(Anthropic.NotFoundError)
+  })
+
   it('surfaces gateway errors as the SDK’s own error types', async () => {
     const unknown = await client.messages
       .create({ model: 'nobody/nothing', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })

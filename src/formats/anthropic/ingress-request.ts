@@ -110,14 +110,22 @@ export const MessagesRequest = z.object({
 })
 export type MessagesRequest = z.infer<typeof MessagesRequest>
 
-export function fromAnthropicRequest(request: MessagesRequest): ChatRequest {
+/**
+ * POST /messages/count_tokens: a Messages request without `max_tokens` (Anthropic's count takes
+ * none; one sent anyway is accepted and has no effect on the count).
+ */
+export const CountTokensRequest = MessagesRequest.extend({ max_tokens: z.number().int().positive().nullish() })
+export type CountTokensRequest = z.infer<typeof CountTokensRequest>
+
+export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   const messages: Message[] = []
   if (request.system != null) messages.push({ role: 'system', content: typeof request.system === 'string' ? request.system : request.system.map(textPart) })
   for (const turn of request.messages) {
     if (turn.role === 'user') messages.push(...fromUserTurn(turn.content))
     else messages.push(fromAssistantTurn(turn.content))
   }
-  const chat: ChatRequest = { model: request.model, messages, max_tokens: request.max_tokens, stream: request.stream ?? false }
+  const chat: ChatRequest = { model: request.model, messages, stream: request.stream ?? false }
+  if (request.max_tokens != null) chat.max_tokens = request.max_tokens
   if (request.stop_sequences?.length) chat.stop = request.stop_sequences
   if (request.temperature != null) chat.temperature = request.temperature
   if (request.top_p != null) chat.top_p = request.top_p

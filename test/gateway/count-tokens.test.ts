@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest'
+import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
+import { createKey, gatewayFetch, installCatalog, setUpGateway } from '../support/gateway'
+import { fakeUpstreams, jsonResponse } from '../support/upstream'
+
+const tenant = setUpGateway()
+
+const count = { model: 'test/claude', messages: [{ role: 'user', content: 'How long is this?' }] }
+
+function countTokens(body: object, key = tenant.key): Promise<Response> {
+  return gatewayFetch('/v1/messages/count_tokens', {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+}
+
+async function anthropicError(response: Response): Promise<{ type: string; message: string }> {
+  const json = (await response.json()) as { type: string; error: { type: string; message: string } }
+  expect(json.type).toBe('error')
+  return json.error
+}
+
+const usage = async (key: string) =>
+  ((await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: number; reserved: number } }).data
+
+describe('POST /v1/messages/count_tokens', () => {
+  it("asks the model's Anthropic-format provider, sending only what its count takes, and charges nothing", async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 42 }) })
+    const tools = [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }]
+    const response = await countTokens({
+      ...count,
+      system: 'Be terse.',
+      tools,
+      tool_choice: { type: 'auto' },
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      temperature: 0.5,
+      metadata: { user_id: 'u-1' },
+      max_tokens: 99,
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ input_tokens: 42 })
+    expect(response.headers.get('x-meridian-provider')).toBe('beta')
+    expect(response.headers.get('x-meridian-attempts')).toBe('1')
+    expect(response.headers.get('x-generation-id')).toBeNull()
+    expect(upstream.calls).toHaveLength(1)
+    const sent = upstream.calls[0]!
+    expect(sent.url).toBe(`${BETA}/messages/count_tokens`)
+    expect(sent.headers.get('x-api-key')).toBe('test-upstream-key')
+    expect(sent.headers.get('anthropic-version')).toBe('2023-06-01')
+    expect(sent.body).toEqual({
+      model: 'claude-test',
+      system: [{ type: 'text', text: 'Be terse.' }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'How long is this?' }] }],
+      tools,
+      tool_choice: { type: 'auto' },
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+    })
+    expect(await usage(tenant.key)).toMatchObject({ usage: 0, reserved: 0 })
+  })
+
+  it('skips providers of the model that speak another format', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse({}), [BETA]: () => jsonResponse({ input_tokens: 7 }), [GAMMA]: () => jsonResponse({}) })
+    const response = await countTokens({ ...count, model: 'test/chat' })
+    expect(await response.json()).toEqual({ input_tokens: 7 })
+    expect(upstream.calls.map((call) => call.url)).toEqual([`${BETA}/messages/count_tokens`])
+  })
+
+  it('fails over to the next Anthropic-format provider, and gives the last failure when all fail', async () => {
+    const second = 'http://127.0.0.1:9105/v1'
+    await installCatalog({
+      ...testCatalog,
+      providers: [...testCatalog.providers, { ...testCatalog.providers[1]!, id: 'beta2', name: 'Beta 2', baseUrl: second }],
+      models: [{ ...testCatalog.models[1]!, endpoints: [...testCatalog.models[1]!.endpoints, { ...testCatalog.models[1]!.endpoints[0]!, provider: 'beta2' }] }],
+    })
+    try {
+      await failsOver(second)
+    } finally {
+      await installCatalog()
+    }
+  })
+
+  async function failsOver(second: string): Promise<void> {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ error: { message: 'overloaded' } }, 529), [second]: () => jsonResponse({ input_tokens: 9 }) })
+    const served = await countTokens(count)
+    expect(await served.json()).toEqual({ input_tokens: 9 })
+    expect(served.headers.get('x-meridian-attempts')).toBe('2')
+    expect(upstream.calls).toHaveLength(2)
+
+    fakeUpstreams({ [BETA]: () => jsonResponse({ error: { message: 'overloaded' } }, 529), [second]: () => jsonResponse({ unexpected: true }) })
+    const failed = await countTokens(count)
+    expect(failed.status).toBe(502)
+    const error = (await failed.json()) as { error: { type: string; metadata: { message: string; attempts: { outcome: string }[] } } }
+    expect(error.error.type).toBe('api_error')
+    expect(error.error.metadata.message).toBe('Upstream answered with an unexpected body')
+    expect(error.error.metadata.attempts.map((attempt) => attempt.outcome)).toEqual(['upstream_error', 'bad_response'])
+  }
+
+  it("passes on the provider's refusal of the request, with its reason", async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'invalid_request_error', message: 'messages: roles must alternate' } }, 400) })
+    const response = await countTokens(count)
+    expect(response.status).toBe(400)
+    expect(await anthropicError(response)).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/roles must alternate/) })
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('answers 404 in Anthropic\'s shape when no provider of the model can count, asking nobody', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse({ input_tokens: 1 }) })
+    const response = await countTokens({ ...count, model: 'test/other' })
+    expect(response.status).toBe(404)
+    expect(await anthropicError(response)).toMatchObject({ type: 'not_found_error', message: expect.stringMatching(/none serves test\/other/) })
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it("keeps to the key's allow-lists", async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 3 }) })
+    const { key: alphaOnly } = await createKey({ name: 'alpha only', allowed_providers: ['alpha'] })
+    const viaAlpha = await countTokens({ ...count, model: 'test/chat' }, alphaOnly)
+    expect(viaAlpha.status).toBe(404)
+    const { key: otherOnly } = await createKey({ name: 'other only', allowed_models: ['test/other'] })
+    const refused = await countTokens(count, otherOnly)
+    expect(refused.status).toBe(403)
+    expect(await anthropicError(refused)).toMatchObject({ type: 'permission_error', message: 'This key may not use test/claude through beta' })
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('refuses a missing, unknown or revoked key before anything else, and a malformed body', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 3 }) })
+    const missing = await gatewayFetch('/v1/messages/count_tokens', { method: 'POST', body: JSON.stringify(count) })
+    expect(missing.status).toBe(401)
+    const unknown = await countTokens({ ...count, model: 'nobody/nothing' }, 'sk-mer-not-a-key')
+    expect(unknown.status).toBe(401)
+    expect(await anthropicError(unknown)).toMatchObject({ type: 'authentication_error', message: 'Invalid API key' })
+    const malformed = await countTokens({ model: 'test/claude' })
+    expect(malformed.status).toBe(400)
+    expect((await anthropicError(malformed)).message).toMatch(/messages/)
+    const unknownModel = await countTokens({ ...count, model: 'nobody/nothing' })
+    expect(unknownModel.status).toBe(404)
+    expect(upstream.calls).toHaveLength(0)
+  })
+})
