@@ -3,9 +3,10 @@ import { createMiddleware } from 'hono/factory'
 import type { Clock } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
-import { GatewayError } from '../errors'
+import { GatewayError, invalidInput } from '../errors'
 import { TIMED_OUT, within } from '../gateway/deadline'
 import { responsesError } from '../formats/responses/errors'
+import { InputItemsQuery, inputItemsPage } from '../formats/responses/input-items'
 import type { Keep } from '../formats/responses/render'
 import { ResponsesRequest } from '../formats/responses/request'
 import { responsesRenderer } from '../formats/responses/renderer'
@@ -22,7 +23,7 @@ import type { AppEnv } from './context'
  * POST /responses: OpenAI's Responses API (the AI SDK's default, `openai.responses.create`),
  * served by the same engine as chat completions, so any catalog model can answer. A response
  * created with `store` on (the default) is kept in the key's object, for `previous_response_id`,
- * `item_reference` and GET /responses/{id}; that costs such a request one more call to the object
+ * `item_reference`, GET /responses/{id} and its input_items; that costs such a request one more call to the object
  * as it ends, and one as it starts when it names stored responses.
  */
 export const responses = new Hono<AppEnv>()
@@ -60,6 +61,16 @@ responses.get('/responses/:id', requireTenant, async (c) => {
   const response = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
   if (response === null) throw notFound(id)
   return new Response(response, { headers: { 'content-type': 'application/json' } })
+})
+
+responses.get('/responses/:id/input_items', requireTenant, async (c) => {
+  const id = c.req.param('id')
+  const query = InputItemsQuery.safeParse(c.req.query())
+  if (!query.success) throw invalidInput('query', query.error.issues)
+  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  const stored = await keyObject(c.env, c.get('keyHash')).storedInput(id)
+  if (stored === null) throw notFound(id)
+  return c.json(inputItemsPage(id, stored.input, query.data))
 })
 
 responses.delete('/responses/:id', requireTenant, async (c) => {

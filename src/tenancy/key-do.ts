@@ -25,6 +25,7 @@ import {
   insertResponse,
   pruneResponseBytes,
   recallResponses,
+  responseInput,
   responseObject,
   storedBytes,
   type Recalled,
@@ -315,6 +316,10 @@ export class KeyDO extends DurableObject<Env> {
   /** A stored response object (JSON), or null. */
   storedResponse(id: string): string | null {
     return responseObject(this.ctx.storage.sql, id)
+  }
+
+  storedInput(id: string): { input: string | null } | null {
+    return responseInput(this.ctx.storage.sql, id)
   }
 
   forgetResponse(id: string): boolean {

@@ -60,6 +60,11 @@ export function responseObject(sql: SqlStorage, id: string): string | null {
   return sql.exec<{ response: string }>('SELECT response FROM responses WHERE id = ?', id).toArray()[0]?.response ?? null
 }
 
+/** A stored response's own input items (JSON; null when they were too large to keep), or null when there is no such response. */
+export function responseInput(sql: SqlStorage, id: string): { input: string | null } | null {
+  return sql.exec<{ input: string | null }>('SELECT input FROM responses WHERE id = ?', id).toArray()[0] ?? null
+}
+
 /** Deletes a stored response; false if there was none. */
 export function deleteResponse(sql: SqlStorage, id: string): boolean {
   return sql.exec('DELETE FROM responses WHERE id = ?', id).rowsWritten > 0

@@ -155,6 +155,40 @@ describe('stored responses: store off, and the stored objects', () => {
     expect(await again.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: `Response with id '${response.id}' not found.` } })
   })
 
+  it("GET input_items lists the response's own input, newest first by default, a page at a time", async () => {
+    answering(openaiCompletion({ content: 'First.' }), openaiCompletion({ content: 'Second.' }))
+    const first = await created({ input: 'Hi' })
+    const input = [
+      { role: 'developer', content: 'Be brief.' },
+      { type: 'message', id: 'msg_mine', role: 'user', content: [{ type: 'input_text', text: 'And then?' }] },
+    ]
+    const second = await created({ previous_response_id: first.id, input })
+    const list = (id: string, query = '', key = tenant.key) => gatewayFetch(`/v1/responses/${id}/input_items${query}`, { headers: { authorization: `Bearer ${key}` } })
+    const page = await list(second.id)
+    expect(page.status).toBe(200)
+    const made = `msg_${second.id}_in0`
+    expect(await page.json()).toEqual({
+      object: 'list',
+      data: [
+        { type: 'message', id: 'msg_mine', role: 'user', content: [{ type: 'input_text', text: 'And then?' }] },
+        { type: 'message', id: made, role: 'developer', content: [{ type: 'input_text', text: 'Be brief.' }] },
+      ],
+      first_id: 'msg_mine',
+      last_id: made,
+      has_more: false,
+    })
+    const asc = (await (await list(second.id, '?order=asc&limit=1')).json()) as Json
+    expect(asc).toMatchObject({ data: [{ id: made }], has_more: true, last_id: made })
+    const next = (await (await list(second.id, `?order=asc&limit=1&after=${made}`)).json()) as Json
+    expect(next).toMatchObject({ data: [{ id: 'msg_mine' }], has_more: false })
+    expect((await (await list(first.id)).json()) as Json).toMatchObject({ data: [{ role: 'user', content: [{ type: 'input_text', text: 'Hi' }] }] })
+
+    const { key: other } = await createKey({ name: 'other' })
+    const [foreign, unknown, badLimit, badCursor] = [await list(second.id, '', other), await list('gen-1-nothing'), await list(second.id, '?limit=0'), await list(second.id, '?after=msg_x')]
+    expect([foreign.status, unknown.status, badLimit.status, badCursor.status]).toEqual([404, 404, 400, 400])
+    expect(await badLimit.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/limit/) } })
+  })
+
   it('stores none, and says so when asked to continue one, when RESPONSES_RETENTION_DAYS is 0', async () => {
     const upstream = answering(openaiCompletion())
     const ctx = createExecutionContext()

@@ -155,11 +155,21 @@ describe('the openai SDK’s Responses API, unchanged', () => {
   it('continues a stored response by previous_response_id, retrieves it and deletes it', async () => {
     const first = await client.responses.create({ model: MODEL, input: 'Remember me' })
     expect((first as unknown as { store: boolean }).store).toBe(true)
-    const second = await client.responses.create({ model: MODEL, input: 'And now?', previous_response_id: first.id })
+    const input = [
+      { role: 'developer' as const, content: 'Briefly.' },
+      { role: 'user' as const, content: 'And now?' },
+    ]
+    const second = await client.responses.create({ model: MODEL, input, previous_response_id: first.id })
     expect(second.previous_response_id).toBe(first.id)
     // The demo fleet counts every message it was sent as prompt: the first exchange came along.
     expect(second.usage!.input_tokens).toBeGreaterThan(first.usage!.input_tokens + first.usage!.output_tokens - 2)
     expect((await client.responses.retrieve(first.id)).output_text).toBe(first.output_text)
+    // The SDK's auto-pagination follows `after` through pages of one.
+    const listed: string[] = []
+    for await (const item of client.responses.inputItems.list(second.id, { limit: 1, order: 'asc' })) {
+      listed.push(item.type === 'message' && item.content[0]?.type === 'input_text' ? item.content[0].text : item.type)
+    }
+    expect(listed).toEqual(['Briefly.', 'And now?'])
     await client.responses.delete(first.id)
     const gone = await client.responses.retrieve(first.id).catch((e: unknown) => e)
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError)

@@ -102,7 +102,7 @@ function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
 }
 
 /** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */
-function readItems(id: string, stored: string | unknown[]): ConcreteItem[] {
+export function readItems(id: string, stored: string | unknown[]): ConcreteItem[] {
   const parsed = StoredItems.safeParse(typeof stored === 'string' ? parseJson(stored) : stored)
   if (!parsed.success) throw unreadable(id)
   // Stored items never hold references: they were resolved before they were kept.

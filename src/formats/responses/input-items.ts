@@ -1,0 +1,64 @@
+import { z } from 'zod'
+import { GatewayError } from '../../errors'
+import { readItems, type ConcreteItem } from './stored'
+
+/**
+ * GET /responses/{id}/input_items: a stored response's own input items (its previous responses'
+ * are theirs), a page at a time as OpenAI lists them (`limit` 1–100, default 20; `order` desc by
+ * default; `after` and `before` item ids as cursors). An item the client sent without an id gets
+ * one made from the response's id and its place, so cursors are stable. Pure.
+ */
+
+export const InputItemsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  after: z.string().min(1).optional(),
+  before: z.string().min(1).optional(),
+})
+export type InputItemsQuery = z.infer<typeof InputItemsQuery>
+
+type Listed = ConcreteItem & { id: string }
+
+export interface InputItemsPage {
+  object: 'list'
+  data: Listed[]
+  first_id: string | null
+  last_id: string | null
+  has_more: boolean
+}
+
+const PREFIX: Record<ConcreteItem['type'], string> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+}
+
+export function inputItemsPage(responseId: string, input: string | null, query: InputItemsQuery): InputItemsPage {
+  if (input === null) {
+    throw new GatewayError(400, 'invalid_request', `The input of response '${responseId}' was too large to store, so it cannot be listed.`)
+  }
+  const items = readItems(responseId, input).map((item, index) => listed(item, `${PREFIX[item.type]}_${responseId}_in${index}`))
+  if (query.order === 'desc') items.reverse()
+  const start = query.after === undefined ? 0 : position(items, query.after, responseId, 'after') + 1
+  const end = query.before === undefined ? items.length : position(items, query.before, responseId, 'before')
+  const window = items.slice(start, Math.max(start, end))
+  const data = window.slice(0, query.limit)
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: window.length > data.length }
+}
+
+/** The item with its id, a message's text content as the parts OpenAI lists. */
+function listed(item: ConcreteItem, madeId: string): Listed {
+  const id = item.id ?? madeId
+  if (item.type !== 'message' || typeof item.content !== 'string') return { ...item, id }
+  const text = item.content
+  return item.role === 'assistant' ? { ...item, id, content: [{ type: 'output_text', text }] } : { ...item, id, content: [{ type: 'input_text', text }] }
+}
+
+function position(items: Listed[], id: string, responseId: string, param: 'after' | 'before'): number {
+  const index = items.findIndex((item) => item.id === id)
+  if (index < 0) throw new GatewayError(400, 'invalid_request', `No item with id '${id}' is in the input of response '${responseId}'.`, { param })
+  return index
+}
