@@ -107,7 +107,14 @@ async function countTokens(req: IncomingMessage, res: ServerResponse, subPath: s
   if (req.method !== 'POST' || subPath !== '/') return false
   let text = ''
   for await (const chunk of req) text += String(chunk)
-  const body = asRecord(JSON.parse(text)) ?? {}
+  let body: Record<string, unknown>
+  try {
+    body = asRecord(JSON.parse(text)) ?? {}
+  } catch {
+    res.writeHead(400, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'Invalid JSON body' } }))
+    return true
+  }
   const system = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [textOf(body.system)] : []
   const turns = Array.isArray(body.messages) ? body.messages.map((message) => textOf(asRecord(message)?.content)) : []
   res.writeHead(200, { 'content-type': 'application/json' })

@@ -3,12 +3,13 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf } from '../config'
 import { GatewayError } from '../errors'
 import type { ChatRequest } from '../formats/openai/request'
+import { refusalError } from '../gateway/accounting'
 import { tryPrepared } from '../gateway/attempts'
 import { fetchJson } from '../gateway/complete'
 import { servedHeaders } from '../gateway/identity'
 import { prepareCountTokens } from '../providers/anthropic'
 import { requestedModels } from '../routing/plan'
-import { allows, type Policy } from '../tenancy/policy'
+import { allowedCandidates, notAllowed, type AllowLists } from '../tenancy/ledger'
 import { usableKey } from './auth'
 import { routeOf } from './chat'
 import type { AppEnv } from './context'
@@ -18,14 +19,16 @@ import type { AppEnv } from './context'
  * count comes from a provider of the model that speaks Anthropic's API, for exactly the body a
  * Messages request would send it. Counting is free there, so nothing is admitted, reserved or
  * charged: the key must only be usable and allowed the endpoint. A model no such provider serves
- * gets a 404, on which Claude Code counts locally; a made-up figure would mislead its compaction.
+ * gets a 404, on which Claude Code counts locally (a made-up figure would mislead its compaction),
+ * and so does one whose providers all answer that they lack the route.
  * Failures here are not health observations: an Anthropic-compatible provider may lack the route.
  */
 export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
   const { env } = c
   const clock = c.get('clock')
   const now = clock()
-  const [key, route] = await Promise.allSettled([usableKey(env, c.get('keyHash'), now), routeOf(c, request, now)])
+  // No window or output cap limits a count: a prompt too long for the model is what one counts.
+  const [key, route] = await Promise.allSettled([usableKey(env, c.get('keyHash'), now), routeOf(c, request, now, 'count')])
   // The key's 401 comes first, as on every route.
   if (key.status === 'rejected') throw key.reason
   c.set('admitting', true)
@@ -37,18 +40,22 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey),
     (call) => fetchJson(call, (body) => call.decode(body), config),
   )
-  if (!served.ok) throw served.error
-  return Response.json({ input_tokens: served.value.input_tokens }, { headers: servedHeaders(null, served.endpoint, served.attempts) })
+  if (served.ok) return Response.json({ input_tokens: served.value.input_tokens }, { headers: servedHeaders(null, served.endpoint, served.attempts) })
+  // Anthropic-compatible providers may lack the route: when none has it, the client counts locally.
+  if (served.attempts.length > 0 && served.attempts.every((attempt) => attempt.status === 404 || attempt.status === 405)) {
+    throw new GatewayError(404, 'not_found', `Token counting is not offered by the providers of ${requestedModels(request)[0] ?? ''} that were asked: count locally`, {
+      attempts: served.attempts,
+    })
+  }
+  throw served.error
 }
 
 /** The planned endpoints the key may use that can count: those speaking Anthropic's API. */
-function countingEndpoints(planned: Endpoint[], policy: Pick<Policy, 'allowedModels' | 'allowedProviders'>, model: string): Endpoint[] {
-  const allowed = planned.filter((e) => allows(policy.allowedModels, e.model.id) && allows(policy.allowedProviders, e.provider.id))
-  if (allowed.length === 0) {
-    const providers = [...new Set(planned.map((e) => e.provider.id))]
-    throw new GatewayError(403, 'permission_denied', `This key may not use ${model} through ${providers.join(', ')}`)
-  }
-  const counting = allowed.filter((e) => e.provider.format === 'anthropic')
+function countingEndpoints(planned: Endpoint[], lists: AllowLists, model: string): Endpoint[] {
+  const candidates = planned.map((endpoint) => ({ model: endpoint.model.id, provider: endpoint.provider.id }))
+  const allowed = allowedCandidates(lists, { candidates, maxAttempts: candidates.length }).flatMap((index) => planned[index] ?? [])
+  if (allowed.length === 0) throw refusalError(notAllowed(lists, candidates))
+  const counting = allowed.filter((endpoint) => endpoint.provider.format === 'anthropic')
   if (counting.length === 0) {
     throw new GatewayError(404, 'not_found', `Token counting needs a provider that speaks Anthropic's API, and none serves ${model} for this key: count locally`, {
       model,

@@ -33,5 +33,6 @@ messages.post('/messages', requireTenant, async (c) => {
 
 messages.post('/messages/count_tokens', requireTenant, async (c) => {
   const request = await readJsonBody(c, CountTokensRequest, 'request')
-  return countTokens(c, fromAnthropicRequest(request))
+  // max_tokens bounds an answer, not a count: it neither limits the plan nor reaches the provider.
+  return countTokens(c, fromAnthropicRequest({ ...request, max_tokens: null }))
 })

@@ -58,6 +58,8 @@ responses.get('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
   if (c.req.query('stream') === 'true') throw new GatewayError(400, 'invalid_request', 'A stored response is not replayed as a stream: GET it without stream=true')
   await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  // Checked: a refusal after this needs no second look at the key (requireTenant).
+  c.set('admitting', true)
   const response = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
   if (response === null) throw notFound(id)
   return new Response(response, { headers: { 'content-type': 'application/json' } })
@@ -68,6 +70,8 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
   const query = InputItemsQuery.safeParse(c.req.query())
   if (!query.success) throw invalidInput('query', query.error.issues)
   await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  // Checked: a refusal after this needs no second look at the key (requireTenant).
+  c.set('admitting', true)
   const stored = await keyObject(c.env, c.get('keyHash')).storedInput(id)
   if (stored === null) throw notFound(id)
   return c.json(inputItemsPage(id, stored.input, query.data))
@@ -76,6 +80,8 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
 responses.delete('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
   await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  // Checked: a refusal after this needs no second look at the key (requireTenant).
+  c.set('admitting', true)
   if (!(await keyObject(c.env, c.get('keyHash')).forgetResponse(id))) throw notFound(id)
   return c.json({ id, object: 'response', deleted: true })
 })

@@ -6,7 +6,7 @@ import { GatewayError, type ErrorType } from '../errors'
 import { carriesDocuments, estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
-import { reservationFor } from '../tenancy/ledger'
+import { reservationFor, type Refusal } from '../tenancy/ledger'
 import type { Settlement } from '../tenancy/protocol'
 import type { RequestOutcome } from './context'
 import { requestAdmission, type Asker } from './admissions'
@@ -25,6 +25,11 @@ const REFUSAL_TYPES: Record<number, ErrorType> = {
   402: 'payment_required',
   403: 'permission_denied',
   429: 'rate_limit_exceeded',
+}
+
+/** A refusal of the key's object, as the client's error. */
+export function refusalError({ status, message, metadata, headers }: Refusal): GatewayError {
+  return new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
 }
 
 export interface Admitted {
@@ -92,10 +97,7 @@ export async function admitWithin(
   }))
   const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(asker.env).MAX_ATTEMPTS }
   const admission = await requestAdmission(asker, keyHash, { id: input.id, request })
-  if (!admission.ok) {
-    const { status, message, metadata, headers } = admission.refusal
-    throw new GatewayError(status, REFUSAL_TYPES[status] ?? 'authentication', message, metadata, headers)
-  }
+  if (!admission.ok) throw refusalError(admission.refusal)
   const { allowed, reservation } = admission
   const plan = allowed.flatMap((index) => input.plan[index] ?? [])
   const tokenCap = Math.max(0, ...plan.map((endpoint) => bounds.promptBound(endpoint) + bounds.outputBound(endpoint)))

@@ -15,8 +15,11 @@ export interface FilterInput {
   request: ChatRequest
   preferences: ProviderPreferences | null
   isLive: (provider: ProviderSpec) => boolean
-  /** What the client wants produced: chat text (the default) or embeddings. */
-  output?: 'text' | 'embeddings'
+  /**
+   * What the client wants produced: chat text (the default), embeddings, or a token count of a
+   * chat request (which no window or output cap limits: a prompt too long is what one counts).
+   */
+  output?: 'text' | 'embeddings' | 'count'
 }
 
 interface Filter {
@@ -159,12 +162,12 @@ const FILTERS: Filter[] = [
   {
     name: 'context_length',
     explains: "can fit the request's context",
-    keep: (e, facts) => facts.promptTokens + (facts.maxTokens ?? 0) <= e.contextLength,
+    keep: (e, facts, { output }) => output === 'count' || facts.promptTokens + (facts.maxTokens ?? 0) <= e.contextLength,
   },
   {
     name: 'max_tokens',
     explains: 'can return max_tokens',
-    keep: (e, facts) => facts.maxTokens === undefined || facts.maxTokens <= e.spec.maxCompletionTokens,
+    keep: (e, facts, { output }) => output === 'count' || facts.maxTokens === undefined || facts.maxTokens <= e.spec.maxCompletionTokens,
   },
   { name: 'tools', explains: 'support tool use', keep: (e, facts) => !facts.usesTools || e.spec.supportedParameters.includes('tools') },
   {

@@ -43,7 +43,7 @@ export interface PlanInput {
   /** ROUTING_MODE: the baselines ignore health and geography (`ordered`) or rank at random. */
   mode: 'nearest-healthy' | 'ordered' | 'random'
   /** What the client wants produced (FilterInput.output); chat text unless said. */
-  output?: 'text' | 'embeddings'
+  output?: 'text' | 'embeddings' | 'count'
 }
 
 export interface TraceCandidate {

@@ -113,10 +113,22 @@ function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: numb
 /** What the key's allow-lists leave of a request's candidates (their indices), up to its attempts. */
 export type AllowLists = Pick<Policy, 'allowedModels' | 'allowedProviders'>
 
-export function allowedCandidates(lists: AllowLists, request: AdmissionRequest): number[] {
+export function allowedCandidates(lists: AllowLists, request: { candidates: Pick<Candidate, 'model' | 'provider'>[]; maxAttempts: number }): number[] {
   return request.candidates
     .flatMap((candidate, index) => (allows(lists.allowedModels, candidate.model) && allows(lists.allowedProviders, candidate.provider) ? [index] : []))
     .slice(0, request.maxAttempts)
+}
+
+/** The refusal of a request none of whose candidates the key's allow-lists leave. */
+export function notAllowed(lists: AllowLists, candidates: Pick<Candidate, 'model' | 'provider'>[]): Refusal {
+  const models = [...new Set(candidates.map((c) => c.model))]
+  const providers = [...new Set(candidates.map((c) => c.provider))]
+  return {
+    status: 403,
+    message: `This key may not use ${models.join(', ')} through ${providers.join(', ')}`,
+    headers: {},
+    metadata: { allowed_models: lists.allowedModels, allowed_providers: lists.allowedProviders },
+  }
 }
 
 /** What admitting a request reserves: the worst case of its dearest allowed candidate. */
@@ -131,19 +143,7 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
   if (invalid) return { ok: false, refusal: { ...invalid, headers: {}, metadata: {} } }
 
   const allowed = allowedCandidates(policy, request)
-  if (allowed.length === 0) {
-    const models = [...new Set(request.candidates.map((c) => c.model))]
-    const providers = [...new Set(request.candidates.map((c) => c.provider))]
-    return {
-      ok: false,
-      refusal: {
-        status: 403,
-        message: `This key may not use ${models.join(', ')} through ${providers.join(', ')}`,
-        headers: {},
-        metadata: { allowed_models: policy.allowedModels, allowed_providers: policy.allowedProviders },
-      },
-    }
-  }
+  if (allowed.length === 0) return { ok: false, refusal: notAllowed(policy, request.candidates) }
 
   let ledger = rollPeriods(current, now)
   if (policy.maxConcurrency !== null && ledger.inFlight >= policy.maxConcurrency) {

@@ -15,7 +15,13 @@ const ids = (query: Record<string, string>) => page(query).data.map((item) => it
 describe('inputItemsPage', () => {
   it('gives items sent without ids one made from the response and their place, by kind', () => {
     expect(ids({ order: 'asc' })).toEqual([`msg_${ID}_in0`, `fc_${ID}_in1`, `fco_${ID}_in2`, `msg_${ID}_in3`])
-    expect(page({ order: 'asc' }).data[3]).toMatchObject({ role: 'assistant', content: [{ type: 'output_text', text: 'It is sunny.' }] })
+    expect(page({ order: 'asc' }).data[3]).toEqual({
+      type: 'message',
+      id: `msg_${ID}_in3`,
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: 'It is sunny.' }],
+    })
   })
 
   it('pages with after and before, in either order', () => {
@@ -26,6 +32,9 @@ describe('inputItemsPage', () => {
     expect(ids({ order: 'asc', before: `fco_${ID}_in2` })).toEqual([`msg_${ID}_in0`, `fc_${ID}_in1`])
     expect(ids({ order: 'asc', after: `msg_${ID}_in0`, before: `msg_${ID}_in3` })).toEqual([`fc_${ID}_in1`, `fco_${ID}_in2`])
     expect(page({ after: `msg_${ID}_in0` })).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false })
+    // `before` alone gives the page just before its item, with more before it.
+    expect(ids({ order: 'asc', limit: '1', before: `msg_${ID}_in3` })).toEqual([`fco_${ID}_in2`])
+    expect(page({ order: 'asc', limit: '2', before: `msg_${ID}_in3` })).toMatchObject({ has_more: true, first_id: `fc_${ID}_in1` })
   })
 
   it('refuses an input too large to have been kept, an unknown cursor, and a limit out of range', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
-import { createKey, gatewayFetch, installCatalog, setUpGateway } from '../support/gateway'
+import { adminFetch, createKey, gatewayFetch, installCatalog, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -112,6 +112,31 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(upstream.calls).toHaveLength(0)
   })
 
+  it('counts a prompt longer than the window, and answers 404 when the providers lack the route, as neither a failure of theirs', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 200_000 }) })
+    const long = { ...count, max_tokens: 4096, messages: [{ role: 'user', content: 'word '.repeat(130_000) }] }
+    const counted = await countTokens(long)
+    expect(await counted.json()).toEqual({ input_tokens: 200_000 })
+    expect(upstream.calls[0]!.body).not.toHaveProperty('max_tokens')
+
+    fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'not_found_error', message: 'Not Found' } }, 404) })
+    const lacking = await countTokens(count)
+    expect(lacking.status).toBe(404)
+    expect(await anthropicError(lacking)).toMatchObject({ type: 'not_found_error', message: expect.stringMatching(/count locally/) })
+    // Counting failures are not health observations: the trace of the next answer shows none.
+    fakeUpstreams({ [BETA]: () => jsonResponse({ error: { message: 'down' } }, 503) })
+    for (let i = 0; i < 5; i++) expect((await countTokens(count)).status).toBe(502)
+    const answer = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: 'Hi' }], stop_reason: 'end_turn', usage: { input_tokens: 3, output_tokens: 1 } }
+    fakeUpstreams({ [BETA]: () => jsonResponse(answer) })
+    const served = await gatewayFetch('/v1/messages', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key, 'content-type': 'application/json', 'x-meridian-debug': 'route' },
+      body: JSON.stringify({ ...count, max_tokens: 16 }),
+    })
+    const trace = ((await served.json()) as { meridian_route: { candidates: { provider: string; error_rate: number; circuit: string }[] } }).meridian_route
+    expect(trace.candidates).toEqual([expect.objectContaining({ provider: 'beta', error_rate: 0, circuit: 'closed' })])
+  })
+
   it("keeps to the key's allow-lists", async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 3 }) })
     const { key: alphaOnly } = await createKey({ name: 'alpha only', allowed_providers: ['alpha'] })
@@ -131,6 +156,10 @@ describe('POST /v1/messages/count_tokens', () => {
     const unknown = await countTokens({ ...count, model: 'nobody/nothing' }, 'sk-mer-not-a-key')
     expect(unknown.status).toBe(401)
     expect(await anthropicError(unknown)).toMatchObject({ type: 'authentication_error', message: 'Invalid API key' })
+    const { key: disabled, hash: disabledHash } = await createKey({ name: 'disabled' })
+    await adminFetch(`/v1/keys/${disabledHash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    const refusedKey = await countTokens(count, disabled)
+    expect(refusedKey.status).toBe(401)
     const malformed = await countTokens({ model: 'test/claude' })
     expect(malformed.status).toBe(400)
     expect((await anthropicError(malformed)).message).toMatch(/messages/)

@@ -170,8 +170,8 @@ describe('stored responses: store off, and the stored objects', () => {
     expect(await page.json()).toEqual({
       object: 'list',
       data: [
-        { type: 'message', id: 'msg_mine', role: 'user', content: [{ type: 'input_text', text: 'And then?' }] },
-        { type: 'message', id: made, role: 'developer', content: [{ type: 'input_text', text: 'Be brief.' }] },
+        { type: 'message', id: 'msg_mine', status: 'completed', role: 'user', content: [{ type: 'input_text', text: 'And then?' }] },
+        { type: 'message', id: made, status: 'completed', role: 'developer', content: [{ type: 'input_text', text: 'Be brief.' }] },
       ],
       first_id: 'msg_mine',
       last_id: made,

@@ -112,7 +112,7 @@ export type MessagesRequest = z.infer<typeof MessagesRequest>
 
 /**
  * POST /messages/count_tokens: a Messages request without `max_tokens` (Anthropic's count takes
- * none; one sent anyway is accepted and has no effect on the count).
+ * none; one sent anyway is accepted, and dropped).
  */
 export const CountTokensRequest = MessagesRequest.extend({ max_tokens: z.number().int().positive().nullish() })
 export type CountTokensRequest = z.infer<typeof CountTokensRequest>

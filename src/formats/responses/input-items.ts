@@ -45,16 +45,20 @@ export function inputItemsPage(responseId: string, input: string | null, query: 
   const start = query.after === undefined ? 0 : position(items, query.after, responseId, 'after') + 1
   const end = query.before === undefined ? items.length : position(items, query.before, responseId, 'before')
   const window = items.slice(start, Math.max(start, end))
-  const data = window.slice(0, query.limit)
+  // `before` alone asks for the page just before its item; otherwise the page starts the window.
+  const data = query.before !== undefined && query.after === undefined ? window.slice(-query.limit) : window.slice(0, query.limit)
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: window.length > data.length }
 }
 
-/** The item with its id, a message's text content as the parts OpenAI lists. */
+/** The item with its id and (as OpenAI lists them) a status, a message's text content as the parts OpenAI lists. */
 function listed(item: ConcreteItem, madeId: string): Listed {
-  const id = item.id ?? madeId
-  if (item.type !== 'message' || typeof item.content !== 'string') return { ...item, id }
+  const id = item.id || madeId
+  const status = item.type === 'reasoning' ? {} : { status: 'completed' }
+  if (item.type !== 'message' || typeof item.content !== 'string') return { ...status, ...item, id }
   const text = item.content
-  return item.role === 'assistant' ? { ...item, id, content: [{ type: 'output_text', text }] } : { ...item, id, content: [{ type: 'input_text', text }] }
+  return item.role === 'assistant'
+    ? { ...status, ...item, id, content: [{ type: 'output_text', text }] }
+    : { ...status, ...item, id, content: [{ type: 'input_text', text }] }
 }
 
 function position(items: Listed[], id: string, responseId: string, param: 'after' | 'before'): number {
