@@ -130,6 +130,7 @@ export async function routeOf(c: Context<AppEnv>, request: ChatRequest, now: num
     isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
     health,
     client: () => geoFromCf(c.req.raw.cf),
+    sessionHeader: () => c.req.raw.headers.get('x-session-id'),
     trace: wantsTrace(c.req.raw.headers),
     now,
     random: Math.random,

@@ -7,6 +7,7 @@ import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
 import { scoreEndpoint, type Geo, type Scored } from './score'
+import { conversationOf, type Sticky, type StickySource } from './sticky'
 
 /**
  * Which endpoints to try, in order, and why. Pure: catalog, health, the client's location, the
@@ -28,6 +29,8 @@ export interface PlanInput {
    * 7.1% to 4.8% of the samples without it).
    */
   client: () => Geo | null
+  /** The request's `x-session-id` header, read only when equals are ordered for a conversation (sticky.ts). */
+  sessionHeader: () => string | null
   /** Whether to build the routing trace (X-Meridian-Debug); RoutePlan.trace is null otherwise. */
   trace: boolean
   now: number
@@ -68,6 +71,8 @@ export interface TraceCandidate {
 export interface RouteTrace {
   client: { latitude: number; longitude: number; colo: string | null } | null
   strategy: string
+  /** What kept the conversation to its provider among equals (sticky.ts), or null when equals were shuffled at random. */
+  sticky: StickySource | null
   requested_models: string[]
   filtered: FilterStep[]
   candidates: TraceCandidate[]
@@ -135,7 +140,10 @@ export function planRoute(input: PlanInput): RoutePlan {
   // Without health or geography every score is equal: `ordered` keeps catalog order (no band),
   // `random` makes the whole field one band, shuffled with equal weights.
   const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs
-  const options = { sort, preferences, request, random: input.random, tieBandMs }
+  // Only the health-informed mode keeps a conversation to its provider: the baselines stay as they are.
+  const memo: { sticky?: Sticky } = {}
+  const conversation = () => (memo.sticky ??= conversationOf(request, input.sessionHeader()))
+  const options = { sort, preferences, request, random: input.random, tieBandMs, sticky: informed ? conversation : null }
   const groups: Scored[][] =
     partition === 'none'
       ? [kept.map(scoreOf)]
@@ -150,6 +158,7 @@ export function planRoute(input: PlanInput): RoutePlan {
       ? {
           client: client ? { latitude: client.lat, longitude: client.lon, colo: client.colo } : null,
           strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : input.mode,
+          sticky: memo.sticky?.source ?? null,
           requested_models: requested,
           filtered: funnel,
           candidates: ranked.map(traceCandidate),

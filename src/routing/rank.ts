@@ -2,6 +2,7 @@ import type { ChatRequest } from '../formats/openai/request'
 import { honoursSoftParameters } from './filters'
 import { namesProvider, p50Of, type ProviderPreferences, type SortBy } from './preferences'
 import type { Scored } from './score'
+import { rendezvous, type Sticky } from './sticky'
 
 /**
  * Orders scored endpoints. Pure, with randomness injected. Precedence, strongest first:
@@ -12,7 +13,9 @@ import type { Scored } from './score'
  * 4. the sort: `price`, `throughput`, `latency`, or by default the score (nearest healthy), where
  *    endpoints within `tieBandMs` of the best score are shuffled, weighted by 1/score², so equals
  *    share load. The band is absolute: 10 ms is about 1,000 km of fibre, so geography still decides
- *    between regions while endpoints in one region (or with noisy latency) share traffic.
+ *    between regions while endpoints in one region (or with noisy latency) share traffic. When one
+ *    of the equals discounts cached prompts, the shuffle is the conversation's (sticky.ts), so a
+ *    conversation keeps to the provider that holds its cache.
  */
 
 export interface RankOptions {
@@ -22,6 +25,8 @@ export interface RankOptions {
   random: () => number
   /** Endpoints scoring within this many milliseconds of the best are treated as equals. */
   tieBandMs: number
+  /** The request's conversation, asked for only when equals are ordered and one caches prompts; null: never sticky. */
+  sticky: (() => Sticky) | null
 }
 
 function metric(s: Scored, sort: SortBy | null): number {
@@ -85,10 +90,25 @@ function spreadTies(ranked: Scored[], keys: (readonly number[])[], options: Rank
   }
   if (end === 1) return ranked
   const pool = ranked.slice(0, end)
+  const ordered = options.sticky && pool.some(cachesPrompts) ? rendezvous(pool, options.sticky(), (s) => s.key) : weightedShuffle(pool, options.random)
+  return [...ordered, ...ranked.slice(end)]
+}
+
+/** Equals share load in inverse proportion to their score squared. */
+function weightOf(s: Scored): number {
+  return 1 / Math.max(s.score, 1) ** 2
+}
+
+/** An endpoint whose cached prompt tokens cost less than fresh ones: keeping to it saves money. */
+function cachesPrompts(s: Scored): boolean {
+  return s.endpoint.prices.cacheRead < s.endpoint.prices.prompt
+}
+
+function weightedShuffle(pool: Scored[], random: () => number): Scored[] {
   const shuffled: Scored[] = []
   while (pool.length > 0) {
-    const weights = pool.map((s) => 1 / Math.max(s.score, 1) ** 2)
-    let pick = options.random() * weights.reduce((a, b) => a + b, 0)
+    const weights = pool.map(weightOf)
+    let pick = random() * weights.reduce((a, b) => a + b, 0)
     let index = 0
     while (index < pool.length - 1 && pick >= weights[index]!) {
       pick -= weights[index]!
@@ -96,5 +116,5 @@ function spreadTies(ranked: Scored[], keys: (readonly number[])[], options: Rank
     }
     shuffled.push(pool.splice(index, 1)[0]!)
   }
-  return [...shuffled, ...ranked.slice(end)]
+  return shuffled
 }

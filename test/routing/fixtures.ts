@@ -19,7 +19,7 @@ const provider = (id: string, lat: number, lon: number, format: 'openai' | 'anth
 
 const ALL = ['temperature', 'max_tokens', 'tools', 'tool_choice', 'response_format', 'stop', 'seed']
 
-const catalogDoc: CatalogInput = {
+export const catalogDoc: CatalogInput = {
   providers: [
     provider('us', 39.04, -77.49, 'openai', 'deny'),
     provider('eu', 50.11, 8.68, 'anthropic', 'deny'),
@@ -106,6 +106,7 @@ export function planInput(fields: Partial<ChatRequest>, options: PlanOptions = {
     isLive: (p) => p.apiKeyEnv === 'KEY',
     health: (key) => healthy[key],
     client: () => client,
+    sessionHeader: () => null,
     trace: true,
     now: NOW,
     random: () => 0,

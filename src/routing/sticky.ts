@@ -1,0 +1,58 @@
+import { textOf, type ChatRequest } from '../formats/openai/request'
+
+/**
+ * Sticky routing for prompt caches. A provider's cache holds a conversation's prefix only where
+ * it was sent before, so moving a conversation between equally good providers pays the full
+ * prompt price again (peers lose caches that way). Instead of remembering where each
+ * conversation went, equals are ordered by rendezvous hashing on the conversation: every isolate
+ * orders a conversation's candidates alike, with nothing stored and nothing awaited, and an
+ * endpoint joining or leaving the equals moves only the conversations it wins or held. Pure.
+ */
+
+/** Where a conversation's key came from, as the routing trace reports it. */
+export type StickySource = 'session_id' | 'x-session-id' | 'prompt_cache_key' | 'conversation'
+
+export interface Sticky {
+  source: StickySource
+  /** A 53-bit hash of the key. */
+  hash: number
+}
+
+/**
+ * The conversation a request belongs to, as OpenRouter keys it: `session_id`, else the
+ * `x-session-id` header, else `prompt_cache_key`, else its first system or developer message and
+ * its first other message (their text), which stay the same as a conversation grows.
+ */
+export function conversationOf(request: ChatRequest, sessionHeader: string | null): Sticky {
+  if (request.session_id) return { source: 'session_id', hash: hash53(request.session_id) }
+  if (sessionHeader) return { source: 'x-session-id', hash: hash53(sessionHeader) }
+  if (request.prompt_cache_key) return { source: 'prompt_cache_key', hash: hash53(request.prompt_cache_key) }
+  const system = request.messages.find((message) => message.role === 'system' || message.role === 'developer')
+  const first = request.messages.find((message) => message.role !== 'system' && message.role !== 'developer')
+  return { source: 'conversation', hash: hash53(`${textOf(system?.content ?? null)}\u0000${textOf(first?.content ?? null)}`) }
+}
+
+/**
+ * Orders candidates by rendezvous: each gets a draw from the conversation's hash and its own key,
+ * lowest first. The same conversation always gets the same order; across conversations each
+ * candidate comes first equally often. (Not weighted by latency: weights that move with every
+ * figure would move conversations with them.)
+ */
+export function rendezvous<T>(candidates: T[], sticky: Sticky, keyOf: (candidate: T) => string): T[] {
+  const drawn = candidates.map((candidate) => ({ candidate, draw: hash53(keyOf(candidate), sticky.hash) }))
+  return drawn.sort((a, b) => a.draw - b.draw).map((entry) => entry.candidate)
+}
+
+/** A 53-bit string hash: two 32-bit multiply-xorshift lanes over the UTF-16 code units, mixed at the end. */
+export function hash53(text: string, seed = 0): number {
+  let a = 0x811c9dc5 ^ (seed >>> 0)
+  let b = 0x01000193 ^ Math.floor(seed / 2 ** 32)
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    a = Math.imul(a ^ unit, 0x9e3779b1)
+    b = Math.imul(b ^ unit, 0x85ebca77)
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x7feb352d) ^ Math.imul(b ^ (b >>> 13), 0x846ca68b)
+  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35) ^ Math.imul(a ^ (a >>> 15), 0x27d4eb2f)
+  return (b >>> 0) * 2 ** 21 + ((a >>> 0) >>> 11)
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import { CatalogSchema } from '../../src/catalog/schema'
+import { compileCatalog } from '../../src/catalog/snapshot'
+import { conversationOf, hash53, rendezvous, type Sticky } from '../../src/routing/sticky'
+import { catalogDoc, chatRequest, plan, route } from './fixtures'
+
+/** The fixtures' catalog with cached prompts discounted at every endpoint of x/chat. */
+const caching = compileCatalog(
+  CatalogSchema.parse({
+    ...catalogDoc,
+    models: catalogDoc.models.map((model) =>
+      model.id === 'x/chat' ? { ...model, endpoints: model.endpoints.map((e) => ({ ...e, pricing: { ...e.pricing, cacheRead: '0.0000001' } })) } : model,
+    ),
+  }),
+)
+const equals = { catalog: caching, tieBandMs: 1e9 }
+const conversation = (text: string) => ({ messages: [{ role: 'system' as const, content: 'You are terse.' }, { role: 'user' as const, content: text }] })
+
+describe('hash53', () => {
+  it('is a deterministic 53-bit integer that the text and the seed both change', () => {
+    const values = ['', 'a', 'b', 'ab', 'ba'].map((text) => hash53(text))
+    for (const value of values) expect(Number.isSafeInteger(value) && value >= 0).toBe(true)
+    expect(new Set(values).size).toBe(5)
+    expect(hash53('a')).toBe(hash53('a'))
+    expect(hash53('a', 1)).not.toBe(hash53('a', 2))
+  })
+})
+
+describe('conversationOf', () => {
+  it('keys on session_id, then x-session-id, then prompt_cache_key, then the first system and other messages', () => {
+    const request = chatRequest({ ...conversation('Hello'), session_id: 's', prompt_cache_key: 'p' })
+    expect(conversationOf(request, 'h').source).toBe('session_id')
+    expect(conversationOf({ ...request, session_id: null }, 'h').source).toBe('x-session-id')
+    expect(conversationOf({ ...request, session_id: null }, null)).toEqual({ source: 'prompt_cache_key', hash: hash53('p') })
+    const plain = chatRequest(conversation('Hello'))
+    expect(conversationOf(plain, null).source).toBe('conversation')
+    // The conversation grows; its key stays.
+    const grown = { ...plain, messages: [...plain.messages, { role: 'assistant' as const, content: 'Hi' }, { role: 'user' as const, content: 'More' }] }
+    expect(conversationOf(grown, null)).toEqual(conversationOf(plain, null))
+    expect(conversationOf(chatRequest(conversation('Other')), null)).not.toEqual(conversationOf(plain, null))
+  })
+})
+
+describe('rendezvous', () => {
+  const keys = ['a', 'b', 'c']
+  const sticky = (i: number): Sticky => ({ source: 'session_id', hash: hash53(`conversation ${i}`) })
+  const firsts = (candidates: string[], n = 3000) => {
+    const counts = new Map<string, number>()
+    for (let i = 0; i < n; i++) {
+      const first = rendezvous(candidates, sticky(i), (key) => key)[0]!
+      counts.set(first, (counts.get(first) ?? 0) + 1)
+    }
+    return counts
+  }
+
+  it('spreads conversations evenly', () => {
+    const counts = firsts(keys)
+    expect(counts.size).toBe(3)
+    for (const count of counts.values()) expect(Math.abs(count - 1000)).toBeLessThan(120)
+  })
+
+  it('moves only the conversations of a candidate that leaves', () => {
+    for (let i = 0; i < 500; i++) {
+      const before = rendezvous(keys, sticky(i), (key) => key)
+      const after = rendezvous(['a', 'c'], sticky(i), (key) => key)
+      expect(after).toEqual(before.filter((key) => key !== 'b'))
+    }
+  })
+})
+
+describe('sticky routing in the plan', () => {
+  it('gives a conversation the same order among equals whatever the random draw, and others other orders', () => {
+    const orders = [0, 0.3, 0.6, 0.99].map((r) => route(conversation('Hello'), { ...equals, random: () => r }).join())
+    expect(new Set(orders).size).toBe(1)
+    const firsts = new Set(Array.from({ length: 40 }, (_, i) => route(conversation(`Topic ${i}`), equals)[0]))
+    expect(firsts.size).toBeGreaterThan(2)
+    expect(plan(conversation('Hello'), equals).trace?.sticky).toBe('conversation')
+    expect(plan({ ...conversation('Hello'), session_id: 'mine' }, equals).trace?.sticky).toBe('session_id')
+    expect(plan(conversation('Hello'), { ...equals, sessionHeader: () => 'header' }).trace?.sticky).toBe('x-session-id')
+  })
+
+  it('keeps to random shares where no equal discounts cached prompts, in the baselines, and outside the band', () => {
+    const shuffled = (options: object) => new Set([0, 0.3, 0.6, 0.99].map((r) => route(conversation('Hello'), { ...options, random: () => r })[0]))
+    expect(shuffled({ tieBandMs: 1e9 }).size).toBeGreaterThan(1)
+    expect(plan(conversation('Hello'), { tieBandMs: 1e9 }).trace?.sticky).toBeNull()
+    expect(shuffled({ catalog: caching, mode: 'random' }).size).toBeGreaterThan(1)
+    expect(plan(conversation('Hello'), { catalog: caching, tieBandMs: 0 }).trace?.sticky).toBeNull()
+  })
+})
