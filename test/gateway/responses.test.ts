@@ -313,10 +313,10 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     })
   }
 
-  it('a path not served (GET /v1/responses/{id}/input_items) is a 404 in the same shape, and chat completions keep theirs', async () => {
-    const response = await gatewayFetch('/v1/responses/resp_1/input_items', { headers: { authorization: `Bearer ${tenant.key}` } })
+  it('a path not served (POST /v1/responses/{id}/cancel) is a 404 in the same shape, and chat completions keep theirs', async () => {
+    const response = await gatewayFetch('/v1/responses/resp_1/cancel', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` } })
     expect(response.status).toBe(404)
-    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: 'No route for GET /v1/responses/resp_1/input_items' } })
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'not_found', message: 'No route for POST /v1/responses/resp_1/cancel' } })
     const chat = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: '{}' })
     expect(await chat.json()).toMatchObject({ error: { code: 400 } })
   })
