@@ -115,11 +115,24 @@ async function countTokens(req: IncomingMessage, res: ServerResponse, subPath: s
     res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'Invalid JSON body' } }))
     return true
   }
-  const system = typeof body.system === 'string' ? [body.system] : Array.isArray(body.system) ? [textOf(body.system)] : []
-  const turns = Array.isArray(body.messages) ? body.messages.map((message) => textOf(asRecord(message)?.content)) : []
+  const system = textOf(body.system)
+  const turns = Array.isArray(body.messages) ? body.messages.flatMap((message) => turnTexts(asRecord(message) ?? {})) : []
   res.writeHead(200, { 'content-type': 'application/json' })
-  res.end(JSON.stringify({ input_tokens: tokens([...system, ...turns].join('\n')) }))
+  res.end(JSON.stringify({ input_tokens: tokens([...(system ? [system] : []), ...turns].join('\n')) }))
   return true
+}
+
+/** The texts one Anthropic turn becomes in the chat messages aimock answers from: each tool result is a message of its own. */
+function turnTexts(turn: Record<string, unknown>): string[] {
+  const content: unknown[] = Array.isArray(turn.content) ? turn.content : []
+  const blocks = content.flatMap((block) => {
+    const record = asRecord(block)
+    return record ? [record] : []
+  })
+  const results = turn.role === 'user' ? blocks.filter((block) => block.type === 'tool_result') : []
+  if (results.length === 0) return [textOf(turn.content)]
+  const text = blocks.filter((block) => block.type === 'text')
+  return [...(text.length > 0 ? [textOf(text)] : []), ...results.map((result) => textOf(result.content))]
 }
 
 /** Both spellings, so the OpenAI and the Anthropic handler each find theirs (aimock's Anthropic default is 0). */

@@ -28,6 +28,10 @@ const ConfigSchema = z.object({
   TIMEOUT_IDLE_MS: setting(60_000),
   /** Non-streaming: time allowed for the whole upstream response (reasoning models are slow). */
   TIMEOUT_NON_STREAMING_MS: setting(600_000),
+  /** A token count (POST /messages/count_tokens): time allowed for each provider's answer. A count
+   *  is quick or not coming, and the client counts locally on an error; no attempt starts after
+   *  twice this. */
+  TIMEOUT_COUNT_TOKENS_MS: setting(10_000),
   /** Streaming: how long to hold the response (so a failure can still be a real HTTP status)
    *  before committing to 200 and sending keep-alive comments; also the keep-alive interval. */
   STREAM_KEEPALIVE_MS: setting(2_000),

@@ -33,7 +33,10 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
   if (key.status === 'rejected') throw key.reason
   c.set('admitting', true)
   if (route.status === 'rejected') throw route.reason
-  const config = configOf(env)
+  const settings = configOf(env)
+  // A count is quick or not coming: a provider that holds one longer is passed over for the next.
+  const timeout = settings.TIMEOUT_COUNT_TOKENS_MS
+  const config = { ...settings, TIMEOUT_NON_STREAMING_MS: timeout, ATTEMPT_DEADLINE_MS: 2 * timeout }
   const plan = countingEndpoints(route.value.endpoints, key.value.record.policy, requestedModels(request)[0] ?? '').slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },

@@ -1,6 +1,9 @@
+import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
-import { adminFetch, createKey, gatewayFetch, installCatalog, setUpGateway } from '../support/gateway'
+import { adminFetch, BASE, createKey, gatewayFetch, installCatalog, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -95,6 +98,24 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(error.error.metadata.message).toBe('Upstream answered with an unexpected body')
     expect(error.error.metadata.attempts.map((attempt) => attempt.outcome)).toEqual(['upstream_error', 'bad_response'])
   }
+
+  it('passes over a provider that holds a count past TIMEOUT_COUNT_TOKENS_MS', async () => {
+    const second = 'http://127.0.0.1:9105/v1'
+    await installCatalog({
+      ...testCatalog,
+      providers: [...testCatalog.providers, { ...testCatalog.providers[1]!, id: 'beta2', name: 'Beta 2', baseUrl: second }],
+      models: [{ ...testCatalog.models[1]!, endpoints: [...testCatalog.models[1]!.endpoints, { ...testCatalog.models[1]!.endpoints[0]!, provider: 'beta2' }] }],
+    })
+    try {
+      fakeUpstreams({ [BETA]: () => new Promise<Response>(() => {}), [second]: () => jsonResponse({ input_tokens: 5 }) })
+      const request = new Request(`${BASE}/v1/messages/count_tokens`, { method: 'POST', headers: { 'x-api-key': tenant.key }, body: JSON.stringify(count) })
+      const response = await worker.fetch(request, { ...env, TIMEOUT_COUNT_TOKENS_MS: '20' }, createExecutionContext())
+      expect(await response.json()).toEqual({ input_tokens: 5 })
+      expect(response.headers.get('x-meridian-attempts')).toBe('2')
+    } finally {
+      await installCatalog()
+    }
+  })
 
   it("passes on the provider's refusal of the request, with its reason", async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'invalid_request_error', message: 'messages: roles must alternate' } }, 400) })

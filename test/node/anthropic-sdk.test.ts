@@ -160,6 +160,23 @@ describe('the Anthropic SDK against /v1/messages, unchanged', () => {
     expect(counted.input_tokens).toBeGreaterThan(0)
     expect(counted.input_tokens).toBe(served.usage.input_tokens)
     expect(beta.input_tokens).toBe(counted.input_tokens)
+    // A tool history counts as the demo provider's usage counts it too.
+    const history = {
+      model: MODEL,
+      tools: [WEATHER_TOOL],
+      messages: [
+        { role: 'user' as const, content: 'Weather in Oslo?' },
+        { role: 'assistant' as const, content: [{ type: 'tool_use' as const, id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo', days: 1 } }] },
+        { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_1', content: 'Sunny, 21 degrees and a light wind' }] },
+      ],
+    }
+    const historyCount = await client.messages.countTokens(history)
+    const historyServed = await client.messages.create({
+      ...history,
+      max_tokens: 64,
+      provider: { order: [ANTHROPIC_FORMAT_PROVIDER], allow_fallbacks: false },
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    expect(historyCount.input_tokens).toBe(historyServed.usage.input_tokens)
     const uncounted = await client.messages.countTokens({ ...request, model: 'nobody/nothing' }).catch((e: unknown) => e)
     expect(uncounted).toBeInstanceOf(Anthropic.NotFoundError)
   })

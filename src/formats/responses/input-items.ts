@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { GatewayError } from '../../errors'
+import { GatewayError, invalidInput } from '../../errors'
 import { readItems, type ConcreteItem } from './stored'
 
 /**
@@ -63,6 +63,6 @@ function listed(item: ConcreteItem, madeId: string): Listed {
 
 function position(items: Listed[], id: string, responseId: string, param: 'after' | 'before'): number {
   const index = items.findIndex((item) => item.id === id)
-  if (index < 0) throw new GatewayError(400, 'invalid_request', `No item with id '${id}' is in the input of response '${responseId}'.`, { param })
+  if (index < 0) throw invalidInput('query', [{ path: [param], message: `No item with id '${id}' is in the input of response '${responseId}'.` }])
   return index
 }
