@@ -141,14 +141,20 @@ export function planRoute(input: PlanInput): RoutePlan {
   // `random` makes the whole field one band, shuffled with equal weights.
   const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs
   // Only the health-informed mode keeps a conversation to its provider: the baselines stay as they are.
-  const memo: { sticky?: Sticky } = {}
-  const conversation = () => (memo.sticky ??= conversationOf(request, input.sessionHeader()))
-  const options = { sort, preferences, request, random: input.random, tieBandMs, sticky: informed ? conversation : null }
+  const memo: { sticky?: Sticky | null; first?: StickySource } = {}
+  const conversation = () => (memo.sticky === undefined ? (memo.sticky = conversationOf(request, input.sessionHeader())) : memo.sticky)
+  // The trace names the key when it ordered the first model's equals (the ones tried first).
+  const stickyFor = (group: number) => () => {
+    const sticky = conversation()
+    if (group === 0 && sticky) memo.first = sticky.source
+    return sticky
+  }
+  const options = (group: number) => ({ sort, preferences, request, random: input.random, tieBandMs, sticky: informed ? stickyFor(group) : null })
   const groups: Scored[][] =
     partition === 'none'
       ? [kept.map(scoreOf)]
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
-  const ranked = groups.flatMap((group) => rank(group, options)).slice(0, input.maxAttempts)
+  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, input.maxAttempts)
 
   const first = ranked[0]
   return {
@@ -158,7 +164,7 @@ export function planRoute(input: PlanInput): RoutePlan {
       ? {
           client: client ? { latitude: client.lat, longitude: client.lon, colo: client.colo } : null,
           strategy: preferences?.order ? 'order' : sort ? `sort:${sort}` : input.mode,
-          sticky: memo.sticky?.source ?? null,
+          sticky: memo.first ?? null,
           requested_models: requested,
           filtered: funnel,
           candidates: ranked.map(traceCandidate),

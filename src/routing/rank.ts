@@ -25,8 +25,8 @@ export interface RankOptions {
   random: () => number
   /** Endpoints scoring within this many milliseconds of the best are treated as equals. */
   tieBandMs: number
-  /** The request's conversation, asked for only when equals are ordered and one caches prompts; null: never sticky. */
-  sticky: (() => Sticky) | null
+  /** The request's conversation (null: it has none), asked for only when equals are ordered and one caches prompts; null: never sticky. */
+  sticky: (() => Sticky | null) | null
 }
 
 function metric(s: Scored, sort: SortBy | null): number {
@@ -90,7 +90,8 @@ function spreadTies(ranked: Scored[], keys: (readonly number[])[], options: Rank
   }
   if (end === 1) return ranked
   const pool = ranked.slice(0, end)
-  const ordered = options.sticky && pool.some(cachesPrompts) ? rendezvous(pool, options.sticky(), (s) => s.key) : weightedShuffle(pool, options.random)
+  const sticky = options.sticky && pool.some(cachesPrompts) ? options.sticky() : null
+  const ordered = sticky ? rendezvous(pool, sticky, (s) => s.key) : weightedShuffle(pool, options.random)
   return [...ordered, ...ranked.slice(end)]
 }
 

@@ -18,18 +18,33 @@ export interface Sticky {
   hash: number
 }
 
+/** Of each message that keys a conversation, this much text is hashed: a cache holds a prompt from its start. */
+const KEYED_CHARS = 4096
+
 /**
  * The conversation a request belongs to, as OpenRouter keys it: `session_id`, else the
- * `x-session-id` header, else `prompt_cache_key`, else its first system or developer message and
- * its first other message (their text), which stay the same as a conversation grows.
+ * `x-session-id` header, else `prompt_cache_key`, else the start of its first system or developer
+ * message and of its first other message (their text), which stay the same as a conversation
+ * grows. Null when none of these has any text (an image-only first message, say): such requests
+ * would all share one key, and nothing says they share a cache.
  */
-export function conversationOf(request: ChatRequest, sessionHeader: string | null): Sticky {
-  if (request.session_id) return { source: 'session_id', hash: hash53(request.session_id) }
+export function conversationOf(request: ChatRequest, sessionHeader: string | null): Sticky | null {
+  const session = givenKey(request.session_id)
+  if (session) return { source: 'session_id', hash: hash53(session) }
   if (sessionHeader) return { source: 'x-session-id', hash: hash53(sessionHeader) }
-  if (request.prompt_cache_key) return { source: 'prompt_cache_key', hash: hash53(request.prompt_cache_key) }
+  const cacheKey = givenKey(request.prompt_cache_key)
+  if (cacheKey) return { source: 'prompt_cache_key', hash: hash53(cacheKey) }
   const system = request.messages.find((message) => message.role === 'system' || message.role === 'developer')
   const first = request.messages.find((message) => message.role !== 'system' && message.role !== 'developer')
-  return { source: 'conversation', hash: hash53(`${textOf(system?.content ?? null)}\u0000${textOf(first?.content ?? null)}`) }
+  const systemText = textOf(system?.content ?? null).slice(0, KEYED_CHARS)
+  const firstText = textOf(first?.content ?? null).slice(0, KEYED_CHARS)
+  if (!systemText && !firstText) return null
+  return { source: 'conversation', hash: hash53(`${systemText}\u0000${firstText}`) }
+}
+
+/** A key field as the client sent it: used when it is a string, ignored otherwise (it is not ours to refuse). */
+function givenKey(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null
 }
 
 /**
@@ -43,7 +58,7 @@ export function rendezvous<T>(candidates: T[], sticky: Sticky, keyOf: (candidate
   return drawn.sort((a, b) => a.draw - b.draw).map((entry) => entry.candidate)
 }
 
-/** A 53-bit string hash: two 32-bit multiply-xorshift lanes over the UTF-16 code units, mixed at the end. */
+/** A 53-bit string hash: two 32-bit multiply-xor lanes over the UTF-16 code units, each avalanched and mixed into the other at the end. */
 export function hash53(text: string, seed = 0): number {
   let a = 0x811c9dc5 ^ (seed >>> 0)
   let b = 0x01000193 ^ Math.floor(seed / 2 ** 32)

@@ -109,7 +109,7 @@ describe('POST /v1/messages/count_tokens', () => {
     try {
       fakeUpstreams({ [BETA]: () => new Promise<Response>(() => {}), [second]: () => jsonResponse({ input_tokens: 5 }) })
       const request = new Request(`${BASE}/v1/messages/count_tokens`, { method: 'POST', headers: { 'x-api-key': tenant.key }, body: JSON.stringify(count) })
-      const response = await worker.fetch(request, { ...env, TIMEOUT_COUNT_TOKENS_MS: '20' }, createExecutionContext())
+      const response = await worker.fetch(request, { ...env, TIMEOUT_COUNT_TOKENS_MS: '200' }, createExecutionContext())
       expect(await response.json()).toEqual({ input_tokens: 5 })
       expect(response.headers.get('x-meridian-attempts')).toBe('2')
     } finally {

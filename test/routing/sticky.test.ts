@@ -29,15 +29,25 @@ describe('hash53', () => {
 describe('conversationOf', () => {
   it('keys on session_id, then x-session-id, then prompt_cache_key, then the first system and other messages', () => {
     const request = chatRequest({ ...conversation('Hello'), session_id: 's', prompt_cache_key: 'p' })
-    expect(conversationOf(request, 'h').source).toBe('session_id')
-    expect(conversationOf({ ...request, session_id: null }, 'h').source).toBe('x-session-id')
+    expect(conversationOf(request, 'h')?.source).toBe('session_id')
+    expect(conversationOf({ ...request, session_id: null }, 'h')?.source).toBe('x-session-id')
     expect(conversationOf({ ...request, session_id: null }, null)).toEqual({ source: 'prompt_cache_key', hash: hash53('p') })
     const plain = chatRequest(conversation('Hello'))
-    expect(conversationOf(plain, null).source).toBe('conversation')
+    expect(conversationOf(plain, null)?.source).toBe('conversation')
     // The conversation grows; its key stays.
     const grown = { ...plain, messages: [...plain.messages, { role: 'assistant' as const, content: 'Hi' }, { role: 'user' as const, content: 'More' }] }
     expect(conversationOf(grown, null)).toEqual(conversationOf(plain, null))
     expect(conversationOf(chatRequest(conversation('Other')), null)).not.toEqual(conversationOf(plain, null))
+    // Keys that are not strings are the client's business, not a key.
+    expect(conversationOf({ ...plain, session_id: 42, prompt_cache_key: { a: 1 } }, null)?.source).toBe('conversation')
+  })
+
+  it('hashes only the start of long messages, and gives a conversation without text no key', () => {
+    const long = (tail: string) => chatRequest({ messages: [{ role: 'system', content: `${'x'.repeat(5000)}${tail}` }, { role: 'user', content: 'Q' }] })
+    expect(conversationOf(long('a'), null)).toEqual(conversationOf(long('b'), null))
+    const imageOnly = chatRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] })
+    expect(conversationOf(imageOnly, null)).toBeNull()
+    expect(conversationOf(imageOnly, 'header')?.source).toBe('x-session-id')
   })
 })
 
@@ -57,6 +67,8 @@ describe('rendezvous', () => {
     const counts = firsts(keys)
     expect(counts.size).toBe(3)
     for (const count of counts.values()) expect(Math.abs(count - 1000)).toBeLessThan(120)
+    const endpoints = firsts(['anthropic/claude-sonnet-4@anthropic', 'anthropic/claude-sonnet-4@bedrock', 'anthropic/claude-sonnet-4@vertex'])
+    for (const count of endpoints.values()) expect(Math.abs(count - 1000)).toBeLessThan(120)
   })
 
   it('moves only the conversations of a candidate that leaves', () => {
@@ -85,5 +97,8 @@ describe('sticky routing in the plan', () => {
     expect(plan(conversation('Hello'), { tieBandMs: 1e9 }).trace?.sticky).toBeNull()
     expect(shuffled({ catalog: caching, mode: 'random' }).size).toBeGreaterThan(1)
     expect(plan(conversation('Hello'), { catalog: caching, tieBandMs: 0 }).trace?.sticky).toBeNull()
+    const imageOnly = { messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] }] }
+    expect(new Set([0, 0.3, 0.6, 0.99].map((r) => route(imageOnly, { ...equals, random: () => r })[0])).size).toBeGreaterThan(1)
+    expect(plan(imageOnly, equals).trace?.sticky).toBeNull()
   })
 })

@@ -116,9 +116,6 @@ export const ChatRequest = z.looseObject({
   parallel_tool_calls: z.boolean().nullish(),
   response_format: ResponseFormat.nullish(),
   user: z.string().max(256).nullish(),
-  /** OpenRouter's sticky-routing key (never sent upstream); `prompt_cache_key` serves too (routing/sticky.ts). */
-  session_id: z.string().max(256).nullish(),
-  prompt_cache_key: z.string().nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
 })
