@@ -24,6 +24,21 @@ async function anthropicError(response: Response): Promise<{ type: string; messa
   return json.error
 }
 
+/** A second Anthropic-format provider of test/claude, for the duration of `run`. */
+const SECOND = 'http://127.0.0.1:9105/v1'
+async function withSecondCounter(run: () => Promise<void>): Promise<void> {
+  await installCatalog({
+    ...testCatalog,
+    providers: [...testCatalog.providers, { ...testCatalog.providers[1]!, id: 'beta2', name: 'Beta 2', baseUrl: SECOND }],
+    models: [{ ...testCatalog.models[1]!, endpoints: [...testCatalog.models[1]!.endpoints, { ...testCatalog.models[1]!.endpoints[0]!, provider: 'beta2' }] }],
+  })
+  try {
+    await run()
+  } finally {
+    await installCatalog()
+  }
+}
+
 const usage = async (key: string) =>
   ((await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: number; reserved: number } }).data
 
@@ -70,17 +85,7 @@ describe('POST /v1/messages/count_tokens', () => {
   })
 
   it('fails over to the next Anthropic-format provider, and gives the last failure when all fail', async () => {
-    const second = 'http://127.0.0.1:9105/v1'
-    await installCatalog({
-      ...testCatalog,
-      providers: [...testCatalog.providers, { ...testCatalog.providers[1]!, id: 'beta2', name: 'Beta 2', baseUrl: second }],
-      models: [{ ...testCatalog.models[1]!, endpoints: [...testCatalog.models[1]!.endpoints, { ...testCatalog.models[1]!.endpoints[0]!, provider: 'beta2' }] }],
-    })
-    try {
-      await failsOver(second)
-    } finally {
-      await installCatalog()
-    }
+    await withSecondCounter(() => failsOver(SECOND))
   })
 
   async function failsOver(second: string): Promise<void> {
@@ -100,21 +105,13 @@ describe('POST /v1/messages/count_tokens', () => {
   }
 
   it('passes over a provider that holds a count past TIMEOUT_COUNT_TOKENS_MS', async () => {
-    const second = 'http://127.0.0.1:9105/v1'
-    await installCatalog({
-      ...testCatalog,
-      providers: [...testCatalog.providers, { ...testCatalog.providers[1]!, id: 'beta2', name: 'Beta 2', baseUrl: second }],
-      models: [{ ...testCatalog.models[1]!, endpoints: [...testCatalog.models[1]!.endpoints, { ...testCatalog.models[1]!.endpoints[0]!, provider: 'beta2' }] }],
-    })
-    try {
-      fakeUpstreams({ [BETA]: () => new Promise<Response>(() => {}), [second]: () => jsonResponse({ input_tokens: 5 }) })
+    await withSecondCounter(async () => {
+      fakeUpstreams({ [BETA]: () => new Promise<Response>(() => {}), [SECOND]: () => jsonResponse({ input_tokens: 5 }) })
       const request = new Request(`${BASE}/v1/messages/count_tokens`, { method: 'POST', headers: { 'x-api-key': tenant.key }, body: JSON.stringify(count) })
       const response = await worker.fetch(request, { ...env, TIMEOUT_COUNT_TOKENS_MS: '200' }, createExecutionContext())
       expect(await response.json()).toEqual({ input_tokens: 5 })
       expect(response.headers.get('x-meridian-attempts')).toBe('2')
-    } finally {
-      await installCatalog()
-    }
+    })
   })
 
   it("passes on the provider's refusal of the request, with its reason", async () => {
