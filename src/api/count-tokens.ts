@@ -37,7 +37,8 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
   // A count is quick or not coming: a provider that holds one longer is passed over for the next.
   const timeout = settings.TIMEOUT_COUNT_TOKENS_MS
   const config = { ...settings, TIMEOUT_NON_STREAMING_MS: timeout, ATTEMPT_DEADLINE_MS: 2 * timeout }
-  const plan = countingEndpoints(route.value.endpoints, key.value.record.policy, requestedModels(request)[0] ?? '').slice(0, config.MAX_ATTEMPTS)
+  const model = requestedModels(request)[0] ?? ''
+  const plan = countingEndpoints(route.value.endpoints, key.value.record.policy, model).slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey),
@@ -46,7 +47,7 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
   if (served.ok) return Response.json({ input_tokens: served.value.input_tokens }, { headers: servedHeaders(null, served.endpoint, served.attempts) })
   // Anthropic-compatible providers may lack the route: when none has it, the client counts locally.
   if (served.attempts.length > 0 && served.attempts.every((attempt) => attempt.status === 404 || attempt.status === 405)) {
-    throw new GatewayError(404, 'not_found', `Token counting is not offered by the providers of ${requestedModels(request)[0] ?? ''} that were asked: count locally`, {
+    throw new GatewayError(404, 'not_found', `Token counting is not offered by the providers of ${model} that were asked: count locally`, {
       attempts: served.attempts,
     })
   }

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { Clock } from '../clock'
 import { configOf } from '../config'
@@ -57,9 +57,7 @@ responses.post('/responses', requireTenant, async (c) => {
 responses.get('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
   if (c.req.query('stream') === 'true') throw new GatewayError(400, 'invalid_request', 'A stored response is not replayed as a stream: GET it without stream=true')
-  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
-  // Checked: a refusal after this needs no second look at the key (requireTenant).
-  c.set('admitting', true)
+  await checkKey(c)
   const response = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
   if (response === null) throw notFound(id)
   return new Response(response, { headers: { 'content-type': 'application/json' } })
@@ -69,9 +67,7 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
   const id = c.req.param('id')
   const query = InputItemsQuery.safeParse(c.req.query())
   if (!query.success) throw invalidInput('query', query.error.issues)
-  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
-  // Checked: a refusal after this needs no second look at the key (requireTenant).
-  c.set('admitting', true)
+  await checkKey(c)
   const stored = await keyObject(c.env, c.get('keyHash')).storedInput(id)
   if (stored === null) throw notFound(id)
   return c.json(inputItemsPage(id, stored.input, query.data))
@@ -79,12 +75,16 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
 
 responses.delete('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
-  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
-  // Checked: a refusal after this needs no second look at the key (requireTenant).
-  c.set('admitting', true)
+  await checkKey(c)
   if (!(await keyObject(c.env, c.get('keyHash')).forgetResponse(id))) throw notFound(id)
   return c.json({ id, object: 'response', deleted: true })
 })
+
+/** The calling key may be used: a refusal after this needs no second look at it (requireTenant). */
+async function checkKey(c: Context<AppEnv>): Promise<void> {
+  await usableKey(c.env, c.get('keyHash'), c.get('clock')())
+  c.set('admitting', true)
+}
 
 /** The stored responses a request names, from the key's object (which holds only its own key's). */
 async function recall(env: Env, keyHash: string, previous: string | null, holders: string[], maxChars: number): Promise<Recalled> {
