@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { betaNames, DEFAULT_ANTHROPIC_BETAS } from './formats/anthropic/betas'
 
 /**
  * Operational settings, read from Worker variables (strings) with defaults. Every threshold the
@@ -37,6 +38,14 @@ const ConfigSchema = z.object({
   STREAM_KEEPALIVE_MS: setting(2_000),
   /** How long an isolate serves its memoised catalog before refreshing it from KV in the background. */
   CATALOG_REFRESH_MS: setting(30_000),
+  /**
+   * Anthropic betas a client may ask for (`anthropic-beta` or `x-anthropic-beta`) that are sent on
+   * to Anthropic-format providers, comma-separated; the others are dropped. Empty forwards none.
+   */
+  ANTHROPIC_BETAS: z
+    .string()
+    .transform((list): readonly string[] => betaNames(list))
+    .catch(DEFAULT_ANTHROPIC_BETAS),
   /** Upper bound on upstream attempts for one request (the endpoints tried in order). */
   MAX_ATTEMPTS: setting(4),
   /** No new upstream attempt starts this long after the request arrived. */

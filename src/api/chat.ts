@@ -3,6 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { configOf } from '../config'
 import { secretNamed, type Env } from '../env'
+import { requestedBetas } from '../formats/anthropic/betas'
 import { ChatRequest } from '../formats/openai/request'
 import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
@@ -55,7 +56,9 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   )
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
-  const ctx: ExecutionContext = { ...engineHooks(c, facts), request, plan, stream, renderer, startedAt: now, trace: route.trace, costCapNano }
+  const hooks = engineHooks(c, facts)
+  const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
+  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace: route.trace, costCapNano }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Endpoint } from '../catalog/snapshot'
 import { configOf } from '../config'
 import { GatewayError } from '../errors'
+import { requestedBetas } from '../formats/anthropic/betas'
 import type { ChatRequest } from '../formats/openai/request'
 import { refusalError } from '../gateway/accounting'
 import { tryPrepared } from '../gateway/attempts'
@@ -38,10 +39,11 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
   const timeout = settings.TIMEOUT_COUNT_TOKENS_MS
   const config = { ...settings, TIMEOUT_NON_STREAMING_MS: timeout, ATTEMPT_DEADLINE_MS: 2 * timeout }
   const model = requestedModels(request)[0] ?? ''
+  const betas = requestedBetas(c.req.raw.headers, settings.ANTHROPIC_BETAS)
   const plan = countingEndpoints(route.value.endpoints, key.value.record.policy, model).slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },
-    (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey),
+    (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey, betas),
     (call) => fetchJson(call, (body) => call.decode(body), config),
   )
   if (served.ok) return Response.json({ input_tokens: served.value.input_tokens }, { headers: servedHeaders(null, served.endpoint, served.attempts) })

@@ -57,7 +57,7 @@ export function tryEndpoints<T>(
   attempt: (call: UpstreamCall, endpoint: Endpoint) => Promise<AttemptResult<T>>,
 ): Promise<Served<T> | Unserved> {
   const prepare: Prepare<UpstreamCall> = (endpoint, apiKey) =>
-    adapterFor(endpoint.provider.format).prepare(ctx.request, endpoint, apiKey, { stream: ctx.stream })
+    adapterFor(endpoint.provider.format).prepare(ctx.request, endpoint, apiKey, { stream: ctx.stream, betas: ctx.betas })
   return tryPrepared(ctx, prepare, attempt)
 }
 

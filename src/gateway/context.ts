@@ -20,6 +20,8 @@ export interface ExecutionContext {
   request: ChatRequest
   plan: Endpoint[]
   stream: boolean
+  /** Anthropic betas the client asked for and the operator allows (formats/anthropic/betas). */
+  betas: readonly string[]
   /** The wire format of the answer (the route's choice). */
   renderer: Renderer
   /** When the request arrived (ms). */

@@ -63,7 +63,7 @@ async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Obs
   const ping: ChatRequest = { model: item.endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
   let request: UpstreamRequest
   try {
-    request = (await adapterFor(item.endpoint.provider.format).prepare(ping, item.endpoint, item.apiKey, { stream: false })).request
+    request = (await adapterFor(item.endpoint.provider.format).prepare(ping, item.endpoint, item.apiKey, { stream: false, betas: [] })).request
   } catch {
     return null // this endpoint's format cannot express the ping; nothing to learn
   }

@@ -35,12 +35,18 @@ export interface UpstreamCall {
   errorMessage(body: unknown): string | null
 }
 
+export interface PrepareOptions {
+  stream: boolean
+  /** Anthropic betas to ask for; only an Anthropic-format upstream is sent them. */
+  betas: readonly string[]
+}
+
 export interface Adapter {
   /**
    * May throw (or reject with) a 400 GatewayError when the request cannot be expressed in this
    * format. Asynchronous only where building the request needs WebCrypto (SigV4 signing).
    */
-  prepare(request: ChatRequest, endpoint: Endpoint, apiKey: string, options: { stream: boolean }): UpstreamCall | Promise<UpstreamCall>
+  prepare(request: ChatRequest, endpoint: Endpoint, apiKey: string, options: PrepareOptions): UpstreamCall | Promise<UpstreamCall>
 }
 
 /** `${baseUrl}/${path}` without doubled slashes. */

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
+import { withBetas } from '../formats/anthropic/betas'
 import { countTokensBody, TokenCount } from '../formats/anthropic/count-tokens'
 import { toAnthropic, type AnthropicRequest } from '../formats/anthropic/request'
 import { anthropicErrorMessage, fromAnthropic } from '../formats/anthropic/response'
@@ -17,16 +18,16 @@ function prepareMessages(request: ChatRequest, endpoint: Endpoint, stream: boole
   return toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: cap, stream })
 }
 
-function headersFor(endpoint: Endpoint, apiKey: string): Record<string, string> {
-  return { 'x-api-key': apiKey, 'anthropic-version': DEFAULT_VERSION, ...endpoint.provider.headers }
+function headersFor(endpoint: Endpoint, apiKey: string, betas: readonly string[]): Record<string, string> {
+  return withBetas({ 'x-api-key': apiKey, 'anthropic-version': DEFAULT_VERSION, ...endpoint.provider.headers }, betas)
 }
 
 /** Anthropic Messages: translated both ways through formats/anthropic. */
 export const anthropicAdapter: Adapter = {
-  prepare(request, endpoint, apiKey, { stream }) {
+  prepare(request, endpoint, apiKey, { stream, betas }) {
     const prepared = prepareMessages(request, endpoint, stream)
     return {
-      request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headersFor(endpoint, apiKey), prepared.body),
+      request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headersFor(endpoint, apiKey, betas), prepared.body),
       decodeCompletion: (json) => fromAnthropic(json, prepared),
       decodeStream: createAnthropicStreamDecoder(prepared),
       errorMessage: anthropicErrorMessage,
@@ -39,10 +40,10 @@ export interface CountTokensCall extends Pick<UpstreamCall, 'request' | 'errorMe
   decode(body: unknown): TokenCount
 }
 
-export function prepareCountTokens(request: ChatRequest, endpoint: Endpoint, apiKey: string): CountTokensCall {
+export function prepareCountTokens(request: ChatRequest, endpoint: Endpoint, apiKey: string, betas: readonly string[]): CountTokensCall {
   const { body } = prepareMessages(request, endpoint, false)
   return {
-    request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages/count_tokens'), headersFor(endpoint, apiKey), countTokensBody(body)),
+    request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages/count_tokens'), headersFor(endpoint, apiKey, betas), countTokensBody(body)),
     decode: (json) => TokenCount.parse(json),
     errorMessage: anthropicErrorMessage,
   }

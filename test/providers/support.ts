@@ -36,7 +36,7 @@ export function endpointWith(fields: ProviderFields, upstreamModel = 'up-model')
 
 /** What the OpenAI adapter would send for `request` to a provider with these fields. */
 export async function send(request: ChatRequest, fields: ProviderFields, stream = false, upstreamModel?: string) {
-  const call = await openaiAdapter.prepare(request, endpointWith(fields, upstreamModel), 'sk-test', { stream })
+  const call = await openaiAdapter.prepare(request, endpointWith(fields, upstreamModel), 'sk-test', { stream, betas: [] })
   const sent = new Request(call.request.url, call.request.init)
   const body = (await sent.json()) as Record<string, unknown>
   return { url: sent.url, headers: sent.headers, body }
