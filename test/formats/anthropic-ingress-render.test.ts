@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
+import { encryptedDetail, signatureDetail, textDetail } from '../../src/formats/anthropic/details'
 import { anthropicErrorBody, createMessageStream, renderMessage, stopReason } from '../../src/formats/anthropic/render'
 import type { Completion, Delta, FinishReason, StreamEvent } from '../../src/formats/canonical'
 import type { ChatRequest } from '../../src/formats/openai/request'
@@ -39,6 +40,17 @@ describe('stopReason', () => {
 })
 
 describe('renderMessage', () => {
+  it("keeps Claude's thinking blocks with their signatures, and redacted ones, in order", () => {
+    const details = [textDetail(0, 'First.', 'sig-0'), encryptedDetail(1, 'opaque'), textDetail(2, 'Second.', 'sig-2')]
+    const body = renderMessage(meta, completion({ content: 'Done.', reasoning: 'First.Second.', reasoning_details: details }), report, request)
+    expect(body.content).toEqual([
+      { type: 'thinking', thinking: 'First.', signature: 'sig-0' },
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'thinking', thinking: 'Second.', signature: 'sig-2' },
+      { type: 'text', text: 'Done.' },
+    ])
+  })
+
   it('renders thinking, text and tool_use blocks with parsed input and uncached input usage', () => {
     const body = renderMessage(
       meta,
@@ -143,7 +155,7 @@ async function streamed(events: Array<Extract<StreamEvent, { type: 'delta' | 'fi
 const summary = (events: Record<string, any>[]) =>
   events.map((event) => {
     if (event.type === 'content_block_start') return `start ${event.index} ${event.content_block.type}`
-    if (event.type === 'content_block_delta') return `delta ${event.index} ${event.delta.text ?? event.delta.thinking ?? event.delta.partial_json}`
+    if (event.type === 'content_block_delta') return `delta ${event.index} ${event.delta.text ?? event.delta.thinking ?? event.delta.partial_json ?? `signed ${event.delta.signature}`}`
     if (event.type === 'content_block_stop') return `stop ${event.index}`
     if (event.type === 'message_delta') return `message_delta ${event.delta.stop_reason}`
     return event.type
@@ -186,6 +198,39 @@ describe('createMessageStream', () => {
         'delta 3 {}',
         'stop 3',
         'message_delta tool_use',
+        'message_stop',
+      ],
+    },
+    {
+      name: "Claude's thinking, block by block, with its signatures and a redacted block",
+      events: [
+        delta({ reasoning: 'Fir', reasoning_details: [textDetail(0, 'Fir')] }),
+        delta({ reasoning: 'st.', reasoning_details: [textDetail(0, 'st.')] }),
+        delta({ reasoning_details: [signatureDetail(0, 'sig-0')] }),
+        delta({ reasoning_details: [encryptedDetail(1, 'opaque')] }),
+        delta({ reasoning: 'Second.', reasoning_details: [textDetail(2, 'Second.')] }),
+        delta({ reasoning_details: [signatureDetail(2, 'sig-2')] }),
+        // Another provider's entries are not Claude's blocks: its reasoning streams as plain thinking.
+        delta({ content: 'Done.', reasoning_details: [{ type: 'reasoning.encrypted', data: 'g', format: 'google-gemini-v1' }] }),
+        finish('stop'),
+      ],
+      expected: [
+        'message_start',
+        'start 0 thinking',
+        'delta 0 Fir',
+        'delta 0 st.',
+        'delta 0 signed sig-0',
+        'stop 0',
+        'start 1 redacted_thinking',
+        'stop 1',
+        'start 2 thinking',
+        'delta 2 Second.',
+        'delta 2 signed sig-2',
+        'stop 2',
+        'start 3 text',
+        'delta 3 Done.',
+        'stop 3',
+        'message_delta end_turn',
         'message_stop',
       ],
     },

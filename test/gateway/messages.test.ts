@@ -105,6 +105,39 @@ describe('POST /v1/messages, non-streaming', () => {
     })
   })
 
+  it("gives Claude's signed thinking back, so a tool result sent with it keeps thinking on upstream", async () => {
+    const thinkingOn = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        jsonResponse(
+          anthropicMessage(
+            [
+              { type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' },
+              { type: 'redacted_thinking', data: 'opaque' },
+              { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+            ],
+            'tool_use',
+            { input_tokens: 30, output_tokens: 12 },
+          ),
+        ),
+    })
+    const first = await messages({ ...ask, model: 'test/claude', tools, ...thinkingOn })
+    const answer = (await first.json()) as { content: object[] }
+    expect(answer.content.slice(0, 2)).toEqual([
+      { type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'opaque' },
+    ])
+    const toolResult = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Sunny' }] }
+    await messages({ ...ask, model: 'test/claude', tools, ...thinkingOn, messages: [...ask.messages, { role: 'assistant', content: answer.content }, toolResult] })
+    const sent = upstream.calls[1]!.body as { thinking?: object; messages: Array<{ content: object[] }> }
+    expect(sent.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 })
+    expect(sent.messages[1]!.content).toEqual([
+      { type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+    ])
+  })
+
   it('hands a PDF document through to an Anthropic-format upstream (as Claude Code sends one)', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'A report.' }], 'end_turn', { input_tokens: 10, output_tokens: 3 })) })
     const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }
@@ -214,19 +247,25 @@ describe('POST /v1/messages, streaming', () => {
           event('ping', {}),
           event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
           event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Hmm.' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig-hmm' } }),
           event('content_block_stop', { index: 0 }),
-          event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: {} } }),
-          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } }),
+          event('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'opaque' } }),
           event('content_block_stop', { index: 1 }),
+          event('content_block_start', { index: 2, content_block: { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: {} } }),
+          event('content_block_delta', { index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } }),
+          event('content_block_stop', { index: 2 }),
           event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 12 } }),
           event('message_stop', {}),
         ]),
     })
-    const events = await readEvents(await messages({ ...ask, model: 'test/claude', stream: true, tools }))
+    const events = await readEvents(await messages({ ...ask, model: 'test/claude', stream: true, tools, thinking: { type: 'enabled', budget_tokens: 1024 } }))
     expect(names(events)).toEqual([
       'message_start',
       'content_block_start:thinking',
       'content_block_delta:thinking_delta',
+      'content_block_delta:signature_delta',
+      'content_block_stop',
+      'content_block_start:redacted_thinking',
       'content_block_stop',
       'content_block_start:tool_use',
       'content_block_delta:input_json_delta',
@@ -234,8 +273,11 @@ describe('POST /v1/messages, streaming', () => {
       'message_delta',
       'message_stop',
     ])
-    expect(events[4]!.content_block).toMatchObject({ id: 'toolu_5', name: 'get_weather' })
-    expect(events[7]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 50, output_tokens: 12 } })
+    // The signature lets the client send the thinking back with the tool result, as Anthropic requires.
+    expect(events[3]!.delta).toEqual({ type: 'signature_delta', signature: 'sig-hmm' })
+    expect(events[5]!.content_block).toEqual({ type: 'redacted_thinking', data: 'opaque' })
+    expect(events[7]!.content_block).toMatchObject({ id: 'toolu_5', name: 'get_weather' })
+    expect(events[10]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 50, output_tokens: 12 } })
   })
 
   it('sends ping while the upstream is slow, and an error event when it fails after the first byte', async () => {

@@ -53,33 +53,51 @@ const Detail = z.union([
 ])
 const Details = z.array(Detail)
 
-type Replayable = { kind: 'text'; text: string; signature: string; index: number | null } | { kind: 'redacted'; data: string }
+/** One of Claude's entries in a `reasoning_details` list, as the other side sent it. */
+export type ClaudeDetail =
+  | { type: 'reasoning.text'; text: string; signature: string; index: number | null }
+  | { type: 'reasoning.encrypted'; data: string }
 
 /**
- * An assistant message's `reasoning_details` → the thinking blocks to put before its text and
- * tool_use blocks. Entries of another provider's format are skipped (their signatures mean
- * nothing to Claude; no format means Claude's, OpenRouter's default). A thinking block without
- * a signature is rejected by Anthropic, so one is dropped. Fragments of one block sent back as
- * streamed (same index, text in pieces, signature last) are joined first.
+ * Claude's entries of a `reasoning_details` list: malformed ones and those of another provider's
+ * format are skipped (their signatures mean nothing to Claude; no format means Claude's,
+ * OpenRouter's default).
  */
-export function thinkingBlocks(details: unknown): Block[] {
+export function claudeDetails(details: unknown): ClaudeDetail[] {
   const parsed = Details.safeParse(details)
-  const blocks: Replayable[] = []
-  for (const detail of parsed.success ? parsed.data : []) {
-    if (!detail || (detail.format != null && detail.format !== CLAUDE_FORMAT)) continue
+  return (parsed.success ? parsed.data : []).flatMap((detail): ClaudeDetail[] => {
+    if (!detail || (detail.format != null && detail.format !== CLAUDE_FORMAT)) return []
+    if (detail.type === 'reasoning.encrypted') return [{ type: detail.type, data: detail.data }]
+    return [{ type: detail.type, text: detail.text ?? '', signature: detail.signature ?? '', index: detail.index ?? null }]
+  })
+}
+
+/**
+ * An assistant message's `reasoning_details` → its thinking blocks, in order: fragments of one
+ * block sent as streamed (same index, text in pieces, signature last) are joined. A block's
+ * signature is '' when none came.
+ */
+export function claudeThinking(details: unknown): Block[] {
+  const blocks: Array<{ type: 'thinking'; thinking: string; signature: string; index: number | null } | { type: 'redacted_thinking'; data: string }> = []
+  for (const detail of claudeDetails(details)) {
     if (detail.type === 'reasoning.encrypted') {
-      blocks.push({ kind: 'redacted', data: detail.data })
+      blocks.push({ type: 'redacted_thinking', data: detail.data })
       continue
     }
     const last = blocks.at(-1)
-    const index = detail.index ?? null
-    if (last?.kind === 'text' && index !== null && last.index === index) {
-      last.text += detail.text ?? ''
+    if (last?.type === 'thinking' && detail.index !== null && last.index === detail.index) {
+      last.thinking += detail.text
       last.signature = detail.signature || last.signature
-    } else blocks.push({ kind: 'text', text: detail.text ?? '', signature: detail.signature ?? '', index })
+    } else blocks.push({ type: 'thinking', thinking: detail.text, signature: detail.signature, index: detail.index })
   }
-  return blocks.flatMap((block): Block[] => {
-    if (block.kind === 'redacted') return [{ type: 'redacted_thinking', data: block.data }]
-    return block.signature ? [{ type: 'thinking', thinking: block.text, signature: block.signature }] : []
-  })
+  return blocks.map((block) => (block.type === 'thinking' ? { type: block.type, thinking: block.thinking, signature: block.signature } : block))
+}
+
+/**
+ * The thinking blocks to replay before an assistant message's text and tool_use blocks, which
+ * Anthropic requires to continue a tool-use turn with thinking on. A thinking block without a
+ * signature is rejected by Anthropic, so one is dropped.
+ */
+export function thinkingBlocks(details: unknown): Block[] {
+  return claudeThinking(details).filter((block) => block.type !== 'thinking' || block.signature !== '')
 }

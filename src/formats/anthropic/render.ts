@@ -6,6 +6,7 @@ import { estimatePromptTokens } from '../openai/estimate'
 import type { ChatRequest } from '../openai/request'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { sseEvent } from '../sse'
+import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
 
 /**
  * Canonical results → Anthropic Messages responses for POST /v1/messages: the message JSON, the
@@ -49,9 +50,10 @@ export function anthropicUsage({ usage, costNano }: UsageReport) {
 type Block = { type: string; [field: string]: unknown }
 
 function contentBlocks(message: AssistantMessage): Block[] {
-  const blocks: Block[] = []
-  // Signatures are not in the canonical form; Anthropic's SDK types require the field.
-  if (message.reasoning) blocks.push({ type: 'thinking', thinking: message.reasoning, signature: '' })
+  // Claude's thinking keeps its blocks and signatures (in reasoning_details), so a client can send
+  // it back to continue a tool-use turn; another model's reasoning has none (the SDK types require the field).
+  const thinking = claudeThinking(message.reasoning_details)
+  const blocks: Block[] = thinking.length ? thinking : message.reasoning ? [{ type: 'thinking', thinking: message.reasoning, signature: '' }] : []
   for (const text of [message.content, message.refusal]) if (text) blocks.push({ type: 'text', text })
   for (const call of message.tool_calls ?? []) {
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) })
@@ -103,7 +105,7 @@ export function anthropicErrorBody(error: GatewayError) {
   return { type: 'error', error: { type, message: error.message, ...metadata } }
 }
 
-type BlockKind = 'text' | 'thinking' | 'tool_use'
+type BlockKind = 'text' | 'thinking' | 'redacted_thinking' | 'tool_use'
 
 /**
  * One streamed message. Anthropic blocks are sequential (start, deltas, stop), while canonical
@@ -115,6 +117,8 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   let failed = false
   let open: BlockKind | null = null
   let blocks = 0
+  /** Of the open thinking block, the index of its entries in reasoning_details (Claude's blocks only). */
+  let thinkingDetail: number | null = null
   let finish: { reason: FinishReason; native: string | null } = { reason: 'stop', native: null }
   const toolBlocks = new Map<number, number>()
 
@@ -134,6 +138,7 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   const begin = (next: BlockKind, contentBlock: Block): Uint8Array[] => {
     const closed = close()
     open = next
+    thinkingDetail = null
     const index = blocks++
     return [...closed, sseEvent('content_block_start', { type: 'content_block_start', index, content_block: contentBlock })]
   }
@@ -145,6 +150,23 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
     const body = kind === 'text' ? { type: 'text_delta', text: value } : { type: 'thinking_delta', thinking: value }
     return [...opening, delta(blocks - 1, body)]
   }
+
+  /**
+   * Claude's thinking, block by block as reasoning_details numbers them, with its signatures and
+   * redacted blocks; the delta's `reasoning` repeats the same text.
+   */
+  const claudeBlocks = (details: ClaudeDetail[]): Uint8Array[] =>
+    details.flatMap((detail) => {
+      if (detail.type === 'reasoning.encrypted') return begin('redacted_thinking', { type: 'redacted_thinking', data: detail.data })
+      const opening = open === 'thinking' && thinkingDetail === detail.index ? [] : begin('thinking', { type: 'thinking', thinking: '', signature: '' })
+      thinkingDetail = detail.index
+      const index = blocks - 1
+      return [
+        ...opening,
+        ...(detail.text ? [delta(index, { type: 'thinking_delta', thinking: detail.text })] : []),
+        ...(detail.signature ? [delta(index, { type: 'signature_delta', signature: detail.signature })] : []),
+      ]
+    })
 
   const toolCalls = (calls: NonNullable<Delta['tool_calls']>): Uint8Array[] =>
     calls.flatMap((call) => {
@@ -172,8 +194,10 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
         finish = { reason: event.finishReason, native: event.nativeFinishReason }
         return start()
       }
-      const { content, refusal, reasoning, tool_calls } = event.delta
-      return [...start(), ...text('thinking', reasoning), ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
+      const { content, refusal, reasoning, reasoning_details, tool_calls } = event.delta
+      const claude = reasoning_details === undefined ? [] : claudeDetails(reasoning_details)
+      const thinking = claude.length ? claudeBlocks(claude) : text('thinking', reasoning)
+      return [...start(), ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
     },
     error(error) {
       failed = true
