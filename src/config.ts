@@ -43,7 +43,8 @@ const ConfigSchema = z.object({
    * to Anthropic-format providers, comma-separated; the others are dropped. Empty forwards none.
    */
   ANTHROPIC_BETAS: z
-    .string()
+    // `[vars]` may hold a JSON list too.
+    .union([z.string(), z.array(z.string()).transform((names) => names.join(','))])
     .transform((list): readonly string[] => betaNames(list))
     .catch(DEFAULT_ANTHROPIC_BETAS),
   /** Upper bound on upstream attempts for one request (the endpoints tried in order). */

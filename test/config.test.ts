@@ -23,6 +23,13 @@ describe('operational settings', () => {
     }
   })
 
+  it('read the Anthropic betas to forward as a comma-separated string or a JSON list; unset means the defaults', () => {
+    expect(configOf({ ANTHROPIC_BETAS: ' A-1 , b-2,,' }).ANTHROPIC_BETAS).toEqual(['a-1', 'b-2'])
+    expect(configOf({ ANTHROPIC_BETAS: ['a-1', 'b-2'] }).ANTHROPIC_BETAS).toEqual(['a-1', 'b-2'])
+    expect(configOf({ ANTHROPIC_BETAS: '' }).ANTHROPIC_BETAS).toEqual([])
+    expect(configOf({}).ANTHROPIC_BETAS).toEqual(['interleaved-thinking-2025-05-14', 'fine-grained-tool-streaming-2025-05-14', 'token-efficient-tools-2025-02-19'])
+  })
+
   it('say once which set value could not be used, and why, without echoing it', () => {
     const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const env = { SETTLE_LINGER_BUSY_MS: '30000', TIMEOUT_IDLE_MS: 'soon-ish', MAX_ATTEMPTS: '3' }

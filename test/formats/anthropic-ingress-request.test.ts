@@ -174,6 +174,29 @@ describe('fromAnthropicRequest', () => {
       },
     },
     {
+      name: 'a tool result with a PDF (as Claude Code reads one): the document follows as user content',
+      body: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'tool_result',
+                tool_use_id: 'toolu_2',
+                content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0x' } }],
+              },
+            ],
+          },
+        ],
+      },
+      expected: {
+        messages: [
+          { role: 'tool', tool_call_id: 'toolu_2', content: '' },
+          { role: 'user', content: [{ type: 'file', file: { filename: 'document.pdf', file_data: 'data:application/pdf;base64,JVBERi0x' } }] },
+        ],
+      },
+    },
+    {
       name: 'thinking blocks → reasoning, with signatures kept in reasoning_details',
       body: {
         messages: [
@@ -245,4 +268,14 @@ describe('MessagesRequest validation', () => {
       expect(parsed.error!.issues.map((issue) => issue.path.join('.')).some((issuePath) => issuePath.startsWith(path))).toBe(true)
     })
   }
+
+  it("refuses Anthropic's server tools by their type, with no schema mismatch beside it (Claude Code's WebSearch)", () => {
+    const parsed = MessagesRequest.safeParse({ ...base, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }] })
+    expect(parsed.error!.issues).toEqual([
+      expect.objectContaining({
+        path: ['tools', 0, 'type'],
+        message: 'Tools of type "web_search_20250305" (Anthropic\'s server and client tools) are not supported: give each tool a name and an input_schema',
+      }),
+    ])
+  })
 })

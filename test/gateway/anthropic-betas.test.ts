@@ -55,7 +55,7 @@ describe('Anthropic betas', () => {
     const response = await post(
       '/v1/chat/completions',
       { model: 'test/chat', messages: [{ role: 'user', content: 'Hello' }], provider: { order: ['alpha', 'beta'] } },
-      { 'x-anthropic-beta': 'token-efficient-tools-2025-02-19', 'anthropic-beta': 'token-efficient-tools-2025-02-19' },
+      { 'x-anthropic-beta': 'token-efficient-tools-2025-02-19' },
     )
     expect(response.status).toBe(200)
     expect(upstream.calls.map((call) => [call.url, call.headers.get('anthropic-beta')])).toEqual([
@@ -64,18 +64,29 @@ describe('Anthropic betas', () => {
     ])
   })
 
+  it('takes both headers together, each beta once', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(claudeAnswer) })
+    await post('/v1/messages', ask, {
+      'anthropic-beta': 'interleaved-thinking-2025-05-14',
+      'x-anthropic-beta': 'token-efficient-tools-2025-02-19,interleaved-thinking-2025-05-14',
+    })
+    expect(upstream.calls[0]!.headers.get('anthropic-beta')).toBe('interleaved-thinking-2025-05-14,token-efficient-tools-2025-02-19')
+  })
+
   it("keeps a provider's own betas from the catalog beside the client's", async () => {
     await installCatalog({
       ...testCatalog,
-      providers: testCatalog.providers.map((provider) => (provider.id === 'beta' ? { ...provider, headers: { 'Anthropic-Beta': 'prompt-tools-2025-04-02' } } : provider)),
+      providers: testCatalog.providers.map((provider) =>
+        provider.id === 'beta' ? { ...provider, headers: { 'Anthropic-Beta': 'prompt-tools-2025-04-02', 'anthropic-beta': 'other-2025-01-01' } } : provider,
+      ),
     })
     try {
       const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(claudeAnswer) })
       await post('/v1/messages', ask, { 'anthropic-beta': 'interleaved-thinking-2025-05-14' })
       await post('/v1/messages', ask, {})
       expect(upstream.calls.map((call) => call.headers.get('anthropic-beta'))).toEqual([
-        'prompt-tools-2025-04-02,interleaved-thinking-2025-05-14',
-        'prompt-tools-2025-04-02',
+        'prompt-tools-2025-04-02,other-2025-01-01,interleaved-thinking-2025-05-14',
+        'prompt-tools-2025-04-02, other-2025-01-01',
       ])
     } finally {
       await installCatalog()

@@ -42,8 +42,9 @@ export function requestedBetas(headers: Headers, allowed: readonly string[]): st
  */
 export function withBetas(headers: Record<string, string>, betas: readonly string[]): Record<string, string> {
   if (betas.length === 0) return headers
-  const configured = Object.keys(headers).find((name) => name.toLowerCase() === 'anthropic-beta')
-  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== configured))
-  const names = [...new Set([...betaNames(configured === undefined ? '' : (headers[configured] ?? '')), ...betas])]
-  return { ...rest, 'anthropic-beta': names.join(',') }
+  const entries = Object.entries(headers)
+  const isBeta = ([name]: [string, string]) => name.toLowerCase() === 'anthropic-beta'
+  const configured = entries.filter(isBeta).flatMap(([, value]) => betaNames(value))
+  const rest = Object.fromEntries(entries.filter((entry) => !isBeta(entry)))
+  return { ...rest, 'anthropic-beta': [...new Set([...configured, ...betas])].join(',') }
 }

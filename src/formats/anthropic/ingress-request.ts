@@ -45,7 +45,8 @@ const ToolUseBlock = z.object({
 const ToolResultBlock = z.object({
   type: z.literal('tool_result'),
   tool_use_id: z.string().min(1),
-  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextBlock, ImageBlock]))]).optional(),
+  // Claude Code's Read tool answers with a PDF as a document block.
+  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextBlock, ImageBlock, DocumentBlock]))]).optional(),
   is_error: z.boolean().optional(),
   ...cache,
 })
@@ -57,13 +58,28 @@ const AssistantBlock = z.discriminatedUnion('type', [TextBlock, ToolUseBlock, Th
 type UserBlock = z.infer<typeof UserBlock>
 type AssistantBlock = z.infer<typeof AssistantBlock>
 
-const AnthropicTool = z.object({
+const CustomTool = z.object({
   type: z.literal('custom').optional(),
   name: ToolName,
   description: z.string().optional(),
   input_schema: z.record(z.string(), z.unknown()),
   ...cache,
 })
+/**
+ * Anthropic's server and client tools (`web_search_20250305`, `bash_20250124`, …) run at Anthropic
+ * or need its tool use protocol: any other provider would be handed a tool it cannot run, and
+ * their prices are not in the catalog. They are refused by name rather than as a schema mismatch.
+ */
+const AnthropicTool = z.preprocess((tool, ctx) => {
+  const type = typeof tool === 'object' && tool !== null && 'type' in tool ? tool.type : undefined
+  if (typeof type !== 'string' || type === 'custom') return tool
+  ctx.addIssue({
+    code: 'custom',
+    path: ['type'],
+    message: `Tools of type ${JSON.stringify(type.slice(0, 64))} (Anthropic's server and client tools) are not supported: give each tool a name and an input_schema`,
+  })
+  return z.NEVER
+}, CustomTool)
 
 const parallel = { disable_parallel_tool_use: z.boolean().optional() }
 const AnthropicToolChoice = z.discriminatedUnion('type', [
@@ -174,7 +190,7 @@ function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
 /**
  * OpenAI wants each tool result as its own `tool` message straight after the assistant's calls,
  * and Anthropic puts them first in the next user turn: so results become tool messages, and the
- * rest of the turn (plus any images the results carried, which tool messages cannot hold) follows
+ * rest of the turn (plus any images and documents the results carried, which tool messages cannot hold) follows
  * as one user message.
  */
 function fromUserTurn(content: string | UserBlock[]): Message[] {
@@ -189,7 +205,7 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result
       const texts = blocks.flatMap((inner) => (inner.type === 'text' ? [textPart(inner)] : []))
-      parts.push(...blocks.flatMap((inner) => (inner.type === 'image' ? [imagePart(inner)] : [])))
+      parts.push(...blocks.flatMap((inner) => (inner.type === 'image' ? [imagePart(inner)] : inner.type === 'document' ? [documentPart(inner)] : [])))
       if (block.cache_control != null) {
         const last = texts.pop() ?? { type: 'text' as const, text: '' }
         texts.push(withCache(last, block))
