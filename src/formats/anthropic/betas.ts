@@ -18,7 +18,6 @@ export const DEFAULT_ANTHROPIC_BETAS: readonly string[] = [
   'token-efficient-tools-2025-02-19',
 ]
 
-
 /** A comma-separated list of beta names, lowercased, blanks dropped. */
 export function betaNames(list: string): string[] {
   return list

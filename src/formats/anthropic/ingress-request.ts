@@ -190,8 +190,8 @@ function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
 /**
  * OpenAI wants each tool result as its own `tool` message straight after the assistant's calls,
  * and Anthropic puts them first in the next user turn: so results become tool messages, and the
- * rest of the turn (plus any images and documents the results carried, which tool messages cannot hold) follows
- * as one user message.
+ * rest of the turn (plus any images and documents the results carried, which tool messages cannot
+ * hold) follows as one user message.
  */
 function fromUserTurn(content: string | UserBlock[]): Message[] {
   if (typeof content === 'string') return [{ role: 'user', content }]
