@@ -6,7 +6,7 @@ import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { badResponse, failureFromResponse, failureFromThrow, type Failure } from './failures'
-import { servedHeaders, type GenerationIdentity } from './identity'
+import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
 
@@ -15,7 +15,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
   if (!served.ok) {
     ctx.finish(failedOutcome(served))
-    return ctx.renderer.error(served.error)
+    return unservedAnswer(ctx.renderer.error(served.error), identity, served.attempts)
   }
   const { value: completion, endpoint, attempts } = served
   const meta: ResponseMeta = {

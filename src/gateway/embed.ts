@@ -8,7 +8,7 @@ import { tryPrepared, type AttemptContext, type Unserved } from './attempts'
 import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import type { Failure } from './failures'
-import { servedHeaders, type GenerationIdentity } from './identity'
+import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { reportOf, type Report } from './usage'
 
@@ -56,7 +56,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
   )
   if (!served.ok) {
     ctx.finish(unservedOutcome(ctx, served))
-    return toErrorResponse(served.error)
+    return unservedAnswer(toErrorResponse(served.error), identity, served.attempts)
   }
   const { value: embeddings, endpoint, attempts } = served
   const report = embeddingsReport(embeddings.usage, endpoint, ctx.costCapNano, ctx.request)

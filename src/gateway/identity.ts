@@ -20,6 +20,15 @@ export function newGeneration(now: number): GenerationIdentity {
   return { id: generationId(created, suffix), created }
 }
 
+/**
+ * The error answer of a request no provider served: it still names its generation (its record
+ * holds the attempt log) and how many attempts it took.
+ */
+export function unservedAnswer(error: Response, identity: GenerationIdentity, attempts: AttemptRecord[]): Response {
+  for (const [name, value] of Object.entries(servedHeaders(identity, null, attempts))) error.headers.set(name, value)
+  return error
+}
+
 /** Headers naming the generation (a token count has none), the serving provider, and how many attempts it took. */
 export function servedHeaders(
   identity: GenerationIdentity | null,

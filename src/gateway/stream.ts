@@ -6,7 +6,7 @@ import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './
 import { failedOutcome, type ExecutionContext, type WaitUntil } from './context'
 import { badResponse, failureFromResponse, failureFromThrow } from './failures'
 import { TIMED_OUT, within } from './deadline'
-import { servedHeaders, type GenerationIdentity } from './identity'
+import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { relay, Sink, type OpenStream } from './relay'
 
 /** Bytes the relay may write ahead of a slow client before its writes wait. */
@@ -26,7 +26,7 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
     ctx.finish(failedOutcome(early))
-    return ctx.renderer.error(early.error)
+    return unservedAnswer(ctx.renderer.error(early.error), identity, early.attempts)
   }
 
   // The runtime's own byte pipe: no JavaScript stream stage between the relay and the client (a

@@ -101,6 +101,10 @@ describe('fallback before the first byte', () => {
     })
     const response = await chat(tenant.key, ask)
     expect(response.status).toBe(502)
+    // No provider served it, but it has a generation (its record holds the attempts) and a count of them.
+    expect(response.headers.get('x-generation-id')).toMatch(/^gen-/)
+    expect(response.headers.get('x-meridian-attempts')).toBe('3')
+    expect(response.headers.get('x-meridian-provider')).toBeNull()
     const body = (await response.json()) as ErrorJson
     expect(body.error.message).toBe('Provider returned error')
     expect(body.error.metadata).toMatchObject({ provider_name: 'Gamma', raw: { error: { message: 'gamma down' } } })

@@ -154,6 +154,8 @@ describe('streaming relay', () => {
     })
     const response = await chat(tenant.key, { ...ask, model: 'test/other' })
     expect(response.status).toBe(502)
+    expect(response.headers.get('x-meridian-attempts')).toBe('1')
+    expect(response.headers.get('x-generation-id')).toMatch(/^gen-/)
     const body = (await response.json()) as ErrorJson
     expect(body.error).toMatchObject({ code: 502, message: 'Provider returned error', metadata: { provider_name: 'Gamma', raw: { error: { message: 'also overloaded' } } } })
   })
