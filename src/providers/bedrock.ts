@@ -1,3 +1,5 @@
+import { reasoningOf } from '../formats/anthropic/thinking'
+import { isClaude } from '../formats/bedrock/claude'
 import { requestedMaxTokens } from '../formats/openai/request'
 import { toBedrock } from '../formats/bedrock/request'
 import { bedrockErrorMessage, fromBedrock } from '../formats/bedrock/response'
@@ -11,14 +13,19 @@ import { signSigV4, uriEncode, type AwsCredentials } from './sigv4'
  * provider's one secret holds `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (optionally `:SESSION_TOKEN`),
  * so a provider is live exactly when that secret is set; the signing region is read from the
  * base URL's host (`bedrock-runtime.{region}.amazonaws.com`, FIPS and VPC endpoints included),
- * else from the catalog region's name.
+ * else from the catalog region's name. Claude models also get their own fields (top_k, thinking)
+ * and give their signed reasoning back as `reasoning_details` (formats/bedrock/claude.ts).
  */
 export const bedrockAdapter: Adapter = {
   async prepare(request, endpoint, apiKey, { stream }) {
     const requested = requestedMaxTokens(request)
-    const maxTokens = requested === undefined ? undefined : Math.min(requested, endpoint.spec.maxCompletionTokens)
-    const body = JSON.stringify(toBedrock(request, { maxTokens }))
-    const path = `model/${uriEncode(endpoint.spec.upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
+    const cap = endpoint.spec.maxCompletionTokens
+    const maxTokens = requested === undefined ? undefined : Math.min(requested, cap)
+    const { upstreamModel } = endpoint.spec
+    const claude = isClaude(upstreamModel)
+    const body = JSON.stringify(toBedrock(request, { maxTokens, ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }))
+    const decoding = { claude, excludeReasoning: reasoningOf(request).exclude }
+    const path = `model/${uriEncode(upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
     const url = upstreamUrl(endpoint.provider.baseUrl, path)
     const headers = await signSigV4({
       method: 'POST',
@@ -33,8 +40,8 @@ export const bedrockAdapter: Adapter = {
     })
     return {
       request: { url, init: { method: 'POST', headers, body } },
-      decodeCompletion: fromBedrock,
-      decodeStream: createBedrockStreamDecoder(),
+      decodeCompletion: (json) => fromBedrock(json, decoding),
+      decodeStream: createBedrockStreamDecoder(decoding),
       streamMessages: bedrockStreamMessages,
       errorMessage: bedrockErrorMessage,
     }

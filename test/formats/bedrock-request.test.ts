@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
+import { isClaude } from '../../src/formats/bedrock/claude'
 import { toBedrock } from '../../src/formats/bedrock/request'
 import type { ChatRequest } from '../../src/formats/openai/request'
 
@@ -25,6 +26,27 @@ describe('toBedrock', () => {
     ])
     expect(() => toBedrock(image('https://example.com/a.png'))).toThrow(GatewayError)
     expect(() => toBedrock(image('https://example.com/a.png'))).toThrow(/messages\[0\]\.content\[1\]/)
+  })
+
+  it('sends files as named documents in Converse formats, and refuses URLs and other types naming the part', () => {
+    const file = (filename: string | undefined, file_data: string) => ({ type: 'file' as const, file: { filename, file_data } })
+    const body = toBedrock(request({
+      messages: [{ role: 'user', content: [
+        file('Q3 report: final.v2.pdf', 'data:application/pdf;base64,JVBERi0='),
+        file('Q3 report: final.v2.pdf', 'data:application/pdf;base64,JVBERi1='),
+        file(undefined, 'data:text/csv;base64,YSxi'),
+        { type: 'text', text: 'Compare them.' },
+      ] }],
+    }))
+    expect(body.messages).toEqual([{ role: 'user', content: [
+      { document: { format: 'pdf', name: 'Q3 report final v2', source: { bytes: 'JVBERi0=' } } },
+      { document: { format: 'pdf', name: 'Q3 report final v2 (2)', source: { bytes: 'JVBERi1=' } } },
+      { document: { format: 'csv', name: 'document', source: { bytes: 'YSxi' } } },
+      { text: 'Compare them.' },
+    ] }])
+    const refused = (part: ReturnType<typeof file>) => () => toBedrock(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Read' }, part] }] }))
+    expect(refused(file('a.pdf', 'https://example.com/a.pdf'))).toThrow(/messages\[0\]\.content\[1\]: Bedrock Converse takes a file only as a base64 data: URL/)
+    expect(refused(file('a.zip', 'data:application/zip;base64,UEs='))).toThrow(/file type "application\/zip" is not supported/)
   })
 
   it('turns tool calls into toolUse and tool results into toolResult blocks in one user turn', () => {
@@ -67,3 +89,64 @@ describe('toBedrock', () => {
     expect((body.toolConfig as { toolChoice?: unknown }).toolChoice).toEqual(expected)
   })
 })
+
+describe('toBedrock for Claude', () => {
+  const claude = { upstreamModel: 'us.anthropic.claude-sonnet-4-20250514-v1:0', maxTokensCap: 64_000 }
+  const signed = [{ type: 'reasoning.text', text: 'Check the weather.', signature: 'sig-1', format: 'anthropic-claude-v1', index: 0 }]
+  const toolTurn = (reasoning_details: unknown[]): ChatRequest['messages'] => [
+    { role: 'user', content: 'Weather in Paris?' },
+    { role: 'assistant', content: null, reasoning_details, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 't1', content: 'sunny' },
+  ]
+  const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather' } }]
+
+  it('sends top_k in additionalModelRequestFields and keeps temperature within Claude\'s range', () => {
+    const body = toBedrock(request({ temperature: 1.5, top_k: 40 }), { maxTokens: 500, claude })
+    expect(body.inferenceConfig).toEqual({ maxTokens: 500, temperature: 1 })
+    expect(body.additionalModelRequestFields).toEqual({ top_k: 40 })
+  })
+
+  it('turns a reasoning effort into a thinking budget, dropping what thinking forbids', () => {
+    const body = toBedrock(request({ reasoning: { effort: 'high' }, temperature: 0.3, top_p: 0.5, top_k: 40 }), { maxTokens: 10_000, claude })
+    expect(body.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 8000 } })
+    expect(body.inferenceConfig).toEqual({ maxTokens: 10_000, topP: 0.95 })
+  })
+
+  it('sets max_tokens for thinking when the client sent none, and raises it above the budget', () => {
+    expect(toBedrock(request({ reasoning: { max_tokens: 2048 } }), { claude }).inferenceConfig).toEqual({ maxTokens: 64_000 })
+    const raised = toBedrock(request({ reasoning: { max_tokens: 4000 } }), { maxTokens: 1000, claude })
+    expect(raised.inferenceConfig).toEqual({ maxTokens: 5000 })
+    expect(raised.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 4000 } })
+  })
+
+  it('replays signed and redacted reasoning first in the assistant turn, and keeps thinking on for the tool result', () => {
+    const details = [...signed, { type: 'reasoning.encrypted', data: 'ZW5j', format: 'anthropic-claude-v1' }, { type: 'reasoning.text', text: 'unsigned', index: 2 }]
+    const body = toBedrock(request({ messages: toolTurn(details), tools, reasoning: { max_tokens: 2048 } }), { maxTokens: 4096, claude })
+    expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([
+      { reasoningContent: { reasoningText: { text: 'Check the weather.', signature: 'sig-1' } } },
+      { reasoningContent: { redactedContent: 'ZW5j' } },
+      { toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } },
+    ])
+    expect(body.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
+  })
+
+  it('holds thinking back where Claude refuses it: a tool-use turn without its reasoning, or a forced tool', () => {
+    const lost = toBedrock(request({ messages: toolTurn([]), tools, reasoning: { max_tokens: 2048 } }), { maxTokens: 4096, claude })
+    expect(lost.additionalModelRequestFields).toBeUndefined()
+    const forced = toBedrock(request({ tools, tool_choice: 'required', reasoning: { max_tokens: 2048 } }), { maxTokens: 4096, claude })
+    expect(forced.additionalModelRequestFields).toBeUndefined()
+  })
+
+  it('sends none of this to other models: no reasoning replayed, no top_k, no thinking', () => {
+    const body = toBedrock(request({ messages: toolTurn(signed), tools, top_k: 40, temperature: 1.5, reasoning: { effort: 'high' } }), { maxTokens: 4096 })
+    expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([{ toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } }])
+    expect(body.additionalModelRequestFields).toBeUndefined()
+    expect(body.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 1.5 })
+  })
+
+  it('knows Claude by its Bedrock ids', () => {
+    expect(['anthropic.claude-3-7-sonnet-20250219-v1:0', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-opus-4-1-20250805-v1:0'].every(isClaude)).toBe(true)
+    expect(['meta.llama3-70b-instruct-v1:0', 'amazon.nova-pro-v1:0', 'deepseek.r1-v1:0'].some(isClaude)).toBe(false)
+  })
+})
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bedrockErrorMessage, fromBedrock } from '../../src/formats/bedrock/response'
+import { bedrockErrorMessage, fromBedrock, type BedrockDecodeOptions } from '../../src/formats/bedrock/response'
 import { bedrockStreamMessages, createBedrockStreamDecoder } from '../../src/formats/bedrock/stream'
 import type { StreamEvent } from '../../src/formats/canonical'
 import text from '../fixtures/bedrock/converse-text.json'
@@ -7,8 +7,8 @@ import toolUse from '../fixtures/bedrock/converse-tool-use.json'
 import { event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
 import { collect } from '../support/streams'
 
-async function decodeAll(frames: Uint8Array[]): Promise<StreamEvent[]> {
-  const decode = createBedrockStreamDecoder()
+async function decodeAll(frames: Uint8Array[], options: BedrockDecodeOptions = {}): Promise<StreamEvent[]> {
+  const decode = createBedrockStreamDecoder(options)
   return (await collect(bedrockStreamMessages(eventStreamResponse(frames, 3).body!))).flatMap(decode)
 }
 
@@ -31,6 +31,28 @@ describe('fromBedrock', () => {
     })
     expect(completion.finishReason).toBe('tool_calls')
     expect(completion.usage).toMatchObject({ promptTokens: 1400, cachedTokens: 1000, completionTokens: 60 })
+  })
+
+  it('gives Claude\'s reasoning back as signed and redacted reasoning_details, unless excluded', () => {
+    const content = [
+      { reasoningContent: { reasoningText: { text: 'The user wants weather.', signature: 'c2ln' } } },
+      { reasoningContent: { redactedContent: 'ZW5j' } },
+      { text: 'Sunny.' },
+    ]
+    const body = { ...text, output: { message: { role: 'assistant', content } } }
+    expect(fromBedrock(body, { claude: true }).message).toEqual({
+      role: 'assistant',
+      content: 'Sunny.',
+      refusal: null,
+      reasoning: 'The user wants weather.',
+      reasoning_details: [
+        { type: 'reasoning.text', text: 'The user wants weather.', signature: 'c2ln', format: 'anthropic-claude-v1', index: 0 },
+        { type: 'reasoning.encrypted', data: 'ZW5j', format: 'anthropic-claude-v1', index: 1 },
+      ],
+    })
+    expect(fromBedrock(body, { claude: true, excludeReasoning: true }).message).toEqual({ role: 'assistant', content: 'Sunny.', refusal: null })
+    // Another model's reasoning carries no signature Claude could check: text only.
+    expect(fromBedrock(body).message).not.toHaveProperty('reasoning_details')
   })
 
   it.each([
@@ -80,6 +102,26 @@ describe('Bedrock stream decoding', () => {
     ])
     expect(events[4]).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' })
     expect(events[5]).toMatchObject({ type: 'usage', usage: { promptTokens: 70, cachedTokens: 20 } })
+  })
+
+  it('streams Claude\'s reasoning with its signature and redacted blocks as reasoning_details, one index per block', async () => {
+    const frames = [
+      toolStream[0]!,
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'Need ' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'weather.' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { signature: 'c2ln' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 1, delta: { reasoningContent: { redactedContent: 'ZW5j' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 2, delta: { text: 'Sunny.' } }),
+    ]
+    const detail = (fields: object) => ({ type: 'delta', delta: { reasoning_details: [{ format: 'anthropic-claude-v1', ...fields }] } })
+    expect(await decodeAll(frames, { claude: true })).toEqual([
+      { type: 'delta', delta: { reasoning: 'Need ', reasoning_details: [{ type: 'reasoning.text', text: 'Need ', format: 'anthropic-claude-v1', index: 0 }] } },
+      { type: 'delta', delta: { reasoning: 'weather.', reasoning_details: [{ type: 'reasoning.text', text: 'weather.', format: 'anthropic-claude-v1', index: 0 }] } },
+      detail({ type: 'reasoning.text', signature: 'c2ln', index: 0 }),
+      detail({ type: 'reasoning.encrypted', data: 'ZW5j', index: 1 }),
+      { type: 'delta', delta: { content: 'Sunny.' } },
+    ])
+    expect(await decodeAll(frames, { claude: true, excludeReasoning: true })).toEqual([{ type: 'delta', delta: { content: 'Sunny.' } }])
   })
 
   it('sends unknown usage (so the gateway estimates it) for metadata whose usage lacks a count', async () => {

@@ -93,6 +93,44 @@ describe('Bedrock Converse upstreams', () => {
     expect(data.map((chunk) => firstChoice(chunk)?.finish_reason).filter(Boolean)).toEqual(['tool_calls'])
   })
 
+  it("give Claude's signed thinking back on /v1/messages, and replay it with the tool result so thinking stays on", async () => {
+    const converse = {
+      output: {
+        message: {
+          role: 'assistant',
+          content: [
+            { reasoningContent: { reasoningText: { text: 'Need the weather.', signature: 'sig-1' } } },
+            { reasoningContent: { redactedContent: 'b3BhcXVl' } },
+            { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Oslo' } } },
+          ],
+        },
+      },
+      stopReason: 'tool_use',
+      usage: { inputTokens: 30, outputTokens: 12 },
+    }
+    const upstream = fakeUpstreams({ [BEDROCK]: () => jsonResponse(converse) })
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }]
+    const ask = { model: 'test/bedrock', max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 1024 }, tools, messages: [{ role: 'user', content: 'Weather in Oslo?' }] }
+    const first = await chat(tenant.key, ask, '/v1/messages')
+    expect(first.status).toBe(200)
+    const answer = (await first.json()) as { content: object[] }
+    expect(answer.content.slice(0, 2)).toEqual([
+      { type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'b3BhcXVl' },
+    ])
+    expect(upstream.calls[0]!.body).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 1024 } }, inferenceConfig: { maxTokens: 2000 } })
+
+    const toolResult = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tooluse_1', content: 'Sunny' }] }
+    await chat(tenant.key, { ...ask, messages: [...ask.messages, { role: 'assistant', content: answer.content }, toolResult] }, '/v1/messages')
+    const sent = upstream.calls[1]!.body as { additionalModelRequestFields?: object; messages: Array<{ content: object[] }> }
+    expect(sent.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 1024 } })
+    expect(sent.messages[1]!.content).toEqual([
+      { reasoningContent: { reasoningText: { text: 'Need the weather.', signature: 'sig-1' } } },
+      { reasoningContent: { redactedContent: 'b3BhcXVl' } },
+      { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Oslo' } } },
+    ])
+  })
+
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {
     fakeUpstreams({ [BEDROCK]: () => eventStreamResponse([exception('throttlingException', 'Too many requests')]) })
     const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })

@@ -1,11 +1,13 @@
 import { GatewayError } from '../../errors'
 import { mapParameters, type ParameterRule } from '../../providers/parameters'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
+import { applyClaudeFields, reasoningBlocks, type ClaudeOptions } from './claude'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
  * `system`; the rest become `messages` whose roles alternate user/assistant (Converse rejects two
  * turns of one role, so neighbours merge). The model goes in the URL, so the body has none.
+ * Claude's own fields (top_k, thinking, its signed reasoning replayed) are in claude.ts.
  */
 
 type Body = Record<string, unknown>
@@ -19,12 +21,33 @@ const INFERENCE: readonly ParameterRule[] = [
   { param: 'stop', to: 'stopSequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
 ]
 
+/** Converse's document formats by MIME type. */
+const DOCUMENT_FORMATS: Record<string, string> = {
+  'application/pdf': 'pdf',
+  'text/csv': 'csv',
+  'application/msword': 'doc',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.ms-excel': 'xls',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
+  'text/html': 'html',
+  'text/plain': 'txt',
+  'text/markdown': 'md',
+}
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
 
-export function toBedrock(request: ChatRequest, options: { maxTokens?: number } = {}): Body {
+export interface BedrockOptions {
+  /** max_tokens the client asked for, bounded by the endpoint; none leaves Bedrock's default. */
+  maxTokens?: number
+  /** Set when the model is Claude (claude.ts's isClaude): its own fields are sent too. */
+  claude?: ClaudeOptions
+}
+
+export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): Body {
+  const claude = options.claude !== undefined
   const system: Block[] = []
   const messages: Turn[] = []
+  const documentNames = new Set<string>()
   const append = (role: Turn['role'], content: Block[]) => {
     const last = messages.at(-1)
     if (last?.role === role) last.content.push(...content)
@@ -39,9 +62,9 @@ export function toBedrock(request: ChatRequest, options: { maxTokens?: number } 
         return
       }
       case 'user':
-        return append('user', userBlocks(message.content, index))
+        return append('user', userBlocks(message.content, index, documentNames))
       case 'assistant':
-        return append('assistant', assistantBlocks(message, index))
+        return append('assistant', [...(claude ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool':
         return append('user', [{ toolResult: { toolUseId: message.tool_call_id, content: [{ text: textOf(message.content) }] } }])
     }
@@ -53,15 +76,17 @@ export function toBedrock(request: ChatRequest, options: { maxTokens?: number } 
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
   const toolConfig = bedrockTools(request)
   if (toolConfig) body.toolConfig = toolConfig
+  if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
 }
 
-function userBlocks(content: string | ContentPart[], index: number): Block[] {
+function userBlocks(content: string | ContentPart[], index: number, documentNames: Set<string>): Block[] {
   if (typeof content === 'string') return content ? [{ text: content }] : []
   return content.flatMap((part, partIndex): Block[] => {
     const where = `messages[${index}].content[${partIndex}]`
     if (part.type === 'text') return part.text ? [{ text: part.text }] : []
     if (part.type === 'image_url') return [imageBlock(part.image_url.url, where)]
+    if (part.type === 'file') return [documentBlock(part.file, where, documentNames)]
     throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" parts are not supported by Bedrock Converse models`)
   })
 }
@@ -73,6 +98,31 @@ function imageBlock(url: string, where: string): Block {
   const format = IMAGE_FORMATS[data[1]!.toLowerCase()]
   if (!format) throw new GatewayError(400, 'invalid_request', `${where}: image type "${data[1]}" is not supported by Bedrock Converse (png, jpeg, gif, webp)`)
   return { image: { format, source: { bytes: data[2] } } }
+}
+
+/**
+ * A file part (OpenRouter's `{ filename, file_data }`, as /v1/messages documents arrive) as a
+ * Converse document: bytes only (Converse reads S3, not http URLs), in one of its formats, under a
+ * name of the characters it allows, unique within the request.
+ */
+function documentBlock(file: Record<string, unknown>, where: string, names: Set<string>): Block {
+  const data = DATA_URL.exec(typeof file.file_data === 'string' ? file.file_data : '')
+  if (!data) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes a file only as a base64 data: URL in file.file_data`)
+  const format = DOCUMENT_FORMATS[data[1]!.toLowerCase()]
+  if (!format) {
+    throw new GatewayError(400, 'invalid_request', `${where}: file type "${data[1]}" is not supported by Bedrock Converse (${Object.values(DOCUMENT_FORMATS).join(', ')})`)
+  }
+  return { document: { format, name: documentName(file.filename, names), source: { bytes: data[2] } } }
+}
+
+/** Converse allows letters, digits, single spaces, hyphens, parentheses and square brackets in a name. */
+function documentName(filename: unknown, names: Set<string>): string {
+  const stem = typeof filename === 'string' ? filename.replace(/\.[A-Za-z0-9]{1,5}$/, '') : ''
+  const base = stem.replace(/[^A-Za-z0-9\s()[\]-]+/g, ' ').replace(/\s+/g, ' ').trim() || 'document'
+  let name = base
+  for (let n = 2; names.has(name); n++) name = `${base} (${n})`
+  names.add(name)
+  return name
 }
 
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { BilledTokenCount, type Completion, type FinishReason, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'
 import type { ToolCall } from '../openai/request'
 
 /**
@@ -19,7 +20,12 @@ export type BedrockUsage = z.infer<typeof BedrockUsage>
 const Block = z.looseObject({
   text: z.string().nullish(),
   toolUse: z.looseObject({ toolUseId: z.string(), name: z.string(), input: z.unknown() }).nullish(),
-  reasoningContent: z.looseObject({ reasoningText: z.looseObject({ text: z.string().nullish() }).nullish() }).nullish(),
+  reasoningContent: z
+    .looseObject({
+      reasoningText: z.looseObject({ text: z.string().nullish(), signature: z.string().nullish() }).nullish(),
+      redactedContent: z.string().nullish(),
+    })
+    .nullish(),
 })
 
 const ConverseResponse = z.looseObject({
@@ -51,25 +57,40 @@ export function usageFromBedrock(usage: BedrockUsage): TokenUsage | null {
   })
 }
 
+/** What the decoders need from the request. */
+export interface BedrockDecodeOptions {
+  /** The model is Claude: its reasoning blocks also become `reasoning_details`, signed, for the client to send back. */
+  claude?: boolean
+  /** reasoning.exclude: the answer leaves the reasoning out. */
+  excludeReasoning?: boolean
+}
+
 /** Parses a non-streaming Converse body; throws a ZodError on garbage. */
-export function fromBedrock(body: unknown): Completion {
+export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): Completion {
   const parsed = ConverseResponse.parse(body)
   let text = ''
   let reasoning = ''
+  const details: ReasoningDetail[] = []
   const toolCalls: ToolCall[] = []
   for (const block of parsed.output.message.content) {
     if (block.toolUse) {
       const { toolUseId, name, input } = block.toolUse
       toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } })
-    } else if (block.reasoningContent) reasoning += block.reasoningContent.reasoningText?.text ?? ''
-    else if (block.text) text += block.text
+    } else if (block.reasoningContent) {
+      const { reasoningText, redactedContent } = block.reasoningContent
+      reasoning += reasoningText?.text ?? ''
+      if (reasoningText) details.push(textDetail(details.length, reasoningText.text ?? '', reasoningText.signature ?? null))
+      else if (redactedContent) details.push(encryptedDetail(details.length, redactedContent))
+    } else if (block.text) text += block.text
   }
+  const shown = !options.excludeReasoning
   return {
     message: {
       role: 'assistant',
       content: text || null,
       refusal: null,
-      ...(reasoning ? { reasoning } : {}),
+      ...(shown && reasoning ? { reasoning } : {}),
+      ...(shown && options.claude && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
     },
     finishReason: bedrockFinishReason(parsed.stopReason),

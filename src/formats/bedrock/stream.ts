@@ -1,9 +1,10 @@
 import { z } from 'zod'
-import { type StreamEvent, usageEvents } from '../canonical'
+import { encryptedDetail, signatureDetail, textDetail } from '../anthropic/details'
+import { type Delta as CanonicalDelta, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import type { MessageReader, SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
-import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock } from './response'
+import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock, type BedrockDecodeOptions } from './response'
 
 /**
  * `converse-stream` → canonical stream events. The body is AWS event-stream frames, not SSE; each
@@ -37,15 +38,33 @@ const Delta = z.looseObject({
   delta: z.looseObject({
     text: z.string().nullish(),
     toolUse: z.looseObject({ input: z.string() }).nullish(),
-    reasoningContent: z.looseObject({ text: z.string().nullish() }).nullish(),
+    reasoningContent: z.looseObject({ text: z.string().nullish(), signature: z.string().nullish(), redactedContent: z.string().nullish() }).nullish(),
   }),
 })
 const Stop = z.looseObject({ stopReason: z.string() })
 const Metadata = z.looseObject({ usage: BedrockUsage.nullish().catch(null) })
 
-export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEvent[] {
+export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): (message: SseMessage) => StreamEvent[] {
   // contentBlockIndex of each tool use → its OpenAI tool-call index.
   const toolIndex = new Map<number, number>()
+  // contentBlockIndex of each reasoning block → its reasoning_details index.
+  const reasoningIndex = new Map<number, number>()
+  const shown = !options.excludeReasoning
+
+  /** A reasoning block's text, signature or redacted content, as `reasoning` and (Claude's) `reasoning_details`. */
+  function reasoningDelta(contentBlockIndex: number, part: { text?: string | null; signature?: string | null; redactedContent?: string | null }): StreamEvent[] {
+    if (!shown) return []
+    let index = reasoningIndex.get(contentBlockIndex)
+    if (index === undefined) reasoningIndex.set(contentBlockIndex, (index = reasoningIndex.size))
+    const delta: CanonicalDelta = {}
+    if (part.text) delta.reasoning = part.text
+    if (options.claude) {
+      if (part.text) delta.reasoning_details = [textDetail(index, part.text)]
+      else if (part.signature) delta.reasoning_details = [signatureDetail(index, part.signature)]
+      else if (part.redactedContent) delta.reasoning_details = [encryptedDetail(index, part.redactedContent)]
+    }
+    return Object.keys(delta).length ? [{ type: 'delta', delta }] : []
+  }
 
   function decode(message: SseMessage, data: unknown): StreamEvent[] {
     switch (message.event) {
@@ -64,7 +83,7 @@ export function createBedrockStreamDecoder(): (message: SseMessage) => StreamEve
       case 'contentBlockDelta': {
         const { contentBlockIndex, delta } = Delta.parse(data)
         if (delta.text) return [{ type: 'delta', delta: { content: delta.text } }]
-        if (delta.reasoningContent?.text) return [{ type: 'delta', delta: { reasoning: delta.reasoningContent.text } }]
+        if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (delta.toolUse && index !== undefined) return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
         return []
