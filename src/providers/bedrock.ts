@@ -1,5 +1,6 @@
 import { reasoningOf } from '../formats/anthropic/thinking'
 import { isClaude } from '../formats/bedrock/claude'
+import { jsonTool } from '../formats/json-tool'
 import { requestedMaxTokens } from '../formats/openai/request'
 import { toBedrock } from '../formats/bedrock/request'
 import { bedrockErrorMessage, fromBedrock } from '../formats/bedrock/response'
@@ -24,7 +25,7 @@ export const bedrockAdapter: Adapter = {
     const { upstreamModel } = endpoint.spec
     const claude = isClaude(upstreamModel)
     const body = JSON.stringify(toBedrock(request, { maxTokens, ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }))
-    const decoding = { claude, excludeReasoning: reasoningOf(request).exclude }
+    const decoding = { claude, excludeReasoning: reasoningOf(request).exclude, jsonTool: jsonTool(request)?.name ?? null }
     const path = `model/${uriEncode(upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
     const url = upstreamUrl(endpoint.provider.baseUrl, path)
     const headers = await signSigV4({

@@ -80,6 +80,22 @@ describe('toBedrock', () => {
     })
   })
 
+  it('asks for structured output with a forced tool, or one more tool beside the client\'s', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } }
+    const response_format = { type: 'json_schema' as const, json_schema: { name: 'place', schema } }
+    expect(toBedrock(request({ response_format })).toolConfig).toEqual({
+      tools: [{ toolSpec: { name: 'json_response', description: 'Give the final answer as JSON matching this schema.', inputSchema: { json: schema } } }],
+      toolChoice: { tool: { name: 'json_response' } },
+    })
+    const withTools = toBedrock(request({ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'json_response' } }] }))
+    expect(withTools.toolConfig).toEqual({
+      tools: [
+        { toolSpec: { name: 'json_response', inputSchema: { json: { type: 'object', properties: {} } } } },
+        { toolSpec: { name: 'json_response_2', description: 'Give the final answer as JSON matching this schema.', inputSchema: { json: { type: 'object' } } } },
+      ],
+    })
+  })
+
   it.each([
     ['auto', { auto: {} }],
     [{ type: 'function', function: { name: 'f' } }, { tool: { name: 'f' } }],

@@ -55,6 +55,16 @@ describe('fromBedrock', () => {
     expect(fromBedrock(body).message).not.toHaveProperty('reasoning_details')
   })
 
+  it('answers with the structured-output tool\'s input as the content, finishing normally', () => {
+    const content = [{ text: 'Here it is:' }, { toolUse: { toolUseId: 'tooluse_1', name: 'json_response', input: { city: 'Paris' } } }]
+    const body = { ...text, stopReason: 'tool_use', output: { message: { role: 'assistant', content } } }
+    const completion = fromBedrock(body, { jsonTool: 'json_response' })
+    expect(completion.message).toEqual({ role: 'assistant', content: '{"city":"Paris"}', refusal: null })
+    expect(completion.finishReason).toBe('stop')
+    // Without it the call is the client's own.
+    expect(fromBedrock(body).finishReason).toBe('tool_calls')
+  })
+
   it.each([
     ['a fraction, rounded up', { inputTokens: 2.5, outputTokens: 3, cacheWriteInputTokens: 0.1 }, { promptTokens: 4, completionTokens: 3, cachedTokens: 0, cacheWriteTokens: 1, reasoningTokens: 0 }],
     // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
@@ -122,6 +132,20 @@ describe('Bedrock stream decoding', () => {
       { type: 'delta', delta: { content: 'Sunny.' } },
     ])
     expect(await decodeAll(frames, { claude: true, excludeReasoning: true })).toEqual([{ type: 'delta', delta: { content: 'Sunny.' } }])
+  })
+
+  it('streams the structured-output tool\'s input as content and finishes normally', async () => {
+    const frames = [
+      event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'json_response' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"city":' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '"Paris"}' } } }),
+      event('messageStop', { stopReason: 'tool_use' }),
+    ]
+    expect(await decodeAll(frames, { jsonTool: 'json_response' })).toEqual([
+      { type: 'delta', delta: { content: '{"city":' } },
+      { type: 'delta', delta: { content: '"Paris"}' } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' },
+    ])
   })
 
   it('sends unknown usage (so the gateway estimates it) for metadata whose usage lacks a count', async () => {

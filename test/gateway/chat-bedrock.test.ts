@@ -131,6 +131,23 @@ describe('Bedrock Converse upstreams', () => {
     ])
   })
 
+  it('answer response_format with JSON through a forced tool', async () => {
+    const converse = {
+      output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_1', name: 'json_response', input: { height_m: 330 } } }] } },
+      stopReason: 'tool_use',
+      usage: { inputTokens: 20, outputTokens: 8 },
+    }
+    const upstream = fakeUpstreams({ [BEDROCK]: () => jsonResponse(converse) })
+    const schema = { type: 'object', properties: { height_m: { type: 'number' } } }
+    const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'How tall?' }], response_format: { type: 'json_schema', json_schema: { name: 'height', schema } } })
+    expect(response.status).toBe(200)
+    const json = (await response.json()) as { choices: Array<{ message: { content: string; tool_calls?: unknown }; finish_reason: string }> }
+    expect(json.choices[0]!.message.content).toBe('{"height_m":330}')
+    expect(json.choices[0]!.message.tool_calls).toBeUndefined()
+    expect(json.choices[0]!.finish_reason).toBe('stop')
+    expect(upstream.calls[0]!.body).toMatchObject({ toolConfig: { toolChoice: { tool: { name: 'json_response' } } } })
+  })
+
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {
     fakeUpstreams({ [BEDROCK]: () => eventStreamResponse([exception('throttlingException', 'Too many requests')]) })
     const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })

@@ -1,3 +1,4 @@
+import { jsonTool } from '../json-tool'
 import type { ChatRequest, ToolChoice } from '../openai/request'
 import { withCache, type Body } from './wire'
 
@@ -7,7 +8,6 @@ import { withCache, type Body } from './wire'
  * caches the tool definitions up to it.
  */
 
-const JSON_TOOL = 'json_response'
 const EMPTY_SCHEMA = { type: 'object', properties: {} }
 
 export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice: Body | null; jsonTool: string | null } {
@@ -22,27 +22,17 @@ export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice:
     return withCache(withCache(converted, fn), tool)
   })
   let toolChoice = request.tool_choice ? anthropicToolChoice(request.tool_choice) : null
-  let jsonTool: string | null = null
-  const format = request.response_format
-  if (format?.type === 'json_object' || format?.type === 'json_schema') {
-    // Structured output as a forced tool call works on every Claude model without beta headers;
-    // the response decoders turn the call's input back into the message content.
-    const names = new Set(userTools.map((tool) => tool.function.name))
-    jsonTool = JSON_TOOL
-    for (let n = 2; names.has(jsonTool); n++) jsonTool = `${JSON_TOOL}_${n}`
-    const schema = format.type === 'json_schema' ? format.json_schema : undefined
-    tools.push({
-      name: jsonTool,
-      description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
-      input_schema: schema?.schema ?? { type: 'object' },
-    })
-    if (!userTools.length && request.tool_choice == null) toolChoice = { type: 'tool', name: jsonTool }
+  // Structured output as a forced tool call works on every Claude model without beta headers.
+  const json = jsonTool(request)
+  if (json) {
+    tools.push({ name: json.name, description: json.description, input_schema: json.schema })
+    if (json.forced) toolChoice = { type: 'tool', name: json.name }
   }
   // Anthropic's "none" choice takes no options.
   if (request.parallel_tool_calls === false && toolChoice?.type !== 'none') {
     toolChoice = { type: 'auto', ...toolChoice, disable_parallel_tool_use: true }
   }
-  return { tools, toolChoice, jsonTool }
+  return { tools, toolChoice, jsonTool: json?.name ?? null }
 }
 
 function anthropicToolChoice(choice: ToolChoice): Body {

@@ -1,5 +1,6 @@
 import { GatewayError } from '../../errors'
 import { mapParameters, type ParameterRule } from '../../providers/parameters'
+import { jsonTool } from '../json-tool'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
 import { applyClaudeFields, reasoningBlocks, type ClaudeOptions } from './claude'
 
@@ -137,20 +138,20 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 
 /**
  * `tool_choice: "none"` has no Converse equivalent; the tools are still declared (earlier toolUse
- * blocks need them) and the choice is left to the model.
+ * blocks need them) and the choice is left to the model. `response_format` is one more tool
+ * (../json-tool.ts), forced when the client has none of its own.
  */
 function bedrockTools(request: ChatRequest): Body | null {
-  const tools = request.tools ?? []
-  if (!tools.length) return null
-  const specs = tools.map(({ function: fn }) => ({
-    toolSpec: {
-      name: fn.name,
-      ...(fn.description ? { description: fn.description } : {}),
-      inputSchema: { json: fn.parameters ?? { type: 'object', properties: {} } },
-    },
-  }))
-  const toolChoice = request.tool_choice ? choiceOf(request.tool_choice) : null
+  const specs = (request.tools ?? []).map(({ function: fn }) => toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} }))
+  const json = jsonTool(request)
+  if (json) specs.push(toolSpec(json.name, json.description, json.schema))
+  if (!specs.length) return null
+  const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice) : null
   return { tools: specs, ...(toolChoice ? { toolChoice } : {}) }
+}
+
+function toolSpec(name: string, description: string | undefined, schema: unknown): Body {
+  return { toolSpec: { name, ...(description ? { description } : {}), inputSchema: { json: schema } } }
 }
 
 function choiceOf(choice: ToolChoice): Body | null {

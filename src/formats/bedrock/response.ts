@@ -44,7 +44,9 @@ const STOP_REASONS: Record<string, FinishReason> = {
   content_filtered: 'content_filter',
 }
 
-export function bedrockFinishReason(native: string | null): FinishReason {
+/** A turn that ended only to call the structured-output tool (../json-tool.ts) ended normally. */
+export function bedrockFinishReason(native: string | null, answeredInJson = false, toolCalls = 0): FinishReason {
+  if (answeredInJson && toolCalls === 0 && native === 'tool_use') return 'stop'
   return (native && STOP_REASONS[native]) || 'stop'
 }
 
@@ -63,6 +65,8 @@ export interface BedrockDecodeOptions {
   claude?: boolean
   /** reasoning.exclude: the answer leaves the reasoning out. */
   excludeReasoning?: boolean
+  /** The structured-output tool's name (../json-tool.ts): its input is the answer's content. */
+  jsonTool?: string | null
 }
 
 /** Parses a non-streaming Converse body; throws a ZodError on garbage. */
@@ -72,8 +76,10 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
   let reasoning = ''
   const details: ReasoningDetail[] = []
   const toolCalls: ToolCall[] = []
+  let json: string | null = null
   for (const block of parsed.output.message.content) {
-    if (block.toolUse) {
+    if (block.toolUse && block.toolUse.name === options.jsonTool) json = JSON.stringify(block.toolUse.input ?? {})
+    else if (block.toolUse) {
       const { toolUseId, name, input } = block.toolUse
       toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } })
     } else if (block.reasoningContent) {
@@ -87,13 +93,14 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
   return {
     message: {
       role: 'assistant',
-      content: text || null,
+      // Text beside the JSON answer (a preamble) would make the content unparseable as JSON.
+      content: json ?? (text || null),
       refusal: null,
       ...(shown && reasoning ? { reasoning } : {}),
       ...(shown && options.claude && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
     },
-    finishReason: bedrockFinishReason(parsed.stopReason),
+    finishReason: bedrockFinishReason(parsed.stopReason, json !== null, toolCalls.length),
     nativeFinishReason: parsed.stopReason,
     usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
   }

@@ -45,8 +45,10 @@ const Stop = z.looseObject({ stopReason: z.string() })
 const Metadata = z.looseObject({ usage: BedrockUsage.nullish().catch(null) })
 
 export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): (message: SseMessage) => StreamEvent[] {
-  // contentBlockIndex of each tool use → its OpenAI tool-call index.
-  const toolIndex = new Map<number, number>()
+  // contentBlockIndex of each tool use → its OpenAI tool-call index, or 'json' for the structured-output tool.
+  const toolIndex = new Map<number, number | 'json'>()
+  let toolCalls = 0
+  let answeredInJson = false
   // contentBlockIndex of each reasoning block → its reasoning_details index.
   const reasoningIndex = new Map<number, number>()
   const shown = !options.excludeReasoning
@@ -76,7 +78,12 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         const start = Start.parse(data)
         const toolUse = start.start?.toolUse
         if (!toolUse) return []
-        const index = toolIndex.size
+        if (toolUse.name === options.jsonTool) {
+          toolIndex.set(start.contentBlockIndex, 'json')
+          answeredInJson = true
+          return []
+        }
+        const index = toolCalls++
         toolIndex.set(start.contentBlockIndex, index)
         return [{ type: 'delta', delta: { tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] } }]
       }
@@ -85,12 +92,13 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (delta.text) return [{ type: 'delta', delta: { content: delta.text } }]
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
-        if (delta.toolUse && index !== undefined) return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
-        return []
+        if (!delta.toolUse?.input || index === undefined) return []
+        if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
+        return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }
       case 'messageStop': {
         const { stopReason } = Stop.parse(data)
-        return [{ type: 'finish', finishReason: bedrockFinishReason(stopReason), nativeFinishReason: stopReason }]
+        return [{ type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)

@@ -1,0 +1,36 @@
+import type { ChatRequest } from './openai/request'
+
+/**
+ * `response_format` as a forced tool call, for upstreams whose every model takes tools but not a
+ * JSON mode (Anthropic, Bedrock Converse): the model answers by calling the tool, and the
+ * response decoders turn the call's input back into the message content. The tool is forced only
+ * when the client declared no tools and no tool_choice of its own; otherwise the model may call
+ * it or the client's tools.
+ */
+
+const NAME = 'json_response'
+
+export interface JsonTool {
+  /** `json_response`, or `json_response_2`… when a client tool already has the name. */
+  name: string
+  description: string
+  schema: Record<string, unknown>
+  /** Whether the request should force it (tool_choice). */
+  forced: boolean
+}
+
+export function jsonTool(request: ChatRequest): JsonTool | null {
+  const format = request.response_format
+  if (format?.type !== 'json_object' && format?.type !== 'json_schema') return null
+  const userTools = request.tools ?? []
+  const names = new Set(userTools.map((tool) => tool.function.name))
+  let name = NAME
+  for (let n = 2; names.has(name); n++) name = `${NAME}_${n}`
+  const schema = format.type === 'json_schema' ? format.json_schema : undefined
+  return {
+    name,
+    description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
+    schema: schema?.schema ?? { type: 'object' },
+    forced: !userTools.length && request.tool_choice == null,
+  }
+}
