@@ -49,6 +49,33 @@ describe('toBedrock', () => {
     expect(refused(file('a.zip', 'data:application/zip;base64,UEs='))).toThrow(/file type "application\/zip" is not supported/)
   })
 
+  it('keeps documents beside text, as Converse wants: inside the tool result they followed, or named in a text block', () => {
+    const pdf = { type: 'file' as const, file: { filename: 'scan.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }
+    const document = { document: { format: 'pdf', name: 'scan', source: { bytes: 'JVBERi0=' } } }
+    const afterTool = toBedrock(request({
+      messages: [
+        { role: 'user', content: 'Read it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 't1', content: 'The file:' },
+        { role: 'user', content: [pdf] },
+      ],
+    }))
+    expect((afterTool.messages as unknown[])[2]).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'The file:' }, document] } }] })
+    expect(toBedrock(request({ messages: [{ role: 'user', content: [pdf] }] })).messages).toEqual([{ role: 'user', content: [document, { text: 'Attached: scan' }] }])
+  })
+
+  it('reads data URLs with parameters, and keeps document names within 200 characters', () => {
+    const long = 'x'.repeat(300)
+    const body = toBedrock(request({ messages: [{ role: 'user', content: [
+      { type: 'file', file: { filename: `${long}.md`, file_data: 'data:text/markdown;charset=utf-8;base64,IyBI' } },
+      { type: 'file', file: { filename: `${long}.md`, file_data: 'data:text/markdown;charset=utf-8;base64,IyBJ' } },
+      { type: 'text', text: 'Compare.' },
+    ] }] }))
+    const names = (body.messages as Array<{ content: Array<{ document?: { name: string; format: string } }> }>)[0]!.content.flatMap((block) => (block.document ? [block.document] : []))
+    expect(names.map((document) => document.format)).toEqual(['md', 'md'])
+    expect(names.map((document) => document.name.length)).toEqual([190, 194])
+  })
+
   it('turns tool calls into toolUse and tool results into toolResult blocks in one user turn', () => {
     const body = toBedrock(request({
       messages: [
@@ -158,6 +185,35 @@ describe('toBedrock for Claude', () => {
     expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([{ toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } }])
     expect(body.additionalModelRequestFields).toBeUndefined()
     expect(body.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 1.5 })
+  })
+
+  it('sends adaptive thinking with a max_tokens, and no thinking to Claude 3.5 and older', () => {
+    const adaptive = toBedrock(request({ reasoning: { effort: 'high' } }), { claude: { upstreamModel: 'us.anthropic.claude-opus-4-7-v1:0', maxTokensCap: 32_000 } })
+    expect(adaptive.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } })
+    expect(adaptive.inferenceConfig).toEqual({ maxTokens: 32_000 })
+    const old = toBedrock(request({ reasoning: { effort: 'high' }, temperature: 0.5 }), { maxTokens: 4096, claude: { upstreamModel: 'anthropic.claude-3-5-sonnet-20241022-v2:0', maxTokensCap: 8192 } })
+    expect(old.additionalModelRequestFields).toBeUndefined()
+    expect(old.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 0.5 })
+  })
+
+  it('holds thinking back for an assistant prefill, and puts merged reasoning first in the turn', () => {
+    const prefill = toBedrock(request({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '{' }], reasoning: { max_tokens: 2048 } }), { maxTokens: 4096, claude })
+    expect(prefill.additionalModelRequestFields).toBeUndefined()
+    const merged = toBedrock(request({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: 'Let me look.' },
+        ...toolTurn(signed).slice(1),
+      ],
+      tools,
+      reasoning: { max_tokens: 2048 },
+    }), { maxTokens: 4096, claude })
+    expect((merged.messages as Array<{ content: object[] }>)[1]!.content).toEqual([
+      { reasoningContent: { reasoningText: { text: 'Check the weather.', signature: 'sig-1' } } },
+      { text: 'Let me look.' },
+      { toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } },
+    ])
+    expect(merged.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
   })
 
   it('knows Claude by its Bedrock ids', () => {

@@ -15,8 +15,8 @@ import { isThinking, type Body, type Turn } from './wire'
  * Thinking forbids a changed temperature or top_k and allows top_p only in [0.95, 1], so
  * temperature and top_k are dropped and top_p raised. It is also incompatible with a forced tool
  * (including the structured-output tool), with an assistant prefill, and with continuing a
- * tool-use turn whose assistant message lost its thinking blocks; then thinking is not sent, so
- * the request still succeeds.
+ * tool-use turn whose assistant message lost its thinking blocks, and models from before it (Claude
+ * 3.5 and older) refuse it; then thinking is not sent, so the request still succeeds.
  *
  * Models that take only adaptive thinking get `thinking: {type: 'adaptive'}` and the effort as
  * `output_config.effort` instead of a budget.
@@ -40,6 +40,8 @@ const MIN_TOP_P = 0.95
 
 // budget_tokens is a 400 on these (Opus 4.7+, the Claude 5 generation, Fable, Mythos).
 const ADAPTIVE_ONLY = /claude-(?:opus-4-[7-9]|(?:opus|sonnet|haiku)-[5-9]|fable|mythos)/
+// Models from before extended thinking (Claude 2, Instant, 3 and 3.5) refuse `thinking` with a 400.
+const NO_THINKING = /claude-(?:instant|v?2|3-(?:opus|sonnet|haiku)|3-5-)/
 
 export interface ReasoningRequest {
   /** `unset`: the client said nothing about reasoning; `off`: it turned reasoning off. */
@@ -80,7 +82,7 @@ export function applyThinking(
 ): void {
   const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
   if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
-  if (reasoning.state !== 'on' || options.blocked) return
+  if (reasoning.state !== 'on' || options.blocked || NO_THINKING.test(options.upstreamModel)) return
   if (adaptive) {
     body.thinking = { type: 'adaptive' }
     if (reasoning.effort) body.output_config = { effort: ADAPTIVE_EFFORT[reasoning.effort] }

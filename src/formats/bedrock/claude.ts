@@ -7,8 +7,9 @@ import { applyThinking, reasoningOf } from '../anthropic/thinking'
  * `additionalModelRequestFields`, which Bedrock hands to the model as it is: `top_k`, and extended
  * thinking by the same rules as on Anthropic's API (../anthropic/thinking.ts). Its thinking comes
  * back as `reasoningContent` blocks, signed or redacted, and must be replayed the same way to
- * continue a tool-use turn with thinking on; signatures are valid across Anthropic's API, Bedrock
- * and Vertex, so a conversation may move between them.
+ * continue a tool-use turn with thinking on. Anthropic documents signatures as valid across its
+ * API, Bedrock and Vertex, so signed thinking may move between them; whether a redacted block's
+ * bytes do is not documented, and it is replayed as it came.
  */
 
 type Body = Record<string, unknown>
@@ -62,8 +63,10 @@ export function applyClaudeFields(request: ChatRequest, body: Body, options: Cla
   if (fields.top_k != null) additional.top_k = fields.top_k
   if (fields.thinking) {
     additional.thinking = fields.thinking
-    // A budget needs max_tokens above it: applyThinking set one, raised where it had to be.
+    // A budget needs max_tokens above it: applyThinking set one, raised where it had to be. Adaptive
+    // thinking gets the client's or the endpoint's cap, as on Anthropic's API, not Bedrock's default.
     if (typeof fields.max_tokens === 'number') inference.maxTokens = fields.max_tokens
+    else if ((fields.thinking as Body).type === 'adaptive') inference.maxTokens = maxTokens
   }
   // output_config (an adaptive model's effort) is beta-gated on Bedrock, so it is not sent.
   if (Object.keys(inference).length) body.inferenceConfig = inference

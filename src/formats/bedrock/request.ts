@@ -35,7 +35,8 @@ const DOCUMENT_FORMATS: Record<string, string> = {
   'text/markdown': 'md',
 }
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
+// Parameters (`;charset=utf-8`) may come before `;base64`.
+const DATA_URL = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s
 
 export interface BedrockOptions {
   /** max_tokens the client asked for, bounded by the endpoint; none leaves Bedrock's default. */
@@ -51,7 +52,8 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const documentNames = new Set<string>()
   const append = (role: Turn['role'], content: Block[]) => {
     const last = messages.at(-1)
-    if (last?.role === role) last.content.push(...content)
+    // Claude wants a turn's reasoning first, also when two assistant messages merge.
+    if (last?.role === role) last.content = role === 'assistant' ? reasoningFirst([...last.content, ...content]) : [...last.content, ...content]
     else if (content.length) messages.push({ role, content })
   }
   request.messages.forEach((message, index) => {
@@ -70,6 +72,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         return append('user', [{ toolResult: { toolUseId: message.tool_call_id, content: [{ text: textOf(message.content) }] } }])
     }
   })
+  for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
   const body: Body = {}
   if (system.length) body.system = system
   body.messages = messages
@@ -116,14 +119,38 @@ function documentBlock(file: Record<string, unknown>, where: string, names: Set<
   return { document: { format, name: documentName(file.filename, names), source: { bytes: data[2] } } }
 }
 
-/** Converse allows letters, digits, single spaces, hyphens, parentheses and square brackets in a name. */
+/** Converse allows letters, digits, single spaces, hyphens, parentheses and square brackets in a name, up to 200. */
 function documentName(filename: unknown, names: Set<string>): string {
   const stem = typeof filename === 'string' ? filename.replace(/\.[A-Za-z0-9]{1,5}$/, '') : ''
-  const base = stem.replace(/[^A-Za-z0-9\s()[\]-]+/g, ' ').replace(/\s+/g, ' ').trim() || 'document'
+  // At most 200 characters, the ` (n)` of a repeated name included.
+  const base = stem.replace(/[^A-Za-z0-9\s()[\]-]+/g, ' ').replace(/\s+/g, ' ').slice(0, 190).trim() || 'document'
   let name = base
   for (let n = 2; names.has(name); n++) name = `${base} (${n})`
   names.add(name)
   return name
+}
+
+function reasoningFirst(blocks: Block[]): Block[] {
+  return [...blocks.filter((block) => 'reasoningContent' in block), ...blocks.filter((block) => !('reasoningContent' in block))]
+}
+
+/**
+ * Converse refuses documents in a message without text. A document that followed a tool result
+ * (as /v1/messages carries a document inside a tool_result) goes back inside that result, which
+ * Converse allows; a message of documents alone gets a text block naming them.
+ */
+function withDocumentsAnchored(turn: Turn): void {
+  const documents = turn.content.filter((block) => 'document' in block)
+  if (!documents.length || turn.content.some((block) => 'text' in block)) return
+  const results = turn.content.filter((block) => 'toolResult' in block)
+  const result = results.at(-1)?.toolResult as { content: Block[] } | undefined
+  if (result) {
+    result.content.push(...documents)
+    turn.content = turn.content.filter((block) => !('document' in block))
+  } else {
+    const names = documents.map((block) => (block.document as { name: string }).name)
+    turn.content.push({ text: `Attached: ${names.join(', ')}` })
+  }
 }
 
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
