@@ -115,12 +115,21 @@ describe('Bedrock stream decoding', () => {
   })
 
   it('streams Claude\'s reasoning with its signature and redacted blocks as reasoning_details, one index per block', async () => {
+    // A redacted block whose stop never came goes out before the finish.
+    const unstopped = await decodeAll([event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { redactedContent: 'ZW5j' } } }), event('messageStop', { stopReason: 'end_turn' })], { claude: true })
+    expect(unstopped).toEqual([
+      { type: 'delta', delta: { reasoning_details: [{ type: 'reasoning.encrypted', data: 'ZW5j', format: 'anthropic-claude-v1', index: 0 }] } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+    ])
     const frames = [
       toolStream[0]!,
       event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'Need ' } } }),
       event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'weather.' } } }),
       event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { signature: 'c2ln' } } }),
-      event('contentBlockDelta', { contentBlockIndex: 1, delta: { reasoningContent: { redactedContent: 'ZW5j' } } }),
+      // A redacted block in two pieces ("en", "c") goes out whole ("enc") at its stop.
+      event('contentBlockDelta', { contentBlockIndex: 1, delta: { reasoningContent: { redactedContent: 'ZW4=' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 1, delta: { reasoningContent: { redactedContent: 'Yw==' } } }),
+      event('contentBlockStop', { contentBlockIndex: 1 }),
       event('contentBlockDelta', { contentBlockIndex: 2, delta: { text: 'Sunny.' } }),
     ]
     const detail = (fields: object) => ({ type: 'delta', delta: { reasoning_details: [{ format: 'anthropic-claude-v1', ...fields }] } })

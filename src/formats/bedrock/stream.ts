@@ -42,6 +42,17 @@ const Delta = z.looseObject({
   }),
 })
 const Stop = z.looseObject({ stopReason: z.string() })
+const BlockStop = z.looseObject({ contentBlockIndex: z.number().int().nonnegative() })
+
+/** Base64 pieces of one blob as one base64 string (each piece may end in padding). */
+function joinBase64(pieces: string[]): string {
+  if (pieces.length === 1) return pieces[0]!
+  try {
+    return btoa(pieces.map((piece) => atob(piece)).join(''))
+  } catch {
+    return pieces.join('')
+  }
+}
 const Metadata = z.looseObject({ usage: BedrockUsage.nullish().catch(null) })
 
 export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): (message: SseMessage) => StreamEvent[] {
@@ -51,7 +62,17 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   let answeredInJson = false
   // contentBlockIndex of each reasoning block → its reasoning_details index.
   const reasoningIndex = new Map<number, number>()
+  // A redacted block's pieces (base64 each) until its contentBlockStop: one block goes out whole.
+  const redacted = new Map<number, string[]>()
   const shown = !options.excludeReasoning
+
+  function redactedBlock(contentBlockIndex: number): StreamEvent[] {
+    const pieces = redacted.get(contentBlockIndex)
+    const index = reasoningIndex.get(contentBlockIndex)
+    redacted.delete(contentBlockIndex)
+    if (!pieces || index === undefined) return []
+    return [{ type: 'delta', delta: { reasoning_details: [encryptedDetail(index, joinBase64(pieces))] } }]
+  }
 
   /** A reasoning block's text, signature or redacted content, as `reasoning` and (Claude's) `reasoning_details`. */
   function reasoningDelta(contentBlockIndex: number, part: { text?: string | null; signature?: string | null; redactedContent?: string | null }): StreamEvent[] {
@@ -63,7 +84,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
     if (options.claude) {
       if (part.text) delta.reasoning_details = [textDetail(index, part.text)]
       else if (part.signature) delta.reasoning_details = [signatureDetail(index, part.signature)]
-      else if (part.redactedContent) delta.reasoning_details = [encryptedDetail(index, part.redactedContent)]
+      else if (part.redactedContent) redacted.set(contentBlockIndex, [...(redacted.get(contentBlockIndex) ?? []), part.redactedContent])
     }
     return Object.keys(delta).length ? [{ type: 'delta', delta }] : []
   }
@@ -96,16 +117,22 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
         return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }
+      case 'contentBlockStop': {
+        const stop = BlockStop.safeParse(data)
+        return stop.success ? redactedBlock(stop.data.contentBlockIndex) : []
+      }
       case 'messageStop': {
         const { stopReason } = Stop.parse(data)
-        return [{ type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
+        // A redacted block whose stop never came still goes out.
+        const unstopped = [...redacted.keys()].flatMap(redactedBlock)
+        return [...unstopped, { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
         return usageEvents(usage && usageFromBedrock(usage))
       }
       default:
-        return [] // messageStart, contentBlockStop, and event types added later
+        return [] // messageStart, and event types added later
     }
   }
 
