@@ -2,7 +2,7 @@ import { reasoningOf } from '../formats/anthropic/thinking'
 import { isClaude } from '../formats/bedrock/claude'
 import { jsonTool } from '../formats/json-tool'
 import { requestedMaxTokens } from '../formats/openai/request'
-import { toBedrock } from '../formats/bedrock/request'
+import { takesForcedTool, toBedrock } from '../formats/bedrock/request'
 import { bedrockErrorMessage, fromBedrock } from '../formats/bedrock/response'
 import { bedrockStreamMessages, createBedrockStreamDecoder } from '../formats/bedrock/stream'
 import type { Adapter } from './adapter'
@@ -24,8 +24,9 @@ export const bedrockAdapter: Adapter = {
     const maxTokens = requested === undefined ? undefined : Math.min(requested, cap)
     const { upstreamModel } = endpoint.spec
     const claude = isClaude(upstreamModel)
-    const body = JSON.stringify(toBedrock(request, { maxTokens, ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }))
-    const decoding = { claude, excludeReasoning: reasoningOf(request).exclude, jsonTool: jsonTool(request)?.name ?? null }
+    const forcedTool = takesForcedTool(upstreamModel)
+    const body = JSON.stringify(toBedrock(request, { maxTokens, jsonTool: forcedTool, ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }))
+    const decoding = { claude, excludeReasoning: reasoningOf(request).exclude, jsonTool: forcedTool ? (jsonTool(request)?.name ?? null) : null }
     const path = `model/${uriEncode(upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
     const url = upstreamUrl(endpoint.provider.baseUrl, path)
     const headers = await signSigV4({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { isClaude } from '../../src/formats/bedrock/claude'
-import { toBedrock } from '../../src/formats/bedrock/request'
+import { takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
 import type { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], ...fields })
@@ -62,6 +62,32 @@ describe('toBedrock', () => {
     }))
     expect((afterTool.messages as unknown[])[2]).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'The file:' }, document] } }] })
     expect(toBedrock(request({ messages: [{ role: 'user', content: [pdf] }] })).messages).toEqual([{ role: 'user', content: [document, { text: 'Attached: scan' }] }])
+    // As Claude Code's Read of a PDF arrives: a tool result with no text, then the document.
+    const onlyDocument = toBedrock(request({
+      messages: [
+        { role: 'user', content: 'Read it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 't1', content: '' },
+        { role: 'user', content: [pdf] },
+      ],
+    }))
+    expect((onlyDocument.messages as unknown[])[2]).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [document] } }] })
+    // Two results: which document belongs to which cannot be told, so the documents stay beside a text block.
+    const two = toBedrock(request({
+      messages: [
+        { role: 'user', content: 'Read both' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'read', arguments: '{}' } }, { id: 't2', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 't1', content: '' },
+        { role: 'tool', tool_call_id: 't2', content: '' },
+        { role: 'user', content: [pdf] },
+      ],
+    }))
+    expect((two.messages as unknown[])[2]).toEqual({ role: 'user', content: [
+      { toolResult: { toolUseId: 't1', content: [{ text: '(no output)' }] } },
+      { toolResult: { toolUseId: 't2', content: [{ text: '(no output)' }] } },
+      document,
+      { text: 'Attached: scan' },
+    ] })
   })
 
   it('reads data URLs with parameters, and keeps document names within 200 characters', () => {
@@ -110,11 +136,14 @@ describe('toBedrock', () => {
   it('asks for structured output with a forced tool, or one more tool beside the client\'s', () => {
     const schema = { type: 'object', properties: { city: { type: 'string' } } }
     const response_format = { type: 'json_schema' as const, json_schema: { name: 'place', schema } }
-    expect(toBedrock(request({ response_format })).toolConfig).toEqual({
+    // Only Claude and Nova take a forced tool; other models get the request as before.
+    expect(toBedrock(request({ response_format })).toolConfig).toBeUndefined()
+    expect(takesForcedTool('us.amazon.nova-pro-v1:0') && takesForcedTool('anthropic.claude-3-haiku-20240307-v1:0') && !takesForcedTool('meta.llama3-70b-instruct-v1:0')).toBe(true)
+    expect(toBedrock(request({ response_format }), { jsonTool: true }).toolConfig).toEqual({
       tools: [{ toolSpec: { name: 'json_response', description: 'Give the final answer as JSON matching this schema.', inputSchema: { json: schema } } }],
       toolChoice: { tool: { name: 'json_response' } },
     })
-    const withTools = toBedrock(request({ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'json_response' } }] }))
+    const withTools = toBedrock(request({ response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'json_response' } }] }), { jsonTool: true })
     expect(withTools.toolConfig).toEqual({
       tools: [
         { toolSpec: { name: 'json_response', inputSchema: { json: { type: 'object', properties: {} } } } },
@@ -191,8 +220,10 @@ describe('toBedrock for Claude', () => {
     const adaptive = toBedrock(request({ reasoning: { effort: 'high' } }), { claude: { upstreamModel: 'us.anthropic.claude-opus-4-7-v1:0', maxTokensCap: 32_000 } })
     expect(adaptive.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } })
     expect(adaptive.inferenceConfig).toEqual({ maxTokens: 32_000 })
-    const old = toBedrock(request({ reasoning: { effort: 'high' }, temperature: 0.5 }), { maxTokens: 4096, claude: { upstreamModel: 'anthropic.claude-3-5-sonnet-20241022-v2:0', maxTokensCap: 8192 } })
+    const old = toBedrock(request({ messages: toolTurn(signed), tools, reasoning: { effort: 'high' }, temperature: 0.5 }), { maxTokens: 4096, claude: { upstreamModel: 'anthropic.claude-3-5-sonnet-20241022-v2:0', maxTokensCap: 8192 } })
     expect(old.additionalModelRequestFields).toBeUndefined()
+    // Nor is another model's thinking replayed to it.
+    expect((old.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([{ toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } }])
     expect(old.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 0.5 })
   })
 

@@ -75,6 +75,11 @@ export function thinkingBlocked(turns: Turn[], toolChoice: Body | null): boolean
   return Boolean(continuing && previous?.content.some((block) => block.type === 'tool_use') && !isThinking(previous?.content[0]))
 }
 
+/** Whether the model has extended thinking at all (its thinking blocks mean nothing to an older one). */
+export function canThink(upstreamModel: string): boolean {
+  return !NO_THINKING.test(upstreamModel)
+}
+
 export function applyThinking(
   body: Body,
   reasoning: ReasoningRequest,
@@ -82,7 +87,7 @@ export function applyThinking(
 ): void {
   const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
   if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
-  if (reasoning.state !== 'on' || options.blocked || NO_THINKING.test(options.upstreamModel)) return
+  if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
   if (adaptive) {
     body.thinking = { type: 'adaptive' }
     if (reasoning.effort) body.output_config = { effort: ADAPTIVE_EFFORT[reasoning.effort] }

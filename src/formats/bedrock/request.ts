@@ -2,7 +2,8 @@ import { GatewayError } from '../../errors'
 import { mapParameters, type ParameterRule } from '../../providers/parameters'
 import { jsonTool } from '../json-tool'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
-import { applyClaudeFields, reasoningBlocks, type ClaudeOptions } from './claude'
+import { canThink } from '../anthropic/thinking'
+import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
@@ -43,10 +44,21 @@ export interface BedrockOptions {
   maxTokens?: number
   /** Set when the model is Claude (claude.ts's isClaude): its own fields are sent too. */
   claude?: ClaudeOptions
+  /**
+   * The model takes a forced tool (`toolChoice.tool`: Claude and Nova), so `response_format` goes
+   * as one (../json-tool.ts); other models would refuse the request, and get none.
+   */
+  jsonTool?: boolean
+}
+
+/** Converse takes `toolChoice.tool` only for Claude and Nova models. */
+export function takesForcedTool(upstreamModel: string): boolean {
+  return isClaude(upstreamModel) || /amazon\.nova/i.test(upstreamModel)
 }
 
 export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): Body {
-  const claude = options.claude !== undefined
+  // Thinking blocks are replayed only to a Claude that thinks.
+  const replaysReasoning = options.claude !== undefined && canThink(options.claude.upstreamModel)
   const system: Block[] = []
   const messages: Turn[] = []
   const documentNames = new Set<string>()
@@ -67,9 +79,9 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
       case 'user':
         return append('user', userBlocks(message.content, index, documentNames))
       case 'assistant':
-        return append('assistant', [...(claude ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
+        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool':
-        return append('user', [{ toolResult: { toolUseId: message.tool_call_id, content: [{ text: textOf(message.content) }] } }])
+        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content))])
     }
   })
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
@@ -78,7 +90,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   body.messages = messages
   const inferenceConfig = mapParameters(request, INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
-  const toolConfig = bedrockTools(request)
+  const toolConfig = bedrockTools(request, options.jsonTool === true)
   if (toolConfig) body.toolConfig = toolConfig
   if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
@@ -134,23 +146,31 @@ function reasoningFirst(blocks: Block[]): Block[] {
   return [...blocks.filter((block) => 'reasoningContent' in block), ...blocks.filter((block) => !('reasoningContent' in block))]
 }
 
+/** Converse refuses empty text blocks, in a tool result too; a result must hold something. */
+function toolResultBlock(toolUseId: string, text: string): Block {
+  return { toolResult: { toolUseId, content: text ? [{ text }] : [] } }
+}
+
 /**
- * Converse refuses documents in a message without text. A document that followed a tool result
- * (as /v1/messages carries a document inside a tool_result) goes back inside that result, which
- * Converse allows; a message of documents alone gets a text block naming them.
+ * Converse refuses documents in a message without text. Documents that followed the turn's one
+ * tool result (as /v1/messages carries a document inside a tool_result) go back inside it, which
+ * Converse allows; otherwise (no result, or several, which could not be told apart) a text block
+ * names them. A tool result left empty says so.
  */
 function withDocumentsAnchored(turn: Turn): void {
   const documents = turn.content.filter((block) => 'document' in block)
-  if (!documents.length || turn.content.some((block) => 'text' in block)) return
-  const results = turn.content.filter((block) => 'toolResult' in block)
-  const result = results.at(-1)?.toolResult as { content: Block[] } | undefined
-  if (result) {
-    result.content.push(...documents)
-    turn.content = turn.content.filter((block) => !('document' in block))
-  } else {
-    const names = documents.map((block) => (block.document as { name: string }).name)
-    turn.content.push({ text: `Attached: ${names.join(', ')}` })
+  const results = turn.content.flatMap((block) => (block.toolResult ? [block.toolResult as { content: Block[] }] : []))
+  if (documents.length && !turn.content.some((block) => 'text' in block)) {
+    const [result, ...others] = results
+    if (result && others.length === 0) {
+      result.content.push(...documents)
+      turn.content = turn.content.filter((block) => !('document' in block))
+    } else {
+      const names = documents.map((block) => (block.document as { name: string }).name)
+      turn.content.push({ text: `Attached: ${names.join(', ')}` })
+    }
   }
+  for (const result of results) if (!result.content.length) result.content.push({ text: '(no output)' })
 }
 
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
@@ -168,9 +188,9 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
  * blocks need them) and the choice is left to the model. `response_format` is one more tool
  * (../json-tool.ts), forced when the client has none of its own.
  */
-function bedrockTools(request: ChatRequest): Body | null {
+function bedrockTools(request: ChatRequest, structuredOutput: boolean): Body | null {
   const specs = (request.tools ?? []).map(({ function: fn }) => toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} }))
-  const json = jsonTool(request)
+  const json = structuredOutput ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))
   if (!specs.length) return null
   const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice) : null
