@@ -1,4 +1,5 @@
 import type { ChatRequest } from './openai/request'
+import type { StreamEvent } from './canonical'
 
 /**
  * `response_format` as a forced tool call, for upstreams whose every model takes tools but not a
@@ -32,5 +33,43 @@ export function jsonTool(request: ChatRequest): JsonTool | null {
     description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
     schema: schema?.schema ?? { type: 'object' },
     forced: !userTools.length && request.tool_choice == null,
+  }
+}
+
+/**
+ * The stream side of the JSON answer. Unforced (the client has tools of its own), the model may
+ * write text before it calls the JSON tool; the JSON decoders drop that text, so a stream must
+ * not have sent it already. Text is held while the JSON answer may still come: dropped once it
+ * does, and released ahead of a client tool call or the finish otherwise. Without a JSON tool,
+ * text passes at once. (A forced tool gets no text before it, so nothing waits then.)
+ */
+export interface HeldText {
+  /** A text delta's events: none while held or after the JSON answer. */
+  text(text: string): StreamEvent[]
+  /** The JSON tool was called: what was held is dropped, and so is any later text. */
+  answered(): void
+  /** What is held, as one content delta: before a client tool call or the finish. */
+  release(): StreamEvent[]
+}
+
+export function heldText(jsonToolName: string | null | undefined): HeldText {
+  const content = (text: string): StreamEvent[] => [{ type: 'delta', delta: { content: text } }]
+  if (!jsonToolName) return { text: content, answered: () => {}, release: () => [] }
+  let held = ''
+  let answered = false
+  return {
+    text(text) {
+      if (!answered) held += text
+      return []
+    },
+    answered() {
+      answered = true
+      held = ''
+    },
+    release() {
+      const text = held
+      held = ''
+      return text ? content(text) : []
+    },
   }
 }

@@ -226,6 +226,31 @@ describe('createAnthropicStreamDecoder', () => {
     ])
   })
 
+  it('holds text while the JSON answer may still come: dropped when it does, released before a client tool call or the end', () => {
+    const preamble = [start({ input_tokens: 80, output_tokens: 1 }), blockStart(0, { type: 'text', text: '' }), blockDelta(0, { type: 'text_delta', text: 'Here ' }), blockDelta(0, { type: 'text_delta', text: 'it is.' }), blockStop(0)]
+    const finish = (native: string) => [messageDelta(native, { output_tokens: 12 }), sse('message_stop')]
+    const answeredInJson = decodeAll(
+      [...preamble, blockStart(1, { type: 'tool_use', id: 'toolu_01J', name: 'json_response', input: {} }), json(1, '{"a": 1}'), blockStop(1), ...finish('tool_use')],
+      'json_response',
+    )
+    expect(answeredInJson).toStrictEqual([role, content('{"a": 1}'), { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' }, usage(80, 12)])
+
+    const calledATool = decodeAll(
+      [...preamble, blockStart(1, { type: 'tool_use', id: 'toolu_01K', name: 'lookup', input: {} }), json(1, '{}'), blockStop(1), ...finish('tool_use')],
+      'json_response',
+    )
+    expect(calledATool.slice(0, 3)).toStrictEqual([
+      role,
+      content('Here it is.'),
+      { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'toolu_01K', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
+    ])
+
+    const answeredInText = decodeAll([...preamble, ...finish('end_turn')], 'json_response')
+    expect(answeredInText).toStrictEqual([role, content('Here it is.'), { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' }, usage(80, 12)])
+    // Without a JSON tool, text is never held.
+    expect(decodeAll(preamble).slice(0, 3)).toStrictEqual([role, content('Here '), content('it is.')])
+  })
+
   it('reports an error event with its message and raw body; before any content block, nothing has opened the answer', () => {
     const raw = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
     const events = decodeAll([start(), sse('ping'), { event: 'error', data: JSON.stringify(raw) }])

@@ -157,6 +157,26 @@ describe('Bedrock stream decoding', () => {
     ])
   })
 
+  it('holds text while the JSON answer may still come: dropped when it does, released before a client tool call or the end', async () => {
+    const preamble = [event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Here ' } }), event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'it is.' } })]
+    const toolStart = (name: string) => event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_1', name } } })
+    const input = event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{}' } } })
+    const stop = (stopReason: string) => event('messageStop', { stopReason })
+    const options = { jsonTool: 'json_response' }
+    expect(await decodeAll([...preamble, toolStart('json_response'), input, stop('tool_use')], options)).toEqual([
+      { type: 'delta', delta: { content: '{}' } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' },
+    ])
+    expect((await decodeAll([...preamble, toolStart('lookup'), input, stop('tool_use')], options)).slice(0, 2)).toEqual([
+      { type: 'delta', delta: { content: 'Here it is.' } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'tooluse_1', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
+    ])
+    expect(await decodeAll([...preamble, stop('end_turn')], options)).toEqual([
+      { type: 'delta', delta: { content: 'Here it is.' } },
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+    ])
+  })
+
   it('sends unknown usage (so the gateway estimates it) for metadata whose usage lacks a count', async () => {
     const events = await decodeAll([textStream[1]!, event('metadata', { usage: { inputTokens: 21 } })])
     expect(events.slice(1)).toStrictEqual([{ type: 'usage', usage: null }])

@@ -222,6 +222,38 @@ describe('Anthropic-format upstreams', () => {
     })
   })
 
+  it('stream a response_format answer as JSON only, though the model wrote text before calling the JSON tool', async () => {
+    const event = (name: string, payload: object) => named(name, { type: name, ...payload })
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: message([], 'end_turn', { input_tokens: 50, output_tokens: 1 }) }),
+          event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Here is the JSON:' } }),
+          event('content_block_stop', { index: 0 }),
+          event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_J', name: 'json_response', input: {} } }),
+          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":"Oslo"}' } }),
+          event('content_block_stop', { index: 1 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 12 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    // The client's own tools leave the JSON tool unforced, which is when a model may write first.
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      stream: true,
+      messages: [{ role: 'user', content: 'Which city?' }],
+      tools,
+      response_format: { type: 'json_object' },
+    })
+    expect(upstream.calls[0]!.body).not.toHaveProperty('tool_choice')
+    const { data: chunks, done } = await readSse(response)
+    expect(done).toBe(true)
+    const content = chunks.flatMap((chunk) => choicesOf(chunk).map((choice) => (choice.delta as { content?: string }).content ?? '')).join('')
+    expect(JSON.parse(content)).toStrictEqual({ city: 'Oslo' })
+    expect(chunks.find((chunk) => choicesOf(chunk)[0]?.finish_reason)).toMatchObject({ choices: [{ finish_reason: 'stop', native_finish_reason: 'tool_use' }] })
+  })
+
   it('replay the thinking blocks of a previous turn sent back in reasoning_details, so the tool loop keeps thinking', async () => {
     const first = message(
       [

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { type Delta, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
+import { heldText } from '../json-tool'
 import type { SseMessage } from '../sse'
 import { encryptedDetail, signatureDetail, textDetail } from './details'
 import {
@@ -72,6 +73,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
   let stopSequence: string | null = null
   let toolCalls = 0
   let answeredInJson = false
+  const text = heldText(options.jsonTool)
   const toolBlocks = new Map<number, ToolBlock>()
   /** Content block index → its index among the message's reasoning details. */
   const thinkingBlocks = new Map<number, number>()
@@ -86,7 +88,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
 
   function blockStart(data: unknown): StreamEvent[] {
     const { index, content_block: block } = BlockStart.parse(data)
-    if (block.type === 'text') return block.text ? [delta({ content: block.text })] : []
+    if (block.type === 'text') return block.text ? text.text(block.text) : []
     if (block.type === 'thinking' || block.type === 'redacted_thinking') {
       const detail = thinkingBlocks.size
       thinkingBlocks.set(index, detail)
@@ -98,16 +100,17 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     if (block.name === options.jsonTool) {
       toolBlocks.set(index, { kind: 'json' })
       answeredInJson = true
+      text.answered()
       return []
     }
     const call = toolCalls++
     toolBlocks.set(index, { kind: 'call', index: call })
-    return [delta({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })]
+    return [...text.release(), delta({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })]
   }
 
   function blockDelta(data: unknown): StreamEvent[] {
     const { index, delta: body } = BlockDelta.parse(data)
-    if (body.type === 'text_delta') return body.text ? [delta({ content: body.text })] : []
+    if (body.type === 'text_delta') return body.text ? text.text(body.text) : []
     if (body.type === 'thinking_delta' || body.type === 'signature_delta') {
       const detail = thinkingBlocks.get(index)
       if (!shown || detail === undefined) return []
@@ -140,6 +143,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
       }
       case 'message_stop':
         return opening([
+          ...text.release(),
           ...(stopReason === 'stop_sequence' && stopSequence !== null ? [delta({ stop_sequence: stopSequence })] : []),
           { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
           ...usageEvents(usage && usageFromAnthropic(usage)),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { encryptedDetail, signatureDetail, textDetail } from '../anthropic/details'
 import { type Delta as CanonicalDelta, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
+import { heldText } from '../json-tool'
 import type { MessageReader, SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
 import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock, type BedrockDecodeOptions } from './response'
@@ -60,6 +61,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   const toolIndex = new Map<number, number | 'json'>()
   let toolCalls = 0
   let answeredInJson = false
+  const text = heldText(options.jsonTool)
   // contentBlockIndex of each reasoning block → its reasoning_details index.
   const reasoningIndex = new Map<number, number>()
   // A redacted block's pieces (base64 each) until its contentBlockStop: one block goes out whole.
@@ -102,15 +104,16 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (toolUse.name === options.jsonTool) {
           toolIndex.set(start.contentBlockIndex, 'json')
           answeredInJson = true
+          text.answered()
           return []
         }
         const index = toolCalls++
         toolIndex.set(start.contentBlockIndex, index)
-        return [{ type: 'delta', delta: { tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] } }]
+        return [...text.release(), { type: 'delta', delta: { tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] } }]
       }
       case 'contentBlockDelta': {
         const { contentBlockIndex, delta } = Delta.parse(data)
-        if (delta.text) return [{ type: 'delta', delta: { content: delta.text } }]
+        if (delta.text) return text.text(delta.text)
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (!delta.toolUse?.input || index === undefined) return []
@@ -125,7 +128,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         const { stopReason } = Stop.parse(data)
         // A redacted block whose stop never came still goes out.
         const unstopped = [...redacted.keys()].flatMap(redactedBlock)
-        return [...unstopped, { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
+        return [...unstopped, ...text.release(), { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
