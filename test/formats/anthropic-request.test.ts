@@ -398,6 +398,14 @@ describe('toAnthropic reasoning_details round trip', () => {
     expect((body.messages as Array<{ content: unknown[] }>)[1]!.content[0]).toStrictEqual({ type: 'thinking', thinking: 'Say hi.', signature: 'sig' })
   })
 
+  it('gives no thinking back to Claude 3.5 and older, which refuse thinking blocks', () => {
+    const messages = [...hi, { role: 'assistant', content: 'Hi.', reasoning_details: [{ type: 'reasoning.text', text: 'Say hi.', signature: 'sig', format: 'anthropic-claude-v1', index: 0 }] }, { role: 'user', content: 'Again' }]
+    for (const upstreamModel of ['claude-3-5-sonnet-20241022', 'claude-3-haiku-20240307']) {
+      const { body } = convert({ messages }, { ...OPTIONS, upstreamModel })
+      expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toStrictEqual([{ type: 'text', text: 'Hi.' }])
+    }
+  })
+
   it('keeps thinking first when an assistant name has no text to prefix', () => {
     const { body } = convert({
       messages: [...hi, { role: 'assistant', name: 'bot', content: null, reasoning_details: [{ type: 'reasoning.encrypted', data: 'x' }], tool_calls: [call('{}')] }],

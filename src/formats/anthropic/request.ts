@@ -1,7 +1,7 @@
 import { GatewayError } from '../../errors'
 import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
 import { thinkingBlocks } from './details'
-import { applyThinking, reasoningOf, thinkingBlocked } from './thinking'
+import { applyThinking, canThink, reasoningOf, thinkingBlocked } from './thinking'
 import { convertTools } from './tools'
 import { cacheControl, isThinking, withCache, type Block, type Body, type Turn } from './wire'
 
@@ -47,7 +47,7 @@ export interface AnthropicRequest {
 }
 
 export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptions): AnthropicRequest {
-  const { system, messages } = convertMessages(request.messages)
+  const { system, messages } = convertMessages(request.messages, canThink(options.upstreamModel))
   const body: Body = { model: options.upstreamModel, max_tokens: options.maxTokens, stream: options.stream }
   if (system.length) body.system = system
   body.messages = messages
@@ -87,7 +87,8 @@ function applyParameter(request: ChatRequest, body: Body, rule: ParameterRule): 
   node[last] = out
 }
 
-function convertMessages(messages: Message[]): { system: Block[]; messages: Turn[] } {
+/** `replayThinking`: whether a model that thinks gets a turn's signed thinking back (older ones refuse it). */
+function convertMessages(messages: Message[], replayThinking: boolean): { system: Block[]; messages: Turn[] } {
   const system: Block[] = []
   const turns: Turn[] = []
   // Anthropic requires user/assistant alternation, so same-role neighbours become one turn.
@@ -105,7 +106,7 @@ function convertMessages(messages: Message[]): { system: Block[]; messages: Turn
       case 'user':
         return append('user', named(message.name, userBlocks(message.content, index)))
       case 'assistant':
-        return append('assistant', named(message.name, assistantBlocks(message, index)))
+        return append('assistant', named(message.name, assistantBlocks(message, index, replayThinking)))
       case 'tool':
         return append('user', [toolResult(message)])
     }
@@ -148,8 +149,8 @@ function imageBlock(url: string, where: string): Block {
 }
 
 /** Anthropic wants an assistant turn's thinking blocks first, before its text and tool_use blocks. */
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
-  const blocks: Block[] = thinkingBlocks(message.reasoning_details)
+function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
+  const blocks: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []
   const parts = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
   for (const [partIndex, part] of parts.entries()) {
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
