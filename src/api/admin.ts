@@ -1,12 +1,15 @@
 import { Hono } from 'hono'
 import { currentCatalog, storeCatalog, validateCatalog } from '../catalog/store'
 import { scheduleSync, scheduledSync, syncCatalog, SyncOptionsSchema, unscheduleSync } from '../catalog/sync'
+import { GatewayError } from '../errors'
+import { currentPresets, storePreset, storePresets, validatePresets } from '../routing/preset-store'
+import { Preset, PresetSlug } from '../routing/presets'
 import { requireAdmin } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
 import { z } from 'zod'
 
-/** Operator endpoints: read and replace the catalog document, and sync it from a public catalog. */
+/** Operator endpoints: read and replace the catalog document, sync it from a public catalog, and keep presets. */
 export const admin = new Hono<AppEnv>()
 
 admin.use('/admin/*', requireAdmin)
@@ -44,3 +47,30 @@ admin.delete('/admin/catalog/sync', async (c) => {
   await unscheduleSync(c.env)
   return c.json({ ok: true })
 })
+
+/** Presets (docs/presets.md): the whole document, or one by its slug. */
+admin.get('/admin/presets', async (c) => c.json(await currentPresets(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())))
+
+admin.put('/admin/presets', async (c) => {
+  const document = validatePresets(await readJsonBody(c, z.unknown(), 'presets'))
+  await storePresets(c.env, document, c.get('clock')())
+  return c.json({ ok: true, presets: Object.keys(document).length })
+})
+
+admin.put('/admin/presets/:slug', async (c) => {
+  const slug = presetSlug(c.req.param('slug'))
+  const preset = await readJsonBody(c, Preset, 'preset')
+  const document = await storePreset(c.env, slug, preset, c.get('clock')())
+  return c.json({ ok: true, presets: Object.keys(document).length })
+})
+
+admin.delete('/admin/presets/:slug', async (c) => {
+  const document = await storePreset(c.env, presetSlug(c.req.param('slug')), null, c.get('clock')())
+  return c.json({ ok: true, presets: Object.keys(document).length })
+})
+
+function presetSlug(raw: string): string {
+  const slug = PresetSlug.safeParse(raw)
+  if (!slug.success) throw new GatewayError(400, 'invalid_request', `Invalid preset slug: ${slug.error.issues[0]?.message ?? 'not a slug'}`)
+  return slug.data
+}

@@ -15,6 +15,8 @@ import { clearExploring, isExploring, markExploring } from '../health/local'
 import { reportObservations } from '../health/report'
 import { currentHealth } from '../health/snapshot'
 import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../routing/plan'
+import { currentPresets } from '../routing/preset-store'
+import { presetReference, withPreset, type PresetReference } from '../routing/presets'
 import { geoFromCf } from '../routing/score'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
@@ -41,10 +43,12 @@ chat.post('/chat/completions', requireTenant, async (c) => serveChat(c, await re
  * route (chat completions, Anthropic messages) goes through here, so routing, quotas, settlement
  * and health behave the same whatever the client spoke.
  */
-export async function serveChat(c: Context<AppEnv>, request: ChatRequest, renderer: Renderer): Promise<Response> {
+export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer: Renderer): Promise<Response> {
   const { env } = c
   const clock = c.get('clock')
   const now = clock()
+  const preset = presetReference(asked)
+  const request = preset ? await withStoredPreset(c, asked, preset, now) : asked
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const route = await planRequest(c, request, now)
   const identity = newGeneration(now)
@@ -64,6 +68,11 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest, render
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
   waitUntil(answer)
   return answer
+}
+
+/** The request with the defaults of the preset it names (routing/presets.ts); read only when one is named. */
+export async function withStoredPreset(c: Context<AppEnv>, request: ChatRequest, reference: PresetReference, now: number): Promise<ChatRequest> {
+  return withPreset(request, reference, await currentPresets(c.env, (promise) => c.executionCtx.waitUntil(promise), now))
 }
 
 /**

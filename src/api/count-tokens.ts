@@ -9,10 +9,11 @@ import { tryPrepared } from '../gateway/attempts'
 import { fetchJson } from '../gateway/complete'
 import { servedHeaders } from '../gateway/identity'
 import { prepareCountTokens } from '../providers/anthropic'
-import { requestedModels } from '../routing/plan'
+import { requestedModels, type RoutePlan } from '../routing/plan'
+import { presetReference } from '../routing/presets'
 import { allowedCandidates, notAllowed, type AllowLists } from '../tenancy/ledger'
 import { usableKey } from './auth'
-import { routeOf } from './chat'
+import { routeOf, withStoredPreset } from './chat'
 import type { AppEnv } from './context'
 
 /**
@@ -24,23 +25,23 @@ import type { AppEnv } from './context'
  * and so does one whose providers all answer that they lack the route.
  * Failures here are not health observations: an Anthropic-compatible provider may lack the route.
  */
-export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
+export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promise<Response> {
   const { env } = c
   const clock = c.get('clock')
   const now = clock()
-  // No window or output cap limits a count: a prompt too long for the model is what one counts.
-  const [key, route] = await Promise.allSettled([usableKey(env, c.get('keyHash'), now), routeOf(c, request, now, 'count')])
+  const [key, planned] = await Promise.allSettled([usableKey(env, c.get('keyHash'), now), countingRoute(c, asked, now)])
   // The key's 401 comes first, as on every route.
   if (key.status === 'rejected') throw key.reason
   c.set('admitting', true)
-  if (route.status === 'rejected') throw route.reason
+  if (planned.status === 'rejected') throw planned.reason
+  const { request, route } = planned.value
   const settings = configOf(env)
   // A count is quick or not coming: a provider that holds one longer is passed over for the next.
   const timeout = settings.TIMEOUT_COUNT_TOKENS_MS
   const config = { ...settings, TIMEOUT_NON_STREAMING_MS: timeout, ATTEMPT_DEADLINE_MS: 2 * timeout }
   const model = requestedModels(request)[0] ?? ''
   const betas = requestedBetas(c.req.raw.headers, settings.ANTHROPIC_BETAS)
-  const plan = countingEndpoints(route.value.endpoints, key.value.record.policy, model).slice(0, config.MAX_ATTEMPTS)
+  const plan = countingEndpoints(route.endpoints, key.value.record.policy, model).slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey, betas),
@@ -54,6 +55,14 @@ export async function countTokens(c: Context<AppEnv>, request: ChatRequest): Pro
     })
   }
   throw served.error
+}
+
+/** The request as counted (a preset's system prompt and tools count too) and its plan. */
+async function countingRoute(c: Context<AppEnv>, asked: ChatRequest, now: number): Promise<{ request: ChatRequest; route: RoutePlan }> {
+  const preset = presetReference(asked)
+  const request = preset ? await withStoredPreset(c, asked, preset, now) : asked
+  // No window or output cap limits a count: a prompt too long for the model is what one counts.
+  return { request, route: await routeOf(c, request, now, 'count') }
 }
 
 /** The planned endpoints the key may use that can count: those speaking Anthropic's API. */

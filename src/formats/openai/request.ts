@@ -116,6 +116,8 @@ export const ChatRequest = z.looseObject({
   parallel_tool_calls: z.boolean().nullish(),
   response_format: ResponseFormat.nullish(),
   user: z.string().max(256).nullish(),
+  /** OpenRouter: a preset's slug (routing/presets.ts). */
+  preset: z.string().nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
 })

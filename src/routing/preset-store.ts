@@ -1,0 +1,54 @@
+import { configOf } from '../config'
+import type { Env } from '../env'
+import { invalidInput } from '../errors'
+import { kvMemo } from '../kv-memo'
+import { PresetsDocument } from './presets'
+
+/**
+ * The one way to read presets: one document in KV, memoised per isolate like the catalog and
+ * refreshed in the background every CATALOG_REFRESH_MS. Only requests that name a preset read it,
+ * so a request that names none awaits nothing more.
+ */
+
+export const PRESETS_KV_KEY = 'presets/v1'
+
+/** Validates a presets document; a bad one is a 400 naming the field, and changes nothing. */
+export function validatePresets(input: unknown): PresetsDocument {
+  const parsed = PresetsDocument.safeParse(input)
+  if (!parsed.success) throw invalidInput('presets', parsed.error.issues)
+  return parsed.data
+}
+
+async function loadFromKv(env: Env): Promise<PresetsDocument> {
+  const stored = await env.KV.get<unknown>(PRESETS_KV_KEY, 'json')
+  if (stored === null) return {}
+  const parsed = PresetsDocument.safeParse(stored)
+  if (parsed.success) return parsed.data
+  // Only PUT /admin/presets writes the key, and it validates: a bad value was written by hand.
+  console.error('presets in KV failed validation; serving none')
+  return {}
+}
+
+const memo = kvMemo(loadFromKv, (env) => configOf(env).CATALOG_REFRESH_MS)
+
+export function currentPresets(env: Env, waitUntil: (promise: Promise<unknown>) => void, now: number): Promise<PresetsDocument> {
+  return memo.read(env, waitUntil, now)
+}
+
+/** Stores a validated document and serves it from this isolate at once (others within the refresh interval). */
+export async function storePresets(env: Env, document: PresetsDocument, now: number): Promise<void> {
+  await env.KV.put(PRESETS_KV_KEY, JSON.stringify(document))
+  memo.set(env, document, now)
+}
+
+/**
+ * Sets (a preset) or removes (null) one preset: a read of the stored document, not the memo, then
+ * a write of the whole. Two operators changing presets at the same moment may lose one change, as
+ * with two catalog PUTs.
+ */
+export async function storePreset(env: Env, slug: string, preset: PresetsDocument[string] | null, now: number): Promise<PresetsDocument> {
+  const { [slug]: _old, ...others } = await loadFromKv(env)
+  const document = preset ? { ...others, [slug]: preset } : others
+  await storePresets(env, document, now)
+  return document
+}
