@@ -1,6 +1,6 @@
 import { configOf } from '../config'
 import type { Env } from '../env'
-import { invalidInput } from '../errors'
+import { GatewayError, invalidInput } from '../errors'
 import { kvMemo } from '../kv-memo'
 import { PresetsDocument } from './presets'
 
@@ -19,12 +19,18 @@ export function validatePresets(input: unknown): PresetsDocument {
   return parsed.data
 }
 
-async function loadFromKv(env: Env): Promise<PresetsDocument> {
+/** The stored document: `{}` when none is stored, null when what is stored fails validation. */
+async function readStored(env: Env): Promise<PresetsDocument | null> {
   const stored = await env.KV.get<unknown>(PRESETS_KV_KEY, 'json')
   if (stored === null) return {}
   const parsed = PresetsDocument.safeParse(stored)
-  if (parsed.success) return parsed.data
-  // Only PUT /admin/presets writes the key, and it validates: a bad value was written by hand.
+  return parsed.success ? parsed.data : null
+}
+
+async function loadFromKv(env: Env): Promise<PresetsDocument> {
+  const stored = await readStored(env)
+  if (stored) return stored
+  // Only the admin routes write the key, and they validate: a bad value was written by hand.
   console.error('presets in KV failed validation; serving none')
   return {}
 }
@@ -47,7 +53,10 @@ export async function storePresets(env: Env, document: PresetsDocument, now: num
  * with two catalog PUTs.
  */
 export async function storePreset(env: Env, slug: string, preset: PresetsDocument[string] | null, now: number): Promise<PresetsDocument> {
-  const { [slug]: _old, ...others } = await loadFromKv(env)
+  const stored = await readStored(env)
+  // Read as empty, a bad document would lose every other preset with this write.
+  if (!stored) throw new GatewayError(500, 'server', 'The stored presets fail validation: replace them whole with PUT /v1/admin/presets')
+  const { [slug]: _old, ...others } = stored
   const document = preset ? { ...others, [slug]: preset } : others
   await storePresets(env, document, now)
   return document

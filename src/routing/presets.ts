@@ -19,6 +19,8 @@ import { ChatRequest } from '../formats/openai/request'
  * // served as:       { "model": "anthropic/claude-sonnet-4.5", "provider": { "order": ["anthropic"] }, "temperature": 0.2, "messages": [...] }
  */
 
+const MARK = '@preset/'
+
 export const PresetSlug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a slug of 1-64 lowercase letters, digits, _ or -')
 
 const fields = ChatRequest.shape
@@ -32,8 +34,9 @@ export const Preset = z.strictObject({
   description: z.string().max(1000).optional(),
   /** Sent as the first message, before the request's own (its system messages included). */
   system: z.string().min(1).optional(),
-  model: fields.model,
-  models: fields.models,
+  // A preset is applied once: one naming another would never resolve.
+  model: fields.model.refine((model) => !model?.includes(MARK), 'must name a model, not a preset'),
+  models: fields.models.refine((models) => !models?.some((model) => model.includes(MARK)), 'must name models, not presets'),
   provider: fields.provider,
   max_tokens: fields.max_tokens,
   max_completion_tokens: fields.max_completion_tokens,
@@ -59,9 +62,12 @@ export type Preset = z.infer<typeof Preset>
 export const PresetsDocument = z.record(PresetSlug, Preset)
 export type PresetsDocument = z.infer<typeof PresetsDocument>
 
-/** The fields a preset fills when the request leaves them out (sent as null counts as left out). */
+/**
+ * The fields a preset fills when the request leaves them out (sent as null counts as left out).
+ * `models` only when the model is the preset's too; `reasoning` only when the request says
+ * nothing of reasoning in another spelling.
+ */
 const DEFAULTS = [
-  'models',
   'provider',
   'temperature',
   'top_p',
@@ -78,8 +84,6 @@ const DEFAULTS = [
   'reasoning',
   'verbosity',
 ] as const satisfies readonly (keyof Preset)[]
-
-const MARK = '@preset/'
 
 export interface PresetReference {
   slug: string
@@ -112,6 +116,8 @@ export function withPreset(request: ChatRequest, reference: PresetReference, pre
   for (const field of DEFAULTS) {
     if (request[field] == null && preset[field] != null) filled[field] = preset[field]
   }
+  if (reference.model === null && request.models == null && preset.models != null) filled.models = preset.models
+  if (request.reasoning_effort != null || request.include_reasoning != null) delete filled.reasoning
   const { preset: _named, ...rest } = request
   const served: ChatRequest = { ...rest, ...filled, model: reference.model ?? preset.model ?? null }
   if (request.max_tokens == null && request.max_completion_tokens == null) {

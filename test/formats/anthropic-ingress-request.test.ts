@@ -49,6 +49,8 @@ describe('fromAnthropicRequest', () => {
       expected: { tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false },
     },
     { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048 } } },
+    { name: 'thinking disabled → reasoning turned off, said rather than left unsaid', body: { thinking: { type: 'disabled' } }, expected: { reasoning: { enabled: false } } },
+    { name: "OpenRouter's preset field passes on", body: { preset: 'coding' }, expected: { preset: 'coding' } },
     { name: 'gateway extras pass through', body: { models: ['test/other'], provider: { order: ['alpha'] } }, expected: { models: ['test/other'], provider: { order: ['alpha'] } } },
     { name: "OpenRouter's fallbacks are the models after model", body: { fallbacks: [{ model: 'test/other' }, { model: 'test/claude' }] }, expected: { models: ['test/other', 'test/claude'] } },
     {

@@ -163,15 +163,20 @@ describe('Bedrock stream decoding', () => {
     const input = event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{}' } } })
     const stop = (stopReason: string) => event('messageStop', { stopReason })
     const options = { jsonTool: 'json_response' }
+    // Held text still opens the answer (a role delta), so the attempt counts as answering.
+    const opened = { type: 'delta', delta: { role: 'assistant' } }
     expect(await decodeAll([...preamble, toolStart('json_response'), input, stop('tool_use')], options)).toEqual([
+      opened,
       { type: 'delta', delta: { content: '{}' } },
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' },
     ])
-    expect((await decodeAll([...preamble, toolStart('lookup'), input, stop('tool_use')], options)).slice(0, 2)).toEqual([
+    expect((await decodeAll([...preamble, toolStart('lookup'), input, stop('tool_use')], options)).slice(0, 3)).toEqual([
+      opened,
       { type: 'delta', delta: { content: 'Here it is.' } },
       { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'tooluse_1', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
     ])
     expect(await decodeAll([...preamble, stop('end_turn')], options)).toEqual([
+      opened,
       { type: 'delta', delta: { content: 'Here it is.' } },
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
     ])

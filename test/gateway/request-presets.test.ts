@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { PRESETS_KV_KEY } from '../../src/routing/preset-store'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { adminFetch, chat, gatewayFetch, setUpGateway, type ErrorJson } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
@@ -34,6 +36,15 @@ describe('presets', () => {
 
     const tenantTry = await gatewayFetch('/v1/admin/presets', { headers: { authorization: `Bearer ${tenant.key}` } })
     expect(tenantTry.status).toBe(403)
+  })
+
+  it('refuse to change one preset while the stored document fails validation, rather than lose the others', async () => {
+    await env.KV.put(PRESETS_KV_KEY, JSON.stringify({ coding: { temprature: 1 } }))
+    const one = await adminFetch('/v1/admin/presets/cheap', { method: 'PUT', body: JSON.stringify({ model: 'test/other' }) })
+    expect(one.status).toBe(500)
+    expect(((await one.json()) as ErrorJson).error.message).toContain('PUT /v1/admin/presets')
+    expect(await env.KV.get(PRESETS_KV_KEY, 'json')).toEqual({ coding: { temprature: 1 } })
+    expect((await storePresets()).status).toBe(200)
   })
 
   it("serve `@preset/slug` with the preset's model, provider preferences, parameters and system prompt", async () => {
@@ -102,5 +113,13 @@ describe('presets', () => {
     const counted = await gatewayFetch('/v1/messages/count_tokens', { method: 'POST', headers, body: JSON.stringify(body) })
     expect(await counted.json()).toEqual({ input_tokens: 21 })
     expect(upstream.calls[1]!.body).toMatchObject({ model: 'claude-test', system: [{ type: 'text', text: 'Be terse.' }, { type: 'text', text: 'Claude Code here.' }] })
+    // The preset field beside a model: that model, the preset's system prompt (its provider order, alpha only, overridden).
+    const field = await gatewayFetch('/v1/messages', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ ...body, model: 'test/claude', preset: 'coding', provider: { order: ['beta'] } }),
+    })
+    expect(field.status).toBe(200)
+    expect(upstream.calls[2]!.body).toMatchObject({ model: 'claude-test', temperature: 0.2, system: [{ type: 'text', text: 'You review code.' }, { type: 'text', text: 'Claude Code here.' }] })
   })
 })

@@ -77,6 +77,16 @@ describe('withPreset', () => {
     expect(served).not.toHaveProperty('preset')
   })
 
+  it("uses the preset's fallback models only with its own model, and its reasoning only when the request says none", () => {
+    const beside = withPreset(request({ model: 'openai/gpt-5@preset/coding' }), { slug: 'coding', model: 'openai/gpt-5' }, presets)
+    expect(beside).not.toHaveProperty('models')
+    const only = PresetsDocument.parse({ pool: { models: ['x/a', 'x/b'] } })
+    expect(withPreset(request({ model: '@preset/pool' }), { slug: 'pool', model: null }, only)).toMatchObject({ model: null, models: ['x/a', 'x/b'] })
+    const effort = withPreset(request({ model: '@preset/coding', reasoning_effort: 'low' }), { slug: 'coding', model: null }, presets)
+    expect(effort).not.toHaveProperty('reasoning')
+    expect(withPreset(request({ model: '@preset/coding', reasoning: { enabled: false } }), { slug: 'coding', model: null }, presets)).toMatchObject({ reasoning: { enabled: false } })
+  })
+
   it('answers 404 for a preset not stored, and 400 when neither names a model', () => {
     const missing = thrown(() => withPreset(request({ model: '@preset/nope' }), { slug: 'nope', model: null }, presets))
     expect([missing.status, missing.message]).toStrictEqual([404, 'No preset "nope"'])
@@ -94,5 +104,7 @@ describe('Preset', () => {
     expect(Preset.safeParse({ temprature: 0.2 }).success).toBe(false)
     expect(Preset.safeParse({ temperature: 3 }).success).toBe(false)
     expect(PresetsDocument.safeParse({ 'Not A Slug': {} }).success).toBe(false)
+    expect(Preset.safeParse({ model: '@preset/other' }).success).toBe(false)
+    expect(Preset.safeParse({ models: ['x/a', 'x/b@preset/other'] }).success).toBe(false)
   })
 })

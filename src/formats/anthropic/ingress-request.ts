@@ -123,6 +123,8 @@ export const MessagesRequest = z.object({
   models: FallbackModels.nullish(),
   fallbacks: z.array(z.object({ model: ModelId })).min(1).max(3).nullish(),
   provider: ProviderPreferences.nullish(),
+  /** OpenRouter: a preset's slug (routing/presets.ts). */
+  preset: z.string().nullish(),
 })
 export type MessagesRequest = z.infer<typeof MessagesRequest>
 
@@ -155,11 +157,14 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   // OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking.
   if (request.thinking?.type === 'enabled') chat.reasoning = { max_tokens: request.thinking.budget_tokens }
   if (request.thinking?.type === 'adaptive') chat.reasoning = { enabled: true }
+  // Said, not left unsaid: a preset's reasoning must not turn it back on.
+  if (request.thinking?.type === 'disabled') chat.reasoning = { enabled: false }
   if (request.cache_control) chat.cache_control = request.cache_control
   if (request.models && request.fallbacks) throw new GatewayError(400, 'invalid_request', 'Invalid request: give fallbacks or models, not both')
   const fallbacks = request.models ?? request.fallbacks?.map((fallback) => fallback.model)
   if (fallbacks) chat.models = fallbacks
   if (request.provider) chat.provider = request.provider
+  if (request.preset != null) chat.preset = request.preset
   return chat
 }
 

@@ -62,6 +62,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   let toolCalls = 0
   let answeredInJson = false
   const text = heldText(options.jsonTool)
+  /** Whether a role delta went out for held text. */
+  let opened = false
   // contentBlockIndex of each reasoning block → its reasoning_details index.
   const reasoningIndex = new Map<number, number>()
   // A redacted block's pieces (base64 each) until its contentBlockStop: one block goes out whole.
@@ -113,7 +115,13 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
       }
       case 'contentBlockDelta': {
         const { contentBlockIndex, delta } = Delta.parse(data)
-        if (delta.text) return text.text(delta.text)
+        if (delta.text) {
+          // Held text still opens the answer: the attempt has begun answering, as far as failover and TTFB go.
+          const events = text.text(delta.text)
+          if (events.length || opened) return events
+          opened = true
+          return [{ type: 'delta', delta: { role: 'assistant' } }]
+        }
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (!delta.toolUse?.input || index === undefined) return []
