@@ -4,12 +4,13 @@ import { currentCatalog } from '../catalog/store'
 import { configOf } from '../config'
 import { secretNamed, type Env } from '../env'
 import { requestedBetas } from '../formats/anthropic/betas'
-import { ChatRequest } from '../formats/openai/request'
+import { ChatCompletionsRequest, fromChatCompletions } from '../formats/openai/functions'
+import type { ChatRequest } from '../formats/openai/request'
 import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
 import { offThePath, type ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
-import { openaiRenderer, type Renderer } from '../gateway/renderer'
+import { legacyFunctionsRenderer, openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
 import { clearExploring, isExploring, markExploring } from '../health/local'
 import { reportObservations } from '../health/report'
@@ -36,7 +37,10 @@ export function wantsTrace(headers: Headers): boolean {
   return headers.get('x-meridian-debug')?.toLowerCase() === 'route' || headers.get('x-openrouter-metadata')?.toLowerCase() === 'enabled'
 }
 
-chat.post('/chat/completions', requireTenant, async (c) => serveChat(c, await readJsonBody(c, ChatRequest, 'request'), openaiRenderer))
+chat.post('/chat/completions', requireTenant, async (c) => {
+  const { request, legacy } = fromChatCompletions(await readJsonBody(c, ChatCompletionsRequest, 'request'))
+  return serveChat(c, request, legacy ? legacyFunctionsRenderer : openaiRenderer)
+})
 
 /**
  * Serves a validated canonical request, answering in the renderer's wire format. Every inference

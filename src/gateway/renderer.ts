@@ -10,6 +10,7 @@ import {
   type ResponseMeta,
   type UsageReport,
 } from '../formats/openai/render'
+import { legacyDelta, legacyFinishReason, legacyMessage } from '../formats/openai/functions'
 import { SSE_DONE, sseComment, sseData } from '../formats/sse'
 
 /**
@@ -44,27 +45,43 @@ export interface StreamWriter {
   end(report: UsageReport | null, debug: Record<string, unknown>): Uint8Array[] | Promise<Uint8Array[]>
 }
 
-/** OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. */
-export const openaiRenderer: Renderer = {
-  json: (meta, completion, report) => renderCompletion(meta, completion, report),
-  error: toErrorResponse,
-  keepAlive: sseComment('MERIDIAN PROCESSING'),
-  stream(meta) {
-    let roleSent = false
-    // OpenAI SDKs require `role` on the first delta of a choice; upstreams do not always send it.
-    const withRole = (delta: Delta): Delta => {
-      if (roleSent) return delta
-      roleSent = true
-      return { role: 'assistant', ...delta }
-    }
-    return {
-      event(event) {
-        if (event.type === 'delta') return [sseData(renderDeltaChunk(meta, withRole(event.delta)))]
-        const role = roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
-        return [...role, sseData(renderFinishChunk(meta, event.finishReason, event.nativeFinishReason))]
-      },
-      error: (error) => [sseData(renderErrorChunk(meta, errorBody(error)))],
-      end: (report, debug) => [...(report ? [sseData({ ...renderUsageChunk(meta, report), ...debug })] : []), SSE_DONE],
-    }
-  },
+/**
+ * OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. With
+ * `legacyFunctions`, the answer's tool call goes out as the deprecated `function_call`
+ * (formats/openai/functions.ts), for a client that sent `functions`.
+ */
+function openaiChat(legacyFunctions: boolean): Renderer {
+  return {
+    json: (meta, completion, report) =>
+      legacyFunctions
+        ? renderCompletion(meta, { ...completion, message: legacyMessage(completion.message) }, report, legacyFinishReason(completion.finishReason))
+        : renderCompletion(meta, completion, report),
+    error: toErrorResponse,
+    keepAlive: sseComment('MERIDIAN PROCESSING'),
+    stream(meta) {
+      let roleSent = false
+      // OpenAI SDKs require `role` on the first delta of a choice; upstreams do not always send it.
+      const withRole = (delta: Delta): Delta => {
+        if (roleSent) return delta
+        roleSent = true
+        return { role: 'assistant', ...delta }
+      }
+      return {
+        event(event) {
+          if (event.type === 'delta') {
+            const delta = legacyFunctions ? legacyDelta(event.delta) : event.delta
+            return delta ? [sseData(renderDeltaChunk(meta, withRole(delta)))] : []
+          }
+          const role = roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
+          const reason = legacyFunctions ? legacyFinishReason(event.finishReason) : event.finishReason
+          return [...role, sseData(renderFinishChunk(meta, reason, event.nativeFinishReason))]
+        },
+        error: (error) => [sseData(renderErrorChunk(meta, errorBody(error)))],
+        end: (report, debug) => [...(report ? [sseData({ ...renderUsageChunk(meta, report), ...debug })] : []), SSE_DONE],
+      }
+    },
+  }
 }
+
+export const openaiRenderer = openaiChat(false)
+export const legacyFunctionsRenderer = openaiChat(true)

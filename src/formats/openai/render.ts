@@ -7,6 +7,9 @@ import type { Completion, Delta, FinishReason, TokenUsage } from '../canonical'
  * `native_finish_reason`, and `usage.cost` in USD on every response and final stream chunk.
  */
 
+/** A finish reason as the OpenAI wire carries it: the canonical ones, and legacy function calling's. */
+export type WireFinishReason = FinishReason | 'function_call'
+
 export interface ResponseMeta {
   id: string
   created: number
@@ -46,14 +49,14 @@ function envelope(meta: ResponseMeta, object: 'chat.completion' | 'chat.completi
   }
 }
 
-export function renderCompletion(meta: ResponseMeta, completion: Completion, report: UsageReport) {
+export function renderCompletion(meta: ResponseMeta, completion: Completion, report: UsageReport, finishReason: WireFinishReason = completion.finishReason) {
   return {
     ...envelope(meta, 'chat.completion'),
     choices: [
       {
         index: 0,
         logprobs: null,
-        finish_reason: completion.finishReason,
+        finish_reason: finishReason,
         native_finish_reason: completion.nativeFinishReason,
         message: completion.message,
       },
@@ -69,7 +72,7 @@ export function renderDeltaChunk(meta: ResponseMeta, delta: Delta) {
   }
 }
 
-export function renderFinishChunk(meta: ResponseMeta, finishReason: FinishReason, nativeFinishReason: string | null) {
+export function renderFinishChunk(meta: ResponseMeta, finishReason: WireFinishReason, nativeFinishReason: string | null) {
   return {
     ...envelope(meta, 'chat.completion.chunk'),
     choices: [{ index: 0, delta: {}, finish_reason: finishReason, native_finish_reason: nativeFinishReason, logprobs: null }],

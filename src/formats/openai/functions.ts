@@ -1,0 +1,99 @@
+import { z } from 'zod'
+import { GatewayError } from '../../errors'
+import type { AssistantMessage, Delta, FinishReason } from '../canonical'
+import type { WireFinishReason } from './render'
+import { ChatRequest, Message, ToolName, type ToolCall, type ToolChoice } from './request'
+
+/**
+ * OpenAI's deprecated function calling (`functions`, `function_call`, the `function` role), which
+ * older clients still send, served as the canonical tools so that every provider takes it: each
+ * function is a tool, an assistant's `function_call` a tool call with a made id, a `function`
+ * message that call's tool result. The answer's tool call goes back as `function_call`
+ * (gateway/renderer.ts `legacyFunctionsRenderer`), with `finish_reason: "function_call"`.
+ */
+
+const LegacyFunction = z.looseObject({
+  name: ToolName,
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+})
+const FunctionCallChoice = z.union([z.enum(['none', 'auto']), z.looseObject({ name: z.string() })])
+const FunctionMessage = z.looseObject({ role: z.literal('function'), name: z.string(), content: z.string().nullish() })
+const AssistantCall = z.looseObject({ name: z.string(), arguments: z.string() })
+
+/** The body of POST /chat/completions: a chat request, or one in the legacy function-calling form. */
+export const ChatCompletionsRequest = ChatRequest.extend({
+  messages: z.array(z.discriminatedUnion('role', [...Message.options, FunctionMessage])).min(1),
+  functions: z.array(LegacyFunction).min(1).max(128).nullish(),
+  function_call: FunctionCallChoice.nullish(),
+})
+export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequest>
+type IngressMessage = ChatCompletionsRequest['messages'][number]
+
+const isCurrent = (message: IngressMessage): message is Message =>
+  message.role !== 'function' && !(message.role === 'assistant' && message.function_call != null)
+
+/** The canonical request, and whether the client spoke legacy function calling (then its answer is rendered that way). */
+export function fromChatCompletions(body: ChatCompletionsRequest): { request: ChatRequest; legacy: boolean } {
+  const { functions, function_call: choice, messages, ...rest } = body
+  if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, legacy: false }
+  if (functions != null && rest.tools != null) {
+    throw new GatewayError(400, 'invalid_request', 'Invalid request: send either tools or the deprecated functions, not both')
+  }
+  const tools = functions?.map((fn) => ({ type: 'function' as const, function: fn })) ?? rest.tools
+  const toolChoice: ToolChoice | null | undefined =
+    choice == null ? rest.tool_choice : typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+  return {
+    request: {
+      ...rest,
+      messages: currentMessages(messages),
+      ...(tools ? { tools } : {}),
+      ...(toolChoice != null ? { tool_choice: toolChoice } : {}),
+      // The legacy answer holds one call.
+      parallel_tool_calls: false,
+    },
+    legacy: true,
+  }
+}
+
+/**
+ * Messages with each legacy call made a tool call (id `call_fn_{index}`) and each `function`
+ * message its result: the latest call of that name not yet answered, else the latest call.
+ */
+function currentMessages(messages: IngressMessage[]): Message[] {
+  const open: Array<{ id: string; name: string }> = []
+  return messages.map((message, index): Message => {
+    if (message.role === 'function') {
+      let at = open.length - 1
+      while (at >= 0 && open[at]!.name !== message.name) at--
+      const call = at >= 0 ? open.splice(at, 1)[0] : open.at(-1)
+      return { role: 'tool', tool_call_id: call?.id ?? `call_fn_${index}`, content: message.content ?? '' }
+    }
+    if (message.role !== 'assistant' || message.function_call == null) return message
+    const parsed = AssistantCall.safeParse(message.function_call)
+    if (!parsed.success) throw new GatewayError(400, 'invalid_request', `Invalid request: messages[${index}].function_call: must have a string name and arguments`)
+    const { function_call: _legacy, ...assistant } = message
+    const call: ToolCall = { id: `call_fn_${index}`, type: 'function', function: { name: parsed.data.name, arguments: parsed.data.arguments } }
+    open.push({ id: call.id, name: call.function.name })
+    return { ...assistant, tool_calls: [...(assistant.tool_calls ?? []), call] }
+  })
+}
+
+/** A tool call delta as the legacy `function_call` delta (null: nothing left); calls past the first have no legacy place. */
+export function legacyDelta({ tool_calls: calls, ...delta }: Delta): Delta | null {
+  if (!calls) return delta
+  const first = calls.find((call) => call.index === 0)
+  if (!first?.function) return Object.keys(delta).length ? delta : null
+  return { ...delta, function_call: { ...(first.function.name ? { name: first.function.name } : {}), arguments: first.function.arguments ?? '' } }
+}
+
+/** An answer's message with its (first) tool call as the legacy `function_call`. */
+export function legacyMessage({ tool_calls: calls, ...message }: AssistantMessage): AssistantMessage {
+  const first = calls?.[0]
+  return first ? { ...message, function_call: { name: first.function.name, arguments: first.function.arguments } } : message
+}
+
+/** The finish reason a legacy client reads. */
+export function legacyFinishReason(reason: FinishReason): WireFinishReason {
+  return reason === 'tool_calls' ? 'function_call' : reason
+}
