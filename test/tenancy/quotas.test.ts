@@ -237,7 +237,8 @@ describe('the worst case', () => {
     expect(await required(key, { max_tokens: 1, functions })).toBeGreaterThan(asText)
     const call = { name: 'f0', arguments: JSON.stringify({ q: 'y'.repeat(5000) }) }
     const called = await required(key, { max_tokens: 1, messages: [...hi, { role: 'assistant', content: null, function_call: call }] })
-    expect(called).toBe(await required(key, { max_tokens: 1, messages: [...hi, { role: 'assistant', content: JSON.stringify(call) }] }))
+    // Served as a tool call (formats/openai/functions.ts), it counts at least its own bytes.
+    expect(called).toBeGreaterThanOrEqual(await required(key, { max_tokens: 1, messages: [...hi, { role: 'assistant', content: JSON.stringify(call) }] }))
   })
 })
 
