@@ -31,7 +31,6 @@ describe('fromChatCompletions', () => {
       model: 'a/b',
       tools: [{ type: 'function', function: weather }],
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
-      parallel_tool_calls: false,
       messages: [
         { role: 'user', content: 'Weather in Oslo and Rome?' },
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_fn_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
@@ -42,17 +41,42 @@ describe('fromChatCompletions', () => {
     })
   })
 
-  it('takes "none" and "auto" as they are, and a history with legacy calls but no functions', () => {
+  const history = [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{}' } },
+    { role: 'function', name: 'get_weather', content: 'x' },
+  ]
+
+  it('takes "none" and "auto" as they are; a follow-up with no functions declares the ones it called, choosing none', () => {
     expect(convert({ functions: [weather], function_call: 'none', messages: [{ role: 'user', content: 'hi' }] }).request.tool_choice).toBe('none')
-    const history = convert({ messages: [{ role: 'user', content: 'hi' }, { role: 'function', name: 'f', content: 'x' }] })
-    expect(history.legacy).toBe(true)
-    expect(history.request.messages[1]).toStrictEqual({ role: 'tool', tool_call_id: 'call_fn_1', content: 'x' })
+    const followUp = convert({ messages: history })
+    expect(followUp.legacy).toBe(true)
+    expect(followUp.request).toMatchObject({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }], tool_choice: 'none' })
+    expect(followUp.request.messages[2]).toStrictEqual({ role: 'tool', tool_call_id: 'call_fn_1', content: 'x' })
   })
 
-  it('refuses tools beside functions, and a malformed legacy call, with a 400', () => {
-    const both = () => convert({ functions: [weather], tools: [{ type: 'function', function: weather }], messages: [{ role: 'user', content: 'hi' }] })
-    expect(both).toThrow(GatewayError)
-    expect(both).toThrow('either tools or the deprecated functions')
+  it('answers a legacy history beside current tools as tool_calls', () => {
+    const beside = convert({ messages: history, tools: [{ type: 'function', function: weather }] })
+    expect(beside.legacy).toBe(false)
+    expect(beside.request.tools).toStrictEqual([{ type: 'function', function: weather }])
+    expect(beside.request).not.toHaveProperty('tool_choice')
+  })
+
+  it('pairs each result with an unanswered call only, and refuses one with none left', () => {
+    const calls = (name: string) => ({ role: 'assistant', content: null, function_call: { name, arguments: '{}' } })
+    const { request } = convert({ messages: [{ role: 'user', content: 'hi' }, calls('a'), { role: 'function', name: 'b', content: '1' }, calls('c'), { role: 'function', name: 'c', content: '2' }] })
+    expect(request.messages.flatMap((message) => (message.role === 'tool' ? [message.tool_call_id] : []))).toStrictEqual(['call_fn_1', 'call_fn_3'])
+    const orphan = () => convert({ messages: [...history, { role: 'function', name: 'get_weather', content: 'again' }] })
+    expect(orphan).toThrow('messages[3]: a function result with no assistant function_call before it')
+  })
+
+  it('refuses tools beside functions or function_call, and a malformed legacy call, with a 400', () => {
+    const tool = [{ type: 'function', function: weather }]
+    for (const body of [{ functions: [weather], tools: tool }, { function_call: 'auto', tools: tool }, { functions: [weather], tool_choice: 'auto' }]) {
+      const both = () => convert({ ...body, messages: [{ role: 'user', content: 'hi' }] })
+      expect(both).toThrow(GatewayError)
+      expect(both).toThrow('not both')
+    }
     expect(() => convert({ messages: [{ role: 'assistant', content: null, function_call: { name: 'f' } }] })).toThrow('messages[0].function_call')
     expect(ChatCompletionsRequest.safeParse({ model: 'a/b', messages: [{ role: 'function', content: 'x' }] }).success).toBe(false)
   })

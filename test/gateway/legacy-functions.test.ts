@@ -18,8 +18,10 @@ describe("OpenAI's deprecated function calling", () => {
     const response = await chat(tenant.key, { model: 'test/other', functions: [weather], messages: [{ role: 'user', content: 'Weather in Oslo?' }] })
     expect(response.status).toBe(200)
     const sent = upstream.calls[0]!.body
-    expect(sent).toMatchObject({ tools: [{ type: 'function', function: weather }], parallel_tool_calls: false })
+    expect(sent).toMatchObject({ tools: [{ type: 'function', function: weather }] })
     expect(sent).not.toHaveProperty('functions')
+    // Not forced: a provider filter on parameters the client sent must not see one it did not.
+    expect(sent).not.toHaveProperty('parallel_tool_calls')
     const choice = ((await response.json()) as { choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }).choices[0]!
     expect(choice.finish_reason).toBe('function_call')
     expect(choice.message.function_call).toStrictEqual({ name: 'get_weather', arguments: '{"city":"Oslo"}' })
@@ -50,7 +52,7 @@ describe("OpenAI's deprecated function calling", () => {
       ],
     })
     expect(upstream.calls[0]!.body).toMatchObject({
-      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+      tools: [{ name: 'get_weather' }],
       messages: [
         { role: 'user' },
         { role: 'assistant', content: [{ type: 'tool_use', id: 'call_fn_1', name: 'get_weather', input: { city: 'Oslo' } }] },
@@ -66,5 +68,23 @@ describe("OpenAI's deprecated function calling", () => {
     ])
     expect(deltas.some((delta) => 'tool_calls' in delta)).toBe(false)
     expect(chunks.find((chunk) => (chunk.choices as Array<{ finish_reason: string | null }>)[0]?.finish_reason)).toMatchObject({ choices: [{ finish_reason: 'function_call', native_finish_reason: 'tool_use' }] })
+  })
+
+  it('answers a follow-up that sends the call history but no functions, which Anthropic needs declared', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        jsonResponse({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: 'It is 12C.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 50, output_tokens: 5 } }),
+    })
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+        { role: 'function', name: 'get_weather', content: '12C' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'get_weather', input_schema: { type: 'object' } }], tool_choice: { type: 'none' } })
+    expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe('It is 12C.')
   })
 })

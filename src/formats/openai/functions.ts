@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import type { AssistantMessage, Delta, FinishReason } from '../canonical'
 import type { WireFinishReason } from './render'
-import { ChatRequest, Message, ToolName, type ToolCall, type ToolChoice } from './request'
+import { ChatRequest, Message, ToolName, type Tool, type ToolCall, type ToolChoice } from './request'
 
 /**
  * OpenAI's deprecated function calling (`functions`, `function_call`, the `function` role), which
@@ -33,32 +33,43 @@ type IngressMessage = ChatCompletionsRequest['messages'][number]
 const isCurrent = (message: IngressMessage): message is Message =>
   message.role !== 'function' && !(message.role === 'assistant' && message.function_call != null)
 
-/** The canonical request, and whether the client spoke legacy function calling (then its answer is rendered that way). */
+/**
+ * The canonical request, and whether its answer goes back in the legacy form: when the client
+ * sent `functions`, or spoke the legacy form with no `tools` of its own. A legacy history beside
+ * current `tools` is converted and answered as `tool_calls`.
+ */
 export function fromChatCompletions(body: ChatCompletionsRequest): { request: ChatRequest; legacy: boolean } {
   const { functions, function_call: choice, messages, ...rest } = body
   if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, legacy: false }
-  if (functions != null && rest.tools != null) {
-    throw new GatewayError(400, 'invalid_request', 'Invalid request: send either tools or the deprecated functions, not both')
+  if ((functions != null || choice != null) && (rest.tools != null || rest.tool_choice != null)) {
+    throw new GatewayError(400, 'invalid_request', 'Invalid request: send either tools and tool_choice or the deprecated functions and function_call, not both')
   }
-  const tools = functions?.map((fn) => ({ type: 'function' as const, function: fn })) ?? rest.tools
-  const toolChoice: ToolChoice | null | undefined =
-    choice == null ? rest.tool_choice : typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+  const converted = currentMessages(messages)
+  const declared: Tool[] | null | undefined = functions?.map((fn) => ({ type: 'function', function: fn })) ?? rest.tools
+  const tools = declared ?? historyTools(converted)
+  let toolChoice: ToolChoice | null | undefined = rest.tool_choice
+  if (choice != null) toolChoice = typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+  else if (declared == null) toolChoice = 'none'
   return {
-    request: {
-      ...rest,
-      messages: currentMessages(messages),
-      ...(tools ? { tools } : {}),
-      ...(toolChoice != null ? { tool_choice: toolChoice } : {}),
-      // The legacy answer holds one call.
-      parallel_tool_calls: false,
-    },
-    legacy: true,
+    request: { ...rest, messages: converted, ...(tools.length ? { tools, ...(toolChoice != null ? { tool_choice: toolChoice } : {}) } : {}) },
+    legacy: functions != null || rest.tools == null,
   }
 }
 
 /**
+ * A follow-up that sends its calls' history but no `functions` (as OpenAI's own examples did):
+ * Anthropic and Bedrock refuse tool calls and results without tool definitions, so each function
+ * called gets one, with any arguments, and the choice is "none".
+ */
+function historyTools(messages: Message[]): Tool[] {
+  const names = new Set(messages.flatMap((message) => (message.role === 'assistant' ? (message.tool_calls ?? []).map((call) => call.function.name) : [])))
+  return [...names].map((name) => ({ type: 'function', function: { name, parameters: { type: 'object' } } }))
+}
+
+/**
  * Messages with each legacy call made a tool call (id `call_fn_{index}`) and each `function`
- * message its result: the latest call of that name not yet answered, else the latest call.
+ * message its result: the latest unanswered call of that name, else the latest unanswered call.
+ * A result with no call left to answer is refused, as every provider would refuse it.
  */
 function currentMessages(messages: IngressMessage[]): Message[] {
   const open: Array<{ id: string; name: string }> = []
@@ -66,8 +77,9 @@ function currentMessages(messages: IngressMessage[]): Message[] {
     if (message.role === 'function') {
       let at = open.length - 1
       while (at >= 0 && open[at]!.name !== message.name) at--
-      const call = at >= 0 ? open.splice(at, 1)[0] : open.at(-1)
-      return { role: 'tool', tool_call_id: call?.id ?? `call_fn_${index}`, content: message.content ?? '' }
+      const call = open.splice(at >= 0 ? at : open.length - 1, 1)[0]
+      if (!call) throw new GatewayError(400, 'invalid_request', `Invalid request: messages[${index}]: a function result with no assistant function_call before it to answer`)
+      return { role: 'tool', tool_call_id: call.id, content: message.content ?? '' }
     }
     if (message.role !== 'assistant' || message.function_call == null) return message
     const parsed = AssistantCall.safeParse(message.function_call)
