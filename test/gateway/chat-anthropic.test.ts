@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BETA, GAMMA } from '../support/catalog'
 import { chat, readSse, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -162,7 +162,7 @@ describe('Anthropic-format upstreams', () => {
 
   it('think with a budget and stream thinking, its signature and parallel tool calls as OpenAI chunks', async () => {
     const signature = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk'
-    const event = (type: string, fields: object) => named(type, { type, ...fields })
+    const event = anthropicEvent
     const upstream = fakeUpstreams({
       [BETA]: () =>
         sseResponse([
@@ -223,7 +223,7 @@ describe('Anthropic-format upstreams', () => {
   })
 
   it('stream a response_format answer as JSON only, though the model wrote text before calling the JSON tool', async () => {
-    const event = (name: string, payload: object) => named(name, { type: name, ...payload })
+    const event = anthropicEvent
     const upstream = fakeUpstreams({
       [BETA]: () =>
         sseResponse([

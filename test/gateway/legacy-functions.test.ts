@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BETA, GAMMA } from '../support/catalog'
 import { chat, readSse, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, named, openaiCompletion, sseResponse } from '../support/upstream'
+import { fakeUpstreams, anthropicEvent, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -29,7 +29,7 @@ describe("OpenAI's deprecated function calling", () => {
   })
 
   it('continues a conversation with a function result on an Anthropic-format upstream, streaming the next call as function_call', async () => {
-    const event = (type: string, fields: object) => named(type, { type, ...fields })
+    const event = anthropicEvent
     const upstream = fakeUpstreams({
       [BETA]: () =>
         sseResponse([

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { BETA, GAMMA } from '../support/catalog'
 import { BASE, gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
-import { data, fakeUpstreams, jsonResponse, latch, named, openaiCompletion, sseResponse } from '../support/upstream'
+import { anthropicEvent, data, fakeUpstreams, jsonResponse, latch, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -239,7 +239,7 @@ describe('POST /v1/messages, streaming', () => {
   })
 
   it('relays an Anthropic upstream\'s thinking, text and tool events', async () => {
-    const event = (type: string, body: object) => named(type, { type, ...body })
+    const event = anthropicEvent
     fakeUpstreams({
       [BETA]: () =>
         sseResponse([

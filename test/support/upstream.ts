@@ -121,6 +121,8 @@ export function sseResponse(events: string[], options: SseOptions = {}): Respons
 
 export const data = (payload: unknown) => `data: ${JSON.stringify(payload)}\n\n`
 export const named = (event: string, payload: unknown) => `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`
+/** An Anthropic stream event: named, its data repeating the name as `type`. */
+export const anthropicEvent = (type: string, fields: object) => named(type, { type, ...fields })
 
 /** OpenAI-format stream events as providers send them: an empty role chunk first, then text in
  *  small pieces, a finish chunk, a usage-only chunk, and [DONE]. */
