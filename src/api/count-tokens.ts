@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { Endpoint } from '../catalog/snapshot'
 import { configOf } from '../config'
+import type { Env } from '../env'
 import { GatewayError } from '../errors'
 import { requestedBetas } from '../formats/anthropic/betas'
 import type { ChatRequest } from '../formats/openai/request'
@@ -11,16 +12,18 @@ import { servedHeaders } from '../gateway/identity'
 import { prepareCountTokens } from '../providers/anthropic'
 import { requestedModels, type RoutePlan } from '../routing/plan'
 import { presetReference } from '../routing/presets'
+import { keyObject } from '../tenancy/directory'
+import type { KeyRecord } from '../tenancy/keys'
 import { allowedCandidates, notAllowed, type AllowLists } from '../tenancy/ledger'
-import { usableKey } from './auth'
 import { routeOf, withStoredPreset } from './chat'
 import type { AppEnv } from './context'
 
 /**
  * POST /messages/count_tokens (Claude Code asks before each turn, to manage its context): the
  * count comes from a provider of the model that speaks Anthropic's API, for exactly the body a
- * Messages request would send it. Counting is free there, so nothing is admitted, reserved or
- * charged: the key must only be usable and allowed the endpoint. A model no such provider serves
+ * Messages request would send it. Counting is free there, so nothing is reserved or charged: the
+ * key must only be usable, allowed the endpoint, and within its requests_per_minute, which token
+ * counts take from a bucket of their own (tenancy/counting). A model no such provider serves
  * gets a 404, on which Claude Code counts locally (a made-up figure would mislead its compaction),
  * and so does one whose providers all answer that they lack the route.
  * Failures here are not health observations: an Anthropic-compatible provider may lack the route.
@@ -29,7 +32,7 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
   const { env } = c
   const clock = c.get('clock')
   const now = clock()
-  const [key, planned] = await Promise.allSettled([usableKey(env, c.get('keyHash'), now), countingRoute(c, asked, now)])
+  const [key, planned] = await Promise.allSettled([countingKey(env, c.get('keyHash'), now), countingRoute(c, asked, now)])
   // The key's 401 comes first, as on every route.
   if (key.status === 'rejected') throw key.reason
   c.set('admitting', true)
@@ -41,7 +44,7 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
   const config = { ...settings, TIMEOUT_NON_STREAMING_MS: timeout, ATTEMPT_DEADLINE_MS: 2 * timeout }
   const model = requestedModels(request)[0] ?? ''
   const betas = requestedBetas(c.req.raw.headers, settings.ANTHROPIC_BETAS)
-  const plan = countingEndpoints(route.endpoints, key.value.record.policy, model).slice(0, config.MAX_ATTEMPTS)
+  const plan = countingEndpoints(route.endpoints, key.value.policy, model).slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey, betas),
@@ -55,6 +58,13 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
     })
   }
   throw served.error
+}
+
+/** The key's record, if it may count now: one call to its object, which takes the count from the key's rate limit. */
+async function countingKey(env: Env, keyHash: string, now: number): Promise<KeyRecord> {
+  const admission = await keyObject(env, keyHash).admitCount(now)
+  if (!admission.ok) throw refusalError(admission.refusal)
+  return admission.record
 }
 
 /** The request as counted (a preset's system prompt and tools count too) and its plan. */

@@ -4,8 +4,9 @@ import { configOf } from '../config'
 import type { Env } from '../env'
 import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
-import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, settleLedger, type AdmissionRequest, type Ledger } from './ledger'
-import type { Admission, AdmissionItem, Settlement, TicketGrant } from './protocol'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, settleLedger, type AdmissionRequest, type Ledger, type Refusal } from './ledger'
+import type { Admission, AdmissionItem, CountAdmission, Settlement, TicketGrant } from './protocol'
+import { decideCount } from './counting'
 import {
   createTables,
   expiredReservations,
@@ -47,7 +48,7 @@ import {
  */
 const LEASE_MARGIN_MS = 100
 
-const INVALID_KEY: Admission = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
+const INVALID_KEY: { ok: false; refusal: Refusal } = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
 
 const RECORD = 'record'
 const LEDGER = 'ledger'
@@ -230,6 +231,17 @@ export class KeyDO extends DurableObject<Env> {
     })
     if (alarmAt !== null) await this.scheduleAlarm(alarmAt)
     return admissions
+  }
+
+  /** A token count's one call: refused, or the key's record, one count taken from its bucket (./counting). */
+  admitCount(now: number): CountAdmission {
+    const key = this.record()
+    if (!key) return INVALID_KEY
+    const before = this.ledger(now)
+    const decision = decideCount(key, before, now)
+    if (!decision.ok) return decision
+    if (decision.ledger !== before) this.saveLedger(decision.ledger)
+    return { ok: true, record: key }
   }
 
   /** Settlements no admission carried (an idle key's last requests). Idempotent; one transaction. */

@@ -24,6 +24,8 @@ export interface Ledger {
   inFlight: number
   requests: Bucket | null
   tokens: Bucket | null
+  /** Token counts' own bucket of requests_per_minute (./counting); absent until the key's first count. */
+  counts?: Bucket | null
 }
 
 export function emptyLedger(now: number): Ledger {
@@ -95,7 +97,7 @@ export type Decision =
   | { ok: true; allowed: number[]; reserveNano: number; reserveTokens: number; ledger: Ledger }
   | { ok: false; refusal: Refusal }
 
-function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: number, amount: number, now: number): Refusal {
+export function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: number, amount: number, now: number): Refusal {
   const waitMs = waitFor(bucket, capacity, amount)
   return {
     status: 429,

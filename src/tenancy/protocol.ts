@@ -1,3 +1,4 @@
+import type { KeyRecord } from './keys'
 import type { AdmissionRequest, AllowLists, Refusal } from './ledger'
 
 /**
@@ -8,6 +9,9 @@ import type { AdmissionRequest, AllowLists, Refusal } from './ledger'
 
 /** `tickets`: what was granted for the spare ids the item offered, if it offered any. */
 export type Admission = { ok: true; allowed: number[]; tickets?: TicketGrant } | { ok: false; refusal: Refusal }
+
+/** A token count's admission (./counting): the key's record when it may count now. */
+export type CountAdmission = { ok: true; record: KeyRecord } | { ok: false; refusal: Refusal }
 
 /**
  * Tickets granted with an admission: the spare ids granted, what each reserves, and the key's

@@ -167,6 +167,28 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(upstream.calls).toHaveLength(0)
   })
 
+  it("keeps to the key's requests_per_minute, in a bucket apart from its requests", async () => {
+    const answer = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: 'Hi' }], stop_reason: 'end_turn', usage: { input_tokens: 3, output_tokens: 1 } }
+    const upstream = fakeUpstreams({ [BETA]: (call) => jsonResponse(call.url.endsWith('/count_tokens') ? { input_tokens: 3 } : answer) })
+    const { key } = await createKey({ name: 'two a minute', rate_limit: { requests_per_minute: 2 } })
+    const message = () =>
+      gatewayFetch('/v1/messages', { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ ...count, max_tokens: 16 }) })
+    expect((await countTokens(count, key)).status).toBe(200)
+    expect((await countTokens(count, key)).status).toBe(200)
+    const refused = await countTokens(count, key)
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2')
+    expect(await anthropicError(refused)).toMatchObject({ type: 'rate_limit_error', message: expect.stringMatching(/^Rate limit exceeded: token counts \(2 per minute/) })
+    expect(upstream.calls).toHaveLength(2)
+    // The key's requests have their own two, and spending them leaves counting as it was.
+    expect((await message()).status).toBe(200)
+    expect((await message()).status).toBe(200)
+    expect((await message()).status).toBe(429)
+    expect((await countTokens(count, key)).status).toBe(429)
+    expect(upstream.calls).toHaveLength(4)
+  })
+
   it('refuses a missing, unknown or revoked key before anything else, and a malformed body', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ input_tokens: 3 }) })
     const missing = await gatewayFetch('/v1/messages/count_tokens', { method: 'POST', body: JSON.stringify(count) })
