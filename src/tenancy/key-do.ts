@@ -1,24 +1,22 @@
 import { DurableObject } from 'cloudflare:workers'
-import { sleep } from '../clock'
 import { configOf } from '../config'
 import type { Env } from '../env'
+import { decideCount } from './counting'
 import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
-import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, settleLedger, type AdmissionRequest, type Ledger, type Refusal } from './ledger'
+import { Leases } from './leases'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, type AdmissionRequest, type Ledger, type Refusal } from './ledger'
 import type { Admission, AdmissionItem, CountAdmission, Settlement, TicketGrant } from './protocol'
-import { decideCount } from './counting'
+import { applySettlements } from './settlements'
 import {
   createTables,
   expiredReservations,
   generationById,
-  insertGenerations,
   insertReservations,
   markReservations,
   nextExpiry,
   pruneReservations,
   pruneTimeOrdered,
-  reservationsById,
-  type NewGeneration,
   type NewReservation,
 } from './key-tables'
 import {
@@ -42,24 +40,10 @@ import {
  * is O(1) (indexed lookups, no scans); sweeping and pruning happen in the alarm.
  */
 
-/**
- * How long past a lease's end a key change waits, for the skew between the granting isolate's
- * clock and the admin call's.
- */
-const LEASE_MARGIN_MS = 100
-
 const INVALID_KEY: { ok: false; refusal: Refusal } = { ok: false, refusal: { status: 401, message: 'Invalid API key', headers: {}, metadata: {} } }
 
 const RECORD = 'record'
 const LEDGER = 'ledger'
-/** When the latest ticket granted lapses (on the granting isolate's clock), and the lease it had. */
-const LEASED_UNTIL = 'lease'
-
-interface Leased {
-  until: number
-  leaseMs: number
-}
-
 const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
 
@@ -70,13 +54,14 @@ export class KeyDO extends DurableObject<Env> {
   private cachedLedger: Ledger | undefined
   /** The scheduled alarm (null: none), once read; only this object sets or clears it. */
   private alarmAt: number | null | undefined
-  private cachedLeased: Leased | null | undefined
+  private readonly leases: Leases
   /** What the stored responses take of the storage (bytes), once read. */
   private responseBytes: number | undefined
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     createTables(this.ctx.storage)
+    this.leases = new Leases(this.ctx.storage.kv)
   }
 
   private record(): KeyRecord | null {
@@ -125,7 +110,7 @@ export class KeyDO extends DurableObject<Env> {
     if (record) this.saveRecord(record)
     // Also for a missing key (deleted a moment ago, maybe): a retry must not answer before the
     // deletion's tickets lapse.
-    await this.ticketsLapsed(now)
+    await this.leases.lapsed(now, configOf(this.env).LEASE_MS)
     return record && { record, ledger: this.ledger(now) }
   }
 
@@ -134,7 +119,7 @@ export class KeyDO extends DurableObject<Env> {
     const existed = this.record() !== null
     // Admissions that arrive from here on find no key, so no ticket is granted after this read.
     this.cachedRecord = null
-    const leased = this.leased()
+    const leased = this.leases.current()
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
     // The instance may live on (a late call for the deleted key): its queries need the tables.
@@ -144,35 +129,9 @@ export class KeyDO extends DurableObject<Env> {
     this.responseBytes = undefined
     this.alarmAt = null
     // Kept (and still cached), so that a retried DELETE or PATCH waits for the tickets granted before this one.
-    if (leased) this.ctx.storage.kv.put(LEASED_UNTIL, leased)
-    await this.ticketsLapsed(now, leased)
+    if (leased) this.leases.keep(leased)
+    await this.leases.lapsed(now, configOf(this.env).LEASE_MS, leased)
     return existed
-  }
-
-  private leased(): Leased | null {
-    if (this.cachedLeased === undefined) this.cachedLeased = this.ctx.storage.kv.get<Leased>(LEASED_UNTIL) ?? null
-    return this.cachedLeased
-  }
-
-  /** Records a grant's lease, if it ends later or is longer than what is recorded. */
-  private extendLease(until: number, leaseMs: number): void {
-    const leased = this.leased()
-    if (leased && until <= leased.until && leaseMs <= leased.leaseMs) return
-    const latest = { until: Math.max(until, leased?.until ?? 0), leaseMs: Math.max(leaseMs, leased?.leaseMs ?? 0) }
-    this.ctx.storage.kv.put(LEASED_UNTIL, latest)
-    this.cachedLeased = latest
-  }
-
-  /**
-   * Waits (in real time) until the tickets granted up to `leased.until` have lapsed; at once when
-   * none are out. Never longer than a lease (the longer of the latest grant's and the current
-   * setting) plus the margin, whatever the clocks say.
-   */
-  private async ticketsLapsed(now: number, leased = this.leased()): Promise<void> {
-    if (!leased) return
-    const longest = Math.max(leased.leaseMs, configOf(this.env).LEASE_MS) + LEASE_MARGIN_MS
-    const waitMs = Math.min(leased.until + LEASE_MARGIN_MS - now, longest)
-    if (waitMs > 0) await sleep(waitMs)
   }
 
   /**
@@ -195,7 +154,7 @@ export class KeyDO extends DurableObject<Env> {
     const { RESERVATION_TTL_MS: ttl, LEASE_MS: leaseMs, LEASE_MAX_TICKETS: maxTickets } = configOf(this.env)
     const { admissions, alarmAt } = this.atomically(() => {
       const before = this.ledger(first.request.now)
-      const settled = this.applySettlements(before, settlements)
+      const settled = applySettlements(this.ctx.storage.sql, before, settlements)
       let ledger = settled.ledger
       let alarmAt = settled.latest === null ? null : settled.latest + HOUR_MS
       const reserved: NewReservation[] = []
@@ -219,7 +178,7 @@ export class KeyDO extends DurableObject<Env> {
         const tickets = decideTickets(key, ledger, request, Math.min(spares.length, maxTickets), leaseEnd)
         const granted = spares.slice(0, tickets.granted)
         for (const spare of granted) reserve(spare, request, tickets.reserveNano, tickets.reserveTokens)
-        if (granted.length > 0) this.extendLease(leaseEnd, leaseMs)
+        if (granted.length > 0) this.leases.extend(leaseEnd, leaseMs)
         ledger = tickets.ledger
         const { allowedModels, allowedProviders } = key.policy
         const grant: TicketGrant = { ids: granted, reserveNano: tickets.reserveNano, lists: { allowedModels, allowedProviders }, until: leaseEnd }
@@ -251,7 +210,7 @@ export class KeyDO extends DurableObject<Env> {
     if (!first || !this.record()) return
     const latest = this.atomically(() => {
       const before = this.ledger(first.now)
-      const settled = this.applySettlements(before, settlements)
+      const settled = applySettlements(this.ctx.storage.sql, before, settlements)
       if (settled.ledger !== before) this.saveLedger(settled.ledger)
       return settled.latest
     })
@@ -264,44 +223,9 @@ export class KeyDO extends DurableObject<Env> {
       return this.ctx.storage.transactionSync(write)
     } catch (error) {
       this.cachedLedger = undefined
-      this.cachedLeased = undefined
+      this.leases.forget()
       throw error
     }
-  }
-
-  /**
-   * Replaces each reservation with its real cost (in the returned ledger; the caller writes it)
-   * and stores the generation records; frees released tickets. A settlement seen before is
-   * ignored. `latest`: the latest settlement time, null when there were none.
-   */
-  private applySettlements(ledger: Ledger, settlements: Settlement[]): { ledger: Ledger; latest: number | null } {
-    if (settlements.length === 0) return { ledger, latest: null }
-    const { sql } = this.ctx.storage
-    let latest: number | null = null
-    const reservationIds = settlements.map((settlement) => settlement.reservation ?? settlement.id)
-    const rows = reservationsById(sql, reservationIds)
-    const settledIds: string[] = []
-    const records: NewGeneration[] = []
-    settlements.forEach((settlement, index) => {
-      latest = Math.max(latest ?? settlement.now, settlement.now)
-      const reservationId = reservationIds[index] ?? settlement.id
-      const row = rows.get(reservationId)
-      // Seen before (in an earlier call, or earlier in this one): nothing more to do.
-      if (row?.state === 'settled') return
-      if (row) {
-        const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired', expiresAt: row.expires_at }
-        ledger =
-          settlement.record === null
-            ? releaseLedger(ledger, reservation, settlement.now)
-            : settleLedger(ledger, reservation, settlement.costNano, settlement.tokens, settlement.now)
-        row.state = 'settled'
-        settledIds.push(reservationId)
-      }
-      if (settlement.record !== null) records.push({ id: settlement.id, record: settlement.record })
-    })
-    markReservations(sql, settledIds, 'settled')
-    insertGenerations(sql, records)
-    return { ledger, latest }
   }
 
   /**
