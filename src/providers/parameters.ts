@@ -25,6 +25,19 @@ export interface ParameterRule {
 }
 
 export const drop = (param: string): ParameterRule => ({ param, to: null })
+
+/** OpenAI's `stop` (a string or a list) as a list, for the formats that take only lists. */
+export const stopList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value])
+
+/**
+ * `stop` for Claude, which refuses a whitespace-only sequence with a 400 ("each stop sequence must
+ * contain non-whitespace"), where OpenAI-format models take "\n": those are left out (none left:
+ * nothing is sent), so the same request is served whichever provider answers it.
+ */
+export const claudeStops = (value: unknown): unknown[] | undefined => {
+  const stops = stopList(value).filter((stop) => typeof stop !== 'string' || stop.trim() !== '')
+  return stops.length > 0 ? stops : undefined
+}
 export const rename = (param: string, to: string): ParameterRule => ({ param, to })
 
 /**

@@ -189,6 +189,12 @@ describe('toAnthropic parameters', () => {
   it('passes a stop array through as stop_sequences', () => {
     expect(convert({ messages: hi, stop: ['a', 'b'] }).body.stop_sequences).toStrictEqual(['a', 'b'])
   })
+
+  it('leaves out whitespace-only stop sequences, which Claude refuses, and sends none when none is left', () => {
+    expect(convert({ messages: hi, stop: ['\n', 'END', ' \t'] }).body.stop_sequences).toStrictEqual(['END'])
+    expect(convert({ messages: hi, stop: '\n\n' }).body).not.toHaveProperty('stop_sequences')
+    expect(convert({ messages: hi, stop: [' x '] }).body.stop_sequences).toStrictEqual([' x '])
+  })
 })
 
 describe('toAnthropic tools', () => {

@@ -19,6 +19,13 @@ describe('toBedrock', () => {
     })
   })
 
+  it("leaves out Claude's whitespace-only stop sequences, and keeps them for other models", () => {
+    const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 8192 }
+    expect(toBedrock(request({ stop: ['\n', 'END'] }), { claude }).inferenceConfig).toEqual({ stopSequences: ['END'] })
+    expect(toBedrock(request({ stop: '\n' }), { claude })).not.toHaveProperty('inferenceConfig')
+    expect(toBedrock(request({ stop: ['\n', 'END'] })).inferenceConfig).toEqual({ stopSequences: ['\n', 'END'] })
+  })
+
   it('sends data-URL images as bytes and refuses http URLs naming the part', () => {
     const image = (url: string) => request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What?' }, { type: 'image_url', image_url: { url } }] }] })
     expect(toBedrock(image('data:image/png;base64,iVBORw0KGgo=')).messages).toEqual([

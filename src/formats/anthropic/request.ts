@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors'
+import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
 import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
 import { thinkingBlocks } from './details'
 import { applyThinking, canThink, reasoningOf, thinkingBlocked } from './thinking'
@@ -11,22 +12,14 @@ import { cacheControl, isThinking, withCache, type Block, type Body, type Turn }
  * than a silent loss. Thinking is in thinking.ts, tools in tools.ts.
  */
 
-/** One-to-one parameter renames and clamps (Portkey-style map); `to` may be a dotted path. */
-interface ParameterRule {
-  from: keyof ChatRequest
-  to: string
-  min?: number
-  max?: number
-  transform?: (value: unknown) => unknown
-}
-
+/** One-to-one parameter renames and clamps (providers/parameters.ts). */
 const PARAMETERS: readonly ParameterRule[] = [
-  { from: 'stop', to: 'stop_sequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
+  { param: 'stop', to: 'stop_sequences', transform: claudeStops },
   // OpenAI allows up to 2; Anthropic's range is [0, 1].
-  { from: 'temperature', to: 'temperature', min: 0, max: 1 },
-  { from: 'top_p', to: 'top_p' },
-  { from: 'top_k', to: 'top_k' },
-  { from: 'user', to: 'metadata.user_id' },
+  { param: 'temperature', min: 0, max: 1 },
+  { param: 'top_p' },
+  { param: 'top_k' },
+  { param: 'user', to: 'metadata.user_id' },
 ]
 
 export interface AnthropicRequestOptions {
@@ -51,7 +44,7 @@ export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptio
   const body: Body = { model: options.upstreamModel, max_tokens: options.maxTokens, stream: options.stream }
   if (system.length) body.system = system
   body.messages = messages
-  for (const rule of PARAMETERS) applyParameter(request, body, rule)
+  mapParameters(request, PARAMETERS, body)
   const { tools, toolChoice, jsonTool } = convertTools(request)
   if (tools.length) {
     body.tools = tools
@@ -68,23 +61,6 @@ export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptio
   const automatic = cacheControl(request.cache_control)
   if (automatic) body.cache_control = automatic
   return { body, jsonTool, excludeReasoning: reasoning.exclude }
-}
-
-function applyParameter(request: ChatRequest, body: Body, rule: ParameterRule): void {
-  const value = request[rule.from]
-  if (value == null) return
-  let out = rule.transform ? rule.transform(value) : value
-  if (typeof out === 'number') out = Math.min(rule.max ?? Infinity, Math.max(rule.min ?? -Infinity, out))
-  const keys = rule.to.split('.')
-  const last = keys.pop()!
-  let node = body
-  for (const key of keys) {
-    const child = node[key]
-    const next: Body = typeof child === 'object' && child !== null && !Array.isArray(child) ? { ...child } : {}
-    node[key] = next
-    node = next
-  }
-  node[last] = out
 }
 
 /** `replayThinking`: whether a model that thinks gets a turn's signed thinking back (older ones refuse it). */

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors'
-import { mapParameters, type ParameterRule } from '../../providers/parameters'
+import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import { jsonTool } from '../json-tool'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
 import { canThink } from '../anthropic/thinking'
@@ -20,8 +20,10 @@ type Turn = { role: 'user' | 'assistant'; content: Block[] }
 const INFERENCE: readonly ParameterRule[] = [
   { param: 'temperature' },
   { param: 'top_p', to: 'topP' },
-  { param: 'stop', to: 'stopSequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
+  { param: 'stop', to: 'stopSequences', transform: stopList },
 ]
+/** Claude on Bedrock refuses whitespace-only stop sequences as on Anthropic's API. */
+const CLAUDE_INFERENCE = INFERENCE.map((rule): ParameterRule => (rule.param === 'stop' ? { ...rule, transform: claudeStops } : rule))
 
 /** Converse's document formats by MIME type. */
 const DOCUMENT_FORMATS: Record<string, string> = {
@@ -88,7 +90,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const body: Body = {}
   if (system.length) body.system = system
   body.messages = messages
-  const inferenceConfig = mapParameters(request, INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
+  const inferenceConfig = mapParameters(request, options.claude ? CLAUDE_INFERENCE : INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
   const toolConfig = bedrockTools(request, options.jsonTool === true)
   if (toolConfig) body.toolConfig = toolConfig

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import type { ChatRequest } from '../openai/request'
 
 /**
@@ -10,22 +11,15 @@ import type { ChatRequest } from '../openai/request'
 
 type Config = Record<string, unknown>
 
-/** One OpenAI parameter → one `generationConfig` field (Portkey-style map). */
-interface ParameterRule {
-  from: keyof ChatRequest
-  to: string
-  transform?: (value: unknown) => unknown
-}
-
-// OpenAI's ranges fit inside Gemini's (temperature 0–2, penalties -2–2), so nothing is clamped.
+/** OpenAI parameters → `generationConfig` fields (providers/parameters.ts). OpenAI's ranges fit inside Gemini's (temperature 0–2, penalties -2–2), so nothing is clamped. */
 const PARAMETERS: readonly ParameterRule[] = [
-  { from: 'temperature', to: 'temperature' },
-  { from: 'top_p', to: 'topP' },
-  { from: 'top_k', to: 'topK' },
-  { from: 'stop', to: 'stopSequences', transform: (value) => (Array.isArray(value) ? value : [value]) },
-  { from: 'seed', to: 'seed' },
-  { from: 'presence_penalty', to: 'presencePenalty' },
-  { from: 'frequency_penalty', to: 'frequencyPenalty' },
+  { param: 'temperature' },
+  { param: 'top_p', to: 'topP' },
+  { param: 'top_k', to: 'topK' },
+  { param: 'stop', to: 'stopSequences', transform: stopList },
+  { param: 'seed' },
+  { param: 'presence_penalty', to: 'presencePenalty' },
+  { param: 'frequency_penalty', to: 'frequencyPenalty' },
 ]
 
 const Effort = z.enum(['xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
@@ -52,11 +46,7 @@ const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
 }
 
 export function generationConfig(request: ChatRequest, options: { maxOutputTokens?: number }): Config {
-  const config: Config = {}
-  for (const rule of PARAMETERS) {
-    const value = request[rule.from]
-    if (value != null) config[rule.to] = rule.transform ? rule.transform(value) : value
-  }
+  const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
   Object.assign(config, responseFormat(request))
   const thinking = thinkingConfig(request)
