@@ -76,8 +76,15 @@ export interface AssistantMessage {
   [extra: string]: unknown
 }
 
+/**
+ * A choice's log probabilities as an OpenAI-format upstream sent them (`content` and `refusal`,
+ * lists of tokens with their top alternatives), passed through to chat completions clients.
+ */
+export type Logprobs = Record<string, unknown>
+
 export interface Completion {
   message: AssistantMessage
+  logprobs?: Logprobs | null
   finishReason: FinishReason
   nativeFinishReason: string | null
   /** Null when the upstream reported none; the gateway then estimates. */
@@ -103,7 +110,7 @@ export interface Delta {
 }
 
 export type StreamEvent =
-  | { type: 'delta'; delta: Delta }
+  | { type: 'delta'; delta: Delta; logprobs?: Logprobs }
   | { type: 'finish'; finishReason: FinishReason; nativeFinishReason: string | null }
   /**
    * Usage so far (cumulative: the last one stands). Null: the upstream sent usage the gateway

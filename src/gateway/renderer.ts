@@ -70,7 +70,7 @@ function openaiChat(legacyFunctions: boolean): Renderer {
         event(event) {
           if (event.type === 'delta') {
             const delta = legacyFunctions ? legacyDelta(event.delta) : event.delta
-            return delta ? [sseData(renderDeltaChunk(meta, withRole(delta)))] : []
+            return delta ? [sseData(renderDeltaChunk(meta, withRole(delta), event.logprobs))] : []
           }
           const role = roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
           const reason = legacyFunctions ? legacyFinishReason(event.finishReason) : event.finishReason

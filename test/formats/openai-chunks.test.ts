@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { fromOpenAI, fromOpenAIChunk } from '../../src/formats/openai/response'
 
 const choice = (delta: object | null, finish_reason: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason }] })
+const logprobs = { content: [{ token: 'Hel', logprob: -0.1, bytes: [72, 101, 108], top_logprobs: [{ token: 'Hel', logprob: -0.1, bytes: [72, 101, 108] }] }], refusal: null }
+const withLogprobs = (delta: object, value: unknown = logprobs) => ({ choices: [{ index: 0, delta, finish_reason: null, logprobs: value }] })
 
 describe('fromOpenAIChunk', () => {
   it.each([
@@ -62,6 +64,9 @@ describe('fromOpenAIChunk', () => {
       choice({ content: 'x', annotations: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) as unknown }),
       [{ type: 'error', message: 'Upstream sent a stream chunk nested deeper than 64 levels', raw: null }],
     ],
+    ['a text delta with its logprobs', withLogprobs({ content: 'Hel' }), [{ type: 'delta', delta: { content: 'Hel' }, logprobs }]],
+    ['logprobs beside an empty delta', withLogprobs({ role: 'assistant', content: '' }), [{ type: 'delta', delta: {}, logprobs }]],
+    ['malformed logprobs, left out', withLogprobs({ content: 'Hel' }, 'garbage'), [{ type: 'delta', delta: { content: 'Hel' } }]],
     ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {
@@ -70,6 +75,13 @@ describe('fromOpenAIChunk', () => {
 })
 
 describe('fromOpenAI', () => {
+  it("keeps the choice's logprobs as sent, and leaves out malformed ones", () => {
+    const answer = (value: unknown) => ({ choices: [{ message: { role: 'assistant', content: 'Hel' }, finish_reason: 'stop', logprobs: value }] })
+    expect(fromOpenAI(answer(logprobs)).logprobs).toEqual(logprobs)
+    expect(fromOpenAI(answer(7))).not.toHaveProperty('logprobs')
+    expect(fromOpenAI(answer(null))).not.toHaveProperty('logprobs')
+  })
+
   it('makes up the id of a tool call a server left out or empty, each its own', () => {
     const call = (name: string) => ({ type: 'function', function: { name, arguments: '{}' } })
     const completion = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [call('a'), { ...call('b'), id: '' }, { ...call('c'), id: 'call_kept' }] }, finish_reason: 'tool_calls' }] })

@@ -3,8 +3,8 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA } from '../support/catalog'
-import { BASE, chat, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
+import { BASE, chat, readSse, setUpGateway } from '../support/gateway'
+import { data, fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -137,6 +137,31 @@ describe('OpenAI-format upstreams', () => {
     // 1000 prompt tokens at $1/M (no cache price set, so cached tokens cost the same) + 500 at $2/M
     expect(body.usage.cost).toBe(0.002)
     expect(typeof body.created).toBe('number')
+  })
+
+  it("pass the upstream's logprobs on, in JSON and in streams", async () => {
+    const token = (text: string) => ({ token: text, logprob: -0.25, bytes: [...new TextEncoder().encode(text)], top_logprobs: [{ token: text, logprob: -0.25, bytes: null }] })
+    const answer = { ...openaiCompletion({ content: 'Hi' }) }
+    answer.choices = answer.choices.map((choice) => ({ ...choice, logprobs: { content: [token('Hi')], refusal: null } }))
+    const streamed = (text: string) => data({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null, logprobs: { content: [token(text)], refusal: null } }] })
+    const upstream = fakeUpstreams({
+      [ALPHA]: (call) =>
+        call.body.stream
+          ? sseResponse([streamed('Hi'), streamed(' there'), ...openaiStreamEvents([]).slice(1)])
+          : jsonResponse(answer),
+    })
+    const asked = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 1 }
+    const body = (await (await chat(tenant.key, asked)).json()) as Record<string, any>
+    expect(body.choices[0].logprobs).toEqual({ content: [token('Hi')], refusal: null })
+    expect(upstream.calls[0]!.body).toMatchObject({ logprobs: true, top_logprobs: 1 })
+
+    const { data: chunks } = await readSse(await chat(tenant.key, { ...asked, stream: true }))
+    const content = chunks.filter((chunk: any) => chunk.choices?.[0]?.delta?.content)
+    expect(content.map((chunk: any) => chunk.choices[0].logprobs)).toEqual([
+      { content: [token('Hi')], refusal: null },
+      { content: [token(' there')], refusal: null },
+    ])
+    expect(chunks.filter((chunk: any) => chunk.choices?.[0]?.finish_reason).map((chunk: any) => chunk.choices[0].logprobs)).toEqual([null])
   })
 
   it('return tool calls with finish_reason tool_calls', async () => {

@@ -1,5 +1,5 @@
 import { nanoToUsd } from '../../catalog/pricing'
-import type { Completion, Delta, FinishReason, TokenUsage } from '../canonical'
+import type { Completion, Delta, FinishReason, Logprobs, TokenUsage } from '../canonical'
 
 /**
  * Canonical results → the OpenAI (OpenRouter dialect) wire shapes clients read: `gen-` ids, the
@@ -55,7 +55,7 @@ export function renderCompletion(meta: ResponseMeta, completion: Completion, rep
     choices: [
       {
         index: 0,
-        logprobs: null,
+        logprobs: completion.logprobs ?? null,
         finish_reason: finishReason,
         native_finish_reason: completion.nativeFinishReason,
         message: completion.message,
@@ -65,10 +65,10 @@ export function renderCompletion(meta: ResponseMeta, completion: Completion, rep
   }
 }
 
-export function renderDeltaChunk(meta: ResponseMeta, delta: Delta) {
+export function renderDeltaChunk(meta: ResponseMeta, delta: Delta, logprobs: Logprobs | null = null) {
   return {
     ...envelope(meta, 'chat.completion.chunk'),
-    choices: [{ index: 0, delta, finish_reason: null, native_finish_reason: null, logprobs: null }],
+    choices: [{ index: 0, delta, finish_reason: null, native_finish_reason: null, logprobs }],
   }
 }
 

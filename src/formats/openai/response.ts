@@ -24,6 +24,9 @@ const UpstreamUsage = z.looseObject({
 /** Some OpenAI-compatible servers leave a call's id out (or empty); clients need one to answer it, so one is made up. */
 const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform((call) => ({ ...call, id: call.id || `call_${crypto.randomUUID().replaceAll('-', '')}` }))
 
+/** Passed through as sent; a malformed one is left out rather than failing the answer. */
+const UpstreamLogprobs = z.looseObject({}).nullish().catch(null)
+
 const UpstreamCompletion = z.looseObject({
   choices: z
     .array(
@@ -36,6 +39,7 @@ const UpstreamCompletion = z.looseObject({
           reasoning_content: z.string().nullish(),
         }),
         finish_reason: z.string().nullish(),
+        logprobs: UpstreamLogprobs,
       }),
     )
     .min(1),
@@ -65,6 +69,7 @@ const UpstreamChunk = z.looseObject({
           })
           .nullish(),
         finish_reason: z.string().nullish(),
+        logprobs: UpstreamLogprobs,
       }),
     )
     .nullish(),
@@ -88,7 +93,7 @@ export function fromOpenAI(body: unknown): Completion {
   const choice = parsed.choices[0]!
   const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
   // Fields passed through to the client are rendered back: too deep, they would overflow.
-  if (nestingDepth(extra) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
+  if (nestingDepth(extra) > MAX_JSON_DEPTH || nestingDepth(choice.logprobs) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
   const native = choice.finish_reason ?? null
   return {
     message: {
@@ -99,6 +104,7 @@ export function fromOpenAI(body: unknown): Completion {
       ...(reasoning || reasoning_content ? { reasoning: reasoning ?? reasoning_content } : {}),
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
+    ...(choice.logprobs ? { logprobs: choice.logprobs } : {}),
     finishReason: normalizeFinishReason(native),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromOpenAI(parsed.usage) : null,
@@ -121,7 +127,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   const choice = chunk.choices?.[0]
   if (choice?.delta) {
     const { role: _role, content, reasoning, reasoning_content, refusal, tool_calls, ...extra } = choice.delta
-    if (nestingDepth(extra) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
+    if (nestingDepth(extra) > MAX_JSON_DEPTH || nestingDepth(choice.logprobs) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
     const delta: Delta = { ...extra }
     if (content) delta.content = content
     if (reasoning || reasoning_content) delta.reasoning = reasoning ?? reasoning_content ?? undefined
@@ -140,9 +146,8 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
           : {}),
       }))
     }
-    if (Object.values(delta).some((value) => value !== undefined && value !== null)) {
-      events.push({ type: 'delta', delta })
-    }
+    if (choice.logprobs) events.push({ type: 'delta', delta, logprobs: choice.logprobs })
+    else if (Object.values(delta).some((value) => value !== undefined && value !== null)) events.push({ type: 'delta', delta })
   }
   if (choice?.finish_reason) {
     events.push({
@@ -170,7 +175,7 @@ function plainTextDelta(body: unknown): string | undefined {
     return undefined
   }
   const choice: unknown = body.choices[0]
-  if (!isRecord(choice) || choice.finish_reason != null || !isRecord(choice.delta)) return undefined
+  if (!isRecord(choice) || choice.finish_reason != null || choice.logprobs != null || !isRecord(choice.delta)) return undefined
   let text = ''
   for (const [field, value] of Object.entries(choice.delta)) {
     if (field === 'content' && (typeof value === 'string' || value === null)) text = value ?? ''
