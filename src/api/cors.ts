@@ -12,6 +12,7 @@ import type { AppEnv } from './context'
 /** The routing headers, and a refusal's rate-limit headers (not safelisted, so unreadable unless exposed). */
 const EXPOSED = [
   'x-generation-id',
+  'x-request-id',
   'x-meridian-provider',
   'x-meridian-attempts',
   'retry-after',

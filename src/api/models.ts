@@ -34,7 +34,7 @@ async function listModels(c: Context<AppEnv>, modalities: string[]): Promise<Res
     return [view]
   })
   // One page holds the whole catalog: `links.next` is always null.
-  return c.json({ data, total_count: data.length, links: { next: null } })
+  return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })
 }
 
 /**
@@ -82,12 +82,17 @@ function pricingView(pricing: PricingSpec) {
   }
 }
 
-/** Prices and limits shown are those of the first listed endpoint. */
+/**
+ * OpenRouter's model object, with OpenAI's `object` and `owned_by` (the author) beside, which
+ * OpenAI's SDKs type as always present. Prices and limits shown are those of the first listed endpoint.
+ */
 function modelView(model: CatalogModel, endpoints: Endpoint[]) {
   const { spec } = model
   const first = endpoints[0]!
   return {
     id: spec.id,
+    object: 'model',
+    owned_by: spec.id.slice(0, spec.id.indexOf('/')),
     canonical_slug: spec.id,
     name: spec.name,
     created: spec.created,

@@ -29,14 +29,18 @@ export function unservedAnswer(error: Response, identity: GenerationIdentity, at
   return error
 }
 
-/** Headers naming the generation (a token count has none), the serving provider, and how many attempts it took. */
+/**
+ * Headers naming the generation (a token count has none), the serving provider, and how many
+ * attempts it took. The generation id is also `x-request-id`, which OpenAI's SDKs give back as
+ * `_request_id` (and GET /v1/generation looks up).
+ */
 export function servedHeaders(
   identity: GenerationIdentity | null,
   endpoint: Endpoint | null,
   attempts: AttemptRecord[] | null,
 ): Record<string, string> {
   return {
-    ...(identity ? { 'x-generation-id': identity.id } : {}),
+    ...(identity ? { 'x-generation-id': identity.id, 'x-request-id': identity.id } : {}),
     ...(endpoint ? { 'x-meridian-provider': endpoint.provider.id } : {}),
     ...(attempts ? { 'x-meridian-attempts': String(attempts.length) } : {}),
   }

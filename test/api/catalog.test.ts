@@ -52,10 +52,13 @@ describe('GET /v1/models', () => {
   it('lists the models that have a live provider, in OpenRouter shape, without auth', async () => {
     const response = await gatewayFetch('/v1/models')
     expect(response.status).toBe(200)
-    const { data } = (await response.json()) as { data: Record<string, any>[] }
+    const { object, data } = (await response.json()) as { object: string; data: Record<string, any>[] }
+    expect(object).toBe('list')
     expect(data.map((m) => m.id)).toEqual(['test/chat', 'test/claude', 'test/other'])
     expect(data[0]).toEqual({
       id: 'test/chat',
+      object: 'model',
+      owned_by: 'test',
       canonical_slug: 'test/chat',
       name: 'test/chat',
       created: 0,

@@ -111,6 +111,7 @@ describe('OpenAI-format upstreams', () => {
     const body = (await response.json()) as Record<string, any>
     expect(body.id).toMatch(/^gen-\d+-[A-Za-z0-9]{20}$/)
     expect(response.headers.get('x-generation-id')).toBe(body.id)
+    expect(response.headers.get('x-request-id')).toBe(body.id)
     expect(response.headers.get('x-meridian-provider')).toBe('alpha')
     expect(response.headers.get('x-meridian-attempts')).toBe('1')
     expect(body).toMatchObject({

@@ -22,6 +22,7 @@ describe('the openai SDK, unchanged', () => {
       messages: [{ role: 'user', content: 'Say hello' }],
     })
     expect(completion.id).toMatch(/^gen-/)
+    expect(completion._request_id).toBe(completion.id)
     expect(completion.model).toBe(MODEL)
     expect(completion.choices[0]!.message.content).toContain('Say hello')
     expect(completion.choices[0]!.finish_reason).toBe('stop')
@@ -102,6 +103,7 @@ describe('the openai SDK, unchanged', () => {
   it('lists models', async () => {
     const models = await client.models.list()
     expect(models.data.map((m) => m.id)).toEqual([MODEL, 'meridian/demo-mini'])
+    expect(models.data[0]).toMatchObject({ object: 'model', owned_by: 'meridian' })
   })
 
   it('retrieves a model by its id (the SDK percent-encodes the slash)', async () => {
