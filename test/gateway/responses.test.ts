@@ -276,7 +276,7 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     { name: 'an unknown item type', body: { ...ask, input: [{ type: 'computer_call_output', call_id: 'c' }] }, status: 400, message: /input\[0\].*no built-in tools/ },
     { name: 'an uploaded file', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, status: 400, message: /file_id is not supported/ },
     { name: 'an image with no URL', body: { ...ask, input: [{ role: 'user', content: [{ type: 'input_image', detail: 'low' }] }] }, status: 400, message: /input\[0\]\.content\[0\]: an input_image needs image_url/ },
-    { name: 'automatic truncation', body: { ...ask, truncation: 'auto' }, status: 400, message: /truncation/ },
+    { name: 'an unknown truncation', body: { ...ask, truncation: 'middle' }, status: 400, message: /truncation/, param: 'truncation' },
     { name: 'a background run', body: { ...ask, background: true }, status: 400, message: /background responses are not supported/ },
     { name: 'a tool named twice', body: { ...ask, tools: [tools[0], tools[0]] }, status: 400, message: /tools\[1\]\.name: the tool name "get_weather" is given twice/ },
     { name: 'a choice of no tool', body: { ...ask, tools, tool_choice: { type: 'function', name: 'zzz' } }, status: 400, message: /tool_choice\.name: no tool named "zzz"/, param: 'tool_choice.name' },
@@ -312,6 +312,20 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
       if (param !== undefined) expect(error.param).toBe(param)
     })
   }
+
+  it("passes on an OpenAI-format upstream's own param and code with its refusal", async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: 'Invalid value for foo', type: 'invalid_request_error', param: 'foo', code: 'invalid_value' } }, 400) })
+    const response = await responses(ask)
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { error: object }).error).toMatchObject({ message: expect.stringMatching(/Invalid value for foo/), param: 'foo', code: 'invalid_value' })
+  })
+
+  it('serves truncation "auto" as "disabled" (nothing is dropped), echoing what was asked', async () => {
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi.' })) })
+    const response = await responses({ ...ask, truncation: 'auto' })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ truncation: 'auto', status: 'completed' })
+  })
 
   it('a path not served (POST /v1/responses/{id}/cancel) is a 404 in the same shape, and chat completions keep theirs', async () => {
     const response = await gatewayFetch('/v1/responses/resp_1/cancel', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` } })

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { ErrorType, GatewayError } from '../../errors'
 
 /**
@@ -26,10 +27,21 @@ const CODES: Partial<Record<ErrorType, string | null>> = {
 export function responsesErrorBody(error: GatewayError) {
   const type = TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error')
   const issues = error.metadata.issues
-  const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : null
+  const upstream = upstreamError(error.metadata.raw)
+  const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : (upstream.param ?? null)
   // A case OpenAI has its own code for (previous_response_not_found) names it in the metadata.
-  const code = typeof error.metadata.code === 'string' ? error.metadata.code : error.type in CODES ? CODES[error.type] : error.type
+  const code =
+    typeof error.metadata.code === 'string' ? error.metadata.code : (upstream.code ?? (error.type in CODES ? CODES[error.type] : error.type))
   return { error: { message: error.message, type, param, code, metadata: error.metadata } }
+}
+
+/** An OpenAI-format upstream's own `param` and `code` in the refusal passed on (metadata.raw), which its clients branch on. */
+const UpstreamRefusal = z.looseObject({
+  error: z.looseObject({ param: z.string().nullish().catch(null), code: z.string().nullish().catch(null) }),
+})
+
+function upstreamError(raw: unknown): { param?: string | null; code?: string | null } {
+  return UpstreamRefusal.safeParse(raw).data?.error ?? {}
 }
 
 export function responsesError(error: GatewayError): Response {

@@ -124,7 +124,7 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest, 
     tool_choice: request.tool_choice ?? 'auto',
     tools: request.tools ?? [],
     top_p: request.top_p ?? null,
-    truncation: 'disabled',
+    truncation: request.truncation ?? 'disabled',
     user: request.user ?? null,
   }
 }

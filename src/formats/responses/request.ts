@@ -175,7 +175,11 @@ export const ResponsesRequest = z.looseObject({
   stream_options: z.looseObject({}).nullish(),
   client_metadata: z.unknown().optional(),
   context_management: z.unknown().optional(),
-  truncation: z.enum(['disabled'], { error: 'only "disabled" is supported: a prompt too long for the model gets a 400' }).nullish(),
+  /**
+   * "auto" is accepted, so clients that always send it are served, but nothing is dropped: a prompt
+   * too long for every provider gets the context_length_exceeded 400, as with "disabled".
+   */
+  truncation: z.enum(['disabled', 'auto']).nullish(),
   background: z.literal(false, { error: 'background responses are not supported: Meridian answers while the request is open' }).nullish(),
   /** A stored response this one continues: its input and output come before this `input`. */
   previous_response_id: z.string().min(1, 'must not be empty').nullish(),
