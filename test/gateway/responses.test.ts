@@ -4,7 +4,7 @@ import { ResponsesRequest } from '../../src/formats/responses/request'
 import { createResponseStream } from '../../src/formats/responses/stream'
 import { BETA, GAMMA } from '../support/catalog'
 import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
-import { data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
+import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -153,6 +153,33 @@ describe('POST /v1/responses, non-streaming', () => {
       ],
       usage: { input_tokens: 100, input_tokens_details: { cached_tokens: 90 }, output_tokens: 5 },
     })
+  })
+
+  it("gives Claude's signed and redacted thinking back as encrypted_content, which replays it with the tool result, statelessly or stored", async () => {
+    const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }
+    const thinking = [{ type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }]
+    const answer = (content: object[], stop: string) => ({ id: 'msg_up', type: 'message', role: 'assistant', model: 'claude-test', content, stop_reason: stop, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 5 } })
+    const upstream = fakeUpstreams({
+      [BETA]: (call) => jsonResponse((call.body.messages as unknown[]).length === 1 ? answer([...thinking, toolUse], 'tool_use') : answer([{ type: 'text', text: '12C.' }], 'end_turn')),
+    })
+    const first = { model: 'test/claude', input: 'Weather in Oslo?', tools, reasoning: { effort: 'low' }, max_output_tokens: 4000 }
+    const response = (await (await responses(first)).json()) as { id: string; output: Record<string, any>[] }
+    const [reasoning, call] = response.output
+    expect(reasoning).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Need the weather.' }], encrypted_content: expect.stringMatching(/^meridian\.rd1\./) })
+    expect(call).toMatchObject({ type: 'function_call', call_id: 'toolu_1' })
+
+    // The thinking goes back at the head of the tool-use turn, signed, with thinking still on.
+    const replayed = [{ type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }, toolUse]
+    const output = { type: 'function_call_output', call_id: 'toolu_1', output: '12C' }
+    expect((await responses({ ...first, store: false, input: [{ role: 'user', content: 'Weather in Oslo?' }, ...response.output, output] })).status).toBe(200)
+    expect(upstream.calls[1]!.body).toMatchObject({ thinking: { type: 'enabled' }, messages: [{ role: 'user' }, { role: 'assistant', content: replayed }, { role: 'user' }] })
+    expect((await responses({ ...first, previous_response_id: response.id, input: [output] })).status).toBe(200)
+    expect(upstream.calls[2]!.body).toMatchObject({ thinking: { type: 'enabled' }, messages: [{ role: 'user' }, { role: 'assistant', content: replayed }, { role: 'user' }] })
+
+    // Another issuer's encrypted content is dropped: the turn goes without thinking blocks.
+    const foreign = { ...reasoning, encrypted_content: 'gAAAAABfake' }
+    expect((await responses({ ...first, store: false, input: [{ role: 'user', content: 'Weather in Oslo?' }, foreign, call, output] })).status).toBe(200)
+    expect((upstream.calls[3]!.body.messages as { content: { type: string }[] }[])[1]!.content.map((block) => block.type)).toEqual(['tool_use'])
   })
 
   it('says a cut-off answer is incomplete, and why', async () => {
@@ -427,6 +454,49 @@ describe('POST /v1/responses, streaming', () => {
     fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ role: 'assistant', content: '' }), chunk({}, 'stop'), usage, 'data: [DONE]\n\n']) })
     const events = await readEvents(await responses({ ...ask, stream: true }))
     expect(events.at(-1)!.response.output).toEqual([expect.objectContaining({ type: 'message', content: [{ type: 'output_text', text: '', annotations: [], logprobs: [] }] })])
+  })
+
+  it("streams Claude's thinking with its signature and a redacted block as one reasoning item, whose encrypted_content replays them", async () => {
+    const event = anthropicEvent
+    const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }
+    const upstream = fakeUpstreams({
+      [BETA]: (call) =>
+        (call.body.messages as unknown[]).length > 1
+          ? jsonResponse({ id: 'msg_2', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: '12C.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 2 } })
+          : sseResponse([
+              event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
+              event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+              event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Need ' } }),
+              event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'the weather.' } }),
+              event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig-1' } }),
+              event('content_block_stop', { index: 0 }),
+              event('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'opaque' } }),
+              event('content_block_stop', { index: 1 }),
+              event('content_block_start', { index: 2, content_block: toolUse }),
+              event('content_block_delta', { index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":"Oslo"}' } }),
+              event('content_block_stop', { index: 2 }),
+              event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 40 } }),
+              event('message_stop', {}),
+            ]),
+    })
+    const first = { model: 'test/claude', input: 'Weather in Oslo?', tools, reasoning: { effort: 'low' }, max_output_tokens: 4000, store: false }
+    const events = await readEvents(await responses({ ...first, stream: true }))
+    const done = events.filter((event) => event.type === 'response.output_item.done').map((event) => event.item)
+    expect(done.map((item) => item.type)).toEqual(['reasoning', 'function_call'])
+    expect(done[0]).toMatchObject({ summary: [{ type: 'summary_text', text: 'Need the weather.' }], encrypted_content: expect.stringMatching(/^meridian\.rd1\./) })
+    const completed = events.at(-1)!
+    expect(completed).toMatchObject({ type: 'response.completed', response: { output: done } })
+
+    const output = { type: 'function_call_output', call_id: 'toolu_1', output: '12C' }
+    expect((await responses({ ...first, input: [{ role: 'user', content: 'Weather in Oslo?' }, ...done, output] })).status).toBe(200)
+    expect(upstream.calls[1]!.body).toMatchObject({
+      thinking: { type: 'enabled' },
+      messages: [
+        { role: 'user' },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }, { ...toolUse, input: { city: 'Oslo' } }] },
+        { role: 'user' },
+      ],
+    })
   })
 
   it('ends a cut-off stream with response.incomplete', async () => {

@@ -2,6 +2,7 @@ import { nanoToUsd } from '../../catalog/pricing'
 import type { AssistantMessage, Completion, FinishReason } from '../canonical'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { customInput, customToolNames } from './custom-tools'
+import { encryptedContent } from './reasoning-content'
 import type { ResponsesRequest } from './request'
 
 /**
@@ -60,7 +61,11 @@ export function annotationsOf(value: unknown): Annotation[] {
 
 export const outputText = (text: string, annotations: Annotation[] = []) => ({ type: 'output_text', text, annotations, logprobs: [] })
 
-export const reasoningItem = (id: string, text: string) => ({ type: 'reasoning', id, summary: [{ type: 'summary_text', text }] })
+/** A reasoning item: its text as the summary, and its `reasoning_details` to replay as encrypted content (./reasoning-content). */
+export function reasoningItem(id: string, text: string, details: unknown) {
+  const encrypted = encryptedContent(details)
+  return { type: 'reasoning', id, summary: text ? [{ type: 'summary_text', text }] : [], ...(encrypted ? { encrypted_content: encrypted } : {}) }
+}
 
 export const messageItem = (id: string, status: ResponseStatus, content: object[]) => ({ type: 'message', id, status, role: 'assistant', content })
 
@@ -85,7 +90,8 @@ export const customToolCallItem = (id: string, call: { id: string; name: string;
 function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus, custom: ReadonlySet<string>): object[] {
   const items: object[] = []
   const next = (prefix: 'msg' | 'rs' | 'fc' | 'ctc') => itemId(meta, prefix, items.length)
-  if (message.reasoning) items.push(reasoningItem(next('rs'), message.reasoning))
+  const details = message.reasoning_details
+  if (message.reasoning || (Array.isArray(details) && details.length)) items.push(reasoningItem(next('rs'), message.reasoning ?? '', details))
   const content: object[] = []
   if (message.content) content.push(outputText(message.content, annotationsOf(message.annotations)))
   if (message.refusal) content.push({ type: 'refusal', refusal: message.refusal })

@@ -75,12 +75,16 @@ const CustomToolCallItem = z.object({ type: z.literal('custom_tool_call'), id: I
 const CustomToolCallOutputItem = FunctionCallOutputItem.extend({ type: z.literal('custom_tool_call_output') })
 const SummaryText = z.object({ type: z.literal('summary_text'), text: z.string() })
 const ReasoningText = z.object({ type: z.literal('reasoning_text'), text: z.string() })
-/** A model's earlier reasoning: its summary and text travel; encrypted content is one provider's own and is dropped. */
+/**
+ * A model's earlier reasoning: its summary and text travel, and so does encrypted content of
+ * Meridian's own (./reasoning-content); another issuer's is dropped.
+ */
 const ReasoningItem = z.object({
   type: z.literal('reasoning'),
   id: ItemId,
   summary: z.array(SummaryText).nullish(),
   content: z.array(ReasoningText).nullish(),
+  encrypted_content: z.string().nullish(),
 })
 /** An output item of a stored response, resolved before conversion (./stored). */
 const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string().nullish() })

@@ -56,7 +56,8 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   let finish: FinishReason = 'stop'
   /** Finished items at their output index. */
   const output: object[] = []
-  let reasoning: { index: number; id: string; text: string } | null = null
+  /** The open reasoning item: its text, and its `reasoning_details` fragments (replayed from encrypted_content). */
+  let reasoning: { index: number; id: string; text: string; details: unknown[] } | null = null
   let message: { index: number; id: string; parts: OpenPart[] } | null = null
   /** Every call by its canonical index; `call` is the one open. */
   const calls = new Map<number, OpenCall>()
@@ -76,16 +77,15 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   const closeReasoning = (): Uint8Array[] => {
     if (!reasoning) return []
-    const { index, id, text } = reasoning
+    const { index, id, text, details } = reasoning
     reasoning = null
-    const item = reasoningItem(id, text)
+    const item = reasoningItem(id, text, details)
     output[index] = item
     const at = { item_id: id, output_index: index, summary_index: 0 }
-    return [
-      emit('response.reasoning_summary_text.done', { ...at, text }),
-      emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } }),
-      emit('response.output_item.done', { output_index: index, item }),
-    ]
+    const summary = text
+      ? [emit('response.reasoning_summary_text.done', { ...at, text }), emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } })]
+      : []
+    return [...summary, emit('response.output_item.done', { output_index: index, item })]
   }
 
   const partDone = (part: OpenPart): object => (part.type === 'refusal' ? { type: 'refusal', refusal: part.text } : outputText(part.text, part.annotations))
@@ -132,13 +132,8 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     const events = closeOpen('completed')
     const index = output.length
     output.length += 1
-    reasoning = { index, id: itemId(meta, 'rs', index), text: '' }
-    const at = { item_id: reasoning.id, output_index: index, summary_index: 0 }
-    return [
-      ...events,
-      emit('response.output_item.added', { output_index: index, item: { type: 'reasoning', id: reasoning.id, summary: [] } }),
-      emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } }),
-    ]
+    reasoning = { index, id: itemId(meta, 'rs', index), text: '', details: [] }
+    return [...events, emit('response.output_item.added', { output_index: index, item: { type: 'reasoning', id: reasoning.id, summary: [] } })]
   }
 
   /** The message's part of this type, opening the message or a new part as needed. */
@@ -158,12 +153,19 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     return [...events, emit('response.content_part.added', { ...at, part: partDone(part) })]
   }
 
-  const reasoningDelta = (text: string | undefined): Uint8Array[] => {
-    if (!text) return []
+  /** Reasoning text, and `reasoning_details` fragments (a signature comes alone, after its block's text). */
+  const reasoningDelta = (text: string | undefined, details: unknown): Uint8Array[] => {
+    const fragments = Array.isArray(details) ? details : []
+    if (!text && !fragments.length) return []
     const events = openReasoning()
     const open = reasoning!
+    open.details.push(...fragments)
+    if (!text) return events
+    const at = { item_id: open.id, output_index: open.index, summary_index: 0 }
+    // The summary part opens with the first text: an item of redacted reasoning alone has none.
+    if (!open.text) events.push(emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } }))
     open.text += text
-    return [...events, emit('response.reasoning_summary_text.delta', { item_id: open.id, output_index: open.index, summary_index: 0, delta: text })]
+    return [...events, emit('response.reasoning_summary_text.delta', { ...at, delta: text })]
   }
 
   const textDelta = (type: OpenPart['type'], text: string | undefined, annotations: Record<string, unknown>[] = []): Uint8Array[] => {
@@ -212,10 +214,10 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
         finish = event.finishReason
         return start()
       }
-      const { content, refusal, reasoning: thought, tool_calls, annotations } = event.delta
+      const { content, refusal, reasoning: thought, reasoning_details: details, tool_calls, annotations } = event.delta
       return [
         ...start(),
-        ...reasoningDelta(thought),
+        ...reasoningDelta(thought, details),
         ...textDelta('output_text', content, annotationsOf(annotations)),
         ...textDelta('refusal', refusal),
         ...(tool_calls ?? []).flatMap(callDelta),

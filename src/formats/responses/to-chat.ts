@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import { invalidInput, type GatewayError } from '../../errors'
 import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 import { customArguments, customToolFunction } from './custom-tools'
+import { reasoningDetails } from './reasoning-content'
 import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
 import type { ConcreteItem, Resolved } from './stored'
 
@@ -85,6 +86,7 @@ function responseFormatOf(format: z.infer<typeof TextFormat>): ResponseFormat {
 function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message[] {
   const messages: Message[] = []
   let reasoning: string[] = []
+  let details: unknown[] = []
   let toolParts: ContentPart[] = []
   /** The assistant message that function calls join: the last message, if it is one. */
   let assistant: Extract<Message, { role: 'assistant' }> | null = null
@@ -102,7 +104,9 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
     flushToolParts()
     if (reasoning.length) message.reasoning = reasoning.join('\n\n')
+    if (details.length) message.reasoning_details = details
     reasoning = []
+    details = []
     messages.push(message)
     assistant = message
   }
@@ -111,6 +115,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     switch (item.type) {
       case 'reasoning':
         reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
+        details.push(...reasoningDetails(item.encrypted_content))
         return
       case 'function_call':
       case 'custom_tool_call': {
