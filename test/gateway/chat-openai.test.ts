@@ -165,6 +165,21 @@ describe('OpenAI-format upstreams', () => {
     expect(chunks.filter((chunk: any) => chunk.choices?.[0]?.finish_reason).map((chunk: any) => chunk.choices[0].logprobs)).toEqual([null])
   })
 
+  it("serve OpenAI's allowed_tools choice as the tools it allows and its mode, and refuse one naming no tool", async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })) })
+    const clock = { type: 'function', function: { name: 'get_time', parameters: { type: 'object' } } }
+    const asked = { model: 'test/chat', messages: [{ role: 'user', content: 'weather?' }], tools: [...tools, clock] }
+    const allowed = (names: string[]) => ({ type: 'allowed_tools', allowed_tools: { mode: 'required', tools: names.map((name) => ({ type: 'function', function: { name } })) } })
+    expect((await chat(tenant.key, { ...asked, tool_choice: allowed(['get_time']) })).status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [clock], tool_choice: 'required' })
+    const refused = await chat(tenant.key, { ...asked, tool_choice: allowed(['get_time', 'nothing']) })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      'Invalid request: tool_choice.allowed_tools.tools[1].function.name: no tool named "nothing" in tools',
+    )
+    expect(upstream.calls).toHaveLength(1)
+  })
+
   it('return tool calls with finish_reason tool_calls', async () => {
     const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: null, tool_calls: toolCalls, finish_reason: 'tool_calls' })) })

@@ -182,6 +182,17 @@ describe('POST /v1/responses, non-streaming', () => {
     expect((upstream.calls[3]!.body.messages as { content: { type: string }[] }[])[1]!.content.map((block) => block.type)).toEqual(['tool_use'])
   })
 
+  it("serves OpenAI's allowed_tools choice as the tools it allows and its mode", async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi.' })) })
+    const clock = { type: 'function', name: 'get_time', parameters: { type: 'object', properties: {} } }
+    const choice = { type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'get_time' }] }
+    const response = await responses({ ...ask, tools: [...tools, clock], tool_choice: choice })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ type: 'function', function: { name: 'get_time' } }], tool_choice: 'required' })
+    expect((upstream.calls[0]!.body.tools as unknown[]).length).toBe(1)
+    expect(await response.json()).toMatchObject({ tool_choice: choice })
+  })
+
   it('says a cut-off answer is incomplete, and why', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'It was a dark', finish_reason: 'length' })) })
     const response = await responses({ ...ask, max_output_tokens: 4 })
@@ -307,6 +318,13 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     { name: 'a background run', body: { ...ask, background: true }, status: 400, message: /background responses are not supported/ },
     { name: 'a tool named twice', body: { ...ask, tools: [tools[0], tools[0]] }, status: 400, message: /tools\[1\]\.name: the tool name "get_weather" is given twice/ },
     { name: 'a choice of no tool', body: { ...ask, tools, tool_choice: { type: 'function', name: 'zzz' } }, status: 400, message: /tool_choice\.name: no tool named "zzz"/, param: 'tool_choice.name' },
+    {
+      name: 'an allowed_tools choice naming no tool',
+      body: { ...ask, tools, tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'zzz' }] } },
+      status: 400,
+      message: /tool_choice\.tools\[0\]\.name: no tool named "zzz"/,
+      param: 'tool_choice.tools[0].name',
+    },
     { name: 'a required tool and none given', body: { ...ask, tool_choice: 'required' }, status: 400, message: /tool_choice: "required" needs at least one tool/ },
     {
       name: 'call arguments that are not a JSON object',

@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import type { AssistantMessage, Delta, FinishReason } from '../canonical'
 import type { WireFinishReason } from './render'
-import { ChatRequest, Message, ToolName, type Tool, type ToolCall, type ToolChoice } from './request'
+import { AllowedToolsChoice, allowedTools } from './allowed-tools'
+import { ChatRequest, Message, ToolChoice, ToolName, type Tool, type ToolCall } from './request'
 
 /**
  * OpenAI's deprecated function calling (`functions`, `function_call`, the `function` role), which
@@ -21,14 +22,21 @@ const FunctionCallChoice = z.union([z.enum(['none', 'auto']), z.looseObject({ na
 const FunctionMessage = z.looseObject({ role: z.literal('function'), name: z.string(), content: z.string().nullish() })
 const AssistantCall = z.looseObject({ name: z.string(), arguments: z.string() })
 
-/** The body of POST /chat/completions: a chat request, or one in the legacy function-calling form. */
+/**
+ * The body of POST /chat/completions: a chat request, or one in the legacy function-calling form;
+ * its tool choice may also be OpenAI's `allowed_tools` (./allowed-tools).
+ */
 export const ChatCompletionsRequest = ChatRequest.extend({
   messages: z.array(z.discriminatedUnion('role', [...Message.options, FunctionMessage])).min(1),
+  tool_choice: z.union([ToolChoice, AllowedToolsChoice]).nullish(),
   functions: z.array(LegacyFunction).min(1).max(128).nullish(),
   function_call: FunctionCallChoice.nullish(),
 })
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequest>
 type IngressMessage = ChatCompletionsRequest['messages'][number]
+
+const isAllowedTools = (choice: ChatCompletionsRequest['tool_choice']): choice is AllowedToolsChoice =>
+  typeof choice === 'object' && choice !== null && choice.type === 'allowed_tools'
 
 const isCurrent = (message: IngressMessage): message is Message =>
   message.role !== 'function' && !(message.role === 'assistant' && message.function_call != null)
@@ -39,7 +47,10 @@ const isCurrent = (message: IngressMessage): message is Message =>
  * current `tools` is converted and answered as `tool_calls`.
  */
 export function fromChatCompletions(body: ChatCompletionsRequest): { request: ChatRequest; legacy: boolean } {
-  const { functions, function_call: choice, messages, ...rest } = body
+  const { functions, function_call: choice, messages, tool_choice: toolChoiceAsked, ...others } = body
+  const rest = isAllowedTools(toolChoiceAsked)
+    ? { ...others, ...allowedTools(others.tools, toolChoiceAsked) }
+    : { ...others, ...(toolChoiceAsked !== undefined ? { tool_choice: toolChoiceAsked } : {}) }
   if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, legacy: false }
   if ((functions != null || choice != null) && (rest.tools != null || rest.tool_choice != null)) {
     throw new GatewayError(400, 'invalid_request', 'Invalid request: send either tools and tool_choice or the deprecated functions and function_call, not both')

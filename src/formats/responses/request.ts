@@ -121,9 +121,19 @@ const CustomTool = z.object({
 })
 export type ResponsesTool = z.infer<typeof FunctionTool> | z.infer<typeof CustomTool>
 
+/** OpenAI's `allowed_tools`: served as the tools it lists, in its mode (see formats/openai/allowed-tools.ts). */
+const AllowedTools = z.object({
+  type: z.literal('allowed_tools'),
+  mode: z.enum(['auto', 'required']),
+  tools: z.array(z.looseObject({ type: z.enum(['function', 'custom']), name: z.string().min(1) })).min(1),
+})
+
 export const ResponsesToolChoice = z.union(
-  [z.enum(['none', 'auto', 'required']), z.object({ type: z.enum(['function', 'custom']), name: z.string().min(1) })],
-  { error: 'must be "none", "auto", "required" or { type: "function" or "custom", name }: only function and custom tools are supported' },
+  [z.enum(['none', 'auto', 'required']), z.object({ type: z.enum(['function', 'custom']), name: z.string().min(1) }), AllowedTools],
+  {
+    error:
+      'must be "none", "auto", "required", { type: "function" or "custom", name } or { type: "allowed_tools", mode, tools }: only function and custom tools are supported',
+  },
 )
 
 export const TextFormat = z.discriminatedUnion('type', [

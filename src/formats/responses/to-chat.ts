@@ -24,8 +24,15 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   checkTools(request)
   // Without tools, chat upstreams refuse a tool choice or parallel calls; the Responses API ignores them.
   if (request.tools?.length) {
-    chat.tools = request.tools.map(toolOf)
-    if (request.tool_choice != null) chat.tool_choice = toolChoiceOf(request.tool_choice)
+    const choice = request.tool_choice
+    if (typeof choice === 'object' && choice?.type === 'allowed_tools') {
+      const allowed = new Set(choice.tools.map((tool) => tool.name))
+      chat.tools = request.tools.filter((tool) => allowed.has(tool.name)).map(toolOf)
+      chat.tool_choice = choice.mode
+    } else {
+      chat.tools = request.tools.map(toolOf)
+      if (choice != null) chat.tool_choice = toolChoiceOf(choice)
+    }
     if (request.parallel_tool_calls != null) chat.parallel_tool_calls = request.parallel_tool_calls
   }
   const format = request.text?.format
@@ -56,7 +63,14 @@ function checkTools({ tools, tool_choice: choice }: ResponsesRequest): void {
     names.add(tool.name)
   })
   if (choice === 'required' && !names.size) throw invalid(['tool_choice'], '"required" needs at least one tool in tools')
-  if (typeof choice === 'object' && choice !== null && !names.has(choice.name)) throw invalid(['tool_choice', 'name'], `no tool named "${choice.name}" in tools`)
+  if (typeof choice !== 'object' || choice === null) return
+  if (choice.type !== 'allowed_tools') {
+    if (!names.has(choice.name)) throw invalid(['tool_choice', 'name'], `no tool named "${choice.name}" in tools`)
+    return
+  }
+  choice.tools.forEach((tool, index) => {
+    if (!names.has(tool.name)) throw invalid(['tool_choice', 'tools', index, 'name'], `no tool named "${tool.name}" in tools`)
+  })
 }
 
 function toolOf(tool: ResponsesTool): Tool {
@@ -66,7 +80,7 @@ function toolOf(tool: ResponsesTool): Tool {
   return { type: 'function', function: { name: tool.name, ...described, parameters: tool.parameters ?? { type: 'object', properties: {} }, ...strict } }
 }
 
-function toolChoiceOf(choice: z.infer<typeof ResponsesToolChoice>): ToolChoice {
+function toolChoiceOf(choice: Exclude<z.infer<typeof ResponsesToolChoice>, { type: 'allowed_tools' }>): ToolChoice {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
 }
 
