@@ -33,9 +33,10 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
   const clock = c.get('clock')
   const now = clock()
   const [key, planned] = await Promise.allSettled([countingKey(env, c.get('keyHash'), now), countingRoute(c, asked, now)])
+  // The key's object has been asked: an error from here on needs no second look at the key.
+  c.set('admitting', true)
   // The key's 401 comes first, as on every route.
   if (key.status === 'rejected') throw key.reason
-  c.set('admitting', true)
   if (planned.status === 'rejected') throw planned.reason
   const { request, route } = planned.value
   const settings = configOf(env)

@@ -67,6 +67,11 @@ describe('fromOpenAIChunk', () => {
     ['a text delta with its logprobs', withLogprobs({ content: 'Hel' }), [{ type: 'delta', delta: { content: 'Hel' }, logprobs }]],
     ['logprobs beside an empty delta', withLogprobs({ role: 'assistant', content: '' }), [{ type: 'delta', delta: {}, logprobs }]],
     ['malformed logprobs, left out', withLogprobs({ content: 'Hel' }, 'garbage'), [{ type: 'delta', delta: { content: 'Hel' } }]],
+    [
+      'logprobs nested too deep to render, left out',
+      withLogprobs({ content: 'Hel' }, { content: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) as unknown }),
+      [{ type: 'delta', delta: { content: 'Hel' } }],
+    ],
     ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {

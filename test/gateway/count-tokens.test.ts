@@ -181,12 +181,18 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(refused.headers.get('x-ratelimit-limit')).toBe('2')
     expect(await anthropicError(refused)).toMatchObject({ type: 'rate_limit_error', message: expect.stringMatching(/^Rate limit exceeded: token counts \(2 per minute/) })
     expect(upstream.calls).toHaveLength(2)
-    // The key's requests have their own two, and spending them leaves counting as it was.
+    // The key's requests have their own two.
     expect((await message()).status).toBe(200)
     expect((await message()).status).toBe(200)
     expect((await message()).status).toBe(429)
-    expect((await countTokens(count, key)).status).toBe(429)
     expect(upstream.calls).toHaveLength(4)
+    // And a key whose requests are spent still counts.
+    const { key: spent } = await createKey({ name: 'spent', rate_limit: { requests_per_minute: 1 } })
+    const spentMessage = () =>
+      gatewayFetch('/v1/messages', { method: 'POST', headers: { 'x-api-key': spent, 'content-type': 'application/json' }, body: JSON.stringify({ ...count, max_tokens: 16 }) })
+    expect((await spentMessage()).status).toBe(200)
+    expect((await spentMessage()).status).toBe(429)
+    expect((await countTokens(count, spent)).status).toBe(200)
   })
 
   it('refuses a missing, unknown or revoked key before anything else, and a malformed body', async () => {

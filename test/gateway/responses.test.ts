@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { ResponsesRequest } from '../../src/formats/responses/request'
+import { reasoningDetails } from '../../src/formats/responses/reasoning-content'
 import { createResponseStream } from '../../src/formats/responses/stream'
 import { BETA, GAMMA } from '../support/catalog'
 import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
@@ -176,10 +177,15 @@ describe('POST /v1/responses, non-streaming', () => {
     expect((await responses({ ...first, previous_response_id: response.id, input: [output] })).status).toBe(200)
     expect(upstream.calls[2]!.body).toMatchObject({ thinking: { type: 'enabled' }, messages: [{ role: 'user' }, { role: 'assistant', content: replayed }, { role: 'user' }] })
 
+    // Reasoning between an answer's text and its call goes with that turn.
+    const text = { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] }
+    expect((await responses({ ...first, store: false, input: [{ role: 'user', content: 'Weather in Oslo?' }, text, reasoning, call, output] })).status).toBe(200)
+    expect(upstream.calls[3]!.body).toMatchObject({ messages: [{ role: 'user' }, { role: 'assistant', content: [...replayed.slice(0, 2), { type: 'text', text: 'Checking.' }, toolUse] }, { role: 'user' }] })
+
     // Another issuer's encrypted content is dropped: the turn goes without thinking blocks.
     const foreign = { ...reasoning, encrypted_content: 'gAAAAABfake' }
     expect((await responses({ ...first, store: false, input: [{ role: 'user', content: 'Weather in Oslo?' }, foreign, call, output] })).status).toBe(200)
-    expect((upstream.calls[3]!.body.messages as { content: { type: string }[] }[])[1]!.content.map((block) => block.type)).toEqual(['tool_use'])
+    expect((upstream.calls[4]!.body.messages as { content: { type: string }[] }[])[1]!.content.map((block) => block.type)).toEqual(['tool_use'])
   })
 
   it("serves OpenAI's allowed_tools choice as the tools it allows and its mode", async () => {
@@ -358,11 +364,11 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     })
   }
 
-  it("passes on an OpenAI-format upstream's own param and code with its refusal", async () => {
+  it("passes on an OpenAI-format upstream's own code with its refusal, but not its param, which names a chat field", async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: 'Invalid value for foo', type: 'invalid_request_error', param: 'foo', code: 'invalid_value' } }, 400) })
     const response = await responses(ask)
     expect(response.status).toBe(400)
-    expect(((await response.json()) as { error: object }).error).toMatchObject({ message: expect.stringMatching(/Invalid value for foo/), param: 'foo', code: 'invalid_value' })
+    expect(((await response.json()) as { error: object }).error).toMatchObject({ message: expect.stringMatching(/Invalid value for foo/), param: null, code: 'invalid_value' })
   })
 
   it('serves truncation "auto" as "disabled" (nothing is dropped), echoing what was asked', async () => {
@@ -504,6 +510,12 @@ describe('POST /v1/responses, streaming', () => {
     expect(done[0]).toMatchObject({ summary: [{ type: 'summary_text', text: 'Need the weather.' }], encrypted_content: expect.stringMatching(/^meridian\.rd1\./) })
     const completed = events.at(-1)!
     expect(completed).toMatchObject({ type: 'response.completed', response: { output: done } })
+    // The streamed fragments go as whole blocks; the redacted block's item events carry no summary part.
+    expect(reasoningDetails(done[0].encrypted_content)).toEqual([
+      { type: 'reasoning.text', text: 'Need the weather.', signature: 'sig-1', format: 'anthropic-claude-v1', index: 0 },
+      { type: 'reasoning.encrypted', data: 'opaque', format: 'anthropic-claude-v1', index: 1 },
+    ])
+    expect(names(events).filter((name) => name.includes('reasoning_summary_part'))).toEqual(['response.reasoning_summary_part.added', 'response.reasoning_summary_part.done'])
 
     const output = { type: 'function_call_output', call_id: 'toolu_1', output: '12C' }
     expect((await responses({ ...first, input: [{ role: 'user', content: 'Weather in Oslo?' }, ...done, output] })).status).toBe(200)
@@ -615,6 +627,23 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
 
 describe('the Responses stream writer', () => {
   const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
+
+  it('opens a reasoning item for a signature alone (Gemini sends it with the call), with no summary part', async () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const signature = { type: 'reasoning.encrypted', id: 'call_1', data: 'sig', format: 'google-gemini-v1', index: 0 }
+    const call = { index: 0, id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }
+    const events = decode([
+      ...writer.event({ type: 'delta', delta: { content: 'Checking.' } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [call], reasoning_details: [signature] } }),
+      ...(await writer.end(null, {})),
+    ])
+    const items = events.filter((event) => event.type === 'response.output_item.done').map((event) => event.item)
+    expect(items.map((item) => item.type)).toEqual(['message', 'reasoning', 'function_call'])
+    expect(items[1]).toEqual({ type: 'reasoning', id: 'rs_gen-1-x_1', summary: [], encrypted_content: expect.any(String) })
+    expect(reasoningDetails(items[1].encrypted_content)).toEqual([signature])
+    expect(names(events).some((name) => name.startsWith('response.reasoning_summary'))).toBe(false)
+  })
 
   it('fails a stream whose providers all refused a prompt too long with the code Codex compacts on', async () => {
     const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }

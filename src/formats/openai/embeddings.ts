@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { base64ToBytes, bytesToBase64 } from '../../base64'
 import { nanoToUsd } from '../../catalog/pricing'
 import { ProviderPreferences } from '../../routing/preferences'
 import { BilledTokenCount, type TokenUsage } from '../canonical'
@@ -145,15 +146,12 @@ export function floatsToBase64(vector: number[]): string {
   const bytes = new Uint8Array(vector.length * 4)
   const view = new DataView(bytes.buffer)
   vector.forEach((value, i) => view.setFloat32(i * 4, value, true))
-  let binary = ''
-  // Chunked: spreading a whole large vector into one call can exceed the argument limit.
-  for (let i = 0; i < bytes.length; i += 8192) binary += String.fromCharCode(...bytes.subarray(i, i + 8192))
-  return btoa(binary)
+  return bytesToBase64(bytes)
 }
 
 export function base64ToFloats(encoded: string): number[] {
-  const binary = atob(encoded)
-  if (binary.length % 4 !== 0) throw new Error('a base64 embedding must hold whole float32 values')
-  const view = new DataView(Uint8Array.from(binary, (char) => char.charCodeAt(0)).buffer)
-  return Array.from({ length: binary.length / 4 }, (_, i) => view.getFloat32(i * 4, true))
+  const bytes = base64ToBytes(encoded)
+  if (bytes.length % 4 !== 0) throw new Error('a base64 embedding must hold whole float32 values')
+  const view = new DataView(bytes.buffer)
+  return Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true))
 }

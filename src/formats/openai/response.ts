@@ -93,7 +93,7 @@ export function fromOpenAI(body: unknown): Completion {
   const choice = parsed.choices[0]!
   const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
   // Fields passed through to the client are rendered back: too deep, they would overflow.
-  if (nestingDepth(extra) > MAX_JSON_DEPTH || nestingDepth(choice.logprobs) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
+  if (nestingDepth(extra) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
   const native = choice.finish_reason ?? null
   return {
     message: {
@@ -104,7 +104,7 @@ export function fromOpenAI(body: unknown): Completion {
       ...(reasoning || reasoning_content ? { reasoning: reasoning ?? reasoning_content } : {}),
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
-    ...(choice.logprobs ? { logprobs: choice.logprobs } : {}),
+    ...(renderable(choice.logprobs) ? { logprobs: choice.logprobs } : {}),
     finishReason: normalizeFinishReason(native),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromOpenAI(parsed.usage) : null,
@@ -127,7 +127,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   const choice = chunk.choices?.[0]
   if (choice?.delta) {
     const { role: _role, content, reasoning, reasoning_content, refusal, tool_calls, ...extra } = choice.delta
-    if (nestingDepth(extra) > MAX_JSON_DEPTH || nestingDepth(choice.logprobs) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
+    if (nestingDepth(extra) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
     const delta: Delta = { ...extra }
     if (content) delta.content = content
     if (reasoning || reasoning_content) delta.reasoning = reasoning ?? reasoning_content ?? undefined
@@ -146,7 +146,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
           : {}),
       }))
     }
-    if (choice.logprobs) events.push({ type: 'delta', delta, logprobs: choice.logprobs })
+    if (renderable(choice.logprobs)) events.push({ type: 'delta', delta, logprobs: choice.logprobs })
     else if (Object.values(delta).some((value) => value !== undefined && value !== null)) events.push({ type: 'delta', delta })
   }
   if (choice?.finish_reason) {
@@ -161,6 +161,10 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   else if (isRecord(body) && body.usage != null) events.push({ type: 'usage', usage: null })
   return events
 }
+
+/** Logprobs are rendered back: too deep, they would overflow there, so they are left out like malformed ones. */
+const renderable = (logprobs: Record<string, unknown> | null | undefined): logprobs is Record<string, unknown> =>
+  logprobs != null && nestingDepth(logprobs) <= MAX_JSON_DEPTH
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 

@@ -27,21 +27,22 @@ const CODES: Partial<Record<ErrorType, string | null>> = {
 export function responsesErrorBody(error: GatewayError) {
   const type = TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error')
   const issues = error.metadata.issues
-  const upstream = upstreamError(error.metadata.raw)
-  const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : (upstream.param ?? null)
+  const param = Array.isArray(issues) && typeof issues[0]?.path === 'string' && issues[0].path ? issues[0].path : null
   // A case OpenAI has its own code for (previous_response_not_found) names it in the metadata.
-  const code =
-    typeof error.metadata.code === 'string' ? error.metadata.code : (upstream.code ?? (error.type in CODES ? CODES[error.type] : error.type))
-  return { error: { message: error.message, type, param, code, metadata: error.metadata } }
+  const code = typeof error.metadata.code === 'string' ? error.metadata.code : error.type in CODES ? CODES[error.type] : error.type
+  return { error: { message: error.message, type, param, code: code ?? upstreamCode(error), metadata: error.metadata } }
 }
 
-/** An OpenAI-format upstream's own `param` and `code` in the refusal passed on (metadata.raw), which its clients branch on. */
-const UpstreamRefusal = z.looseObject({
-  error: z.looseObject({ param: z.string().nullish().catch(null), code: z.string().nullish().catch(null) }),
-})
+const UpstreamRefusal = z.looseObject({ error: z.looseObject({ code: z.string().nullish().catch(null) }) })
 
-function upstreamError(raw: unknown): { param?: string | null; code?: string | null } {
-  return UpstreamRefusal.safeParse(raw).data?.error ?? {}
+/**
+ * A plain invalid request's code from the OpenAI-format upstream that refused it (metadata.raw),
+ * such as `invalid_value`. Only there: where Meridian has classified the failure itself
+ * (context_length_exceeded, a rate limit), its own code stands. The upstream's `param` is not
+ * passed on: it names a field of the translated chat request, not of the client's.
+ */
+function upstreamCode(error: GatewayError): string | null {
+  return error.type === 'invalid_request' ? (UpstreamRefusal.safeParse(error.metadata.raw).data?.error.code ?? null) : null
 }
 
 export function responsesError(error: GatewayError): Response {

@@ -115,12 +115,16 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     if (toolParts.length) messages.push({ role: 'user', content: toolParts })
     toolParts = []
   }
-  const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
-    flushToolParts()
-    if (reasoning.length) message.reasoning = reasoning.join('\n\n')
-    if (details.length) message.reasoning_details = details
+  /** Reasoning items go with the assistant turn that follows them, also one they are in the middle of. */
+  const withReasoning = (message: Extract<Message, { role: 'assistant' }>) => {
+    if (reasoning.length) message.reasoning = [...(message.reasoning ? [message.reasoning] : []), ...reasoning].join('\n\n')
+    if (details.length) message.reasoning_details = [...(Array.isArray(message.reasoning_details) ? message.reasoning_details : []), ...details]
     reasoning = []
     details = []
+  }
+  const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
+    flushToolParts()
+    withReasoning(message)
     messages.push(message)
     assistant = message
   }
@@ -137,8 +141,10 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         unanswered.set(item.call_id, at)
         const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
-        if (assistant && messages.at(-1) === assistant && !toolParts.length) assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
-        else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
+        if (assistant && messages.at(-1) === assistant && !toolParts.length) {
+          withReasoning(assistant)
+          assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
+        } else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
         return
       }
       case 'function_call_output':
