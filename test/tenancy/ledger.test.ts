@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { KeyRecord } from '../../src/tenancy/keys'
 import { decideAdmission, decideTickets, emptyLedger, expireInLedger, releaseLedger, remainingNano, rollPeriods, settleLedger, type Ledger } from '../../src/tenancy/ledger'
-import { OPEN_POLICY, globMatches, type Policy } from '../../src/tenancy/policy'
-
-const T0 = Date.parse('2026-11-22T12:00:00Z')
-
-function keyWith(policy: Partial<Policy>, fields: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    hash: 'a'.repeat(64),
-    name: 'k',
-    label: 'sk-mer-v1-aaa...aaa',
-    disabled: false,
-    created_at: new Date(T0).toISOString(),
-    updated_at: null,
-    expires_at: null,
-    policy: { ...OPEN_POLICY, ...policy },
-    ...fields,
-  }
-}
+import type { KeyRecord } from '../../src/tenancy/keys'
+import { OPEN_POLICY, globMatches } from '../../src/tenancy/policy'
+import { keyWith, T0 } from '../support/keys'
 
 const candidates = [
   { model: 'openai/gpt-x', provider: 'openai', worstCaseNano: 1_000 },
