@@ -52,9 +52,10 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const clock = c.get('clock')
   const now = clock()
   const preset = presetReference(asked)
-  const request = preset ? await withStoredPreset(c, asked, preset, now) : asked
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const route = await planRequest(c, request, now)
+  const route = await planRequest(c, preset ? await withStoredPreset(c, asked, preset, now) : asked, now)
+  // The plan's request: the client's, or it shortened to fit a window (routing/compression.ts).
+  const { request } = route
   const identity = newGeneration(now)
   c.set('admitting', true)
   const { plan, reservation, costCapNano, tokenCap } = await renewing(

@@ -3,6 +3,7 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
+import { compressToFit, type Compression } from './compression'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
@@ -75,11 +76,15 @@ export interface RouteTrace {
   sticky: StickySource | null
   requested_models: string[]
   filtered: FilterStep[]
+  /** How the prompt was shortened to fit (compression.ts), or null when it was sent whole. */
+  compressed: Compression | null
   candidates: TraceCandidate[]
 }
 
 export interface RoutePlan {
   endpoints: Endpoint[]
+  /** What to send: the client's request, or it shortened to fit a window (compression.ts). */
+  request: ChatRequest
   /**
    * The endpoint this request tries first to renew its stale latency figure, or null. The caller
    * marks it as being explored, so that one request at a time pays for the renewal.
@@ -95,8 +100,9 @@ export function requestedModels(request: ChatRequest): string[] {
 }
 
 export function planRoute(input: PlanInput): RoutePlan {
-  const { catalog, request, preferences } = input
-  const requested = requestedModels(request)
+  const { catalog, preferences } = input
+  const asked = input.request
+  const requested = requestedModels(asked)
   if (requested.length === 0) {
     throw new GatewayError(400, 'invalid_request', 'Invalid request: model: required (or give "models")', {
       issues: [{ path: 'model', message: 'required' }],
@@ -116,8 +122,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   const sort: SortBy | null = preferredSort ?? resolved[0]!.sort
 
   const all = resolved.flatMap(({ model }) => model.endpoints)
-  const { kept, funnel } = applyFilters(all, { request, preferences, isLive: input.isLive, output: input.output })
-  if (kept.length === 0) throw noEndpoints(requested, all, funnel, request)
+  const { request, kept, funnel, compressed } = fitted(all, input, requested)
 
   const informed = input.mode === 'nearest-healthy'
   // With one endpoint left there is nothing to rank by distance: its score only feeds the trace.
@@ -159,6 +164,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   const first = ranked[0]
   return {
     endpoints: ranked.map((s) => s.endpoint),
+    request,
     explores: first?.ttfbAssumed ? first.key : null,
     trace: input.trace
       ? {
@@ -167,10 +173,36 @@ export function planRoute(input: PlanInput): RoutePlan {
           sticky: memo.first ?? null,
           requested_models: requested,
           filtered: funnel,
+          compressed,
           candidates: ranked.map(traceCandidate),
         }
       : null,
   }
+}
+
+/**
+ * The endpoints the request's needs and preferences leave. When its prompt was too long for all of
+ * them, and compression is on for it, the prompt shortened to fit the largest window removed.
+ */
+function fitted(all: Endpoint[], input: PlanInput, requested: string[]) {
+  const filter = (request: ChatRequest) => applyFilters(all, { request, preferences: input.preferences, isLive: input.isLive, output: input.output })
+  const asked = input.request
+  const first = filter(asked)
+  if (first.kept.length > 0) return { request: asked, ...first, compressed: null }
+  const tooLong = lastRemoved(all, first.funnel, 'context_length')
+  const shortened = tooLong.length > 0 ? compressToFit(asked, Math.max(...tooLong.map((endpoint) => endpoint.contextLength))) : null
+  if (shortened) {
+    const again = filter(shortened.request)
+    if (again.kept.length > 0) return { request: shortened.request, ...again, compressed: shortened.compression }
+  }
+  throw noEndpoints(requested, all, first.funnel, asked)
+}
+
+/** The endpoints the funnel's last step removed, if that step is `filter`. */
+function lastRemoved(all: Endpoint[], funnel: FilterStep[], filter: string): Endpoint[] {
+  const last = funnel.at(-1)
+  if (last?.filter !== filter) return []
+  return all.filter((endpoint) => last.removed.includes(endpointKey(endpoint.model.id, endpoint.provider.id)))
 }
 
 function traceCandidate(s: Scored, position: number): TraceCandidate {
@@ -217,7 +249,7 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[],
   }
   const last = funnel.at(-1)!
   const failed = { ...metadata, failed_routing_step: last.filter }
-  const removed = all.filter((endpoint) => last.removed.includes(endpointKey(endpoint.model.id, endpoint.provider.id)))
+  const removed = lastRemoved(all, funnel, last.filter)
   const maxTokens = requestedMaxTokens(request)
   if (last.filter === 'context_length') {
     const prompt = contextPromptTokens(request)

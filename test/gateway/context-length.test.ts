@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CatalogInput } from '../../src/catalog/schema'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
-import { chat, type ErrorJson, setUpGateway } from '../support/gateway'
+import { chat, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 /** test/chat with its three endpoints at 8k, 8k and 200k tokens of context. */
@@ -45,5 +45,56 @@ describe('a context-length refusal', () => {
     expect(response.status).toBe(400)
     const body = (await response.json()) as ErrorJson
     expect(body.error.metadata).toMatchObject({ error_type: 'context_length_exceeded', provider_name: 'Gamma' })
+  })
+})
+
+describe('context compression (OpenRouter middle-out, Responses truncation "auto")', () => {
+  /** 20 messages of about 500 tokens: about 10k tokens, past alpha's 8k window. */
+  const long = Array.from({ length: 20 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i} `.padEnd(2_000, 'x') }))
+  const onlyAlpha = { model: 'test/chat', provider: { only: ['alpha'] } }
+
+  it('shortens a prompt too long for every endpoint left, by default for a window of 8k or less, and traces it', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const response = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json', 'x-meridian-debug': 'route' },
+      body: JSON.stringify({ ...onlyAlpha, messages: long }),
+    })
+    expect(response.status).toBe(200)
+    const sent = (upstream.calls[0]!.body as { messages: { content: string }[] }).messages
+    expect(sent.length).toBeLessThan(long.length)
+    expect(sent[0]!.content).toBe(long[0]!.content)
+    expect(sent.at(-1)!.content).toBe(long.at(-1)!.content)
+    const trace = ((await response.json()) as { meridian_route: { compressed: Record<string, unknown> } }).meridian_route
+    expect(trace.compressed).toMatchObject({ window: 8_000, messages_removed: long.length - sent.length, characters_cut: 0 })
+  })
+
+  it('is refused with transforms: [] or the plugin disabled: the 400 stands', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    for (const refusal of [{ transforms: [] }, { plugins: [{ id: 'context-compression', enabled: false }] }]) {
+      const response = await chat(tenant.key, { ...onlyAlpha, messages: long, ...refusal })
+      expect(response.status).toBe(400)
+      expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'context_length_exceeded' })
+    }
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('is asked for past 8k with the plugin, and refused on /v1/responses by truncation "disabled"', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()), [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const huge = [{ role: 'user', content: 'y'.repeat(900_000) }]
+    expect((await chat(tenant.key, { model: 'test/chat', messages: huge })).status).toBe(400)
+    const compressed = await chat(tenant.key, { model: 'test/chat', messages: huge, plugins: [{ id: 'context-compression' }] })
+    expect(compressed.status).toBe(200)
+    expect(compressed.headers.get('x-meridian-provider')).toBe('gamma')
+    expect((upstream.calls[0]!.body as { messages: { content: string }[] }).messages[0]!.content.length).toBe(0.75 * 200_000 * 4)
+
+    const input = long.map(({ role, content }) => ({ role, content }))
+    const disabled = await chat(tenant.key, { ...onlyAlpha, input, truncation: 'disabled' }, '/v1/responses')
+    expect(disabled.status).toBe(400)
+    expect(((await disabled.json()) as { error: { code: string } }).error.code).toBe('context_length_exceeded')
+    const auto = await chat(tenant.key, { ...onlyAlpha, input, truncation: 'auto' }, '/v1/responses')
+    expect(auto.status).toBe(200)
+    expect(await auto.json()).toMatchObject({ truncation: 'auto', status: 'completed' })
+    expect((upstream.calls.at(-1)!.body as { messages: unknown[] }).messages.length).toBeLessThan(long.length)
   })
 })

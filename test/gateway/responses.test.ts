@@ -371,7 +371,7 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
     expect(((await response.json()) as { error: object }).error).toMatchObject({ message: expect.stringMatching(/Invalid value for foo/), param: null, code: 'invalid_value' })
   })
 
-  it('serves truncation "auto" as "disabled" (nothing is dropped), echoing what was asked', async () => {
+  it('echoes truncation "auto" (what it drops: context-length.test.ts)', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi.' })) })
     const response = await responses({ ...ask, truncation: 'auto' })
     expect(response.status).toBe(200)

@@ -35,18 +35,36 @@ const IMAGE_TOKEN_ESTIMATE = 765
 export function estimatePromptTokens(request: ChatRequest): number {
   const known = estimates.get(request)
   if (known !== undefined) return known
-  let characters = 0
+  let characters = requestCharacters(request)
   let images = 0
   for (const message of request.messages) {
-    characters += messageText(message).length + assistantExtras(message).length
+    characters += messageCharacters(message)
     images += imageCount(message)
   }
-  const definitions = toolDefinitions(request)
-  if (definitions.length) characters += JSON.stringify(definitions).length
-  if (request.response_format) characters += JSON.stringify(request.response_format).length
-  const estimate = estimateTokens(characters) + IMAGE_TOKEN_ESTIMATE * images
+  const estimate = estimateFromParts(characters, images)
   estimates.set(request, estimate)
   return estimate
+}
+
+/** The most characters a prompt with this many images may hold for its estimate to stay within `tokens`. */
+export function charactersWithin(tokens: number, images: number): number {
+  return (tokens - IMAGE_TOKEN_ESTIMATE * images) * CHARS_PER_TOKEN
+}
+
+/** The estimate of a prompt of this many characters and images (estimatePromptTokens, by parts). */
+export function estimateFromParts(characters: number, images: number): number {
+  return estimateTokens(characters) + IMAGE_TOKEN_ESTIMATE * images
+}
+
+/** The characters a message adds to the estimate. */
+export function messageCharacters(message: Message): number {
+  return messageText(message).length + assistantExtras(message).length
+}
+
+/** The characters of the prompt outside its messages: tool definitions and the response schema. */
+export function requestCharacters(request: ChatRequest): number {
+  const definitions = toolDefinitions(request)
+  return (definitions.length ? JSON.stringify(definitions).length : 0) + (request.response_format ? JSON.stringify(request.response_format).length : 0)
 }
 
 /**
@@ -133,7 +151,7 @@ function messageText(message: Message): string {
   return text
 }
 
-function imageCount(message: Message): number {
+export function imageCount(message: Message): number {
   if (typeof message.content === 'string' || message.content == null) return 0
   return message.content.filter((part) => part.type === 'image_url' && documentUrl(part) === null).length
 }

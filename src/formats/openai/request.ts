@@ -118,6 +118,10 @@ export const ChatRequest = z.looseObject({
   user: z.string().max(256).nullish(),
   /** OpenRouter: a preset's slug (routing/presets.ts). */
   preset: z.string().nullish(),
+  /** OpenRouter's legacy spelling of context compression: `["middle-out"]` on, `[]` off (routing/compression.ts). */
+  transforms: z.array(z.string()).nullish(),
+  /** OpenRouter plugins; `context-compression` is served (routing/compression.ts), the others are not acted on. */
+  plugins: z.array(z.looseObject({ id: z.string(), enabled: z.boolean().nullish() })).nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
 })

@@ -190,8 +190,9 @@ export const ResponsesRequest = z.looseObject({
   client_metadata: z.unknown().optional(),
   context_management: z.unknown().optional(),
   /**
-   * "auto" is accepted, so clients that always send it are served, but nothing is dropped: a prompt
-   * too long for every provider gets the context_length_exceeded 400, as with "disabled".
+   * "auto" drops input items from the middle of the conversation when it is too long for every
+   * provider (context compression, routing/compression.ts); "disabled" answers the
+   * context_length_exceeded 400 instead.
    */
   truncation: z.enum(['disabled', 'auto']).nullish(),
   background: z.literal(false, { error: 'background responses are not supported: Meridian answers while the request is open' }).nullish(),

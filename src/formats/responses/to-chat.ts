@@ -43,6 +43,9 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   if (request.user) chat.user = request.user
   if (request.models) chat.models = request.models
   if (request.provider) chat.provider = request.provider
+  // `truncation: "auto"` drops input items from the middle of the conversation to fit the window,
+  // which is what context compression does (routing/compression.ts); "disabled" refuses it.
+  if (request.truncation) chat.transforms = request.truncation === 'auto' ? ['middle-out'] : []
   return chat
 }
 
