@@ -13,6 +13,7 @@ import type { AppEnv } from './context'
 const EXPOSED = [
   'x-generation-id',
   'x-request-id',
+  'request-id',
   'x-meridian-provider',
   'x-meridian-attempts',
   'retry-after',

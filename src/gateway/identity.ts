@@ -31,8 +31,8 @@ export function unservedAnswer(error: Response, identity: GenerationIdentity, at
 
 /**
  * Headers naming the generation (a token count has none), the serving provider, and how many
- * attempts it took. The generation id is also `x-request-id`, which OpenAI's SDKs give back as
- * `_request_id` (and GET /v1/generation looks up).
+ * attempts it took. The generation id is also `x-request-id` and `request-id`, which OpenAI's and
+ * Anthropic's SDKs give back as `_request_id` (and on their errors; GET /v1/generation looks it up).
  */
 export function servedHeaders(
   identity: GenerationIdentity | null,
@@ -40,7 +40,7 @@ export function servedHeaders(
   attempts: AttemptRecord[] | null,
 ): Record<string, string> {
   return {
-    ...(identity ? { 'x-generation-id': identity.id, 'x-request-id': identity.id } : {}),
+    ...(identity ? { 'x-generation-id': identity.id, 'x-request-id': identity.id, 'request-id': identity.id } : {}),
     ...(endpoint ? { 'x-meridian-provider': endpoint.provider.id } : {}),
     ...(attempts ? { 'x-meridian-attempts': String(attempts.length) } : {}),
   }

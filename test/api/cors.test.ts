@@ -4,7 +4,7 @@ import { chat, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const gateway = setUpGateway()
-const EXPOSED = 'x-generation-id,x-request-id,x-meridian-provider,x-meridian-attempts,retry-after,x-ratelimit-limit,x-ratelimit-remaining,x-ratelimit-reset'
+const EXPOSED = 'x-generation-id,x-request-id,request-id,x-meridian-provider,x-meridian-attempts,retry-after,x-ratelimit-limit,x-ratelimit-remaining,x-ratelimit-reset'
 
 describe('CORS: browsers may call the API and read its routing headers', () => {
   it('answers a preflight with what the browser asked to send', async () => {

@@ -109,7 +109,7 @@ describe('toBedrock', () => {
     expect(names.map((document) => document.name.length)).toEqual([190, 194])
   })
 
-  it('turns tool calls into toolUse and tool results into toolResult blocks in one user turn', () => {
+  it('turns tool calls into toolUse and tool results into toolResult blocks in one user turn (a failed one with status error)', () => {
     const body = toBedrock(request({
       messages: [
         { role: 'user', content: 'Weather in Paris and Rome?' },
@@ -118,7 +118,7 @@ describe('toBedrock', () => {
           { id: 't2', type: 'function', function: { name: 'get_weather', arguments: '' } },
         ] },
         { role: 'tool', tool_call_id: 't1', content: 'sunny' },
-        { role: 'tool', tool_call_id: 't2', content: 'rain' },
+        { role: 'tool', tool_call_id: 't2', content: 'rain', is_error: true },
       ],
       tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
       tool_choice: 'required',
@@ -131,7 +131,7 @@ describe('toBedrock', () => {
       ] },
       { role: 'user', content: [
         { toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } },
-        { toolResult: { toolUseId: 't2', content: [{ text: 'rain' }] } },
+        { toolResult: { toolUseId: 't2', content: [{ text: 'rain' }], status: 'error' } },
       ] },
     ])
     expect(body.toolConfig).toEqual({

@@ -46,13 +46,13 @@ describe('toGemini messages', () => {
     expect(convert({ messages: hi })).not.toHaveProperty('systemInstruction')
   })
 
-  it('sends tool calls as functionCall parts and results as functionResponse parts named after their call', () => {
+  it('sends tool calls as functionCall parts and results as functionResponse parts named after their call (a failed one under error)', () => {
     const body = convert({
       messages: [
         { role: 'user', content: 'Weather in Paris and Rome?' },
         { role: 'assistant', content: 'Checking.', tool_calls: [call('c1', 'get_weather', '{"city":"Paris"}'), call('c2', 'get_time', '')] },
         { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
-        { role: 'tool', tool_call_id: 'c2', content: [{ type: 'text', text: '14:00' }] },
+        { role: 'tool', tool_call_id: 'c2', content: [{ type: 'text', text: '14:00' }], is_error: true },
         { role: 'user', content: 'Thanks' },
       ],
     })
@@ -70,7 +70,7 @@ describe('toGemini messages', () => {
         role: 'user',
         parts: [
           { functionResponse: { name: 'get_weather', response: { content: 'sunny' } } },
-          { functionResponse: { name: 'get_time', response: { content: '14:00' } } },
+          { functionResponse: { name: 'get_time', response: { error: '14:00' } } },
           { text: 'Thanks' },
         ],
       },

@@ -298,3 +298,48 @@ describe('POST /v1/messages, streaming', () => {
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'Upstream connection lost mid-stream' } })
   })
 })
+
+describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
+  it('gives back the stop sequence that matched, of several, in JSON and in a stream', async () => {
+    const stopped = { ...anthropicMessage([{ type: 'text', text: 'Done' }], 'stop_sequence', { input_tokens: 9, output_tokens: 2 }), stop_sequence: 'STOP' }
+    fakeUpstreams({ [BETA]: () => jsonResponse(stopped) })
+    const asked = { ...ask, model: 'test/claude', stop_sequences: ['END', 'STOP'] }
+    expect(await (await messages(asked)).json()).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'STOP' })
+
+    const event = anthropicEvent
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 9, output_tokens: 1 }) }),
+          event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Done' } }),
+          event('content_block_stop', { index: 0 }),
+          event('message_delta', { delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' }, usage: { output_tokens: 2 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const events = await readEvents(await messages({ ...asked, stream: true }))
+    expect(events.find((e) => e.type === 'message_delta')).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' } })
+  })
+
+  it("passes a failed call's is_error on to an Anthropic-format upstream (strict OpenAI-format presets leave it out)", async () => {
+    const answered = anthropicMessage([{ type: 'text', text: 'It failed.' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(answered), [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const history = [
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'service down', is_error: true }] },
+    ]
+    expect((await messages({ ...ask, model: 'test/claude', tools, messages: history })).status).toBe(200)
+    expect((upstream.calls[0]!.body as { messages: { content: object[] }[] }).messages[2]!.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'toolu_1', content: 'service down', is_error: true },
+    ])
+  })
+
+  it('names the generation in request-id, as the Anthropic SDK reads it', async () => {
+    fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
+    const response = await messages({ ...ask, model: 'test/claude' })
+    expect(response.headers.get('request-id')).toMatch(/^gen-/)
+    expect(response.headers.get('request-id')).toBe(response.headers.get('x-generation-id'))
+  })
+})

@@ -41,6 +41,15 @@ describe('the Anthropic SDK against /v1/messages, unchanged', () => {
     expect((message.usage as UsageWithCost).cost).toBeGreaterThan(0)
   })
 
+  it("gives the SDK the generation id as the answer's request id", async () => {
+    const { data, response, request_id } = await client.messages
+      .create({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'Say hi' }] })
+      .withResponse()
+    expect(data.type).toBe('message')
+    expect(request_id).toMatch(/^gen-/)
+    expect(request_id).toBe(response.headers.get('x-generation-id'))
+  })
+
   it.each([
     // 1.x sends `apiKey` as Bearer too, with anthropic-version 2026-10-21.
     { how: 'apiKey (1.x default)', options: (key: string) => ({ apiKey: key }), sends: 'authorization' },

@@ -11,6 +11,7 @@ const request: ChatRequest = {
     { role: 'system', content: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] },
     { role: 'user', name: 'ann', content: 'hi' },
     { role: 'assistant', content: 'hello', refusal: null, reasoning: 'thought', reasoning_details: [{ type: 'reasoning.text', text: 'thought' }] },
+    { role: 'tool', tool_call_id: 'call_1', content: 'failed', is_error: true },
     { role: 'user', content: 'again' },
   ],
   max_tokens: 100,
@@ -31,6 +32,7 @@ const plainMessages = [
   { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
   { role: 'user', name: 'ann', content: 'hi' },
   { role: 'assistant', content: 'hello', refusal: null },
+  { role: 'tool', tool_call_id: 'call_1', content: 'failed' },
   { role: 'user', content: 'again' },
 ]
 

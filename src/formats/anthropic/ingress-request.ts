@@ -216,7 +216,8 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
         texts.push(withCache(last, block))
       }
       const plain = texts.every((part) => !('cache_control' in part))
-      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? texts.map((part) => part.text).join('') : texts })
+      const failed = block.is_error ? { is_error: true } : {}
+      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? texts.map((part) => part.text).join('') : texts, ...failed })
     }
   }
   return parts.length ? [...toolMessages, { role: 'user', content: parts }] : toolMessages

@@ -29,9 +29,13 @@ export function stopReason(finish: FinishReason, native: string | null): string 
   return native && ANTHROPIC_STOP_REASONS.has(native) && normalizeFinishReason(native) === finish ? native : STOP_REASONS[finish]
 }
 
-/** Which sequence matched is not in the canonical form; with one requested, it can only be that one. */
-function stopSequence(reason: string, request: ChatRequest): string | null {
+/**
+ * Which sequence matched: what an Anthropic-format upstream said (the message's or a delta's
+ * `stop_sequence`); other upstreams do not say, and with one requested it can only be that one.
+ */
+function stopSequence(reason: string, request: ChatRequest, said: unknown): string | null {
   if (reason !== 'stop_sequence') return null
+  if (typeof said === 'string') return said
   const stops = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? [])
   return stops.length === 1 ? stops[0]! : null
 }
@@ -81,7 +85,7 @@ export function renderMessage(meta: ResponseMeta, completion: Completion, report
     provider: meta.provider,
     content: contentBlocks(completion.message),
     stop_reason: reason,
-    stop_sequence: stopSequence(reason, request),
+    stop_sequence: stopSequence(reason, request, completion.message.stop_sequence),
     usage: anthropicUsage(report),
   }
 }
@@ -120,6 +124,8 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   /** Of the open thinking block, the index of its entries in reasoning_details (Claude's blocks only). */
   let thinkingDetail: number | null = null
   let finish: { reason: FinishReason; native: string | null } = { reason: 'stop', native: null }
+  /** The upstream's word on which stop sequence matched (a delta's `stop_sequence`). */
+  let matched: unknown = null
   const toolBlocks = new Map<number, number>()
 
   const start = (): Uint8Array[] => {
@@ -194,7 +200,8 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
         finish = { reason: event.finishReason, native: event.nativeFinishReason }
         return start()
       }
-      const { content, refusal, reasoning, reasoning_details, tool_calls } = event.delta
+      const { content, refusal, reasoning, reasoning_details, tool_calls, stop_sequence } = event.delta
+      if (stop_sequence !== undefined) matched = stop_sequence
       const claude = reasoning_details === undefined ? [] : claudeDetails(reasoning_details)
       const thinking = claude.length ? claudeBlocks(claude) : text('thinking', reasoning)
       return [...start(), ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
@@ -207,7 +214,7 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       // After an error event the SDKs stop reading; nothing more is sent.
       if (failed || !report) return []
       const reason = stopReason(finish.reason, finish.native)
-      const messageDelta = { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: stopSequence(reason, request) }, usage: anthropicUsage(report), ...debug }
+      const messageDelta = { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: stopSequence(reason, request, matched) }, usage: anthropicUsage(report), ...debug }
       return [...start(), ...close(), sseEvent('message_delta', messageDelta), sseEvent('message_stop', { type: 'message_stop' })]
     },
   }

@@ -144,6 +144,7 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 
 function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
   const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
+  if (message.is_error) block.is_error = true
   const cached = typeof message.content === 'string' ? undefined : message.content.filter((part) => cacheControl(part.cache_control)).at(-1)
   return cached ? withCache(block, cached) : block
 }

@@ -83,7 +83,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
       case 'assistant':
         return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool':
-        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content))])
+        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content), message.is_error === true)])
     }
   })
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
@@ -149,8 +149,9 @@ function reasoningFirst(blocks: Block[]): Block[] {
 }
 
 /** Converse refuses empty text blocks, in a tool result too; a result must hold something. */
-function toolResultBlock(toolUseId: string, text: string): Block {
-  return { toolResult: { toolUseId, content: text ? [{ text }] : [] } }
+/** A failed call's result (Anthropic's `is_error`) has Converse's `status: "error"`. */
+function toolResultBlock(toolUseId: string, text: string, failed: boolean): Block {
+  return { toolResult: { toolUseId, content: text ? [{ text }] : [], ...(failed ? { status: 'error' } : {}) } }
 }
 
 /**

@@ -53,7 +53,9 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
         if (!name) {
           throw new GatewayError(400, 'invalid_request', `messages[${index}]: tool_call_id "${message.tool_call_id}" matches no earlier assistant tool call`)
         }
-        return append('user', [{ functionResponse: { name, response: { content: textOf(message.content) } } }])
+        // A failed call's result (Anthropic's `is_error`) goes under `error`, as Gemini's own function results do.
+        const response = message.is_error ? { error: textOf(message.content) } : { content: textOf(message.content) }
+        return append('user', [{ functionResponse: { name, response } }])
       }
     }
   })

@@ -45,7 +45,8 @@ const AssistantMessage = z.looseObject({
   refusal: z.string().nullish(),
   reasoning: z.string().nullish(),
 })
-const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent })
+/** `is_error` (Anthropic's flag on a tool result: the call failed) is carried to the upstreams that have one. */
+const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent, is_error: z.boolean().optional() })
 
 export const Message = z.discriminatedUnion('role', [
   SystemMessage,
