@@ -336,6 +336,20 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     ])
   })
 
+  it('serves output_config: the format as a forced JSON tool whose input comes back as the text, the effort as thinking', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
+    const answered = anthropicMessage([{ type: 'tool_use', id: 'toolu_j', name: 'json_response', input: { city: 'Oslo' } }], 'tool_use', { input_tokens: 9, output_tokens: 5 })
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(answered) })
+    const response = await messages({ ...ask, model: 'test/claude', output_config: { format: { type: 'json_schema', schema } } })
+    expect(await response.json()).toMatchObject({ content: [{ type: 'text', text: '{"city":"Oslo"}' }], stop_reason: 'end_turn' })
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'json_response', input_schema: schema }], tool_choice: { type: 'tool', name: 'json_response' } })
+
+    const thought = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
+    expect((await messages({ ...ask, model: 'test/claude', output_config: { effort: 'low' } })).status).toBe(200)
+    // A budget model: the effort's share of max_tokens, at least Anthropic's minimum of 1,024.
+    expect(thought.calls[0]!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } })
+  })
+
   it('names the generation in request-id, as the Anthropic SDK reads it', async () => {
     fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
     const response = await messages({ ...ask, model: 'test/claude' })

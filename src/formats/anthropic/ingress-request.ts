@@ -89,6 +89,15 @@ const AnthropicToolChoice = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
 ])
 
+/**
+ * Structured outputs (`format`) and how much effort the model spends. Served as the canonical
+ * `response_format` and `reasoning.effort`, so every provider gets them in its own terms.
+ */
+const OutputConfig = z.object({
+  effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).nullish(),
+  format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish(),
+})
+
 const Thinking = z.discriminatedUnion('type', [
   z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive() }),
   z.object({ type: z.literal('disabled') }),
@@ -117,6 +126,7 @@ export const MessagesRequest = z.object({
   metadata: z.object({ user_id: z.string().max(256).nullish() }).nullish(),
   stream: z.boolean().nullish(),
   thinking: Thinking.nullish(),
+  output_config: OutputConfig.nullish(),
   /** Top-level automatic prompt caching. */
   cache_control: CacheControl.nullish(),
   // OpenRouter's gateway extras work on this route too; `fallbacks` is its Messages skin's spelling of `models`.
@@ -154,11 +164,10 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
     chat.tool_choice = toolChoiceOf(request.tool_choice)
     if ('disable_parallel_tool_use' in request.tool_choice && request.tool_choice.disable_parallel_tool_use) chat.parallel_tool_calls = false
   }
-  // OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking.
-  if (request.thinking?.type === 'enabled') chat.reasoning = { max_tokens: request.thinking.budget_tokens }
-  if (request.thinking?.type === 'adaptive') chat.reasoning = { enabled: true }
-  // Said, not left unsaid: a preset's reasoning must not turn it back on.
-  if (request.thinking?.type === 'disabled') chat.reasoning = { enabled: false }
+  const format = request.output_config?.format
+  if (format) chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
+  const reasoning = reasoningOf(request.thinking, request.output_config?.effort)
+  if (reasoning) chat.reasoning = reasoning
   if (request.cache_control) chat.cache_control = request.cache_control
   if (request.models && request.fallbacks) throw new GatewayError(400, 'invalid_request', 'Invalid request: give fallbacks or models, not both')
   const fallbacks = request.models ?? request.fallbacks?.map((fallback) => fallback.model)
@@ -166,6 +175,26 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   if (request.provider) chat.provider = request.provider
   if (request.preset != null) chat.preset = request.preset
   return chat
+}
+
+/**
+ * OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking and
+ * effort. An effort without `thinking` asks for reasoning at that effort, as `reasoning_effort`
+ * does on chat completions; `disabled` is said rather than left unsaid, so that a preset's
+ * reasoning does not turn it back on.
+ */
+function reasoningOf(thinking: MessagesRequest['thinking'], effort: string | null | undefined): ChatRequest['reasoning'] {
+  const at = effort ? { effort } : {}
+  switch (thinking?.type) {
+    case 'enabled':
+      return { max_tokens: thinking.budget_tokens, ...at }
+    case 'adaptive':
+      return { enabled: true, ...at }
+    case 'disabled':
+      return { enabled: false }
+    default:
+      return effort ? at : undefined
+  }
 }
 
 function withCache<Part extends object>(part: Part, block: { cache_control?: unknown }): Part {
