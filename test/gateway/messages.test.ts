@@ -350,6 +350,18 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     expect(thought.calls[0]!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } })
   })
 
+  it("words a prompt too long as Anthropic does, which Claude Code compacts on, whoever refused it", async () => {
+    const refusal = async (body: object) => ((await (await messages({ ...ask, model: 'test/claude', ...body })).json()) as { error: { type: string; message: string } }).error
+    const huge = [{ role: 'user', content: 'x'.repeat(600_000) }]
+    expect(await refusal({ messages: huge })).toMatchObject({ type: 'invalid_request_error', message: 'prompt is too long: 150000 tokens > 128000 maximum' })
+    const near = [{ role: 'user', content: 'x'.repeat(500_000) }]
+    expect((await refusal({ messages: near, max_tokens: 4_000 })).message).toBe(
+      'input length and `max_tokens` exceed context limit: 125000 + 4000 > 128000, decrease input length or `max_tokens` and try again',
+    )
+    fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: "This model's maximum context length is 8192 tokens" } }, 400) })
+    expect((await refusal({ model: 'test/other' })).message).toBe("prompt is too long: Gamma: This model's maximum context length is 8192 tokens")
+  })
+
   it('names the generation in request-id, as the Anthropic SDK reads it', async () => {
     fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
     const response = await messages({ ...ask, model: 'test/claude' })

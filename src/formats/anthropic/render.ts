@@ -106,7 +106,20 @@ const ERROR_TYPES: Record<number, string> = {
 export function anthropicErrorBody(error: GatewayError) {
   const type = ERROR_TYPES[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error')
   const metadata = Object.keys(error.metadata).length ? { metadata: error.metadata } : {}
-  return { type: 'error', error: { type, message: error.message, ...metadata } }
+  return { type: 'error', error: { type, message: anthropicMessage(error), ...metadata } }
+}
+
+/**
+ * A prompt too long, in Anthropic's words, which Claude Code looks for to compact the conversation
+ * (or lower max_tokens): Meridian's own refusal gives its figures that way, and a provider's
+ * refusal in other words is prefixed.
+ */
+function anthropicMessage(error: GatewayError): string {
+  if (error.type !== 'context_length_exceeded' || /prompt is too long|exceed context limit/i.test(error.message)) return error.message
+  const { prompt_tokens_estimate: prompt, max_tokens: output, max_context_length: window } = error.metadata
+  if (typeof prompt !== 'number' || typeof window !== 'number') return `prompt is too long: ${error.message}`
+  if (prompt > window || typeof output !== 'number') return `prompt is too long: ${prompt} tokens > ${window} maximum`
+  return `input length and \`max_tokens\` exceed context limit: ${prompt} + ${output} > ${window}, decrease input length or \`max_tokens\` and try again`
 }
 
 type BlockKind = 'text' | 'thinking' | 'redacted_thinking' | 'tool_use'
