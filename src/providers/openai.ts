@@ -38,6 +38,9 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   if (preset.messageFields.length || preset.partFields.length) {
     body.messages = request.messages.map((message) => stripMessage(message, preset))
   }
+  if (preset.partFields.length && Array.isArray(body.tools)) {
+    body.tools = body.tools.map((tool: Body) => stripTool(tool, preset.partFields))
+  }
   body.model = upstreamModel
   body.stream = stream
   // Usage arrives in a final chunk only when asked for; the gateway always needs it for cost.
@@ -48,6 +51,12 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
 function stripMessage(message: ChatRequest['messages'][number], preset: Preset): Body {
   const out = omit(message, preset.messageFields)
   if (Array.isArray(message.content)) out.content = message.content.map((part: Body) => omit(part, preset.partFields))
+  return out
+}
+
+function stripTool(tool: Body, fields: readonly string[]): Body {
+  const out = omit(tool, fields)
+  if (typeof tool.function === 'object' && tool.function !== null) out.function = omit({ ...tool.function }, fields)
   return out
 }
 

@@ -19,8 +19,9 @@ export interface Preset {
   /** Request fields sent as they are (besides what a rule writes); `'any'` passes unknown fields through. */
   accepts: readonly string[] | 'any'
   parameters: readonly ParameterRule[]
-  /** Removed from every message, and from every content part. */
+  /** Removed from every message. */
   messageFields: readonly string[]
+  /** Removed from every content part, and from every tool definition and its `function`. */
   partFields: readonly string[]
   /** Whether `stream_options.include_usage` may be sent; without it the provider must send usage unasked. */
   streamOptions: boolean

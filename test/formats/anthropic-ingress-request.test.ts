@@ -40,6 +40,16 @@ describe('fromAnthropicRequest', () => {
         tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
       },
     },
+    {
+      name: "a tool's cache_control stays on it (Claude Code marks its last tool)",
+      body: { tools: [{ name: 'f', input_schema: { type: 'object' } }, { name: 'g', input_schema: { type: 'object' }, cache_control: ephemeral }] },
+      expected: {
+        tools: [
+          { type: 'function', function: { name: 'f', parameters: { type: 'object' } } },
+          { type: 'function', function: { name: 'g', parameters: { type: 'object' } }, cache_control: ephemeral },
+        ],
+      },
+    },
     { name: 'tool_choice auto', body: { tool_choice: { type: 'auto' } }, expected: { tool_choice: 'auto' } },
     { name: 'tool_choice any → required', body: { tool_choice: { type: 'any' } }, expected: { tool_choice: 'required' } },
     { name: 'tool_choice none', body: { tool_choice: { type: 'none' } }, expected: { tool_choice: 'none' } },
@@ -114,6 +124,23 @@ describe('fromAnthropicRequest', () => {
               { type: 'text', text: 'What is this?' },
             ],
           },
+        ],
+      },
+    },
+    {
+      name: 'several text blocks made one text keep a line between them (a tool result, an assistant turn)',
+      body: {
+        messages: [
+          { role: 'user', content: 'Go' },
+          { role: 'assistant', content: [{ type: 'text', text: 'Line one.' }, { type: 'text', text: 'Line two.' }, { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'part A' }, { type: 'text', text: 'part B' }] }] },
+        ],
+      },
+      expected: {
+        messages: [
+          { role: 'user', content: 'Go' },
+          { role: 'assistant', content: 'Line one.\nLine two.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'toolu_1', content: 'part A\npart B' },
         ],
       },
     },

@@ -23,7 +23,7 @@ const request: ChatRequest = {
   logit_bias: { '1': 5 },
   logprobs: true,
   presence_penalty: 0.5,
-  tools: [{ type: 'function', function: { name: 'f' } }],
+  tools: [{ type: 'function', function: { name: 'f', cache_control: { type: 'ephemeral' } }, cache_control: { type: 'ephemeral' } }],
   reasoning: { effort: 'high' },
   provider: { sort: 'price' },
 }
@@ -36,6 +36,9 @@ const plainMessages = [
   { role: 'user', content: 'again' },
 ]
 
+/** What a strict provider gets: no cache_control on the tools either. */
+const plainTools = [{ type: 'function', function: { name: 'f' } }]
+
 const { provider: _gateway, ...forwarded } = request
 
 const cases: Array<{ preset: ProviderFields['preset']; expected: Record<string, unknown> }> = [
@@ -45,14 +48,14 @@ const cases: Array<{ preset: ProviderFields['preset']; expected: Record<string, 
     preset: 'openai',
     expected: {
       model: 'up-model', stream: false, messages: plainMessages, max_completion_tokens: 100, temperature: 2, seed: 7, stop: ['END'],
-      user: 'u1', logit_bias: { '1': 5 }, logprobs: true, presence_penalty: 0.5, tools: request.tools, reasoning_effort: 'high',
+      user: 'u1', logit_bias: { '1': 5 }, logprobs: true, presence_penalty: 0.5, tools: plainTools, reasoning_effort: 'high',
     },
   },
   {
     preset: 'groq',
     expected: {
       model: 'up-model', stream: false, max_tokens: 100, temperature: 2, seed: 7, stop: ['END'], user: 'u1', presence_penalty: 0.5,
-      tools: request.tools, reasoning_effort: 'high',
+      tools: plainTools, reasoning_effort: 'high',
       messages: plainMessages.map(({ name: _name, ...message }) => message),
     },
   },
@@ -60,7 +63,7 @@ const cases: Array<{ preset: ProviderFields['preset']; expected: Record<string, 
     preset: 'mistral',
     expected: {
       model: 'up-model', stream: false, max_tokens: 100, temperature: 2, random_seed: 7, stop: ['END'], presence_penalty: 0.5,
-      tools: request.tools,
+      tools: plainTools,
       messages: plainMessages.map(({ name: _name, refusal: _refusal, ...message }) => message),
     },
   },

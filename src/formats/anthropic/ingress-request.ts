@@ -246,7 +246,7 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
       }
       const plain = texts.every((part) => !('cache_control' in part))
       const failed = block.is_error ? { is_error: true } : {}
-      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? texts.map((part) => part.text).join('') : texts, ...failed })
+      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? joined(texts) : texts, ...failed })
     }
   }
   return parts.length ? [...toolMessages, { role: 'user', content: parts }] : toolMessages
@@ -267,7 +267,7 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
     } else details.push({ type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
   }
   const cached = texts.some((part) => 'cache_control' in part)
-  const message: Message = { role: 'assistant', content: cached ? texts : texts.length ? texts.map((part) => part.text).join('') : null }
+  const message: Message = { role: 'assistant', content: cached ? texts : texts.length ? joined(texts) : null }
   if (toolCalls.length) message.tool_calls = toolCalls
   const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
   if (reasoning) message.reasoning = reasoning
@@ -275,11 +275,15 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
   return message
 }
 
+/** Blocks made one text keep a line between them, so "part A" and "part B" do not read "part Apart B". */
+function joined(texts: Array<{ text: string }>): string {
+  return texts.map((part) => part.text).join('\n')
+}
+
+/** A tool's `cache_control` (Claude Code marks its last tool) caches the definitions up to it, as on Anthropic's API. */
 function toolOf(tool: z.infer<typeof AnthropicTool>): Tool {
-  return {
-    type: 'function',
-    function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema },
-  }
+  const described = tool.description ? { description: tool.description } : {}
+  return withCache({ type: 'function' as const, function: { name: tool.name, ...described, parameters: tool.input_schema } }, tool)
 }
 
 function toolChoiceOf(choice: z.infer<typeof AnthropicToolChoice>): ToolChoice {
