@@ -36,12 +36,17 @@ const OPENAI_PARAMETERS = [
   'web_search_options', 'functions', 'function_call',
 ]
 
-/** OpenRouter's `reasoning.effort` → OpenAI's `reasoning_effort`; the rest of `reasoning` has no OpenAI field. */
+/**
+ * OpenRouter's `reasoning.effort` → OpenAI's `reasoning_effort`; the rest of `reasoning` has no
+ * OpenAI field. Claude's `max` is beyond OpenAI's scale: its top, `xhigh`.
+ */
 const REASONING_EFFORT: ParameterRule = {
   param: 'reasoning',
   to: 'reasoning_effort',
-  transform: (value) =>
-    typeof value === 'object' && value !== null && 'effort' in value && typeof value.effort === 'string' ? value.effort : undefined,
+  transform: (value) => {
+    const effort = typeof value === 'object' && value !== null && 'effort' in value && typeof value.effort === 'string' ? value.effort : undefined
+    return effort === 'max' ? 'xhigh' : effort
+  },
 }
 
 const OPENAI_COMPATIBLE: Preset = {

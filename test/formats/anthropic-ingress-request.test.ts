@@ -7,6 +7,10 @@ const convert = (body: object) => fromAnthropicRequest(MessagesRequest.parse({ .
 const ephemeral = { type: 'ephemeral' }
 
 describe('fromAnthropicRequest', () => {
+  it('does not turn thinking on for output_config.effort alone (Anthropic does not)', () => {
+    expect(convert({ output_config: { effort: 'max' } })).not.toHaveProperty('reasoning')
+  })
+
   const cases: Array<{ name: string; body: object; expected: Record<string, unknown> }> = [
     {
       name: 'a plain request: model, max_tokens, stream off by default',
@@ -61,12 +65,11 @@ describe('fromAnthropicRequest', () => {
     { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048 } } },
     { name: 'thinking disabled → reasoning turned off, said rather than left unsaid', body: { thinking: { type: 'disabled' } }, expected: { reasoning: { enabled: false } } },
     { name: 'adaptive thinking with output_config.effort → reasoning at that effort', body: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, expected: { reasoning: { enabled: true, effort: 'low' } } },
-    { name: 'output_config.effort alone → reasoning.effort', body: { output_config: { effort: 'max' } }, expected: { reasoning: { effort: 'max' } } },
-    { name: 'a budget and an effort → both', body: { thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' } }, expected: { reasoning: { max_tokens: 2048, effort: 'high' } } },
+    { name: 'a budget says more than an effort', body: { thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' } }, expected: { reasoning: { max_tokens: 2048 } } },
     {
       name: 'output_config.format (structured outputs) → response_format json_schema',
       body: { output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'string' } } } } } },
-      expected: { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: { type: 'object', properties: { a: { type: 'string' } } }, strict: true } } },
+      expected: { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: { type: 'object', properties: { a: { type: 'string' } } } } } },
     },
     { name: "OpenRouter's preset field passes on", body: { preset: 'coding' }, expected: { preset: 'coding' } },
     { name: 'gateway extras pass through', body: { models: ['test/other'], provider: { order: ['alpha'] } }, expected: { models: ['test/other'], provider: { order: ['alpha'] } } },

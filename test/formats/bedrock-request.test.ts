@@ -110,7 +110,7 @@ describe('toBedrock', () => {
   })
 
   it('turns tool calls into toolUse and tool results into toolResult blocks in one user turn (a failed one with status error)', () => {
-    const body = toBedrock(request({
+    const asked = request({
       messages: [
         { role: 'user', content: 'Weather in Paris and Rome?' },
         { role: 'assistant', content: '', tool_calls: [
@@ -122,7 +122,11 @@ describe('toBedrock', () => {
       ],
       tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
       tool_choice: 'required',
-    }))
+    })
+    // Claude and Nova (the models that take a forced tool) take a result's status; others refuse it.
+    const body = toBedrock(asked, { jsonTool: true })
+    const results = (toBedrock(asked).messages as { content: { toolResult?: object }[] }[])[2]!.content
+    expect(results.map((block) => block.toolResult)).not.toContainEqual(expect.objectContaining({ status: 'error' }))
     expect(body.messages).toEqual([
       { role: 'user', content: [{ text: 'Weather in Paris and Rome?' }] },
       { role: 'assistant', content: [

@@ -64,6 +64,8 @@ describe('toGemini generationConfig', () => {
     ['reasoning.max_tokens', { reasoning: { max_tokens: 5000 } }, { thinkingBudget: 5000, includeThoughts: true }],
     ['max_tokens over effort', { reasoning: { max_tokens: 100, effort: 'high' } }, { thinkingBudget: 100, includeThoughts: true }],
     ['effort low', { reasoning: { effort: 'low' } }, { thinkingBudget: 2048, includeThoughts: true }],
+    ["Claude's effort max, at the top", { reasoning: { effort: 'max', max_tokens: 3000 } }, { thinkingBudget: 3000, includeThoughts: true }],
+    ['effort max alone', { reasoning: { effort: 'max' } }, { thinkingBudget: 24576, includeThoughts: true }],
     ['effort high, thoughts excluded', { reasoning: { effort: 'high', exclude: true } }, { thinkingBudget: 24576, includeThoughts: false }],
     ['top-level reasoning_effort', { reasoning_effort: 'medium' }, { thinkingBudget: 8192, includeThoughts: true }],
     ['enabled alone', { reasoning: { enabled: true } }, { includeThoughts: true }],

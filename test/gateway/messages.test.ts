@@ -336,7 +336,7 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     ])
   })
 
-  it('serves output_config: the format as a forced JSON tool whose input comes back as the text, the effort as thinking', async () => {
+  it("serves output_config: the format as a forced JSON tool whose input comes back as the text, the effort as thinking's", async () => {
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
     const answered = anthropicMessage([{ type: 'tool_use', id: 'toolu_j', name: 'json_response', input: { city: 'Oslo' } }], 'tool_use', { input_tokens: 9, output_tokens: 5 })
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(answered) })
@@ -345,9 +345,12 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'json_response', input_schema: schema }], tool_choice: { type: 'tool', name: 'json_response' } })
 
     const thought = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
-    expect((await messages({ ...ask, model: 'test/claude', output_config: { effort: 'low' } })).status).toBe(200)
+    expect((await messages({ ...ask, model: 'test/claude', thinking: { type: 'adaptive' }, output_config: { effort: 'low' } })).status).toBe(200)
     // A budget model: the effort's share of max_tokens, at least Anthropic's minimum of 1,024.
     expect(thought.calls[0]!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } })
+    // Without thinking, an effort does not turn it on.
+    expect((await messages({ ...ask, model: 'test/claude', output_config: { effort: 'low' } })).status).toBe(200)
+    expect(thought.calls[1]!.body).not.toHaveProperty('thinking')
   })
 
   it("words a prompt too long as Anthropic does, which Claude Code compacts on, whoever refused it", async () => {

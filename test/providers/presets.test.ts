@@ -99,6 +99,10 @@ describe('OpenAI-compatible presets: request body', () => {
     expect(body).not.toHaveProperty('max_tokens')
   })
 
+  it("sends Claude's effort max as OpenAI's top, xhigh (openai)", async () => {
+    expect((await send({ ...request, reasoning: { effort: 'max' } }, { preset: 'openai' })).body.reasoning_effort).toBe('xhigh')
+  })
+
   it('keeps a client-set reasoning_effort and drops a reasoning object without an effort (openai)', async () => {
     expect((await send({ ...request, reasoning_effort: 'low' }, { preset: 'openai' })).body.reasoning_effort).toBe('low')
     const { body } = await send({ ...request, reasoning: { max_tokens: 2000 } }, { preset: 'openai' })

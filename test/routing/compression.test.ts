@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { estimatePromptTokens } from '../../src/formats/openai/estimate'
 import type { ChatRequest, Message } from '../../src/formats/openai/request'
+import { CatalogSchema } from '../../src/catalog/schema'
+import { compileCatalog } from '../../src/catalog/snapshot'
 import { compressionAsked, compressToFit, ELISION } from '../../src/routing/compression'
-import { plan } from './fixtures'
+import { catalogDoc, plan } from './fixtures'
 
 const ON = { plugins: [{ id: 'context-compression' }] }
 
@@ -135,6 +137,23 @@ describe('planning with compression', () => {
     const planned = plan(asked, { trace: true })
     expect(planned.request.messages).toEqual(asked.messages)
     expect(planned.trace?.compressed).toBeNull()
+  })
+
+  it('fits a smaller window when a later filter removes the larger one (here max_tokens)', () => {
+    const endpoint = (contextLength: number, maxCompletionTokens: number) => ({
+      ...catalogDoc.models[1]!.endpoints[0]!,
+      contextLength,
+      maxCompletionTokens,
+    })
+    const twoWindows = compileCatalog(
+      CatalogSchema.parse({
+        ...catalogDoc,
+        models: [{ ...catalogDoc.models[1]!, id: 'y/two', endpoints: [endpoint(32_000, 1_000), { ...endpoint(8_000, 4_000), provider: 'eu' }] }],
+      }),
+    )
+    const planned = plan({ model: 'y/two', messages: long, max_tokens: 2_000, transforms: ['middle-out'] }, { catalog: twoWindows, trace: true })
+    expect(planned.endpoints.map((endpoint) => endpoint.provider.id)).toEqual(['eu'])
+    expect(planned.trace?.compressed).toMatchObject({ window: 8_000 })
   })
 
   it('still answers context_length_exceeded without compression', () => {

@@ -165,7 +165,8 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
     if ('disable_parallel_tool_use' in request.tool_choice && request.tool_choice.disable_parallel_tool_use) chat.parallel_tool_calls = false
   }
   const format = request.output_config?.format
-  if (format) chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } }
+  // Not strict: Anthropic's schemas may leave properties optional, which OpenAI's strict mode refuses.
+  if (format) chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
   const reasoning = reasoningOf(request.thinking, request.output_config?.effort)
   if (reasoning) chat.reasoning = reasoning
   if (request.cache_control) chat.cache_control = request.cache_control
@@ -178,22 +179,22 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
 }
 
 /**
- * OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking and
- * effort. An effort without `thinking` asks for reasoning at that effort, as `reasoning_effort`
- * does on chat completions; `disabled` is said rather than left unsaid, so that a preset's
+ * OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking; an
+ * adaptive model's `output_config.effort` is its effort. A budget says more than an effort, and an
+ * effort without thinking is not carried (on Anthropic's API it does not turn thinking on, which
+ * the canonical effort would). `disabled` is said rather than left unsaid, so that a preset's
  * reasoning does not turn it back on.
  */
 function reasoningOf(thinking: MessagesRequest['thinking'], effort: string | null | undefined): ChatRequest['reasoning'] {
-  const at = effort ? { effort } : {}
   switch (thinking?.type) {
     case 'enabled':
-      return { max_tokens: thinking.budget_tokens, ...at }
+      return { max_tokens: thinking.budget_tokens }
     case 'adaptive':
-      return { enabled: true, ...at }
+      return { enabled: true, ...(effort ? { effort } : {}) }
     case 'disabled':
       return { enabled: false }
     default:
-      return effort ? at : undefined
+      return undefined
   }
 }
 

@@ -83,7 +83,8 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
       case 'assistant':
         return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool':
-        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content), message.is_error === true)])
+        // Converse takes a result's `status` from Claude and Nova only, the models that take a forced tool.
+        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content), message.is_error === true && options.jsonTool === true)])
     }
   })
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
@@ -149,7 +150,7 @@ function reasoningFirst(blocks: Block[]): Block[] {
 }
 
 /** Converse refuses empty text blocks, in a tool result too; a result must hold something. */
-/** A failed call's result (Anthropic's `is_error`) has Converse's `status: "error"`. */
+/** A failed call's result (Anthropic's `is_error`) has Converse's `status: "error"` where the model takes it. */
 function toolResultBlock(toolUseId: string, text: string, failed: boolean): Block {
   return { toolResult: { toolUseId, content: text ? [{ text }] : [], ...(failed ? { status: 'error' } : {}) } }
 }

@@ -22,7 +22,7 @@ const PARAMETERS: readonly ParameterRule[] = [
   { param: 'frequency_penalty', to: 'frequencyPenalty' },
 ]
 
-const Effort = z.enum(['xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
+const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
 type Effort = z.infer<typeof Effort>
 
 /** OpenRouter's unified `reasoning` object; anything malformed is ignored, as other extras are. */
@@ -43,6 +43,7 @@ const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
   medium: 8192,
   high: 24576,
   xhigh: 24576,
+  max: 24576,
 }
 
 export function generationConfig(request: ChatRequest, options: { maxOutputTokens?: number }): Config {

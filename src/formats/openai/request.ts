@@ -46,7 +46,7 @@ const AssistantMessage = z.looseObject({
   reasoning: z.string().nullish(),
 })
 /** `is_error` (Anthropic's flag on a tool result: the call failed) is carried to the upstreams that have one. */
-const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent, is_error: z.boolean().optional() })
+const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent, is_error: z.boolean().nullish() })
 
 export const Message = z.discriminatedUnion('role', [
   SystemMessage,

@@ -44,8 +44,10 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   if (request.models) chat.models = request.models
   if (request.provider) chat.provider = request.provider
   // `truncation: "auto"` drops input items from the middle of the conversation to fit the window,
-  // which is what context compression does (routing/compression.ts); "disabled" refuses it.
-  if (request.truncation) chat.transforms = request.truncation === 'auto' ? ['middle-out'] : []
+  // which is what context compression does (routing/compression.ts). Its default, "disabled",
+  // refuses it, unless the client asked in OpenRouter's words.
+  if (request.truncation === 'auto') chat.transforms = ['middle-out']
+  else if (chat.transforms == null && chat.plugins == null) chat.transforms = []
   return chat
 }
 
