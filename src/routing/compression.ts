@@ -15,7 +15,7 @@ import { requestedMaxTokens, type ChatRequest, type Message } from '../formats/o
  * largest window is DEFAULT_WINDOW tokens or less, as at OpenRouter.
  */
 
-export const DEFAULT_WINDOW = 8192
+const DEFAULT_WINDOW = 8192
 
 /**
  * Of the window left beside max_tokens, the share the shortened prompt's estimate may fill. The
@@ -45,11 +45,13 @@ export function compressionAsked(request: ChatRequest): 'on' | 'off' | 'default'
 
 /**
  * The request shortened to fit `window` tokens with its max_tokens, or null when compression is
- * off for it or cannot make it fit (images and tool definitions are never cut).
+ * off for it or cannot make it fit (images and tool definitions are never cut). The default
+ * turns on by the `largest` window routing could use: a prompt is not cut to a small window
+ * unasked because a larger one is not otherwise usable.
  */
-export function compressToFit(request: ChatRequest, window: number): { request: ChatRequest; compression: Compression } | null {
+export function compressToFit(request: ChatRequest, window: number, largest = window): { request: ChatRequest; compression: Compression } | null {
   const asked = compressionAsked(request)
-  if (asked === 'off' || (asked === 'default' && window > DEFAULT_WINDOW)) return null
+  if (asked === 'off' || (asked === 'default' && largest > DEFAULT_WINDOW)) return null
   const target = Math.floor((window - (requestedMaxTokens(request) ?? 0)) * HEADROOM)
   const kept = withoutMiddleTurns(request, target)
   const cut = cutToFit(kept.messages, charactersWithin(target, kept.images) - requestCharacters(request))

@@ -3,7 +3,7 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
-import { compressionAsked, compressToFit, DEFAULT_WINDOW, type Compression } from './compression'
+import { compressToFit, type Compression } from './compression'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
@@ -183,9 +183,7 @@ export function planRoute(input: PlanInput): RoutePlan {
 /**
  * The endpoints the request's needs and preferences leave. When its prompt was too long for all of
  * them, and compression is on for it, the prompt shortened to fit the largest window it removed
- * that a later filter (max_tokens, tools, images) keeps: the windows are tried largest first. On
- * by default only when the largest is DEFAULT_WINDOW or less: a prompt is not cut to a small
- * window unasked because a larger one is not otherwise usable.
+ * that a later filter (max_tokens, tools, images) keeps: the windows are tried largest first.
  */
 function fitted(all: Endpoint[], input: PlanInput, requested: string[]) {
   const filter = (request: ChatRequest) => applyFilters(all, { request, preferences: input.preferences, isLive: input.isLive, output: input.output })
@@ -193,10 +191,8 @@ function fitted(all: Endpoint[], input: PlanInput, requested: string[]) {
   const first = filter(asked)
   if (first.kept.length > 0) return { request: asked, ...first, compressed: null }
   const windows = [...new Set(lastRemoved(all, first.funnel, 'context_length').map((endpoint) => endpoint.contextLength))].sort((a, b) => b - a)
-  const wanted = compressionAsked(asked)
-  const compressing = wanted === 'on' || (wanted === 'default' && (windows[0] ?? Infinity) <= DEFAULT_WINDOW)
-  for (const window of compressing ? windows : []) {
-    const shortened = compressToFit(asked, window)
+  for (const window of windows) {
+    const shortened = compressToFit(asked, window, windows[0])
     if (!shortened) continue
     const again = filter(shortened.request)
     if (again.kept.length > 0) return { request: shortened.request, ...again, compressed: shortened.compression }
