@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { readTextUpTo } from '../bounded-body'
 import type { Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
@@ -181,6 +182,16 @@ export function finalError(failure: Failure, endpoint: Endpoint, attempts: Attem
         message: `the provider rejected the gateway's request (HTTP ${failure.status})`,
       })
     default:
-      return new GatewayError(502, 'provider_unavailable', 'Provider returned error', { ...metadata, message: failure.message })
+      return new GatewayError(502, upstreamErrorType(failure.status, failure.raw), 'Provider returned error', { ...metadata, message: failure.message })
   }
+}
+
+const Overloaded = z.object({ error: z.object({ type: z.literal('overloaded_error') }) })
+
+/**
+ * An upstream's failure as an error type: overloaded when it said so (Anthropic's 529, or its
+ * `overloaded_error` body or stream event), which Anthropic clients back off from as such.
+ */
+export function upstreamErrorType(status: number | null, raw: unknown): 'provider_overloaded' | 'provider_unavailable' {
+  return status === 529 || Overloaded.safeParse(raw).success ? 'provider_overloaded' : 'provider_unavailable'
 }

@@ -6,7 +6,7 @@ import type { Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
-import { forClient, providerSecrets } from './failures'
+import { forClient, providerSecrets, upstreamErrorType } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
@@ -110,7 +110,7 @@ export async function relay(
   const state: RelayState = { firstByteAt: null, finished: false, usage: null, characters: 0, failure: null }
   const finishEvent: { finishReason: string | null; nativeFinishReason: string | null } = { finishReason: null, nativeFinishReason: null }
   const upstreamFailure = (message: string, status: number, raw: unknown) =>
-    new GatewayError(status, status === 408 ? 'timeout' : 'provider_unavailable', message, {
+    new GatewayError(status, status === 408 ? 'timeout' : upstreamErrorType(null, raw), message, {
       provider_name: endpoint.provider.name,
       raw,
     })

@@ -157,7 +157,7 @@ describe('Anthropic-format upstreams', () => {
     const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'hi' }] })
     expect(response.status).toBe(502)
     const body = (await response.json()) as { error: { metadata: { provider_name: string; message: string } } }
-    expect(body.error.metadata).toMatchObject({ provider_name: 'Beta', message: 'Overloaded' })
+    expect(body.error.metadata).toMatchObject({ provider_name: 'Beta', message: 'Overloaded', error_type: 'provider_overloaded' })
   })
 
   it('think with a budget and stream thinking, its signature and parallel tool calls as OpenAI chunks', async () => {

@@ -194,6 +194,28 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
     const chat = await gatewayFetch('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: '{}' })
     expect(await chat.json()).toMatchObject({ error: { code: 400 } })
   })
+
+  it("answers an overloaded provider as Anthropic does, a 529 overloaded_error, before the first byte and after it", async () => {
+    const overloaded = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
+    fakeUpstreams({ [BETA]: () => jsonResponse(overloaded, 529) })
+    const response = await messages({ ...ask, model: 'test/claude' })
+    expect(response.status).toBe(529)
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Provider returned error', metadata: { message: 'Overloaded' } } })
+
+    const event = anthropicEvent
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 5, output_tokens: 1 }) }),
+          event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hal' } }),
+          event('error', overloaded),
+        ]),
+    })
+    const events = await readEvents(await messages({ ...ask, model: 'test/claude', stream: true }))
+    expect(names(events)).toEqual(['message_start', 'content_block_start:text', 'content_block_delta:text_delta', 'error'])
+    expect(events.at(-1)).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } })
+  })
 })
 
 describe('POST /v1/messages, streaming', () => {

@@ -103,8 +103,12 @@ const ERROR_TYPES: Record<number, string> = {
   529: 'overloaded_error',
 }
 
+/** Anthropic answers an overloaded model with 529, which its clients back off from and name. */
+const anthropicStatus = (error: GatewayError): number => (error.type === 'provider_overloaded' ? 529 : error.status)
+
 export function anthropicErrorBody(error: GatewayError) {
-  const type = ERROR_TYPES[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error')
+  const status = anthropicStatus(error)
+  const type = ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')
   const metadata = Object.keys(error.metadata).length ? { metadata: error.metadata } : {}
   return { type: 'error', error: { type, message: anthropicMessage(error), ...metadata } }
 }
@@ -236,6 +240,6 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
 export const anthropicRenderer: Renderer = {
   json: renderMessage,
   stream: createMessageStream,
-  error: (error) => Response.json(anthropicErrorBody(error), { status: error.status, headers: error.headers }),
+  error: (error) => Response.json(anthropicErrorBody(error), { status: anthropicStatus(error), headers: error.headers }),
   keepAlive: sseEvent('ping', { type: 'ping' }),
 }
