@@ -51,6 +51,7 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
 function stripMessage(message: ChatRequest['messages'][number], preset: Preset): Body {
   const out = omit(message, preset.messageFields)
   if (Array.isArray(message.content)) out.content = message.content.map((part: Body) => omit(part, preset.partFields))
+  if (preset.partFields.length && message.role === 'assistant' && message.tool_calls) out.tool_calls = message.tool_calls.map((call) => omit(call, preset.partFields))
   return out
 }
 

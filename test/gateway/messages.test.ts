@@ -82,7 +82,7 @@ describe('POST /v1/messages, non-streaming', () => {
       tools,
       messages: [
         { role: 'user', content: 'Weather in Oslo?' },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' }, cache_control: { type: 'ephemeral' } }] },
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '12C', cache_control: { type: 'ephemeral' } }] },
       ],
     })
@@ -93,7 +93,7 @@ describe('POST /v1/messages, non-streaming', () => {
       system: [{ type: 'text', text: 'Long rules', cache_control: { type: 'ephemeral' } }],
       messages: [
         { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }] },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' }, cache_control: { type: 'ephemeral' } }] },
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '12C', cache_control: { type: 'ephemeral' } }] },
       ],
     })

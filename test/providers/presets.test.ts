@@ -10,7 +10,10 @@ const request: ChatRequest = {
   messages: [
     { role: 'system', content: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] },
     { role: 'user', name: 'ann', content: 'hi' },
-    { role: 'assistant', content: 'hello', refusal: null, reasoning: 'thought', reasoning_details: [{ type: 'reasoning.text', text: 'thought' }] },
+    {
+      role: 'assistant', content: 'hello', refusal: null, reasoning: 'thought', reasoning_details: [{ type: 'reasoning.text', text: 'thought' }],
+      tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' }, cache_control: { type: 'ephemeral' } }],
+    },
     { role: 'tool', tool_call_id: 'call_1', content: 'failed', is_error: true },
     { role: 'user', content: 'again' },
   ],
@@ -31,12 +34,12 @@ const request: ChatRequest = {
 const plainMessages = [
   { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
   { role: 'user', name: 'ann', content: 'hi' },
-  { role: 'assistant', content: 'hello', refusal: null },
+  { role: 'assistant', content: 'hello', refusal: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
   { role: 'tool', tool_call_id: 'call_1', content: 'failed' },
   { role: 'user', content: 'again' },
 ]
 
-/** What a strict provider gets: no cache_control on the tools either. */
+/** What a strict provider gets: no cache_control on the tools or the calls either. */
 const plainTools = [{ type: 'function', function: { name: 'f' } }]
 
 const { provider: _gateway, ...forwarded } = request

@@ -262,7 +262,8 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
   for (const block of content) {
     if (block.type === 'text') texts.push(textPart(block))
     else if (block.type === 'tool_use') {
-      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
+      // Claude Code marks the last block of its last assistant turn, often a call, as a cache breakpoint.
+      toolCalls.push(withCache({ id: block.id, type: 'function' as const, function: { name: block.name, arguments: JSON.stringify(block.input) } }, block))
     } else if (block.type === 'thinking') {
       details.push({ type: 'reasoning.text', text: block.thinking, signature: block.signature ?? null, format: 'anthropic-claude-v1', index: details.length })
     } else details.push({ type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })

@@ -136,7 +136,7 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     if (text) blocks.push(withCache({ type: 'text', text }, part))
   }
   for (const call of message.tool_calls ?? []) {
-    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) })
+    blocks.push(withCache({ type: 'tool_use', id: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) }, call))
   }
   return blocks
 }
