@@ -16,6 +16,7 @@ export interface Prices {
   completion: bigint
   cacheRead: bigint
   cacheWrite: bigint
+  cacheWrite1h: bigint
   request: bigint
 }
 
@@ -32,6 +33,7 @@ export function parsePricing(spec: PricingSpec): Prices {
     completion: parseUsd(spec.completion),
     cacheRead: spec.cacheRead === undefined ? prompt : parseUsd(spec.cacheRead),
     cacheWrite: spec.cacheWrite === undefined ? prompt : parseUsd(spec.cacheWrite),
+    cacheWrite1h: spec.cacheWrite1h === undefined ? 2n * prompt : parseUsd(spec.cacheWrite1h),
     request: spec.request === undefined ? 0n : parseUsd(spec.request),
   }
 }
@@ -49,16 +51,21 @@ function tokens(count: number): number {
   return Number.isFinite(count) ? Math.max(0, Math.ceil(count)) : 0
 }
 
-/** The cost of one request in nano-USD: cached and cache-written prompt tokens at their own prices. */
+/**
+ * The cost of one request in nano-USD: cached and cache-written prompt tokens at their own prices,
+ * and those written for an hour at theirs.
+ */
 export function costNano(usage: TokenUsage, prices: Prices): number {
   const prompt = tokens(usage.promptTokens)
   const cached = Math.min(tokens(usage.cachedTokens), prompt)
   const written = Math.min(tokens(usage.cacheWriteTokens), prompt - cached)
+  const hour = Math.min(tokens(usage.cacheWrite1hTokens ?? 0), written)
   const uncached = BigInt(prompt - cached - written)
   const pico =
     uncached * prices.prompt +
     BigInt(cached) * prices.cacheRead +
-    BigInt(written) * prices.cacheWrite +
+    BigInt(written - hour) * prices.cacheWrite +
+    BigInt(hour) * prices.cacheWrite1h +
     BigInt(tokens(usage.completionTokens)) * prices.completion +
     prices.request
   return ceilToNano(pico)
@@ -66,10 +73,12 @@ export function costNano(usage: TokenUsage, prices: Prices): number {
 
 /**
  * The most a request can cost at an endpoint: every prompt token at the dearest prompt-side price
- * (a cache write can cost more than a plain read) plus every allowed output token.
+ * (a cache write can cost more than a plain read; a write for an hour, only a request asking for
+ * one can make) plus every allowed output token.
  */
-export function worstCaseNano(promptTokens: number, completionTokens: number, prices: Prices): number {
-  const promptPrice = [prices.prompt, prices.cacheRead, prices.cacheWrite].reduce((a, b) => (b > a ? b : a))
+export function worstCaseNano(promptTokens: number, completionTokens: number, prices: Prices, cachesForAnHour: boolean): number {
+  const writes = cachesForAnHour ? [prices.cacheWrite, prices.cacheWrite1h] : [prices.cacheWrite]
+  const promptPrice = [prices.prompt, prices.cacheRead, ...writes].reduce((a, b) => (b > a ? b : a))
   return ceilToNano(BigInt(promptTokens) * promptPrice + BigInt(completionTokens) * prices.completion + prices.request)
 }
 

@@ -63,6 +63,8 @@ export const PricingSchema = z.strictObject({
   cacheRead: UsdAmount.optional(),
   /** Per prompt token written to the cache; defaults to `prompt`. */
   cacheWrite: UsdAmount.optional(),
+  /** Per prompt token written to the cache for an hour (Anthropic's `ttl: "1h"`); defaults to twice `prompt`, Anthropic's rule. */
+  cacheWrite1h: UsdAmount.optional(),
   /** Flat fee per request. */
   request: UsdAmount.optional(),
 })

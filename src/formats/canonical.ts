@@ -17,6 +17,8 @@ export interface TokenUsage {
   cachedTokens: number
   /** Prompt tokens written to the provider's cache. */
   cacheWriteTokens: number
+  /** Of cacheWriteTokens, those kept for an hour (Anthropic's `ttl: "1h"`), dearer; absent: none. */
+  cacheWrite1hTokens?: number
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens: number
 }
@@ -45,17 +47,21 @@ export function usageWithSeparateCache(counts: {
   output: number | null | undefined
   cacheRead: number | null | undefined
   cacheWrite: number | null | undefined
+  /** Of cacheWrite, the tokens written for an hour (Anthropic's breakdown). */
+  cacheWrite1h?: number | null | undefined
 }): TokenUsage | null {
   if (counts.input == null || counts.output == null) return null
   const cachedTokens = counts.cacheRead ?? 0
   const cacheWriteTokens = counts.cacheWrite ?? 0
-  return {
+  const usage: TokenUsage = {
     promptTokens: counts.input + cachedTokens + cacheWriteTokens,
     completionTokens: counts.output,
     cachedTokens,
     cacheWriteTokens,
     reasoningTokens: 0,
   }
+  if (counts.cacheWrite1h) usage.cacheWrite1hTokens = Math.min(counts.cacheWrite1h, cacheWriteTokens)
+  return usage
 }
 
 export const ZERO_USAGE: TokenUsage = {

@@ -3,7 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
-import { carriesDocuments, estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
+import { cachesForAnHour, carriesDocuments, estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor, type Refusal } from '../tenancy/ledger'
@@ -66,6 +66,8 @@ export interface TokenBounds {
   /** The usual estimate, for token rate buckets. */
   promptEstimate: number
   outputBound(endpoint: Endpoint): number
+  /** Whether the request marks a cache breakpoint kept for an hour, whose writes cost more. */
+  cachesForAnHour: boolean
 }
 
 export function chatBounds(request: ChatRequest): TokenBounds {
@@ -76,6 +78,7 @@ export function chatBounds(request: ChatRequest): TokenBounds {
     promptBound: (endpoint) => (unsized ? Math.max(bound, endpoint.contextLength) : bound),
     promptEstimate: estimatePromptTokens(request),
     outputBound: (endpoint) => outputBound(request, endpoint),
+    cachesForAnHour: cachesForAnHour(request),
   }
 }
 
@@ -93,7 +96,7 @@ export async function admitWithin(
   const candidates = input.plan.map((endpoint) => ({
     model: endpoint.model.id,
     provider: endpoint.provider.id,
-    worstCaseNano: worstCaseNano(bounds.promptBound(endpoint), bounds.outputBound(endpoint), endpoint.prices),
+    worstCaseNano: worstCaseNano(bounds.promptBound(endpoint), bounds.outputBound(endpoint), endpoint.prices, bounds.cachesForAnHour),
   }))
   const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(asker.env).MAX_ATTEMPTS }
   const admission = await requestAdmission(asker, keyHash, { id: input.id, request })

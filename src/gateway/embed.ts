@@ -45,7 +45,7 @@ function unservedOutcome(ctx: EmbedContext, unserved: Unserved): RequestOutcome 
 /** Embeddings produce no output tokens: the worst case is every bounded input token at the prompt price. */
 export function embeddingBounds(request: EmbeddingsRequest): TokenBounds {
   const bound = embeddingTokenBound(request)
-  return { promptBound: () => bound, promptEstimate: estimateEmbeddingTokens(request), outputBound: () => 0 }
+  return { promptBound: () => bound, promptEstimate: estimateEmbeddingTokens(request), outputBound: () => 0, cachesForAnHour: false }
 }
 
 export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Promise<Response> {

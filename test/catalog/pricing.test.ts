@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { costNano, parsePricing, parseUsd, usdText } from '../../src/catalog/pricing'
+import { costNano, parsePricing, parseUsd, usdText, worstCaseNano } from '../../src/catalog/pricing'
 import { ZERO_USAGE } from '../../src/formats/canonical'
 
 describe('parseUsd', () => {
@@ -40,6 +40,15 @@ describe('costNano', () => {
     expect(costNano(usage, prices)).toBe(9_150_000)
   })
 
+  it('charges cache writes kept for an hour at their price, twice the prompt price unless the catalog sets one', () => {
+    const usage = { ...ZERO_USAGE, promptTokens: 3_000, cacheWriteTokens: 2_000, cacheWrite1hTokens: 1_500 }
+    // In nano-USD: 1,000 uncached × 3,000 + 500 five-minute writes × 3,750 + 1,500 hour writes × 6,000
+    expect(costNano(usage, prices)).toBe(13_875_000)
+    expect(costNano(usage, parsePricing({ prompt: '0.000003', completion: '0', cacheWrite: '0.00000375', cacheWrite1h: '0.000005' }))).toBe(3_000_000 + 1_875_000 + 7_500_000)
+    // An hour's count above all writes counts only the writes.
+    expect(costNano({ ...usage, cacheWrite1hTokens: 9_000 }, prices)).toBe(3_000_000 + 12_000_000)
+  })
+
   it('rounds fractions of a nano-USD up, so sums of requests never undercharge', () => {
     const cheap = parsePricing({ prompt: '0.0000000375', completion: '0' })
     expect(costNano({ ...ZERO_USAGE, promptTokens: 1 }, cheap)).toBe(38)
@@ -55,5 +64,14 @@ describe('costNano', () => {
     const prices = parsePricing({ prompt: '0.0000001', completion: '0.0000002' })
     // 0.1 + 0.2 style: 3 tokens at $0.1/M and 3 at $0.2/M is exactly 900 nano-USD
     expect(costNano({ ...ZERO_USAGE, promptTokens: 3, completionTokens: 3 }, prices)).toBe(900)
+  })
+})
+
+describe('worstCaseNano', () => {
+  const prices = parsePricing({ prompt: '0.000003', completion: '0.000015', cacheWrite: '0.00000375' })
+
+  it("prices every prompt token at the dearest prompt-side rate, an hour's write only when the request asks for one", () => {
+    expect(worstCaseNano(1_000, 100, prices, false)).toBe(1_000 * 3_750 + 100 * 15_000)
+    expect(worstCaseNano(1_000, 100, prices, true)).toBe(1_000 * 6_000 + 100 * 15_000)
   })
 })

@@ -147,6 +147,13 @@ describe('fromAnthropic', () => {
     ['no usage', null, null],
     ['usage without cache fields', { input_tokens: 5, output_tokens: 2 }, { promptTokens: 5, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
     ['null cache fields', { input_tokens: 5, output_tokens: 2, cache_read_input_tokens: null, cache_creation_input_tokens: null }, { promptTokens: 5, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
+    [
+      'cache writes kept for an hour (Anthropic\'s breakdown)',
+      { input_tokens: 5, output_tokens: 2, cache_creation_input_tokens: 300, cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 } },
+      { promptTokens: 305, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 300, cacheWrite1hTokens: 200, reasoningTokens: 0 },
+    ],
+    ['an hour\'s writes never above all writes', { input_tokens: 5, output_tokens: 2, cache_creation_input_tokens: 10, cache_creation: { ephemeral_1h_input_tokens: 50 } }, { promptTokens: 15, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 10, cacheWrite1hTokens: 10, reasoningTokens: 0 }],
+    ['an hour\'s writes as a string, as none', { input_tokens: 5, output_tokens: 2, cache_creation: { ephemeral_1h_input_tokens: '9' } }, null],
     ['fractions, rounded up', { input_tokens: 4.2, output_tokens: 2, cache_creation_input_tokens: 0.5 }, { promptTokens: 6, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 1, reasoningTokens: 0 }],
     // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
     ['no output count, as none', { input_tokens: 5 }, null],

@@ -284,6 +284,15 @@ describe('createAnthropicStreamDecoder', () => {
     expect(events.slice(1)).toStrictEqual([{ type: 'finish', finishReason: 'length', nativeFinishReason: 'max_tokens' }, usage(125, 256, 20, 5)])
   })
 
+  it("keeps message_start's count of cache writes kept for an hour", () => {
+    const events = decodeAll([
+      start({ input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 40, cache_creation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 30 } }),
+      messageDelta('end_turn', { output_tokens: 9 }),
+      sse('message_stop'),
+    ])
+    expect(events.at(-1)).toStrictEqual({ type: 'usage', usage: { promptTokens: 140, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 40, cacheWrite1hTokens: 30, reasoningTokens: 0 } })
+  })
+
   it.each([
     ['message_start without an input count', [start({ output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 9 })]],
     ['a message_delta whose count is a string', [start(), messageDelta('end_turn', { output_tokens: '9' })]],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { carriesDocuments, estimatePromptTokens, IMAGE_TOKEN_BOUND, promptTokenBound } from '../../src/formats/openai/estimate'
+import { cachesForAnHour, carriesDocuments, estimatePromptTokens, IMAGE_TOKEN_BOUND, promptTokenBound } from '../../src/formats/openai/estimate'
 import { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (body: object) => ChatRequest.parse({ model: 'm', ...body })
@@ -75,5 +75,25 @@ describe('files and documents, whose tokens the request does not show', () => {
     expect(carriesDocuments(withImage('https://example.com/photo.png'))).toBe(false)
     expect(carriesDocuments(withImage('data:image/png;base64,AAAA'))).toBe(false)
     expect(promptTokenBound(withImage('data:image/png;base64,AAAA'))).toBe(16 + IMAGE_TOKEN_BOUND)
+  })
+})
+
+describe('cachesForAnHour', () => {
+  const hour = { type: 'ephemeral', ttl: '1h' }
+  const base: ChatRequest = { model: 'x/y', messages: [{ role: 'user', content: 'hi' }] }
+  const call = { id: 'c1', type: 'function' as const, function: { name: 'f', arguments: '{}' } }
+
+  it('finds a marker kept for an hour on the request, a tool, a content part or a tool call', () => {
+    expect(cachesForAnHour({ ...base, cache_control: hour })).toBe(true)
+    expect(cachesForAnHour({ ...base, tools: [{ type: 'function', function: { name: 'f' }, cache_control: hour }] })).toBe(true)
+    expect(cachesForAnHour({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: hour }] }] })).toBe(true)
+    expect(cachesForAnHour({ ...base, messages: [{ role: 'assistant', content: null, tool_calls: [{ ...call, cache_control: hour }] }] })).toBe(true)
+  })
+
+  it('is false for five-minute markers and none', () => {
+    expect(cachesForAnHour(base)).toBe(false)
+    expect(cachesForAnHour({ ...base, cache_control: { type: 'ephemeral' } })).toBe(false)
+    expect(cachesForAnHour({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral', ttl: '5m' } }] }] })).toBe(false)
+    expect(cachesForAnHour({ ...base, messages: [{ role: 'assistant', content: null, tool_calls: [call] }] })).toBe(false)
   })
 })

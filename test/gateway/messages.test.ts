@@ -68,7 +68,7 @@ describe('POST /v1/messages, non-streaming', () => {
       stop_reason: 'tool_use',
       stop_sequence: null,
       // 1000 prompt tokens at $1/M + 100 completion tokens at $2/M
-      usage: { input_tokens: 600, output_tokens: 100, cache_read_input_tokens: 400, cache_creation_input_tokens: 0, cost: 0.0012 },
+      usage: { input_tokens: 600, output_tokens: 100, cache_read_input_tokens: 400, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 }, cost: 0.0012 },
     })
   })
 
@@ -256,7 +256,7 @@ describe('POST /v1/messages, streaming', () => {
     expect(events[8]).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'tool_use', stop_sequence: null },
-      usage: { input_tokens: 20, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cost: 0.000038 },
+      usage: { input_tokens: 20, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 }, cost: 0.000038 },
     })
   })
 
@@ -322,6 +322,19 @@ describe('POST /v1/messages, streaming', () => {
 })
 
 describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
+  it('prices cache writes kept for an hour at their own rate, reserves for them, and breaks them down as Anthropic does', async () => {
+    // test/claude: $3 per million prompt tokens, $15 completion; an hour's write defaults to twice the prompt's price.
+    const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 1000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1000 } }
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Read.' }], 'end_turn', usage)) })
+    const long = { type: 'text', text: 'x'.repeat(1200), cache_control: { type: 'ephemeral', ttl: '1h' } }
+    // max_tokens this low leaves a reservation priced at the five-minute rate below the hour's cost.
+    const response = await messages({ ...ask, model: 'test/claude', max_tokens: 16, messages: [{ role: 'user', content: [long] }] })
+    expect(upstream.calls[0]!.body).toMatchObject({ messages: [{ role: 'user', content: [{ cache_control: { type: 'ephemeral', ttl: '1h' } }] }] })
+    const body = (await response.json()) as { usage: Record<string, unknown> }
+    // 10 × $3/M + 1,000 × $6/M + 5 × $15/M
+    expect(body.usage).toMatchObject({ cache_creation_input_tokens: 1000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1000 }, cost: 0.006105 })
+  })
+
   it('gives back the stop sequence that matched, of several, in JSON and in a stream', async () => {
     const stopped = { ...anthropicMessage([{ type: 'text', text: 'Done' }], 'stop_sequence', { input_tokens: 9, output_tokens: 2 }), stop_sequence: 'STOP' }
     fakeUpstreams({ [BETA]: () => jsonResponse(stopped) })

@@ -47,8 +47,14 @@ export function anthropicUsage({ usage, costNano }: UsageReport) {
     output_tokens: usage.completionTokens,
     cache_creation_input_tokens: usage.cacheWriteTokens,
     cache_read_input_tokens: usage.cachedTokens,
+    cache_creation: cacheCreation(usage.cacheWriteTokens, usage.cacheWrite1hTokens ?? 0),
     cost: nanoToUsd(costNano),
   }
+}
+
+/** Cache writes by how long they are kept, as Anthropic breaks them down. */
+function cacheCreation(written: number, hour: number) {
+  return { ephemeral_5m_input_tokens: written - hour, ephemeral_1h_input_tokens: hour }
 }
 
 type Block = { type: string; [field: string]: unknown }
@@ -150,7 +156,7 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
     started = true
     const message = { id: meta.id, type: 'message', role: 'assistant', model: meta.model, provider: meta.provider, content: [], stop_reason: null, stop_sequence: null }
     // Real input usage arrives with the upstream's last event; message_start carries the estimate.
-    const usage = { input_tokens: estimatePromptTokens(request), output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+    const usage = { input_tokens: estimatePromptTokens(request), output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: cacheCreation(0, 0) }
     return [sseEvent('message_start', { type: 'message_start', message: { ...message, usage } })]
   }
   const close = (): Uint8Array[] => {

@@ -24,6 +24,8 @@ export const AnthropicUsage = z.looseObject({
   output_tokens: BilledTokenCount.nullish(),
   cache_read_input_tokens: BilledTokenCount.nullish(),
   cache_creation_input_tokens: BilledTokenCount.nullish(),
+  /** The cache writes by how long they are kept: an hour's cost more. */
+  cache_creation: z.looseObject({ ephemeral_1h_input_tokens: BilledTokenCount.nullish() }).nullish(),
 })
 export type AnthropicUsage = z.infer<typeof AnthropicUsage>
 
@@ -61,6 +63,7 @@ export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage | null {
     output: usage.output_tokens,
     cacheRead: usage.cache_read_input_tokens,
     cacheWrite: usage.cache_creation_input_tokens,
+    cacheWrite1h: usage.cache_creation?.ephemeral_1h_input_tokens,
   })
 }
 

@@ -64,6 +64,7 @@ function mergeUsage(base: AnthropicUsage | null, update: unknown): AnthropicUsag
     output_tokens: max(base.output_tokens, next?.output_tokens),
     cache_read_input_tokens: max(base.cache_read_input_tokens, next?.cache_read_input_tokens),
     cache_creation_input_tokens: max(base.cache_creation_input_tokens, next?.cache_creation_input_tokens),
+    cache_creation: { ephemeral_1h_input_tokens: max(base.cache_creation?.ephemeral_1h_input_tokens, next?.cache_creation?.ephemeral_1h_input_tokens) },
   }
 }
 

@@ -77,6 +77,20 @@ export function carriesDocuments(request: ChatRequest): boolean {
   return request.messages.some((message) => Array.isArray(message.content) && message.content.some(isDocumentPart))
 }
 
+/**
+ * Whether any `cache_control` marker (on the request, a tool, a content part or a tool call) asks
+ * for an hour's cache, whose writes are priced apart from the default five minutes'.
+ */
+export function cachesForAnHour(request: ChatRequest): boolean {
+  const hour = (holder: Record<string, unknown>) => {
+    const marker = holder.cache_control
+    return typeof marker === 'object' && marker !== null && 'ttl' in marker && marker.ttl === '1h'
+  }
+  const inMessage = (message: Message) =>
+    (Array.isArray(message.content) && message.content.some(hour)) || (message.role === 'assistant' && (message.tool_calls ?? []).some(hour))
+  return hour(request) || (request.tools ?? []).some(hour) || request.messages.some(inMessage)
+}
+
 /** A content part of any message (assistant and tool content is typed loosely). */
 type Part = { type: string; [field: string]: unknown }
 
