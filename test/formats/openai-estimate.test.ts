@@ -86,6 +86,9 @@ describe('cachesForAnHour', () => {
   it('finds a marker kept for an hour on the request, a tool, a content part or a tool call', () => {
     expect(cachesForAnHour({ ...base, cache_control: hour })).toBe(true)
     expect(cachesForAnHour({ ...base, tools: [{ type: 'function', function: { name: 'f' }, cache_control: hour }] })).toBe(true)
+    // The Anthropic converter takes a marker on the function too, and on a legacy function.
+    expect(cachesForAnHour({ ...base, tools: [{ type: 'function', function: { name: 'f', cache_control: hour } }] })).toBe(true)
+    expect(cachesForAnHour({ ...base, functions: [{ name: 'f', cache_control: hour }] })).toBe(true)
     expect(cachesForAnHour({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: hour }] }] })).toBe(true)
     expect(cachesForAnHour({ ...base, messages: [{ role: 'assistant', content: null, tool_calls: [{ ...call, cache_control: hour }] }] })).toBe(true)
   })

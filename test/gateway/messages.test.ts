@@ -195,7 +195,7 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
     expect(await chat.json()).toMatchObject({ error: { code: 400 } })
   })
 
-  it("answers an overloaded provider as Anthropic does, a 529 overloaded_error, before the first byte and after it", async () => {
+  it("answers an overloaded provider as Anthropic does, a 529 overloaded_error, in JSON, in a stream before its first byte and after it", async () => {
     const overloaded = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
     fakeUpstreams({ [BETA]: () => jsonResponse(overloaded, 529) })
     const response = await messages({ ...ask, model: 'test/claude' })
@@ -203,6 +203,14 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Provider returned error', metadata: { message: 'Overloaded' } } })
 
     const event = anthropicEvent
+    // The stream says so after message_start, with HTTP 200: nothing reached the client yet.
+    fakeUpstreams({
+      [BETA]: () => sseResponse([event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 5, output_tokens: 1 }) }), event('error', overloaded)]),
+    })
+    const early = await messages({ ...ask, model: 'test/claude', stream: true })
+    expect(early.status).toBe(529)
+    expect(await early.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } })
+
     fakeUpstreams({
       [BETA]: () =>
         sseResponse([

@@ -78,17 +78,19 @@ export function carriesDocuments(request: ChatRequest): boolean {
 }
 
 /**
- * Whether any `cache_control` marker (on the request, a tool, a content part or a tool call) asks
- * for an hour's cache, whose writes are priced apart from the default five minutes'.
+ * Whether any `cache_control` marker (on the request, a tool or its function, a content part or a
+ * tool call) asks for an hour's cache, whose writes are priced apart from the default five
+ * minutes'. Legacy `functions` are read as the tools they become.
  */
 export function cachesForAnHour(request: ChatRequest): boolean {
-  const hour = (holder: Record<string, unknown>) => {
-    const marker = holder.cache_control
+  const hour = (holder: unknown): boolean => {
+    const marker = typeof holder === 'object' && holder !== null && 'cache_control' in holder ? holder.cache_control : null
     return typeof marker === 'object' && marker !== null && 'ttl' in marker && marker.ttl === '1h'
   }
   const inMessage = (message: Message) =>
     (Array.isArray(message.content) && message.content.some(hour)) || (message.role === 'assistant' && (message.tool_calls ?? []).some(hour))
-  return hour(request) || (request.tools ?? []).some(hour) || request.messages.some(inMessage)
+  const inTool = (tool: unknown) => hour(tool) || (typeof tool === 'object' && tool !== null && 'function' in tool && hour(tool.function))
+  return hour(request) || toolDefinitions(request).some(inTool) || request.messages.some(inMessage)
 }
 
 /** A content part of any message (assistant and tool content is typed loosely). */
