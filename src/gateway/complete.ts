@@ -14,8 +14,9 @@ import { usageReport } from './usage'
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
   const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
   if (!served.ok) {
-    ctx.finish(failedOutcome(served))
-    return unservedAnswer(ctx.renderer.error(served.error), identity, served.attempts)
+    const answer = ctx.renderer.error(served.error)
+    ctx.finish(failedOutcome(served, answer.status))
+    return unservedAnswer(answer, identity, served.attempts)
   }
   const { value: completion, endpoint, attempts } = served
   const meta: ResponseMeta = {

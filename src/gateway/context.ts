@@ -74,13 +74,17 @@ export interface RequestOutcome {
   error: string | null
 }
 
-/** The outcome of a request that nothing served (its failed attempts cost nothing). */
-export function failedOutcome(unserved: Unserved): RequestOutcome {
+/**
+ * The outcome of a request that nothing served (its failed attempts cost nothing); `httpStatus` is
+ * the status the client got, which its renderer chose (a /v1/messages overload is a 529) or which a
+ * committed stream already sent (200).
+ */
+export function failedOutcome(unserved: Unserved, httpStatus: number): RequestOutcome {
   return {
     endpoint: null,
     report: null,
     status: unserved.clientLeft ? 'cancelled' : 'error',
-    httpStatus: unserved.error.status,
+    httpStatus,
     finishReason: null,
     nativeFinishReason: null,
     attempts: unserved.attempts,

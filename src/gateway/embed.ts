@@ -35,7 +35,7 @@ function tooManyVectors(limit: number): Failure {
  * its size kept it from the client. The provider billed that, so the key is charged the estimate.
  */
 function unservedOutcome(ctx: EmbedContext, unserved: Unserved): RequestOutcome {
-  const outcome = failedOutcome(unserved)
+  const outcome = failedOutcome(unserved, unserved.error.status)
   const last = unserved.attempts.at(-1)
   const billed = last?.outcome === 'too_large' ? ctx.plan.find((e) => e.provider.id === last.provider && e.model.id === last.model) : undefined
   if (!billed) return outcome

@@ -186,11 +186,17 @@ export function finalError(failure: Failure, endpoint: Endpoint, attempts: Attem
   }
 }
 
-const Overloaded = z.object({ error: z.object({ type: z.literal('overloaded_error') }) })
+const OverloadCode = z.object({ code: z.union([z.literal(529), z.literal('529')]) })
+const Overloaded = z.union([
+  z.object({ error: z.union([z.object({ type: z.literal('overloaded_error') }), OverloadCode]) }),
+  // A mid-stream OpenAI-format chunk's error object, as the relay keeps it.
+  OverloadCode,
+])
 
 /**
  * An upstream's failure as an error type: overloaded when it said so (Anthropic's 529, or its
- * `overloaded_error` body or stream event), which Anthropic clients back off from as such.
+ * `overloaded_error` body or stream event; an OpenAI-format relay of Anthropic, as OpenRouter, says
+ * `{error: {code: 529}}` in a body or a mid-stream chunk), which Anthropic clients back off from as such.
  */
 export function upstreamErrorType(status: number | null, raw: unknown): 'provider_overloaded' | 'provider_unavailable' {
   return status === 529 || Overloaded.safeParse(raw).success ? 'provider_overloaded' : 'provider_unavailable'

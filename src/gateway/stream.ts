@@ -25,8 +25,9 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   const opening = tryEndpoints(attempts, (call) => openStream(attempts, call))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
-    ctx.finish(failedOutcome(early))
-    return unservedAnswer(ctx.renderer.error(early.error), identity, early.attempts)
+    const answer = ctx.renderer.error(early.error)
+    ctx.finish(failedOutcome(early, answer.status))
+    return unservedAnswer(answer, identity, early.attempts)
   }
 
   // The runtime's own byte pipe: no JavaScript stream stage between the relay and the client (a
@@ -52,7 +53,8 @@ async function keepAliveUntilOpen(
   const beat = setInterval(() => void sink.send(ctx.renderer.keepAlive), ctx.config.STREAM_KEEPALIVE_MS)
   const opened = await opening.finally(() => clearInterval(beat))
   if (opened.ok) return relay(ctx, identity, sink, opened)
-  ctx.finish(failedOutcome(opened))
+  // The stream committed to 200 before every attempt had failed.
+  ctx.finish(failedOutcome(opened, 200))
   const { error } = opened
   const meta: ResponseMeta = {
     ...identity,
@@ -66,7 +68,8 @@ async function keepAliveUntilOpen(
 }
 
 /**
- * One attempt: the upstream counts as open once it has produced its first event. A client that
+ * One attempt: the upstream counts as open once it has produced its first event that is not usage
+ * (Anthropic counts the input before it may still report an overload). A client that
  * hangs up before then ends the attempt at once (nothing was generated for it), so its reservation
  * and concurrency slot are settled now rather than at the first-byte timeout.
  */
@@ -97,7 +100,7 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
   const reader = (call.streamMessages ?? sseMessages)(response.body)
   const buffered: StreamEvent[] = []
-  while (buffered.length === 0) {
+  while (!buffered.some((event) => event.type !== 'usage')) {
     const { done, value } = await reader.read()
     if (done) return { ok: false, failure: badResponse('Upstream closed the stream before sending an event', null) }
     buffered.push(...call.decodeStream(value))

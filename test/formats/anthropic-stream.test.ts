@@ -8,9 +8,10 @@ function sse(event: string, data: Record<string, unknown> = {}): SseMessage {
   return { event, data: JSON.stringify({ type: event, ...data }) }
 }
 
+/** The events a stream decodes to, leaving out message_start's usage so far (tested on its own). */
 function decodeAll(messages: SseMessage[], jsonTool: string | null = null): StreamEvent[] {
   const decode = createAnthropicStreamDecoder({ jsonTool })
-  return messages.flatMap((message) => decode(message))
+  return messages.flatMap((message) => (message.event === 'message_start' ? decode(message).filter((event) => event.type !== 'usage') : decode(message)))
 }
 
 const start = (usage: Record<string, unknown> = { input_tokens: 472, output_tokens: 2 }) =>
@@ -182,7 +183,7 @@ describe('createAnthropicStreamDecoder', () => {
       blockStart(1, { type: 'redacted_thinking', data: 'x' }),
       blockStart(2, { type: 'text', text: 'shown' }),
     ].flatMap((message) => decode(message))
-    expect(events).toStrictEqual([role, content('shown')])
+    expect(events).toStrictEqual([usage(472, 2), role, content('shown')])
   })
 
   it('sends the matched stop sequence as a delta before the finish', () => {
@@ -257,9 +258,18 @@ describe('createAnthropicStreamDecoder', () => {
     expect(events).toStrictEqual([{ type: 'error', message: 'Overloaded', raw }])
   })
 
+  it('sends the input counted at message_start at once, as usage so far, so a stream that fails later is charged it', () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null })
+    expect(decode(start({ input_tokens: 472, output_tokens: 2, cache_read_input_tokens: 1000, cache_creation_input_tokens: 50 }))).toStrictEqual([usage(1522, 2, 1000, 50)])
+    expect(decode(blockStart(0, { type: 'text', text: '' }))).toStrictEqual([role])
+    expect(decode({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'Internal' } }) })).toMatchObject([{ type: 'error', message: 'Internal' }])
+    // Usage that is not usage is sent as unknown, so the gateway estimates it.
+    expect(createAnthropicStreamDecoder({ jsonTool: null })(start({ input_tokens: '472', output_tokens: 2 }))).toStrictEqual([{ type: 'usage', usage: null }])
+  })
+
   it('opens the answer with its first content block, even a hidden one, or with its end', () => {
     const decode = createAnthropicStreamDecoder({ jsonTool: null, excludeReasoning: true })
-    expect(decode(start())).toStrictEqual([])
+    expect(decode(start())).toStrictEqual([usage(472, 2)])
     expect(decode(blockStart(0, { type: 'thinking', thinking: '' }))).toStrictEqual([role])
     expect(decode(blockDelta(0, { type: 'thinking_delta', thinking: 'hidden' }))).toStrictEqual([])
     expect(decodeAll([start(), messageDelta('end_turn', { output_tokens: 0 }), sse('message_stop')])).toStrictEqual([

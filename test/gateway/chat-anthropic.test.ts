@@ -152,6 +152,23 @@ describe('Anthropic-format upstreams', () => {
     expect(upstream.calls.map((call) => new URL(call.url).origin)).toEqual([new URL(BETA).origin, new URL(GAMMA).origin])
   })
 
+  it('charge the input counted at message_start when the stream fails after its first token, not an estimate', async () => {
+    const event = anthropicEvent
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: { ...message([], null as never), usage: { input_tokens: 400, output_tokens: 1, cache_read_input_tokens: 2000 } } }),
+          event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hallo there' } }),
+          event('error', { error: { type: 'api_error', message: 'Internal server error' } }),
+        ]),
+    })
+    const { data: chunks } = await readSse(await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    expect(chunks.find((chunk) => chunk.error)).toMatchObject({ error: { message: 'Internal server error' } })
+    // 2,400 counted prompt tokens at $3/M, and the 3 tokens relayed (11 characters) at $15/M.
+    expect(chunks.at(-1)).toMatchObject({ usage: { prompt_tokens: 2400, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 2000 }, cost: 0.007245 } })
+  })
+
   it('report Anthropic\'s own reason when it is overloaded', async () => {
     fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 529) })
     const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'hi' }] })

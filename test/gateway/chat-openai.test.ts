@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
-import { ALPHA } from '../support/catalog'
-import { BASE, chat, readSse, setUpGateway } from '../support/gateway'
+import { ALPHA, GAMMA } from '../support/catalog'
+import { BASE, chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -192,6 +192,18 @@ describe('OpenAI-format upstreams', () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }, '/api/v1/chat/completions')
     expect(response.status).toBe(200)
+  })
+
+  it('report an overload an OpenAI-format upstream gives as code 529 (as OpenRouter relays Anthropic), in a body and mid-stream', async () => {
+    const overloaded = { error: { code: 529, message: 'Overloaded', metadata: { provider_name: 'Anthropic' } } }
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(overloaded, 502) })
+    const response = await chat(tenant.key, { model: 'test/other', messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(502)
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ provider_name: 'Gamma', error_type: 'provider_overloaded' })
+
+    fakeUpstreams({ [GAMMA]: () => sseResponse([...openaiStreamEvents(['Hal']).slice(0, 2), data({ ...overloaded, choices: [{ index: 0, delta: {}, finish_reason: 'error' }] })]) })
+    const { data: chunks } = await readSse(await chat(tenant.key, { model: 'test/other', stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    expect(chunks.find((chunk) => chunk.error)).toMatchObject({ error: { metadata: { error_type: 'provider_overloaded' } } })
   })
 
   it('estimate usage when the upstream reports none, rather than charging nothing', async () => {

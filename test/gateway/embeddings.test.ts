@@ -5,7 +5,7 @@ import worker from '../../src/index'
 import type { CatalogInput } from '../../src/catalog/schema'
 import { base64ToFloats } from '../../src/formats/openai/embeddings'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { BASE, chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
+import { BASE, chat, createKey, type ErrorJson, gatewayFetch, generationOf, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, type UpstreamHandler } from '../support/upstream'
 
 const provider = (id: string, format: 'openai' | 'anthropic', baseUrl: string) => ({
@@ -164,10 +164,8 @@ describe('POST /v1/embeddings', () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(upstreamList([[1]], 5000)) })
     const response = await embeddings({ model: 'test/embed', input: 'a'.repeat(5000) })
     const id = response.headers.get('x-generation-id')!
-    const generation = async () =>
-      (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
     await vi.waitFor(async () =>
-      expect((await generation()).data).toMatchObject({ id, model: 'test/embed', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
+      expect(await generationOf(tenant.key, id)).toMatchObject({ id, model: 'test/embed', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
     )
   })
 

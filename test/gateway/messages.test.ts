@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { BETA, GAMMA } from '../support/catalog'
-import { BASE, gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
+import { BASE, gatewayFetch, generationOf, namedEvents, setUpGateway } from '../support/gateway'
 import { anthropicEvent, data, fakeUpstreams, jsonResponse, latch, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -151,8 +151,7 @@ describe('POST /v1/messages, non-streaming', () => {
     const response = await messages(ask, { authorization: `Bearer ${tenant.key}` }, '/api/v1/messages')
     expect(response.status).toBe(200)
     const id = response.headers.get('x-generation-id')!
-    const generation = async () => (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
-    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051, finish_reason: 'stop' }))
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051, finish_reason: 'stop' }))
   })
 })
 
@@ -201,6 +200,9 @@ describe('POST /v1/messages errors, in Anthropic\'s shape', () => {
     const response = await messages({ ...ask, model: 'test/claude' })
     expect(response.status).toBe(529)
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Provider returned error', metadata: { message: 'Overloaded' } } })
+    // Its record keeps the status the client got.
+    const id = response.headers.get('x-generation-id')!
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ id, status: 'error', http_status: 529 }))
 
     const event = anthropicEvent
     // The stream says so after message_start, with HTTP 200: nothing reached the client yet.

@@ -4,7 +4,7 @@ import { ResponsesRequest } from '../../src/formats/responses/request'
 import { reasoningDetails } from '../../src/formats/responses/reasoning-content'
 import { createResponseStream } from '../../src/formats/responses/stream'
 import { BETA, GAMMA } from '../support/catalog'
-import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
+import { gatewayFetch, generationOf, namedEvents, setUpGateway } from '../support/gateway'
 import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -285,8 +285,7 @@ describe('POST /v1/responses, non-streaming', () => {
     expect(response.status).toBe(200)
     const { id } = (await response.json()) as { id: string }
     expect(id).toBe(response.headers.get('x-generation-id'))
-    const generation = async () => (await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json() as Promise<{ data?: object }>
-    await vi.waitFor(async () => expect((await generation()).data).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051 }))
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ id, model: 'test/other', streamed: false, total_cost: 0.00051 }))
   })
 })
 

@@ -39,6 +39,12 @@ export function chat(key: string, body: object, path = '/v1/chat/completions'): 
   })
 }
 
+/** A generation's record as GET /v1/generation gives it (`undefined` until its settlement lands). */
+export async function generationOf(key: string, id: string): Promise<Record<string, unknown> | undefined> {
+  const response = await gatewayFetch(`/v1/generation?id=${id}`, { headers: { authorization: `Bearer ${key}` } })
+  return ((await response.json()) as { data?: Record<string, unknown> }).data
+}
+
 export interface ErrorJson {
   error: { code: number; message: string; metadata: Record<string, unknown> }
 }

@@ -18,7 +18,8 @@ import {
  * Anthropic's named SSE events → canonical stream events. Anthropic reports usage in two halves
  * (input and cache counts at message_start, output at message_delta) and the stop reason before
  * message_stop, so the decoder keeps them until message_stop and emits `finish` then `usage`
- * there. Thinking streams as `reasoning` plus `reasoning_details` fragments that share their
+ * there. The first half is also emitted at once, as usage so far: a stream that ends in an error
+ * or is cut short is then charged its counted input, not an estimate. Thinking streams as `reasoning` plus `reasoning_details` fragments that share their
  * block's index; the signature, sent last, is one more fragment of that index.
  *
  * The answer opens (the role's delta, the stream's first event) with the first content block, even
@@ -130,7 +131,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     switch (type) {
       case 'message_start':
         usage = mergeUsage({}, MessageStart.parse(data).message.usage)
-        return []
+        return usageEvents(usage && usageFromAnthropic(usage))
       case 'content_block_start':
         return opening(blockStart(data))
       case 'content_block_delta':
