@@ -131,6 +131,7 @@ export async function relay(
         return
       case 'usage':
         state.usage = event.usage
+        if (event.usage) writer.usageSoFar?.(event.usage)
         return
       case 'error': {
         const { message, raw } = forClient(event, providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider))

@@ -1,5 +1,5 @@
 import { errorBody, toErrorResponse, type GatewayError } from '../errors'
-import type { Completion, Delta, StreamEvent } from '../formats/canonical'
+import type { Completion, Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ChatRequest } from '../formats/openai/request'
 import {
   renderCompletion,
@@ -39,6 +39,11 @@ export type RenderedEvent = Extract<StreamEvent, { type: 'delta' | 'finish' }>
 export interface StreamWriter {
   /** SSE messages for one delta or the finish (possibly none). */
   event(event: RenderedEvent): Uint8Array[]
+  /**
+   * Usage an upstream counted before its answer ended (Anthropic's message_start), for a writer
+   * that shows it early; the final report still comes with `end`.
+   */
+  usageSoFar?(usage: TokenUsage): void
   /** A failure after the status went out. */
   error(error: GatewayError): Uint8Array[]
   /** The stream's last messages: usage with cost (null when nothing was served) and any debug fields; asynchronous as `json` may be. */

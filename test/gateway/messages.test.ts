@@ -275,7 +275,7 @@ describe('POST /v1/messages, streaming', () => {
     fakeUpstreams({
       [BETA]: () =>
         sseResponse([
-          event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 50, output_tokens: 1 }) }),
+          event('message_start', { message: anthropicMessage([], null as never, { input_tokens: 50, output_tokens: 1, cache_read_input_tokens: 700 }) }),
           event('ping', {}),
           event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
           event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'Hmm.' } }),
@@ -309,7 +309,9 @@ describe('POST /v1/messages, streaming', () => {
     expect(events[3]!.delta).toEqual({ type: 'signature_delta', signature: 'sig-hmm' })
     expect(events[5]!.content_block).toEqual({ type: 'redacted_thinking', data: 'opaque' })
     expect(events[7]!.content_block).toMatchObject({ id: 'toolu_5', name: 'get_weather' })
-    expect(events[10]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 50, output_tokens: 12 } })
+    // message_start carries the upstream's own counts, as they came before the answer.
+    expect(events[0]!.message.usage).toEqual({ input_tokens: 50, output_tokens: 1, cache_read_input_tokens: 700, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 } })
+    expect(events[10]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 50, output_tokens: 12, cache_read_input_tokens: 700 } })
   })
 
   it('sends ping while the upstream is slow, and an error event when it fails after the first byte', async () => {

@@ -1,7 +1,7 @@
 import { nanoToUsd } from '../../catalog/pricing'
 import type { GatewayError } from '../../errors'
 import type { Renderer, RenderedEvent, StreamWriter } from '../../gateway/renderer'
-import { normalizeFinishReason, type AssistantMessage, type Completion, type Delta, type FinishReason } from '../canonical'
+import { normalizeFinishReason, type AssistantMessage, type Completion, type Delta, type FinishReason, type TokenUsage } from '../canonical'
 import { estimatePromptTokens } from '../openai/estimate'
 import type { ChatRequest } from '../openai/request'
 import type { ResponseMeta, UsageReport } from '../openai/render'
@@ -40,15 +40,18 @@ function stopSequence(reason: string, request: ChatRequest, said: unknown): stri
   return stops.length === 1 ? stops[0]! : null
 }
 
-/** Anthropic's input_tokens excludes cache reads and writes; the canonical prompt count includes them. */
 export function anthropicUsage({ usage, costNano }: UsageReport) {
+  return { ...anthropicCounts(usage), cost: nanoToUsd(costNano) }
+}
+
+/** Anthropic's input_tokens excludes cache reads and writes; the canonical prompt count includes them. */
+function anthropicCounts(usage: TokenUsage) {
   return {
     input_tokens: Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens),
     output_tokens: usage.completionTokens,
     cache_creation_input_tokens: usage.cacheWriteTokens,
     cache_read_input_tokens: usage.cachedTokens,
     cache_creation: cacheCreation(usage.cacheWriteTokens, usage.cacheWrite1hTokens ?? 0),
-    cost: nanoToUsd(costNano),
   }
 }
 
@@ -150,13 +153,15 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   /** The upstream's word on which stop sequence matched (a delta's `stop_sequence`). */
   let matched: unknown = null
   const toolBlocks = new Map<number, number>()
+  /** The upstream's counts before the answer opened (an Anthropic-format upstream's message_start). */
+  let counted: TokenUsage | null = null
 
   const start = (): Uint8Array[] => {
     if (started) return []
     started = true
     const message = { id: meta.id, type: 'message', role: 'assistant', model: meta.model, provider: meta.provider, content: [], stop_reason: null, stop_sequence: null }
-    // Real input usage arrives with the upstream's last event; message_start carries the estimate.
-    const usage = { input_tokens: estimatePromptTokens(request), output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: cacheCreation(0, 0) }
+    // Other upstreams count the input only with their last event: message_start carries the estimate.
+    const usage = anthropicCounts(counted ?? { promptTokens: estimatePromptTokens(request), completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 })
     return [sseEvent('message_start', { type: 'message_start', message: { ...message, usage } })]
   }
   const close = (): Uint8Array[] => {
@@ -228,6 +233,9 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       const claude = reasoning_details === undefined ? [] : claudeDetails(reasoning_details)
       const thinking = claude.length ? claudeBlocks(claude) : text('thinking', reasoning)
       return [...start(), ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
+    },
+    usageSoFar(usage) {
+      if (!started) counted = usage
     },
     error(error) {
       failed = true
