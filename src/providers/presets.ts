@@ -49,6 +49,12 @@ const REASONING_EFFORT: ParameterRule = {
   },
 }
 
+/** OpenRouter's `verbosity` goes up to Claude's `xhigh` and `max`; OpenAI's stops at `high`. */
+const VERBOSITY: ParameterRule = {
+  param: 'verbosity',
+  transform: (value) => (value === 'xhigh' || value === 'max' ? 'high' : value),
+}
+
 const OPENAI_COMPATIBLE: Preset = {
   baseUrl: null,
   auth: 'bearer',
@@ -71,7 +77,7 @@ export const PRESETS = {
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
     // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
-    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT],
+    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT, VERBOSITY],
   }),
   azure: preset({
     auth: 'api-key',
@@ -79,14 +85,14 @@ export const PRESETS = {
     apiVersion: '2024-10-21',
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
-    parameters: [REASONING_EFFORT],
+    parameters: [REASONING_EFFORT, VERBOSITY],
   }),
   groq: preset({
     baseUrl: 'https://api.groq.com/openai/v1',
     ...STRICT,
     messageFields: [...STRICT.messageFields, 'name'],
     accepts: [...OPENAI_PARAMETERS, 'reasoning_format', 'include_reasoning', 'search_settings', 'citation_options', 'documents'],
-    parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT],
+    parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT, VERBOSITY],
   }),
   mistral: preset({
     baseUrl: 'https://api.mistral.ai/v1',

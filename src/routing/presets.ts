@@ -54,7 +54,8 @@ export const Preset = z.strictObject({
   response_format: fields.response_format,
   /** OpenRouter's unified reasoning object, as a request would send it. */
   reasoning: z.looseObject({}).nullish(),
-  verbosity: z.enum(['low', 'medium', 'high']).nullish(),
+  /** OpenRouter's scale: Claude's effort levels, of which OpenAI takes the first three. */
+  verbosity: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).nullish(),
 })
 export type Preset = z.infer<typeof Preset>
 

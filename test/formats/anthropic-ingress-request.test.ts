@@ -7,8 +7,10 @@ const convert = (body: object) => fromAnthropicRequest(MessagesRequest.parse({ .
 const ephemeral = { type: 'ephemeral' }
 
 describe('fromAnthropicRequest', () => {
-  it('does not turn thinking on for output_config.effort alone (Anthropic does not)', () => {
-    expect(convert({ output_config: { effort: 'max' } })).not.toHaveProperty('reasoning')
+  it('does not turn thinking on for output_config.effort alone (Anthropic does not): it is carried as verbosity', () => {
+    const chat = convert({ output_config: { effort: 'max' } })
+    expect(chat).not.toHaveProperty('reasoning')
+    expect(chat.verbosity).toBe('max')
   })
 
   const cases: Array<{ name: string; body: object; expected: Record<string, unknown> }> = [
@@ -65,7 +67,11 @@ describe('fromAnthropicRequest', () => {
     { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048 } } },
     { name: 'thinking disabled → reasoning turned off, said rather than left unsaid', body: { thinking: { type: 'disabled' } }, expected: { reasoning: { enabled: false } } },
     { name: 'adaptive thinking with output_config.effort → reasoning at that effort', body: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, expected: { reasoning: { enabled: true, effort: 'low' } } },
-    { name: 'a budget says more than an effort', body: { thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' } }, expected: { reasoning: { max_tokens: 2048 } } },
+    {
+      name: 'an effort beside a budget → the budget, and the effort as verbosity',
+      body: { thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' } },
+      expected: { reasoning: { max_tokens: 2048 }, verbosity: 'high' },
+    },
     {
       name: 'output_config.format (structured outputs) → response_format json_schema',
       body: { output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'string' } } } } } },

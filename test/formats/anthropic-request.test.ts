@@ -351,6 +351,31 @@ describe('toAnthropic thinking', () => {
     expect(body.max_tokens).toBe(10000)
     if (expected.thinking.type === 'adaptive') expect(body).not.toHaveProperty('top_p')
   })
+
+  it.each([
+    ['claude-opus-4-8', 'max', 'max'],
+    ['claude-opus-4-8', 'low', 'low'],
+    ['claude-sonnet-4-6', 'xhigh', 'high'],
+    ['claude-sonnet-4-6', 'max', 'max'],
+    ['claude-opus-4-5-20251101', 'max', 'high'],
+    ['claude-haiku-5-5', 'xhigh', 'high'],
+    ['claude-mythos-preview', 'xhigh', 'high'],
+    ['claude-sonnet-4-5', 'low', undefined],
+    ['claude-haiku-4-5', 'medium', undefined],
+  ])("sends OpenRouter's verbosity to %s as effort %s → %s, the nearest level it takes (none where it takes none)", (upstreamModel, verbosity, effort) => {
+    const { body } = convert({ messages: hi, verbosity }, { ...wide, upstreamModel })
+    expect(body.output_config).toStrictEqual(effort ? { effort } : undefined)
+    expect(body).not.toHaveProperty('verbosity')
+    expect(body).not.toHaveProperty('thinking')
+  })
+
+  it("lets thinking's own effort win over verbosity, and carries verbosity beside a budget", () => {
+    const adaptive = convert({ messages: hi, reasoning: { effort: 'low' }, verbosity: 'max' }, { ...wide, upstreamModel: 'claude-opus-4-8' }).body
+    expect(adaptive.output_config).toStrictEqual({ effort: 'low' })
+    const budget = convert({ messages: hi, reasoning: { max_tokens: 2048 }, verbosity: 'medium' }, { ...wide, upstreamModel: 'claude-opus-4-6' }).body
+    expect(budget).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'medium' } })
+    expect(convert({ messages: hi, verbosity: 'loud' }, { ...wide, upstreamModel: 'claude-opus-4-8' }).body).not.toHaveProperty('output_config')
+  })
 })
 
 describe('toAnthropic reasoning_details round trip', () => {

@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
-import { BETA, GAMMA } from '../support/catalog'
-import { BASE, gatewayFetch, generationOf, namedEvents, setUpGateway } from '../support/gateway'
+import { BETA, GAMMA, testCatalog } from '../support/catalog'
+import { BASE, gatewayFetch, generationOf, installCatalog, namedEvents, setUpGateway } from '../support/gateway'
 import { anthropicEvent, data, fakeUpstreams, jsonResponse, latch, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -144,6 +144,28 @@ describe('POST /v1/messages, non-streaming', () => {
     const response = await messages({ model: 'test/claude', max_tokens: 50, messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'What is it?' }] }] })
     expect(response.status).toBe(200)
     expect(upstream.calls[0]!.body).toMatchObject({ messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'What is it?' }] }] })
+  })
+
+  it("carries output_config.effort without thinking to Claude as its effort, and to an OpenAI-format provider as OpenRouter's verbosity", async () => {
+    await installCatalog({
+      ...testCatalog,
+      models: testCatalog.models.map((model) =>
+        model.id === 'test/claude' ? { ...model, endpoints: model.endpoints.map((endpoint) => ({ ...endpoint, upstreamModel: 'claude-sonnet-4-6' })) } : model,
+      ),
+    })
+    try {
+      const upstream = fakeUpstreams({
+        [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi.' }], 'end_turn', { input_tokens: 5, output_tokens: 2 })),
+        [GAMMA]: () => jsonResponse(openaiCompletion({})),
+      })
+      expect((await messages({ ...ask, model: 'test/claude', output_config: { effort: 'max' } })).status).toBe(200)
+      expect((await messages({ ...ask, output_config: { effort: 'max' } })).status).toBe(200)
+      expect(upstream.calls[0]!.body).toMatchObject({ model: 'claude-sonnet-4-6', output_config: { effort: 'max' } })
+      expect(upstream.calls[0]!.body).not.toHaveProperty('thinking')
+      expect(upstream.calls[1]!.body).toMatchObject({ model: 'gamma-other', verbosity: 'max' })
+    } finally {
+      await installCatalog()
+    }
   })
 
   it('accepts Authorization: Bearer and /api/v1, and settles a generation record like chat completions', async () => {

@@ -106,6 +106,13 @@ describe('OpenAI-compatible presets: request body', () => {
     expect((await send({ ...request, reasoning: { effort: 'max' } }, { preset: 'openai' })).body.reasoning_effort).toBe('xhigh')
   })
 
+  it("sends OpenRouter's verbosity xhigh or max as OpenAI's top, high, and the rest as they are (openai); OpenRouter takes all five", async () => {
+    expect((await send({ ...request, verbosity: 'max' }, { preset: 'openai' })).body.verbosity).toBe('high')
+    expect((await send({ ...request, verbosity: 'xhigh' }, { preset: 'azure' })).body.verbosity).toBe('high')
+    expect((await send({ ...request, verbosity: 'low' }, { preset: 'openai' })).body.verbosity).toBe('low')
+    expect((await send({ ...request, verbosity: 'max' }, { preset: 'openrouter' })).body.verbosity).toBe('max')
+  })
+
   it('keeps a client-set reasoning_effort and drops a reasoning object without an effort (openai)', async () => {
     expect((await send({ ...request, reasoning_effort: 'low' }, { preset: 'openai' })).body.reasoning_effort).toBe('low')
     const { body } = await send({ ...request, reasoning: { max_tokens: 2000 } }, { preset: 'openai' })

@@ -91,7 +91,8 @@ const AnthropicToolChoice = z.discriminatedUnion('type', [
 
 /**
  * Structured outputs (`format`) and how much effort the model spends. Served as the canonical
- * `response_format` and `reasoning.effort`, so every provider gets them in its own terms.
+ * `response_format`, and `reasoning.effort` with adaptive thinking or else OpenRouter's
+ * `verbosity` (Claude's effort, OpenAI's verbosity), so every provider gets them in its own terms.
  */
 const OutputConfig = z.object({
   effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).nullish(),
@@ -167,8 +168,10 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   const format = request.output_config?.format
   // Not strict: Anthropic's schemas may leave properties optional, which OpenAI's strict mode refuses.
   if (format) chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } }
-  const reasoning = reasoningOf(request.thinking, request.output_config?.effort)
+  const effort = request.output_config?.effort
+  const reasoning = reasoningOf(request.thinking, effort)
   if (reasoning) chat.reasoning = reasoning
+  if (effort && request.thinking?.type !== 'adaptive') chat.verbosity = effort
   if (request.cache_control) chat.cache_control = request.cache_control
   if (request.models && request.fallbacks) throw new GatewayError(400, 'invalid_request', 'Invalid request: give fallbacks or models, not both')
   const fallbacks = request.models ?? request.fallbacks?.map((fallback) => fallback.model)
@@ -180,9 +183,9 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
 
 /**
  * OpenRouter's unified `reasoning` parameter is the canonical spelling of extended thinking; an
- * adaptive model's `output_config.effort` is its effort. A budget says more than an effort, and an
- * effort without thinking is not carried (on Anthropic's API it does not turn thinking on, which
- * the canonical effort would). `disabled` is said rather than left unsaid, so that a preset's
+ * adaptive model's `output_config.effort` is its effort. Beside a budget, or without thinking, the
+ * effort is `verbosity` instead (on Anthropic's API it does not turn thinking on, which the
+ * canonical effort would). `disabled` is said rather than left unsaid, so that a preset's
  * reasoning does not turn it back on.
  */
 function reasoningOf(thinking: MessagesRequest['thinking'], effort: string | null | undefined): ChatRequest['reasoning'] {

@@ -2,7 +2,7 @@ import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
 import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
 import { thinkingBlocks } from './details'
-import { applyThinking, canThink, reasoningOf, thinkingBlocked } from './thinking'
+import { applyThinking, applyVerbosity, canThink, reasoningOf, thinkingBlocked } from './thinking'
 import { convertTools } from './tools'
 import { cacheControl, isThinking, withCache, type Block, type Body, type Turn } from './wire'
 
@@ -57,6 +57,7 @@ export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptio
     maxTokensCap: options.maxTokensCap ?? options.maxTokens,
     blocked: thinkingBlocked(messages, tools.length ? toolChoice : null),
   })
+  applyVerbosity(body, request.verbosity, options.upstreamModel)
   // OpenRouter's top-level cache_control is Anthropic's automatic caching, which takes the same field.
   const automatic = cacheControl(request.cache_control)
   if (automatic) body.cache_control = automatic

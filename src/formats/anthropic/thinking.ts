@@ -20,6 +20,10 @@ import { isThinking, type Body, type Turn } from './wire'
  *
  * Models that take only adaptive thinking get `thinking: {type: 'adaptive'}` and the effort as
  * `output_config.effort` instead of a budget.
+ *
+ * Effort without thinking: OpenRouter's `verbosity` is Claude's `output_config.effort` (and
+ * /v1/messages' effort beside a budget, or with no thinking, arrives as `verbosity`). It is sent to
+ * the models that take effort, at the nearest level each has; thinking's own effort wins.
  */
 
 const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
@@ -33,7 +37,9 @@ const Reasoning = z.looseObject({
 })
 
 const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
-const ADAPTIVE_EFFORT: Record<Level, string> = { max: 'max', xhigh: 'xhigh', high: 'high', medium: 'medium', low: 'low', minimal: 'low' }
+/** Claude's effort levels, low to high; `minimal` asks for its lowest. */
+const EFFORT_LEVELS = ['low', 'medium', 'high', 'xhigh', 'max'] as const
+type EffortLevel = (typeof EFFORT_LEVELS)[number]
 const MIN_BUDGET = 1024
 const MAX_BUDGET = 128_000
 const MIN_TOP_P = 0.95
@@ -42,6 +48,19 @@ const MIN_TOP_P = 0.95
 const ADAPTIVE_ONLY = /claude-(?:opus-4-[7-9]|(?:opus|sonnet|haiku)-[5-9]|fable|mythos)/
 // Models from before extended thinking (Claude 2, Instant, 3 and 3.5) refuse `thinking` with a 400.
 const NO_THINKING = /claude-(?:instant|v?2|3-(?:opus|sonnet|haiku)|3-5-)/
+// Which models take `output_config.effort`, and which of its top levels (Anthropic's effort page).
+const EFFORT = /claude-(?:opus-4-[5-9]|sonnet-4-[6-9]|(?:opus|sonnet)-[5-9]|haiku-(?:5-[5-9]|[6-9])|fable|mythos)/
+const EFFORT_MAX = /claude-(?:opus-4-[6-9]|sonnet-4-[6-9]|(?:opus|sonnet)-[5-9]|fable|mythos)/
+const EFFORT_XHIGH = /claude-(?:opus-4-[7-9]|(?:opus|sonnet)-[5-9]|fable|mythos-(?!preview))/
+
+/** The effort `upstreamModel` takes for `wanted`: the nearest level it has at or below, or null when it takes none. */
+export function effortFor(upstreamModel: string, wanted: Level | EffortLevel): EffortLevel | null {
+  if (!EFFORT.test(upstreamModel)) return null
+  let level: EffortLevel = wanted === 'minimal' ? 'low' : wanted
+  if (level === 'max' && !EFFORT_MAX.test(upstreamModel)) level = 'xhigh'
+  if (level === 'xhigh' && !EFFORT_XHIGH.test(upstreamModel)) level = 'high'
+  return level
+}
 
 export interface ReasoningRequest {
   /** `unset`: the client said nothing about reasoning; `off`: it turned reasoning off. */
@@ -90,7 +109,8 @@ export function applyThinking(
   if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
   if (adaptive) {
     body.thinking = { type: 'adaptive' }
-    if (reasoning.effort) body.output_config = { effort: ADAPTIVE_EFFORT[reasoning.effort] }
+    const effort = reasoning.effort && effortFor(options.upstreamModel, reasoning.effort)
+    if (effort) body.output_config = { effort }
     delete body.top_p
   } else {
     const planned = budgetFor(reasoning, options.maxTokens, Math.max(options.maxTokensCap, options.maxTokens))
@@ -101,6 +121,14 @@ export function applyThinking(
   }
   delete body.temperature
   delete body.top_k
+}
+
+/** OpenRouter's `verbosity` as Claude's effort, where thinking set none (see the module comment). */
+export function applyVerbosity(body: Body, verbosity: unknown, upstreamModel: string): void {
+  const wanted = EFFORT_LEVELS.find((level) => level === verbosity)
+  const effort = wanted && effortFor(upstreamModel, wanted)
+  if (!effort || (typeof body.output_config === 'object' && body.output_config !== null)) return
+  body.output_config = { effort }
 }
 
 function budgetFor(reasoning: ReasoningRequest, maxTokens: number, cap: number): { budget: number; maxTokens: number } | null {
