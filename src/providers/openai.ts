@@ -1,6 +1,7 @@
 import type { Endpoint } from '../catalog/snapshot'
 import { GATEWAY_FIELDS, type ChatRequest } from '../formats/openai/request'
-import { fromOpenAI, fromOpenAIChunk } from '../formats/openai/response'
+import { fromOpenAI } from '../formats/openai/response'
+import { createOpenAIStreamDecoder } from '../formats/openai/stream'
 import type { Adapter } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
 import { mapParameters, type Body } from './parameters'
@@ -15,10 +16,11 @@ export const openaiAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream }) {
     const preset = presetFor(endpoint.provider)
     const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
+    const decodeChunk = createOpenAIStreamDecoder()
     return {
       request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
       decodeCompletion: fromOpenAI,
-      decodeStream: (message) => (message.data === '[DONE]' ? [] : fromOpenAIChunk(parseJson(message.data))),
+      decodeStream: (message) => (message.data === '[DONE]' ? [] : decodeChunk(parseJson(message.data))),
       errorMessage: openaiErrorMessage,
     }
   },

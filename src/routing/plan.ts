@@ -114,7 +114,9 @@ export function planRoute(input: PlanInput): RoutePlan {
     return model ? [{ model, sort: variant.sort }] : []
   })
   if (resolved.length === 0) {
+    // OpenAI's code for it, which the Responses route's errors carry.
     throw new GatewayError(404, 'not_found', `No endpoints found for model ${quoted(requested)}: not in the catalog`, {
+      code: 'model_not_found',
       requested_models: requested,
     })
   }

@@ -258,6 +258,28 @@ describe('createAnthropicStreamDecoder', () => {
     expect(events).toStrictEqual([{ type: 'error', message: 'Overloaded', raw }])
   })
 
+  it('gives a call whose input never streamed the input its start gave ({} for a tool without parameters), at its stop', () => {
+    const events = decodeAll([
+      start(),
+      blockStart(0, { type: 'tool_use', id: 'toolu_now', name: 'now', input: {} }),
+      json(0, ''),
+      blockStop(0),
+      blockStart(1, { type: 'tool_use', id: 'toolu_w', name: 'get_weather', input: {} }),
+      json(1, '{"city":"Oslo"}'),
+      blockStop(1),
+      blockStart(2, { type: 'tool_use', id: 'toolu_p', name: 'proxy', input: { city: 'Rome' } }),
+      blockStop(2),
+    ])
+    expect(events.slice(1)).toStrictEqual([
+      { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'toolu_now', type: 'function', function: { name: 'now', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{}' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 1, id: 'toolu_w', type: 'function', function: { name: 'get_weather', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 1, function: { arguments: '{"city":"Oslo"}' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 2, id: 'toolu_p', type: 'function', function: { name: 'proxy', arguments: '' } }] } },
+      { type: 'delta', delta: { tool_calls: [{ index: 2, function: { arguments: '{"city":"Rome"}' } }] } },
+    ])
+  })
+
   it('sends the input counted at message_start at once, as usage so far, so a stream that fails later is charged it', () => {
     const decode = createAnthropicStreamDecoder({ jsonTool: null })
     expect(decode(start({ input_tokens: 472, output_tokens: 2, cache_read_input_tokens: 1000, cache_creation_input_tokens: 50 }))).toStrictEqual([usage(1522, 2, 1000, 50)])

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import type { StreamEvent } from '../../src/formats/canonical'
 import { fromOpenAI, fromOpenAIChunk } from '../../src/formats/openai/response'
+import { createOpenAIStreamDecoder } from '../../src/formats/openai/stream'
 
 const choice = (delta: object | null, finish_reason: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason }] })
 const logprobs = { content: [{ token: 'Hel', logprob: -0.1, bytes: [72, 101, 108], top_logprobs: [{ token: 'Hel', logprob: -0.1, bytes: [72, 101, 108] }] }], refusal: null }
@@ -95,5 +97,44 @@ describe('fromOpenAI', () => {
     expect(ids[1]).toMatch(/^call_[0-9a-f]{32}$/)
     expect(ids[0]).not.toBe(ids[1])
     expect(ids[2]).toBe('call_kept')
+  })
+
+  it('gives a tool call with empty arguments {}, as OpenAI sends for a call without parameters', () => {
+    const completion = fromOpenAI({
+      choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_n', type: 'function', function: { name: 'now', arguments: '' } }] }, finish_reason: 'tool_calls' }],
+    })
+    expect(completion.message.tool_calls).toEqual([{ id: 'call_n', type: 'function', function: { name: 'now', arguments: '{}' } }])
+  })
+})
+
+describe('createOpenAIStreamDecoder', () => {
+  const call = (index: number, id: string | null, args: string) => choice({ tool_calls: [{ index, ...(id ? { id, function: { name: 'f', arguments: args } } : { function: { arguments: args } }) }] })
+  const indices = (events: StreamEvent[]) => events.flatMap((event) => (event.type === 'delta' ? (event.delta.tool_calls ?? []).map((delta) => [delta.index, delta.id ?? null, delta.function?.arguments]) : []))
+
+  it('numbers the calls again when an upstream gives parallel ones the same index, telling them apart by id', () => {
+    const decode = createOpenAIStreamDecoder()
+    const events = [call(0, 'c1', '{"a":'), call(0, null, '1}'), call(0, 'c2', '{"a":2}'), call(0, 'c2', ''), choice({}, 'tool_calls')].flatMap(decode)
+    expect(indices(events)).toEqual([
+      [0, 'c1', '{"a":'],
+      [0, null, '1}'],
+      [1, 'c2', '{"a":2}'],
+      [1, 'c2', ''],
+    ])
+  })
+
+  it('keeps the numbers of calls an upstream numbers itself, and gives those without arguments {} before the finish', () => {
+    const decode = createOpenAIStreamDecoder()
+    const events = [call(0, 'c1', ''), call(1, 'c2', '{"a":2}'), choice({}, 'tool_calls')].flatMap(decode)
+    expect(indices(events)).toEqual([
+      [0, 'c1', ''],
+      [1, 'c2', '{"a":2}'],
+      [0, null, '{}'],
+    ])
+    expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' })
+  })
+
+  it('passes a stream without calls through as fromOpenAIChunk decodes it', () => {
+    const decode = createOpenAIStreamDecoder()
+    for (const chunk of [choice({ content: 'Hi' }), choice({}, 'stop')]) expect(decode(chunk)).toEqual(fromOpenAIChunk(chunk))
   })
 })

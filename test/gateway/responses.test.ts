@@ -279,6 +279,17 @@ describe('POST /v1/responses, non-streaming', () => {
     expect(await response.json()).toMatchObject({ status: 'incomplete', output: [{ type: 'function_call', status: 'incomplete', arguments: '{"city": "Os' }] })
   })
 
+  it("takes the values the SDK's types allow: reasoning effort max, and an image's detail original (chat's nearest, high)", async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({})) })
+    const image = { type: 'input_image', image_url: 'https://img.test/map.png', detail: 'original' }
+    const response = await responses({ ...ask, input: [{ role: 'user', content: [image] }], reasoning: { effort: 'max' } })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({
+      reasoning: { effort: 'max' },
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://img.test/map.png', detail: 'high' } }] }],
+    })
+  })
+
   it('settles a generation record under the response id, on /api/v1 too', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 10, completion_tokens: 250 } })) })
     const response = await responses(ask, undefined, '/api/v1/responses')
@@ -293,7 +304,7 @@ describe('POST /v1/responses errors, in OpenAI\'s own shape', () => {
   type Case = { name: string; body: object; headers?: Record<string, string>; status: number; message: RegExp; code?: string | null; param?: string | null }
   const cases: Case[] = [
     { name: 'no key', body: ask, headers: {}, status: 401, message: /Missing API key/, code: 'invalid_api_key' },
-    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, message: /nobody\/nothing/, code: 'not_found' },
+    { name: 'an unknown model', body: { ...ask, model: 'nobody/nothing' }, status: 404, message: /nobody\/nothing/, code: 'model_not_found' },
     { name: 'a prompt longer than any endpoint takes', body: { ...ask, input: 'x'.repeat(600_000) }, status: 400, message: /maximum context length/, code: 'context_length_exceeded' },
     { name: 'no input', body: { model: 'test/other' }, status: 400, message: /input: must be a string or a list of items/, code: null, param: 'input' },
     { name: 'an empty input', body: { ...ask, input: [] }, status: 400, message: /input: must hold at least one item/, param: 'input' },
@@ -451,11 +462,12 @@ describe('POST /v1/responses, streaming', () => {
     })
   })
 
+  const toolCall = (index: number, id: string, args: string) => chunk({ tool_calls: [{ index, id, type: 'function', function: { name: 'get_weather', arguments: args } }] })
+  const moreArguments = (index: number, args: string) => chunk({ tool_calls: [{ index, function: { arguments: args } }] })
+
   it('keeps one item open at a time: parallel calls follow each other, as at OpenAI', async () => {
-    const call = (index: number, id: string, args: string) => chunk({ tool_calls: [{ index, id, type: 'function', function: { name: 'get_weather', arguments: args } }] })
-    const more = (index: number, args: string) => chunk({ tool_calls: [{ index, function: { arguments: args } }] })
     fakeUpstreams({
-      [GAMMA]: () => sseResponse([call(0, 'call_a', '{"city":'), call(1, 'call_b', '{"city":'), more(1, '"Rome"}'), more(0, '"Oslo"}'), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']),
+      [GAMMA]: () => sseResponse([toolCall(0, 'call_a', '{"city":'), moreArguments(0, '"Oslo"}'), toolCall(1, 'call_b', '{"city":"Rome"}'), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']),
     })
     const events = await readEvents(await responses({ ...ask, stream: true, tools }))
     let open: string | null = null
@@ -466,10 +478,41 @@ describe('POST /v1/responses, streaming', () => {
       }
       if (event.type === 'response.output_item.done') open = null
     }
-    // A late fragment of the first call still reaches it, in the response that closes the stream.
     expect(events.at(-1)!.response.output).toMatchObject([
       { type: 'function_call', call_id: 'call_a', arguments: '{"city":"Oslo"}', status: 'completed' },
       { type: 'function_call', call_id: 'call_b', arguments: '{"city":"Rome"}', status: 'completed' },
+    ])
+  })
+
+  it('keeps a call open beside the next while its arguments are not whole, so that its done events carry them whole', async () => {
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([toolCall(0, 'call_a', '{"city":'), toolCall(1, 'call_b', '{"city":'), moreArguments(1, '"Rome"}'), moreArguments(0, '"Oslo"}'), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']),
+    })
+    const events = await readEvents(await responses({ ...ask, stream: true, tools }))
+    const done = new Set<string>()
+    for (const event of events) {
+      // Nothing reaches an item after it is done.
+      if (typeof event.item_id === 'string') expect(done.has(event.item_id)).toBe(false)
+      if (event.type === 'response.output_item.done') done.add(event.item.id)
+    }
+    expect(events.filter((event) => event.type === 'response.function_call_arguments.done').map((event) => event.arguments)).toEqual(['{"city":"Oslo"}', '{"city":"Rome"}'])
+    expect(events.at(-1)!.response.output).toMatchObject([
+      { type: 'function_call', call_id: 'call_a', arguments: '{"city":"Oslo"}', status: 'completed' },
+      { type: 'function_call', call_id: 'call_b', arguments: '{"city":"Rome"}', status: 'completed' },
+    ])
+  })
+
+  it('tells apart parallel calls an upstream numbers all 0 (as Ollama does) by their ids, and gives a call without arguments {}', async () => {
+    fakeUpstreams({
+      [GAMMA]: () => sseResponse([toolCall(0, 'call_a', '{"city":"Oslo"}'), toolCall(0, 'call_b', '{"city":"Rome"}'), toolCall(0, 'call_c', ''), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']),
+    })
+    const events = await readEvents(await responses({ ...ask, stream: true, tools }))
+    expect(events.filter((event) => event.type === 'response.function_call_arguments.done').map((event) => event.arguments)).toEqual(['{"city":"Oslo"}', '{"city":"Rome"}', '{}'])
+    expect(events.at(-1)!.response.output).toMatchObject([
+      { type: 'function_call', call_id: 'call_a', arguments: '{"city":"Oslo"}' },
+      { type: 'function_call', call_id: 'call_b', arguments: '{"city":"Rome"}' },
+      { type: 'function_call', call_id: 'call_c', arguments: '{}' },
     ])
   })
 

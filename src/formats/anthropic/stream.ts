@@ -46,8 +46,13 @@ const MessageDelta = z.looseObject({
   usage: z.unknown(),
 })
 
-/** What a tool_use content block stands for: a client tool call (by its index), or the JSON answer. */
-type ToolBlock = { kind: 'call'; index: number } | { kind: 'json' }
+const BlockStop = z.looseObject({ index: Index })
+
+/**
+ * What a tool_use content block stands for: a client tool call (by its index, with the input its
+ * start gave and whether any input streamed after it), or the JSON answer.
+ */
+type ToolBlock = { kind: 'call'; index: number; input: Record<string, unknown>; streamed: boolean } | { kind: 'json' }
 
 const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
 /**
@@ -106,7 +111,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
       return []
     }
     const call = toolCalls++
-    toolBlocks.set(index, { kind: 'call', index: call })
+    toolBlocks.set(index, { kind: 'call', index: call, input: block.input, streamed: false })
     return [...text.release(), delta({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })]
   }
 
@@ -124,7 +129,20 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     const tool = toolBlocks.get(index)
     if (!tool) return []
     if (tool.kind === 'json') return [delta({ content: body.partial_json })]
+    tool.streamed = true
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: body.partial_json } }] })]
+  }
+
+  /**
+   * A call whose input never streamed (Claude streams none for a tool without parameters) gets
+   * the input its start gave, `{}` there: clients parse a call's arguments as JSON, and "" is not.
+   */
+  function blockStop(data: unknown): StreamEvent[] {
+    const stop = BlockStop.safeParse(data)
+    const tool = stop.success ? toolBlocks.get(stop.data.index) : undefined
+    if (tool?.kind !== 'call' || tool.streamed) return []
+    tool.streamed = true
+    return [delta({ tool_calls: [{ index: tool.index, function: { arguments: JSON.stringify(tool.input) } }] })]
   }
 
   function decode(type: string | undefined, data: unknown): StreamEvent[] {
@@ -136,6 +154,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
         return opening(blockStart(data))
       case 'content_block_delta':
         return blockDelta(data)
+      case 'content_block_stop':
+        return blockStop(data)
       case 'message_delta': {
         const parsed = MessageDelta.parse(data)
         stopReason = parsed.delta.stop_reason ?? stopReason
@@ -153,7 +173,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
       case 'error':
         return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data }]
       default:
-        // ping, content_block_stop, and event types Anthropic may add later carry nothing for us.
+        // ping, and event types Anthropic may add later, carry nothing for us.
         return []
     }
   }

@@ -21,8 +21,16 @@ const UpstreamUsage = z.looseObject({
   completion_tokens_details: z.looseObject({ reasoning_tokens: SubsetTokenCount }).nullish().catch(null),
 })
 
-/** Some OpenAI-compatible servers leave a call's id out (or empty); clients need one to answer it, so one is made up. */
-const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform((call) => ({ ...call, id: call.id || `call_${crypto.randomUUID().replaceAll('-', '')}` }))
+/**
+ * Some OpenAI-compatible servers leave a call's id out (or empty); clients need one to answer it, so
+ * one is made up. Empty arguments are `{}`, as OpenAI sends for a call without parameters: clients
+ * parse them as JSON.
+ */
+const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform((call) => ({
+  ...call,
+  id: call.id || `call_${crypto.randomUUID().replaceAll('-', '')}`,
+  function: call.function.arguments === '' ? { ...call.function, arguments: '{}' } : call.function,
+}))
 
 /** Passed through as sent; a malformed one is left out rather than failing the answer. */
 const UpstreamLogprobs = z.looseObject({}).nullish().catch(null)

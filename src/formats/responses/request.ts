@@ -26,7 +26,7 @@ const InputImage = z.object({
   type: z.literal('input_image'),
   image_url: z.string().min(1, 'must not be empty').nullish(),
   file_id: stateful('file_id'),
-  detail: z.enum(['auto', 'low', 'high']).nullish(),
+  detail: z.enum(['auto', 'low', 'high', 'original']).nullish(),
 })
 const InputFile = z.object({
   type: z.literal('input_file'),
@@ -171,7 +171,7 @@ export const ResponsesRequest = z.looseObject({
   text: z.object({ format: TextFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
   reasoning: z
     .object({
-      effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullish(),
+      effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']).nullish(),
       summary: z.enum(['auto', 'concise', 'detailed']).nullish(),
     })
     .nullish(),

@@ -2,6 +2,7 @@ import type { GatewayError } from '../../errors'
 import type { RenderedEvent, StreamWriter } from '../../gateway/renderer'
 import type { FinishReason, ToolCallDelta } from '../canonical'
 import type { ResponseMeta } from '../openai/render'
+import { argumentsObject } from '../openai/request'
 import { sseEvent } from '../sse'
 import { failureCode } from './errors'
 import { customInput, customToolNames } from './custom-tools'
@@ -30,9 +31,11 @@ import type { ResponsesRequest } from './request'
  * response is kept if it is to be (`keep`). There is no `[DONE]`.
  *
  * Canonical deltas interleave reasoning, text and tool-call fragments; one item is open at a time,
- * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. A late
- * fragment of a call already done still reaches it: its delta names that call's item, and the
- * final response carries the whole arguments. A custom tool's call (./custom-tools) sends its text
+ * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. One
+ * exception: a call whose arguments are not yet whole JSON when the next call starts (an upstream
+ * that interleaves parallel calls' fragments) stays open beside it, so that its done events carry
+ * its whole arguments. A late fragment of a call already done (after text came between) still
+ * reaches it: its delta names that call's item, and the final response carries the whole arguments. A custom tool's call (./custom-tools) sends its text
  * in one delta as it closes, since the provider streams it inside JSON arguments.
  */
 
@@ -59,9 +62,9 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   /** The open reasoning item: its text, and its `reasoning_details` fragments (replayed from encrypted_content). */
   let reasoning: { index: number; id: string; text: string; details: unknown[] } | null = null
   let message: { index: number; id: string; parts: OpenPart[] } | null = null
-  /** Every call by its canonical index; `call` is the one open. */
+  /** Every call by its canonical index; `openCalls` are those not done, in the order they opened. */
   const calls = new Map<number, OpenCall>()
-  let call: OpenCall | null = null
+  let openCalls: OpenCall[] = []
 
   const custom = customToolNames(request)
   const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
@@ -108,11 +111,16 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     return [...events, emit('response.output_item.done', { output_index: index, item })]
   }
 
-  const closeCall = (status: ResponseStatus): Uint8Array[] => {
-    if (!call) return []
-    const open = call
+  /** Closes the open calls, or (`wholeOnly`) those whose arguments are whole JSON. */
+  const closeCalls = (status: ResponseStatus, wholeOnly = false): Uint8Array[] => {
+    if (openCalls.length === 0) return []
+    const closing = wholeOnly ? openCalls.filter((open) => isWhole(open.call.arguments)) : openCalls
+    openCalls = openCalls.filter((open) => !closing.includes(open))
+    return closing.flatMap((open) => closeCall(open, status))
+  }
+
+  const closeCall = (open: OpenCall, status: ResponseStatus): Uint8Array[] => {
     const { index, id, call: done } = open
-    call = null
     const at = { item_id: id, output_index: index }
     const input = open.custom ? customInput(done.arguments) : ''
     const events = open.custom
@@ -125,7 +133,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   }
 
   /** Closes whichever item is open. */
-  const closeOpen = (status: ResponseStatus): Uint8Array[] => [...closeReasoning(), ...closeMessage(status), ...closeCall(status)]
+  const closeOpen = (status: ResponseStatus): Uint8Array[] => [...closeReasoning(), ...closeMessage(status), ...closeCalls(status)]
 
   const openReasoning = (): Uint8Array[] => {
     if (reasoning) return []
@@ -189,12 +197,13 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     const events: Uint8Array[] = []
     let target = calls.get(delta.index)
     if (!target) {
-      events.push(...closeOpen('completed'))
+      events.push(...closeReasoning(), ...closeMessage('completed'), ...closeCalls('completed', true))
       const index = output.length
       output.length += 1
       const fields = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
       const isCustom = custom.has(fields.name)
-      target = call = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom }
+      target = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom }
+      openCalls.push(target)
       calls.set(delta.index, target)
       events.push(emit('response.output_item.added', { output_index: index, item: callItem(target, 'in_progress') }))
     }
@@ -202,7 +211,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     if (fragment) {
       target.call.arguments += fragment
       // A call already done keeps its whole arguments in the final response.
-      if (target !== call) output[target.index] = callItem(target, 'completed')
+      if (!openCalls.includes(target)) output[target.index] = callItem(target, 'completed')
       if (!target.custom) events.push(emit('response.function_call_arguments.delta', { item_id: target.id, output_index: target.index, delta: fragment }))
     }
     return events
@@ -241,3 +250,6 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     },
   }
 }
+
+/** Whether a call's arguments so far are a whole JSON object (nothing yet is not). */
+const isWhole = (args: string): boolean => args.trim() !== '' && argumentsObject(args) !== null

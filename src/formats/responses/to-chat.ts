@@ -200,7 +200,9 @@ function contentPart(part: InputPart, at: Path): ContentPart {
       return { type: 'text', text: part.text }
     case 'input_image': {
       if (!part.image_url) throw invalid(at, 'an input_image needs image_url (a URL or a data URL)')
-      return { type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } }
+      // Chat completions' detail stops at high: `original` (no downscaling) is the nearest there.
+      const detail = part.detail === 'original' ? 'high' : part.detail
+      return { type: 'image_url', image_url: { url: part.image_url, ...(detail ? { detail } : {}) } }
     }
     case 'input_file': {
       const data = part.file_data ?? part.file_url

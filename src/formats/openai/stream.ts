@@ -1,0 +1,50 @@
+import type { StreamEvent, ToolCallDelta } from '../canonical'
+import { fromOpenAIChunk } from './response'
+
+/**
+ * An OpenAI-format stream's chunks → canonical events, with the state of its tool calls, which
+ * single chunks do not carry:
+ * - some servers (Ollama, some vLLM builds) number every parallel call 0 and tell them apart by
+ *   id: a new id at an index is a new call, so the calls are numbered again in order of arrival;
+ * - a call that streamed no arguments gets `{}` before the finish, as OpenAI sends for a call
+ *   without parameters (clients parse the arguments as JSON, and `""` is not JSON).
+ * A stream without tool calls never touches this state.
+ */
+export function createOpenAIStreamDecoder(): (chunk: unknown) => StreamEvent[] {
+  /** Upstream index → the call open there. */
+  const open = new Map<number, Call>()
+  const calls: Call[] = []
+
+  const renumber = (delta: ToolCallDelta): ToolCallDelta => {
+    let call = open.get(delta.index)
+    if (!call || (delta.id && call.id && delta.id !== call.id)) {
+      call = { index: calls.length, id: delta.id ?? null, argued: false }
+      open.set(delta.index, call)
+      calls.push(call)
+    }
+    call.id ??= delta.id ?? null
+    if (delta.function?.arguments) call.argued = true
+    return delta.index === call.index ? delta : { ...delta, index: call.index }
+  }
+
+  return (chunk) => {
+    const events = fromOpenAIChunk(chunk)
+    if (calls.length === 0 && !events.some((event) => event.type === 'delta' && event.delta.tool_calls)) return events
+    return events.flatMap((event): StreamEvent[] => {
+      if (event.type === 'delta' && event.delta.tool_calls) return [{ ...event, delta: { ...event.delta, tool_calls: event.delta.tool_calls.map(renumber) } }]
+      if (event.type !== 'finish') return [event]
+      const empty = calls.filter((call) => !call.argued)
+      for (const call of empty) call.argued = true
+      const filled: StreamEvent[] = empty.map((call) => ({ type: 'delta', delta: { tool_calls: [{ index: call.index, function: { arguments: '{}' } }] } }))
+      return [...filled, event]
+    })
+  }
+}
+
+interface Call {
+  /** The canonical index. */
+  index: number
+  id: string | null
+  /** Whether any arguments came. */
+  argued: boolean
+}
