@@ -3,7 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
-import { cachesForAnHour, carriesDocuments, estimatePromptTokens, promptTokenBound } from '../formats/openai/estimate'
+import { cachesForAnHour, carriesDocuments, estimatePromptTokens, predictionTokenBound, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor, type Refusal } from '../tenancy/ledger'
@@ -51,12 +51,12 @@ export interface Admitted {
   tokenCap: number
 }
 
-/** The output tokens an endpoint may produce for this request. */
+/** The output tokens an endpoint may bill for this request: what it may produce, and a prediction's rejected tokens. */
 export function outputBound(request: ChatRequest, endpoint: Endpoint): number {
   const cap = endpoint.spec.maxCompletionTokens
   // Reasoning may raise max_tokens to fit a thinking budget (Anthropic), up to the endpoint's cap.
-  if (request.reasoning != null || request.reasoning_effort != null) return cap
-  return Math.min(maxTokensAllowed(request) ?? cap, cap)
+  const produced = request.reasoning != null || request.reasoning_effort != null ? cap : Math.min(maxTokensAllowed(request) ?? cap, cap)
+  return produced + predictionTokenBound(request)
 }
 
 /** What admission needs to know of a request, whatever its kind (chat, embeddings). */

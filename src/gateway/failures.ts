@@ -75,7 +75,18 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = outcomeOfStatus(status, message)
-  return { outcome, status, message, raw, retryAfter: response.headers.get('retry-after') }
+  return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')) }
+}
+
+/**
+ * An upstream's Retry-After, passed on to the client only as what the header may hold: seconds, or
+ * an HTTP date (rewritten). Anything else (an upstream may put what it received there) is dropped.
+ */
+function retryAfterOf(header: string | null): string | null {
+  const value = header?.trim() ?? ''
+  if (/^\d{1,10}$/.test(value)) return value
+  const date = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value) ? Date.parse(value) : Number.NaN
+  return Number.isNaN(date) ? null : new Date(date).toUTCString()
 }
 
 function outcomeOfStatus(status: number, message: string): FailureOutcome {
@@ -99,17 +110,17 @@ export function failureFromThrow(error: unknown, timedOut: boolean): Failure {
 const MIN_SECRET_LENGTH = 8
 /** A body cut short may end inside a secret: a trailing piece this long of one is hidden too. */
 const MIN_SECRET_FRAGMENT = 6
-/** Provider headers whose values are credentials (catalog `headers`, e.g. a vLLM server's bearer token). */
-const CREDENTIAL_HEADER = /authorization|api-?key|token|secret/i
-
 /**
- * The secrets the gateway sends a provider: its key secret, and the values of credential headers
- * the catalog sets, each also in parts (a Bedrock secret is `id:secret[:token]`, a header
- * `Bearer <token>`).
+ * The secrets the gateway sends a provider: its key secret, and the value of every header the
+ * catalog sets for it (no name tells a credential: `Helicone-Auth`, `Ocp-Apim-Subscription-Key`;
+ * hiding a harmless value costs nothing). Each also in parts (a Bedrock secret is
+ * `id:secret[:token]`, a header `Bearer <token>`), and as JSON escapes it (`/` as `\/`), since a
+ * body too deep or too long to parse is kept as text.
  */
 export function providerSecrets(apiKey: string, provider: Pick<Endpoint['provider'], 'headers'>): string[] {
-  const values = [apiKey, ...Object.entries(provider.headers).flatMap(([name, value]) => (CREDENTIAL_HEADER.test(name) ? [value] : []))]
-  return [...new Set(values.flatMap((value) => [value, ...value.split(/[\s:]+/)]))].filter((piece) => piece.length >= MIN_SECRET_LENGTH)
+  const values = [apiKey, ...Object.values(provider.headers)]
+  const pieces = values.flatMap((value) => [value, ...value.split(/[\s:]+/)]).filter((piece) => piece.length >= MIN_SECRET_LENGTH)
+  return [...new Set(pieces.flatMap((piece) => [piece, JSON.stringify(piece).slice(1, -1), JSON.stringify(piece).slice(1, -1).replaceAll('/', '\\/')]))]
 }
 
 /**

@@ -163,6 +163,18 @@ describe('fallback before the first byte', () => {
   })
 
   it.each([
+    ['an HTTP date, rewritten', 'Wed, 21 Oct 2026 07:28:00 GMT', 'Wed, 21 Oct 2026 07:28:00 GMT'],
+    ['what it received (not a Retry-After value), left out', 'key=test-upstream-key', null],
+    ['a number with text after it, left out', '12; key=abc', null],
+  ])("passes on an upstream's Retry-After only as seconds or a date: %s", async (_label, sent, passed) => {
+    const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after': sent })
+    fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe(passed)
+  })
+
+  it.each([
     ['a 200', 200],
     // Its status alone would stop failover (the request's fault); cut short, it is a timeout.
     ['a 400', 400],

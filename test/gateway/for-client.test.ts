@@ -5,9 +5,19 @@ import { MAX_JSON_DEPTH } from '../../src/json-depth'
 const KEY = 'sk-live-0123456789abcdef'
 
 describe('providerSecrets', () => {
-  it('are the key secret, the credential headers the catalog sets, and their parts long enough to look for', () => {
-    const headers = { authorization: 'Bearer vllm-token-98765', 'x-title': 'Meridian gateway', 'X-Api-Key': 'second-key-4567' }
-    expect(providerSecrets(KEY, { headers }).sort()).toEqual([KEY, 'Bearer vllm-token-98765', 'vllm-token-98765', 'second-key-4567'].sort())
+  it('are the key secret, every header value the catalog sets (no name tells a credential), and their parts long enough to look for', () => {
+    const headers = { authorization: 'Bearer vllm-token-98765', 'Helicone-Auth': 'Bearer heli-98765', 'Ocp-Apim-Subscription-Key': 'apim-secret-1', 'x-title': 'Gateway' }
+    expect(providerSecrets(KEY, { headers }).sort()).toEqual(
+      [KEY, 'Bearer vllm-token-98765', 'vllm-token-98765', 'Bearer heli-98765', 'heli-98765', 'apim-secret-1'].sort(),
+    )
+  })
+
+  it('are looked for as JSON escapes them too, in a body kept as text', () => {
+    const secret = 'wJalrXUtn/FEMI"bPxRfiCY'
+    const secrets = providerSecrets(secret, { headers: {} })
+    expect(secrets).toEqual(expect.arrayContaining(['wJalrXUtn/FEMI\\"bPxRfiCY', 'wJalrXUtn\\/FEMI\\"bPxRfiCY']))
+    const text = `{"error":"Invalid key ${JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/')}"}`
+    expect(forClient({ message: text, raw: text }, secrets).raw).toBe('{"error":"Invalid key [redacted]"}')
   })
 
   it('look for a Bedrock secret in parts, and not for pieces too short to be secrets', () => {

@@ -160,6 +160,20 @@ describe('a budget is never overspent', () => {
     expect(upstream.calls).toHaveLength(0)
   })
 
+  it("reserves a predicted output's tokens as output: the ones the model rejects are billed as completion, beyond max_tokens", async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const { key } = await createKey({ name: 'prediction', limit: 0.01 })
+    const prediction = { type: 'content', content: 'x'.repeat(400_000) }
+    expect((await chat(key, { model: 'test/other', messages: hi, max_tokens: 100 })).status).toBe(200)
+    const response = await chat(key, { model: 'test/other', messages: hi, max_tokens: 100, prediction })
+    expect(response.status).toBe(402)
+    // 100 + 400,029 output tokens (the prediction's JSON) at $2/M, and the prompt's few at $1/M.
+    const { required } = ((await response.json()) as ErrorJson).error.metadata as { required: number }
+    expect(required).toBeGreaterThan(0.80026)
+    expect(required).toBeLessThan(0.8003)
+    expect(upstream.calls).toHaveLength(1)
+  })
+
   it('bites on the next request when the limit is lowered', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
     const { key, hash } = await createKey({ name: 'lowered', limit: 1 })

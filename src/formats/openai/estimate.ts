@@ -133,6 +133,14 @@ export function promptTokenBound(request: ChatRequest): number {
 }
 
 /**
+ * A predicted output's bound (OpenAI's `prediction`): the tokens of it the model rejects are billed
+ * as completion tokens, beyond max_tokens.
+ */
+export function predictionTokenBound(request: ChatRequest): number {
+  return request.prediction == null ? 0 : utf8Length(JSON.stringify(request.prediction))
+}
+
+/**
  * Tool definitions in either OpenAI form: `tools`, or the legacy `functions`, which OpenAI-format
  * upstreams receive as sent and bill as prompt all the same.
  */
