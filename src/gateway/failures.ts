@@ -120,7 +120,14 @@ const MIN_SECRET_FRAGMENT = 6
 export function providerSecrets(apiKey: string, provider: Pick<Endpoint['provider'], 'headers'>): string[] {
   const values = [apiKey, ...Object.values(provider.headers)]
   const pieces = values.flatMap((value) => [value, ...value.split(/[\s:]+/)]).filter((piece) => piece.length >= MIN_SECRET_LENGTH)
-  return [...new Set(pieces.flatMap((piece) => [piece, JSON.stringify(piece).slice(1, -1), JSON.stringify(piece).slice(1, -1).replaceAll('/', '\\/')]))]
+  return [
+    ...new Set(
+      pieces.flatMap((piece) => {
+        const escaped = JSON.stringify(piece).slice(1, -1)
+        return [piece, escaped, escaped.replaceAll('/', '\\/')]
+      }),
+    ),
+  ]
 }
 
 /**

@@ -19,8 +19,9 @@ import {
  * (input and cache counts at message_start, output at message_delta) and the stop reason before
  * message_stop, so the decoder keeps them until message_stop and emits `finish` then `usage`
  * there. The first half is also emitted at once, as usage so far: a stream that ends in an error
- * or is cut short is then charged its counted input, not an estimate. Thinking streams as `reasoning` plus `reasoning_details` fragments that share their
- * block's index; the signature, sent last, is one more fragment of that index.
+ * or is cut short is then charged its counted input, not an estimate. Thinking streams as
+ * `reasoning` plus `reasoning_details` fragments that share their block's index; the signature,
+ * sent last, is one more fragment of that index.
  *
  * The answer opens (the role's delta, the stream's first event) with the first content block, even
  * a hidden one, not at message_start: Anthropic may send message_start and then an error

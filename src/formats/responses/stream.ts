@@ -35,8 +35,9 @@ import type { ResponsesRequest } from './request'
  * exception: a call whose arguments are not yet whole JSON when the next call starts (an upstream
  * that interleaves parallel calls' fragments) stays open beside it, so that its done events carry
  * its whole arguments. A late fragment of a call already done (after text came between) still
- * reaches it: its delta names that call's item, and the final response carries the whole arguments. A custom tool's call (./custom-tools) sends its text
- * in one delta as it closes, since the provider streams it inside JSON arguments.
+ * reaches it: its delta names that call's item, and the final response carries the whole
+ * arguments. A custom tool's call (./custom-tools) sends its text in one delta as it closes,
+ * since the provider streams it inside JSON arguments.
  */
 
 interface OpenPart {
