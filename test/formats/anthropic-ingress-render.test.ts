@@ -234,6 +234,31 @@ describe('createMessageStream', () => {
         'message_stop',
       ],
     },
+    {
+      // The OpenAI decoder fills a call that streamed no arguments with `{}` at the finish.
+      name: "a late `{}` for a call that streamed nothing is dropped; a late fragment of a call that streamed some is kept",
+      events: [
+        delta({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'now', arguments: '' } }] }),
+        delta({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'g', arguments: '{"x":' } }] }),
+        delta({ tool_calls: [{ index: 2, id: 'call_c', type: 'function', function: { name: 'h', arguments: '' } }] }),
+        delta({ tool_calls: [{ index: 1, function: { arguments: '1}' } }, { index: 0, function: { arguments: '{}' } }, { index: 2, function: { arguments: '{}' } }] }),
+        finish('tool_calls'),
+      ],
+      expected: [
+        'message_start',
+        'start 0 tool_use',
+        'stop 0',
+        'start 1 tool_use',
+        'delta 1 {"x":',
+        'stop 1',
+        'start 2 tool_use',
+        'delta 1 1}',
+        'delta 2 {}',
+        'stop 2',
+        'message_delta tool_use',
+        'message_stop',
+      ],
+    },
     { name: 'a finish with no content', events: [finish('length')], expected: ['message_start', 'message_delta max_tokens', 'message_stop'] },
   ]
   for (const { name, events, expected } of cases) {

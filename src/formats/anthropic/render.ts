@@ -153,6 +153,8 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   /** The upstream's word on which stop sequence matched (a delta's `stop_sequence`). */
   let matched: unknown = null
   const toolBlocks = new Map<number, number>()
+  /** The tool_use blocks some input was sent for. */
+  const argued = new Set<number>()
   /** The upstream's counts before the answer opened (an Anthropic-format upstream's message_start). */
   let counted: TokenUsage | null = null
 
@@ -217,8 +219,13 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
         toolBlocks.set(call.index, index)
       }
       // A late fragment of an earlier call still names that call's block, as Anthropic's index does.
+      // A late `{}` for a call that streamed nothing (the OpenAI decoder's filler at the finish) is
+      // dropped: Anthropic's clients read a block without input as `{}` already.
       const partial = call.function?.arguments
-      if (partial) out.push(delta(index, { type: 'input_json_delta', partial_json: partial }))
+      const closed = open !== 'tool_use' || index !== blocks - 1
+      if (!partial || (closed && partial === '{}' && !argued.has(index))) return out
+      argued.add(index)
+      out.push(delta(index, { type: 'input_json_delta', partial_json: partial }))
       return out
     })
 
