@@ -26,7 +26,16 @@ export const ProviderSchema = z.strictObject({
   id: Slug,
   name: z.string().min(1),
   format: WireFormat,
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /**
+   * A path is appended to it, so it has no query or fragment; and no user or password, which fetch
+   * refuses and an error message would carry (credentials go in `apiKeyEnv` or `headers`).
+   */
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .refine((url) => {
+      const { username, password, search, hash } = new URL(url)
+      return !username && !password && !search && !hash
+    }, 'must have no user, password, query or fragment: put credentials in apiKeyEnv or headers'),
   /**
    * Name of the Worker secret holding this provider's API key; the provider is live only when it
    * is set. For format "bedrock" the secret holds `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`.
