@@ -64,13 +64,19 @@ describe('fromAnthropicRequest', () => {
       body: { tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true } },
       expected: { tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false },
     },
-    { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048 } } },
+    { name: 'thinking with a budget → reasoning.max_tokens', body: { thinking: { type: 'enabled', budget_tokens: 2048 } }, expected: { reasoning: { max_tokens: 2048, display: null } } },
+    {
+      name: "thinking's display → reasoning.display, for either kind",
+      body: { thinking: { type: 'adaptive', display: 'summarized' }, output_config: { effort: 'high' } },
+      expected: { reasoning: { enabled: true, effort: 'high', display: 'summarized' } },
+    },
+    { name: 'a budget with display omitted', body: { thinking: { type: 'enabled', budget_tokens: 2048, display: 'omitted' } }, expected: { reasoning: { max_tokens: 2048, display: 'omitted' } } },
     { name: 'thinking disabled → reasoning turned off, said rather than left unsaid', body: { thinking: { type: 'disabled' } }, expected: { reasoning: { enabled: false } } },
-    { name: 'adaptive thinking with output_config.effort → reasoning at that effort', body: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, expected: { reasoning: { enabled: true, effort: 'low' } } },
+    { name: 'adaptive thinking with output_config.effort → reasoning at that effort', body: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, expected: { reasoning: { enabled: true, effort: 'low', display: null } } },
     {
       name: 'an effort beside a budget → the budget, and the effort as verbosity',
       body: { thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' } },
-      expected: { reasoning: { max_tokens: 2048 }, verbosity: 'high' },
+      expected: { reasoning: { max_tokens: 2048, display: null }, verbosity: 'high' },
     },
     {
       name: 'output_config.format (structured outputs) → response_format json_schema',

@@ -282,7 +282,9 @@ describe('toAnthropic thinking', () => {
     ['top-level reasoning_effort', { reasoning_effort: 'low' }, enabled(2000)],
     ['reasoning.max_tokens as the budget', { reasoning: { max_tokens: 3000, effort: 'low' } }, enabled(3000)],
     ['a budget below the floor', { reasoning: { max_tokens: 500 } }, enabled(1024)],
-    ['exclude with an effort (still thinks)', { reasoning: { effort: 'high', exclude: true } }, enabled(8000)],
+    ['exclude with an effort (still thinks; its text omitted, which is faster)', { reasoning: { effort: 'high', exclude: true } }, { ...enabled(8000), thinking: { type: 'enabled', budget_tokens: 8000, display: 'omitted' } }],
+    ["the client's display, omitted", { reasoning: { effort: 'high', display: 'omitted' } }, { ...enabled(8000), thinking: { type: 'enabled', budget_tokens: 8000, display: 'omitted' } }],
+    ["the client's display, summarized (this model's default: not sent)", { reasoning: { effort: 'high', display: 'summarized' } }, enabled(8000)],
     ['no reasoning', {}, { thinking: undefined, max_tokens: 10000 }],
     ['effort none', { reasoning: { effort: 'none' }, reasoning_effort: 'high' }, { thinking: undefined, max_tokens: 10000 }],
     ['enabled false', { reasoning: { enabled: false, max_tokens: 4000 } }, { thinking: undefined, max_tokens: 10000 }],
@@ -340,10 +342,14 @@ describe('toAnthropic thinking', () => {
   })
 
   it.each([
-    ['effort high', { effort: 'high' }, { thinking: { type: 'adaptive' }, output_config: { effort: 'high' } }],
-    ['effort minimal (as low)', { effort: 'minimal' }, { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }],
-    ['enabled alone (the model default effort)', { enabled: true }, { thinking: { type: 'adaptive' }, output_config: undefined }],
-    ['reasoning.max_tokens (no budget there)', { max_tokens: 4000 }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    // Their thinking is omitted by default: it is asked for summarized, as the client asked for reasoning.
+    ['effort high', { effort: 'high' }, { thinking: { type: 'adaptive', display: 'summarized' }, output_config: { effort: 'high' } }],
+    ['effort minimal (as low)', { effort: 'minimal' }, { thinking: { type: 'adaptive', display: 'summarized' }, output_config: { effort: 'low' } }],
+    ['enabled alone (the model default effort)', { enabled: true }, { thinking: { type: 'adaptive', display: 'summarized' }, output_config: undefined }],
+    ['reasoning.max_tokens (no budget there)', { max_tokens: 4000 }, { thinking: { type: 'adaptive', display: 'summarized' }, output_config: undefined }],
+    ['exclude (omitted, their default: not sent)', { effort: 'low', exclude: true }, { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }],
+    ["the client's display, omitted", { enabled: true, display: 'omitted' }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    ['no display from /v1/messages (null: the model default)', { enabled: true, display: null }, { thinking: { type: 'adaptive' }, output_config: undefined }],
     ['effort none', { effort: 'none' }, { thinking: { type: 'disabled' }, output_config: undefined }],
   ])('uses adaptive thinking on adaptive-only models: %s', (_, reasoning, expected) => {
     const { body } = convert({ messages: hi, reasoning, top_p: 0.9 }, { ...wide, upstreamModel: 'claude-sonnet-5-5' })

@@ -229,7 +229,8 @@ describe('toBedrock for Claude', () => {
 
   it('sends adaptive thinking with a max_tokens, and no thinking to Claude 3.5 and older', () => {
     const adaptive = toBedrock(request({ reasoning: { effort: 'high' } }), { claude: { upstreamModel: 'us.anthropic.claude-opus-4-7-v1:0', maxTokensCap: 32_000 } })
-    expect(adaptive.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } })
+    // Opus 4.7 omits its thinking by default: the reasoning asked for is asked for summarized.
+    expect(adaptive.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive', display: 'summarized' } })
     expect(adaptive.inferenceConfig).toEqual({ maxTokens: 32_000 })
     const old = toBedrock(request({ messages: toolTurn(signed), tools, reasoning: { effort: 'high' }, temperature: 0.5 }), { maxTokens: 4096, claude: { upstreamModel: 'anthropic.claude-3-5-sonnet-20241022-v2:0', maxTokensCap: 8192 } })
     expect(old.additionalModelRequestFields).toBeUndefined()

@@ -420,6 +420,11 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     // Without thinking, an effort does not turn it on.
     expect((await messages({ ...ask, model: 'test/claude', output_config: { effort: 'low' } })).status).toBe(200)
     expect(thought.calls[1]!.body).not.toHaveProperty('thinking')
+    // Thinking's display reaches Claude as sent; without one, the model's default stays.
+    expect((await messages({ ...ask, max_tokens: 4096, model: 'test/claude', thinking: { type: 'enabled', budget_tokens: 2048, display: 'omitted' } })).status).toBe(200)
+    expect(thought.calls[2]!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048, display: 'omitted' } })
+    expect((await messages({ ...ask, max_tokens: 4096, model: 'test/claude', thinking: { type: 'enabled', budget_tokens: 2048 } })).status).toBe(200)
+    expect((thought.calls[3]!.body as { thinking: object }).thinking).toStrictEqual({ type: 'enabled', budget_tokens: 2048 })
   })
 
   it("words a prompt too long as Anthropic does, which Claude Code compacts on, whoever refused it", async () => {

@@ -99,10 +99,11 @@ const OutputConfig = z.object({
   format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish(),
 })
 
+const ThinkingDisplay = z.enum(['summarized', 'omitted']).nullish()
 const Thinking = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive() }),
+  z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive(), display: ThinkingDisplay }),
   z.object({ type: z.literal('disabled') }),
-  z.object({ type: z.literal('adaptive') }),
+  z.object({ type: z.literal('adaptive'), display: ThinkingDisplay }),
 ])
 
 /** Unknown top-level fields (service_tier, container, …) are dropped: no canonical meaning. */
@@ -191,14 +192,19 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
 function reasoningOf(thinking: MessagesRequest['thinking'], effort: string | null | undefined): ChatRequest['reasoning'] {
   switch (thinking?.type) {
     case 'enabled':
-      return { max_tokens: thinking.budget_tokens }
+      return { max_tokens: thinking.budget_tokens, ...displayOf(thinking) }
     case 'adaptive':
-      return { enabled: true, ...(effort ? { effort } : {}) }
+      return { enabled: true, ...(effort ? { effort } : {}), ...displayOf(thinking) }
     case 'disabled':
       return { enabled: false }
     default:
       return undefined
   }
+}
+
+/** The client's display, or null for the model's default (src/formats/anthropic/thinking.ts). */
+function displayOf(thinking: { display?: 'summarized' | 'omitted' | null }): { display: 'summarized' | 'omitted' | null } {
+  return { display: thinking.display ?? null }
 }
 
 function withCache<Part extends object>(part: Part, block: { cache_control?: unknown }): Part {

@@ -21,6 +21,12 @@ import { isThinking, type Body, type Turn } from './wire'
  * Models that take only adaptive thinking get `thinking: {type: 'adaptive'}` and the effort as
  * `output_config.effort` instead of a budget.
  *
+ * Display: Claude returns its thinking summarized or omitted (empty text, the signature kept), and
+ * the default differs by model (omitted on the adaptive-only ones). A client that asked for
+ * reasoning gets it summarized on every model, or omitted when it excluded the reasoning; a
+ * `reasoning.display` says otherwise, and null leaves the model's default (/v1/messages without
+ * one, as Anthropic would). It is sent only where it is not the model's default.
+ *
  * Effort without thinking: OpenRouter's `verbosity` is Claude's `output_config.effort` (and
  * /v1/messages' effort beside a budget, or with no thinking, arrives as `verbosity`). It is sent to
  * the models that take effort, at the nearest level each has; thinking's own effort wins.
@@ -34,6 +40,8 @@ const Reasoning = z.looseObject({
   max_tokens: z.number().int().nonnegative().nullish(),
   exclude: z.boolean().nullish(),
   enabled: z.boolean().nullish(),
+  /** Claude's `thinking.display` (a Meridian extension; /v1/messages carries its own here, null when it set none). */
+  display: z.enum(['summarized', 'omitted']).nullish(),
 })
 
 const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
@@ -69,6 +77,8 @@ export interface ReasoningRequest {
   budget: number | null
   /** The model reasons but the answer leaves the reasoning out. */
   exclude: boolean
+  /** null: the model's default. */
+  display: 'summarized' | 'omitted' | null
 }
 
 /** Reads the unified `reasoning` object; malformed values are ignored, as other extras are. */
@@ -79,9 +89,10 @@ export function reasoningOf(request: ChatRequest): ReasoningRequest {
   const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : null)
   // include_reasoning: false is the deprecated spelling of exclude.
   const exclude = reasoning.exclude === true || request.include_reasoning === false
-  if (effort === 'none' || reasoning.enabled === false || reasoning.max_tokens === 0) return { state: 'off', effort: null, budget: null, exclude }
+  const display = reasoning.display === undefined ? (exclude ? 'omitted' : 'summarized') : reasoning.display
+  if (effort === 'none' || reasoning.enabled === false || reasoning.max_tokens === 0) return { state: 'off', effort: null, budget: null, exclude, display }
   const on = reasoning.enabled === true || effort != null || reasoning.max_tokens != null
-  return { state: on ? 'on' : 'unset', effort, budget: reasoning.max_tokens ?? null, exclude }
+  return { state: on ? 'on' : 'unset', effort, budget: reasoning.max_tokens ?? null, exclude, display }
 }
 
 /** Whether Anthropic would refuse thinking on this request (see the module comment). */
@@ -107,8 +118,9 @@ export function applyThinking(
   const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
   if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
   if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
+  const display = reasoning.display === null || reasoning.display === (adaptive ? 'omitted' : 'summarized') ? {} : { display: reasoning.display }
   if (adaptive) {
-    body.thinking = { type: 'adaptive' }
+    body.thinking = { type: 'adaptive', ...display }
     const effort = reasoning.effort && effortFor(options.upstreamModel, reasoning.effort)
     if (effort) body.output_config = { effort }
     delete body.top_p
@@ -116,7 +128,7 @@ export function applyThinking(
     const planned = budgetFor(reasoning, options.maxTokens, Math.max(options.maxTokensCap, options.maxTokens))
     if (!planned) return
     body.max_tokens = planned.maxTokens
-    body.thinking = { type: 'enabled', budget_tokens: planned.budget }
+    body.thinking = { type: 'enabled', budget_tokens: planned.budget, ...display }
     if (typeof body.top_p === 'number') body.top_p = Math.max(MIN_TOP_P, body.top_p)
   }
   delete body.temperature
