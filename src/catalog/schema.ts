@@ -22,6 +22,17 @@ export type WireFormat = z.infer<typeof WireFormat>
 
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase slug (a-z, 0-9, ., _, -)')
 
+/** No `?` or `#` (even empty), no user or password; a string that is no URL is z.url()'s to report. */
+function plainBaseUrl(url: string): boolean {
+  if (url.includes('?') || url.includes('#')) return false
+  try {
+    const { username, password } = new URL(url)
+    return !username && !password
+  } catch {
+    return true
+  }
+}
+
 export const ProviderSchema = z.strictObject({
   id: Slug,
   name: z.string().min(1),
@@ -32,10 +43,7 @@ export const ProviderSchema = z.strictObject({
    */
   baseUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .refine((url) => {
-      const { username, password, search, hash } = new URL(url)
-      return !username && !password && !search && !hash
-    }, 'must have no user, password, query or fragment: put credentials in apiKeyEnv or headers'),
+    .refine(plainBaseUrl, 'must have no user, password, query or fragment: put credentials in apiKeyEnv or headers'),
   /**
    * Name of the Worker secret holding this provider's API key; the provider is live only when it
    * is set. For format "bedrock" the secret holds `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`.

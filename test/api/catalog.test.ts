@@ -31,6 +31,8 @@ describe('the catalog', () => {
     ['a bad base URL', (doc) => (doc.providers[1].baseUrl = 'ftp://x'), 'providers[1].baseUrl'],
     ['a base URL with a password (fetch refuses it; errors would carry it)', (doc) => (doc.providers[1].baseUrl = 'https://u:sk-secret-1234@api.example.com/v1'), 'providers[1].baseUrl'],
     ['a base URL with a query (a path is appended to it)', (doc) => (doc.providers[1].baseUrl = 'https://api.example.com/v1?key=sk-secret-1234'), 'providers[1].baseUrl'],
+    ['a base URL ending in an empty query', (doc) => (doc.providers[1].baseUrl = 'https://api.example.com/v1?'), 'providers[1].baseUrl'],
+    ['a base URL that is no URL (a 400, not a throw)', (doc) => (doc.providers[1].baseUrl = 'not a url'), 'providers[1].baseUrl'],
     ['a missing region', (doc) => delete doc.providers[2].region, 'providers[2].region'],
     ['the admin token as a provider key', (doc) => (doc.providers[0].apiKeyEnv = 'ADMIN_TOKEN'), 'providers[0].apiKeyEnv'],
     ['a header name with a space', (doc) => (doc.providers[0].headers = { 'x bad': '1' }), 'providers[0].headers'],
