@@ -37,6 +37,8 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
     if (preset.accepts === 'any' || preset.accepts.includes(field)) body[field] = value
   }
   mapParameters(request, preset.parameters, body)
+  // `reasoning.display` is Claude's thinking display, carried by Meridian: no OpenAI-format upstream reads it.
+  if (typeof body.reasoning === 'object' && body.reasoning !== null && 'display' in body.reasoning) body.reasoning = omit(body.reasoning, ['display'])
   if (preset.messageFields.length || preset.partFields.length) {
     body.messages = request.messages.map((message) => stripMessage(message, preset))
   }

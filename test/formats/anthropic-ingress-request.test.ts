@@ -70,6 +70,11 @@ describe('fromAnthropicRequest', () => {
       body: { thinking: { type: 'adaptive', display: 'summarized' }, output_config: { effort: 'high' } },
       expected: { reasoning: { enabled: true, effort: 'high', display: 'summarized' } },
     },
+    {
+      name: 'a display Meridian does not know (a beta\'s `updates`) passes on as sent',
+      body: { thinking: { type: 'adaptive', display: 'updates' } },
+      expected: { reasoning: { enabled: true, display: 'updates' } },
+    },
     { name: 'a budget with display omitted', body: { thinking: { type: 'enabled', budget_tokens: 2048, display: 'omitted' } }, expected: { reasoning: { max_tokens: 2048, display: 'omitted' } } },
     { name: 'thinking disabled → reasoning turned off, said rather than left unsaid', body: { thinking: { type: 'disabled' } }, expected: { reasoning: { enabled: false } } },
     { name: 'adaptive thinking with output_config.effort → reasoning at that effort', body: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, expected: { reasoning: { enabled: true, effort: 'low', display: null } } },

@@ -285,6 +285,7 @@ describe('toAnthropic thinking', () => {
     ['exclude with an effort (still thinks; its text omitted, which is faster)', { reasoning: { effort: 'high', exclude: true } }, { ...enabled(8000), thinking: { type: 'enabled', budget_tokens: 8000, display: 'omitted' } }],
     ["the client's display, omitted", { reasoning: { effort: 'high', display: 'omitted' } }, { ...enabled(8000), thinking: { type: 'enabled', budget_tokens: 8000, display: 'omitted' } }],
     ["the client's display, summarized (this model's default: not sent)", { reasoning: { effort: 'high', display: 'summarized' } }, enabled(8000)],
+    ['a display that is no string (ignored, the rest of reasoning kept)', { reasoning: { effort: 'high', display: 7 } }, enabled(8000)],
     ['no reasoning', {}, { thinking: undefined, max_tokens: 10000 }],
     ['effort none', { reasoning: { effort: 'none' }, reasoning_effort: 'high' }, { thinking: undefined, max_tokens: 10000 }],
     ['enabled false', { reasoning: { enabled: false, max_tokens: 4000 } }, { thinking: undefined, max_tokens: 10000 }],
@@ -350,12 +351,18 @@ describe('toAnthropic thinking', () => {
     ['exclude (omitted, their default: not sent)', { effort: 'low', exclude: true }, { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }],
     ["the client's display, omitted", { enabled: true, display: 'omitted' }, { thinking: { type: 'adaptive' }, output_config: undefined }],
     ['no display from /v1/messages (null: the model default)', { enabled: true, display: null }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    ["a newer display (a beta's), as sent", { enabled: true, display: 'updates' }, { thinking: { type: 'adaptive', display: 'updates' }, output_config: undefined }],
     ['effort none', { effort: 'none' }, { thinking: { type: 'disabled' }, output_config: undefined }],
   ])('uses adaptive thinking on adaptive-only models: %s', (_, reasoning, expected) => {
     const { body } = convert({ messages: hi, reasoning, top_p: 0.9 }, { ...wide, upstreamModel: 'claude-sonnet-5-5' })
     expect({ thinking: body.thinking, output_config: body.output_config }).toStrictEqual(expected)
     expect(body.max_tokens).toBe(10000)
     if (expected.thinking.type === 'adaptive') expect(body).not.toHaveProperty('top_p')
+  })
+
+  it('sends Claude 3.7 no display: it returns its whole thinking, with none to choose', () => {
+    const { body } = convert({ messages: hi, reasoning: { effort: 'high', exclude: true } }, { ...wide, upstreamModel: 'claude-3-7-sonnet-20250219' })
+    expect(body.thinking).toStrictEqual({ type: 'enabled', budget_tokens: 8000 })
   })
 
   it.each([

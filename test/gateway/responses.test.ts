@@ -144,6 +144,10 @@ describe('POST /v1/responses, non-streaming', () => {
     const response = await responses({ model: 'test/claude', input: 'Oslo in March?', reasoning: { effort: 'low' }, max_output_tokens: 2000 })
     expect(response.status).toBe(200)
     expect(upstream.calls[0]!.body).toMatchObject({ model: 'claude-test', messages: [{ role: 'user', content: [{ type: 'text', text: 'Oslo in March?' }] }], thinking: { type: 'enabled' } })
+    // No summary asked for: Claude's thinking is omitted, as OpenAI gives none; asked for, summarized (this model's default).
+    expect(upstream.calls[0]!.body).toMatchObject({ thinking: { display: 'omitted' } })
+    expect((await responses({ model: 'test/claude', input: 'Oslo?', reasoning: { effort: 'low', summary: 'auto' }, max_output_tokens: 2000 })).status).toBe(200)
+    expect(upstream.calls[1]!.body.thinking).not.toHaveProperty('display')
     const id = response.headers.get('x-generation-id')!
     expect(await response.json()).toMatchObject({
       status: 'completed',

@@ -113,6 +113,13 @@ describe('OpenAI-compatible presets: request body', () => {
     expect((await send({ ...request, verbosity: 'max' }, { preset: 'openrouter' })).body.verbosity).toBe('max')
   })
 
+  it.each(['openrouter', 'vllm', undefined] as const)("sends no reasoning.display (Claude's thinking display, Meridian's to read) to %s, which take reasoning as it is", async (preset) => {
+    for (const display of [null, 'omitted']) {
+      const { body } = await send({ ...request, reasoning: { max_tokens: 2048, display } }, { preset })
+      expect(body.reasoning).toStrictEqual({ max_tokens: 2048 })
+    }
+  })
+
   it('keeps a client-set reasoning_effort and drops a reasoning object without an effort (openai)', async () => {
     expect((await send({ ...request, reasoning_effort: 'low' }, { preset: 'openai' })).body.reasoning_effort).toBe('low')
     const { body } = await send({ ...request, reasoning: { max_tokens: 2000 } }, { preset: 'openai' })

@@ -99,7 +99,8 @@ const OutputConfig = z.object({
   format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish(),
 })
 
-const ThinkingDisplay = z.enum(['summarized', 'omitted']).nullish()
+/** `summarized`, `omitted`, or a newer one (`updates`, with its beta): passed on as sent. */
+const ThinkingDisplay = z.string().nullish()
 const Thinking = z.discriminatedUnion('type', [
   z.object({ type: z.literal('enabled'), budget_tokens: z.number().int().positive(), display: ThinkingDisplay }),
   z.object({ type: z.literal('disabled') }),
@@ -203,7 +204,7 @@ function reasoningOf(thinking: MessagesRequest['thinking'], effort: string | nul
 }
 
 /** The client's display, or null for the model's default (src/formats/anthropic/thinking.ts). */
-function displayOf(thinking: { display?: 'summarized' | 'omitted' | null }): { display: 'summarized' | 'omitted' | null } {
+function displayOf(thinking: { display?: string | null }): { display: string | null } {
   return { display: thinking.display ?? null }
 }
 

@@ -22,10 +22,11 @@ import { isThinking, type Body, type Turn } from './wire'
  * `output_config.effort` instead of a budget.
  *
  * Display: Claude returns its thinking summarized or omitted (empty text, the signature kept), and
- * the default differs by model (omitted on the adaptive-only ones). A client that asked for
- * reasoning gets it summarized on every model, or omitted when it excluded the reasoning; a
- * `reasoning.display` says otherwise, and null leaves the model's default (/v1/messages without
- * one, as Anthropic would). It is sent only where it is not the model's default.
+ * the default differs by model (omitted on the adaptive-only ones). A chat completion that asked
+ * for reasoning gets it summarized on every model, or omitted when it excluded the reasoning; a
+ * `reasoning.display` says otherwise (a response sets it from `reasoning.summary`), and null leaves
+ * the model's default (/v1/messages without one, as Anthropic would). It is sent only where it is
+ * not the model's default, and never to Claude 3.7, which has none.
  *
  * Effort without thinking: OpenRouter's `verbosity` is Claude's `output_config.effort` (and
  * /v1/messages' effort beside a budget, or with no thinking, arrives as `verbosity`). It is sent to
@@ -41,7 +42,7 @@ const Reasoning = z.looseObject({
   exclude: z.boolean().nullish(),
   enabled: z.boolean().nullish(),
   /** Claude's `thinking.display` (a Meridian extension; /v1/messages carries its own here, null when it set none). */
-  display: z.enum(['summarized', 'omitted']).nullish(),
+  display: z.string().nullish().catch(undefined),
 })
 
 const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
@@ -56,6 +57,8 @@ const MIN_TOP_P = 0.95
 const ADAPTIVE_ONLY = /claude-(?:opus-4-[7-9]|(?:opus|sonnet|haiku)-[5-9]|fable|mythos)/
 // Models from before extended thinking (Claude 2, Instant, 3 and 3.5) refuse `thinking` with a 400.
 const NO_THINKING = /claude-(?:instant|v?2|3-(?:opus|sonnet|haiku)|3-5-)/
+// Claude 3.7 returns its whole thinking, with no display to choose.
+const NO_DISPLAY = /claude-3-7-/
 // Which models take `output_config.effort`, and which of its top levels (Anthropic's effort page).
 const EFFORT = /claude-(?:opus-4-[5-9]|sonnet-4-[6-9]|(?:opus|sonnet)-[5-9]|haiku-(?:5-[5-9]|[6-9])|fable|mythos)/
 const EFFORT_MAX = /claude-(?:opus-4-[6-9]|sonnet-4-[6-9]|(?:opus|sonnet)-[5-9]|fable|mythos)/
@@ -77,8 +80,8 @@ export interface ReasoningRequest {
   budget: number | null
   /** The model reasons but the answer leaves the reasoning out. */
   exclude: boolean
-  /** null: the model's default. */
-  display: 'summarized' | 'omitted' | null
+  /** `summarized`, `omitted` or a newer value; null: the model's default. */
+  display: string | null
 }
 
 /** Reads the unified `reasoning` object; malformed values are ignored, as other extras are. */
@@ -118,7 +121,8 @@ export function applyThinking(
   const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
   if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
   if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
-  const display = reasoning.display === null || reasoning.display === (adaptive ? 'omitted' : 'summarized') ? {} : { display: reasoning.display }
+  const { display: wanted } = reasoning
+  const display = wanted === null || wanted === (adaptive ? 'omitted' : 'summarized') || NO_DISPLAY.test(options.upstreamModel) ? {} : { display: wanted }
   if (adaptive) {
     body.thinking = { type: 'adaptive', ...display }
     const effort = reasoning.effort && effortFor(options.upstreamModel, reasoning.effort)

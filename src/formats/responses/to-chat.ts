@@ -39,7 +39,8 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   if (format) chat.response_format = responseFormatOf(format)
   if (request.text?.verbosity) chat.verbosity = request.text.verbosity
   // OpenRouter's unified `reasoning` is the canonical spelling; every upstream adapter reads it.
-  if (request.reasoning?.effort) chat.reasoning = { effort: request.reasoning.effort }
+  // Claude's thinking shows only when a summary is asked for, as OpenAI's reasoning does.
+  if (request.reasoning?.effort) chat.reasoning = { effort: request.reasoning.effort, display: request.reasoning.summary ? 'summarized' : 'omitted' }
   if (request.user) chat.user = request.user
   if (request.models) chat.models = request.models
   if (request.provider) chat.provider = request.provider
