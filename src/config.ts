@@ -59,7 +59,8 @@ const ConfigSchema = z.object({
    *  and explicit preferences apply in every mode. */
   ROUTING_MODE: z.enum(['nearest-healthy', 'ordered', 'random']).catch('nearest-healthy'),
   /** An admission's reservation is charged in full if its settlement has not arrived by then
-   *  (a late settlement still corrects it). Longer than any request should run. */
+   *  (a late settlement still corrects it). A request still running renews its own every third
+   *  of this (gateway/renewal.ts), so only an abandoned one expires. */
   RESERVATION_TTL_MS: setting(15 * 60_000),
   /** A finished request's settlement waits this long for the key's next admission to carry it
    *  before it is sent on its own (gateway/outbox.ts); its reservation holds until then. */

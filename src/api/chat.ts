@@ -10,6 +10,7 @@ import { admit, settle, type RequestFacts } from '../gateway/accounting'
 import { complete } from '../gateway/complete'
 import { offThePath, type ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
+import { keepReserved } from '../gateway/renewal'
 import { legacyFunctionsRenderer, openaiRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
 import { clearExploring, isExploring, markExploring } from '../health/local'
@@ -87,7 +88,7 @@ export async function withStoredPreset(c: Context<AppEnv>, request: ChatRequest,
 export function engineHooks(
   c: Context<AppEnv>,
   facts: RequestFacts,
-): Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'clientGone' | 'observe' | 'finish' | 'later'> {
+): Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'clientGone' | 'observe' | 'finish' | 'keepReserved' | 'later'> {
   const { env } = c
   const clock = c.get('clock')
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
@@ -98,6 +99,7 @@ export function engineHooks(
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
+    keepReserved: (running) => keepReserved({ env, waitUntil, clock }, c.get('keyHash'), facts.reservation, running),
     later: offThePath(waitUntil),
   }
 }

@@ -7,12 +7,15 @@ import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { badResponse, failureFromResponse, failureFromThrow, type Failure } from './failures'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
+import { mayOutlastReservation } from './renewal'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
 
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
-  const served = await tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
+  const serving = tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
+  if (mayOutlastReservation(ctx.config)) ctx.keepReserved(serving)
+  const served = await serving
   if (!served.ok) {
     const answer = ctx.renderer.error(served.error)
     ctx.finish(failedOutcome(served, answer.status))

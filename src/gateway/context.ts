@@ -36,6 +36,8 @@ export interface ExecutionContext {
   observe: (observation: Observation) => void
   /** Called exactly once, when the request is over (`at`, by default now), with what it cost and what happened. */
   finish: (outcome: RequestOutcome, at?: number) => void
+  /** Keeps the request's reservation from expiring until `running` settles (./renewal: a stream may outlive its TTL). */
+  keepReserved: (running: Promise<unknown>) => void
   /** Runs work that must not delay the answer (see `offThePath`). */
   later: (work: () => void) => void
 }

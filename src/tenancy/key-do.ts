@@ -17,6 +17,7 @@ import {
   nextExpiry,
   pruneReservations,
   pruneTimeOrdered,
+  renewReservations,
   type NewReservation,
 } from './key-tables'
 import {
@@ -215,6 +216,18 @@ export class KeyDO extends DurableObject<Env> {
       return settled.latest
     })
     if (latest !== null) await this.scheduleAlarm(latest + HOUR_MS)
+  }
+
+  /**
+   * Keeps running requests' reservations from expiring: each one still open now expires
+   * RESERVATION_TTL_MS from `now` (never sooner than it did). A stream has no total timeout, so
+   * one that outlives the TTL is renewed while it runs (gateway/renewal.ts), rather than charged in
+   * full with its concurrency slot freed. The alarm needs no change: when it comes, the sweep finds
+   * the reservation not yet due and sets the next one from the new expiry.
+   */
+  renew(ids: string[], now: number): void {
+    if (!this.record()) return
+    renewReservations(this.ctx.storage.sql, ids, now + configOf(this.env).RESERVATION_TTL_MS)
   }
 
   /** Runs `write` as one storage transaction: if it throws, nothing of it is kept, in storage or in memory. */

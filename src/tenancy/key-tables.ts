@@ -110,6 +110,12 @@ export function markReservations(sql: SqlStorage, ids: string[], state: 'settled
   sql.exec(`UPDATE reservations SET state = ? WHERE id IN ${JSON_LIST}`, state, JSON.stringify(ids))
 }
 
+/** Moves the expiry of those of these reservations that are still open to `expiresAt`, never earlier. */
+export function renewReservations(sql: SqlStorage, ids: string[], expiresAt: number): void {
+  if (ids.length === 0) return
+  sql.exec(`UPDATE reservations SET expires_at = MAX(expires_at, ?) WHERE state = 'open' AND id IN ${JSON_LIST}`, expiresAt, JSON.stringify(ids))
+}
+
 /** Open reservations that expired by `now`, oldest batch first. */
 export function expiredReservations(sql: SqlStorage, now: number, limit: number): ReservationRow[] {
   return sql

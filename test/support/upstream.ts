@@ -95,6 +95,8 @@ export interface SseOptions {
   failAfter?: number
   /** After all events the stream stays open without closing (a stalled upstream). */
   stall?: boolean
+  /** After this many events the stream sends nothing more until `until` settles (a long generation). */
+  pause?: { after: number; until: Promise<unknown> }
 }
 
 /** An SSE response whose body yields the given raw event texts, one per chunk. */
@@ -104,6 +106,7 @@ export function sseResponse(events: string[], options: SseOptions = {}): Respons
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (index === 0 && options.hold) await options.hold
+      if (index === options.pause?.after) await options.pause.until
       if (options.failAfter !== undefined && index === options.failAfter) {
         controller.error(new Error('upstream connection reset'))
         return

@@ -1,10 +1,11 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
 import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { adminFetch, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { adminFetch, BASE, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 beforeAll(() => installCatalog())
@@ -31,6 +32,14 @@ function inspect(hash: string) {
 }
 
 const hi = [{ role: 'user', content: 'hi' }]
+
+/** When each of the key's reservations expires, by id. */
+function expiries(hash: string): Promise<Record<string, number>> {
+  return runInDurableObject(stub(hash), (_instance, state) => {
+    const rows = state.storage.sql.exec<{ id: string; expires_at: number }>('SELECT id, expires_at FROM reservations ORDER BY id').toArray()
+    return Object.fromEntries(rows.map((row) => [row.id, row.expires_at]))
+  })
+}
 
 /**
  * Sends a chat request, hangs up once the upstream has its first call, then lets that call go on
@@ -390,6 +399,69 @@ describe('settlement', () => {
     const record = { id: 'gen-lost', created_at: now, model_requested: 'm', model: 'm', provider: 'p', provider_name: 'P', streamed: true, cancelled: false, status: 'success' as const, http_status: 200, finish_reason: 'stop', native_finish_reason: 'stop', tokens_prompt: 1, tokens_completion: 1, tokens_cached: 0, tokens_reasoning: 0, usage_estimated: false, cost_nano: 2_000, latency_ms: 5, ttfb_ms: 5, attempts: [], error: null }
     await stub(hash).settle([{ id: 'gen-lost', now: Date.now(), costNano: 2_000, tokens: 2, record: JSON.stringify(record) }])
     expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0, totalNano: 2_000 }, reservations: { settled: 1 } })
+  })
+
+  it('renews an open reservation a TTL on from the renewal; a settled or expired one, or a deleted key, stays as it was', async () => {
+    const { hash } = await createKey({ name: 'renewed' })
+    const now = Date.now()
+    const ask = (id: string) => ({ id, request: { now, candidates: [{ model: 'm', provider: 'p', worstCaseNano: 4_000 }], promptTokens: 1, maxAttempts: 4 } })
+    await stub(hash).admit([ask('r-open'), ask('r-settled'), ask('r-expired')])
+    await stub(hash).settle([{ id: 'r-settled', now, costNano: 1_000, tokens: 1, record: null }])
+    await runInDurableObject(stub(hash), (_instance, state) => state.storage.sql.exec(`UPDATE reservations SET expires_at = ? WHERE id = 'r-expired'`, now + 60_000))
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 60_000))
+    const tenMinutes = 10 * 60_000
+    await stub(hash).renew(['r-open', 'r-settled', 'r-expired', 'r-unknown'], now + tenMinutes)
+    expect(await expiries(hash)).toEqual({ 'r-open': now + tenMinutes + 15 * 60_000, 'r-settled': now + 15 * 60_000, 'r-expired': now + 60_000 })
+    // A renewal never brings an expiry forward.
+    await stub(hash).renew(['r-open'], now)
+    expect((await expiries(hash))['r-open']).toBe(now + tenMinutes + 15 * 60_000)
+    // The sweep at the first expiry leaves the renewed one open; at the new one it charges it in full.
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(now + 15 * 60_000))
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 4_000, inFlight: 1 }, reservations: { open: 1, settled: 1, expired: 1 } })
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(now + tenMinutes + 15 * 60_000))
+    expect(await inspect(hash)).toMatchObject({ ledger: { reservedNano: 0, inFlight: 0 }, reservations: { settled: 1, expired: 2 } })
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'DELETE' })).status).toBe(200)
+    await stub(hash).renew(['r-open'], now)
+    expect(await inspect(hash)).toMatchObject({ ledger: undefined, reservations: {} })
+  })
+
+  it.each([true, false])('keeps a request that outlives RESERVATION_TTL_MS reserved while it runs, not charged in full and holding its slot (stream: %s)', async (stream) => {
+    const gate = latch()
+    fakeUpstreams({
+      [ALPHA]: async () => {
+        if (stream) return sseResponse(openaiStreamEvents(['one ', 'two ', 'three ']), { pause: { after: 2, until: gate.promise } })
+        await gate.promise
+        return jsonResponse(openaiCompletion())
+      },
+    })
+    const { key, hash } = await createKey({ name: 'long-request', max_concurrency: 1 })
+    const ask = { model: 'test/chat', stream, messages: hi }
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ask),
+    })
+    // The gateway renews every third of its TTL, here 30 ms; the key's object keeps its own 15
+    // minutes. A JSON request is renewed as its timeouts outlast 90 ms.
+    const answer = worker.fetch(request, { ...env, RESERVATION_TTL_MS: '90' }, ctx)
+    await vi.waitFor(async () => expect(Object.values(await expiries(hash))).toHaveLength(1))
+    const [admitted] = Object.values(await expiries(hash))
+    await vi.waitFor(async () => expect(Object.values(await expiries(hash))[0]).toBeGreaterThan(admitted!), { timeout: 5_000 })
+    // At the expiry it was admitted with, the sweep leaves it alone: still reserved, still the key's one slot.
+    await runInDurableObject(stub(hash), (instance) => instance.sweep(admitted!))
+    expect(await inspect(hash)).toMatchObject({ ledger: { inFlight: 1, totalNano: 0 }, reservations: { open: 1 } })
+    expect((await chat(key, { ...ask, stream: false })).status).toBe(429)
+    gate.release()
+    const response = await answer
+    expect(response.status).toBe(200)
+    if (stream) expect((await readSse(response)).done).toBe(true)
+    else expect(await response.json()).toMatchObject({ object: 'chat.completion' })
+    await waitOnExecutionContext(ctx)
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, generations, reservations } = await inspect(hash)
+    expect(reservations).toEqual({ settled: 1 })
+    expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: generations[0]!.cost_nano })
   })
 
   it('asks no further provider once the client has hung up, and settles the request as cancelled', async () => {
