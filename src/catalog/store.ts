@@ -3,6 +3,7 @@ import { kvMemo } from '../kv-memo'
 import type { Env } from '../env'
 import { invalidInput } from '../errors'
 import bundledDefault from './default.json'
+import { salvageCatalog } from './salvage'
 import { CatalogSchema, type CatalogDocument } from './schema'
 import { compileCatalog, type CatalogSnapshot } from './snapshot'
 
@@ -29,14 +30,27 @@ export function validateCatalog(input: unknown): CatalogDocument {
 }
 
 async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
-  const stored = await env.KV.get<unknown>(CATALOG_KV_KEY, 'json')
+  return storedSnapshot(await env.KV.get<unknown>(CATALOG_KV_KEY, 'json'))
+}
+
+/**
+ * The snapshot of the document stored in KV (null: none is). Only PUT /admin/catalog and the sync
+ * write it, and they validate; so one that fails was written under an older release's looser
+ * rules, or by hand. What still validates of it is served (./salvage), the rest logged; only a
+ * document with nothing servable left gives way to the bundled default, which beats failing every
+ * request.
+ */
+export function storedSnapshot(stored: unknown): CatalogSnapshot {
   if (stored === null) return bundledSnapshot()
   const parsed = CatalogSchema.safeParse(stored)
   if (parsed.success) return compileCatalog(parsed.data)
-  // Only PUT /admin/catalog writes the key, and it validates; a bad value means someone wrote KV
-  // by hand. Serving the bundled default beats failing every request.
-  console.error('catalog in KV failed validation; serving the bundled default')
-  return bundledSnapshot()
+  const salvaged = salvageCatalog(stored)
+  if (!salvaged) {
+    console.error('catalog in KV failed validation with nothing servable left; serving the bundled default')
+    return bundledSnapshot()
+  }
+  console.error(`catalog in KV failed validation; serving it without what failed (PUT /v1/admin/catalog to correct it): ${salvaged.dropped.join('; ')}`)
+  return compileCatalog(salvaged.document)
 }
 
 const memo = kvMemo(loadFromKv, (env) => configOf(env).CATALOG_REFRESH_MS)
