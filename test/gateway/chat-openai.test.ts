@@ -228,3 +228,13 @@ describe('OpenAI-format upstreams', () => {
     expect(json.usage.cost).toBeGreaterThan(0)
   })
 })
+
+describe('~author/family-latest', () => {
+  it('is served by the newest model of the family, which the answer names', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(tenant.key, { model: '~test/chat-latest', messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ model: 'test/chat', provider: 'Alpha' })
+    expect(upstream.calls[0]!.body).toMatchObject({ model: 'alpha-chat' })
+  })
+})
