@@ -99,7 +99,7 @@ export function engineHooks(
     clientGone: c.req.raw.signal,
     observe: (observation) => reportObservations(env, waitUntil, [observation]),
     finish: (outcome, at = clock()) => waitUntil(settle(env, c.get('keyHash'), facts, outcome, at)),
-    keepReserved: (running) => keepReserved({ env, waitUntil, clock }, c.get('keyHash'), facts.reservation, running),
+    keepReserved: (running, progress) => keepReserved({ env, waitUntil, clock }, c.get('keyHash'), facts.reservation, running, progress),
     later: offThePath(waitUntil),
   }
 }

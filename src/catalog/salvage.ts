@@ -1,84 +1,86 @@
 import type { z } from 'zod'
-import { CatalogSchema, type CatalogDocument } from './schema'
+import { CatalogSchema, EndpointSchema, ModelSchema, ProviderSchema, type CatalogDocument } from './schema'
 
 /** A stored catalog cut down to what validates (salvageCatalog). */
 export interface Salvaged {
   document: CatalogDocument
-  /** What was left out and why, by the document's own names ("provider acme: baseUrl: …"). */
+  /** What was left out and why, by the document's own names ("provider "acme": baseUrl: …"). */
   dropped: string[]
 }
 
-/** A few passes at most: dropping a provider can fail its endpoints, and dropping those their model. */
-const MAX_PASSES = 4
+type Entry = { value: unknown; name: string }
 
 /**
  * What can still be served of a stored catalog that no longer validates: one written under an
  * older release whose rules were looser (a baseUrl with credentials in it, say). Serving the
  * bundled default instead would swap the operator's providers and prices for the bundled ones, so
- * the document is cut down to what passes:
- * - a provider that fails is left out;
- * - an endpoint that fails, or names a provider left out, is left out;
- * - a model that fails for any other reason, or is left with no endpoint, is left out.
- * Null when something outside one provider or model fails (the document's shape), or nothing is left.
+ * the document is cut down to what passes. First each entry on its own: a provider, an endpoint or
+ * a model that fails is left out (a model left with no endpoint too). Then the rules across
+ * entries, on what is left, until none fails: a second provider or model with one id, a provider
+ * a rule about its format refuses, an endpoint naming a provider left out (and a model that loses
+ * its last endpoint so). Null when something outside the entries fails (the document's own
+ * fields), or no model is left.
  */
 export function salvageCatalog(stored: unknown): Salvaged | null {
   if (!isRecord(stored) || !Array.isArray(stored.providers) || !Array.isArray(stored.models)) return null
-  let document: Record<string, unknown> & { providers: unknown[]; models: unknown[] } = { ...stored, providers: stored.providers, models: stored.models }
   const dropped: string[] = []
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const parsed = CatalogSchema.safeParse(document)
+  const valid = (schema: z.ZodType, entry: Entry): boolean => {
+    const parsed = schema.safeParse(entry.value)
+    if (!parsed.success) dropped.push(`${entry.name}: ${reason(parsed.error.issues[0])}`)
+    return parsed.success
+  }
+  let providers = stored.providers.map((value, index) => ({ value, name: `provider ${nameOf(value, index)}` })).filter((entry) => valid(ProviderSchema, entry))
+  let models = stored.models.flatMap((value, index): Entry[] => {
+    const name = `model ${nameOf(value, index)}`
+    if (!isRecord(value) || !Array.isArray(value.endpoints)) return valid(ModelSchema, { value, name }) ? [{ value, name }] : []
+    const endpoints = value.endpoints.filter((endpoint, at) => valid(EndpointSchema, { value: endpoint, name: `${name}, ${endpointName(endpoint, at)}` }))
+    const model = { value: endpoints.length === value.endpoints.length ? value : { ...value, endpoints }, name }
+    return valid(ModelSchema, model) ? [model] : []
+  })
+  // Each pass leaves out at least one entry, so this ends.
+  for (;;) {
+    const parsed = CatalogSchema.safeParse({ ...stored, providers: providers.map((entry) => entry.value), models: models.map((entry) => entry.value) })
     if (parsed.success) return parsed.data.models.length > 0 ? { document: parsed.data, dropped } : null
-    const cut = faults(parsed.error.issues)
-    if (!cut) return null
-    const { providers, models } = document
-    cut.providers.forEach((reason, index) => dropped.push(`provider ${nameOf(providers[index], index)}: ${reason}`))
-    cut.models.forEach((reason, index) => dropped.push(`model ${nameOf(models[index], index)}: ${reason}`))
-    cut.endpoints.forEach((reason, place) => {
-      const [model, endpoint] = place.split('/').map(Number) as [number, number]
-      dropped.push(`model ${nameOf(models[model], model)}, endpoint ${endpoint}: ${reason}`)
-    })
-    document = {
-      ...document,
-      providers: providers.filter((_provider, index) => !cut.providers.has(index)),
-      models: models.flatMap((model, index) => (cut.models.has(index) ? [] : [withoutEndpoints(model, index, cut.endpoints)])),
+    const cut = { providers: new Set<number>(), models: new Set<number>(), endpoints: new Map<number, Set<number>>() }
+    for (const issue of parsed.error.issues) {
+      const [list, index, field, endpoint] = issue.path
+      if (typeof index !== 'number') return null
+      const entry = list === 'providers' ? providers[index] : list === 'models' ? models[index] : undefined
+      if (!entry) return null
+      const inEndpoint = list === 'models' && field === 'endpoints' && typeof endpoint === 'number'
+      if (list === 'providers') cut.providers.add(index)
+      else if (inEndpoint) cut.endpoints.set(index, (cut.endpoints.get(index) ?? new Set()).add(endpoint))
+      else cut.models.add(index)
+      const where = inEndpoint ? `${entry.name}, ${endpointName(endpointsOf(entry)[endpoint], endpoint)}` : entry.name
+      dropped.push(`${where}: ${reason(issue, inEndpoint ? 4 : 2)}`)
     }
+    providers = providers.filter((_entry, index) => !cut.providers.has(index))
+    models = models.flatMap((entry, index): Entry[] => {
+      if (cut.models.has(index)) return []
+      const out = cut.endpoints.get(index)
+      if (!out || !isRecord(entry.value)) return [entry]
+      return [{ ...entry, value: { ...entry.value, endpoints: endpointsOf(entry).filter((_endpoint, at) => !out.has(at)) } }]
+    })
   }
-  return null
 }
 
-interface Faults {
-  providers: Map<number, string>
-  models: Map<number, string>
-  /** By "model/endpoint" index. */
-  endpoints: Map<string, string>
+/** The field that failed, below the entry's own path (`depth` steps into the document), and why; zod's messages carry no values. */
+function reason(issue: z.core.$ZodIssue | undefined, depth = 0): string {
+  return issue ? `${issue.path.slice(depth).join('.') || 'entry'}: ${issue.message}` : 'invalid'
 }
 
-/** Where each issue lies; null if one lies outside every provider and model. */
-function faults(issues: z.core.$ZodIssue[]): Faults | null {
-  const found: Faults = { providers: new Map(), models: new Map(), endpoints: new Map() }
-  for (const issue of issues) {
-    const [list, index, field, endpoint] = issue.path
-    if (typeof index !== 'number') return null
-    const inEndpoint = list === 'models' && field === 'endpoints' && typeof endpoint === 'number'
-    // The field that failed, within the entry left out.
-    const reason = `${issue.path.slice(inEndpoint ? 4 : 2).join('.') || 'entry'}: ${issue.message}`
-    if (list === 'providers') found.providers.set(index, found.providers.get(index) ?? reason)
-    else if (list !== 'models') return null
-    else if (inEndpoint) found.endpoints.set(`${index}/${endpoint}`, found.endpoints.get(`${index}/${endpoint}`) ?? reason)
-    else found.models.set(index, found.models.get(index) ?? reason)
-  }
-  return found
+function endpointsOf(entry: Entry): unknown[] {
+  return isRecord(entry.value) && Array.isArray(entry.value.endpoints) ? entry.value.endpoints : []
 }
 
-/** The model without its endpoints that failed (`cut`, by "model/endpoint" index). */
-function withoutEndpoints(model: unknown, modelIndex: number, cut: Map<string, string>): unknown {
-  if (!isRecord(model) || !Array.isArray(model.endpoints)) return model
-  const endpoints = model.endpoints.filter((_endpoint, index) => !cut.has(`${modelIndex}/${index}`))
-  return endpoints.length === model.endpoints.length ? model : { ...model, endpoints }
-}
-
+/** An id as logged: quoted, and cut short (a stored id may be anything). */
 function nameOf(entry: unknown, index: number): string {
-  return isRecord(entry) && typeof entry.id === 'string' ? JSON.stringify(entry.id) : `#${index}`
+  return isRecord(entry) && typeof entry.id === 'string' ? JSON.stringify(entry.id.slice(0, 64)) : `#${index}`
+}
+
+/** An endpoint by its provider, which does not move as entries before it are left out. */
+function endpointName(endpoint: unknown, index: number): string {
+  return isRecord(endpoint) && typeof endpoint.provider === 'string' ? `endpoint on ${JSON.stringify(endpoint.provider.slice(0, 64))}` : `endpoint #${index}`
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

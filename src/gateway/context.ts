@@ -36,8 +36,11 @@ export interface ExecutionContext {
   observe: (observation: Observation) => void
   /** Called exactly once, when the request is over (`at`, by default now), with what it cost and what happened. */
   finish: (outcome: RequestOutcome, at?: number) => void
-  /** Keeps the request's reservation from expiring until `running` settles (./renewal: a stream may outlive its TTL). */
-  keepReserved: (running: Promise<unknown>) => void
+  /**
+   * Keeps the request's reservation from expiring until `running` settles (./renewal: a stream may
+   * outlive its TTL), and while `progress`, if given, moves.
+   */
+  keepReserved: (running: Promise<unknown>, progress?: () => number) => void
   /** Runs work that must not delay the answer (see `offThePath`). */
   later: (work: () => void) => void
 }

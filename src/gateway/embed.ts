@@ -9,6 +9,7 @@ import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import type { Failure } from './failures'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
+import { mayOutlastReservation } from './renewal'
 import { routeDebug } from './trace'
 import { reportOf, type Report } from './usage'
 
@@ -17,7 +18,7 @@ import { reportOf, type Report } from './usage'
  * any byte, health observations), the same admission bounds and settlement, one JSON answer.
  */
 
-export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish' | 'later' | 'costCapNano'> {
+export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'trace' | 'finish' | 'keepReserved' | 'later' | 'costCapNano'> {
   request: EmbeddingsRequest
 }
 
@@ -49,11 +50,13 @@ export function embeddingBounds(request: EmbeddingsRequest): TokenBounds {
 }
 
 export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Promise<Response> {
-  const served = await tryPrepared(
+  const serving = tryPrepared(
     ctx,
     (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
     (call) => fetchJson(call, (body) => call.decode(body), ctx.config, tooManyVectors),
   )
+  if (mayOutlastReservation(ctx.config)) ctx.keepReserved(serving)
+  const served = await serving
   if (!served.ok) {
     ctx.finish(unservedOutcome(ctx, served))
     return unservedAnswer(toErrorResponse(served.error), identity, served.attempts)

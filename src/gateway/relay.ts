@@ -30,6 +30,8 @@ export interface OpenStream {
 /** The client side of the stream; remembers when the client has gone away. */
 export class Sink {
   gone = false
+  /** Writes the client has taken (a stream's progress, for ./renewal). */
+  written = 0
   /** Settles when the client hangs up (or the stream is closed), so a stalled read can stop waiting. */
   readonly hangUp: Promise<void>
 
@@ -62,6 +64,7 @@ export class Sink {
     if (this.gone) return
     try {
       await this.writer.write(bytes)
+      this.written++
     } catch {
       this.gone = true
     }

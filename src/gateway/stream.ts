@@ -36,16 +36,19 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   const sink = new Sink(writable.getWriter(), ctx.clientGone)
   if (early === TIMED_OUT) {
     void sink.hangUp.then(() => sink.gone && readerGone.abort())
-    waitUntil(running(ctx, keepAliveUntilOpen(ctx, identity, sink, opening)))
+    waitUntil(running(ctx, sink, keepAliveUntilOpen(ctx, identity, sink, opening)))
     return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, null, null) } })
   }
-  waitUntil(running(ctx, relay(ctx, identity, sink, early)))
+  waitUntil(running(ctx, sink, relay(ctx, identity, sink, early)))
   return new Response(readable, { headers: { ...SSE_HEADERS, ...servedHeaders(identity, early.endpoint, early.attempts) } })
 }
 
-/** A committed stream: it has no total timeout, so its reservation is kept from expiring while it runs. */
-function running(ctx: ExecutionContext, relaying: Promise<void>): Promise<void> {
-  ctx.keepReserved(relaying)
+/**
+ * A committed stream: it has no total timeout, so its reservation is kept from expiring while it
+ * runs, as long as its client takes what is written.
+ */
+function running(ctx: ExecutionContext, sink: Sink, relaying: Promise<void>): Promise<void> {
+  ctx.keepReserved(relaying, () => sink.written)
   return relaying
 }
 

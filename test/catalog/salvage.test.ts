@@ -25,8 +25,8 @@ describe('a stored catalog that no longer validates', () => {
     ])
     expect(salvaged?.dropped).toEqual([
       'provider "beta": baseUrl: must have no user, password, query or fragment: put credentials in apiKeyEnv or headers',
-      'model "test/chat", endpoint 1: provider: unknown provider "beta"',
-      'model "test/claude", endpoint 0: provider: unknown provider "beta"',
+      'model "test/chat", endpoint on "beta": provider: unknown provider "beta"',
+      'model "test/claude", endpoint on "beta": provider: unknown provider "beta"',
       'model "test/claude": endpoints: Too small: expected array to have >=1 items',
     ])
     expect(JSON.stringify(salvaged)).not.toContain('sk-secret-1234')
@@ -47,6 +47,51 @@ describe('a stored catalog that no longer validates', () => {
       ['test/dark', ['dark']],
     ])
     expect(salvaged?.dropped).toHaveLength(3)
+  })
+
+  it('keeps the valid one of two providers with one id when the first fails on its own', () => {
+    const salvaged = salvageCatalog(
+      stored((doc) => {
+        doc.providers.push({ ...doc.providers[0], name: 'Alpha fixed' })
+        doc.providers[0].baseUrl = 'https://u:p@alpha.example.com/v1'
+      }),
+    )
+    expect(salvaged?.document.providers.map((p) => p.name)).toEqual(['Beta', 'Gamma', 'Dark', 'Alpha fixed'])
+    expect(salvaged?.document.models.map((m) => m.id)).toEqual(['test/chat', 'test/claude', 'test/other', 'test/dark'])
+    expect(salvaged?.dropped).toEqual(['provider "alpha": baseUrl: must have no user, password, query or fragment: put credentials in apiKeyEnv or headers'])
+  })
+
+  it('takes as many passes as the faults need: a type error beside a rule across entries', () => {
+    const salvaged = salvageCatalog(
+      stored((doc) => {
+        // beta is Anthropic-format: a preset applies to OpenAI-format providers only (a rule across the document).
+        doc.providers[1].preset = 'groq'
+        doc.models[2].contextLength = '128000'
+      }),
+    )
+    expect(salvaged?.document.models.map((m) => m.id)).toEqual(['test/chat', 'test/dark'])
+    expect(salvaged?.dropped).toEqual([
+      'model "test/other": contextLength: Invalid input: expected number, received string',
+      'provider "beta": preset: a preset applies to format "openai" only',
+      'model "test/chat", endpoint on "beta": provider: unknown provider "beta"',
+      'model "test/claude", endpoint on "beta": provider: unknown provider "beta"',
+      'model "test/claude": endpoints: Too small: expected array to have >=1 items',
+    ])
+  })
+
+  it('names an endpoint by its provider, whatever was left out before it', () => {
+    const salvaged = salvageCatalog(
+      stored((doc) => {
+        doc.models[0].endpoints[0].pricing.prompt = '$1'
+        doc.providers[1].baseUrl = 'https://u:p@claude.example.com/v1'
+      }),
+    )
+    expect(salvaged?.document.models[0]?.endpoints.map((e) => e.provider)).toEqual(['gamma'])
+    expect(salvaged?.dropped.slice(0, 3)).toEqual([
+      'provider "beta": baseUrl: must have no user, password, query or fragment: put credentials in apiKeyEnv or headers',
+      expect.stringMatching(/^model "test\/chat", endpoint on "alpha": pricing\.prompt: /),
+      'model "test/chat", endpoint on "beta": provider: unknown provider "beta"',
+    ])
   })
 
   it('is given up when what fails is the document itself, or nothing servable is left', () => {

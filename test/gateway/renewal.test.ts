@@ -47,6 +47,23 @@ describe('keeping a running request reserved', () => {
     expect(renewals).toHaveLength(3)
   })
 
+  it('renews nothing at a beat that finds no progress (a client that stopped reading), and again once it moves', async () => {
+    const { asker, renewals } = fakeKeys()
+    const running = latch()
+    let written = 3
+    keepReserved(asker, 'key-d', 'gen-4', running.promise, () => written)
+    await vi.advanceTimersByTimeAsync(300)
+    expect(renewals).toEqual([])
+    written++
+    await vi.advanceTimersByTimeAsync(300)
+    await vi.advanceTimersByTimeAsync(300)
+    expect(renewals.map((renewal) => renewal.now)).toEqual([1_000_600])
+    written++
+    await vi.advanceTimersByTimeAsync(300)
+    expect(renewals.map((renewal) => renewal.now)).toEqual([1_000_600, 1_001_200])
+    running.release()
+  })
+
   it('stops when the request fails too', async () => {
     const { asker, renewals } = fakeKeys()
     let fail: (error: Error) => void = () => {}
@@ -70,11 +87,12 @@ describe('keeping a running request reserved', () => {
 })
 
 describe('whether a JSON request can outlast its reservation', () => {
-  it('is so only when its last attempt may start and run past the TTL', () => {
-    const defaults = { ATTEMPT_DEADLINE_MS: 120_000, TIMEOUT_NON_STREAMING_MS: 600_000, RESERVATION_TTL_MS: 900_000 }
+  it('is so when its last attempt, a ticket’s head start and the settlement’s flush may run past the TTL', () => {
+    const defaults = { ATTEMPT_DEADLINE_MS: 120_000, TIMEOUT_NON_STREAMING_MS: 600_000, RESERVATION_TTL_MS: 900_000, LEASE_MS: 1_000 }
     expect(mayOutlastReservation(defaults)).toBe(false)
     expect(mayOutlastReservation({ ...defaults, TIMEOUT_NON_STREAMING_MS: 780_000 })).toBe(true)
-    expect(mayOutlastReservation({ ...defaults, RESERVATION_TTL_MS: 720_001 })).toBe(false)
-    expect(mayOutlastReservation({ ...defaults, RESERVATION_TTL_MS: 720_000 })).toBe(true)
+    // 120 + 600 + 1 + 25 (FLUSH_LIFE_MS) seconds.
+    expect(mayOutlastReservation({ ...defaults, RESERVATION_TTL_MS: 746_001 })).toBe(false)
+    expect(mayOutlastReservation({ ...defaults, RESERVATION_TTL_MS: 746_000 })).toBe(true)
   })
 })

@@ -33,6 +33,19 @@ function inspect(hash: string) {
 
 const hi = [{ role: 'user', content: 'hi' }]
 
+/** A stream body that sends `opening`, then each event the test pushes, until it closes it. */
+function pushedStream(opening: string[]) {
+  const encoder = new TextEncoder()
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null
+  const body = new ReadableStream<Uint8Array>({
+    start(opened) {
+      controller = opened
+      for (const event of opening) opened.enqueue(encoder.encode(event))
+    },
+  })
+  return { body, push: (event: string) => controller?.enqueue(encoder.encode(event)), close: () => controller?.close() }
+}
+
 /** When each of the key's reservations expires, by id. */
 function expiries(hash: string): Promise<Record<string, number>> {
   return runInDurableObject(stub(hash), (_instance, state) => {
@@ -427,9 +440,12 @@ describe('settlement', () => {
 
   it.each([true, false])('keeps a request that outlives RESERVATION_TTL_MS reserved while it runs, not charged in full and holding its slot (stream: %s)', async (stream) => {
     const gate = latch()
+    // A stream generates on as the test pushes its events: a stream renews only while it moves.
+    const [first, second, ...rest] = openaiStreamEvents(['one ', 'two '])
+    const upstream = pushedStream([first!, second!])
     fakeUpstreams({
       [ALPHA]: async () => {
-        if (stream) return sseResponse(openaiStreamEvents(['one ', 'two ', 'three ']), { pause: { after: 2, until: gate.promise } })
+        if (stream) return new Response(upstream.body, { headers: { 'content-type': 'text/event-stream' } })
         await gate.promise
         return jsonResponse(openaiCompletion())
       },
@@ -444,18 +460,28 @@ describe('settlement', () => {
     })
     // The gateway renews every third of its TTL, here 30 ms; the key's object keeps its own 15
     // minutes. A JSON request is renewed as its timeouts outlast 90 ms.
-    const answer = worker.fetch(request, { ...env, RESERVATION_TTL_MS: '90' }, ctx)
+    const answer = Promise.resolve(worker.fetch(request, { ...env, RESERVATION_TTL_MS: '90' }, ctx))
+    // A stream is read as it goes, as a client's socket would: a write the client has not taken is no progress.
+    const reading = stream ? answer.then(readSse) : null
     await vi.waitFor(async () => expect(Object.values(await expiries(hash))).toHaveLength(1))
     const [admitted] = Object.values(await expiries(hash))
-    await vi.waitFor(async () => expect(Object.values(await expiries(hash))[0]).toBeGreaterThan(admitted!), { timeout: 5_000 })
+    await vi.waitFor(
+      async () => {
+        if (stream) upstream.push(second!)
+        expect(Object.values(await expiries(hash))[0]).toBeGreaterThan(admitted!)
+      },
+      { timeout: 5_000 },
+    )
     // At the expiry it was admitted with, the sweep leaves it alone: still reserved, still the key's one slot.
     await runInDurableObject(stub(hash), (instance) => instance.sweep(admitted!))
     expect(await inspect(hash)).toMatchObject({ ledger: { inFlight: 1, totalNano: 0 }, reservations: { open: 1 } })
     expect((await chat(key, { ...ask, stream: false })).status).toBe(429)
     gate.release()
+    for (const event of rest) upstream.push(event)
+    upstream.close()
     const response = await answer
     expect(response.status).toBe(200)
-    if (stream) expect((await readSse(response)).done).toBe(true)
+    if (reading) expect((await reading).done).toBe(true)
     else expect(await response.json()).toMatchObject({ object: 'chat.completion' })
     await waitOnExecutionContext(ctx)
     await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
