@@ -1,4 +1,4 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
@@ -6,7 +6,7 @@ import type { CatalogInput } from '../../src/catalog/schema'
 import { base64ToFloats } from '../../src/formats/openai/embeddings'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { BASE, chat, createKey, type ErrorJson, gatewayFetch, generationOf, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, type UpstreamHandler } from '../support/upstream'
+import { fakeUpstreams, jsonResponse, latch, type UpstreamHandler } from '../support/upstream'
 
 const provider = (id: string, format: 'openai' | 'anthropic', baseUrl: string) => ({
   id,
@@ -241,5 +241,34 @@ describe('GET /v1/models and output_modalities', () => {
       const viaQuery = (await (await gatewayFetch(`${base}/models?output_modalities=embeddings`)).json()) as typeof listed
       expect(listed).toEqual(viaQuery)
     }
+  })
+})
+
+describe('a long embeddings request', () => {
+  it('renews its reservation when its timeouts could outlast RESERVATION_TTL_MS, as a chat request does', async () => {
+    const gate = latch()
+    fakeUpstreams({
+      [ALPHA]: async (call) => {
+        await gate.promise
+        return served(call)
+      },
+    })
+    const { key, hash } = await createKey({ name: 'long-embeddings' })
+    const expiry = () =>
+      runInDurableObject(env.KEYS.get(env.KEYS.idFromName(hash)), (_instance, state) => state.storage.sql.exec<{ at: number }>('SELECT expires_at AS at FROM reservations').toArray()[0]?.at)
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/embed', input: 'hello' }),
+    })
+    // Renewed every 30 ms here; the key's object keeps its own 15 minutes.
+    const answer = Promise.resolve(worker.fetch(request, { ...env, RESERVATION_TTL_MS: '90' }, ctx))
+    await vi.waitFor(async () => expect(await expiry()).toBeDefined())
+    const admitted = await expiry()
+    await vi.waitFor(async () => expect(await expiry()).toBeGreaterThan(admitted!), { timeout: 5_000 })
+    gate.release()
+    expect((await answer).status).toBe(200)
+    await waitOnExecutionContext(ctx)
   })
 })
