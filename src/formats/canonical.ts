@@ -125,6 +125,17 @@ export type StreamEvent =
    */
   | { type: 'usage'; usage: TokenUsage | null }
   | { type: 'error'; message: string; raw: unknown }
+  /**
+   * Text the upstream generated that the client is not shown (thinking under `reasoning.exclude`):
+   * never relayed, but counted, so that a stream cut before its usage is charged an estimate of
+   * all it generated, and it opens the stream as shown thinking would.
+   */
+  | { type: 'hidden'; characters: number }
+
+/** A hidden event for generated text the client is not shown; none for no text. */
+export function hiddenEvents(text: string | null | undefined): StreamEvent[] {
+  return text ? [{ type: 'hidden', characters: text.length }] : []
+}
 
 /** The usage event for what a decoder read: none when the message carried no usage (undefined). */
 export function usageEvents(usage: TokenUsage | null | undefined): StreamEvent[] {

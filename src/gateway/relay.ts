@@ -132,6 +132,9 @@ export async function relay(
         finishEvent.nativeFinishReason = event.nativeFinishReason
         await sink.sendAll(writer.event(event))
         return
+      case 'hidden':
+        state.characters += event.characters
+        return
       case 'usage':
         state.usage = event.usage
         if (event.usage) writer.usageSoFar?.(event.usage)

@@ -183,7 +183,8 @@ describe('createAnthropicStreamDecoder', () => {
       blockStart(1, { type: 'redacted_thinking', data: 'x' }),
       blockStart(2, { type: 'text', text: 'shown' }),
     ].flatMap((message) => decode(message))
-    expect(events).toStrictEqual([usage(472, 2), role, content('shown')])
+    // Not shown, but counted: a stream cut before its usage is charged for it.
+    expect(events).toStrictEqual([usage(472, 2), role, { type: 'hidden', characters: 6 }, { type: 'hidden', characters: 1 }, content('shown')])
   })
 
   it('sends the matched stop sequence as a delta before the finish', () => {
@@ -293,7 +294,7 @@ describe('createAnthropicStreamDecoder', () => {
     const decode = createAnthropicStreamDecoder({ jsonTool: null, excludeReasoning: true })
     expect(decode(start())).toStrictEqual([usage(472, 2)])
     expect(decode(blockStart(0, { type: 'thinking', thinking: '' }))).toStrictEqual([role])
-    expect(decode(blockDelta(0, { type: 'thinking_delta', thinking: 'hidden' }))).toStrictEqual([])
+    expect(decode(blockDelta(0, { type: 'thinking_delta', thinking: 'hidden' }))).toStrictEqual([{ type: 'hidden', characters: 6 }])
     expect(decodeAll([start(), messageDelta('end_turn', { output_tokens: 0 }), sse('message_stop')])).toStrictEqual([
       role,
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },

@@ -6,7 +6,7 @@ import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { adminFetch, BASE, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 beforeAll(() => installCatalog())
 afterEach(async () => {
@@ -330,6 +330,33 @@ describe('settlement', () => {
     expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0 })
     // Nothing served, nothing charged; a stream that died midway pays for what it produced.
     expect(ledger!.totalNano > 0).toBe(stream)
+  })
+
+  it('charges a Claude stream cut short for the thinking it generated, whether the client saw it or had it excluded', async () => {
+    const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } }
+    // Thinking, then the connection drops before any text or usage: the stream opens on the thinking either way.
+    const thinkingThenReset = () =>
+      sseResponse(
+        [
+          anthropicEvent('message_start', { message }),
+          anthropicEvent('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+          ...Array.from({ length: 20 }, () => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'x'.repeat(400) } })),
+        ],
+        { failAfter: 22 },
+      )
+    const charged: unknown[] = []
+    for (const exclude of [false, true]) {
+      fakeUpstreams({ [BETA]: thinkingThenReset })
+      const { key, hash } = await createKey({ name: `thinking-exclude-${exclude}` })
+      await readSse(await chat(key, { model: 'test/claude', stream: true, messages: hi, reasoning: { max_tokens: 3000, exclude } }))
+      await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+      const { generations, ledger } = await inspect(hash)
+      expect(generations[0]).toMatchObject({ status: 'error', usage_estimated: true })
+      charged.push([generations[0]!.tokens_completion, ledger!.totalNano])
+    }
+    // 8,000 characters of thinking, four to a token.
+    expect(charged[0]).toEqual([2_000, expect.any(Number)])
+    expect(charged[1]).toEqual(charged[0])
   })
 
   it('is idempotent', async () => {

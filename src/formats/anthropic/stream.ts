@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Delta, type StreamEvent, usageEvents } from '../canonical'
+import { type Delta, hiddenEvents, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import { heldText } from '../json-tool'
 import type { SseMessage } from '../sse'
@@ -100,7 +100,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     if (block.type === 'thinking' || block.type === 'redacted_thinking') {
       const detail = thinkingBlocks.size
       thinkingBlocks.set(index, detail)
-      if (!shown) return []
+      if (!shown) return hiddenEvents(block.type === 'thinking' ? block.thinking : block.data)
       if (block.type === 'redacted_thinking') return [delta({ reasoning_details: [encryptedDetail(detail, block.data)] })]
       return block.thinking ? [delta({ reasoning: block.thinking, reasoning_details: [textDetail(detail, block.thinking)] })] : []
     }
@@ -121,7 +121,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     if (body.type === 'text_delta') return body.text ? text.text(body.text) : []
     if (body.type === 'thinking_delta' || body.type === 'signature_delta') {
       const detail = thinkingBlocks.get(index)
-      if (!shown || detail === undefined) return []
+      if (detail === undefined) return []
+      if (!shown) return body.type === 'thinking_delta' ? hiddenEvents(body.thinking) : []
       if (body.type === 'signature_delta') return body.signature ? [delta({ reasoning_details: [signatureDetail(detail, body.signature)] })] : []
       return body.thinking ? [delta({ reasoning: body.thinking, reasoning_details: [textDetail(detail, body.thinking)] })] : []
     }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { encryptedDetail, signatureDetail, textDetail } from '../anthropic/details'
-import { type Delta as CanonicalDelta, type StreamEvent, usageEvents } from '../canonical'
+import { type Delta as CanonicalDelta, hiddenEvents, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import { heldText } from '../json-tool'
 import type { MessageReader, SseMessage } from '../sse'
@@ -80,7 +80,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
 
   /** A reasoning block's text, signature or redacted content, as `reasoning` and (Claude's) `reasoning_details`. */
   function reasoningDelta(contentBlockIndex: number, part: { text?: string | null; signature?: string | null; redactedContent?: string | null }): StreamEvent[] {
-    if (!shown) return []
+    if (!shown) return hiddenEvents(part.text ?? part.redactedContent)
     let index = reasoningIndex.get(contentBlockIndex)
     if (index === undefined) reasoningIndex.set(contentBlockIndex, (index = reasoningIndex.size))
     const delta: CanonicalDelta = {}
