@@ -127,8 +127,11 @@ export type StreamEvent =
   | { type: 'error'; message: string; raw: unknown }
   /**
    * Text the upstream generated that the client is not shown (thinking under `reasoning.exclude`):
-   * never relayed, but counted, so that a stream cut before its usage is charged an estimate of
-   * all it generated, and it opens the stream as shown thinking would.
+   * never relayed, but counted as shown thinking is (redacted thinking is not), so that a stream
+   * cut before its usage is charged an estimate of all it generated. It opens the stream as shown
+   * thinking does: an error after it is a mid-stream error, not a failover (as Anthropic's
+   * decoder, opening on a hidden block's start, always had it), and long hidden thinking is not
+   * cut at TIMEOUT_FIRST_BYTE_MS to be generated, and paid for, again elsewhere.
    */
   | { type: 'hidden'; characters: number }
 

@@ -30,8 +30,12 @@ export interface OpenStream {
 /** The client side of the stream; remembers when the client has gone away. */
 export class Sink {
   gone = false
-  /** Writes the client has taken (a stream's progress, for ./renewal). */
-  written = 0
+  /**
+   * A stream's progress (for ./renewal): each write the client took, and each upstream message
+   * relayed, shown or not. A client that stops reading holds both still, since relaying waits on
+   * its writes.
+   */
+  progress = 0
   /** Settles when the client hangs up (or the stream is closed), so a stalled read can stop waiting. */
   readonly hangUp: Promise<void>
 
@@ -64,7 +68,7 @@ export class Sink {
     if (this.gone) return
     try {
       await this.writer.write(bytes)
-      this.written++
+      this.progress++
     } catch {
       this.gone = true
     }
@@ -174,6 +178,7 @@ export async function relay(
         await handle(event)
         if (state.failure) break
       }
+      sink.progress++
       idle.resume()
     }
   } catch (error) {

@@ -12,10 +12,10 @@ import { FLUSH_LIFE_MS } from './outbox'
  * settlement does nothing. Nothing of this runs before the first beat, so a request shorter than
  * a third of the TTL costs one timer.
  *
- * `progress`, when given, counts what the request has delivered: a beat that finds it unchanged
- * renews nothing (a stream whose client stopped reading waits on its writes, with no timeout of
- * its own), so such a request's reservation expires as an abandoned one's does, and a beat that
- * finds it moving again renews it again.
+ * `progress`, when given, counts how far the request got (relay.ts Sink.progress): a beat that
+ * finds it unchanged renews nothing (a stream whose client stopped reading waits on its writes,
+ * with no timeout of its own), so such a request's reservation expires as an abandoned one's
+ * does, and a beat that finds it moving again renews it again.
  */
 export function keepReserved(
   asker: Pick<Asker, 'env' | 'waitUntil' | 'clock'>,
@@ -38,7 +38,6 @@ export function keepReserved(
   const stop = () => clearInterval(beat)
   running.then(stop, stop)
 }
-
 
 /**
  * Whether a non-streaming request can run past its reservation's TTL: its last attempt may start

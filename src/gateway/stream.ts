@@ -45,10 +45,10 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
 
 /**
  * A committed stream: it has no total timeout, so its reservation is kept from expiring while it
- * runs, as long as its client takes what is written.
+ * runs, as long as it moves (Sink.progress).
  */
 function running(ctx: ExecutionContext, sink: Sink, relaying: Promise<void>): Promise<void> {
-  ctx.keepReserved(relaying, () => sink.written)
+  ctx.keepReserved(relaying, () => sink.progress)
   return relaying
 }
 

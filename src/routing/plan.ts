@@ -109,10 +109,14 @@ export function planRoute(input: PlanInput): RoutePlan {
       issues: [{ path: 'model', message: 'required' }],
     })
   }
+  // A model named twice (`x` and `x:nitro`, or an alias and the model it names) is planned once, where first named.
+  const seen = new Set<string>()
   const resolved = requested.flatMap((id) => {
     const variant = parseVariant(id, (candidate) => catalog.models.has(candidate))
     const model = catalog.models.get(variant.modelId) ?? catalog.models.get(latestOf(variant.modelId, catalog) ?? '')
-    return model ? [{ model, sort: variant.sort }] : []
+    if (!model || seen.has(model.spec.id)) return []
+    seen.add(model.spec.id)
+    return [{ model, sort: variant.sort }]
   })
   if (resolved.length === 0) {
     // OpenAI's code for it, which the Responses route's errors carry.

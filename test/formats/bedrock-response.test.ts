@@ -142,7 +142,7 @@ describe('Bedrock stream decoding', () => {
     ])
     // Not shown, but counted: a stream cut before its usage is charged for it.
     const hidden = (characters: number) => ({ type: 'hidden', characters })
-    expect(await decodeAll(frames, { claude: true, excludeReasoning: true })).toEqual([hidden(5), hidden(8), hidden(4), hidden(4), { type: 'delta', delta: { content: 'Sunny.' } }])
+    expect(await decodeAll(frames, { claude: true, excludeReasoning: true })).toEqual([hidden(5), hidden(8), { type: 'delta', delta: { content: 'Sunny.' } }])
   })
 
   it('streams the structured-output tool\'s input as content and finishes normally', async () => {

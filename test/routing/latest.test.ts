@@ -58,4 +58,12 @@ describe('~author/family-latest', () => {
     expect(plan({ model: '~acme/rocket-latest:floor' }, options).endpoints.map((e) => e.model.id)).toEqual(['acme/rocket-2'])
     expect(() => plan({ model: '~acme/jet-latest' }, options)).toThrow(/not in the catalog/)
   })
+
+  it('plans a model named twice, by its id and an alias or a variant, once', () => {
+    const catalog = catalogOf([['acme/rocket-1', 1], ['acme/rocket-2', 2]])
+    const options = { catalog, isLive: () => true }
+    const models = (fields: object) => plan(fields, options).endpoints.map((e) => e.model.id)
+    expect(models({ model: 'acme/rocket-2', models: ['~acme/rocket-latest', 'acme/rocket-1'] })).toEqual(['acme/rocket-2', 'acme/rocket-1'])
+    expect(models({ model: 'acme/rocket-2', models: ['acme/rocket-2:nitro'] })).toEqual(['acme/rocket-2'])
+  })
 })

@@ -517,6 +517,39 @@ describe('settlement', () => {
     expect(ledger).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: generations[0]!.cost_nano })
   })
 
+  it.each([false, true])('keeps a Claude stream reserved while it thinks, shown or not (exclude: %s)', async (exclude) => {
+    const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } }
+    const upstream = pushedStream([
+      anthropicEvent('message_start', { message }),
+      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+    ])
+    fakeUpstreams({ [BETA]: () => new Response(upstream.body, { headers: { 'content-type': 'text/event-stream' } }) })
+    const { key, hash } = await createKey({ name: `thinking-reserved-${exclude}` })
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/claude', stream: true, messages: hi, reasoning: { max_tokens: 3000, exclude } }),
+    })
+    const reading = Promise.resolve(worker.fetch(request, { ...env, RESERVATION_TTL_MS: '90' }, ctx)).then(readSse)
+    await vi.waitFor(async () => expect(Object.values(await expiries(hash))).toHaveLength(1))
+    const [admitted] = Object.values(await expiries(hash))
+    // Thinking goes on, and nothing of it reaches the client when excluded: the stream still moves.
+    await vi.waitFor(
+      async () => {
+        upstream.push(anthropicEvent('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'x'.repeat(50) } }))
+        expect(Object.values(await expiries(hash))[0]).toBeGreaterThan(admitted!)
+      },
+      { timeout: 5_000 },
+    )
+    upstream.push(anthropicEvent('content_block_stop', { index: 0 }))
+    upstream.push(anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 40 } }))
+    upstream.push(anthropicEvent('message_stop', {}))
+    upstream.close()
+    expect((await reading).done).toBe(true)
+    await waitOnExecutionContext(ctx)
+  })
+
   it('asks no further provider once the client has hung up, and settles the request as cancelled', async () => {
     const gate = latch()
     const upstream = fakeUpstreams({

@@ -100,7 +100,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     if (block.type === 'thinking' || block.type === 'redacted_thinking') {
       const detail = thinkingBlocks.size
       thinkingBlocks.set(index, detail)
-      if (!shown) return hiddenEvents(block.type === 'thinking' ? block.thinking : block.data)
+      if (!shown) return hiddenEvents(block.type === 'thinking' ? block.thinking : null)
       if (block.type === 'redacted_thinking') return [delta({ reasoning_details: [encryptedDetail(detail, block.data)] })]
       return block.thinking ? [delta({ reasoning: block.thinking, reasoning_details: [textDetail(detail, block.thinking)] })] : []
     }

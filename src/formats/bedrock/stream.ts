@@ -80,7 +80,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
 
   /** A reasoning block's text, signature or redacted content, as `reasoning` and (Claude's) `reasoning_details`. */
   function reasoningDelta(contentBlockIndex: number, part: { text?: string | null; signature?: string | null; redactedContent?: string | null }): StreamEvent[] {
-    if (!shown) return hiddenEvents(part.text ?? part.redactedContent)
+    if (!shown) return hiddenEvents(part.text)
     let index = reasoningIndex.get(contentBlockIndex)
     if (index === undefined) reasoningIndex.set(contentBlockIndex, (index = reasoningIndex.size))
     const delta: CanonicalDelta = {}
