@@ -6,6 +6,7 @@ import { secretNamed, type Env } from '../env'
 import { GatewayError } from '../errors'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
+import { modelNamed } from '../routing/latest'
 import type { AppEnv } from './context'
 
 /** The public catalog in OpenRouter's shape: GET /models, GET /models/{id}, GET /embeddings/models and GET /models/{author}/{slug}/endpoints. */
@@ -39,11 +40,12 @@ async function listModels(c: Context<AppEnv>, modalities: string[]): Promise<Res
 
 /**
  * One model, as the list shows it: what OpenAI's SDK calls for `models.retrieve` (`GET
- * /models/{model}`, the id percent-encoded) and clients that join the id into the path as is.
+ * /models/{model}`, the id percent-encoded) and clients that join the id into the path as is. A
+ * latest alias (`~author/family-latest`) shows the model it names now, as routing would pick it.
  */
 async function showModel(c: Context<AppEnv>, id: string): Promise<Response> {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
-  const model = catalog.models.get(id)
+  const model = modelNamed(id, catalog)
   const live = model?.endpoints.filter((endpoint) => isLive(c.env, endpoint)) ?? []
   if (!model || live.length === 0) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
   const { endpoints: _internal, ...view } = modelView(model, live)
@@ -57,14 +59,14 @@ models.get('/models/:author/:slug/endpoints', async (c) => {
   const now = c.get('clock')()
   const id = `${c.req.param('author')}/${c.req.param('slug')}`
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
-  const model = catalog.models.get(id)
+  const model = modelNamed(id, catalog)
   if (!model) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
   const health = await publishedHealth(c.env)
   const { endpoints: _all, ...summary } = modelView(model, model.endpoints)
   return c.json({
     data: {
       ...summary,
-      endpoints: model.endpoints.map((endpoint) => endpointView(endpoint, isLive(c.env, endpoint), health[`${id}@${endpoint.provider.id}`])),
+      endpoints: model.endpoints.map((endpoint) => endpointView(endpoint, isLive(c.env, endpoint), health[`${model.spec.id}@${endpoint.provider.id}`])),
     },
   })
 })

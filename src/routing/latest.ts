@@ -1,4 +1,4 @@
-import type { CatalogSnapshot } from '../catalog/snapshot'
+import type { CatalogModel, CatalogSnapshot } from '../catalog/snapshot'
 
 /**
  * OpenRouter's latest resolution: `~author/family-latest` (`~anthropic/claude-opus-latest`) names
@@ -12,6 +12,11 @@ import type { CatalogSnapshot } from '../catalog/snapshot'
 const ALIAS = /^~([a-z0-9][a-z0-9._-]*)\/([a-z0-9][a-z0-9._-]*)-latest$/
 /** A version word: `5`, `5.5`, `v4`, `v4.1`. */
 const VERSION = /^v?\d+(\.\d+)*$/
+
+/** The catalog model an id names, itself or through a latest alias. */
+export function modelNamed(id: string, catalog: CatalogSnapshot): CatalogModel | undefined {
+  return catalog.models.get(id) ?? catalog.models.get(latestOf(id, catalog) ?? '')
+}
 
 /** The catalog model an alias resolves to, or null (no alias, or no model of that family). */
 export function latestOf(id: string, catalog: CatalogSnapshot): string | null {

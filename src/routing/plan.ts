@@ -5,7 +5,7 @@ import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
 import { compressToFit, type Compression } from './compression'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
-import { latestOf } from './latest'
+import { modelNamed } from './latest'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
 import { scoreEndpoint, type Geo, type Scored } from './score'
@@ -113,7 +113,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   const seen = new Set<string>()
   const resolved = requested.flatMap((id) => {
     const variant = parseVariant(id, (candidate) => catalog.models.has(candidate))
-    const model = catalog.models.get(variant.modelId) ?? catalog.models.get(latestOf(variant.modelId, catalog) ?? '')
+    const model = modelNamed(variant.modelId, catalog)
     if (!model || seen.has(model.spec.id)) return []
     seen.add(model.spec.id)
     return [{ model, sort: variant.sort }]

@@ -92,6 +92,18 @@ describe('GET /v1/models', () => {
     }
   })
 
+  it('shows the model a latest alias names now, at /v1/models/{alias} and its endpoints', async () => {
+    for (const path of ['/v1/models/~test/chat-latest', '/v1/models/%7Etest%2Fchat-latest']) {
+      const response = await gatewayFetch(path)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toMatchObject({ id: 'test/chat' })
+    }
+    const endpoints = await gatewayFetch('/v1/models/~test/chat-latest/endpoints')
+    expect(endpoints.status).toBe(200)
+    expect(await endpoints.json()).toMatchObject({ data: { id: 'test/chat', endpoints: expect.arrayContaining([expect.objectContaining({ model_id: 'test/chat', live: true })]) } })
+    expect((await gatewayFetch('/v1/models/~test/nothing-latest')).status).toBe(404)
+  })
+
   it('is served under /api/v1 too', async () => {
     expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
   })
