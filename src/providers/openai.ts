@@ -1,6 +1,7 @@
 import type { Endpoint } from '../catalog/snapshot'
 import { GATEWAY_FIELDS, type ChatRequest } from '../formats/openai/request'
 import { fromOpenAI } from '../formats/openai/response'
+import { mediaAfterToolResults } from '../formats/openai/tool-media'
 import { createOpenAIStreamDecoder } from '../formats/openai/stream'
 import type { Adapter } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
@@ -39,9 +40,9 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   mapParameters(request, preset.parameters, body)
   // `reasoning.display` is Claude's thinking display, carried by Meridian: no OpenAI-format upstream reads it.
   if (typeof body.reasoning === 'object' && body.reasoning !== null && 'display' in body.reasoning) body.reasoning = omit(body.reasoning, ['display'])
-  if (preset.messageFields.length || preset.partFields.length) {
-    body.messages = request.messages.map((message) => stripMessage(message, preset))
-  }
+  const messages = mediaAfterToolResults(request.messages)
+  if (preset.messageFields.length || preset.partFields.length) body.messages = messages.map((message) => stripMessage(message, preset))
+  else if (messages !== request.messages) body.messages = messages
   if (preset.partFields.length && Array.isArray(body.tools)) {
     body.tools = body.tools.map((tool: Body) => stripTool(tool, preset.partFields))
   }

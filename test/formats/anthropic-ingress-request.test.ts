@@ -205,7 +205,7 @@ describe('fromAnthropicRequest', () => {
       },
     },
     {
-      name: 'a tool result with an image: text stays in the tool message, the image follows as user content',
+      name: 'a tool result with an image: both stay in the tool message, in order (OpenAI-format upstreams get the image after it)',
       body: {
         messages: [
           {
@@ -225,13 +225,19 @@ describe('fromAnthropicRequest', () => {
       },
       expected: {
         messages: [
-          { role: 'tool', tool_call_id: 'toolu_1', content: 'Screenshot:' },
-          { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAA' } }] },
+          {
+            role: 'tool',
+            tool_call_id: 'toolu_1',
+            content: [
+              { type: 'text', text: 'Screenshot:' },
+              { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAA' } },
+            ],
+          },
         ],
       },
     },
     {
-      name: 'a tool result with a PDF (as Claude Code reads one): the document follows as user content',
+      name: 'a tool result with a PDF (as Claude Code reads one): the document stays in the tool message',
       body: {
         messages: [
           {
@@ -248,8 +254,7 @@ describe('fromAnthropicRequest', () => {
       },
       expected: {
         messages: [
-          { role: 'tool', tool_call_id: 'toolu_2', content: '' },
-          { role: 'user', content: [{ type: 'file', file: { filename: 'document.pdf', file_data: 'data:application/pdf;base64,JVBERi0x' } }] },
+          { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'file', file: { filename: 'document.pdf', file_data: 'data:application/pdf;base64,JVBERi0x' } }] },
         ],
       },
     },

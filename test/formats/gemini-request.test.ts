@@ -77,6 +77,32 @@ describe('toGemini messages', () => {
     ])
   })
 
+  it("puts a tool result's images after the run of results (a function response holds text)", () => {
+    const body = convert({
+      messages: [
+        { role: 'user', content: 'Show both charts' },
+        { role: 'assistant', content: null, tool_calls: [call('c1', 'chart', '{}'), call('c2', 'chart', '{}')] },
+        { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: 'first' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+        { role: 'tool', tool_call_id: 'c2', content: [{ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,BBBB' } }] },
+        { role: 'assistant', content: 'Two charts.' },
+      ],
+    })
+    expect(body.contents).toStrictEqual([
+      { role: 'user', parts: [{ text: 'Show both charts' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'chart', args: {} }, thoughtSignature: 'skip_thought_signature_validator' }, { functionCall: { name: 'chart', args: {} } }] },
+      {
+        role: 'user',
+        parts: [
+          { functionResponse: { name: 'chart', response: { content: 'first' } } },
+          { functionResponse: { name: 'chart', response: { content: '' } } },
+          { inlineData: { mimeType: 'image/png', data: 'AAAA' } },
+          { inlineData: { mimeType: 'image/jpeg', data: 'BBBB' } },
+        ],
+      },
+      { role: 'model', parts: [{ text: 'Two charts.' }] },
+    ])
+  })
+
   it('replays thought signatures kept in reasoning_details and uses the stand-in only when none survive', () => {
     const signed = convert({
       messages: [

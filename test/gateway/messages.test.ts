@@ -146,6 +146,55 @@ describe('POST /v1/messages, non-streaming', () => {
     expect(upstream.calls[0]!.body).toMatchObject({ messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'What is it?' }] }] })
   })
 
+  it('keeps images and documents inside a tool_result for an Anthropic-format upstream, and after the results for an OpenAI-format one', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Both read.' }], 'end_turn', { input_tokens: 10, output_tokens: 3 })),
+      [GAMMA]: () => jsonResponse(openaiCompletion({})),
+    })
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0=' } }
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }
+    const conversation = [
+      { role: 'user', content: 'Read both files.' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart.png' }, image] },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: [pdf], cache_control: { type: 'ephemeral' } },
+          { type: 'text', text: 'Compare them.' },
+        ],
+      },
+    ]
+    expect((await messages({ model: 'test/claude', max_tokens: 50, tools, messages: conversation })).status).toBe(200)
+    expect((upstream.calls[0]!.body.messages as unknown[])[2]).toEqual({
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart.png' }, image] },
+        { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ ...pdf, cache_control: { type: 'ephemeral' } }] },
+        { type: 'text', text: 'Compare them.' },
+      ],
+    })
+    expect((await messages({ ...ask, tools, messages: conversation })).status).toBe(200)
+    expect((upstream.calls[1]!.body.messages as unknown[]).slice(2)).toMatchObject([
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'chart.png' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: '' },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=' } },
+          { type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+        ],
+      },
+      { role: 'user', content: [{ type: 'text', text: 'Compare them.' }] },
+    ])
+  })
+
   it("carries output_config.effort without thinking to Claude as its effort, and to an OpenAI-format provider as OpenRouter's verbosity", async () => {
     await installCatalog({
       ...testCatalog,
@@ -290,6 +339,39 @@ describe('POST /v1/messages, streaming', () => {
       delta: { stop_reason: 'tool_use', stop_sequence: null },
       usage: { input_tokens: 20, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 }, cost: 0.000038 },
     })
+  })
+
+  it('gives each of parallel calls an OpenAI-format upstream interleaves a block of its own, its input whole before its stop', async () => {
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', content: null }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+          chunk({ tool_calls: [{ index: 1, function: { arguments: '"Rome"}' } }] }),
+          chunk({}, 'tool_calls'),
+          data({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 18 } }),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const events = await readEvents(await messages({ ...ask, stream: true, tools }))
+    expect(names(events)).toEqual([
+      'message_start',
+      'content_block_start:tool_use',
+      'content_block_delta:input_json_delta',
+      'content_block_delta:input_json_delta',
+      'content_block_stop',
+      'content_block_start:tool_use',
+      'content_block_delta:input_json_delta',
+      'content_block_delta:input_json_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ])
+    const input = (index: number) => JSON.parse(events.filter((e) => e.type === 'content_block_delta' && e.index === index).map((e) => e.delta.partial_json).join(''))
+    expect([events[1]!.content_block.id, input(0)]).toEqual(['call_1', { city: 'Oslo' }])
+    expect([events[5]!.content_block.id, input(1)]).toEqual(['call_2', { city: 'Rome' }])
   })
 
   it('relays an Anthropic upstream\'s thinking, text and tool events', async () => {

@@ -234,9 +234,8 @@ function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
 
 /**
  * OpenAI wants each tool result as its own `tool` message straight after the assistant's calls,
- * and Anthropic puts them first in the next user turn: so results become tool messages, and the
- * rest of the turn (plus any images and documents the results carried, which tool messages cannot
- * hold) follows as one user message.
+ * and Anthropic puts them first in the next user turn: so results become tool messages (their
+ * images and documents with them, in order), and the rest of the turn follows as one user message.
  */
 function fromUserTurn(content: string | UserBlock[]): Message[] {
   if (typeof content === 'string') return [{ role: 'user', content }]
@@ -249,15 +248,11 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
     else {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result
-      const texts = blocks.flatMap((inner) => (inner.type === 'text' ? [textPart(inner)] : []))
-      parts.push(...blocks.flatMap((inner) => (inner.type === 'image' ? [imagePart(inner)] : inner.type === 'document' ? [documentPart(inner)] : [])))
-      if (block.cache_control != null) {
-        const last = texts.pop() ?? { type: 'text' as const, text: '' }
-        texts.push(withCache(last, block))
-      }
-      const plain = texts.every((part) => !('cache_control' in part))
+      const inner: ContentPart[] = blocks.map((part) => (part.type === 'text' ? textPart(part) : part.type === 'image' ? imagePart(part) : documentPart(part)))
+      if (block.cache_control != null) inner.push(withCache(inner.pop() ?? { type: 'text' as const, text: '' }, block))
+      const texts = inner.flatMap((part) => (part.type === 'text' && !('cache_control' in part) ? [part] : []))
       const failed = block.is_error ? { is_error: true } : {}
-      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: plain ? joined(texts) : texts, ...failed })
+      toolMessages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: texts.length === inner.length ? joined(texts) : inner, ...failed })
     }
   }
   return parts.length ? [...toolMessages, { role: 'user', content: parts }] : toolMessages

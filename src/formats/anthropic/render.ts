@@ -3,7 +3,7 @@ import type { GatewayError } from '../../errors'
 import type { Renderer, RenderedEvent, StreamWriter } from '../../gateway/renderer'
 import { normalizeFinishReason, type AssistantMessage, type Completion, type Delta, type FinishReason, type TokenUsage } from '../canonical'
 import { estimatePromptTokens } from '../openai/estimate'
-import type { ChatRequest } from '../openai/request'
+import { isWholeArguments, type ChatRequest } from '../openai/request'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { sseEvent } from '../sse'
 import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
@@ -137,6 +137,14 @@ function anthropicMessage(error: GatewayError): string {
 
 type BlockKind = 'text' | 'thinking' | 'redacted_thinking' | 'tool_use'
 
+/** A streamed tool call: its block once started (null while it waits), and its input so far. */
+interface ToolBlock {
+  block: number | null
+  id: string
+  name: string
+  args: string
+}
+
 /**
  * One streamed message. Anthropic blocks are sequential (start, deltas, stop), while canonical
  * deltas interleave text, reasoning and tool-call fragments; a change of kind closes the open
@@ -152,7 +160,12 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
   let finish: { reason: FinishReason; native: string | null } = { reason: 'stop', native: null }
   /** The upstream's word on which stop sequence matched (a delta's `stop_sequence`). */
   let matched: unknown = null
-  const toolBlocks = new Map<number, number>()
+  /** The tool calls seen, by canonical index. */
+  const calls = new Map<number, ToolBlock>()
+  /** The tool call whose block was started last. */
+  let current: ToolBlock | null = null
+  /** Calls that began while the open call's arguments were not yet whole JSON, in order. */
+  const waiting: ToolBlock[] = []
   /** The tool_use blocks some input was sent for. */
   const argued = new Set<number>()
   /** The upstream's counts before the answer opened (an Anthropic-format upstream's message_start). */
@@ -204,28 +217,55 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       ]
     })
 
-  const toolCalls = (calls: NonNullable<Delta['tool_calls']>): Uint8Array[] =>
-    calls.flatMap((call) => {
+  const startCall = (call: ToolBlock): Uint8Array[] => {
+    const out = begin('tool_use', { type: 'tool_use', id: call.id, name: call.name, input: {} })
+    call.block = blocks - 1
+    current = call
+    if (call.args) {
+      argued.add(call.block)
+      out.push(delta(call.block, { type: 'input_json_delta', partial_json: call.args }))
+    }
+    return out
+  }
+  const inputOpen = (): boolean => open === 'tool_use' && current !== null && !isWholeArguments(current.args)
+  /** Starts the waiting calls, in order: all of them, or (`whileWhole`) while the open call's input is whole. */
+  const release = (whileWhole: boolean): Uint8Array[] => {
+    const out: Uint8Array[] = []
+    while (waiting.length && !(whileWhole && inputOpen())) out.push(...startCall(waiting.shift()!))
+    return out
+  }
+
+  /**
+   * Tool calls, one block each. An upstream that interleaves parallel calls' fragments (some
+   * OpenAI-format servers do) would otherwise have a call's block stopped while its input was
+   * still coming: a call that begins while the open call's input is not yet a whole JSON object
+   * waits, its fragments gathered, until that input is whole, other content comes or the message
+   * ends. A fragment that still comes late (after text came between) names its call's block, as
+   * Anthropic's index does; a late `{}` for a call that streamed nothing (the OpenAI decoder's
+   * filler at the finish) is dropped, as Anthropic's clients read a block without input as `{}`.
+   */
+  const toolCalls = (fragments: NonNullable<Delta['tool_calls']>): Uint8Array[] =>
+    fragments.flatMap((fragment) => {
       const out: Uint8Array[] = []
-      let index = toolBlocks.get(call.index)
-      if (index === undefined) {
-        out.push(...begin('tool_use', {
-          type: 'tool_use',
-          id: call.id ?? `toolu_${meta.id}_${call.index}`,
-          name: call.function?.name ?? '',
-          input: {},
-        }))
-        index = blocks - 1
-        toolBlocks.set(call.index, index)
+      let call = calls.get(fragment.index)
+      if (!call) {
+        call = { block: null, id: fragment.id ?? `toolu_${meta.id}_${fragment.index}`, name: fragment.function?.name ?? '', args: '' }
+        calls.set(fragment.index, call)
+        if (waiting.length || inputOpen()) waiting.push(call)
+        else out.push(...startCall(call))
       }
-      // A late fragment of an earlier call still names that call's block, as Anthropic's index does.
-      // A late `{}` for a call that streamed nothing (the OpenAI decoder's filler at the finish) is
-      // dropped: Anthropic's clients read a block without input as `{}` already.
-      const partial = call.function?.arguments
-      const closed = open !== 'tool_use' || index !== blocks - 1
-      if (!partial || (closed && partial === '{}' && !argued.has(index))) return out
-      argued.add(index)
-      out.push(delta(index, { type: 'input_json_delta', partial_json: partial }))
+      const partial = fragment.function?.arguments
+      if (!partial) return out
+      if (call.block === null) {
+        call.args += partial
+        return out
+      }
+      const closed = open !== 'tool_use' || call.block !== blocks - 1
+      if (closed && partial === '{}' && !argued.has(call.block)) return out
+      call.args += partial
+      argued.add(call.block)
+      out.push(delta(call.block, { type: 'input_json_delta', partial_json: partial }))
+      if (!closed && waiting.length && partial.trimEnd().endsWith('}')) out.push(...release(true))
       return out
     })
 
@@ -238,8 +278,10 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       const { content, refusal, reasoning, reasoning_details, tool_calls, stop_sequence } = event.delta
       if (stop_sequence !== undefined) matched = stop_sequence
       const claude = reasoning_details === undefined ? [] : claudeDetails(reasoning_details)
+      // Other content ends the wait of calls held back (above): their blocks come first.
+      const released = claude.length || reasoning || content || refusal ? release(false) : []
       const thinking = claude.length ? claudeBlocks(claude) : text('thinking', reasoning)
-      return [...start(), ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
+      return [...start(), ...released, ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
     },
     usageSoFar(usage) {
       if (!started) counted = usage
@@ -253,7 +295,7 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       if (failed || !report) return []
       const reason = stopReason(finish.reason, finish.native)
       const messageDelta = { type: 'message_delta', delta: { stop_reason: reason, stop_sequence: stopSequence(reason, request, matched) }, usage: anthropicUsage(report), ...debug }
-      return [...start(), ...close(), sseEvent('message_delta', messageDelta), sseEvent('message_stop', { type: 'message_stop' })]
+      return [...start(), ...release(false), ...close(), sseEvent('message_delta', messageDelta), sseEvent('message_stop', { type: 'message_stop' })]
     },
   }
 }

@@ -85,7 +85,7 @@ function convertMessages(messages: Message[], replayThinking: boolean): { system
       case 'assistant':
         return append('assistant', named(message.name, assistantBlocks(message, index, replayThinking)))
       case 'tool':
-        return append('user', [toolResult(message)])
+        return append('user', [toolResult(message, index)])
     }
   })
   return { system, messages: turns }
@@ -143,10 +143,18 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 }
 
 
-function toolResult(message: Extract<Message, { role: 'tool' }>): Block {
-  const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }
-  if (message.is_error) block.is_error = true
-  const cached = typeof message.content === 'string' ? undefined : message.content.filter((part) => cacheControl(part.cache_control)).at(-1)
+/**
+ * A result's text goes as a string, its cache mark (the last part's) on the result; with images or
+ * files it goes as blocks, each with its own mark, as a user turn's.
+ */
+function toolResult(message: Extract<Message, { role: 'tool' }>, index: number): Block {
+  const { content } = message
+  const failed = message.is_error ? { is_error: true } : {}
+  if (typeof content !== 'string' && content.some((part) => part.type !== 'text')) {
+    return { type: 'tool_result', tool_use_id: message.tool_call_id, content: userBlocks(content, index), ...failed }
+  }
+  const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(content), ...failed }
+  const cached = typeof content === 'string' ? undefined : content.filter((part) => cacheControl(part.cache_control)).at(-1)
   return cached ? withCache(block, cached) : block
 }
 

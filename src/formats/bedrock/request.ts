@@ -84,7 +84,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool':
         // Converse takes a result's `status` from Claude and Nova only, the models that take a forced tool.
-        return append('user', [toolResultBlock(message.tool_call_id, textOf(message.content), message.is_error === true && options.jsonTool === true)])
+        return append('user', [toolResultBlock(message.tool_call_id, userBlocks(message.content, index, documentNames), message.is_error === true && options.jsonTool === true)])
     }
   })
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
@@ -149,17 +149,19 @@ function reasoningFirst(blocks: Block[]): Block[] {
   return [...blocks.filter((block) => 'reasoningContent' in block), ...blocks.filter((block) => !('reasoningContent' in block))]
 }
 
-/** Converse refuses empty text blocks, in a tool result too; a result must hold something. */
-/** A failed call's result (Anthropic's `is_error`) has Converse's `status: "error"` where the model takes it. */
-function toolResultBlock(toolUseId: string, text: string, failed: boolean): Block {
-  return { toolResult: { toolUseId, content: text ? [{ text }] : [], ...(failed ? { status: 'error' } : {}) } }
+/**
+ * A result holds text, images and documents as a user turn does (Converse refuses empty text
+ * blocks, in a tool result too). A failed call's result (Anthropic's `is_error`) has Converse's
+ * `status: "error"` where the model takes it.
+ */
+function toolResultBlock(toolUseId: string, content: Block[], failed: boolean): Block {
+  return { toolResult: { toolUseId, content, ...(failed ? { status: 'error' } : {}) } }
 }
 
 /**
- * Converse refuses documents in a message without text. Documents that followed the turn's one
- * tool result (as /v1/messages carries a document inside a tool_result) go back inside it, which
- * Converse allows; otherwise (no result, or several, which could not be told apart) a text block
- * names them. A tool result left empty says so.
+ * Converse refuses documents in a message without text. Documents beside the turn's one tool
+ * result go inside it, which Converse allows (a result's own documents are there already);
+ * otherwise (no result, or several) a text block names them. A tool result left empty says so.
  */
 function withDocumentsAnchored(turn: Turn): void {
   const documents = turn.content.filter((block) => 'document' in block)

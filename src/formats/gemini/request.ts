@@ -37,7 +37,14 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
     if (last?.role === role) last.parts.push(...parts)
     else if (parts.length) contents.push({ role, parts })
   }
+  // A result's images and files (Gemini's function responses hold text) follow the run of results.
+  let media: GeminiPart[] = []
+  const flushMedia = () => {
+    append('user', media)
+    media = []
+  }
   messages.forEach((message, index) => {
+    if (message.role !== 'tool') flushMedia()
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -55,10 +62,13 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
         }
         // A failed call's result (Anthropic's `is_error`) goes under `error`, as Gemini's own function results do.
         const response = message.is_error ? { error: textOf(message.content) } : { content: textOf(message.content) }
-        return append('user', [{ functionResponse: { name, response } }])
+        append('user', [{ functionResponse: { name, response } }])
+        if (typeof message.content !== 'string') media.push(...userParts(message.content, index).filter((part) => !('text' in part)))
+        return
       }
     }
   })
+  flushMedia()
   return { system, contents }
 }
 

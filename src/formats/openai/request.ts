@@ -45,8 +45,17 @@ const AssistantMessage = z.looseObject({
   refusal: z.string().nullish(),
   reasoning: z.string().nullish(),
 })
-/** `is_error` (Anthropic's flag on a tool result: the call failed) is carried to the upstreams that have one. */
-const ToolMessage = z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: TextContent, is_error: z.boolean().nullish() })
+/**
+ * `is_error` (Anthropic's flag on a tool result: the call failed) is carried to the upstreams that
+ * have one. A result may hold images and files, as Anthropic's tool_result and a Responses
+ * function output do; formats whose results hold text only get them after (./tool-media.ts).
+ */
+const ToolMessage = z.looseObject({
+  role: z.literal('tool'),
+  tool_call_id: z.string(),
+  content: z.union([z.string(), z.array(ContentPart)]),
+  is_error: z.boolean().nullish(),
+})
 
 export const Message = z.discriminatedUnion('role', [
   SystemMessage,
@@ -183,6 +192,9 @@ export function toolCallArguments(json: string, messageIndex: number): Record<st
   if (!input) throw new GatewayError(400, 'invalid_request', `messages[${messageIndex}].tool_calls: function arguments must be a JSON object`)
   return input
 }
+
+/** Whether a streamed call's arguments so far are a whole JSON object (nothing yet is not). */
+export const isWholeArguments = (json: string): boolean => json.trim() !== '' && argumentsObject(json) !== null
 
 /** A call's `arguments` as an object, or null when they are not a JSON object ("" is none: {}). */
 export function argumentsObject(json: string): Record<string, unknown> | null {

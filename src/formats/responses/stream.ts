@@ -2,7 +2,7 @@ import type { GatewayError } from '../../errors'
 import type { RenderedEvent, StreamWriter } from '../../gateway/renderer'
 import type { FinishReason, ToolCallDelta } from '../canonical'
 import type { ResponseMeta } from '../openai/render'
-import { argumentsObject } from '../openai/request'
+import { isWholeArguments } from '../openai/request'
 import { sseEvent } from '../sse'
 import { failureCode } from './errors'
 import { customInput, customToolNames } from './custom-tools'
@@ -115,7 +115,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   /** Closes the open calls, or (`wholeOnly`) those whose arguments are whole JSON. */
   const closeCalls = (status: ResponseStatus, wholeOnly = false): Uint8Array[] => {
     if (openCalls.length === 0) return []
-    const closing = wholeOnly ? openCalls.filter((open) => isWhole(open.call.arguments)) : openCalls
+    const closing = wholeOnly ? openCalls.filter((open) => isWholeArguments(open.call.arguments)) : openCalls
     openCalls = openCalls.filter((open) => !closing.includes(open))
     return closing.flatMap((open) => closeCall(open, status))
   }
@@ -251,6 +251,3 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     },
   }
 }
-
-/** Whether a call's arguments so far are a whole JSON object (nothing yet is not). */
-const isWhole = (args: string): boolean => args.trim() !== '' && argumentsObject(args) !== null

@@ -100,14 +100,13 @@ function responseFormatOf(format: z.infer<typeof TextFormat>): ResponseFormat {
  * A Responses `input` (a list of items) → canonical chat messages. Items are flat where chat nests
  * them: a function call is an item of its own, which joins the assistant message just before it
  * (or starts one); its output becomes a `tool` message; a reasoning item's text goes with the
- * assistant turn that follows it. Images or files in a function's output cannot sit in a tool
- * message, so they follow the run of tool messages as one user message.
+ * assistant turn that follows it. Images and files in a function's output stay in its tool
+ * message, for the upstream formats to place (../openai/tool-media.ts).
  */
 function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message[] {
   const messages: Message[] = []
   let reasoning: string[] = []
   let details: unknown[] = []
-  let toolParts: ContentPart[] = []
   /** The assistant message that function calls join: the last message, if it is one. */
   let assistant: Extract<Message, { role: 'assistant' }> | null = null
   /** Calls awaiting their output, by call_id, with where each stands: every provider needs them answered in turn. */
@@ -117,10 +116,6 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     if (callId !== undefined) throw invalid(at!, `function_call "${callId}" has no function_call_output before the conversation goes on`)
   }
 
-  const flushToolParts = () => {
-    if (toolParts.length) messages.push({ role: 'user', content: toolParts })
-    toolParts = []
-  }
   /** Reasoning items go with the assistant turn that follows them, also one they are in the middle of. */
   const withReasoning = (message: Extract<Message, { role: 'assistant' }>) => {
     if (reasoning.length) message.reasoning = [...(message.reasoning ? [message.reasoning] : []), ...reasoning].join('\n\n')
@@ -129,7 +124,6 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     details = []
   }
   const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
-    flushToolParts()
     withReasoning(message)
     messages.push(message)
     assistant = message
@@ -147,7 +141,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         unanswered.set(item.call_id, at)
         const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
-        if (assistant && messages.at(-1) === assistant && !toolParts.length) {
+        if (assistant && messages.at(-1) === assistant) {
           withReasoning(assistant)
           assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
         } else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
@@ -162,8 +156,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         }
         const parts = item.output.map((part, j) => contentPart(part, [...at, 'output', j]))
         const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []))
-        toolParts.push(...parts.filter((part) => part.type !== 'text'))
-        messages.push({ role: 'tool', tool_call_id: item.call_id, content: texts.join('') })
+        messages.push({ role: 'tool', tool_call_id: item.call_id, content: texts.length === parts.length ? texts.join('') : parts })
         return
       }
       case 'message':
@@ -172,7 +165,6 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
           startAssistant(assistantMessage(item.content))
           return
         }
-        flushToolParts()
         assistant = null
         if (item.role === 'user') {
           const content = typeof item.content === 'string' ? item.content : item.content.map((part, j) => contentPart(part, [...at, 'content', j]))
@@ -184,7 +176,6 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     }
   })
   answerCalls()
-  flushToolParts()
   return messages
 }
 
