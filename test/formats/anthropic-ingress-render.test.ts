@@ -319,6 +319,35 @@ describe('createMessageStream', () => {
         'message_stop',
       ],
     },
+    {
+      // From a fuzz against the Anthropic SDK: its final message parses each block's input, and "\n" alone is no JSON.
+      name: 'whitespace that changes no input is held back: before a call’s first character, after its whole input once its block stopped, after a late `{}`',
+      events: [
+        delta({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '' } }, { index: 1, id: 'call_b', type: 'function', function: { name: 'g', arguments: ' ' } }] }),
+        delta({ tool_calls: [{ index: 0, function: { arguments: '{}' } }, { index: 0, function: { arguments: '\n' } }] }),
+        delta({ tool_calls: [{ index: 1, function: { arguments: '{"y":2}' } }] }),
+        delta({ tool_calls: [{ index: 2, id: 'call_c', type: 'function', function: { name: 'h', arguments: '' } }] }),
+        delta({ content: 'x' }),
+        delta({ tool_calls: [{ index: 2, function: { arguments: '{}' } }, { index: 2, function: { arguments: '\n' } }] }),
+        finish('tool_calls'),
+      ],
+      expected: [
+        'message_start',
+        'start 0 tool_use',
+        'delta 0 {}',
+        'stop 0',
+        'start 1 tool_use',
+        'delta 1  {"y":2}',
+        'stop 1',
+        'start 2 tool_use',
+        'stop 2',
+        'start 3 text',
+        'delta 3 x',
+        'stop 3',
+        'message_delta tool_use',
+        'message_stop',
+      ],
+    },
     { name: 'a finish with no content', events: [finish('length')], expected: ['message_start', 'message_delta max_tokens', 'message_stop'] },
   ]
   for (const { name, events, expected } of cases) {

@@ -221,7 +221,7 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
     const out = begin('tool_use', { type: 'tool_use', id: call.id, name: call.name, input: {} })
     call.block = blocks - 1
     current = call
-    if (call.args) {
+    if (call.args.trim()) {
       argued.add(call.block)
       out.push(delta(call.block, { type: 'input_json_delta', partial_json: call.args }))
     }
@@ -241,8 +241,10 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
    * still coming: a call that begins while the open call's input is not yet a whole JSON object
    * waits, its fragments gathered, until that input is whole, other content comes or the message
    * ends. A fragment that still comes late (after text came between) names its call's block, as
-   * Anthropic's index does; a late `{}` for a call that streamed nothing (the OpenAI decoder's
-   * filler at the finish) is dropped, as Anthropic's clients read a block without input as `{}`.
+   * Anthropic's index does. Held back, as they change no input: whitespace before a call's first
+   * character, whitespace after its whole input once its block stopped, and a late `{}` for a call
+   * that streamed nothing (the OpenAI decoder's filler at the finish; Anthropic's clients read a
+   * block without input as `{}`), unless more of that call follows it.
    */
   const toolCalls = (fragments: NonNullable<Delta['tool_calls']>): Uint8Array[] =>
     fragments.flatMap((fragment) => {
@@ -256,15 +258,19 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       }
       const partial = fragment.function?.arguments
       if (!partial) return out
-      if (call.block === null) {
-        call.args += partial
-        return out
-      }
-      const closed = open !== 'tool_use' || call.block !== blocks - 1
-      if (closed && partial === '{}' && !argued.has(call.block)) return out
       call.args += partial
-      argued.add(call.block)
-      out.push(delta(call.block, { type: 'input_json_delta', partial_json: partial }))
+      if (call.block === null) return out
+      const closed = open !== 'tool_use' || call.block !== blocks - 1
+      const blank = partial.trim() === ''
+      if (argued.has(call.block)) {
+        if (closed && blank && isWholeArguments(call.args)) return out
+        out.push(delta(call.block, { type: 'input_json_delta', partial_json: partial }))
+      } else {
+        // Nothing sent yet: leading whitespace, and a closed block's `{}`, wait for what follows them.
+        if (blank || (closed && call.args.trim() === '{}')) return out
+        argued.add(call.block)
+        out.push(delta(call.block, { type: 'input_json_delta', partial_json: call.args }))
+      }
       if (!closed && waiting.length && partial.trimEnd().endsWith('}')) out.push(...release(true))
       return out
     })
