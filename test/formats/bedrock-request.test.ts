@@ -97,7 +97,7 @@ describe('toBedrock', () => {
     ] })
   })
 
-  it("keeps a tool result's own images and documents inside it", () => {
+  it("keeps a tool result's own images and documents inside it for Claude and Nova", () => {
     const body = toBedrock(request({
       messages: [
         { role: 'user', content: 'Read them' },
@@ -105,7 +105,7 @@ describe('toBedrock', () => {
         { role: 'tool', tool_call_id: 't1', content: [{ type: 'text', text: 'chart:' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=' } }] },
         { role: 'tool', tool_call_id: 't2', content: [{ type: 'file', file: { filename: 'scan.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }] },
       ],
-    }))
+    }), { jsonTool: true })
     expect((body.messages as unknown[])[2]).toEqual({ role: 'user', content: [
       { toolResult: { toolUseId: 't1', content: [{ text: 'chart:' }, { image: { format: 'png', source: { bytes: 'iVBORw0=' } } }] } },
       { toolResult: { toolUseId: 't2', content: [{ document: { format: 'pdf', name: 'scan', source: { bytes: 'JVBERi0=' } } }] } },

@@ -189,9 +189,9 @@ describe('POST /v1/messages, non-streaming', () => {
         content: [
           { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=' } },
           { type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+          { type: 'text', text: 'Compare them.' },
         ],
       },
-      { role: 'user', content: [{ type: 'text', text: 'Compare them.' }] },
     ])
   })
 

@@ -213,7 +213,7 @@ describe('POST /v1/responses, non-streaming', () => {
     })
   })
 
-  it('carries function outputs with images as a tool message and a user message after the run of them', async () => {
+  it('carries function outputs with images as tool messages, the images opening the user message after the run of them', async () => {
     const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'A map.' })) })
     const response = await responses({
       model: 'test/other',
@@ -239,8 +239,13 @@ describe('POST /v1/responses, non-streaming', () => {
       },
       { role: 'tool', tool_call_id: 'a', content: 'map a' },
       { role: 'tool', tool_call_id: 'b', content: 'map b' },
-      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
-      { role: 'user', content: [{ type: 'file', file: { filename: 'notes.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          { type: 'file', file: { filename: 'notes.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+        ],
+      },
     ])
   })
 

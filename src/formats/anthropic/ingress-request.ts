@@ -248,7 +248,14 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
     else {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result
-      const inner: ContentPart[] = blocks.map((part) => (part.type === 'text' ? textPart(part) : part.type === 'image' ? imagePart(part) : documentPart(part)))
+      const inner: ContentPart[] = []
+      for (const part of blocks) {
+        const next = part.type === 'text' ? textPart(part) : part.type === 'image' ? imagePart(part) : documentPart(part)
+        // Neighbouring texts read as one, a line apart, as a text-only result's do (joined).
+        const last = inner.at(-1)
+        if (next.type === 'text' && last?.type === 'text' && !('cache_control' in last)) inner[inner.length - 1] = { ...next, text: `${last.text}\n${next.text}` }
+        else inner.push(next)
+      }
       if (block.cache_control != null) inner.push(withCache(inner.pop() ?? { type: 'text' as const, text: '' }, block))
       const texts = inner.flatMap((part) => (part.type === 'text' && !('cache_control' in part) ? [part] : []))
       const failed = block.is_error ? { is_error: true } : {}

@@ -70,7 +70,13 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     if (last?.role === role) last.content = role === 'assistant' ? reasoningFirst([...last.content, ...content]) : [...last.content, ...content]
     else if (content.length) messages.push({ role, content })
   }
+  // A result's images and documents stay inside it for Claude and Nova; other models get them after the run of results.
+  let media: Block[] = []
   request.messages.forEach((message, index) => {
+    if (message.role !== 'tool' && media.length) {
+      append('user', media)
+      media = []
+    }
     switch (message.role) {
       case 'system':
       case 'developer': {
@@ -82,11 +88,16 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         return append('user', userBlocks(message.content, index, documentNames))
       case 'assistant':
         return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
-      case 'tool':
-        // Converse takes a result's `status` from Claude and Nova only, the models that take a forced tool.
-        return append('user', [toolResultBlock(message.tool_call_id, userBlocks(message.content, index, documentNames), message.is_error === true && options.jsonTool === true)])
+      case 'tool': {
+        // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
+        const content = userBlocks(message.content, index, documentNames)
+        const inside = options.jsonTool === true ? content : content.filter((block) => 'text' in block)
+        if (inside !== content) media.push(...content.filter((block) => !('text' in block)))
+        return append('user', [toolResultBlock(message.tool_call_id, inside, message.is_error === true && options.jsonTool === true)])
+      }
     }
   })
+  append('user', media)
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
   const body: Body = {}
   if (system.length) body.system = system

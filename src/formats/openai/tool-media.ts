@@ -3,8 +3,9 @@ import { textOf, type ContentPart, type Message } from './request'
 /**
  * Tool results may hold images and files (Anthropic's tool_result, a Responses function output);
  * OpenAI's tool messages hold text only. For OpenAI-format upstreams each run of tool messages
- * keeps its text, and the results' other parts follow the run as one user message, in order.
- * Messages without such parts come back as they were, the same array.
+ * keeps its text, and the results' other parts follow the run as one user message, in order, or
+ * open the user message that follows it (chat templates of open models refuse two user messages
+ * in a row). Messages without such parts come back as they were, the same array.
  */
 export function mediaAfterToolResults(messages: Message[]): Message[] {
   if (!messages.some((message) => message.role === 'tool' && toolMedia(message.content).length)) return messages
@@ -15,6 +16,12 @@ export function mediaAfterToolResults(messages: Message[]): Message[] {
     media = []
   }
   for (const message of messages) {
+    if (message.role === 'user' && media.length) {
+      const own = typeof message.content === 'string' ? (message.content ? [{ type: 'text' as const, text: message.content }] : []) : message.content
+      out.push({ ...message, content: [...media, ...own] })
+      media = []
+      continue
+    }
     if (message.role !== 'tool') {
       flush()
       out.push(message)
