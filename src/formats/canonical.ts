@@ -116,7 +116,8 @@ export interface Delta {
 }
 
 export type StreamEvent =
-  | { type: 'delta'; delta: Delta; logprobs?: Logprobs }
+  /** `counted`: its characters were counted already, as `hidden` while held back (json-tool.ts). */
+  | { type: 'delta'; delta: Delta; logprobs?: Logprobs; counted?: true }
   | { type: 'finish'; finishReason: FinishReason; nativeFinishReason: string | null }
   /**
    * Usage so far (cumulative: the last one stands). Null: the upstream sent usage the gateway

@@ -1,5 +1,5 @@
 import type { ChatRequest } from './openai/request'
-import type { StreamEvent } from './canonical'
+import { hiddenEvents, type StreamEvent } from './canonical'
 
 /**
  * `response_format` as a forced tool call, for upstreams whose every model takes tools but not a
@@ -44,11 +44,14 @@ export function jsonTool(request: ChatRequest): JsonTool | null {
  * text passes at once. (A forced tool gets no text before it, so nothing waits then.)
  */
 export interface HeldText {
-  /** A text delta's events: none while held or after the JSON answer. */
+  /**
+   * A text delta's events. While held, or dropped after the JSON answer, it is not shown but
+   * counted (`hidden`): the model generated it, so a stream cut before its usage is charged for it.
+   */
   text(text: string): StreamEvent[]
   /** The JSON tool was called: what was held is dropped, and so is any later text. */
   answered(): void
-  /** What is held, as one content delta: before a client tool call or the finish. */
+  /** What is held, as one content delta (counted already): before a client tool call or the finish. */
   release(): StreamEvent[]
 }
 
@@ -60,7 +63,7 @@ export function heldText(jsonToolName: string | null | undefined): HeldText {
   return {
     text(text) {
       if (!answered) held += text
-      return []
+      return hiddenEvents(text)
     },
     answered() {
       answered = true
@@ -69,7 +72,7 @@ export function heldText(jsonToolName: string | null | undefined): HeldText {
     release() {
       const text = held
       held = ''
-      return text ? content(text) : []
+      return text ? [{ type: 'delta', delta: { content: text }, counted: true }] : []
     },
   }
 }

@@ -125,7 +125,7 @@ export async function relay(
   const handle = async (event: StreamEvent): Promise<void> => {
     switch (event.type) {
       case 'delta':
-        state.characters += deltaCharacters(event.delta)
+        if (!event.counted) state.characters += deltaCharacters(event.delta)
         state.firstByteAt ??= ctx.clock()
         await sink.sendAll(writer.event(event))
         return

@@ -235,20 +235,24 @@ describe('createAnthropicStreamDecoder', () => {
       [...preamble, blockStart(1, { type: 'tool_use', id: 'toolu_01J', name: 'json_response', input: {} }), json(1, '{"a": 1}'), blockStop(1), ...finish('tool_use')],
       'json_response',
     )
-    expect(answeredInJson).toStrictEqual([role, content('{"a": 1}'), { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' }, usage(80, 12)])
+    // Held text is counted as it comes (hidden), so a stream cut before its usage is charged for it.
+    const held = [{ type: 'hidden', characters: 5 }, { type: 'hidden', characters: 6 }]
+    const released = { type: 'delta', delta: { content: 'Here it is.' }, counted: true }
+    expect(answeredInJson).toStrictEqual([role, ...held, content('{"a": 1}'), { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' }, usage(80, 12)])
 
     const calledATool = decodeAll(
       [...preamble, blockStart(1, { type: 'tool_use', id: 'toolu_01K', name: 'lookup', input: {} }), json(1, '{}'), blockStop(1), ...finish('tool_use')],
       'json_response',
     )
-    expect(calledATool.slice(0, 3)).toStrictEqual([
+    expect(calledATool.slice(0, 5)).toStrictEqual([
       role,
-      content('Here it is.'),
+      ...held,
+      released,
       { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'toolu_01K', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
     ])
 
     const answeredInText = decodeAll([...preamble, ...finish('end_turn')], 'json_response')
-    expect(answeredInText).toStrictEqual([role, content('Here it is.'), { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' }, usage(80, 12)])
+    expect(answeredInText).toStrictEqual([role, ...held, released, { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' }, usage(80, 12)])
     // Without a JSON tool, text is never held.
     expect(decodeAll(preamble).slice(0, 3)).toStrictEqual([role, content('Here '), content('it is.')])
   })

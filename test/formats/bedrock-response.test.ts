@@ -114,6 +114,31 @@ describe('Bedrock stream decoding', () => {
     expect(events[5]).toMatchObject({ type: 'usage', usage: { promptTokens: 70, cachedTokens: 20 } })
   })
 
+  it('gives a call whose input never streamed {} at its block’s stop, or at the end when no stop came', async () => {
+    const start = (contentBlockIndex: number, id: string) => event('contentBlockStart', { contentBlockIndex, start: { toolUse: { toolUseId: id, name: 'now' } } })
+    const events = await decodeAll([
+      start(0, 'tooluse_1'),
+      event('contentBlockStop', { contentBlockIndex: 0 }),
+      start(1, 'tooluse_2'),
+      event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"tz":"UTC"}' } } }),
+      event('contentBlockStop', { contentBlockIndex: 1 }),
+      start(2, 'tooluse_3'),
+      event('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '' } } }),
+      event('messageStop', { stopReason: 'tool_use' }),
+    ])
+    const opened = (index: number, id: string) => ({ type: 'delta', delta: { tool_calls: [{ index, id, type: 'function', function: { name: 'now', arguments: '' } }] } })
+    const argued = (index: number, args: string) => ({ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: args } }] } })
+    expect(events).toEqual([
+      opened(0, 'tooluse_1'),
+      argued(0, '{}'),
+      opened(1, 'tooluse_2'),
+      argued(1, '{"tz":"UTC"}'),
+      opened(2, 'tooluse_3'),
+      argued(2, '{}'),
+      { type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_use' },
+    ])
+  })
+
   it('streams Claude\'s reasoning with its signature and redacted blocks as reasoning_details, one index per block', async () => {
     // A redacted block whose stop never came goes out before the finish.
     const unstopped = await decodeAll([event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { redactedContent: 'ZW5j' } } }), event('messageStop', { stopReason: 'end_turn' })], { claude: true })
@@ -167,19 +192,25 @@ describe('Bedrock stream decoding', () => {
     const options = { jsonTool: 'json_response' }
     // Held text still opens the answer (a role delta), so the attempt counts as answering.
     const opened = { type: 'delta', delta: { role: 'assistant' } }
-    expect(await decodeAll([...preamble, toolStart('json_response'), input, stop('tool_use')], options)).toEqual([
+    // Held text is counted as it comes (hidden), so a stream cut before its usage is charged for it.
+    const held = [{ type: 'hidden', characters: 5 }, { type: 'hidden', characters: 6 }]
+    const released = { type: 'delta', delta: { content: 'Here it is.' }, counted: true }
+    expect(await decodeAll([...preamble, toolStart('json_response'), input, stop('tool_use')], options)).toStrictEqual([
       opened,
+      ...held,
       { type: 'delta', delta: { content: '{}' } },
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'tool_use' },
     ])
-    expect((await decodeAll([...preamble, toolStart('lookup'), input, stop('tool_use')], options)).slice(0, 3)).toEqual([
+    expect((await decodeAll([...preamble, toolStart('lookup'), input, stop('tool_use')], options)).slice(0, 5)).toStrictEqual([
       opened,
-      { type: 'delta', delta: { content: 'Here it is.' } },
+      ...held,
+      released,
       { type: 'delta', delta: { tool_calls: [{ index: 0, id: 'tooluse_1', type: 'function', function: { name: 'lookup', arguments: '' } }] } },
     ])
-    expect(await decodeAll([...preamble, stop('end_turn')], options)).toEqual([
+    expect(await decodeAll([...preamble, stop('end_turn')], options)).toStrictEqual([
       opened,
-      { type: 'delta', delta: { content: 'Here it is.' } },
+      ...held,
+      released,
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
     ])
   })

@@ -359,6 +359,29 @@ describe('settlement', () => {
     expect(charged[1]).toEqual(charged[0])
   })
 
+  it('charges a Claude stream cut short for the text it held back while a JSON answer could still come', async () => {
+    const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } }
+    const textThenReset = () =>
+      sseResponse(
+        [
+          anthropicEvent('message_start', { message }),
+          anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          ...Array.from({ length: 20 }, () => anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'x'.repeat(400) } })),
+        ],
+        { failAfter: 22 },
+      )
+    fakeUpstreams({ [BETA]: textThenReset })
+    const { key, hash } = await createKey({ name: 'held-text-cut' })
+    // Client tools, so the JSON tool is not forced and text before it is held.
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }]
+    const events = await readSse(await chat(key, { model: 'test/claude', stream: true, messages: hi, tools, response_format: { type: 'json_object' } }))
+    expect(JSON.stringify(events)).not.toContain('xxxx')
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { generations } = await inspect(hash)
+    // 8,000 characters generated and never shown, four to a token.
+    expect(generations[0]).toMatchObject({ status: 'error', usage_estimated: true, tokens_completion: 2_000 })
+  })
+
   it('is idempotent', async () => {
     const { hash } = await createKey({ name: 'idempotent' })
     const now = Date.now()

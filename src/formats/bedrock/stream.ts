@@ -60,6 +60,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   // contentBlockIndex of each tool use → its OpenAI tool-call index, or 'json' for the structured-output tool.
   const toolIndex = new Map<number, number | 'json'>()
   let toolCalls = 0
+  /** Calls (by contentBlockIndex) whose input has not streamed yet. */
+  const unargued = new Set<number>()
   let answeredInJson = false
   const text = heldText(options.jsonTool)
   /** Whether a role delta went out for held text. */
@@ -93,6 +95,17 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
     return Object.keys(delta).length ? [{ type: 'delta', delta }] : []
   }
 
+  /**
+   * A call whose input never streamed (a tool without parameters) gets `{}` at its block's stop,
+   * as OpenAI sends for one: clients parse a call's arguments as JSON, and "" is not. Sent at the
+   * stop, not the end, so that a `/v1/messages` client's next parallel call need not wait for it.
+   */
+  function noArguments(contentBlockIndex: number): StreamEvent[] {
+    const index = toolIndex.get(contentBlockIndex)
+    if (!unargued.delete(contentBlockIndex) || typeof index !== 'number') return []
+    return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: '{}' } }] } }]
+  }
+
   function decode(message: SseMessage, data: unknown): StreamEvent[] {
     switch (message.event) {
       case 'exception': {
@@ -111,6 +124,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         }
         const index = toolCalls++
         toolIndex.set(start.contentBlockIndex, index)
+        unargued.add(start.contentBlockIndex)
         return [...text.release(), { type: 'delta', delta: { tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] } }]
       }
       case 'contentBlockDelta': {
@@ -118,25 +132,26 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (delta.text) {
           // Held text still opens the answer: the attempt has begun answering, as far as failover and TTFB go.
           const events = text.text(delta.text)
-          if (events.length || opened) return events
+          if (opened || events.some((event) => event.type === 'delta')) return events
           opened = true
-          return [{ type: 'delta', delta: { role: 'assistant' } }]
+          return [{ type: 'delta', delta: { role: 'assistant' } }, ...events]
         }
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (!delta.toolUse?.input || index === undefined) return []
         if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
+        unargued.delete(contentBlockIndex)
         return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }
       case 'contentBlockStop': {
         const stop = BlockStop.safeParse(data)
-        return stop.success ? redactedBlock(stop.data.contentBlockIndex) : []
+        return stop.success ? [...redactedBlock(stop.data.contentBlockIndex), ...noArguments(stop.data.contentBlockIndex)] : []
       }
       case 'messageStop': {
         const { stopReason } = Stop.parse(data)
         // A redacted block whose stop never came still goes out.
         const unstopped = [...redacted.keys()].flatMap(redactedBlock)
-        return [...unstopped, ...text.release(), { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
+        return [...unstopped, ...[...unargued].flatMap(noArguments), ...text.release(), { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
