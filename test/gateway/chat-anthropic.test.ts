@@ -271,6 +271,25 @@ describe('Anthropic-format upstreams', () => {
     expect(chunks.find((chunk) => choicesOf(chunk)[0]?.finish_reason)).toMatchObject({ choices: [{ finish_reason: 'stop', native_finish_reason: 'tool_use' }] })
   })
 
+  it('stream an empty-object response_format answer as "{}", as the non-streaming answer has it', async () => {
+    const event = anthropicEvent
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: message([], 'end_turn', { input_tokens: 50, output_tokens: 1 }) }),
+          event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_J', name: 'json_response', input: {} } }),
+          event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '' } }),
+          event('content_block_stop', { index: 0 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 3 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const response = await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'Hi' }], response_format: { type: 'json_object' } })
+    const { data: chunks } = await readSse(response)
+    const content = chunks.flatMap((chunk) => choicesOf(chunk).map((choice) => (choice.delta as { content?: string }).content ?? '')).join('')
+    expect(content).toBe('{}')
+  })
+
   it('replay the thinking blocks of a previous turn sent back in reasoning_details, so the tool loop keeps thinking', async () => {
     const first = message(
       [

@@ -4,7 +4,7 @@ import { testCatalog } from '../support/catalog'
 import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../support/upstream'
 import text from '../fixtures/bedrock/converse-text.json'
-import { eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+import { event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
 
 // A loopback stand-in: the signing region then comes from the catalog region's name.
 const BEDROCK = 'http://127.0.0.1:9301'
@@ -146,6 +146,22 @@ describe('Bedrock Converse upstreams', () => {
     expect(json.choices[0]!.message.tool_calls).toBeUndefined()
     expect(json.choices[0]!.finish_reason).toBe('stop')
     expect(upstream.calls[0]!.body).toMatchObject({ toolConfig: { toolChoice: { tool: { name: 'json_response' } } } })
+  })
+
+  it('stream an empty-object response_format answer as "{}", as the non-streaming answer has it', async () => {
+    fakeUpstreams({
+      [BEDROCK]: () =>
+        eventStreamResponse([
+          event('messageStart', { role: 'assistant' }),
+          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_J', name: 'json_response' } } }),
+          event('contentBlockStop', { contentBlockIndex: 0 }),
+          event('messageStop', { stopReason: 'tool_use' }),
+          event('metadata', { usage: { inputTokens: 20, outputTokens: 3, totalTokens: 23 } }),
+        ]),
+    })
+    const response = await chat(tenant.key, { model: 'test/bedrock', stream: true, messages: [{ role: 'user', content: 'Hi' }], response_format: { type: 'json_object' } })
+    const { data } = await readSse(response)
+    expect(data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')).toBe('{}')
   })
 
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {

@@ -50,10 +50,10 @@ const MessageDelta = z.looseObject({
 const BlockStop = z.looseObject({ index: Index })
 
 /**
- * What a tool_use content block stands for: a client tool call (by its index, with the input its
- * start gave and whether any input streamed after it), or the JSON answer.
+ * What a tool_use content block stands for: a client tool call (by its index) or the JSON answer,
+ * with the input its start gave and whether any input streamed after it.
  */
-type ToolBlock = { kind: 'call'; index: number; input: Record<string, unknown>; streamed: boolean } | { kind: 'json' }
+type ToolBlock = ({ kind: 'call'; index: number } | { kind: 'json' }) & { input: Record<string, unknown>; streamed: boolean }
 
 const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
 /**
@@ -106,7 +106,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     }
     if (block.type !== 'tool_use') return []
     if (block.name === options.jsonTool) {
-      toolBlocks.set(index, { kind: 'json' })
+      toolBlocks.set(index, { kind: 'json', input: block.input, streamed: false })
       answeredInJson = true
       text.answered()
       return []
@@ -130,20 +130,22 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     // Blocks never registered (server tools) stream input too; they are not the client's calls.
     const tool = toolBlocks.get(index)
     if (!tool) return []
-    if (tool.kind === 'json') return [delta({ content: body.partial_json })]
     tool.streamed = true
+    if (tool.kind === 'json') return [delta({ content: body.partial_json })]
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: body.partial_json } }] })]
   }
 
   /**
-   * A call whose input never streamed (Claude streams none for a tool without parameters) gets
-   * the input its start gave, `{}` there: clients parse a call's arguments as JSON, and "" is not.
+   * A call whose input never streamed (Claude streams none for a tool without parameters, or a
+   * JSON answer of `{}`) gets the input its start gave, `{}` there: clients parse a call's
+   * arguments, and a JSON answer's content, as JSON, and "" is not.
    */
   function blockStop(data: unknown): StreamEvent[] {
     const stop = BlockStop.safeParse(data)
     const tool = stop.success ? toolBlocks.get(stop.data.index) : undefined
-    if (tool?.kind !== 'call' || tool.streamed) return []
+    if (!tool || tool.streamed) return []
     tool.streamed = true
+    if (tool.kind === 'json') return [delta({ content: JSON.stringify(tool.input) })]
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: JSON.stringify(tool.input) } }] })]
   }
 

@@ -60,7 +60,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   // contentBlockIndex of each tool use → its OpenAI tool-call index, or 'json' for the structured-output tool.
   const toolIndex = new Map<number, number | 'json'>()
   let toolCalls = 0
-  /** Calls (by contentBlockIndex) whose input has not streamed yet. */
+  /** Calls and the JSON answer (by contentBlockIndex) whose input has not streamed yet. */
   const unargued = new Set<number>()
   let answeredInJson = false
   const text = heldText(options.jsonTool)
@@ -96,13 +96,15 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
   }
 
   /**
-   * A call whose input never streamed (a tool without parameters) gets `{}` at its block's stop,
-   * as OpenAI sends for one: clients parse a call's arguments as JSON, and "" is not. Sent at the
-   * stop, not the end, so that a `/v1/messages` client's next parallel call need not wait for it.
+   * A call whose input never streamed (a tool without parameters), or a JSON answer of `{}`, gets
+   * `{}` at its block's stop, as OpenAI sends for such a call: clients parse a call's arguments,
+   * and a JSON answer's content, as JSON, and "" is not. Sent at the stop, not the end, so that a
+   * `/v1/messages` client's next parallel call need not wait for it.
    */
   function noArguments(contentBlockIndex: number): StreamEvent[] {
     const index = toolIndex.get(contentBlockIndex)
-    if (!unargued.delete(contentBlockIndex) || typeof index !== 'number') return []
+    if (!unargued.delete(contentBlockIndex) || index === undefined) return []
+    if (index === 'json') return [{ type: 'delta', delta: { content: '{}' } }]
     return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: '{}' } }] } }]
   }
 
@@ -118,6 +120,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (!toolUse) return []
         if (toolUse.name === options.jsonTool) {
           toolIndex.set(start.contentBlockIndex, 'json')
+          unargued.add(start.contentBlockIndex)
           answeredInJson = true
           text.answered()
           return []
@@ -139,8 +142,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (!delta.toolUse?.input || index === undefined) return []
-        if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
         unargued.delete(contentBlockIndex)
+        if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
         return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }
       case 'contentBlockStop': {
