@@ -343,6 +343,24 @@ describe('createAnthropicStreamDecoder', () => {
     ])
   })
 
+  it('reads a stream whose message_start and message_delta carry no usage at all (some Anthropic-compatible servers), as unknown usage', () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null })
+    const events = [
+      sse('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [] } }),
+      blockStart(0, { type: 'text', text: '' }),
+      blockDelta(0, { type: 'text_delta', text: 'Hi' }),
+      sse('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null } }),
+      sse('message_stop'),
+    ].flatMap((message) => decode(message))
+    expect(events).toStrictEqual([
+      { type: 'usage', usage: null },
+      role,
+      content('Hi'),
+      { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
+      { type: 'usage', usage: null },
+    ])
+  })
+
   it('rounds fractional counts up', () => {
     const events = decodeAll([start({ input_tokens: 10.5, output_tokens: 1 }), messageDelta('end_turn', { output_tokens: 3.1 }), sse('message_stop')])
     expect(events.at(-1)).toStrictEqual(usage(11, 4))

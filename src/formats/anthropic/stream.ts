@@ -30,7 +30,8 @@ import {
 
 const Index = z.number().int().nonnegative()
 
-const MessageStart = z.looseObject({ message: z.looseObject({ usage: z.unknown() }) })
+// Anthropic always sends usage on both; some Anthropic-compatible servers leave it out (estimated then).
+const MessageStart = z.looseObject({ message: z.looseObject({ usage: z.unknown().optional() }) })
 const BlockStart = z.looseObject({ index: Index, content_block: AnthropicBlock })
 const BlockDelta = z.looseObject({
   index: Index,
@@ -44,7 +45,7 @@ const BlockDelta = z.looseObject({
 })
 const MessageDelta = z.looseObject({
   delta: z.looseObject({ stop_reason: z.string().nullish(), stop_sequence: z.string().nullish() }),
-  usage: z.unknown(),
+  usage: z.unknown().optional(),
 })
 
 const BlockStop = z.looseObject({ index: Index })
