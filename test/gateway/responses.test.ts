@@ -525,6 +525,18 @@ describe('POST /v1/responses, streaming', () => {
     ])
   })
 
+  it('closes a call that streamed no arguments before text came with the {} its final response has, and drops the {} that arrives late', async () => {
+    fakeUpstreams({ [GAMMA]: () => sseResponse([toolCall(0, 'call_t', ''), chunk({ content: 'Let me check.' }), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']) })
+    const events = await readEvents(await responses({ ...ask, stream: true, tools }))
+    const final = events.at(-1)!.response.output.find((item: { type: string }) => item.type === 'function_call')
+    expect(final).toMatchObject({ call_id: 'call_t', arguments: '{}' })
+    const itemDone = events.find((event) => event.type === 'response.output_item.done' && event.item.type === 'function_call')!
+    expect(itemDone.item).toEqual(final)
+    expect(events.filter((event) => event.type === 'response.function_call_arguments.done').map((event) => event.arguments)).toEqual(['{}'])
+    // Nothing reaches the call after it is done.
+    expect(events.slice(events.indexOf(itemDone)).some((event) => event.item_id === itemDone.item.id)).toBe(false)
+  })
+
   it('answers an empty stream with one empty message, as the non-streaming response does', async () => {
     fakeUpstreams({ [GAMMA]: () => sseResponse([chunk({ role: 'assistant', content: '' }), chunk({}, 'stop'), usage, 'data: [DONE]\n\n']) })
     const events = await readEvents(await responses({ ...ask, stream: true }))
@@ -678,6 +690,20 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
 
 describe('the Responses stream writer', () => {
   const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
+
+  it('closes a custom tool call that came with no input with none, and drops the {} that arrives for it late', async () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools: [{ type: 'custom', name: 'note' }] }), null)
+    const events = decode([
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_n', type: 'function', function: { name: 'note', arguments: '' } }] } }),
+      ...writer.event({ type: 'delta', delta: { content: 'Noted.' } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{}' } }] } }),
+      ...writer.event({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' }),
+      ...(await writer.end(null, {})),
+    ])
+    expect(events.filter((event) => event.type === 'response.custom_tool_call_input.done').map((event) => event.input)).toEqual([''])
+    expect(events.at(-1)!.response.output[0]).toMatchObject({ type: 'custom_tool_call', call_id: 'call_n', input: '' })
+  })
 
   it('opens a reasoning item for a signature alone (Gemini sends it with the call), with no summary part', async () => {
     const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }

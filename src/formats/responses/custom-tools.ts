@@ -30,11 +30,15 @@ export function customToolFunction(tool: CustomTool): Tool {
 /** A custom tool call's text as the function's arguments. */
 export const customArguments = (input: string): string => JSON.stringify({ input })
 
-/** The text of a custom tool's call, from the function's arguments; arguments of any other shape are taken as the text. */
+/**
+ * The text of a custom tool's call, from the function's arguments: none for `{}` (a call made
+ * without any, given `{}` as every such call is); arguments of any other shape are taken as the text.
+ */
 export function customInput(args: string): string {
   try {
     const parsed: unknown = JSON.parse(args)
     if (typeof parsed === 'object' && parsed !== null && 'input' in parsed && typeof parsed.input === 'string') return parsed.input
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length === 0) return ''
   } catch {
     // not JSON: the model wrote the text itself
   }

@@ -51,6 +51,8 @@ interface OpenCall {
   id: string
   call: { id: string; name: string; arguments: string }
   custom: boolean
+  /** Done with no arguments, so with `{}` (a function) or no input (a custom tool) in their place. */
+  filled: boolean
 }
 
 export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest, keep: Keep | null): StreamWriter {
@@ -120,16 +122,27 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     return closing.flatMap((open) => closeCall(open, status))
   }
 
+  /**
+   * A call done before any arguments came is done with `{}`, as the JSON answer has it (clients
+   * parse a done item's arguments); the `{}` an OpenAI-format decoder adds at the finish for such
+   * a call then arrives late and is dropped.
+   */
   const closeCall = (open: OpenCall, status: ResponseStatus): Uint8Array[] => {
     const { index, id, call: done } = open
     const at = { item_id: id, output_index: index }
+    const filler: Uint8Array[] = []
+    if (done.arguments.trim() === '') {
+      open.filled = true
+      done.arguments = open.custom ? '' : '{}'
+      if (!open.custom) filler.push(emit('response.function_call_arguments.delta', { ...at, delta: '{}' }))
+    }
     const input = open.custom ? customInput(done.arguments) : ''
     const events = open.custom
       ? [
           ...(input ? [emit('response.custom_tool_call_input.delta', { ...at, delta: input })] : []),
           emit('response.custom_tool_call_input.done', { ...at, input }),
         ]
-      : [emit('response.function_call_arguments.done', { ...at, name: done.name, arguments: done.arguments })]
+      : [...filler, emit('response.function_call_arguments.done', { ...at, name: done.name, arguments: done.arguments })]
     return [...events, emit('response.output_item.done', { output_index: index, item: (output[index] = callItem(open, status)) })]
   }
 
@@ -203,13 +216,17 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       output.length += 1
       const fields = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
       const isCustom = custom.has(fields.name)
-      target = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom }
+      target = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom, filled: false }
       openCalls.push(target)
       calls.set(delta.index, target)
       events.push(emit('response.output_item.added', { output_index: index, item: callItem(target, 'in_progress') }))
     }
     const fragment = delta.function?.arguments
+    if (target.filled && fragment?.trim() === '{}') return events
     if (fragment) {
+      // Late arguments of a call done without any take the filler's place.
+      if (target.filled) target.call.arguments = ''
+      target.filled = false
       target.call.arguments += fragment
       // A call already done keeps its whole arguments in the final response.
       if (!openCalls.includes(target)) output[target.index] = callItem(target, 'completed')
