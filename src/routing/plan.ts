@@ -252,7 +252,8 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[],
     return new GatewayError(
       503,
       'provider_unavailable',
-      `No provider is available for ${quoted(requested)}: none of its providers has a usable API key configured`,
+      // Named by the models found: a name in `models` that is no model was skipped, not keyless.
+      `No provider is available for ${quoted([...new Set(all.map((endpoint) => endpoint.model.id))])}: none of its providers has a usable API key configured`,
       { ...metadata, missing_secrets: missing },
     )
   }

@@ -143,6 +143,14 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect((await errorOf(response)).metadata).toMatchObject({ missing_secrets: ['DARK_PROVIDER_KEY'] })
   })
 
+  it('503 naming only the models found when a fallback list also holds a name that is no model', async () => {
+    const response = await chat(key, { model: 'test/dark', models: ['test/dark', 'nobody/nothing'], messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(503)
+    const error = await errorOf(response)
+    expect(error.message).toBe('No provider is available for "test/dark": none of its providers has a usable API key configured')
+    expect(error.metadata).toMatchObject({ requested_models: ['test/dark', 'nobody/nothing'] })
+  })
+
   it('404 JSON for unknown routes', async () => {
     const response = await gatewayFetch('/v1/nothing-here')
     expect(response.status).toBe(404)
