@@ -273,6 +273,7 @@ describe('createAnthropicStreamDecoder', () => {
       json(1, '{"city":"Oslo"}'),
       blockStop(1),
       blockStart(2, { type: 'tool_use', id: 'toolu_p', name: 'proxy', input: { city: 'Rome' } }),
+      json(2, ' '),
       blockStop(2),
     ])
     expect(events.slice(1)).toStrictEqual([
@@ -281,6 +282,8 @@ describe('createAnthropicStreamDecoder', () => {
       { type: 'delta', delta: { tool_calls: [{ index: 1, id: 'toolu_w', type: 'function', function: { name: 'get_weather', arguments: '' } }] } },
       { type: 'delta', delta: { tool_calls: [{ index: 1, function: { arguments: '{"city":"Oslo"}' } }] } },
       { type: 'delta', delta: { tool_calls: [{ index: 2, id: 'toolu_p', type: 'function', function: { name: 'proxy', arguments: '' } }] } },
+      // Whitespace alone is no input: the start's still comes.
+      { type: 'delta', delta: { tool_calls: [{ index: 2, function: { arguments: ' ' } }] } },
       { type: 'delta', delta: { tool_calls: [{ index: 2, function: { arguments: '{"city":"Rome"}' } }] } },
     ])
   })

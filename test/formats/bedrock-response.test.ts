@@ -139,6 +139,17 @@ describe('Bedrock stream decoding', () => {
     ])
   })
 
+  it('gives a call whose streamed input was only whitespace {} at its stop, as one that streamed none', async () => {
+    const events = await decodeAll([
+      event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'now' } } }),
+      event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: ' ' } } }),
+      event('contentBlockStop', { contentBlockIndex: 0 }),
+      event('messageStop', { stopReason: 'tool_use' }),
+    ])
+    const args = events.flatMap((e) => (e.type === 'delta' ? (e.delta.tool_calls ?? []) : [])).map((call) => call.function?.arguments ?? '').join('')
+    expect(args).toBe(' {}')
+  })
+
   it('streams Claude\'s reasoning with its signature and redacted blocks as reasoning_details, one index per block', async () => {
     // A redacted block whose stop never came goes out before the finish.
     const unstopped = await decodeAll([event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { redactedContent: 'ZW5j' } } }), event('messageStop', { stopReason: 'end_turn' })], { claude: true })

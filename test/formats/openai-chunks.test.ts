@@ -133,6 +133,15 @@ describe('createOpenAIStreamDecoder', () => {
     expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' })
   })
 
+  it('gives a call whose arguments were only whitespace {} before the finish too', () => {
+    const decode = createOpenAIStreamDecoder()
+    const events = [call(0, 'c1', ' '), choice({}, 'tool_calls')].flatMap(decode)
+    expect(indices(events)).toEqual([
+      [0, 'c1', ' '],
+      [0, null, '{}'],
+    ])
+  })
+
   it('passes a stream without calls through as fromOpenAIChunk decodes it', () => {
     const decode = createOpenAIStreamDecoder()
     for (const chunk of [choice({ content: 'Hi' }), choice({}, 'stop')]) expect(decode(chunk)).toEqual(fromOpenAIChunk(chunk))

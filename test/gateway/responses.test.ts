@@ -525,7 +525,7 @@ describe('POST /v1/responses, streaming', () => {
     ])
   })
 
-  it('closes a call that streamed no arguments before text came with the {} its final response has, and drops the {} that arrives late', async () => {
+  it('keeps a call that streamed no arguments open while text comes, and closes it with the {} that arrives at the finish', async () => {
     fakeUpstreams({ [GAMMA]: () => sseResponse([toolCall(0, 'call_t', ''), chunk({ content: 'Let me check.' }), chunk({}, 'tool_calls'), usage, 'data: [DONE]\n\n']) })
     const events = await readEvents(await responses({ ...ask, stream: true, tools }))
     const final = events.at(-1)!.response.output.find((item: { type: string }) => item.type === 'function_call')
@@ -691,7 +691,7 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
 describe('the Responses stream writer', () => {
   const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
 
-  it('closes a custom tool call that came with no input with none, and drops the {} that arrives for it late', async () => {
+  it('closes a custom tool call that came with no input with none, the {} that arrives for it at the finish included', async () => {
     const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
     const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools: [{ type: 'custom', name: 'note' }] }), null)
     const events = decode([
@@ -703,6 +703,45 @@ describe('the Responses stream writer', () => {
     ])
     expect(events.filter((event) => event.type === 'response.custom_tool_call_input.done').map((event) => event.input)).toEqual([''])
     expect(events.at(-1)!.response.output[0]).toMatchObject({ type: 'custom_tool_call', call_id: 'call_n', input: '' })
+  })
+
+  it('keeps a call open while text streams until its late arguments are whole, so that an SDK snapshot ends with them', async () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const args = (value: string, id?: string) => ({ index: 0, ...(id ? { id, type: 'function' as const } : {}), function: { ...(id ? { name: 'get_weather' } : {}), arguments: value } })
+    const events = decode([
+      ...writer.event({ type: 'delta', delta: { tool_calls: [args('', 'call_l')] } }),
+      ...writer.event({ type: 'delta', delta: { content: 'Checking.' } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [args('{"city":')] } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [args('"Oslo"}')] } }),
+      ...writer.event({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' }),
+      ...(await writer.end(null, {})),
+    ])
+    const final = events.at(-1)!.response.output.find((item: { type: string }) => item.type === 'function_call')
+    expect(final.arguments).toBe('{"city":"Oslo"}')
+    // openai-node's ResponseAccumulator: output_item.done replaces the item, each later arguments delta is appended to it.
+    let snapshot = ''
+    for (const event of events) {
+      if (event.type === 'response.output_item.done' && event.item.id === final.id) snapshot = event.item.arguments
+      else if (event.type === 'response.function_call_arguments.done' && event.item_id === final.id) snapshot = event.arguments
+      else if (event.type === 'response.function_call_arguments.delta' && event.item_id === final.id) snapshot += event.delta
+    }
+    expect(snapshot).toBe(final.arguments)
+  })
+
+  it('gives a call that only ever got whitespace {} when the response ends', async () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const events = decode([
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '' } }] } }),
+      ...writer.event({ type: 'delta', delta: { content: 'Checking.' } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: ' ' } }] } }),
+      ...writer.event({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' }),
+      ...(await writer.end(null, {})),
+    ])
+    const final = events.at(-1)!.response.output.find((item: { type: string }) => item.type === 'function_call')
+    expect(final.arguments).toBe('{}')
+    expect(events.filter((event) => event.type === 'response.function_call_arguments.done').map((event) => event.arguments)).toEqual(['{}'])
   })
 
   it('opens a reasoning item for a signature alone (Gemini sends it with the call), with no summary part', async () => {

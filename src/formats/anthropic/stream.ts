@@ -131,7 +131,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     // Blocks never registered (server tools) stream input too; they are not the client's calls.
     const tool = toolBlocks.get(index)
     if (!tool) return []
-    tool.streamed = true
+    // Whitespace alone is no input yet: the start's input still comes at the stop.
+    if (body.partial_json.trim()) tool.streamed = true
     if (tool.kind === 'json') return [delta({ content: body.partial_json })]
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: body.partial_json } }] })]
   }

@@ -142,7 +142,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (delta.reasoningContent) return reasoningDelta(contentBlockIndex, delta.reasoningContent)
         const index = toolIndex.get(contentBlockIndex)
         if (!delta.toolUse?.input || index === undefined) return []
-        unargued.delete(contentBlockIndex)
+        // Whitespace alone is no input yet: the `{}` still comes.
+        if (delta.toolUse.input.trim()) unargued.delete(contentBlockIndex)
         if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
         return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }

@@ -23,7 +23,8 @@ export function createOpenAIStreamDecoder(): (chunk: unknown) => StreamEvent[] {
       calls.push(call)
     }
     call.id ??= delta.id ?? null
-    if (delta.function?.arguments) call.argued = true
+    // Whitespace alone is no arguments: the `{}` still comes.
+    if (delta.function?.arguments?.trim()) call.argued = true
     return delta.index === call.index ? delta : { ...delta, index: call.index }
   }
 

@@ -32,12 +32,14 @@ import type { ResponsesRequest } from './request'
  *
  * Canonical deltas interleave reasoning, text and tool-call fragments; one item is open at a time,
  * as at OpenAI, so a change of kind (or a new call) closes the open item and adds the next. One
- * exception: a call whose arguments are not yet whole JSON when the next call starts (an upstream
- * that interleaves parallel calls' fragments) stays open beside it, so that its done events carry
- * its whole arguments. A late fragment of a call already done (after text came between) still
- * reaches it: its delta names that call's item, and the final response carries the whole
- * arguments. A custom tool's call (./custom-tools) sends its text in one delta as it closes,
- * since the provider streams it inside JSON arguments.
+ * exception: a call whose arguments are not yet whole JSON when the next item starts (an upstream
+ * that interleaves parallel calls' fragments, or text after a call that streamed none, whose `{}`
+ * an OpenAI-format decoder adds at the finish) stays open beside it, so that its done events carry
+ * its whole arguments; a call still without any when the response ends is done with `{}`. A
+ * fragment of a call already done (more after its whole JSON) still reaches it: its delta names
+ * that call's item, and the final response carries the whole arguments. A custom tool's call
+ * (./custom-tools) sends its text in one delta as it closes, since the provider streams it inside
+ * JSON arguments.
  */
 
 interface OpenPart {
@@ -51,8 +53,6 @@ interface OpenCall {
   id: string
   call: { id: string; name: string; arguments: string }
   custom: boolean
-  /** Done with no arguments, so with `{}` (a function) or no input (a custom tool) in their place. */
-  filled: boolean
 }
 
 export function createResponseStream(meta: ResponseMeta, request: ResponsesRequest, keep: Keep | null): StreamWriter {
@@ -123,16 +123,14 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   }
 
   /**
-   * A call done before any arguments came is done with `{}`, as the JSON answer has it (clients
-   * parse a done item's arguments); the `{}` an OpenAI-format decoder adds at the finish for such
-   * a call then arrives late and is dropped.
+   * A call that ends without any arguments (a stream cut short) is done with `{}`, as the JSON
+   * answer has it: clients parse a done item's arguments.
    */
   const closeCall = (open: OpenCall, status: ResponseStatus): Uint8Array[] => {
     const { index, id, call: done } = open
     const at = { item_id: id, output_index: index }
     const filler: Uint8Array[] = []
     if (done.arguments.trim() === '') {
-      open.filled = true
       done.arguments = open.custom ? '' : '{}'
       if (!open.custom) filler.push(emit('response.function_call_arguments.delta', { ...at, delta: '{}' }))
     }
@@ -148,10 +146,12 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   /** Closes whichever item is open. */
   const closeOpen = (status: ResponseStatus): Uint8Array[] => [...closeReasoning(), ...closeMessage(status), ...closeCalls(status)]
+  /** Closes the open item ahead of the next, leaving open the calls whose arguments are not yet whole. */
+  const closeForNext = (): Uint8Array[] => [...closeReasoning(), ...closeMessage('completed'), ...closeCalls('completed', true)]
 
   const openReasoning = (): Uint8Array[] => {
     if (reasoning) return []
-    const events = closeOpen('completed')
+    const events = closeForNext()
     const index = output.length
     output.length += 1
     reasoning = { index, id: itemId(meta, 'rs', index), text: '', details: [] }
@@ -160,7 +160,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   /** The message's part of this type, opening the message or a new part as needed. */
   const openPart = (type: OpenPart['type']): Uint8Array[] => {
-    const events = message ? [] : closeOpen('completed')
+    const events = message ? [] : closeForNext()
     if (!message) {
       const index = output.length
       output.length += 1
@@ -211,22 +211,18 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
     const events: Uint8Array[] = []
     let target = calls.get(delta.index)
     if (!target) {
-      events.push(...closeReasoning(), ...closeMessage('completed'), ...closeCalls('completed', true))
+      events.push(...closeForNext())
       const index = output.length
       output.length += 1
       const fields = { id: delta.id ?? `call_${meta.id}_${delta.index}`, name: delta.function?.name ?? '', arguments: '' }
       const isCustom = custom.has(fields.name)
-      target = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom, filled: false }
+      target = { index, id: itemId(meta, isCustom ? 'ctc' : 'fc', index), call: fields, custom: isCustom }
       openCalls.push(target)
       calls.set(delta.index, target)
       events.push(emit('response.output_item.added', { output_index: index, item: callItem(target, 'in_progress') }))
     }
     const fragment = delta.function?.arguments
-    if (target.filled && fragment?.trim() === '{}') return events
     if (fragment) {
-      // Late arguments of a call done without any take the filler's place.
-      if (target.filled) target.call.arguments = ''
-      target.filled = false
       target.call.arguments += fragment
       // A call already done keeps its whole arguments in the final response.
       if (!openCalls.includes(target)) output[target.index] = callItem(target, 'completed')
