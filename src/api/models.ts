@@ -14,25 +14,47 @@ export const models = new Hono<AppEnv>()
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
 
+/** Which models a list shows, from OpenRouter's query filters. */
+interface ModelFilter {
+  /** Output modalities, one of which the model must have; `all` for any. */
+  output: string[]
+  /** Input modalities the model must all take. */
+  input: string[]
+  /** Parameters the model (some live endpoint of it) must all support, e.g. `tools`. */
+  parameters: string[]
+}
+
+/** A comma-separated query value as its items (none when absent). */
+const listQuery = (value: string | undefined): string[] => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)
+
 /**
  * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;
  * without it only text models are, so embedding models stay out of chat model pickers.
+ * `?input_modalities=` and `?supported_parameters=` (e.g. `tools`) keep the models that take every
+ * one listed.
  */
-models.get('/models', (c) => listModels(c, (c.req.query('output_modalities') ?? 'text').split(',')))
+models.get('/models', (c) =>
+  listModels(c, {
+    output: listQuery(c.req.query('output_modalities') ?? 'text'),
+    input: listQuery(c.req.query('input_modalities')),
+    parameters: listQuery(c.req.query('supported_parameters')),
+  }),
+)
 
 /** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
-models.get('/embeddings/models', (c) => listModels(c, ['embeddings']))
+models.get('/embeddings/models', (c) => listModels(c, { output: ['embeddings'], input: [], parameters: [] }))
 
-/** The catalog's models with at least one live endpoint whose output is one of `modalities` (or `all`). */
-async function listModels(c: Context<AppEnv>, modalities: string[]): Promise<Response> {
+/** The catalog's models with at least one live endpoint that the filter keeps. */
+async function listModels(c: Context<AppEnv>, filter: ModelFilter): Promise<Response> {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
-  const wanted = modalities.map((modality) => modality.trim())
-  const listed = (model: CatalogModel) => wanted.includes('all') || model.spec.modalities.output.some((modality) => wanted.includes(modality))
+  const listed = ({ spec }: CatalogModel) =>
+    (filter.output.includes('all') || spec.modalities.output.some((modality) => filter.output.includes(modality))) &&
+    filter.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted))
   const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
     const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
     if (live.length === 0) return []
     const { endpoints: _internal, ...view } = modelView(model, live)
-    return [view]
+    return filter.parameters.every((parameter) => view.supported_parameters.includes(parameter)) ? [view] : []
   })
   // One page holds the whole catalog: `links.next` is always null.
   return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })

@@ -104,6 +104,26 @@ describe('GET /v1/models', () => {
     expect((await gatewayFetch('/v1/models/~test/nothing-latest')).status).toBe(404)
   })
 
+  it('keeps the models that take every input modality and support every parameter asked for, as OpenRouter’s filters do', async () => {
+    const other = testCatalog.models.find((model) => model.id === 'test/other')!
+    const textOnly = {
+      ...other,
+      modalities: { input: ['text' as const], output: ['text' as const] },
+      endpoints: other.endpoints.map((endpoint) => ({ ...endpoint, supportedParameters: ['temperature', 'max_tokens'] })),
+    }
+    await installCatalog({ ...testCatalog, models: testCatalog.models.map((model) => (model.id === 'test/other' ? textOnly : model)) })
+    try {
+      const ids = async (query: string) => ((await (await gatewayFetch(`/v1/models?${query}`)).json()) as { data: { id: string }[] }).data.map((m) => m.id)
+      expect(await ids('supported_parameters=tools')).toEqual(['test/chat', 'test/claude'])
+      expect(await ids('input_modalities=image')).toEqual(['test/chat', 'test/claude'])
+      expect(await ids('input_modalities=text&supported_parameters=temperature,%20max_tokens')).toEqual(['test/chat', 'test/claude', 'test/other'])
+      expect(await ids('supported_parameters=tools,nothing')).toEqual([])
+      expect(await ids('output_modalities=embeddings&supported_parameters=temperature')).toEqual([])
+    } finally {
+      await installCatalog()
+    }
+  })
+
   it('is served under /api/v1 too', async () => {
     expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
   })
