@@ -20,12 +20,13 @@ interface ModelFilter {
   output: string[]
   /** Input modalities the model must all take. */
   input: string[]
-  /** Parameters the model (some live endpoint of it) must all support, e.g. `tools`. */
+  /** Parameters one live endpoint of the model must all support (as routing's require_parameters needs), e.g. `tools`. */
   parameters: string[]
 }
 
-/** A comma-separated query value as its items (none when absent). */
-const listQuery = (value: string | undefined): string[] => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean)
+/** A comma-separated query value as its items, the key repeated or not (none when absent). */
+const listQuery = (values: string[] | undefined): string[] =>
+  (values ?? []).join(',').split(',').map((item) => item.trim()).filter(Boolean)
 
 /**
  * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;
@@ -35,9 +36,9 @@ const listQuery = (value: string | undefined): string[] => (value ?? '').split('
  */
 models.get('/models', (c) =>
   listModels(c, {
-    output: listQuery(c.req.query('output_modalities') ?? 'text'),
-    input: listQuery(c.req.query('input_modalities')),
-    parameters: listQuery(c.req.query('supported_parameters')),
+    output: listQuery(c.req.queries('output_modalities') ?? ['text']),
+    input: listQuery(c.req.queries('input_modalities')),
+    parameters: listQuery(c.req.queries('supported_parameters')),
   }),
 )
 
@@ -52,9 +53,10 @@ async function listModels(c: Context<AppEnv>, filter: ModelFilter): Promise<Resp
     filter.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted))
   const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
     const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
-    if (live.length === 0) return []
+    const supportsAll = (endpoint: Endpoint) => filter.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))
+    if (!live.some(supportsAll)) return []
     const { endpoints: _internal, ...view } = modelView(model, live)
-    return filter.parameters.every((parameter) => view.supported_parameters.includes(parameter)) ? [view] : []
+    return [view]
   })
   // One page holds the whole catalog: `links.next` is always null.
   return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })

@@ -124,6 +124,25 @@ describe('GET /v1/models', () => {
     }
   })
 
+  it('applies every filter value given when the key is repeated (URLSearchParams.append, qs arrays)', async () => {
+    const ids = async (query: string) => ((await (await gatewayFetch(`/v1/models?${query}`)).json()) as { data: { id: string }[] }).data.map((m) => m.id)
+    expect(await ids('supported_parameters=tools&supported_parameters=nothing')).toEqual([])
+    expect(await ids('input_modalities=text&input_modalities=audio')).toEqual([])
+    expect(await ids('supported_parameters=tools&supported_parameters=stop')).toEqual(['test/chat', 'test/claude', 'test/other'])
+  })
+
+  it('keeps a model for supported_parameters only when one live endpoint supports them all, as routing with require_parameters needs', async () => {
+    const chat = testCatalog.models.find((model) => model.id === 'test/chat')!
+    const split = { ...chat, endpoints: chat.endpoints.map((endpoint, i) => ({ ...endpoint, supportedParameters: [['tools'], ['response_format'], ['temperature']][i]! })) }
+    await installCatalog({ ...testCatalog, models: testCatalog.models.map((model) => (model.id === 'test/chat' ? split : model)) })
+    try {
+      const ids = ((await (await gatewayFetch('/v1/models?supported_parameters=tools,response_format')).json()) as { data: { id: string }[] }).data.map((m) => m.id)
+      expect(ids).toEqual(['test/claude', 'test/other'])
+    } finally {
+      await installCatalog()
+    }
+  })
+
   it('is served under /api/v1 too', async () => {
     expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
   })

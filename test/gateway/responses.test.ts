@@ -729,6 +729,21 @@ describe('the Responses stream writer', () => {
     expect(snapshot).toBe(final.arguments)
   })
 
+  it('sends nothing for whitespace that comes for a call after its output_item.done, so the done item is the final one', async () => {
+    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const events = decode([
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } }] } }),
+      ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '\n' } }] } }),
+      ...writer.event({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' }),
+      ...(await writer.end(null, {})),
+    ])
+    const done = events.find((event) => event.type === 'response.output_item.done' && event.item.call_id === 'call_a')!
+    expect(events.slice(events.indexOf(done) + 1).filter((event) => event.item_id === done.item.id)).toEqual([])
+    expect(events.at(-1)!.response.output[0]).toEqual(done.item)
+  })
+
   it('gives a call that only ever got whitespace {} when the response ends', async () => {
     const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
     const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)

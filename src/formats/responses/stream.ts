@@ -222,6 +222,8 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       events.push(emit('response.output_item.added', { output_index: index, item: callItem(target, 'in_progress') }))
     }
     const fragment = delta.function?.arguments
+    // Whitespace after a done call's whole arguments changes nothing: its done item stays the final one.
+    if (fragment && !fragment.trim() && !openCalls.includes(target) && isWholeArguments(target.call.arguments)) return events
     if (fragment) {
       target.call.arguments += fragment
       // A call already done keeps its whole arguments in the final response.
