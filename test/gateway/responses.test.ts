@@ -689,11 +689,12 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
 })
 
 describe('the Responses stream writer', () => {
+  const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
+  const writerFor = (request: object) => createResponseStream(meta, ResponsesRequest.parse(request), null)
   const decode = (messages: Uint8Array[]) => messages.map((bytes) => JSON.parse(new TextDecoder().decode(bytes).split('\ndata: ')[1]!) as Record<string, any>)
 
   it('closes a custom tool call that came with no input with none, the {} that arrives for it at the finish included', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools: [{ type: 'custom', name: 'note' }] }), null)
+    const writer = writerFor({ ...ask, tools: [{ type: 'custom', name: 'note' }] })
     const events = decode([
       ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_n', type: 'function', function: { name: 'note', arguments: '' } }] } }),
       ...writer.event({ type: 'delta', delta: { content: 'Noted.' } }),
@@ -706,8 +707,7 @@ describe('the Responses stream writer', () => {
   })
 
   it('keeps a call open while text streams until its late arguments are whole, so that an SDK snapshot ends with them', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const writer = writerFor({ ...ask, tools })
     const args = (value: string, id?: string) => ({ index: 0, ...(id ? { id, type: 'function' as const } : {}), function: { ...(id ? { name: 'get_weather' } : {}), arguments: value } })
     const events = decode([
       ...writer.event({ type: 'delta', delta: { tool_calls: [args('', 'call_l')] } }),
@@ -730,8 +730,7 @@ describe('the Responses stream writer', () => {
   })
 
   it('sends nothing for whitespace that comes for a call after its output_item.done, so the done item is the final one', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const writer = writerFor({ ...ask, tools })
     const events = decode([
       ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }),
       ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } }] } }),
@@ -745,8 +744,7 @@ describe('the Responses stream writer', () => {
   })
 
   it('gives a call that only ever got whitespace {} when the response ends', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const writer = writerFor({ ...ask, tools })
     const events = decode([
       ...writer.event({ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '' } }] } }),
       ...writer.event({ type: 'delta', delta: { content: 'Checking.' } }),
@@ -760,8 +758,7 @@ describe('the Responses stream writer', () => {
   })
 
   it('opens a reasoning item for a signature alone (Gemini sends it with the call), with no summary part', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse({ ...ask, tools }), null)
+    const writer = writerFor({ ...ask, tools })
     const signature = { type: 'reasoning.encrypted', id: 'call_1', data: 'sig', format: 'google-gemini-v1', index: 0 }
     const call = { index: 0, id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }
     const events = decode([
@@ -777,8 +774,7 @@ describe('the Responses stream writer', () => {
   })
 
   it('fails a stream whose providers all refused a prompt too long with the code Codex compacts on', async () => {
-    const meta = { id: 'gen-1-x', created: 1, model: 'test/other', provider: 'Meridian', systemFingerprint: 'meridian' }
-    const writer = createResponseStream(meta, ResponsesRequest.parse(ask), null)
+    const writer = writerFor(ask)
     const tooLong = new GatewayError(400, 'context_length_exceeded', "This model's maximum context length is 8 tokens.")
     const events = decode([...writer.error(tooLong), ...(await writer.end(null, {}))])
     expect(events.map((event) => event.type)).toEqual(['response.created', 'response.in_progress', 'response.failed'])
