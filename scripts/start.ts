@@ -76,6 +76,9 @@ Meridian is running at ${base} with the demo fleet (models meridian/demo-chat, m
   curl -N ${base}/v1/chat/completions -H "Authorization: Bearer $MERIDIAN_KEY" -H 'content-type: application/json' \\
     -d '{"model":"meridian/demo-chat","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
 
+The operator dashboard (providers' health, keys and their spend): ${base}/dashboard, signed into
+with that ADMIN_TOKEN.
+
 Make a demo provider fail: FLEET_CHAOS='demo-us-east:dropRate=1' npm start, or at runtime
   curl -X POST ${chaosUrl} -H 'content-type: application/json' -d '{"rateLimitRate":0.5}'   # demo-us-east
   curl -X DELETE ${chaosUrl}   # back to the startup setting

@@ -12,6 +12,7 @@ import { providers } from './api/providers'
 import { responses } from './api/responses'
 import { tenant } from './api/tenant'
 import { systemClock, type Clock } from './clock'
+import { dashboard } from './dashboard/routes'
 import { GatewayError, internalError, toErrorResponse } from './errors'
 
 /**
@@ -45,6 +46,7 @@ export function createApp(options: { clock?: Clock } = {}) {
   app.get('/health', (c) => c.json({ status: 'ok' }))
   app.route('/v1', api)
   app.route('/api/v1', api)
+  app.route('/dashboard', dashboard)
 
   app.notFound((c) => (c.get('errorResponse') ?? toErrorResponse)(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
   app.onError((error, c) => {

@@ -59,6 +59,11 @@ async function presentsAdminToken(adminToken: string | undefined, presented: Pre
   return presented.isAdmin
 }
 
+/** Whether `token` is the ADMIN_TOKEN secret (false while none is set), compared in constant time. */
+export async function isAdmin(env: Env, token: string): Promise<boolean> {
+  return isAdminToken(env.ADMIN_TOKEN, await sha256(token))
+}
+
 /** Constant-time comparison: both sides are hashed first so lengths never differ. */
 async function isAdminToken(adminToken: string | undefined, presented: Uint8Array): Promise<boolean> {
   if (!adminToken) return false
@@ -119,7 +124,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   if (token.startsWith(KEY_PREFIX)) {
     throw new GatewayError(403, 'permission_denied', 'Tenant API keys cannot call admin endpoints')
   }
-  if (!(await isAdminToken(c.env.ADMIN_TOKEN, await sha256(token)))) {
+  if (!(await isAdmin(c.env, token))) {
     throw new GatewayError(401, 'authentication', 'Invalid admin token')
   }
   await next()

@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
+import type { CatalogSnapshot } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
-import { secretNamed } from '../env'
+import { secretNamed, type Env } from '../env'
+import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import type { AppEnv } from './context'
 
@@ -10,8 +12,14 @@ export const providers = new Hono<AppEnv>()
 providers.get('/providers', async (c) => {
   const now = c.get('clock')()
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
-  const health = await publishedHealth(c.env)
-  const data = catalog.document.providers.map((provider) => {
+  return c.json({ data: providerViews(c.env, catalog, await publishedHealth(c.env)) })
+})
+
+export type ProviderView = ReturnType<typeof providerViews>[number]
+
+/** Each provider as GET /providers (and the dashboard) shows it: whether its secret is set, and each endpoint's published health. */
+export function providerViews(env: Env, catalog: CatalogSnapshot, health: Record<string, EndpointSnapshot>) {
+  return catalog.document.providers.map((provider) => {
     const endpoints = catalog.document.models.flatMap((model) =>
       model.endpoints.filter((endpoint) => endpoint.provider === provider.id).map((endpoint) => `${model.id}@${endpoint.provider}`),
     )
@@ -22,7 +30,7 @@ providers.get('/providers', async (c) => {
       region: provider.region,
       datacenters: [provider.region.name],
       data_collection: provider.dataCollection,
-      live: secretNamed(c.env, provider.apiKeyEnv) !== undefined,
+      live: secretNamed(env, provider.apiKeyEnv) !== undefined,
       privacy_policy_url: null,
       status_page_url: null,
       headquarters: null,
@@ -39,5 +47,4 @@ providers.get('/providers', async (c) => {
       }),
     }
   })
-  return c.json({ data })
-})
+}

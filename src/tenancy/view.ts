@@ -26,3 +26,4 @@ export function keyView(record: KeyRecord, ledger: Ledger, now: number) {
     expires_at: record.expires_at,
   }
 }
+export type KeyView = ReturnType<typeof keyView>

@@ -1,0 +1,40 @@
+import { z } from 'zod'
+import { invalidInput } from '../errors'
+import { CreateKeyInput } from '../tenancy/keys'
+
+/**
+ * The dashboard's new-key form, read into the admin API's own input (CreateKeyInput), so a key
+ * made here is checked exactly as POST /v1/keys checks one. An empty field means "not set". Pure.
+ */
+
+type Form = Record<string, string | File | (string | File)[]>
+
+const Field = z.string().trim()
+
+function field(form: Form, name: string): string | undefined {
+  const parsed = Field.safeParse(form[name])
+  return parsed.success && parsed.data !== '' ? parsed.data : undefined
+}
+
+/** A number field as a number; text that is not one stays text, for the schema to refuse by name. */
+function numeric(form: Form, name: string): number | string | undefined {
+  const value = field(form, name)
+  return value === undefined || !Number.isFinite(Number(value)) ? value : Number(value)
+}
+
+export function keyInputFromForm(form: Form): CreateKeyInput {
+  const requestsPerMinute = numeric(form, 'requests_per_minute')
+  const expiresOn = field(form, 'expires_on')
+  const input = {
+    name: field(form, 'name') ?? '',
+    limit: numeric(form, 'limit'),
+    limit_reset: field(form, 'limit_reset'),
+    rate_limit: requestsPerMinute === undefined ? undefined : { requests_per_minute: requestsPerMinute },
+    max_concurrency: numeric(form, 'max_concurrency'),
+    // A date input gives YYYY-MM-DD; the key expires at the start of that day, UTC.
+    expires_at: expiresOn === undefined ? undefined : `${expiresOn}T00:00:00Z`,
+  }
+  const parsed = CreateKeyInput.safeParse(Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)))
+  if (!parsed.success) throw invalidInput('key', parsed.error.issues)
+  return parsed.data
+}

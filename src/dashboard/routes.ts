@@ -1,0 +1,134 @@
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { csrf } from 'hono/csrf'
+import { HTTPException } from 'hono/http-exception'
+import { createMiddleware } from 'hono/factory'
+import { secureHeaders } from 'hono/secure-headers'
+import { z } from 'zod'
+import { isAdmin } from '../api/auth'
+import type { AppEnv } from '../api/context'
+import { providerViews } from '../api/providers'
+import { currentCatalog } from '../catalog/store'
+import { GatewayError, invalidInput } from '../errors'
+import { publishedHealth } from '../health/snapshot'
+import { createKey, listKeys, updateKey } from '../tenancy/directory'
+import { KEY_PREFIX, KeyHash } from '../tenancy/keys'
+import { emptyLedger } from '../tenancy/ledger'
+import { keyView } from '../tenancy/view'
+import { keyInputFromForm } from './forms'
+import { createdKeyPage, errorPage, overviewPage, signInPage } from './pages'
+import { endSession, hasSession, startSession } from './session'
+
+/**
+ * GET /dashboard: the operator's page (providers and their live health, keys and their spend, new
+ * keys, disabling a key), signed into with ADMIN_TOKEN. Server-rendered HTML with no script; forms
+ * post back here, and a post from another site is refused (Origin and Sec-Fetch-Site, on top of the
+ * SameSite session cookie).
+ */
+export const dashboard = new Hono<AppEnv>()
+
+/** A form is a few fields; anything longer is not one of ours. */
+const FORM_LIMIT_BYTES = 16 * 1024
+
+dashboard.use('*', async (c, next) => {
+  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, false), error.status))
+  await next()
+  c.header('cache-control', 'no-store')
+})
+dashboard.use(
+  '*',
+  secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+    referrerPolicy: 'no-referrer',
+  }),
+)
+const sameOrigin = csrf()
+dashboard.use('*', async (c, next) => {
+  try {
+    await sameOrigin(c, next)
+  } catch (error) {
+    // Only csrf's own refusal gets here: errors further in are answered where they are thrown.
+    if (error instanceof HTTPException) throw new GatewayError(403, 'permission_denied', 'A form posted from another site is refused: use the dashboard’s own pages')
+    throw error
+  }
+})
+dashboard.use(
+  '*',
+  bodyLimit({
+    maxSize: FORM_LIMIT_BYTES,
+    onError: () => {
+      throw new GatewayError(413, 'payload_too_large', `A dashboard form is at most ${FORM_LIMIT_BYTES} bytes`)
+    },
+  }),
+)
+
+function htmlAnswer(page: string, status: number): Response {
+  return new Response(page, { status, headers: { 'content-type': 'text/html; charset=UTF-8' } })
+}
+
+function adminToken(c: Context<AppEnv>): string {
+  if (!c.env.ADMIN_TOKEN) throw new GatewayError(403, 'permission_denied', 'The dashboard is disabled: set the ADMIN_TOKEN secret')
+  return c.env.ADMIN_TOKEN
+}
+
+/** Pages and actions behind the sign-in: without a live session, the sign-in form (401). */
+const signedIn = createMiddleware<AppEnv>(async (c, next) => {
+  if (!(await hasSession(c, adminToken(c), c.get('clock')()))) return c.html(signInPage(null), 401)
+  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, true), error.status))
+  await next()
+})
+
+const SignIn = z.object({ token: z.string().trim().min(1).max(1024) })
+
+dashboard.post('/sign-in', async (c) => {
+  const token = adminToken(c)
+  const form = SignIn.safeParse(await c.req.parseBody())
+  if (!form.success) return c.html(signInPage('Enter the admin token.'), 400)
+  if (form.data.token.startsWith(KEY_PREFIX)) return c.html(signInPage('That is a tenant API key: sign in with the admin token.'), 401)
+  if (!(await isAdmin(c.env, form.data.token))) return c.html(signInPage('Invalid admin token.'), 401)
+  await startSession(c, token, c.get('clock')())
+  return c.redirect('/dashboard', 303)
+})
+
+dashboard.post('/sign-out', (c) => {
+  endSession(c)
+  return c.redirect('/dashboard', 303)
+})
+
+dashboard.get('/', signedIn, async (c) => {
+  const now = c.get('clock')()
+  const cursor = c.req.query('cursor')
+  const [catalog, health, listing] = await Promise.all([
+    currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now),
+    publishedHealth(c.env),
+    listKeys(c.env, { includeDisabled: true, now, ...(cursor ? { cursor } : {}) }),
+  ])
+  return c.html(
+    overviewPage({
+      now,
+      catalogVersion: catalog.document.version ?? null,
+      models: catalog.document.models.length,
+      providers: providerViews(c.env, catalog, health),
+      keys: listing.keys.map((state) => keyView(state.record, state.ledger, now)),
+      nextCursor: listing.cursor,
+    }),
+  )
+})
+
+dashboard.post('/keys', signedIn, async (c) => {
+  const now = c.get('clock')()
+  const { key, record } = await createKey(c.env, keyInputFromForm(await c.req.parseBody()), now)
+  return c.html(createdKeyPage(key, keyView(record, emptyLedger(now), now)), 201)
+})
+
+const Toggle = z.object({ disabled: z.enum(['true', 'false']) })
+
+dashboard.post('/keys/:hash', signedIn, async (c) => {
+  const hash = KeyHash.safeParse(c.req.param('hash'))
+  if (!hash.success) throw invalidInput('key hash', hash.error.issues)
+  const form = Toggle.safeParse(await c.req.parseBody())
+  if (!form.success) throw invalidInput('key update', form.error.issues)
+  const state = await updateKey(c.env, hash.data, { disabled: form.data.disabled === 'true' }, c.get('clock')())
+  if (!state) throw new GatewayError(404, 'not_found', `No key with hash ${hash.data}`)
+  return c.redirect('/dashboard', 303)
+})
