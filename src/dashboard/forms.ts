@@ -22,15 +22,26 @@ function numeric(form: Form, name: string): number | string | undefined {
   return value === undefined || !Number.isFinite(Number(value)) ? value : Number(value)
 }
 
+/** A list field: entries split at commas or whitespace. */
+function list(form: Form, name: string): string[] | undefined {
+  return field(form, name)?.split(/[\s,]+/).filter(Boolean)
+}
+
 export function keyInputFromForm(form: Form): CreateKeyInput {
   const requestsPerMinute = numeric(form, 'requests_per_minute')
+  const tokensPerMinute = numeric(form, 'tokens_per_minute')
   const expiresOn = field(form, 'expires_on')
   const input = {
     name: field(form, 'name') ?? '',
     limit: numeric(form, 'limit'),
     limit_reset: field(form, 'limit_reset'),
-    rate_limit: requestsPerMinute === undefined ? undefined : { requests_per_minute: requestsPerMinute },
+    rate_limit:
+      requestsPerMinute === undefined && tokensPerMinute === undefined
+        ? undefined
+        : { requests_per_minute: requestsPerMinute ?? null, tokens_per_minute: tokensPerMinute ?? null },
     max_concurrency: numeric(form, 'max_concurrency'),
+    allowed_models: list(form, 'allowed_models'),
+    allowed_providers: list(form, 'allowed_providers'),
     // A date input gives YYYY-MM-DD; the key expires at the start of that day, UTC.
     expires_at: expiresOn === undefined ? undefined : `${expiresOn}T00:00:00Z`,
   }

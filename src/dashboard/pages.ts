@@ -127,7 +127,7 @@ function circuitTag(circuit: string): Html {
 
 function keysSection(keys: KeyView[], nextCursor: string | null, now: number): Html {
   return html`<section><h2>API keys</h2>
-<table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>rate limit</th><th>created</th><th></th></tr></thead>
+<table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
 <tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map((key) => keyRow(key, now))}</tbody></table>
 ${nextCursor ? html`<p><a href="/dashboard?cursor=${encodeURIComponent(nextCursor)}">Next page of keys</a></p>` : ''}
 <h2>New key</h2>
@@ -136,7 +136,10 @@ ${nextCursor ? html`<p><a href="/dashboard?cursor=${encodeURIComponent(nextCurso
 <label>Limit (USD) <input name="limit" type="number" min="0" step="any"></label>
 <label>Limit resets <select name="limit_reset"><option value="">never</option><option>daily</option><option>weekly</option><option>monthly</option></select></label>
 <label>Requests per minute <input name="requests_per_minute" type="number" min="1" step="1"></label>
+<label>Tokens per minute <input name="tokens_per_minute" type="number" min="1" step="1"></label>
 <label>Concurrent requests <input name="max_concurrency" type="number" min="1" step="1"></label>
+<label>Models allowed <input name="allowed_models" placeholder="anthropic/*, openai/gpt-5"></label>
+<label>Providers allowed <input name="allowed_providers" placeholder="anthropic, groq"></label>
 <label>Expires (UTC date) <input name="expires_on" type="date"></label>
 <button type="submit">Create</button>
 </form></section>`
@@ -153,7 +156,9 @@ function keyRow(key: KeyView, now: number): Html {
 <td class="num">${key.limit_remaining === null ? '–' : usd(key.limit_remaining)}</td>
 <td class="num">${usd(key.usage_daily)} / ${usd(key.usage_monthly)} / ${usd(key.usage)}</td>
 <td class="num">${usd(key.reserved)}, ${key.requests_in_flight}</td>
-<td>${rate}${key.max_concurrency ? html`<br>${key.max_concurrency} at once` : ''}</td>
+<td>${rate}${key.max_concurrency ? html`<br>${key.max_concurrency} at once` : ''}${key.allowed_models ? html`<br>models: ${key.allowed_models.join(', ')}` : ''}${
+    key.allowed_providers ? html`<br>providers: ${key.allowed_providers.join(', ')}` : ''
+  }</td>
 <td>${key.created_at.slice(0, 10)}</td>
 <td><form class="inline" method="post" action="/dashboard/keys/${key.hash}"><input type="hidden" name="disabled" value="${key.disabled ? 'false' : 'true'}"><button type="submit">${key.disabled ? 'Enable' : 'Disable'}</button></form></td></tr>`
 }

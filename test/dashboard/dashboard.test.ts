@@ -163,7 +163,15 @@ describe('the dashboard’s page', () => {
 describe('the dashboard’s key actions', () => {
   it('creates a key from the form, shows it once, and the key works with the limits given', async () => {
     const cookie = await signIn()
-    const response = await post('/dashboard/keys', { name: 'from the dashboard', limit: '3', limit_reset: 'daily', requests_per_minute: '30', max_concurrency: '2', expires_on: '2099-01-31' }, { cookie })
+    const response = await post('/dashboard/keys', {
+      name: 'from the dashboard',
+      limit: '3',
+      limit_reset: 'daily',
+      requests_per_minute: '30',
+      max_concurrency: '2',
+      expires_on: '2099-01-31',
+      allowed_models: 'test/*, test/claude',
+    }, { cookie })
     expect(response.status).toBe(201)
     const key = /sk-mer-v1-[0-9a-f]{64}/.exec(await response.text())?.[0]
     expect(key).toBeDefined()
@@ -175,6 +183,22 @@ describe('the dashboard’s key actions', () => {
       rate_limit: { requests: 30, interval: '1m' },
       max_concurrency: 2,
       expires_at: '2099-01-31T00:00:00.000Z',
+    })
+  })
+
+  it('sets a token rate and allow-lists from the form, and the page shows them', async () => {
+    const cookie = await signIn()
+    const response = await post('/dashboard/keys', { name: 'narrow', tokens_per_minute: '5000', allowed_models: 'test/chat', allowed_providers: ' alpha,beta  gamma ' }, { cookie })
+    expect(response.status).toBe(201)
+    const row = (await (await page(cookie)).text()).split('<td>narrow</td>')[1]!
+    expect(row).toContain('5000 tokens/min')
+    expect(row).toContain('providers: alpha, beta, gamma')
+    const hash = /action="\/dashboard\/keys\/([0-9a-f]{64})"/.exec(row)?.[1]
+    const shown = (await (await adminFetch(`/v1/keys/${hash}`)).json()) as { data: Record<string, unknown> }
+    expect(shown.data).toMatchObject({
+      rate_limit: { requests_per_minute: null, tokens_per_minute: 5000 },
+      allowed_models: ['test/chat'],
+      allowed_providers: ['alpha', 'beta', 'gamma'],
     })
   })
 
