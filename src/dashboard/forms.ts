@@ -16,10 +16,13 @@ function field(form: Form, name: string): string | undefined {
   return parsed.success && parsed.data !== '' ? parsed.data : undefined
 }
 
-/** A number field as a number; text that is not one stays text, for the schema to refuse by name. */
+/** Plain decimal notation, as a number input sends it (no hex, no exponent). */
+const DECIMAL = /^-?\d+(\.\d+)?$/
+
+/** A number field as a number; text that is not a decimal stays text, for the schema to refuse by name. */
 function numeric(form: Form, name: string): number | string | undefined {
   const value = field(form, name)
-  return value === undefined || !Number.isFinite(Number(value)) ? value : Number(value)
+  return value !== undefined && DECIMAL.test(value) ? Number(value) : value
 }
 
 /** A list field: entries split at commas or whitespace. */

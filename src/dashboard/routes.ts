@@ -39,7 +39,10 @@ dashboard.use(
   '*',
   secureHeaders({
     contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
-    referrerPolicy: 'no-referrer',
+    // Not no-referrer: under that policy a browser sends `Origin: null` with the page's own forms.
+    referrerPolicy: 'same-origin',
+    // A page under one path does not set transport policy for the whole host.
+    strictTransportSecurity: false,
   }),
 )
 const sameOrigin = csrf()
@@ -78,11 +81,20 @@ const signedIn = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-const SignIn = z.object({ token: z.string().trim().min(1).max(1024) })
+/** The posted form's fields; a body that is not a form is a 400, whatever its content type claims. */
+async function formOf(c: Context<AppEnv>): Promise<Awaited<ReturnType<typeof c.req.parseBody>>> {
+  try {
+    return await c.req.parseBody()
+  } catch {
+    throw new GatewayError(400, 'invalid_request', 'The form could not be read: post it from the dashboard’s own page')
+  }
+}
+
+const SignIn = z.object({ token: z.string().trim().min(1) })
 
 dashboard.post('/sign-in', async (c) => {
   const token = adminToken(c)
-  const form = SignIn.safeParse(await c.req.parseBody())
+  const form = SignIn.safeParse(await formOf(c))
   if (!form.success) return c.html(signInPage('Enter the admin token.'), 400)
   if (form.data.token.startsWith(KEY_PREFIX)) return c.html(signInPage('That is a tenant API key: sign in with the admin token.'), 401)
   if (!(await isAdmin(c.env, form.data.token))) return c.html(signInPage('Invalid admin token.'), 401)
@@ -90,8 +102,8 @@ dashboard.post('/sign-in', async (c) => {
   return c.redirect('/dashboard', 303)
 })
 
-dashboard.post('/sign-out', (c) => {
-  endSession(c)
+dashboard.post('/sign-out', async (c) => {
+  await endSession(c, adminToken(c), c.get('clock')())
   return c.redirect('/dashboard', 303)
 })
 
@@ -117,7 +129,7 @@ dashboard.get('/', signedIn, async (c) => {
 
 dashboard.post('/keys', signedIn, async (c) => {
   const now = c.get('clock')()
-  const { key, record } = await createKey(c.env, keyInputFromForm(await c.req.parseBody()), now)
+  const { key, record } = await createKey(c.env, keyInputFromForm(await formOf(c)), now)
   return c.html(createdKeyPage(key, keyView(record, emptyLedger(now), now)), 201)
 })
 
@@ -126,7 +138,7 @@ const Toggle = z.object({ disabled: z.enum(['true', 'false']) })
 dashboard.post('/keys/:hash', signedIn, async (c) => {
   const hash = KeyHash.safeParse(c.req.param('hash'))
   if (!hash.success) throw invalidInput('key hash', hash.error.issues)
-  const form = Toggle.safeParse(await c.req.parseBody())
+  const form = Toggle.safeParse(await formOf(c))
   if (!form.success) throw invalidInput('key update', form.error.issues)
   const state = await updateKey(c.env, hash.data, { disabled: form.data.disabled === 'true' }, c.get('clock')())
   if (!state) throw new GatewayError(404, 'not_found', `No key with hash ${hash.data}`)

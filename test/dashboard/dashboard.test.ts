@@ -115,11 +115,42 @@ describe('the dashboard’s sign-in', () => {
     expect((await visit()).status).toBe(401)
   })
 
-  it('signs out by clearing the cookie', async () => {
+  it('signs out by ending the session itself, not only the browser’s copy of the cookie', async () => {
     const cookie = await signIn()
+    const other = await signIn()
     const response = await post('/dashboard/sign-out', {}, { cookie })
     expect(response.status).toBe(303)
     expect(response.headers.get('set-cookie')).toMatch(/^meridian_dashboard=; Max-Age=0/)
+    expect((await page(cookie)).status).toBe(401)
+    expect((await post('/dashboard/keys', { name: 'after sign-out' }, { cookie })).status).toBe(401)
+    expect((await page(other)).status).toBe(200)
+  })
+
+  it('lets its own forms through as a browser posts them: the pages keep the Origin header (no no-referrer policy)', async () => {
+    const form = await gatewayFetch('/dashboard')
+    expect(form.headers.get('referrer-policy')).toBe('same-origin')
+    expect(form.headers.get('strict-transport-security')).toBeNull()
+    expect((await post('/dashboard/sign-in', { token: ADMIN_TOKEN }, { origin: 'null' })).status).toBe(403)
+  })
+
+  it('answers a body that is not the form it claims to be with a 400 page', async () => {
+    const malformed = (headers: Record<string, string>, body: string) =>
+      gatewayFetch('/dashboard/sign-in', { method: 'POST', headers: { origin: BASE, ...headers }, body, redirect: 'manual' })
+    for (const response of [
+      await malformed({ 'content-type': 'multipart/form-data' }, 'token=x'),
+      await malformed({ 'content-type': 'multipart/form-data; boundary=zzz' }, 'not multipart at all'),
+    ]) {
+      expect(response.status).toBe(400)
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/)
+    }
+    const cookie = await signIn()
+    const keys = await gatewayFetch('/dashboard/keys', {
+      method: 'POST',
+      headers: { origin: BASE, cookie, 'content-type': 'multipart/form-data; boundary=zzz' },
+      body: 'not multipart at all',
+      redirect: 'manual',
+    })
+    expect(keys.status).toBe(400)
   })
 
   it('is off, saying why, while ADMIN_TOKEN is unset', async () => {
@@ -208,6 +239,8 @@ describe('the dashboard’s key actions', () => {
     ['a limit that is not a number', { name: 'x', limit: 'ten' }, 'limit'],
     ['an unknown reset', { name: 'x', limit_reset: 'hourly' }, 'limit_reset'],
     ['a fractional rate', { name: 'x', requests_per_minute: '1.5' }, 'rate_limit'],
+    ['a rate in hexadecimal', { name: 'x', requests_per_minute: '0x1e' }, 'rate_limit'],
+    ['a limit with an exponent', { name: 'x', limit: '1e2' }, 'limit'],
     ['a date that is not one', { name: 'x', expires_on: 'soon' }, 'expires_at'],
   ])('refuses a form with %s, naming the field', async (_, fields, named) => {
     const response = await post('/dashboard/keys', fields, { cookie: await signIn() })
