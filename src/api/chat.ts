@@ -11,7 +11,7 @@ import { complete } from '../gateway/complete'
 import { offThePath, type ExecutionContext } from '../gateway/context'
 import { newGeneration } from '../gateway/identity'
 import { keepReserved } from '../gateway/renewal'
-import { legacyFunctionsRenderer, openaiRenderer, type Renderer } from '../gateway/renderer'
+import { chatRenderer, type Renderer } from '../gateway/renderer'
 import { streamCompletion } from '../gateway/stream'
 import { clearExploring, isExploring, markExploring } from '../health/local'
 import { reportObservations } from '../health/report'
@@ -39,8 +39,8 @@ export function wantsTrace(headers: Headers): boolean {
 }
 
 chat.post('/chat/completions', requireTenant, async (c) => {
-  const { request, legacy } = fromChatCompletions(await readJsonBody(c, ChatCompletionsRequest, 'request'))
-  return serveChat(c, request, legacy ? legacyFunctionsRenderer : openaiRenderer)
+  const { request, answer } = fromChatCompletions(await readJsonBody(c, ChatCompletionsRequest, 'request'))
+  return serveChat(c, request, chatRenderer(answer))
 })
 
 /**

@@ -1,5 +1,5 @@
 import { errorBody, toErrorResponse, type GatewayError } from '../errors'
-import type { Completion, Delta, StreamEvent, TokenUsage } from '../formats/canonical'
+import type { AssistantMessage, Completion, Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ChatRequest } from '../formats/openai/request'
 import {
   renderCompletion,
@@ -10,7 +10,8 @@ import {
   type ResponseMeta,
   type UsageReport,
 } from '../formats/openai/render'
-import { legacyDelta, legacyFinishReason, legacyMessage } from '../formats/openai/functions'
+import { customCallDeltas, NO_CUSTOM_TOOLS, withCustomCalls } from '../formats/openai/custom-tools'
+import { legacyDelta, legacyFinishReason, legacyMessage, type ChatAnswerForm } from '../formats/openai/functions'
 import { SSE_DONE, sseComment, sseData } from '../formats/sse'
 
 /**
@@ -51,35 +52,41 @@ export interface StreamWriter {
 }
 
 /**
- * OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. With
- * `legacyFunctions`, the answer's tool call goes out as the deprecated `function_call`
- * (formats/openai/functions.ts), for a client that sent `functions`.
+ * OpenAI chunks (OpenRouter dialect): keep-alive comments, a final usage chunk, then [DONE]. The
+ * answer's tool calls go back in the form the request asked in (`ChatAnswerForm`): with `legacy`,
+ * the deprecated `function_call` (formats/openai/functions.ts), for a client that sent
+ * `functions`; calls of the request's custom tools in the custom shape
+ * (formats/openai/custom-tools.ts).
  */
-function openaiChat(legacyFunctions: boolean): Renderer {
+function openaiChat({ legacy, custom }: ChatAnswerForm): Renderer {
+  const wireMessage = (message: AssistantMessage): object => (legacy ? legacyMessage(message) : custom.size ? withCustomCalls(message, custom) : message)
   return {
     json: (meta, completion, report) =>
-      legacyFunctions
-        ? renderCompletion(meta, { ...completion, message: legacyMessage(completion.message) }, report, legacyFinishReason(completion.finishReason))
+      legacy || custom.size
+        ? renderCompletion(meta, { ...completion, message: wireMessage(completion.message) }, report, legacy ? legacyFinishReason(completion.finishReason) : completion.finishReason)
         : renderCompletion(meta, completion, report),
     error: toErrorResponse,
     keepAlive: sseComment('MERIDIAN PROCESSING'),
     stream(meta) {
       let roleSent = false
       // OpenAI SDKs require `role` on the first delta of a choice; upstreams do not always send it.
-      const withRole = (delta: Delta): Delta => {
+      const withRole = (delta: object): object => {
         if (roleSent) return delta
         roleSent = true
         return { role: 'assistant', ...delta }
       }
+      const customCalls = custom.size ? customCallDeltas(custom) : null
+      const wireDelta = (delta: Delta): object | null => (legacy ? legacyDelta(delta) : customCalls ? customCalls.delta(delta) : delta)
       return {
         event(event) {
           if (event.type === 'delta') {
-            const delta = legacyFunctions ? legacyDelta(event.delta) : event.delta
+            const delta = wireDelta(event.delta)
             return delta ? [sseData(renderDeltaChunk(meta, withRole(delta), event.logprobs))] : []
           }
-          const role = roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
-          const reason = legacyFunctions ? legacyFinishReason(event.finishReason) : event.finishReason
-          return [...role, sseData(renderFinishChunk(meta, reason, event.nativeFinishReason))]
+          const held = customCalls?.pending()
+          const before = held ? [sseData(renderDeltaChunk(meta, withRole(held)))] : roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]
+          const reason = legacy ? legacyFinishReason(event.finishReason) : event.finishReason
+          return [...before, sseData(renderFinishChunk(meta, reason, event.nativeFinishReason))]
         },
         error: (error) => [sseData(renderErrorChunk(meta, errorBody(error)))],
         end: (report, debug) => [...(report ? [sseData({ ...renderUsageChunk(meta, report), ...debug })] : []), SSE_DONE],
@@ -88,5 +95,11 @@ function openaiChat(legacyFunctions: boolean): Renderer {
   }
 }
 
-export const openaiRenderer = openaiChat(false)
-export const legacyFunctionsRenderer = openaiChat(true)
+const openaiRenderer = openaiChat({ legacy: false, custom: NO_CUSTOM_TOOLS })
+const legacyFunctionsRenderer = openaiChat({ legacy: true, custom: NO_CUSTOM_TOOLS })
+
+/** The renderer of a chat completions request (one of the two shared ones, unless it has custom tools). */
+export function chatRenderer(answer: ChatAnswerForm): Renderer {
+  if (answer.legacy) return legacyFunctionsRenderer
+  return answer.custom.size ? openaiChat(answer) : openaiRenderer
+}

@@ -10,12 +10,12 @@ describe('fromChatCompletions', () => {
     const messages = [{ role: 'user', content: 'hi' }]
     expect(convert({ messages, tools: [{ type: 'function', function: weather }] })).toStrictEqual({
       request: { model: 'a/b', messages, tools: [{ type: 'function', function: weather }] },
-      legacy: false,
+      answer: { legacy: false, custom: new Set() },
     })
   })
 
   it('turns functions, function_call and the function role into tools, a tool call with a made id and its result', () => {
-    const { request, legacy } = convert({
+    const { request, answer } = convert({
       functions: [weather],
       function_call: { name: 'get_weather' },
       messages: [
@@ -26,7 +26,7 @@ describe('fromChatCompletions', () => {
         { role: 'function', name: 'get_weather', content: null },
       ],
     })
-    expect(legacy).toBe(true)
+    expect(answer.legacy).toBe(true)
     expect(request).toStrictEqual({
       model: 'a/b',
       tools: [{ type: 'function', function: weather }],
@@ -50,14 +50,14 @@ describe('fromChatCompletions', () => {
   it('takes "none" and "auto" as they are; a follow-up with no functions declares the ones it called, choosing none', () => {
     expect(convert({ functions: [weather], function_call: 'none', messages: [{ role: 'user', content: 'hi' }] }).request.tool_choice).toBe('none')
     const followUp = convert({ messages: history })
-    expect(followUp.legacy).toBe(true)
+    expect(followUp.answer.legacy).toBe(true)
     expect(followUp.request).toMatchObject({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }], tool_choice: 'none' })
     expect(followUp.request.messages[2]).toStrictEqual({ role: 'tool', tool_call_id: 'call_fn_1', content: 'x' })
   })
 
   it('answers a legacy history beside current tools as tool_calls', () => {
     const beside = convert({ messages: history, tools: [{ type: 'function', function: weather }] })
-    expect(beside.legacy).toBe(false)
+    expect(beside.answer.legacy).toBe(false)
     expect(beside.request.tools).toStrictEqual([{ type: 'function', function: weather }])
     expect(beside.request).not.toHaveProperty('tool_choice')
   })

@@ -73,6 +73,18 @@ describe('the openai SDK, unchanged', () => {
     expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ city: 'demo' })
   })
 
+  it('calls a custom (freeform) tool, streaming and not', async () => {
+    const ask = { model: MODEL, messages: [{ role: 'user' as const, content: 'Patch a.txt' }], tools: [{ type: 'custom' as const, custom: { name: 'apply_patch', description: 'Edit files' } }] }
+    const completion = await client.chat.completions.create(ask)
+    const call = completion.choices[0]!.message.tool_calls![0]!
+    expect(completion.choices[0]!.finish_reason).toBe('tool_calls')
+    expect(call.type === 'custom' && call.custom).toEqual({ name: 'apply_patch', input: 'demo' })
+    const stream = await client.chat.completions.create({ ...ask, stream: true })
+    const calls: unknown[] = []
+    for await (const chunk of stream) calls.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+    expect(calls).toMatchObject([{ index: 0, type: 'custom', custom: { name: 'apply_patch', input: 'demo' } }])
+  })
+
   it('streams a tool call from the Anthropic-format provider (provider.order in the body)', async () => {
     const runner = client.chat.completions.stream({
       model: MODEL,

@@ -1,16 +1,17 @@
 import { z } from 'zod'
 import { GatewayError } from '../../errors'
-import type { AssistantMessage, Delta, FinishReason } from '../canonical'
+import type { AssistantMessage as Answer, Delta, FinishReason } from '../canonical'
 import type { WireFinishReason } from './render'
 import { AllowedToolsChoice, allowedTools } from './allowed-tools'
-import { ChatRequest, Message, ToolChoice, ToolName, type Tool, type ToolCall } from './request'
+import { CustomTool, CustomToolCall, CustomToolChoice, functionCalls, functionChoice, functionTools, isCustomChoice, NO_CUSTOM_TOOLS } from './custom-tools'
+import { AssistantMessage, ChatRequest, OTHER_MESSAGES, Tool, ToolCall, ToolChoice, ToolName, type Message } from './request'
 
 /**
  * OpenAI's deprecated function calling (`functions`, `function_call`, the `function` role), which
  * older clients still send, served as the canonical tools so that every provider takes it: each
  * function is a tool, an assistant's `function_call` a tool call with a made id, a `function`
  * message that call's tool result. The answer's tool call goes back as `function_call`
- * (gateway/renderer.ts `legacyFunctionsRenderer`), with `finish_reason: "function_call"`.
+ * (gateway/renderer.ts `chatRenderer`), with `finish_reason: "function_call"`.
  */
 
 const LegacyFunction = z.looseObject({
@@ -22,18 +23,24 @@ const FunctionCallChoice = z.union([z.enum(['none', 'auto']), z.looseObject({ na
 const FunctionMessage = z.looseObject({ role: z.literal('function'), name: z.string(), content: z.string().nullish() })
 const AssistantCall = z.looseObject({ name: z.string(), arguments: z.string() })
 
+/** An assistant turn that may give back calls of custom tools (./custom-tools). */
+const IngressAssistant = AssistantMessage.extend({ tool_calls: z.array(z.union([ToolCall, CustomToolCall])).nullish() })
+
 /**
  * The body of POST /chat/completions: a chat request, or one in the legacy function-calling form;
- * its tool choice may also be OpenAI's `allowed_tools` (./allowed-tools).
+ * its tools may be custom (freeform) ones (./custom-tools), and its tool choice OpenAI's
+ * `allowed_tools` (./allowed-tools).
  */
 export const ChatCompletionsRequest = ChatRequest.extend({
-  messages: z.array(z.discriminatedUnion('role', [...Message.options, FunctionMessage])).min(1),
-  tool_choice: z.union([ToolChoice, AllowedToolsChoice]).nullish(),
+  messages: z.array(z.discriminatedUnion('role', [...OTHER_MESSAGES, IngressAssistant, FunctionMessage])).min(1),
+  tools: z.array(z.union([Tool, CustomTool])).nullish(),
+  tool_choice: z.union([ToolChoice, AllowedToolsChoice, CustomToolChoice]).nullish(),
   functions: z.array(LegacyFunction).min(1).max(128).nullish(),
   function_call: FunctionCallChoice.nullish(),
 })
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequest>
-type IngressMessage = ChatCompletionsRequest['messages'][number]
+/** A turn once custom tool calls are function calls: the current kinds, or the legacy `function` role. */
+type IngressMessage = Message | z.infer<typeof FunctionMessage>
 
 const isAllowedTools = (choice: ChatCompletionsRequest['tool_choice']): choice is AllowedToolsChoice =>
   typeof choice === 'object' && choice !== null && choice.type === 'allowed_tools'
@@ -41,17 +48,29 @@ const isAllowedTools = (choice: ChatCompletionsRequest['tool_choice']): choice i
 const isCurrent = (message: IngressMessage): message is Message =>
   message.role !== 'function' && !(message.role === 'assistant' && message.function_call != null)
 
+/** How the answer to a chat completions request goes back (gateway/renderer.ts `chatRenderer`). */
+export interface ChatAnswerForm {
+  /** In the legacy form (`function_call`). */
+  legacy: boolean
+  /** The names of the request's custom tools, whose calls go back in the custom shape. */
+  custom: ReadonlySet<string>
+}
+
 /**
- * The canonical request, and whether its answer goes back in the legacy form: when the client
- * sent `functions`, or spoke the legacy form with no `tools` of its own. A legacy history beside
- * current `tools` is converted and answered as `tool_calls`.
+ * The canonical request, and how its answer goes back: in the legacy form when the client sent
+ * `functions`, or spoke the legacy form with no `tools` of its own (a legacy history beside current
+ * `tools` is converted and answered as `tool_calls`); calls of custom tools in the custom shape.
  */
-export function fromChatCompletions(body: ChatCompletionsRequest): { request: ChatRequest; legacy: boolean } {
-  const { functions, function_call: choice, messages, tool_choice: toolChoiceAsked, ...others } = body
+export function fromChatCompletions(body: ChatCompletionsRequest): { request: ChatRequest; answer: ChatAnswerForm } {
+  const { functions, function_call: choice, messages: asked, tools: toolsAsked, tool_choice: choiceAsked, ...fields } = body
+  const { tools: asFunctions, custom } = toolsAsked ? functionTools(toolsAsked) : { tools: toolsAsked, custom: NO_CUSTOM_TOOLS }
+  const others = { ...fields, ...(asFunctions !== undefined ? { tools: asFunctions } : {}) }
+  const toolChoiceAsked = isCustomChoice(choiceAsked) ? functionChoice(choiceAsked) : choiceAsked
   const rest = isAllowedTools(toolChoiceAsked)
     ? { ...others, ...allowedTools(others.tools, toolChoiceAsked) }
     : { ...others, ...(toolChoiceAsked !== undefined ? { tool_choice: toolChoiceAsked } : {}) }
-  if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, legacy: false }
+  const messages = asked.map(withFunctionCalls)
+  if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, answer: { legacy: false, custom } }
   if ((functions != null || choice != null) && (rest.tools != null || rest.tool_choice != null)) {
     throw new GatewayError(400, 'invalid_request', 'Invalid request: send either tools and tool_choice or the deprecated functions and function_call, not both')
   }
@@ -63,8 +82,15 @@ export function fromChatCompletions(body: ChatCompletionsRequest): { request: Ch
   else if (declared == null) toolChoice = 'none'
   return {
     request: { ...rest, messages: converted, ...(tools.length ? { tools, ...(toolChoice != null ? { tool_choice: toolChoice } : {}) } : {}) },
-    legacy: functions != null || rest.tools == null,
+    answer: { legacy: functions != null || rest.tools == null, custom },
   }
+}
+
+/** An assistant turn with its custom tool calls given back as function calls; any other turn as it is. */
+function withFunctionCalls(message: ChatCompletionsRequest['messages'][number]): IngressMessage {
+  if (message.role !== 'assistant') return message
+  const { tool_calls: calls, ...turn } = message
+  return calls === undefined ? turn : { ...turn, tool_calls: calls && functionCalls(calls) }
 }
 
 /**
@@ -111,7 +137,7 @@ export function legacyDelta({ tool_calls: calls, ...delta }: Delta): Delta | nul
 }
 
 /** An answer's message with its (first) tool call as the legacy `function_call`. */
-export function legacyMessage({ tool_calls: calls, ...message }: AssistantMessage): AssistantMessage {
+export function legacyMessage({ tool_calls: calls, ...message }: Answer): Answer {
   const first = calls?.[0]
   return first ? { ...message, function_call: { name: first.function.name, arguments: first.function.arguments } } : message
 }

@@ -1,5 +1,5 @@
 import { nanoToUsd } from '../../catalog/pricing'
-import type { Completion, Delta, FinishReason, Logprobs, TokenUsage } from '../canonical'
+import type { Completion, FinishReason, Logprobs, TokenUsage } from '../canonical'
 
 /**
  * Canonical results → the OpenAI (OpenRouter dialect) wire shapes clients read: `gen-` ids, the
@@ -49,7 +49,16 @@ function envelope(meta: ResponseMeta, object: 'chat.completion' | 'chat.completi
   }
 }
 
-export function renderCompletion(meta: ResponseMeta, completion: Completion, report: UsageReport, finishReason: WireFinishReason = completion.finishReason) {
+/**
+ * `completion.message` may be the canonical message or its wire form for the client (a legacy
+ * `function_call`, custom tool calls: gateway/renderer.ts).
+ */
+export function renderCompletion(
+  meta: ResponseMeta,
+  completion: Omit<Completion, 'message'> & { message: object },
+  report: UsageReport,
+  finishReason: WireFinishReason = completion.finishReason,
+) {
   return {
     ...envelope(meta, 'chat.completion'),
     choices: [
@@ -65,7 +74,8 @@ export function renderCompletion(meta: ResponseMeta, completion: Completion, rep
   }
 }
 
-export function renderDeltaChunk(meta: ResponseMeta, delta: Delta, logprobs: Logprobs | null = null) {
+/** `delta`: canonical, or its wire form for the client (as `renderCompletion`'s message). */
+export function renderDeltaChunk(meta: ResponseMeta, delta: object, logprobs: Logprobs | null = null) {
   return {
     ...envelope(meta, 'chat.completion.chunk'),
     choices: [{ index: 0, delta, finish_reason: null, native_finish_reason: null, logprobs }],

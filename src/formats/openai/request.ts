@@ -37,7 +37,8 @@ const UserMessage = z.looseObject({
   content: z.union([z.string(), z.array(ContentPart)]),
   name: z.string().optional(),
 })
-const AssistantMessage = z.looseObject({
+/** An assistant turn; an ingress format with other kinds of tool call widens `tool_calls` (./functions.ts). */
+export const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
   content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]).nullish(),
   tool_calls: z.array(ToolCall).nullish(),
@@ -57,13 +58,10 @@ const ToolMessage = z.looseObject({
   is_error: z.boolean().nullish(),
 })
 
-export const Message = z.discriminatedUnion('role', [
-  SystemMessage,
-  DeveloperMessage,
-  UserMessage,
-  AssistantMessage,
-  ToolMessage,
-])
+/** Every turn but the assistant's, which ingress formats may widen (./functions.ts). */
+export const OTHER_MESSAGES = [SystemMessage, DeveloperMessage, UserMessage, ToolMessage] as const
+
+export const Message = z.discriminatedUnion('role', [...OTHER_MESSAGES, AssistantMessage])
 export type Message = z.infer<typeof Message>
 
 /** A function's name as every provider takes it. */

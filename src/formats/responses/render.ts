@@ -1,9 +1,9 @@
 import { nanoToUsd } from '../../catalog/pricing'
 import type { AssistantMessage, Completion, FinishReason } from '../canonical'
 import type { ResponseMeta, UsageReport } from '../openai/render'
-import { customInput, customToolNames } from './custom-tools'
+import { customInput } from '../custom-tools'
 import { encryptedContent } from './reasoning-content'
-import type { ResponsesRequest } from './request'
+import { customToolNames, type ResponsesRequest } from './request'
 
 /**
  * Canonical results → OpenAI Responses API objects for POST /v1/responses: the `response` object
@@ -78,7 +78,7 @@ export const functionCallItem = (id: string, call: { id: string; name: string; a
   status,
 })
 
-/** A custom tool's call (./custom-tools): its text, from the function call the provider made. */
+/** A custom tool's call (formats/custom-tools.ts): its text, from the function call the provider made. */
 export const customToolCallItem = (id: string, call: { id: string; name: string; arguments: string }) => ({
   type: 'custom_tool_call',
   id,

@@ -121,6 +121,11 @@ const CustomTool = z.object({
 })
 export type ResponsesTool = z.infer<typeof FunctionTool> | z.infer<typeof CustomTool>
 
+/** The names of the request's custom tools: calls of these are answered as custom tool calls. */
+export function customToolNames(request: { tools?: ResponsesTool[] | null }): ReadonlySet<string> {
+  return new Set((request.tools ?? []).flatMap((tool) => (tool.type === 'custom' ? [tool.name] : [])))
+}
+
 /** OpenAI's `allowed_tools`: served as the tools it lists, in its mode (see formats/openai/allowed-tools.ts). */
 const AllowedTools = z.object({
   type: z.literal('allowed_tools'),

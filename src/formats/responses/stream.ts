@@ -5,7 +5,7 @@ import type { ResponseMeta } from '../openai/render'
 import { isWholeArguments } from '../openai/request'
 import { sseEvent } from '../sse'
 import { failureCode } from './errors'
-import { customInput, customToolNames } from './custom-tools'
+import { customInput } from '../custom-tools'
 import {
   annotationsOf,
   customToolCallItem,
@@ -21,7 +21,7 @@ import {
   type Keep,
   type ResponseStatus,
 } from './render'
-import type { ResponsesRequest } from './request'
+import { customToolNames, type ResponsesRequest } from './request'
 
 /**
  * One streamed Responses answer: typed events, each named by its `type` and numbered by
@@ -38,7 +38,7 @@ import type { ResponsesRequest } from './request'
  * its whole arguments; a call still without any when the response ends is done with `{}`. A
  * fragment of a call already done (more after its whole JSON) still reaches it: its delta names
  * that call's item, and the final response carries the whole arguments. A custom tool's call
- * (./custom-tools) sends its text in one delta as it closes, since the provider streams it inside
+ * (formats/custom-tools.ts) sends its text in one delta as it closes, since the provider streams it inside
  * JSON arguments.
  */
 

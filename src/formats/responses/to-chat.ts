@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import { invalidInput, type GatewayError } from '../../errors'
 import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
-import { customArguments, customToolFunction } from './custom-tools'
+import { customArguments, customToolFunction } from '../custom-tools'
 import { reasoningDetails } from './reasoning-content'
 import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
 import type { ConcreteItem, Resolved } from './stored'
@@ -80,7 +80,7 @@ function checkTools({ tools, tool_choice: choice }: ResponsesRequest): void {
 }
 
 function toolOf(tool: ResponsesTool): Tool {
-  if (tool.type === 'custom') return customToolFunction(tool)
+  if (tool.type === 'custom') return customToolFunction({ ...tool, grammar: tool.format?.type === 'grammar' ? tool.format : null })
   const described = tool.description ? { description: tool.description } : {}
   const strict = tool.strict != null ? { strict: tool.strict } : {}
   return { type: 'function', function: { name: tool.name, ...described, parameters: tool.parameters ?? { type: 'object', properties: {} }, ...strict } }

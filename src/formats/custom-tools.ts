@@ -1,17 +1,23 @@
-import type { Tool } from '../openai/request'
-import type { ResponsesRequest, ResponsesTool } from './request'
+import type { Tool } from './openai/request'
 
 /**
- * Custom (freeform) tools, such as Codex's apply_patch, take plain text instead of JSON arguments.
- * Providers other than OpenAI have no such tools, so each is offered as a function of one string
- * parameter, `input`, with its grammar (if any) in the description; a call of it comes back as a
- * custom tool call with that text. This is the one place that mapping lives.
+ * Custom (freeform) tools, such as Codex's apply_patch, take plain text instead of JSON arguments;
+ * OpenAI offers them on the Responses API and on chat completions. Providers other than OpenAI have
+ * no such tools, so each is offered as a function of one string parameter, `input`, with its
+ * grammar (if any) in the description; a call of it comes back as a custom tool call with that
+ * text. This is the one place that mapping lives; each wire format reads its own spelling of the
+ * tool into `CustomToolSpec`.
  */
 
-type CustomTool = Extract<ResponsesTool, { type: 'custom' }>
+export interface CustomToolSpec {
+  name: string
+  description?: string | null
+  /** A grammar the input must follow (OpenAI's `format: {type: "grammar"}`), or none for free text. */
+  grammar?: { syntax: string; definition: string } | null
+}
 
-export function customToolFunction(tool: CustomTool): Tool {
-  const format = tool.format?.type === 'grammar' ? `\n\nThe input must follow this ${tool.format.syntax} grammar:\n${tool.format.definition}` : ''
+export function customToolFunction(tool: CustomToolSpec): Tool {
+  const format = tool.grammar ? `\n\nThe input must follow this ${tool.grammar.syntax} grammar:\n${tool.grammar.definition}` : ''
   return {
     type: 'function',
     function: {
@@ -43,9 +49,4 @@ export function customInput(args: string): string {
     // not JSON: the model wrote the text itself
   }
   return args
-}
-
-/** The names of the request's custom tools: calls of these are answered as custom tool calls. */
-export function customToolNames(request: ResponsesRequest): ReadonlySet<string> {
-  return new Set((request.tools ?? []).flatMap((tool) => (tool.type === 'custom' ? [tool.name] : [])))
 }

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
+import { chat, readSse, setUpGateway } from '../support/gateway'
+import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
+
+const tenant = setUpGateway()
+
+const grammar = 'start: "*** Begin Patch" /(.|\\n)*/ "*** End Patch"'
+const applyPatch = { type: 'custom', custom: { name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: grammar } } } }
+const weather = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }
+const patch = '*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch'
+const ask = [{ role: 'user', content: 'Add a.txt' }]
+
+/** An OpenAI-format chunk of the upstream's stream. */
+const chunk = (delta: object, finish: string | null = null) =>
+  data({ id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }] })
+
+type Chunk = { choices: Array<{ delta: { tool_calls?: Array<Record<string, unknown>> }; finish_reason: string | null }> }
+const toolCallDeltas = (chunks: Record<string, unknown>[]) => (chunks as Chunk[]).flatMap((c) => c.choices.flatMap((choice) => choice.delta?.tool_calls ?? []))
+
+describe('custom (freeform) tools on chat completions', () => {
+  it('offers one as a function of one string with its grammar, chosen as that function, and answers its call in the custom shape', async () => {
+    const upstream = fakeUpstreams({
+      [GAMMA]: () =>
+        jsonResponse(
+          openaiCompletion({
+            content: null,
+            finish_reason: 'tool_calls',
+            tool_calls: [
+              { id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: patch }) } },
+              { id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+            ],
+          }),
+        ),
+    })
+    const response = await chat(tenant.key, { model: 'test/other', messages: ask, tools: [applyPatch, weather], tool_choice: { type: 'custom', custom: { name: 'apply_patch' } } })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls[0]!.body as { tools: Array<{ type: string; function: { name: string; description: string; parameters: object } }>; tool_choice: unknown }
+    expect(sent.tools[0]).toMatchObject({
+      type: 'function',
+      function: { name: 'apply_patch', parameters: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] } },
+    })
+    expect(sent.tools[0]!.function.description).toContain('Edit files.')
+    expect(sent.tools[0]!.function.description).toContain(`lark grammar:\n${grammar}`)
+    expect(sent.tools[1]).toStrictEqual(weather)
+    expect(sent.tool_choice).toStrictEqual({ type: 'function', function: { name: 'apply_patch' } })
+    const choice = ((await response.json()) as { choices: Array<{ finish_reason: string; message: { tool_calls: unknown[] } }> }).choices[0]!
+    expect(choice.finish_reason).toBe('tool_calls')
+    expect(choice.message.tool_calls).toStrictEqual([
+      { id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: patch } },
+      { id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+    ])
+  })
+
+  it('gives a custom call back to an Anthropic-format provider as a tool use of its function, with its result', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        jsonResponse({
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-test',
+          content: [{ type: 'text', text: 'Done.' }],
+          stop_reason: 'end_turn',
+          stop_sequence: null,
+          usage: { input_tokens: 40, output_tokens: 3 },
+        }),
+    })
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      tools: [applyPatch],
+      messages: [
+        ...ask,
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: patch } }] },
+        { role: 'tool', tool_call_id: 'call_p', content: 'Applied.' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({
+      tools: [{ name: 'apply_patch', input_schema: { properties: { input: { type: 'string' } } } }],
+      messages: [
+        { role: 'user' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_p', name: 'apply_patch', input: { input: patch } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_p', content: 'Applied.' }] },
+      ],
+    })
+  })
+
+  it('streams a custom call from Anthropic in one delta once its input is whole, beside a function call streamed as it comes', async () => {
+    const event = anthropicEvent
+    const input = JSON.stringify({ input: patch })
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 50, output_tokens: 1 } } }),
+          event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_p', name: 'apply_patch', input: {} } }),
+          event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: input.slice(0, 20) } }),
+          event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: input.slice(20) } }),
+          event('content_block_stop', { index: 0 }),
+          event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_w', name: 'get_weather', input: {} } }),
+          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } }),
+          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '"Oslo"}' } }),
+          event('content_block_stop', { index: 1 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 30 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const response = await chat(tenant.key, { model: 'test/claude', stream: true, messages: ask, tools: [applyPatch, weather] })
+    expect(response.status).toBe(200)
+    const { data: chunks, done } = await readSse(response)
+    expect(done).toBe(true)
+    const calls = toolCallDeltas(chunks)
+    const custom = calls.filter((call) => call.index === 0)
+    expect(custom).toStrictEqual([{ index: 0, id: 'toolu_p', type: 'custom', custom: { name: 'apply_patch', input: patch } }])
+    const fn = calls.filter((call) => call.index === 1)
+    expect(fn[0]).toMatchObject({ index: 1, id: 'toolu_w', type: 'function', function: { name: 'get_weather' } })
+    expect(fn.map((call) => (call.function as { arguments?: string }).arguments ?? '').join('')).toBe('{"city":"Oslo"}')
+    // The custom call went out before the function call's first fragment.
+    expect(calls.indexOf(custom[0]!)).toBeLessThan(calls.indexOf(fn[0]!))
+    expect((chunks as Chunk[]).find((c) => c.choices[0]?.finish_reason)!.choices[0]!.finish_reason).toBe('tool_calls')
+  })
+
+  it('sends a custom call whose arguments never became whole JSON at the finish, with the role first if nothing came before', async () => {
+    fakeUpstreams({
+      [ALPHA]: () =>
+        sseResponse([
+          chunk({ tool_calls: [{ index: 0, id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"input": "*** Begin' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const response = await chat(tenant.key, { model: 'test/chat', stream: true, messages: ask, tools: [applyPatch] })
+    const { data: chunks } = await readSse(response)
+    const deltas = (chunks as Chunk[]).flatMap((c) => c.choices.map((choice) => choice.delta)).filter((delta) => delta && Object.keys(delta).length)
+    expect(deltas).toStrictEqual([
+      { role: 'assistant', tool_calls: [{ index: 0, id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: '{"input": "*** Begin' } }] },
+    ])
+  })
+
+  it('serves a custom call made with no arguments as empty input, and text beside it untouched', async () => {
+    fakeUpstreams({
+      [ALPHA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', content: 'Patching.' }),
+          chunk({ tool_calls: [{ index: 0, id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: '' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const { data: chunks } = await readSse(await chat(tenant.key, { model: 'test/chat', stream: true, messages: ask, tools: [applyPatch] }))
+    const deltas = (chunks as Chunk[]).flatMap((c) => c.choices.map((choice) => choice.delta)).filter((delta) => delta && Object.keys(delta).length)
+    expect(deltas).toStrictEqual([
+      { role: 'assistant', content: 'Patching.' },
+      { tool_calls: [{ index: 0, id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: '' } }] },
+    ])
+  })
+
+  it('serves allowed_tools naming a custom tool, and refuses one naming no tool', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })) })
+    const allowed = (name: string) => ({ type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'custom', custom: { name } }] } })
+    const asked = { model: 'test/chat', messages: ask, tools: [applyPatch, weather] }
+    expect((await chat(tenant.key, { ...asked, tool_choice: allowed('apply_patch') })).status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ type: 'function', function: { name: 'apply_patch' } }], tool_choice: 'required' })
+    expect((upstream.calls[0]!.body as { tools: unknown[] }).tools).toHaveLength(1)
+    const refused = await chat(tenant.key, { ...asked, tool_choice: allowed('nothing') })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      'Invalid request: tool_choice.allowed_tools.tools[0].custom.name: no tool named "nothing" in tools',
+    )
+  })
+
+  it('refuses a malformed custom tool or call with a 400 naming the field', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })) })
+    const cases = [
+      { body: { model: 'test/chat', messages: ask, tools: [{ type: 'custom', custom: { description: 'no name' } }] }, field: 'tools[0]' },
+      { body: { model: 'test/chat', messages: ask, tools: [{ type: 'custom', custom: { name: 'bad name!' } }] }, field: 'tools[0]' },
+      {
+        body: { model: 'test/chat', messages: [...ask, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'custom', custom: { name: 'apply_patch' } }] }] },
+        field: 'messages[1]',
+      },
+    ]
+    for (const { body, field } of cases) {
+      const response = await chat(tenant.key, body)
+      expect(response.status, field).toBe(400)
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain(field)
+    }
+  })
+})
