@@ -49,11 +49,11 @@ export function functionTools(tools: Array<Tool | CustomTool>): { tools: Tool[];
   return { tools: converted, custom }
 }
 
-/** A choice of one custom tool, as the choice of its function. */
-export function isCustomChoice(choice: unknown): choice is CustomToolChoice {
-  return CustomToolChoice.safeParse(choice).success
-}
+/** Of a choice the request's schema has read, whether it is one of a custom tool. */
+export const isCustomChoice = <T extends object | string | null | undefined>(choice: T | CustomToolChoice): choice is CustomToolChoice =>
+  typeof choice === 'object' && choice !== null && 'type' in choice && choice.type === 'custom'
 
+/** A choice of one custom tool, as the choice of its function. */
 export const functionChoice = (choice: CustomToolChoice): ToolChoice => ({ type: 'function', function: { name: choice.custom.name } })
 
 /** An assistant turn's custom tool calls, given back, as calls of their functions. */
