@@ -124,6 +124,8 @@ export const CatalogSchema = z
     version: z.string().optional(),
     providers: z.array(ProviderSchema),
     models: z.array(ModelSchema),
+    /** The Auto Router's pool (`openrouter/auto`, routing/auto.ts): model ids, in the order they are tried. */
+    auto: z.array(z.string()).optional(),
   })
   .superRefine((catalog, ctx) => {
     const providerIds = new Set<string>()
@@ -154,6 +156,12 @@ export const CatalogSchema = z
           })
         }
       })
+    })
+    const pooled = new Set<string>()
+    catalog.auto?.forEach((id, i) => {
+      if (!modelIds.has(id)) ctx.addIssue({ code: 'custom', path: ['auto', i], message: `unknown model "${id}"` })
+      else if (pooled.has(id)) ctx.addIssue({ code: 'custom', path: ['auto', i], message: `model "${id}" listed twice` })
+      pooled.add(id)
     })
   })
 export type CatalogDocument = z.infer<typeof CatalogSchema>

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
 import { compressToFit, type Compression } from './compression'
+import { autoPool, AUTO_MODEL } from './auto'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { modelNamed } from './latest'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
@@ -111,13 +112,21 @@ export function planRoute(input: PlanInput): RoutePlan {
   }
   // A model named twice (`x` and `x:nitro`, or an alias and the model it names) is planned once, where first named.
   const seen = new Set<string>()
-  const resolved = requested.flatMap((id) => {
-    const variant = parseVariant(id, (candidate) => catalog.models.has(candidate))
-    const model = modelNamed(variant.modelId, catalog)
-    if (!model || seen.has(model.spec.id)) return []
-    seen.add(model.spec.id)
-    return [{ model, sort: variant.sort }]
-  })
+  const variants = requested.map((id) => parseVariant(id, (candidate) => catalog.models.has(candidate)))
+  // The Auto Router's id names its pool (auto.ts), unless the catalog has a model of that id.
+  const isAuto = (modelId: string) => modelId === AUTO_MODEL && !catalog.models.has(AUTO_MODEL)
+  const resolved = variants.flatMap((variant) =>
+    (isAuto(variant.modelId) ? autoPool(catalog, asked) : [modelNamed(variant.modelId, catalog)]).flatMap((model) => {
+      if (!model || seen.has(model.spec.id)) return []
+      seen.add(model.spec.id)
+      return [{ model, sort: variant.sort }]
+    }),
+  )
+  if (resolved.length === 0 && variants.some((variant) => isAuto(variant.modelId))) {
+    throw new GatewayError(404, 'not_found', 'No models match your request and model restrictions (the auto pool, less what the auto-router plugin leaves out)', {
+      requested_models: requested,
+    })
+  }
   if (resolved.length === 0) {
     // OpenAI's code for it, which the Responses route's errors carry.
     throw new GatewayError(404, 'not_found', `No endpoints found for model ${quoted(requested)}: not in the catalog`, {

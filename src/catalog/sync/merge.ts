@@ -58,10 +58,14 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
     return endpoints.length > 0 ? [{ ...model, endpoints }] : []
   })
   const existing = new Set(current.models.map((model) => model.id))
+  const models = [...kept, ...incoming.filter((model) => !existing.has(model.id))]
+  const left = new Set(models.map((model) => model.id))
   const document = validateCatalog({
     ...current,
     providers: [...current.providers, ...added],
-    models: [...kept, ...incoming.filter((model) => !existing.has(model.id))],
+    models,
+    // A model the sync removed leaves the auto pool with it.
+    ...(current.auto ? { auto: current.auto.filter((id) => left.has(id)) } : {}),
   })
 
   const endpoints = incoming.flatMap((model) => model.endpoints)

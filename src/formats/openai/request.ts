@@ -128,8 +128,20 @@ export const ChatRequest = z.looseObject({
   preset: z.string().nullish(),
   /** OpenRouter's legacy spelling of context compression: `["middle-out"]` on, `[]` off (routing/compression.ts). */
   transforms: z.array(z.string()).nullish(),
-  /** OpenRouter plugins; `context-compression` is served (routing/compression.ts), the others are not acted on. */
-  plugins: z.array(z.looseObject({ id: z.string(), enabled: z.boolean().nullish() })).nullish(),
+  /**
+   * OpenRouter plugins; `context-compression` (routing/compression.ts) and `auto-router`'s model
+   * restrictions (routing/auto.ts) are served, the others are not acted on.
+   */
+  plugins: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        enabled: z.boolean().nullish(),
+        allowed_models: z.array(z.string().min(1)).max(256).nullish(),
+        excluded_models: z.array(z.string().min(1)).max(256).nullish(),
+      }),
+    )
+    .nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
 })

@@ -45,6 +45,13 @@ describe('mergeCatalog', () => {
     expect({ models: merged.modelsImported, endpoints: merged.endpointsImported }).toEqual({ models: 2, endpoints: 2 })
   })
 
+  it('keeps the auto pool, less a model the sync removed', () => {
+    const pooled = CatalogSchema.parse({ ...testCatalog, auto: ['test/other', 'test/claude'] })
+    const merged = mergeCatalog(pooled, importing([{ id: 'gamma', known: {} }], [model('new/model', 'gamma', 'new-model')]))
+    expect(merged.document.auto).toEqual(['test/claude'])
+    expect(mergeCatalog(current, importing([{ id: 'gamma', known: {} }], [])).document).not.toHaveProperty('auto')
+  })
+
   it('drops endpoints at a provider neither the catalog nor the options define, saying what is missing', () => {
     const merged = mergeCatalog(current, importing([{ id: 'delta', known: { name: 'Delta', format: 'openai', apiKeyEnv: 'DELTA_KEY' } }], [model('delta/one', 'delta', 'one')]))
     expect(merged.document.models.map((m) => m.id)).toEqual(current.models.map((m) => m.id))

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest'
+import { BETA, GAMMA, ALPHA, testCatalog } from '../support/catalog'
+import { adminFetch, chat, createKey, installCatalog, setUpGateway, type ErrorJson } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
+
+/**
+ * `openrouter/auto` through the gateway: the catalog's auto pool, in its order, less the models
+ * that cannot serve the request or that the auto-router plugin leaves out.
+ */
+
+const textOnly = {
+  id: 'test/texty',
+  name: 'Texty',
+  contextLength: 8000,
+  modalities: { input: ['text'], output: ['text'] },
+  endpoints: [{ provider: 'gamma', upstreamModel: 'gamma-texty', pricing: { prompt: '0.0000001', completion: '0.0000002' }, maxCompletionTokens: 1000, supportedParameters: ['max_tokens'] }],
+}
+const pooled = { ...testCatalog, models: [...testCatalog.models, textOnly], auto: ['test/texty', 'test/claude', 'test/chat'] }
+
+const tenant = setUpGateway(pooled)
+
+const anthropicMessage = (text: string) => ({
+  id: 'msg_1',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-test',
+  content: [{ type: 'text', text }],
+  stop_reason: 'end_turn',
+  stop_sequence: null,
+  usage: { input_tokens: 10, output_tokens: 2 },
+})
+
+const ask = (extra: object = {}) => ({ model: 'openrouter/auto', messages: [{ role: 'user', content: 'Hello' }], ...extra })
+const image = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }
+const servedModel = async (response: Response) => {
+  expect(response.status).toBe(200)
+  return ((await response.json()) as { model: string }).model
+}
+const upstreams = () =>
+  fakeUpstreams({
+    [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'from alpha' })),
+    [BETA]: () => jsonResponse(anthropicMessage('from beta')),
+    [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+  })
+
+describe('openrouter/auto', () => {
+  it('serves the first model of the pool that can take the request, and names it', async () => {
+    const upstream = upstreams()
+    expect(await servedModel(await chat(tenant.key, ask()))).toBe('test/texty')
+    expect(upstream.calls[0]!.url).toContain(GAMMA)
+    // An image: the text-only model cannot take it, so the next in the pool serves.
+    expect(await servedModel(await chat(tenant.key, ask({ messages: [image] })))).toBe('test/claude')
+    // Tools: the text-only model's endpoint does not take them.
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]
+    expect(await servedModel(await chat(tenant.key, ask({ tools })))).toBe('test/claude')
+    // A prompt too long for its 8,000-token window.
+    expect(await servedModel(await chat(tenant.key, ask({ messages: [{ role: 'user', content: 'x'.repeat(40_000) }] })))).toBe('test/claude')
+  })
+
+  it('fails over along the pool when a model’s provider fails before the first byte', async () => {
+    fakeUpstreams({
+      [GAMMA]: () => jsonResponse({ error: { message: 'down' } }, 500),
+      [BETA]: () => jsonResponse(anthropicMessage('from beta')),
+    })
+    const response = await chat(tenant.key, ask())
+    expect(await servedModel(response)).toBe('test/claude')
+  })
+
+  it('narrows the pool by the auto-router plugin’s allowed_models and excluded_models, ids or author/* patterns', async () => {
+    upstreams()
+    const plugin = (settings: object) => ({ plugins: [{ id: 'auto-router', ...settings }] })
+    expect(await servedModel(await chat(tenant.key, ask(plugin({ excluded_models: ['test/texty'] }))))).toBe('test/claude')
+    expect(await servedModel(await chat(tenant.key, ask(plugin({ allowed_models: ['test/chat'] }))))).toBe('test/chat')
+    expect(await servedModel(await chat(tenant.key, ask(plugin({ allowed_models: ['test/*'], excluded_models: ['test/texty', 'test/claude'] }))))).toBe('test/chat')
+    const none = await chat(tenant.key, ask(plugin({ allowed_models: ['other/*'] })))
+    expect(none.status).toBe(404)
+    expect(((await none.json()) as ErrorJson).error.message).toMatch(/^No models match your request and model restrictions/)
+    // A disabled plugin restricts nothing.
+    expect(await servedModel(await chat(tenant.key, ask(plugin({ enabled: false, allowed_models: ['other/*'] }))))).toBe('test/texty')
+  })
+
+  it('keeps to a key’s allowed models', async () => {
+    upstreams()
+    const { key } = await createKey({ name: 'chat only', allowed_models: ['test/chat'] })
+    expect(await servedModel(await chat(key, ask()))).toBe('test/chat')
+  })
+
+  it('takes every catalog model, in catalog order, when the catalog has no pool', async () => {
+    upstreams()
+    await installCatalog({ ...testCatalog, models: [...testCatalog.models, textOnly] })
+    try {
+      expect(await servedModel(await chat(tenant.key, ask()))).toBe('test/chat')
+    } finally {
+      await installCatalog(pooled)
+    }
+  })
+
+  it('refuses a catalog whose pool names an unknown model or one twice', async () => {
+    for (const [auto, message] of [
+      [['test/chat', 'test/nothing'], 'auto[1]'],
+      [['test/chat', 'test/chat'], 'auto[1]'],
+    ] as const) {
+      const response = await adminFetch('/v1/admin/catalog', { method: 'PUT', body: JSON.stringify({ ...pooled, auto }) })
+      expect(response.status).toBe(400)
+      expect(((await response.json()) as ErrorJson).error.message).toContain(message)
+    }
+  })
+
+  it('refuses malformed plugin settings with a 400', async () => {
+    const response = await chat(tenant.key, ask({ plugins: [{ id: 'auto-router', allowed_models: 'test/chat' }] }))
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toContain('plugins[0].allowed_models')
+  })
+})
