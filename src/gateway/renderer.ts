@@ -10,7 +10,8 @@ import {
   type ResponseMeta,
   type UsageReport,
 } from '../formats/openai/render'
-import { customCallDeltas, NO_CUSTOM_TOOLS, withCustomCalls } from '../formats/openai/custom-tools'
+import { customCallDeltas } from '../formats/openai/custom-tool-stream'
+import { NO_CUSTOM_TOOLS, withCustomCalls } from '../formats/openai/custom-tools'
 import { legacyDelta, legacyFinishReason, legacyMessage, type ChatAnswerForm } from '../formats/openai/functions'
 import { SSE_DONE, sseComment, sseData } from '../formats/sse'
 
@@ -81,7 +82,9 @@ function openaiChat({ legacy, custom }: ChatAnswerForm): Renderer {
         event(event) {
           if (event.type === 'delta') {
             const delta = wireDelta(event.delta)
-            return delta ? [sseData(renderDeltaChunk(meta, withRole(delta), event.logprobs))] : []
+            // A delta held back (a custom call's fragment) still hands on its log probabilities.
+            if (!delta) return event.logprobs ? [sseData(renderDeltaChunk(meta, withRole({}), event.logprobs))] : []
+            return [sseData(renderDeltaChunk(meta, withRole(delta), event.logprobs))]
           }
           const held = customCalls?.pending()
           const before = held ? [sseData(renderDeltaChunk(meta, withRole(held)))] : roleSent ? [] : [sseData(renderDeltaChunk(meta, withRole({})))]

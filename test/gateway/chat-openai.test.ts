@@ -175,7 +175,7 @@ describe('OpenAI-format upstreams', () => {
     const refused = await chat(tenant.key, { ...asked, tool_choice: allowed(['get_time', 'nothing']) })
     expect(refused.status).toBe(400)
     expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
-      'Invalid request: tool_choice.allowed_tools.tools[1].function.name: no tool named "nothing" in tools',
+      'Invalid request: tool_choice.allowed_tools.tools[1].function.name: no function tool named "nothing" in tools',
     )
     expect(upstream.calls).toHaveLength(1)
   })

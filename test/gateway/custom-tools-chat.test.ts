@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { customCallDeltas } from '../../src/formats/openai/custom-tool-stream'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { chat, readSse, setUpGateway } from '../support/gateway'
 import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
@@ -12,10 +13,11 @@ const patch = '*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch'
 const ask = [{ role: 'user', content: 'Add a.txt' }]
 
 /** An OpenAI-format chunk of the upstream's stream. */
-const chunk = (delta: object, finish: string | null = null) =>
-  data({ id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }] })
+const chunk = (delta: object, finish: string | null = null, extra: object = {}) =>
+  data({ id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: finish, ...extra }] })
 
 type Chunk = { choices: Array<{ delta: { tool_calls?: Array<Record<string, unknown>> }; finish_reason: string | null }> }
+const errorMessage = async (response: Response) => ((await response.json()) as { error: { message: string } }).error.message
 const toolCallDeltas = (chunks: Record<string, unknown>[]) => (chunks as Chunk[]).flatMap((c) => c.choices.flatMap((choice) => choice.delta?.tool_calls ?? []))
 
 describe('custom (freeform) tools on chat completions', () => {
@@ -166,7 +168,7 @@ describe('custom (freeform) tools on chat completions', () => {
     const refused = await chat(tenant.key, { ...asked, tool_choice: allowed('nothing') })
     expect(refused.status).toBe(400)
     expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
-      'Invalid request: tool_choice.allowed_tools.tools[0].custom.name: no tool named "nothing" in tools',
+      'Invalid request: tool_choice.allowed_tools.tools[0].custom.name: no custom tool named "nothing" in tools',
     )
   })
 
@@ -185,5 +187,100 @@ describe('custom (freeform) tools on chat completions', () => {
       expect(response.status, field).toBe(400)
       expect(((await response.json()) as { error: { message: string } }).error.message).toContain(field)
     }
+  })
+})
+
+describe('custom tools on chat completions: edge cases (from a review)', () => {
+  it('names the field of a malformed function tool, custom tool or call, in the history too', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })) })
+    const history = (call: object) => [...ask, { role: 'assistant', content: null, tool_calls: [call] }]
+    const cases = [
+      { body: { tools: [{ type: 'function' }] }, field: 'tools[0].function' },
+      { body: { tools: [{ type: 'custom', custom: { name: 'apply_patch', format: { type: 'grammar', grammar: { syntax: 'lark' } } } }] }, field: 'tools[0].custom.format.grammar.definition' },
+      { body: { messages: history({ id: 'c', type: 'function', function: { name: 'f', arguments: { a: 1 } } }) }, field: 'messages[1].tool_calls[0].function.arguments' },
+      { body: { messages: history({ id: 'c', function: { name: 'f', arguments: { a: 1 } } }) }, field: 'messages[1].tool_calls[0].function.arguments' },
+      { body: { messages: history({ id: 'c', type: 'custom', custom: { name: 'apply_patch' } }) }, field: 'messages[1].tool_calls[0].custom.input' },
+    ]
+    for (const { body, field } of cases) {
+      const response = await chat(tenant.key, { model: 'test/chat', messages: ask, ...body })
+      expect(response.status, field).toBe(400)
+      expect(await errorMessage(response)).toContain(field)
+    }
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('refuses a custom tool named as another tool, and a custom choice naming no custom tool', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })) })
+    const clash = await chat(tenant.key, { model: 'test/chat', messages: ask, tools: [weather, { type: 'custom', custom: { name: 'get_weather' } }] })
+    expect(clash.status).toBe(400)
+    expect(await errorMessage(clash)).toBe('Invalid request: tools[1].custom.name: another tool is named "get_weather": tool names must be unique')
+    const twice = await chat(tenant.key, { model: 'test/chat', messages: ask, tools: [applyPatch, applyPatch] })
+    expect(await errorMessage(twice)).toContain('tools[1].custom.name')
+    for (const name of ['get_weather', 'nothing']) {
+      const response = await chat(tenant.key, { model: 'test/chat', messages: ask, tools: [applyPatch, weather], tool_choice: { type: 'custom', custom: { name } } })
+      expect(response.status, name).toBe(400)
+      expect(await errorMessage(response)).toBe(`Invalid request: tool_choice.custom.name: no custom tool named "${name}" in tools`)
+    }
+    const allowed = (entry: object) => ({ type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [entry] } })
+    const wrongKind = await chat(tenant.key, { model: 'test/chat', messages: ask, tools: [applyPatch, weather], tool_choice: allowed({ type: 'custom', custom: { name: 'get_weather' } }) })
+    expect(await errorMessage(wrongKind)).toBe('Invalid request: tool_choice.allowed_tools.tools[0].custom.name: no custom tool named "get_weather" in tools')
+    const asFunction = await chat(tenant.key, { model: 'test/chat', messages: ask, tools: [applyPatch, weather], tool_choice: allowed({ type: 'function', function: { name: 'apply_patch' } }) })
+    expect(await errorMessage(asFunction)).toBe('Invalid request: tool_choice.allowed_tools.tools[0].function.name: no function tool named "apply_patch" in tools')
+    expect(upstream.calls).toHaveLength(0)
+  })
+
+  it('streams a call whose name comes after its first fragment by that name’s kind', async () => {
+    fakeUpstreams({
+      [ALPHA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_p', type: 'function', function: { arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { name: 'apply_patch', arguments: '{"inp' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'ut":"hi"}' } }] }),
+          chunk({ tool_calls: [{ index: 1, id: 'call_w', type: 'function', function: { arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 1, function: { name: 'get_weather', arguments: '"Oslo"' } }] }),
+          chunk({ tool_calls: [{ index: 1, function: { arguments: '}' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const { data: chunks } = await readSse(await chat(tenant.key, { model: 'test/chat', stream: true, messages: ask, tools: [applyPatch, weather] }))
+    expect(toolCallDeltas(chunks)).toStrictEqual([
+      { index: 0, id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: 'hi' } },
+      { index: 1, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"' } },
+      { index: 1, function: { arguments: '}' } },
+    ])
+  })
+
+  it('hands on the log probabilities of the fragments it holds back', async () => {
+    const logprobs = (token: string) => ({ logprobs: { content: [{ token, logprob: -0.1, bytes: null, top_logprobs: [] }] } })
+    fakeUpstreams({
+      [ALPHA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'apply_patch', arguments: '{"in' } }] }, null, logprobs('{"in')),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'put":"x"}' } }] }, null, logprobs('put":"x"}')),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const { data: chunks } = await readSse(await chat(tenant.key, { model: 'test/chat', stream: true, logprobs: true, messages: ask, tools: [applyPatch] }))
+    type WithLogprobs = { choices?: Array<{ logprobs?: { content?: Array<{ token: string }> } | null }> }
+    const tokens = (chunks as WithLogprobs[]).flatMap((c) => (c.choices ?? []).flatMap((choice) => choice.logprobs?.content ?? []).map((lp) => lp.token))
+    expect(tokens).toStrictEqual(['{"in', 'put":"x"}'])
+  })
+
+  it('reads a long streamed custom call once, not once per fragment', () => {
+    let patch = '*** Begin Patch\n*** Update File: a.ts\n'
+    while (patch.length < 100 * 1024) patch += '+  if (x) { return { a: "}" } }\n'
+    patch += '*** End Patch'
+    const args = JSON.stringify({ input: patch })
+    const parse = vi.spyOn(JSON, 'parse')
+    const calls = customCallDeltas(new Set(['apply_patch']))
+    calls.delta({ tool_calls: [{ index: 0, id: 'a', function: { name: 'apply_patch', arguments: '' } }] })
+    const out = []
+    for (let at = 0; at < args.length; at += 4) out.push(calls.delta({ tool_calls: [{ index: 0, function: { arguments: args.slice(at, at + 4) } }] }))
+    expect(out.filter(Boolean)).toStrictEqual([{ tool_calls: [{ index: 0, id: 'a', type: 'custom', custom: { name: 'apply_patch', input: patch } }] }])
+    const parsed = parse.mock.calls.reduce((sum, [text]) => sum + String(text).length, 0)
+    expect(parsed).toBeLessThan(3 * args.length)
+    parse.mockRestore()
   })
 })

@@ -26,17 +26,20 @@ export const AllowedToolsChoice = z.looseObject({
 export type AllowedToolsChoice = z.infer<typeof AllowedToolsChoice>
 
 /**
- * The tools a choice allows, and its mode; a tool it names that the request lacks is a 400.
- * `tools` are the request's as functions, custom ones included (./custom-tools).
+ * The tools a choice allows, and its mode. `tools` are the request's as functions, custom ones
+ * included, whose names are `custom` (./custom-tools). An entry naming no tool of its kind is a 400.
  */
-export function allowedTools(tools: Tool[] | null | undefined, choice: AllowedToolsChoice): { tools: Tool[]; tool_choice: ToolChoice } {
+export function allowedTools(
+  tools: Tool[] | null | undefined,
+  choice: AllowedToolsChoice,
+  custom: ReadonlySet<string>,
+): { tools: Tool[]; tool_choice: ToolChoice } {
   const { mode, tools: allowed } = choice.allowed_tools
-  const named = allowed.map((tool) => (tool.type === 'custom' ? { kind: 'custom', name: tool.custom.name } : { kind: 'function', name: tool.function.name }))
-  const names = new Set(named.map((tool) => tool.name))
+  const named = allowed.map((tool) => (tool.type === 'custom' ? { kind: 'custom' as const, name: tool.custom.name } : { kind: 'function' as const, name: tool.function.name }))
   named.forEach(({ kind, name }, index) => {
-    if (!tools?.some((declared) => declared.function.name === name)) {
-      throw invalidInput('request', [{ path: ['tool_choice', 'allowed_tools', 'tools', index, kind, 'name'], message: `no tool named "${name}" in tools` }])
-    }
+    const declared = tools?.some((tool) => tool.function.name === name) === true && (kind === 'custom') === custom.has(name)
+    if (!declared) throw invalidInput('request', [{ path: ['tool_choice', 'allowed_tools', 'tools', index, kind, 'name'], message: `no ${kind} tool named "${name}" in tools` }])
   })
+  const names = new Set(named.map((tool) => tool.name))
   return { tools: (tools ?? []).filter((tool) => names.has(tool.function.name)), tool_choice: mode }
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod'
-import type { AssistantMessage, Delta } from '../canonical'
+import type { AssistantMessage } from '../canonical'
 import { customArguments, customInput, customToolFunction } from '../custom-tools'
-import { isWholeArguments, ToolName, type Tool, type ToolCall, type ToolChoice } from './request'
+import { invalidInput } from '../../errors'
+import { ToolName, type Tool, type ToolCall, type ToolChoice } from './request'
 
 /**
  * Custom (freeform) tools on chat completions, in OpenAI's spelling there: a tool
@@ -22,6 +23,7 @@ export const CustomTool = z.looseObject({
 })
 type CustomTool = z.infer<typeof CustomTool>
 
+/** A custom call in the history; the ingress schema reads calls by `type` (./functions.ts). */
 export const CustomToolCall = z.looseObject({
   id: z.string(),
   type: z.literal('custom'),
@@ -37,14 +39,28 @@ export const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set()
 
 const isCustom = <T extends { type?: string }>(item: T): item is Extract<T, { type: 'custom' }> => item.type === 'custom'
 
-/** The request's tools as functions, and the names of those that were custom. */
+/**
+ * The request's tools as functions, and the names of those that were custom. A custom tool named
+ * as another tool is a 400: the upstream would see two functions of one name, and a call of that
+ * name could not be told apart.
+ */
 export function functionTools(tools: Array<Tool | CustomTool>): { tools: Tool[]; custom: ReadonlySet<string> } {
   const custom = new Set<string>()
+  const named = new Set<string>()
   const converted = tools.map((tool): Tool => {
-    if (!isCustom(tool)) return tool
+    if (!isCustom(tool)) {
+      named.add(tool.function.name)
+      return tool
+    }
     const { name, description, format } = tool.custom
     custom.add(name)
     return customToolFunction({ name, description, grammar: format?.type === 'grammar' ? format.grammar : null })
+  })
+  tools.forEach((tool, index) => {
+    if (!isCustom(tool)) return
+    const { name } = tool.custom
+    const twice = named.has(name) || tools.findIndex((other) => isCustom(other) && other.custom.name === name) !== index
+    if (twice) throw invalidInput('request', [{ path: ['tools', index, 'custom', 'name'], message: `another tool is named "${name}": tool names must be unique` }])
   })
   return { tools: converted, custom }
 }
@@ -53,8 +69,16 @@ export function functionTools(tools: Array<Tool | CustomTool>): { tools: Tool[];
 export const isCustomChoice = <T extends object | string | null | undefined>(choice: T | CustomToolChoice): choice is CustomToolChoice =>
   typeof choice === 'object' && choice !== null && 'type' in choice && choice.type === 'custom'
 
-/** A choice of one custom tool, as the choice of its function. */
-export const functionChoice = (choice: CustomToolChoice): ToolChoice => ({ type: 'function', function: { name: choice.custom.name } })
+/** A choice of one custom tool, as the choice of its function; one naming no custom tool is a 400. */
+export function functionChoice(choice: CustomToolChoice, custom: ReadonlySet<string>): ToolChoice {
+  const { name } = choice.custom
+  if (!custom.has(name)) throw invalidInput('request', [{ path: ['tool_choice', 'custom', 'name'], message: `no custom tool named "${name}" in tools` }])
+  return { type: 'function', function: { name } }
+}
+
+/** Whether an assistant turn gives back no calls of custom tools (else `functionCalls` converts them). */
+export const onlyFunctionCalls = <T extends { tool_calls?: Array<ToolCall | CustomToolCall> | null }>(turn: T): turn is T & { tool_calls?: ToolCall[] | null } =>
+  !turn.tool_calls?.some(isCustom)
 
 /** An assistant turn's custom tool calls, given back, as calls of their functions. */
 export function functionCalls(calls: Array<ToolCall | CustomToolCall>): ToolCall[] {
@@ -63,7 +87,8 @@ export function functionCalls(calls: Array<ToolCall | CustomToolCall>): ToolCall
   )
 }
 
-function customCall(id: string | undefined, name: string, args: string) {
+/** A call of a custom tool as the client reads it, from its function's arguments. */
+export function customCall(id: string | undefined, name: string, args: string) {
   return { ...(id !== undefined ? { id } : {}), type: 'custom' as const, custom: { name, input: customInput(args) } }
 }
 
@@ -73,58 +98,5 @@ export function withCustomCalls(message: AssistantMessage, custom: ReadonlySet<s
   return {
     ...message,
     tool_calls: message.tool_calls.map((call) => (custom.has(call.function.name) ? customCall(call.id, call.function.name, call.function.arguments) : call)),
-  }
-}
-
-interface HeldCall {
-  id: string | undefined
-  name: string
-  args: string
-  sent: boolean
-}
-
-/**
- * A stream's calls of custom tools, each sent whole in one delta once its arguments are whole JSON
- * (or, failing that, at the finish: `pending`), since the provider streams the text inside JSON.
- * One delta, because the openai SDK's stream helper merges a call's later fragments with
- * `Object.assign`, which would replace `custom` rather than add to its input. Other deltas and
- * calls go through untouched; fragments of a custom call after its whole JSON are dropped.
- */
-export function customCallDeltas(custom: ReadonlySet<string>): { delta(delta: Delta): Record<string, unknown> | null; pending(): Record<string, unknown> | null } {
-  const held = new Map<number, HeldCall>()
-  const functions = new Set<number>()
-  return {
-    delta(delta) {
-      if (!delta.tool_calls) return delta
-      const out: object[] = []
-      for (const part of delta.tool_calls) {
-        let call = held.get(part.index)
-        const name = part.function?.name
-        if (!call && !functions.has(part.index)) {
-          if (name === undefined || !custom.has(name)) functions.add(part.index)
-          else held.set(part.index, (call = { id: part.id, name, args: '', sent: false }))
-        }
-        if (!call) {
-          out.push(part)
-          continue
-        }
-        call.id ??= part.id
-        const fragment = part.function?.arguments ?? ''
-        if (call.sent || !fragment) continue
-        call.args += fragment
-        if (fragment.includes('}') && isWholeArguments(call.args)) {
-          call.sent = true
-          out.push({ index: part.index, ...customCall(call.id, call.name, call.args) })
-        }
-      }
-      const { tool_calls: _calls, ...rest } = delta
-      if (out.length) return { ...rest, tool_calls: out }
-      return Object.keys(rest).length ? rest : null
-    },
-    pending() {
-      const unsent = [...held].filter(([, call]) => !call.sent)
-      for (const [, call] of unsent) call.sent = true
-      return unsent.length ? { tool_calls: unsent.map(([index, call]) => ({ index, ...customCall(call.id, call.name, call.args) })) } : null
-    },
   }
 }

@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors'
 import type { AssistantMessage as Answer, Delta, FinishReason } from '../canonical'
 import type { WireFinishReason } from './render'
 import { AllowedToolsChoice, allowedTools } from './allowed-tools'
-import { CustomTool, CustomToolCall, CustomToolChoice, functionCalls, functionChoice, functionTools, isCustomChoice, NO_CUSTOM_TOOLS } from './custom-tools'
+import { CustomTool, CustomToolCall, CustomToolChoice, functionCalls, functionChoice, functionTools, isCustomChoice, NO_CUSTOM_TOOLS, onlyFunctionCalls } from './custom-tools'
 import { AssistantMessage, ChatRequest, OTHER_MESSAGES, Tool, ToolCall, ToolChoice, ToolName, type Message } from './request'
 
 /**
@@ -24,7 +24,7 @@ const FunctionMessage = z.looseObject({ role: z.literal('function'), name: z.str
 const AssistantCall = z.looseObject({ name: z.string(), arguments: z.string() })
 
 /** An assistant turn that may give back calls of custom tools (./custom-tools). */
-const IngressAssistant = AssistantMessage.extend({ tool_calls: z.array(z.union([ToolCall, CustomToolCall])).nullish() })
+const IngressAssistant = AssistantMessage.extend({ tool_calls: z.array(z.discriminatedUnion('type', [ToolCall, CustomToolCall])).nullish() })
 
 /**
  * The body of POST /chat/completions: a chat request, or one in the legacy function-calling form;
@@ -33,7 +33,7 @@ const IngressAssistant = AssistantMessage.extend({ tool_calls: z.array(z.union([
  */
 export const ChatCompletionsRequest = ChatRequest.extend({
   messages: z.array(z.discriminatedUnion('role', [...OTHER_MESSAGES, IngressAssistant, FunctionMessage])).min(1),
-  tools: z.array(z.union([Tool, CustomTool])).nullish(),
+  tools: z.array(z.discriminatedUnion('type', [Tool, CustomTool])).nullish(),
   tool_choice: z.union([ToolChoice, AllowedToolsChoice, CustomToolChoice]).nullish(),
   functions: z.array(LegacyFunction).min(1).max(128).nullish(),
   function_call: FunctionCallChoice.nullish(),
@@ -65,9 +65,9 @@ export function fromChatCompletions(body: ChatCompletionsRequest): { request: Ch
   const { functions, function_call: choice, messages: asked, tools: toolsAsked, tool_choice: choiceAsked, ...fields } = body
   const { tools: asFunctions, custom } = toolsAsked ? functionTools(toolsAsked) : { tools: toolsAsked, custom: NO_CUSTOM_TOOLS }
   const others = { ...fields, ...(asFunctions !== undefined ? { tools: asFunctions } : {}) }
-  const toolChoiceAsked = isCustomChoice(choiceAsked) ? functionChoice(choiceAsked) : choiceAsked
+  const toolChoiceAsked = isCustomChoice(choiceAsked) ? functionChoice(choiceAsked, custom) : choiceAsked
   const rest = isAllowedTools(toolChoiceAsked)
-    ? { ...others, ...allowedTools(others.tools, toolChoiceAsked) }
+    ? { ...others, ...allowedTools(others.tools, toolChoiceAsked, custom) }
     : { ...others, ...(toolChoiceAsked !== undefined ? { tool_choice: toolChoiceAsked } : {}) }
   const messages = asked.map(withFunctionCalls)
   if (functions == null && choice == null && messages.every(isCurrent)) return { request: { ...rest, messages }, answer: { legacy: false, custom } }
@@ -88,9 +88,8 @@ export function fromChatCompletions(body: ChatCompletionsRequest): { request: Ch
 
 /** An assistant turn with its custom tool calls given back as function calls; any other turn as it is. */
 function withFunctionCalls(message: ChatCompletionsRequest['messages'][number]): IngressMessage {
-  if (message.role !== 'assistant') return message
-  const { tool_calls: calls, ...turn } = message
-  return calls === undefined ? turn : { ...turn, tool_calls: calls && functionCalls(calls) }
+  if (message.role !== 'assistant' || onlyFunctionCalls(message)) return message
+  return { ...message, tool_calls: functionCalls(message.tool_calls ?? []) }
 }
 
 /**
