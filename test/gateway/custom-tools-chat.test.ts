@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { customCallDeltas } from '../../src/formats/openai/custom-tool-stream'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { chat, readSse, setUpGateway } from '../support/gateway'
-import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
+import { anthropicEvent, anthropicText, data, fakeUpstreams, jsonResponse, openaiCompletion, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -57,16 +57,7 @@ describe('custom (freeform) tools on chat completions', () => {
   it('gives a custom call back to an Anthropic-format provider as a tool use of its function, with its result', async () => {
     const upstream = fakeUpstreams({
       [BETA]: () =>
-        jsonResponse({
-          id: 'msg_1',
-          type: 'message',
-          role: 'assistant',
-          model: 'claude-test',
-          content: [{ type: 'text', text: 'Done.' }],
-          stop_reason: 'end_turn',
-          stop_sequence: null,
-          usage: { input_tokens: 40, output_tokens: 3 },
-        }),
+        jsonResponse(anthropicText('Done.')),
     })
     const response = await chat(tenant.key, {
       model: 'test/claude',

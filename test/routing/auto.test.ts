@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BETA, GAMMA, ALPHA, testCatalog } from '../support/catalog'
 import { adminFetch, chat, createKey, installCatalog, setUpGateway, type ErrorJson } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
+import { anthropicText, fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 /**
  * `openrouter/auto` through the gateway: the catalog's auto pool, in its order, less the models
@@ -19,17 +19,6 @@ const pooled = { ...testCatalog, models: [...testCatalog.models, textOnly], auto
 
 const tenant = setUpGateway(pooled)
 
-const anthropicMessage = (text: string) => ({
-  id: 'msg_1',
-  type: 'message',
-  role: 'assistant',
-  model: 'claude-test',
-  content: [{ type: 'text', text }],
-  stop_reason: 'end_turn',
-  stop_sequence: null,
-  usage: { input_tokens: 10, output_tokens: 2 },
-})
-
 const ask = (extra: object = {}) => ({ model: 'openrouter/auto', messages: [{ role: 'user', content: 'Hello' }], ...extra })
 const image = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }
 const servedModel = async (response: Response) => {
@@ -39,7 +28,7 @@ const servedModel = async (response: Response) => {
 const upstreams = () =>
   fakeUpstreams({
     [ALPHA]: () => jsonResponse(openaiCompletion({ content: 'from alpha' })),
-    [BETA]: () => jsonResponse(anthropicMessage('from beta')),
+    [BETA]: () => jsonResponse(anthropicText('from beta')),
     [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
   })
 
@@ -60,7 +49,7 @@ describe('openrouter/auto', () => {
   it('fails over along the pool when a model’s provider fails before the first byte', async () => {
     fakeUpstreams({
       [GAMMA]: () => jsonResponse({ error: { message: 'down' } }, 500),
-      [BETA]: () => jsonResponse(anthropicMessage('from beta')),
+      [BETA]: () => jsonResponse(anthropicText('from beta')),
     })
     const response = await chat(tenant.key, ask())
     expect(await servedModel(response)).toBe('test/claude')

@@ -88,6 +88,20 @@ export function openaiCompletion(options: {
   }
 }
 
+/** An Anthropic Messages answer of one text block. */
+export function anthropicText(text: string, usage: { input_tokens: number; output_tokens: number } = { input_tokens: 10, output_tokens: 2 }) {
+  return {
+    id: 'msg_up',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-test',
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage,
+  }
+}
+
 export interface SseOptions {
   /** The stream sends nothing until this settles. */
   hold?: Promise<unknown>
