@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { CatalogSchema, EndpointSchema, ModelSchema, ProviderSchema, type CatalogDocument } from './schema'
+import { withoutRemoved } from './pool'
 
 /** A stored catalog cut down to what validates (salvageCatalog). */
 export interface Salvaged {
@@ -39,7 +40,12 @@ export function salvageCatalog(stored: unknown): Salvaged | null {
   })
   // Each pass leaves out at least one entry, so this ends.
   for (;;) {
-    const parsed = CatalogSchema.safeParse({ ...stored, providers: providers.map((entry) => entry.value), models: models.map((entry) => entry.value) })
+    const { auto, ...fields } = stored
+    const kept = models.map((entry) => entry.value)
+    // The auto pool keeps only models left (each once), and is left out when none is.
+    const pool = withoutRemoved(auto, kept.filter(isRecord))
+    if (Array.isArray(auto) && auto.length !== (pool.auto?.length ?? 0)) dropped.push(`auto: ${auto.length - (pool.auto?.length ?? 0)} of its models left out`)
+    const parsed = CatalogSchema.safeParse({ ...fields, providers: providers.map((entry) => entry.value), models: kept, ...pool })
     if (parsed.success) return parsed.data.models.length > 0 ? { document: parsed.data, dropped } : null
     const cut = { providers: new Set<number>(), models: new Set<number>(), endpoints: new Map<number, Set<number>>() }
     for (const issue of parsed.error.issues) {

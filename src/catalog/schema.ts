@@ -125,7 +125,7 @@ export const CatalogSchema = z
     providers: z.array(ProviderSchema),
     models: z.array(ModelSchema),
     /** The Auto Router's pool (`openrouter/auto`, routing/auto.ts): model ids, in the order they are tried. */
-    auto: z.array(z.string()).optional(),
+    auto: z.array(z.string()).min(1, 'must name at least one model (leave it out to pool every model)').optional(),
   })
   .superRefine((catalog, ctx) => {
     const providerIds = new Set<string>()

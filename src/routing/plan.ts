@@ -4,7 +4,7 @@ import { GatewayError } from '../errors'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
 import { compressToFit, type Compression } from './compression'
-import { autoPool, AUTO_MODEL } from './auto'
+import { AUTO_CANDIDATES, autoPool, AUTO_MODEL } from './auto'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { modelNamed } from './latest'
 import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
@@ -175,7 +175,8 @@ export function planRoute(input: PlanInput): RoutePlan {
     partition === 'none'
       ? [kept.map(scoreOf)]
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
-  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, input.maxAttempts)
+  const cap = variants.some((variant) => isAuto(variant.modelId)) ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
+  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, cap)
 
   const first = ranked[0]
   return {

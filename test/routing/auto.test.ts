@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { salvageCatalog } from '../../src/catalog/salvage'
+import { CatalogSchema } from '../../src/catalog/schema'
+import { mergeCatalog } from '../../src/catalog/sync/merge'
 import { BETA, GAMMA, ALPHA, testCatalog } from '../support/catalog'
 import { adminFetch, chat, createKey, installCatalog, setUpGateway, type ErrorJson } from '../support/gateway'
 import { anthropicText, fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
@@ -99,5 +102,50 @@ describe('openrouter/auto', () => {
     const response = await chat(tenant.key, ask({ plugins: [{ id: 'auto-router', allowed_models: 'test/chat' }] }))
     expect(response.status).toBe(400)
     expect(((await response.json()) as ErrorJson).error.message).toContain('plugins[0].allowed_models')
+  })
+
+  it('carries a key’s allow-list deep into a big pool (more candidates than a plain plan’s 32)', async () => {
+    upstreams()
+    const bulk = Array.from({ length: 40 }, (_, i) => ({ ...textOnly, id: `bulk/m${i}`, name: `Bulk ${i}`, endpoints: [{ ...textOnly.endpoints[0]!, upstreamModel: `bulk-${i}` }] }))
+    await installCatalog({ ...testCatalog, models: [...bulk, ...testCatalog.models], auto: [...bulk.map((m) => m.id), 'test/claude'] })
+    try {
+      const { key } = await createKey({ name: 'claude only', allowed_models: ['test/claude'] })
+      expect(await servedModel(await chat(key, ask()))).toBe('test/claude')
+    } finally {
+      await installCatalog(pooled)
+    }
+  })
+
+  it('tries the pool models that honour structured output first', async () => {
+    upstreams()
+    const schema = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { a: { type: 'string' } } } } }
+    expect(await servedModel(await chat(tenant.key, ask({ response_format: schema })))).toBe('test/claude')
+  })
+
+  it('narrows the pool by the auto-router plugin on /v1/messages too', async () => {
+    upstreams()
+    const body = { model: 'openrouter/auto', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }], plugins: [{ id: 'auto-router', excluded_models: ['test/texty'] }] }
+    expect(await servedModel(await chat(tenant.key, body, '/v1/messages'))).toBe('test/claude')
+  })
+
+  it('pools every model once a sync removed all of the pool’s, and refuses an empty pool from the operator', async () => {
+    const current = CatalogSchema.parse({ ...testCatalog, auto: ['test/other'] })
+    // gamma synced with nothing: test/other (gamma only) goes, and with it the whole pool.
+    const merged = mergeCatalog(current, { providers: [{ id: 'gamma', known: {} }], models: [], skipped: [] })
+    expect(merged.document).not.toHaveProperty('auto')
+    const empty = await adminFetch('/v1/admin/catalog', { method: 'PUT', body: JSON.stringify({ ...pooled, auto: [] }) })
+    expect(empty.status).toBe(400)
+    expect(((await empty.json()) as ErrorJson).error.message).toContain('auto: must name at least one model')
+  })
+
+  it('salvages a stored catalog whose pool names a model salvage left out, keeping the rest of the pool', () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const [alpha, beta, ...others] = testCatalog.providers
+    // Allowed by an older release, refused now: salvage leaves out beta and test/claude (its only endpoint).
+    const stored = { ...testCatalog, providers: [alpha, { ...beta!, baseUrl: 'https://user:sk-secret@claude.example.com/v1' }, ...others], auto: ['test/claude', 'test/chat'] }
+    const salvaged = salvageCatalog(stored)
+    expect(salvaged?.document.auto).toEqual(['test/chat'])
+    expect(salvaged?.dropped).toContain('auto: 1 of its models left out')
+    error.mockRestore()
   })
 })

@@ -1,3 +1,4 @@
+import { withoutRemoved } from '../pool'
 import { ProviderSchema, type CatalogDocument, type ModelSpec, type ProviderSpec } from '../schema'
 import { validateCatalog } from '../store'
 import type { ImportedProvider, ImportResult, Skip } from './imported'
@@ -59,13 +60,13 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
   })
   const existing = new Set(current.models.map((model) => model.id))
   const models = [...kept, ...incoming.filter((model) => !existing.has(model.id))]
-  const left = new Set(models.map((model) => model.id))
+  const { auto, ...rest } = current
   const document = validateCatalog({
-    ...current,
+    ...rest,
     providers: [...current.providers, ...added],
     models,
-    // A model the sync removed leaves the auto pool with it.
-    ...(current.auto ? { auto: current.auto.filter((id) => left.has(id)) } : {}),
+    // A model the sync removed leaves the auto pool with it (a pool left empty: every model).
+    ...withoutRemoved(auto, models),
   })
 
   const endpoints = incoming.flatMap((model) => model.endpoints)

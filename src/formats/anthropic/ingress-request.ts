@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
-import { FallbackModels, ModelId, ToolName, type ChatRequest, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { ChatRequest, FallbackModels, ModelId, ToolName, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 
 /**
  * Anthropic Messages requests as clients send them to POST /v1/messages (the Anthropic SDK, Claude
@@ -138,6 +138,8 @@ export const MessagesRequest = z.object({
   provider: ProviderPreferences.nullish(),
   /** OpenRouter: a preset's slug (routing/presets.ts). */
   preset: z.string().nullish(),
+  /** OpenRouter plugins, as on chat completions (context compression, the auto router's pool). */
+  plugins: ChatRequest.shape.plugins,
 })
 export type MessagesRequest = z.infer<typeof MessagesRequest>
 
@@ -180,6 +182,7 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   if (fallbacks) chat.models = fallbacks
   if (request.provider) chat.provider = request.provider
   if (request.preset != null) chat.preset = request.preset
+  if (request.plugins) chat.plugins = request.plugins
   return chat
 }
 
