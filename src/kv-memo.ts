@@ -14,6 +14,8 @@ export interface KvMemo<T> {
   read(env: Env, waitUntil: (promise: Promise<unknown>) => void, now: number): Promise<T>
   /** Replaces the memoised value at once (after this isolate wrote it). */
   set(env: Env, value: T, now: number): void
+  /** Forgets the memoised value: the next read awaits KV again (tests that must start from what KV holds now). */
+  forget(env: Env): void
 }
 
 interface Entry<T> {
@@ -60,6 +62,9 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
     },
     set(env, value, now) {
       entries.set(env.KV, { value, loadedAt: now, refreshing: null })
+    },
+    forget(env) {
+      entries.delete(env.KV)
     },
   }
 }

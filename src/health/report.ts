@@ -54,6 +54,13 @@ export function reportObservations(
   waitUntil(flushAfter(env, queue, mine, sleep(config.HEALTH_FLUSH_MS)))
 }
 
+/** Drops the observations waiting for this isolate's next flush, which then sends nothing (tests that must start from "nothing known"). */
+export function dropQueuedReports(env: Env): void {
+  const queue = queueOf(env)
+  queue.batch = []
+  queue.scheduled = null
+}
+
 async function flushAfter(env: Env, queue: Queue, mine: { at: number }, timer: Promise<void>): Promise<void> {
   await timer.catch(() => {})
   // Replaced while late: the newer flush sends the batch.

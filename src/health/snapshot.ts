@@ -44,6 +44,11 @@ async function loadFromKv(env: Env): Promise<Views> {
 
 const memo = kvMemo(loadFromKv, (env) => configOf(env).HEALTH_REFRESH_MS)
 
+/** Forgets this isolate's copy of the published snapshot (tests that must start from "nothing known"). */
+export function forgetPublishedHealth(env: Env): void {
+  memo.forget(env)
+}
+
 export async function currentHealth(
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,

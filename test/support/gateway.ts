@@ -1,6 +1,10 @@
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, expect, vi } from 'vitest'
+import { HEALTH_KV_KEY, healthObject } from '../../src/health/health-do'
 import { forgetLocalHealth } from '../../src/health/local'
+import { dropQueuedReports } from '../../src/health/report'
+import { forgetPublishedHealth } from '../../src/health/snapshot'
 import { testCatalog } from './catalog'
 
 /** Talking to the gateway through its front door, as a client would. */
@@ -82,15 +86,28 @@ export function namedEvents(text: string): Record<string, any>[] {
 }
 
 /**
- * Forgets this isolate's health view, after the last test's reports have landed: a served request
- * reports a timer's turn after its answer (`offThePath`), so one turn lets them in first, and a
- * test starts from a clean view rather than one a previous test's late report changed. (A
- * request still running when its test ends, such as a stream the test left early, may report
+ * Forgets all the health a test's requests left behind, after its reports have landed: a served
+ * request reports a timer's turn after its answer (`offThePath`), so one turn lets them in first.
+ * Gone are this isolate's own view, the observations waiting for its next flush, the HealthDO's
+ * state and the snapshot it published to KV, and the isolate's copy of that snapshot. The copy
+ * matters most: it is refreshed every HEALTH_REFRESH_MS, so in a test file longer than that a
+ * refresh would bring in the latencies earlier tests published and reorder a later test's route.
+ * (A request still running when its test ends, such as a stream the test left early, may report
  * later still: such a test waits for its record first.)
  */
 export async function forgetServedHealth(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 0))
   forgetLocalHealth(env)
+  dropQueuedReports(env)
+  const health = healthObject(env)
+  await runInDurableObject(health, async (_instance, state) => {
+    await state.storage.deleteAlarm()
+    await state.storage.deleteAll()
+  })
+  // Its constructor makes its table again, and it holds nothing in memory.
+  await evictDurableObject(health)
+  await env.KV.delete(HEALTH_KV_KEY)
+  forgetPublishedHealth(env)
 }
 
 /**
