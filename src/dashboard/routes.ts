@@ -144,3 +144,8 @@ dashboard.post('/keys/:hash', signedIn, async (c) => {
   if (!state) throw new GatewayError(404, 'not_found', `No key with hash ${hash.data}`)
   return c.redirect('/dashboard', 303)
 })
+
+/** Any other path: a 404 page, with the signed-in header (sign-out included) to a live session, the sign-in form to anyone else. */
+dashboard.all('*', signedIn, (c) => {
+  throw new GatewayError(404, 'not_found', `No dashboard page at ${c.req.method} ${c.req.path}`)
+})

@@ -7,7 +7,7 @@ import { toHex } from '../tenancy/keys'
 
 /**
  * The dashboard's sign-in: a cookie holding the session's expiry and a random id, signed
- * (HMAC-SHA256) with a key derived from ADMIN_TOKEN, so rotating ADMIN_TOKEN ends every session
+ * (HMAC-SHA256) with a key derived from ADMIN_TOKEN (PBKDF2), so rotating ADMIN_TOKEN ends every session
  * at once. Signing out also ends the session itself, not only the browser's copy: its id is
  * listed in KV as revoked until it would have expired (KV carries that to other locations within
  * about a minute). The cookie is HttpOnly and SameSite=Strict (a cross-site form post carries
@@ -35,14 +35,38 @@ function cookieOptions(c: Context<AppEnv>): CookieOptions {
   return { path: '/dashboard', httpOnly: true, sameSite: 'Strict', secure: new URL(c.req.url).protocol === 'https:' }
 }
 
-/** Domain-separated from the token's other use (bearer auth on the admin API). */
-function signingSecret(adminToken: string): string {
-  return `meridian-dashboard-session:${adminToken}`
+/**
+ * PBKDF2 rounds from ADMIN_TOKEN to the cookies' signing key: the most the Workers runtime allows.
+ * A stolen cookie lets anyone test guesses of ADMIN_TOKEN offline, against its signature; each
+ * guess then costs this many HMACs rather than one.
+ */
+export const SIGNING_KEY_ROUNDS = 100_000
+/** Domain-separates the key from the token's other use (bearer auth on the admin API). */
+const SIGNING_KEY_SALT = new TextEncoder().encode('meridian-dashboard-session')
+
+/** The signing key of the ADMIN_TOKEN last seen, derived once per isolate (tens of milliseconds). */
+let signing: { adminToken: string; key: Promise<ArrayBuffer> } | null = null
+
+function signingSecret(adminToken: string): Promise<ArrayBuffer> {
+  if (signing?.adminToken !== adminToken) {
+    const key = deriveSigningKey(adminToken)
+    signing = { adminToken, key }
+    // A failed derivation is tried again by the next request, not remembered.
+    key.catch(() => {
+      if (signing?.key === key) signing = null
+    })
+  }
+  return signing.key
+}
+
+async function deriveSigningKey(adminToken: string): Promise<ArrayBuffer> {
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(adminToken), 'PBKDF2', false, ['deriveBits'])
+  return crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: SIGNING_KEY_SALT, iterations: SIGNING_KEY_ROUNDS }, material, 256)
 }
 
 export async function startSession(c: Context<AppEnv>, adminToken: string, now: number): Promise<void> {
   const id = toHex(crypto.getRandomValues(new Uint8Array(16)))
-  await setSignedCookie(c, COOKIE, `${now + SESSION_MS}.${id}`, signingSecret(adminToken), {
+  await setSignedCookie(c, COOKIE, `${now + SESSION_MS}.${id}`, await signingSecret(adminToken), {
     ...cookieOptions(c),
     maxAge: SESSION_MS / 1000,
   })
@@ -50,7 +74,7 @@ export async function startSession(c: Context<AppEnv>, adminToken: string, now: 
 
 /** The request's session, if it is signed with the current ADMIN_TOKEN and has not expired (revocation aside). */
 async function signedSession(c: Context<AppEnv>, adminToken: string, now: number): Promise<{ expiresAt: number; id: string } | null> {
-  const parsed = SessionValue.safeParse(await getSignedCookie(c, signingSecret(adminToken), COOKIE))
+  const parsed = SessionValue.safeParse(await getSignedCookie(c, await signingSecret(adminToken), COOKIE))
   if (!parsed.success) return null
   const { expiresAt } = parsed.data
   return expiresAt > now && expiresAt <= now + SESSION_MS ? parsed.data : null

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app'
-import { SESSION_MS } from '../../src/dashboard/session'
+import { SESSION_MS, SIGNING_KEY_ROUNDS } from '../../src/dashboard/session'
 import { ADMIN_TOKEN, adminFetch, BASE, createKey, gatewayFetch, setUpGateway } from '../support/gateway'
 
 setUpGateway()
@@ -103,6 +103,27 @@ describe('the dashboard’s sign-in', () => {
     expect((await page(`${name}=${value.slice(0, -4)}AAAA`)).status).toBe(401)
   })
 
+  it('signs the cookie with a key stretched from ADMIN_TOKEN, so a stolen cookie is slow to test guesses of it against', async () => {
+    const [, value] = (await signIn()).split('=') as [string, string]
+    const signed = decodeURIComponent(value)
+    const cut = signed.lastIndexOf('.')
+    const sign = async (key: BufferSource) => {
+      const hmac = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+      return btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign('HMAC', hmac, new TextEncoder().encode(signed.slice(0, cut))))))
+    }
+    const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(ADMIN_TOKEN), 'PBKDF2', false, ['deriveBits'])
+    const stretched = await crypto.subtle.deriveBits(
+      { name: 'PBKDF2', hash: 'SHA-256', salt: new TextEncoder().encode('meridian-dashboard-session'), iterations: SIGNING_KEY_ROUNDS },
+      material,
+      256,
+    )
+    expect(SIGNING_KEY_ROUNDS).toBe(100_000)
+    expect(signed.slice(cut + 1)).toBe(await sign(stretched))
+    // One HMAC of the token itself no longer signs a cookie the dashboard takes.
+    const quick = await sign(new TextEncoder().encode(`meridian-dashboard-session:${ADMIN_TOKEN}`))
+    expect((await page(`meridian_dashboard=${encodeURIComponent(`${signed.slice(0, cut)}.${quick}`)}`)).status).toBe(401)
+  })
+
   it('ends a session when it expires, and when ADMIN_TOKEN changes', async () => {
     let now = Date.parse('2026-11-23T12:00:00Z')
     const app = createApp({ clock: () => now })
@@ -184,10 +205,16 @@ describe('the dashboard’s page', () => {
     expect(body).not.toContain('<img src=x')
   })
 
-  it('answers a path it does not have with an HTML 404', async () => {
+  it('answers a path it does not have with an HTML 404 that can still sign out, and a visitor with the sign-in form', async () => {
     const response = await page(await signIn(), '/dashboard/nowhere')
     expect(response.status).toBe(404)
     expect(response.headers.get('content-type')).toMatch(/^text\/html/)
+    const body = await response.text()
+    expect(body).toContain('No dashboard page at GET /dashboard/nowhere')
+    expect(body).toContain('action="/dashboard/sign-out"')
+    const visitor = await gatewayFetch('/dashboard/nowhere')
+    expect(visitor.status).toBe(401)
+    expect(await visitor.text()).toContain('action="/dashboard/sign-in"')
   })
 })
 
