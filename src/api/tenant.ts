@@ -29,16 +29,10 @@ tenant.on('GET', ['/key', '/auth/key'], requireTenant, async (c) => {
       is_free_tier: false,
       is_management_key: false,
       is_provisioning_key: false,
-      // Fields of OpenRouter's Key that have no meaning here, present so strict clients validate.
-      byok_usage: 0,
-      byok_usage_daily: 0,
-      byok_usage_weekly: 0,
-      byok_usage_monthly: 0,
+      // Fields of OpenRouter's key info that have no meaning here, present so strict clients validate.
       allowed_data_regions: [],
       free_model_daily_requests: { limit: 0, remaining: 0, used: 0 },
-      creator_user_id: null,
       organization_id: null,
-      workspace_id: 'default',
     },
   })
 })

@@ -23,6 +23,11 @@ export function keyObject(env: Env, hash: string) {
 }
 
 export async function createKey(env: Env, input: CreateKeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
+  // A key born expired is a mistake (a wrong year, a local time read as UTC); changing a key's expiry to the past is how one is retired.
+  if (input.expires_at && Date.parse(input.expires_at) <= now) {
+    const issue = { path: 'expires_at', message: `${input.expires_at} has already passed: a new key must expire later than now` }
+    throw new GatewayError(400, 'invalid_request', `Invalid key: ${issue.path}: ${issue.message}`, { issues: [issue] })
+  }
   const key = generateKey()
   const hash = await sha256Hex(key)
   const record = newKeyRecord(hash, keyLabel(key), input, new Date(now).toISOString())

@@ -71,6 +71,8 @@ export const CreateKeyInput = z.strictObject({
   max_concurrency: PolicyFields.max_concurrency.optional(),
   allowed_models: PolicyFields.allowed_models.optional(),
   allowed_providers: PolicyFields.allowed_providers.optional(),
+  // OpenRouter's clients may send it; with no BYOK usage here, only "not included" means anything.
+  include_byok_in_limit: z.literal(false, { error: 'must be false: Meridian has no BYOK usage to include' }).nullish(),
 })
 export type CreateKeyInput = z.infer<typeof CreateKeyInput>
 
@@ -79,7 +81,7 @@ export const PatchKeyInput = CreateKeyInput.partial()
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change')
 export type PatchKeyInput = z.infer<typeof PatchKeyInput>
 
-type PolicyInput = Omit<PatchKeyInput, 'name' | 'disabled' | 'expires_at'>
+type PolicyInput = Omit<PatchKeyInput, 'name' | 'disabled' | 'expires_at' | 'include_byok_in_limit'>
 
 /** Applies the API's policy fields (USD, snake_case) onto a stored policy (nano-USD). */
 function applyPolicy(policy: Policy, input: PolicyInput): Policy {

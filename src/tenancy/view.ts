@@ -21,9 +21,16 @@ export function keyView(record: KeyRecord, ledger: Ledger, now: number) {
     /** Money held for requests still running (counted against limit_remaining). */
     reserved: nanoToUsd(current.reservedNano),
     requests_in_flight: current.inFlight,
+    // OpenRouter's Key has these too; here there is no BYOK usage and one workspace.
+    byok_usage: 0,
+    byok_usage_daily: 0,
+    byok_usage_weekly: 0,
+    byok_usage_monthly: 0,
     created_at: record.created_at,
     updated_at: record.updated_at,
     expires_at: record.expires_at,
+    creator_user_id: null,
+    workspace_id: 'default',
   }
 }
 export type KeyView = ReturnType<typeof keyView>

@@ -50,6 +50,35 @@ describe('POST /v1/keys', () => {
       expect(response.status).toBe(400)
     }
   })
+
+  it('refuses a key that would be born expired, naming expires_at', async () => {
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'late', expires_at: '2001-01-01T00:00:00Z' }) })
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as ErrorJson
+    expect(body.error.message).toBe('Invalid key: expires_at: 2001-01-01T00:00:00Z has already passed: a new key must expire later than now')
+  })
+
+  it('answers every field of OpenRouter’s Key object when creating, reading and listing, and takes include_byok_in_limit: false', async () => {
+    const fields = [
+      'hash', 'name', 'label', 'disabled', 'limit', 'limit_remaining', 'limit_reset', 'include_byok_in_limit',
+      'usage', 'usage_daily', 'usage_weekly', 'usage_monthly', 'byok_usage', 'byok_usage_daily', 'byok_usage_weekly', 'byok_usage_monthly',
+      'created_at', 'updated_at', 'expires_at', 'creator_user_id', 'workspace_id',
+    ]
+    const created = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'shape', include_byok_in_limit: false }) })
+    expect(created.status).toBe(201)
+    const { data } = (await created.json()) as { data: Record<string, unknown> }
+    const read = ((await (await adminFetch(`/v1/keys/${data.hash}`)).json()) as { data: Record<string, unknown> }).data
+    const listed = ((await (await adminFetch('/v1/keys')).json()) as { data: Record<string, unknown>[] }).data.find((key) => key.hash === data.hash)!
+    for (const view of [data, read, listed]) {
+      expect(fields.filter((field) => !(field in view))).toEqual([])
+      expect(view).toMatchObject({ include_byok_in_limit: false, byok_usage: 0, creator_user_id: null, workspace_id: 'default' })
+    }
+    const patched = await adminFetch(`/v1/keys/${data.hash}`, { method: 'PATCH', body: JSON.stringify({ include_byok_in_limit: false }) })
+    expect(patched.status).toBe(200)
+    const included = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'byok', include_byok_in_limit: true }) })
+    expect(included.status).toBe(400)
+    expect(((await included.json()) as ErrorJson).error.message).toBe('Invalid key: include_byok_in_limit: must be false: Meridian has no BYOK usage to include')
+  })
 })
 
 describe('GET/PATCH/DELETE /v1/keys', () => {
