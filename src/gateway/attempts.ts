@@ -70,11 +70,13 @@ export async function tryPrepared<T, Call>(
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
   let tooLongFor = 0
+  // Models whose request was refused as such: the rest of their endpoints would refuse it too.
+  const refused = new Set<string>()
   const clientLeft = (): Unserved => ({ ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true })
   for (const endpoint of ctx.plan) {
     if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
-    if (endpoint.contextLength <= tooLongFor) continue
+    if (endpoint.contextLength <= tooLongFor || refused.has(endpoint.model.id)) continue
     const started = ctx.clock()
     const result = await prepareAndAttempt(ctx, endpoint, prepare, attempt)
     const ended = ctx.clock()
@@ -91,7 +93,8 @@ export async function tryPrepared<T, Call>(
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     last = { failure: result.failure, endpoint }
     if (result.failure.outcome === 'context_length') tooLongFor = Math.max(tooLongFor, endpoint.contextLength)
-    if (!isRetryable(result.failure)) break
+    // As on OpenRouter, any error may move on to the next model of `models`.
+    if (!isRetryable(result.failure)) refused.add(endpoint.model.id)
   }
   const error = last
     ? finalError(last.failure, last.endpoint, attempts)

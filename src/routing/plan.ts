@@ -134,8 +134,10 @@ export function planRoute(input: PlanInput): RoutePlan {
       requested_models: requested,
     })
   }
-  const { by: preferredSort, partition } = sortOf(preferences)
-  const sort: SortBy | null = preferredSort ?? resolved[0]!.sort
+  const { by: preferredSort, partition } = sortOf(preferences, asked.route)
+  // A variant (`:nitro`, `:floor`) sorts the model it is named on; across models, the first one's.
+  const sortOfGroup = (group: number): SortBy | null => preferredSort ?? (partition === 'none' ? resolved[0]! : resolved[group]!).sort
+  const sort = sortOfGroup(0)
 
   const all = resolved.flatMap(({ model }) => model.endpoints)
   const { request, kept, funnel, compressed } = fitted(all, input, requested)
@@ -170,13 +172,13 @@ export function planRoute(input: PlanInput): RoutePlan {
     if (group === 0 && sticky) memo.first = sticky.source
     return sticky
   }
-  const options = (group: number) => ({ sort, preferences, request, random: input.random, tieBandMs, sticky: informed ? stickyFor(group) : null })
+  const options = (group: number) => ({ sort: sortOfGroup(group), preferences, request, random: input.random, tieBandMs, sticky: informed ? stickyFor(group) : null })
   const groups: Scored[][] =
     partition === 'none'
       ? [kept.map(scoreOf)]
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
   const cap = variants.some((variant) => isAuto(variant.modelId)) ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
-  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, cap)
+  const ranked = primaryOnly(groups.flatMap((group, index) => rank(group, options(index))), preferences).slice(0, cap)
 
   const first = ranked[0]
   return {
@@ -299,3 +301,17 @@ function quoted(ids: string[]): string {
   return ids.map((id) => `"${id}"`).join(', ')
 }
 
+/**
+ * `allow_fallbacks: false` without an `order`: each model's first-ranked endpoint only, no backup
+ * provider (with an `order`, the provider_order filter keeps the providers it names). The next
+ * model of `models` is still a fallback: the setting is about providers.
+ */
+function primaryOnly(ranked: Scored[], preferences: PlanInput['preferences']): Scored[] {
+  if (preferences?.allow_fallbacks !== false || preferences.order) return ranked
+  const models = new Set<string>()
+  return ranked.filter(({ endpoint }) => {
+    if (models.has(endpoint.model.id)) return false
+    models.add(endpoint.model.id)
+    return true
+  })
+}

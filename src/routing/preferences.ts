@@ -72,21 +72,37 @@ export function parseVariant(id: string, exists: (id: string) => boolean): Varia
   return sort === undefined ? { modelId: id, sort: null } : { modelId: id.slice(0, colon), sort }
 }
 
-export function sortOf(preferences: ProviderPreferences | null | undefined): { by: SortBy | null; partition: 'model' | 'none' } {
+/** The sort asked for, and its partition: `provider.sort`'s own, else the deprecated `route`'s (`sort` means across models). */
+export function sortOf(
+  preferences: ProviderPreferences | null | undefined,
+  route: 'fallback' | 'sort' | null | undefined,
+): { by: SortBy | null; partition: 'model' | 'none' } {
   const sort = preferences?.sort
-  if (!sort) return { by: null, partition: 'model' }
-  if (typeof sort === 'string') return { by: ranked(sort), partition: 'model' }
-  return { by: ranked(sort.by), partition: sort.partition ?? 'model' }
+  const partition = route === 'sort' ? 'none' : 'model'
+  if (!sort) return { by: null, partition }
+  if (typeof sort === 'string') return { by: ranked(sort), partition }
+  return { by: ranked(sort.by), partition: sort.partition ?? partition }
 }
 
 function ranked(asked: z.infer<typeof SortAsked>): SortBy | null {
   return asked === 'exacto' ? null : asked
 }
 
-/** The p50 (or the only) value of a latency/throughput preference. */
+/** The p50 (or the only) value of a throughput preference. */
 export function p50Of(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
   if (preference == null) return null
   return typeof preference === 'number' ? preference : (preference.p50 ?? null)
+}
+
+/**
+ * The latency an endpoint's typical (p50) figure must not pass: a number is the p50 cutoff; of
+ * percentile cutoffs, the lowest, since a p50 above any pN's cutoff means that pN misses it too.
+ */
+export function latencyCutoffOf(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
+  if (preference == null) return null
+  if (typeof preference === 'number') return preference
+  const cutoffs = [preference.p50, preference.p75, preference.p90, preference.p99].filter((cutoff): cutoff is number => cutoff !== undefined)
+  return cutoffs.length > 0 ? Math.min(...cutoffs) : null
 }
 
 /** `order`/`only`/`ignore` name a provider by id or display name, case-insensitively. */

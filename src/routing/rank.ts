@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../formats/openai/request'
 import { honoursSoftParameters } from './filters'
-import { namesProvider, p50Of, type ProviderPreferences, type SortBy } from './preferences'
+import { latencyCutoffOf, namesProvider, p50Of, type ProviderPreferences, type SortBy } from './preferences'
 import type { Scored } from './score'
 import { rendezvous, type Sticky } from './sticky'
 
@@ -43,7 +43,7 @@ function metric(s: Scored, sort: SortBy | null): number {
 }
 
 function missesSoftPreferences(s: Scored, options: RankOptions): boolean {
-  const maxLatencySeconds = p50Of(options.preferences?.preferred_max_latency)
+  const maxLatencySeconds = latencyCutoffOf(options.preferences?.preferred_max_latency)
   const minThroughput = p50Of(options.preferences?.preferred_min_throughput)
   if (maxLatencySeconds !== null && s.expectedMs > maxLatencySeconds * 1000) return true
   if (minThroughput !== null && s.tokensPerSecond < minThroughput) return true

@@ -199,6 +199,38 @@ describe('fallback before the first byte', () => {
     expect(((await response.json()) as { model: string }).model).toBe('test/other')
     expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])
   })
+
+  it('moves on to the next model of the models list after a model refuses the request as invalid, and returns the last error if none serves', async () => {
+    const refusal = () => jsonResponse({ type: 'error', error: { type: 'invalid_request_error', message: 'Output blocked by content filtering policy' } }, 400)
+    const upstream = fakeUpstreams({ [BETA]: refusal, [GAMMA]: served })
+    const response = await chat(tenant.key, { model: 'test/claude', models: ['test/other'], messages: ask.messages })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { model: string; provider: string })).toMatchObject({ model: 'test/other', provider: 'Gamma' })
+    expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])
+
+    const refusedByAll = fakeUpstreams({ [BETA]: refusal, [GAMMA]: () => jsonResponse({ error: { message: "Invalid value for 'temperature'" } }, 400) })
+    const last = await chat(tenant.key, { model: 'test/claude', models: ['test/other'], messages: ask.messages })
+    expect(last.status).toBe(400)
+    expect(((await last.json()) as ErrorJson).error.message).toBe("Gamma: Invalid value for 'temperature'")
+    expect(refusedByAll.calls).toHaveLength(2)
+  })
+
+  it('tries only the first-ranked provider of each model with allow_fallbacks: false and no order, and returns its error', async () => {
+    const upstream = fakeUpstreams({
+      [ALPHA]: () => jsonResponse({ error: { message: 'alpha is down' } }, 500),
+      [BETA]: served,
+      [GAMMA]: served,
+    })
+    const response = await chat(tenant.key, { ...ask, provider: { allow_fallbacks: false } })
+    expect(response.status).toBe(502)
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ provider_name: 'Alpha', raw: { error: { message: 'alpha is down' } } })
+    expect(upstream.calls.map((call) => new URL(call.url).origin)).toEqual([new URL(ALPHA).origin])
+    // The next model of `models` is still tried: the setting is about providers.
+    const withModels = fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { message: 'alpha is down' } }, 500), [GAMMA]: served })
+    const fellBack = await chat(tenant.key, { ...ask, models: ['test/other'], provider: { allow_fallbacks: false } })
+    expect(fellBack.status).toBe(200)
+    expect(withModels.calls.map((call) => call.body.model)).toEqual([expect.any(String), 'gamma-other'])
+  })
 })
 
 function deeplyNested(depth: number): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
+import { ChatRequest } from '../../src/formats/openai/request'
 import { planRoute } from '../../src/routing/plan'
 import { ProviderPreferences } from '../../src/routing/preferences'
 import { CLIENTS, NOW, plan, planInput, route, view } from './fixtures'
@@ -146,6 +147,15 @@ describe('provider preferences', () => {
     expect(route({ provider: { preferred_min_throughput: { p50: 20 } } }, { healthy }).at(-1)).toBe('ap')
   })
 
+  it('moves an endpoint whose typical latency passes any percentile cutoff of preferred_max_latency to the end', () => {
+    const healthy = { 'x/chat@cheap': view({ ttfbMs: 5_000 }), 'x/chat@us': view({ ttfbMs: 200 }), 'x/chat@eu': view({ ttfbMs: 200 }), 'x/chat@ap': view({ ttfbMs: 200 }) }
+    expect(route({ provider: { sort: 'price' } }, { healthy })[0]).toBe('cheap')
+    // Its p50 is 5 s, so its p90 is at least that: over a p90 cutoff of 1 s.
+    expect(route({ provider: { sort: 'price', preferred_max_latency: { p90: 1 } } }, { healthy }).at(-1)).toBe('cheap')
+    expect(route({ provider: { sort: 'price', preferred_max_latency: { p99: 10, p75: 2 } } }, { healthy }).at(-1)).toBe('cheap')
+    expect(route({ provider: { sort: 'price', preferred_max_latency: { p99: 10 } } }, { healthy })[0]).toBe('cheap')
+  })
+
   it('prefers endpoints that honour response_format, and requires them with require_parameters', () => {
     const response_format = { type: 'json_object' as const }
     expect(route({ response_format })).toEqual(['us', 'eu', 'ap', 'cheap'])
@@ -234,6 +244,28 @@ describe('model fallbacks', () => {
   it('ranks across models with partition none', () => {
     const order = route({ model: 'x/text', models: ['x/chat'], provider: { sort: { by: 'price', partition: 'none' } } })
     expect(order[0]).toBe('cheap')
+  })
+
+  it('takes the deprecated route as the partition: sort is none, fallback is model; provider.sort’s own partition wins', () => {
+    const none = route({ model: 'x/text', models: ['x/chat'], provider: { sort: { by: 'price', partition: 'none' } } })
+    expect(route({ model: 'x/text', models: ['x/chat'], route: 'sort', provider: { sort: 'price' } })).toEqual(none)
+    const byModel = route({ model: 'x/text', models: ['x/chat'], provider: { sort: 'price' } })
+    expect(byModel[0]).toBe('x/text@us')
+    expect(route({ model: 'x/text', models: ['x/chat'], route: 'fallback', provider: { sort: 'price' } })).toEqual(byModel)
+    expect(route({ model: 'x/text', models: ['x/chat'], route: 'sort', provider: { sort: { by: 'price', partition: 'model' } } })).toEqual(byModel)
+    expect(ChatRequest.safeParse({ messages: [{ role: 'user', content: 'hi' }], route: 'bogus' }).success).toBe(false)
+  })
+
+  it('sorts each model by its own variant: a fallback’s :nitro sorts it, and the first model’s :floor leaves a plain fallback alone', () => {
+    const healthy = { 'x/chat@ap': view({ tokensPerSecond: 300 }), 'x/chat@eu': view({ tokensPerSecond: 120 }) }
+    expect(route({ model: 'x/text', models: ['x/chat:nitro'] }, { healthy }).slice(0, 3)).toEqual(['x/text@us', 'ap', 'eu'])
+    expect(route({ model: 'x/text:floor', models: ['x/chat'] })).toEqual(route({ model: 'x/text', models: ['x/chat'] }))
+    expect(route({ model: 'x/text', models: ['x/chat:floor'] })).toEqual(['x/text@us', 'cheap', 'ap', 'us', 'eu'])
+  })
+
+  it('with allow_fallbacks false and no order, plans each model’s first-ranked endpoint only', () => {
+    expect(route({ provider: { allow_fallbacks: false } }, { client: CLIENTS.singapore! })).toEqual(['ap'])
+    expect(route({ model: 'x/text', models: ['x/chat'], provider: { allow_fallbacks: false, sort: 'price' } })).toEqual(['x/text@us', 'cheap'])
   })
 
   it('caps the plan at maxAttempts', () => {

@@ -144,6 +144,8 @@ export const ChatRequest = z.looseObject({
     .nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
+  /** OpenRouter's deprecated alias of `provider.sort.partition`: `fallback` is `model`, `sort` is `none`. */
+  route: z.enum(['fallback', 'sort']).nullish(),
 })
 export type ChatRequest = z.infer<typeof ChatRequest>
 
