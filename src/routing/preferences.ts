@@ -33,6 +33,8 @@ export const ProviderPreferences = z.looseObject({
   require_parameters: z.boolean().nullish(),
   data_collection: z.enum(['allow', 'deny']).nullish(),
   zdr: z.boolean().nullish(),
+  /** A restriction Meridian cannot keep (the catalog records no model's distillation terms): only `false` is taken. */
+  enforce_distillable_text: z.literal(false, { error: 'must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them' }).nullish(),
   quantizations: z.array(Quantization).nullish(),
   sort: z.union([SortAsked, z.looseObject({ by: SortAsked, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
   /** USD per million tokens (prompt, completion) and per request. */

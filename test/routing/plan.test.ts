@@ -263,6 +263,14 @@ describe('model fallbacks', () => {
     expect(route({ model: 'x/text', models: ['x/chat:floor'] })).toEqual(['x/text@us', 'cheap', 'ap', 'us', 'eu'])
   })
 
+  it('takes models: [] as no fallback, and refuses enforce_distillable_text: true, which it cannot keep to', () => {
+    expect(route({ models: [] })).toEqual(route({}))
+    expect(ProviderPreferences.safeParse({ enforce_distillable_text: false }).success).toBe(true)
+    const refused = ProviderPreferences.safeParse({ enforce_distillable_text: true })
+    expect(refused.success).toBe(false)
+    expect(refused.error?.issues[0]?.message).toBe('must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them')
+  })
+
   it('with allow_fallbacks false and no order, plans each model’s first-ranked endpoint only', () => {
     expect(route({ provider: { allow_fallbacks: false } }, { client: CLIENTS.singapore! })).toEqual(['ap'])
     expect(route({ model: 'x/text', models: ['x/chat'], provider: { allow_fallbacks: false, sort: 'price' } })).toEqual(['x/text@us', 'cheap'])

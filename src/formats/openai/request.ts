@@ -102,7 +102,8 @@ export type ResponseFormat = z.infer<typeof ResponseFormat>
 /** A catalog model id as a client names it (any ingress format). */
 export const ModelId = z.string().min(1).max(256)
 /** OpenRouter: fallback models, tried in order after `model`. */
-export const FallbackModels = z.array(ModelId).min(1).max(8)
+// Empty is no fallback: some clients send `models: []` by default.
+export const FallbackModels = z.array(ModelId).max(8)
 
 export const ChatRequest = z.looseObject({
   model: ModelId.nullish(),
