@@ -5,6 +5,7 @@ import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
 import { cachesForAnHour, carriesDocuments, estimatePromptTokens, predictionTokenBound, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
+import { primaryOnly } from '../routing/preferences'
 import type { GenerationRecord } from '../tenancy/generation'
 import { reservationFor, type Refusal } from '../tenancy/ledger'
 import type { Settlement } from '../tenancy/protocol'
@@ -83,14 +84,14 @@ export function chatBounds(request: ChatRequest): TokenBounds {
 }
 
 export function admit(asker: Asker, keyHash: string, input: { id: string; now: number; request: ChatRequest; plan: Endpoint[] }): Promise<Admitted> {
-  return admitWithin(asker, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request) })
+  return admitWithin(asker, keyHash, { id: input.id, now: input.now, plan: input.plan, bounds: chatBounds(input.request), onePerModel: primaryOnly(input.request.provider) })
 }
 
 /** Reserves the worst case over the plan's endpoints: every bounded token at each endpoint's dearest price. */
 export async function admitWithin(
   asker: Asker,
   keyHash: string,
-  input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds },
+  input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds; onePerModel?: boolean },
 ): Promise<Admitted> {
   const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({
@@ -98,7 +99,13 @@ export async function admitWithin(
     provider: endpoint.provider.id,
     worstCaseNano: worstCaseNano(bounds.promptBound(endpoint), bounds.outputBound(endpoint), endpoint.prices, bounds.cachesForAnHour),
   }))
-  const request = { now: input.now, candidates, promptTokens: bounds.promptEstimate, maxAttempts: configOf(asker.env).MAX_ATTEMPTS }
+  const request = {
+    now: input.now,
+    candidates,
+    promptTokens: bounds.promptEstimate,
+    maxAttempts: configOf(asker.env).MAX_ATTEMPTS,
+    ...(input.onePerModel ? { onePerModel: true } : {}),
+  }
   const admission = await requestAdmission(asker, keyHash, { id: input.id, request })
   if (!admission.ok) throw refusalError(admission.refusal)
   const { allowed, reservation } = admission

@@ -93,7 +93,9 @@ export async function tryPrepared<T, Call>(
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     last = { failure: result.failure, endpoint }
     if (result.failure.outcome === 'context_length') tooLongFor = Math.max(tooLongFor, endpoint.contextLength)
-    // As on OpenRouter, any error may move on to the next model of `models`.
+    // An answer too large to read was billed by its provider, and another would be too: nothing more.
+    if (result.failure.outcome === 'too_large') break
+    // As on OpenRouter, any other error may move on to the next model of `models`.
     if (!isRetryable(result.failure)) refused.add(endpoint.model.id)
   }
   const error = last

@@ -7,7 +7,7 @@ import { compressToFit, type Compression } from './compression'
 import { AUTO_CANDIDATES, autoPool, AUTO_MODEL } from './auto'
 import { applyFilters, contextPromptTokens, type FilterStep } from './filters'
 import { modelNamed } from './latest'
-import { parseVariant, sortOf, type ProviderPreferences, type SortBy } from './preferences'
+import { parseVariant, primaryOnly, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
 import { scoreEndpoint, type Geo, type Scored } from './score'
 import { conversationOf, type Sticky, type StickySource } from './sticky'
@@ -177,8 +177,11 @@ export function planRoute(input: PlanInput): RoutePlan {
     partition === 'none'
       ? [kept.map(scoreOf)]
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
-  const cap = variants.some((variant) => isAuto(variant.modelId)) ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
-  const ranked = primaryOnly(groups.flatMap((group, index) => rank(group, options(index))), preferences).slice(0, cap)
+  // An auto pool, or a plan that keeps one provider a model (`allow_fallbacks: false`, applied at
+  // admission among what the key may use): the key's allow-lists may leave only endpoints far down it.
+  const wide = variants.some((variant) => isAuto(variant.modelId)) || primaryOnly(preferences)
+  const cap = wide ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
+  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, cap)
 
   const first = ranked[0]
   return {
@@ -301,17 +304,3 @@ function quoted(ids: string[]): string {
   return ids.map((id) => `"${id}"`).join(', ')
 }
 
-/**
- * `allow_fallbacks: false` without an `order`: each model's first-ranked endpoint only, no backup
- * provider (with an `order`, the provider_order filter keeps the providers it names). The next
- * model of `models` is still a fallback: the setting is about providers.
- */
-function primaryOnly(ranked: Scored[], preferences: PlanInput['preferences']): Scored[] {
-  if (preferences?.allow_fallbacks !== false || preferences.order) return ranked
-  const models = new Set<string>()
-  return ranked.filter(({ endpoint }) => {
-    if (models.has(endpoint.model.id)) return false
-    models.add(endpoint.model.id)
-    return true
-  })
-}

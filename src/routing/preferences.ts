@@ -74,6 +74,15 @@ export function parseVariant(id: string, exists: (id: string) => boolean): Varia
   return sort === undefined ? { modelId: id, sort: null } : { modelId: id.slice(0, colon), sort }
 }
 
+/**
+ * `allow_fallbacks: false` without an `order`: each model is tried at its first-ranked provider
+ * the key may use, with no backup provider (the next model of `models` is still a fallback). With
+ * an `order`, the provider_order filter keeps the providers it names instead.
+ */
+export function primaryOnly(preferences: ProviderPreferences | null | undefined): boolean {
+  return preferences?.allow_fallbacks === false && !preferences.order
+}
+
 /** The sort asked for, and its partition: `provider.sort`'s own, else the deprecated `route`'s (`sort` means across models). */
 export function sortOf(
   preferences: ProviderPreferences | null | undefined,

@@ -83,6 +83,8 @@ export interface AdmissionRequest {
   promptTokens: number
   /** How many of the allowed candidates will be tried (and so bound the reservation). */
   maxAttempts: number
+  /** Only each model's first allowed candidate (routing/preferences.ts primaryOnly). */
+  onePerModel?: boolean
 }
 
 export interface Refusal {
@@ -115,9 +117,18 @@ export function rateRefusal(what: string, limit: number, bucket: Bucket, capacit
 /** What the key's allow-lists leave of a request's candidates (their indices), up to its attempts. */
 export type AllowLists = Pick<Policy, 'allowedModels' | 'allowedProviders'>
 
-export function allowedCandidates(lists: AllowLists, request: { candidates: Pick<Candidate, 'model' | 'provider'>[]; maxAttempts: number }): number[] {
+export function allowedCandidates(
+  lists: AllowLists,
+  request: { candidates: Pick<Candidate, 'model' | 'provider'>[]; maxAttempts: number; onePerModel?: boolean },
+): number[] {
+  const models = new Set<string>()
   return request.candidates
-    .flatMap((candidate, index) => (allows(lists.allowedModels, candidate.model) && allows(lists.allowedProviders, candidate.provider) ? [index] : []))
+    .flatMap((candidate, index) => {
+      if (!allows(lists.allowedModels, candidate.model) || !allows(lists.allowedProviders, candidate.provider)) return []
+      if (request.onePerModel && models.has(candidate.model)) return []
+      models.add(candidate.model)
+      return [index]
+    })
     .slice(0, request.maxAttempts)
 }
 

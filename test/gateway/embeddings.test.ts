@@ -195,14 +195,15 @@ describe('POST /v1/embeddings', () => {
     await vi.waitFor(async () => expect((await view()).data).toMatchObject({ usage: 0.0005, reserved: 0 }), { timeout: 5_000 })
   })
 
-  it('answers 413 without trying another provider when the vectors would pass MAX_UPSTREAM_BODY_BYTES', async () => {
+  it('answers 413 without trying another provider or model when the vectors would pass MAX_UPSTREAM_BODY_BYTES', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: served, [GAMMA]: served })
     const { key } = await createKey({ name: 'many-vectors' })
     const ctx = createExecutionContext()
     const request = new Request(`${BASE}/v1/embeddings`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test/embed', input: Array.from({ length: 50 }, (_, i) => `text ${i}`) }),
+      // Another model would compute (and bill) the same oversized answer.
+      body: JSON.stringify({ model: 'test/embed', models: ['test/embed-b'], input: Array.from({ length: 50 }, (_, i) => `text ${i}`) }),
     })
     const response = await worker.fetch(request, { ...env, MAX_UPSTREAM_BODY_BYTES: '1000' }, ctx)
     await waitOnExecutionContext(ctx)

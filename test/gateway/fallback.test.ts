@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { BASE, chat, type ErrorJson, setUpGateway } from '../support/gateway'
+import { BASE, chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, never, openaiCompletion, sseResponse, stalledBody, type UpstreamHandler } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -230,6 +230,34 @@ describe('fallback before the first byte', () => {
     const fellBack = await chat(tenant.key, { ...ask, models: ['test/other'], provider: { allow_fallbacks: false } })
     expect(fellBack.status).toBe(200)
     expect(withModels.calls.map((call) => call.body.model)).toEqual([expect.any(String), 'gamma-other'])
+  })
+
+  it('with allow_fallbacks: false keeps to the first provider the key may use, and still counts tokens through the model’s Anthropic-format one', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served, [BETA]: () => jsonResponse({ input_tokens: 7 }), [GAMMA]: served })
+    const { key } = await createKey({ name: 'gamma only', allowed_providers: ['gamma'] })
+    const primary = await chat(key, { ...ask, provider: { allow_fallbacks: false } })
+    expect(primary.status).toBe(200)
+    expect(primary.headers.get('x-meridian-provider')).toBe('gamma')
+    const counted = await gatewayFetch('/v1/messages/count_tokens', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'How long is this?' }], provider: { allow_fallbacks: false } }),
+    })
+    expect(counted.status).toBe(200)
+    expect(await counted.json()).toEqual({ input_tokens: 7 })
+    expect(upstream.calls.map((call) => new URL(call.url).origin)).toEqual([new URL(GAMMA).origin, new URL(BETA).origin])
+  })
+
+  it('reads models: [] as no fallback list on every route: /v1/messages takes its fallbacks beside it', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ error: { message: 'down' } }, 500), [GAMMA]: served })
+    const response = await gatewayFetch('/v1/messages', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/claude', models: [], fallbacks: [{ model: 'test/other' }], max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { model: string }).model).toBe('test/other')
+    expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other'])
   })
 })
 

@@ -63,6 +63,17 @@ describe('presets', () => {
     expect(upstream.calls[0]!.body).not.toHaveProperty('preset')
   })
 
+  it('keep their fallback models when the request sends models: [] (no list of its own)', async () => {
+    await storePresets({ ...PRESETS, withfallback: { model: 'test/claude', models: ['test/other'] }, poolonly: { models: ['test/other'] } })
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse({ error: { message: 'down' } }, 500), [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'other' })) })
+    for (const model of ['@preset/withfallback', '@preset/poolonly']) {
+      const response = await chat(tenant.key, { model, models: [], messages: ask })
+      expect(response.status).toBe(200)
+      expect(((await response.json()) as { model: string }).model).toBe('test/other')
+    }
+    expect(upstream.calls.map((call) => call.body.model)).toEqual(['claude-test', 'gamma-other', 'gamma-other'])
+  })
+
   it("serve `model@preset/slug` and the `preset` field with the request's model and own parameters first", async () => {
     await storePresets()
     const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'ok' })) })

@@ -3,6 +3,7 @@ import { GatewayError } from '../../src/errors'
 import { ChatRequest } from '../../src/formats/openai/request'
 import { planRoute } from '../../src/routing/plan'
 import { ProviderPreferences } from '../../src/routing/preferences'
+import { allowedCandidates } from '../../src/tenancy/ledger'
 import { CLIENTS, NOW, plan, planInput, route, view } from './fixtures'
 
 function refusal(run: () => unknown): GatewayError {
@@ -271,9 +272,14 @@ describe('model fallbacks', () => {
     expect(refused.error?.issues[0]?.message).toBe('must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them')
   })
 
-  it('with allow_fallbacks false and no order, plans each model’s first-ranked endpoint only', () => {
-    expect(route({ provider: { allow_fallbacks: false } }, { client: CLIENTS.singapore! })).toEqual(['ap'])
-    expect(route({ model: 'x/text', models: ['x/chat'], provider: { allow_fallbacks: false, sort: 'price' } })).toEqual(['x/text@us', 'cheap'])
+  it('with allow_fallbacks false and no order, carries every endpoint to admission, which keeps each model’s first the key may use', () => {
+    const ranked = route({ model: 'x/text', models: ['x/chat'], provider: { allow_fallbacks: false, sort: 'price' } }, { maxAttempts: 2 })
+    expect(ranked).toEqual(['x/text@us', 'cheap', 'ap', 'us', 'eu'])
+    const candidates = ranked.map((name) => (name.includes('@') ? { model: 'x/text', provider: 'us' } : { model: 'x/chat', provider: name }))
+    const open = { allowedModels: null, allowedProviders: null }
+    expect(allowedCandidates(open, { candidates, maxAttempts: 4, onePerModel: true })).toEqual([0, 1])
+    expect(allowedCandidates({ ...open, allowedProviders: ['eu'] }, { candidates, maxAttempts: 4, onePerModel: true })).toEqual([4])
+    expect(allowedCandidates(open, { candidates, maxAttempts: 4 })).toEqual([0, 1, 2, 3])
   })
 
   it('caps the plan at maxAttempts', () => {

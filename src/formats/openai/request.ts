@@ -102,8 +102,11 @@ export type ResponseFormat = z.infer<typeof ResponseFormat>
 /** A catalog model id as a client names it (any ingress format). */
 export const ModelId = z.string().min(1).max(256)
 /** OpenRouter: fallback models, tried in order after `model`. */
-// Empty is no fallback: some clients send `models: []` by default.
-export const FallbackModels = z.array(ModelId).max(8)
+// Empty is no fallback, read as absent (a preset's list then applies): some clients send `models: []` by default.
+export const FallbackModels = z
+  .array(ModelId)
+  .max(8)
+  .transform((models) => (models.length > 0 ? models : undefined))
 
 export const ChatRequest = z.looseObject({
   model: ModelId.nullish(),
