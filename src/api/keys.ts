@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { GatewayError, invalidInput } from '../errors'
-import { createKey, deleteKey, listKeys, readKey, updateKey } from '../tenancy/directory'
+import { createKey, deleteKey, listKeys, listKeysAfter, readKey, updateKey } from '../tenancy/directory'
 import { CreateKeyInput, KeyHash, PatchKeyInput } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyView } from '../tenancy/view'
@@ -33,13 +33,24 @@ keys.post('/keys', async (c) => {
 
 keys.get('/keys', async (c) => {
   const now = c.get('clock')()
-  const { keys: states, cursor } = await listKeys(c.env, {
-    includeDisabled: c.req.query('include_disabled') === 'true',
-    now,
-    ...(c.req.query('cursor') ? { cursor: c.req.query('cursor') } : {}),
-  })
-  return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: cursor })
+  const includeDisabled = c.req.query('include_disabled') === 'true'
+  const offset = offsetParam(c.req.query('offset'))
+  const cursor = c.req.query('cursor')
+  if (offset !== null) {
+    if (cursor) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
+    const states = await listKeysAfter(c.env, { offset, includeDisabled, now })
+    return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: null })
+  }
+  const page = await listKeys(c.env, { includeDisabled, now, ...(cursor ? { cursor } : {}) })
+  return c.json({ data: page.keys.map((state) => keyView(state.record, state.ledger, now)), next_cursor: page.cursor })
 })
+
+/** OpenRouter's `offset`: how many keys of the listing to skip. */
+function offsetParam(value: string | undefined): number | null {
+  if (value === undefined || value === '') return null
+  if (!/^\d{1,9}$/.test(value)) throw new GatewayError(400, 'invalid_request', `offset: must be a whole number of keys to skip, not "${value.slice(0, 40)}"`)
+  return Number(value)
+}
 
 keys.get('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))

@@ -93,6 +93,46 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(all.data.map((k) => k.hash)).toEqual(expect.arrayContaining([a.hash, b.hash]))
   })
 
+  it('pages by OpenRouter’s offset, counting only the keys listed, disabled ones skipped unless asked', async () => {
+    const [a, b, c] = [await createKey({ name: 'offset-a' }), await createKey({ name: 'offset-b' }), await createKey({ name: 'offset-c' })]
+    await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    const page = async (query: string) => {
+      const response = await adminFetch(`/v1/keys?${query}`)
+      expect(response.status).toBe(200)
+      return ((await response.json()) as { data: { hash: string }[] }).data.map((key) => key.hash)
+    }
+    // Each offset skips one more key than the last: together they name each listed key once.
+    const walk = async (suffix: string) => {
+      const first = await page(`offset=0${suffix}`)
+      const skipped: string[] = []
+      for (let offset = 0; offset < first.length; offset++) {
+        const [here, next] = [await page(`offset=${offset}${suffix}`), await page(`offset=${offset + 1}${suffix}`)]
+        expect(here.length).toBe(first.length - offset)
+        skipped.push(...here.filter((hash) => !next.includes(hash)))
+      }
+      expect(await page(`offset=${first.length}${suffix}`)).toEqual([])
+      expect(skipped.sort()).toEqual([...first].sort())
+      return first
+    }
+    const active = await walk('')
+    expect(active).toEqual(expect.arrayContaining([a.hash, c.hash]))
+    expect(active).not.toContain(b.hash)
+    expect(await walk('&include_disabled=true')).toEqual(expect.arrayContaining([a.hash, b.hash, c.hash]))
+    // A key indexed before the index carried its state is read from its object.
+    await env.KV.put(`keys/${b.hash}`, '')
+    expect(await page(`offset=${active.length}`)).toEqual([])
+    await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })
+    expect(await page(`offset=${active.length}`)).toHaveLength(1)
+  })
+
+  it('answers 400 for an offset that is not a count, or sent with a cursor', async () => {
+    for (const query of ['offset=-1', 'offset=1.5', 'offset=ten', 'offset=1&cursor=abc']) {
+      const response = await adminFetch(`/v1/keys?${query}`)
+      expect(response.status).toBe(400)
+      expect(((await response.json()) as ErrorJson).error.message).toMatch(/offset/)
+    }
+  })
+
   it('answers 400 for a cursor KV refuses, and 500 when KV fails otherwise', async () => {
     // Cloudflare's KV rejects a cursor it did not issue; the local simulator lists nothing instead.
     vi.spyOn(env.KV, 'list').mockRejectedValueOnce(new Error('KV LIST failed: 400 Invalid cursor'))
