@@ -122,14 +122,36 @@ export function allowedCandidates(
   request: { candidates: Pick<Candidate, 'model' | 'provider'>[]; maxAttempts: number; onePerModel?: boolean },
 ): number[] {
   const models = new Set<string>()
-  return request.candidates
-    .flatMap((candidate, index) => {
-      if (!allows(lists.allowedModels, candidate.model) || !allows(lists.allowedProviders, candidate.provider)) return []
-      if (request.onePerModel && models.has(candidate.model)) return []
-      models.add(candidate.model)
-      return [index]
-    })
-    .slice(0, request.maxAttempts)
+  const allowed = request.candidates.flatMap((candidate, index) => {
+    if (!allows(lists.allowedModels, candidate.model) || !allows(lists.allowedProviders, candidate.provider)) return []
+    if (request.onePerModel && models.has(candidate.model)) return []
+    models.add(candidate.model)
+    return [index]
+  })
+  return cutKeepingEachModel(allowed, (index) => request.candidates[index]!.model, request.maxAttempts)
+}
+
+/**
+ * The first `cap` candidates, in order, except that each model's first is kept while there is room
+ * for it: a fallback model of `models` is not crowded out by the providers of the model before it.
+ */
+function cutKeepingEachModel(indices: number[], modelOf: (index: number) => string, cap: number): number[] {
+  if (indices.length <= cap) return indices
+  const seen = new Set<string>()
+  const firsts = new Set<number>()
+  for (const index of indices) {
+    const model = modelOf(index)
+    if (seen.has(model)) continue
+    seen.add(model)
+    if (firsts.size < cap) firsts.add(index)
+  }
+  let room = cap - firsts.size
+  return indices.filter((index) => {
+    if (firsts.has(index)) return true
+    if (room === 0) return false
+    room--
+    return true
+  })
 }
 
 /** The refusal of a request none of whose candidates the key's allow-lists leave. */

@@ -215,6 +215,15 @@ describe('fallback before the first byte', () => {
     expect(refusedByAll.calls).toHaveLength(2)
   })
 
+  it('keeps an attempt for the next model of models when the first has more providers than attempts', async () => {
+    const down = () => jsonResponse({ error: { message: 'down' } }, 500)
+    const upstream = fakeUpstreams({ [ALPHA]: down, [BETA]: down, [GAMMA]: (request) => (request.body.model === 'gamma-other' ? served(request) : down()) })
+    const response = await chatWith({ MAX_ATTEMPTS: '2' }, { ...ask, models: ['test/other'] })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { model: string }).model).toBe('test/other')
+    expect(upstream.calls.map((call) => call.body.model)).toEqual([expect.any(String), 'gamma-other'])
+  })
+
   it('tries only the first-ranked provider of each model with allow_fallbacks: false and no order, and returns its error', async () => {
     const upstream = fakeUpstreams({
       [ALPHA]: () => jsonResponse({ error: { message: 'alpha is down' } }, 500),

@@ -282,6 +282,17 @@ describe('model fallbacks', () => {
     expect(allowedCandidates(open, { candidates, maxAttempts: 4 })).toEqual([0, 1, 2, 3])
   })
 
+  it('keeps each model’s first allowed candidate within the attempts, so a fallback model is not crowded out', () => {
+    const open = { allowedModels: null, allowedProviders: null }
+    const of = (names: string[]) => names.map((name) => ({ model: name.split('@')[0]!, provider: name.split('@')[1]! }))
+    const five = of(['a@1', 'a@2', 'a@3', 'a@4', 'a@5', 'b@1', 'b@2'])
+    expect(allowedCandidates(open, { candidates: five, maxAttempts: 4 })).toEqual([0, 1, 2, 5])
+    expect(allowedCandidates(open, { candidates: of(['a@1', 'b@1', 'c@1', 'd@1', 'e@1', 'a@2']), maxAttempts: 4 })).toEqual([0, 1, 2, 3])
+    expect(allowedCandidates(open, { candidates: of(['a@1', 'a@2', 'a@3', 'a@4', 'a@5']), maxAttempts: 4 })).toEqual([0, 1, 2, 3])
+    // The key's allow-lists apply first: a provider it may not use takes no slot.
+    expect(allowedCandidates({ ...open, allowedProviders: ['2', '3', '4', '5'] }, { candidates: five, maxAttempts: 3 })).toEqual([1, 2, 6])
+  })
+
   it('caps the plan at maxAttempts', () => {
     expect(route({}, { maxAttempts: 2 })).toHaveLength(2)
   })
