@@ -34,7 +34,7 @@ export interface ImportResult {
  * first entry names and describes the model; its context is the largest endpoint's, and its
  * modalities are those every endpoint serves, so that routing never sends an image to an endpoint
  * that cannot read it. An entry that shares no modality with the others, or a second endpoint at
- * the same provider, is skipped.
+ * the same provider, is skipped, as is an entry the catalog's schema refuses.
  */
 export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; skipped: Skip[] } {
   const models = new Map<string, ModelSpec>()
@@ -42,6 +42,13 @@ export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; s
   for (const entry of entries) {
     if (!ModelSchema.shape.id.safeParse(entry.modelId).success) {
       skipped.push({ id: entry.sourceId, reason: `"${entry.modelId}" is not a catalog model id (author/slug); give it an alias` })
+      continue
+    }
+    // A value the source allows and the catalog does not (a date or a token count past 2^53) skips its entry, not the sync.
+    const checked = ModelSchema.safeParse({ id: entry.modelId, ...entry.model, endpoints: [entry.endpoint] })
+    if (!checked.success) {
+      const problems = checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
+      skipped.push({ id: entry.sourceId, reason: `not a valid catalog entry (${problems})` })
       continue
     }
     const model = models.get(entry.modelId)
