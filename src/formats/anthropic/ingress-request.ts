@@ -118,7 +118,16 @@ export const MessagesRequest = z.object({
         z.object({ role: z.literal('assistant'), content: z.union([z.string(), z.array(AssistantBlock)]) }),
       ]),
     )
-    .min(1),
+    .min(1)
+    .superRefine((messages, ctx) => {
+      // As Anthropic: only a final assistant turn (a prefill to continue) may be empty.
+      messages.forEach((message, index) => {
+        const last = index === messages.length - 1 && message.role === 'assistant'
+        if (message.content.length === 0 && !last) {
+          ctx.addIssue({ code: 'custom', path: [index, 'content'], message: 'must not be empty: only the final assistant turn may be' })
+        }
+      })
+    }),
   system: z.union([z.string(), z.array(TextBlock)]).nullish(),
   tools: z.array(AnthropicTool).nullish(),
   tool_choice: AnthropicToolChoice.nullish(),
@@ -152,7 +161,7 @@ export type CountTokensRequest = z.infer<typeof CountTokensRequest>
 
 export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   const messages: Message[] = []
-  if (request.system != null) messages.push({ role: 'system', content: typeof request.system === 'string' ? request.system : request.system.map(textPart) })
+  if (request.system != null && request.system.length > 0) messages.push({ role: 'system', content: typeof request.system === 'string' ? request.system : request.system.map(textPart) })
   for (const turn of request.messages) {
     if (turn.role === 'user') messages.push(...fromUserTurn(turn.content))
     else messages.push(fromAssistantTurn(turn.content))

@@ -16,6 +16,7 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
     ...conversation.history.map((item) => ({ item, at: ['previous_response_id'] })),
     ...conversation.input.map((item, index) => ({ item, at: ['input', index] })),
   ])
+  if (messages.length === 0) throw invalid(['input'], 'holds no message, function call or output: a reasoning item alone gives the model nothing to answer')
   if (request.instructions) messages.unshift({ role: 'system', content: request.instructions })
   const chat: ChatRequest = { ...passedThrough(request), model: request.model, messages, stream: request.stream ?? false }
   if (request.max_output_tokens != null) chat.max_tokens = request.max_output_tokens
@@ -183,7 +184,9 @@ function assistantMessage(content: string | AssistantPart[]): Extract<Message, {
   if (typeof content === 'string') return { role: 'assistant', content }
   const text = content.flatMap((part) => (part.type === 'refusal' ? [] : [part.text])).join('')
   const refusal = content.flatMap((part) => (part.type === 'refusal' ? [part.refusal] : [])).join('')
-  return { role: 'assistant', content: text || null, ...(refusal ? { refusal } : {}) }
+  // An empty answer given back (Meridian's own output_text "" among them) is "", not null: chat
+  // upstreams take null only beside tool calls, and a call that joins this message may not follow.
+  return { role: 'assistant', content: text || (refusal ? null : ''), ...(refusal ? { refusal } : {}) }
 }
 
 function contentPart(part: InputPart, at: Path): ContentPart {
