@@ -3,7 +3,8 @@ import type { GatewayError } from '../../errors'
 import type { Renderer, RenderedEvent, StreamWriter } from '../../gateway/renderer'
 import { normalizeFinishReason, type AssistantMessage, type Completion, type Delta, type FinishReason, type TokenUsage } from '../canonical'
 import { estimatePromptTokens } from '../openai/estimate'
-import { isWholeArguments, type ChatRequest } from '../openai/request'
+import { argumentsObject, isWholeArguments, type ChatRequest } from '../openai/request'
+import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { sseEvent } from '../sse'
 import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
@@ -74,14 +75,13 @@ function contentBlocks(message: AssistantMessage): Block[] {
   return blocks
 }
 
+/**
+ * Anthropic's input is always an object: a model's malformed arguments become an empty one, as do
+ * arguments nested past MAX_JSON_DEPTH (the runtime's serializer of the answer would overflow on them).
+ */
 function parseInput(json: string): Record<string, unknown> {
-  try {
-    const input: unknown = JSON.parse(json)
-    if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input }
-  } catch {
-    // Anthropic's input is always an object; a model's malformed arguments become an empty one.
-  }
-  return {}
+  const input = argumentsObject(json)
+  return input && nestingDepth(input) <= MAX_JSON_DEPTH ? input : {}
 }
 
 export function renderMessage(meta: ResponseMeta, completion: Completion, report: UsageReport, request: ChatRequest) {
