@@ -1,6 +1,7 @@
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
 import { generateKey, keyLabel, newKeyRecord, sha256Hex, type CreateKeyInput, type KeyRecord, type PatchKeyInput } from './keys'
+import { deleteIndexEntry, followKey, INDEX_PREFIX, indexedKeys, writeIndexEntry } from './key-index'
 import type { Ledger } from './ledger'
 
 export interface KeyState {
@@ -15,19 +16,7 @@ export interface KeyState {
  * briefly; GET /keys/{hash}, admission and revocation never depend on the index.
  */
 
-const INDEX_PREFIX = 'keys/'
 const LIST_PAGE = 100
-/** The most index entries one KV listing call returns. */
-const INDEX_PAGE = 1000
-
-/** What an index entry carries, so an offset listing can skip disabled keys without reading them. */
-interface IndexEntry {
-  disabled: boolean
-}
-
-function indexEntry(hash: string, record: Pick<KeyRecord, 'disabled'>): [string, string, { metadata: IndexEntry }] {
-  return [INDEX_PREFIX + hash, '', { metadata: { disabled: record.disabled } }]
-}
 
 export function keyObject(env: Env, hash: string) {
   return env.KEYS.get(env.KEYS.idFromName(hash))
@@ -43,7 +32,7 @@ export async function createKey(env: Env, input: CreateKeyInput, now: number): P
   const hash = await sha256Hex(key)
   const record = newKeyRecord(hash, keyLabel(key), input, new Date(now).toISOString())
   if (!(await keyObject(env, hash).create(record))) throw new Error('key hash collision')
-  await env.KV.put(...indexEntry(hash, record))
+  await writeIndexEntry(env, hash, record)
   return { key, record }
 }
 
@@ -53,7 +42,7 @@ export async function readKey(env: Env, hash: string, now: number): Promise<KeyS
 
 export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, now: number): Promise<KeyState | null> {
   const state = await keyObject(env, hash).update(patch, now)
-  if (state && patch.disabled !== undefined) await env.KV.put(...indexEntry(hash, state.record))
+  if (state && patch.disabled !== undefined) await followKey(env, hash, state.record, async () => (await readKey(env, hash, now))?.record ?? null)
   return state
 }
 
@@ -63,50 +52,33 @@ export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, no
  */
 export async function deleteKey(env: Env, hash: string, now: number): Promise<boolean> {
   const existed = await keyObject(env, hash).remove(now)
-  await env.KV.delete(INDEX_PREFIX + hash)
+  await deleteIndexEntry(env, hash)
   return existed
 }
 
 /**
- * One page of keys, oldest first, after skipping `offset` of them (OpenRouter's paging: disabled
- * keys count only when they are listed). The skipped ones are counted from the index; only a key
- * indexed before the index carried its state is read from its object to tell.
+ * OpenRouter's paging: the page after skipping `offset` keys of the listing, oldest first across
+ * the whole listing (disabled keys count only when they are listed). Counted off the index, so
+ * only the page's own keys are read; a page that finds its index behind (a key deleted but still
+ * indexed, a key's state changed) puts the index right for the next.
  */
 export async function listKeysAfter(
   env: Env,
   options: { offset: number; includeDisabled: boolean; now: number },
 ): Promise<KeyState[]> {
-  const hashes: string[] = []
-  let skip = options.offset
-  let cursor: string | undefined
-  for (;;) {
-    const page = await env.KV.list<IndexEntry>({ prefix: INDEX_PREFIX, limit: INDEX_PAGE, ...(cursor ? { cursor } : {}) })
-    for (const entry of page.keys) {
-      const hash = entry.name.slice(INDEX_PREFIX.length)
-      if (!options.includeDisabled && (await indexedAsDisabled(env, hash, entry.metadata, options.now))) continue
-      if (skip > 0) skip--
-      else hashes.push(hash)
-      if (hashes.length === LIST_PAGE) break
-    }
-    if (hashes.length === LIST_PAGE || page.list_complete) break
-    cursor = page.cursor
-  }
-  const states = await Promise.all(hashes.map((hash) => readKey(env, hash, options.now)))
-  return listed(states, options.includeDisabled)
-}
-
-/** Whether the index has the key disabled; a key gone from its object is as good as disabled. */
-async function indexedAsDisabled(env: Env, hash: string, metadata: IndexEntry | undefined, now: number): Promise<boolean> {
-  if (typeof metadata?.disabled === 'boolean') return metadata.disabled
-  const state = await readKey(env, hash, now)
-  return !state || state.record.disabled
-}
-
-/** The keys a listing shows, oldest first: a key deleted meanwhile is left out, a disabled one unless asked. */
-function listed(states: (KeyState | null)[], includeDisabled: boolean): KeyState[] {
-  return states
-    .filter((state): state is KeyState => state !== null && (includeDisabled || !state.record.disabled))
-    .sort((a, b) => a.record.created_at.localeCompare(b.record.created_at))
+  const listed = (await indexedKeys(env, async (hash) => (await readKey(env, hash, options.now))?.record ?? null)).filter(
+    (key) => options.includeDisabled || !key.disabled,
+  )
+  const page = listed.slice(options.offset, options.offset + LIST_PAGE)
+  const states = await Promise.all(page.map((key) => readKey(env, key.hash, options.now)))
+  await Promise.all(
+    page.map(({ hash, disabled }, i) => {
+      const state = states[i]
+      if (!state) return deleteIndexEntry(env, hash)
+      return state.record.disabled === disabled ? undefined : writeIndexEntry(env, hash, state.record)
+    }),
+  )
+  return states.filter((state): state is KeyState => state !== null)
 }
 
 /** One page of keys, oldest first; `cursor` continues a listing. */
@@ -122,5 +94,11 @@ export async function listKeys(
     throw error
   })
   const states = await Promise.all(page.keys.map((entry) => readKey(env, entry.name.slice(INDEX_PREFIX.length), options.now)))
-  return { keys: listed(states, options.includeDisabled), cursor: page.list_complete ? null : page.cursor }
+  const present = states.filter((state): state is KeyState => state !== null)
+  return {
+    keys: present
+      .filter((state) => options.includeDisabled || !state.record.disabled)
+      .sort((a, b) => a.record.created_at.localeCompare(b.record.created_at)),
+    cursor: page.list_complete ? null : page.cursor,
+  }
 }

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers'
 import { createExecutionContext, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
+import { keyObject } from '../../src/tenancy/directory'
 import { adminFetch, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
 import { ALPHA } from '../support/catalog'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
@@ -81,6 +82,13 @@ describe('POST /v1/keys', () => {
   })
 })
 
+/** The hashes of one page of GET /v1/keys. */
+async function keyPage(query: string): Promise<string[]> {
+  const response = await adminFetch(`/v1/keys?${query}`)
+  expect(response.status).toBe(200)
+  return ((await response.json()) as { data: { hash: string }[] }).data.map((key) => key.hash)
+}
+
 describe('GET/PATCH/DELETE /v1/keys', () => {
   it('lists keys, hiding disabled ones unless asked', async () => {
     const a = await createKey({ name: 'list-a' })
@@ -93,36 +101,63 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(all.data.map((k) => k.hash)).toEqual(expect.arrayContaining([a.hash, b.hash]))
   })
 
-  it('pages by OpenRouter’s offset, counting only the keys listed, disabled ones skipped unless asked', async () => {
-    const [a, b, c] = [await createKey({ name: 'offset-a' }), await createKey({ name: 'offset-b' }), await createKey({ name: 'offset-c' })]
-    await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
-    const page = async (query: string) => {
-      const response = await adminFetch(`/v1/keys?${query}`)
-      expect(response.status).toBe(200)
-      return ((await response.json()) as { data: { hash: string }[] }).data.map((key) => key.hash)
+  it('pages by OpenRouter’s offset, oldest first across pages, counting only the keys listed, disabled ones unless asked', async () => {
+    const made: { hash: string }[] = []
+    for (const name of ['offset-a', 'offset-b', 'offset-c', 'offset-d', 'offset-e']) {
+      made.push(await createKey({ name }))
+      await new Promise((resolve) => setTimeout(resolve, 2))
     }
-    // Each offset skips one more key than the last: together they name each listed key once.
+    const [a, b, c] = [made[0]!, made[1]!, made[2]!]
+    await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    // Each offset skips that many keys of the listing as it is shown.
     const walk = async (suffix: string) => {
-      const first = await page(`offset=0${suffix}`)
-      const skipped: string[] = []
-      for (let offset = 0; offset < first.length; offset++) {
-        const [here, next] = [await page(`offset=${offset}${suffix}`), await page(`offset=${offset + 1}${suffix}`)]
-        expect(here.length).toBe(first.length - offset)
-        skipped.push(...here.filter((hash) => !next.includes(hash)))
-      }
-      expect(await page(`offset=${first.length}${suffix}`)).toEqual([])
-      expect(skipped.sort()).toEqual([...first].sort())
-      return first
+      const listing = await keyPage(`offset=0${suffix}`)
+      for (let offset = 1; offset <= listing.length; offset++) expect(await keyPage(`offset=${offset}${suffix}`)).toEqual(listing.slice(offset))
+      return listing
     }
     const active = await walk('')
     expect(active).toEqual(expect.arrayContaining([a.hash, c.hash]))
     expect(active).not.toContain(b.hash)
+    expect(active.slice(-4)).toEqual(made.filter((key) => key !== b).map((key) => key.hash))
     expect(await walk('&include_disabled=true')).toEqual(expect.arrayContaining([a.hash, b.hash, c.hash]))
     // A key indexed before the index carried its state is read from its object.
     await env.KV.put(`keys/${b.hash}`, '')
-    expect(await page(`offset=${active.length}`)).toEqual([])
+    expect(await keyPage(`offset=${active.length}`)).toEqual([])
     await adminFetch(`/v1/keys/${b.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })
-    expect(await page(`offset=${active.length}`)).toHaveLength(1)
+    expect(await keyPage(`offset=${active.length}`)).toHaveLength(1)
+  })
+
+  it('lists by offset a key that two crossing PATCHes of disabled left enabled', async () => {
+    const key = await createKey({ name: 'crossing' })
+    // The first PATCH's index write is slow (KV is a network call); the second PATCH runs meanwhile.
+    const put = env.KV.put.bind(env.KV)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let writes = 0
+    vi.spyOn(env.KV, 'put').mockImplementation(async (...args: Parameters<typeof env.KV.put>) => {
+      if (String(args[0]).startsWith('keys/') && writes++ === 0) await gate
+      return put(...args)
+    })
+    const disabling = adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })
+    await vi.waitFor(() => expect(writes).toBe(1))
+    expect((await adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })).status).toBe(200)
+    release()
+    expect((await disabling).status).toBe(200)
+    expect(await keyPage('offset=0')).toContain(key.hash)
+  })
+
+  it('drops from the index a key whose delete was cut short, so offsets stay in step', async () => {
+    const made = [await createKey({ name: 'left-a' }), await createKey({ name: 'left-b' }), await createKey({ name: 'left-c' })]
+    // The delete was cancelled between the object's removal and the index's.
+    const gone = made[1]!.hash
+    expect(await keyObject(env, gone).remove(Date.now())).toBe(true)
+    for (const suffix of ['', '&include_disabled=true']) {
+      const listing = await keyPage(`offset=0${suffix}`)
+      expect(listing).not.toContain(gone)
+      expect(await keyPage(`offset=${listing.length}${suffix}`)).toEqual([])
+      expect(await keyPage(`offset=${listing.length - 1}${suffix}`)).toEqual(listing.slice(-1))
+    }
+    expect(await env.KV.get(`keys/${gone}`)).toBeNull()
   })
 
   it('answers 400 for an offset that is not a count, or sent with a cursor', async () => {

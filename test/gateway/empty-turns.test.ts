@@ -45,6 +45,7 @@ describe('POST /v1/messages: empty turns, as Anthropic reads them', () => {
     expect(upstream.calls).toHaveLength(0)
     const prefill = await messages({ model: 'test/other', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: [] }] })
     expect(prefill.status).toBe(200)
+    expectValidChatBody(upstream.calls[0]!.body)
   })
 
   it('sends no system message for an empty system array (which Anthropic accepts)', async () => {

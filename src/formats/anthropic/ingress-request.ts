@@ -293,7 +293,8 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
     } else details.push({ type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
   }
   const cached = texts.some((part) => 'cache_control' in part)
-  const message: Message = { role: 'assistant', content: cached ? texts : texts.length ? joined(texts) : null }
+  // No text: null beside tool calls, else "" (chat upstreams take null only beside calls; an empty final turn is a prefill of nothing).
+  const message: Message = { role: 'assistant', content: cached ? texts : texts.length ? joined(texts) : toolCalls.length ? null : '' }
   if (toolCalls.length) message.tool_calls = toolCalls
   const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
   if (reasoning) message.reasoning = reasoning
