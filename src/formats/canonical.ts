@@ -125,7 +125,8 @@ export type StreamEvent =
    * follows).
    */
   | { type: 'usage'; usage: TokenUsage | null }
-  | { type: 'error'; message: string; raw: unknown }
+  /** `status`: the HTTP status the upstream gives this error elsewhere, when it says the request is at fault or rate-limited. */
+  | { type: 'error'; message: string; raw: unknown; status?: number }
   /**
    * Text the upstream generated that the client is not shown (thinking under `reasoning.exclude`):
    * never relayed, but counted as shown thinking is (redacted thinking is not), so that a stream

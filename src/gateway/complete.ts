@@ -64,7 +64,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
  * request.
  */
 export async function fetchJson<T>(
-  call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
+  call: Pick<UpstreamCall, 'request' | 'errorMessage' | 'providerFault'>,
   decode: (body: unknown) => T,
   config: Pick<Config, 'TIMEOUT_NON_STREAMING_MS' | 'MAX_UPSTREAM_BODY_BYTES'>,
   oversized: (limit: number) => Failure = (limit) => badResponse(`Upstream answered with more than ${limit} bytes`, null),
@@ -78,7 +78,7 @@ export async function fetchJson<T>(
 }
 
 async function readJson<T>(
-  call: Pick<UpstreamCall, 'request' | 'errorMessage'>,
+  call: Pick<UpstreamCall, 'request' | 'errorMessage' | 'providerFault'>,
   decode: (body: unknown) => T,
   signal: AbortSignal,
   maxBytes: number,

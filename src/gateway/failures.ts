@@ -59,10 +59,10 @@ export function observationKind(failure: Failure): ObservationKind | null {
 
 /** Of an error body, this much is read and kept (the provider's reason comes first). */
 const MAX_ERROR_BODY = 4096
-const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i
+const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|prompt is too long|input is too long|reduce the length|exceeds the maximum number of tokens/i
 
 /** Classifies a non-2xx upstream response, keeping the provider's own reason. */
-export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
+export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage' | 'providerFault'>): Promise<Failure> {
   const { text } = await readTextUpTo(response, MAX_ERROR_BODY).catch(() => ({ text: '' }))
   let raw: unknown = text
   try {
@@ -74,7 +74,7 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   }
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
-  const outcome = outcomeOfStatus(status, message)
+  const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
   return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')) }
 }
 
@@ -89,7 +89,7 @@ function retryAfterOf(header: string | null): string | null {
   return Number.isNaN(date) ? null : new Date(date).toUTCString()
 }
 
-function outcomeOfStatus(status: number, message: string): FailureOutcome {
+export function outcomeOfStatus(status: number, message: string): FailureOutcome {
   if (status === 429) return 'rate_limited'
   if (status === 408) return 'timeout'
   if (status >= 500) return 'upstream_error'

@@ -33,6 +33,11 @@ export interface UpstreamCall {
   streamMessages?(body: ReadableStream<Uint8Array>): MessageReader
   /** The human-readable reason inside an upstream error body, if any. */
   errorMessage(body: unknown): string | null
+  /**
+   * Whether a 4xx answer other than 429 is the provider's own trouble (our key or account with it,
+   * its model failing), told by its body or headers: then another provider may serve the request.
+   */
+  providerFault?(status: number, body: unknown, headers: Headers): boolean
 }
 
 export interface PrepareOptions {

@@ -3,7 +3,7 @@ import { isClaude } from '../formats/bedrock/claude'
 import { jsonTool } from '../formats/json-tool'
 import { requestedMaxTokens } from '../formats/openai/request'
 import { takesForcedTool, toBedrock } from '../formats/bedrock/request'
-import { bedrockErrorMessage, fromBedrock } from '../formats/bedrock/response'
+import { bedrockErrorMessage, bedrockProviderFault, fromBedrock } from '../formats/bedrock/response'
 import { bedrockStreamMessages, createBedrockStreamDecoder } from '../formats/bedrock/stream'
 import type { Adapter } from './adapter'
 import { upstreamUrl } from './adapter'
@@ -46,6 +46,7 @@ export const bedrockAdapter: Adapter = {
       decodeStream: createBedrockStreamDecoder(decoding),
       streamMessages: bedrockStreamMessages,
       errorMessage: bedrockErrorMessage,
+      providerFault: bedrockProviderFault,
     }
   },
 }

@@ -1,6 +1,6 @@
 import { requestedMaxTokens } from '../formats/openai/request'
 import { toGemini } from '../formats/gemini/request'
-import { fromGemini, geminiErrorMessage } from '../formats/gemini/response'
+import { fromGemini, geminiErrorMessage, geminiProviderFault } from '../formats/gemini/response'
 import { createGeminiStreamDecoder } from '../formats/gemini/stream'
 import type { Adapter } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
@@ -22,6 +22,7 @@ export const geminiAdapter: Adapter = {
       decodeCompletion: fromGemini,
       decodeStream: createGeminiStreamDecoder(),
       errorMessage: geminiErrorMessage,
+      providerFault: geminiProviderFault,
     }
   },
 }

@@ -167,7 +167,8 @@ describe('Bedrock Converse upstreams', () => {
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {
     fakeUpstreams({ [BEDROCK]: () => eventStreamResponse([exception('throttlingException', 'Too many requests')]) })
     const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })
-    expect(response.status).toBeGreaterThanOrEqual(500)
+    // A throttlingException is Converse's 429: the endpoint cools, and the client is told to retry later.
+    expect(response.status).toBe(429)
     const json = (await response.json()) as ErrorJson
     expect(JSON.stringify(json.error.metadata)).toContain('Too many requests')
   })

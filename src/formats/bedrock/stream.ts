@@ -56,6 +56,9 @@ function joinBase64(pieces: string[]): string {
 }
 const Metadata = z.looseObject({ usage: BedrockUsage.nullish().catch(null) })
 
+/** ConverseStream's exceptions that are the request's fault or a rate limit, with Converse's HTTP status for them. */
+const EXCEPTION_STATUS = new Map([['validationException', 400], ['throttlingException', 429]])
+
 export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): (message: SseMessage) => StreamEvent[] {
   // contentBlockIndex of each tool use → its OpenAI tool-call index, or 'json' for the structured-output tool.
   const toolIndex = new Map<number, number | 'json'>()
@@ -112,7 +115,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
     switch (message.event) {
       case 'exception': {
         const reason = bedrockErrorMessage(data) ?? 'Bedrock stream exception'
-        return [{ type: 'error', message: message.id ? `${message.id}: ${reason}` : reason, raw: data }]
+        const status = EXCEPTION_STATUS.get(message.id ?? '')
+        return [{ type: 'error', message: message.id ? `${message.id}: ${reason}` : reason, raw: data, ...(status ? { status } : {}) }]
       }
       case 'contentBlockStart': {
         const start = Start.parse(data)

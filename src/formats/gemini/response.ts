@@ -138,3 +138,24 @@ export function geminiErrorMessage(body: unknown): string | null {
   const parsed = GeminiErrorBody.safeParse(Array.isArray(body) ? body[0] : body)
   return parsed.success ? parsed.data.error.message : null
 }
+
+const GeminiFault = z.looseObject({
+  error: z.looseObject({
+    status: z.string().optional(),
+    details: z.array(z.looseObject({ reason: z.string().optional() })).optional().catch(undefined),
+  }),
+})
+/** ErrorInfo reasons of a 400 that are about our API key, not the request. */
+const KEY_REASONS = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'API_KEY_SERVICE_BLOCKED'])
+
+/**
+ * Google answers a bad or expired API key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID), and
+ * a region or free tier the key may not use with 400 FAILED_PRECONDITION: the key's trouble, not
+ * the request's.
+ */
+export function geminiProviderFault(status: number, body: unknown): boolean {
+  const parsed = GeminiFault.safeParse(Array.isArray(body) ? body[0] : body)
+  if (status !== 400 || !parsed.success) return false
+  const { status: code, details } = parsed.data.error
+  return code === 'FAILED_PRECONDITION' || (details ?? []).some((detail) => detail.reason !== undefined && KEY_REASONS.has(detail.reason))
+}
