@@ -25,9 +25,10 @@ function numeric(form: Form, name: string): number | string | undefined {
   return value !== undefined && DECIMAL.test(value) ? Number(value) : value
 }
 
-/** A list field: entries split at commas or whitespace. */
+/** A list field: entries split at commas or whitespace; one with no entries (separators alone) is not set, as a blank one. */
 function list(form: Form, name: string): string[] | undefined {
-  return field(form, name)?.split(/[\s,]+/).filter(Boolean)
+  const entries = field(form, name)?.split(/[\s,]+/).filter(Boolean)
+  return entries?.length ? entries : undefined
 }
 
 export function keyInputFromForm(form: Form): CreateKeyInput {

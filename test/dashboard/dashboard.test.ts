@@ -302,3 +302,14 @@ describe('the dashboard’s key actions', () => {
     expect(shown).toMatchObject({ data: { disabled: false } })
   })
 })
+
+describe('the dashboard’s allow-list fields', () => {
+  it.each([',', ' , ,', ',,\n,'])('read separators alone (%j) as not set, as a blank field, not as an allow-list refusing everything', async (value) => {
+    const cookie = await signIn()
+    const response = await post('/dashboard/keys', { name: 'stray comma', allowed_models: value, allowed_providers: value }, { cookie })
+    expect(response.status).toBe(201)
+    const key = /sk-mer-v1-[0-9a-f]{64}/.exec(await response.text())![0]
+    const info = (await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Record<string, unknown> }
+    expect(info.data).toMatchObject({ allowed_models: null, allowed_providers: null })
+  })
+})

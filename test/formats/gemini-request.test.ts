@@ -196,7 +196,7 @@ describe('toGemini tools', () => {
                 unit: { nullable: true, type: 'string', enum: ['c', 'f'] },
                 days: { type: 'array', items: { type: 'integer' }, maxItems: 7 },
                 where: { anyOf: [{ type: 'string' }, { type: 'object', properties: { lat: { type: 'number' } } }] },
-                kind: { enum: ['forecast'] },
+                kind: { type: 'string', enum: ['forecast'] },
               },
               required: ['city'],
             },

@@ -1,3 +1,4 @@
+import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
 import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
@@ -112,15 +113,15 @@ function userBlocks(content: string | ContentPart[], index: number): Block[] {
 function documentBlock(file: Record<string, unknown>, where: string): Block {
   const data = typeof file.file_data === 'string' ? file.file_data : ''
   const title = typeof file.filename === 'string' && file.filename ? { title: file.filename } : {}
-  const pdf = /^data:application\/pdf;base64,(.*)$/s.exec(data)
-  if (pdf) return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf[1] }, ...title }
+  const pdf = parseDataUrl(data)
+  if (pdf?.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.data }, ...title }
   if (/^https?:\/\//i.test(data)) return { type: 'document', source: { type: 'url', url: data }, ...title }
   throw new GatewayError(400, 'invalid_request', `${where}: Anthropic models take a file as a PDF base64 data: URL or an http(s) URL in file.file_data`)
 }
 
 function imageBlock(url: string, where: string): Block {
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url)
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } }
+  const inline = parseDataUrl(url)
+  if (inline) return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } }
   throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
 }

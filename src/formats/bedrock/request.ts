@@ -1,3 +1,4 @@
+import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import { jsonTool } from '../json-tool'
@@ -38,8 +39,6 @@ const DOCUMENT_FORMATS: Record<string, string> = {
   'text/markdown': 'md',
 }
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
-// Parameters (`;charset=utf-8`) may come before `;base64`.
-const DATA_URL = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s
 
 export interface BedrockOptions {
   /** max_tokens the client asked for, bounded by the endpoint; none leaves Bedrock's default. */
@@ -123,11 +122,11 @@ function userBlocks(content: string | ContentPart[], index: number, documentName
 
 // Converse takes image bytes only (or S3 locations); it does not fetch http(s) URLs.
 function imageBlock(url: string, where: string): Block {
-  const data = DATA_URL.exec(url)
-  if (!data) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes images only as base64 data: URLs, not http(s) URLs`)
-  const format = IMAGE_FORMATS[data[1]!.toLowerCase()]
-  if (!format) throw new GatewayError(400, 'invalid_request', `${where}: image type "${data[1]}" is not supported by Bedrock Converse (png, jpeg, gif, webp)`)
-  return { image: { format, source: { bytes: data[2] } } }
+  const inline = parseDataUrl(url)
+  if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes images only as base64 data: URLs, not http(s) URLs`)
+  const format = IMAGE_FORMATS[inline.mediaType.toLowerCase()]
+  if (!format) throw new GatewayError(400, 'invalid_request', `${where}: image type "${inline.mediaType}" is not supported by Bedrock Converse (png, jpeg, gif, webp)`)
+  return { image: { format, source: { bytes: inline.data } } }
 }
 
 /**
@@ -136,13 +135,13 @@ function imageBlock(url: string, where: string): Block {
  * name of the characters it allows, unique within the request.
  */
 function documentBlock(file: Record<string, unknown>, where: string, names: Set<string>): Block {
-  const data = DATA_URL.exec(typeof file.file_data === 'string' ? file.file_data : '')
-  if (!data) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes a file only as a base64 data: URL in file.file_data`)
-  const format = DOCUMENT_FORMATS[data[1]!.toLowerCase()]
+  const inline = parseDataUrl(typeof file.file_data === 'string' ? file.file_data : '')
+  if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes a file only as a base64 data: URL in file.file_data`)
+  const format = DOCUMENT_FORMATS[inline.mediaType.toLowerCase()]
   if (!format) {
-    throw new GatewayError(400, 'invalid_request', `${where}: file type "${data[1]}" is not supported by Bedrock Converse (${Object.values(DOCUMENT_FORMATS).join(', ')})`)
+    throw new GatewayError(400, 'invalid_request', `${where}: file type "${inline.mediaType}" is not supported by Bedrock Converse (${Object.values(DOCUMENT_FORMATS).join(', ')})`)
   }
-  return { document: { format, name: documentName(file.filename, names), source: { bytes: data[2] } } }
+  return { document: { format, name: documentName(file.filename, names), source: { bytes: inline.data } } }
 }
 
 /** Converse allows letters, digits, single spaces, hyphens, parentheses and square brackets in a name, up to 200. */

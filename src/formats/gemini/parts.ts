@@ -1,3 +1,4 @@
+import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import type { ContentPart } from '../openai/request'
 
@@ -39,8 +40,6 @@ const AUDIO_TYPES: Record<string, string> = {
   pcm16: 'audio/pcm',
 }
 
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
-
 export function guessMimeType(url: string): string {
   const path = url.replace(/[?#].*$/s, '')
   const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase()
@@ -70,8 +69,8 @@ export function userParts(content: string | ContentPart[], index: number): Gemin
 }
 
 function mediaPart(url: string, where: string): GeminiPart {
-  const data = DATA_URL.exec(url)
-  if (data) return { inlineData: { mimeType: data[1], data: data[2] } }
+  const inline = parseDataUrl(url)
+  if (inline) return { inlineData: { mimeType: inline.mediaType, data: inline.data } }
   if (/^https?:\/\//i.test(url)) return { fileData: { fileUri: url, mimeType: guessMimeType(url) } }
   throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
 }
@@ -84,9 +83,9 @@ function audioPart(data: string, format: string, where: string): GeminiPart {
 
 /** OpenAI file parts carry their bytes as a data URL in `file_data`; uploaded `file_id`s mean nothing to Gemini. */
 function filePart(file: Record<string, unknown>, where: string): GeminiPart {
-  const data = typeof file.file_data === 'string' ? DATA_URL.exec(file.file_data) : null
-  if (!data) throw new GatewayError(400, 'invalid_request', `${where}: Gemini models take files only as a base64 data: URL in file.file_data`)
-  return { inlineData: { mimeType: data[1], data: data[2] } }
+  const inline = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : null
+  if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Gemini models take files only as a base64 data: URL in file.file_data`)
+  return { inlineData: { mimeType: inline.mediaType, data: inline.data } }
 }
 
 /** `name` has no Gemini field; prefixing keeps multi-party transcripts readable to the model. */

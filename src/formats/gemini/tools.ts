@@ -43,7 +43,27 @@ export function toGeminiSchema(schema: unknown): Schema {
       out[key] = value
     }
   }
-  return out
+  return withGeminiConstraints(out)
+}
+
+/** The formats Gemini's Schema takes: `enum` and `date-time` on strings, the widths of numbers. */
+const FORMATS = new Set(['enum', 'date-time', 'int32', 'int64', 'float', 'double'])
+
+/**
+ * Gemini refuses other string formats (`uri`, `email`: "only 'enum' and 'date-time' are supported
+ * for STRING type") and an enum on any type but STRING. Such a format is dropped; such an enum
+ * goes into the description, so the model still learns the allowed values.
+ */
+function withGeminiConstraints(schema: Schema): Schema {
+  if (typeof schema.format === 'string' && !FORMATS.has(schema.format)) delete schema.format
+  const values = schema.enum
+  if (!Array.isArray(values)) return schema
+  const strings = values.every((value) => typeof value === 'string')
+  if (strings && (schema.type === undefined || schema.type === 'string')) return { ...schema, type: 'string' }
+  delete schema.enum
+  const allowed = `One of: ${values.map((value) => JSON.stringify(value)).join(', ')}.`
+  schema.description = typeof schema.description === 'string' && schema.description ? `${schema.description} ${allowed}` : allowed
+  return schema
 }
 
 // Gemini rejects an OBJECT whose `properties` is present but empty, so empty maps are left out.
