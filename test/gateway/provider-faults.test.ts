@@ -16,6 +16,11 @@ const gamma = {
   supportedParameters: ['temperature', 'max_tokens'],
 }
 
+/** A model served first by `first`, then by Gamma (OpenAI format). */
+function fallingBackToGamma(id: string, contextLength: number, first: typeof gamma): CatalogInput['models'][number] {
+  return { id, name: id, contextLength, modalities: { input: ['text'], output: ['text'] }, endpoints: [first, gamma] }
+}
+
 const catalog: CatalogInput = {
   ...testCatalog,
   providers: [
@@ -25,26 +30,8 @@ const catalog: CatalogInput = {
   ],
   models: [
     ...testCatalog.models,
-    {
-      id: 'test/gemini-fb',
-      name: 'test/gemini-fb',
-      contextLength: 1_000_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [
-        { provider: 'gemini', upstreamModel: 'gemini-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['temperature', 'max_tokens'] },
-        gamma,
-      ],
-    },
-    {
-      id: 'test/bedrock-fb',
-      name: 'test/bedrock-fb',
-      contextLength: 200_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [
-        { provider: 'bedrock', upstreamModel: 'meta.llama3-70b-instruct-v1:0', pricing: { prompt: '0.000001', completion: '0.000002' }, maxCompletionTokens: 8192, supportedParameters: ['temperature', 'max_tokens'] },
-        gamma,
-      ],
-    },
+    fallingBackToGamma('test/gemini-fb', 1_000_000, { provider: 'gemini', upstreamModel: 'gemini-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['temperature', 'max_tokens'] }),
+    fallingBackToGamma('test/bedrock-fb', 200_000, { provider: 'bedrock', upstreamModel: 'meta.llama3-70b-instruct-v1:0', pricing: { prompt: '0.000001', completion: '0.000002' }, maxCompletionTokens: 8192, supportedParameters: ['temperature', 'max_tokens'] }),
   ],
 }
 
