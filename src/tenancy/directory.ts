@@ -40,9 +40,13 @@ export async function readKey(env: Env, hash: string, now: number): Promise<KeyS
   return keyObject(env, hash).read(now)
 }
 
+async function recordOf(env: Env, hash: string, now: number): Promise<KeyRecord | null> {
+  return (await readKey(env, hash, now))?.record ?? null
+}
+
 export async function updateKey(env: Env, hash: string, patch: PatchKeyInput, now: number): Promise<KeyState | null> {
   const state = await keyObject(env, hash).update(patch, now)
-  if (state && patch.disabled !== undefined) await followKey(env, hash, state.record, async () => (await readKey(env, hash, now))?.record ?? null)
+  if (state && patch.disabled !== undefined) await followKey(env, hash, state.record, () => recordOf(env, hash, now))
   return state
 }
 
@@ -66,9 +70,7 @@ export async function listKeysAfter(
   env: Env,
   options: { offset: number; includeDisabled: boolean; now: number },
 ): Promise<KeyState[]> {
-  const listed = (await indexedKeys(env, async (hash) => (await readKey(env, hash, options.now))?.record ?? null)).filter(
-    (key) => options.includeDisabled || !key.disabled,
-  )
+  const listed = (await indexedKeys(env, (hash) => recordOf(env, hash, options.now))).filter((key) => options.includeDisabled || !key.disabled)
   const page = listed.slice(options.offset, options.offset + LIST_PAGE)
   const states = await Promise.all(page.map((key) => readKey(env, key.hash, options.now)))
   await Promise.all(

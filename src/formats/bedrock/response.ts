@@ -114,15 +114,11 @@ export function bedrockErrorMessage(body: unknown): string | null {
   return parsed.success ? (parsed.data.message ?? parsed.data.Message ?? null) : null
 }
 
-/** Bedrock's errors that are its own or our account's, whatever their 4xx status (Converse's error list). */
-const PROVIDER_FAULTS = new Set(['ModelErrorException', 'ServiceQuotaExceededException', 'ModelNotReadyException', 'ModelStreamErrorException'])
-
-/** The error's type from `x-amzn-errortype` ("ModelErrorException:http://internal…"), or an event's. */
-export function bedrockErrorType(value: string | null | undefined): string {
-  return (value ?? '').split(':')[0]!.trim()
-}
-
-/** A 424 (the model failed) or an error type above: another provider may serve the request. */
+/**
+ * Converse's 4xx answers that are Bedrock's own or our account's: a 424 (ModelErrorException, the
+ * model failed), and a 400 ServiceQuotaExceededException (its type in `x-amzn-errortype`, as
+ * "ServiceQuotaExceededException:http://internal…"). Another provider may serve the request.
+ */
 export function bedrockProviderFault(status: number, _body: unknown, headers: Headers): boolean {
-  return status === 424 || PROVIDER_FAULTS.has(bedrockErrorType(headers.get('x-amzn-errortype')))
+  return status === 424 || headers.get('x-amzn-errortype')?.split(':')[0]?.trim() === 'ServiceQuotaExceededException'
 }
