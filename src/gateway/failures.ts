@@ -63,19 +63,40 @@ const CONTEXT_LENGTH = /context length|context window|maximum context|too many t
 
 /** Classifies a non-2xx upstream response, keeping the provider's own reason. */
 export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage' | 'providerFault'>): Promise<Failure> {
-  const { text } = await readTextUpTo(response, MAX_ERROR_BODY).catch(() => ({ text: '' }))
-  let raw: unknown = text
-  try {
-    const parsed: unknown = JSON.parse(text)
-    // Too deep to render back to the client: kept as text.
-    if (nestingDepth(parsed) <= MAX_JSON_DEPTH) raw = parsed
-  } catch {
-    // not JSON: keep the text
-  }
+  const { text, raw } = await readErrorBody(response)
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
   return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')) }
+}
+
+/** The status an error body gives itself (`{error: {code: 503}}`), as OpenAI-format relays do. */
+const StatusInBody = z.object({ error: z.object({ code: z.number().int().min(400).max(599) }) })
+
+/**
+ * A 200 answer in JSON to a streaming request: an error some upstreams send with a 200 status
+ * (the code in its body then stands for the status; without one it is the provider's failure), or
+ * a completion where a stream was asked for.
+ */
+export async function failureFromJsonAnswer(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
+  const { raw } = await readErrorBody(response)
+  const message = call.errorMessage(raw)
+  if (message === null) return badResponse('Upstream answered a streaming request with JSON, not a stream', raw)
+  const parsed = StatusInBody.safeParse(raw)
+  const status = parsed.success ? parsed.data.error.code : null
+  return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
+}
+
+/** Up to MAX_ERROR_BODY of an answer: parsed when it is JSON not too deep to render back, else the text. */
+async function readErrorBody(response: Response): Promise<{ text: string; raw: unknown }> {
+  const { text } = await readTextUpTo(response, MAX_ERROR_BODY).catch(() => ({ text: '' }))
+  try {
+    const parsed: unknown = JSON.parse(text)
+    // Too deep to render back to the client: kept as text.
+    return { text, raw: nestingDepth(parsed) <= MAX_JSON_DEPTH ? parsed : text }
+  } catch {
+    return { text, raw: text }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
 import { failedOutcome, type ExecutionContext, type WaitUntil } from './context'
-import { badResponse, failureFromResponse, failureFromThrow, outcomeOfStatus } from './failures'
+import { badResponse, failureFromJsonAnswer, failureFromResponse, failureFromThrow, outcomeOfStatus } from './failures'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { relay, Sink, type OpenStream } from './relay'
@@ -106,6 +106,7 @@ async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<At
 async function firstEvents(call: UpstreamCall, controller: AbortController): Promise<AttemptResult<OpenStream>> {
   const response = await send(call.request, controller.signal)
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
+  if (isJson(response)) return { ok: false, failure: await failureFromJsonAnswer(response, call) }
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
   const reader = (call.streamMessages ?? sseMessages)(response.body)
   const buffered: StreamEvent[] = []
@@ -121,4 +122,9 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
     return { ok: false, failure: { outcome, status: error.status ?? 200, message: error.message, raw: error.raw, retryAfter: null } }
   }
   return { ok: true, value: { reader, buffered, controller } }
+}
+
+/** A JSON answer, where a stream was asked for. */
+function isJson(response: Response): boolean {
+  return response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/json'
 }
