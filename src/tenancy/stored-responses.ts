@@ -19,8 +19,20 @@ export interface StoredResponse extends Record<string, SqlStorageValue> {
   bytes: number
 }
 
+/**
+ * A stored response as a later request reads it: its own input items and its output items (JSON;
+ * null when the row cannot be read), not the whole response object, which repeats instructions,
+ * tools and settings that are not carried over.
+ */
+export interface RecalledResponse extends Record<string, SqlStorageValue> {
+  id: string
+  previous: string | null
+  input: string | null
+  output: string | null
+}
+
 /** A response as an `item_reference` reads it: only its output is needed. */
-export type HeldResponse = Pick<StoredResponse, 'id' | 'response'>
+export type HeldResponse = Pick<RecalledResponse, 'id' | 'output'>
 
 /** Where recalling stopped: a chain of previous responses that cannot be followed back, or too much asked for. */
 export interface BrokenChain {
@@ -30,7 +42,7 @@ export interface BrokenChain {
 
 export interface Recalled {
   /** previous_response_id and the responses before it, oldest first. */
-  chain: StoredResponse[]
+  chain: RecalledResponse[]
   /** The stored responses that hold the referenced items (those that exist). */
   holders: HeldResponse[]
   broken: BrokenChain | null
@@ -51,8 +63,15 @@ export function insertResponse(sql: SqlStorage, row: StoredResponse): void {
   )
 }
 
-function responseById(sql: SqlStorage, id: string): StoredResponse | null {
-  return sql.exec<StoredResponse>('SELECT id, previous, input, response, bytes FROM responses WHERE id = ?', id).toArray()[0] ?? null
+/** A row's output items, as SQLite reads them out of its response object (a row that is not JSON has none). */
+const OUTPUT = "CASE WHEN json_valid(response) THEN json_extract(response, '$.output') END AS output"
+
+function recalledById(sql: SqlStorage, id: string): RecalledResponse | null {
+  return sql.exec<RecalledResponse>(`SELECT id, previous, input, ${OUTPUT} FROM responses WHERE id = ?`, id).toArray()[0] ?? null
+}
+
+function heldById(sql: SqlStorage, id: string): HeldResponse | null {
+  return sql.exec<HeldResponse>(`SELECT id, ${OUTPUT} FROM responses WHERE id = ?`, id).toArray()[0] ?? null
 }
 
 /** The stored response object (JSON), or null. */
@@ -72,16 +91,17 @@ export function deleteResponse(sql: SqlStorage, id: string): boolean {
 
 /**
  * What a request names: the chain from `previous` back to its first response (stopping where a
- * response is missing or kept no input), and the responses with the ids in `holders`. All of it
- * stays within `maxChars` characters and MAX_CHAIN responses, or the first response past them is
- * `too_large`: what comes back is bounded, whatever the request names.
+ * response is missing or kept no input), and the responses with the ids in `holders`, each as its
+ * input and output items. All of it stays within `maxChars` characters and MAX_CHAIN responses,
+ * or the first response past them is `too_large`: what comes back is bounded, whatever the
+ * request names, by what the conversation will hold.
  */
 export function recallResponses(sql: SqlStorage, previous: string | null, holders: string[], maxChars: number): Recalled {
-  const chain: StoredResponse[] = []
+  const chain: RecalledResponse[] = []
   let chars = 0
-  const fits = (row: { input?: string | null; response: string }) => (chars += (row.input?.length ?? 0) + row.response.length) <= maxChars
+  const fits = (row: { input?: string | null; output: string | null }) => (chars += (row.input?.length ?? 0) + (row.output?.length ?? 0)) <= maxChars
   for (let id = previous; id !== null; ) {
-    const row = responseById(sql, id)
+    const row = recalledById(sql, id)
     if (!row) return { chain, holders: [], broken: { id, reason: 'missing' } }
     if (row.input === null) return { chain, holders: [], broken: { id, reason: 'input_not_kept' } }
     if (chain.length >= MAX_CHAIN || !fits(row)) return { chain, holders: [], broken: { id, reason: 'too_large' } }
@@ -90,10 +110,10 @@ export function recallResponses(sql: SqlStorage, previous: string | null, holder
   }
   const held: HeldResponse[] = []
   for (const id of new Set(holders)) {
-    const response = responseObject(sql, id)
-    if (response === null) continue
-    if (!fits({ response })) return { chain, holders: held, broken: { id, reason: 'too_large' } }
-    held.push({ id, response })
+    const row = heldById(sql, id)
+    if (row === null) continue
+    if (!fits(row)) return { chain, holders: held, broken: { id, reason: 'too_large' } }
+    held.push(row)
   }
   return { chain, holders: held, broken: null }
 }

@@ -4,15 +4,19 @@ import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { ResponsesRequest } from '../../src/formats/responses/request'
 import { MAX_ROW_BYTES, referencesOf, resolveInput, storedRow } from '../../src/formats/responses/stored'
-import { insertResponse, pruneResponseBytes, recallResponses, type Recalled, type StoredResponse } from '../../src/tenancy/stored-responses'
+import { insertResponse, pruneResponseBytes, recallResponses, type Recalled, type RecalledResponse, type StoredResponse } from '../../src/tenancy/stored-responses'
 
 const request = (fields: object) => ResponsesRequest.parse({ model: 'test/other', input: 'Next', ...fields })
 const MAX = 1_000_000
-const row = (id: string, previous: string | null, text: string): StoredResponse => {
+const outputOf = (id: string, text: string) => [{ type: 'message', id: `msg_${id}_0`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }]
+/** A row as stored; `instructions` stand for what the response object repeats of its request. */
+const row = (id: string, previous: string | null, text: string, instructions = ''): StoredResponse => {
   const input = JSON.stringify([{ type: 'message', role: 'user', content: `asked ${text}` }])
-  const response = JSON.stringify({ id, output: [{ type: 'message', id: `msg_${id}_0`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] })
+  const response = JSON.stringify({ id, instructions, output: outputOf(id, text) })
   return { id, previous, input, response, bytes: input.length + response.length }
 }
+/** The same row as a later request reads it back. */
+const recalledRow = (id: string, previous: string | null, text: string): RecalledResponse => ({ id, previous, input: row(id, previous, text).input, output: JSON.stringify(outputOf(id, text)) })
 
 function refusal(run: () => unknown): { message: string; metadata: Record<string, unknown> } {
   try {
@@ -36,7 +40,7 @@ describe('resolveInput', () => {
   const recalled = (fields: Partial<Recalled>): Recalled => ({ chain: [], broken: null, holders: [], ...fields })
 
   it('puts the chain first, oldest first, each response its input then its output', () => {
-    const { history, input } = resolveInput(request({ previous_response_id: 'gen-2-b' }), recalled({ chain: [row('gen-1-a', null, 'one'), row('gen-2-b', 'gen-1-a', 'two')] }), true, MAX)
+    const { history, input } = resolveInput(request({ previous_response_id: 'gen-2-b' }), recalled({ chain: [recalledRow('gen-1-a', null, 'one'), recalledRow('gen-2-b', 'gen-1-a', 'two')] }), true, MAX)
     expect(history.map((item) => (item.type === 'message' ? item.content : item.type))).toEqual(['asked one', [{ type: 'output_text', text: 'one' }], 'asked two', [{ type: 'output_text', text: 'two' }]])
     expect(input).toEqual([{ type: 'message', role: 'user', content: 'Next' }])
   })
@@ -66,7 +70,7 @@ describe('resolveInput', () => {
   })
 
   it('refuses an item that comes twice, as OpenAI does: referenced twice, sent again, or already brought by the previous response', () => {
-    const one = row('gen-1-a', null, 'one')
+    const one = recalledRow('gen-1-a', null, 'one')
     const ref = { type: 'item_reference', id: 'msg_gen-1-a_0' }
     const again = { type: 'message', id: 'msg_gen-1-a_0', role: 'assistant', content: 'one' }
     const cases: [object, RegExp][] = [
@@ -81,14 +85,14 @@ describe('resolveInput', () => {
   })
 
   it('refuses what references make larger than a request may be, and a stored row that no longer reads', () => {
-    const big = row('gen-1-a', null, 'x'.repeat(600))
+    const big = recalledRow('gen-1-a', null, 'x'.repeat(600))
     const refs = { input: [{ type: 'item_reference', id: 'msg_gen-1-a_0' }, { role: 'user', content: 'y'.repeat(500) }] }
     expect(resolveInput(request(refs), recalled({ holders: [big] }), true, 2_000).input).toHaveLength(2)
     expect(refusal(() => resolveInput(request(refs), recalled({ holders: [big] }), true, 1_000)).message).toMatch(/larger than a request may be \(1000 bytes\)/)
     expect(refusal(() => resolveInput(request({ previous_response_id: 'gen-1-a' }), recalled({ chain: [{ ...big, input: '[{"type":"message","role":"user"}]' }] }), true, MAX)).message).toMatch(
       /Stored response 'gen-1-a' can no longer be read/,
     )
-    expect(refusal(() => resolveInput(request(refs), recalled({ holders: [{ id: 'gen-1-a', response: 'not json' }] }), true, MAX)).message).toMatch(/can no longer be read/)
+    expect(refusal(() => resolveInput(request(refs), recalled({ holders: [{ id: 'gen-1-a', output: 'not json' }, { id: 'gen-2-b', output: null }] }), true, MAX)).message).toMatch(/can no longer be read/)
   })
 })
 
@@ -114,19 +118,32 @@ describe('recallResponses', () => {
     const [whole, cut, holders, tooMany] = await runInDurableObject(object('recall-chain'), (_instance, state) => {
       const { sql } = state.storage
       for (const stored of [row('gen-1-a', null, 'one'), row('gen-2-b', 'gen-1-a', 'two'), row('gen-3-c', 'gen-2-b', 'three')]) insertResponse(sql, stored)
-      const size = row('gen-3-c', 'gen-2-b', 'three')
+      const size = recalledRow('gen-3-c', 'gen-2-b', 'three')
       return [
         recallResponses(sql, 'gen-3-c', [], 1_000_000),
-        recallResponses(sql, 'gen-3-c', [], (size.input?.length ?? 0) + size.response.length + 10),
+        recallResponses(sql, 'gen-3-c', [], (size.input?.length ?? 0) + (size.output?.length ?? 0) + 10),
         recallResponses(sql, null, ['gen-2-b', 'gen-2-b', 'gen-9-none'], 1_000_000),
-        recallResponses(sql, null, ['gen-1-a', 'gen-2-b', 'gen-3-c'], size.response.length * 2),
+        recallResponses(sql, null, ['gen-1-a', 'gen-2-b', 'gen-3-c'], (size.output?.length ?? 0) * 2),
       ]
     })
     expect(whole.chain.map((stored) => stored.id)).toEqual(['gen-1-a', 'gen-2-b', 'gen-3-c'])
     expect(whole.broken).toBeNull()
     expect(cut).toMatchObject({ broken: { id: 'gen-2-b', reason: 'too_large' } })
-    expect(holders).toEqual({ chain: [], broken: null, holders: [{ id: 'gen-2-b', response: row('gen-2-b', 'gen-1-a', 'two').response }] })
+    expect(whole.chain[1]).toEqual(recalledRow('gen-2-b', 'gen-1-a', 'two'))
+    expect(holders).toEqual({ chain: [], broken: null, holders: [{ id: 'gen-2-b', output: recalledRow('gen-2-b', 'gen-1-a', 'two').output }] })
     expect(tooMany).toMatchObject({ broken: { id: 'gen-3-c', reason: 'too_large' } })
+  })
+
+  it('counts what a conversation holds of each response, not what its object repeats of its request (instructions, tools)', async () => {
+    const recalled = await runInDurableObject(object('recall-instructions'), (_instance, state) => {
+      const { sql } = state.storage
+      const instructions = 'Follow the house rules. '.repeat(400)
+      for (const stored of [row('gen-1-a', null, 'one', instructions), row('gen-2-b', 'gen-1-a', 'two', instructions), row('gen-3-c', 'gen-2-b', 'three', instructions)]) insertResponse(sql, stored)
+      insertResponse(sql, { id: 'gen-4-d', previous: null, input: '[]', response: 'not json', bytes: 10 })
+      return [recallResponses(sql, 'gen-3-c', [], instructions.length), recallResponses(sql, 'gen-4-d', [], 1_000_000)]
+    })
+    expect(recalled[0]).toEqual({ chain: [recalledRow('gen-1-a', null, 'one'), recalledRow('gen-2-b', 'gen-1-a', 'two'), recalledRow('gen-3-c', 'gen-2-b', 'three')], holders: [], broken: null })
+    expect(recalled[1]!.chain).toEqual([{ id: 'gen-4-d', previous: null, input: '[]', output: null }])
   })
 
   it('prunes the oldest stored responses until the rest fit the bytes given', async () => {

@@ -86,6 +86,33 @@ describe('stored responses: previous_response_id', () => {
     ])
   })
 
+  it('measures a long chain by its conversation, not by the instructions each stored object repeats', async () => {
+    const upstream = answering(openaiCompletion({ content: 'ok' }))
+    const ctx = createExecutionContext()
+    const settings = { ...env, MAX_BODY_BYTES: '300000' }
+    const send = (body: object) =>
+      worker.fetch(
+        new Request(`${BASE}/v1/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test/other', ...body }),
+        }),
+        settings,
+        ctx,
+      )
+    // About 72 KB sent again with every turn, as agents do: not carried over, so each conversation stays small.
+    const instructions = 'Follow the house rules. '.repeat(3000)
+    let previous: string | null = null
+    for (let turn = 0; turn < 8; turn++) {
+      const response = await send({ instructions, input: `turn ${turn}`, ...(previous ? { previous_response_id: previous } : {}) })
+      const body = (await response.json()) as Json
+      expect({ turn, status: response.status, error: body.error?.message }).toEqual({ turn, status: 200, error: undefined })
+      previous = body.id
+    }
+    expect(upstream.calls.at(-1)!.body.messages).toHaveLength(16)
+    await waitOnExecutionContext(ctx)
+  })
+
   it('says which response of the chain is gone when one was deleted', async () => {
     answering(openaiCompletion())
     const first = await created({ input: 'One' })

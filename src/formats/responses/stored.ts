@@ -43,7 +43,7 @@ export function referencesOf(request: ResponsesRequest): References | null {
 }
 
 const StoredItems = z.array(Item)
-const StoredOutput = z.object({ output: z.array(z.looseObject({ id: z.string().optional() })) })
+const StoredOutput = z.array(z.looseObject({ id: z.string().optional() }))
 
 /**
  * The request's conversation with every reference replaced by what it names. `recalled` is what
@@ -95,10 +95,10 @@ export function storedRow(response: { id: string }, previous: string | null, inp
 
 /** A stored response's output items, each as an input item with its id. */
 function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
-  const parsed = StoredOutput.safeParse(parseJson(row.response))
+  const parsed = StoredOutput.safeParse(row.output === null ? undefined : parseJson(row.output))
   if (!parsed.success) throw unreadable(row.id)
-  const items = readItems(row.id, parsed.data.output)
-  return parsed.data.output.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
+  const items = readItems(row.id, parsed.data)
+  return parsed.data.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
 }
 
 /** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */
