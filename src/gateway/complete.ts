@@ -5,7 +5,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { badResponse, failureFromResponse, failureFromThrow, type Failure } from './failures'
+import { badResponse, failureFromResponse, failureFromThrow, failureInBody, type Failure } from './failures'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { mayOutlastReservation } from './renewal'
 import { routeDebug } from './trace'
@@ -102,7 +102,7 @@ async function readJson<T>(
   try {
     return { ok: true, value: decode(json) }
   } catch {
-    return { ok: false, failure: badResponse('Upstream answered with an unexpected body', excerpt(text)) }
+    return { ok: false, failure: failureInBody(json, call) ?? badResponse('Upstream answered with an unexpected body', excerpt(text)) }
   }
 }
 

@@ -4,6 +4,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import type { ObservationKind } from '../health/types'
+import { statusOfErrorCode } from '../formats/openai/response'
 import type { UpstreamCall } from '../providers/adapter'
 import type { AttemptRecord } from './attempts'
 
@@ -70,21 +71,34 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')) }
 }
 
-/** The status an error body gives itself (`{error: {code: 503}}`), as OpenAI-format relays do. */
-const StatusInBody = z.object({ error: z.object({ code: z.number().int().min(400).max(599) }) })
+const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) })
 
 /**
- * A 200 answer in JSON to a streaming request: an error some upstreams send with a 200 status
- * (the code in its body then stands for the status; without one it is the provider's failure), or
- * a completion where a stream was asked for.
+ * An error in a body that came with a 200 status, as some upstreams send one; null when the body
+ * is not an error. A code in the body that is an HTTP status (`{error: {code: 400}}`, as
+ * OpenAI-format relays say it) stands for the status; without one it is the provider's failure.
  */
+export function failureInBody(raw: unknown, call: Pick<UpstreamCall, 'errorMessage'>): Failure | null {
+  const message = call.errorMessage(raw)
+  if (message === null) return null
+  const coded = CodeInBody.safeParse(raw)
+  const status = (coded.success && statusOfErrorCode(coded.data.error.code)) || null
+  return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
+}
+
+/** A 200 answer in JSON to a streaming request: an error (failureInBody), or a completion where a stream was asked for. */
 export async function failureFromJsonAnswer(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
   const { raw } = await readErrorBody(response)
-  const message = call.errorMessage(raw)
-  if (message === null) return badResponse('Upstream answered a streaming request with JSON, not a stream', raw)
-  const parsed = StatusInBody.safeParse(raw)
-  const status = parsed.success ? parsed.data.error.code : null
-  return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
+  return failureInBody(raw, call) ?? badResponse('Upstream answered a streaming request with JSON, not a stream', raw)
+}
+
+/**
+ * What an upstream's error event after the first token says about its health: as its status
+ * would over HTTP (nothing for the request's own fault), or a server error when it gave none.
+ */
+export function streamErrorKind(status: number | undefined, message: string): ObservationKind | null {
+  if (status === undefined) return 'server_error'
+  return observationKind({ outcome: outcomeOfStatus(status, message), status, message, raw: null, retryAfter: null })
 }
 
 /** Up to MAX_ERROR_BODY of an answer: parsed when it is JSON not too deep to render back, else the text. */

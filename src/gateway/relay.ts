@@ -6,11 +6,11 @@ import type { Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
-import { forClient, providerSecrets, upstreamErrorType } from './failures'
+import { forClient, providerSecrets, streamErrorKind, upstreamErrorType } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { usageReport } from './usage'
-import { endpointKey } from '../health/types'
+import { endpointKey, type ObservationKind } from '../health/types'
 
 /**
  * Relays an open upstream stream to the client in the route's wire format (ctx.renderer). No
@@ -98,6 +98,8 @@ interface RelayState {
   usage: TokenUsage | null
   characters: number
   failure: GatewayError | null
+  /** What the failure says about the endpoint's health (null: nothing, the request was at fault). */
+  failureKind: ObservationKind | null
 }
 
 export async function relay(
@@ -114,7 +116,7 @@ export async function relay(
     systemFingerprint: `meridian:${endpoint.provider.id}`,
   }
   const writer = ctx.renderer.stream(meta, ctx.request)
-  const state: RelayState = { firstByteAt: null, finished: false, usage: null, characters: 0, failure: null }
+  const state: RelayState = { firstByteAt: null, finished: false, usage: null, characters: 0, failure: null, failureKind: 'server_error' }
   const finishEvent: { finishReason: string | null; nativeFinishReason: string | null } = { finishReason: null, nativeFinishReason: null }
   const upstreamFailure = (message: string, status: number, raw: unknown) =>
     new GatewayError(status, status === 408 ? 'timeout' : upstreamErrorType(null, raw), message, {
@@ -146,6 +148,7 @@ export async function relay(
       case 'error': {
         const { message, raw } = forClient(event, providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider))
         state.failure = upstreamFailure(message, 502, raw)
+        state.failureKind = streamErrorKind(event.status, event.message)
       }
     }
   }
@@ -212,7 +215,7 @@ export async function relay(
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
     error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
   }
-  const { failure } = state
+  const { failure, failureKind } = state
   const gone = sink.gone
   const at = ctx.clock()
   // Once the stream's last messages have been handed on. Settlement first: nothing may keep it from running.
@@ -221,9 +224,10 @@ export async function relay(
     if (!failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0, at)
     else if (!gone) {
       // An endpoint that dies after its first token must still open its circuit.
-      ctx.observe({
+      const kind = failure.status === 408 ? 'timeout' : failureKind
+      if (kind) ctx.observe({
         endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
-        kind: failure.status === 408 ? 'timeout' : 'server_error',
+        kind,
         at,
         ttfbMs: null,
         tokensPerSecond: null,

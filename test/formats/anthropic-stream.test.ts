@@ -260,7 +260,7 @@ describe('createAnthropicStreamDecoder', () => {
   it('reports an error event with its message and raw body; before any content block, nothing has opened the answer', () => {
     const raw = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
     const events = decodeAll([start(), sse('ping'), { event: 'error', data: JSON.stringify(raw) }])
-    expect(events).toStrictEqual([{ type: 'error', message: 'Overloaded', raw }])
+    expect(events).toStrictEqual([{ type: 'error', message: 'Overloaded', raw, status: 529 }])
   })
 
   it('gives a call whose input never streamed the input its start gave ({} for a tool without parameters), at its stop', () => {

@@ -75,6 +75,9 @@ describe('fromOpenAIChunk', () => {
       [{ type: 'delta', delta: { content: 'Hel' } }],
     ],
     ['an error', { error: { message: 'overloaded' } }, [{ type: 'error', message: 'overloaded', raw: { message: 'overloaded' } }]],
+    ['an error with its status', { error: { message: 'slow down', code: 429 } }, [{ type: 'error', message: 'slow down', raw: { message: 'slow down', code: 429 }, status: 429 }]],
+    ['an error whose code is a word', { error: { message: 'no', code: 'server_error' } }, [{ type: 'error', message: 'no', raw: { message: 'no', code: 'server_error' } }]],
+    ['an error as a string', { error: 'overloaded' }, [{ type: 'error', message: 'overloaded', raw: 'overloaded' }]],
     ['garbage', 'not json', [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: 'not json' }]],
   ])('decodes %s', (_label, body, events) => {
     expect(fromOpenAIChunk(body)).toEqual(events)

@@ -118,3 +118,25 @@ export function anthropicErrorMessage(body: unknown): string | null {
   const parsed = AnthropicErrorBody.safeParse(body)
   return parsed.success ? parsed.data.error.message : null
 }
+
+/** The HTTP status Anthropic answers each error type with (an error event in a stream carries only the type). */
+const ERROR_TYPE_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+}
+
+const AnthropicErrorType = z.looseObject({ error: z.looseObject({ type: z.string() }) })
+
+/** The status an Anthropic error body's type stands for, if known. */
+export function anthropicErrorStatus(body: unknown): number | undefined {
+  const parsed = AnthropicErrorType.safeParse(body)
+  return parsed.success ? ERROR_TYPE_STATUS[parsed.data.error.type] : undefined
+}

@@ -8,6 +8,7 @@ import {
   AnthropicBlock,
   AnthropicUsage,
   anthropicErrorMessage,
+  anthropicErrorStatus,
   anthropicFinishReason,
   otherThan,
   usageFromAnthropic,
@@ -176,8 +177,10 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
           { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
           ...usageEvents(usage && usageFromAnthropic(usage)),
         ])
-      case 'error':
-        return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data }]
+      case 'error': {
+        const status = anthropicErrorStatus(data)
+        return [{ type: 'error', message: anthropicErrorMessage(data) ?? 'Anthropic stream error', raw: data, ...(status ? { status } : {}) }]
+      }
       default:
         // ping, and event types Anthropic may add later, carry nothing for us.
         return []

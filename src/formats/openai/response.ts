@@ -82,8 +82,18 @@ const UpstreamChunk = z.looseObject({
     )
     .nullish(),
   usage: UpstreamUsage.nullish().catch(null),
-  error: z.looseObject({ message: z.string().optional() }).nullish(),
+  error: z.union([z.string(), z.looseObject({ message: z.string().optional(), code: z.unknown().optional() })]).nullish(),
 })
+
+/**
+ * The HTTP status an OpenAI-format error's `code` stands for, when it is one: OpenRouter and
+ * others put it there for an error sent inside a stream, or with a 200 (`{"code": 429}`); OpenAI's
+ * own codes are words (`"rate_limit_exceeded"`), which say nothing here.
+ */
+export function statusOfErrorCode(code: unknown): number | undefined {
+  const status = typeof code === 'string' && /^\d{3}$/.test(code) ? Number(code) : code
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : undefined
+}
 
 export function usageFromOpenAI(usage: z.infer<typeof UpstreamUsage>): TokenUsage {
   return {
@@ -130,7 +140,11 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   const parsed = UpstreamChunk.safeParse(body)
   if (!parsed.success) return [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: body }]
   const chunk = parsed.data
-  if (chunk.error) return [{ type: 'error', message: chunk.error.message ?? 'Upstream stream error', raw: chunk.error }]
+  if (typeof chunk.error === 'string') return [{ type: 'error', message: chunk.error || 'Upstream stream error', raw: chunk.error }]
+  if (chunk.error) {
+    const status = statusOfErrorCode(chunk.error.code)
+    return [{ type: 'error', message: chunk.error.message ?? 'Upstream stream error', raw: chunk.error, ...(status ? { status } : {}) }]
+  }
   const events: StreamEvent[] = []
   const choice = chunk.choices?.[0]
   if (choice?.delta) {
