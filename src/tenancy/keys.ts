@@ -88,14 +88,21 @@ function applyPolicy(policy: Policy, input: PolicyInput): Policy {
   const next = { ...policy }
   if (input.limit !== undefined) next.limitNano = input.limit === null ? null : usdToNano(input.limit)
   if (input.limit_reset !== undefined) next.limitReset = input.limit_reset
-  if (input.rate_limit !== undefined) {
-    next.requestsPerMinute = input.rate_limit?.requests_per_minute ?? null
-    next.tokensPerMinute = input.rate_limit?.tokens_per_minute ?? null
+  // `rate_limit: null` removes both limits; in an object, a limit left out is kept.
+  const rates = input.rate_limit
+  if (rates !== undefined) {
+    next.requestsPerMinute = rates === null ? null : given(rates.requests_per_minute, next.requestsPerMinute)
+    next.tokensPerMinute = rates === null ? null : given(rates.tokens_per_minute, next.tokensPerMinute)
   }
   if (input.max_concurrency !== undefined) next.maxConcurrency = input.max_concurrency
   if (input.allowed_models !== undefined) next.allowedModels = input.allowed_models
   if (input.allowed_providers !== undefined) next.allowedProviders = input.allowed_providers
   return next
+}
+
+/** A value the input gave (null included), else the current one. */
+function given<T>(value: T | null | undefined, current: T | null): T | null {
+  return value === undefined ? current : value
 }
 
 export function newKeyRecord(hash: string, label: string, input: CreateKeyInput, nowIso: string): KeyRecord {

@@ -11,9 +11,10 @@ const Glob = z
   .max(200)
   .regex(/^[a-z0-9*._:/-]+$/i, 'must be a model or provider id, optionally with * wildcards (e.g. "anthropic/*")')
 
+/** Each limit left out is kept as it was (none, for a new key); null removes it. */
 export const RateLimit = z.strictObject({
-  requests_per_minute: z.number().int().positive().nullable().default(null),
-  tokens_per_minute: z.number().int().positive().nullable().default(null),
+  requests_per_minute: z.number().int().positive().nullable().optional(),
+  tokens_per_minute: z.number().int().positive().nullable().optional(),
 })
 export type RateLimit = z.infer<typeof RateLimit>
 

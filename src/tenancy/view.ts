@@ -30,6 +30,7 @@ export function keyView(record: KeyRecord, ledger: Ledger, now: number) {
     updated_at: record.updated_at,
     expires_at: record.expires_at,
     creator_user_id: null,
+    external_user: null,
     workspace_id: 'default',
   }
 }

@@ -63,7 +63,7 @@ describe('POST /v1/keys', () => {
     const fields = [
       'hash', 'name', 'label', 'disabled', 'limit', 'limit_remaining', 'limit_reset', 'include_byok_in_limit',
       'usage', 'usage_daily', 'usage_weekly', 'usage_monthly', 'byok_usage', 'byok_usage_daily', 'byok_usage_weekly', 'byok_usage_monthly',
-      'created_at', 'updated_at', 'expires_at', 'creator_user_id', 'workspace_id',
+      'created_at', 'updated_at', 'expires_at', 'creator_user_id', 'external_user', 'workspace_id',
     ]
     const created = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'shape', include_byok_in_limit: false }) })
     expect(created.status).toBe(201)
@@ -186,6 +186,19 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect((await adminFetch(`/v1/keys/${'0'.repeat(64)}`)).status).toBe(404)
     expect((await adminFetch('/v1/keys/not-a-hash')).status).toBe(400)
     expect((await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: '{}' })).status).toBe(400)
+  })
+
+  it('changes the rate limits given and keeps those left out; null removes one, or both', async () => {
+    const { hash } = await createKey({ name: 'rates', rate_limit: { requests_per_minute: 5, tokens_per_minute: 1000 } })
+    const patch = async (body: object) => {
+      const response = await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify(body) })
+      expect(response.status).toBe(200)
+      return ((await response.json()) as { data: { rate_limit: unknown } }).data.rate_limit
+    }
+    expect(await patch({ rate_limit: { requests_per_minute: 10 } })).toEqual({ requests_per_minute: 10, tokens_per_minute: 1000 })
+    expect(await patch({ rate_limit: { tokens_per_minute: null } })).toEqual({ requests_per_minute: 10, tokens_per_minute: null })
+    expect(await patch({ rate_limit: null })).toBeNull()
+    expect(await patch({ rate_limit: { tokens_per_minute: 50 } })).toEqual({ requests_per_minute: null, tokens_per_minute: 50 })
   })
 
   it('deletes a key, after which it is gone everywhere', async () => {

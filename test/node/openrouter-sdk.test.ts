@@ -3,7 +3,7 @@ import { OpenRouter } from '@openrouter/sdk'
 import type { ChatResult, ChatStreamChunk, ChatUsage } from '@openrouter/sdk/models'
 import { NotFoundResponseError, OpenRouterError, UnauthorizedResponseError } from '@openrouter/sdk/models/errors'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './support/meridian'
+import { ADMIN_TOKEN, ANTHROPIC_FORMAT_PROVIDER, MODEL, UNKNOWN_KEY, useMeridian } from './support/meridian'
 
 /**
  * OpenRouter's official SDK (`@openrouter/sdk` 1.x) pointed at the gateway's `/api/v1` with
@@ -163,6 +163,17 @@ describe('@openrouter/sdk reads the rest of the API (strict response validation)
     const generation = await vi.waitFor(() => client.generations.getGeneration({ id: result.id }), { timeout: 5_000, interval: 100 })
     expect(generation.data.id).toBe(result.id)
     expect(generation.data.totalCost).toBeGreaterThan(0)
+  })
+
+  it('provisions keys with a management key: create, get, update, list, delete', async () => {
+    const management = new OpenRouter({ serverURL: `${meridian().url}/api/v1`, apiKey: ADMIN_TOKEN, retryConfig: { strategy: 'none' } })
+    const created = await management.apiKeys.create({ requestBody: { name: 'sdk-made', limit: 2 } })
+    expect(created.key).toMatch(/^sk-mer-v1-/)
+    const { hash } = created.data
+    expect((await management.apiKeys.get({ hash })).data).toMatchObject({ name: 'sdk-made', limit: 2 })
+    expect((await management.apiKeys.update({ hash, requestBody: { name: 'sdk-renamed' } })).data.name).toBe('sdk-renamed')
+    expect((await management.apiKeys.list({})).data.map((key) => key.hash)).toContain(hash)
+    expect((await management.apiKeys.delete({ hash })).deleted).toBe(true)
   })
 
   it('lists providers', async () => {
