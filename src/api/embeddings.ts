@@ -3,6 +3,7 @@ import { EmbeddingsRequest, planningRequest } from '../formats/openai/embeddings
 import { admitWithin } from '../gateway/accounting'
 import { embed, embeddingBounds } from '../gateway/embed'
 import { newGeneration } from '../gateway/identity'
+import { primaryOnly } from '../routing/preferences'
 import { requireTenant } from './auth'
 import { readJsonBody } from './body'
 import { engineHooks, planRequest, renewing } from './chat'
@@ -32,6 +33,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       now,
       plan: route.endpoints,
       bounds: embeddingBounds(request),
+      onePerModel: primaryOnly(planning.provider),
     }),
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }

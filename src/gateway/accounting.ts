@@ -91,7 +91,8 @@ export function admit(asker: Asker, keyHash: string, input: { id: string; now: n
 export async function admitWithin(
   asker: Asker,
   keyHash: string,
-  input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds; onePerModel?: boolean },
+  /** `onePerModel`: only each model's first allowed endpoint may be tried (`allow_fallbacks: false`, routing/preferences.ts primaryOnly). */
+  input: { id: string; now: number; plan: Endpoint[]; bounds: TokenBounds; onePerModel: boolean },
 ): Promise<Admitted> {
   const { bounds } = input
   const candidates = input.plan.map((endpoint) => ({

@@ -69,14 +69,16 @@ export async function tryPrepared<T, Call>(
   const attempts: AttemptRecord[] = []
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
-  let tooLongFor = 0
+  // Per model, the largest window its provider found the prompt too long for: its endpoints with no larger one would too.
+  // (Another model counts its tokens with its own tokenizer.)
+  const tooLongFor = new Map<string, number>()
   // Models whose request was refused as such: the rest of their endpoints would refuse it too.
   const refused = new Set<string>()
   const clientLeft = (): Unserved => ({ ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true })
   for (const endpoint of ctx.plan) {
     if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
-    if (endpoint.contextLength <= tooLongFor || refused.has(endpoint.model.id)) continue
+    if (endpoint.contextLength <= (tooLongFor.get(endpoint.model.id) ?? 0) || refused.has(endpoint.model.id)) continue
     const started = ctx.clock()
     const result = await prepareAndAttempt(ctx, endpoint, prepare, attempt)
     const ended = ctx.clock()
@@ -92,7 +94,7 @@ export async function tryPrepared<T, Call>(
     if (ctx.clientGone.aborted) return clientLeft()
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     last = { failure: result.failure, endpoint }
-    if (result.failure.outcome === 'context_length') tooLongFor = Math.max(tooLongFor, endpoint.contextLength)
+    if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, Math.max(tooLongFor.get(endpoint.model.id) ?? 0, endpoint.contextLength))
     // An answer too large to read was billed by its provider, and another would be too: nothing more.
     if (result.failure.outcome === 'too_large') break
     // As on OpenRouter, any other error may move on to the next model of `models`.

@@ -72,6 +72,8 @@ export function parametersUsed(request: ChatRequest): string[] {
   for (const [field, parameter] of PARAMETER_ENTRIES) {
     if (request[field] !== undefined && request[field] !== null) used.add(parameter)
   }
+  // OpenRouter lists a JSON schema's support apart from JSON mode's.
+  if (request.response_format?.type === 'json_schema') used.add('structured_outputs')
   return [...used]
 }
 
@@ -211,7 +213,10 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
   return { kept, funnel }
 }
 
-/** Soft: endpoints that would ignore `response_format` go after those that honour it. */
+/** Soft: endpoints that would ignore `response_format` (or its JSON schema) go after those that honour it. */
 export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest): boolean {
-  return !request.response_format || endpoint.spec.supportedParameters.includes('response_format')
+  const format = request.response_format
+  if (!format) return true
+  const supported = endpoint.spec.supportedParameters
+  return supported.includes('response_format') && (format.type !== 'json_schema' || supported.includes('structured_outputs'))
 }

@@ -72,7 +72,7 @@ describe('GET /v1/models', () => {
       pricing: { prompt: '0.000001', completion: '0.000002', request: '0', image: '0', web_search: '0', internal_reasoning: '0' },
       top_provider: { context_length: 128000, max_completion_tokens: 4096, is_moderated: false },
       per_request_limits: null,
-      supported_parameters: ['max_tokens', 'response_format', 'stop', 'temperature', 'tools'],
+      supported_parameters: ['max_tokens', 'response_format', 'stop', 'structured_outputs', 'temperature', 'tools'],
       default_parameters: null,
       supported_voices: null,
       links: { details: '/api/v1/models/test/chat/endpoints' },

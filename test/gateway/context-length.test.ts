@@ -32,6 +32,19 @@ describe('a context-length refusal', () => {
     expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9101', '9103'])
   })
 
+  it('still moves on to the next model of `models`, whose window is its own, counted by its own tokenizer', async () => {
+    const upstream = fakeUpstreams({
+      [ALPHA]: tooLong,
+      [BETA]: tooLong,
+      // test/chat's 200k endpoint refuses too; test/other (128k) there is another model.
+      [GAMMA]: (call) => ((call.body as { model: string }).model === 'gamma-chat' ? tooLong() : jsonResponse(openaiCompletion())),
+    })
+    const response = await chat(tenant.key, { model: 'test/chat', models: ['test/other'], messages: [{ role: 'user', content: 'a long prompt' }] })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { model: string }).model).toBe('test/other')
+    expect(upstream.calls.map((call) => (call.body as { model: string }).model)).toEqual(['alpha-chat', 'gamma-chat', 'gamma-other'])
+  })
+
   it('is recognised from the start of a long error body that echoes the prompt', async () => {
     const echoing = () => new Response(`The prompt is too long for this model. Prompt: ${'x'.repeat(200_000)}`, { status: 400 })
     fakeUpstreams({ [ALPHA]: echoing, [GAMMA]: () => jsonResponse(openaiCompletion()) })

@@ -126,6 +126,15 @@ describe('POST /v1/embeddings', () => {
     expect(((await response.json()) as ErrorJson).error).toMatchObject({ message: 'Provider returned error', metadata: { provider_name: 'Gamma' } })
   })
 
+  it('tries only each model’s first provider with provider.allow_fallbacks: false, as chat does', async () => {
+    const failing = () => jsonResponse({ error: { message: 'overloaded' } }, 503)
+    const upstream = fakeUpstreams({ [ALPHA]: failing, [GAMMA]: failing })
+    const response = await embeddings({ model: 'test/embed', input: 'a', provider: { allow_fallbacks: false } })
+    expect(response.status).toBe(502)
+    expect(upstream.calls).toHaveLength(1)
+    expect(response.headers.get('x-meridian-attempts')).toBe('1')
+  })
+
   it('falls back to the next of `models`', async () => {
     fakeUpstreams({ [GAMMA]: served })
     const response = await embeddings({ model: 'test/chat', models: ['test/embed-b'], input: 'a' })

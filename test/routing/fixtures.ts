@@ -17,7 +17,9 @@ const provider = (id: string, lat: number, lon: number, format: 'openai' | 'anth
   dataCollection,
 })
 
-const ALL = ['temperature', 'max_tokens', 'tools', 'tool_choice', 'response_format', 'stop', 'seed']
+const ALL = ['temperature', 'max_tokens', 'tools', 'tool_choice', 'response_format', 'structured_outputs', 'stop', 'seed']
+/** JSON mode without JSON schemas, as some providers list it. */
+const JSON_MODE_ONLY = ALL.filter((parameter) => parameter !== 'structured_outputs')
 
 export const catalogDoc: CatalogInput = {
   providers: [
@@ -36,7 +38,7 @@ export const catalogDoc: CatalogInput = {
       endpoints: [
         { provider: 'us', upstreamModel: 'm', pricing: { prompt: '0.000002', completion: '0.000008' }, maxCompletionTokens: 4096, supportedParameters: ALL, quantization: 'fp16' },
         { provider: 'eu', upstreamModel: 'm', pricing: { prompt: '0.000003', completion: '0.000015' }, maxCompletionTokens: 4096, supportedParameters: ALL, quantization: 'bf16' },
-        { provider: 'ap', upstreamModel: 'm', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 4096, supportedParameters: ALL, quantization: 'fp8' },
+        { provider: 'ap', upstreamModel: 'm', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 4096, supportedParameters: JSON_MODE_ONLY, quantization: 'fp8' },
         {
           provider: 'cheap',
           upstreamModel: 'm',

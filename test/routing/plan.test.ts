@@ -163,6 +163,12 @@ describe('provider preferences', () => {
     expect(route({ response_format, provider: { order: ['cheap'] } })).toEqual(['cheap', 'us', 'eu', 'ap'])
     expect(route({ response_format, provider: { require_parameters: true } })).toEqual(['us', 'eu', 'ap'])
   })
+
+  it('requires structured_outputs for a JSON schema with require_parameters (ap has JSON mode only), as OpenRouter lists it', () => {
+    const response_format = { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object' } } }
+    expect(route({ response_format, provider: { require_parameters: true } })).toEqual(['us', 'eu'])
+    expect(route({ response_format: { type: 'json_object' }, provider: { require_parameters: true } })).toEqual(['us', 'eu', 'ap'])
+  })
 })
 
 describe('filters: endpoints that cannot fit the request are never tried', () => {

@@ -25,7 +25,7 @@ const endpoint = (providerId: string, upstreamModel: string, prompt = '0.000001'
   upstreamModel,
   pricing: { prompt, completion },
   maxCompletionTokens: 4096,
-  supportedParameters: ['temperature', 'tools', 'response_format', 'max_tokens', 'stop'],
+  supportedParameters: ['temperature', 'tools', 'response_format', 'structured_outputs', 'max_tokens', 'stop'],
   quantization: 'unknown' as const,
 })
 
