@@ -145,6 +145,21 @@ describe('createOpenAIStreamDecoder', () => {
     ])
   })
 
+  it('gives a call that opens without an id one, with its type, and keeps it when the upstream names the call later', () => {
+    const decode = createOpenAIStreamDecoder()
+    const events = [call(0, null, '{"a":'), call(0, 'late', '1}'), call(1, null, '{}'), choice({}, 'tool_calls')].flatMap(decode)
+    const fragments = events.flatMap((event) => (event.type === 'delta' ? (event.delta.tool_calls ?? []) : []))
+    expect(fragments.map((fragment) => [fragment.index, fragment.function?.arguments])).toEqual([
+      [0, '{"a":'],
+      [0, '1}'],
+      [1, '{}'],
+    ])
+    expect(fragments[0]).toMatchObject({ id: expect.stringMatching(/^call_[0-9a-f]{32}$/), type: 'function' })
+    expect(fragments[1]!.id).toBeUndefined()
+    expect(fragments[2]).toMatchObject({ id: expect.stringMatching(/^call_/), type: 'function' })
+    expect(fragments[2]!.id).not.toBe(fragments[0]!.id)
+  })
+
   it('passes a stream without calls through as fromOpenAIChunk decodes it', () => {
     const decode = createOpenAIStreamDecoder()
     for (const chunk of [choice({ content: 'Hi' }), choice({}, 'stop')]) expect(decode(chunk)).toEqual(fromOpenAIChunk(chunk))

@@ -70,6 +70,24 @@ describe('streaming relay', () => {
     expect((chunks.at(-1)!.usage as { completion_tokens: number }).completion_tokens).toBeGreaterThan(0)
   })
 
+  it('gives a streamed tool call the upstream sent without an id one, as the OpenAI SDK needs', async () => {
+    const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([
+          chunk({ role: 'assistant', tool_calls: [{ index: 0, function: { name: 'get_weather', arguments: '{"city":' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+          chunk({}, 'tool_calls'),
+          'data: [DONE]\n\n',
+        ]),
+    })
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }]
+    const { data: chunks } = await readSse(await chat(tenant.key, { ...ask, model: 'test/other', tools }))
+    const fragments = chunks.flatMap((c) => (c.choices as any[]).flatMap((choice) => choice.delta?.tool_calls ?? []))
+    expect(fragments[0]).toMatchObject({ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather' } })
+    expect(fragments.map((fragment) => fragment.function.arguments).join('')).toBe('{"city":"Paris"}')
+  })
+
   it('sends keep-alive comments while the upstream is slow to start', async () => {
     const gate = latch()
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['late']), { hold: gate.promise }) })

@@ -7,7 +7,10 @@ import { fromOpenAIChunk } from './response'
  * - some servers (Ollama, some vLLM builds) number every parallel call 0 and tell them apart by
  *   id: a new id at an index is a new call, so the calls are numbered again in order of arrival;
  * - a call that streamed no arguments gets `{}` before the finish, as OpenAI sends for a call
- *   without parameters (clients parse the arguments as JSON, and `""` is not JSON).
+ *   without parameters (clients parse the arguments as JSON, and `""` is not JSON);
+ * - a call that opens without an id (some OpenAI-compatible servers send none) is given one, with
+ *   its type, as a JSON answer's is: clients need it to answer the call, and the OpenAI SDK's
+ *   stream helpers refuse a call without one. An id the upstream sends later is not relayed.
  * A stream without tool calls never touches this state.
  */
 export function createOpenAIStreamDecoder(): (chunk: unknown) => StreamEvent[] {
@@ -17,10 +20,17 @@ export function createOpenAIStreamDecoder(): (chunk: unknown) => StreamEvent[] {
 
   const renumber = (delta: ToolCallDelta): ToolCallDelta => {
     let call = open.get(delta.index)
-    if (!call || (delta.id && call.id && delta.id !== call.id)) {
-      call = { index: calls.length, id: delta.id ?? null, argued: false }
+    if (!call || (delta.id && call.id && !call.madeUp && delta.id !== call.id)) {
+      call = { index: calls.length, id: delta.id ?? null, argued: false, madeUp: !delta.id }
       open.set(delta.index, call)
       calls.push(call)
+      if (call.madeUp) {
+        call.id = `call_${crypto.randomUUID().replaceAll('-', '')}`
+        delta = { ...delta, id: call.id, type: 'function' }
+      }
+    } else if (call.madeUp && delta.id) {
+      const { id: _late, ...rest } = delta
+      delta = rest
     }
     call.id ??= delta.id ?? null
     // Whitespace alone is no arguments: the `{}` still comes.
@@ -48,4 +58,6 @@ interface Call {
   id: string | null
   /** Whether any arguments came. */
   argued: boolean
+  /** Whether the id is the gateway's, the upstream having sent none. */
+  madeUp: boolean
 }
