@@ -6,6 +6,7 @@ import { thinkingBlocks } from './details'
 import { applyThinking, applyVerbosity, canThink, reasoningOf, thinkingBlocked } from './thinking'
 import { convertTools } from './tools'
 import { cacheControl, isThinking, withCache, type Block, type Body, type Turn } from './wire'
+import { portableToolId } from '../tool-ids'
 
 /**
  * Canonical (OpenAI) chat request → Anthropic Messages request body. Anthropic rejects unknown
@@ -138,7 +139,7 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     if (text) blocks.push(withCache({ type: 'text', text }, part))
   }
   for (const call of message.tool_calls ?? []) {
-    blocks.push(withCache({ type: 'tool_use', id: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) }, call))
+    blocks.push(withCache({ type: 'tool_use', id: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) }, call))
   }
   return blocks
 }
@@ -152,9 +153,9 @@ function toolResult(message: Extract<Message, { role: 'tool' }>, index: number):
   const { content } = message
   const failed = message.is_error ? { is_error: true } : {}
   if (typeof content !== 'string' && content.some((part) => part.type !== 'text')) {
-    return { type: 'tool_result', tool_use_id: message.tool_call_id, content: userBlocks(content, index), ...failed }
+    return { type: 'tool_result', tool_use_id: portableToolId(message.tool_call_id), content: userBlocks(content, index), ...failed }
   }
-  const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(content), ...failed }
+  const block: Block = { type: 'tool_result', tool_use_id: portableToolId(message.tool_call_id), content: textOf(content), ...failed }
   const cached = typeof content === 'string' ? undefined : content.filter((part) => cacheControl(part.cache_control)).at(-1)
   return cached ? withCache(block, cached) : block
 }

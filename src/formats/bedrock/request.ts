@@ -5,6 +5,7 @@ import { jsonTool } from '../json-tool'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
 import { canThink } from '../anthropic/thinking'
 import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
+import { portableToolId } from '../tool-ids'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
@@ -165,7 +166,7 @@ function reasoningFirst(blocks: Block[]): Block[] {
  * `status: "error"` where the model takes it.
  */
 function toolResultBlock(toolUseId: string, content: Block[], failed: boolean): Block {
-  return { toolResult: { toolUseId, content, ...(failed ? { status: 'error' } : {}) } }
+  return { toolResult: { toolUseId: portableToolId(toolUseId), content, ...(failed ? { status: 'error' } : {}) } }
 }
 
 /**
@@ -192,7 +193,7 @@ function withDocumentsAnchored(turn: Turn): void {
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
   const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('')
   const calls = (message.tool_calls ?? []).map((call) => ({
-    toolUse: { toolUseId: call.id, name: call.function.name, input: toolCallArguments(call.function.arguments, index) },
+    toolUse: { toolUseId: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) },
   }))
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
   return [...(text.trim() ? [{ text }] : []), ...calls]

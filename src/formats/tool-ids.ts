@@ -1,0 +1,25 @@
+/**
+ * Tool-call ids as Anthropic and Bedrock accept them: letters, digits, `_` and `-`, at most 64
+ * characters (Bedrock's bound). A conversation may carry ids another provider minted, such as
+ * Kimi's `functions.get_weather:0`; each is rewritten the same way wherever it stands (the call
+ * and its result), with a hash of the original so that two ids cannot become one. Pure.
+ */
+
+const ACCEPTED = /^[A-Za-z0-9_-]{1,64}$/
+const HASH_LENGTH = 7
+
+export function portableToolId(id: string): string {
+  if (ACCEPTED.test(id)) return id
+  const hash = fnv1a(id).toString(36).padStart(HASH_LENGTH, '0')
+  return `${id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64 - HASH_LENGTH - 1)}_${hash}`
+}
+
+/** FNV-1a, 32 bits: a stable, synchronous hash (not for secrets). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash >>> 0
+}
