@@ -1,6 +1,7 @@
 import type { Endpoint } from '../catalog/snapshot'
 import { GATEWAY_FIELDS, type ChatRequest } from '../formats/openai/request'
-import { fromOpenAI } from '../formats/openai/response'
+import { reasoningOf } from '../formats/anthropic/thinking'
+import { fromOpenAI, withoutReasoning } from '../formats/openai/response'
 import { mediaAfterToolResults } from '../formats/openai/tool-media'
 import { createOpenAIStreamDecoder } from '../formats/openai/stream'
 import type { Adapter } from './adapter'
@@ -17,10 +18,12 @@ export const openaiAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream }) {
     const preset = presetFor(endpoint.provider)
     const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
-    const decodeChunk = createOpenAIStreamDecoder()
+    // Most OpenAI-compatible servers ignore `reasoning.exclude`: the gateway leaves their reasoning out itself.
+    const excludeReasoning = reasoningOf(request).exclude
+    const decodeChunk = createOpenAIStreamDecoder({ excludeReasoning })
     return {
       request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
-      decodeCompletion: fromOpenAI,
+      decodeCompletion: excludeReasoning ? (answer) => withoutReasoning(fromOpenAI(answer)) : fromOpenAI,
       decodeStream: (message) => (message.data === '[DONE]' ? [] : decodeChunk(parseJson(message.data))),
       errorMessage: openaiErrorMessage,
     }

@@ -229,6 +229,37 @@ describe('OpenAI-format upstreams', () => {
   })
 })
 
+describe('reasoning.exclude with an OpenAI-format upstream, which ignores it', () => {
+  const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
+  const ask = { model: 'test/other', reasoning: { effort: 'high', exclude: true }, messages: [{ role: 'user', content: '2+2?' }] }
+
+  it('leaves the reasoning out of a JSON answer, and still bills its tokens', async () => {
+    const answer = openaiCompletion({ content: '4', usage: { prompt_tokens: 10, completion_tokens: 30, completion_tokens_details: { reasoning_tokens: 25 } } })
+    answer.choices[0]!.message = { role: 'assistant', content: '4', reasoning_content: 'The user asks 2+2. That is 4.', reasoning_details: [{ type: 'reasoning.text', text: 'The user asks' }] } as never
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(answer) })
+    const body = (await (await chat(tenant.key, ask)).json()) as { choices: { message: Record<string, unknown> }[]; usage: Record<string, unknown> }
+    expect(body.choices[0]!.message).toMatchObject({ content: '4' })
+    expect(body.choices[0]!.message).not.toHaveProperty('reasoning')
+    expect(body.choices[0]!.message).not.toHaveProperty('reasoning_details')
+    expect(body.usage).toMatchObject({ completion_tokens: 30, completion_tokens_details: { reasoning_tokens: 25 } })
+  })
+
+  it('leaves it out of a stream (include_reasoning: false too), and counts it for a stream cut before its usage', async () => {
+    fakeUpstreams({
+      [GAMMA]: () =>
+        sseResponse([chunk({ role: 'assistant', content: null, reasoning_content: 'The user asks 2+2.' }), chunk({ reasoning_content: ' That is 4.' }), chunk({ content: '4' }), chunk({}, 'stop'), 'data: [DONE]\n\n']),
+    })
+    for (const body of [{ ...ask, stream: true }, { model: 'test/other', include_reasoning: false, stream: true, messages: ask.messages }]) {
+      const { data: chunks } = await readSse(await chat(tenant.key, body))
+      const deltas = chunks.flatMap((c) => (c.choices as { delta?: Record<string, unknown> }[]).map((choice) => choice.delta ?? {}))
+      expect(deltas.map((delta) => delta.reasoning ?? '').join('')).toBe('')
+      expect(deltas.map((delta) => delta.content ?? '').join('')).toBe('4')
+      // No usage came: the estimate counts the hidden reasoning (29 characters) with the answer.
+      expect((chunks.at(-1)!.usage as { completion_tokens: number }).completion_tokens).toBeGreaterThan(1)
+    }
+  })
+})
+
 describe('~author/family-latest', () => {
   it('is served by the newest model of the family, which the answer names', async () => {
     const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })

@@ -130,6 +130,12 @@ export function fromOpenAI(body: unknown): Completion {
   }
 }
 
+/** A completion with its reasoning left out (`reasoning.exclude`); its tokens are still billed. */
+export function withoutReasoning(completion: Completion): Completion {
+  const { reasoning: _text, reasoning_details: _details, ...message } = completion.message
+  return { ...completion, message }
+}
+
 /**
  * Converts one upstream chunk (already JSON-parsed) into canonical events. Empty placeholder
  * chunks and empty `tool_calls` arrays, which some providers send, produce no event.

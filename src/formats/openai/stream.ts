@@ -1,4 +1,4 @@
-import type { StreamEvent, ToolCallDelta } from '../canonical'
+import { hiddenEvents, type StreamEvent, type ToolCallDelta } from '../canonical'
 import { fromOpenAIChunk } from './response'
 
 /**
@@ -13,7 +13,24 @@ import { fromOpenAIChunk } from './response'
  *   stream helpers refuse a call without one. An id the upstream sends later is not relayed.
  * A stream without tool calls never touches this state.
  */
-export function createOpenAIStreamDecoder(): (chunk: unknown) => StreamEvent[] {
+export function createOpenAIStreamDecoder(options: { excludeReasoning?: boolean } = {}): (chunk: unknown) => StreamEvent[] {
+  const decode = createCallDecoder()
+  if (!options.excludeReasoning) return decode
+  return (chunk) => decode(chunk).flatMap(hidingReasoning)
+}
+
+/**
+ * Under `reasoning.exclude`, reasoning in a delta is not relayed but counted, as hidden text (so a
+ * stream cut before its usage is charged for it); the rest of the delta goes on.
+ */
+function hidingReasoning(event: StreamEvent): StreamEvent[] {
+  if (event.type !== 'delta' || (event.delta.reasoning === undefined && event.delta.reasoning_details === undefined)) return [event]
+  const { reasoning, reasoning_details: _details, ...rest } = event.delta
+  const kept: StreamEvent[] = Object.values(rest).some((value) => value !== undefined && value !== null) || event.logprobs ? [{ ...event, delta: rest }] : []
+  return [...hiddenEvents(reasoning), ...kept]
+}
+
+function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
   /** Upstream index → the call open there. */
   const open = new Map<number, Call>()
   const calls: Call[] = []
