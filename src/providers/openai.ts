@@ -1,4 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
+import { GatewayError } from '../errors'
 import { GATEWAY_FIELDS, type ChatRequest } from '../formats/openai/request'
 import { reasoningOf } from '../formats/anthropic/thinking'
 import { fromOpenAI, withoutReasoning } from '../formats/openai/response'
@@ -17,6 +18,11 @@ import { presetFor, type Preset } from './presets'
 export const openaiAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream }) {
     const preset = presetFor(endpoint.provider)
+    const stops = Array.isArray(request.stop) ? request.stop.length : 0
+    if (preset.maxStops !== undefined && stops > preset.maxStops) {
+      // Another provider may take them; if none does, the client learns why.
+      throw new GatewayError(400, 'invalid_request', `stop: ${endpoint.provider.name} takes at most ${preset.maxStops} stop sequences, and the request has ${stops}`)
+    }
     const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
     // Most OpenAI-compatible servers ignore `reasoning.exclude`: the gateway leaves their reasoning out itself.
     const excludeReasoning = reasoningOf(request).exclude

@@ -25,6 +25,11 @@ export interface Preset {
   partFields: readonly string[]
   /** Whether `stream_options.include_usage` may be sent; without it the provider must send usage unasked. */
   streamOptions: boolean
+  /**
+   * The most stop sequences the provider takes (OpenAI's 4, which chat completions requests are
+   * held to; a `/v1/messages` request, as Anthropic's API, may carry more). More cannot go there.
+   */
+  maxStops?: number
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -78,6 +83,7 @@ export const PRESETS = {
     accepts: OPENAI_PARAMETERS,
     // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
     parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT, VERBOSITY],
+    maxStops: 4,
   }),
   azure: preset({
     auth: 'api-key',
@@ -86,6 +92,7 @@ export const PRESETS = {
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
     parameters: [REASONING_EFFORT, VERBOSITY],
+    maxStops: 4,
   }),
   groq: preset({
     baseUrl: 'https://api.groq.com/openai/v1',

@@ -98,6 +98,18 @@ describe('OpenAI-compatible presets through the gateway', () => {
     expect(data.at(-1)).toMatchObject({ usage: { prompt_tokens: 12, completion_tokens: 2 } })
   })
 
+  it('send Azure no more than its 4 stop sequences: a /v1/messages request with more goes elsewhere, or is refused saying why', async () => {
+    const upstream = fakeUpstreams({ [GROQ]: () => jsonResponse(openaiCompletion()), [AZURE]: () => jsonResponse(openaiCompletion()) })
+    const body = { model: 'test/both', max_tokens: 50, stop_sequences: ['a', 'b', 'c', 'd', 'e'], messages: [{ role: 'user', content: 'hi' }] }
+    const served = await chat(tenant.key, { ...body, provider: { order: ['azure', 'groq'] } }, '/v1/messages')
+    expect(served.status).toBe(200)
+    expect(upstream.calls.map((call) => call.url)).toEqual([`${GROQ}/chat/completions`])
+    expect(upstream.calls[0]!.body.stop).toEqual(['a', 'b', 'c', 'd', 'e'])
+    const refused = await chat(tenant.key, { ...body, provider: { only: ['azure'] } }, '/v1/messages')
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('Azure OpenAI takes at most 4 stop sequences, and the request has 5')
+  })
+
   it('route around Groq when provider.require_parameters asks for a parameter its preset drops', async () => {
     const upstream = fakeUpstreams({ [GROQ]: () => jsonResponse(openaiCompletion()), [AZURE]: () => jsonResponse(openaiCompletion()) })
     const response = await chat(tenant.key, { model: 'test/both', messages, logprobs: true, provider: { require_parameters: true } })
