@@ -19,6 +19,7 @@ describe('fromOpenAIChunk', () => {
       choice({ reasoning_content: 'think' }),
       [{ type: 'delta', delta: { reasoning: 'think' } }],
     ],
+    ['reasoning_content beside an empty reasoning', choice({ reasoning: '', reasoning_content: 'think' }), [{ type: 'delta', delta: { reasoning: 'think' } }]],
     [
       'a tool-call fragment',
       choice({ tool_calls: [{ index: 0, function: { arguments: '{"a' } }] }),
@@ -90,6 +91,11 @@ describe('fromOpenAI', () => {
     expect(fromOpenAI(answer(logprobs)).logprobs).toEqual(logprobs)
     expect(fromOpenAI(answer(7))).not.toHaveProperty('logprobs')
     expect(fromOpenAI(answer(null))).not.toHaveProperty('logprobs')
+  })
+
+  it('reads reasoning_content when reasoning is there but empty', () => {
+    const completion = fromOpenAI({ choices: [{ message: { role: 'assistant', content: '4', reasoning: '', reasoning_content: 'think' }, finish_reason: 'stop' }] })
+    expect(completion.message.reasoning).toBe('think')
   })
 
   it('makes up the id of a tool call a server left out or empty, each its own', () => {

@@ -119,7 +119,7 @@ export function fromOpenAI(body: unknown): Completion {
       role: 'assistant',
       content: content ?? null,
       refusal: refusal ?? null,
-      ...(reasoning || reasoning_content ? { reasoning: reasoning ?? reasoning_content } : {}),
+      ...(reasoning || reasoning_content ? { reasoning: reasoning || reasoning_content } : {}),
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
     ...(renderable(choice.logprobs) ? { logprobs: choice.logprobs } : {}),
@@ -158,7 +158,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
     if (nestingDepth(extra) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
     const delta: Delta = { ...extra }
     if (content) delta.content = content
-    if (reasoning || reasoning_content) delta.reasoning = reasoning ?? reasoning_content ?? undefined
+    if (reasoning || reasoning_content) delta.reasoning = (reasoning || reasoning_content) ?? undefined
     if (refusal) delta.refusal = refusal
     if (tool_calls?.length) {
       delta.tool_calls = tool_calls.map((call) => ({
