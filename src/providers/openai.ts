@@ -25,7 +25,7 @@ export const openaiAdapter: Adapter = {
     }
     const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
     // Most OpenAI-compatible servers ignore `reasoning.exclude`: the gateway leaves their reasoning out itself.
-    const excludeReasoning = reasoningOf(request).exclude
+    const excludeReasoning = (request.reasoning != null || request.include_reasoning != null) && reasoningOf(request).exclude
     const decodeChunk = createOpenAIStreamDecoder({ excludeReasoning })
     return {
       request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
