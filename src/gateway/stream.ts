@@ -106,9 +106,15 @@ async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<At
 async function firstEvents(call: UpstreamCall, controller: AbortController): Promise<AttemptResult<OpenStream>> {
   const response = await send(call.request, controller.signal)
   if (!response.ok) return { ok: false, failure: await failureFromResponse(response, call) }
-  if (isJson(response)) return { ok: false, failure: await failureFromJsonAnswer(response, call) }
   if (!response.body) return { ok: false, failure: badResponse('Upstream answered without a body', null) }
-  const reader = (call.streamMessages ?? sseMessages)(response.body)
+  let body = response.body
+  if (isJson(response)) {
+    // Some servers label their stream JSON: only an answer that is JSON is one.
+    const peek = await peeked(body)
+    if (peek.first === '{' || peek.first === '[') return { ok: false, failure: await failureFromJsonAnswer(new Response(peek.body), call) }
+    body = peek.body
+  }
+  const reader = (call.streamMessages ?? sseMessages)(body)
   const buffered: StreamEvent[] = []
   while (!buffered.some((event) => event.type !== 'usage')) {
     const { done, value } = await reader.read()
@@ -124,7 +130,32 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   return { ok: true, value: { reader, buffered, controller } }
 }
 
-/** A JSON answer, where a stream was asked for. */
+/** An answer labelled JSON, where a stream was asked for. */
 function isJson(response: Response): boolean {
   return response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/json'
+}
+
+/** A body's first character that is not whitespace (empty at its end), and the body whole again. */
+async function peeked(body: ReadableStream<Uint8Array>): Promise<{ first: string; body: ReadableStream<Uint8Array> }> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  const read: Uint8Array[] = []
+  let text = ''
+  while (text.trim() === '') {
+    const chunk = await reader.read()
+    if (chunk.done) break
+    read.push(chunk.value)
+    text += decoder.decode(chunk.value, { stream: true })
+  }
+  const whole = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = read.shift()
+      if (next) return controller.enqueue(next)
+      const chunk = await reader.read()
+      if (chunk.done) controller.close()
+      else controller.enqueue(chunk.value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return { first: text.trimStart().charAt(0), body: whole }
 }

@@ -2,6 +2,7 @@ import type { ProviderSpec } from '../catalog/schema'
 import type { Endpoint } from '../catalog/snapshot'
 import { carriesDocuments, estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { takesForcedTool } from '../formats/bedrock/request'
 import { droppedFields } from '../providers/presets'
 import { namesProvider, type ProviderPreferences } from './preferences'
 import { endpointKey } from '../health/types'
@@ -183,7 +184,7 @@ const FILTERS: Filter[] = [
     // The catalog's claim, and what an OpenAI-compatible provider's preset drops before sending.
     keep: (e, facts, { preferences, request }) =>
       preferences?.require_parameters !== true ||
-      (facts.parameters.every((p) => e.spec.supportedParameters.includes(p)) &&
+      (facts.parameters.every((p) => supports(e, p)) &&
         !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field))),
   },
 ]
@@ -216,7 +217,22 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
 /** Soft: endpoints that would ignore `response_format` (or its JSON schema) go after those that honour it. */
 export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest): boolean {
   const format = request.response_format
-  if (!format) return true
-  const supported = endpoint.spec.supportedParameters
-  return supported.includes('response_format') && (format.type !== 'json_schema' || supported.includes('structured_outputs'))
+  return !format || (supports(endpoint, 'response_format') && (format.type !== 'json_schema' || supports(endpoint, 'structured_outputs')))
+}
+
+/**
+ * Whether an endpoint supports a parameter: as its catalog entry says, and a JSON schema
+ * (`structured_outputs`) besides wherever it takes `response_format` and the gateway enforces the
+ * schema itself (a forced tool for Anthropic, and for Claude and Nova on Bedrock; Gemini's
+ * `responseJsonSchema`), whatever a synced or hand-written entry lists.
+ */
+function supports(endpoint: Endpoint, parameter: string): boolean {
+  const listed = endpoint.spec.supportedParameters
+  if (listed.includes(parameter)) return true
+  return parameter === 'structured_outputs' && listed.includes('response_format') && enforcesSchemas(endpoint)
+}
+
+function enforcesSchemas(endpoint: Endpoint): boolean {
+  const { format } = endpoint.provider
+  return format === 'anthropic' || format === 'gemini' || (format === 'bedrock' && takesForcedTool(endpoint.spec.upstreamModel))
 }

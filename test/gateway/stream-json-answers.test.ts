@@ -39,6 +39,14 @@ describe('a streaming request answered 200 with a JSON body', () => {
     expect(body.error.message).toContain('maximum context length is 8192 tokens')
   })
 
+  it('relays a real stream its server labels application/json', async () => {
+    fakeUpstreams({ [GAMMA]: () => new Response(['\n', ...openaiStreamEvents(['Hello', ' world'])].join(''), { headers: { 'content-type': 'application/json; charset=utf-8' } }) })
+    const response = await ask('test/other')
+    expect(response.status).toBe(200)
+    const { data: chunks } = await readSse(response)
+    expect(chunks.map((c) => (c.choices as { delta?: { content?: string } }[])[0]?.delta?.content).filter(Boolean).join('')).toBe('Hello world')
+  })
+
   it('says so when the body is a completion, not a stream', async () => {
     fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'not streamed' })) })
     const response = await ask('test/other')
