@@ -7,9 +7,15 @@ import { GatewayError } from '../errors'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import { modelNamed } from '../routing/latest'
+import { allows } from '../tenancy/policy'
+import { requireTenant, usableKey } from './auth'
 import type { AppEnv } from './context'
 
-/** The public catalog in OpenRouter's shape: GET /models, GET /models/{id}, GET /embeddings/models and GET /models/{author}/{slug}/endpoints. */
+/**
+ * The public catalog in OpenRouter's shape: GET /models, /models/count, /models/{id},
+ * /embeddings/models and /models/{author}/{slug}/endpoints; and GET /models/user, the models the
+ * calling key may use.
+ */
 export const models = new Hono<AppEnv>()
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
@@ -34,32 +40,49 @@ const listQuery = (values: string[] | undefined): string[] =>
  * `?input_modalities=` and `?supported_parameters=` (e.g. `tools`) keep the models that take every
  * one listed.
  */
-models.get('/models', (c) =>
-  listModels(c, {
+models.get('/models', async (c) => modelList(c, await listedModels(c, queriedFilter(c), () => true)))
+
+/** How many models GET /models lists, with the same filters (OpenRouter's SDK: `models.count()`). */
+models.get('/models/count', async (c) => c.json({ data: { count: (await listedModels(c, queriedFilter(c), () => true)).length } }))
+
+/**
+ * GET /models as the calling key sees it: only the models its `allowed_models` allow, each with
+ * only the providers its `allowed_providers` allow (a model left with none is not listed).
+ */
+models.get('/models/user', requireTenant, async (c) => {
+  const { policy } = (await usableKey(c.env, c.get('keyHash'), c.get('clock')())).record
+  return modelList(c, await listedModels(c, queriedFilter(c), (endpoint) => allows(policy.allowedModels, endpoint.model.id) && allows(policy.allowedProviders, endpoint.provider.id)))
+})
+
+/** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
+models.get('/embeddings/models', async (c) => modelList(c, await listedModels(c, { output: ['embeddings'], input: [], parameters: [] }, () => true)))
+
+/** A list of models; one page holds the whole catalog, so `links.next` is always null. */
+function modelList(c: Context<AppEnv>, data: unknown[]): Response {
+  return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })
+}
+
+function queriedFilter(c: Context<AppEnv>): ModelFilter {
+  return {
     output: listQuery(c.req.queries('output_modalities') ?? ['text']),
     input: listQuery(c.req.queries('input_modalities')),
     parameters: listQuery(c.req.queries('supported_parameters')),
-  }),
-)
+  }
+}
 
-/** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
-models.get('/embeddings/models', (c) => listModels(c, { output: ['embeddings'], input: [], parameters: [] }))
-
-/** The catalog's models with at least one live endpoint that the filter keeps. */
-async function listModels(c: Context<AppEnv>, filter: ModelFilter): Promise<Response> {
+/** The catalog's models with at least one live endpoint, `usable` besides, that the filter keeps; each shown with those endpoints. */
+async function listedModels(c: Context<AppEnv>, filter: ModelFilter, usable: (endpoint: Endpoint) => boolean) {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
   const listed = ({ spec }: CatalogModel) =>
     (filter.output.includes('all') || spec.modalities.output.some((modality) => filter.output.includes(modality))) &&
     filter.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted))
-  const data = [...catalog.models.values()].filter(listed).flatMap((model) => {
-    const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint))
+  return [...catalog.models.values()].filter(listed).flatMap((model) => {
+    const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint) && usable(endpoint))
     const supportsAll = (endpoint: Endpoint) => filter.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))
     if (!live.some(supportsAll)) return []
     const { endpoints: _internal, ...view } = modelView(model, live)
     return [view]
   })
-  // One page holds the whole catalog: `links.next` is always null.
-  return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })
 }
 
 /**

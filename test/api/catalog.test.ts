@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import bundled from '../../src/catalog/default.json'
 import { CATALOG_KV_KEY } from '../../src/catalog/store'
 import { testCatalog } from '../support/catalog'
-import { adminFetch, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
+import { adminFetch, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
 
 describe('the catalog', () => {
   it('is the bundled default while none is stored', async () => {
@@ -145,5 +145,25 @@ describe('GET /v1/models', () => {
 
   it('is served under /api/v1 too', async () => {
     expect((await gatewayFetch('/api/v1/models')).status).toBe(200)
+  })
+
+  it('counts what it lists at /v1/models/count, with the same filters', async () => {
+    const count = async (query = '') => ((await (await gatewayFetch(`/v1/models/count${query}`)).json()) as { data: { count: number } }).data.count
+    const listed = async (query = '') => ((await (await gatewayFetch(`/v1/models${query}`)).json()) as { data: unknown[] }).data.length
+    expect(await count()).toBe(3)
+    for (const query of ['?output_modalities=all', '?supported_parameters=nothing']) expect(await count(query)).toBe(await listed(query))
+    expect(await count('?supported_parameters=nothing')).toBe(0)
+  })
+
+  it('lists at /v1/models/user only what the calling key may use, each model with the providers it may use', async () => {
+    const { key } = await createKey({ name: 'narrow', allowed_models: ['test/chat', 'test/other'], allowed_providers: ['alpha', 'gamma'] })
+    const response = await gatewayFetch('/v1/models/user', { headers: { authorization: `Bearer ${key}` } })
+    expect(response.status).toBe(200)
+    const { data } = (await response.json()) as { data: { id: string }[] }
+    expect(data.map((model) => model.id)).toEqual(['test/chat', 'test/other'])
+    const { key: open } = await createKey({ name: 'open' })
+    const all = (await (await gatewayFetch('/v1/models/user', { headers: { authorization: `Bearer ${open}` } })).json()) as { data: unknown[] }
+    expect(all.data).toHaveLength(3)
+    expect((await gatewayFetch('/v1/models/user')).status).toBe(401)
   })
 })

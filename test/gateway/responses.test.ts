@@ -95,6 +95,7 @@ describe('POST /v1/responses, non-streaming', () => {
       model: 'test/other',
       provider: 'Gamma',
       status: 'completed',
+      completed_at: expect.any(Number),
       error: null,
       incomplete_details: null,
       instructions: 'Be terse.',
@@ -109,6 +110,8 @@ describe('POST /v1/responses, non-streaming', () => {
       tool_choice: { type: 'function', name: 'get_weather' },
       tools,
       top_p: null,
+      frequency_penalty: null,
+      presence_penalty: null,
       truncation: 'disabled',
       user: 'u-7',
       output: [
@@ -455,7 +458,7 @@ describe('POST /v1/responses, streaming', () => {
       'response.output_item.done',
       'response.completed',
     ])
-    expect(events[0]).toMatchObject({ response: { id, object: 'response', status: 'in_progress', model: 'test/other', output: [], usage: null } })
+    expect(events[0]).toMatchObject({ response: { id, object: 'response', status: 'in_progress', completed_at: null, model: 'test/other', output: [], usage: null } })
     expect(events[4]).toMatchObject({ item_id: `rs_${id}_0`, output_index: 0, summary_index: 0, delta: 'Think' })
     expect(events[11]).toMatchObject({ item_id: `msg_${id}_1`, output_index: 1, content_index: 0, delta: 'Let me ' })
     expect(events[16]).toMatchObject({ output_index: 2, item: { type: 'function_call', id: `fc_${id}_2`, call_id: 'call_1', name: 'get_weather', arguments: '', status: 'in_progress' } })
@@ -467,7 +470,7 @@ describe('POST /v1/responses, streaming', () => {
     ]
     expect(events.at(-1)).toMatchObject({
       // 20 prompt tokens at $1/M + 9 completion tokens at $2/M
-      response: { id, status: 'completed', error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: true, tools },
+      response: { id, status: 'completed', completed_at: expect.any(Number), error: null, output, usage: { input_tokens: 20, output_tokens: 9, total_tokens: 29, cost: 0.000038 }, store: true, tools },
     })
   })
 

@@ -176,6 +176,23 @@ describe('@openrouter/sdk reads the rest of the API (strict response validation)
     expect((await management.apiKeys.delete({ hash })).deleted).toBe(true)
   })
 
+  it('sends a Responses API request, and streams one, every event typed', async () => {
+    type Send = Parameters<typeof client.beta.responses.send>[0]
+    const answer = (await client.beta.responses.send({ responsesRequest: { model: MODEL, input: 'Say hello' } } as Send)) as { status: string; completedAt: number | null }
+    expect(answer.status).toBe('completed')
+    expect(answer.completedAt).toBeGreaterThan(0)
+    const stream = (await client.beta.responses.send({ responsesRequest: { model: MODEL, input: 'Stream please', stream: true } } as Send)) as unknown as AsyncIterable<{ type: string }>
+    const types: string[] = []
+    for await (const event of stream) types.push(event.type)
+    expect(types).not.toContain('UNKNOWN')
+    expect(types[0]).toBe('response.created')
+    expect(types.at(-1)).toBe('response.completed')
+  })
+
+  it('counts the models', async () => {
+    expect((await client.models.count()).data.count).toBe((await client.models.list()).result.data.length)
+  })
+
   it('lists providers', async () => {
     const providers = await client.providers.list()
     expect(providers.data.map((provider) => provider.name).sort()).toEqual(['Demo AP Southeast', 'Demo EU Central', 'Demo US East'])

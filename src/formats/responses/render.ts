@@ -130,9 +130,17 @@ export function responseEnvelope(meta: ResponseMeta, request: ResponsesRequest, 
     tool_choice: request.tool_choice ?? 'auto',
     tools: request.tools ?? [],
     top_p: request.top_p ?? null,
+    // OpenRouter's Responses object has these (its SDK requires them); they pass through to the model.
+    frequency_penalty: typeof request.frequency_penalty === 'number' ? request.frequency_penalty : null,
+    presence_penalty: typeof request.presence_penalty === 'number' ? request.presence_penalty : null,
     truncation: request.truncation ?? 'disabled',
     user: request.user ?? null,
   }
+}
+
+/** When a response ended, in Unix seconds, as OpenAI gives it: only once it completed. */
+export function completedAt(status: string): number | null {
+  return status === 'completed' ? Math.floor(Date.now() / 1000) : null
 }
 
 /** A finished response, once kept if it is to be: `store` then says whether it was. */
@@ -146,6 +154,7 @@ export function renderResponse(meta: ResponseMeta, completion: Completion, repor
   return {
     ...responseEnvelope(meta, request, store),
     status,
+    completed_at: completedAt(status),
     error,
     incomplete_details,
     output: outputItems(meta, completion.message, status, customToolNames(request)),

@@ -17,6 +17,7 @@ import {
   outputText,
   reasoningItem,
   responseEnvelope,
+  completedAt,
   responsesUsage,
   type Keep,
   type ResponseStatus,
@@ -77,7 +78,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
   const start = (): Uint8Array[] => {
     if (started) return []
     started = true
-    const response = { ...envelope(), status: 'in_progress', error: null, incomplete_details: null, output: [], usage: null }
+    const response = { ...envelope(), status: 'in_progress', completed_at: null, error: null, incomplete_details: null, output: [], usage: null }
     return [emit('response.created', { response }), emit('response.in_progress', { response })]
   }
 
@@ -260,7 +261,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
       // An answer with nothing in it is still one message, as in the non-streaming response.
       if (output.length === 0 && !failure) events.push(...openPart('output_text'))
       events.push(...closeOpen(itemStatus))
-      const response = { ...envelope(), status, error, incomplete_details, output: output.filter(Boolean), usage: report ? responsesUsage(report) : null }
+      const response = { ...envelope(), status, completed_at: completedAt(status), error, incomplete_details, output: output.filter(Boolean), usage: report ? responsesUsage(report) : null }
       const type = status === 'failed' ? 'response.failed' : status === 'incomplete' ? 'response.incomplete' : 'response.completed'
       return kept(response, keep).then((final) => [...events, emit(type, { response: final, ...debug })])
     },
