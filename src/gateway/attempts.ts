@@ -93,7 +93,8 @@ export async function tryPrepared<T, Call>(
     // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health.
     if (ctx.clientGone.aborted) return clientLeft()
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
-    last = { failure: result.failure, endpoint }
+    // A request this endpoint could not be sent (no status) does not hide what an earlier provider answered.
+    if (!last || result.failure.status !== null || result.failure.outcome !== 'rejected') last = { failure: result.failure, endpoint }
     if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, Math.max(tooLongFor.get(endpoint.model.id) ?? 0, endpoint.contextLength))
     // An answer too large to read was billed by its provider, and another would be too: nothing more.
     if (result.failure.outcome === 'too_large') break

@@ -82,7 +82,8 @@ export function failureInBody(raw: unknown, call: Pick<UpstreamCall, 'errorMessa
   const message = call.errorMessage(raw)
   if (message === null) return null
   const coded = CodeInBody.safeParse(raw)
-  const status = (coded.success && statusOfErrorCode(coded.data.error.code)) || null
+  // Without a status, a reason that says the prompt is too long still says so (OpenAI's code for it is a word).
+  const status = (coded.success && statusOfErrorCode(coded.data.error.code)) || (CONTEXT_LENGTH.test(message) ? 400 : null)
   return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
 }
 

@@ -110,6 +110,14 @@ describe('OpenAI-compatible presets through the gateway', () => {
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('Azure OpenAI takes at most 4 stop sequences, and the request has 5')
   })
 
+  it('answer what an earlier provider said, not that a later one could not take the request', async () => {
+    fakeUpstreams({ [GROQ]: () => jsonResponse({ error: { message: 'over capacity' } }, 503) })
+    const body = { model: 'test/both', max_tokens: 50, stop_sequences: ['a', 'b', 'c', 'd', 'e'], messages: [{ role: 'user', content: 'hi' }], provider: { order: ['groq', 'azure'] } }
+    const response = await chat(tenant.key, body, '/v1/messages')
+    expect(response.status).toBe(502)
+    expect(await response.text()).toContain('over capacity')
+  })
+
   it('route around Groq when provider.require_parameters asks for a parameter its preset drops', async () => {
     const upstream = fakeUpstreams({ [GROQ]: () => jsonResponse(openaiCompletion()), [AZURE]: () => jsonResponse(openaiCompletion()) })
     const response = await chat(tenant.key, { model: 'test/both', messages, logprobs: true, provider: { require_parameters: true } })

@@ -57,6 +57,13 @@ describe('an upstream error with a status, inside a stream or a 200 body', () =>
     expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('open')
   })
 
+  it('a 200 error body whose code is a word but whose reason is the prompt’s length is a context-length refusal', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens" } }) })
+    const response = await chat(tenant.key, { ...ask, stream: false })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'context_length_exceeded' })
+  })
+
   it('a JSON answer with 200 and an error body is read by the status in it', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { code: 400, message: "Invalid 'temperature'" } }) })
     const response = await chat(tenant.key, { ...ask, stream: false })
