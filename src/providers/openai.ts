@@ -30,7 +30,8 @@ export const openaiAdapter: Adapter = {
     return {
       request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
       decodeCompletion: excludeReasoning ? (answer) => withoutReasoning(fromOpenAI(answer)) : fromOpenAI,
-      decodeStream: (message) => (message.data === '[DONE]' ? [] : decodeChunk(parseJson(message.data))),
+      // An event with no data (a bare `data:` some servers send to keep alive) carries nothing.
+      decodeStream: (message) => (message.data === '[DONE]' || message.data.trim() === '' ? [] : decodeChunk(parseJson(message.data))),
       errorMessage: openaiErrorMessage,
     }
   },

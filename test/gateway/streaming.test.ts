@@ -45,6 +45,14 @@ describe('streaming relay', () => {
     expect(last.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 3, total_tokens: 1003, cost: 0.001006 })
   })
 
+  it('passes over events with no data, as some servers send to keep alive', async () => {
+    const [first, ...rest] = openaiStreamEvents(['Hel', 'lo'])
+    fakeUpstreams({ [ALPHA]: () => sseResponse([first!, 'data:\n\n', ...rest.slice(0, 1), 'data: \n\n', ...rest.slice(1)]) })
+    const { data: chunks } = await readSse(await chat(tenant.key, ask))
+    expect(chunks.some((chunk) => chunk.error)).toBe(false)
+    expect(chunks.map((c) => (c.choices as any[])[0]?.delta?.content).filter(Boolean).join('')).toBe('Hello')
+  })
+
   it('streams tool-call deltas in OpenAI incremental form', async () => {
     const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
     fakeUpstreams({
