@@ -166,6 +166,25 @@ describe('createOpenAIStreamDecoder', () => {
     expect(fragments[2]!.id).not.toBe(fragments[0]!.id)
   })
 
+  it('reads calls sent without an index (Gemini’s OpenAI-compatible stream) by their place, told apart by id', () => {
+    const decode = createOpenAIStreamDecoder()
+    const indexless = (id: string | null, args: string) => choice({ tool_calls: [{ ...(id ? { id, type: 'function', function: { name: 'f', arguments: args } } : { function: { arguments: args } }) }] })
+    const events = [indexless('g1', '{"a":'), indexless(null, '1}'), indexless('g2', '{"b":2}'), choice({}, 'tool_calls')].flatMap(decode)
+    expect(indices(events)).toEqual([
+      [0, 'g1', '{"a":'],
+      [0, null, '1}'],
+      [1, 'g2', '{"b":2}'],
+    ])
+  })
+
+  it('reads a stop after calls (as Gemini’s OpenAI-compatible stream ends one) as finishing for them, keeping the native reason', () => {
+    const decode = createOpenAIStreamDecoder()
+    const events = [call(0, 'c1', '{}'), choice({}, 'stop')].flatMap(decode)
+    expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'stop' })
+    const answer = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'stop' }] })
+    expect(answer).toMatchObject({ finishReason: 'tool_calls', nativeFinishReason: 'stop' })
+  })
+
   it('passes a stream without calls through as fromOpenAIChunk decodes it', () => {
     const decode = createOpenAIStreamDecoder()
     for (const chunk of [choice({ content: 'Hi' }), choice({}, 'stop')]) expect(decode(chunk)).toEqual(fromOpenAIChunk(chunk))

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage } from '../canonical'
+import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
 
@@ -56,7 +56,8 @@ const UpstreamCompletion = z.looseObject({
 })
 
 const UpstreamToolCallDelta = z.looseObject({
-  index: z.number().int().nonnegative(),
+  /** Gemini's OpenAI-compatible endpoint sends none: the place in the chunk's list stands for it (calls are then told apart by id). */
+  index: z.number().int().nonnegative().nullish(),
   id: z.string().nullish(),
   type: z.literal('function').nullish(),
   function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
@@ -123,7 +124,7 @@ export function fromOpenAI(body: unknown): Completion {
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
     ...(renderable(choice.logprobs) ? { logprobs: choice.logprobs } : {}),
-    finishReason: normalizeFinishReason(native),
+    finishReason: tool_calls?.length ? withCalls(normalizeFinishReason(native)) : normalizeFinishReason(native),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromOpenAI(parsed.usage) : null,
     systemFingerprint: parsed.system_fingerprint ?? null,
@@ -161,8 +162,8 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
     if (reasoning || reasoning_content) delta.reasoning = (reasoning || reasoning_content) ?? undefined
     if (refusal) delta.refusal = refusal
     if (tool_calls?.length) {
-      delta.tool_calls = tool_calls.map((call) => ({
-        index: call.index,
+      delta.tool_calls = tool_calls.map((call, place) => ({
+        index: call.index ?? place,
         ...(call.id ? { id: call.id, type: 'function' as const } : {}),
         ...(call.function
           ? {

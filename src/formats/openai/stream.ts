@@ -1,4 +1,4 @@
-import { hiddenEvents, type StreamEvent, type ToolCallDelta } from '../canonical'
+import { hiddenEvents, type StreamEvent, type ToolCallDelta, withCalls } from '../canonical'
 import { fromOpenAIChunk } from './response'
 
 /**
@@ -8,6 +8,8 @@ import { fromOpenAIChunk } from './response'
  *   id: a new id at an index is a new call, so the calls are numbered again in order of arrival;
  * - a call that streamed no arguments gets `{}` before the finish, as OpenAI sends for a call
  *   without parameters (clients parse the arguments as JSON, and `""` is not JSON);
+ * - a stream that made calls and says it stopped (Gemini's OpenAI-compatible one) finished for
+ *   them, as clients that run tools until `tool_calls` stops coming read it;
  * - a call that opens without an id (some OpenAI-compatible servers send none) is given one, with
  *   its type, as a JSON answer's is: clients need it to answer the call, and the OpenAI SDK's
  *   stream helpers refuse a call without one. An id the upstream sends later is not relayed.
@@ -64,7 +66,7 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
       const empty = calls.filter((call) => !call.argued)
       for (const call of empty) call.argued = true
       const filled: StreamEvent[] = empty.map((call) => ({ type: 'delta', delta: { tool_calls: [{ index: call.index, function: { arguments: '{}' } }] } }))
-      return [...filled, event]
+      return [...filled, { ...event, finishReason: withCalls(event.finishReason) }]
     })
   }
 }
