@@ -96,6 +96,16 @@ export interface Completion {
   /** Null when the upstream reported none; the gateway then estimates. */
   usage: TokenUsage | null
   systemFingerprint?: string | null
+  /**
+   * Characters generated that the message leaves out (thinking under `reasoning.exclude`, text
+   * dropped beside a JSON answer): counted by an estimate, as a stream's `hidden` events are.
+   */
+  hiddenCharacters?: number
+}
+
+/** The `hiddenCharacters` field for text left out of a completion; none for none. */
+export function hiddenField(characters: number): { hiddenCharacters?: number } {
+  return characters > 0 ? { hiddenCharacters: characters } : {}
 }
 
 /** One streamed tool-call fragment in OpenAI's incremental shape. */

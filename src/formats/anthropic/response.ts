@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type Completion, type FinishReason, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
 
@@ -110,6 +110,7 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
     finishReason: anthropicFinishReason(native, json !== null, toolCalls.length),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromAnthropic(parsed.usage) : null,
+    ...hiddenField((shown ? 0 : reasoning.join('').length) + (json !== null ? text.join('').length : 0)),
   }
 }
 

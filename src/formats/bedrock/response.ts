@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BilledTokenCount, type Completion, type FinishReason, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'
 import type { ToolCall } from '../openai/request'
 
@@ -103,6 +103,7 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
     finishReason: bedrockFinishReason(parsed.stopReason, json !== null, toolCalls.length),
     nativeFinishReason: parsed.stopReason,
     usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
+    ...hiddenField((shown ? 0 : reasoning.length) + (json !== null ? text.length : 0)),
   }
 }
 

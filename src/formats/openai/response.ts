@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BilledTokenCount, type Completion, type Delta, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
+import { BilledTokenCount, type Completion, type Delta, hiddenField, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
 
@@ -131,10 +131,10 @@ export function fromOpenAI(body: unknown): Completion {
   }
 }
 
-/** A completion with its reasoning left out (`reasoning.exclude`); its tokens are still billed. */
+/** A completion with its reasoning left out (`reasoning.exclude`); its tokens are still billed, and counted by an estimate. */
 export function withoutReasoning(completion: Completion): Completion {
-  const { reasoning: _text, reasoning_details: _details, ...message } = completion.message
-  return { ...completion, message }
+  const { reasoning, reasoning_details: _details, ...message } = completion.message
+  return { ...completion, message, ...hiddenField((completion.hiddenCharacters ?? 0) + (reasoning?.length ?? 0)) }
 }
 
 /**
