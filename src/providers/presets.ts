@@ -37,7 +37,7 @@ const OPENAI_PARAMETERS = [
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p',
   'frequency_penalty', 'presence_penalty', 'seed', 'stop', 'n', 'tools', 'tool_choice', 'parallel_tool_calls',
   'response_format', 'user', 'logit_bias', 'logprobs', 'top_logprobs', 'reasoning_effort', 'verbosity', 'metadata',
-  'store', 'service_tier', 'modalities', 'audio', 'prediction', 'prompt_cache_key', 'safety_identifier',
+  'store', 'service_tier', 'modalities', 'audio', 'prediction', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier',
   'web_search_options', 'functions', 'function_call',
 ]
 

@@ -43,6 +43,7 @@ describe('droppedFields', () => {
     { fields: {}, request: { ...base, top_k: 5, reasoning: { effort: 'low' } }, dropped: [] },
     { fields: { preset: 'openai' }, request: { ...base, top_k: 5, max_tokens: 9, reasoning: { effort: 'low' } }, dropped: ['top_k'] },
     { fields: { preset: 'openai' }, request: { ...base, reasoning: { enabled: true } }, dropped: ['reasoning'] },
+    { fields: { preset: 'openai' }, request: { ...base, prompt_cache_key: 'k', prompt_cache_retention: '24h', some_new_param: 1 }, dropped: ['some_new_param'] },
     { fields: { preset: 'groq' }, request: { ...base, logprobs: true, temperature: 1, stop: null }, dropped: ['logprobs'] },
     { fields: { preset: 'mistral' }, request: { ...base, seed: 1, user: 'u' }, dropped: ['user'] },
     { fields: { preset: 'perplexity' }, request: { ...base, tools: [], temperature: 2 }, dropped: ['tools'] },

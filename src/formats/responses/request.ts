@@ -156,7 +156,8 @@ export const TextFormat = z.discriminatedUnion('type', [
 /**
  * Fields this route reads or refuses. Any other field passes through to the canonical request, as
  * unknown parameters do on chat completions: the two APIs share most names (`prompt_cache_key`,
- * `service_tier`, `safety_identifier`, `seed`…), so OpenAI-format upstreams receive them.
+ * `safety_identifier`, `seed`…), so OpenAI-format upstreams receive them (less what chat
+ * completions never send on, such as `service_tier`).
  */
 export const ResponsesRequest = z.looseObject({
   model: ModelId.nullish(),
