@@ -1,3 +1,5 @@
+import { hash53 } from '../hash'
+
 /**
  * Tool-call ids as Anthropic and Bedrock accept them: letters, digits, `_` and `-`, at most 64
  * characters (Bedrock's bound). A conversation may carry ids another provider minted, such as
@@ -10,16 +12,6 @@ const HASH_LENGTH = 7
 
 export function portableToolId(id: string): string {
   if (ACCEPTED.test(id)) return id
-  const hash = fnv1a(id).toString(36).padStart(HASH_LENGTH, '0')
+  const hash = (hash53(id) % 36 ** HASH_LENGTH).toString(36).padStart(HASH_LENGTH, '0')
   return `${id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64 - HASH_LENGTH - 1)}_${hash}`
-}
-
-/** FNV-1a, 32 bits: a stable, synchronous hash (not for secrets). */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return hash >>> 0
 }

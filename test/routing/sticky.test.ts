@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { CatalogSchema } from '../../src/catalog/schema'
 import { compileCatalog } from '../../src/catalog/snapshot'
-import { conversationOf, hash53, rendezvous, type Sticky } from '../../src/routing/sticky'
+import { hash53 } from '../../src/hash'
+import { conversationOf, rendezvous, type Sticky } from '../../src/routing/sticky'
 import { catalogDoc, chatRequest, plan, route } from './fixtures'
 
 /** The fixtures' catalog with cached prompts discounted at every endpoint of x/chat. */

@@ -26,9 +26,14 @@ const UpstreamUsage = z.looseObject({
  * one is made up. Empty arguments are `{}`, as OpenAI sends for a call without parameters: clients
  * parse them as JSON.
  */
+/** A tool call's id, for a call an upstream sent without one (OpenAI's shape: `call_` and 32 hex digits). */
+export function newToolCallId(): string {
+  return `call_${crypto.randomUUID().replaceAll('-', '')}`
+}
+
 const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform((call) => ({
   ...call,
-  id: call.id || `call_${crypto.randomUUID().replaceAll('-', '')}`,
+  id: call.id || newToolCallId(),
   function: call.function.arguments === '' ? { ...call.function, arguments: '{}' } : call.function,
 }))
 

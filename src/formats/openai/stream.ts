@@ -1,5 +1,5 @@
 import { hiddenEvents, type StreamEvent, type ToolCallDelta, withCalls } from '../canonical'
-import { fromOpenAIChunk } from './response'
+import { fromOpenAIChunk, newToolCallId } from './response'
 
 /**
  * An OpenAI-format stream's chunks → canonical events, with the state of its tool calls, which
@@ -44,7 +44,7 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
       open.set(delta.index, call)
       calls.push(call)
       if (call.madeUp) {
-        call.id = `call_${crypto.randomUUID().replaceAll('-', '')}`
+        call.id = newToolCallId()
         delta = { ...delta, id: call.id, type: 'function' }
       }
     } else if (call.madeUp && delta.id) {
