@@ -102,6 +102,16 @@ describe('toAnthropic messages', () => {
   })
 
   it.each([
+    ['a PDF data URL', 'data:application/pdf;base64,JVBERi0=', { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }],
+    ['a PDF data URL with parameters', 'data:Application/PDF;name=a.pdf;base64,JVBERi0=', { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }],
+    ['a URL to a PDF', 'https://example.com/files/report.PDF?download=1', { type: 'document', source: { type: 'url', url: 'https://example.com/files/report.PDF?download=1' } }],
+    ['a URL with .pdf only in its query', 'https://example.com/thumb.png?of=report.pdf', { type: 'image', source: { type: 'url', url: 'https://example.com/thumb.png?of=report.pdf' } }],
+  ])('converts an image_url holding %s by what it holds', (_, url, block) => {
+    const { body } = convert({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
+    expect(body.messages).toStrictEqual([{ role: 'user', content: [block] }])
+  })
+
+  it.each([
     ['input_audio', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }, /"input_audio"/],
     ['an uploaded file', { type: 'file', file: { file_id: 'f1' } }, /PDF base64 data: URL or an http\(s\) URL/],
     ['a file that is not a PDF', { type: 'file', file: { file_data: 'data:text/csv;base64,YSxi' } }, /PDF base64 data: URL/],

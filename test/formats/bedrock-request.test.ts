@@ -35,6 +35,17 @@ describe('toBedrock', () => {
     expect(() => toBedrock(image('https://example.com/a.png'))).toThrow(/messages\[0\]\.content\[1\]/)
   })
 
+  it('sends a PDF given as an image_url as a document, which Converse refuses as an image', () => {
+    const body = toBedrock(request({ messages: [{ role: 'user', content: [
+      { type: 'text', text: 'Summarise.' },
+      { type: 'image_url', image_url: { url: 'data:application/pdf;base64,JVBERi0=' } },
+    ] }] }))
+    expect(body.messages).toEqual([{ role: 'user', content: [
+      { text: 'Summarise.' },
+      { document: { format: 'pdf', name: 'document', source: { bytes: 'JVBERi0=' } } },
+    ] }])
+  })
+
   it('sends files as named documents in Converse formats, and refuses URLs and other types naming the part', () => {
     const file = (filename: string | undefined, file_data: string) => ({ type: 'file' as const, file: { filename, file_data } })
     const body = toBedrock(request({

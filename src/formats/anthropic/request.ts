@@ -120,9 +120,15 @@ function documentBlock(file: Record<string, unknown>, where: string): Block {
   throw new GatewayError(400, 'invalid_request', `${where}: Anthropic models take a file as a PDF base64 data: URL or an http(s) URL in file.file_data`)
 }
 
+/**
+ * An `image_url` part as an image block, or as a document when it holds a PDF: clients send PDFs
+ * that way (OpenRouter reads them so), and Claude refuses a PDF in an image block.
+ */
 function imageBlock(url: string, where: string): Block {
   const inline = parseDataUrl(url)
+  if (inline?.mediaType.toLowerCase() === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: inline.data } }
   if (inline) return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } }
+  if (/^https?:\/\/[^?#]*\.pdf(?:[?#]|$)/i.test(url)) return { type: 'document', source: { type: 'url', url } }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } }
   throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
 }

@@ -115,10 +115,16 @@ function userBlocks(content: string | ContentPart[], index: number, documentName
   return content.flatMap((part, partIndex): Block[] => {
     const where = `messages[${index}].content[${partIndex}]`
     if (part.type === 'text') return part.text ? [{ text: part.text }] : []
-    if (part.type === 'image_url') return [imageBlock(part.image_url.url, where)]
+    if (part.type === 'image_url') return [mediaBlock(part.image_url.url, where, documentNames)]
     if (part.type === 'file') return [documentBlock(part.file, where, documentNames)]
     throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" parts are not supported by Bedrock Converse models`)
   })
+}
+
+/** An `image_url` part holding a PDF (as clients send one) is a document, which Converse refuses as an image. */
+function mediaBlock(url: string, where: string, documentNames: Set<string>): Block {
+  if (parseDataUrl(url)?.mediaType.toLowerCase() === 'application/pdf') return documentBlock({ file_data: url }, where, documentNames)
+  return imageBlock(url, where)
 }
 
 // Converse takes image bytes only (or S3 locations); it does not fetch http(s) URLs.
