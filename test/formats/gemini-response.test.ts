@@ -97,6 +97,10 @@ describe('fromGemini', () => {
   it.each([
     ['a fraction, rounded up', { promptTokenCount: 3.5, candidatesTokenCount: 2, thoughtsTokenCount: 1.2 }, { promptTokens: 4, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 2 }],
     ['a cached count that is not one, as no cache', { promptTokenCount: 3, candidatesTokenCount: 2, cachedContentTokenCount: '3' }, { promptTokens: 3, completionTokens: 2, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
+    ['no candidates count, from the total', { promptTokenCount: 10, thoughtsTokenCount: 4, totalTokenCount: 21 }, { promptTokens: 10, completionTokens: 11, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 4 }],
+    ['no candidates count, from the total less tool-use prompt tokens', { promptTokenCount: 10, toolUsePromptTokenCount: 5, totalTokenCount: 22 }, { promptTokens: 10, completionTokens: 7, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
+    ['no candidates count and no total, as none generated', { promptTokenCount: 10, thoughtsTokenCount: 4 }, { promptTokens: 10, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 4 }],
+    ['a total below its parts, as no candidates', { promptTokenCount: 10, totalTokenCount: 8 }, { promptTokens: 10, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }],
     // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
     ['no prompt count, as none', { candidatesTokenCount: 2 }, null],
     ['a negative count, as none', { promptTokenCount: -1, candidatesTokenCount: 2 }, null],

@@ -18,6 +18,8 @@ export const GeminiUsage = z.looseObject({
   candidatesTokenCount: BilledTokenCount.nullish(),
   cachedContentTokenCount: SubsetTokenCount,
   thoughtsTokenCount: BilledTokenCount.nullish(),
+  toolUsePromptTokenCount: SubsetTokenCount,
+  totalTokenCount: SubsetTokenCount,
 })
 export type GeminiUsage = z.infer<typeof GeminiUsage>
 
@@ -66,13 +68,18 @@ export function geminiFinishReason(native: string | null, toolCalls: number): Fi
   return toolCalls > 0 ? 'tool_calls' : 'stop'
 }
 
-/** Gemini counts thoughts apart from candidates; both are billed as output, so both are completion tokens. */
+/**
+ * Gemini counts thoughts apart from candidates; both are billed as output, so both are completion
+ * tokens. The candidates count is not always sent with an answer; the total then says what it is.
+ */
 export function usageFromGemini(usage: GeminiUsage): TokenUsage | null {
   if (usage.promptTokenCount == null) return null
   const thoughts = usage.thoughtsTokenCount ?? 0
+  const counted = usage.promptTokenCount + thoughts + (usage.toolUsePromptTokenCount ?? 0)
+  const candidates = usage.candidatesTokenCount ?? Math.max(0, (usage.totalTokenCount ?? counted) - counted)
   return {
     promptTokens: usage.promptTokenCount,
-    completionTokens: (usage.candidatesTokenCount ?? 0) + thoughts,
+    completionTokens: candidates + thoughts,
     cachedTokens: usage.cachedContentTokenCount ?? 0,
     cacheWriteTokens: 0,
     reasoningTokens: thoughts,
