@@ -18,6 +18,9 @@ import type { AppEnv } from './context'
  */
 export const models = new Hono<AppEnv>()
 
+/** The last instant a Date holds (ECMAScript's ±8.64e15 ms); a catalog's `created` past it is shown as it. */
+const LAST_DATE_SECONDS = 8.64e12
+
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
 
 /** Which models a list shows, from OpenRouter's query filters. */
@@ -57,9 +60,21 @@ models.get('/models/user', requireTenant, async (c) => {
 /** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
 models.get('/embeddings/models', async (c) => modelList(c, await listedModels(c, { output: ['embeddings'], input: [], parameters: [] }, () => true)))
 
-/** A list of models; one page holds the whole catalog, so `links.next` is always null. */
-function modelList(c: Context<AppEnv>, data: unknown[]): Response {
-  return c.json({ object: 'list', data, total_count: data.length, links: { next: null } })
+/**
+ * A list of models; one page holds the whole catalog, so `links.next` is always null and
+ * `has_more` false (with `first_id` and `last_id`, Anthropic's page, which its SDK's
+ * `models.list()` reads).
+ */
+function modelList(c: Context<AppEnv>, data: Array<{ id: string }>): Response {
+  return c.json({
+    object: 'list',
+    data,
+    total_count: data.length,
+    links: { next: null },
+    has_more: false,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+  })
 }
 
 function queriedFilter(c: Context<AppEnv>): ModelFilter {
@@ -133,7 +148,8 @@ function pricingView(pricing: PricingSpec) {
 
 /**
  * OpenRouter's model object, with OpenAI's `object` and `owned_by` (the author) beside, which
- * OpenAI's SDKs type as always present. Prices and limits shown are those of the first listed endpoint.
+ * OpenAI's SDKs type as always present, and Anthropic's `type`, `display_name` and `created_at`,
+ * which its SDK types so. Prices and limits shown are those of the first listed endpoint.
  */
 function modelView(model: CatalogModel, endpoints: Endpoint[]) {
   const { spec } = model
@@ -142,6 +158,9 @@ function modelView(model: CatalogModel, endpoints: Endpoint[]) {
     id: spec.id,
     object: 'model',
     owned_by: spec.id.slice(0, spec.id.indexOf('/')),
+    type: 'model',
+    display_name: spec.name,
+    created_at: new Date(Math.min(spec.created, LAST_DATE_SECONDS) * 1000).toISOString(),
     canonical_slug: spec.id,
     name: spec.name,
     created: spec.created,

@@ -63,6 +63,9 @@ describe('GET /v1/models', () => {
       id: 'test/chat',
       object: 'model',
       owned_by: 'test',
+      type: 'model',
+      display_name: 'test/chat',
+      created_at: '1970-01-01T00:00:00.000Z',
       canonical_slug: 'test/chat',
       name: 'test/chat',
       created: 0,
@@ -119,6 +122,20 @@ describe('GET /v1/models', () => {
       expect(await ids('input_modalities=text&supported_parameters=temperature,%20max_tokens')).toEqual(['test/chat', 'test/claude', 'test/other'])
       expect(await ids('supported_parameters=tools,nothing')).toEqual([])
       expect(await ids('output_modalities=embeddings&supported_parameters=temperature')).toEqual([])
+    } finally {
+      await installCatalog()
+    }
+  })
+
+  it('shows Anthropic’s created_at for any created the catalog takes, a time past the last date as that date', async () => {
+    const dated = (id: string, created: number) => ({ ...testCatalog.models.find((model) => model.id === id)!, created })
+    await installCatalog({ ...testCatalog, models: [dated('test/chat', 1_700_000_000), dated('test/other', Number.MAX_SAFE_INTEGER)] })
+    try {
+      const response = await gatewayFetch('/v1/models')
+      expect(response.status).toBe(200)
+      const { data, first_id, last_id, has_more } = (await response.json()) as { data: { created_at: string }[]; first_id: string; last_id: string; has_more: boolean }
+      expect(data.map((model) => model.created_at)).toEqual(['2023-11-14T22:13:20.000Z', '+275760-09-13T00:00:00.000Z'])
+      expect([first_id, last_id, has_more]).toEqual(['test/chat', 'test/other', false])
     } finally {
       await installCatalog()
     }

@@ -190,6 +190,17 @@ describe('the Anthropic SDK against /v1/messages, unchanged', () => {
     expect(uncounted).toBeInstanceOf(Anthropic.NotFoundError)
   })
 
+  it('lists and retrieves models with models.list() and models.retrieve()', async () => {
+    const page = await client.models.list()
+    expect(page.data.map((model) => model.id)).toEqual([MODEL, 'meridian/demo-mini'])
+    expect(page.data[0]).toMatchObject({ type: 'model', id: MODEL, display_name: expect.any(String) })
+    expect(Number.isNaN(Date.parse(page.data[0]!.created_at))).toBe(false)
+    expect(page.hasNextPage()).toBe(false)
+    expect([page.first_id, page.last_id]).toEqual([MODEL, 'meridian/demo-mini'])
+    const model = await client.models.retrieve(MODEL)
+    expect(model).toMatchObject({ type: 'model', id: MODEL, display_name: page.data[0]!.display_name })
+  })
+
   it('surfaces gateway errors as the SDK’s own error types', async () => {
     const unknown = await client.messages
       .create({ model: 'nobody/nothing', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
