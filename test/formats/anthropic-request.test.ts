@@ -189,11 +189,17 @@ describe('toAnthropic parameters', () => {
       stream: true,
       messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
       temperature: 1,
-      top_p: 0.9,
       top_k: 40,
       stop_sequences: ['END'],
       metadata: { user_id: 'user-42' },
     })
+  })
+
+  it('sends temperature or top_p, not both, which Claude since Sonnet 4.5 refuses: the temperature is kept', () => {
+    expect(convert({ messages: hi, temperature: 0.7, top_p: 1 }).body).toMatchObject({ temperature: 0.7 })
+    expect(convert({ messages: hi, temperature: 0.7, top_p: 1 }).body).not.toHaveProperty('top_p')
+    expect(convert({ messages: hi, top_p: 0.8 }).body).toMatchObject({ top_p: 0.8 })
+    expect(convert({ messages: hi, temperature: null, top_p: 0.8 }).body).toMatchObject({ top_p: 0.8 })
   })
 
   it('passes a stop array through as stop_sequences', () => {

@@ -215,6 +215,11 @@ describe('toBedrock for Claude', () => {
     expect(body.additionalModelRequestFields).toEqual({ top_k: 40 })
   })
 
+  it('sends Claude temperature or topP, not both, which Claude since Sonnet 4.5 refuses', () => {
+    expect(toBedrock(request({ temperature: 0.7, top_p: 1 }), { maxTokens: 500, claude }).inferenceConfig).toEqual({ maxTokens: 500, temperature: 0.7 })
+    expect(toBedrock(request({ top_p: 0.8 }), { maxTokens: 500, claude }).inferenceConfig).toEqual({ maxTokens: 500, topP: 0.8 })
+  })
+
   it('turns a reasoning effort into a thinking budget, dropping what thinking forbids', () => {
     const body = toBedrock(request({ reasoning: { effort: 'high' }, temperature: 0.3, top_p: 0.5, top_k: 40 }), { maxTokens: 10_000, claude })
     expect(body.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 8000 } })

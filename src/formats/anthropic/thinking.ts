@@ -113,11 +113,19 @@ export function canThink(upstreamModel: string): boolean {
   return !NO_THINKING.test(upstreamModel)
 }
 
-export function applyThinking(
-  body: Body,
-  reasoning: ReasoningRequest,
-  options: { upstreamModel: string; maxTokens: number; maxTokensCap: number; blocked: boolean },
-): void {
+type ThinkingOptions = { upstreamModel: string; maxTokens: number; maxTokensCap: number; blocked: boolean }
+
+/**
+ * Claude's sampling fields for the request's reasoning. Claude since Opus 4.1 and Sonnet 4.5
+ * refuses `temperature` beside `top_p` ("use only one"), which OpenAI's clients often send together
+ * (`temperature: 0.7, top_p: 1`); where both are left, the temperature is kept.
+ */
+export function applyThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingOptions): void {
+  setThinking(body, reasoning, options)
+  if (typeof body.temperature === 'number' && typeof body.top_p === 'number') delete body.top_p
+}
+
+function setThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingOptions): void {
   const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
   if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
   if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
