@@ -8,10 +8,11 @@ function sse(event: string, data: Record<string, unknown> = {}): SseMessage {
   return { event, data: JSON.stringify({ type: event, ...data }) }
 }
 
-/** The events a stream decodes to, leaving out message_start's usage so far (tested on its own). */
+/** The events a stream decodes to, leaving out the usage so far of message_start and message_delta (tested on their own). */
 function decodeAll(messages: SseMessage[], jsonTool: string | null = null): StreamEvent[] {
   const decode = createAnthropicStreamDecoder({ jsonTool })
-  return messages.flatMap((message) => (message.event === 'message_start' ? decode(message).filter((event) => event.type !== 'usage') : decode(message)))
+  const soFar = new Set(['message_start', 'message_delta'])
+  return messages.flatMap((message) => (soFar.has(message.event ?? '') ? decode(message).filter((event) => event.type !== 'usage') : decode(message)))
 }
 
 const start = (usage: Record<string, unknown> = { input_tokens: 472, output_tokens: 2 }) =>
@@ -359,9 +360,16 @@ describe('createAnthropicStreamDecoder', () => {
       { type: 'usage', usage: null },
       role,
       content('Hi'),
+      { type: 'usage', usage: null },
       { type: 'finish', finishReason: 'stop', nativeFinishReason: 'end_turn' },
       { type: 'usage', usage: null },
     ])
+  })
+
+  it("sends message_delta's final output count as usage so far, so a stream cut before message_stop is charged it", () => {
+    const decode = createAnthropicStreamDecoder({ jsonTool: null })
+    decode(start({ input_tokens: 100, output_tokens: 1 }))
+    expect(decode(messageDelta('end_turn', { output_tokens: 500 }))).toStrictEqual([usage(100, 500)])
   })
 
   it('rounds fractional counts up', () => {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { BETA, GAMMA } from '../support/catalog'
-import { chat, readSse, setUpGateway } from '../support/gateway'
+import { chat, generationOf, readSse, setUpGateway } from '../support/gateway'
 import { anthropicEvent, fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -27,6 +27,24 @@ const message = (content: object[], stop_reason: string, usage = { input_tokens:
 })
 
 describe('Anthropic-format upstreams', () => {
+  it('charges the final output count message_delta gave when the stream is cut before message_stop', async () => {
+    const start = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 100, output_tokens: 1 } }
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          anthropicEvent('message_start', { message: start }),
+          anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+          anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hello there' } }),
+          anthropicEvent('content_block_stop', { index: 0 }),
+          anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 500 } }),
+        ]),
+    })
+    const { data } = await readSse(await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    expect(data.at(-1)!.usage).toMatchObject({ prompt_tokens: 100, completion_tokens: 500 })
+    // test/claude: $3/M prompt, $15/M completion: 100 × $0.000003 + 500 × $0.000015.
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, data[0]!.id as string)).toMatchObject({ tokens_prompt: 100, tokens_completion: 500, total_cost: 0.0078 }))
+  })
+
   it('receive a translated request: system, tools, tool results, stop sequences, max_tokens', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'text', text: 'Sunny' }], 'end_turn')) })
     const response = await chat(tenant.key, {

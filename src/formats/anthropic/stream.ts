@@ -19,8 +19,8 @@ import {
  * Anthropic's named SSE events → canonical stream events. Anthropic reports usage in two halves
  * (input and cache counts at message_start, output at message_delta) and the stop reason before
  * message_stop, so the decoder keeps them until message_stop and emits `finish` then `usage`
- * there. The first half is also emitted at once, as usage so far: a stream that ends in an error
- * or is cut short is then charged its counted input, not an estimate. Thinking streams as
+ * there. Each half is also emitted as it comes, as usage so far: a stream that ends in an error
+ * or is cut short is then charged what was counted, not an estimate. Thinking streams as
  * `reasoning` plus `reasoning_details` fragments that share their block's index; the signature,
  * sent last, is one more fragment of that index.
  *
@@ -168,7 +168,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
         stopReason = parsed.delta.stop_reason ?? stopReason
         stopSequence = parsed.delta.stop_sequence ?? stopSequence
         usage = mergeUsage(usage, parsed.usage)
-        return []
+        // Its output count is the final one: a stream cut before message_stop is charged it.
+        return usageEvents(usage && usageFromAnthropic(usage))
       }
       case 'message_stop':
         return opening([
