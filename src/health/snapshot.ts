@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { configOf } from '../config'
 import type { Env } from '../env'
+import { parsedJson } from '../json'
 import { kvMemo } from '../kv-memo'
 import { HEALTH_KV_KEY, type EndpointSnapshot } from './health-do'
 import { localView } from './local'
@@ -28,21 +29,29 @@ const SnapshotSchema = z.object({ publishedAt: z.number(), endpoints: z.record(z
 
 type Views = Readonly<Record<string, HealthView>>
 
-/** A missing, unreadable or invalid snapshot is "nothing known", never an error: routing goes on by geography and price. */
+/**
+ * A missing or invalid snapshot is "nothing known": routing goes on by geography and price. A read
+ * that fails throws, so a background refresh that fails keeps the last good views (kvMemo backs
+ * off) instead of forgetting every open circuit and cooldown; a first read that fails is "nothing
+ * known" for that request (currentHealth).
+ */
 async function loadFromKv(env: Env): Promise<Views> {
+  let stored: string | null
   try {
-    const stored = await env.KV.get<unknown>(HEALTH_KV_KEY, 'json')
-    if (stored === null) return {}
-    const parsed = SnapshotSchema.safeParse(stored)
-    if (parsed.success) return parsed.data.endpoints
-    console.error('health snapshot in KV failed validation; ignoring it')
+    stored = await env.KV.get(HEALTH_KV_KEY)
   } catch (error) {
     console.error('health snapshot could not be read', error instanceof Error ? error.message : String(error))
+    throw error
   }
+  if (stored === null) return {}
+  const parsed = SnapshotSchema.safeParse(parsedJson(stored))
+  if (parsed.success) return parsed.data.endpoints
+  console.error('health snapshot in KV failed validation; ignoring it')
   return {}
 }
 
 const memo = kvMemo(loadFromKv, (env) => configOf(env).HEALTH_REFRESH_MS)
+const NOTHING_KNOWN: Views = {}
 
 /** Forgets this isolate's copy of the published snapshot (tests that must start from "nothing known"). */
 export function forgetPublishedHealth(env: Env): void {
@@ -54,7 +63,7 @@ export async function currentHealth(
   waitUntil: (promise: Promise<unknown>) => void,
   now: number,
 ): Promise<HealthLookup> {
-  const views = await memo.read(env, waitUntil, now)
+  const views = await memo.read(env, waitUntil, now).catch(() => NOTHING_KNOWN)
   const openMs = configOf(env).CIRCUIT_OPEN_MS
   return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? aged(views[key]!, now, openMs) : undefined)
 }

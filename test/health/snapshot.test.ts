@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { configOf } from '../../src/config'
 import { HEALTH_KV_KEY } from '../../src/health/health-do'
 import { forgetLocalHealth, recordLocally } from '../../src/health/local'
-import { currentHealth } from '../../src/health/snapshot'
+import { currentHealth, forgetPublishedHealth } from '../../src/health/snapshot'
 import type { HealthView } from '../../src/health/types'
 import { observation } from './support'
 
@@ -55,6 +55,24 @@ describe('currentHealth', () => {
     expect((await currentHealth(env, () => {}, clock + config.HEALTH_REFRESH_MS))('m/a@p')?.circuit).toBe('half_open')
     expect(first('m/a@p')?.circuit).toBe('closed')
     clock += config.HEALTH_REFRESH_MS
+  })
+
+  it('keeps the last good snapshot when a background refresh cannot read KV, and reads nothing known when a first read cannot', async () => {
+    const cooling = view({ coolingUntil: clock + 600_000 })
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: clock, endpoints: { 'm/down@p': cooling } }))
+    expect((await refreshedHealth())('m/down@p')).toEqual(cooling)
+    const failing = vi.spyOn(env.KV, 'get').mockRejectedValue(new Error('KV GET failed: 503'))
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      expect((await refreshedHealth())('m/down@p')).toEqual(cooling)
+      forgetPublishedHealth(env)
+      expect((await currentHealth(env, () => {}, clock))('m/down@p')).toBeUndefined()
+      expect(logged).toHaveBeenCalledWith('health snapshot could not be read', 'KV GET failed: 503')
+    } finally {
+      failing.mockRestore()
+      logged.mockRestore()
+    }
+    expect((await currentHealth(env, () => {}, clock))('m/down@p')).toEqual(cooling)
   })
 
   it('merges this isolate’s own observations at once: circuit and cooling pessimistically, the error rate with its own sample count', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { GatewayError, invalidInput } from '../../errors'
+import { parsedJson } from '../../json'
 import type { BrokenChain, HeldResponse, Recalled, StoredResponse } from '../../tenancy/stored-responses'
 import { utf8Length } from '../openai/estimate'
 import { Item, type ResponsesRequest } from './request'
@@ -95,7 +96,7 @@ export function storedRow(response: { id: string }, previous: string | null, inp
 
 /** A stored response's output items, each as an input item with its id. */
 function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
-  const parsed = StoredOutput.safeParse(row.output === null ? undefined : parseJson(row.output))
+  const parsed = StoredOutput.safeParse(row.output === null ? undefined : parsedJson(row.output))
   if (!parsed.success) throw unreadable(row.id)
   const items = readItems(row.id, parsed.data)
   return parsed.data.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
@@ -103,18 +104,10 @@ function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
 
 /** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */
 export function readItems(id: string, stored: string | unknown[]): ConcreteItem[] {
-  const parsed = StoredItems.safeParse(typeof stored === 'string' ? parseJson(stored) : stored)
+  const parsed = StoredItems.safeParse(typeof stored === 'string' ? parsedJson(stored) : stored)
   if (!parsed.success) throw unreadable(id)
   // Stored items never hold references: they were resolved before they were kept.
   return parsed.data.filter((item): item is ConcreteItem => item.type !== 'item_reference')
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }
 
 function unreadable(id: string): GatewayError {
