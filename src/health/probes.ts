@@ -4,6 +4,7 @@ import type { ChatRequest } from '../formats/openai/request'
 import { configOf } from '../config'
 import { send, type UpstreamRequest } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
+import { prepareEmbeddings } from '../providers/openai-embeddings'
 import { kindOfStatus, retryAfterMs } from './classify'
 import { healthObject } from './health-do'
 import { endpointKey, type HealthLookup, type Observation } from './types'
@@ -59,11 +60,22 @@ function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, 
   return due.sort((a, b) => Number(b.urgent) - Number(a.urgent) || a.lastSeen - b.lastSeen)
 }
 
+/**
+ * The ping: a one-token chat completion, or for a model that only embeds (a chat completion to it
+ * is a 4xx, which teaches nothing), the embedding of one word.
+ */
+async function pingRequest({ endpoint, apiKey }: Due): Promise<UpstreamRequest> {
+  if (!endpoint.model.modalities.output.some((modality) => modality !== 'embeddings')) {
+    return prepareEmbeddings({ model: endpoint.model.id, input: 'ping' }, endpoint, apiKey).request
+  }
+  const ping: ChatRequest = { model: endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
+  return (await adapterFor(endpoint.provider.format).prepare(ping, endpoint, apiKey, { stream: false, betas: [] })).request
+}
+
 async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Observation | null> {
-  const ping: ChatRequest = { model: item.endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
   let request: UpstreamRequest
   try {
-    request = (await adapterFor(item.endpoint.provider.format).prepare(ping, item.endpoint, item.apiKey, { stream: false, betas: [] })).request
+    request = await pingRequest(item)
   } catch {
     return null // this endpoint's format cannot express the ping; nothing to learn
   }

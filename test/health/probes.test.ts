@@ -67,6 +67,26 @@ describe('probeEndpoints', () => {
     expect(stats.endpoints['test/dark@dark']).toBeUndefined()
   })
 
+  it('pings a model that only embeds with the embedding of one word, not a chat completion it would refuse', async () => {
+    const embedder = {
+      id: 'test/embed',
+      name: 'Embed',
+      contextLength: 8192,
+      modalities: { input: ['text' as const], output: ['embeddings' as const] },
+      endpoints: [{ provider: 'alpha', upstreamModel: 'alpha-embed', pricing: { prompt: '0.00000002', completion: '0' }, maxCompletionTokens: 1 }],
+    }
+    const only = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [embedder] }))
+    const sent: Sent[] = []
+    const fetcher: typeof fetch = async (input, init) => {
+      const request = new Request(input, init)
+      sent.push({ url: request.url, body: (await request.json()) as Record<string, unknown>, signal: init?.signal })
+      return request.url.endsWith('/embeddings') ? jsonResponse({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1] }] }) : jsonResponse({ error: 'not a chat model' }, 404)
+    }
+    const observations = await probeEndpoints(env, only, nothingKnown, Date.now(), fetcher)
+    expect(sent.map((call) => [call.url, call.body])).toEqual([[`${ALPHA}/embeddings`, { model: 'alpha-embed', input: 'ping' }]])
+    expect(observations.map((o) => [o.endpoint, o.kind])).toEqual([['test/embed@alpha', 'success']])
+  })
+
   it('a refused connection is a connection error', async () => {
     const only = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [testCatalog.models[0]] }))
     const refused: typeof fetch = () => Promise.reject(new TypeError('fetch failed'))
