@@ -123,7 +123,7 @@ models.get('/models/:author/:slug/endpoints', async (c) => {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
   const model = modelNamed(id, catalog)
   if (!model) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
-  const health = await publishedHealth(c.env)
+  const health = await publishedHealth(c.env, now)
   const { endpoints: _all, ...summary } = modelView(model, model.endpoints)
   return c.json({
     data: {

@@ -12,7 +12,7 @@ export const providers = new Hono<AppEnv>()
 providers.get('/providers', async (c) => {
   const now = c.get('clock')()
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now)
-  return c.json({ data: providerViews(c.env, catalog, await publishedHealth(c.env)) })
+  return c.json({ data: providerViews(c.env, catalog, await publishedHealth(c.env, now)) })
 })
 
 export type ProviderView = ReturnType<typeof providerViews>[number]

@@ -112,7 +112,7 @@ dashboard.get('/', signedIn, async (c) => {
   const cursor = c.req.query('cursor')
   const [catalog, health, listing] = await Promise.all([
     currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now),
-    publishedHealth(c.env),
+    publishedHealth(c.env, now),
     listKeys(c.env, { includeDisabled: true, now, ...(cursor ? { cursor } : {}) }),
   ])
   return c.html(

@@ -88,12 +88,20 @@ const PublishedSchema = z.object({
 /**
  * The last published snapshot with its live stats, for the public catalog routes: a (cached) KV
  * read, so anonymous traffic never reaches the HealthDO that every isolate reports to. At most
- * HEALTH_PUBLISH_MS (plus KV's propagation) old; nothing published reads as nothing known.
+ * HEALTH_PUBLISH_MS (plus KV's propagation) old; nothing published reads as nothing known. The
+ * HealthDO stops publishing once reports stop, so what time alone changes is brought up to `now`
+ * as routing sees it: a cooldown that has passed is none, an open circuit ages to half-open.
  */
-export async function publishedHealth(env: Env): Promise<Record<string, EndpointSnapshot>> {
+export async function publishedHealth(env: Env, now: number): Promise<Record<string, EndpointSnapshot>> {
   const stored = await env.KV.get<unknown>(HEALTH_KV_KEY, 'json').catch(() => null)
   const parsed = PublishedSchema.safeParse(stored)
-  return parsed.success ? parsed.data.endpoints : {}
+  if (!parsed.success) return {}
+  const openMs = configOf(env).CIRCUIT_OPEN_MS
+  const current = (snapshot: EndpointSnapshot): EndpointSnapshot => {
+    const coolingUntil = snapshot.coolingUntil !== null && snapshot.coolingUntil > now ? snapshot.coolingUntil : null
+    return { ...snapshot, circuit: aged(snapshot, now, openMs).circuit, coolingUntil, cooling_until: coolingUntil }
+  }
+  return Object.fromEntries(Object.entries(parsed.data.endpoints).map(([key, snapshot]) => [key, current(snapshot)]))
 }
 
 /**

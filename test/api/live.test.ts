@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { healthObject } from '../../src/health/health-do'
+import { HEALTH_KV_KEY, healthObject } from '../../src/health/health-do'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { chat, gatewayFetch, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
@@ -41,6 +41,22 @@ describe('live catalog data', () => {
     expect(beta!.cooling_until).toBeGreaterThan(NOW)
     expect(gamma).toMatchObject({ status: -3, circuit: 'open', uptime_last_5m: 0 })
     expect((await gatewayFetch('/v1/models/nobody/none/endpoints')).status).toBe(404)
+  })
+
+  it('shows what time alone has changed since the last snapshot: a cooldown that has passed is none, an open circuit ages to half-open', async () => {
+    const now = Date.now()
+    const stats = { errorRate: 1, samples: 3, ttfbMs: null, tokensPerSecond: null, uptime_last_5m: null, uptime_last_30m: null, uptime_last_1d: null, latency_last_30m: null, throughput_last_30m: null }
+    // The HealthDO stopped publishing when reports stopped: a 429 with Retry-After: 120 at now − 200 s, a circuit opened at now − 10 min.
+    const cooled = { ...stats, circuit: 'closed', coolingUntil: now - 80_000, cooling_until: now - 80_000, lastSeen: now - 200_000 }
+    const opened = { ...stats, circuit: 'open', coolingUntil: null, cooling_until: null, lastSeen: now - 600_000 }
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: now - 130_000, endpoints: { 'test/chat@beta': cooled, 'test/chat@gamma': opened } }))
+    const { data } = (await (await gatewayFetch('/api/v1/models/test/chat/endpoints')).json()) as { data: { endpoints: Record<string, any>[] } }
+    const [, beta, gamma] = data.endpoints
+    expect(beta).toMatchObject({ status: 0, circuit: 'closed', cooling_until: null })
+    expect(gamma).toMatchObject({ status: -1, circuit: 'half_open' })
+    const providers = (await (await gatewayFetch('/v1/providers')).json()) as { data: { slug: string; endpoints: Record<string, any>[] }[] }
+    expect(providers.data.find((p) => p.slug === 'beta')!.endpoints[0]).toMatchObject({ endpoint: 'test/chat@beta', cooling_until: null })
+    expect(providers.data.find((p) => p.slug === 'gamma')!.endpoints[0]).toMatchObject({ endpoint: 'test/chat@gamma', circuit: 'half_open' })
   })
 
   it('GET /v1/providers lists providers with their endpoints, never their secrets', async () => {
