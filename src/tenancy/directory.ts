@@ -80,7 +80,8 @@ export async function listKeysAfter(
       return state.record.disabled === disabled ? undefined : writeIndexEntry(env, hash, state.record)
     }),
   )
-  return states.filter((state): state is KeyState => state !== null)
+  // The key's own state decides: an index entry behind it (KV's minute) must not list a disabled key.
+  return states.filter((state): state is KeyState => state !== null && (options.includeDisabled || !state.record.disabled))
 }
 
 /** One page of keys, oldest first; `cursor` continues a listing. */
