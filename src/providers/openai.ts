@@ -50,7 +50,8 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   mapParameters(request, preset.parameters, body)
   // `reasoning.display` is Claude's thinking display, carried by Meridian: no OpenAI-format upstream reads it.
   if (typeof body.reasoning === 'object' && body.reasoning !== null && 'display' in body.reasoning) body.reasoning = omit(body.reasoning, ['display'])
-  const messages = mediaAfterToolResults(request.messages)
+  const placed = mediaAfterToolResults(request.messages)
+  const messages = preset.developerRole ? placed : placed.map((message) => (message.role === 'developer' ? { ...message, role: 'system' as const } : message))
   if (preset.messageFields.length || preset.partFields.length) body.messages = messages.map((message) => stripMessage(message, preset))
   else if (messages !== request.messages) body.messages = messages
   if (preset.partFields.length && Array.isArray(body.tools)) {

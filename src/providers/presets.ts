@@ -30,6 +30,8 @@ export interface Preset {
    * held to; a `/v1/messages` request, as Anthropic's API, may carry more). More cannot go there.
    */
   maxStops?: number
+  /** Whether the provider takes OpenAI's `developer` role; where it does not, such a message goes as `system` (what it replaced). */
+  developerRole: boolean
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -69,6 +71,7 @@ const OPENAI_COMPATIBLE: Preset = {
   messageFields: [],
   partFields: [],
   streamOptions: true,
+  developerRole: true,
 }
 
 // A provider that rejects unknown fields also rejects OpenRouter's extras inside messages.
@@ -95,6 +98,7 @@ export const PRESETS = {
     maxStops: 4,
   }),
   groq: preset({
+    developerRole: false,
     baseUrl: 'https://api.groq.com/openai/v1',
     ...STRICT,
     messageFields: [...STRICT.messageFields, 'name'],
@@ -102,6 +106,7 @@ export const PRESETS = {
     parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT, VERBOSITY],
   }),
   mistral: preset({
+    developerRole: false,
     baseUrl: 'https://api.mistral.ai/v1',
     ...STRICT,
     messageFields: [...STRICT.messageFields, 'name', 'refusal'],
@@ -113,6 +118,7 @@ export const PRESETS = {
     streamOptions: false,
   }),
   cerebras: preset({
+    developerRole: false,
     baseUrl: 'https://api.cerebras.ai/v1',
     parameters: [
       drop('frequency_penalty'), drop('presence_penalty'), drop('logit_bias'), drop('parallel_tool_calls'), drop('service_tier'),
@@ -120,11 +126,13 @@ export const PRESETS = {
     ],
   }),
   xai: preset({
+    developerRole: false,
     baseUrl: 'https://api.x.ai/v1',
     // Grok reasoning models answer 400 to the penalties (and to stop, which non-reasoning ones accept).
     parameters: [drop('presence_penalty'), drop('frequency_penalty'), REASONING_EFFORT],
   }),
   perplexity: preset({
+    developerRole: false,
     baseUrl: 'https://api.perplexity.ai',
     parameters: [
       drop('tools'), drop('tool_choice'), drop('parallel_tool_calls'), drop('logit_bias'), drop('logprobs'), drop('top_logprobs'),
@@ -133,13 +141,13 @@ export const PRESETS = {
     ],
     streamOptions: false,
   }),
-  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1' }),
-  together: preset({ baseUrl: 'https://api.together.xyz/v1' }),
-  fireworks: preset({ baseUrl: 'https://api.fireworks.ai/inference/v1' }),
-  deepinfra: preset({ baseUrl: 'https://api.deepinfra.com/v1/openai' }),
+  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1', developerRole: false }),
+  together: preset({ baseUrl: 'https://api.together.xyz/v1', developerRole: false }),
+  fireworks: preset({ baseUrl: 'https://api.fireworks.ai/inference/v1', developerRole: false }),
+  deepinfra: preset({ baseUrl: 'https://api.deepinfra.com/v1/openai', developerRole: false }),
   openrouter: preset({ baseUrl: 'https://openrouter.ai/api/v1' }),
-  vllm: preset({ baseUrl: 'http://localhost:8000/v1', auth: 'none' }),
-  ollama: preset({ baseUrl: 'http://localhost:11434/v1', auth: 'none' }),
+  vllm: preset({ baseUrl: 'http://localhost:8000/v1', auth: 'none', developerRole: false }),
+  ollama: preset({ baseUrl: 'http://localhost:11434/v1', auth: 'none', developerRole: false }),
 } satisfies Record<string, Preset>
 
 export type PresetId = keyof typeof PRESETS

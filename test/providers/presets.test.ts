@@ -128,6 +128,25 @@ describe('OpenAI-compatible presets: request body', () => {
   })
 })
 
+describe('OpenAI-compatible presets: the developer role', () => {
+  const developer: ChatRequest = { model: 'x/y', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'hi' }] }
+  it.each([
+    { preset: undefined, role: 'developer' },
+    { preset: 'openai', role: 'developer' },
+    { preset: 'azure', role: 'developer' },
+    { preset: 'openrouter', role: 'developer' },
+    { preset: 'mistral', role: 'system' },
+    { preset: 'groq', role: 'system' },
+    { preset: 'perplexity', role: 'system' },
+    { preset: 'deepseek', role: 'system' },
+    { preset: 'vllm', role: 'system' },
+    { preset: 'ollama', role: 'system' },
+  ] as const)('$preset gets a developer message as $role', async ({ preset, role }) => {
+    const { body } = await send(developer, { preset })
+    expect(body.messages).toEqual([{ role, content: 'Be brief.' }, { role: 'user', content: 'hi' }])
+  })
+})
+
 describe('OpenAI-compatible presets: streaming usage', () => {
   it.each([
     { preset: undefined, asks: true },
