@@ -4,9 +4,9 @@ import { hiddenEvents, type StreamEvent } from './canonical'
 /**
  * `response_format` as a forced tool call, for upstreams whose every model takes tools but not a
  * JSON mode (Anthropic, Bedrock Converse): the model answers by calling the tool, and the
- * response decoders turn the call's input back into the message content. The tool is forced only
- * when the client declared no tools and no tool_choice of its own; otherwise the model may call
- * it or the client's tools.
+ * response decoders turn the call's input back into the message content. The tool is forced
+ * unless the client declared tools the model may call (any tool_choice but "none"); then the model
+ * may call it or the client's tools. With "none", the JSON tool is the only one the model may call.
  */
 
 const NAME = 'json_response'
@@ -32,7 +32,7 @@ export function jsonTool(request: ChatRequest): JsonTool | null {
     name,
     description: schema?.description ?? 'Give the final answer as JSON matching this schema.',
     schema: schema?.schema ?? { type: 'object' },
-    forced: !userTools.length && request.tool_choice == null,
+    forced: !userTools.length || request.tool_choice === 'none',
   }
 }
 

@@ -235,6 +235,19 @@ describe('toAnthropic tools', () => {
     expect(body.tool_choice).toStrictEqual(expected)
   })
 
+  it('declares the tools a history of calls used when the request declares none (Anthropic refuses tool_use blocks without tools), none to be called', () => {
+    const history = [
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '12 C' },
+      { role: 'user', content: 'Summarise this in one line.' },
+    ]
+    const { body } = convert({ messages: history })
+    expect(body.tools).toStrictEqual([{ name: 'get_weather', input_schema: { type: 'object' } }])
+    expect(body.tool_choice).toStrictEqual({ type: 'none' })
+    expect(convert({ messages: history, tools: [weather] }).body).not.toHaveProperty('tool_choice')
+  })
+
   it('sends no tool_choice without tools', () => {
     expect(convert({ messages: hi, tool_choice: 'required', parallel_tool_calls: false }).body).not.toHaveProperty('tool_choice')
   })
@@ -258,11 +271,19 @@ describe('toAnthropic structured output', () => {
     expect(body.tool_choice).toStrictEqual({ type: 'tool', name: 'json_response', disable_parallel_tool_use: true })
   })
 
-  it('adds the tool without forcing it when the client brought its own tools or tool_choice', () => {
+  it('adds the tool without forcing it when the client brought tools of its own to call', () => {
     const withTools = convert({ messages: hi, tools: [weather], response_format: jsonSchema })
     expect(withTools.body.tools).toStrictEqual([weatherTool, { name: 'json_response', description: 'The answer', input_schema: schema }])
     expect(withTools.body).not.toHaveProperty('tool_choice')
-    expect(convert({ messages: hi, tool_choice: 'auto', response_format: { type: 'json_object' } }).body.tool_choice).toStrictEqual({ type: 'auto' })
+    expect(convert({ messages: hi, tools: [weather], tool_choice: 'auto', response_format: jsonSchema }).body.tool_choice).toStrictEqual({ type: 'auto' })
+  })
+
+  it('forces the tool when the model may call no tool of the client’s: none declared, or tool_choice "none"', () => {
+    const forced = { type: 'tool', name: 'json_response' }
+    expect(convert({ messages: hi, tool_choice: 'auto', response_format: { type: 'json_object' } }).body.tool_choice).toStrictEqual(forced)
+    const none = convert({ messages: hi, tools: [weather], tool_choice: 'none', response_format: jsonSchema }).body
+    expect(none.tool_choice).toStrictEqual(forced)
+    expect((none.tools as Array<{ name: string }>).map((tool) => tool.name)).toStrictEqual(['get_weather', 'json_response'])
   })
 
   it('picks another name when a client tool is already called json_response', () => {

@@ -46,6 +46,16 @@ describe('toBedrock', () => {
     ] }])
   })
 
+  it('declares the tools a history of calls used when the request declares none, as Converse wants toolConfig beside toolUse blocks', () => {
+    const body = toBedrock(request({ messages: [
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '12 C' },
+      { role: 'user', content: 'Summarise this in one line.' },
+    ] }))
+    expect(body.toolConfig).toEqual({ tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: { type: 'object' } } } }] })
+  })
+
   it('sends files as named documents in Converse formats, and refuses URLs and other types naming the part', () => {
     const file = (filename: string | undefined, file_data: string) => ({ type: 'file' as const, file: { filename, file_data } })
     const body = toBedrock(request({

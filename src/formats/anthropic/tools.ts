@@ -1,4 +1,5 @@
 import { jsonTool } from '../json-tool'
+import { historyTools } from '../openai/functions'
 import type { ChatRequest, ToolChoice } from '../openai/request'
 import { withCache, type Body } from './wire'
 
@@ -11,7 +12,9 @@ import { withCache, type Body } from './wire'
 const EMPTY_SCHEMA = { type: 'object', properties: {} }
 
 export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice: Body | null; jsonTool: string | null } {
-  const userTools = request.tools ?? []
+  // A history of calls with no tools declared gets them declared, none to be called (historyTools).
+  const history = request.tools?.length ? [] : historyTools(request.messages)
+  const userTools = request.tools?.length ? request.tools : history
   const tools: Body[] = userTools.map((tool) => {
     const fn = tool.function
     const converted = {
@@ -21,7 +24,7 @@ export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice:
     }
     return withCache(withCache(converted, fn), tool)
   })
-  let toolChoice = request.tool_choice ? anthropicToolChoice(request.tool_choice) : null
+  let toolChoice = request.tool_choice ? anthropicToolChoice(request.tool_choice) : history.length ? { type: 'none' } : null
   // Structured output as a forced tool call works on every Claude model without beta headers.
   const json = jsonTool(request)
   if (json) {

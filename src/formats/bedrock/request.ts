@@ -2,6 +2,7 @@ import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import { jsonTool } from '../json-tool'
+import { historyTools } from '../openai/functions'
 import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
 import { canThink } from '../anthropic/thinking'
 import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
@@ -208,11 +209,13 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 
 /**
  * `tool_choice: "none"` has no Converse equivalent; the tools are still declared (earlier toolUse
- * blocks need them) and the choice is left to the model. `response_format` is one more tool
- * (../json-tool.ts), forced when the client has none of its own.
+ * blocks need them) and the choice is left to the model. A history of calls with no tools declared
+ * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
+ * (../json-tool.ts), forced unless the client has tools of its own to call.
  */
 function bedrockTools(request: ChatRequest, structuredOutput: boolean): Body | null {
-  const specs = (request.tools ?? []).map(({ function: fn }) => toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} }))
+  const declared = request.tools?.length ? request.tools : historyTools(request.messages)
+  const specs = declared.map(({ function: fn }) => toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} }))
   const json = structuredOutput ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))
   if (!specs.length) return null

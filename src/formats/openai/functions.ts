@@ -93,11 +93,12 @@ function withFunctionCalls(message: ChatCompletionsRequest['messages'][number]):
 }
 
 /**
- * A follow-up that sends its calls' history but no `functions` (as OpenAI's own examples did):
- * Anthropic and Bedrock refuse tool calls and results without tool definitions, so each function
- * called gets one, with any arguments, and the choice is "none".
+ * A follow-up that sends its calls' history but no tools (as OpenAI's own examples did with
+ * `functions`, and as agents do to summarise or title a conversation): Anthropic and Bedrock
+ * refuse tool calls and results without tool definitions, so each function called gets one, with
+ * any arguments, and the choice is "none".
  */
-function historyTools(messages: Message[]): Tool[] {
+export function historyTools(messages: Message[]): Tool[] {
   const names = new Set(messages.flatMap((message) => (message.role === 'assistant' ? (message.tool_calls ?? []).map((call) => call.function.name) : [])))
   return [...names].map((name) => ({ type: 'function', function: { name, parameters: { type: 'object' } } }))
 }
