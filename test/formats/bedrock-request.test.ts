@@ -26,6 +26,10 @@ describe('toBedrock', () => {
     expect(toBedrock(request({ stop: ['\n', 'END'] })).inferenceConfig).toEqual({ stopSequences: ['\n', 'END'] })
   })
 
+  it('keeps a temperature within Converse’s range, up to 1, for every model', () => {
+    expect(toBedrock(request({ temperature: 1.5 }), { maxTokens: 100 }).inferenceConfig).toEqual({ maxTokens: 100, temperature: 1 })
+  })
+
   it('sends data-URL images as bytes and refuses http URLs naming the part', () => {
     const image = (url: string) => request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What?' }, { type: 'image_url', image_url: { url } }] }] })
     expect(toBedrock(image('data:image/png;base64,iVBORw0KGgo=')).messages).toEqual([
@@ -265,7 +269,7 @@ describe('toBedrock for Claude', () => {
     const body = toBedrock(request({ messages: toolTurn(signed), tools, top_k: 40, temperature: 1.5, reasoning: { effort: 'high' } }), { maxTokens: 4096 })
     expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([{ toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } }])
     expect(body.additionalModelRequestFields).toBeUndefined()
-    expect(body.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 1.5 })
+    expect(body.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 1 })
   })
 
   it('sends adaptive thinking with a max_tokens, and no thinking to Claude 3.5 and older', () => {

@@ -46,10 +46,8 @@ export interface ClaudeOptions {
  */
 export function applyClaudeFields(request: ChatRequest, body: Body, options: ClaudeOptions & { maxTokens: number | undefined }): void {
   const inference = (body.inferenceConfig ?? {}) as Body
-  // OpenAI's temperature goes up to 2; Claude's to 1.
-  const temperature = typeof inference.temperature === 'number' ? Math.min(1, inference.temperature) : undefined
   // Anthropic's names, so thinking.ts's rules apply unchanged; mapped back below.
-  const fields: Body = { temperature, top_p: inference.topP, top_k: request.top_k ?? undefined }
+  const fields: Body = { temperature: inference.temperature, top_p: inference.topP, top_k: request.top_k ?? undefined }
   const maxTokens = options.maxTokens ?? options.maxTokensCap
   applyThinking(fields, reasoningOf(request), {
     upstreamModel: options.upstreamModel,

@@ -19,9 +19,9 @@ type Body = Record<string, unknown>
 type Block = Record<string, unknown>
 type Turn = { role: 'user' | 'assistant'; content: Block[] }
 
-/** OpenAI sampling parameters → `inferenceConfig` (OpenAI's ranges fit Converse's; nothing is clamped). */
+/** OpenAI sampling parameters → `inferenceConfig`; Converse takes a temperature up to 1, OpenAI's goes to 2. */
 const INFERENCE: readonly ParameterRule[] = [
-  { param: 'temperature' },
+  { param: 'temperature', max: 1 },
   { param: 'top_p', to: 'topP' },
   { param: 'stop', to: 'stopSequences', transform: stopList },
 ]
