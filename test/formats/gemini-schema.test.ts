@@ -22,6 +22,50 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     })
   })
 
+  it('writes out local $refs (pydantic, zod-to-json-schema, MCP servers), which Gemini’s Schema cannot hold', () => {
+    const schema = toGeminiSchema({
+      type: 'object',
+      properties: {
+        task: { $ref: '#/$defs/Task' },
+        tags: { type: 'array', items: { $ref: '#/definitions/Tag' } },
+        owner: { allOf: [{ $ref: '#/$defs/Person' }], description: 'Who owns it' },
+        missing: { $ref: '#/$defs/Nowhere', description: 'Unknown' },
+      },
+      required: ['task'],
+      $defs: {
+        Task: { type: 'object', properties: { title: { type: 'string' }, status: { $ref: '#/$defs/Status' } }, required: ['title'] },
+        Status: { type: 'string', enum: ['open', 'done'] },
+        Person: { type: 'object', properties: { name: { type: 'string' } }, description: 'A person' },
+      },
+      definitions: { Tag: { type: 'string' } },
+    })
+    expect(schema).toEqual({
+      type: 'object',
+      properties: {
+        task: { type: 'object', properties: { title: { type: 'string' }, status: { type: 'string', enum: ['open', 'done'] } }, required: ['title'] },
+        tags: { type: 'array', items: { type: 'string' } },
+        owner: { type: 'object', properties: { name: { type: 'string' } }, description: 'Who owns it' },
+        missing: { type: 'object', description: 'Unknown' },
+      },
+      required: ['task'],
+    })
+  })
+
+  it('cuts a definition within its own expansion (a tree) to a bare object, and stops writing out past a bound', () => {
+    const tree = toGeminiSchema({
+      type: 'object',
+      properties: { root: { $ref: '#/$defs/Node' } },
+      $defs: { Node: { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/Node' } } } } },
+    })
+    expect(tree.properties).toEqual({
+      root: { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { type: 'object' } } } },
+    })
+    // Each level uses the next twice: written out in full it would hold 2^30 leaves.
+    const levels = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`L${i}`, { type: 'object', properties: { a: { $ref: `#/$defs/L${i + 1}` }, b: { $ref: `#/$defs/L${i + 1}` } } }]))
+    const wide = JSON.stringify(toGeminiSchema({ type: 'object', properties: { top: { $ref: '#/$defs/L0' } }, $defs: { ...levels, L30: { type: 'string' } } }))
+    expect(wide.length).toBeLessThan(100_000)
+  })
+
   it('keeps an enum only on strings, and tells the model the values of any other in the description', () => {
     const schema = toGeminiSchema({
       type: 'object',

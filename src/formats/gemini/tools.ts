@@ -9,8 +9,8 @@ import type { ChatRequest, ToolChoice } from '../openai/request'
 type Schema = Record<string, unknown>
 
 /**
- * The fields of Gemini's Schema object. Everything else is dropped, notably `$schema`, `$id`,
- * `$ref`, `$defs`/`definitions`, `additionalProperties`, `patternProperties`, `allOf`, `not`,
+ * The fields of Gemini's Schema object. Local `$ref`s are written out first (`expanded`); everything
+ * else is dropped, notably `$schema`, `$id`, `$defs`/`definitions`, `additionalProperties`, `patternProperties`, `allOf`, `not`,
  * `exclusiveMinimum`/`exclusiveMaximum`, `multipleOf`, `examples` and `strict`. `oneOf` becomes
  * `anyOf`, `const` a one-value `enum`, and `type: [T, "null"]` becomes `type: T, nullable: true`.
  */
@@ -21,8 +21,45 @@ const SCHEMA_FIELDS = new Set([
 ])
 
 export function toGeminiSchema(schema: unknown): Schema {
-  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return {}
-  const source: Schema = { ...schema }
+  if (!isSchema(schema)) return {}
+  return narrowed(schema, { definitions: { ...objectOr(schema.definitions), ...objectOr(schema.$defs) }, expansions: 0 }, [])
+}
+
+/**
+ * The local definitions a schema's `$ref`s name (`#/$defs/X`, `#/definitions/X`, as pydantic,
+ * zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each is
+ * written out in place. A definition within its own expansion (a tree of nodes) is cut to a bare
+ * OBJECT there, and so is everything past MAX_EXPANSIONS (definitions used many times over).
+ */
+interface Definitions {
+  definitions: Schema
+  expansions: number
+}
+
+const MAX_EXPANSIONS = 500
+const LOCAL_REF = /^#\/(?:\$defs|definitions)\/(.+)$/
+const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
+const objectOr = (value: unknown): Schema => (isSchema(value) ? value : {})
+
+/** The schema with a one-member `allOf` (pydantic's wrapping of a described `$ref`) and a local `$ref` written out, its own fields kept over the definition's. */
+function expanded(schema: Schema, defs: Definitions, expanding: readonly string[]): { source: Schema; expanding: readonly string[] } {
+  let source = schema
+  if (Array.isArray(source.allOf) && source.allOf.length === 1 && isSchema(source.allOf[0])) {
+    const { allOf, ...own } = source
+    source = { ...allOf[0], ...own }
+  }
+  const name = typeof source.$ref === 'string' ? LOCAL_REF.exec(source.$ref)?.[1] : undefined
+  if (name === undefined) return { source, expanding }
+  const { $ref: _ref, ...own } = source
+  const definition = defs.definitions[name]
+  if (!isSchema(definition) || expanding.includes(name) || defs.expansions >= MAX_EXPANSIONS) return { source: { type: 'object', ...own }, expanding }
+  defs.expansions++
+  return expanded({ ...definition, ...own }, defs, [...expanding, name])
+}
+
+function narrowed(schema: Schema, defs: Definitions, outer: readonly string[]): Schema {
+  const { source: written, expanding } = expanded(schema, defs, outer)
+  const source: Schema = { ...written }
   if (source.oneOf !== undefined && source.anyOf === undefined) source.anyOf = source.oneOf
   if (source.const !== undefined && source.enum === undefined) source.enum = [source.const]
   const out: Schema = {}
@@ -33,12 +70,12 @@ export function toGeminiSchema(schema: unknown): Schema {
       if (types.length < value.length) out.nullable = true
       if (types.length) out.type = types[0]
     } else if (key === 'properties') {
-      const properties = propertiesOf(value)
+      const properties = propertiesOf(value, defs, expanding)
       if (properties) out.properties = properties
     } else if (key === 'items') {
-      out.items = toGeminiSchema(value)
+      out.items = isSchema(value) ? narrowed(value, defs, expanding) : {}
     } else if (key === 'anyOf' && Array.isArray(value)) {
-      out.anyOf = value.map(toGeminiSchema)
+      out.anyOf = value.map((member) => (isSchema(member) ? narrowed(member, defs, expanding) : {}))
     } else {
       out[key] = value
     }
@@ -67,9 +104,9 @@ function withGeminiConstraints(schema: Schema): Schema {
 }
 
 // Gemini rejects an OBJECT whose `properties` is present but empty, so empty maps are left out.
-function propertiesOf(value: unknown): Schema | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
-  const entries = Object.entries(value).map(([name, schema]) => [name, toGeminiSchema(schema)] as const)
+function propertiesOf(value: unknown, defs: Definitions, expanding: readonly string[]): Schema | null {
+  if (!isSchema(value)) return null
+  const entries = Object.entries(value).map(([name, schema]) => [name, isSchema(schema) ? narrowed(schema, defs, expanding) : {}] as const)
   return entries.length ? Object.fromEntries(entries) : null
 }
 
