@@ -171,7 +171,8 @@ export async function relay(
       const read = await upstream.reader.read()
       if (sink.gone) break
       if (stalled) {
-        state.failure = stallFailure()
+        // After the finish the answer is whole: a stall before the upstream's last words ends it as it is.
+        if (!state.finished) state.failure = stallFailure()
         break
       }
       if (read.done || isDoneSentinel(read.value)) break
@@ -186,12 +187,12 @@ export async function relay(
     }
   } catch (error) {
     // Cancelling a stalled reader may fail the pending read rather than end it.
-    state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
+    if (!state.finished) state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
   } finally {
     idle.stop()
   }
 
-  if (sink.gone || state.failure) {
+  if (sink.gone || state.failure || stalled) {
     upstream.reader.cancel().catch(() => {})
     upstream.controller.abort()
   }

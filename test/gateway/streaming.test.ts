@@ -1,9 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { ALPHA, GAMMA } from '../support/catalog'
-import { BASE, chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
+import { BASE, chat, type ErrorJson, generationOf, readSse, setUpGateway } from '../support/gateway'
 import { data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -171,6 +171,19 @@ describe('streaming relay', () => {
     await waitOnExecutionContext(ctx)
     expect(chunks.find((c) => c.error)?.error).toMatchObject({ code: 408 })
     expect(done).toBe(true)
+  })
+
+  it('ends a stream that goes silent after its finish as a whole answer, not an error, charging an estimate of what it relayed', async () => {
+    // The finish chunk came; the usage chunk and [DONE] never do.
+    fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['a whole answer']).slice(0, 3), { stall: true }) })
+    const { response, ctx } = await chatWith({ TIMEOUT_IDLE_MS: '20' }, ask)
+    const { data: chunks, done } = await readSse(response)
+    await waitOnExecutionContext(ctx)
+    expect(chunks.some((c) => c.error)).toBe(false)
+    expect(chunks.flatMap((c) => (c.choices as Array<{ finish_reason: string | null }>).map((choice) => choice.finish_reason)).filter(Boolean)).toEqual(['stop'])
+    expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: 4 })
+    expect(done).toBe(true)
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, chunks[0]!.id as string)).toMatchObject({ finish_reason: 'stop', tokens_completion: 4 }))
   })
 
   it('answers with a real HTTP status when every provider fails before the first byte', async () => {
