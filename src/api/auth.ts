@@ -59,9 +59,17 @@ async function presentsAdminToken(adminToken: string | undefined, presented: Pre
   return presented.isAdmin
 }
 
+/**
+ * The ADMIN_TOKEN secret, trimmed as presented tokens are (a secret stored with a trailing newline,
+ * as `echo token | wrangler secret put` stores it, must still match); undefined while none is set.
+ */
+export function adminTokenOf(env: Env): string | undefined {
+  return env.ADMIN_TOKEN?.trim() || undefined
+}
+
 /** Whether `token` is the ADMIN_TOKEN secret (false while none is set), compared in constant time. */
 export async function isAdmin(env: Env, token: string): Promise<boolean> {
-  return isAdminToken(env.ADMIN_TOKEN, await sha256(token))
+  return isAdminToken(adminTokenOf(env), await sha256(token))
 }
 
 /** Constant-time comparison: both sides are hashed first so lengths never differ. */
@@ -81,7 +89,7 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   const token = presentedToken(c.req.raw.headers, 'Missing API key: send "Authorization: Bearer <key>"')
   // One digest serves both the constant-time admin check and the key's hash.
   const presented = await tokenDigest(token)
-  if (await presentsAdminToken(c.env.ADMIN_TOKEN, presented)) {
+  if (await presentsAdminToken(adminTokenOf(c.env), presented)) {
     throw new GatewayError(403, 'permission_denied', 'The admin token cannot call inference endpoints; create a tenant key with POST /v1/keys')
   }
   c.set('keyHash', presented.hex)
@@ -117,7 +125,7 @@ export async function usableKey(env: Env, keyHash: string, now: number): Promise
  * @example app.post('/keys', requireAdmin, handler)
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.env.ADMIN_TOKEN) {
+  if (!adminTokenOf(c.env)) {
     throw new GatewayError(403, 'permission_denied', 'The admin API is disabled: set the ADMIN_TOKEN secret')
   }
   const token = presentedToken(c.req.raw.headers, 'Missing admin token: send "Authorization: Bearer <ADMIN_TOKEN>"')

@@ -28,7 +28,8 @@ keys.post('/keys', async (c) => {
   const input = await readJsonBody(c, CreateKeyInput, 'key')
   const now = c.get('clock')()
   const { key, record } = await createKey(c.env, input, now)
-  return c.json({ data: keyView(record, emptyLedger(now), now), key }, 201)
+  // The key's only showing: no cache may keep it.
+  return c.json({ data: keyView(record, emptyLedger(now), now), key }, 201, { 'cache-control': 'no-store' })
 })
 
 keys.get('/keys', async (c) => {

@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception'
 import { createMiddleware } from 'hono/factory'
 import { secureHeaders } from 'hono/secure-headers'
 import { z } from 'zod'
-import { isAdmin } from '../api/auth'
+import { adminTokenOf, isAdmin } from '../api/auth'
 import type { AppEnv } from '../api/context'
 import { providerViews } from '../api/providers'
 import { currentCatalog } from '../catalog/store'
@@ -70,8 +70,9 @@ function htmlAnswer(page: string, status: number): Response {
 }
 
 function adminToken(c: Context<AppEnv>): string {
-  if (!c.env.ADMIN_TOKEN) throw new GatewayError(403, 'permission_denied', 'The dashboard is disabled: set the ADMIN_TOKEN secret')
-  return c.env.ADMIN_TOKEN
+  const token = adminTokenOf(c.env)
+  if (!token) throw new GatewayError(403, 'permission_denied', 'The dashboard is disabled: set the ADMIN_TOKEN secret')
+  return token
 }
 
 /** Pages and actions behind the sign-in: without a live session, the sign-in form (401). */

@@ -3,7 +3,7 @@ import { createExecutionContext, runInDurableObject } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { keyObject } from '../../src/tenancy/directory'
-import { adminFetch, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
+import { ADMIN_TOKEN, adminFetch, chat, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
 import { ALPHA } from '../support/catalog'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
@@ -23,6 +23,7 @@ describe('POST /v1/keys', () => {
   it('returns the plaintext key once, in OpenRouter shape, and stores only its hash', async () => {
     const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'team-a' }) })
     expect(response.status).toBe(201)
+    expect(response.headers.get('cache-control')).toBe('no-store')
     const body = (await response.json()) as { key: string; data: Record<string, unknown> }
     expect(body.key).toMatch(/^sk-mer-v1-[0-9a-f]{64}$/)
     expect(body.data).toMatchObject({ name: 'team-a', disabled: false, limit: null, expires_at: null })
@@ -36,6 +37,14 @@ describe('POST /v1/keys', () => {
 
     const fetched = await adminFetch(`/v1/keys/${body.data.hash}`)
     expect(JSON.stringify(await fetched.json())).not.toContain(body.key)
+  })
+
+  it('takes the admin token stored with a trailing newline (echo token | wrangler secret put), trimmed as presented tokens are', async () => {
+    const request = new Request('http://gateway.test/v1/keys?offset=0', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    const response = await worker.fetch(request, { ...env, ADMIN_TOKEN: `${ADMIN_TOKEN}\n` }, createExecutionContext())
+    expect(response.status).toBe(200)
+    const blank = await worker.fetch(request, { ...env, ADMIN_TOKEN: ' \n' }, createExecutionContext())
+    expect(blank.status).toBe(403)
   })
 
   it('refuses fields it does not enforce, naming them', async () => {
