@@ -60,6 +60,8 @@ describe('4xx answers that are the provider’s own trouble fail over', () => {
     ['Gemini 400 FAILED_PRECONDITION (a region our key may not use)', () => jsonResponse({ error: { code: 400, message: 'User location is not supported for the API use.', status: 'FAILED_PRECONDITION' } }, 400), 'test/gemini-fb'],
     ['Bedrock 424 ModelErrorException', () => jsonResponse({ message: 'The model encountered an error.' }, 424, { 'x-amzn-errortype': 'ModelErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/' }), 'test/bedrock-fb'],
     ['Bedrock 400 ServiceQuotaExceededException (our account)', () => jsonResponse({ message: 'Your request exceeds the service quota for your account.' }, 400, { 'x-amzn-errortype': 'ServiceQuotaExceededException:http://internal.amazon.com/coral/com.amazon.bedrock/' }), 'test/bedrock-fb'],
+    ['Bedrock 400 for a model id that needs an inference profile (the catalog’s)', () => jsonResponse({ message: "Invocation of model ID anthropic.claude-test-v1:0 with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model." }, 400, { 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' }), 'test/bedrock-fb'],
+    ['Bedrock 400 for a model id it does not know (the catalog’s)', () => jsonResponse({ message: 'The provided model identifier is invalid.' }, 400, { 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' }), 'test/bedrock-fb'],
   ])('%s', async (_label, failing, model) => {
     const upstream = fakeUpstreams({ [model === 'test/gemini-fb' ? GEMINI : BEDROCK]: failing, [GAMMA]: served })
     const response = await ask(model)

@@ -116,10 +116,20 @@ export function bedrockErrorMessage(body: unknown): string | null {
 }
 
 /**
- * Converse's 4xx answers that are Bedrock's own or our account's: a 424 (ModelErrorException, the
- * model failed), and a 400 ServiceQuotaExceededException (its type in `x-amzn-errortype`, as
- * "ServiceQuotaExceededException:http://internal…"). Another provider may serve the request.
+ * The ValidationExceptions that name the catalog's model, not the request: an id Bedrock does not
+ * know, or one that must be called through an inference profile ("Invocation of model ID … with
+ * on-demand throughput isn't supported").
  */
-export function bedrockProviderFault(status: number, _body: unknown, headers: Headers): boolean {
-  return status === 424 || headers.get('x-amzn-errortype')?.split(':')[0]?.trim() === 'ServiceQuotaExceededException'
+const MODEL_ID_FAULT = /model identifier is invalid|on-demand throughput isn.t supported/i
+
+/**
+ * Converse's 4xx answers that are Bedrock's own or our account's: a 424 (ModelErrorException, the
+ * model failed), a 400 ServiceQuotaExceededException (its type in `x-amzn-errortype`, as
+ * "ServiceQuotaExceededException:http://internal…"), and a 400 about the endpoint's model id
+ * (MODEL_ID_FAULT). Another provider may serve the request.
+ */
+export function bedrockProviderFault(status: number, body: unknown, headers: Headers): boolean {
+  if (status === 424) return true
+  const type = headers.get('x-amzn-errortype')?.split(':')[0]?.trim()
+  return type === 'ServiceQuotaExceededException' || (status === 400 && MODEL_ID_FAULT.test(bedrockErrorMessage(body) ?? ''))
 }
