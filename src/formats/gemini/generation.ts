@@ -46,6 +46,13 @@ const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
   max: 24576,
 }
 
+/**
+ * The budgets every Gemini thinking model takes: 2.5 Pro 128–32,768, Flash 0–24,576, Flash-Lite
+ * 512–24,576; a budget outside its model's range is a 400 ("The thinking budget (52428) is
+ * invalid"), so a client's own is brought within the span all of them share.
+ */
+const BUDGET_RANGE = { min: 512, max: 24_576 }
+
 export function generationConfig(request: ChatRequest, options: { maxOutputTokens?: number }): Config {
   const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
@@ -67,8 +74,8 @@ function responseFormat(request: ChatRequest): Config {
 /**
  * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
  * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`.
- * Effort "none" and `enabled: false` send nothing: Gemini 3 and 2.5 Pro cannot switch thinking
- * off, and a zero budget is a 400 there.
+ * Effort "none", `enabled: false` and a budget of 0 send nothing: Gemini 3 and 2.5 Pro cannot
+ * switch thinking off, and a zero budget is a 400 there.
  */
 function thinkingConfig(request: ChatRequest): Config | null {
   const parsed = Reasoning.safeParse(request.reasoning ?? {})
@@ -76,7 +83,10 @@ function thinkingConfig(request: ChatRequest): Config | null {
   const topLevel = Effort.safeParse(request.reasoning_effort)
   const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : undefined)
   if (effort === 'none' || reasoning.enabled === false) return null
-  const budget = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
+  // A budget of 0 is "off", which Gemini 3 and 2.5 Pro refuse, as effort "none" is.
+  if (reasoning.max_tokens === 0) return null
+  const asked = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
+  const budget = asked === undefined ? undefined : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
   if (budget === undefined && reasoning.enabled !== true) return null
   return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: reasoning.exclude !== true }
 }
