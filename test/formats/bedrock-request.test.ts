@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { isClaude } from '../../src/formats/bedrock/claude'
-import { takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
+import { cachesPrompts, takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
 import type { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], ...fields })
@@ -58,6 +58,34 @@ describe('toBedrock', () => {
       { role: 'user', content: 'Summarise this in one line.' },
     ] }))
     expect(body.toolConfig).toEqual({ tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: { type: 'object' } } } }] })
+  })
+
+  it('marks cache points where cache_control asks, for a model that caches prompts: system, content, after a tool result, tools', () => {
+    const cached = { cache_control: { type: 'ephemeral' } }
+    const body = toBedrock(request({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'Long instructions.', ...cached }] },
+        { role: 'user', content: [{ type: 'text', text: 'A long document.', ...cached }, { type: 'text', text: 'Weather?' }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 't1', content: [{ type: 'text', text: 'sunny', ...cached }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather' }, ...cached }],
+    }), { jsonTool: true, caching: true })
+    const point = { cachePoint: { type: 'default' } }
+    expect(body.system).toEqual([{ text: 'Long instructions.' }, point])
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ text: 'A long document.' }, point, { text: 'Weather?' }] },
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'get_weather', input: {} } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } }, point] },
+    ])
+    expect((body.toolConfig as { tools: unknown[] }).tools).toEqual([{ toolSpec: { name: 'get_weather', inputSchema: { json: { type: 'object', properties: {} } } } }, point])
+    // A model that does not cache prompts gets no cache point.
+    expect(JSON.stringify(toBedrock(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', ...cached }] }] })))).not.toContain('cachePoint')
+  })
+
+  it('knows which models cache prompts: Claude 3.7 and later, and Nova', () => {
+    expect(['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic.claude-3-7-sonnet-20250219-v1:0', 'us.amazon.nova-pro-v1:0'].map(cachesPrompts)).toEqual([true, true, true])
+    expect(['anthropic.claude-3-haiku-20240307-v1:0', 'meta.llama3-70b-instruct-v1:0', 'mistral.mistral-large-2402-v1:0'].map(cachesPrompts)).toEqual([false, false, false])
   })
 
   it('sends files as named documents in Converse formats, and refuses URLs and other types naming the part', () => {

@@ -52,6 +52,18 @@ export interface BedrockOptions {
    * as one (../json-tool.ts); other models would refuse the request, and get none.
    */
   jsonTool?: boolean
+  /** The model caches prompts (cachesPrompts): `cache_control` markers become cache points. */
+  caching?: boolean
+}
+
+/** Where the prompt up to here is cached, as a `cache_control` marker asks (system, content, tools). */
+const CACHE_POINT: Block = { cachePoint: { type: 'default' } }
+const isCachePoint = (block: Block) => 'cachePoint' in block
+const marked = (part: unknown) => typeof part === 'object' && part !== null && 'cache_control' in part && (part as { cache_control: unknown }).cache_control != null
+
+/** Converse caches prompts for Claude (3.7 and later, the models that think) and Nova; others refuse cache points. */
+export function cachesPrompts(upstreamModel: string): boolean {
+  return (isClaude(upstreamModel) && canThink(upstreamModel)) || /amazon\.nova/i.test(upstreamModel)
 }
 
 /** Converse takes `toolChoice.tool` only for Claude and Nova models. */
@@ -65,6 +77,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const system: Block[] = []
   const messages: Turn[] = []
   const documentNames = new Set<string>()
+  const caching = options.caching === true
   const append = (role: Turn['role'], content: Block[]) => {
     const last = messages.at(-1)
     // Claude wants a turn's reasoning first, also when two assistant messages merge.
@@ -82,19 +95,22 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
       case 'system':
       case 'developer': {
         const text = textOf(message.content)
-        if (text) system.push({ text })
+        if (text) system.push({ text }, ...(caching && Array.isArray(message.content) && message.content.some(marked) ? [CACHE_POINT] : []))
         return
       }
       case 'user':
-        return append('user', userBlocks(message.content, index, documentNames))
+        return append('user', userBlocks(message.content, index, documentNames, caching))
       case 'assistant':
         return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
       case 'tool': {
         // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
-        const content = userBlocks(message.content, index, documentNames)
+        const blocks = userBlocks(message.content, index, documentNames, caching)
+        // A result holds no cache point: one marked inside it goes after it.
+        const content = blocks.filter((block) => !isCachePoint(block))
         const inside = options.jsonTool === true ? content : content.filter((block) => 'text' in block)
         if (inside !== content) media.push(...content.filter((block) => !('text' in block)))
-        return append('user', [toolResultBlock(message.tool_call_id, inside, message.is_error === true && options.jsonTool === true)])
+        const after = content.length < blocks.length ? [CACHE_POINT] : []
+        return append('user', [toolResultBlock(message.tool_call_id, inside, message.is_error === true && options.jsonTool === true), ...after])
       }
     }
   })
@@ -105,21 +121,25 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   body.messages = messages
   const inferenceConfig = mapParameters(request, options.claude ? CLAUDE_INFERENCE : INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
-  const toolConfig = bedrockTools(request, options.jsonTool === true)
+  const toolConfig = bedrockTools(request, options.jsonTool === true, caching)
   if (toolConfig) body.toolConfig = toolConfig
   if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
 }
 
-function userBlocks(content: string | ContentPart[], index: number, documentNames: Set<string>): Block[] {
+function userBlocks(content: string | ContentPart[], index: number, documentNames: Set<string>, caching = false): Block[] {
   if (typeof content === 'string') return content ? [{ text: content }] : []
   return content.flatMap((part, partIndex): Block[] => {
-    const where = `messages[${index}].content[${partIndex}]`
-    if (part.type === 'text') return part.text ? [{ text: part.text }] : []
-    if (part.type === 'image_url') return [mediaBlock(part.image_url.url, where, documentNames)]
-    if (part.type === 'file') return [documentBlock(part.file, where, documentNames)]
-    throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" parts are not supported by Bedrock Converse models`)
+    const block = partBlock(part, `messages[${index}].content[${partIndex}]`, documentNames)
+    return block && caching && marked(part) ? [block, CACHE_POINT] : block ? [block] : []
   })
+}
+
+function partBlock(part: ContentPart, where: string, documentNames: Set<string>): Block | null {
+  if (part.type === 'text') return part.text ? { text: part.text } : null
+  if (part.type === 'image_url') return mediaBlock(part.image_url.url, where, documentNames)
+  if (part.type === 'file') return documentBlock(part.file, where, documentNames)
+  throw new GatewayError(400, 'invalid_request', `${where}: "${part.type}" parts are not supported by Bedrock Converse models`)
 }
 
 /** An `image_url` part holding a PDF (as clients send one) is a document, which Converse refuses as an image. */
@@ -213,9 +233,13 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
  * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
  * (../json-tool.ts), forced unless the client has tools of its own to call.
  */
-function bedrockTools(request: ChatRequest, structuredOutput: boolean): Body | null {
+function bedrockTools(request: ChatRequest, structuredOutput: boolean, caching: boolean): Body | null {
   const declared = request.tools?.length ? request.tools : historyTools(request.messages)
-  const specs = declared.map(({ function: fn }) => toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} }))
+  const specs = declared.flatMap((tool) => {
+    const { function: fn } = tool
+    const spec = toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} })
+    return caching && (marked(tool) || marked(fn)) ? [spec, CACHE_POINT] : [spec]
+  })
   const json = structuredOutput ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))
   if (!specs.length) return null
