@@ -1,7 +1,7 @@
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
 import { generateKey, keyLabel, newKeyRecord, sha256Hex, type CreateKeyInput, type KeyRecord, type PatchKeyInput } from './keys'
-import { deleteIndexEntry, followKey, INDEX_PREFIX, indexedKeys, writeIndexEntry } from './key-index'
+import { deleteIndexEntry, followKey, INDEX_PREFIX, indexedKeys, type IndexedKey, writeIndexEntry } from './key-index'
 import type { Ledger } from './ledger'
 
 export interface KeyState {
@@ -70,7 +70,8 @@ export async function listKeysAfter(
   env: Env,
   options: { offset: number; includeDisabled: boolean; now: number },
 ): Promise<KeyState[]> {
-  const listed = (await indexedKeys(env, (hash) => recordOf(env, hash, options.now))).filter((key) => options.includeDisabled || !key.disabled)
+  const indexed = await indexedKeys(env, (hash) => recordOf(env, hash, options.now))
+  const listed = options.includeDisabled ? indexed : await enabledKeys(env, indexed, options.now)
   const page = listed.slice(options.offset, options.offset + LIST_PAGE)
   const states = await Promise.all(page.map((key) => readKey(env, key.hash, options.now)))
   await Promise.all(
@@ -82,6 +83,24 @@ export async function listKeysAfter(
   )
   // The key's own state decides: an index entry behind it (KV's minute) must not list a disabled key.
   return states.filter((state): state is KeyState => state !== null && (options.includeDisabled || !state.record.disabled))
+}
+
+/**
+ * The indexed keys that are enabled. An entry that says disabled is read from its key, which
+ * decides (re-enabled within KV's minute elsewhere, or by a PATCH cut short before its index
+ * write), and put right; disabled keys are few, so this costs little.
+ */
+async function enabledKeys(env: Env, indexed: IndexedKey[], now: number): Promise<IndexedKey[]> {
+  const enabled = await Promise.all(
+    indexed.map(async (key) => {
+      if (!key.disabled) return key
+      const record = await recordOf(env, key.hash, now)
+      if (!record || record.disabled) return null
+      await writeIndexEntry(env, key.hash, record)
+      return { ...key, disabled: false }
+    }),
+  )
+  return enabled.filter((key): key is IndexedKey => key !== null)
 }
 
 /** One page of keys, oldest first; `cursor` continues a listing. */

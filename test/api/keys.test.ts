@@ -165,6 +165,18 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(await keyPage('offset=0&include_disabled=true')).toContain(key.hash)
   })
 
+  it('lists by offset a re-enabled key whose index entry still says disabled, as the cursor listing does, and puts the entry right', async () => {
+    const key = await createKey({ name: 'reenabled-behind' })
+    expect((await adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })).status).toBe(200)
+    expect((await adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })).status).toBe(200)
+    const { metadata } = await env.KV.getWithMetadata<{ disabled: boolean; created_at: string }>(`keys/${key.hash}`)
+    await env.KV.put(`keys/${key.hash}`, '', { metadata: { ...metadata!, disabled: true } })
+    const listing = await keyPage('offset=0')
+    expect(listing).toContain(key.hash)
+    expect(await keyPage(`offset=${listing.length}`)).toEqual([])
+    expect((await env.KV.getWithMetadata<{ disabled: boolean }>(`keys/${key.hash}`)).metadata?.disabled).toBe(false)
+  })
+
   it('drops from the index a key whose delete was cut short, so offsets stay in step', async () => {
     const made = [await createKey({ name: 'left-a' }), await createKey({ name: 'left-b' }), await createKey({ name: 'left-c' })]
     // The delete was cancelled between the object's removal and the index's.
