@@ -413,6 +413,47 @@ describe('POST /v1/responses, streaming', () => {
   const chunk = (delta: object, finish: string | null = null) => data({ choices: [{ index: 0, delta, finish_reason: finish }] })
   const usage = data({ choices: [], usage: { prompt_tokens: 20, completion_tokens: 9 } })
 
+  it('continues a streamed turn whose parallel calls have text between them, its output sent back or by previous_response_id', async () => {
+    const block = (index: number, content_block: object, delta: object) => [
+      anthropicEvent('content_block_start', { index, content_block }),
+      anthropicEvent('content_block_delta', { index, delta }),
+      anthropicEvent('content_block_stop', { index }),
+    ]
+    const sent: Array<Record<string, any>> = []
+    fakeUpstreams({
+      [BETA]: (call) => {
+        sent.push(call.body)
+        if (sent.length > 1) return jsonResponse({ id: 'm2', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: 'Done.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 2 } })
+        return sseResponse([
+          anthropicEvent('message_start', { message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
+          ...block(0, { type: 'text', text: '' }, { type: 'text_delta', text: 'Oslo first. ' }),
+          ...block(1, { type: 'tool_use', id: 'toolu_a', name: 'get_weather', input: {} }, { type: 'input_json_delta', partial_json: '{"city":"Oslo"}' }),
+          ...block(2, { type: 'text', text: '' }, { type: 'text_delta', text: 'Then Rome.' }),
+          ...block(3, { type: 'tool_use', id: 'toolu_b', name: 'get_weather', input: {} }, { type: 'input_json_delta', partial_json: '{"city":"Rome"}' }),
+          anthropicEvent('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 40 } }),
+          anthropicEvent('message_stop', {}),
+        ])
+      },
+    })
+    const final = (await readEvents(await responses({ model: 'test/claude', input: 'Weather?', tools, stream: true }))).at(-1)!.response
+    expect(final.output.map((item: { type: string }) => item.type)).toEqual(['message', 'function_call', 'message', 'function_call'])
+    const outputs = [
+      { type: 'function_call_output', call_id: 'toolu_a', output: '5C' },
+      { type: 'function_call_output', call_id: 'toolu_b', output: '20C' },
+    ]
+    const stateless = await responses({ model: 'test/claude', tools, store: false, input: [{ role: 'user', content: 'Weather?' }, ...final.output, ...outputs] })
+    expect(stateless.status).toBe(200)
+    const chained = await responses({ model: 'test/claude', tools, previous_response_id: final.id, input: outputs })
+    expect(chained.status).toBe(200)
+    // One assistant turn with its text and both calls, then both results.
+    for (const body of sent.slice(1)) {
+      expect(body.messages.slice(1).map((turn: { role: string; content: Array<{ type: string }> }) => [turn.role, turn.content.map((b) => b.type)])).toEqual([
+        ['assistant', ['text', 'tool_use', 'tool_use']],
+        ['user', ['tool_result', 'tool_result']],
+      ])
+    }
+  })
+
   it('turns OpenAI chunks with reasoning, text and a tool call into typed events, ending with the whole response and its cost', async () => {
     fakeUpstreams({
       [GAMMA]: () =>

@@ -161,6 +161,11 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         return
       }
       case 'message':
+        // Text between the calls of one turn (a stream's output: text, call, text, call) joins that turn.
+        if (item.role === 'assistant' && assistant && messages.at(-1) === assistant && unanswered.size > 0) {
+          joinText(assistant, assistantMessage(item.content))
+          return
+        }
         answerCalls()
         if (item.role === 'assistant') {
           startAssistant(assistantMessage(item.content))
@@ -178,6 +183,13 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   })
   answerCalls()
   return messages
+}
+
+/** A turn's later text added to its message, which holds its calls: text and refusal each joined on. */
+function joinText(turn: Extract<Message, { role: 'assistant' }>, later: Extract<Message, { role: 'assistant' }>): void {
+  const text = [turn.content, later.content].filter((content): content is string => typeof content === 'string' && content !== '').join('')
+  turn.content = text || null
+  if (later.refusal) turn.refusal = `${turn.refusal ?? ''}${later.refusal}`
 }
 
 function assistantMessage(content: string | AssistantPart[]): Extract<Message, { role: 'assistant' }> {
