@@ -89,6 +89,8 @@ export const PRESETS = {
     maxStops: 4,
   }),
   azure: preset({
+    // api-version 2024-10-21 (GA) lists system, user, assistant, tool and function, not developer.
+    developerRole: false,
     auth: 'api-key',
     path: 'openai/deployments/{model}/chat/completions?api-version={apiVersion}',
     apiVersion: '2024-10-21',

@@ -96,6 +96,7 @@ describe('toAnthropic messages', () => {
   it.each([
     ['a PDF', { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }, { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }],
     ['a URL', { file_data: 'https://example.com/report.pdf' }, { type: 'document', source: { type: 'url', url: 'https://example.com/report.pdf' } }],
+    ['a PDF whose media type is in capitals', { file_data: 'data:Application/PDF;base64,JVBERi0=' }, { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }],
   ])('converts a file given as %s to a document', (_, file, block) => {
     const { body } = convert({ messages: [{ role: 'user', content: [{ type: 'file', file }] }] })
     expect(body.messages).toStrictEqual([{ role: 'user', content: [block] }])

@@ -133,7 +133,7 @@ describe('OpenAI-compatible presets: the developer role', () => {
   it.each([
     { preset: undefined, role: 'developer' },
     { preset: 'openai', role: 'developer' },
-    { preset: 'azure', role: 'developer' },
+    { preset: 'azure', role: 'system' },
     { preset: 'openrouter', role: 'developer' },
     { preset: 'mistral', role: 'system' },
     { preset: 'groq', role: 'system' },

@@ -115,7 +115,7 @@ function documentBlock(file: Record<string, unknown>, where: string): Block {
   const data = typeof file.file_data === 'string' ? file.file_data : ''
   const title = typeof file.filename === 'string' && file.filename ? { title: file.filename } : {}
   const pdf = parseDataUrl(data)
-  if (pdf?.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.data }, ...title }
+  if (pdf?.mediaType.toLowerCase() === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.data }, ...title }
   if (/^https?:\/\//i.test(data)) return { type: 'document', source: { type: 'url', url: data }, ...title }
   throw new GatewayError(400, 'invalid_request', `${where}: Anthropic models take a file as a PDF base64 data: URL or an http(s) URL in file.file_data`)
 }
