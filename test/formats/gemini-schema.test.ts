@@ -51,6 +51,32 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     })
   })
 
+  it('writes out references into the schema itself (zod-to-json-schema’s #/properties/…), and leaves a malformed one an object', () => {
+    const schema = toGeminiSchema({
+      type: 'object',
+      properties: {
+        home: { type: 'object', properties: { city: { type: 'string' } } },
+        work: { $ref: '#/properties/home' },
+        odd: { $ref: '#/properties/%E0%A4%A' },
+        self: { $ref: '#' },
+      },
+    })
+    expect(schema.properties).toEqual({
+      home: { type: 'object', properties: { city: { type: 'string' } } },
+      work: { type: 'object', properties: { city: { type: 'string' } } },
+      odd: { type: 'object' },
+      self: {
+        type: 'object',
+        properties: {
+          home: { type: 'object', properties: { city: { type: 'string' } } },
+          work: { type: 'object', properties: { city: { type: 'string' } } },
+          odd: { type: 'object' },
+          self: { type: 'object' },
+        },
+      },
+    })
+  })
+
   it('cuts a definition within its own expansion (a tree) to a bare object, and stops writing out past a bound', () => {
     const tree = toGeminiSchema({
       type: 'object',

@@ -22,43 +22,61 @@ const SCHEMA_FIELDS = new Set([
 
 export function toGeminiSchema(schema: unknown): Schema {
   if (!isSchema(schema)) return {}
-  return narrowed(schema, { definitions: { ...objectOr(schema.definitions), ...objectOr(schema.$defs) }, expansions: 0 }, [])
+  return narrowed(schema, { root: schema, expansions: 0 }, [])
 }
 
 /**
- * The local definitions a schema's `$ref`s name (`#/$defs/X`, `#/definitions/X`, as pydantic,
- * zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each is
- * written out in place. A definition within its own expansion (a tree of nodes) is cut to a bare
+ * The schema a tool's `$ref`s point into (`#/$defs/X`, `#/definitions/X`, `#/properties/a/…`, as
+ * pydantic, zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each
+ * is written out in place. A reference within its own expansion (a tree of nodes) is cut to a bare
  * OBJECT there, and so is everything past MAX_EXPANSIONS (definitions used many times over).
  */
-interface Definitions {
-  definitions: Schema
+interface References {
+  root: Schema
   expansions: number
 }
 
 const MAX_EXPANSIONS = 500
-const LOCAL_REF = /^#\/(?:\$defs|definitions)\/(.+)$/
 const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
-const objectOr = (value: unknown): Schema => (isSchema(value) ? value : {})
 
-/** The schema with a one-member `allOf` (pydantic's wrapping of a described `$ref`) and a local `$ref` written out, its own fields kept over the definition's. */
-function expanded(schema: Schema, defs: Definitions, expanding: readonly string[]): { source: Schema; expanding: readonly string[] } {
+/** What a local JSON pointer (`#/…`, RFC 6901) names in the root, if anything. */
+function pointedAt(root: Schema, ref: string): unknown {
+  if (ref === '#') return root
+  if (!ref.startsWith('#/')) return undefined
+  let node: unknown = root
+  for (const token of ref.slice(2).split('/')) {
+    const key = uriDecoded(token).replaceAll('~1', '/').replaceAll('~0', '~')
+    node = isSchema(node) || Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined
+  }
+  return node
+}
+
+/** A fragment's token percent-decoded, or as it is when it is not valid percent-encoding. */
+function uriDecoded(token: string): string {
+  try {
+    return decodeURIComponent(token)
+  } catch {
+    return token
+  }
+}
+
+/** The schema with a one-member `allOf` (pydantic's wrapping of a described `$ref`) and a local `$ref` written out, its own fields kept over the target's. */
+function expanded(schema: Schema, refs: References, expanding: readonly string[]): { source: Schema; expanding: readonly string[] } {
   let source = schema
   if (Array.isArray(source.allOf) && source.allOf.length === 1 && isSchema(source.allOf[0])) {
     const { allOf, ...own } = source
     source = { ...allOf[0], ...own }
   }
-  const name = typeof source.$ref === 'string' ? LOCAL_REF.exec(source.$ref)?.[1] : undefined
-  if (name === undefined) return { source, expanding }
-  const { $ref: _ref, ...own } = source
-  const definition = defs.definitions[name]
-  if (!isSchema(definition) || expanding.includes(name) || defs.expansions >= MAX_EXPANSIONS) return { source: { type: 'object', ...own }, expanding }
-  defs.expansions++
-  return expanded({ ...definition, ...own }, defs, [...expanding, name])
+  if (typeof source.$ref !== 'string') return { source, expanding }
+  const { $ref: ref, ...own } = source as Schema & { $ref: string }
+  const target = pointedAt(refs.root, ref)
+  if (!isSchema(target) || expanding.includes(ref) || refs.expansions >= MAX_EXPANSIONS) return { source: { type: 'object', ...own }, expanding }
+  refs.expansions++
+  return expanded({ ...target, ...own }, refs, [...expanding, ref])
 }
 
-function narrowed(schema: Schema, defs: Definitions, outer: readonly string[]): Schema {
-  const { source: written, expanding } = expanded(schema, defs, outer)
+function narrowed(schema: Schema, refs: References, outer: readonly string[]): Schema {
+  const { source: written, expanding } = expanded(schema, refs, outer)
   const source: Schema = { ...written }
   if (source.oneOf !== undefined && source.anyOf === undefined) source.anyOf = source.oneOf
   if (source.const !== undefined && source.enum === undefined) source.enum = [source.const]
@@ -70,12 +88,12 @@ function narrowed(schema: Schema, defs: Definitions, outer: readonly string[]): 
       if (types.length < value.length) out.nullable = true
       if (types.length) out.type = types[0]
     } else if (key === 'properties') {
-      const properties = propertiesOf(value, defs, expanding)
+      const properties = propertiesOf(value, refs, expanding)
       if (properties) out.properties = properties
     } else if (key === 'items') {
-      out.items = isSchema(value) ? narrowed(value, defs, expanding) : {}
+      out.items = isSchema(value) ? narrowed(value, refs, expanding) : {}
     } else if (key === 'anyOf' && Array.isArray(value)) {
-      out.anyOf = value.map((member) => (isSchema(member) ? narrowed(member, defs, expanding) : {}))
+      out.anyOf = value.map((member) => (isSchema(member) ? narrowed(member, refs, expanding) : {}))
     } else {
       out[key] = value
     }
@@ -104,9 +122,9 @@ function withGeminiConstraints(schema: Schema): Schema {
 }
 
 // Gemini rejects an OBJECT whose `properties` is present but empty, so empty maps are left out.
-function propertiesOf(value: unknown, defs: Definitions, expanding: readonly string[]): Schema | null {
+function propertiesOf(value: unknown, refs: References, expanding: readonly string[]): Schema | null {
   if (!isSchema(value)) return null
-  const entries = Object.entries(value).map(([name, schema]) => [name, isSchema(schema) ? narrowed(schema, defs, expanding) : {}] as const)
+  const entries = Object.entries(value).map(([name, schema]) => [name, isSchema(schema) ? narrowed(schema, refs, expanding) : {}] as const)
   return entries.length ? Object.fromEntries(entries) : null
 }
 
