@@ -145,26 +145,62 @@ function perRound<T>(steps: (Step & { overheads: Overhead[] })[], figure: (round
 
 /** "median (each round: a, b, c)", or the figure alone when there was one round. */
 function roundsText(values: number[], format: (value: number) => string): string {
-  const middle = format(median(values))
+  // The rounds that could not be judged show as n/a; the median shown is of the others.
+  const middle = format(median(values.filter((value) => !Number.isNaN(value))))
   return values.length <= 1 ? middle : `${middle} median (rounds: ${values.map(format).join(', ')})`
 }
 
+/**
+ * Errors a judged step may have (non-2xx, timeouts, failures, requests skipped): beyond a
+ * thousandth of its requests, its round cannot meet a target, whatever its latency says.
+ */
+const ERROR_ALLOWANCE = 0.001
+
+function erred(result: StepResult): boolean {
+  const errors = result.non2xx + result.timeouts + result.failed + result.skipped
+  return errors > ERROR_ALLOWANCE * Math.max(1, result.sent + result.skipped)
+}
+
+/**
+ * A round's floor multiple as the verdict reads it. Where the pass-through added nothing over
+ * direct (noise), no multiple of it is meaningful: a target adding nothing meets it (0), one adding
+ * anything misses it that round (∞). A round whose step answered nothing, or erred, is NaN.
+ */
+function judgedMultiple(step: Step & { overheads: Overhead[] }, at: 'p50' | 'p99'): number {
+  const overhead = step.overheads.find((o) => o.metric === 'latency')
+  if (!overhead || erred(step.result)) return Number.NaN
+  const floorMs = overhead.vsDirect[at].ms - overhead.vsPassthrough[at].ms
+  if (floorMs > 0) return overhead.floorMultiple[at]
+  return overhead.vsDirect[at].ms <= 0 ? 0 : Number.POSITIVE_INFINITY
+}
+
+/**
+ * Whether the median of per-round figures meets a goal. A round that could not be judged (NaN: an
+ * erring or silent step, a floor that answered nothing) misses the target outright: a median
+ * tolerates noise, not failure.
+ */
+const atMost = (values: number[], goal: number) => !values.some(Number.isNaN) && median(values) <= goal
+const atLeast = (values: number[], goal: number) => !values.some(Number.isNaN) && median(values) >= goal
+
 export function verdicts(steps: (Step & { overheads: Overhead[] })[], bundle: Bundle, config: BenchConfig): TargetVerdict[] {
   const out: TargetVerdict[] = []
-  const latency300 = perRound(steps, (round) => find(steps, 'json', 300, 'meridian-quota', round)?.overheads.find((o) => o.metric === 'latency'))
-  const p50s = latency300.map((o) => o.floorMultiple.p50)
-  const p99s = latency300.map((o) => o.floorMultiple.p99)
+  const latency300 = perRound(steps, (round) => find(steps, 'json', 300, 'meridian-quota', round))
+  const p50s = latency300.map((step) => judgedMultiple(step, 'p50'))
+  const p99s = latency300.map((step) => judgedMultiple(step, 'p99'))
   const times = (value: number) => `${fixed(value, 2)}×`
   out.push({
     target: 'overhead at 300 req/s (quota key)',
     goal: '≤ 1.5× the pass-through’s overhead at p50, ≤ 2× at p99',
     measured: latency300.length > 0 ? `${roundsText(p50s, times)} at p50; ${roundsText(p99s, times)} at p99` : 'not measured (300 not in --rates)',
-    met: latency300.length > 0 ? median(p50s) <= 1.5 && median(p99s) <= 2 : null,
+    met: latency300.length > 0 ? atMost(p50s, 1.5) && atMost(p99s, 2) : null,
   })
   const saturation = perRound(steps, (round) => {
     const quota = find(steps, 'json', 'max', 'meridian-quota', round)?.result
     const pass = find(steps, 'json', 'max', 'passthrough', round)?.result
-    return quota && pass ? { share: quota.throughput / pass.throughput, quota: quota.throughput, pass: pass.throughput } : undefined
+    if (!quota || !pass) return undefined
+    // A pass-through that answered nothing, or erred, measured no floor; an erring Meridian misses.
+    const share = pass.throughput > 0 && !erred(pass) && !erred(quota) ? quota.throughput / pass.throughput : Number.NaN
+    return { share, quota: quota.throughput, pass: pass.throughput }
   })
   const shares = saturation.map((s) => s.share)
   out.push({
@@ -174,17 +210,22 @@ export function verdicts(steps: (Step & { overheads: Overhead[] })[], bundle: Bu
       saturation.length === 0
         ? 'not measured (--connections 0)'
         : `${roundsText(shares, (share) => `${fixed(share * 100, 0)}%`)}; ${saturation.map((s) => `${fixed(s.quota, 0)} vs ${fixed(s.pass, 0)}`).join(', ')} req/s`,
-    met: saturation.length === 0 ? null : median(shares) >= 0.7,
+    met: saturation.length === 0 ? null : atLeast(shares, 0.7),
   })
   const streamRate = config.streamRates[0]
   const ttfbs = streamRate === undefined
     ? []
-    : perRound(steps, (round) => find(steps, 'stream', streamRate, 'meridian-quota', round)?.overheads.find((o) => o.metric === 'ttfb')?.vsPassthrough.p50.ms)
+    : perRound(steps, (round) => {
+        const step = find(steps, 'stream', streamRate, 'meridian-quota', round)
+        if (!step) return undefined
+        const overhead = step.overheads.find((o) => o.metric === 'ttfb')
+        return overhead && !erred(step.result) ? overhead.vsPassthrough.p50.ms : Number.NaN
+      })
   out.push({
     target: `streaming TTFB at ${streamRate ?? '-'} req/s (quota key)`,
     goal: 'p50 within 1 ms of the pass-through’s',
     measured: ttfbs.length > 0 ? roundsText(ttfbs, (ms) => `${signed(ms)} ms`) : 'not measured',
-    met: ttfbs.length > 0 ? median(ttfbs) <= 1 : null,
+    met: ttfbs.length > 0 ? atMost(ttfbs, 1) : null,
   })
   out.push({
     target: 'bundle size (as deployed)',

@@ -91,6 +91,41 @@ describe('bench verdicts', () => {
     expect(size).toMatchObject({ met: true })
   })
 
+  it('misses a round whose floor multiple means nothing (the pass-through no slower than direct) when Meridian added time, and meets it when it added none', () => {
+    // p99: direct 12, pass-through 11 (noise), Meridian 17: the multiple would be −5×.
+    const noisy = (round: number, meridianP99: number) => [
+      step('json', 300, 'direct', round, result(10, 12)),
+      step('json', 300, 'passthrough', round, result(11, 11)),
+      step('json', 300, 'meridian-quota', round, result(11.2, meridianP99)),
+    ]
+    expect(verdicts(withOverheads(noisy(1, 17)), bundle, { ...config, rounds: 1 })[0]).toMatchObject({ met: false, measured: '1.20× at p50; n/a× at p99' })
+    expect(verdicts(withOverheads(noisy(1, 11.5)), bundle, { ...config, rounds: 1 })[0]).toMatchObject({ met: true, measured: '1.20× at p50; 0.00× at p99' })
+  })
+
+  it('misses a round whose Meridian step erred or answered nothing, and never leaves it out of the median', () => {
+    const erring = { ...result(11.2, 13.2, 30), ok: 300, non2xx: 2_700 }
+    const silent = { ...result(0, 0, 0), ok: 0, failed: 3_000, latencyMs: null }
+    const withMeridian = (round: number, meridian: StepResult) => [...round300(round, 1.2).filter((s) => s.target !== 'meridian-quota'), step('json', 300, 'meridian-quota', round, meridian)]
+    expect(verdicts(withOverheads(withMeridian(1, erring)), bundle, { ...config, rounds: 1 })[0]?.met).toBe(false)
+    const crashed = verdicts(withOverheads([...round300(1, 1.2), ...withMeridian(2, silent), ...round300(3, 1.4)]), bundle, config)[0]
+    expect(crashed).toMatchObject({ met: false, measured: expect.stringContaining('(rounds: 1.20×, n/a×, 1.40×)') })
+    // Within a thousandth of the requests, errors do not decide.
+    expect(verdicts(withOverheads(withMeridian(1, { ...result(11.2, 13.2), non2xx: 2 })), bundle, { ...config, rounds: 1 })[0]?.met).toBe(true)
+  })
+
+  it('misses saturation where the pass-through answered nothing or Meridian erred, and TTFB where the stream step erred', () => {
+    const saturation = (pass: StepResult, meridian: StepResult) =>
+      verdicts(withOverheads([step('json', 'max', 'passthrough', 1, pass), step('json', 'max', 'meridian-quota', 1, meridian)]), bundle, { ...config, rounds: 1 })[1]
+    expect(saturation({ ...result(0, 0, 0), ok: 0, failed: 5_000, latencyMs: null }, result(40, 80, 500))).toMatchObject({ met: false, measured: expect.stringContaining('n/a%') })
+    expect(saturation(result(20, 40, 2_000), { ...result(40, 80, 1_800), non2xx: 5_000 })?.met).toBe(false)
+    const stream = withOverheads([
+      step('stream', 100, 'direct', 1, result(110, 112, 100, 10)),
+      step('stream', 100, 'passthrough', 1, result(111, 113, 100, 12)),
+      step('stream', 100, 'meridian-quota', 1, { ...result(113, 115, 100, 12.5), failed: 400 }),
+    ])
+    expect(verdicts(stream, bundle, { ...config, rounds: 1 })[2]?.met).toBe(false)
+  })
+
   it('reports one round as its figure alone', () => {
     const [overhead] = verdicts(withOverheads(round300(1, 1.2)), bundle, { ...config, rounds: 1 })
     expect(overhead?.measured).toBe('1.20× at p50; 1.20× at p99')
