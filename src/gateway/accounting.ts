@@ -3,7 +3,7 @@ import type { Endpoint } from '../catalog/snapshot'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
 import { GatewayError, type ErrorType } from '../errors'
-import { cachesForAnHour, carriesDocuments, estimatePromptTokens, predictionTokenBound, promptTokenBound } from '../formats/openai/estimate'
+import { cachesForAnHour, carriesDocuments, estimatePromptTokens, imageCount, imageTokenBound, predictionTokenBound, promptTokenBound } from '../formats/openai/estimate'
 import { maxTokensAllowed, type ChatRequest } from '../formats/openai/request'
 import { primaryOnly } from '../routing/preferences'
 import type { GenerationRecord } from '../tenancy/generation'
@@ -72,11 +72,14 @@ export interface TokenBounds {
 }
 
 export function chatBounds(request: ChatRequest): TokenBounds {
-  const bound = promptTokenBound(request)
+  // The text's bound is the same everywhere; an image's depends on the model (imageTokenBound).
+  const textBound = promptTokenBound(request, 0)
+  const images = request.messages.reduce((sum, message) => sum + imageCount(message), 0)
+  const bound = (endpoint: Endpoint) => textBound + images * Math.max(imageTokenBound(endpoint.model.id), imageTokenBound(endpoint.spec.upstreamModel))
   // A file or document may fill the whole window, whatever its bytes.
   const unsized = carriesDocuments(request)
   return {
-    promptBound: (endpoint) => (unsized ? Math.max(bound, endpoint.contextLength) : bound),
+    promptBound: (endpoint) => (unsized ? Math.max(bound(endpoint), endpoint.contextLength) : bound(endpoint)),
     promptEstimate: estimatePromptTokens(request),
     outputBound: (endpoint) => outputBound(request, endpoint),
     cachesForAnHour: cachesForAnHour(request),

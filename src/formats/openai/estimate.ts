@@ -5,13 +5,27 @@ import type { ChatRequest, Message } from './request'
  * - an *estimate* (four characters per token) for usage nobody reported and for rate buckets;
  * - a *bound* that is never below the true count, for reserving the worst-case cost. Every BPE
  *   token of every tokenizer in use covers at least one UTF-8 byte, so text tokens ≤ text bytes;
- *   an image counts as IMAGE_TOKEN_BOUND (OpenAI's high-detail maximum is about 1,100 tokens,
- *   Claude's about 1,600); a fixed overhead covers each message's role and separators, and another
- *   the system prompt providers add around tool definitions.
+ *   an image counts as its model's imageTokenBound; a fixed overhead covers each message's role
+ *   and separators, and another the system prompt providers add around tool definitions.
  */
 
 const CHARS_PER_TOKEN = 4
-export const IMAGE_TOKEN_BOUND = 4096
+/**
+ * The most prompt tokens one image counts at most models: Gemini 2.x's 16 tiles of 258 (a 3,072
+ * px square), above Claude's about 1,600, GPT-4o's 1,445 (8 tiles of 170 and 85) and GPT-4.1's
+ * and o4's patches (at most 1,536 × up to 2.46).
+ */
+export const IMAGE_TOKEN_BOUND = 4_128
+/**
+ * GPT-4o mini bills an image as 2,833 tokens plus 5,667 a tile (the dollars GPT-4o bills), so at
+ * most 8 tiles: 48,169 (a small high-detail image is 8,512).
+ */
+const GPT_4O_MINI_IMAGE_TOKEN_BOUND = 2_833 + 8 * 5_667
+
+/** The most prompt tokens one image may count at this model (its id, or its upstream's). */
+export function imageTokenBound(model: string): number {
+  return /gpt-4o-mini/i.test(model) ? GPT_4O_MINI_IMAGE_TOKEN_BOUND : IMAGE_TOKEN_BOUND
+}
 const MESSAGE_OVERHEAD_TOKENS = 16
 /** Providers wrap tool definitions in a system prompt of their own (Anthropic's is about 350 tokens). */
 const TOOLS_OVERHEAD_TOKENS = 1024
@@ -117,10 +131,11 @@ function isDocument(url: string): boolean {
   return /\.pdf$/i.test(url.split(/[?#]/, 1)[0] ?? '')
 }
 
-export function promptTokenBound(request: ChatRequest): number {
+/** The prompt's bound at a model whose images count at most `imageTokens` each. */
+export function promptTokenBound(request: ChatRequest, imageTokens = IMAGE_TOKEN_BOUND): number {
   let bound = 0
   for (const message of request.messages) {
-    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + IMAGE_TOKEN_BOUND * imageCount(message) + utf8Length(assistantExtras(message))
+    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + imageTokens * imageCount(message) + utf8Length(assistantExtras(message))
   }
   const definitions = toolDefinitions(request)
   if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
