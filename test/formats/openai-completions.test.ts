@@ -23,6 +23,8 @@ describe('legacy completion requests', () => {
       seed: 4,
     })
     expect(CompletionRequest.parse({ model: 'm', prompt: ['only one'] }).messages).toEqual([{ role: 'user', content: 'only one' }])
+    // An empty suffix asks for nothing, as null does.
+    expect(CompletionRequest.parse({ model: 'm', prompt: 'a', suffix: '' })).toEqual({ model: 'm', messages: [{ role: 'user', content: 'a' }] })
   })
 
   it.each([

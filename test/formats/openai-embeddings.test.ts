@@ -86,6 +86,9 @@ describe('upstream answers', () => {
     ['a count sent as a string', { prompt_tokens: '7' }, null],
     ['a count past 2^53', { prompt_tokens: 1e20 }, null],
     ['a fraction, rounded up', { prompt_tokens: 6.5 }, 7],
+    ['only total_tokens (Voyage), as the input', { total_tokens: 9 }, 9],
+    ['both, prompt_tokens first', { prompt_tokens: 7, total_tokens: 9 }, 7],
+    ['neither', {}, null],
   ])('read usage with %s', (_label, usage, promptTokens) => {
     const decoded = fromUpstreamEmbeddings({ data: [{ index: 0, embedding: [1] }], usage }, 1)
     expect(decoded.usage?.promptTokens ?? null).toBe(promptTokens)

@@ -18,7 +18,8 @@ const LegacyFields = z.looseObject({
   prompt: z
     .union([z.string(), z.array(z.string())], { error: 'must be a string (token-id prompts are not supported)' })
     .refine((prompt) => typeof prompt === 'string' || prompt.length === 1, 'only one prompt per request is supported'),
-  suffix: z.null({ error: unsupported('suffix') }).optional(),
+  // An empty suffix asks for nothing, as null does.
+  suffix: z.union([z.null(), z.literal('')], { error: unsupported('suffix') }).optional(),
   echo: z.literal(false, { error: unsupported('echo') }).nullish(),
   best_of: z.literal(1, { error: unsupported('best_of above 1') }).nullish(),
   logprobs: z.null({ error: unsupported('logprobs') }).optional(),

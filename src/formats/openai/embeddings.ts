@@ -88,8 +88,13 @@ export function toUpstreamEmbeddings(request: EmbeddingsRequest, upstreamModel: 
 const Vector = z.union([z.array(z.number()), z.string()])
 const UpstreamEmbeddings = z.looseObject({
   data: z.array(z.looseObject({ index: z.number().int().nonnegative().optional(), embedding: Vector })),
-  // Odd usage is no usage: the vectors are served and their tokens estimated.
-  usage: z.looseObject({ prompt_tokens: BilledTokenCount }).nullish().catch(null),
+  // Odd usage is no usage: the vectors are served and their tokens estimated. Some providers
+  // (Voyage's OpenAI-compatible API) count only total_tokens, which for embeddings is the input.
+  usage: z
+    .looseObject({ prompt_tokens: BilledTokenCount.optional(), total_tokens: BilledTokenCount.optional() })
+    .transform((usage) => usage.prompt_tokens ?? usage.total_tokens)
+    .nullish()
+    .catch(null),
 })
 
 export interface Embeddings {
@@ -110,7 +115,7 @@ export function fromUpstreamEmbeddings(body: unknown, inputs: number): Embedding
     slots[index] = typeof item.embedding === 'string' ? base64ToFloats(item.embedding) : item.embedding
   })
   const vectors = slots.filter((vector): vector is number[] => vector !== undefined)
-  const promptTokens = usage?.prompt_tokens
+  const promptTokens = usage ?? undefined
   return {
     vectors,
     usage: promptTokens === undefined ? null : { promptTokens, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
