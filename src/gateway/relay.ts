@@ -19,6 +19,9 @@ import { endpointKey, type ObservationKind } from '../health/types'
  * the renderer's ending (for OpenAI: a usage chunk with cost and `data: [DONE]`).
  */
 
+/** How long a stream whose client left after the finish is still read for its usage. */
+const USAGE_DRAIN_MS = 1_000
+
 /** An upstream stream that has produced its first event (gateway/stream.ts opens it). */
 export interface OpenStream {
   reader: MessageReader
@@ -154,11 +157,18 @@ export async function relay(
   }
 
   // A hang-up or a stall cancels the upstream reader, which ends the pending read: no race per read.
+  // A client gone after the finish (many stop reading there) leaves the usage that follows it to
+  // read, for up to USAGE_DRAIN_MS: it is what the key is charged, where an estimate would be.
   let stalled = false
   const stallFailure = () => upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   const interrupt = () => void upstream.reader.cancel().catch(() => {})
-  void sink.hangUp.then(() => sink.gone && interrupt())
+  const awaitingUsage = () => state.finished && state.usage === null
+  void sink.hangUp.then(() => {
+    if (!sink.gone) return
+    if (awaitingUsage()) setTimeout(interrupt, Math.min(USAGE_DRAIN_MS, ctx.config.TIMEOUT_IDLE_MS))
+    else interrupt()
+  })
   void idle.expired.then(() => {
     stalled = true
     interrupt()
@@ -167,9 +177,9 @@ export async function relay(
     idle.pause()
     for (const event of upstream.buffered) await handle(event)
     idle.resume()
-    while (!state.failure && !sink.gone) {
+    while (!state.failure && (!sink.gone || awaitingUsage())) {
       const read = await upstream.reader.read()
-      if (sink.gone) break
+      if (sink.gone && !awaitingUsage()) break
       if (stalled) {
         // After the finish the answer is whole: a stall before the upstream's last words ends it as it is.
         if (!state.finished) state.failure = stallFailure()

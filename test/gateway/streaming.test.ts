@@ -186,6 +186,20 @@ describe('streaming relay', () => {
     await vi.waitFor(async () => expect(await generationOf(tenant.key, chunks[0]!.id as string)).toMatchObject({ finish_reason: 'stop', tokens_completion: 4 }))
   })
 
+  it('reads the usage that follows the finish when the client leaves at the finish, and charges it, not an estimate', async () => {
+    const gate = latch()
+    // Role, content, finish; then, once the client has gone, usage and [DONE].
+    const events = openaiStreamEvents(['Hello'], { usage: { prompt_tokens: 900, completion_tokens: 7 } })
+    fakeUpstreams({ [ALPHA]: () => sseResponse(events, { pause: { after: 3, until: gate.promise } }) })
+    const reader = (await chat(tenant.key, ask)).body!.getReader()
+    let text = ''
+    while (!text.includes('"finish_reason":"stop"')) text += new TextDecoder().decode((await reader.read()).value)
+    const id = /"id":"(gen-[^"]+)"/.exec(text)![1]!
+    await reader.cancel()
+    gate.release()
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ tokens_prompt: 900, tokens_completion: 7, usage_estimated: false }))
+  })
+
   it('answers with a real HTTP status when every provider fails before the first byte', async () => {
     fakeUpstreams({
       [ALPHA]: () => jsonResponse({ error: { message: 'overloaded' } }, 503),
