@@ -4,6 +4,7 @@ import type { Env } from '../env'
 import { parsedJson } from '../json'
 import { kvMemo } from '../kv-memo'
 import { HEALTH_KV_KEY, type EndpointSnapshot } from './health-do'
+import { MINUTE_MS } from './history'
 import { localView } from './local'
 import { mergeViews } from './stats'
 import type { HealthLookup, HealthView } from './types'
@@ -90,7 +91,8 @@ const PublishedSchema = z.object({
  * read, so anonymous traffic never reaches the HealthDO that every isolate reports to. At most
  * HEALTH_PUBLISH_MS (plus KV's propagation) old; nothing published reads as nothing known. The
  * HealthDO stops publishing once reports stop, so what time alone changes is brought up to `now`
- * as routing sees it: a cooldown that has passed is none, an open circuit ages to half-open.
+ * as routing sees it: a cooldown that has passed is none, an open circuit ages to half-open, and
+ * a stats window with no observation left in it is null.
  */
 export async function publishedHealth(env: Env, now: number): Promise<Record<string, EndpointSnapshot>> {
   const stored = await env.KV.get<unknown>(HEALTH_KV_KEY, 'json').catch(() => null)
@@ -99,7 +101,19 @@ export async function publishedHealth(env: Env, now: number): Promise<Record<str
   const openMs = configOf(env).CIRCUIT_OPEN_MS
   const current = (snapshot: EndpointSnapshot): EndpointSnapshot => {
     const coolingUntil = snapshot.coolingUntil !== null && snapshot.coolingUntil > now ? snapshot.coolingUntil : null
-    return { ...snapshot, circuit: aged(snapshot, now, openMs).circuit, coolingUntil, cooling_until: coolingUntil }
+    // A window that has passed since the endpoint's last observation holds none now.
+    const quiet = (windowMs: number) => snapshot.lastSeen === null || now - snapshot.lastSeen > windowMs
+    return {
+      ...snapshot,
+      circuit: aged(snapshot, now, openMs).circuit,
+      coolingUntil,
+      cooling_until: coolingUntil,
+      uptime_last_5m: quiet(5 * MINUTE_MS) ? null : snapshot.uptime_last_5m,
+      uptime_last_30m: quiet(30 * MINUTE_MS) ? null : snapshot.uptime_last_30m,
+      uptime_last_1d: quiet(24 * 60 * MINUTE_MS) ? null : snapshot.uptime_last_1d,
+      latency_last_30m: quiet(30 * MINUTE_MS) ? null : snapshot.latency_last_30m,
+      throughput_last_30m: quiet(30 * MINUTE_MS) ? null : snapshot.throughput_last_30m,
+    }
   }
   return Object.fromEntries(Object.entries(parsed.data.endpoints).map(([key, snapshot]) => [key, current(snapshot)]))
 }

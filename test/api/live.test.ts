@@ -45,15 +45,17 @@ describe('live catalog data', () => {
 
   it('shows what time alone has changed since the last snapshot: a cooldown that has passed is none, an open circuit ages to half-open', async () => {
     const now = Date.now()
-    const stats = { errorRate: 1, samples: 3, ttfbMs: null, tokensPerSecond: null, uptime_last_5m: null, uptime_last_30m: null, uptime_last_1d: null, latency_last_30m: null, throughput_last_30m: null }
+    const percentiles = { p50: 0.3, p75: 0.4, p90: 0.5, p99: 0.9 }
+    const stats = { errorRate: 1, samples: 3, ttfbMs: null, tokensPerSecond: null, uptime_last_5m: 40, uptime_last_30m: 80, uptime_last_1d: 95, latency_last_30m: percentiles, throughput_last_30m: percentiles }
     // The HealthDO stopped publishing when reports stopped: a 429 with Retry-After: 120 at now − 200 s, a circuit opened at now − 10 min.
     const cooled = { ...stats, circuit: 'closed', coolingUntil: now - 80_000, cooling_until: now - 80_000, lastSeen: now - 200_000 }
     const opened = { ...stats, circuit: 'open', coolingUntil: null, cooling_until: null, lastSeen: now - 600_000 }
     await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: now - 130_000, endpoints: { 'test/chat@beta': cooled, 'test/chat@gamma': opened } }))
     const { data } = (await (await gatewayFetch('/api/v1/models/test/chat/endpoints')).json()) as { data: { endpoints: Record<string, any>[] } }
     const [, beta, gamma] = data.endpoints
-    expect(beta).toMatchObject({ status: 0, circuit: 'closed', cooling_until: null })
-    expect(gamma).toMatchObject({ status: -1, circuit: 'half_open' })
+    // Windows with no observation left in them hold none: beta was last seen 200 s ago, gamma 10 min ago.
+    expect(beta).toMatchObject({ status: 0, circuit: 'closed', cooling_until: null, uptime_last_5m: 40, uptime_last_30m: 80, latency_last_30m: percentiles })
+    expect(gamma).toMatchObject({ status: -1, circuit: 'half_open', uptime_last_5m: null, uptime_last_30m: 80, uptime_last_1d: 95 })
     const providers = (await (await gatewayFetch('/v1/providers')).json()) as { data: { slug: string; endpoints: Record<string, any>[] }[] }
     expect(providers.data.find((p) => p.slug === 'beta')!.endpoints[0]).toMatchObject({ endpoint: 'test/chat@beta', cooling_until: null })
     expect(providers.data.find((p) => p.slug === 'gamma')!.endpoints[0]).toMatchObject({ endpoint: 'test/chat@gamma', circuit: 'half_open' })
