@@ -114,6 +114,11 @@ export interface ToolCallDelta {
   id?: string
   type?: 'function'
   function?: { name?: string; arguments?: string }
+  /**
+   * Vendor data on the call, passed on as sent: Gemini's OpenAI-compatible API puts the call's
+   * thought signature here (`{google: {thought_signature}}`), which Gemini 3 wants back with it.
+   */
+  extra_content?: unknown
 }
 
 export interface Delta {

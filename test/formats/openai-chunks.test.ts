@@ -120,6 +120,14 @@ describe('createOpenAIStreamDecoder', () => {
   const call = (index: number, id: string | null, args: string) => choice({ tool_calls: [{ index, ...(id ? { id, function: { name: 'f', arguments: args } } : { function: { arguments: args } }) }] })
   const indices = (events: StreamEvent[]) => events.flatMap((event) => (event.type === 'delta' ? (event.delta.tool_calls ?? []).map((delta) => [delta.index, delta.id ?? null, delta.function?.arguments]) : []))
 
+  it('keeps the extra_content Gemini’s OpenAI-compatible API puts on a call (its thought signature), streamed or not', () => {
+    const extra = { google: { thought_signature: 'c2lnbmVk' } }
+    const streamed = createOpenAIStreamDecoder()(choice({ tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' }, extra_content: extra }] }))
+    expect(streamed).toEqual([{ type: 'delta', delta: { tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' }, extra_content: extra }] } }])
+    const whole = fromOpenAI({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' }, extra_content: extra }] }, finish_reason: 'tool_calls' }] })
+    expect(whole.message.tool_calls![0]).toMatchObject({ extra_content: extra })
+  })
+
   it('numbers the calls again when an upstream gives parallel ones the same index, telling them apart by id', () => {
     const decode = createOpenAIStreamDecoder()
     const events = [call(0, 'c1', '{"a":'), call(0, null, '1}'), call(0, 'c2', '{"a":2}'), call(0, 'c2', ''), choice({}, 'tool_calls')].flatMap(decode)

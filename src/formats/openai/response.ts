@@ -66,6 +66,7 @@ const UpstreamToolCallDelta = z.looseObject({
   id: z.string().nullish(),
   type: z.literal('function').nullish(),
   function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+  extra_content: z.unknown().optional(),
 })
 
 const UpstreamChunk = z.looseObject({
@@ -117,7 +118,9 @@ export function fromOpenAI(body: unknown): Completion {
   const choice = parsed.choices[0]!
   const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
   // Fields passed through to the client are rendered back: too deep, they would overflow.
-  if (nestingDepth(extra) > MAX_JSON_DEPTH) throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
+  if (nestingDepth(extra) > MAX_JSON_DEPTH || (tool_calls && nestingDepth(tool_calls) > MAX_JSON_DEPTH)) {
+    throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
+  }
   const native = choice.finish_reason ?? null
   return {
     message: {
@@ -161,7 +164,9 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   const choice = chunk.choices?.[0]
   if (choice?.delta) {
     const { role: _role, content, reasoning, reasoning_content, refusal, tool_calls, ...extra } = choice.delta
-    if (nestingDepth(extra) > MAX_JSON_DEPTH) return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
+    if (nestingDepth(extra) > MAX_JSON_DEPTH || (tool_calls && nestingDepth(tool_calls) > MAX_JSON_DEPTH)) {
+      return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
+    }
     const delta: Delta = { ...extra }
     if (content) delta.content = content
     if (reasoning || reasoning_content) delta.reasoning = (reasoning || reasoning_content) ?? undefined
@@ -178,6 +183,7 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
               },
             }
           : {}),
+        ...(call.extra_content != null ? { extra_content: call.extra_content } : {}),
       }))
     }
     if (renderable(choice.logprobs)) events.push({ type: 'delta', delta, logprobs: choice.logprobs })
