@@ -135,13 +135,13 @@ export function renderReport(result: FaultsResult): string {
   lines.push('')
 
   lines.push(
-    `| mode | success (all) | success (outage) | p50 ms | p99 ms | faulty first attempts after ${config.graceS} s: outage / 429 / flapping / spike | detect outage | recover after outage (virtual) | attempts / req | µ$ / req | other CPU |`,
+    `| mode | success (all) | success (outage) | p50 ms | p99 ms | faulty first attempts after ${config.graceS} s: outage / 429 / flapping / spike | detect outage | recovery noticed after outage (virtual: restored) | attempts / req | µ$ / req | other CPU |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   )
   for (const m of result.modes) {
     const share = (name: string) => pct(phase(m, name)?.faultyShareAfterGrace ?? null, 2)
     lines.push(
-      `| ${m.mode} | ${pct(m.overall.successRate, 2)} | ${pct(phase(m, 'outage')?.successRate ?? null, 2)} | ${ms(m.overall.latencyMs?.p50)} | ${ms(m.overall.latencyMs?.p99)} | ${['outage', '429 storm', 'flapping', 'latency spike'].map(share).join(' / ')} | ${secs(phase(m, 'outage')?.detectS ?? null)} | ${secs(virtual(phase(m, 'after outage')?.recoverS ?? null, scale))} | ${m.overall.meanAttempts?.toFixed(2) ?? '–'} | ${microUsd(m.overall.costPerRequest)} | ${m.foreignCores >= 0.1 ? `**${m.foreignCores.toFixed(2)}**` : m.foreignCores.toFixed(2)} |`,
+      `| ${m.mode} | ${pct(m.overall.successRate, 2)} | ${pct(phase(m, 'outage')?.successRate ?? null, 2)} | ${ms(m.overall.latencyMs?.p50)} | ${ms(m.overall.latencyMs?.p99)} | ${['outage', '429 storm', 'flapping', 'latency spike'].map(share).join(' / ')} | ${secs(phase(m, 'outage')?.detectS ?? null)} | ${secs(virtual(phase(m, 'after outage')?.restoredS ?? null, scale))} | ${m.overall.meanAttempts?.toFixed(2) ?? '–'} | ${microUsd(m.overall.costPerRequest)} | ${m.foreignCores >= 0.1 ? `**${m.foreignCores.toFixed(2)}**` : m.foreignCores.toFixed(2)} |`,
     )
   }
   lines.push('')

@@ -74,8 +74,8 @@ function responseFormat(request: ChatRequest): Config {
 /**
  * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
  * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`.
- * Effort "none", `enabled: false` and a budget of 0 send nothing: Gemini 3 and 2.5 Pro cannot
- * switch thinking off, and a zero budget is a 400 there.
+ * Effort "none" and `enabled: false` send nothing: Gemini 3 and 2.5 Pro cannot switch thinking
+ * off, and a zero budget is a 400 there (a client's own `max_tokens: 0` is sent as asked).
  */
 function thinkingConfig(request: ChatRequest): Config | null {
   const parsed = Reasoning.safeParse(request.reasoning ?? {})
@@ -83,10 +83,9 @@ function thinkingConfig(request: ChatRequest): Config | null {
   const topLevel = Effort.safeParse(request.reasoning_effort)
   const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : undefined)
   if (effort === 'none' || reasoning.enabled === false) return null
-  // A budget of 0 is "off", which Gemini 3 and 2.5 Pro refuse, as effort "none" is.
-  if (reasoning.max_tokens === 0) return null
   const asked = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
-  const budget = asked === undefined ? undefined : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
+  // A budget of 0 is the client's "off", sent as it is: Flash honours it (2.5 Pro and 3 refuse it).
+  const budget = asked === undefined || asked === 0 ? asked : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
   if (budget === undefined && reasoning.enabled !== true) return null
   return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: reasoning.exclude !== true }
 }
