@@ -70,7 +70,7 @@ describe('toBedrock', () => {
         { role: 'tool', tool_call_id: 't1', content: [{ type: 'text', text: 'sunny', ...cached }] },
       ],
       tools: [{ type: 'function', function: { name: 'get_weather' }, ...cached }],
-    }), { jsonTool: true, caching: true })
+    }), { jsonTool: true, caching: true, claude: { upstreamModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 8192 } })
     const point = { cachePoint: { type: 'default' } }
     expect(body.system).toEqual([{ text: 'Long instructions.' }, point])
     expect(body.messages).toEqual([
@@ -81,6 +81,36 @@ describe('toBedrock', () => {
     expect((body.toolConfig as { tools: unknown[] }).tools).toEqual([{ toolSpec: { name: 'get_weather', inputSchema: { json: { type: 'object', properties: {} } } } }, point])
     // A model that does not cache prompts gets no cache point.
     expect(JSON.stringify(toBedrock(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', ...cached }] }] })))).not.toContain('cachePoint')
+  })
+
+  it('ends a system cache point at the marked part, before text that changes, and marks assistant text and calls Claude Code marked', () => {
+    const cached = { cache_control: { type: 'ephemeral' } }
+    const point = { cachePoint: { type: 'default' } }
+    const claude = { upstreamModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 8192 }
+    const body = toBedrock(request({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'Long static instructions.', ...cached }, { type: 'text', text: 'Today is 2026-11-24.' }] },
+        { role: 'user', content: 'Run ls' },
+        {
+          role: 'assistant',
+          content: [{ type: 'text', text: 'Running it.', ...cached }],
+          tool_calls: [{ id: 't1', type: 'function', function: { name: 'bash', arguments: '{}' }, ...cached } as never],
+        },
+        { role: 'tool', tool_call_id: 't1', content: 'a.txt' },
+      ],
+    }), { jsonTool: true, caching: true, claude })
+    expect(body.system).toEqual([{ text: 'Long static instructions.' }, point, { text: 'Today is 2026-11-24.' }])
+    expect((body.messages as Array<{ content: unknown[] }>)[1]!.content).toEqual([{ text: 'Running it.' }, point, { toolUse: { toolUseId: 't1', name: 'bash', input: {} } }, point])
+  })
+
+  it('puts no cache point among Nova’s tools (Converse caches tools for Claude only), and keeps its system one', () => {
+    const cached = { cache_control: { type: 'ephemeral' } }
+    const body = toBedrock(request({
+      messages: [{ role: 'system', content: [{ type: 'text', text: 'Fixed.', ...cached }] }, { role: 'user', content: 'Weather?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather' }, ...cached }],
+    }), { jsonTool: true, caching: cachesPrompts('us.amazon.nova-pro-v1:0') })
+    expect(JSON.stringify(body.toolConfig)).not.toContain('cachePoint')
+    expect(body.system).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default' } }])
   })
 
   it('knows which models cache prompts: Claude 3.7 and later, and Nova', () => {

@@ -94,14 +94,18 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     switch (message.role) {
       case 'system':
       case 'developer': {
+        if (caching && Array.isArray(message.content) && message.content.some(marked)) {
+          system.push(...cachedText(message.content))
+          return
+        }
         const text = textOf(message.content)
-        if (text) system.push({ text }, ...(caching && Array.isArray(message.content) && message.content.some(marked) ? [CACHE_POINT] : []))
+        if (text) system.push({ text })
         return
       }
       case 'user':
         return append('user', userBlocks(message.content, index, documentNames, caching))
       case 'assistant':
-        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index)])
+        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index, caching)])
       case 'tool': {
         // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
         const blocks = userBlocks(message.content, index, documentNames, caching)
@@ -121,7 +125,8 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   body.messages = messages
   const inferenceConfig = mapParameters(request, options.claude ? CLAUDE_INFERENCE : INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
-  const toolConfig = bedrockTools(request, options.jsonTool === true, caching)
+  // Converse takes cache points among tools from Claude only (Nova: system and messages).
+  const toolConfig = bedrockTools(request, options.jsonTool === true, caching && options.claude !== undefined)
   if (toolConfig) body.toolConfig = toolConfig
   if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
@@ -217,13 +222,33 @@ function withDocumentsAnchored(turn: Turn): void {
   for (const result of results) if (!result.content.length) result.content.push({ text: '(no output)' })
 }
 
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number): Block[] {
+function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, caching: boolean): Block[] {
   const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('')
-  const calls = (message.tool_calls ?? []).map((call) => ({
-    toolUse: { toolUseId: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) },
-  }))
+  const calls = (message.tool_calls ?? []).flatMap((call) => {
+    const toolUse = { toolUse: { toolUseId: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) } }
+    return caching && marked(call) ? [toolUse, CACHE_POINT] : [toolUse]
+  })
+  const textMarked = caching && Array.isArray(message.content) && message.content.some(marked)
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
-  return [...(text.trim() ? [{ text }] : []), ...calls]
+  return [...(text.trim() ? [{ text }, ...(textMarked ? [CACHE_POINT] : [])] : []), ...calls]
+}
+
+/**
+ * Text parts as text blocks with a cache point after each marked one, so the cached prefix ends
+ * where the client marked it, not after text that changes from call to call (a date after fixed
+ * instructions). Unmarked parts between markers are joined; blank ones, which Converse refuses, left out.
+ */
+function cachedText(parts: ReadonlyArray<{ text: string }>): Block[] {
+  const blocks: Block[] = []
+  let pending = ''
+  for (const part of parts) {
+    pending += part.text
+    if (!marked(part)) continue
+    if (pending.trim()) blocks.push({ text: pending }, CACHE_POINT)
+    pending = ''
+  }
+  if (pending.trim()) blocks.push({ text: pending })
+  return blocks
 }
 
 
