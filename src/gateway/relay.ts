@@ -149,6 +149,8 @@ export async function relay(
         if (event.usage) writer.usageSoFar?.(event.usage)
         return
       case 'error': {
+        // After the finish the answer is whole: an error then (some servers send one for a lost tail) changes nothing.
+        if (state.finished) return
         const { message, raw } = forClient(event, providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider))
         state.failure = upstreamFailure(message, 502, raw)
         state.failureKind = streamErrorKind(event.status, event.message)

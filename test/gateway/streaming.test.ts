@@ -186,6 +186,16 @@ describe('streaming relay', () => {
     await vi.waitFor(async () => expect(await generationOf(tenant.key, chunks[0]!.id as string)).toMatchObject({ finish_reason: 'stop', tokens_completion: 4 }))
   })
 
+  it('ends a stream whose upstream sends an error after its finish as the whole answer it is', async () => {
+    const events = openaiStreamEvents(['a whole answer'])
+    const error = data({ error: { message: 'stream tail lost', code: 502 } })
+    fakeUpstreams({ [ALPHA]: () => sseResponse([...events.slice(0, 3), error, ...events.slice(3)]) })
+    const { data: chunks, done } = await readSse(await chat(tenant.key, ask))
+    expect(chunks.some((c) => c.error)).toBe(false)
+    expect(done).toBe(true)
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, chunks[0]!.id as string)).toMatchObject({ finish_reason: 'stop', tokens_completion: 1 }))
+  })
+
   it('reads the usage that follows the finish when the client leaves at the finish, and charges it, not an estimate', async () => {
     const gate = latch()
     // Role, content, finish; then, once the client has gone, usage and [DONE].
