@@ -85,15 +85,21 @@ export async function listKeysAfter(
   return states.filter((state): state is KeyState => state !== null && (options.includeDisabled || !state.record.disabled))
 }
 
+/** The most index entries saying disabled that one offset listing reads from their keys (each is a call). */
+const MAX_DISABLED_READS = 100
+
 /**
  * The indexed keys that are enabled. An entry that says disabled is read from its key, which
  * decides (re-enabled within KV's minute elsewhere, or by a PATCH cut short before its index
- * write), and put right; disabled keys are few, so this costs little.
+ * write), and put right. Past MAX_DISABLED_READS such entries, the index is trusted for them, so a
+ * listing's calls stay bounded however many keys were retired.
  */
 async function enabledKeys(env: Env, indexed: IndexedKey[], now: number): Promise<IndexedKey[]> {
+  const checked = indexed.filter((key) => key.disabled).length <= MAX_DISABLED_READS
   const enabled = await Promise.all(
     indexed.map(async (key) => {
       if (!key.disabled) return key
+      if (!checked) return null
       const record = await recordOf(env, key.hash, now)
       if (!record || record.disabled) return null
       await writeIndexEntry(env, key.hash, record)

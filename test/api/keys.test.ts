@@ -177,6 +177,31 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect((await env.KV.getWithMetadata<{ disabled: boolean }>(`keys/${key.hash}`)).metadata?.disabled).toBe(false)
   })
 
+  it('reads index entries saying disabled from their keys only up to a bound, so a listing’s calls stay bounded', async () => {
+    const created_at = new Date().toISOString()
+    const fake = (i: number) => `${'d'.repeat(60)}${String(i).padStart(4, '0')}`
+    const put = async (count: number) => {
+      for (let i = 0; i < count; i++) await env.KV.put(`keys/${fake(i)}`, '', { metadata: { disabled: true, created_at } })
+    }
+    // Keys other tests here disabled count towards the bound too.
+    const listed = await env.KV.list<{ disabled?: boolean }>({ prefix: 'keys/' })
+    const others = listed.keys.filter((entry) => entry.metadata?.disabled === true).length
+    const reads = vi.spyOn(env.KEYS, 'idFromName')
+    try {
+      await put(100 - others)
+      await keyPage('offset=0')
+      const within = reads.mock.calls.filter(([hash]) => hash.startsWith('d'.repeat(60))).length
+      reads.mockClear()
+      await put(101 - others)
+      await keyPage('offset=0')
+      const past = reads.mock.calls.filter(([hash]) => hash.startsWith('d'.repeat(60))).length
+      expect([within, past]).toEqual([100 - others, 0])
+    } finally {
+      reads.mockRestore()
+      for (let i = 0; i < 101; i++) await env.KV.delete(`keys/${fake(i)}`)
+    }
+  })
+
   it('drops from the index a key whose delete was cut short, so offsets stay in step', async () => {
     const made = [await createKey({ name: 'left-a' }), await createKey({ name: 'left-b' }), await createKey({ name: 'left-c' })]
     // The delete was cancelled between the object's removal and the index's.
