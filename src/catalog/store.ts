@@ -1,7 +1,8 @@
 import { configOf } from '../config'
 import { kvMemo } from '../kv-memo'
 import type { Env } from '../env'
-import { invalidInput } from '../errors'
+import { GatewayError, invalidInput } from '../errors'
+import { parsedJson } from '../json'
 import bundledDefault from './default.json'
 import { salvageCatalog } from './salvage'
 import { CatalogSchema, type CatalogDocument } from './schema'
@@ -29,8 +30,19 @@ export function validateCatalog(input: unknown): CatalogDocument {
   return parsed.data
 }
 
+/**
+ * A read that fails throws: a background refresh keeps the catalog it has (kvMemo backs off), and
+ * an isolate's first request, with none yet, is a 503 to retry rather than an internal error.
+ */
 async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
-  return storedSnapshot(await env.KV.get<unknown>(CATALOG_KV_KEY, 'json'))
+  let stored: string | null
+  try {
+    stored = await env.KV.get(CATALOG_KV_KEY)
+  } catch (error) {
+    console.error('catalog could not be read', error instanceof Error ? error.message : String(error))
+    throw new GatewayError(503, 'server', 'The model catalog could not be read from storage; retry shortly', {}, { 'retry-after': '1' })
+  }
+  return storedSnapshot(stored === null ? null : parsedJson(stored))
 }
 
 /**

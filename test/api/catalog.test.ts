@@ -1,5 +1,7 @@
 import { env } from 'cloudflare:workers'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { createExecutionContext } from 'cloudflare:test'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
 import bundled from '../../src/catalog/default.json'
 import { CATALOG_KV_KEY } from '../../src/catalog/store'
 import { testCatalog } from '../support/catalog'
@@ -13,6 +15,20 @@ describe('the catalog', () => {
     const document = (await response.json()) as typeof bundled
     expect(document.version).toBe(bundled.version)
     expect(document.providers.map((p) => p.id)).toEqual(expect.arrayContaining(['openai', 'anthropic']))
+  })
+
+  it('is a 503 to retry, not an internal error, when an isolate’s first read of it fails', async () => {
+    // A KV binding this isolate has not read the catalog through yet, whose reads fail.
+    const failing = { get: () => Promise.reject(new Error('KV GET failed: 503 Service Unavailable')) } as unknown as KVNamespace
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const response = await worker.fetch(new Request('http://gateway.test/v1/models'), { ...env, KV: failing }, createExecutionContext())
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('1')
+      expect(((await response.json()) as ErrorJson).error).toMatchObject({ code: 503, message: expect.stringContaining('catalog could not be read') })
+    } finally {
+      vi.restoreAllMocks()
+    }
   })
 
   it('is replaced with PUT and read back with GET', async () => {
