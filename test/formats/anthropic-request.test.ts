@@ -398,6 +398,18 @@ describe('toAnthropic thinking', () => {
     if (expected.thinking.type === 'adaptive') expect(body).not.toHaveProperty('top_p')
   })
 
+  it.each([
+    ['an effort: adaptive, with it', { effort: 'medium' }, { thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } }],
+    ['enabled alone: adaptive, the model’s effort', { enabled: true }, { thinking: { type: 'adaptive' }, output_config: undefined }],
+    ['a budget of its own: the budget', { max_tokens: 4000 }, { thinking: { type: 'enabled', budget_tokens: 4000 }, output_config: undefined }],
+    ['off: nothing (it thinks only when asked)', { effort: 'none' }, { thinking: undefined, output_config: undefined }],
+  ])('gives Opus and Sonnet 4.6, which take adaptive thinking and deprecate budgets, %s', (_, reasoning, expected) => {
+    for (const upstreamModel of ['claude-opus-4-6', 'claude-sonnet-4-6']) {
+      const { body } = convert({ messages: hi, reasoning }, { ...wide, upstreamModel })
+      expect({ thinking: body.thinking, output_config: body.output_config }).toStrictEqual(expected)
+    }
+  })
+
   it('sends Claude 3.7 no display: it returns its whole thinking, with none to choose', () => {
     const { body } = convert({ messages: hi, reasoning: { effort: 'high', exclude: true } }, { ...wide, upstreamModel: 'claude-3-7-sonnet-20250219' })
     expect(body.thinking).toStrictEqual({ type: 'enabled', budget_tokens: 8000 })

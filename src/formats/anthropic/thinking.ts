@@ -19,7 +19,8 @@ import { isThinking, type Body, type Turn } from './wire'
  * 3.5 and older) refuse it; then thinking is not sent, so the request still succeeds.
  *
  * Models that take only adaptive thinking get `thinking: {type: 'adaptive'}` and the effort as
- * `output_config.effort` instead of a budget.
+ * `output_config.effort` instead of a budget, and so do Opus and Sonnet 4.6, which take both (a
+ * budget is deprecated there), unless the client gave a budget of its own.
  *
  * Display: Claude returns its thinking summarized or omitted (empty text, the signature kept), and
  * the default differs by model (omitted on the adaptive-only ones). A chat completion that asked
@@ -55,6 +56,8 @@ const MIN_TOP_P = 0.95
 
 // budget_tokens is a 400 on these (Opus 4.7+, the Claude 5 generation, Fable, Mythos).
 const ADAPTIVE_ONLY = /claude-(?:opus-4-[7-9]|(?:opus|sonnet|haiku)-[5-9]|fable|mythos)/
+// These take adaptive thinking too, where budget_tokens is deprecated: given an effort and no budget, they get it.
+const ADAPTIVE_TOO = /claude-(?:opus|sonnet)-4-6/
 // Models from before extended thinking (Claude 2, Instant, 3 and 3.5) refuse `thinking` with a 400.
 const NO_THINKING = /claude-(?:instant|v?2|3-(?:opus|sonnet|haiku)|3-5-)/
 // Claude 3.7 returns its whole thinking, with no display to choose.
@@ -126,11 +129,12 @@ export function applyThinking(body: Body, reasoning: ReasoningRequest, options: 
 }
 
 function setThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingOptions): void {
-  const adaptive = ADAPTIVE_ONLY.test(options.upstreamModel)
-  if (reasoning.state === 'off' && adaptive) body.thinking = { type: 'disabled' }
+  const adaptiveOnly = ADAPTIVE_ONLY.test(options.upstreamModel)
+  const adaptive = adaptiveOnly || (ADAPTIVE_TOO.test(options.upstreamModel) && reasoning.budget === null)
+  if (reasoning.state === 'off' && adaptiveOnly) body.thinking = { type: 'disabled' }
   if (reasoning.state !== 'on' || options.blocked || !canThink(options.upstreamModel)) return
   const { display: wanted } = reasoning
-  const display = wanted === null || wanted === (adaptive ? 'omitted' : 'summarized') || NO_DISPLAY.test(options.upstreamModel) ? {} : { display: wanted }
+  const display = wanted === null || wanted === (adaptiveOnly ? 'omitted' : 'summarized') || NO_DISPLAY.test(options.upstreamModel) ? {} : { display: wanted }
   if (adaptive) {
     body.thinking = { type: 'adaptive', ...display }
     const effort = reasoning.effort && effortFor(options.upstreamModel, reasoning.effort)
