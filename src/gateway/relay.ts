@@ -215,7 +215,8 @@ export async function relay(
   const report = usageReport(state.usage, endpoint, ctx.costCapNano, {
     request: ctx.request,
     completionCharacters: state.characters,
-    unfinished: sink.gone || state.failure !== null || !state.finished,
+    // After the finish, usage is the final count, also when the client has gone (it was read on for).
+    unfinished: state.failure !== null || !state.finished,
   })
   const outcome: RequestOutcome = {
     endpoint,

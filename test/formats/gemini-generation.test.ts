@@ -64,7 +64,7 @@ describe('toGemini generationConfig', () => {
     ['reasoning.max_tokens', { reasoning: { max_tokens: 5000 } }, { thinkingBudget: 5000, includeThoughts: true }],
     ['max_tokens over effort, raised to the least every model takes', { reasoning: { max_tokens: 100, effort: 'high' } }, { thinkingBudget: 512, includeThoughts: true }],
     ['max_tokens past the most every model takes, lowered to it', { reasoning: { max_tokens: 52_428 } }, { thinkingBudget: 24576, includeThoughts: true }],
-    ['max_tokens 0, as asked (Flash turns thinking off)', { reasoning: { max_tokens: 0 } }, { thinkingBudget: 0, includeThoughts: true }],
+    ['max_tokens 0, as asked (Flash turns thinking off), with no thoughts asked for', { reasoning: { max_tokens: 0 } }, { thinkingBudget: 0, includeThoughts: false }],
     ['effort low', { reasoning: { effort: 'low' } }, { thinkingBudget: 2048, includeThoughts: true }],
     ["Claude's effort max, at the top", { reasoning: { effort: 'max', max_tokens: 3000 } }, { thinkingBudget: 3000, includeThoughts: true }],
     ['effort max alone', { reasoning: { effort: 'max' } }, { thinkingBudget: 24576, includeThoughts: true }],

@@ -87,5 +87,6 @@ function thinkingConfig(request: ChatRequest): Config | null {
   // A budget of 0 is the client's "off", sent as it is: Flash honours it (2.5 Pro and 3 refuse it).
   const budget = asked === undefined || asked === 0 ? asked : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
   if (budget === undefined && reasoning.enabled !== true) return null
-  return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: reasoning.exclude !== true }
+  // Thoughts cannot be asked for with thinking off (Vertex answers 400 to it).
+  return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: budget !== 0 && reasoning.exclude !== true }
 }
