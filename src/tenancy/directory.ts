@@ -91,15 +91,15 @@ const MAX_DISABLED_READS = 100
 /**
  * The indexed keys that are enabled. An entry that says disabled is read from its key, which
  * decides (re-enabled within KV's minute elsewhere, or by a PATCH cut short before its index
- * write), and put right. Past MAX_DISABLED_READS such entries, the index is trusted for them, so a
- * listing's calls stay bounded however many keys were retired.
+ * write), and put right: the newest MAX_DISABLED_READS such entries, so a listing's calls stay
+ * bounded however many keys were retired; the index is trusted for older ones.
  */
 async function enabledKeys(env: Env, indexed: IndexedKey[], now: number): Promise<IndexedKey[]> {
-  const checked = indexed.filter((key) => key.disabled).length <= MAX_DISABLED_READS
+  const checked = new Set(indexed.filter((key) => key.disabled).slice(-MAX_DISABLED_READS))
   const enabled = await Promise.all(
     indexed.map(async (key) => {
       if (!key.disabled) return key
-      if (!checked) return null
+      if (!checked.has(key)) return null
       const record = await recordOf(env, key.hash, now)
       if (!record || record.disabled) return null
       await writeIndexEntry(env, key.hash, record)

@@ -177,8 +177,8 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect((await env.KV.getWithMetadata<{ disabled: boolean }>(`keys/${key.hash}`)).metadata?.disabled).toBe(false)
   })
 
-  it('reads index entries saying disabled from their keys only up to a bound, so a listing’s calls stay bounded', async () => {
-    const created_at = new Date().toISOString()
+  it('reads index entries saying disabled from their keys only up to a bound, the newest, so a listing’s calls stay bounded', async () => {
+    const created_at = new Date(Date.now() - 60_000).toISOString()
     const fake = (i: number) => `${'d'.repeat(60)}${String(i).padStart(4, '0')}`
     const put = async (count: number) => {
       for (let i = 0; i < count; i++) await env.KV.put(`keys/${fake(i)}`, '', { metadata: { disabled: true, created_at } })
@@ -193,9 +193,17 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
       const within = reads.mock.calls.filter(([hash]) => hash.startsWith('d'.repeat(60))).length
       reads.mockClear()
       await put(101 - others)
-      await keyPage('offset=0')
+      // A key re-enabled by a PATCH cut short before its index write, the newest: it is read, and listed.
+      const key = await createKey({ name: 'reenabled-among-many' })
+      expect((await adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) })).status).toBe(200)
+      expect((await adminFetch(`/v1/keys/${key.hash}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) })).status).toBe(200)
+      const { metadata } = await env.KV.getWithMetadata<{ disabled: boolean; created_at: string }>(`keys/${key.hash}`)
+      await env.KV.put(`keys/${key.hash}`, '', { metadata: { ...metadata!, disabled: true } })
+      reads.mockClear()
+      expect(await keyPage('offset=0')).toContain(key.hash)
       const past = reads.mock.calls.filter(([hash]) => hash.startsWith('d'.repeat(60))).length
-      expect([within, past]).toEqual([100 - others, 0])
+      // 102 entries say disabled: the newest 100 are read, the key among them.
+      expect([within, past]).toEqual([100 - others, 100 - others - 1])
     } finally {
       reads.mockRestore()
       for (let i = 0; i < 101; i++) await env.KV.delete(`keys/${fake(i)}`)
