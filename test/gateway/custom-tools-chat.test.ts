@@ -259,6 +259,16 @@ describe('custom tools on chat completions: edge cases (from a review)', () => {
     expect(tokens).toStrictEqual(['{"in', 'put":"x"}'])
   })
 
+  it('keeps the extra_content of calls it holds back or names (Gemini’s thought signature), function and custom alike', () => {
+    const signature = { google: { thought_signature: 'c2lnbmVk' } }
+    const calls = customCallDeltas(new Set(['apply_patch']))
+    expect(calls.delta({ tool_calls: [{ index: 0, id: 'w', extra_content: signature, function: { name: 'get_weather', arguments: '{}' } }] })).toStrictEqual({
+      tool_calls: [{ index: 0, id: 'w', type: 'function', function: { name: 'get_weather', arguments: '{}' }, extra_content: signature }],
+    })
+    const whole = calls.delta({ tool_calls: [{ index: 1, id: 'p', extra_content: signature, function: { name: 'apply_patch', arguments: JSON.stringify({ input: patch }) } }] })
+    expect(whole).toStrictEqual({ tool_calls: [{ index: 1, id: 'p', type: 'custom', custom: { name: 'apply_patch', input: patch }, extra_content: signature }] })
+  })
+
   it('reads a long streamed custom call once, not once per fragment', () => {
     let patch = '*** Begin Patch\n*** Update File: a.ts\n'
     while (patch.length < 100 * 1024) patch += '+  if (x) { return { a: "}" } }\n'

@@ -27,6 +27,8 @@ interface Call {
   /** Where the arguments' JSON stands, read once per character (no re-parse per fragment). */
   scan: JsonScan
   sent: boolean
+  /** The call's `extra_content` (Gemini's thought signature), kept for the fragment that names it. */
+  extra: unknown
 }
 
 export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream {
@@ -34,9 +36,10 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
 
   const relay = (part: ToolCallDelta): object | null => {
     let call = calls.get(part.index)
-    if (!call) calls.set(part.index, (call = { kind: null, id: undefined, name: '', args: '', scan: newScan(), sent: false }))
+    if (!call) calls.set(part.index, (call = { kind: null, id: undefined, name: '', args: '', scan: newScan(), sent: false, extra: undefined }))
     if (call.kind === 'function') return part
     call.id ??= part.id
+    call.extra ??= part.extra_content
     if (call.kind === null && part.function?.name) call.name = part.function.name
     const fragment = part.function?.arguments ?? ''
     if (call.kind === null) {
@@ -46,7 +49,7 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
       if (call.kind === 'function') {
         const args = call.args
         call.args = ''
-        return { index: part.index, ...(call.id !== undefined ? { id: call.id } : {}), type: 'function', function: { name: call.name, arguments: args } }
+        return { index: part.index, ...(call.id !== undefined ? { id: call.id } : {}), type: 'function', function: { name: call.name, arguments: args }, ...extraOf(call) }
       }
       return sendIfWhole(part.index, call, call.args)
     }
@@ -69,7 +72,9 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
       if (held.length === 0) return null
       return {
         tool_calls: held.map(([index, call]) =>
-          call.kind === 'custom' ? { index, ...customCall(call.id, call.name, call.args) } : { index, id: call.id, type: 'function', function: { name: call.name, arguments: call.args } },
+          call.kind === 'custom'
+            ? { index, ...customCall(call.id, call.name, call.args), ...extraOf(call) }
+            : { index, id: call.id, type: 'function', function: { name: call.name, arguments: call.args }, ...extraOf(call) },
         ),
       }
     },
@@ -79,8 +84,10 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
 function sendIfWhole(index: number, call: Call, fragment: string): object | null {
   if (!scanned(call.scan, fragment) || !isWholeArguments(call.args)) return null
   call.sent = true
-  return { index, ...customCall(call.id, call.name, call.args) }
+  return { index, ...customCall(call.id, call.name, call.args), ...extraOf(call) }
 }
+
+const extraOf = (call: Call) => (call.extra != null ? { extra_content: call.extra } : {})
 
 interface JsonScan {
   depth: number
