@@ -2,10 +2,11 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { secretNamed, type Env } from '../env'
 import type { ChatRequest } from '../formats/openai/request'
 import { configOf } from '../config'
-import { send, type UpstreamRequest } from '../providers/adapter'
+import { failureFromResponse, observationKind } from '../gateway/failures'
+import { send, type UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import { prepareEmbeddings } from '../providers/openai-embeddings'
-import { kindOfStatus, retryAfterMs } from './classify'
+import { retryAfterMs } from './classify'
 import { healthObject } from './health-do'
 import { endpointKey, type HealthLookup, type Observation } from './types'
 
@@ -62,20 +63,21 @@ function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, 
 
 /**
  * The ping: a one-token chat completion, or for a model that only embeds (a chat completion to it
- * is a 4xx, which teaches nothing), the embedding of one word.
+ * is a 4xx, which teaches nothing), the embedding of one word; with what reads its errors.
  */
-async function pingRequest({ endpoint, apiKey }: Due): Promise<UpstreamRequest> {
+async function ping({ endpoint, apiKey }: Due): Promise<Pick<UpstreamCall, 'request' | 'errorMessage' | 'providerFault'>> {
   if (!endpoint.model.modalities.output.some((modality) => modality !== 'embeddings')) {
-    return prepareEmbeddings({ model: endpoint.model.id, input: 'ping' }, endpoint, apiKey).request
+    return prepareEmbeddings({ model: endpoint.model.id, input: 'ping' }, endpoint, apiKey)
   }
-  const ping: ChatRequest = { model: endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
-  return (await adapterFor(endpoint.provider.format).prepare(ping, endpoint, apiKey, { stream: false, betas: [] })).request
+  const request: ChatRequest = { model: endpoint.model.id, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }
+  return adapterFor(endpoint.provider.format).prepare(request, endpoint, apiKey, { stream: false, betas: [] })
 }
 
+/** A probe's answer counts as traffic's would (gateway/failures.ts), the provider's own faults (a revoked Gemini key's 400) included. */
 async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Observation | null> {
-  let request: UpstreamRequest
+  let call: Awaited<ReturnType<typeof ping>>
   try {
-    request = await pingRequest(item)
+    call = await ping(item)
   } catch {
     return null // this endpoint's format cannot express the ping; nothing to learn
   }
@@ -89,10 +91,13 @@ async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Obs
     retryAfterMs: retryAfter,
   })
   try {
-    const response = await send(request, AbortSignal.timeout(PROBE_TIMEOUT_MS), fetcher)
+    const response = await send(call.request, AbortSignal.timeout(PROBE_TIMEOUT_MS), fetcher)
     const ttfbMs = Date.now() - started
-    await response.body?.cancel()
-    const kind = kindOfStatus(response.status)
+    if (response.ok) {
+      await response.body?.cancel()
+      return observation('success', ttfbMs)
+    }
+    const kind = observationKind(await failureFromResponse(response, call))
     if (kind === null) {
       console.warn(`probe of ${item.key} got HTTP ${response.status}; not counted`)
       return null

@@ -87,6 +87,35 @@ describe('probeEndpoints', () => {
     expect(observations.map((o) => [o.endpoint, o.kind])).toEqual([['test/embed@alpha', 'success']])
   })
 
+  it.each([
+    [401, {}, 'server_error'],
+    [402, {}, 'server_error'],
+    [403, {}, 'server_error'],
+    [404, {}, 'server_error'],
+    [408, {}, 'timeout'],
+    [400, { error: { message: 'max_tokens must be at least 16' } }, null],
+    [413, {}, null],
+  ])('counts an answer of HTTP %i as traffic would: %s', async (status, body, kind) => {
+    const only = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [testCatalog.models[0]!], providers: testCatalog.providers }))
+    const answering: typeof fetch = async (input) => (new Request(input).url.startsWith(ALPHA) ? jsonResponse(body, status) : jsonResponse(openaiCompletion()))
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const observations = await probeEndpoints(env, only, nothingKnown, Date.now(), answering)
+    expect(observations.find((o) => o.endpoint === 'test/chat@alpha')?.kind ?? null).toBe(kind)
+  })
+
+  it('counts a provider’s own 4xx fault as broken, as traffic does (a revoked Gemini key answers 400 API_KEY_INVALID)', async () => {
+    const GEMINI = 'http://127.0.0.1:9106/v1beta'
+    const gemini: CatalogInput = {
+      ...testCatalog,
+      providers: [...testCatalog.providers, { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' }],
+      models: [{ id: 'test/gemini', name: 'test/gemini', contextLength: 1_000_000, modalities: { input: ['text'], output: ['text'] }, endpoints: [{ provider: 'gemini', upstreamModel: 'gemini-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536 }] }],
+    }
+    const revoked: typeof fetch = async () =>
+      jsonResponse({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } }, 400)
+    const observations = await probeEndpoints(env, compileCatalog(CatalogSchema.parse(gemini)), nothingKnown, Date.now(), revoked)
+    expect(observations.map((o) => [o.endpoint, o.kind])).toEqual([['test/gemini@gemini', 'server_error']])
+  })
+
   it('a refused connection is a connection error', async () => {
     const only = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [testCatalog.models[0]] }))
     const refused: typeof fetch = () => Promise.reject(new TypeError('fetch failed'))
