@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { isClaude } from '../../src/formats/bedrock/claude'
-import { cachesPrompts, takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
+import { cachesForAnHour, cachesPrompts, takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
 import type { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], ...fields })
@@ -111,6 +111,15 @@ describe('toBedrock', () => {
     }), { jsonTool: true, caching: cachesPrompts('us.amazon.nova-pro-v1:0') })
     expect(JSON.stringify(body.toolConfig)).not.toContain('cachePoint')
     expect(body.system).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default' } }])
+  })
+
+  it('sends a marker’s one-hour ttl to the models that keep an hour (Claude 4.5 and later), five minutes to others', () => {
+    const hour = { cache_control: { type: 'ephemeral', ttl: '1h' } }
+    const ask = request({ messages: [{ role: 'system', content: [{ type: 'text', text: 'Fixed.', ...hour }] }, { role: 'user', content: 'Hi' }] })
+    const system = (upstreamModel: string) => toBedrock(ask, { caching: cachesPrompts(upstreamModel), hourCaching: cachesForAnHour(upstreamModel) }).system
+    expect(system('us.anthropic.claude-sonnet-4-5-20250929-v1:0')).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default', ttl: '1h' } }])
+    expect(system('anthropic.claude-3-7-sonnet-20250219-v1:0')).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default' } }])
+    expect(system('us.amazon.nova-pro-v1:0')).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default' } }])
   })
 
   it('knows which models cache prompts: Claude 3.7 and later, and Nova', () => {

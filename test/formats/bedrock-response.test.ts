@@ -67,6 +67,12 @@ describe('fromBedrock', () => {
 
   it.each([
     ['a fraction, rounded up', { inputTokens: 2.5, outputTokens: 3, cacheWriteInputTokens: 0.1 }, { promptTokens: 4, completionTokens: 3, cachedTokens: 0, cacheWriteTokens: 1, reasoningTokens: 0 }],
+    [
+      'writes kept an hour, from cacheDetails',
+      { inputTokens: 30, outputTokens: 9, cacheWriteInputTokens: 1000, cacheDetails: [{ ttl: '1h', inputTokens: 800 }, { ttl: '5m', inputTokens: 200 }] },
+      { promptTokens: 1030, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 1000, cacheWrite1hTokens: 800, reasoningTokens: 0 },
+    ],
+    ['cacheDetails that are not a list, as no breakdown', { inputTokens: 30, outputTokens: 9, cacheWriteInputTokens: 10, cacheDetails: 'x' }, { promptTokens: 40, completionTokens: 9, cachedTokens: 0, cacheWriteTokens: 10, reasoningTokens: 0 }],
     // Usage the gateway cannot bill on is no usage: the request is estimated, never charged as zero.
     ['no output count, as none', { inputTokens: 30 }, null],
     ['a count as a string, as none', { inputTokens: 30, outputTokens: '9' }, null],

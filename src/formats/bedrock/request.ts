@@ -54,16 +54,35 @@ export interface BedrockOptions {
   jsonTool?: boolean
   /** The model caches prompts (cachesPrompts): `cache_control` markers become cache points. */
   caching?: boolean
+  /** The model keeps a cache for an hour (cachesForAnHour): a marker's `ttl: "1h"` is sent. */
+  hourCaching?: boolean
 }
 
 /** Where the prompt up to here is cached, as a `cache_control` marker asks (system, content, tools). */
-const CACHE_POINT: Block = { cachePoint: { type: 'default' } }
 const isCachePoint = (block: Block) => 'cachePoint' in block
-const marked = (part: unknown) => typeof part === 'object' && part !== null && 'cache_control' in part && (part as { cache_control: unknown }).cache_control != null
+const markerOf = (part: unknown): { ttl?: unknown } | null => {
+  const marker = typeof part === 'object' && part !== null && 'cache_control' in part ? (part as { cache_control: unknown }).cache_control : null
+  return typeof marker === 'object' && marker !== null ? marker : null
+}
+/** The cache point a part's marker asks for (null: none, or the model caches nothing). */
+type CachePoints = (part: unknown) => Block | null
+
+function cachePoints(options: BedrockOptions): CachePoints {
+  return (part) => {
+    const marker = options.caching === true ? markerOf(part) : null
+    if (!marker) return null
+    return { cachePoint: { type: 'default', ...(options.hourCaching === true && marker.ttl === '1h' ? { ttl: '1h' } : {}) } }
+  }
+}
 
 /** Converse caches prompts for Claude (3.7 and later, the models that think) and Nova; others refuse cache points. */
 export function cachesPrompts(upstreamModel: string): boolean {
   return (isClaude(upstreamModel) && canThink(upstreamModel)) || /amazon\.nova/i.test(upstreamModel)
+}
+
+/** Claude 4.5 and later keep a cache point for an hour on Converse (`ttl: "1h"`); others for five minutes. */
+export function cachesForAnHour(upstreamModel: string): boolean {
+  return /claude-(?:(?:opus|sonnet|haiku)-4-[5-9]|(?:opus|sonnet|haiku)-[5-9])/.test(upstreamModel)
 }
 
 /** Converse takes `toolChoice.tool` only for Claude and Nova models. */
@@ -77,7 +96,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const system: Block[] = []
   const messages: Turn[] = []
   const documentNames = new Set<string>()
-  const caching = options.caching === true
+  const pointOf = cachePoints(options)
   const append = (role: Turn['role'], content: Block[]) => {
     const last = messages.at(-1)
     // Claude wants a turn's reasoning first, also when two assistant messages merge.
@@ -94,8 +113,8 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     switch (message.role) {
       case 'system':
       case 'developer': {
-        if (caching && Array.isArray(message.content) && message.content.some(marked)) {
-          system.push(...cachedText(message.content))
+        if (Array.isArray(message.content) && message.content.some((part) => pointOf(part))) {
+          system.push(...cachedText(message.content, pointOf))
           return
         }
         const text = textOf(message.content)
@@ -103,17 +122,18 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         return
       }
       case 'user':
-        return append('user', userBlocks(message.content, index, documentNames, caching))
+        return append('user', userBlocks(message.content, index, documentNames, pointOf))
       case 'assistant':
-        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index, caching)])
+        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index, pointOf)])
       case 'tool': {
         // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
-        const blocks = userBlocks(message.content, index, documentNames, caching)
+        const blocks = userBlocks(message.content, index, documentNames, pointOf)
         // A result holds no cache point: one marked inside it goes after it.
         const content = blocks.filter((block) => !isCachePoint(block))
+        const point = blocks.find(isCachePoint)
         const inside = options.jsonTool === true ? content : content.filter((block) => 'text' in block)
         if (inside !== content) media.push(...content.filter((block) => !('text' in block)))
-        const after = content.length < blocks.length ? [CACHE_POINT] : []
+        const after = point ? [point] : []
         return append('user', [toolResultBlock(message.tool_call_id, inside, message.is_error === true && options.jsonTool === true), ...after])
       }
     }
@@ -126,17 +146,18 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const inferenceConfig = mapParameters(request, options.claude ? CLAUDE_INFERENCE : INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
   // Converse takes cache points among tools from Claude only (Nova: system and messages).
-  const toolConfig = bedrockTools(request, options.jsonTool === true, caching && options.claude !== undefined)
+  const toolConfig = bedrockTools(request, options.jsonTool === true, options.claude !== undefined ? pointOf : () => null)
   if (toolConfig) body.toolConfig = toolConfig
   if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
 }
 
-function userBlocks(content: string | ContentPart[], index: number, documentNames: Set<string>, caching = false): Block[] {
+function userBlocks(content: string | ContentPart[], index: number, documentNames: Set<string>, pointOf: CachePoints = () => null): Block[] {
   if (typeof content === 'string') return content ? [{ text: content }] : []
   return content.flatMap((part, partIndex): Block[] => {
     const block = partBlock(part, `messages[${index}].content[${partIndex}]`, documentNames)
-    return block && caching && marked(part) ? [block, CACHE_POINT] : block ? [block] : []
+    const point = block && pointOf(part)
+    return block ? [block, ...(point ? [point] : [])] : []
   })
 }
 
@@ -222,15 +243,16 @@ function withDocumentsAnchored(turn: Turn): void {
   for (const result of results) if (!result.content.length) result.content.push({ text: '(no output)' })
 }
 
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, caching: boolean): Block[] {
+function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints): Block[] {
   const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('')
   const calls = (message.tool_calls ?? []).flatMap((call) => {
     const toolUse = { toolUse: { toolUseId: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) } }
-    return caching && marked(call) ? [toolUse, CACHE_POINT] : [toolUse]
+    const point = pointOf(call)
+    return point ? [toolUse, point] : [toolUse]
   })
-  const textMarked = caching && Array.isArray(message.content) && message.content.some(marked)
+  const textPoint = Array.isArray(message.content) ? message.content.map((part) => pointOf(part)).find(Boolean) : null
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
-  return [...(text.trim() ? [{ text }, ...(textMarked ? [CACHE_POINT] : [])] : []), ...calls]
+  return [...(text.trim() ? [{ text }, ...(textPoint ? [textPoint] : [])] : []), ...calls]
 }
 
 /**
@@ -238,13 +260,14 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
  * where the client marked it, not after text that changes from call to call (a date after fixed
  * instructions). Unmarked parts between markers are joined; blank ones, which Converse refuses, left out.
  */
-function cachedText(parts: ReadonlyArray<{ text: string }>): Block[] {
+function cachedText(parts: ReadonlyArray<{ text: string }>, pointOf: CachePoints): Block[] {
   const blocks: Block[] = []
   let pending = ''
   for (const part of parts) {
     pending += part.text
-    if (!marked(part)) continue
-    if (pending.trim()) blocks.push({ text: pending }, CACHE_POINT)
+    const point = pointOf(part)
+    if (!point) continue
+    if (pending.trim()) blocks.push({ text: pending }, point)
     pending = ''
   }
   if (pending.trim()) blocks.push({ text: pending })
@@ -258,12 +281,13 @@ function cachedText(parts: ReadonlyArray<{ text: string }>): Block[] {
  * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
  * (../json-tool.ts), forced unless the client has tools of its own to call.
  */
-function bedrockTools(request: ChatRequest, structuredOutput: boolean, caching: boolean): Body | null {
+function bedrockTools(request: ChatRequest, structuredOutput: boolean, pointOf: CachePoints): Body | null {
   const declared = request.tools?.length ? request.tools : historyTools(request.messages)
   const specs = declared.flatMap((tool) => {
     const { function: fn } = tool
     const spec = toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} })
-    return caching && (marked(tool) || marked(fn)) ? [spec, CACHE_POINT] : [spec]
+    const point = pointOf(tool) ?? pointOf(fn)
+    return point ? [spec, point] : [spec]
   })
   const json = structuredOutput ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))

@@ -14,6 +14,8 @@ export const BedrockUsage = z.looseObject({
   outputTokens: BilledTokenCount.nullish(),
   cacheReadInputTokens: BilledTokenCount.nullish(),
   cacheWriteInputTokens: BilledTokenCount.nullish(),
+  /** The writes by how long they are kept (`5m`, `1h`): an hour's cost more. */
+  cacheDetails: z.array(z.looseObject({ ttl: z.string(), inputTokens: BilledTokenCount })).nullish().catch(null),
 })
 export type BedrockUsage = z.infer<typeof BedrockUsage>
 
@@ -56,6 +58,7 @@ export function usageFromBedrock(usage: BedrockUsage): TokenUsage | null {
     output: usage.outputTokens,
     cacheRead: usage.cacheReadInputTokens,
     cacheWrite: usage.cacheWriteInputTokens,
+    cacheWrite1h: usage.cacheDetails?.reduce((sum, detail) => sum + (detail.ttl === '1h' ? detail.inputTokens : 0), 0),
   })
 }
 
