@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { HEALTH_KV_KEY, healthObject } from '../../src/health/health-do'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { chat, gatewayFetch, readSse, setUpGateway } from '../support/gateway'
+import { chat, createKey, gatewayFetch, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
@@ -104,6 +104,36 @@ describe('the routing trace', () => {
     const plain = (await (await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] })).json()) as Record<string, unknown>
     expect(plain.meridian_route).toBeUndefined()
     expect(plain.openrouter_metadata).toBeUndefined()
+  })
+
+  it('shows a key limited to some providers only those among the candidates', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()), [BETA]: () => jsonResponse(openaiCompletion()), [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'g' })) })
+    const { key } = await createKey({ name: 'gamma only', allowed_providers: ['gamma'] })
+    const response = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-openrouter-metadata': 'enabled' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    const body = (await response.json()) as { meridian_route: { candidates: { provider: string }[] }; openrouter_metadata: { endpoints: { total: number; available: { provider: string }[] } } }
+    expect(body.openrouter_metadata.endpoints).toMatchObject({ total: 1, available: [{ provider: 'gamma' }] })
+    expect(body.meridian_route.candidates.map((candidate) => candidate.provider)).toEqual(['gamma'])
+  })
+
+  it('gives openrouter_metadata the fields OpenRouter’s SDK requires: a summary, is_byok, a status (0: none) for every attempt', async () => {
+    // Alpha and Beta refuse the connection (no handler): attempts with no HTTP status.
+    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const response = await gatewayFetch('/api/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json', 'x-openrouter-metadata': 'enabled' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    const body = (await response.json()) as { openrouter_metadata: Record<string, unknown> }
+    expect(body.openrouter_metadata).toMatchObject({
+      requested: 'test/chat',
+      is_byok: false,
+      summary: 'Served by gamma (test/chat) on attempt 3 of 3',
+      attempts: [{ status: 0 }, { status: 0 }, { status: 200 }],
+    })
   })
 
   it('rides on the final usage chunk of a stream with X-OpenRouter-Metadata: enabled', async () => {

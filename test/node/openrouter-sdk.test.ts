@@ -48,6 +48,15 @@ describe('@openrouter/sdk against the gateway (strict response validation)', () 
     expect(result.usage!.cost).toBeGreaterThan(0)
   })
 
+  it('parses the routing metadata it asks for with xOpenRouterMetadata, answered whole or streamed', async () => {
+    const result = asResult(await client.chat.send({ xOpenRouterMetadata: 'enabled', chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Say hello' }] } }))
+    expect(result.openrouterMetadata).toMatchObject({ requested: MODEL, isByok: false, attempt: 1, summary: expect.stringContaining('Served by') })
+    const stream = asStream(await client.chat.send({ xOpenRouterMetadata: 'enabled', chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Stream please' }], stream: true } }))
+    let metadata: unknown
+    for await (const chunk of stream) metadata ??= chunk.openrouterMetadata
+    expect(metadata).toMatchObject({ requested: MODEL, isByok: false })
+  })
+
   it('streams in pieces, the last chunk carrying usage and cost', async () => {
     const stream = asStream(await client.chat.send({ chatRequest: { model: MODEL, messages: [{ role: 'user', content: 'Stream please' }], stream: true } }))
     const pieces: string[] = []
