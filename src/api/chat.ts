@@ -65,7 +65,7 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
     admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request, plan: route.endpoints }),
   )
   const stream = request.stream === true
-  const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream }
+  const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
   const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
   const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace: route.trace, costCapNano }

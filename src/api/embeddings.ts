@@ -36,7 +36,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
       onePerModel: primaryOnly(planning.provider),
     }),
   )
-  const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false }
+  const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false, apiType: 'embeddings' as const }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
   const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace: route.trace, costCapNano }, identity)
   waitUntil(answer)

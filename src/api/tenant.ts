@@ -82,7 +82,7 @@ function generationView(record: GenerationRecord) {
       latency: attempt.latencyMs,
     })),
     error: record.error,
-    api_type: 'completions',
+    api_type: record.api_type,
     data_region: 'global',
     origin: '',
     workspace_id: 'default',

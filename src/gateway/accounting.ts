@@ -127,6 +127,8 @@ export interface RequestFacts {
   createdAt: number
   modelRequested: string
   streamed: boolean
+  /** Which API made it, as OpenRouter's generation says (`completions` for chat, messages and responses alike). */
+  apiType: 'completions' | 'embeddings'
 }
 
 export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, now: number): GenerationRecord {
@@ -135,6 +137,7 @@ export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, n
     id: facts.id,
     created_at: facts.createdAt,
     model_requested: facts.modelRequested,
+    api_type: facts.apiType,
     model: outcome.endpoint?.model.id ?? null,
     provider: outcome.endpoint?.provider.id ?? null,
     provider_name: outcome.endpoint?.provider.name ?? null,

@@ -38,6 +38,8 @@ export const GenerationRecordSchema = z.object({
   /** Unix ms when the request arrived. */
   created_at: z.number(),
   model_requested: z.string(),
+  /** Records from before it was kept were all chat's. */
+  api_type: z.enum(['completions', 'embeddings']).default('completions'),
   /** The catalog model that served (after fallback); null when nothing served. */
   model: z.string().nullable(),
   provider: z.string().nullable(),

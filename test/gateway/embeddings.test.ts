@@ -174,7 +174,7 @@ describe('POST /v1/embeddings', () => {
     const response = await embeddings({ model: 'test/embed', input: 'a'.repeat(5000) })
     const id = response.headers.get('x-generation-id')!
     await vi.waitFor(async () =>
-      expect(await generationOf(tenant.key, id)).toMatchObject({ id, model: 'test/embed', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
+      expect(await generationOf(tenant.key, id)).toMatchObject({ id, model: 'test/embed', api_type: 'embeddings', streamed: false, total_cost: 0.0005, tokens_prompt: 5000, tokens_completion: 0 }),
     )
   })
 
