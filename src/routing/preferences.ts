@@ -100,9 +100,14 @@ function ranked(asked: z.infer<typeof SortAsked>): SortBy | null {
 }
 
 /** The p50 (or the only) value of a throughput preference. */
-export function p50Of(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
-  if (preference == null) return null
-  return typeof preference === 'number' ? preference : (preference.p50 ?? null)
+/**
+ * The throughput an endpoint's typical (p50) figure must reach: a number is the p50 cutoff; of
+ * percentile cutoffs, the highest, since throughput percentiles fall from p50 on, so a p50 below
+ * any pN's cutoff means that pN misses it too ("all specified cutoffs must be met").
+ */
+export function throughputCutoffOf(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
+  const cutoffs = cutoffsOf(preference)
+  return cutoffs.length > 0 ? Math.max(...cutoffs) : null
 }
 
 /**
@@ -110,10 +115,14 @@ export function p50Of(preference: number | z.infer<typeof Percentiles> | null | 
  * percentile cutoffs, the lowest, since a p50 above any pN's cutoff means that pN misses it too.
  */
 export function latencyCutoffOf(preference: number | z.infer<typeof Percentiles> | null | undefined): number | null {
-  if (preference == null) return null
-  if (typeof preference === 'number') return preference
-  const cutoffs = [preference.p50, preference.p75, preference.p90, preference.p99].filter((cutoff): cutoff is number => cutoff !== undefined)
+  const cutoffs = cutoffsOf(preference)
   return cutoffs.length > 0 ? Math.min(...cutoffs) : null
+}
+
+function cutoffsOf(preference: number | z.infer<typeof Percentiles> | null | undefined): number[] {
+  if (preference == null) return []
+  if (typeof preference === 'number') return [preference]
+  return [preference.p50, preference.p75, preference.p90, preference.p99].filter((cutoff): cutoff is number => cutoff !== undefined)
 }
 
 /** `order`/`only`/`ignore` name a provider by id or display name, case-insensitively. */

@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../formats/openai/request'
 import { honoursSoftParameters } from './filters'
-import { latencyCutoffOf, namesProvider, p50Of, type ProviderPreferences, type SortBy } from './preferences'
+import { latencyCutoffOf, namesProvider, throughputCutoffOf, type ProviderPreferences, type SortBy } from './preferences'
 import type { Scored } from './score'
 import { rendezvous, type Sticky } from './sticky'
 
@@ -44,7 +44,7 @@ function metric(s: Scored, sort: SortBy | null): number {
 
 function missesSoftPreferences(s: Scored, options: RankOptions): boolean {
   const maxLatencySeconds = latencyCutoffOf(options.preferences?.preferred_max_latency)
-  const minThroughput = p50Of(options.preferences?.preferred_min_throughput)
+  const minThroughput = throughputCutoffOf(options.preferences?.preferred_min_throughput)
   if (maxLatencySeconds !== null && s.expectedMs > maxLatencySeconds * 1000) return true
   if (minThroughput !== null && s.tokensPerSecond < minThroughput) return true
   return options.preferences?.require_parameters !== true && !honoursSoftParameters(s.endpoint, options.request)

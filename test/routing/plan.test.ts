@@ -157,6 +157,14 @@ describe('provider preferences', () => {
     expect(route({ provider: { sort: 'price', preferred_max_latency: { p99: 10 } } }, { healthy })[0]).toBe('cheap')
   })
 
+  it('moves an endpoint whose typical throughput is below any percentile cutoff of preferred_min_throughput to the end', () => {
+    // ap's p50 is 10 tok/s, so its p90 is at most that: below a p90 cutoff of 20.
+    const healthy = { 'x/chat@ap': view({ tokensPerSecond: 10 }) }
+    expect(route({ provider: { preferred_min_throughput: { p90: 20 } } }, { healthy }).at(-1)).toBe('ap')
+    expect(route({ provider: { preferred_min_throughput: { p50: 5, p90: 20 } } }, { healthy }).at(-1)).toBe('ap')
+    expect(route({ provider: { preferred_min_throughput: { p99: 5 } } }, { healthy }).at(-1)).not.toBe('ap')
+  })
+
   it('prefers endpoints that honour response_format, and requires them with require_parameters', () => {
     const response_format = { type: 'json_object' as const }
     expect(route({ response_format })).toEqual(['us', 'eu', 'ap', 'cheap'])
