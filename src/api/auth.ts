@@ -1,6 +1,9 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
+import { traceWithin } from '../gateway/trace'
+import type { RouteTrace } from '../routing/plan'
 import { keyObject, type KeyState } from '../tenancy/directory'
 import { KEY_PREFIX, keyRefusal, sha256, toHex } from '../tenancy/keys'
 import type { AppEnv } from './context'
@@ -111,6 +114,15 @@ async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promis
 }
 
 /** The calling key's state, if the key may be used right now (else the same 401 as inference). */
+/**
+ * A routing trace as the calling key may see it (gateway/trace.ts traceWithin): its allow-lists,
+ * read from its object only for a request that asked for a trace.
+ */
+export async function keysTrace(c: Context<AppEnv>, trace: RouteTrace, now: number): Promise<RouteTrace> {
+  const { policy } = (await usableKey(c.env, c.get('keyHash'), now)).record
+  return traceWithin(trace, policy)
+}
+
 export async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
   const state = await keyObject(env, keyHash).read(now)
   if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')

@@ -20,7 +20,7 @@ import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../r
 import { currentPresets } from '../routing/preset-store'
 import { presetReference, withPreset, type PresetReference } from '../routing/presets'
 import { geoFromCf } from '../routing/score'
-import { requireTenant } from './auth'
+import { keysTrace, requireTenant } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
 
@@ -68,7 +68,8 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
   const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
-  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace: route.trace, costCapNano }
+  const trace = route.trace && (await keysTrace(c, route.trace, now))
+  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)

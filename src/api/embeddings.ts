@@ -4,7 +4,7 @@ import { admitWithin } from '../gateway/accounting'
 import { embed, embeddingBounds } from '../gateway/embed'
 import { newGeneration } from '../gateway/identity'
 import { primaryOnly } from '../routing/preferences'
-import { requireTenant } from './auth'
+import { keysTrace, requireTenant } from './auth'
 import { readJsonBody } from './body'
 import { engineHooks, planRequest, renewing } from './chat'
 import type { AppEnv } from './context'
@@ -38,7 +38,8 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false, apiType: 'embeddings' as const }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
-  const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace: route.trace, costCapNano }, identity)
+  const trace = route.trace && (await keysTrace(c, route.trace, now))
+  const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace, costCapNano }, identity)
   waitUntil(answer)
   return answer
 })

@@ -1,18 +1,36 @@
+import type { RouteTrace } from '../routing/plan'
+import type { AllowLists } from '../tenancy/ledger'
+import { allows } from '../tenancy/policy'
 import type { AttemptRecord } from './attempts'
 import type { ExecutionContext } from './context'
 
 /**
- * The routing trace added to a response body when the client asked for it: Meridian's own
- * `meridian_route` (candidates with their scores, what each filter removed, every attempt), and
- * OpenRouter's `openrouter_metadata` summary for clients that send `X-OpenRouter-Metadata: enabled`,
- * with every field OpenRouter's SDK requires (an attempt that got no HTTP status has status 0).
- * The candidates are those the key may use: its allow-lists keep the others out of sight, as
- * GET /models/user does.
+ * The trace as a key may see it: only the endpoints its allow-lists let it use, among the
+ * candidates and in what each filter removed, as GET /models/user shows the catalog.
  */
-export function routeDebug(ctx: Pick<ExecutionContext, 'trace' | 'plan'>, attempts: AttemptRecord[]): Record<string, unknown> {
-  if (!ctx.trace) return {}
-  const usable = new Set(ctx.plan.map((endpoint) => `${endpoint.model.id}@${endpoint.provider.id}`))
-  const trace = { ...ctx.trace, candidates: ctx.trace.candidates.filter((candidate) => usable.has(`${candidate.model}@${candidate.provider}`)) }
+export function traceWithin(trace: RouteTrace, lists: AllowLists): RouteTrace {
+  const usable = (model: string, provider: string) => allows(lists.allowedModels, model) && allows(lists.allowedProviders, provider)
+  const usableKey = (key: string) => {
+    const at = key.lastIndexOf('@')
+    return usable(key.slice(0, at), key.slice(at + 1))
+  }
+  return {
+    ...trace,
+    filtered: trace.filtered.map((step) => ({ ...step, removed: step.removed.filter(usableKey) })),
+    candidates: trace.candidates.filter((candidate) => usable(candidate.model, candidate.provider)),
+  }
+}
+
+/**
+ * The routing trace added to a response body when the client asked for it (traceWithin the key's
+ * lists): Meridian's own `meridian_route` (candidates with their scores, what each filter removed,
+ * every attempt), and OpenRouter's `openrouter_metadata` summary for clients that send
+ * `X-OpenRouter-Metadata: enabled`, with every field OpenRouter's SDK requires (an attempt that got
+ * no HTTP status has status 0).
+ */
+export function routeDebug(ctx: Pick<ExecutionContext, 'trace'>, attempts: AttemptRecord[]): Record<string, unknown> {
+  const trace = ctx.trace
+  if (!trace) return {}
   const served = attempts.find((attempt) => attempt.outcome === 'success')
   return {
     meridian_route: { ...trace, attempts },

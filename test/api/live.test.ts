@@ -117,6 +117,25 @@ describe('the routing trace', () => {
     const body = (await response.json()) as { meridian_route: { candidates: { provider: string }[] }; openrouter_metadata: { endpoints: { total: number; available: { provider: string }[] } } }
     expect(body.openrouter_metadata.endpoints).toMatchObject({ total: 1, available: [{ provider: 'gamma' }] })
     expect(body.meridian_route.candidates.map((candidate) => candidate.provider)).toEqual(['gamma'])
+    // Nor in what a filter removed.
+    const only = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-meridian-debug': 'route' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { only: ['gamma'] } }),
+    })
+    const traced = (await only.json()) as { meridian_route: { filtered: { removed: string[] }[] } }
+    expect(traced.meridian_route.filtered.flatMap((step) => step.removed)).toEqual([])
+  })
+
+  it('shows a key with no allow-lists every candidate, past the attempts admission kept', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()), [BETA]: () => jsonResponse(openaiCompletion()), [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const response = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json', 'x-openrouter-metadata': 'enabled' },
+      body: JSON.stringify({ model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { allow_fallbacks: false } }),
+    })
+    const body = (await response.json()) as { meridian_route: { candidates: unknown[] }; openrouter_metadata: { endpoints: { total: number } } }
+    expect([body.meridian_route.candidates.length, body.openrouter_metadata.endpoints.total]).toEqual([3, 3])
   })
 
   it('gives openrouter_metadata the fields OpenRouter’s SDK requires: a summary, is_byok, a status (0: none) for every attempt', async () => {
