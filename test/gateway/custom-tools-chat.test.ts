@@ -269,6 +269,30 @@ describe('custom tools on chat completions: edge cases (from a review)', () => {
     expect(whole).toStrictEqual({ tool_calls: [{ index: 1, id: 'p', type: 'custom', custom: { name: 'apply_patch', input: patch }, extra_content: signature }] })
   })
 
+  it('keeps a custom call’s extra_content in a whole answer, and sends it back upstream with the call', async () => {
+    const signature = { google: { thought_signature: 'c2lnbmVk' } }
+    fakeUpstreams({
+      [GAMMA]: () =>
+        jsonResponse(openaiCompletion({ content: null, finish_reason: 'tool_calls', tool_calls: [{ id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: patch }) }, extra_content: signature }] })),
+    })
+    const answer = (await (await chat(tenant.key, { model: 'test/other', messages: [{ role: 'user', content: 'Add a.txt' }], tools: [applyPatch] })).json()) as {
+      choices: { message: { tool_calls: Record<string, unknown>[] } }[]
+    }
+    expect(answer.choices[0]!.message.tool_calls[0]).toMatchObject({ type: 'custom', custom: { name: 'apply_patch', input: patch }, extra_content: signature })
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Done.' })) })
+    await chat(tenant.key, {
+      model: 'test/other',
+      tools: [applyPatch],
+      messages: [
+        { role: 'user', content: 'Add a.txt' },
+        { role: 'assistant', content: null, tool_calls: [answer.choices[0]!.message.tool_calls[0]] },
+        { role: 'tool', tool_call_id: 'call_p', content: 'Applied.' },
+      ],
+    })
+    const sent = upstream.calls[0]!.body as { messages: { role: string; tool_calls?: Record<string, unknown>[] }[] }
+    expect(sent.messages.find((message) => message.role === 'assistant')!.tool_calls![0]).toMatchObject({ type: 'function', function: { name: 'apply_patch' }, extra_content: signature })
+  })
+
   it('reads a long streamed custom call once, not once per fragment', () => {
     let patch = '*** Begin Patch\n*** Update File: a.ts\n'
     while (patch.length < 100 * 1024) patch += '+  if (x) { return { a: "}" } }\n'

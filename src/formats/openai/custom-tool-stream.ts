@@ -1,5 +1,5 @@
 import type { Delta, ToolCallDelta } from '../canonical'
-import { customCall } from './custom-tools'
+import { customCall, extraContentOf } from './custom-tools'
 import { isWholeArguments } from './request'
 
 /**
@@ -28,7 +28,7 @@ interface Call {
   scan: JsonScan
   sent: boolean
   /** The call's `extra_content` (Gemini's thought signature), kept for the fragment that names it. */
-  extra: unknown
+  extra_content: unknown
 }
 
 export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream {
@@ -36,10 +36,10 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
 
   const relay = (part: ToolCallDelta): object | null => {
     let call = calls.get(part.index)
-    if (!call) calls.set(part.index, (call = { kind: null, id: undefined, name: '', args: '', scan: newScan(), sent: false, extra: undefined }))
+    if (!call) calls.set(part.index, (call = { kind: null, id: undefined, name: '', args: '', scan: newScan(), sent: false, extra_content: undefined }))
     if (call.kind === 'function') return part
     call.id ??= part.id
-    call.extra ??= part.extra_content
+    call.extra_content ??= part.extra_content
     if (call.kind === null && part.function?.name) call.name = part.function.name
     const fragment = part.function?.arguments ?? ''
     if (call.kind === null) {
@@ -49,7 +49,7 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
       if (call.kind === 'function') {
         const args = call.args
         call.args = ''
-        return { index: part.index, ...(call.id !== undefined ? { id: call.id } : {}), type: 'function', function: { name: call.name, arguments: args }, ...extraOf(call) }
+        return { index: part.index, ...(call.id !== undefined ? { id: call.id } : {}), type: 'function', function: { name: call.name, arguments: args }, ...extraContentOf(call) }
       }
       return sendIfWhole(part.index, call, call.args)
     }
@@ -73,8 +73,8 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
       return {
         tool_calls: held.map(([index, call]) =>
           call.kind === 'custom'
-            ? { index, ...customCall(call.id, call.name, call.args), ...extraOf(call) }
-            : { index, id: call.id, type: 'function', function: { name: call.name, arguments: call.args }, ...extraOf(call) },
+            ? { index, ...customCall(call.id, call.name, call.args), ...extraContentOf(call) }
+            : { index, id: call.id, type: 'function', function: { name: call.name, arguments: call.args }, ...extraContentOf(call) },
         ),
       }
     },
@@ -84,10 +84,8 @@ export function customCallDeltas(custom: ReadonlySet<string>): CustomCallStream 
 function sendIfWhole(index: number, call: Call, fragment: string): object | null {
   if (!scanned(call.scan, fragment) || !isWholeArguments(call.args)) return null
   call.sent = true
-  return { index, ...customCall(call.id, call.name, call.args), ...extraOf(call) }
+  return { index, ...customCall(call.id, call.name, call.args), ...extraContentOf(call) }
 }
-
-const extraOf = (call: Call) => (call.extra != null ? { extra_content: call.extra } : {})
 
 interface JsonScan {
   depth: number

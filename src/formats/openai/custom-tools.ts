@@ -83,8 +83,16 @@ export const onlyFunctionCalls = <T extends { tool_calls?: Array<ToolCall | Cust
 /** An assistant turn's custom tool calls, given back, as calls of their functions. */
 export function functionCalls(calls: Array<ToolCall | CustomToolCall>): ToolCall[] {
   return calls.map((call) =>
-    isCustom(call) ? { id: call.id, type: 'function', function: { name: call.custom.name, arguments: customArguments(call.custom.input) } } : call,
+    isCustom(call)
+      ? { id: call.id, type: 'function', function: { name: call.custom.name, arguments: customArguments(call.custom.input) }, ...extraContentOf(call) }
+      : call,
   )
+}
+
+/** A call's vendor data (Gemini's thought signature, canonical.ts ToolCallDelta), kept whichever shape the call takes. */
+export function extraContentOf(call: object): { extra_content?: unknown } {
+  const extra = (call as { extra_content?: unknown }).extra_content
+  return extra != null ? { extra_content: extra } : {}
 }
 
 /** A call of a custom tool as the client reads it, from its function's arguments. */
@@ -97,6 +105,8 @@ export function withCustomCalls(message: AssistantMessage, custom: ReadonlySet<s
   if (!message.tool_calls?.some((call) => custom.has(call.function.name))) return message
   return {
     ...message,
-    tool_calls: message.tool_calls.map((call) => (custom.has(call.function.name) ? customCall(call.id, call.function.name, call.function.arguments) : call)),
+    tool_calls: message.tool_calls.map((call) =>
+      custom.has(call.function.name) ? { ...customCall(call.id, call.function.name, call.function.arguments), ...extraContentOf(call) } : call,
+    ),
   }
 }
