@@ -131,6 +131,16 @@ async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: A
 }
 
 /** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
+/**
+ * A call to the key's object that failed (the object overloaded, or moving in a deploy) is a 503
+ * the client may retry, not an internal error; what went wrong is logged, not shown.
+ */
+function unavailable(thrown: unknown): GatewayError {
+  if (thrown instanceof GatewayError) return thrown
+  console.error('admission call failed', thrown instanceof Error ? thrown.message : String(thrown))
+  return new GatewayError(503, 'server', 'The key’s limits could not be checked just now; retry shortly', {}, { 'retry-after': '1' })
+}
+
 function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem): Promise<RequestAdmission> {
   const { env, waitUntil } = asker
   const sentAt = Date.now()
@@ -159,8 +169,9 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
         }
         return asRequestAdmission(own, mine)
       },
-      (error: unknown) => {
+      (thrown: unknown) => {
         settlementsUndelivered(keyHash, carried)
+        const error = unavailable(thrown)
         for (const follower of followers) answer(follower, { ok: false, error })
         // The object may have admitted the call before its answer was lost. None of these requests
         // will run: release their reservations, and every spare it may have granted as a ticket.
