@@ -176,7 +176,7 @@ export function endpointStats(state: EndpointHealth, now: number): EndpointStats
     uptime_last_30m: uptime(state.minutes, now, 30),
     uptime_last_1d: uptime(state.minutes, now, MAX_MINUTE_BUCKETS),
     latency_last_30m: percentiles(state.ttfbSamples, since, 1000),
-    throughput_last_30m: percentiles(state.throughputSamples, since, 1),
+    throughput_last_30m: percentiles(state.throughputSamples, since, 1, true),
     circuit: circuitAt(state, now),
     cooling_until: state.coolingUntil !== null && state.coolingUntil > now ? state.coolingUntil : null,
   }
