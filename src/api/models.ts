@@ -7,7 +7,7 @@ import { GatewayError } from '../errors'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import { modelNamed } from '../routing/latest'
-import { allows } from '../tenancy/policy'
+import { allowsEndpoint } from '../tenancy/policy'
 import { requireTenant, usableKey } from './auth'
 import type { AppEnv } from './context'
 
@@ -54,7 +54,7 @@ models.get('/models/count', async (c) => c.json({ data: { count: (await listedMo
  */
 models.get('/models/user', requireTenant, async (c) => {
   const { policy } = (await usableKey(c.env, c.get('keyHash'), c.get('clock')())).record
-  return modelList(c, await listedModels(c, queriedFilter(c), (endpoint) => allows(policy.allowedModels, endpoint.model.id) && allows(policy.allowedProviders, endpoint.provider.id)))
+  return modelList(c, await listedModels(c, queriedFilter(c), (endpoint) => allowsEndpoint(policy, endpoint.model.id, endpoint.provider.id)))
 })
 
 /** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */

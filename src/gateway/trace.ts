@@ -1,6 +1,6 @@
 import type { RouteTrace } from '../routing/plan'
 import type { AllowLists } from '../tenancy/ledger'
-import { allows } from '../tenancy/policy'
+import { allowsEndpoint } from '../tenancy/policy'
 import type { AttemptRecord } from './attempts'
 import type { ExecutionContext } from './context'
 
@@ -9,15 +9,14 @@ import type { ExecutionContext } from './context'
  * candidates and in what each filter removed, as GET /models/user shows the catalog.
  */
 export function traceWithin(trace: RouteTrace, lists: AllowLists): RouteTrace {
-  const usable = (model: string, provider: string) => allows(lists.allowedModels, model) && allows(lists.allowedProviders, provider)
   const usableKey = (key: string) => {
     const at = key.lastIndexOf('@')
-    return usable(key.slice(0, at), key.slice(at + 1))
+    return allowsEndpoint(lists, key.slice(0, at), key.slice(at + 1))
   }
   return {
     ...trace,
     filtered: trace.filtered.map((step) => ({ ...step, removed: step.removed.filter(usableKey) })),
-    candidates: trace.candidates.filter((candidate) => usable(candidate.model, candidate.provider)),
+    candidates: trace.candidates.filter((candidate) => allowsEndpoint(lists, candidate.model, candidate.provider)),
   }
 }
 

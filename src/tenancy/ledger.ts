@@ -3,7 +3,7 @@ import { charge, fullBucket, refill, waitFor, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
 import { DAY_MS, periodStart, type LimitReset } from './periods'
-import { allows, type Policy } from './policy'
+import { allowsEndpoint, type Policy } from './policy'
 
 /**
  * The money and rate state of one key, and the pure decisions over it: admit (reserve the worst
@@ -123,7 +123,7 @@ export function allowedCandidates(
 ): number[] {
   const models = new Set<string>()
   const allowed = request.candidates.flatMap((candidate, index) => {
-    if (!allows(lists.allowedModels, candidate.model) || !allows(lists.allowedProviders, candidate.provider)) return []
+    if (!allowsEndpoint(lists, candidate.model, candidate.provider)) return []
     if (request.onePerModel && models.has(candidate.model)) return []
     models.add(candidate.model)
     return [index]

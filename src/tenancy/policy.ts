@@ -89,3 +89,8 @@ export function globMatches(pattern: string, value: string): boolean {
 export function allows(patterns: string[] | null, value: string): boolean {
   return patterns === null || patterns.some((pattern) => globMatches(pattern, value))
 }
+
+/** Whether a key's allow-lists let it use this model at this provider. */
+export function allowsEndpoint(lists: Pick<Policy, 'allowedModels' | 'allowedProviders'>, model: string, provider: string): boolean {
+  return allows(lists.allowedModels, model) && allows(lists.allowedProviders, provider)
+}
