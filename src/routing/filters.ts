@@ -71,11 +71,24 @@ const PARAMETER_ENTRIES = Object.entries(PARAMETER_FIELDS)
 export function parametersUsed(request: ChatRequest): string[] {
   const used = new Set<string>()
   for (const [field, parameter] of PARAMETER_ENTRIES) {
-    if (request[field] !== undefined && request[field] !== null) used.add(parameter)
+    if (asks(field, request[field])) used.add(parameter)
   }
   // OpenRouter lists a JSON schema's support apart from JSON mode's.
   if (request.response_format?.type === 'json_schema') used.add('structured_outputs')
   return [...used]
+}
+
+/**
+ * Whether a field's value asks anything of the provider: values that change nothing (`logprobs:
+ * false`, `stop: []`, `tools: []`, `logit_bias: {}`) do not, so `require_parameters` does not turn
+ * away providers for them.
+ */
+function asks(field: string, value: unknown): boolean {
+  if (value == null) return false
+  if (field === 'logprobs') return value !== false
+  if (Array.isArray(value)) return value.length > 0
+  if (field === 'logit_bias' && typeof value === 'object') return Object.keys(value).length > 0
+  return true
 }
 
 /**
@@ -185,7 +198,7 @@ const FILTERS: Filter[] = [
     keep: (e, facts, { preferences, request }) =>
       preferences?.require_parameters !== true ||
       (facts.parameters.every((p) => supports(e, p)) &&
-        !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field))),
+        !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field) && asks(field, request[field]))),
   },
 ]
 

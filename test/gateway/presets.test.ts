@@ -126,4 +126,12 @@ describe('OpenAI-compatible presets through the gateway', () => {
     expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9111'])
     expect(upstream.calls[0]!.body).toMatchObject({ logprobs: true })
   })
+
+  it('keep Groq under provider.require_parameters for logprobs: false, which its preset drops and which asks nothing', async () => {
+    const upstream = fakeUpstreams({ [GROQ]: () => jsonResponse(openaiCompletion()), [AZURE]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(tenant.key, { model: 'test/both', messages, logprobs: false, provider: { require_parameters: true, order: ['groq'] } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('groq')
+    expect(upstream.calls).toHaveLength(1)
+  })
 })

@@ -179,6 +179,23 @@ describe('provider preferences', () => {
   })
 })
 
+describe('require_parameters and values that ask nothing', () => {
+  const required = { provider: { require_parameters: true } }
+
+  it('keeps providers without logprobs, stop, tools or logit_bias for values that change nothing', () => {
+    expect(route({ ...required, logprobs: false, stop: [], tools: [], logit_bias: {} })).toContain('cheap')
+  })
+
+  it('still turns them away for values that ask something', () => {
+    expect(route({ ...required, stop: ['END'] })).toEqual(['us', 'eu', 'ap'])
+    expect(route({ ...required, stop: 'END' })).toEqual(['us', 'eu', 'ap'])
+    // No endpoint of the fixture lists these.
+    for (const fields of [{ logprobs: true }, { logit_bias: { '50256': -100 } }, { parallel_tool_calls: false }]) {
+      expect(refusal(() => route({ ...required, ...fields })).status).toBe(404)
+    }
+  })
+})
+
 describe('filters: endpoints that cannot fit the request are never tried', () => {
   it.each([
     ['a long prompt', { messages: [{ role: 'user' as const, content: 'x'.repeat(40_000) }] }, ['us', 'eu', 'ap']],
@@ -284,6 +301,12 @@ describe('model fallbacks', () => {
     const refused = ProviderPreferences.safeParse({ enforce_distillable_text: true })
     expect(refused.success).toBe(false)
     expect(refused.error?.issues[0]?.message).toBe('must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them')
+  })
+
+  it('takes an empty only, ignore, order or quantizations as not given, as a settings screen with nothing chosen sends it', () => {
+    const provider = ProviderPreferences.parse({ only: [], ignore: [], order: [], quantizations: [] })
+    expect(route({ provider })).toEqual(route({}))
+    expect(ProviderPreferences.parse({ only: ['eu'] }).only).toEqual(['eu'])
   })
 
   it('with allow_fallbacks false and no order, carries every endpoint to admission, which keeps each model’s first the key may use', () => {

@@ -101,6 +101,34 @@ export type ResponseFormat = z.infer<typeof ResponseFormat>
 
 /** A catalog model id as a client names it (any ingress format). */
 export const ModelId = z.string().min(1).max(256)
+
+/** Plugins Meridian serves: compression (routing/compression.ts), the auto router's pool (routing/auto.ts). */
+const SERVED_PLUGINS = new Set(['context-compression', 'auto-router'])
+
+/**
+ * One OpenRouter plugin. A plugin Meridian does not serve (`web`, `moderation`,
+ * `response-healing`, …) would change what the answer is, so it is refused rather than dropped:
+ * the client learns its answer would not be searched, moderated or repaired. `file-parser` is
+ * taken with the `native` engine (or none), which is how Meridian sends every document.
+ */
+const Plugin = z
+  .looseObject({
+    id: z.string(),
+    enabled: z.boolean().nullish(),
+    allowed_models: z.array(z.string().min(1)).max(256).nullish(),
+    excluded_models: z.array(z.string().min(1)).max(256).nullish(),
+    pdf: z.looseObject({ engine: z.string().nullish() }).nullish(),
+  })
+  .superRefine((plugin, context) => {
+    if (plugin.enabled === false || SERVED_PLUGINS.has(plugin.id)) return
+    if (plugin.id === 'file-parser') {
+      const engine = plugin.pdf?.engine
+      if (engine == null || engine === 'native') return
+      context.addIssue({ code: 'custom', path: ['pdf', 'engine'], message: `PDF engine "${engine}" is not supported: Meridian sends documents to the model as they are ("native")` })
+      return
+    }
+    context.addIssue({ code: 'custom', path: ['id'], message: `plugin "${plugin.id}" is not supported by this gateway (it serves context-compression, auto-router and file-parser with the native engine); remove it or set enabled: false` })
+  })
 /** OpenRouter: fallback models, tried in order after `model`. */
 // Empty is no fallback, read as absent (a preset's list then applies): some clients send `models: []` by default.
 export const FallbackModels = z
@@ -132,20 +160,8 @@ export const ChatRequest = z.looseObject({
   preset: z.string().nullish(),
   /** OpenRouter's legacy spelling of context compression: `["middle-out"]` on, `[]` off (routing/compression.ts). */
   transforms: z.array(z.string()).nullish(),
-  /**
-   * OpenRouter plugins; `context-compression` (routing/compression.ts) and `auto-router`'s model
-   * restrictions (routing/auto.ts) are served, the others are not acted on.
-   */
-  plugins: z
-    .array(
-      z.looseObject({
-        id: z.string(),
-        enabled: z.boolean().nullish(),
-        allowed_models: z.array(z.string().min(1)).max(256).nullish(),
-        excluded_models: z.array(z.string().min(1)).max(256).nullish(),
-      }),
-    )
-    .nullish(),
+  /** OpenRouter plugins: the ones Meridian serves (see Plugin); any other enabled one is refused. */
+  plugins: z.array(Plugin).nullish(),
   /** OpenRouter provider preferences (docs/routing.md). */
   provider: ProviderPreferences.nullish(),
   /** OpenRouter's deprecated alias of `provider.sort.partition`: `fallback` is `model`, `sort` is `none`. */
