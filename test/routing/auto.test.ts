@@ -130,8 +130,10 @@ describe('openrouter/auto', () => {
 
   it('pools every model once a sync removed all of the pool’s, and refuses an empty pool from the operator', async () => {
     const current = CatalogSchema.parse({ ...testCatalog, auto: ['test/other'] })
-    // gamma synced with nothing: test/other (gamma only) goes, and with it the whole pool.
-    const merged = mergeCatalog(current, { providers: [{ id: 'gamma', known: {} }], models: [], skipped: [] })
+    // gamma synced without test/other: test/other (gamma only) goes, and with it the whole pool.
+    const newcomer = { ...textOnly, id: 'test/newcomer' }
+    const merged = mergeCatalog(current, { providers: [{ id: 'gamma', known: {} }], models: [CatalogSchema.shape.models.element.parse(newcomer)], skipped: [] })
+    expect(merged.document.models.map((model) => model.id)).not.toContain('test/other')
     expect(merged.document).not.toHaveProperty('auto')
     const empty = await adminFetch('/v1/admin/catalog', { method: 'PUT', body: JSON.stringify({ ...pooled, auto: [] }) })
     expect(empty.status).toBe(400)

@@ -12,7 +12,8 @@ import type { ProviderOptions } from './options'
  *   is neither in the catalog nor fully defined (region, format, …) is dropped with its endpoints.
  * - A sync owns the endpoints of the providers it imports: every existing endpoint at one of them
  *   is replaced by the imported ones, so a model the source stopped listing loses that endpoint
- *   (and disappears when it had no other). Endpoints at other providers are never touched.
+ *   (and disappears when it had no other). Endpoints at other providers are never touched, nor
+ *   at a provider the source lists no usable model for (that is a broken source, not an empty one).
  * - Imported endpoints join an existing model of the same id after the operator's own endpoints,
  *   keeping the operator's name, description, context and modalities; other models are added.
  * - The result is validated whole (`validateCatalog`): an invalid merge throws and stores nothing.
@@ -44,7 +45,15 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
     if ('reason' in defined) skipped.push(defined)
     else added.push(defined)
   }
-  const synced = new Set(imported.providers.map((p) => p.id).filter((id) => known.has(id) || added.some((p) => p.id === id)))
+  // A provider the source lists no usable entry for (an empty answer, a renamed field failing
+  // every entry) is not synced: its endpoints stay, rather than the catalog losing every model.
+  const listed = new Set(imported.models.flatMap((model) => model.endpoints.map((endpoint) => endpoint.provider)))
+  const synced = new Set<string>()
+  for (const { id } of imported.providers) {
+    if (!known.has(id) && !added.some((p) => p.id === id)) continue
+    if (listed.has(id)) synced.add(id)
+    else skipped.push({ id, reason: 'the source lists no usable model at this provider; its endpoints are kept as they were' })
+  }
 
   const incoming = imported.models.flatMap((model): ModelSpec[] => {
     const endpoints = model.endpoints.filter((endpoint) => synced.has(endpoint.provider))

@@ -127,6 +127,22 @@ describe('POST /v1/admin/catalog/sync', () => {
     expect(await env.KV.get(SYNC_OPTIONS_KV_KEY)).toBeNull()
   })
 
+  it.each([
+    ['an empty list', { data: [] }],
+    // A renamed field (architecture → arch) fails every entry the importer reads.
+    ['entries that all fail the importer', { data: [{ id: 'test/other', name: 'Other', context_length: 8000, arch: {}, pricing: { prompt: '0.000001', completion: '0.000002' } }] }],
+  ])('keeps a provider’s endpoints when the source lists %s for it, and says so', async (_label, document) => {
+    const response = await sync({ source: 'openrouter', document, providers: { gamma: {} } })
+    expect(response.status).toBe(200)
+    const report = (await response.json()) as { skipped: { id: string; reason: string }[]; providers: unknown[]; changed: boolean }
+    expect(report.changed).toBe(false)
+    expect(report.providers).toEqual([])
+    expect(report.skipped).toContainEqual({ id: 'gamma', reason: 'the source lists no usable model at this provider; its endpoints are kept as they were' })
+    expect((await catalog()).models.map((model) => model.id)).toEqual(['test/chat', 'test/claude', 'test/other', 'test/dark'])
+    const listed = (await (await gatewayFetch('/v1/models')).json()) as { data: { id: string }[] }
+    expect(listed.data.map((model) => model.id)).toContain('test/other')
+  })
+
   it('is a 502 when the source answers more than MAX_SOURCE_BYTES, reading no further, changing nothing', async () => {
     const chunk = new Uint8Array(1024 * 1024).fill(0x20)
     let sent = 0
