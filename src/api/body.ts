@@ -36,7 +36,11 @@ export async function readJsonBody<Schema extends z.ZodType>(
 }
 
 /** Content-Encodings a request body may arrive in, as DecompressionStream names them. */
-const DECODINGS: Record<string, 'gzip' | 'deflate'> = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate' }
+const DECODINGS = new Map<string, 'gzip' | 'deflate'>([
+  ['gzip', 'gzip'],
+  ['x-gzip', 'gzip'],
+  ['deflate', 'deflate'],
+])
 
 /**
  * The body's text, decompressed if it was sent compressed (some HTTP clients gzip large bodies),
@@ -46,7 +50,7 @@ const DECODINGS: Record<string, 'gzip' | 'deflate'> = { gzip: 'gzip', 'x-gzip': 
 async function readBodyText(request: Request, limit: number): Promise<string | null> {
   const encoding = request.headers.get('content-encoding')?.trim().toLowerCase()
   if (!encoding || encoding === 'identity') return readBoundedText(request, limit)
-  const format = DECODINGS[encoding]
+  const format = DECODINGS.get(encoding)
   if (!format) {
     throw new GatewayError(415, 'invalid_request', `Unsupported Content-Encoding "${encoding}": send the body uncompressed, gzip or deflate`)
   }

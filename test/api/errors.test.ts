@@ -113,6 +113,12 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     const brotli = await rawChat(unknownModel, { 'content-encoding': 'br' })
     expect(brotli.status).toBe(415)
     expect((await errorOf(brotli)).message).toMatch(/Unsupported Content-Encoding "br"/)
+    // Names of Object.prototype's members are encodings like any other unknown one.
+    for (const encoding of ['constructor', '__proto__', 'tostring']) {
+      const odd = await rawChat(unknownModel, { 'content-encoding': encoding })
+      expect(odd.status).toBe(415)
+      expect((await errorOf(odd)).message).toBe(`Unsupported Content-Encoding "${encoding}": send the body uncompressed, gzip or deflate`)
+    }
   })
 
   it('400 for a binary body, quoting no control bytes', async () => {
