@@ -89,7 +89,21 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     // Each level uses the next twice: written out in full it would hold 2^30 leaves.
     const levels = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`L${i}`, { type: 'object', properties: { a: { $ref: `#/$defs/L${i + 1}` }, b: { $ref: `#/$defs/L${i + 1}` } } }]))
     const wide = JSON.stringify(toGeminiSchema({ type: 'object', properties: { top: { $ref: '#/$defs/L0' } }, $defs: { ...levels, L30: { type: 'string' } } }))
-    expect(wide.length).toBeLessThan(100_000)
+    expect(wide.length).toBeLessThan(1_000_000)
+  })
+
+  it('stops writing out a wide definition used widely, across all of a request’s tools, at a bound', () => {
+    // One definition of 2,000 properties used by 500: a 66 KB request, 25 MB written out in full.
+    const Wide = { type: 'object', properties: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`p${i}`, { type: 'string' }])) }
+    const parameters = { type: 'object', properties: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`r${i}`, { $ref: '#/$defs/Wide' }])), $defs: { Wide } }
+    const tools = Array.from({ length: 3 }, (_, i) => ({ type: 'function' as const, function: { name: `f${i}`, parameters } }))
+    const request = ChatRequest.parse({ model: 'm', messages: [{ role: 'user', content: 'hi' }], tools })
+    const written = JSON.stringify(toGemini(request))
+    expect(written.length).toBeLessThan(2_000_000)
+    // The first uses are written out; past the bound, a reference is a bare object.
+    const declared = (toGemini(request) as { tools: { functionDeclarations: { parameters: { properties: Record<string, { properties?: object }> } }[] }[] }).tools[0]!.functionDeclarations
+    expect(Object.keys(declared[0]!.parameters.properties.r0!.properties!)).toHaveLength(2000)
+    expect(declared[2]!.parameters.properties.r499).toEqual({ type: 'object' })
   })
 
   it('keeps an enum only on strings, and tells the model the values of any other in the description', () => {

@@ -20,23 +20,32 @@ const SCHEMA_FIELDS = new Set([
   'maxLength', 'pattern', 'minimum', 'maximum', 'default', 'example', 'anyOf',
 ])
 
-export function toGeminiSchema(schema: unknown): Schema {
+/** `budget` is shared by a request's tools, so that together they write out at most MAX_WRITTEN_NODES. */
+export function toGeminiSchema(schema: unknown, budget: Budget = { nodes: 0 }): Schema {
   if (!isSchema(schema)) return {}
-  return narrowed(schema, { root: schema, expansions: 0 }, [])
+  return narrowed(schema, { root: schema, budget }, [])
 }
 
 /**
  * The schema a tool's `$ref`s point into (`#/$defs/X`, `#/definitions/X`, `#/properties/a/…`, as
  * pydantic, zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each
  * is written out in place. A reference within its own expansion (a tree of nodes) is cut to a bare
- * OBJECT there, and so is everything past MAX_EXPANSIONS (definitions used many times over).
+ * OBJECT there, and so is every reference met once the request's schemas hold MAX_WRITTEN_NODES
+ * nodes: a definition used many times over, or a wide one used widely, would otherwise make a
+ * small request an upstream body hundreds of times its size.
  */
 interface References {
   root: Schema
-  expansions: number
+  budget: Budget
 }
 
-const MAX_EXPANSIONS = 500
+/** Schema nodes written so far for one request. */
+interface Budget {
+  nodes: number
+}
+
+/** Well above a large tool set's written-out schemas (a hundred MCP tools of a hundred nodes each). */
+const MAX_WRITTEN_NODES = 20_000
 const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** What a local JSON pointer (`#/…`, RFC 6901) names in the root, if anything. */
@@ -70,12 +79,12 @@ function expanded(schema: Schema, refs: References, expanding: readonly string[]
   if (typeof source.$ref !== 'string') return { source, expanding }
   const { $ref: ref, ...own } = source as Schema & { $ref: string }
   const target = pointedAt(refs.root, ref)
-  if (!isSchema(target) || expanding.includes(ref) || refs.expansions >= MAX_EXPANSIONS) return { source: { type: 'object', ...own }, expanding }
-  refs.expansions++
+  if (!isSchema(target) || expanding.includes(ref) || refs.budget.nodes >= MAX_WRITTEN_NODES) return { source: { type: 'object', ...own }, expanding }
   return expanded({ ...target, ...own }, refs, [...expanding, ref])
 }
 
 function narrowed(schema: Schema, refs: References, outer: readonly string[]): Schema {
+  refs.budget.nodes++
   const { source: written, expanding } = expanded(schema, refs, outer)
   const source: Schema = { ...written }
   if (source.oneOf !== undefined && source.anyOf === undefined) source.anyOf = source.oneOf
@@ -131,8 +140,9 @@ function propertiesOf(value: unknown, refs: References, expanding: readonly stri
 export function geminiTools(request: ChatRequest): { tools?: Schema[]; toolConfig?: Schema } {
   const tools = request.tools ?? []
   if (!tools.length) return {}
+  const budget: Budget = { nodes: 0 }
   const functionDeclarations = tools.map(({ function: fn }) => {
-    const parameters = fn.parameters ? toGeminiSchema(fn.parameters) : {}
+    const parameters = fn.parameters ? toGeminiSchema(fn.parameters, budget) : {}
     return {
       name: fn.name,
       ...(fn.description ? { description: fn.description } : {}),
