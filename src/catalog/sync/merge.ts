@@ -96,7 +96,10 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
  *  operator says otherwise, so a `data_collection: "deny"` request never trusts an unchecked claim. */
 function defineProvider(provider: ImportedProvider, options: ProviderOptions = {}): ProviderSpec | Skip {
   const { id: _catalogId, ...fields } = options
-  const parsed = ProviderSchema.safeParse({ headers: {}, dataCollection: 'allow', ...provider.known, ...fields, id: provider.id })
+  // The source's preset goes with the source's format: an operator who names another format drops it.
+  const { preset: knownPreset, ...known } = provider.known
+  const preset = fields.preset ?? ((fields.format ?? known.format) === 'openai' ? knownPreset : undefined)
+  const parsed = ProviderSchema.safeParse({ headers: {}, dataCollection: 'allow', ...known, ...fields, ...(preset ? { preset } : {}), id: provider.id })
   if (parsed.success) return parsed.data
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
   return { id: provider.id, reason: `provider not in the catalog and not defined by the sync options (${problems})` }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { invalidInput } from '../../errors'
+import type { PresetId } from '../../providers/presets'
 import { InputModality, OutputModality, type WireFormat } from '../schema'
 import { groupByModel, knownModalities, type ImportedEntry, type ImportedProvider, type ImportResult, type Skip } from './imported'
 import { exactPricing } from './prices'
@@ -12,11 +13,27 @@ import { exactPricing } from './prices'
  * "provider/model" made into a slug ("deepinfra/meta-llama/Llama-3.3-70B" → "deepinfra/meta-llama-llama-3.3-70b").
  */
 
-/** The AI SDK package a provider is used through tells its wire format; others must be told. */
-const FORMAT_BY_NPM: Record<string, WireFormat> = {
-  '@ai-sdk/openai-compatible': 'openai',
-  '@ai-sdk/openai': 'openai',
-  '@ai-sdk/anthropic': 'anthropic',
+/**
+ * The AI SDK package a provider is used through tells its wire format, and for OpenAI-compatible
+ * APIs with quirks of their own the preset that knows them (src/providers/presets.ts); others must
+ * be told. Without the preset, Mistral would be sent the `developer` role it refuses, Groq the
+ * `logprobs` it refuses.
+ */
+const WIRE_BY_NPM: Record<string, { format: WireFormat; preset?: PresetId }> = {
+  '@ai-sdk/openai-compatible': { format: 'openai' },
+  '@ai-sdk/openai': { format: 'openai', preset: 'openai' },
+  '@ai-sdk/azure': { format: 'openai', preset: 'azure' },
+  '@ai-sdk/groq': { format: 'openai', preset: 'groq' },
+  '@ai-sdk/mistral': { format: 'openai', preset: 'mistral' },
+  '@ai-sdk/cerebras': { format: 'openai', preset: 'cerebras' },
+  '@ai-sdk/xai': { format: 'openai', preset: 'xai' },
+  '@ai-sdk/perplexity': { format: 'openai', preset: 'perplexity' },
+  '@ai-sdk/deepseek': { format: 'openai', preset: 'deepseek' },
+  '@ai-sdk/togetherai': { format: 'openai', preset: 'together' },
+  '@ai-sdk/fireworks': { format: 'openai', preset: 'fireworks' },
+  '@ai-sdk/deepinfra': { format: 'openai', preset: 'deepinfra' },
+  '@ai-sdk/anthropic': { format: 'anthropic' },
+  '@ai-sdk/google': { format: 'gemini' },
 }
 
 const Provider = z.looseObject({
@@ -86,8 +103,8 @@ export function importModelsDev(document: unknown, options: ModelsDevImport): Im
  * (or any other secret) to a host of its choosing.
  */
 function knownProvider(provider: Provider): ImportedProvider['known'] {
-  const format = provider.npm === undefined ? undefined : FORMAT_BY_NPM[provider.npm]
-  return { name: provider.name, ...(format ? { format } : {}) }
+  const wire = provider.npm === undefined ? undefined : WIRE_BY_NPM[provider.npm]
+  return { name: provider.name, ...wire }
 }
 
 function toEntry(model: Model, sourceId: string, provider: string, aliases: Record<string, string> = {}): ImportedEntry | string {

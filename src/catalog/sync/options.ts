@@ -28,6 +28,8 @@ export const ProviderOptionsSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   region: Region.optional(),
   dataCollection: ProviderSchema.shape.dataCollection.optional(),
+  preset: ProviderSchema.shape.preset,
+  apiVersion: ProviderSchema.shape.apiVersion,
 })
 export type ProviderOptions = z.infer<typeof ProviderOptionsSchema>
 

@@ -83,13 +83,26 @@ describe('POST /v1/admin/catalog/sync', () => {
     })
     const document = await catalog()
     expect(document.providers.find((p) => p.id === 'alpha')?.baseUrl).toBe(ALPHA)
-    expect(document.providers.find((p) => p.id === 'deepinfra')).toMatchObject({ name: 'Deep Infra', apiKeyEnv: 'DEEPINFRA_API_KEY', dataCollection: 'allow' })
+    expect(document.providers.find((p) => p.id === 'deepinfra')).toMatchObject({ name: 'Deep Infra', apiKeyEnv: 'DEEPINFRA_API_KEY', dataCollection: 'allow', preset: 'deepinfra' })
     // alpha's old endpoint is replaced: the sync owns the endpoints of the providers it imports
     expect(document.models.find((m) => m.id === 'test/chat')?.endpoints.map((e) => e.provider)).toEqual(['beta', 'gamma'])
     expect(document.models.find((m) => m.id === LLAMA)?.endpoints.map((e) => [e.provider, e.upstreamModel, e.pricing.prompt])).toEqual([
       ['alpha', 'llama-3.3-70b-versatile', '0.00000059'],
       ['deepinfra', 'meta-llama/Llama-3.3-70B-Instruct-Turbo', '0.00000013'],
     ])
+  })
+
+  it('defines a provider with the preset its AI SDK package names, which the operator may change or drop with another format', async () => {
+    const defined = async (options: object) => {
+      const response = await sync({ source: 'models.dev', document: modelsDev, providers: { mistral: { baseUrl: 'http://127.0.0.1:9106/v1', apiKeyEnv: 'MISTRAL_API_KEY', region: FRANKFURT, ...options } } })
+      expect(response.status).toBe(200)
+      return (await catalog()).providers.find((p) => p.id === 'mistral')
+    }
+    expect(await defined({})).toMatchObject({ format: 'openai', preset: 'mistral' })
+    await installCatalog()
+    expect(await defined({ preset: 'openai' })).toMatchObject({ format: 'openai', preset: 'openai' })
+    await installCatalog()
+    expect(await defined({ format: 'anthropic' })).not.toHaveProperty('preset')
   })
 
   const badOptions: [string, object, string][] = [

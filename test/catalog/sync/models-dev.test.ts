@@ -16,15 +16,15 @@ const imported = importModelsDev(fixture, { providers, aliases })
 const modelNamed = (id: string) => imported.models.find((model) => model.id === id)
 
 describe('importModelsDev', () => {
-  it('imports only the selected providers, taking names and formats but never where secrets go', () => {
+  it('imports only the selected providers, taking names, formats and presets but never where secrets go', () => {
     // The document's `api` (base URL) and `env` (key variable) are ignored: only the operator
-    // decides which secret is sent to which host.
+    // decides which secret is sent to which host. The AI SDK package names the API's quirks.
     expect(imported.providers).toEqual([
-      { id: 'groq', known: { name: 'Groq' } },
-      { id: 'deepinfra', known: { name: 'Deep Infra' } },
+      { id: 'groq', known: { name: 'Groq', format: 'openai', preset: 'groq' } },
+      { id: 'deepinfra', known: { name: 'Deep Infra', format: 'openai', preset: 'deepinfra' } },
       { id: 'fireworks', known: { name: 'Fireworks AI', format: 'openai' } },
-      { id: 'google', known: { name: 'Google' } },
-      { id: 'openai', known: { name: 'OpenAI', format: 'openai' } },
+      { id: 'google', known: { name: 'Google', format: 'gemini' } },
+      { id: 'openai', known: { name: 'OpenAI', format: 'openai', preset: 'openai' } },
       { id: 'anthropic', known: { name: 'Anthropic', format: 'anthropic' } },
     ])
     expect(imported.models.some((model) => model.id.startsWith('mistral/'))).toBe(false)
