@@ -132,6 +132,8 @@ export function outcomeOfStatus(status: number, message: string): FailureOutcome
   // 401/403: our provider credentials are wrong; 402: our account there is out of credit; 404: that
   // provider lacks the model. Not the client's fault: another provider may serve.
   if (status === 401 || status === 402 || status === 403 || status === 404) return 'rejected'
+  // A redirect (not followed: providers/adapter.ts) is the provider's address gone wrong.
+  if (status >= 300 && status < 400) return 'rejected'
   if ((status === 400 || status === 413) && CONTEXT_LENGTH.test(message)) return 'context_length'
   return 'client_error'
 }

@@ -9,6 +9,7 @@ import { idleWatchdog } from './deadline'
 import { forClient, providerSecrets, streamErrorKind, upstreamErrorType } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
+import { outputBound } from './accounting'
 import { usageReport } from './usage'
 import { endpointKey, type ObservationKind } from '../health/types'
 
@@ -19,8 +20,18 @@ import { endpointKey, type ObservationKind } from '../health/types'
  * the renderer's ending (for OpenAI: a usage chunk with cost and `data: [DONE]`).
  */
 
-/** How long a stream whose client left after the finish is still read for its usage. */
+/**
+ * How long a stream whose client left after the finish is still read for its usage; and how long
+ * an upstream that has sent its finish and usage has to end its stream before the answer is
+ * ended for it (one that keeps its connection open would hold the client and the key's slot).
+ */
 const USAGE_DRAIN_MS = 1_000
+
+/**
+ * Characters per token allowed to an answer before its upstream counts as running away: far above
+ * any text's (about 4), so only an upstream that ignores max_tokens, or loops, reaches it.
+ */
+const RUNAWAY_CHARACTERS_PER_TOKEN = 32
 
 /** An upstream stream that has produced its first event (gateway/stream.ts opens it). */
 export interface OpenStream {
@@ -127,10 +138,18 @@ export async function relay(
       raw,
     })
 
+  // An upstream that produces far more than the request allows is cut off, charged what the bounds allow.
+  const characterBound = outputBound(ctx.request, endpoint) * RUNAWAY_CHARACTERS_PER_TOKEN
+  const runaway = () => {
+    state.failure = upstreamFailure(`Upstream produced more than the request allows (over ${characterBound} characters)`, 502, null)
+    state.failureKind = 'server_error'
+  }
+
   const handle = async (event: StreamEvent): Promise<void> => {
     switch (event.type) {
       case 'delta':
         if (!event.counted) state.characters += deltaCharacters(event.delta)
+        if (state.characters > characterBound) return runaway()
         state.firstByteAt ??= ctx.clock()
         await sink.sendAll(writer.event(event))
         return
@@ -143,6 +162,7 @@ export async function relay(
         return
       case 'hidden':
         state.characters += event.characters
+        if (state.characters > characterBound) runaway()
         return
       case 'usage':
         state.usage = event.usage
@@ -162,6 +182,9 @@ export async function relay(
   // A client gone after the finish (many stop reading there) leaves the usage that follows it to
   // read, for up to USAGE_DRAIN_MS: it is what the key is charged, where an estimate would be.
   let stalled = false
+  // Set once the finish and the usage are in: the upstream then has USAGE_DRAIN_MS to end its stream.
+  let tail: number | undefined
+  let cut = false
   const stallFailure = () => upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   const interrupt = () => void upstream.reader.cancel().catch(() => {})
@@ -196,15 +219,22 @@ export async function relay(
       }
       sink.progress++
       idle.resume()
+      if (tail === undefined && state.finished && state.usage !== null) {
+        tail = setTimeout(() => {
+          cut = true
+          interrupt()
+        }, USAGE_DRAIN_MS)
+      }
     }
   } catch (error) {
     // Cancelling a stalled reader may fail the pending read rather than end it.
     if (!state.finished) state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
   } finally {
     idle.stop()
+    if (tail !== undefined) clearTimeout(tail)
   }
 
-  if (sink.gone || state.failure || stalled) {
+  if (sink.gone || state.failure || stalled || cut) {
     upstream.reader.cancel().catch(() => {})
     upstream.controller.abort()
   }

@@ -135,17 +135,25 @@ function isJson(response: Response): boolean {
   return response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/json'
 }
 
-/** A body's first character that is not whitespace (empty at its end), and the body whole again. */
+/** Blank bytes read ahead of a body's first character before it is left to the stream reader (which bounds its lines). */
+const PEEK_BYTES = 64 * 1024
+
+/**
+ * A body's first character that is not whitespace (empty at its end, or past PEEK_BYTES of
+ * blanks), and the body whole again.
+ */
 async function peeked(body: ReadableStream<Uint8Array>): Promise<{ first: string; body: ReadableStream<Uint8Array> }> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
   const read: Uint8Array[] = []
-  let text = ''
-  while (text.trim() === '') {
+  let first = ''
+  let bytes = 0
+  while (first === '' && bytes <= PEEK_BYTES) {
     const chunk = await reader.read()
     if (chunk.done) break
     read.push(chunk.value)
-    text += decoder.decode(chunk.value, { stream: true })
+    bytes += chunk.value.byteLength
+    first = decoder.decode(chunk.value, { stream: true }).trimStart().charAt(0)
   }
   const whole = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -157,5 +165,5 @@ async function peeked(body: ReadableStream<Uint8Array>): Promise<{ first: string
     },
     cancel: (reason) => reader.cancel(reason),
   })
-  return { first: text.trimStart().charAt(0), body: whole }
+  return { first, body: whole }
 }

@@ -13,9 +13,13 @@ export interface UpstreamRequest {
   init: { method: 'POST'; headers: Record<string, string>; body: string }
 }
 
-/** Sends an upstream request; `signal` aborts it, body included. */
+/**
+ * Sends an upstream request; `signal` aborts it, body included. A redirect is not followed: it
+ * would carry the provider's key headers (the runtime drops only `Authorization` across origins)
+ * and the tenant's prompt to a host the catalog never named. The 3xx is the provider's failure.
+ */
 export function send(request: UpstreamRequest, signal: AbortSignal, fetcher: typeof fetch = fetch): Promise<Response> {
-  return fetcher(request.url, { ...request.init, signal })
+  return fetcher(request.url, { ...request.init, signal, redirect: 'manual' })
 }
 
 /**

@@ -52,6 +52,8 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     ['a non-integer max_tokens', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1.5 }, 'max_tokens'],
     ['a malformed tool', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'has space' } }] }, 'tools[0].function.name'],
     ['n above 1', { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], n: 2 }, 'n'],
+    // It would name a file in the operator's account at the provider: Meridian stores none.
+    ['an uploaded file by id', { model: 'test/chat', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, 'messages[0].content[0].file.file_id: Meridian stores no files'],
     ['no model', { messages: [{ role: 'user', content: 'hi' }] }, 'model'],
     ['a null model and no models', { model: null, models: null, messages: [{ role: 'user', content: 'hi' }] }, 'model'],
   ]

@@ -11,6 +11,8 @@ export interface RecordedCall {
   url: string
   headers: Headers
   body: Record<string, unknown>
+  /** The call's redirect mode. */
+  redirect: string
 }
 
 export type UpstreamHandler = (call: RecordedCall) => Response | Promise<Response>
@@ -20,7 +22,7 @@ export function fakeUpstreams(handlers: Record<string, UpstreamHandler>) {
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const request = new Request(input, init)
     const text = await request.text()
-    const call: RecordedCall = { url: request.url, headers: request.headers, body: text ? JSON.parse(text) : {} }
+    const call: RecordedCall = { url: request.url, headers: request.headers, body: text ? JSON.parse(text) : {}, redirect: request.redirect }
     calls.push(call)
     const base = Object.keys(handlers).find((prefix) => request.url.startsWith(prefix))
     if (!base) throw new TypeError('fetch failed: connection refused')

@@ -17,7 +17,17 @@ export const AudioPart = z.looseObject({
   type: z.literal('input_audio'),
   input_audio: z.looseObject({ data: z.string(), format: z.string() }),
 })
-export const FilePart = z.looseObject({ type: z.literal('file'), file: z.looseObject({}) })
+/**
+ * A file as its bytes (`file_data`, a data URL; or a URL where the format takes one). A `file_id`
+ * would name a file in the operator's account at the provider, which no tenant uploaded: Meridian
+ * stores no files, as on /v1/responses.
+ */
+export const FilePart = z.looseObject({
+  type: z.literal('file'),
+  file: z.looseObject({
+    file_id: z.undefined({ error: 'Meridian stores no files: send the file’s content as a base64 data: URL in file.file_data' }).optional(),
+  }),
+})
 export const ContentPart = z.discriminatedUnion('type', [TextPart, ImagePart, AudioPart, FilePart])
 export type ContentPart = z.infer<typeof ContentPart>
 
