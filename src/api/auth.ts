@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
+import { keyObjectUnavailable } from '../gateway/admissions'
 import { traceWithin } from '../gateway/trace'
 import type { RouteTrace } from '../routing/plan'
 import { keyObject, type KeyState } from '../tenancy/directory'
@@ -113,16 +114,19 @@ async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promis
   }
 }
 
-/** The calling key's state, if the key may be used right now (else the same 401 as inference). */
 /**
  * A routing trace as the calling key may see it (gateway/trace.ts traceWithin): its allow-lists,
- * read from its object only for a request that asked for a trace.
+ * read from its object only for a request that asked for a trace. Read before admission, so that a
+ * read that fails holds no reservation.
  */
 export async function keysTrace(c: Context<AppEnv>, trace: RouteTrace, now: number): Promise<RouteTrace> {
-  const { policy } = (await usableKey(c.env, c.get('keyHash'), now)).record
-  return traceWithin(trace, policy)
+  const state = await usableKey(c.env, c.get('keyHash'), now).catch((thrown: unknown) => {
+    throw keyObjectUnavailable(thrown, 'key read for a routing trace')
+  })
+  return traceWithin(trace, state.record.policy)
 }
 
+/** The calling key's state, if the key may be used right now (else the same 401 as inference). */
 export async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
   const state = await keyObject(env, keyHash).read(now)
   if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')

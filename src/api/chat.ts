@@ -58,6 +58,7 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   // The plan's request: the client's, or it shortened to fit a window (routing/compression.ts).
   const { request } = route
   const identity = newGeneration(now)
+  const trace = route.trace && (await keysTrace(c, route.trace, now))
   c.set('admitting', true)
   const { plan, reservation, costCapNano, tokenCap } = await renewing(
     env,
@@ -68,7 +69,6 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
   const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
-  const trace = route.trace && (await keysTrace(c, route.trace, now))
   const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.

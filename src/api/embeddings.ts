@@ -24,6 +24,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
+  const trace = route.trace && (await keysTrace(c, route.trace, now))
   c.set('admitting', true)
   const { plan, reservation, costCapNano, tokenCap } = await renewing(
     env,
@@ -38,7 +39,6 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false, apiType: 'embeddings' as const }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
-  const trace = route.trace && (await keysTrace(c, route.trace, now))
   const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace, costCapNano }, identity)
   waitUntil(answer)
   return answer

@@ -130,17 +130,17 @@ async function awaitTurn(asker: Asker, keyHash: string, queue: KeyQueue, item: A
   }
 }
 
-/** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
 /**
  * A call to the key's object that failed (the object overloaded, or moving in a deploy) is a 503
- * the client may retry, not an internal error; what went wrong is logged, not shown.
+ * the client may retry, not an internal error; what went wrong is logged (as `call`), not shown.
  */
-function unavailable(thrown: unknown): GatewayError {
+export function keyObjectUnavailable(thrown: unknown, call: string): GatewayError {
   if (thrown instanceof GatewayError) return thrown
-  console.error('admission call failed', thrown instanceof Error ? thrown.message : String(thrown))
+  console.error(`${call} failed`, thrown instanceof Error ? thrown.message : String(thrown))
   return new GatewayError(503, 'server', 'The key’s limits could not be checked just now; retry shortly', {}, { 'retry-after': '1' })
 }
 
+/** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
 function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem): Promise<RequestAdmission> {
   const { env, waitUntil } = asker
   const sentAt = Date.now()
@@ -171,7 +171,7 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
       },
       (thrown: unknown) => {
         settlementsUndelivered(keyHash, carried)
-        const error = unavailable(thrown)
+        const error = keyObjectUnavailable(thrown, 'admission call')
         for (const follower of followers) answer(follower, { ok: false, error })
         // The object may have admitted the call before its answer was lost. None of these requests
         // will run: release their reservations, and every spare it may have granted as a ticket.
