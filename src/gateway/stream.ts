@@ -1,3 +1,4 @@
+import type { Endpoint } from '../catalog/snapshot'
 import type { StreamEvent } from '../formats/canonical'
 import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
@@ -22,7 +23,7 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   // The client has left once request.signal says so, or (the stream committed) its reader is gone.
   const readerGone = new AbortController()
   const attempts: ExecutionContext = { ...ctx, clientGone: AbortSignal.any([ctx.clientGone, readerGone.signal]) }
-  const opening = tryEndpoints(attempts, (call) => openStream(attempts, call))
+  const opening = tryEndpoints(attempts, (call, endpoint) => openStream(attempts, call, firstEventTimeout(ctx, endpoint)))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
     const answer = ctx.renderer.error(early.error)
@@ -82,13 +83,13 @@ async function keepAliveUntilOpen(
  * hangs up before then ends the attempt at once (nothing was generated for it), so its reservation
  * and concurrency slot are settled now rather than at the first-byte timeout.
  */
-async function openStream(ctx: ExecutionContext, call: UpstreamCall): Promise<AttemptResult<OpenStream>> {
+async function openStream(ctx: ExecutionContext, call: UpstreamCall, timeoutMs: number): Promise<AttemptResult<OpenStream>> {
   const controller = new AbortController()
   const leave = () => controller.abort()
   if (ctx.clientGone.aborted) leave()
   else ctx.clientGone.addEventListener('abort', leave, { once: true })
   try {
-    const result = await within(firstEvents(call, controller), ctx.config.TIMEOUT_FIRST_BYTE_MS)
+    const result = await within(firstEvents(call, controller), timeoutMs)
     if (result === TIMED_OUT) {
       controller.abort()
       return { ok: false, failure: failureFromThrow(null, true) }
@@ -128,6 +129,12 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
     return { ok: false, failure: { outcome, status: error.status ?? 200, message: error.message, raw: error.raw, retryAfter: null } }
   }
   return { ok: true, value: { reader, buffered, controller } }
+}
+
+/** How long an endpoint has for its first event: a model that reasons may think for minutes before it. */
+function firstEventTimeout(ctx: ExecutionContext, endpoint: Endpoint): number {
+  const { TIMEOUT_FIRST_BYTE_MS: plain, TIMEOUT_FIRST_BYTE_REASONING_MS: reasoning } = ctx.config
+  return endpoint.spec.supportedParameters.includes('reasoning') ? Math.max(plain, reasoning) : plain
 }
 
 /** An answer labelled JSON, where a stream was asked for. */
