@@ -51,7 +51,8 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   // `reasoning.display` is Claude's thinking display, carried by Meridian: no OpenAI-format upstream reads it.
   if (typeof body.reasoning === 'object' && body.reasoning !== null && 'display' in body.reasoning) body.reasoning = omit(body.reasoning, ['display'])
   const placed = mediaAfterToolResults(request.messages)
-  const messages = preset.developerRole ? placed : placed.map((message) => (message.role === 'developer' ? { ...message, role: 'system' as const } : message))
+  const roled = preset.developerRole ? placed : placed.map((message) => (message.role === 'developer' ? { ...message, role: 'system' as const } : message))
+  const messages = preset.reasoningField ? roled.map((message) => withReasoningAs(message, preset.reasoningField!)) : roled
   if (preset.messageFields.length || preset.partFields.length) body.messages = messages.map((message) => stripMessage(message, preset))
   else if (messages !== request.messages) body.messages = messages
   if (preset.partFields.length && Array.isArray(body.tools)) {
@@ -64,7 +65,28 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   return body
 }
 
-function stripMessage(message: ChatRequest['messages'][number], preset: Preset): Body {
+type Message = ChatRequest['messages'][number]
+
+/**
+ * An assistant turn's reasoning under the field the provider reads it from: OpenRouter's
+ * `reasoning`, or else the text of its `reasoning_details` (as OpenRouter's clients send them back).
+ */
+function withReasoningAs(message: Message, field: string): Message {
+  if (message.role !== 'assistant') return message
+  const { reasoning, reasoning_details: details, ...rest } = message as Message & { reasoning?: unknown; reasoning_details?: unknown }
+  const text = typeof reasoning === 'string' && reasoning ? reasoning : detailsText(details)
+  if (!text && reasoning === undefined && details === undefined) return message
+  return { ...rest, ...(text ? { [field]: text } : {}) } as Message
+}
+
+function detailsText(details: unknown): string {
+  if (!Array.isArray(details)) return ''
+  return details
+    .map((detail: unknown) => (typeof detail === 'object' && detail !== null && 'text' in detail && typeof detail.text === 'string' ? detail.text : ''))
+    .join('')
+}
+
+function stripMessage(message: Message, preset: Preset): Body {
   const out = omit(message, preset.messageFields)
   if (Array.isArray(message.content)) out.content = message.content.map((part: Body) => omit(part, preset.partFields))
   if (preset.partFields.length && message.role === 'assistant' && message.tool_calls) out.tool_calls = message.tool_calls.map((call) => omit(call, preset.partFields))

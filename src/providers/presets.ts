@@ -32,6 +32,12 @@ export interface Preset {
   maxStops?: number
   /** Whether the provider takes OpenAI's `developer` role; where it does not, such a message goes as `system` (what it replaced). */
   developerRole: boolean
+  /**
+   * The assistant message field the provider reads its own earlier reasoning from, where it is not
+   * OpenRouter's `reasoning` (DeepSeek's `reasoning_content`, which its thinking mode requires back
+   * on a turn that called tools).
+   */
+  reasoningField?: string
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -52,9 +58,14 @@ const REASONING_EFFORT: ParameterRule = {
   to: 'reasoning_effort',
   transform: (value) => {
     const effort = typeof value === 'object' && value !== null && 'effort' in value && typeof value.effort === 'string' ? value.effort : undefined
-    return effort === 'max' ? 'xhigh' : effort
+    return openaiEffort(effort)
   },
 }
+
+const openaiEffort = (effort: unknown) => (effort === 'max' ? 'xhigh' : effort)
+
+/** OpenRouter's shorthand `reasoning_effort` (as `reasoning.effort`, up to `max`) on OpenAI's scale; listed first, so a client's own wins over `reasoning.effort`. */
+const REASONING_EFFORT_SHORTHAND: ParameterRule = { param: 'reasoning_effort', transform: openaiEffort }
 
 /** OpenRouter's `verbosity` goes up to Claude's `xhigh` and `max`; OpenAI's stops at `high`. */
 const VERBOSITY: ParameterRule = {
@@ -85,7 +96,7 @@ export const PRESETS = {
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
     // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
-    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT, VERBOSITY],
+    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY],
     maxStops: 4,
   }),
   azure: preset({
@@ -96,7 +107,7 @@ export const PRESETS = {
     apiVersion: '2024-10-21',
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
-    parameters: [REASONING_EFFORT, VERBOSITY],
+    parameters: [REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY],
     maxStops: 4,
   }),
   groq: preset({
@@ -105,7 +116,7 @@ export const PRESETS = {
     ...STRICT,
     messageFields: [...STRICT.messageFields, 'name'],
     accepts: [...OPENAI_PARAMETERS, 'reasoning_format', 'include_reasoning', 'search_settings', 'citation_options', 'documents'],
-    parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT, VERBOSITY],
+    parameters: [drop('logprobs'), drop('logit_bias'), drop('top_logprobs'), drop('store'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY],
   }),
   mistral: preset({
     developerRole: false,
@@ -124,26 +135,26 @@ export const PRESETS = {
     baseUrl: 'https://api.cerebras.ai/v1',
     parameters: [
       drop('frequency_penalty'), drop('presence_penalty'), drop('logit_bias'), drop('parallel_tool_calls'), drop('service_tier'),
-      REASONING_EFFORT,
+      REASONING_EFFORT_SHORTHAND, REASONING_EFFORT,
     ],
   }),
   xai: preset({
     developerRole: false,
     baseUrl: 'https://api.x.ai/v1',
     // Grok reasoning models answer 400 to the penalties (and to stop, which non-reasoning ones accept).
-    parameters: [drop('presence_penalty'), drop('frequency_penalty'), REASONING_EFFORT],
+    parameters: [drop('presence_penalty'), drop('frequency_penalty'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT],
   }),
   perplexity: preset({
     developerRole: false,
     baseUrl: 'https://api.perplexity.ai',
     parameters: [
       drop('tools'), drop('tool_choice'), drop('parallel_tool_calls'), drop('logit_bias'), drop('logprobs'), drop('top_logprobs'),
-      drop('stop'), drop('seed'), REASONING_EFFORT,
+      drop('stop'), drop('seed'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT,
       { param: 'temperature', max: 1.99 }, // 0 ≤ t < 2
     ],
     streamOptions: false,
   }),
-  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1', developerRole: false }),
+  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1', developerRole: false, reasoningField: 'reasoning_content' }),
   together: preset({ baseUrl: 'https://api.together.xyz/v1', developerRole: false }),
   fireworks: preset({ baseUrl: 'https://api.fireworks.ai/inference/v1', developerRole: false }),
   deepinfra: preset({ baseUrl: 'https://api.deepinfra.com/v1/openai', developerRole: false }),

@@ -114,7 +114,7 @@ describe('toAnthropic messages', () => {
 
   it.each([
     ['input_audio', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }, /"input_audio"/],
-    ['an uploaded file', { type: 'file', file: { file_id: 'f1' } }, /PDF base64 data: URL or an http\(s\) URL/],
+    ['a file without its data', { type: 'file', file: { filename: 'a.pdf' } }, /PDF base64 data: URL or an http\(s\) URL/],
     ['a file that is not a PDF', { type: 'file', file: { file_data: 'data:text/csv;base64,YSxi' } }, /PDF base64 data: URL/],
     ['an ftp image', { type: 'image_url', image_url: { url: 'ftp://x.test/a.png' } }, /http\(s\) URL or a base64 data: URL/],
     ['a non-base64 data image', { type: 'image_url', image_url: { url: 'data:image/svg+xml,<svg/>' } }, /http\(s\) URL or a base64 data: URL/],

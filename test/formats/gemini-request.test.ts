@@ -155,7 +155,7 @@ describe('toGemini messages', () => {
 
   it.each([
     ['an ftp image', { role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x.test/a.png' } }] }, /http\(s\) URL or a base64 data: URL/],
-    ['a file given by id', { role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }, /file\.file_data/],
+    ['a file without its data', { role: 'user', content: [{ type: 'file', file: { filename: 'a.pdf' } }] }, /file\.file_data/],
     ['an unknown audio format', { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x', format: 'opus' } }] }, /"opus"/],
     ['a tool result without a matching call', { role: 'tool', tool_call_id: 'nope', content: 'x' }, /"nope" matches no earlier assistant tool call/],
     ['non-object tool arguments', { role: 'assistant', content: null, tool_calls: [call('c', 'f', '[1]')] }, /must be a JSON object/],

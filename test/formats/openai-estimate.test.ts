@@ -62,7 +62,6 @@ describe('files and documents, whose tokens the request does not show', () => {
 
   it('are found inline or by reference, as file parts', () => {
     expect(carriesDocuments(withFile({ filename: 'a.pdf', file_data: 'https://example.com/a.pdf' }))).toBe(true)
-    expect(carriesDocuments(withFile({ file_id: 'file-abc' }))).toBe(true)
     // Inline too: a PDF page is billed as an image plus its text, whatever its bytes.
     expect(carriesDocuments(withFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }))).toBe(true)
     expect(carriesDocuments(request({ messages: [{ role: 'user', content: 'hi' }] }))).toBe(false)

@@ -17,8 +17,11 @@ import { ToolCall } from './request'
 const UpstreamUsage = z.looseObject({
   prompt_tokens: BilledTokenCount,
   completion_tokens: BilledTokenCount,
+  total_tokens: SubsetTokenCount,
   prompt_tokens_details: z.looseObject({ cached_tokens: SubsetTokenCount, cache_write_tokens: BilledTokenCount.nullish() }).nullish(),
   completion_tokens_details: z.looseObject({ reasoning_tokens: SubsetTokenCount }).nullish().catch(null),
+  /** DeepSeek's count of cache reads, where it gives no `prompt_tokens_details`. */
+  prompt_cache_hit_tokens: SubsetTokenCount,
 })
 
 /**
@@ -103,12 +106,16 @@ export function statusOfErrorCode(code: unknown): number | undefined {
 }
 
 export function usageFromOpenAI(usage: z.infer<typeof UpstreamUsage>): TokenUsage {
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0
+  // OpenAI counts reasoning within completion_tokens. xAI counts it apart, in the total only
+  // (total = prompt + completion + reasoning): it is output all the same, and billed as such.
+  const apart = reasoning > 0 && usage.total_tokens === usage.prompt_tokens + usage.completion_tokens + reasoning
   return {
     promptTokens: usage.prompt_tokens,
-    completionTokens: usage.completion_tokens,
-    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    completionTokens: usage.completion_tokens + (apart ? reasoning : 0),
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
     cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
-    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    reasoningTokens: reasoning,
   }
 }
 
