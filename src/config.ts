@@ -24,9 +24,10 @@ const ConfigSchema = z.object({
   MAX_UPSTREAM_BODY_BYTES: setting(32 * 1024 * 1024),
   /** Streaming: time allowed until the upstream's first event. */
   TIMEOUT_FIRST_BYTE_MS: setting(60_000),
-  /** Streaming, at an endpoint that reasons (its supportedParameters list `reasoning`): time allowed
-   *  until the upstream's first event. OpenAI's reasoning models send nothing until they have
-   *  thought, which may take minutes; cut sooner, the thinking would be paid for and lost. */
+  /** Streaming, at an OpenAI- or Gemini-format endpoint that reasons (its supportedParameters list
+   *  `reasoning`), unless the request turns reasoning off: time allowed until the upstream's first
+   *  event. Their reasoning models send nothing until they have thought, which may take minutes;
+   *  cut sooner, the thinking would be paid for and lost (gateway/stream.ts firstEventTimeout). */
   TIMEOUT_FIRST_BYTE_REASONING_MS: setting(600_000),
   /** Streaming: longest silence allowed between two upstream events. No total timeout exists,
    *  so a healthy long stream is never cut. */

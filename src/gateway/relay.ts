@@ -185,6 +185,13 @@ export async function relay(
   // Set once the finish and the usage are in: the upstream then has USAGE_DRAIN_MS to end its stream.
   let tail: number | undefined
   let cut = false
+  const awaitEnd = () => {
+    if (tail !== undefined || !state.finished || state.usage === null) return
+    tail = setTimeout(() => {
+      cut = true
+      interrupt()
+    }, USAGE_DRAIN_MS)
+  }
   const stallFailure = () => upstreamFailure('Upstream stalled mid-stream (idle timeout)', 408, null)
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   const interrupt = () => void upstream.reader.cancel().catch(() => {})
@@ -202,6 +209,7 @@ export async function relay(
     idle.pause()
     for (const event of upstream.buffered) await handle(event)
     idle.resume()
+    awaitEnd()
     while (!state.failure && (!sink.gone || awaitingUsage())) {
       const read = await upstream.reader.read()
       if (sink.gone && !awaitingUsage()) break
@@ -219,12 +227,7 @@ export async function relay(
       }
       sink.progress++
       idle.resume()
-      if (tail === undefined && state.finished && state.usage !== null) {
-        tail = setTimeout(() => {
-          cut = true
-          interrupt()
-        }, USAGE_DRAIN_MS)
-      }
+      awaitEnd()
     }
   } catch (error) {
     // Cancelling a stalled reader may fail the pending read rather than end it.

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
+import { reasoningOf } from '../formats/anthropic/thinking'
 import type { StreamEvent } from '../formats/canonical'
 import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
@@ -131,10 +132,18 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   return { ok: true, value: { reader, buffered, controller } }
 }
 
-/** How long an endpoint has for its first event: a model that reasons may think for minutes before it. */
+/**
+ * Wire formats whose reasoning models send nothing while they think (OpenAI's; Gemini's, which
+ * shows no thoughts unless asked). Anthropic's and Converse's streams open with a start event first.
+ */
+const SILENT_THINKERS: ReadonlySet<string> = new Set(['openai', 'gemini'])
+
+/** How long an endpoint has for its first event: a model that thinks before it speaks may take minutes. */
 function firstEventTimeout(ctx: ExecutionContext, endpoint: Endpoint): number {
   const { TIMEOUT_FIRST_BYTE_MS: plain, TIMEOUT_FIRST_BYTE_REASONING_MS: reasoning } = ctx.config
-  return endpoint.spec.supportedParameters.includes('reasoning') ? Math.max(plain, reasoning) : plain
+  const thinksFirst =
+    SILENT_THINKERS.has(endpoint.provider.format) && endpoint.spec.supportedParameters.includes('reasoning') && reasoningOf(ctx.request).state !== 'off'
+  return thinksFirst ? Math.max(plain, reasoning) : plain
 }
 
 /** An answer labelled JSON, where a stream was asked for. */

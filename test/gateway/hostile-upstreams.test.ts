@@ -74,6 +74,15 @@ describe('a stream that never ends', () => {
     await settled(key)
   })
 
+  it('held open after a first event that carried the finish and usage (read while opening), ends too', async () => {
+    const only = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }
+    fakeUpstreams({ [ALPHA]: () => sseResponse([data(only)], { stall: true }) })
+    const response = await chat(tenant.key, { ...ask, stream: true, provider: { order: ['alpha'] } })
+    const text = await Promise.race([response.text(), new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000))])
+    expect(text).toContain('"content":"Hi"')
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true)
+  })
+
   it('an OpenAI stream held open after its finish and usage, with no [DONE], ends too', async () => {
     fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['Hi']).filter((event) => !event.includes('[DONE]')), { stall: true }) })
     const response = await chat(tenant.key, { ...ask, stream: true })

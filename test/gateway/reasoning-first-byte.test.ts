@@ -3,9 +3,9 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { CatalogInput } from '../../src/catalog/schema'
 import worker from '../../src/index'
-import { ALPHA, GAMMA, testCatalog } from '../support/catalog'
+import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
 import { BASE, readSse, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /**
  * OpenAI's reasoning models send nothing until they have thought. An endpoint that reasons gets
@@ -20,7 +20,7 @@ const reasoning: CatalogInput = {
     {
       ...chatModel!,
       endpoints: chatModel!.endpoints.map((endpoint) =>
-        endpoint.provider === 'alpha' ? { ...endpoint, supportedParameters: [...(endpoint.supportedParameters ?? []), 'reasoning'] } : endpoint,
+        endpoint.provider === 'gamma' ? endpoint : { ...endpoint, supportedParameters: [...(endpoint.supportedParameters ?? []), 'reasoning'] },
       ),
     },
     ...others,
@@ -56,6 +56,31 @@ describe('the first event of a stream from an endpoint that reasons', () => {
     fakeUpstreams({ [ALPHA]: thinksFirst, [GAMMA]: () => sseResponse(openaiStreamEvents(['from gamma'])) })
     const { content } = await streamed({ TIMEOUT_FIRST_BYTE_MS: '5000', TIMEOUT_FIRST_BYTE_REASONING_MS: '20', STREAM_KEEPALIVE_MS: '5000' })
     expect(content).toEqual(['thought through'])
+  })
+
+  it('of a request that turns reasoning off, is cut at TIMEOUT_FIRST_BYTE_MS, and the next provider serves', async () => {
+    fakeUpstreams({ [ALPHA]: thinksFirst, [GAMMA]: () => sseResponse(openaiStreamEvents(['from gamma'])) })
+    const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
+    const { response, content } = await streamed(settings, { reasoning: { effort: 'none' }, provider: { order: ['alpha', 'gamma'] } })
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(content).toEqual(['from gamma'])
+  })
+
+  it('at an Anthropic-format endpoint, whose stream opens before any thinking, is cut at TIMEOUT_FIRST_BYTE_MS', async () => {
+    const events = [
+      anthropicEvent('message_start', { message: { id: 'm', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } }),
+      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'late' } }),
+      anthropicEvent('content_block_stop', { index: 0 }),
+      anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 2 } }),
+      anthropicEvent('message_stop', {}),
+    ]
+    const late = () => new Promise<Response>((resolve) => setTimeout(() => resolve(sseResponse(events)), 60))
+    fakeUpstreams({ [BETA]: late, [ALPHA]: () => sseResponse(openaiStreamEvents(['from alpha'])) })
+    const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
+    const { response, content } = await streamed(settings, { provider: { order: ['beta', 'alpha'] } })
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(content).toEqual(['from alpha'])
   })
 
   it('at an endpoint that does not reason, is cut at TIMEOUT_FIRST_BYTE_MS, and the next provider serves', async () => {
