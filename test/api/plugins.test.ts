@@ -18,7 +18,7 @@ async function refusal(response: Response): Promise<string> {
 }
 
 describe('plugins', () => {
-  it.each(['web', 'moderation', 'response-healing', 'web-fetch'])('refuses %s on chat completions, naming it, and calls no provider', async (id) => {
+  it.each(['web', 'moderation', 'web-fetch', 'fusion'])('refuses %s on chat completions, naming it, and calls no provider', async (id) => {
     const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()) })
     const message = await refusal(await chat(tenant.key, { model: 'test/other', messages, plugins: [{ id }] }))
     expect(message).toContain(`plugin "${id}" is not supported`)
@@ -35,12 +35,13 @@ describe('plugins', () => {
     expect(JSON.stringify(await responsesRoute.json())).toContain('plugin \\"web\\" is not supported')
   })
 
-  it('takes a disabled plugin, the served ones, and file-parser with the native engine or none', async () => {
+  it('takes a disabled plugin, the served ones, file-parser with any engine (documents go as they are) and response-healing, which clients send by default', async () => {
     for (const plugins of [
       [{ id: 'web', enabled: false }],
       [{ id: 'context-compression', enabled: false }],
       [{ id: 'file-parser', pdf: { engine: 'native' } }],
       [{ id: 'file-parser' }],
+      [{ id: 'file-parser', pdf: { engine: 'mistral-ocr' } }, { id: 'response-healing' }],
     ]) {
       fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()) })
       const response = await chat(tenant.key, { model: 'test/other', messages, plugins })
@@ -48,9 +49,4 @@ describe('plugins', () => {
     }
   })
 
-  it('refuses file-parser with an engine other than native, naming it', async () => {
-    fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion()) })
-    const message = await refusal(await chat(tenant.key, { model: 'test/other', messages, plugins: [{ id: 'file-parser', pdf: { engine: 'mistral-ocr' } }] }))
-    expect(message).toContain('PDF engine "mistral-ocr" is not supported')
-  })
 })

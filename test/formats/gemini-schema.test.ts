@@ -106,6 +106,15 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     expect(declared[2]!.parameters.properties.r499).toEqual({ type: 'object' })
   })
 
+  it('counts only what references write out: a large tool set without references leaves a later tool’s references whole', () => {
+    const plain = { type: 'object', properties: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { type: 'string' }])) }
+    const many = Array.from({ length: 100 }, (_, i) => ({ type: 'function' as const, function: { name: `plain${i}`, parameters: plain } }))
+    const referring = { type: 'object', properties: { city: { $ref: '#/$defs/City' } }, $defs: { City: { type: 'object', properties: { name: { type: 'string' } } } } }
+    const request = ChatRequest.parse({ model: 'm', messages: [{ role: 'user', content: 'hi' }], tools: [...many, { type: 'function', function: { name: 'last', parameters: referring } }] })
+    const declared = (toGemini(request) as { tools: { functionDeclarations: { name: string; parameters: { properties: Record<string, unknown> } }[] }[] }).tools[0]!.functionDeclarations
+    expect(declared.at(-1)!.parameters.properties.city).toEqual({ type: 'object', properties: { name: { type: 'string' } } })
+  })
+
   it('keeps an enum only on strings, and tells the model the values of any other in the description', () => {
     const schema = toGeminiSchema({
       type: 'object',

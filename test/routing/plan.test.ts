@@ -303,10 +303,10 @@ describe('model fallbacks', () => {
     expect(refused.error?.issues[0]?.message).toBe('must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them')
   })
 
-  it('takes an empty only, ignore, order or quantizations as not given, as a settings screen with nothing chosen sends it', () => {
-    const provider = ProviderPreferences.parse({ only: [], ignore: [], order: [], quantizations: [] })
-    expect(route({ provider })).toEqual(route({}))
-    expect(ProviderPreferences.parse({ only: ['eu'] }).only).toEqual(['eu'])
+  it('takes an empty only as OpenRouter does, an allow-list that leaves nothing: a 404 naming it', () => {
+    const provider = ProviderPreferences.parse({ only: [], ignore: [], order: [] })
+    expect(refusal(() => route({ provider })).message).toBe('No endpoints found that match provider.only for "x/chat"')
+    expect(route({ provider: ProviderPreferences.parse({ ignore: [], order: [] }) })).toEqual(route({}))
   })
 
   it('with allow_fallbacks false and no order, carries every endpoint to admission, which keeps each model’s first the key may use', () => {

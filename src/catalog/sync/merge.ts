@@ -95,10 +95,11 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
 /** Source fields, overridden by the operator's options; data collection is "allow" unless the
  *  operator says otherwise, so a `data_collection: "deny"` request never trusts an unchecked claim. */
 function defineProvider(provider: ImportedProvider, options: ProviderOptions = {}): ProviderSpec | Skip {
-  const { id: _catalogId, ...fields } = options
-  // The source's preset goes with the source's format: an operator who names another format drops it.
+  const { id: _catalogId, preset: chosen, ...fields } = options
+  // The source's preset goes with the source's format: an operator who names another format, or
+  // `preset: null`, drops it.
   const { preset: knownPreset, ...known } = provider.known
-  const preset = fields.preset ?? ((fields.format ?? known.format) === 'openai' ? knownPreset : undefined)
+  const preset = chosen === undefined ? ((fields.format ?? known.format) === 'openai' ? knownPreset : undefined) : chosen
   const parsed = ProviderSchema.safeParse({ headers: {}, dataCollection: 'allow', ...known, ...fields, ...(preset ? { preset } : {}), id: provider.id })
   if (parsed.success) return parsed.data
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')

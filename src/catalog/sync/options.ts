@@ -28,7 +28,8 @@ export const ProviderOptionsSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   region: Region.optional(),
   dataCollection: ProviderSchema.shape.dataCollection.optional(),
-  preset: ProviderSchema.shape.preset,
+  /** A preset, or null for none (plain OpenAI-compatible) where the source names one. */
+  preset: ProviderSchema.shape.preset.unwrap().nullable().optional(),
   apiVersion: ProviderSchema.shape.apiVersion,
 })
 export type ProviderOptions = z.infer<typeof ProviderOptionsSchema>

@@ -30,21 +30,21 @@ export function toGeminiSchema(schema: unknown, budget: Budget = { nodes: 0 }): 
  * The schema a tool's `$ref`s point into (`#/$defs/X`, `#/definitions/X`, `#/properties/a/…`, as
  * pydantic, zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each
  * is written out in place. A reference within its own expansion (a tree of nodes) is cut to a bare
- * OBJECT there, and so is every reference met once the request's schemas hold MAX_WRITTEN_NODES
- * nodes: a definition used many times over, or a wide one used widely, would otherwise make a
- * small request an upstream body hundreds of times its size.
+ * OBJECT there, and so is every reference met once the request's references have written out
+ * MAX_WRITTEN_NODES nodes: a definition used many times over, or a wide one used widely, would
+ * otherwise make a small request an upstream body hundreds of times its size.
  */
 interface References {
   root: Schema
   budget: Budget
 }
 
-/** Schema nodes written so far for one request. */
+/** Schema nodes written out of references so far for one request. */
 interface Budget {
   nodes: number
 }
 
-/** Well above a large tool set's written-out schemas (a hundred MCP tools of a hundred nodes each). */
+/** Well above what a large tool set's references write out (a hundred MCP tools of a hundred nodes each). */
 const MAX_WRITTEN_NODES = 20_000
 const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -84,8 +84,9 @@ function expanded(schema: Schema, refs: References, expanding: readonly string[]
 }
 
 function narrowed(schema: Schema, refs: References, outer: readonly string[]): Schema {
-  refs.budget.nodes++
   const { source: written, expanding } = expanded(schema, refs, outer)
+  // Only what references write out counts: a schema's own nodes are bounded by the request's size.
+  if (expanding.length > 0) refs.budget.nodes++
   const source: Schema = { ...written }
   if (source.oneOf !== undefined && source.anyOf === undefined) source.anyOf = source.oneOf
   if (source.const !== undefined && source.enum === undefined) source.enum = [source.const]

@@ -112,14 +112,19 @@ export type ResponseFormat = z.infer<typeof ResponseFormat>
 /** A catalog model id as a client names it (any ingress format). */
 export const ModelId = z.string().min(1).max(256)
 
-/** Plugins Meridian serves: compression (routing/compression.ts), the auto router's pool (routing/auto.ts). */
-const SERVED_PLUGINS = new Set(['context-compression', 'auto-router'])
+/**
+ * Plugins Meridian takes: compression (routing/compression.ts) and the auto router's pool
+ * (routing/auto.ts), served; `file-parser`, whatever its engine, since every document goes to the
+ * model as it is (the native engine); `response-healing`, not acted on (a schema is enforced
+ * upstream, or by the gateway's own JSON tool, so there is little to heal). Clients send these two
+ * by default, and refusing them would fail requests that are served well enough.
+ */
+const TAKEN_PLUGINS = new Set(['context-compression', 'auto-router', 'file-parser', 'response-healing'])
 
 /**
- * One OpenRouter plugin. A plugin Meridian does not serve (`web`, `moderation`,
- * `response-healing`, …) would change what the answer is, so it is refused rather than dropped:
- * the client learns its answer would not be searched, moderated or repaired. `file-parser` is
- * taken with the `native` engine (or none), which is how Meridian sends every document.
+ * One OpenRouter plugin. Any other (`web`, `web-fetch`, `moderation`, …) would change what the
+ * answer is, so it is refused rather than dropped: the client learns its answer would not be
+ * searched or moderated.
  */
 const Plugin = z
   .looseObject({
@@ -127,17 +132,10 @@ const Plugin = z
     enabled: z.boolean().nullish(),
     allowed_models: z.array(z.string().min(1)).max(256).nullish(),
     excluded_models: z.array(z.string().min(1)).max(256).nullish(),
-    pdf: z.looseObject({ engine: z.string().nullish() }).nullish(),
   })
   .superRefine((plugin, context) => {
-    if (plugin.enabled === false || SERVED_PLUGINS.has(plugin.id)) return
-    if (plugin.id === 'file-parser') {
-      const engine = plugin.pdf?.engine
-      if (engine == null || engine === 'native') return
-      context.addIssue({ code: 'custom', path: ['pdf', 'engine'], message: `PDF engine "${engine}" is not supported: Meridian sends documents to the model as they are ("native")` })
-      return
-    }
-    context.addIssue({ code: 'custom', path: ['id'], message: `plugin "${plugin.id}" is not supported by this gateway (it serves context-compression, auto-router and file-parser with the native engine); remove it or set enabled: false` })
+    if (plugin.enabled === false || TAKEN_PLUGINS.has(plugin.id)) return
+    context.addIssue({ code: 'custom', path: ['id'], message: `plugin "${plugin.id}" is not supported by this gateway (it takes ${[...TAKEN_PLUGINS].join(', ')}); remove it or set enabled: false` })
   })
 /** OpenRouter: fallback models, tried in order after `model`. */
 // Empty is no fallback, read as absent (a preset's list then applies): some clients send `models: []` by default.

@@ -103,6 +103,8 @@ describe('POST /v1/admin/catalog/sync', () => {
     expect(await defined({ preset: 'openai' })).toMatchObject({ format: 'openai', preset: 'openai' })
     await installCatalog()
     expect(await defined({ format: 'anthropic' })).not.toHaveProperty('preset')
+    await installCatalog()
+    expect(await defined({ preset: null })).not.toHaveProperty('preset')
   })
 
   const badOptions: [string, object, string][] = [
