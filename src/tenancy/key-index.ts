@@ -26,11 +26,28 @@ type Indexed = Pick<KeyRecord, 'disabled' | 'created_at'>
 
 export async function writeIndexEntry(env: Env, hash: string, record: Indexed): Promise<void> {
   const metadata: IndexMetadata = { disabled: record.disabled, created_at: record.created_at }
-  await env.KV.put(INDEX_PREFIX + hash, '', { metadata })
+  await indexWrite(() => env.KV.put(INDEX_PREFIX + hash, '', { metadata }))
 }
 
 export async function deleteIndexEntry(env: Env, hash: string): Promise<void> {
-  await env.KV.delete(INDEX_PREFIX + hash)
+  await indexWrite(() => env.KV.delete(INDEX_PREFIX + hash))
+}
+
+/** KV takes one write a second to a key. */
+const KV_WRITE_INTERVAL_MS = 1_100
+
+/**
+ * An index write, tried once more a second later when KV refuses it (a key changed right after
+ * its creation is a second write within the second). One still refused is logged, not thrown: the
+ * key's object has the change, and a listing repairs an entry behind it.
+ */
+async function indexWrite(write: () => Promise<void>): Promise<void> {
+  try {
+    await write()
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, KV_WRITE_INTERVAL_MS))
+    await write().catch((error: unknown) => console.error('key index write failed; a listing repairs it', error instanceof Error ? error.message : String(error)))
+  }
 }
 
 /**
