@@ -19,6 +19,11 @@ import { endpointKey, type HealthLookup, type Observation } from './types'
 
 export const MAX_PROBES_PER_RUN = 20
 export const PROBE_TIMEOUT_MS = 10_000
+/**
+ * Probes in flight at once. A Worker invocation opens at most six connections at a time; a probe
+ * queued behind them would run down its timeout unsent and count a healthy endpoint as timing out.
+ */
+export const PROBE_CONCURRENCY = 6
 
 interface Due {
   endpoint: Endpoint
@@ -37,7 +42,11 @@ export async function probeEndpoints(
   fetcher: typeof fetch = fetch,
 ): Promise<Observation[]> {
   const due = dueEndpoints(env, catalog, health, now).slice(0, MAX_PROBES_PER_RUN)
-  const outcomes = await Promise.all(due.map((item) => probe(item, now, fetcher)))
+  const outcomes: (Observation | null)[] = []
+  const next = async (): Promise<void> => {
+    for (let item = due.shift(); item; item = due.shift()) outcomes.push(await probe(item, now, fetcher))
+  }
+  await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, due.length) }, next))
   const observations = outcomes.filter((outcome): outcome is Observation => outcome !== null)
   if (observations.length > 0) await healthObject(env).report(observations)
   return observations

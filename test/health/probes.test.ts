@@ -4,7 +4,7 @@ import { CatalogSchema, type CatalogInput } from '../../src/catalog/schema'
 import { compileCatalog } from '../../src/catalog/snapshot'
 import { configOf } from '../../src/config'
 import { healthObject } from '../../src/health/health-do'
-import { MAX_PROBES_PER_RUN, probeEndpoints } from '../../src/health/probes'
+import { MAX_PROBES_PER_RUN, PROBE_CONCURRENCY, probeEndpoints } from '../../src/health/probes'
 import type { HealthLookup, HealthView } from '../../src/health/types'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
 import { jsonResponse, openaiCompletion } from '../support/upstream'
@@ -65,6 +65,28 @@ describe('probeEndpoints', () => {
     expect(stats.endpoints['test/chat@alpha']).toMatchObject({ samples: 1, errorRate: 0 })
     expect(stats.endpoints['test/chat@gamma']).toMatchObject({ samples: 1, errorRate: 1 })
     expect(stats.endpoints['test/dark@dark']).toBeUndefined()
+  })
+
+  it('has at most PROBE_CONCURRENCY probes in flight (an invocation opens six connections at once), each timed from its own start', async () => {
+    const many = compileCatalog(
+      CatalogSchema.parse({
+        ...testCatalog,
+        models: Array.from({ length: 15 }, (_, i) => ({ ...testCatalog.models[2]!, id: `test/m${i}`, endpoints: [{ ...testCatalog.models[2]!.endpoints[0]!, provider: 'alpha' }] })),
+      }),
+    )
+    let inFlight = 0
+    let most = 0
+    const fetcher: typeof fetch = async () => {
+      inFlight++
+      most = Math.max(most, inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      inFlight--
+      return jsonResponse(openaiCompletion({ content: 'p' }))
+    }
+    const observations = await probeEndpoints(env, many, nothingKnown, Date.now(), fetcher)
+    expect(observations).toHaveLength(15)
+    expect(observations.every((o) => o.kind === 'success')).toBe(true)
+    expect(most).toBe(PROBE_CONCURRENCY)
   })
 
   it('pings a model that only embeds with the embedding of one word, not a chat completion it would refuse', async () => {
