@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { chat, createKey, gatewayFetch, setUpGateway } from '../support/gateway'
-import { anthropicEvent, data, fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicTextEvents, data, fakeUpstreams, jsonResponse, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /**
  * Upstreams that misbehave in ways that would cost the tenant or the isolate: redirects (a key
@@ -57,15 +57,7 @@ describe('a stream that never ends', () => {
 
   it('whose upstream keeps its connection open after the finish and usage ends within a moment', async () => {
     const { key } = await createKey({ name: 'held-open' })
-    const events = [
-      anthropicEvent('message_start', { message: { id: 'msg', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
-      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-      anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hello' } }),
-      anthropicEvent('content_block_stop', { index: 0 }),
-      anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 3 } }),
-      anthropicEvent('message_stop', {}),
-    ]
-    fakeUpstreams({ [BETA]: () => sseResponse(events, { stall: true }) })
+    fakeUpstreams({ [BETA]: () => sseResponse(anthropicTextEvents('Hello', { input_tokens: 10, output_tokens: 3 }), { stall: true }) })
     const response = await chat(key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'hi' }] })
     const text = await Promise.race([response.text(), new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 10_000))])
     expect(text).toContain('"content":"Hello"')

@@ -5,7 +5,7 @@ import type { CatalogInput } from '../../src/catalog/schema'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
 import { BASE, readSse, setUpGateway } from '../support/gateway'
-import { anthropicEvent, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicTextEvents, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /**
  * OpenAI's reasoning models send nothing until they have thought. An endpoint that reasons gets
@@ -67,15 +67,7 @@ describe('the first event of a stream from an endpoint that reasons', () => {
   })
 
   it('at an Anthropic-format endpoint, whose stream opens before any thinking, is cut at TIMEOUT_FIRST_BYTE_MS', async () => {
-    const events = [
-      anthropicEvent('message_start', { message: { id: 'm', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } }),
-      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-      anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'late' } }),
-      anthropicEvent('content_block_stop', { index: 0 }),
-      anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 2 } }),
-      anthropicEvent('message_stop', {}),
-    ]
-    const late = () => new Promise<Response>((resolve) => setTimeout(() => resolve(sseResponse(events)), 60))
+    const late = () => new Promise<Response>((resolve) => setTimeout(() => resolve(sseResponse(anthropicTextEvents('late'))), 60))
     fakeUpstreams({ [BETA]: late, [ALPHA]: () => sseResponse(openaiStreamEvents(['from alpha'])) })
     const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
     const { response, content } = await streamed(settings, { provider: { order: ['beta', 'alpha'] } })

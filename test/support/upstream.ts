@@ -104,6 +104,18 @@ export function anthropicText(text: string, usage: { input_tokens: number; outpu
   }
 }
 
+/** An Anthropic Messages stream of one text block, from message_start to message_stop. */
+export function anthropicTextEvents(text: string, usage: { input_tokens: number; output_tokens: number } = { input_tokens: 10, output_tokens: 2 }): string[] {
+  return [
+    anthropicEvent('message_start', { message: { id: 'msg_up', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: usage.input_tokens, output_tokens: 1 } } }),
+    anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }),
+    anthropicEvent('content_block_stop', { index: 0 }),
+    anthropicEvent('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }),
+    anthropicEvent('message_stop', {}),
+  ]
+}
+
 export interface SseOptions {
   /** The stream sends nothing until this settles. */
   hold?: Promise<unknown>
