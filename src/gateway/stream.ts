@@ -1,5 +1,4 @@
 import type { Endpoint } from '../catalog/snapshot'
-import { reasoningOf } from '../formats/anthropic/thinking'
 import type { StreamEvent } from '../formats/canonical'
 import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
@@ -138,11 +137,14 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
  */
 const SILENT_THINKERS: ReadonlySet<string> = new Set(['openai', 'gemini'])
 
-/** How long an endpoint has for its first event: a model that thinks before it speaks may take minutes. */
+/**
+ * How long an endpoint has for its first event: a model that thinks before it speaks may take
+ * minutes. Whatever the request says of reasoning: OpenAI's o-series and Gemini's Pro models think
+ * even when asked not to (nothing they take turns it off).
+ */
 function firstEventTimeout(ctx: ExecutionContext, endpoint: Endpoint): number {
   const { TIMEOUT_FIRST_BYTE_MS: plain, TIMEOUT_FIRST_BYTE_REASONING_MS: reasoning } = ctx.config
-  const thinksFirst =
-    SILENT_THINKERS.has(endpoint.provider.format) && endpoint.spec.supportedParameters.includes('reasoning') && reasoningOf(ctx.request).state !== 'off'
+  const thinksFirst = SILENT_THINKERS.has(endpoint.provider.format) && endpoint.spec.supportedParameters.includes('reasoning')
   return thinksFirst ? Math.max(plain, reasoning) : plain
 }
 

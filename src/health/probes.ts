@@ -43,8 +43,11 @@ export async function probeEndpoints(
 ): Promise<Observation[]> {
   const due = dueEndpoints(env, catalog, health, now).slice(0, MAX_PROBES_PER_RUN)
   const outcomes: (Observation | null)[] = []
+  // Each observation is dated `now` plus the time since the run began, queued probes included.
+  const runStarted = Date.now()
+  const at = () => now + (Date.now() - runStarted)
   const next = async (): Promise<void> => {
-    for (let item = due.shift(); item; item = due.shift()) outcomes.push(await probe(item, now, fetcher))
+    for (let item = due.shift(); item; item = due.shift()) outcomes.push(await probe(item, at, fetcher))
   }
   await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, due.length) }, next))
   const observations = outcomes.filter((outcome): outcome is Observation => outcome !== null)
@@ -83,7 +86,7 @@ async function ping({ endpoint, apiKey }: Due): Promise<Pick<UpstreamCall, 'requ
 }
 
 /** A probe's answer counts as traffic's would (gateway/failures.ts), the provider's own faults (a revoked Gemini key's 400) included. */
-async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Observation | null> {
+async function probe(item: Due, at: () => number, fetcher: typeof fetch): Promise<Observation | null> {
   let call: Awaited<ReturnType<typeof ping>>
   try {
     call = await ping(item)
@@ -94,7 +97,7 @@ async function probe(item: Due, now: number, fetcher: typeof fetch): Promise<Obs
   const observation = (kind: Observation['kind'], ttfbMs: number | null, retryAfter: number | null = null): Observation => ({
     endpoint: item.key,
     kind,
-    at: now + (Date.now() - started),
+    at: at(),
     ttfbMs,
     tokensPerSecond: null,
     retryAfterMs: retryAfter,

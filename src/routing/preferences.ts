@@ -25,17 +25,31 @@ const SortAsked = z.enum([...SortBy.options, 'exacto'])
 /** USD, as a number or as the decimal string OpenRouter's SDK sends (`"1.5"`). */
 const Usd = z.union([z.number(), z.string().regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/, 'must be a decimal number').transform(Number)]).pipe(z.number().nonnegative())
 
+/**
+ * A list preference that an empty list leaves unset: a settings screen with nothing chosen sends
+ * `[]`, which as `quantizations` would refuse every provider, and as `order` (with
+ * `allow_fallbacks: false`) every provider but none. `only` is not one: an empty allow-list leaves
+ * nothing, a 404, as OpenRouter's intersection of allow-lists does.
+ */
+function unlessEmpty<T extends z.ZodType>(item: T) {
+  return z
+    .array(item)
+    .nullable()
+    .transform((list) => (list && list.length > 0 ? list : null))
+    .optional()
+}
+
 export const ProviderPreferences = z.looseObject({
-  order: z.array(z.string().min(1)).nullish(),
+  order: unlessEmpty(z.string().min(1)),
   only: z.array(z.string().min(1)).nullish(),
-  ignore: z.array(z.string().min(1)).nullish(),
+  ignore: unlessEmpty(z.string().min(1)),
   allow_fallbacks: z.boolean().nullish(),
   require_parameters: z.boolean().nullish(),
   data_collection: z.enum(['allow', 'deny']).nullish(),
   zdr: z.boolean().nullish(),
   /** A restriction Meridian cannot keep (the catalog records no model's distillation terms): only `false` is taken. */
   enforce_distillable_text: z.literal(false, { error: 'must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them' }).nullish(),
-  quantizations: z.array(Quantization).nullish(),
+  quantizations: unlessEmpty(Quantization),
   sort: z.union([SortAsked, z.looseObject({ by: SortAsked, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
   /** USD per million tokens (prompt, completion) and per request. */
   max_price: z

@@ -32,7 +32,7 @@ export async function createKey(env: Env, input: CreateKeyInput, now: number): P
   const hash = await sha256Hex(key)
   const record = newKeyRecord(hash, keyLabel(key), input, new Date(now).toISOString())
   if (!(await keyObject(env, hash).create(record))) throw new Error('key hash collision')
-  await writeIndexEntry(env, hash, record)
+  await writeIndexEntry(env, hash, record, true)
   return { key, record }
 }
 

@@ -24,9 +24,13 @@ export interface IndexedKey {
 
 type Indexed = Pick<KeyRecord, 'disabled' | 'created_at'>
 
-export async function writeIndexEntry(env: Env, hash: string, record: Indexed): Promise<void> {
+/**
+ * Writes a key's entry. `required`, for a new key: one refused twice throws, since no listing can
+ * find (and repair) a key without an entry, and a key the operator cannot list must not be handed out.
+ */
+export async function writeIndexEntry(env: Env, hash: string, record: Indexed, required = false): Promise<void> {
   const metadata: IndexMetadata = { disabled: record.disabled, created_at: record.created_at }
-  await indexWrite(() => env.KV.put(INDEX_PREFIX + hash, '', { metadata }))
+  await indexWrite(() => env.KV.put(INDEX_PREFIX + hash, '', { metadata }), required)
 }
 
 export async function deleteIndexEntry(env: Env, hash: string): Promise<void> {
@@ -38,15 +42,18 @@ const KV_WRITE_INTERVAL_MS = 1_100
 
 /**
  * An index write, tried once more a second later when KV refuses it (a key changed right after
- * its creation is a second write within the second). One still refused is logged, not thrown: the
- * key's object has the change, and a listing repairs an entry behind it.
+ * its creation is a second write within the second). One still refused is logged, not thrown,
+ * unless `required`: the key's object has the change, and a listing repairs an entry behind it.
  */
-async function indexWrite(write: () => Promise<void>): Promise<void> {
+async function indexWrite(write: () => Promise<void>, required = false): Promise<void> {
   try {
     await write()
   } catch {
     await new Promise((resolve) => setTimeout(resolve, KV_WRITE_INTERVAL_MS))
-    await write().catch((error: unknown) => console.error('key index write failed; a listing repairs it', error instanceof Error ? error.message : String(error)))
+    await write().catch((error: unknown) => {
+      if (required) throw error
+      console.error('key index write failed; a listing repairs it', error instanceof Error ? error.message : String(error))
+    })
   }
 }
 

@@ -36,6 +36,20 @@ async function admin(path: string, init: RequestInit, kv: KVNamespace): Promise<
   return response
 }
 
+/** The KV binding with every write to the key index refused (KV down for writes, or its daily writes spent). */
+function indexWritesRefused(inner: KVNamespace): KVNamespace {
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'put') {
+        return (key: string, value: string, options?: KVNamespacePutOptions) =>
+          key.startsWith('keys/') ? Promise.reject(new Error('KV PUT failed: 503')) : target.put(key, value, options)
+      }
+      const value: unknown = Reflect.get(target, property, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 describe('the key index under KV’s one write a second', () => {
   it('lets a key be disabled, then deleted, right after its creation', async () => {
     await installCatalog()
@@ -50,5 +64,15 @@ describe('the key index under KV’s one write a second', () => {
     const deleted = await admin(`/v1/keys/${created.data.hash}`, { method: 'DELETE' }, kv)
     expect(deleted.status).toBe(200)
     expect(await env.KV.get(`keys/${created.data.hash}`)).toBeNull()
+  })
+})
+
+describe('a new key whose index entry cannot be written', () => {
+  it('is not handed out: no listing could find it, so the operator could never see or revoke it there', async () => {
+    await installCatalog()
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const created = await admin('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'unindexed' }) }, indexWritesRefused(env.KV))
+    expect(created.status).toBeGreaterThanOrEqual(500)
+    expect(await created.text()).not.toMatch(/sk-/)
   })
 })

@@ -271,11 +271,13 @@ describe('toBedrock', () => {
   })
 
   it.each([
-    ['auto', { auto: {} }],
-    [{ type: 'function', function: { name: 'f' } }, { tool: { name: 'f' } }],
-    ['none', undefined],
-  ] as const)('maps tool_choice %j', (choice, expected) => {
-    const body = toBedrock(request({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }))
+    ['auto', true, { auto: {} }],
+    [{ type: 'function', function: { name: 'f' } }, true, { tool: { name: 'f' } }],
+    // Converse refuses toolChoice.tool from models other than Claude and Nova.
+    [{ type: 'function', function: { name: 'f' } }, false, { any: {} }],
+    ['none', true, undefined],
+  ] as const)('maps tool_choice %j (a model that takes a named tool: %s)', (choice, takesNamedTool, expected) => {
+    const body = toBedrock(request({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }), { jsonTool: takesNamedTool })
     expect((body.toolConfig as { toolChoice?: unknown }).toolChoice).toEqual(expected)
   })
 })

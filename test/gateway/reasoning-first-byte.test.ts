@@ -58,12 +58,12 @@ describe('the first event of a stream from an endpoint that reasons', () => {
     expect(content).toEqual(['thought through'])
   })
 
-  it('of a request that turns reasoning off, is cut at TIMEOUT_FIRST_BYTE_MS, and the next provider serves', async () => {
+  it('is waited for TIMEOUT_FIRST_BYTE_REASONING_MS also when the request turns reasoning off: o-series models think all the same', async () => {
     fakeUpstreams({ [ALPHA]: thinksFirst, [GAMMA]: () => sseResponse(openaiStreamEvents(['from gamma'])) })
     const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
-    const { response, content } = await streamed(settings, { reasoning: { effort: 'none' }, provider: { order: ['alpha', 'gamma'] } })
-    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
-    expect(content).toEqual(['from gamma'])
+    const { response, content } = await streamed(settings, { reasoning: { enabled: false }, provider: { order: ['alpha', 'gamma'] } })
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(content).toEqual(['thought through'])
   })
 
   it('at an Anthropic-format endpoint, whose stream opens before any thinking, is cut at TIMEOUT_FIRST_BYTE_MS', async () => {

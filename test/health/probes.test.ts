@@ -89,6 +89,27 @@ describe('probeEndpoints', () => {
     expect(most).toBe(PROBE_CONCURRENCY)
   })
 
+  it('dates a probe queued behind the first six when it was answered, not a wave earlier', async () => {
+    const many = compileCatalog(
+      CatalogSchema.parse({
+        ...testCatalog,
+        models: Array.from({ length: 12 }, (_, i) => ({ ...testCatalog.models[0]!, id: `test/m${i}`, endpoints: [{ ...testCatalog.models[0]!.endpoints[0]!, upstreamModel: `m${i}` }] })),
+      }),
+    )
+    const answeredAt = new Map<string, number>()
+    const fetcher: typeof fetch = async (input, init) => {
+      const { model } = (await new Request(input, init).json()) as { model: string }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      answeredAt.set(`test/${model}@alpha`, Date.now())
+      return jsonResponse(openaiCompletion({ content: 'p' }))
+    }
+    const now = Date.now()
+    const observations = await probeEndpoints(env, many, nothingKnown, now, fetcher)
+    expect(observations).toHaveLength(12)
+    // `now` is the run's start by the same clock, so each date is within a few ms of its answer.
+    expect(Math.max(...observations.map((o) => Math.abs(o.at - answeredAt.get(o.endpoint)!)))).toBeLessThan(25)
+  })
+
   it('pings a model that only embeds with the embedding of one word, not a chat completion it would refuse', async () => {
     const embedder = {
       id: 'test/embed',

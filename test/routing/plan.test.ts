@@ -306,7 +306,12 @@ describe('model fallbacks', () => {
   it('takes an empty only as OpenRouter does, an allow-list that leaves nothing: a 404 naming it', () => {
     const provider = ProviderPreferences.parse({ only: [], ignore: [], order: [] })
     expect(refusal(() => route({ provider })).message).toBe('No endpoints found that match provider.only for "x/chat"')
-    expect(route({ provider: ProviderPreferences.parse({ ignore: [], order: [] }) })).toEqual(route({}))
+  })
+
+  it('takes an empty order, ignore or quantizations as not given, as a settings screen with nothing chosen sends them', () => {
+    expect(route({ provider: ProviderPreferences.parse({ ignore: [], order: [], quantizations: [] }) })).toEqual(route({}))
+    const firstOnly = ProviderPreferences.parse({ allow_fallbacks: false })
+    expect(route({ provider: ProviderPreferences.parse({ order: [], allow_fallbacks: false }) })).toEqual(route({ provider: firstOnly }))
   })
 
   it('with allow_fallbacks false and no order, carries every endpoint to admission, which keeps each model’s first the key may use', () => {

@@ -292,7 +292,7 @@ function bedrockTools(request: ChatRequest, structuredOutput: boolean, pointOf: 
   const json = structuredOutput ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))
   if (!specs.length) return null
-  const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice) : null
+  const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice, structuredOutput) : null
   return { tools: specs, ...(toolChoice ? { toolChoice } : {}) }
 }
 
@@ -300,8 +300,12 @@ function toolSpec(name: string, description: string | undefined, schema: unknown
   return { toolSpec: { name, ...(description ? { description } : {}), inputSchema: { json: schema } } }
 }
 
-function choiceOf(choice: ToolChoice): Body | null {
-  if (typeof choice !== 'string') return { tool: { name: choice.function.name } }
+/**
+ * A named tool goes as `toolChoice.tool` where the model takes it (takesForcedTool: Claude, Nova);
+ * to others, which refuse it, as `any`: a tool must be called, if not surely that one.
+ */
+function choiceOf(choice: ToolChoice, takesNamedTool: boolean): Body | null {
+  if (typeof choice !== 'string') return takesNamedTool ? { tool: { name: choice.function.name } } : { any: {} }
   if (choice === 'required') return { any: {} }
   return choice === 'auto' ? { auto: {} } : null
 }
