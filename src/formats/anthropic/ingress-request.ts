@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
+import { carriedSignature } from '../gemini/signatures'
 import { ChatRequest, FallbackModels, ModelId, ToolName, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
 
 /**
@@ -290,7 +291,11 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
       toolCalls.push(withCache({ id: block.id, type: 'function' as const, function: { name: block.name, arguments: JSON.stringify(block.input) } }, block))
     } else if (block.type === 'thinking') {
       details.push({ type: 'reasoning.text', text: block.thinking, signature: block.signature ?? null, format: 'anthropic-claude-v1', index: details.length })
-    } else details.push({ type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
+    } else {
+      // A redacted block may carry a Gemini call's signature (gemini/signatures.ts), else it is Claude's.
+      const carried = carriedSignature(block.data, details.length)
+      details.push(carried ? { ...carried } : { type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
+    }
   }
   const cached = texts.some((part) => 'cache_control' in part)
   // No text: null beside tool calls, else "" (chat upstreams take null only beside calls; an empty final turn is a prefill of nothing).

@@ -7,6 +7,7 @@ import { argumentsObject, isWholeArguments, type ChatRequest } from '../openai/r
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { sseEvent } from '../sse'
+import { signatureBlocks } from '../gemini/signatures'
 import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
 
 /**
@@ -68,6 +69,8 @@ function contentBlocks(message: AssistantMessage): Block[] {
   // it back to continue a tool-use turn; another model's reasoning has none (the SDK types require the field).
   const thinking = claudeThinking(message.reasoning_details)
   const blocks: Block[] = thinking.length ? thinking : message.reasoning ? [{ type: 'thinking', thinking: message.reasoning, signature: '' }] : []
+  // Gemini's signatures of its calls, which it needs back on the next turn.
+  blocks.push(...signatureBlocks(message.reasoning_details))
   for (const text of [message.content, message.refusal]) if (text) blocks.push({ type: 'text', text })
   for (const call of message.tool_calls ?? []) {
     blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) })
@@ -284,10 +287,12 @@ export function createMessageStream(meta: ResponseMeta, request: ChatRequest): S
       const { content, refusal, reasoning, reasoning_details, tool_calls, stop_sequence } = event.delta
       if (stop_sequence !== undefined) matched = stop_sequence
       const claude = reasoning_details === undefined ? [] : claudeDetails(reasoning_details)
+      const carried = reasoning_details === undefined ? [] : signatureBlocks(reasoning_details)
       // Other content ends the wait of calls held back (above): their blocks come first.
-      const released = claude.length || reasoning || content || refusal ? release(false) : []
+      const released = claude.length || carried.length || reasoning || content || refusal ? release(false) : []
       const thinking = claude.length ? claudeBlocks(claude) : text('thinking', reasoning)
-      return [...start(), ...released, ...thinking, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
+      const signatures = carried.flatMap((block) => begin('redacted_thinking', block))
+      return [...start(), ...released, ...thinking, ...signatures, ...text('text', content), ...text('text', refusal), ...toolCalls(tool_calls ?? [])]
     },
     usageSoFar(usage) {
       if (!started) counted = usage
