@@ -1,4 +1,3 @@
-import type { Endpoint } from '../catalog/snapshot'
 import type { StreamEvent } from '../formats/canonical'
 import { sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
@@ -23,7 +22,7 @@ export async function streamCompletion(ctx: ExecutionContext, identity: Generati
   // The client has left once request.signal says so, or (the stream committed) its reader is gone.
   const readerGone = new AbortController()
   const attempts: ExecutionContext = { ...ctx, clientGone: AbortSignal.any([ctx.clientGone, readerGone.signal]) }
-  const opening = tryEndpoints(attempts, (call, endpoint) => openStream(attempts, call, firstEventTimeout(ctx, endpoint)))
+  const opening = tryEndpoints(attempts, (call) => openStream(attempts, call, firstEventTimeout(ctx, call)))
   const early = await within(opening, ctx.config.STREAM_KEEPALIVE_MS)
   if (early !== TIMED_OUT && !early.ok) {
     const answer = ctx.renderer.error(early.error)
@@ -131,21 +130,10 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   return { ok: true, value: { reader, buffered, controller } }
 }
 
-/**
- * Wire formats whose reasoning models send nothing while they think (OpenAI's; Gemini's, which
- * shows no thoughts unless asked). Anthropic's and Converse's streams open with a start event first.
- */
-const SILENT_THINKERS: ReadonlySet<string> = new Set(['openai', 'gemini'])
-
-/**
- * How long an endpoint has for its first event: a model that thinks before it speaks may take
- * minutes. Whatever the request says of reasoning: OpenAI's o-series and Gemini's Pro models think
- * even when asked not to (nothing they take turns it off).
- */
-function firstEventTimeout(ctx: ExecutionContext, endpoint: Endpoint): number {
+/** How long an attempt has for its first event: a model that thinks before it speaks may take minutes. */
+function firstEventTimeout(ctx: ExecutionContext, call: UpstreamCall): number {
   const { TIMEOUT_FIRST_BYTE_MS: plain, TIMEOUT_FIRST_BYTE_REASONING_MS: reasoning } = ctx.config
-  const thinksFirst = SILENT_THINKERS.has(endpoint.provider.format) && endpoint.spec.supportedParameters.includes('reasoning')
-  return thinksFirst ? Math.max(plain, reasoning) : plain
+  return call.thinksFirst ? Math.max(plain, reasoning) : plain
 }
 
 /** An answer labelled JSON, where a stream was asked for. */

@@ -42,6 +42,12 @@ export interface UpstreamCall {
    * its model failing), told by its body or headers: then another provider may serve the request.
    */
   providerFault?(status: number, body: unknown, headers: Headers): boolean
+  /**
+   * The model may think before its first event and send nothing meanwhile (OpenAI's reasoning
+   * models; Gemini's, its thoughts unshown), as what was sent lets it: a stream then has
+   * TIMEOUT_FIRST_BYTE_REASONING_MS for its first event.
+   */
+  thinksFirst?: boolean
 }
 
 export interface PrepareOptions {

@@ -2,7 +2,7 @@ import { reasoningOf } from '../formats/anthropic/thinking'
 import { isClaude } from '../formats/bedrock/claude'
 import { jsonTool } from '../formats/json-tool'
 import { requestedMaxTokens } from '../formats/openai/request'
-import { cachesForAnHour, cachesPrompts, takesForcedTool, toBedrock } from '../formats/bedrock/request'
+import { cachesForAnHour, cachesPrompts, takesAnyTool, takesForcedTool, toBedrock } from '../formats/bedrock/request'
 import { bedrockErrorMessage, bedrockProviderFault, fromBedrock } from '../formats/bedrock/response'
 import { bedrockStreamMessages, createBedrockStreamDecoder } from '../formats/bedrock/stream'
 import type { Adapter } from './adapter'
@@ -25,7 +25,7 @@ export const bedrockAdapter: Adapter = {
     const { upstreamModel } = endpoint.spec
     const claude = isClaude(upstreamModel)
     const forcedTool = takesForcedTool(upstreamModel)
-    const options = { maxTokens, jsonTool: forcedTool, caching: cachesPrompts(upstreamModel), hourCaching: cachesForAnHour(upstreamModel), ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }
+    const options = { maxTokens, jsonTool: forcedTool, anyTool: takesAnyTool(upstreamModel), caching: cachesPrompts(upstreamModel), hourCaching: cachesForAnHour(upstreamModel), ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }
     const body = JSON.stringify(toBedrock(request, options))
     const decoding = { claude, excludeReasoning: reasoningOf(request).exclude, jsonTool: forcedTool ? (jsonTool(request)?.name ?? null) : null }
     const path = `model/${uriEncode(upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`

@@ -17,12 +17,22 @@ export const geminiAdapter: Adapter = {
     const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent'
     const url = upstreamUrl(endpoint.provider.baseUrl, `models/${endpoint.spec.upstreamModel}:${method}`)
     const headers = { 'x-goog-api-key': apiKey, ...endpoint.provider.headers }
+    const body = toGemini(request, { maxOutputTokens })
     return {
-      request: jsonRequest(url, headers, toGemini(request, { maxOutputTokens })),
+      request: jsonRequest(url, headers, body),
+      // A zero budget turns thinking off (Flash); nothing else does.
+      thinksFirst: endpoint.spec.supportedParameters.includes('reasoning') && thinkingBudgetOf(body) !== 0,
       decodeCompletion: fromGemini,
       decodeStream: createGeminiStreamDecoder(),
       errorMessage: geminiErrorMessage,
       providerFault: geminiProviderFault,
     }
   },
+}
+
+function thinkingBudgetOf(body: Record<string, unknown>): unknown {
+  const config = body.generationConfig
+  if (typeof config !== 'object' || config === null || !('thinkingConfig' in config)) return undefined
+  const thinking = config.thinkingConfig
+  return typeof thinking === 'object' && thinking !== null && 'thinkingBudget' in thinking ? thinking.thinkingBudget : undefined
 }

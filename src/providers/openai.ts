@@ -29,6 +29,8 @@ export const openaiAdapter: Adapter = {
     const decodeChunk = createOpenAIStreamDecoder({ excludeReasoning })
     return {
       request: jsonRequest(presetUrl(preset, endpoint), presetHeaders(endpoint.provider, apiKey), body),
+      // Effort "none" turns thinking off (GPT-5.1 and later); nothing else does (the o-series cannot stop).
+      thinksFirst: endpoint.spec.supportedParameters.includes('reasoning') && effortOf(body) !== 'none',
       decodeCompletion: excludeReasoning ? (answer) => withoutReasoning(fromOpenAI(answer)) : fromOpenAI,
       // An event with no data (a bare `data:` some servers send to keep alive) carries nothing.
       decodeStream: (message) => (message.data === '[DONE]' || message.data.trim() === '' ? [] : decodeChunk(parseJson(message.data))),
@@ -149,4 +151,10 @@ export function openaiErrorMessage(body: unknown): string | null {
     return error.message
   }
   return null
+}
+
+/** The effort an upstream body asks for: OpenAI's `reasoning_effort`, or OpenRouter's `reasoning.effort`. */
+function effortOf(body: Body): unknown {
+  if (body.reasoning_effort !== undefined) return body.reasoning_effort
+  return typeof body.reasoning === 'object' && body.reasoning !== null && 'effort' in body.reasoning ? body.reasoning.effort : undefined
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { isClaude } from '../../src/formats/bedrock/claude'
-import { cachesForAnHour, cachesPrompts, takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
+import { cachesForAnHour, cachesPrompts, takesAnyTool, takesForcedTool, toBedrock } from '../../src/formats/bedrock/request'
 import type { ChatRequest } from '../../src/formats/openai/request'
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], ...fields })
@@ -270,14 +270,21 @@ describe('toBedrock', () => {
     })
   })
 
+  const named = { type: 'function', function: { name: 'f' } } as const
   it.each([
-    ['auto', true, { auto: {} }],
-    [{ type: 'function', function: { name: 'f' } }, true, { tool: { name: 'f' } }],
-    // Converse refuses toolChoice.tool from models other than Claude and Nova.
-    [{ type: 'function', function: { name: 'f' } }, false, { any: {} }],
-    ['none', true, undefined],
-  ] as const)('maps tool_choice %j (a model that takes a named tool: %s)', (choice, takesNamedTool, expected) => {
-    const body = toBedrock(request({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }), { jsonTool: takesNamedTool })
+    ['auto', 'anthropic.claude-3-haiku-20240307-v1:0', { auto: {} }],
+    [named, 'us.amazon.nova-pro-v1:0', { tool: { name: 'f' } }],
+    ['required', 'us.amazon.nova-pro-v1:0', { any: {} }],
+    // Converse refuses toolChoice.tool from models other than Claude and Nova, and toolChoice.any
+    // from those but Mistral Large ("This model doesn't support the toolConfig.toolChoice.any field").
+    [named, 'mistral.mistral-large-2407-v1:0', { any: {} }],
+    [named, 'meta.llama3-3-70b-instruct-v1:0', undefined],
+    ['required', 'meta.llama3-3-70b-instruct-v1:0', undefined],
+    ['auto', 'meta.llama3-3-70b-instruct-v1:0', { auto: {} }],
+    ['none', 'anthropic.claude-3-haiku-20240307-v1:0', undefined],
+  ] as const)('maps tool_choice %j for %s', (choice, upstreamModel, expected) => {
+    const options = { jsonTool: takesForcedTool(upstreamModel), anyTool: takesAnyTool(upstreamModel) }
+    const body = toBedrock(request({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }), options)
     expect((body.toolConfig as { toolChoice?: unknown }).toolChoice).toEqual(expected)
   })
 })

@@ -5,7 +5,7 @@ import type { CatalogInput } from '../../src/catalog/schema'
 import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
 import { BASE, readSse, setUpGateway } from '../support/gateway'
-import { anthropicTextEvents, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicTextEvents, data, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /**
  * OpenAI's reasoning models send nothing until they have thought. An endpoint that reasons gets
@@ -13,10 +13,14 @@ import { anthropicTextEvents, fakeUpstreams, openaiStreamEvents, sseResponse } f
  * shorter, its thinking would be paid for and lost, and done again elsewhere.
  */
 
+const GEMINI = 'http://127.0.0.1:9105/v1beta'
 const [chatModel, ...others] = testCatalog.models
+const flash = (provider: string, upstreamModel: string) => ({ provider, upstreamModel, pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'reasoning'] })
 const reasoning: CatalogInput = {
   ...testCatalog,
+  providers: [...testCatalog.providers, { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' }],
   models: [
+    { id: 'test/flash', name: 'test/flash', contextLength: 1_000_000, modalities: { input: ['text'], output: ['text'] }, endpoints: [flash('gemini', 'gemini-2.5-flash'), flash('alpha', 'alpha-flash')] },
     {
       ...chatModel!,
       endpoints: chatModel!.endpoints.map((endpoint) =>
@@ -64,6 +68,25 @@ describe('the first event of a stream from an endpoint that reasons', () => {
     const { response, content } = await streamed(settings, { reasoning: { enabled: false }, provider: { order: ['alpha', 'gamma'] } })
     expect(response.headers.get('x-meridian-provider')).toBe('alpha')
     expect(content).toEqual(['thought through'])
+  })
+
+  it('of a request whose effort "none" reaches the upstream (GPT-5.1 and later stop thinking), is cut at TIMEOUT_FIRST_BYTE_MS', async () => {
+    fakeUpstreams({ [ALPHA]: thinksFirst, [GAMMA]: () => sseResponse(openaiStreamEvents(['from gamma'])) })
+    const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
+    const { response } = await streamed(settings, { reasoning_effort: 'none', provider: { order: ['alpha', 'gamma'] } })
+    expect(response.headers.get('x-meridian-provider')).toBe('gamma')
+  })
+
+  it('at a Gemini endpoint sent a thinking budget of 0 (Flash does not think), is cut at TIMEOUT_FIRST_BYTE_MS', async () => {
+    const chunk = data({ candidates: [{ content: { role: 'model', parts: [{ text: 'late' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1 } })
+    const upstream = fakeUpstreams({
+      [GEMINI]: () => new Promise<Response>((resolve) => setTimeout(() => resolve(sseResponse([chunk])), 60)),
+      [ALPHA]: () => sseResponse(openaiStreamEvents(['from alpha'])),
+    })
+    const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
+    const { response } = await streamed(settings, { model: 'test/flash', reasoning: { max_tokens: 0 }, provider: { order: ['gemini', 'alpha'] } })
+    expect((upstream.calls[0]!.body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toEqual({ thinkingBudget: 0, includeThoughts: false })
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
   })
 
   it('at an Anthropic-format endpoint, whose stream opens before any thinking, is cut at TIMEOUT_FIRST_BYTE_MS', async () => {

@@ -52,6 +52,8 @@ export interface BedrockOptions {
    * as one (../json-tool.ts); other models would refuse the request, and get none.
    */
   jsonTool?: boolean
+  /** The model takes `toolChoice.any` (takesAnyTool); to others a tool choice but `auto` is not sent. */
+  anyTool?: boolean
   /** The model caches prompts (cachesPrompts): `cache_control` markers become cache points. */
   caching?: boolean
   /** The model keeps a cache for an hour (cachesForAnHour): a marker's `ttl: "1h"` is sent. */
@@ -88,6 +90,11 @@ export function cachesForAnHour(upstreamModel: string): boolean {
 /** Converse takes `toolChoice.tool` only for Claude and Nova models. */
 export function takesForcedTool(upstreamModel: string): boolean {
   return isClaude(upstreamModel) || /amazon\.nova/i.test(upstreamModel)
+}
+
+/** Converse takes `toolChoice.any` for those and Mistral Large; others refuse it ("doesn't support the toolConfig.toolChoice.any field"). */
+export function takesAnyTool(upstreamModel: string): boolean {
+  return takesForcedTool(upstreamModel) || /mistral\.mistral-large/i.test(upstreamModel)
 }
 
 export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): Body {
@@ -146,7 +153,9 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
   const inferenceConfig = mapParameters(request, options.claude ? CLAUDE_INFERENCE : INFERENCE, options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens })
   if (Object.keys(inferenceConfig).length) body.inferenceConfig = inferenceConfig
   // Converse takes cache points among tools from Claude only (Nova: system and messages).
-  const toolConfig = bedrockTools(request, options.jsonTool === true, options.claude !== undefined ? pointOf : () => null)
+  // Claude takes every choice; a model that takes a named tool takes any tool.
+  const named = options.jsonTool === true || options.claude !== undefined
+  const toolConfig = bedrockTools(request, { named, any: named || options.anyTool === true }, options.claude !== undefined ? pointOf : () => null)
   if (toolConfig) body.toolConfig = toolConfig
   if (options.claude) applyClaudeFields(request, body, { ...options.claude, maxTokens: options.maxTokens })
   return body
@@ -281,7 +290,13 @@ function cachedText(parts: ReadonlyArray<{ text: string }>, pointOf: CachePoints
  * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
  * (../json-tool.ts), forced unless the client has tools of its own to call.
  */
-function bedrockTools(request: ChatRequest, structuredOutput: boolean, pointOf: CachePoints): Body | null {
+/** Which tool choices the model takes besides `auto`: a named tool (`named`, which structured output needs too), any tool. */
+interface ChoicesTaken {
+  named: boolean
+  any: boolean
+}
+
+function bedrockTools(request: ChatRequest, taken: ChoicesTaken, pointOf: CachePoints): Body | null {
   const declared = request.tools?.length ? request.tools : historyTools(request.messages)
   const specs = declared.flatMap((tool) => {
     const { function: fn } = tool
@@ -289,10 +304,10 @@ function bedrockTools(request: ChatRequest, structuredOutput: boolean, pointOf: 
     const point = pointOf(tool) ?? pointOf(fn)
     return point ? [spec, point] : [spec]
   })
-  const json = structuredOutput ? jsonTool(request) : null
+  const json = taken.named ? jsonTool(request) : null
   if (json) specs.push(toolSpec(json.name, json.description, json.schema))
   if (!specs.length) return null
-  const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice, structuredOutput) : null
+  const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice, taken) : null
   return { tools: specs, ...(toolChoice ? { toolChoice } : {}) }
 }
 
@@ -301,11 +316,14 @@ function toolSpec(name: string, description: string | undefined, schema: unknown
 }
 
 /**
- * A named tool goes as `toolChoice.tool` where the model takes it (takesForcedTool: Claude, Nova);
- * to others, which refuse it, as `any`: a tool must be called, if not surely that one.
+ * A named tool goes as `toolChoice.tool` where the model takes it (Claude, Nova), else as `any`
+ * where it takes that (Mistral Large: a tool must be called, if not surely that one); `required`
+ * as `any`. A model that takes neither is sent no choice rather than one it refuses: it may then
+ * answer in text.
  */
-function choiceOf(choice: ToolChoice, takesNamedTool: boolean): Body | null {
-  if (typeof choice !== 'string') return takesNamedTool ? { tool: { name: choice.function.name } } : { any: {} }
-  if (choice === 'required') return { any: {} }
-  return choice === 'auto' ? { auto: {} } : null
+function choiceOf(choice: ToolChoice, taken: ChoicesTaken): Body | null {
+  if (choice === 'auto') return { auto: {} }
+  if (choice === 'none') return null
+  if (typeof choice !== 'string' && taken.named) return { tool: { name: choice.function.name } }
+  return taken.any ? { any: {} } : null
 }
