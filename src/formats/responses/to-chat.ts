@@ -108,8 +108,14 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   const messages: Message[] = []
   let reasoning: string[] = []
   let details: unknown[] = []
-  /** The assistant message that function calls join: the last message, if it is one. */
+  /**
+   * The assistant message that function calls join: the last message, if it is one; or the one
+   * before its calls' outputs, for a call of the same response (a client sending each call back
+   * followed by its output, as a loop over `response.output` does, still sends one turn's calls).
+   */
   let assistant: Extract<Message, { role: 'assistant' }> | null = null
+  /** The response the open assistant turn's items came from, when Meridian's own ids say it. */
+  let assistantTurn: string | null = null
   /** Calls awaiting their output, by call_id, with where each stands: every provider needs them answered in turn. */
   const unanswered = new Map<string, Path>()
   const answerCalls = () => {
@@ -124,10 +130,11 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     reasoning = []
     details = []
   }
-  const startAssistant = (message: Extract<Message, { role: 'assistant' }>) => {
+  const startAssistant = (message: Extract<Message, { role: 'assistant' }>, turn: string | null) => {
     withReasoning(message)
     messages.push(message)
     assistant = message
+    assistantTurn = turn
   }
 
   items.forEach(({ item, at }) => {
@@ -142,10 +149,12 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         unanswered.set(item.call_id, at)
         const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
-        if (assistant && messages.at(-1) === assistant) {
+        const turn = turnOf(item.id)
+        // After the assistant message come only its calls' outputs (a user message closes it).
+        if (assistant && (messages.at(-1) === assistant || (turn !== null && turn === assistantTurn))) {
           withReasoning(assistant)
           assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
-        } else startAssistant({ role: 'assistant', content: null, tool_calls: [call] })
+        } else startAssistant({ role: 'assistant', content: null, tool_calls: [call] }, turn)
         return
       }
       case 'function_call_output':
@@ -168,7 +177,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         }
         answerCalls()
         if (item.role === 'assistant') {
-          startAssistant(assistantMessage(item.content))
+          startAssistant(assistantMessage(item.content), turnOf(item.id))
           return
         }
         assistant = null
@@ -183,6 +192,11 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   })
   answerCalls()
   return messages
+}
+
+/** The response an item of Meridian's own output came from: its ids are `<kind>_<response id>_<index>` (render.ts itemId). */
+function turnOf(id: string | null | undefined): string | null {
+  return id ? (/^(?:fc|ctc|msg|rs)_(.+)_\d+$/.exec(id)?.[1] ?? null) : null
 }
 
 /** A turn's later text added to its message, which holds its calls: text and refusal each joined on. */
