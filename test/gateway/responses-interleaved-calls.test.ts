@@ -60,9 +60,9 @@ describe('/v1/responses: parallel calls sent back each followed by its output', 
       store: false,
       input: [
         { role: 'user', content: 'Oslo, then Rome?' },
-        call('gen-1', 'call_a', 'Oslo'),
+        call('gen-1795500667-AbC1', 'call_a', 'Oslo'),
         { type: 'function_call_output', call_id: 'call_a', output: '5C' },
-        call('gen-2', 'call_b', 'Rome'),
+        call('gen-1795500668-DeF2', 'call_b', 'Rome'),
         { type: 'function_call_output', call_id: 'call_b', output: '20C' },
       ],
     })

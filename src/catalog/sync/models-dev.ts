@@ -15,9 +15,10 @@ import { exactPricing } from './prices'
 
 /**
  * The AI SDK package a provider is used through tells its wire format, and for OpenAI-compatible
- * APIs with quirks of their own the preset that knows them (src/providers/presets.ts); others must
- * be told (Azure among them: its SDK speaks the v1 API by model name, its preset the deployments'). Without the preset, Mistral would be sent the `developer` role it refuses, Groq the
- * `logprobs` it refuses.
+ * APIs with quirks of their own the preset that knows them (src/providers/presets.ts): without it,
+ * Mistral would be sent the `developer` role it refuses, Groq the `logprobs` it refuses. Others
+ * must be told, Azure among them (its SDK speaks the v1 API by model name, its preset the
+ * deployments API).
  */
 const WIRE_BY_NPM: Record<string, { format: WireFormat; preset?: PresetId }> = {
   '@ai-sdk/openai-compatible': { format: 'openai' },

@@ -284,18 +284,18 @@ function cachedText(parts: ReadonlyArray<{ text: string }>, pointOf: CachePoints
 }
 
 
-/**
- * `tool_choice: "none"` has no Converse equivalent; the tools are still declared (earlier toolUse
- * blocks need them) and the choice is left to the model. A history of calls with no tools declared
- * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
- * (../json-tool.ts), forced unless the client has tools of its own to call.
- */
 /** Which tool choices the model takes besides `auto`: a named tool (`named`, which structured output needs too), any tool. */
 interface ChoicesTaken {
   named: boolean
   any: boolean
 }
 
+/**
+ * `tool_choice: "none"` has no Converse equivalent; the tools are still declared (earlier toolUse
+ * blocks need them) and the choice is left to the model. A history of calls with no tools declared
+ * gets them declared (historyTools), which Converse wants. `response_format` is one more tool
+ * (../json-tool.ts), forced unless the client has tools of its own to call.
+ */
 function bedrockTools(request: ChatRequest, taken: ChoicesTaken, pointOf: CachePoints): Body | null {
   const declared = request.tools?.length ? request.tools : historyTools(request.messages)
   const specs = declared.flatMap((tool) => {

@@ -56,7 +56,7 @@ const CARRIED_PREFIX = 'meridian.gemini-signature.'
 const Carried = z.object({ id: z.string(), signature: z.string() })
 
 /** A redacted thinking block's `data` carrying one call's signature. */
-export function carriedSignatureData(toolCallId: string, signature: string): string {
+function carriedSignatureData(toolCallId: string, signature: string): string {
   return CARRIED_PREFIX + bytesToBase64(new TextEncoder().encode(JSON.stringify({ id: toolCallId, signature })))
 }
 

@@ -31,6 +31,11 @@ export interface References {
 /** An output item's id (render.ts `itemId`): its kind, the response's id, and its place in the output. */
 const ITEM_ID = /^(?:msg|rs|fc|ctc)_(gen-\d+-[A-Za-z0-9]+)_\d+$/
 
+/** The response an item of Meridian's own output came from, told by its id; null for another issuer's. */
+export function responseOfItem(id: string | null | undefined): string | null {
+  return ITEM_ID.exec(id ?? '')?.[1] ?? null
+}
+
 /** A row's size is bounded: the key object's SQLite refuses rows over 2 MB. */
 export const MAX_ROW_BYTES = 1_900_000
 
@@ -39,7 +44,7 @@ const OFF = 'this gateway stores none (RESPONSES_RETENTION_DAYS is 0): send the 
 /** The stored responses a request needs, or null when it names none. */
 export function referencesOf(request: ResponsesRequest): References | null {
   const previous = request.previous_response_id ?? null
-  const holders = request.input.flatMap((item) => (item.type === 'item_reference' ? (ITEM_ID.exec(item.id ?? '')?.[1] ?? []) : []))
+  const holders = request.input.flatMap((item) => (item.type === 'item_reference' ? (responseOfItem(item.id) ?? []) : []))
   return previous === null && holders.length === 0 ? null : { previous, holders }
 }
 

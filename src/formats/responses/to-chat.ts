@@ -4,7 +4,7 @@ import { argumentsObject, ChatRequest, type ContentPart, type Message, type Resp
 import { customArguments, customToolFunction } from '../custom-tools'
 import { reasoningDetails } from './reasoning-content'
 import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
-import type { ConcreteItem, Resolved } from './stored'
+import { responseOfItem, type ConcreteItem, type Resolved } from './stored'
 
 const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
 /** The canonical request's own checks, for the fields passed through. */
@@ -149,7 +149,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         unanswered.set(item.call_id, at)
         const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
-        const turn = turnOf(item.id)
+        const turn = responseOfItem(item.id)
         // After the assistant message come only its calls' outputs (a user message closes it).
         if (assistant && (messages.at(-1) === assistant || (turn !== null && turn === assistantTurn))) {
           withReasoning(assistant)
@@ -177,7 +177,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         }
         answerCalls()
         if (item.role === 'assistant') {
-          startAssistant(assistantMessage(item.content), turnOf(item.id))
+          startAssistant(assistantMessage(item.content), responseOfItem(item.id))
           return
         }
         assistant = null
@@ -192,11 +192,6 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   })
   answerCalls()
   return messages
-}
-
-/** The response an item of Meridian's own output came from: its ids are `<kind>_<response id>_<index>` (render.ts itemId). */
-function turnOf(id: string | null | undefined): string | null {
-  return id ? (/^(?:fc|ctc|msg|rs)_(.+)_\d+$/.exec(id)?.[1] ?? null) : null
 }
 
 /** A turn's later text added to its message, which holds its calls: text and refusal each joined on. */
