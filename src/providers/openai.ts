@@ -40,6 +40,7 @@ export const openaiAdapter: Adapter = {
 }
 
 const NEVER_SENT = new Set<string>(GATEWAY_FIELDS)
+const CLAUDE_ONLY_REASONING = ['display', 'within_max_tokens']
 
 /** The upstream body: the canonical request through the preset's parameter table. Pure. */
 export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstreamModel: string, stream: boolean): Body {
@@ -50,8 +51,8 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
     if (preset.accepts === 'any' || preset.accepts.includes(field)) body[field] = value
   }
   mapParameters(request, preset.parameters, body)
-  // `reasoning.display` is Claude's thinking display, carried by Meridian: no OpenAI-format upstream reads it.
-  if (typeof body.reasoning === 'object' && body.reasoning !== null && 'display' in body.reasoning) body.reasoning = omit(body.reasoning, ['display'])
+  // `reasoning.display` and `within_max_tokens` are for Claude's thinking, carried by Meridian: no OpenAI-format upstream reads them.
+  if (typeof body.reasoning === 'object' && body.reasoning !== null && !Array.isArray(body.reasoning)) body.reasoning = omit({ ...body.reasoning }, CLAUDE_ONLY_REASONING)
   const placed = mediaAfterToolResults(request.messages)
   const roled = preset.developerRole ? placed : placed.map((message) => (message.role === 'developer' ? { ...message, role: 'system' as const } : message))
   const messages = preset.reasoningField ? roled.map((message) => withReasoningAs(message, preset.reasoningField!)) : roled

@@ -339,6 +339,10 @@ describe('toAnthropic thinking', () => {
     ['shrinks the budget at the endpoint cap', { ...wide, maxTokens: 4096, maxTokensCap: 4096 }, { max_tokens: 8000 }, enabled(3891, 4096)],
     ['stops at the 128k budget ceiling', { ...wide, maxTokens: 200000, maxTokensCap: 200000 }, { max_tokens: 500000 }, enabled(128000, 200000)],
     ['sends no thinking when no budget fits (no cap given)', { upstreamModel: 'claude-sonnet-4-5', maxTokens: 300, stream: false }, { effort: 'high' }, { thinking: undefined, max_tokens: 300 }],
+    ['never raises a max_tokens that bounds the reasoning too (no budget fits under 300)', { ...wide, maxTokens: 300 }, { effort: 'high', within_max_tokens: true }, { thinking: undefined, max_tokens: 300 }],
+    ['keeps the floor budget under a bounding max_tokens just above it', { ...wide, maxTokens: 1050 }, { effort: 'high', within_max_tokens: true }, enabled(1024, 1050)],
+    ['fits an explicit budget under a bounding max_tokens', { ...wide, maxTokens: 4096 }, { max_tokens: 8000, within_max_tokens: true }, enabled(3891, 4096)],
+    ['leaves a bounded budget that fits as it is', { ...wide, maxTokens: 2000 }, { effort: 'low', within_max_tokens: true }, enabled(1024, 2000)],
   ])('%s', (_, options, reasoning, expected) => {
     expect(thinking({ reasoning }, options)).toStrictEqual(expected)
   })

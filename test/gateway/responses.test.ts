@@ -163,6 +163,20 @@ describe('POST /v1/responses, non-streaming', () => {
     })
   })
 
+  it('keeps max_output_tokens a bound on reasoning and answer together: Claude’s budget fits under it, or thinking is not sent', async () => {
+    const answer = { id: 'msg_up', type: 'message', role: 'assistant', model: 'claude-test', content: [{ type: 'text', text: 'Coat.' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 5 } }
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(answer), [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Coat.' })) })
+    expect((await responses({ model: 'test/claude', input: 'Oslo?', reasoning: { effort: 'high' }, max_output_tokens: 600 })).status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ max_tokens: 600 })
+    expect(upstream.calls[0]!.body).not.toHaveProperty('thinking')
+    expect((await responses({ model: 'test/claude', input: 'Oslo?', reasoning: { effort: 'high' }, max_output_tokens: 3000 })).status).toBe(200)
+    expect(upstream.calls[1]!.body).toMatchObject({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2400 } })
+    // The bound is Claude's to read: an OpenAI-format upstream takes max_output_tokens as its own bound and is not sent it.
+    expect((await responses({ model: 'test/other', input: 'Oslo?', reasoning: { effort: 'high' }, max_output_tokens: 600 })).status).toBe(200)
+    expect(upstream.calls[2]!.body).toMatchObject({ reasoning: { effort: 'high' } })
+    expect(JSON.stringify(upstream.calls[2]!.body)).not.toContain('within_max_tokens')
+  })
+
   it("gives Claude's signed and redacted thinking back as encrypted_content, which replays it with the tool result, statelessly or stored", async () => {
     const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }
     const thinking = [{ type: 'thinking', thinking: 'Need the weather.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }]

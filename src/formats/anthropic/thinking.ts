@@ -10,7 +10,9 @@ import { isThinking, type Body, type Turn } from './wire'
  * alone means medium), kept within [1024, 128000]. Anthropic wants max_tokens above the budget,
  * so when it is not, max_tokens is raised to budget + the requested max_tokens within the
  * endpoint's cap, and if the cap still leaves no room the budget shrinks to 95% of max_tokens;
- * below 1024 thinking is not sent.
+ * below 1024 thinking is not sent. A request whose max_tokens bounds its reasoning too (the
+ * Responses API's `max_output_tokens`, carried as `reasoning.within_max_tokens`) never has it
+ * raised: the budget shrinks to fit under it.
  *
  * Thinking forbids a changed temperature or top_k and allows top_p only in [0.95, 1], so
  * temperature and top_k are dropped and top_p raised. It is also incompatible with a forced tool
@@ -44,6 +46,8 @@ const Reasoning = z.looseObject({
   enabled: z.boolean().nullish(),
   /** Claude's `thinking.display` (a Meridian extension; /v1/messages carries its own here, null when it set none). */
   display: z.string().nullish().catch(undefined),
+  /** max_tokens bounds the reasoning too, as the Responses API's max_output_tokens does (a Meridian extension). */
+  within_max_tokens: z.boolean().nullish().catch(undefined),
 })
 
 const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
@@ -85,6 +89,8 @@ export interface ReasoningRequest {
   exclude: boolean
   /** `summarized`, `omitted` or a newer value; null: the model's default. */
   display: string | null
+  /** max_tokens is a bound on reasoning and answer together: a budget is fitted under it, never raises it. */
+  withinMax: boolean
 }
 
 /** Reads the unified `reasoning` object; malformed values are ignored, as other extras are. */
@@ -96,9 +102,10 @@ export function reasoningOf(request: ChatRequest): ReasoningRequest {
   // include_reasoning: false is the deprecated spelling of exclude.
   const exclude = reasoning.exclude === true || request.include_reasoning === false
   const display = reasoning.display === undefined ? (exclude ? 'omitted' : 'summarized') : reasoning.display
-  if (effort === 'none' || reasoning.enabled === false || reasoning.max_tokens === 0) return { state: 'off', effort: null, budget: null, exclude, display }
+  const withinMax = reasoning.within_max_tokens === true
+  if (effort === 'none' || reasoning.enabled === false || reasoning.max_tokens === 0) return { state: 'off', effort: null, budget: null, exclude, display, withinMax }
   const on = reasoning.enabled === true || effort != null || reasoning.max_tokens != null
-  return { state: on ? 'on' : 'unset', effort, budget: reasoning.max_tokens ?? null, exclude, display }
+  return { state: on ? 'on' : 'unset', effort, budget: reasoning.max_tokens ?? null, exclude, display, withinMax }
 }
 
 /** Whether Anthropic would refuse thinking on this request (see the module comment). */
@@ -141,7 +148,7 @@ function setThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingO
     if (effort) body.output_config = { effort }
     delete body.top_p
   } else {
-    const planned = budgetFor(reasoning, options.maxTokens, Math.max(options.maxTokensCap, options.maxTokens))
+    const planned = budgetFor(reasoning, options.maxTokens, reasoning.withinMax ? options.maxTokens : Math.max(options.maxTokensCap, options.maxTokens))
     if (!planned) return
     body.max_tokens = planned.maxTokens
     body.thinking = { type: 'enabled', budget_tokens: planned.budget, ...display }

@@ -41,7 +41,11 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   if (request.text?.verbosity) chat.verbosity = request.text.verbosity
   // OpenRouter's unified `reasoning` is the canonical spelling; every upstream adapter reads it.
   // Claude's thinking shows only when a summary is asked for, as OpenAI's reasoning does.
-  if (request.reasoning?.effort) chat.reasoning = { effort: request.reasoning.effort, display: request.reasoning.summary ? 'summarized' : 'omitted' }
+  // max_output_tokens bounds reasoning and answer together, so Claude's budget is fitted under it.
+  if (request.reasoning?.effort) {
+    const bounded = request.max_output_tokens != null ? { within_max_tokens: true } : {}
+    chat.reasoning = { effort: request.reasoning.effort, display: request.reasoning.summary ? 'summarized' : 'omitted', ...bounded }
+  }
   if (request.user) chat.user = request.user
   if (request.models) chat.models = request.models
   if (request.provider) chat.provider = request.provider
