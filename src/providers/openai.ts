@@ -73,13 +73,17 @@ type Message = ChatRequest['messages'][number]
 /**
  * An assistant turn's reasoning under the field the provider reads it from: OpenRouter's
  * `reasoning`, or else the text of its `reasoning_details` (as OpenRouter's clients send them back).
+ * A turn that called tools always has the field, empty when the client kept no reasoning (most
+ * OpenAI clients, Anthropic's for a call that followed no thinking): DeepSeek's thinking mode
+ * refuses a tool-call turn without it ("Missing `reasoning_content` field").
  */
 function withReasoningAs(message: Message, field: string): Message {
   if (message.role !== 'assistant') return message
   const { reasoning, reasoning_details: details, ...rest } = message as Message & { reasoning?: unknown; reasoning_details?: unknown }
   const text = typeof reasoning === 'string' && reasoning ? reasoning : detailsText(details)
-  if (!text && reasoning === undefined && details === undefined) return message
-  return { ...rest, ...(text ? { [field]: text } : {}) } as Message
+  const calledTools = Boolean(message.tool_calls?.length)
+  if (!text && !calledTools && reasoning === undefined && details === undefined) return message
+  return { ...rest, ...(text || calledTools ? { [field]: text } : {}) } as Message
 }
 
 function detailsText(details: unknown): string {
