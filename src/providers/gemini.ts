@@ -17,7 +17,7 @@ export const geminiAdapter: Adapter = {
     const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent'
     const url = upstreamUrl(endpoint.provider.baseUrl, `models/${endpoint.spec.upstreamModel}:${method}`)
     const headers = { 'x-goog-api-key': apiKey, ...endpoint.provider.headers }
-    const body = toGemini(request, { maxOutputTokens })
+    const body = toGemini(request, { maxOutputTokens, upstreamModel: endpoint.spec.upstreamModel })
     return {
       request: jsonRequest(url, headers, body),
       // A zero budget turns thinking off (Flash); nothing else does.

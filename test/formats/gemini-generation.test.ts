@@ -4,7 +4,7 @@ import { ChatRequest } from '../../src/formats/openai/request'
 
 const hi = [{ role: 'user', content: 'hi' }]
 
-function config(request: Record<string, unknown>, options: { maxOutputTokens?: number } = {}) {
+function config(request: Record<string, unknown>, options: { maxOutputTokens?: number; upstreamModel?: string } = {}) {
   const body = toGemini(ChatRequest.parse({ model: 'google/gemini-3.8-flash', messages: hi, ...request }), options)
   return body.generationConfig as Record<string, unknown> | undefined
 }
@@ -77,5 +77,20 @@ describe('toGemini generationConfig', () => {
     ['a malformed reasoning object', { reasoning: { effort: 'extreme' } }, undefined],
   ])('maps %s to thinkingConfig', (_, request, thinking) => {
     expect(config(request)?.thinkingConfig).toStrictEqual(thinking)
+  })
+
+  it.each([
+    ['gemini-2.5-flash', { thinkingBudget: 0 }],
+    ['gemini-2.5-flash-lite', { thinkingBudget: 0 }],
+    ['gemini-2.5-pro', { thinkingBudget: 128 }],
+    ['gemini-3-flash-preview', { thinkingLevel: 'minimal' }],
+    ['gemini-3.5-flash', { thinkingLevel: 'minimal' }],
+    ['gemini-3-pro-preview', { thinkingLevel: 'low' }],
+    ['gemini-3.1-pro', { thinkingLevel: 'low' }],
+    ['gemma-3-27b-it', undefined],
+  ])('turns thinking off on %s as far as the model can', (upstreamModel, thinking) => {
+    for (const request of [{ reasoning: { effort: 'none' } }, { reasoning_effort: 'none' }, { reasoning: { enabled: false } }]) {
+      expect(config(request, { upstreamModel })?.thinkingConfig).toStrictEqual(thinking)
+    }
   })
 })

@@ -77,15 +77,18 @@ describe('the first event of a stream from an endpoint that reasons', () => {
     expect(response.headers.get('x-meridian-provider')).toBe('gamma')
   })
 
-  it('at a Gemini endpoint sent a thinking budget of 0 (Flash does not think), is cut at TIMEOUT_FIRST_BYTE_MS', async () => {
+  it.each([
+    ['a thinking budget of 0', { reasoning: { max_tokens: 0 } }, { thinkingBudget: 0, includeThoughts: false }],
+    ['effort none, as a budget of 0', { reasoning_effort: 'none' }, { thinkingBudget: 0 }],
+  ])('at a Gemini endpoint sent %s (Flash does not think), is cut at TIMEOUT_FIRST_BYTE_MS', async (_, asked, thinkingConfig) => {
     const chunk = data({ candidates: [{ content: { role: 'model', parts: [{ text: 'late' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 1 } })
     const upstream = fakeUpstreams({
       [GEMINI]: () => new Promise<Response>((resolve) => setTimeout(() => resolve(sseResponse([chunk])), 60)),
       [ALPHA]: () => sseResponse(openaiStreamEvents(['from alpha'])),
     })
     const settings = { TIMEOUT_FIRST_BYTE_MS: '20', TIMEOUT_FIRST_BYTE_REASONING_MS: '5000', STREAM_KEEPALIVE_MS: '5000' }
-    const { response } = await streamed(settings, { model: 'test/flash', reasoning: { max_tokens: 0 }, provider: { order: ['gemini', 'alpha'] } })
-    expect((upstream.calls[0]!.body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toEqual({ thinkingBudget: 0, includeThoughts: false })
+    const { response } = await streamed(settings, { model: 'test/flash', ...asked, provider: { order: ['gemini', 'alpha'] } })
+    expect((upstream.calls[0]!.body.generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toEqual(thinkingConfig)
     expect(response.headers.get('x-meridian-provider')).toBe('alpha')
   })
 

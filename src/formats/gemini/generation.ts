@@ -53,11 +53,29 @@ const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
  */
 const BUDGET_RANGE = { min: 512, max: 24_576 }
 
-export function generationConfig(request: ChatRequest, options: { maxOutputTokens?: number }): Config {
+/**
+ * Reasoning turned off, as near as each model comes: 2.5 Flash and Flash-Lite take a zero budget;
+ * 2.5 Pro thinks at least 128 tokens; Gemini 3 and later take a level, `minimal` on Flash (no
+ * thinking for most prompts) and `low` on Pro, their least. Other models are sent nothing.
+ */
+const THINKING_OFF: readonly [RegExp, Config][] = [
+  [/gemini-2\.5-flash/, { thinkingBudget: 0 }],
+  [/gemini-2\.5-pro/, { thinkingBudget: 128 }],
+  [/gemini-(?:[3-9]|\d{2,})\b.*flash/, { thinkingLevel: 'minimal' }],
+  [/gemini-(?:[3-9]|\d{2,})\b/, { thinkingLevel: 'low' }],
+]
+
+export interface GenerationOptions {
+  maxOutputTokens?: number
+  /** The model as the provider names it: how far thinking can be turned off depends on it. */
+  upstreamModel?: string
+}
+
+export function generationConfig(request: ChatRequest, options: GenerationOptions): Config {
   const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
   Object.assign(config, responseFormat(request))
-  const thinking = thinkingConfig(request)
+  const thinking = thinkingConfig(request, options.upstreamModel ?? '')
   if (thinking) config.thinkingConfig = thinking
   return config
 }
@@ -74,15 +92,16 @@ function responseFormat(request: ChatRequest): Config {
 /**
  * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
  * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`.
- * Effort "none" and `enabled: false` send nothing: Gemini 3 and 2.5 Pro cannot switch thinking
- * off, and a zero budget is a 400 there (a client's own `max_tokens: 0` is sent as asked).
+ * Effort "none" and `enabled: false` turn thinking off as far as the model can (THINKING_OFF):
+ * Gemini 3 and 2.5 Pro cannot switch it off, and a zero budget is a 400 there (a client's own
+ * `max_tokens: 0` is sent as asked).
  */
-function thinkingConfig(request: ChatRequest): Config | null {
+function thinkingConfig(request: ChatRequest, upstreamModel: string): Config | null {
   const parsed = Reasoning.safeParse(request.reasoning ?? {})
   const reasoning = parsed.success ? parsed.data : {}
   const topLevel = Effort.safeParse(request.reasoning_effort)
   const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : undefined)
-  if (effort === 'none' || reasoning.enabled === false) return null
+  if (effort === 'none' || reasoning.enabled === false) return THINKING_OFF.find(([model]) => model.test(upstreamModel))?.[1] ?? null
   const asked = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
   // A budget of 0 is the client's "off", sent as it is: Flash honours it (2.5 Pro and 3 refuse it).
   const budget = asked === undefined || asked === 0 ? asked : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))

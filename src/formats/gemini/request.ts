@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors'
 import { textOf, type ChatRequest, type Message, toolCallArguments } from '../openai/request'
-import { generationConfig } from './generation'
+import { generationConfig, type GenerationOptions } from './generation'
 import { named, textParts, userParts, type GeminiPart } from './parts'
 import { SKIP_SIGNATURE, signaturesOf } from './signatures'
 import { geminiTools } from './tools'
@@ -15,7 +15,7 @@ type Body = Record<string, unknown>
 type Turn = { role: 'user' | 'model'; parts: GeminiPart[] }
 type AssistantMessage = Extract<Message, { role: 'assistant' }>
 
-export function toGemini(request: ChatRequest, options: { maxOutputTokens?: number } = {}): Body {
+export function toGemini(request: ChatRequest, options: GenerationOptions = {}): Body {
   const { system, contents } = convertMessages(request.messages)
   const body: Body = {}
   if (system.length) body.systemInstruction = { parts: system }
