@@ -25,7 +25,8 @@ const ConfigSchema = z.object({
   /** Streaming: time allowed until the upstream's first event. */
   TIMEOUT_FIRST_BYTE_MS: setting(60_000),
   /** Streaming, at an OpenAI- or Gemini-format endpoint that reasons (its supportedParameters list
-   *  `reasoning`), unless what is sent turns thinking off: time allowed until the upstream's first
+   *  `reasoning`), unless what is sent turns thinking off, and at Bedrock when Claude is sent
+   *  thinking (Converse opens no block for it): time allowed until the upstream's first
    *  event (providers/adapter.ts thinksFirst). Their reasoning models send nothing until they have
    *  thought, which may take minutes; cut sooner, the thinking would be paid for and lost. */
   TIMEOUT_FIRST_BYTE_REASONING_MS: setting(600_000),

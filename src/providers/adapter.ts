@@ -44,8 +44,8 @@ export interface UpstreamCall {
   providerFault?(status: number, body: unknown, headers: Headers): boolean
   /**
    * The model may think before its first event and send nothing meanwhile (OpenAI's reasoning
-   * models; Gemini's, its thoughts unshown), as what was sent lets it: a stream then has
-   * TIMEOUT_FIRST_BYTE_REASONING_MS for its first event.
+   * models; Gemini's, its thoughts unshown; Claude's on Bedrock, its display omitted), as what was
+   * sent lets it: a stream then has TIMEOUT_FIRST_BYTE_REASONING_MS for its first event.
    */
   thinksFirst?: boolean
 }

@@ -26,7 +26,8 @@ export const bedrockAdapter: Adapter = {
     const claude = isClaude(upstreamModel)
     const forcedTool = takesForcedTool(upstreamModel)
     const options = { maxTokens, jsonTool: forcedTool, anyTool: takesAnyTool(upstreamModel), caching: cachesPrompts(upstreamModel), hourCaching: cachesForAnHour(upstreamModel), ...(claude ? { claude: { upstreamModel, maxTokensCap: cap } } : {}) }
-    const body = JSON.stringify(toBedrock(request, options))
+    const converse = toBedrock(request, options)
+    const body = JSON.stringify(converse)
     const decoding = { claude, excludeReasoning: reasoningOf(request).exclude, jsonTool: forcedTool ? (jsonTool(request)?.name ?? null) : null }
     const path = `model/${uriEncode(upstreamModel)}/${stream ? 'converse-stream' : 'converse'}`
     const url = upstreamUrl(endpoint.provider.baseUrl, path)
@@ -43,6 +44,7 @@ export const bedrockAdapter: Adapter = {
     })
     return {
       request: { url, init: { method: 'POST', headers, body } },
+      thinksFirst: thinks(converse),
       decodeCompletion: (json) => fromBedrock(json, decoding),
       decodeStream: createBedrockStreamDecoder(decoding),
       streamMessages: bedrockStreamMessages,
@@ -50,6 +52,17 @@ export const bedrockAdapter: Adapter = {
       providerFault: bedrockProviderFault,
     }
   },
+}
+
+/**
+ * Whether Claude is sent thinking. Converse opens no block for it, so with its display omitted (the
+ * default of Opus 4.7 and later, and what `reasoning.exclude` and /v1/responses without a summary
+ * ask for) the stream's first event comes when the thinking ends.
+ */
+function thinks(converse: Record<string, unknown>): boolean {
+  const fields = converse.additionalModelRequestFields
+  const thinking = typeof fields === 'object' && fields !== null && 'thinking' in fields ? fields.thinking : null
+  return typeof thinking === 'object' && thinking !== null && 'type' in thinking && thinking.type !== 'disabled'
 }
 
 /** Secret keys are base64-like and never contain `:`, so the split is unambiguous. */
