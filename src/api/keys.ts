@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { GatewayError, invalidInput } from '../errors'
-import { createKey, deleteKey, listKeys, listKeysAfter, readKey, updateKey } from '../tenancy/directory'
+import { createKey, deleteKey, listKeys, listKeysAfter, listOffset, readKey, updateKey } from '../tenancy/directory'
 import { CreateKeyInput, KeyHash, PatchKeyInput } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyView } from '../tenancy/view'
@@ -35,23 +35,16 @@ keys.post('/keys', async (c) => {
 keys.get('/keys', async (c) => {
   const now = c.get('clock')()
   const includeDisabled = c.req.query('include_disabled') === 'true'
-  const offset = offsetParam(c.req.query('offset'))
   const cursor = c.req.query('cursor')
-  if (offset !== null) {
-    if (cursor) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
-    const states = await listKeysAfter(c.env, { offset, includeDisabled, now })
+  // A cursor (empty to start) pages KV's own listing; otherwise OpenRouter's offset, 0 when not given.
+  if (cursor === undefined) {
+    const { keys: states } = await listKeysAfter(c.env, { offset: listOffset(c.req.query('offset')), includeDisabled, now })
     return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: null })
   }
+  if (c.req.query('offset') !== undefined) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
   const page = await listKeys(c.env, { includeDisabled, now, ...(cursor ? { cursor } : {}) })
   return c.json({ data: page.keys.map((state) => keyView(state.record, state.ledger, now)), next_cursor: page.cursor })
 })
-
-/** OpenRouter's `offset`: how many keys of the listing to skip. */
-function offsetParam(value: string | undefined): number | null {
-  if (value === undefined || value === '') return null
-  if (!/^\d{1,9}$/.test(value)) throw new GatewayError(400, 'invalid_request', `offset: must be a whole number of keys to skip, not "${value.slice(0, 40)}"`)
-  return Number(value)
-}
 
 keys.get('/keys/:hash', async (c) => {
   const hash = hashParam(c.req.param('hash'))

@@ -16,8 +16,8 @@ function field(form: Form, name: string): string | undefined {
   return parsed.success && parsed.data !== '' ? parsed.data : undefined
 }
 
-/** Plain decimal notation, as a number input sends it (no hex, no exponent). */
-const DECIMAL = /^-?\d+(\.\d+)?$/
+/** Plain decimal notation, as a number input sends it (`.5` too; no hex, no exponent). */
+const DECIMAL = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/
 
 /** A number field as a number; text that is not a decimal stays text, for the schema to refuse by name. */
 function numeric(form: Form, name: string): number | string | undefined {

@@ -68,8 +68,8 @@ export interface Overview {
   models: number
   providers: ProviderView[]
   keys: KeyView[]
-  /** The next page of keys, if the listing has one. */
-  nextCursor: string | null
+  /** Where the next page of keys starts (an offset into the listing), or null on the last page. */
+  nextOffset: number | null
 }
 
 export function overviewPage(overview: Overview): string {
@@ -82,7 +82,7 @@ export function overviewPage(overview: Overview): string {
 (${overview.providers.filter((provider) => provider.live).length} with their secret set) · ${overview.models} models ·
 ${endpoints.length} endpoints, ${unhealthy} with an open or half-open circuit. Health as last published (within a minute).</p></section>
 ${providersSection(overview.providers, overview.now)}
-${keysSection(overview.keys, overview.nextCursor, overview.now)}`,
+${keysSection(overview.keys, overview.nextOffset, overview.now)}`,
     true,
   )
 }
@@ -125,11 +125,11 @@ function circuitTag(circuit: string): Html {
   return html`<span class="tag ${kind}">${circuit.replace('_', '-')}</span>`
 }
 
-function keysSection(keys: KeyView[], nextCursor: string | null, now: number): Html {
+function keysSection(keys: KeyView[], nextOffset: number | null, now: number): Html {
   return html`<section><h2>API keys</h2>
 <table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
 <tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map((key) => keyRow(key, now))}</tbody></table>
-${nextCursor ? html`<p><a href="/dashboard?cursor=${encodeURIComponent(nextCursor)}">Next page of keys</a></p>` : ''}
+${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next page of keys</a></p>` : ''}
 <h2>New key</h2>
 <form method="post" action="/dashboard/keys">
 <label>Name <input name="name" required maxlength="200"></label>

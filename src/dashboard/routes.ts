@@ -11,7 +11,7 @@ import { providerViews } from '../api/providers'
 import { currentCatalog } from '../catalog/store'
 import { GatewayError, invalidInput } from '../errors'
 import { publishedHealth } from '../health/snapshot'
-import { createKey, listKeys, updateKey } from '../tenancy/directory'
+import { createKey, KEYS_PER_PAGE, listKeysAfter, listOffset, updateKey } from '../tenancy/directory'
 import { KEY_PREFIX, KeyHash } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyView } from '../tenancy/view'
@@ -110,11 +110,11 @@ dashboard.post('/sign-out', async (c) => {
 
 dashboard.get('/', signedIn, async (c) => {
   const now = c.get('clock')()
-  const cursor = c.req.query('cursor')
+  const offset = listOffset(c.req.query('offset'))
   const [catalog, health, listing] = await Promise.all([
     currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), now),
     publishedHealth(c.env, now),
-    listKeys(c.env, { includeDisabled: true, now, ...(cursor ? { cursor } : {}) }),
+    listKeysAfter(c.env, { offset, includeDisabled: true, now }),
   ])
   return c.html(
     overviewPage({
@@ -123,7 +123,7 @@ dashboard.get('/', signedIn, async (c) => {
       models: catalog.document.models.length,
       providers: providerViews(c.env, catalog, health),
       keys: listing.keys.map((state) => keyView(state.record, state.ledger, now)),
-      nextCursor: listing.cursor,
+      nextOffset: listing.more ? offset + KEYS_PER_PAGE : null,
     }),
   )
 })

@@ -16,7 +16,8 @@ export interface KeyState {
  * briefly; GET /keys/{hash}, admission and revocation never depend on the index.
  */
 
-const LIST_PAGE = 100
+/** How many keys a page of either listing holds at most. */
+export const KEYS_PER_PAGE = 100
 
 export function keyObject(env: Env, hash: string) {
   return env.KEYS.get(env.KEYS.idFromName(hash))
@@ -69,10 +70,11 @@ export async function deleteKey(env: Env, hash: string, now: number): Promise<bo
 export async function listKeysAfter(
   env: Env,
   options: { offset: number; includeDisabled: boolean; now: number },
-): Promise<KeyState[]> {
+): Promise<{ keys: KeyState[]; more: boolean }> {
   const indexed = await indexedKeys(env, (hash) => recordOf(env, hash, options.now))
   const listed = options.includeDisabled ? indexed : await enabledKeys(env, indexed, options.now)
-  const page = listed.slice(options.offset, options.offset + LIST_PAGE)
+  const page = listed.slice(options.offset, options.offset + KEYS_PER_PAGE)
+  const more = listed.length > options.offset + KEYS_PER_PAGE
   const states = await Promise.all(page.map((key) => readKey(env, key.hash, options.now)))
   await Promise.all(
     page.map(({ hash, disabled }, i) => {
@@ -82,7 +84,14 @@ export async function listKeysAfter(
     }),
   )
   // The key's own state decides: an index entry behind it (KV's minute) must not list a disabled key.
-  return states.filter((state): state is KeyState => state !== null && (options.includeDisabled || !state.record.disabled))
+  return { keys: states.filter((state): state is KeyState => state !== null && (options.includeDisabled || !state.record.disabled)), more }
+}
+
+/** OpenRouter's `offset`: how many keys of the listing to skip (none when not given). */
+export function listOffset(value: string | undefined): number {
+  if (value === undefined || value === '') return 0
+  if (!/^\d{1,9}$/.test(value)) throw new GatewayError(400, 'invalid_request', `offset: must be a whole number of keys to skip, not "${value.slice(0, 40)}"`)
+  return Number(value)
 }
 
 /** The most index entries saying disabled that one offset listing reads from their keys (each is a call). */
@@ -114,7 +123,7 @@ export async function listKeys(
   env: Env,
   options: { cursor?: string; includeDisabled: boolean; now: number },
 ): Promise<{ keys: KeyState[]; cursor: string | null }> {
-  const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: LIST_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) }).catch((error: unknown) => {
+  const page = await env.KV.list({ prefix: INDEX_PREFIX, limit: KEYS_PER_PAGE, ...(options.cursor ? { cursor: options.cursor } : {}) }).catch((error: unknown) => {
     // KV refuses a cursor it did not issue, naming it (the local simulator lists nothing instead).
     if (options.cursor && error instanceof Error && /cursor/i.test(error.message)) {
       throw new GatewayError(400, 'invalid_request', 'cursor: not a cursor from a previous page of this listing')

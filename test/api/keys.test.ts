@@ -224,6 +224,32 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(await env.KV.get(`keys/${gone}`)).toBeNull()
   })
 
+  it('pages more than 100 keys as OpenRouter’s clients do (no offset first, then offset = keys seen), and by cursor from an empty one', async () => {
+    const made: string[] = []
+    for (let i = 0; i < 130; i++) made.push((await createKey({ name: `many-${i}` })).hash)
+    const page = async (query: string) => {
+      const response = await adminFetch(`/api/v1/keys${query}`)
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { data: { hash: string }[]; next_cursor: string | null }
+      return { hashes: body.data.map((key) => key.hash), next: body.next_cursor }
+    }
+    const first = (await page('')).hashes
+    expect(first).toEqual((await page('?offset=0')).hashes)
+    const seen = [...first, ...(await page(`?offset=${first.length}`)).hashes]
+    expect(seen.length).toBe(new Set(seen).size)
+    expect(made.filter((hash) => !seen.includes(hash))).toEqual([])
+    // KV's own listing, started by an empty cursor and continued by each page's next_cursor.
+    const walked: string[] = []
+    let listing = await page('?cursor=')
+    walked.push(...listing.hashes)
+    while (listing.next) {
+      listing = await page(`?cursor=${encodeURIComponent(listing.next)}`)
+      walked.push(...listing.hashes)
+    }
+    expect(walked.length).toBe(new Set(walked).size)
+    expect(made.filter((hash) => !walked.includes(hash))).toEqual([])
+  }, 120_000)
+
   it('answers 400 for an offset that is not a count, or sent with a cursor', async () => {
     for (const query of ['offset=-1', 'offset=1.5', 'offset=ten', 'offset=1&cursor=abc']) {
       const response = await adminFetch(`/v1/keys?${query}`)

@@ -313,3 +313,34 @@ describe('the dashboard’s allow-list fields', () => {
     expect(info.data).toMatchObject({ allowed_models: null, allowed_providers: null })
   })
 })
+
+describe('the dashboard’s pages of keys', () => {
+  it('lists keys oldest first across pages, as within one, so the newest keys are on the last page', async () => {
+    const names: string[] = []
+    for (let i = 0; i < 110; i++) {
+      names.push(`paged-${String(i).padStart(3, '0')}`)
+      await createKey({ name: names[i]! })
+      // Creation times are in milliseconds: two keys made in one would be in either order.
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const cookie = await signIn()
+    const shown: string[] = []
+    let path: string | null = '/dashboard'
+    while (path) {
+      const body = await (await page(cookie, path)).text()
+      shown.push(...[...body.matchAll(/<tr><td>(paged-\d{3})<\/td>/g)].map((match) => match[1]!))
+      path = /href="(\/dashboard\?offset=\d+)"/.exec(body)?.[1] ?? null
+    }
+    expect(shown).toEqual(names)
+  }, 60_000)
+})
+
+describe('the dashboard’s number fields', () => {
+  it('reads a limit typed as ".5", which a number input sends as it is, as 0.5 USD', async () => {
+    const response = await post('/dashboard/keys', { name: 'half a dollar', limit: '.5' }, { cookie: await signIn() })
+    expect(response.status).toBe(201)
+    const key = /<p class="secret">([^<]+)<\/p>/.exec(await response.text())![1]!
+    const view = await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })
+    expect(((await view.json()) as { data: { limit: number } }).data.limit).toBe(0.5)
+  })
+})
