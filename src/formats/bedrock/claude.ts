@@ -70,6 +70,8 @@ export function applyClaudeFields(request: ChatRequest, body: Body, options: Cla
   if (Object.keys(inference).length) body.inferenceConfig = inference
   else delete body.inferenceConfig
   if (Object.keys(additional).length) body.additionalModelRequestFields = additional
+  // Which stop sequence matched comes back only when asked for (Anthropic's own field, by path).
+  if (Array.isArray(inference.stopSequences) && inference.stopSequences.length) body.additionalModelResponseFieldPaths = ['/stop_sequence']
 }
 
 function setOrDelete(object: Body, key: string, value: unknown): void {

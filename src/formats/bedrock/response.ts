@@ -30,10 +30,14 @@ const Block = z.looseObject({
     .nullish(),
 })
 
+/** Claude's own response fields asked for by path: which stop sequence matched (./claude.ts). */
+export const AdditionalFields = z.looseObject({ stop_sequence: z.string().nullish() }).nullish().catch(null)
+
 const ConverseResponse = z.looseObject({
   output: z.looseObject({ message: z.looseObject({ content: z.array(Block) }) }),
   stopReason: z.string(),
   usage: BedrockUsage.nullish().catch(null),
+  additionalModelResponseFields: AdditionalFields,
 })
 
 const STOP_REASONS: Record<string, FinishReason> = {
@@ -102,12 +106,18 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
       ...(shown && reasoning ? { reasoning } : {}),
       ...(shown && options.claude && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...matchedStop(parsed.stopReason, parsed.additionalModelResponseFields),
     },
     finishReason: bedrockFinishReason(parsed.stopReason, json !== null, toolCalls.length),
     nativeFinishReason: parsed.stopReason,
     usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
     ...hiddenField((shown ? 0 : reasoning.length) + (json !== null ? text.length : 0)),
   }
+}
+
+/** The stop sequence that ended the answer, where Claude said which (the message's `stop_sequence`). */
+export function matchedStop(stopReason: string, fields: z.infer<typeof AdditionalFields>): { stop_sequence?: string } {
+  return stopReason === 'stop_sequence' && fields?.stop_sequence != null ? { stop_sequence: fields.stop_sequence } : {}
 }
 
 const BedrockError = z.looseObject({ message: z.string().optional(), Message: z.string().optional() })

@@ -5,7 +5,7 @@ import { jsonEventDecoder } from '../json-events'
 import { heldText } from '../json-tool'
 import type { MessageReader, SseMessage } from '../sse'
 import { decodeEventStream } from './event-stream'
-import { BedrockUsage, bedrockErrorMessage, bedrockFinishReason, usageFromBedrock, type BedrockDecodeOptions } from './response'
+import { AdditionalFields, BedrockUsage, bedrockErrorMessage, bedrockFinishReason, matchedStop, usageFromBedrock, type BedrockDecodeOptions } from './response'
 
 /**
  * `converse-stream` → canonical stream events. The body is AWS event-stream frames, not SSE; each
@@ -42,7 +42,7 @@ const Delta = z.looseObject({
     reasoningContent: z.looseObject({ text: z.string().nullish(), signature: z.string().nullish(), redactedContent: z.string().nullish() }).nullish(),
   }),
 })
-const Stop = z.looseObject({ stopReason: z.string() })
+const Stop = z.looseObject({ stopReason: z.string(), additionalModelResponseFields: AdditionalFields })
 const BlockStop = z.looseObject({ contentBlockIndex: z.number().int().nonnegative() })
 
 /** Base64 pieces of one blob as one base64 string (each piece may end in padding). */
@@ -156,10 +156,12 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         return stop.success ? [...redactedBlock(stop.data.contentBlockIndex), ...noArguments(stop.data.contentBlockIndex)] : []
       }
       case 'messageStop': {
-        const { stopReason } = Stop.parse(data)
+        const { stopReason, additionalModelResponseFields } = Stop.parse(data)
         // A redacted block whose stop never came still goes out.
         const unstopped = [...redacted.keys()].flatMap(redactedBlock)
-        return [...unstopped, ...[...unargued].flatMap(noArguments), ...text.release(), { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
+        const matched = matchedStop(stopReason, additionalModelResponseFields)
+        const stopDelta: StreamEvent[] = matched.stop_sequence !== undefined ? [{ type: 'delta', delta: matched }] : []
+        return [...unstopped, ...[...unargued].flatMap(noArguments), ...text.release(), ...stopDelta, { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
