@@ -21,9 +21,16 @@ describe('toBedrock', () => {
 
   it("leaves out Claude's whitespace-only stop sequences, and keeps them for other models", () => {
     const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 8192 }
-    expect(toBedrock(request({ stop: ['\n', 'END'] }), { claude }).inferenceConfig).toEqual({ stopSequences: ['END'] })
-    expect(toBedrock(request({ stop: '\n' }), { claude })).not.toHaveProperty('inferenceConfig')
+    expect(toBedrock(request({ stop: ['\n', 'END'] }), { claude }).inferenceConfig).toEqual({ maxTokens: 8192, stopSequences: ['END'] })
+    expect(toBedrock(request({ stop: '\n' }), { claude }).inferenceConfig).toEqual({ maxTokens: 8192 })
     expect(toBedrock(request({ stop: ['\n', 'END'] })).inferenceConfig).toEqual({ stopSequences: ['\n', 'END'] })
+  })
+
+  it('sends Claude the endpoint’s output cap when the client gives none (Converse would cap it at 4,096), and other models nothing', () => {
+    const claude = { upstreamModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 64_000 }
+    expect(toBedrock(request({}), { claude }).inferenceConfig).toEqual({ maxTokens: 64_000 })
+    expect(toBedrock(request({}), { claude, maxTokens: 1000 }).inferenceConfig).toEqual({ maxTokens: 1000 })
+    expect(toBedrock(request({}))).not.toHaveProperty('inferenceConfig')
   })
 
   it('keeps a temperature within Converse’s range, up to 1, for every model', () => {

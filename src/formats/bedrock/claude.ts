@@ -61,11 +61,12 @@ export function applyClaudeFields(request: ChatRequest, body: Body, options: Cla
   if (fields.top_k != null) additional.top_k = fields.top_k
   if (fields.thinking) {
     additional.thinking = fields.thinking
-    // A budget needs max_tokens above it: applyThinking set one, raised where it had to be. Adaptive
-    // thinking gets the client's or the endpoint's cap, as on Anthropic's API, not Bedrock's default.
+    // A budget needs max_tokens above it: applyThinking set one, raised where it had to be.
     if (typeof fields.max_tokens === 'number') inference.maxTokens = fields.max_tokens
-    else if ((fields.thinking as Body).type === 'adaptive') inference.maxTokens = maxTokens
   }
+  // Without one, Converse caps Claude at 4,096 output tokens (not the model's most, as AWS
+  // documents): Claude gets the client's or the endpoint's cap, as on Anthropic's API.
+  inference.maxTokens ??= maxTokens
   // output_config (an adaptive model's effort) is beta-gated on Bedrock, so it is not sent.
   if (Object.keys(inference).length) body.inferenceConfig = inference
   else delete body.inferenceConfig
