@@ -19,6 +19,12 @@ describe('toBedrock', () => {
     })
   })
 
+  it('keeps each system text part its own block, as Anthropic’s API does, leaving out blank ones', () => {
+    const system = (content: unknown) => toBedrock(request({ messages: [{ role: 'system', content }, { role: 'user', content: 'Hi' }] })).system
+    expect(system([{ type: 'text', text: 'You are Claude Code.' }, { type: 'text', text: ' ' }, { type: 'text', text: 'Be terse.' }])).toEqual([{ text: 'You are Claude Code.' }, { text: 'Be terse.' }])
+    expect(system('  ')).toBeUndefined()
+  })
+
   it("leaves out Claude's whitespace-only stop sequences, and keeps them for other models", () => {
     const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 8192 }
     expect(toBedrock(request({ stop: ['\n', 'END'] }), { claude }).inferenceConfig).toEqual({ maxTokens: 8192, stopSequences: ['END'] })

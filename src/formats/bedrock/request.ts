@@ -119,15 +119,9 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     }
     switch (message.role) {
       case 'system':
-      case 'developer': {
-        if (Array.isArray(message.content) && message.content.some((part) => pointOf(part))) {
-          system.push(...cachedText(message.content, pointOf))
-          return
-        }
-        const text = textOf(message.content)
-        if (text) system.push({ text })
+      case 'developer':
+        system.push(...systemBlocks(message.content, pointOf))
         return
-      }
       case 'user':
         return append('user', userBlocks(message.content, index, documentNames, pointOf))
       case 'assistant':
@@ -265,21 +259,20 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 }
 
 /**
- * Text parts as text blocks with a cache point after each marked one, so the cached prefix ends
- * where the client marked it, not after text that changes from call to call (a date after fixed
- * instructions). Unmarked parts between markers are joined; blank ones, which Converse refuses, left out.
+ * System text as text blocks, one a part (as Anthropic's API keeps them: joined, Claude Code's
+ * parts ran together), with a cache point after each marked one, so the cached prefix ends where
+ * the client marked it, not after text that changes from call to call (a date after fixed
+ * instructions). Blank parts, which Converse refuses, are left out.
  */
-function cachedText(parts: ReadonlyArray<{ text: string }>, pointOf: CachePoints): Block[] {
+function systemBlocks(content: string | ReadonlyArray<{ text: string }>, pointOf: CachePoints): Block[] {
+  if (typeof content === 'string') return content.trim() ? [{ text: content }] : []
   const blocks: Block[] = []
-  let pending = ''
-  for (const part of parts) {
-    pending += part.text
+  for (const part of content) {
+    if (part.text.trim()) blocks.push({ text: part.text })
     const point = pointOf(part)
-    if (!point) continue
-    if (pending.trim()) blocks.push({ text: pending }, point)
-    pending = ''
+    const last = blocks.at(-1)
+    if (point && last && !isCachePoint(last)) blocks.push(point)
   }
-  if (pending.trim()) blocks.push({ text: pending })
   return blocks
 }
 
