@@ -41,7 +41,7 @@ keys.get('/keys', async (c) => {
     const { keys: states } = await listKeysAfter(c.env, { offset: listOffset(c.req.query('offset')), includeDisabled, now })
     return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: null })
   }
-  if (c.req.query('offset') !== undefined) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
+  if (c.req.query('offset')) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
   const page = await listKeys(c.env, { includeDisabled, now, ...(cursor ? { cursor } : {}) })
   return c.json({ data: page.keys.map((state) => keyView(state.record, state.ledger, now)), next_cursor: page.cursor })
 })

@@ -80,7 +80,9 @@ type Message = ChatRequest['messages'][number]
 function withReasoningAs(message: Message, field: string): Message {
   if (message.role !== 'assistant') return message
   const { reasoning, reasoning_details: details, ...rest } = message as Message & { reasoning?: unknown; reasoning_details?: unknown }
-  const text = typeof reasoning === 'string' && reasoning ? reasoning : detailsText(details)
+  // A client of the provider's own API sends the field itself (rest keeps it).
+  const own = (rest as Record<string, unknown>)[field]
+  const text = (typeof reasoning === 'string' && reasoning) || detailsText(details) || (typeof own === 'string' ? own : '')
   const calledTools = Boolean(message.tool_calls?.length)
   if (!text && !calledTools && reasoning === undefined && details === undefined) return message
   return { ...rest, ...(text || calledTools ? { [field]: text } : {}) } as Message

@@ -250,6 +250,10 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(made.filter((hash) => !walked.includes(hash))).toEqual([])
   }, 120_000)
 
+  it('reads an empty offset beside a cursor as no offset', async () => {
+    expect((await adminFetch('/v1/keys?offset=&cursor=')).status).toBe(200)
+  })
+
   it('answers 400 for an offset that is not a count, or sent with a cursor', async () => {
     for (const query of ['offset=-1', 'offset=1.5', 'offset=ten', 'offset=1&cursor=abc']) {
       const response = await adminFetch(`/v1/keys?${query}`)

@@ -20,7 +20,7 @@ describe('toBedrock', () => {
   })
 
   it('keeps each system text part its own block, as Anthropic’s API does, leaving out blank ones', () => {
-    const system = (content: unknown) => toBedrock(request({ messages: [{ role: 'system', content }, { role: 'user', content: 'Hi' }] })).system
+    const system = (content: string | { type: 'text'; text: string }[]) => toBedrock(request({ messages: [{ role: 'system', content }, { role: 'user', content: 'Hi' }] })).system
     expect(system([{ type: 'text', text: 'You are Claude Code.' }, { type: 'text', text: ' ' }, { type: 'text', text: 'Be terse.' }])).toEqual([{ text: 'You are Claude Code.' }, { text: 'Be terse.' }])
     expect(system('  ')).toBeUndefined()
   })

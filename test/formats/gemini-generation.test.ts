@@ -85,6 +85,12 @@ describe('toGemini generationConfig', () => {
     ['gemini-2.5-pro', { thinkingBudget: 128 }],
     ['gemini-3-flash-preview', { thinkingLevel: 'minimal' }],
     ['gemini-3.5-flash', { thinkingLevel: 'minimal' }],
+    ['gemini-3.1-flash-lite', { thinkingLevel: 'minimal' }],
+    // 3.7 and 3.8 Flash take low, medium and high: minimal is a 400 there.
+    ['gemini-3.7-flash', { thinkingLevel: 'low' }],
+    ['gemini-3.8-flash', { thinkingLevel: 'low' }],
+    ['gemini-2.5-flash-image', undefined],
+    ['gemini-3-pro-image-preview', undefined],
     ['gemini-3-pro-preview', { thinkingLevel: 'low' }],
     ['gemini-3.1-pro', { thinkingLevel: 'low' }],
     ['gemma-3-27b-it', undefined],

@@ -69,6 +69,22 @@ describe('DeepSeek', () => {
     expect(sent).not.toHaveProperty('reasoning_details')
   })
 
+  it('is sent the reasoning_content a client of DeepSeek’s own API sent back itself', async () => {
+    const upstream = fakeUpstreams({ [DEEPSEEK]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(tenant.key, {
+      model: 'rv/deepseek',
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, reasoning_content: 'I should call the tool.', tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_1', content: '12C' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    const sent = (upstream.calls[0]!.body as { messages: Record<string, unknown>[] }).messages
+    expect(sent[1]).toMatchObject({ role: 'assistant', reasoning_content: 'I should call the tool.' })
+  })
+
   it('is sent an empty reasoning_content on a tool-call turn whose client kept no reasoning, and none on other turns', async () => {
     const upstream = fakeUpstreams({ [DEEPSEEK]: () => jsonResponse(openaiCompletion()) })
     const response = await chat(tenant.key, {

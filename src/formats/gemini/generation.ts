@@ -55,13 +55,16 @@ const BUDGET_RANGE = { min: 512, max: 24_576 }
 
 /**
  * Reasoning turned off, as near as each model comes: 2.5 Flash and Flash-Lite take a zero budget;
- * 2.5 Pro thinks at least 128 tokens; Gemini 3 and later take a level, `minimal` on Flash (no
- * thinking for most prompts) and `low` on Pro, their least. Other models are sent nothing.
+ * 2.5 Pro thinks at least 128 tokens; Gemini 3 and later take a level: `minimal` (no thinking for
+ * most prompts) where Google lists it, on 3 Flash, 3.1 Flash-Lite and 3.5 Flash, and `low`, the
+ * least, on the rest (3.7 and 3.8 Flash refuse `minimal`). Image, speech and live models, and
+ * models not named here, are sent nothing.
  */
-const THINKING_OFF: readonly [RegExp, Config][] = [
+const THINKING_OFF: readonly [RegExp, Config | null][] = [
+  [/image|tts|audio|live|embedding/, null],
   [/gemini-2\.5-flash/, { thinkingBudget: 0 }],
   [/gemini-2\.5-pro/, { thinkingBudget: 128 }],
-  [/gemini-(?:[3-9]|\d{2,})\b.*flash/, { thinkingLevel: 'minimal' }],
+  [/gemini-3(?:\.[15])?-flash/, { thinkingLevel: 'minimal' }],
   [/gemini-(?:[3-9]|\d{2,})\b/, { thinkingLevel: 'low' }],
 ]
 
