@@ -205,7 +205,7 @@ function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapsho
     region: endpoint.provider.region,
     context_length: endpoint.contextLength,
     max_completion_tokens: endpoint.spec.maxCompletionTokens,
-    max_prompt_tokens: endpoint.contextLength,
+    max_prompt_tokens: endpoint.maxPromptTokens,
     pricing: pricingView(endpoint.spec.pricing),
     quantization: endpoint.spec.quantization,
     supported_parameters: endpoint.spec.supportedParameters,

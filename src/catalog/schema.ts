@@ -95,6 +95,8 @@ export const EndpointSchema = z.strictObject({
   pricing: PricingSchema,
   /** Defaults to the model's context length. */
   contextLength: TokenCount.optional(),
+  /** The most prompt tokens the provider takes, where that is less than the context leaves (GPT-5: 272k of 400k). */
+  maxPromptTokens: TokenCount.optional(),
   maxCompletionTokens: TokenCount,
   supportedParameters: z.array(z.string()).default([]),
   quantization: Quantization.default('unknown'),

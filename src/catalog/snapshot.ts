@@ -12,6 +12,13 @@ export interface Endpoint {
   prices: Prices
   /** The endpoint's context window (its own, else the model's). */
   contextLength: number
+  /** The most prompt tokens it takes (its own limit, else the whole window). */
+  maxPromptTokens: number
+}
+
+/** How many tokens of prompt and max_tokens together the endpoint takes: its window, less where its prompt limit binds. Pure. */
+export function contextWindow(endpoint: Endpoint, maxTokens: number | undefined): number {
+  return Math.min(endpoint.contextLength, endpoint.maxPromptTokens + (maxTokens ?? 0))
 }
 
 export interface CatalogModel {
@@ -32,7 +39,8 @@ export function compileCatalog(document: CatalogDocument): CatalogSnapshot {
     const endpoints = model.endpoints.flatMap((spec): Endpoint[] => {
       const provider = providers.get(spec.provider)
       if (!provider) return [] // the schema rejects this; kept total for type safety
-      return [{ model, spec, provider, prices: parsePricing(spec.pricing), contextLength: spec.contextLength ?? model.contextLength }]
+      const contextLength = spec.contextLength ?? model.contextLength
+      return [{ model, spec, provider, prices: parsePricing(spec.pricing), contextLength, maxPromptTokens: Math.min(contextLength, spec.maxPromptTokens ?? contextLength) }]
     })
     models.set(model.id, { spec: model, endpoints })
   }

@@ -1,5 +1,5 @@
 import type { ProviderSpec } from '../catalog/schema'
-import type { Endpoint } from '../catalog/snapshot'
+import { contextWindow, type Endpoint } from '../catalog/snapshot'
 import { carriesDocuments, estimatePromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { takesForcedTool } from '../formats/bedrock/request'
@@ -178,7 +178,7 @@ const FILTERS: Filter[] = [
   {
     name: 'context_length',
     explains: "can fit the request's context",
-    keep: (e, facts, { output }) => output === 'count' || facts.promptTokens + (facts.maxTokens ?? 0) <= e.contextLength,
+    keep: (e, facts, { output }) => output === 'count' || facts.promptTokens + (facts.maxTokens ?? 0) <= contextWindow(e, facts.maxTokens),
   },
   {
     name: 'max_tokens',

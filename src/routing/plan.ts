@@ -1,5 +1,5 @@
 import type { ProviderSpec } from '../catalog/schema'
-import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
+import { contextWindow, type CatalogSnapshot, type Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { endpointKey, type HealthLookup, type HealthView } from '../health/types'
@@ -212,9 +212,13 @@ function fitted(all: Endpoint[], input: PlanInput, requested: string[]) {
   const asked = input.request
   const first = filter(asked)
   if (first.kept.length > 0) return { request: asked, ...first, compressed: null }
-  const windows = [...new Set(lastRemoved(all, first.funnel, 'context_length').map((endpoint) => endpoint.contextLength))].sort((a, b) => b - a)
+  const maxTokens = requestedMaxTokens(asked)
+  const removed = lastRemoved(all, first.funnel, 'context_length')
+  const windows = [...new Set(removed.map((endpoint) => contextWindow(endpoint, maxTokens)))].sort((a, b) => b - a)
+  // Compression's default (on for small models) goes by the models' windows, not by prompt limits.
+  const largest = Math.max(...removed.map((endpoint) => endpoint.contextLength))
   for (const window of windows) {
-    const shortened = compressToFit(asked, window, windows[0])
+    const shortened = compressToFit(asked, window, largest)
     if (!shortened) continue
     const again = filter(shortened.request)
     if (again.kept.length > 0) return { request: shortened.request, ...again, compressed: shortened.compression }
@@ -278,7 +282,7 @@ function noEndpoints(requested: string[], all: Endpoint[], funnel: FilterStep[],
   const maxTokens = requestedMaxTokens(request)
   if (last.filter === 'context_length') {
     const prompt = contextPromptTokens(request)
-    const largest = Math.max(...removed.map((endpoint) => endpoint.contextLength))
+    const largest = Math.max(...removed.map((endpoint) => contextWindow(endpoint, maxTokens)))
     const total = prompt + (maxTokens ?? 0)
     const parts = maxTokens === undefined ? `about ${prompt} in the messages` : `about ${prompt} in the messages, ${maxTokens} for max_tokens`
     // OpenAI's wording, which clients that compact or trim a conversation look for. The window is

@@ -57,7 +57,7 @@ const Model = z.looseObject({
   cost: z
     .looseObject({ input: z.number(), output: z.number(), cache_read: z.number().optional(), cache_write: z.number().optional() })
     .optional(),
-  limit: z.looseObject({ context: z.number(), output: z.number() }).optional(),
+  limit: z.looseObject({ context: z.number(), output: z.number(), input: z.number().optional().catch(undefined) }).optional(),
 })
 type Model = z.infer<typeof Model>
 
@@ -110,7 +110,7 @@ function knownProvider(provider: Provider): ImportedProvider['known'] {
 function toEntry(model: Model, sourceId: string, provider: string, aliases: Record<string, string> = {}): ImportedEntry | string {
   if (!model.cost) return 'no cost'
   if (!model.limit) return 'no limit'
-  const { context, output: maxOutput } = model.limit
+  const { context, output: maxOutput, input: maxInput } = model.limit
   if (!isTokenCount(context) || !isTokenCount(maxOutput)) return `limit ${context}/${maxOutput} is not a positive token count`
   const pricing = exactPricing(
     [
@@ -143,6 +143,8 @@ function toEntry(model: Model, sourceId: string, provider: string, aliases: Reco
       upstreamModel: model.id,
       pricing,
       contextLength: context,
+      // The prompt's own limit, where the window would allow more (GPT-5 takes 272k of its 400k).
+      ...(maxInput !== undefined && isTokenCount(maxInput) && maxInput < context ? { maxPromptTokens: maxInput } : {}),
       maxCompletionTokens: maxOutput,
       supportedParameters: [
         'max_tokens',

@@ -60,6 +60,15 @@ describe('importModelsDev', () => {
     expect(modelNamed(id)).toMatchObject(shape)
   })
 
+  it('keeps a prompt limit below the context window (GPT-5: 272k of 400k) as the endpoint’s maxPromptTokens', () => {
+    const gpt5 = { id: 'gpt-5', name: 'GPT-5', tool_call: true, modalities: { input: ['text'], output: ['text'] }, cost: { input: 1.25, output: 10 }, limit: { context: 400000, input: 272000, output: 128000 } }
+    const whole = { ...gpt5, id: 'gpt-whole', limit: { context: 128000, input: 128000, output: 16384 } }
+    const source = { openai: { id: 'openai', npm: '@ai-sdk/openai', name: 'OpenAI', models: { 'gpt-5': gpt5, 'gpt-whole': whole } } }
+    const { models } = importModelsDev(source, { providers: [{ source: 'openai', id: 'openai' }], aliases: {} })
+    expect(models.find((model) => model.id === 'openai/gpt-5')?.endpoints[0]).toMatchObject({ contextLength: 400000, maxPromptTokens: 272000, maxCompletionTokens: 128000 })
+    expect(models.find((model) => model.id === 'openai/gpt-whole')?.endpoints[0]).not.toHaveProperty('maxPromptTokens')
+  })
+
   it('derives the parameters an endpoint honours from the capability flags', () => {
     expect(modelNamed('groq/openai-gpt-oss-120b')?.endpoints[0]?.supportedParameters).toEqual([
       'max_tokens', 'temperature', 'tools', 'tool_choice', 'reasoning', 'include_reasoning',
