@@ -196,6 +196,15 @@ export async function relay(
   const idle = idleWatchdog(ctx.config.TIMEOUT_IDLE_MS)
   const interrupt = () => void upstream.reader.cancel().catch(() => {})
   const awaitingUsage = () => state.finished && state.usage === null
+  // An upstream that is working but shows nothing (Claude thinking with its display omitted sends
+  // only pings) keeps the client's connection warm too: proxies between cut a silent one.
+  let lastBeat = ctx.clock()
+  const beat = async () => {
+    const now = ctx.clock()
+    if (now - lastBeat < ctx.config.STREAM_KEEPALIVE_MS) return
+    lastBeat = now
+    await sink.send(ctx.renderer.keepAlive)
+  }
   void sink.hangUp.then(() => {
     if (!sink.gone) return
     if (awaitingUsage()) setTimeout(interrupt, Math.min(USAGE_DRAIN_MS, ctx.config.TIMEOUT_IDLE_MS))
@@ -221,10 +230,12 @@ export async function relay(
       if (read.done || isDoneSentinel(read.value)) break
       // Time spent waiting on a slow client is not upstream silence.
       idle.pause()
+      const progress = sink.progress
       for (const event of call.decodeStream(read.value)) {
         await handle(event)
         if (state.failure) break
       }
+      if (sink.progress === progress && !state.failure) await beat()
       sink.progress++
       idle.resume()
       awaitEnd()

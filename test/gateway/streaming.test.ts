@@ -2,9 +2,9 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
-import { ALPHA, GAMMA } from '../support/catalog'
+import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { BASE, chat, type ErrorJson, generationOf, readSse, setUpGateway } from '../support/gateway'
-import { data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, anthropicTextEvents, data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -94,6 +94,42 @@ describe('streaming relay', () => {
     const fragments = chunks.flatMap((c) => (c.choices as any[]).flatMap((choice) => choice.delta?.tool_calls ?? []))
     expect(fragments[0]).toMatchObject({ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather' } })
     expect(fragments.map((fragment) => fragment.function.arguments).join('')).toBe('{"city":"Paris"}')
+  })
+
+  it('sends keep-alives while an open upstream works and shows nothing (Claude thinking with its display omitted, pinging)', async () => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 120))
+    const events = [
+      anthropicEvent('message_start', { message: { id: 'msg_up', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
+      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
+      null,
+      anthropicEvent('ping', {}),
+      null,
+      anthropicEvent('ping', {}),
+      anthropicEvent('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig' } }),
+      anthropicEvent('content_block_stop', { index: 0 }),
+      ...anthropicTextEvents('Done.').slice(1),
+    ]
+    fakeUpstreams({
+      [BETA]: () => {
+        const encoder = new TextEncoder()
+        const body = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (const event of events) {
+              if (event === null) await pause()
+              else controller.enqueue(encoder.encode(event))
+            }
+            controller.close()
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+      },
+    })
+    const { response, ctx } = await chatWith({ STREAM_KEEPALIVE_MS: '50' }, { ...ask, model: 'test/claude' })
+    const text = await response.text()
+    await waitOnExecutionContext(ctx)
+    // Upstream pings 120 ms apart: each is past the 50 ms interval, so each sends one.
+    expect(text.match(/: MERIDIAN PROCESSING/g)).toHaveLength(2)
+    expect(text).toContain('Done.')
   })
 
   it('sends keep-alive comments while the upstream is slow to start', async () => {
