@@ -44,7 +44,7 @@ export interface PlanInput {
   minSamples: number
   /** HEALTH_STALE_MS: a latency figure older than this is renewed by one request (see `explores`). */
   staleMs: number
-  /** Endpoints a request of this isolate is already renewing (their stale figure counts as it is). */
+  /** Endpoints a request of this isolate is already renewing or probing (a stale figure counts as it is; a half-open circuit is avoided). */
   exploring: (key: string) => boolean
   /** ROUTING_MODE: the baselines ignore health and geography (`ordered`) or rank at random. */
   mode: 'nearest-healthy' | 'ordered' | 'random'
@@ -88,8 +88,9 @@ export interface RoutePlan {
   /** What to send: the client's request, or it shortened to fit a window (compression.ts). */
   request: ChatRequest
   /**
-   * The endpoint this request tries first to renew its stale latency figure, or null. The caller
-   * marks it as being explored, so that one request at a time pays for the renewal.
+   * The endpoint this request tries first to renew its stale latency figure, or as the probe of its
+   * half-open circuit, or null. The caller marks it as being explored, so that one request at a
+   * time pays for the renewal, or waits on a provider that may still be failing.
    */
   explores: string | null
   /** Null unless PlanInput.trace asked for it. */
@@ -159,7 +160,15 @@ export function planRoute(input: PlanInput): RoutePlan {
   const assumedTtfbOf = (endpoint: Endpoint) =>
     isStale(views.get(endpoint)) && !input.exploring(endpointKey(endpoint.model.id, endpoint.provider.id)) ? bestFreshTtfbMs : null
   const scoreOf = (endpoint: Endpoint) =>
-    scoreEndpoint(endpoint, views.get(endpoint), informed ? client : null, input.now, input.minSamples, informed ? assumedTtfbOf(endpoint) : null)
+    scoreEndpoint(
+      endpoint,
+      views.get(endpoint),
+      informed ? client : null,
+      input.now,
+      input.minSamples,
+      informed ? assumedTtfbOf(endpoint) : null,
+      informed && input.exploring(endpointKey(endpoint.model.id, endpoint.provider.id)),
+    )
   // Without health or geography every score is equal: `ordered` keeps catalog order (no band),
   // `random` makes the whole field one band, shuffled with equal weights.
   const tieBandMs = input.mode === 'ordered' ? 0 : input.mode === 'random' ? Number.POSITIVE_INFINITY : input.tieBandMs
@@ -187,7 +196,8 @@ export function planRoute(input: PlanInput): RoutePlan {
   return {
     endpoints: ranked.map((s) => s.endpoint),
     request,
-    explores: first?.ttfbAssumed ? first.key : null,
+    // A stale figure being renewed, or a half-open circuit being probed: one request at a time.
+    explores: first?.ttfbAssumed || first?.circuit === 'half_open' ? first.key : null,
     trace: input.trace
       ? {
           client: client ? { latitude: client.lat, longitude: client.lon, colo: client.colo } : null,

@@ -10,7 +10,8 @@ import { type CircuitState, endpointKey, type HealthView } from '../health/types
  * score            = expected latency × (1 + HEALTH_PENALTY × recent error rate)     (lower is better)
  *                    — the error rate counts only from `minSamples` attempts in the window, so one
  *                    transient failure does not reorder routing (three in a row open the circuit)
- * tier             = 0 usable (closed or half-open circuit), 1 avoid (open circuit or cooling after a 429)
+ * tier             = 0 usable (closed or half-open circuit), 1 avoid (open circuit, cooling after a 429,
+ *                    or half-open with another request already its probe)
  */
 
 export interface Geo {
@@ -66,6 +67,8 @@ export function scoreEndpoint(
    * the TTFB to assume instead, the best fresh one (optimism under uncertainty, see plan.ts).
    */
   assumedTtfbMs: number | null = null,
+  /** Another request of this isolate is the half-open circuit's probe: this one waits for its outcome elsewhere. */
+  probed = false,
 ): Scored {
   const distance = client ? distanceKm(client, endpoint.provider.region) : null
   const networkMs = distance === null ? 0 : distance / KM_PER_MS_ROUND_TRIP
@@ -89,7 +92,7 @@ export function scoreEndpoint(
     coolingUntil,
     expectedMs,
     score: expectedMs * (1 + HEALTH_PENALTY * errorRate),
-    tier: circuit === 'open' || coolingUntil !== null ? 1 : 0,
+    tier: circuit === 'open' || coolingUntil !== null || (probed && circuit === 'half_open') ? 1 : 0,
     price: {
       prompt: Number(endpoint.spec.pricing.prompt) * 1e6,
       completion: Number(endpoint.spec.pricing.completion) * 1e6,
