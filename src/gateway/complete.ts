@@ -47,7 +47,7 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
   // Settlement first: nothing may keep it from running.
   ctx.later(() => {
     ctx.finish(outcome, at)
-    observeSuccess(ctx, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
+    observeSuccess(ctx, outcome, attempts, at)
   })
   return Response.json(
     { ...(await ctx.renderer.json(meta, completion, report, ctx.request)), ...routeDebug(ctx, attempts) },

@@ -108,11 +108,13 @@ export const CLIENT_DISCONNECTED = 'client disconnected'
 export function observeSuccess(
   ctx: Pick<ExecutionContext, 'clock' | 'startedAt' | 'observe' | 'stream'>,
   outcome: RequestOutcome,
-  upstreamTtfbMs: number,
+  attempts: readonly AttemptRecord[],
   now: number,
 ): void {
   if (!outcome.endpoint || outcome.status === 'error') return
-  const generatingMs = now - ctx.startedAt - upstreamTtfbMs
+  const upstreamTtfbMs = attempts.at(-1)?.latencyMs ?? 0
+  // Generation runs from the serving attempt's first byte: earlier attempts' time is not its own.
+  const generatingMs = now - ctx.startedAt - attempts.reduce((sum, attempt) => sum + attempt.latencyMs, 0)
   const tokens = outcome.report?.usage.completionTokens ?? 0
   ctx.observe({
     endpoint: endpointKey(outcome.endpoint.model.id, outcome.endpoint.provider.id),

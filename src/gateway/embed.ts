@@ -78,7 +78,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
   // Settlement first: nothing may keep it from running.
   ctx.later(() => {
     ctx.finish(outcome, at)
-    observeSuccess({ ...ctx, stream: false }, outcome, attempts.at(-1)?.latencyMs ?? 0, at)
+    observeSuccess({ ...ctx, stream: false }, outcome, attempts, at)
   })
   const meta = { id: identity.id, model: endpoint.model.id, provider: endpoint.provider.name }
   return Response.json(

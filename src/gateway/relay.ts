@@ -279,7 +279,7 @@ export async function relay(
   // Once the stream's last messages have been handed on. Settlement first: nothing may keep it from running.
   ctx.later(() => {
     ctx.finish(outcome, at)
-    if (!failure) observeSuccess(ctx, outcome, opened.attempts.at(-1)?.latencyMs ?? 0, at)
+    if (!failure) observeSuccess(ctx, outcome, opened.attempts, at)
     else if (!gone) {
       // An endpoint that dies after its first token must still open its circuit.
       const kind = failure.status === 408 ? 'timeout' : failureKind

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { localView } from '../../src/health/local'
 import { ALPHA, GAMMA } from '../support/catalog'
-import { BASE, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, never, openaiCompletion } from '../support/upstream'
+import { BASE, chat, setUpGateway } from '../support/gateway'
+import { fakeUpstreams, jsonResponse, never, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
-/** A half-open circuit lets one probe through (docs/health.md): the rest go elsewhere until its outcome is known. */
+/** What requests through the gateway tell health, and how routing acts on it (docs/health.md). */
 
 const tenant = setUpGateway()
 
@@ -32,5 +32,24 @@ describe('a half-open circuit', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => chatWith(settings, ask)))
     for (const answer of answers) expect(answer.status).toBe(200)
     expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+  })
+})
+
+describe('throughput after a failover', () => {
+  it('is measured from the serving attempt’s first byte: a slow failed first attempt does not count against it', async () => {
+    fakeUpstreams({
+      [ALPHA]: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 800))
+        return jsonResponse({ error: { message: 'overloaded' } }, 503)
+      },
+      [GAMMA]: () => sseResponse(openaiStreamEvents(Array.from({ length: 40 }, (_, i) => `t${i} `))),
+    })
+    const response = await chat(tenant.key, { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } })
+    expect(response.headers.get('x-meridian-attempts')).toBe('2')
+    await response.text()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const gamma = localView(env, 'test/chat@gamma', Date.now())
+    // The same stream with no failover measures about 2,000 tokens a second; over the 800 ms of the failed attempt, about 50.
+    expect(gamma?.tokensPerSecond).toBeGreaterThan(200)
   })
 })
