@@ -7,6 +7,7 @@ import type { ExecutionContext } from './context'
 import { retryAfterMs } from '../health/classify'
 import { finalError, forClient, isRetryable, observationKind, providerSecrets, type Failure, type FailureOutcome } from './failures'
 import { endpointKey } from '../health/types'
+import { clearExploring } from '../health/local'
 
 /**
  * The attempt loop shared by streaming and non-streaming requests: try the planned endpoints in
@@ -69,7 +70,7 @@ export async function tryPrepared<T, Call>(
   const attempts: AttemptRecord[] = []
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
-  // Per model, the largest window its provider found the prompt too long for: its endpoints with no larger one would too.
+  // Per model, the most prompt an endpoint that found it too long takes: its endpoints that take no more would refuse it too.
   // (Another model counts its tokens with its own tokenizer.)
   const tooLongFor = new Map<string, number>()
   // Models whose request was refused as such: the rest of their endpoints would refuse it too.
@@ -78,7 +79,7 @@ export async function tryPrepared<T, Call>(
   for (const endpoint of ctx.plan) {
     if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
-    if (endpoint.contextLength <= (tooLongFor.get(endpoint.model.id) ?? 0) || refused.has(endpoint.model.id)) continue
+    if (endpoint.maxPromptTokens <= (tooLongFor.get(endpoint.model.id) ?? 0) || refused.has(endpoint.model.id)) continue
     const started = ctx.clock()
     const result = await prepareAndAttempt(ctx, endpoint, prepare, attempt)
     const ended = ctx.clock()
@@ -91,11 +92,15 @@ export async function tryPrepared<T, Call>(
     })
     if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
     // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health.
-    if (ctx.clientGone.aborted) return clientLeft()
+    if (ctx.clientGone.aborted) {
+      clearExploring(ctx.env, endpointKey(endpoint.model.id, endpoint.provider.id))
+      return clientLeft()
+    }
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     // A request this endpoint could not be sent (no status) does not hide what an earlier provider answered.
     if (!last || result.failure.status !== null || result.failure.outcome !== 'rejected') last = { failure: result.failure, endpoint }
-    if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, Math.max(tooLongFor.get(endpoint.model.id) ?? 0, endpoint.contextLength))
+    // The prompt it could take: an endpoint of the same window without that endpoint's prompt limit may take more.
+    if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, Math.max(tooLongFor.get(endpoint.model.id) ?? 0, endpoint.maxPromptTokens))
     // An answer too large to read was billed by its provider, and another would be too: nothing more.
     if (result.failure.outcome === 'too_large') break
     // As on OpenRouter, any other error may move on to the next model of `models`.
@@ -109,9 +114,12 @@ export async function tryPrepared<T, Call>(
 
 function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failure, at: number, latencyMs: number): void {
   const kind = observationKind(failure)
-  if (!kind) return
+  const key = endpointKey(endpoint.model.id, endpoint.provider.id)
+  // The provider answered, but not in a way health judges (the request's own fault): a renewal or
+  // half-open probe it was is over all the same, or the endpoint would stay avoided.
+  if (!kind) return clearExploring(ctx.env, key)
   ctx.observe({
-    endpoint: endpointKey(endpoint.model.id, endpoint.provider.id),
+    endpoint: key,
     kind,
     at,
     ttfbMs: kind === 'timeout' ? latencyMs : null,

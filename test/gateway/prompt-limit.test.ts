@@ -36,6 +36,14 @@ describe('an endpoint’s prompt limit', () => {
     expect(short.headers.get('x-meridian-provider')).toBe('alpha')
   })
 
+  it('refused by its provider as too long, still moves on to an endpoint of the same window without that limit', async () => {
+    const tooLong = () => jsonResponse({ error: { message: "This model's maximum prompt length is 1000 tokens. Please reduce the length of the messages (context length)" } }, 400)
+    const upstream = fakeUpstreams({ [ALPHA]: tooLong, [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(tenant.key, { model: 'test/chat', messages: [{ role: 'user', content: 'a prompt alpha counts as long' }], provider: { order: ['alpha', 'gamma'] } })
+    expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual([new URL(ALPHA).port, new URL(GAMMA).port])
+    expect(response.status).toBe(200)
+  })
+
   it('is the window a 400 context_length_exceeded names when only that endpoint is allowed', async () => {
     const response = await chat(tenant.key, { model: 'test/chat', messages: long, max_tokens: 100, provider: { only: ['alpha'] } })
     expect(response.status).toBe(400)

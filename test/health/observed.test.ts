@@ -35,6 +35,33 @@ describe('a half-open circuit', () => {
   })
 })
 
+describe('a half-open probe whose outcome health does not judge', () => {
+  it('ends the probe: the provider answered, so the next request may try it', async () => {
+    const settings = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
+    let alpha: 'hang' | 'refuse' | 'serve' = 'hang'
+    const upstream = fakeUpstreams({
+      [ALPHA]: () =>
+        alpha === 'hang'
+          ? never()
+          : alpha === 'refuse'
+            ? jsonResponse({ error: { message: "Invalid value for 'messages'", type: 'invalid_request_error' } }, 400)
+            : jsonResponse(openaiCompletion({ content: 'from alpha' })),
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
+    for (let i = 0; i < 3; i++) expect((await chatWith(settings, ask)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
+    alpha = 'refuse'
+    expect((await chatWith(settings, ask)).status).toBe(400)
+    alpha = 'serve'
+    const before = upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length
+    const next = await chatWith(settings, ask)
+    expect(next.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+  })
+})
+
 describe('throughput after a failover', () => {
   it('is measured from the serving attempt’s first byte: a slow failed first attempt does not count against it', async () => {
     fakeUpstreams({
