@@ -1,12 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
 import worker from '../../src/index'
-import { testCatalog } from '../support/catalog'
 import { BASE, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams } from '../support/upstream'
 import { event } from '../fixtures/bedrock/frames'
+import { BEDROCK, bedrockModel, withBedrock } from '../fixtures/bedrock/catalog'
 
 /**
  * Claude thinking on Bedrock with its display omitted sends nothing until the thinking ends:
@@ -14,25 +13,8 @@ import { event } from '../fixtures/bedrock/frames'
  * TIMEOUT_FIRST_BYTE_REASONING_MS for its first event, as OpenAI's reasoning models do.
  */
 
-const BEDROCK = 'http://127.0.0.1:9301'
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
-const catalog: CatalogInput = {
-  ...testCatalog,
-  providers: [
-    ...testCatalog.providers,
-    { id: 'bedrock', name: 'Bedrock', format: 'bedrock', baseUrl: BEDROCK, apiKeyEnv: 'TEST_BEDROCK_CREDENTIALS', region: { name: 'us-west-2', lat: 45.8, lon: -119.7 }, dataCollection: 'deny' },
-  ],
-  models: [
-    ...testCatalog.models,
-    {
-      id: 'test/sonnet',
-      name: 'test/sonnet',
-      contextLength: 200_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [{ provider: 'bedrock', upstreamModel: SONNET, pricing: { prompt: '0.000003', completion: '0.000015' }, maxCompletionTokens: 64000, supportedParameters: ['max_tokens', 'reasoning', 'include_reasoning'] }],
-    },
-  ],
-}
+const catalog = withBedrock(bedrockModel('test/sonnet', SONNET, ['max_tokens', 'reasoning', 'include_reasoning']))
 const tenant = setUpGateway(catalog)
 
 /** messageStart at once; the signature (thinking omitted) and the answer 60 ms later. */

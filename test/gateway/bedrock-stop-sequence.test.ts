@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
-import { testCatalog } from '../support/catalog'
 import { chat, namedEvents, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, type RecordedCall } from '../support/upstream'
 import { event, eventStreamResponse } from '../fixtures/bedrock/frames'
+import { bedrockModel, BEDROCK, withBedrock } from '../fixtures/bedrock/catalog'
 
 /**
  * Claude on Bedrock says which stop sequence matched only when the request asks for its
  * `/stop_sequence` response field; /v1/messages names it, as Anthropic's API does.
  */
 
-const BEDROCK = 'http://127.0.0.1:9301'
-const catalog: CatalogInput = {
-  ...testCatalog,
-  providers: [
-    ...testCatalog.providers,
-    { id: 'bedrock', name: 'Bedrock', format: 'bedrock', baseUrl: BEDROCK, apiKeyEnv: 'TEST_BEDROCK_CREDENTIALS', region: { name: 'us-west-2', lat: 45.8, lon: -119.7 }, dataCollection: 'deny' },
-  ],
-  models: [
-    ...testCatalog.models,
-    {
-      id: 'test/sonnet',
-      name: 'test/sonnet',
-      contextLength: 200_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [{ provider: 'bedrock', upstreamModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', pricing: { prompt: '0.000003', completion: '0.000015' }, maxCompletionTokens: 64000, supportedParameters: ['max_tokens', 'stop'] }],
-    },
-  ],
-}
+const catalog = withBedrock(bedrockModel('test/sonnet', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', ['max_tokens', 'stop']))
 const tenant = setUpGateway(catalog)
 /** Bedrock gives the field only when the request asks for it by path. */
 const asked = (call: RecordedCall) => ((call.body.additionalModelResponseFieldPaths as string[] | undefined) ?? []).includes('/stop_sequence')

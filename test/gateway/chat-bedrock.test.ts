@@ -1,41 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
-import { testCatalog } from '../support/catalog'
 import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../support/upstream'
 import text from '../fixtures/bedrock/converse-text.json'
 import { event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
+import { BEDROCK, bedrockModel, withBedrock } from '../fixtures/bedrock/catalog'
 
-// A loopback stand-in: the signing region then comes from the catalog region's name.
-const BEDROCK = 'http://127.0.0.1:9301'
 const MODEL_ID = 'anthropic.claude-test-v1:0'
 
 /** The shared test catalog plus one Bedrock provider serving test/bedrock. */
-const catalog: CatalogInput = {
-  ...testCatalog,
-  providers: [
-    ...testCatalog.providers,
-    { id: 'bedrock', name: 'Bedrock', format: 'bedrock', baseUrl: BEDROCK, apiKeyEnv: 'TEST_BEDROCK_CREDENTIALS', region: { name: 'us-west-2', lat: 45.8, lon: -119.7 }, dataCollection: 'deny' },
-  ],
-  models: [
-    ...testCatalog.models,
-    {
-      id: 'test/bedrock',
-      name: 'test/bedrock',
-      contextLength: 200_000,
-      modalities: { input: ['text', 'image'], output: ['text'] },
-      endpoints: [
-        {
-          provider: 'bedrock',
-          upstreamModel: MODEL_ID,
-          pricing: { prompt: '0.000003', completion: '0.000015' },
-          maxCompletionTokens: 8192,
-          supportedParameters: ['temperature', 'tools', 'tool_choice', 'max_tokens', 'stop'],
-        },
-      ],
-    },
-  ],
-}
+const catalog = withBedrock(bedrockModel('test/bedrock', MODEL_ID, ['temperature', 'tools', 'tool_choice', 'max_tokens', 'stop'], { input: ['text', 'image'], maxCompletionTokens: 8192 }))
 
 const tenant = setUpGateway(catalog)
 

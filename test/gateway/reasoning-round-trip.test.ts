@@ -51,6 +51,7 @@ describe('DeepSeek', () => {
   it.each([
     ['reasoning', { reasoning: 'I should call the tool.' }],
     ['reasoning_details', { reasoning_details: [{ type: 'reasoning.text', text: 'I should call ', index: 0 }, { type: 'reasoning.text', text: 'the tool.', index: 1 }] }],
+    ['reasoning_content, as a client of DeepSeek’s own API sends it', { reasoning_content: 'I should call the tool.' }],
   ])('is sent an earlier turn’s %s back as reasoning_content', async (_label, reasoning) => {
     const upstream = fakeUpstreams({ [DEEPSEEK]: () => jsonResponse(openaiCompletion()) })
     const response = await chat(tenant.key, {
@@ -67,22 +68,6 @@ describe('DeepSeek', () => {
     expect(sent).toMatchObject({ role: 'assistant', reasoning_content: 'I should call the tool.' })
     expect(sent).not.toHaveProperty('reasoning')
     expect(sent).not.toHaveProperty('reasoning_details')
-  })
-
-  it('is sent the reasoning_content a client of DeepSeek’s own API sent back itself', async () => {
-    const upstream = fakeUpstreams({ [DEEPSEEK]: () => jsonResponse(openaiCompletion()) })
-    const response = await chat(tenant.key, {
-      model: 'rv/deepseek',
-      tools,
-      messages: [
-        { role: 'user', content: 'Weather in Oslo?' },
-        { role: 'assistant', content: null, reasoning_content: 'I should call the tool.', tool_calls: [call] },
-        { role: 'tool', tool_call_id: 'call_1', content: '12C' },
-      ],
-    })
-    expect(response.status).toBe(200)
-    const sent = (upstream.calls[0]!.body as { messages: Record<string, unknown>[] }).messages
-    expect(sent[1]).toMatchObject({ role: 'assistant', reasoning_content: 'I should call the tool.' })
   })
 
   it('is sent an empty reasoning_content on a tool-call turn whose client kept no reasoning, and none on other turns', async () => {
