@@ -130,7 +130,7 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
     circuit: circuitAt(state, now),
     coolingUntil: state.coolingUntil !== null && state.coolingUntil > now ? state.coolingUntil : null,
     errorRate: ok + failed === 0 ? 0 : failed / (ok + failed),
-    samples: ok + failed + limited,
+    samples: ok + failed,
     ttfbMs: state.ttfbMs,
     tokensPerSecond: state.tokensPerSecond,
     lastSeen: state.lastSeen,

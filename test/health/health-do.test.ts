@@ -44,7 +44,7 @@ describe('HealthDO reports', () => {
     await evictDurableObject(stub())
     const stats = await stub().stats(now)
     expect(stats.endpoints['m/a@p']).toMatchObject({ samples: 3, errorRate: 1 / 3, ttfbMs: 120, circuit: 'closed', uptime_last_5m: (2 / 3) * 100 })
-    expect(stats.endpoints['m/b@p']).toMatchObject({ samples: 1, coolingUntil: now + config.COOLDOWN_DEFAULT_MS })
+    expect(stats.endpoints['m/b@p']).toMatchObject({ samples: 0, coolingUntil: now + config.COOLDOWN_DEFAULT_MS })
   })
 
   it('schedules a publish as soon as one is allowed', async () => {

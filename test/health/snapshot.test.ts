@@ -86,7 +86,7 @@ describe('currentHealth', () => {
     const health = await currentHealth(env, () => {}, clock)
     // The local circuit opened at once; the error rate stays the richer (global) view's, with its 40 samples.
     expect(health('m/merge@p')).toMatchObject({ circuit: 'open', errorRate: 0, samples: 40, ttfbMs: 300 })
-    expect(health('m/local-only@p')).toMatchObject({ coolingUntil: clock + 5_000, samples: 1 })
+    expect(health('m/local-only@p')).toMatchObject({ coolingUntil: clock + 5_000, samples: 0 })
 
     forgetLocalHealth(env)
     const forgotten = await currentHealth(env, () => {}, clock)

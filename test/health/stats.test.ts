@@ -92,7 +92,8 @@ describe('429 cooling', () => {
     { name: 'without Retry-After (COOLDOWN_DEFAULT_MS)', retryAfterMs: null, until: T + 30_000 },
   ])('$name', ({ retryAfterMs, until }) => {
     const state = fold([observation('rate_limited', T, { retryAfterMs })])
-    expect(viewOf(state, T, CONFIG)).toMatchObject({ coolingUntil: until, circuit: 'closed', errorRate: 0, samples: 1 })
+    // A 429 is no judged attempt: it cools the endpoint and counts toward neither the error rate nor its samples.
+    expect(viewOf(state, T, CONFIG)).toMatchObject({ coolingUntil: until, circuit: 'closed', errorRate: 0, samples: 0 })
     expect(viewOf(state, until - 1, CONFIG).coolingUntil).toBe(until)
     expect(viewOf(state, until, CONFIG).coolingUntil).toBeNull()
     expect(endpointStats(state, T).cooling_until).toBe(until)

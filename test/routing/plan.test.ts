@@ -4,6 +4,8 @@ import { ChatRequest } from '../../src/formats/openai/request'
 import { planRoute } from '../../src/routing/plan'
 import { ProviderPreferences } from '../../src/routing/preferences'
 import { allowedCandidates } from '../../src/tenancy/ledger'
+import { viewOf } from '../../src/health/stats'
+import { CONFIG, fold, observation } from '../health/support'
 import { CLIENTS, NOW, plan, planInput, route, view } from './fixtures'
 
 function refusal(run: () => unknown): GatewayError {
@@ -103,6 +105,22 @@ describe('nearest healthy by default', () => {
 
   it('does not spread beyond the tie band', () => {
     for (const r of [0, 0.5, 0.99]) expect(route({}, { client: CLIENTS.frankfurt!, tieBandMs: 10, random: () => r })[0]).toBe('eu')
+  })
+})
+
+describe('429s and the minimum sample count', () => {
+  it('one transient failure among 429s does not reorder routing: 429s are not judged attempts', () => {
+    const eu = { endpoint: 'x/chat@eu' }
+    const t0 = NOW - 20_000
+    const state = fold([
+      observation('success', t0, { ...eu, ttfbMs: 300 }),
+      ...Array.from({ length: 4 }, (_, i) => observation('rate_limited', t0 + 1_000 + i, { ...eu, retryAfterMs: 1_000 })),
+      observation('server_error', t0 + 2_000, eu),
+    ])
+    const euView = viewOf(state, NOW, CONFIG)
+    expect(euView).toMatchObject({ circuit: 'closed', coolingUntil: null, errorRate: 0.5, samples: 2 })
+    const usView = { ...euView, errorRate: 0, samples: 10, lastSeen: NOW - 1_000 }
+    expect(route({}, { client: CLIENTS.frankfurt!, healthy: { 'x/chat@eu': { ...euView, lastSeen: NOW - 1_000 }, 'x/chat@us': usView } })[0]).toBe('eu')
   })
 })
 
