@@ -52,6 +52,13 @@ export interface EndpointHealth {
   ttfbSamples: Sample[]
   throughputSamples: Sample[]
   lastSeen: number | null
+  /** The latest success or failure (not a 429): when, and whether it succeeded. Absent in states kept before it was. */
+  lastJudged?: Judged | null
+}
+
+export interface Judged {
+  at: number
+  ok: boolean
 }
 
 /** OpenRouter's live endpoint fields. Uptime in percent, latency in seconds, throughput in tokens/s. */
@@ -103,8 +110,10 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
     health.coolingUntil = Math.max(health.coolingUntil ?? until, until)
   } else if (isFailure(kind)) {
     onFailure(health, at, config)
+    health.lastJudged = latest(health.lastJudged, { at, ok: false })
   } else {
     onSuccess(health, at)
+    health.lastJudged = latest(health.lastJudged, { at, ok: true })
     // Only successes feed latency and throughput: a fast 500 must not look like a fast provider.
     const weight = sampleWeight(quietMs, config)
     if (observation.ttfbMs !== null) {
@@ -117,6 +126,10 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
     }
   }
   return health
+}
+
+function latest(current: Judged | null | undefined, next: Judged): Judged {
+  return current && current.at > next.at ? current : next
 }
 
 export function circuitAt(state: EndpointHealth, now: number): CircuitState {
@@ -134,6 +147,7 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
     ttfbMs: state.ttfbMs,
     tokensPerSecond: state.tokensPerSecond,
     lastSeen: state.lastSeen,
+    lastJudged: state.lastJudged ?? null,
   }
 }
 
@@ -141,8 +155,11 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
 /**
  * Local and global views of one endpoint. The global one is a published snapshot, up to
  * HEALTH_PUBLISH_MS + HEALTH_REFRESH_MS old; this isolate's own observations are current. So:
- * - circuit: an open local circuit wins at once; otherwise the fresher view decides, so a local
- *   half-open probe that succeeded is not overruled by a stale global "open";
+ * - circuit: an open local circuit wins at once. Where the global one is open or half-open (which
+ *   this isolate may not have seen happen), this isolate's own success or failure since the
+ *   global view's last observation decides as a probe's would: while half-open a success closes it
+ *   (and the failures that opened it no longer count: the error rate is this isolate's) and a
+ *   failure re-opens it; while open, neither moves it. Otherwise the fresher view decides;
  * - cooling: the later of the two;
  * - speeds: this isolate's, when it has observed the endpoint recently and no later than the
  *   global view has (a latency spike shows within a few requests, not after the next snapshot,
@@ -155,18 +172,30 @@ export function mergeViews(local?: HealthView, global?: HealthView): HealthView 
   const laterOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b))
   const localIsFresher = (local.lastSeen ?? 0) >= (global.lastSeen ?? 0)
   const recentLocal = local.samples > 0 && localIsFresher
+  const circuit = mergedCircuit(local, global, localIsFresher)
+  // Rate and sample count come from the same view (the one with more samples), so routing's
+  // minimum-sample rule holds: one local failure must not borrow the global view's sample count.
+  // The global view already includes this isolate's flushed observations: adding would double count.
+  // A circuit this isolate's probe closed takes its rate: the failures that opened it are cleared.
+  const rated = circuit === 'closed' && global.circuit !== 'closed' ? local : richer
   return {
-    circuit: local.circuit === 'open' || localIsFresher ? local.circuit : global.circuit,
+    circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
-    // Rate and sample count come from the same view (the one with more samples), so routing's
-    // minimum-sample rule holds: one local failure must not borrow the global view's sample count.
-    // The global view already includes this isolate's flushed observations: adding would double count.
-    errorRate: richer.errorRate,
-    samples: richer.samples,
+    errorRate: rated.errorRate,
+    samples: rated.samples,
     ttfbMs: (recentLocal ? local.ttfbMs : null) ?? global.ttfbMs ?? local.ttfbMs,
     tokensPerSecond: (recentLocal ? local.tokensPerSecond : null) ?? global.tokensPerSecond ?? local.tokensPerSecond,
     lastSeen: laterOf(local.lastSeen, global.lastSeen),
   }
+}
+
+function mergedCircuit(local: HealthView, global: HealthView, localIsFresher: boolean): HealthView['circuit'] {
+  if (local.circuit === 'open') return 'open'
+  if (global.circuit === 'closed') return localIsFresher ? local.circuit : global.circuit
+  const judged = local.lastJudged
+  if (!judged || judged.at <= (global.lastSeen ?? 0)) return local.circuit === 'half_open' && localIsFresher ? 'half_open' : global.circuit
+  if (global.circuit === 'open') return 'open'
+  return judged.ok ? 'closed' : 'open'
 }
 
 export function endpointStats(state: EndpointHealth, now: number): EndpointStats {

@@ -36,6 +36,8 @@ export interface HealthView {
   tokensPerSecond: number | null
   /** Unix ms of the last observation, or null. */
   lastSeen: number | null
+  /** This isolate's latest success or failure (its own view only: the published snapshot has none). */
+  lastJudged?: { at: number; ok: boolean } | null
 }
 
 export function endpointKey(modelId: string, providerId: string): string {

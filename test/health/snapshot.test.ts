@@ -5,7 +5,8 @@ import { HEALTH_KV_KEY } from '../../src/health/health-do'
 import { forgetLocalHealth, recordLocally } from '../../src/health/local'
 import { currentHealth, forgetPublishedHealth } from '../../src/health/snapshot'
 import type { HealthView } from '../../src/health/types'
-import { observation } from './support'
+import { viewOf } from '../../src/health/stats'
+import { CONFIG, fold, observation } from './support'
 
 const config = configOf(env)
 let clock = Date.now()
@@ -117,5 +118,23 @@ describe('published circuits age', () => {
     expect((await refreshedHealth())('m/aged@p')?.circuit).toBe('open')
     // No newer snapshot; the published "open" turns half-open on time all the same.
     expect((await currentHealth(env, () => {}, failedAt + config.CIRCUIT_OPEN_MS))('m/aged@p')?.circuit).toBe('half_open')
+  })
+})
+
+describe('a half-open probe that fails in an isolate that did not see the circuit open', () => {
+  it('re-opens the circuit in that isolate’s merged view, instead of reading closed', async () => {
+    forgetLocalHealth(env)
+    forgetPublishedHealth(env)
+    const key = 'x/chat@eu'
+    const t0 = Date.now() - 25_000
+    const published = viewOf(fold(['a', 'b', 'c'].map((_, i) => observation('server_error', t0 + i, { endpoint: key }))), t0 + 1_000, CONFIG)
+    expect(published.circuit).toBe('open')
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: t0 + 1_000, endpoints: { [key]: published } }))
+    const now = t0 + config.CIRCUIT_OPEN_MS + 2_000
+    expect((await currentHealth(env, () => {}, now))(key)?.circuit).toBe('half_open')
+    recordLocally(env, observation('server_error', now, { endpoint: key }), config)
+    expect((await currentHealth(env, () => {}, now + 1))(key)?.circuit).toBe('open')
+    forgetLocalHealth(env)
+    forgetPublishedHealth(env)
   })
 })

@@ -214,4 +214,35 @@ describe('mergeViews', () => {
   ])('$name', ({ local, global, expected }) => {
     expect(mergeViews(local, global)).toEqual(expected)
   })
+
+  // A circuit the global view reports open or half-open, which this isolate may not have seen trip.
+  const halfOpen = view({ circuit: 'half_open', errorRate: 1, samples: 8, lastSeen: T })
+  it.each([
+    {
+      name: 'a failed probe here re-opens a half-open circuit (the isolate never saw it open)',
+      local: view({ samples: 1, errorRate: 1, lastSeen: T + 25_000, lastJudged: { at: T + 25_000, ok: false } }),
+      global: halfOpen,
+      expected: { circuit: 'open', errorRate: 1, samples: 8 },
+    },
+    {
+      name: 'a successful probe here closes it, and the failures that opened it no longer count',
+      local: view({ samples: 1, errorRate: 0, lastSeen: T + 25_000, lastJudged: { at: T + 25_000, ok: true } }),
+      global: halfOpen,
+      expected: { circuit: 'closed', errorRate: 0, samples: 1 },
+    },
+    {
+      name: 'an outcome here while it is still open moves nothing (a request in flight when it opened)',
+      local: view({ samples: 1, errorRate: 0, lastSeen: T + 5, lastJudged: { at: T + 5, ok: true } }),
+      global: view({ circuit: 'open', errorRate: 1, samples: 8, lastSeen: T }),
+      expected: { circuit: 'open', errorRate: 1, samples: 8 },
+    },
+    {
+      name: 'an outcome here older than the global view’s last leaves it as the global view says',
+      local: view({ samples: 1, errorRate: 0, lastSeen: T - 5, lastJudged: { at: T - 5, ok: true } }),
+      global: halfOpen,
+      expected: { circuit: 'half_open', errorRate: 1, samples: 8 },
+    },
+  ])('$name', ({ local, global, expected }) => {
+    expect(mergeViews(local, global)).toMatchObject(expected)
+  })
 })
