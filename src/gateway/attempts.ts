@@ -70,16 +70,19 @@ export async function tryPrepared<T, Call>(
   const attempts: AttemptRecord[] = []
   const deadline = ctx.startedAt + ctx.config.ATTEMPT_DEADLINE_MS
   let last: { failure: Failure; endpoint: Endpoint } | undefined
-  // Per model, the most prompt an endpoint that found it too long takes: its endpoints that take no more would refuse it too.
+  // Per model, the endpoints that found the request too long (the prompt past their limit, or it
+  // and max_tokens past their window): an endpoint that takes no more of either would refuse it too.
   // (Another model counts its tokens with its own tokenizer.)
-  const tooLongFor = new Map<string, number>()
+  const tooLongFor = new Map<string, Endpoint[]>()
+  const refusedAsTooLong = (endpoint: Endpoint) =>
+    tooLongFor.get(endpoint.model.id)?.some((by) => endpoint.contextLength <= by.contextLength && endpoint.maxPromptTokens <= by.maxPromptTokens) ?? false
   // Models whose request was refused as such: the rest of their endpoints would refuse it too.
   const refused = new Set<string>()
   const clientLeft = (): Unserved => ({ ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true })
   for (const endpoint of ctx.plan) {
     if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
-    if (endpoint.maxPromptTokens <= (tooLongFor.get(endpoint.model.id) ?? 0) || refused.has(endpoint.model.id)) continue
+    if (refusedAsTooLong(endpoint) || refused.has(endpoint.model.id)) continue
     const started = ctx.clock()
     const result = await prepareAndAttempt(ctx, endpoint, prepare, attempt)
     const ended = ctx.clock()
@@ -99,8 +102,7 @@ export async function tryPrepared<T, Call>(
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
     // A request this endpoint could not be sent (no status) does not hide what an earlier provider answered.
     if (!last || result.failure.status !== null || result.failure.outcome !== 'rejected') last = { failure: result.failure, endpoint }
-    // The prompt it could take: an endpoint of the same window without that endpoint's prompt limit may take more.
-    if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, Math.max(tooLongFor.get(endpoint.model.id) ?? 0, endpoint.maxPromptTokens))
+    if (result.failure.outcome === 'context_length') tooLongFor.set(endpoint.model.id, [...(tooLongFor.get(endpoint.model.id) ?? []), endpoint])
     // An answer too large to read was billed by its provider, and another would be too: nothing more.
     if (result.failure.outcome === 'too_large') break
     // As on OpenRouter, any other error may move on to the next model of `models`.

@@ -66,7 +66,7 @@ export async function currentHealth(
 ): Promise<HealthLookup> {
   const views = await memo.read(env, waitUntil, now).catch(() => NOTHING_KNOWN)
   const openMs = configOf(env).CIRCUIT_OPEN_MS
-  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? aged(views[key]!, now, openMs) : undefined)
+  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? aged(views[key]!, now, openMs) : undefined, openMs)
 }
 
 const PercentilesSchema = z.object({ p50: z.number(), p75: z.number(), p90: z.number(), p99: z.number() }).nullable()

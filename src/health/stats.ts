@@ -166,36 +166,40 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
  *   and a figure other isolates renewed since replaces this isolate's older one); else global;
  * - error rate: with its own sample count, from the better-sampled view.
  */
-export function mergeViews(local?: HealthView, global?: HealthView): HealthView | undefined {
+export function mergeViews(local?: HealthView, global?: HealthView, openMs = Number.POSITIVE_INFINITY): HealthView | undefined {
   if (!local || !global) return local ?? global
   const richer = local.samples >= global.samples ? local : global
   const laterOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b))
   const localIsFresher = (local.lastSeen ?? 0) >= (global.lastSeen ?? 0)
   const recentLocal = local.samples > 0 && localIsFresher
-  const circuit = mergedCircuit(local, global, localIsFresher)
+  const circuit = mergedCircuit(local, global, localIsFresher, openMs)
   // Rate and sample count come from the same view (the one with more samples), so routing's
   // minimum-sample rule holds: one local failure must not borrow the global view's sample count.
   // The global view already includes this isolate's flushed observations: adding would double count.
-  // A circuit this isolate's probe closed takes its rate: the failures that opened it are cleared.
-  const rated = circuit === 'closed' && global.circuit !== 'closed' ? local : richer
+  // A circuit this isolate's probe closed counts no failure: those that opened it are cleared.
+  const probed = circuit === 'closed' && global.circuit !== 'closed'
   return {
     circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
-    errorRate: rated.errorRate,
-    samples: rated.samples,
+    errorRate: probed ? 0 : richer.errorRate,
+    samples: probed ? local.samples : richer.samples,
     ttfbMs: (recentLocal ? local.ttfbMs : null) ?? global.ttfbMs ?? local.ttfbMs,
     tokensPerSecond: (recentLocal ? local.tokensPerSecond : null) ?? global.tokensPerSecond ?? local.tokensPerSecond,
     lastSeen: laterOf(local.lastSeen, global.lastSeen),
   }
 }
 
-function mergedCircuit(local: HealthView, global: HealthView, localIsFresher: boolean): HealthView['circuit'] {
+/**
+ * A local outcome counts as the probe of a published open or half-open circuit when it came after
+ * the circuit turned half-open: the global view's last observation plus `openMs` (the latest the
+ * trip can have been; a probe's outcome taken for earlier is ignored, and the isolate probes again).
+ */
+function mergedCircuit(local: HealthView, global: HealthView, localIsFresher: boolean, openMs: number): HealthView['circuit'] {
   if (local.circuit === 'open') return 'open'
   if (global.circuit === 'closed') return localIsFresher ? local.circuit : global.circuit
   const judged = local.lastJudged
-  if (!judged || judged.at <= (global.lastSeen ?? 0)) return local.circuit === 'half_open' && localIsFresher ? 'half_open' : global.circuit
-  if (global.circuit === 'open') return 'open'
-  return judged.ok ? 'closed' : 'open'
+  if (global.circuit === 'half_open' && judged && judged.at >= (global.lastSeen ?? 0) + openMs) return judged.ok ? 'closed' : 'open'
+  return local.circuit === 'half_open' && localIsFresher ? 'half_open' : global.circuit
 }
 
 export function endpointStats(state: EndpointHealth, now: number): EndpointStats {

@@ -138,3 +138,33 @@ describe('a half-open probe that fails in an isolate that did not see the circui
     forgetPublishedHealth(env)
   })
 })
+
+describe('a published circuit and this isolate’s outcomes from before it turned half-open', () => {
+  const key = 'x/chat@eu'
+  /** Publishes a global view opened by three failures at t0..t0+2 (other isolates'), as the HealthDO would. */
+  async function publishOpenedAt(t0: number) {
+    forgetLocalHealth(env)
+    forgetPublishedHealth(env)
+    const published = viewOf(fold([0, 1, 2].map((i) => observation('server_error', t0 + i, { endpoint: key }))), t0 + 1_000, CONFIG)
+    await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: t0 + 1_000, endpoints: { [key]: published } }))
+  }
+
+  it('reads half-open in an isolate whose own failures tripped it too: it probes, not waits for the next snapshot', async () => {
+    const t0 = Date.now() - 120_000
+    await publishOpenedAt(t0)
+    for (let i = 0; i < 3; i++) recordLocally(env, observation('server_error', t0 + 5_000 + i, { endpoint: key }), config)
+    expect((await currentHealth(env, () => {}, t0 + 5_002 + config.CIRCUIT_OPEN_MS + 1))(key)?.circuit).toBe('half_open')
+    forgetLocalHealth(env)
+    forgetPublishedHealth(env)
+  })
+
+  it('is not closed, once half-open, by a success of a request in flight while it was open', async () => {
+    const t0 = Date.now() - 120_000
+    await publishOpenedAt(t0)
+    recordLocally(env, observation('success', t0 + 3_000, { endpoint: key, ttfbMs: 300 }), config)
+    expect((await currentHealth(env, () => {}, t0 + 3_001))(key)?.circuit).toBe('open')
+    expect((await currentHealth(env, () => {}, t0 + 2 + config.CIRCUIT_OPEN_MS + 1))(key)?.circuit).toBe('half_open')
+    forgetLocalHealth(env)
+    forgetPublishedHealth(env)
+  })
+})

@@ -225,10 +225,16 @@ describe('mergeViews', () => {
       expected: { circuit: 'open', errorRate: 1, samples: 8 },
     },
     {
-      name: 'a successful probe here closes it, and the failures that opened it no longer count',
-      local: view({ samples: 1, errorRate: 0, lastSeen: T + 25_000, lastJudged: { at: T + 25_000, ok: true } }),
+      name: 'a successful probe here closes it, and the failures that opened it no longer count (this isolate’s among them)',
+      local: view({ samples: 3, errorRate: 1 / 3, lastSeen: T + 25_000, lastJudged: { at: T + 25_000, ok: true } }),
       global: halfOpen,
-      expected: { circuit: 'closed', errorRate: 0, samples: 1 },
+      expected: { circuit: 'closed', errorRate: 0, samples: 3 },
+    },
+    {
+      name: 'an outcome here from before it turned half-open is no probe (this isolate’s own failure that tripped it)',
+      local: view({ circuit: 'half_open', samples: 3, errorRate: 1, lastSeen: T + 5_000, lastJudged: { at: T + 5_000, ok: false } }),
+      global: halfOpen,
+      expected: { circuit: 'half_open', errorRate: 1, samples: 8 },
     },
     {
       name: 'an outcome here while it is still open moves nothing (a request in flight when it opened)',
@@ -243,6 +249,6 @@ describe('mergeViews', () => {
       expected: { circuit: 'half_open', errorRate: 1, samples: 8 },
     },
   ])('$name', ({ local, global, expected }) => {
-    expect(mergeViews(local, global)).toMatchObject(expected)
+    expect(mergeViews(local, global, CONFIG.CIRCUIT_OPEN_MS)).toMatchObject(expected)
   })
 })
