@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
-import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
+import { ALPHA, BETA, GAMMA, withTestChat } from '../support/catalog'
 import { chat, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 /** test/chat with its three endpoints at 8k, 8k and 200k tokens of context. */
-const catalog: CatalogInput = {
-  ...testCatalog,
-  models: testCatalog.models.map((model) =>
-    model.id === 'test/chat'
-      ? {
-          ...model,
-          contextLength: 200_000,
-          endpoints: model.endpoints.map((endpoint, i) => ({ ...endpoint, contextLength: [8_000, 8_000, 200_000][i] })),
-        }
-      : model,
-  ),
-}
+const catalog = withTestChat({ model: { contextLength: 200_000 }, endpoint: (endpoint, i) => ({ ...endpoint, contextLength: [8_000, 8_000, 200_000][i] }) })
 
 const tenant = setUpGateway(catalog)
 

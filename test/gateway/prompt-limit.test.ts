@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
-import { ALPHA, GAMMA, testCatalog } from '../support/catalog'
+import { ALPHA, GAMMA, withTestChat } from '../support/catalog'
 import { chat, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
@@ -8,18 +7,10 @@ import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstre
  * An endpoint whose provider takes fewer prompt tokens than its window leaves (GPT-5 at OpenAI:
  * 272k of 400k) is not sent a longer prompt: routing counts its prompt limit as it counts windows.
  */
-const catalog: CatalogInput = {
-  ...testCatalog,
-  models: testCatalog.models.map((model) =>
-    model.id === 'test/chat'
-      ? {
-          ...model,
-          contextLength: 200_000,
-          endpoints: model.endpoints.map((endpoint) => ({ ...endpoint, contextLength: 200_000, ...(endpoint.provider === 'alpha' ? { maxPromptTokens: 1_000 } : {}) })),
-        }
-      : model,
-  ),
-}
+const catalog = withTestChat({
+  model: { contextLength: 200_000 },
+  endpoint: (endpoint) => ({ ...endpoint, contextLength: 200_000, ...(endpoint.provider === 'alpha' ? { maxPromptTokens: 1_000 } : {}) }),
+})
 const tenant = setUpGateway(catalog)
 /** About 2,000 tokens: within every window, past alpha's prompt limit. */
 const long = [{ role: 'user', content: 'word '.repeat(1_600) }]

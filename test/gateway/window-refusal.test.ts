@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
-import { ALPHA, GAMMA, testCatalog } from '../support/catalog'
+import { ALPHA, GAMMA, withTestChat } from '../support/catalog'
 import { chat, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
@@ -9,19 +8,9 @@ import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstre
  * no more in all: alpha has an 8k window and no prompt limit; gamma a 128k window whose provider
  * takes at most 8k of prompt.
  */
-const catalog: CatalogInput = {
-  ...testCatalog,
-  models: testCatalog.models.map((model) =>
-    model.id === 'test/chat'
-      ? {
-          ...model,
-          endpoints: model.endpoints.map((endpoint) =>
-            endpoint.provider === 'alpha' ? { ...endpoint, contextLength: 8_000 } : endpoint.provider === 'gamma' ? { ...endpoint, maxPromptTokens: 8_000 } : endpoint,
-          ),
-        }
-      : model,
-  ),
-}
+const catalog = withTestChat({
+  endpoint: (endpoint) => (endpoint.provider === 'alpha' ? { ...endpoint, contextLength: 8_000 } : endpoint.provider === 'gamma' ? { ...endpoint, maxPromptTokens: 8_000 } : endpoint),
+})
 const tenant = setUpGateway(catalog)
 
 describe('a window refusal (prompt and max_tokens) by a small-window endpoint', () => {

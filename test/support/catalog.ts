@@ -52,3 +52,13 @@ export const testCatalog: CatalogInput = {
     model('test/dark', [endpoint('dark', 'dark-model')]),
   ],
 }
+
+type EndpointInput = CatalogInput['models'][number]['endpoints'][number]
+
+/** The test catalog with test/chat's model fields and endpoints changed (windows, prompt limits). */
+export function withTestChat(change: { model?: Partial<CatalogInput['models'][number]>; endpoint: (endpoint: EndpointInput, index: number) => EndpointInput }): CatalogInput {
+  return {
+    ...testCatalog,
+    models: testCatalog.models.map((model) => (model.id === 'test/chat' ? { ...model, ...change.model, endpoints: model.endpoints.map(change.endpoint) } : model)),
+  }
+}
