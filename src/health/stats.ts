@@ -138,7 +138,7 @@ export function circuitAt(state: EndpointHealth, now: number): CircuitState {
 }
 
 export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthConfig, 'HEALTH_WINDOW_MS'>): HealthView {
-  const { ok, failed, limited } = windowTotals(state, now, config)
+  const { ok, failed } = windowTotals(state, now, config)
   return {
     circuit: circuitAt(state, now),
     coolingUntil: state.coolingUntil !== null && state.coolingUntil > now ? state.coolingUntil : null,
@@ -155,11 +155,11 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
 /**
  * Local and global views of one endpoint. The global one is a published snapshot, up to
  * HEALTH_PUBLISH_MS + HEALTH_REFRESH_MS old; this isolate's own observations are current. So:
- * - circuit: an open local circuit wins at once. Where the global one is open or half-open (which
- *   this isolate may not have seen happen), this isolate's own success or failure since the
- *   global view's last observation decides as a probe's would: while half-open a success closes it
- *   (and the failures that opened it no longer count: the error rate is this isolate's) and a
- *   failure re-opens it; while open, neither moves it. Otherwise the fresher view decides;
+ * - circuit: an open local circuit wins at once. Where the global one is half-open (an open
+ *   circuit this isolate may not have seen trip), this isolate's own latest success or failure
+ *   since it turned half-open decides as a probe's would: a success closes it (and the failures
+ *   that opened it no longer count) and a failure re-opens it (mergedCircuit). Otherwise the
+ *   fresher view decides;
  * - cooling: the later of the two;
  * - speeds: this isolate's, when it has observed the endpoint recently and no later than the
  *   global view has (a latency spike shows within a few requests, not after the next snapshot,
