@@ -10,7 +10,7 @@ import {
   type Percentiles,
   type Sample,
 } from './history'
-import type { CircuitState, HealthView, Observation, ObservationKind } from './types'
+import type { CircuitState, HealthView, Judged, Observation, ObservationKind } from './types'
 
 /**
  * Outcome math for one endpoint, pure over an injected time: a sliding window of 10-second
@@ -52,13 +52,8 @@ export interface EndpointHealth {
   ttfbSamples: Sample[]
   throughputSamples: Sample[]
   lastSeen: number | null
-  /** The latest success or failure (not a 429): when, and whether it succeeded. Absent in states kept before it was. */
+  /** The latest success or failure. Absent in states kept before it was. */
   lastJudged?: Judged | null
-}
-
-export interface Judged {
-  at: number
-  ok: boolean
 }
 
 /** OpenRouter's live endpoint fields. Uptime in percent, latency in seconds, throughput in tokens/s. */

@@ -37,7 +37,13 @@ export interface HealthView {
   /** Unix ms of the last observation, or null. */
   lastSeen: number | null
   /** This isolate's latest success or failure (its own view only: the published snapshot has none). */
-  lastJudged?: { at: number; ok: boolean } | null
+  lastJudged?: Judged | null
+}
+
+/** A success or a failure (not a 429): when, and whether it succeeded. */
+export interface Judged {
+  at: number
+  ok: boolean
 }
 
 export function endpointKey(modelId: string, providerId: string): string {
