@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { GatewayError, invalidInput } from '../errors'
-import { createKey, deleteKey, listKeys, listKeysAfter, listOffset, readKey, updateKey } from '../tenancy/directory'
+import { createKey, deleteKey, KEYS_PER_PAGE, listKeys, listKeysAfter, listOffset, offsetCursor, offsetOfCursor, readKey, updateKey } from '../tenancy/directory'
 import { CreateKeyInput, KeyHash, PatchKeyInput } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyView } from '../tenancy/view'
@@ -20,6 +20,10 @@ function hashParam(value: string): string {
   return parsed.data
 }
 
+function bothWays(): GatewayError {
+  return new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
+}
+
 function notFound(hash: string): GatewayError {
   return new GatewayError(404, 'not_found', `No key with hash ${hash}`)
 }
@@ -37,11 +41,16 @@ keys.get('/keys', async (c) => {
   const includeDisabled = c.req.query('include_disabled') === 'true'
   const cursor = c.req.query('cursor')
   // A cursor (empty to start) pages KV's own listing; otherwise OpenRouter's offset, 0 when not given.
-  if (cursor === undefined) {
-    const { keys: states } = await listKeysAfter(c.env, { offset: listOffset(c.req.query('offset')), includeDisabled, now })
-    return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: null })
+  // An offset page's next_cursor names the next offset, so a client walking next_cursor from a
+  // plain listing goes on in the order it started in.
+  const resumed = cursor === undefined ? undefined : offsetOfCursor(cursor)
+  if (cursor === undefined || resumed !== undefined) {
+    if (resumed !== undefined && c.req.query('offset')) throw bothWays()
+    const offset = resumed ?? listOffset(c.req.query('offset'))
+    const { keys: states, more } = await listKeysAfter(c.env, { offset, includeDisabled, now })
+    return c.json({ data: states.map((state) => keyView(state.record, state.ledger, now)), next_cursor: more ? offsetCursor(offset + KEYS_PER_PAGE) : null })
   }
-  if (c.req.query('offset')) throw new GatewayError(400, 'invalid_request', 'offset and cursor are two ways to page: send one of them')
+  if (c.req.query('offset')) throw bothWays()
   const page = await listKeys(c.env, { includeDisabled, now, ...(cursor ? { cursor } : {}) })
   return c.json({ data: page.keys.map((state) => keyView(state.record, state.ledger, now)), next_cursor: page.cursor })
 })

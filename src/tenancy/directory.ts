@@ -94,6 +94,17 @@ export function listOffset(value: string | undefined): number {
   return Number(value)
 }
 
+/** The cursor an offset listing's page gives for the next (KV's own cursors never start so). */
+export function offsetCursor(offset: number): string {
+  return `offset:${offset}`
+}
+
+/** The offset a cursor from offsetCursor names; undefined for any other cursor (KV's). */
+export function offsetOfCursor(cursor: string): number | undefined {
+  const match = /^offset:(\d{1,9})$/.exec(cursor)
+  return match ? Number(match[1]) : undefined
+}
+
 /** The most index entries saying disabled that one offset listing reads from their keys (each is a call). */
 const MAX_DISABLED_READS = 100
 

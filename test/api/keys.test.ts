@@ -248,6 +248,12 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     }
     expect(walked.length).toBe(new Set(walked).size)
     expect(made.filter((hash) => !walked.includes(hash))).toEqual([])
+    // A walker of next_cursor that starts from the plain listing goes on by offset, in its order.
+    const plain = await page('')
+    expect(plain.next).not.toBeNull()
+    const rest = await page(`?cursor=${encodeURIComponent(plain.next ?? '')}`)
+    expect([...plain.hashes, ...rest.hashes]).toEqual(seen)
+    expect(rest.next).toBeNull()
   }, 120_000)
 
   it('reads an empty offset beside a cursor as no offset', async () => {
@@ -255,7 +261,7 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
   })
 
   it('answers 400 for an offset that is not a count, or sent with a cursor', async () => {
-    for (const query of ['offset=-1', 'offset=1.5', 'offset=ten', 'offset=1&cursor=abc']) {
+    for (const query of ['offset=-1', 'offset=1.5', 'offset=ten', 'offset=1&cursor=abc', 'offset=1&cursor=offset%3A100']) {
       const response = await adminFetch(`/v1/keys?${query}`)
       expect(response.status).toBe(400)
       expect(((await response.json()) as ErrorJson).error.message).toMatch(/offset/)
