@@ -12,6 +12,7 @@ import { routeDebug } from './trace'
 import { outputBound } from './accounting'
 import { usageReport } from './usage'
 import { endpointKey, type ObservationKind } from '../health/types'
+import { clearExploring } from '../health/local'
 
 /**
  * Relays an open upstream stream to the client in the route's wire format (ctx.renderer). No
@@ -123,6 +124,9 @@ export async function relay(
   opened: Served<OpenStream>,
 ): Promise<void> {
   const { endpoint, call, value: upstream } = opened
+  // The provider answered: a half-open probe or a stale figure's renewal has what routing waited
+  // for, so the isolate's next request may try it too. The stream's outcome is reported at its end.
+  clearExploring(ctx.env, endpointKey(endpoint.model.id, endpoint.provider.id))
   const meta: ResponseMeta = {
     ...identity,
     model: endpoint.model.id,

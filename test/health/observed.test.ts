@@ -5,7 +5,7 @@ import worker from '../../src/index'
 import { localView } from '../../src/health/local'
 import { ALPHA, GAMMA } from '../support/catalog'
 import { BASE, chat, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse, never, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { fakeUpstreams, jsonResponse, latch, never, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /** What requests through the gateway tell health, and how routing acts on it (docs/health.md). */
 
@@ -59,6 +59,42 @@ describe('a half-open probe whose outcome health does not judge', () => {
     const next = await chatWith(settings, ask)
     expect(next.headers.get('x-meridian-provider')).toBe('alpha')
     expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+  })
+})
+
+describe('a streaming half-open probe', () => {
+  it('ends when its stream opens: the provider answered, so the next request may try it while the stream runs on', async () => {
+    const settings = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
+    let alpha: 'hang' | 'serve' = 'hang'
+    const longAnswer = latch()
+    const upstream = fakeUpstreams({
+      [ALPHA]: (call) =>
+        alpha === 'hang'
+          ? never()
+          : call.body.stream
+            ? sseResponse(openaiStreamEvents(['one', 'two', 'three']), { pause: { after: 2, until: longAnswer.promise } })
+            : jsonResponse(openaiCompletion({ content: 'from alpha' })),
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
+    for (let i = 0; i < 3; i++) expect((await chatWith(settings, ask)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
+    alpha = 'serve'
+    const ctx = createExecutionContext()
+    const streamed = await worker.fetch(
+      new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify({ ...ask, stream: true }) }),
+      { ...env, ...settings },
+      ctx,
+    )
+    expect(streamed.headers.get('x-meridian-provider')).toBe('alpha')
+    const before = upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length
+    const next = await chatWith(settings, ask)
+    expect(next.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+    longAnswer.release()
+    expect(await streamed.text()).toContain('[DONE]')
+    await waitOnExecutionContext(ctx)
   })
 })
 
