@@ -65,6 +65,8 @@ function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, 
       if (!apiKey) continue
       const key = endpointKey(model.spec.id, endpoint.provider.id)
       const view = health(key)
+      // The provider asked for a pause (a 429's Retry-After): a probe would spend its quota and teach nothing.
+      if (view?.coolingUntil != null && view.coolingUntil > now) continue
       const urgent = view !== undefined && view.circuit !== 'closed'
       const lastSeen = view?.lastSeen ?? 0
       if (urgent || now - lastSeen >= idleMs) due.push({ endpoint, key, apiKey, urgent, lastSeen })

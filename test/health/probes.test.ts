@@ -184,6 +184,22 @@ describe('probeEndpoints', () => {
     expect(sent).toHaveLength(3)
   })
 
+  it('skips an endpoint cooling after a 429 until its Retry-After has passed, whatever its circuit or age', async () => {
+    const now = Date.now()
+    const cooling = (until: number, circuit: HealthView['circuit']): HealthView => ({
+      circuit, coolingUntil: until, errorRate: 0, samples: 1, ttfbMs: 100, tokensPerSecond: null, lastSeen: now - idle,
+    })
+    const views: Record<string, HealthView> = {
+      'test/chat@alpha': cooling(now + 5_000, 'closed'),
+      'test/chat@beta': cooling(now + 5_000, 'open'),
+      'test/claude@beta': cooling(now, 'half_open'),
+    }
+    const { sent, fetcher } = fleet()
+    const observations = await probeEndpoints(env, catalog, (key) => views[key], now, fetcher)
+    expect(observations.map((o) => o.endpoint).sort()).toEqual(['test/chat@gamma', 'test/claude@beta', 'test/other@gamma'])
+    expect(sent).toHaveLength(3)
+  })
+
   it(`probes at most ${MAX_PROBES_PER_RUN} endpoints per run, open circuits first`, async () => {
     const many: CatalogInput = {
       ...testCatalog,
