@@ -26,6 +26,16 @@ const catalog: CatalogInput = {
       modalities: { input: ['text'], output: ['text'] },
       endpoints: [{ provider: 'gemini', upstreamModel: 'gemini-3-pro-preview', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['tools', 'tool_choice', 'max_tokens'] }],
     },
+    {
+      id: 'test/stops',
+      name: 'test/stops',
+      contextLength: 1_000_000,
+      modalities: { input: ['text'], output: ['text'] },
+      endpoints: [
+        { provider: 'gemini', upstreamModel: 'gemini-3-pro-preview', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
+        { provider: 'beta', upstreamModel: 'claude-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
+      ],
+    },
   ],
 }
 const tenant = setUpGateway(catalog)
@@ -78,5 +88,34 @@ describe('/v1/messages served by Gemini', () => {
     const sent = JSON.stringify(upstream.calls[1]!.body)
     expect(sent).not.toContain('redacted_thinking')
     expect(sent).not.toContain('meridian.gemini-signature')
+  })
+})
+
+describe('/v1/messages with more stop sequences than Gemini takes', () => {
+  const stops = ['one', 'two', 'three', 'four', 'five', 'six']
+  const ask = { model: 'test/stops', max_tokens: 64, stop_sequences: stops, messages: [{ role: 'user', content: 'Count.' }], provider: { order: ['gemini', 'beta'] } }
+
+  it('is served by a provider that takes them, Gemini never asked (it would answer 400)', async () => {
+    const upstream = fakeUpstreams({ [GEMINI]: () => jsonResponse(answered), [BETA]: () => jsonResponse(anthropicText('One, two.')) })
+    const response = await messages(ask)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('beta')
+    expect(upstream.calls.map((call) => call.url.startsWith(GEMINI))).toEqual([false])
+    expect(upstream.calls[0]!.body.stop_sequences).toEqual(stops)
+  })
+
+  it('is a 400 that says why when only Gemini could serve it', async () => {
+    const upstream = fakeUpstreams({ [GEMINI]: () => jsonResponse(answered) })
+    const response = await messages({ ...ask, provider: { only: ['gemini'] } })
+    expect(response.status).toBe(400)
+    expect(JSON.stringify(await response.json())).toContain('at most 5 stop sequences')
+    expect(upstream.calls).toEqual([])
+  })
+
+  it('goes to Gemini with five', async () => {
+    const upstream = fakeUpstreams({ [GEMINI]: () => jsonResponse(answered) })
+    const response = await messages({ ...ask, stop_sequences: stops.slice(0, 5) })
+    expect(response.status).toBe(200)
+    expect((upstream.calls[0]!.body.generationConfig as { stopSequences: string[] }).stopSequences).toEqual(stops.slice(0, 5))
   })
 })

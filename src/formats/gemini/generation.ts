@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { GatewayError } from '../../errors'
 import { mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import type { ChatRequest } from '../openai/request'
 
@@ -16,11 +17,22 @@ const PARAMETERS: readonly ParameterRule[] = [
   { param: 'temperature' },
   { param: 'top_p', to: 'topP' },
   { param: 'top_k', to: 'topK' },
-  { param: 'stop', to: 'stopSequences', transform: stopList },
+  { param: 'stop', to: 'stopSequences', transform: geminiStops },
   { param: 'seed' },
   { param: 'presence_penalty', to: 'presencePenalty' },
   { param: 'frequency_penalty', to: 'frequencyPenalty' },
 ]
+
+/** Gemini's limit; more is its 400, so such a request is left to a provider that takes them (Claude, from /v1/messages). */
+const MAX_STOP_SEQUENCES = 5
+
+function geminiStops(value: unknown): unknown[] {
+  const stops = stopList(value)
+  if (stops.length > MAX_STOP_SEQUENCES) {
+    throw new GatewayError(400, 'invalid_request', `stop: Gemini models take at most ${MAX_STOP_SEQUENCES} stop sequences, not ${stops.length}`)
+  }
+  return stops
+}
 
 const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
 type Effort = z.infer<typeof Effort>
