@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { configOf, type Config } from '../config'
 import type { Env } from '../env'
+import { MINUTE_MS } from './history'
 import { BUCKET_MS, endpointStats, observe, viewOf, type EndpointHealth, type EndpointStats } from './stats'
 import type { HealthView, Observation } from './types'
 
@@ -36,6 +37,21 @@ export function healthObject(env: Env): DurableObjectStub<HealthDO> {
  */
 export function quietAfterMs(config: Config): number {
   return Math.max(config.HEALTH_WINDOW_MS + BUCKET_MS, config.CIRCUIT_OPEN_MS)
+}
+
+const HOUR_MS = 3_600_000
+
+/**
+ * When the next publish is due, `quietMs` after the last report; null once nothing published can
+ * change. After the views settle, the published stats' windows (uptime over 5 and 30 minutes and
+ * a day, percentiles over 30 minutes) still lose their oldest minutes: republished each minute
+ * while a 30-minute window holds any, then hourly for the day's.
+ */
+export function nextPublishDelayMs(config: Config, quietMs: number): number | null {
+  if (quietMs < quietAfterMs(config)) return config.HEALTH_PUBLISH_MS
+  if (quietMs < 30 * MINUTE_MS + MINUTE_MS) return MINUTE_MS
+  if (quietMs < DAY_MS) return HOUR_MS
+  return null
 }
 
 export class HealthDO extends DurableObject<Env> {
@@ -88,7 +104,7 @@ export class HealthDO extends DurableObject<Env> {
     await this.publish(Date.now())
   }
 
-  /** Writes the snapshot to KV, forgets endpoints silent for a day, and keeps publishing only while views can still change. */
+  /** Writes the snapshot to KV, forgets endpoints silent for a day, and keeps publishing only while what it publishes can still change. */
   async publish(now: number): Promise<void> {
     const config = configOf(this.env)
     this.loadAll()
@@ -100,7 +116,8 @@ export class HealthDO extends DurableObject<Env> {
     this.ctx.storage.kv.put(PUBLISHED_AT, now)
     await this.env.KV.put(HEALTH_KV_KEY, JSON.stringify(this.stats(now)))
     const changedAt = this.ctx.storage.kv.get<number>(CHANGED_AT) ?? 0
-    if (now - changedAt < quietAfterMs(config)) await this.ctx.storage.setAlarm(now + config.HEALTH_PUBLISH_MS)
+    const delay = nextPublishDelayMs(config, now - changedAt)
+    if (delay !== null) await this.ctx.storage.setAlarm(now + delay)
   }
 
   private state(key: string): EndpointHealth | undefined {

@@ -7,6 +7,7 @@ import { observation } from './support'
 
 const stub = () => healthObject(env)
 const config = configOf(env)
+const DAY_MS = 86_400_000
 
 /** What the object stored, read inside it. */
 function inspect() {
@@ -74,9 +75,9 @@ describe('HealthDO alarm', () => {
     expect(alarm! - snapshot!.publishedAt).toBe(config.HEALTH_PUBLISH_MS)
   })
 
-  it('stops once nothing changed for a while, and starts again on the next report', async () => {
+  it('stops a day after the last report, and starts again on the next report', async () => {
     await stub().report([observation('success', Date.now(), { endpoint: 'm/e@p' })])
-    await runInDurableObject(stub(), (_instance, state) => state.storage.kv.put('changedAt', Date.now() - quietAfterMs(config)))
+    await runInDurableObject(stub(), (_instance, state) => state.storage.kv.put('changedAt', Date.now() - DAY_MS))
     expect(await runDurableObjectAlarm(stub())).toBe(true)
     expect(await env.KV.get(HEALTH_KV_KEY)).not.toBeNull()
     expect((await inspect()).alarm).toBeNull()
@@ -84,6 +85,26 @@ describe('HealthDO alarm', () => {
 
     await stub().report([observation('success', Date.now(), { endpoint: 'm/e@p' })])
     expect((await inspect()).alarm).not.toBeNull()
+  })
+
+  it('once views have settled, republishes each minute while the 30-minute windows hold data, then hourly for the day’s', async () => {
+    const now = Date.now()
+    await stub().report([observation('success', now, { endpoint: 'm/w@p', ttfbMs: 100 }), observation('server_error', now, { endpoint: 'm/w@p' })])
+    const alarmAfter = async (quietMs: number) => {
+      await runInDurableObject(stub(), async (_instance, state) => {
+        state.storage.kv.put('changedAt', Date.now() - quietMs)
+        await state.storage.deleteAlarm()
+      })
+      await stub().publish(Date.now())
+      const { alarm } = await inspect()
+      return alarm === null ? null : alarm - ((await env.KV.get<HealthSnapshot>(HEALTH_KV_KEY, 'json'))?.publishedAt ?? 0)
+    }
+    expect(await alarmAfter(0)).toBe(config.HEALTH_PUBLISH_MS)
+    expect(await alarmAfter(quietAfterMs(config))).toBe(60_000)
+    expect(await alarmAfter(30 * 60_000)).toBe(60_000)
+    expect(await alarmAfter(40 * 60_000)).toBe(3_600_000)
+    expect(await alarmAfter(DAY_MS - 1_000)).toBe(3_600_000)
+    expect(await alarmAfter(DAY_MS)).toBeNull()
   })
 
   it('forgets endpoints silent for a day', async () => {
