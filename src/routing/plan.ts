@@ -186,9 +186,10 @@ export function planRoute(input: PlanInput): RoutePlan {
     partition === 'none'
       ? [kept.map(scoreOf)]
       : resolved.map(({ model }) => kept.filter((endpoint) => endpoint.model === model.spec).map(scoreOf))
-  // An auto pool, or a plan that keeps one provider a model (`allow_fallbacks: false`, applied at
-  // admission among what the key may use): the key's allow-lists may leave only endpoints far down it.
-  const wide = variants.some((variant) => isAuto(variant.modelId)) || primaryOnly(preferences)
+  // An auto pool, a list of models, or a plan that keeps one provider a model (`allow_fallbacks:
+  // false`, applied at admission among what the key may use): the key's allow-lists may leave only
+  // endpoints far down it (a fallback model the key may use behind eight it may not).
+  const wide = resolved.length > 1 || variants.some((variant) => isAuto(variant.modelId)) || primaryOnly(preferences)
   const cap = wide ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
   const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, cap)
 
