@@ -1,13 +1,13 @@
 import type { Endpoint } from '../catalog/snapshot'
 import { toErrorResponse } from '../errors'
-import { estimateEmbeddingTokens, embeddingTokenBound, renderEmbeddings, type EmbeddingsRequest } from '../formats/openai/embeddings'
+import { embeddingInputs, estimateEmbeddingTokens, embeddingTokenBound, renderEmbeddings, type EmbeddingsRequest } from '../formats/openai/embeddings'
 import type { TokenUsage } from '../formats/canonical'
 import { prepareEmbeddings } from '../providers/openai-embeddings'
 import type { TokenBounds } from './accounting'
 import { tryPrepared, type AttemptContext, type Unserved } from './attempts'
 import { fetchJson } from './complete'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import type { Failure } from './failures'
+import { badResponse, type Failure } from './failures'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { mayOutlastReservation } from './renewal'
 import { routeDebug } from './trace'
@@ -22,13 +22,25 @@ export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'tr
   request: EmbeddingsRequest
 }
 
+/** More dimensions than any embedding model gives, and more bytes than a value takes in JSON ("-1.2345678901234567e-05,"). */
+const MAX_DIMENSIONS = 16_384
+const MAX_VALUE_BYTES = 32
+/** The answer's envelope, usage and per-vector wrapping. */
+const ANSWER_OVERHEAD_BYTES = 64 * 1024
+
 /**
- * An answer over MAX_UPSTREAM_BODY_BYTES: its size follows from the request (inputs × dimensions),
- * so it is the client's to change: 413, with no other attempt (each would be billed too).
+ * An answer over MAX_UPSTREAM_BODY_BYTES. Where the request's vectors could fill that much (inputs
+ * × dimensions), its size is the client's to change: 413, with no other attempt (each would be
+ * billed too). Where they could not, the body is not the vectors but the provider's junk: a bad
+ * response, on which the next endpoint is tried and health counts a failure.
  */
-function tooManyVectors(limit: number): Failure {
-  const message = `The embeddings answer is larger than the gateway reads (${limit} bytes): send fewer inputs per request`
-  return { outcome: 'too_large', status: 200, message, raw: null, retryAfter: null }
+function oversizedAnswer(request: EmbeddingsRequest): (limit: number) => Failure {
+  const largest = embeddingInputs(request.input).length * (request.dimensions ?? MAX_DIMENSIONS) * MAX_VALUE_BYTES + ANSWER_OVERHEAD_BYTES
+  return (limit) => {
+    if (largest <= limit) return badResponse(`Upstream answered with more than ${limit} bytes, more than the vectors asked for take`, null)
+    const message = `The embeddings answer is larger than the gateway reads (${limit} bytes): send fewer inputs per request`
+    return { outcome: 'too_large', status: 200, message, raw: null, retryAfter: null }
+  }
 }
 
 /**
@@ -53,7 +65,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
   const serving = tryPrepared(
     ctx,
     (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
-    (call) => fetchJson(call, (body) => call.decode(body), ctx.config, tooManyVectors),
+    (call) => fetchJson(call, (body) => call.decode(body), ctx.config, oversizedAnswer(ctx.request)),
   )
   if (mayOutlastReservation(ctx.config)) ctx.keepReserved(serving)
   const served = await serving

@@ -282,3 +282,32 @@ describe('a long embeddings request', () => {
     await waitOnExecutionContext(ctx)
   })
 })
+
+describe('an embeddings upstream that answers a 200 with an endless junk body', () => {
+  /** No content-length, never ends: a broken upstream or proxy. */
+  const endlessJunk: UpstreamHandler = () => {
+    const chunk = new TextEncoder().encode('x'.repeat(65_536))
+    return new Response(new ReadableStream<Uint8Array>({ pull: (controller) => controller.enqueue(chunk) }), { headers: { 'content-type': 'application/json' } })
+  }
+  const keyUsage = async (key: string) =>
+    ((await (await gatewayFetch('/v1/key', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: number; reserved: number } }).data
+
+  it('is the provider’s failure: the next endpoint serves, and the key is not charged for the junk', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: endlessJunk, [GAMMA]: served })
+    const { key } = await createKey({ name: 'junk-body' })
+    // One input of five bytes: its vector is kilobytes at most, so a body past MAX_UPSTREAM_BODY_BYTES
+    // (32 MiB by default) cannot be the vectors this request asked for.
+    const response = await embeddings({ model: 'test/embed', input: 'hello', provider: { order: ['alpha', 'gamma'] } }, key)
+    expect(response.status, await response.clone().text()).toBe(200)
+    expect(upstream.calls.map((call) => call.url)).toEqual([`${ALPHA}/embeddings`, `${GAMMA}/embeddings`])
+    // The key pays what the answer says it cost (gamma's vectors), nothing for alpha's junk.
+    const { usage } = (await response.json()) as EmbeddingsJson
+    await vi.waitFor(async () => expect(await keyUsage(key)).toMatchObject({ usage: usage.cost, reserved: 0 }))
+  })
+
+  it('counts against the provider’s health, so its circuit opens after three in a row', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: endlessJunk, [GAMMA]: served })
+    for (let i = 0; i < 4; i++) await (await embeddings({ model: 'test/embed', input: 'hello', provider: { order: ['alpha', 'gamma'] } })).text()
+    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA))).toHaveLength(3)
+  })
+})
