@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono'
+import { parsePricing, usdString } from '../catalog/pricing'
 import type { PricingSpec } from '../catalog/schema'
 import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
@@ -7,13 +8,14 @@ import { GatewayError } from '../errors'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import { modelNamed } from '../routing/latest'
+import { parseVariant } from '../routing/preferences'
 import { allowsEndpoint } from '../tenancy/policy'
 import { requireTenant, usableKey } from './auth'
 import type { AppEnv } from './context'
 
 /**
  * The public catalog in OpenRouter's shape: GET /models, /models/count, /models/{id},
- * /embeddings/models and /models/{author}/{slug}/endpoints; and GET /models/user, the models the
+ * /model/{author}/{slug}, /embeddings/models and /models/{author}/{slug}/endpoints; and GET /models/user, the models the
  * calling key may use.
  */
 export const models = new Hono<AppEnv>()
@@ -60,21 +62,59 @@ models.get('/models/user', requireTenant, async (c) => {
 /** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
 models.get('/embeddings/models', async (c) => modelList(c, await listedModels(c, { output: ['embeddings'], input: [], parameters: [] }, () => true)))
 
+/** OpenRouter's page size when `offset` or `limit` asks for pages, and the most one may hold. */
+const PAGE_DEFAULT = 500
+const PAGE_MAX = 1000
+
 /**
- * A list of models; one page holds the whole catalog, so `links.next` is always null and
- * `has_more` false (with `first_id` and `last_id`, Anthropic's page, which its SDK's
- * `models.list()` reads).
+ * A list of models. Paging is opt-in, as on OpenRouter: without `offset`, `limit` or Anthropic's
+ * `after_id`/`before_id` one page holds the whole list. `total_count` counts the whole list;
+ * `links.next` is the next page's path, and `has_more`, `first_id` and `last_id` are Anthropic's
+ * page, which its SDK's `models.list()` reads.
  */
-function modelList(c: Context<AppEnv>, data: Array<{ id: string }>): Response {
+function modelList(c: Context<AppEnv>, all: Array<{ id: string }>): Response {
+  const { start, end } = pageOf(c, all)
+  const data = all.slice(start, end)
+  const next = new URL(c.req.url)
+  next.searchParams.delete('after_id')
+  next.searchParams.delete('before_id')
+  next.searchParams.set('offset', String(end))
+  next.searchParams.set('limit', String(end - start || PAGE_DEFAULT))
   return c.json({
     object: 'list',
     data,
-    total_count: data.length,
-    links: { next: null },
-    has_more: false,
+    total_count: all.length,
+    links: { next: end < all.length ? `${next.pathname}${next.search}` : null },
+    has_more: c.req.query('before_id') ? start > 0 : end < all.length,
     first_id: data[0]?.id ?? null,
     last_id: data.at(-1)?.id ?? null,
   })
+}
+
+/** The page's bounds in the list: all of it unless paging is asked for. */
+function pageOf(c: Context<AppEnv>, all: Array<{ id: string }>): { start: number; end: number } {
+  const { offset, limit, after_id: after, before_id: before } = c.req.query()
+  if (offset === undefined && limit === undefined && after === undefined && before === undefined) return { start: 0, end: all.length }
+  const size = limit === undefined ? PAGE_DEFAULT : count('limit', limit, 1, PAGE_MAX)
+  const indexOf = (name: string, id: string) => {
+    const index = all.findIndex((model) => model.id === id)
+    if (index < 0) throw new GatewayError(400, 'invalid_request', `${name}: "${id.slice(0, 100)}" is not a model of this list`)
+    return index
+  }
+  if (before !== undefined) {
+    const end = indexOf('before_id', before)
+    return { start: Math.max(0, end - size), end }
+  }
+  const start = after !== undefined ? indexOf('after_id', after) + 1 : offset === undefined ? 0 : count('offset', offset, 0, Number.MAX_SAFE_INTEGER)
+  return { start: Math.min(start, all.length), end: Math.min(start + size, all.length) }
+}
+
+function count(name: string, value: string, min: number, max: number): number {
+  const parsed = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN
+  if (!(parsed >= min && parsed <= max)) {
+    throw new GatewayError(400, 'invalid_request', `${name}: must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, not "${value.slice(0, 40)}"`)
+  }
+  return parsed
 }
 
 function queriedFilter(c: Context<AppEnv>): ModelFilter {
@@ -103,19 +143,23 @@ async function listedModels(c: Context<AppEnv>, filter: ModelFilter, usable: (en
 /**
  * One model, as the list shows it: what OpenAI's SDK calls for `models.retrieve` (`GET
  * /models/{model}`, the id percent-encoded) and clients that join the id into the path as is. A
- * latest alias (`~author/family-latest`) shows the model it names now, as routing would pick it.
+ * latest alias (`~author/family-latest`) shows the model it names now, as routing would pick it,
+ * and a variant (`:nitro`, `:floor`, `:exacto`) the model it sorts.
  */
-async function showModel(c: Context<AppEnv>, id: string): Promise<Response> {
+async function shownModel(c: Context<AppEnv>, id: string) {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
-  const model = modelNamed(id, catalog)
+  const { modelId } = parseVariant(id, (candidate) => modelNamed(candidate, catalog) !== undefined)
+  const model = modelNamed(modelId, catalog)
   const live = model?.endpoints.filter((endpoint) => isLive(c.env, endpoint)) ?? []
   if (!model || live.length === 0) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
   const { endpoints: _internal, ...view } = modelView(model, live)
-  return c.json(view)
+  return view
 }
 
-models.get('/models/:id', (c) => showModel(c, c.req.param('id')))
-models.get('/models/:author/:slug', (c) => showModel(c, `${c.req.param('author')}/${c.req.param('slug')}`))
+models.get('/models/:id', async (c) => c.json(await shownModel(c, c.req.param('id'))))
+models.get('/models/:author/:slug', async (c) => c.json(await shownModel(c, `${c.req.param('author')}/${c.req.param('slug')}`)))
+/** OpenRouter's single model (its SDK's `models.get()`): the same model, inside `data`. */
+models.get('/model/:author/:slug', async (c) => c.json({ data: await shownModel(c, `${c.req.param('author')}/${c.req.param('slug')}`) }))
 
 models.get('/models/:author/:slug/endpoints', async (c) => {
   const now = c.get('clock')()
@@ -143,6 +187,8 @@ function pricingView(pricing: PricingSpec) {
     internal_reasoning: '0',
     ...(pricing.cacheRead ? { input_cache_read: pricing.cacheRead } : {}),
     ...(pricing.cacheWrite ? { input_cache_write: pricing.cacheWrite } : {}),
+    // Charged for writes kept an hour: the catalog's price, or twice the prompt's (src/catalog/pricing.ts).
+    ...(pricing.cacheWrite1h || pricing.cacheWrite ? { input_cache_write_1h: pricing.cacheWrite1h ?? usdString(parsePricing(pricing).cacheWrite1h) } : {}),
   }
 }
 

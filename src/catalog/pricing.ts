@@ -26,6 +26,12 @@ export function parseUsd(amount: string): bigint {
   return BigInt(whole) * PICO_PER_USD + BigInt(fraction.padEnd(12, '0').slice(0, 12) || '0')
 }
 
+/** 2_500_000n pico-USD → "0.0000025": parseUsd's inverse. */
+export function usdString(pico: bigint): string {
+  const fraction = (pico % PICO_PER_USD).toString().padStart(12, '0').replace(/0+$/, '')
+  return fraction ? `${pico / PICO_PER_USD}.${fraction}` : String(pico / PICO_PER_USD)
+}
+
 export function parsePricing(spec: PricingSpec): Prices {
   const prompt = parseUsd(spec.prompt)
   return {

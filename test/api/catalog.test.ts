@@ -200,3 +200,92 @@ describe('GET /v1/models', () => {
     expect((await gatewayFetch('/v1/models/user')).status).toBe(401)
   })
 })
+
+describe('GET /v1/models paging (OpenRouter: opt-in offset and limit, links.next; Anthropic: after_id and before_id)', () => {
+  beforeAll(() => installCatalog())
+  type Page = { data: { id: string }[]; total_count: number; links: { next: string | null }; has_more: boolean; first_id: string | null; last_id: string | null }
+  const page = async (query: string) => (await (await gatewayFetch(`/api/v1/models${query}`)).json()) as Page
+
+  it('returns at most `limit` models from `offset`, links.next naming the rest, total_count the whole list', async () => {
+    const first = await page('?limit=2')
+    expect(first.data.map((m) => m.id)).toEqual(['test/chat', 'test/claude'])
+    expect(first).toMatchObject({ total_count: 3, has_more: true, first_id: 'test/chat', last_id: 'test/claude' })
+    expect(first.links.next).toBe('/api/v1/models?limit=2&offset=2')
+    const second = (await (await gatewayFetch(first.links.next!)).json()) as Page
+    expect(second.data.map((m) => m.id)).toEqual(['test/other'])
+    expect(second).toMatchObject({ links: { next: null }, has_more: false })
+    expect((await page('?offset=5')).data).toEqual([])
+  })
+
+  it('keeps the whole list on one page when no paging is asked for', async () => {
+    expect(await page('')).toMatchObject({ total_count: 3, links: { next: null }, has_more: false, last_id: 'test/other' })
+  })
+
+  it('pages by Anthropic’s after_id and before_id', async () => {
+    expect((await page('?limit=1&after_id=test/chat')).data.map((m) => m.id)).toEqual(['test/claude'])
+    expect((await page('?after_id=test/claude')).data.map((m) => m.id)).toEqual(['test/other'])
+    const before = await page('?limit=1&before_id=test/other')
+    expect(before.data.map((m) => m.id)).toEqual(['test/claude'])
+    expect(before.has_more).toBe(true)
+  })
+
+  it('pages /models/user the same way', async () => {
+    const { key } = await createKey({ name: 'pager' })
+    const response = await gatewayFetch('/api/v1/models/user?offset=2&limit=2', { headers: { authorization: `Bearer ${key}` } })
+    expect(((await response.json()) as Page).data.map((m) => m.id)).toEqual(['test/other'])
+  })
+
+  it.each(['limit=0', 'limit=1001', 'limit=ten', 'offset=-1', 'after_id=nobody/none'])('answers 400 for %s', async (query) => {
+    const response = await gatewayFetch(`/api/v1/models?${query}`)
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toMatch(/limit|offset|after_id/)
+  })
+})
+
+describe('GET /v1/model/{author}/{slug} (OpenRouter’s single model, @openrouter/sdk models.get)', () => {
+  beforeAll(() => installCatalog())
+
+  it('answers { data: Model } for a listed model and a :variant of it, and a 404 for an unknown one', async () => {
+    const response = await gatewayFetch('/api/v1/model/test/chat')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ data: { id: 'test/chat', canonical_slug: 'test/chat', pricing: { prompt: '0.000001' } } })
+    expect(await (await gatewayFetch('/api/v1/model/test/chat:nitro')).json()).toMatchObject({ data: { id: 'test/chat' } })
+    expect(await (await gatewayFetch('/v1/models/test/chat:floor')).json()).toMatchObject({ id: 'test/chat' })
+    expect((await gatewayFetch('/api/v1/model/nobody/none')).status).toBe(404)
+  })
+})
+
+describe('model pricing shows every price Meridian charges', () => {
+  it('lists the hour-long cache write price as input_cache_write_1h: the catalog’s, or twice the prompt’s where the endpoint caches', async () => {
+    const catalog = structuredClone(testCatalog)
+    catalog.models[1]!.endpoints[0]!.pricing = { prompt: '0.000003', completion: '0.000015', cacheRead: '0.0000003', cacheWrite: '0.00000375', cacheWrite1h: '0.000006' }
+    catalog.models[0]!.endpoints[0]!.pricing = { prompt: '0.0000011', completion: '0.000002', cacheWrite: '0.000002' }
+    await installCatalog(catalog)
+    try {
+      const model = (await (await gatewayFetch('/v1/models/test/claude')).json()) as { pricing: Record<string, string> }
+      expect(model.pricing).toMatchObject({ input_cache_read: '0.0000003', input_cache_write: '0.00000375', input_cache_write_1h: '0.000006' })
+      const endpoints = (await (await gatewayFetch('/v1/models/test/claude/endpoints')).json()) as { data: { endpoints: { pricing: Record<string, string> }[] } }
+      expect(endpoints.data.endpoints[0]!.pricing).toMatchObject({ input_cache_write_1h: '0.000006' })
+      const implied = (await (await gatewayFetch('/v1/models/test/chat/endpoints')).json()) as { data: { endpoints: { pricing: Record<string, string> }[] } }
+      expect(implied.data.endpoints[0]!.pricing.input_cache_write_1h).toBe('0.0000022')
+      expect(implied.data.endpoints[1]!.pricing.input_cache_write_1h).toBeUndefined()
+    } finally {
+      await installCatalog()
+    }
+  })
+})
+
+describe('GET /v1/providers datacenters', () => {
+  it('holds the region’s ISO 3166-1 alpha-2 country code, or is null without one, as OpenRouter’s schema says', async () => {
+    const catalog = structuredClone(testCatalog)
+    catalog.providers[0]!.region = { ...catalog.providers[0]!.region, country: 'DE' }
+    await installCatalog(catalog)
+    try {
+      const { data } = (await (await gatewayFetch('/api/v1/providers')).json()) as { data: { slug: string; datacenters: string[] | null }[] }
+      expect(data.find((provider) => provider.slug === catalog.providers[0]!.id)?.datacenters).toEqual(['DE'])
+      expect(data.find((provider) => provider.slug === catalog.providers[1]!.id)?.datacenters).toBeNull()
+    } finally {
+      await installCatalog()
+    }
+  })
+})

@@ -201,6 +201,15 @@ describe('the Anthropic SDK against /v1/messages, unchanged', () => {
     expect(model).toMatchObject({ type: 'model', id: MODEL, display_name: page.data[0]!.display_name })
   })
 
+  it('pages models.list() by after_id, a page of one at a time, to the end', async () => {
+    const ids: string[] = []
+    for await (const model of client.models.list({ limit: 1 })) {
+      ids.push(model.id)
+      if (ids.length > 5) break // without this guard a listing that ignored after_id would never end
+    }
+    expect(ids).toEqual([MODEL, 'meridian/demo-mini'])
+  })
+
   it('surfaces gateway errors as the SDK’s own error types', async () => {
     const unknown = await client.messages
       .create({ model: 'nobody/nothing', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })

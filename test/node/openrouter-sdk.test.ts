@@ -155,6 +155,24 @@ describe('@openrouter/sdk reads the rest of the API (strict response validation)
     expect(page.result.data.map((model) => model.id)).toEqual([MODEL, 'meridian/demo-mini'])
   })
 
+  it('pages through models.list() with a limit: every model once, and the iteration ends', async () => {
+    const total = (await client.models.count()).data.count
+    expect(total).toBe(2)
+    const seen: string[] = []
+    let pages = 0
+    for await (const page of await client.models.list({ limit: 1 })) {
+      seen.push(...page.result.data.map((model) => model.id))
+      if (++pages >= 10) break // without this guard a listing that ignores limit never ends the SDK's iterator
+    }
+    expect(pages).toBeLessThanOrEqual(total + 1)
+    expect(seen).toEqual([MODEL, 'meridian/demo-mini'])
+  })
+
+  it('gets one model with models.get() (GET /model/{author}/{slug})', async () => {
+    const [author, slug] = MODEL.split('/') as [string, string]
+    expect((await client.models.get({ author, slug })).data.id).toBe(MODEL)
+  })
+
   it('lists the endpoints of a model', async () => {
     const [author, slug] = MODEL.split('/') as [string, string]
     const endpoints = await client.endpoints.list({ author, slug })
