@@ -28,7 +28,8 @@ export function providerViews(env: Env, catalog: CatalogSnapshot, health: Record
       slug: provider.id,
       format: provider.format,
       region: provider.region,
-      datacenters: [provider.region.name],
+      // OpenRouter's are country codes: only a region that names its country has one.
+      datacenters: provider.region.country ? [provider.region.country] : null,
       data_collection: provider.dataCollection,
       live: secretNamed(env, provider.apiKeyEnv) !== undefined,
       privacy_policy_url: null,

@@ -15,6 +15,8 @@ export const Region = z.strictObject({
   name: z.string().min(1),
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
+  /** Where the datacenter is, as an ISO 3166-1 alpha-2 code (GET /providers' `datacenters`). */
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as US').optional(),
 })
 
 export const WireFormat = z.enum(['openai', 'anthropic', 'gemini', 'bedrock'])
