@@ -19,25 +19,32 @@ async function chatWith(settings: Record<string, string>, body: unknown): Promis
   return response
 }
 
+const HALF_OPEN = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
+const ALPHA_FIRST = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
+
+/** Three requests time out at alpha (a hanging upstream), opening its circuit; CIRCUIT_OPEN_MS later it is half-open. */
+async function halfOpenAlpha(): Promise<void> {
+  for (let i = 0; i < 3; i++) expect((await chatWith(HALF_OPEN, ALPHA_FIRST)).status).toBe(200)
+  expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('open')
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
+}
+
+const callsTo = (upstream: { calls: { url: string }[] }, base: string) => upstream.calls.filter((call) => call.url.startsWith(base)).length
+
 describe('a half-open circuit', () => {
   it('lets one probe through, not every request that arrives while it is half-open', async () => {
-    const settings = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
     const upstream = fakeUpstreams({ [ALPHA]: never, [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })) })
-    const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
-    for (let i = 0; i < 3; i++) expect((await chatWith(settings, ask)).status).toBe(200)
-    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('open')
-    await new Promise((resolve) => setTimeout(resolve, 1100))
-    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
-    const before = upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length
-    const answers = await Promise.all(Array.from({ length: 5 }, () => chatWith(settings, ask)))
+    await halfOpenAlpha()
+    const before = callsTo(upstream, ALPHA)
+    const answers = await Promise.all(Array.from({ length: 5 }, () => chatWith(HALF_OPEN, ALPHA_FIRST)))
     for (const answer of answers) expect(answer.status).toBe(200)
-    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+    expect(callsTo(upstream, ALPHA) - before).toBe(1)
   })
 })
 
 describe('a half-open probe whose outcome health does not judge', () => {
   it('ends the probe: the provider answered, so the next request may try it', async () => {
-    const settings = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
     let alpha: 'hang' | 'refuse' | 'serve' = 'hang'
     const upstream = fakeUpstreams({
       [ALPHA]: () =>
@@ -48,23 +55,19 @@ describe('a half-open probe whose outcome health does not judge', () => {
             : jsonResponse(openaiCompletion({ content: 'from alpha' })),
       [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
     })
-    const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
-    for (let i = 0; i < 3; i++) expect((await chatWith(settings, ask)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 1100))
-    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
+    await halfOpenAlpha()
     alpha = 'refuse'
-    expect((await chatWith(settings, ask)).status).toBe(400)
+    expect((await chatWith(HALF_OPEN, ALPHA_FIRST)).status).toBe(400)
     alpha = 'serve'
-    const before = upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length
-    const next = await chatWith(settings, ask)
+    const before = callsTo(upstream, ALPHA)
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
     expect(next.headers.get('x-meridian-provider')).toBe('alpha')
-    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+    expect(callsTo(upstream, ALPHA) - before).toBe(1)
   })
 })
 
 describe('a streaming half-open probe', () => {
   it('ends when its stream opens: the provider answered, so the next request may try it while the stream runs on', async () => {
-    const settings = { CIRCUIT_OPEN_MS: '1000', TIMEOUT_NON_STREAMING_MS: '300', HEALTH_FLUSH_MS: '1' }
     let alpha: 'hang' | 'serve' = 'hang'
     const longAnswer = latch()
     const upstream = fakeUpstreams({
@@ -76,22 +79,19 @@ describe('a streaming half-open probe', () => {
             : jsonResponse(openaiCompletion({ content: 'from alpha' })),
       [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
     })
-    const ask = { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }], provider: { order: ['alpha', 'gamma'] } }
-    for (let i = 0; i < 3; i++) expect((await chatWith(settings, ask)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 1100))
-    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('half_open')
+    await halfOpenAlpha()
     alpha = 'serve'
     const ctx = createExecutionContext()
     const streamed = await worker.fetch(
-      new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify({ ...ask, stream: true }) }),
-      { ...env, ...settings },
+      new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify({ ...ALPHA_FIRST, stream: true }) }),
+      { ...env, ...HALF_OPEN },
       ctx,
     )
     expect(streamed.headers.get('x-meridian-provider')).toBe('alpha')
-    const before = upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length
-    const next = await chatWith(settings, ask)
+    const before = callsTo(upstream, ALPHA)
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
     expect(next.headers.get('x-meridian-provider')).toBe('alpha')
-    expect(upstream.calls.filter((call) => call.url.startsWith(ALPHA)).length - before).toBe(1)
+    expect(callsTo(upstream, ALPHA) - before).toBe(1)
     longAnswer.release()
     expect(await streamed.text()).toContain('[DONE]')
     await waitOnExecutionContext(ctx)
