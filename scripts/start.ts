@@ -23,12 +23,24 @@ const gateway = `http://127.0.0.1:${port}`
 const READY_TIMEOUT_MS = 120_000
 
 function ensureDevVars(): void {
-  if (existsSync(devVarsPath)) return
+  if (existsSync(devVarsPath)) return addDemoKey()
   const token = randomBytes(32).toString('base64url')
   const example = readFileSync(examplePath, 'utf8')
   if (!/^ADMIN_TOKEN=.*$/m.test(example)) throw new Error(`${examplePath} has no ADMIN_TOKEN= line`)
   writeFileSync(devVarsPath, example.replace(/^ADMIN_TOKEN=.*$/m, `ADMIN_TOKEN=${token}`), { mode: 0o600 })
   console.log(`Created ${devVarsPath} with a new random ADMIN_TOKEN.`)
+}
+
+/**
+ * A `.dev.vars` written by hand, or by an older checkout, may lack the demo fleet's key: without
+ * it no demo provider is live and every demo request is a 503. The fleet takes any key.
+ */
+function addDemoKey(): void {
+  const vars = readFileSync(devVarsPath, 'utf8')
+  if (/^DEMO_PROVIDER_KEY=/m.test(vars)) return
+  const separator = vars === '' || vars.endsWith('\n') ? '' : '\n'
+  writeFileSync(devVarsPath, `${vars}${separator}# The demo fleet (scripts/fleet.ts) accepts any key; added by npm start.\nDEMO_PROVIDER_KEY=demo\n`)
+  console.log(`Added DEMO_PROVIDER_KEY=demo to ${devVarsPath}: the demo fleet's providers need it to be live.`)
 }
 
 function readAdminToken(): string {

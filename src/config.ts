@@ -5,16 +5,32 @@ import { betaNames, DEFAULT_ANTHROPIC_BETAS } from './formats/anthropic/betas'
  * Operational settings, read from Worker variables (strings) with defaults. Every threshold the
  * gateway uses lives here so operators can see and change it in one place (README "Configuration").
  */
+/**
+ * A whole number from a variable's text. A blank one (`NAME=` in .dev.vars, an empty dashboard
+ * variable) is no number: read as 0 it would turn off the settings where 0 means off.
+ */
+const whole = <T extends z.ZodType>(rule: T) => z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), rule)
 /** A positive integer setting; an unset or malformed value falls back to its default rather than
  *  taking the gateway down. */
-const setting = (fallback: number) => z.coerce.number().int().positive().catch(fallback)
-const settingOrZero = (fallback: number) => z.coerce.number().int().nonnegative().catch(fallback)
+const setting = (fallback: number) => whole(z.coerce.number().int().positive()).catch(fallback)
+const settingOrZero = (fallback: number) => whole(z.coerce.number().int().nonnegative()).catch(fallback)
+/** A percentage: 1 to 100. */
+const percent = (fallback: number) => whole(z.coerce.number().int().positive().max(100)).catch(fallback)
 /** A lease stays far below RESERVATION_TTL_MS (a ticket must not expire while it can be taken), and admin calls wait one out. */
 const MAX_LEASE_MS = 5_000
 /** Background waits (settlement lingers, the health flush) run inside a request's waitUntil, which the runtime stops after 30 s. */
 const MAX_BACKGROUND_WAIT_MS = 5_000
 /** A background wait: positive, at most MAX_BACKGROUND_WAIT_MS. */
-const backgroundWait = (fallback: number) => z.coerce.number().int().positive().max(MAX_BACKGROUND_WAIT_MS).catch(fallback)
+const backgroundWait = (fallback: number) => whole(z.coerce.number().int().positive().max(MAX_BACKGROUND_WAIT_MS)).catch(fallback)
+
+/** The value a JSON text holds; null when it is not JSON (which the rule then refuses). */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
 
 const ConfigSchema = z.object({
   /** Largest request body accepted, in bytes (413 above it). */
@@ -49,8 +65,8 @@ const ConfigSchema = z.object({
    * to Anthropic-format providers, comma-separated; the others are dropped. Empty forwards none.
    */
   ANTHROPIC_BETAS: z
-    // `[vars]` may hold a JSON list too.
-    .union([z.string(), z.array(z.string()).transform((names) => names.join(','))])
+    // A JSON list too: an array in `[vars]`, or its text in .dev.vars or a dashboard variable.
+    .preprocess((value) => (typeof value === 'string' && value.trim().startsWith('[') ? jsonOf(value) : value), z.union([z.string(), z.array(z.string()).transform((names) => names.join(','))]))
     .transform((list): readonly string[] => betaNames(list))
     .catch(DEFAULT_ANTHROPIC_BETAS),
   /** Upper bound on upstream attempts for one request (the endpoints tried in order). */
@@ -83,13 +99,13 @@ const ConfigSchema = z.object({
    * key, stays valid in the isolate it was granted to. A change to the key waits this long (at
    * most) before it answers, so that it still bites on the next request. 0 turns leasing off.
    */
-  LEASE_MS: z.coerce.number().int().min(0).max(MAX_LEASE_MS).catch(1_000),
+  LEASE_MS: whole(z.coerce.number().int().min(0).max(MAX_LEASE_MS)).catch(1_000),
   /**
    * Most tickets an isolate asks for at once (it asks for about a lease's worth of its traffic).
    * 64 rather than 16 cut the gateway's CPU per request at saturation by a fifth (fewer object
    * calls); 256 measured no better (`npm run bench:profile -- --v8 no`, alternated runs).
    */
-  LEASE_MAX_TICKETS: z.coerce.number().int().min(0).max(256).catch(64),
+  LEASE_MAX_TICKETS: whole(z.coerce.number().int().min(0).max(256)).catch(64),
   /** Generation records older than this are pruned. */
   GENERATION_RETENTION_DAYS: setting(30),
   /** At most this many generation records are kept per key (the newest). */
@@ -111,7 +127,7 @@ const ConfigSchema = z.object({
   /** A circuit opens only after this many attempts in the window… */
   CIRCUIT_MIN_SAMPLES: setting(5),
   /** …when at least this percentage of them failed (5xx, timeouts, connection errors, garbage). */
-  CIRCUIT_ERROR_RATE_PCT: setting(50),
+  CIRCUIT_ERROR_RATE_PCT: percent(50),
   /** Or at once after this many failures in a row. */
   CIRCUIT_CONSECUTIVE_FAILURES: setting(3),
   /** How long an open circuit stays open before one half-open probe is let through. */
@@ -122,7 +138,7 @@ const ConfigSchema = z.object({
    * Weight (percent) of the newest sample in the smoothed latency and throughput, at least: a sample
    * after a quiet spell weighs more (see HEALTH_STALE_MS).
    */
-  HEALTH_EWMA_WEIGHT_PCT: setting(20),
+  HEALTH_EWMA_WEIGHT_PCT: percent(20),
   /**
    * An endpoint unobserved for this long has a stale latency figure: routing assumes it as fast as
    * the best fresh one and sends it one request (at a time, per isolate) to renew the figure, whose

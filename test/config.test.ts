@@ -48,3 +48,41 @@ describe('operational settings', () => {
     expect(warned).toHaveBeenCalledTimes(1)
   })
 })
+
+describe('settings an operator may write by slip', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('leave a blank value at its default, also where 0 means off (a blank RESPONSES_RETENTION_DAYS would delete every stored response)', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const blank = configOf({ MAX_ATTEMPTS: '', RESPONSES_RETENTION_DAYS: '', LEASE_MS: '', LEASE_MAX_TICKETS: ' ', ROUTING_TIE_BAND_MS: '', SETTLE_LINGER_MS: '' })
+    expect(blank).toMatchObject({
+      MAX_ATTEMPTS: DEFAULT_CONFIG.MAX_ATTEMPTS,
+      RESPONSES_RETENTION_DAYS: DEFAULT_CONFIG.RESPONSES_RETENTION_DAYS,
+      LEASE_MS: DEFAULT_CONFIG.LEASE_MS,
+      LEASE_MAX_TICKETS: DEFAULT_CONFIG.LEASE_MAX_TICKETS,
+      ROUTING_TIE_BAND_MS: DEFAULT_CONFIG.ROUTING_TIE_BAND_MS,
+      SETTLE_LINGER_MS: DEFAULT_CONFIG.SETTLE_LINGER_MS,
+    })
+    // An explicit 0 still turns them off.
+    expect(configOf({ RESPONSES_RETENTION_DAYS: '0', LEASE_MS: '0' })).toMatchObject({ RESPONSES_RETENTION_DAYS: 0, LEASE_MS: 0 })
+  })
+
+  it('refuse a percentage over 100 (a smoothing weight of 300% drives latency negative), logging the setting', () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const config = configOf({ HEALTH_EWMA_WEIGHT_PCT: '300', CIRCUIT_ERROR_RATE_PCT: '101' })
+    expect(config).toMatchObject({ HEALTH_EWMA_WEIGHT_PCT: DEFAULT_CONFIG.HEALTH_EWMA_WEIGHT_PCT, CIRCUIT_ERROR_RATE_PCT: DEFAULT_CONFIG.CIRCUIT_ERROR_RATE_PCT })
+    expect(String(warned.mock.calls[0]?.[0])).toMatch(/CIRCUIT_ERROR_RATE_PCT.*HEALTH_EWMA_WEIGHT_PCT/)
+    expect(configOf({ HEALTH_EWMA_WEIGHT_PCT: '100' }).HEALTH_EWMA_WEIGHT_PCT).toBe(100)
+  })
+
+  it('read ANTHROPIC_BETAS as a JSON list written as text (.dev.vars, a dashboard text variable), and refuse broken JSON', () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    expect(configOf({ ANTHROPIC_BETAS: '["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]' }).ANTHROPIC_BETAS).toEqual([
+      'interleaved-thinking-2025-05-14',
+      'context-1m-2025-08-07',
+    ])
+    expect(configOf({ ANTHROPIC_BETAS: '["interleaved-thinking-2025-05-14"' }).ANTHROPIC_BETAS).toEqual(DEFAULT_CONFIG.ANTHROPIC_BETAS)
+    expect(String(warned.mock.calls.at(-1)?.[0])).toContain('ANTHROPIC_BETAS')
+    expect(configOf({ ANTHROPIC_BETAS: '' }).ANTHROPIC_BETAS).toEqual([])
+  })
+})
