@@ -37,6 +37,17 @@ describe('the prompt estimate', () => {
     expect(promptTokenBound(withReasoning)).toBeGreaterThan(8000)
   })
 
+  it('counts a message’s other fields, which OpenAI-format upstreams receive and may bill: a name, a tool result’s call id, a field passed through', () => {
+    const plain = request({ messages: [{ role: 'user', content: 'hi' }] })
+    const named = request({ messages: [{ role: 'user', content: 'hi', name: 'n'.repeat(4000) }] })
+    expect(estimatePromptTokens(named) - estimatePromptTokens(plain)).toBe(1000)
+    expect(promptTokenBound(named) - promptTokenBound(plain)).toBe(4000)
+    const result = request({ messages: [{ role: 'tool', content: 'ok', tool_call_id: 'c'.repeat(400) }] })
+    expect(promptTokenBound(result)).toBeGreaterThanOrEqual(400)
+    const extra = request({ messages: [{ role: 'user', content: 'hi', metadata: { note: 'm'.repeat(800) } }] })
+    expect(promptTokenBound(extra) - promptTokenBound(plain)).toBeGreaterThan(800)
+  })
+
   it('stays below the bound, which the reservation rests on', () => {
     const body = {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'héllo '.repeat(50) }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],

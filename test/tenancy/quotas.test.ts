@@ -249,6 +249,33 @@ describe('rate and concurrency limits through the front door', () => {
   })
 })
 
+describe('a message’s name, part of the prompt an upstream bills', () => {
+  it('counts in the worst case and against tokens_per_minute, as the same bytes sent as content do', async () => {
+    const name = 'x'.repeat(100_000)
+    // The upstream bills the name as prompt (OpenAI counts a message's name in prompt_tokens).
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 25_000, completion_tokens: 1, total_tokens: 25_001 } })) })
+
+    // The worst case: a 100,000-byte name reserves more than no name does.
+    const { key: poor } = await createKey({ name: 'named-poor', limit: 0.000000001 })
+    const required = async (message: object) => {
+      const refused = await chat(poor, { model: 'test/chat', max_tokens: 1, messages: [message] })
+      expect(refused.status).toBe(402)
+      return ((await refused.json()) as { error: { metadata: { required: number } } }).error.metadata.required
+    }
+    expect(await required({ role: 'user', content: 'hi', name })).toBeGreaterThan(await required({ role: 'user', content: 'hi' }))
+
+    // tokens_per_minute: requests of 25,000 billed prompt tokens each, against 30,000 a minute: one fits.
+    const { key, hash } = await createKey({ name: 'named-tpm', rate_limit: { tokens_per_minute: 30_000 } })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) statuses.push((await chat(key, { model: 'test/chat', max_tokens: 1, messages: [{ role: 'user', content: 'hi', name }] })).status)
+    expect(statuses).toEqual([200, 429, 429, 429, 429])
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    // The name went upstream whole, and the key was charged what the upstream billed for it.
+    expect(String((upstream.calls.at(-1)!.body.messages as { name?: string }[])[0]!.name)).toHaveLength(100_000)
+    expect((await inspect(hash)).generations[0]).toMatchObject({ tokens_prompt: 25_000, cost_nano: 25_002_000 })
+  })
+})
+
 describe('the worst case', () => {
   /** What a request could cost, from the 402 of a key with next to no credit. */
   async function required(key: string, body: object): Promise<number> {

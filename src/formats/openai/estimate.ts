@@ -72,7 +72,7 @@ export function estimateFromParts(characters: number, images: number): number {
 
 /** The characters a message adds to the estimate. */
 export function messageCharacters(message: Message): number {
-  return messageText(message).length + assistantExtras(message).length
+  return messageText(message).length + messageExtras(message).length
 }
 
 /** The characters of the prompt outside its messages: tool definitions and the response schema. */
@@ -135,7 +135,7 @@ function isDocument(url: string): boolean {
 export function promptTokenBound(request: ChatRequest, imageTokens = IMAGE_TOKEN_BOUND): number {
   let bound = 0
   for (const message of request.messages) {
-    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + imageTokens * imageCount(message) + utf8Length(assistantExtras(message))
+    bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + imageTokens * imageCount(message) + utf8Length(messageExtras(message))
   }
   const definitions = toolDefinitions(request)
   if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
@@ -165,15 +165,20 @@ function toolDefinitions(request: ChatRequest): unknown[] {
 }
 
 /**
- * What an assistant message carries besides its content, as upstreams receive it: its calls
- * (`tool_calls`, or the legacy `function_call`) and its earlier reasoning (`reasoning`, and
- * OpenRouter's `reasoning_details`), which lenient OpenAI-format upstreams take as prompt.
+ * What a message carries besides its role and content, as upstreams receive it: a participant's
+ * `name` (which OpenAI counts in prompt_tokens), an assistant's calls (`tool_calls`, the legacy
+ * `function_call`) and earlier reasoning (`reasoning`, OpenRouter's `reasoning_details`), a tool
+ * result's call id, and any field passed through as sent, all of which OpenAI-format upstreams may
+ * bill as prompt. Strings count as themselves, anything else as its JSON.
  */
-function assistantExtras(message: Message): string {
-  if (message.role !== 'assistant') return ''
-  const { tool_calls: calls, function_call: legacy, reasoning, reasoning_details: details } = message
-  const json = (value: unknown) => (value != null ? JSON.stringify(value) : '')
-  return json(calls) + json(legacy) + (reasoning ?? '') + json(details)
+function messageExtras(message: Message): string {
+  let extras = ''
+  for (const field in message) {
+    if (field === 'role' || field === 'content') continue
+    const value: unknown = message[field as keyof Message]
+    if (value != null) extras += typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  return extras
 }
 
 /** The text of a message, with attachments other than images (audio, files, documents) counted by their encoded size. */
