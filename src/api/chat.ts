@@ -69,7 +69,7 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
   const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
-  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano }
+  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano, explores: plan[0] === route.endpoints[0] ? route.explores : null }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)

@@ -30,6 +30,8 @@ export interface ExecutionContext {
   trace: RouteTrace | null
   /** The most the request may be charged (Admitted.costCapNano). */
   costCapNano: number
+  /** The endpoint (its health key) this request is the half-open probe or stale-figure renewal of, if any (RoutePlan.explores). */
+  explores: string | null
   /** Aborts when the client hangs up (request.signal). */
   clientGone: AbortSignal
   /** Reports one attempt's outcome to the health module (never awaited). */

@@ -124,9 +124,11 @@ export async function relay(
   opened: Served<OpenStream>,
 ): Promise<void> {
   const { endpoint, call, value: upstream } = opened
-  // The provider answered: a half-open probe or a stale figure's renewal has what routing waited
-  // for, so the isolate's next request may try it too. The stream's outcome is reported at its end.
-  clearExploring(ctx.env, endpointKey(endpoint.model.id, endpoint.provider.id))
+  // The provider answered: if this request is its half-open probe or its stale figure's renewal,
+  // routing has what it waited for, so the isolate's next request may try it too (another
+  // request's mark stays). The stream's outcome is reported at its end.
+  const key = endpointKey(endpoint.model.id, endpoint.provider.id)
+  if (ctx.explores === key) clearExploring(ctx.env, key)
   const meta: ResponseMeta = {
     ...identity,
     model: endpoint.model.id,

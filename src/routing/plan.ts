@@ -197,8 +197,9 @@ export function planRoute(input: PlanInput): RoutePlan {
   return {
     endpoints: ranked.map((s) => s.endpoint),
     request,
-    // A stale figure being renewed, or a half-open circuit being probed: one request at a time.
-    explores: first?.ttfbAssumed || first?.circuit === 'half_open' ? first.key : null,
+    // A stale figure being renewed, or a half-open circuit being probed: one request at a time (a
+    // request that ranks a circuit already being probed first, pinned to it, is not its probe).
+    explores: first?.ttfbAssumed || (first?.circuit === 'half_open' && !(informed && input.exploring(first.key))) ? first.key : null,
     trace: input.trace
       ? {
           client: client ? { latitude: client.lat, longitude: client.lon, colo: client.colo } : null,

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { localView } from '../../src/health/local'
 import { ALPHA, GAMMA } from '../support/catalog'
@@ -114,5 +114,53 @@ describe('throughput after a failover', () => {
     const gamma = localView(env, 'test/chat@gamma', Date.now())
     // The same stream with no failover measures about 2,000 tokens a second; over the 800 ms of the failed attempt, about 50.
     expect(gamma?.tokensPerSecond).toBeGreaterThan(200)
+  })
+})
+
+describe('a half-open probe still waiting, while another request streams from the endpoint', () => {
+  it('keeps the probe’s mark: the isolate’s next request is not sent to the endpoint as a second probe', async () => {
+    let alpha: 'hang' | 'probe' = 'hang'
+    const probeAnswer = latch()
+    const longStream = latch()
+    const upstream = fakeUpstreams({
+      [ALPHA]: async (call) => {
+        if (alpha === 'hang') return never()
+        if (call.body.stream) return sseResponse(openaiStreamEvents(['one', 'two', 'three']), { pause: { after: 2, until: longStream.promise } })
+        await probeAnswer.promise
+        return jsonResponse(openaiCompletion({ content: 'from alpha' }))
+      },
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    await halfOpenAlpha()
+    alpha = 'probe'
+    const nonStreamingToAlpha = () => upstream.calls.filter((call) => call.url.startsWith(ALPHA) && !call.body.stream).length
+
+    // The half-open probe: a slow non-streaming answer (its timeout long enough to wait for it).
+    const probe = chatWith({ ...HALF_OPEN, TIMEOUT_NON_STREAMING_MS: '10000' }, ALPHA_FIRST)
+    await vi.waitFor(() => expect(nonStreamingToAlpha()).toBe(4))
+
+    // A stream pinned to alpha (provider.only), which opens at once and runs on.
+    const ctx = createExecutionContext()
+    const streamed = await worker.fetch(
+      new Request(`${BASE}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.key}` },
+        body: JSON.stringify({ ...ALPHA_FIRST, stream: true, provider: { only: ['alpha'] } }),
+      }),
+      { ...env, ...HALF_OPEN },
+      ctx,
+    )
+    expect(streamed.headers.get('x-meridian-provider')).toBe('alpha')
+
+    // The probe's outcome is not observed yet, so the next request keeps off alpha.
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
+    expect(next.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(nonStreamingToAlpha()).toBe(4)
+
+    probeAnswer.release()
+    longStream.release()
+    await probe
+    await streamed.text()
+    await waitOnExecutionContext(ctx)
   })
 })
