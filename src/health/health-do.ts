@@ -45,12 +45,13 @@ const HOUR_MS = 3_600_000
  * When the next publish is due, `quietMs` after the last report; null once nothing published can
  * change. After the views settle, the published stats' windows (uptime over 5 and 30 minutes and
  * a day, percentiles over 30 minutes) still lose their oldest minutes: republished each minute
- * while a 30-minute window holds any, then hourly for the day's.
+ * while a 30-minute window holds any, then hourly for the day's (never more often than
+ * HEALTH_PUBLISH_MS). A report brings the next publish forward (report()).
  */
 export function nextPublishDelayMs(config: Config, quietMs: number): number | null {
   if (quietMs < quietAfterMs(config)) return config.HEALTH_PUBLISH_MS
-  if (quietMs < 30 * MINUTE_MS + MINUTE_MS) return MINUTE_MS
-  if (quietMs < DAY_MS) return HOUR_MS
+  if (quietMs < 30 * MINUTE_MS + MINUTE_MS) return Math.max(MINUTE_MS, config.HEALTH_PUBLISH_MS)
+  if (quietMs < DAY_MS) return Math.max(HOUR_MS, config.HEALTH_PUBLISH_MS)
   return null
 }
 
@@ -85,10 +86,10 @@ export class HealthDO extends DurableObject<Env> {
     }
     const now = Date.now()
     this.ctx.storage.kv.put(CHANGED_AT, now)
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      const published = this.ctx.storage.kv.get<number>(PUBLISHED_AT) ?? 0
-      await this.ctx.storage.setAlarm(Math.max(now, published + config.HEALTH_PUBLISH_MS))
-    }
+    // As soon as one is allowed: a republish of a quiet spell (a minute or an hour away) is brought forward.
+    const due = Math.max(now, (this.ctx.storage.kv.get<number>(PUBLISHED_AT) ?? 0) + config.HEALTH_PUBLISH_MS)
+    const alarm = await this.ctx.storage.getAlarm()
+    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due)
   }
 
   /** Every known endpoint's view and live stats, as published (the live endpoints API reads this). */

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { configOf } from '../../src/config'
-import { HEALTH_KV_KEY, healthObject, quietAfterMs, type HealthSnapshot } from '../../src/health/health-do'
+import { HEALTH_KV_KEY, healthObject, nextPublishDelayMs, quietAfterMs, type HealthSnapshot } from '../../src/health/health-do'
 import { observation } from './support'
 
 const stub = () => healthObject(env)
@@ -119,5 +119,29 @@ describe('HealthDO alarm', () => {
     expect(Object.keys(snapshot!.endpoints)).not.toContain('m/gone@p')
     expect((await inspect()).rows.map((row) => row.key)).not.toContain('m/gone@p')
     expect((await stub().stats()).endpoints['m/gone@p']).toBeUndefined()
+  })
+})
+
+describe('HealthDO: a report after the views settled', () => {
+  it('is published within HEALTH_PUBLISH_MS, not at the next minutely or hourly republish', async () => {
+    const now = Date.now()
+    await stub().report([observation('success', now, { endpoint: 'm/late@p', ttfbMs: 100 })])
+    // Quiet for 40 minutes: the last publish scheduled the hourly republish.
+    await runInDurableObject(stub(), (_instance, state) => state.storage.kv.put('changedAt', Date.now() - 40 * 60_000))
+    expect(await runDurableObjectAlarm(stub())).toBe(true)
+    expect((await inspect()).alarm! - Date.now()).toBeGreaterThan(50 * 60_000)
+
+    // The provider now fails: three errors open its circuit, which the gateway must learn within a publish interval.
+    const at = Date.now()
+    await stub().report([observation('server_error', at, { endpoint: 'm/late@p' }), observation('server_error', at, { endpoint: 'm/late@p' }), observation('server_error', at, { endpoint: 'm/late@p' })])
+    expect((await inspect()).alarm! - at).toBeLessThanOrEqual(config.HEALTH_PUBLISH_MS + 1_000)
+  })
+
+  it('never schedules publishes closer together than HEALTH_PUBLISH_MS, whatever the quiet spell', () => {
+    const slow = { ...config, HEALTH_PUBLISH_MS: 300_000 }
+    for (const quietMs of [0, quietAfterMs(slow), 10 * 60_000, 30 * 60_000, 2 * 3_600_000]) {
+      const delay = nextPublishDelayMs(slow, quietMs)
+      expect(delay === null || delay >= slow.HEALTH_PUBLISH_MS, `quiet ${quietMs} ms → next publish in ${delay} ms`).toBe(true)
+    }
   })
 })
