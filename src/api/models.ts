@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono'
-import { parsePricing, usdString } from '../catalog/pricing'
-import type { PricingSpec } from '../catalog/schema'
+import { usdString } from '../catalog/pricing'
 import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { secretNamed, type Env } from '../env'
@@ -73,13 +72,13 @@ const PAGE_MAX = 1000
  * page, which its SDK's `models.list()` reads.
  */
 function modelList(c: Context<AppEnv>, all: Array<{ id: string }>): Response {
-  const { start, end } = pageOf(c, all)
+  const { start, end, size } = pageOf(c, all)
   const data = all.slice(start, end)
   const next = new URL(c.req.url)
   next.searchParams.delete('after_id')
   next.searchParams.delete('before_id')
   next.searchParams.set('offset', String(end))
-  next.searchParams.set('limit', String(end - start || PAGE_DEFAULT))
+  next.searchParams.set('limit', String(size))
   return c.json({
     object: 'list',
     data,
@@ -91,10 +90,11 @@ function modelList(c: Context<AppEnv>, all: Array<{ id: string }>): Response {
   })
 }
 
-/** The page's bounds in the list: all of it unless paging is asked for. */
-function pageOf(c: Context<AppEnv>, all: Array<{ id: string }>): { start: number; end: number } {
-  const { offset, limit, after_id: after, before_id: before } = c.req.query()
-  if (offset === undefined && limit === undefined && after === undefined && before === undefined) return { start: 0, end: all.length }
+/** The page's bounds in the list, and its size as asked: all of it unless paging is asked for (an empty parameter asks nothing). */
+function pageOf(c: Context<AppEnv>, all: Array<{ id: string }>): { start: number; end: number; size: number } {
+  const asked = (name: string) => c.req.query(name) || undefined
+  const [offset, limit, after, before] = [asked('offset'), asked('limit'), asked('after_id'), asked('before_id')]
+  if (offset === undefined && limit === undefined && after === undefined && before === undefined) return { start: 0, end: all.length, size: PAGE_DEFAULT }
   const size = limit === undefined ? PAGE_DEFAULT : count('limit', limit, 1, PAGE_MAX)
   const indexOf = (name: string, id: string) => {
     const index = all.findIndex((model) => model.id === id)
@@ -103,10 +103,10 @@ function pageOf(c: Context<AppEnv>, all: Array<{ id: string }>): { start: number
   }
   if (before !== undefined) {
     const end = indexOf('before_id', before)
-    return { start: Math.max(0, end - size), end }
+    return { start: Math.max(0, end - size), end, size }
   }
   const start = after !== undefined ? indexOf('after_id', after) + 1 : offset === undefined ? 0 : count('offset', offset, 0, Number.MAX_SAFE_INTEGER)
-  return { start: Math.min(start, all.length), end: Math.min(start + size, all.length) }
+  return { start: Math.min(start, all.length), end: Math.min(start + size, all.length), size }
 }
 
 function count(name: string, value: string, min: number, max: number): number {
@@ -177,7 +177,11 @@ models.get('/models/:author/:slug/endpoints', async (c) => {
   })
 })
 
-function pricingView(pricing: PricingSpec) {
+/** The formats whose usage breaks out cache writes kept an hour, charged at their own price (an OpenAI-format upstream's are charged at cacheWrite). */
+const HOUR_WRITES_APART: ReadonlySet<string> = new Set(['anthropic', 'bedrock'])
+
+function pricingView(endpoint: Endpoint) {
+  const pricing = endpoint.spec.pricing
   return {
     prompt: pricing.prompt,
     completion: pricing.completion,
@@ -188,7 +192,7 @@ function pricingView(pricing: PricingSpec) {
     ...(pricing.cacheRead ? { input_cache_read: pricing.cacheRead } : {}),
     ...(pricing.cacheWrite ? { input_cache_write: pricing.cacheWrite } : {}),
     // Charged for writes kept an hour: the catalog's price, or twice the prompt's (src/catalog/pricing.ts).
-    ...(pricing.cacheWrite1h || pricing.cacheWrite ? { input_cache_write_1h: pricing.cacheWrite1h ?? usdString(parsePricing(pricing).cacheWrite1h) } : {}),
+    ...(pricing.cacheWrite1h || HOUR_WRITES_APART.has(endpoint.provider.format) ? { input_cache_write_1h: usdString(endpoint.prices.cacheWrite1h) } : {}),
   }
 }
 
@@ -219,7 +223,7 @@ function modelView(model: CatalogModel, endpoints: Endpoint[]) {
       tokenizer: 'Other',
       instruct_type: null,
     },
-    pricing: pricingView(first.spec.pricing),
+    pricing: pricingView(first),
     top_provider: {
       context_length: first.contextLength,
       max_completion_tokens: first.spec.maxCompletionTokens,
@@ -252,7 +256,7 @@ function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapsho
     context_length: endpoint.contextLength,
     max_completion_tokens: endpoint.spec.maxCompletionTokens,
     max_prompt_tokens: endpoint.maxPromptTokens,
-    pricing: pricingView(endpoint.spec.pricing),
+    pricing: pricingView(endpoint),
     quantization: endpoint.spec.quantization,
     supported_parameters: endpoint.spec.supportedParameters,
     supports_implicit_caching: endpoint.spec.pricing.cacheRead !== undefined,

@@ -22,7 +22,10 @@ export interface EmbedContext extends AttemptContext, Pick<ExecutionContext, 'tr
   request: EmbeddingsRequest
 }
 
-/** More dimensions than any embedding model gives, and more bytes than a value takes in JSON ("-1.2345678901234567e-05,"). */
+/**
+ * More dimensions than any embedding model gives (a request's `dimensions` is not trusted: a
+ * provider may ignore it), and more bytes than a value takes in JSON ("-1.2345678901234567e-05,").
+ */
 const MAX_DIMENSIONS = 16_384
 const MAX_VALUE_BYTES = 32
 /** The answer's envelope, usage and per-vector wrapping. */
@@ -35,7 +38,7 @@ const ANSWER_OVERHEAD_BYTES = 64 * 1024
  * response, on which the next endpoint is tried and health counts a failure.
  */
 function oversizedAnswer(request: EmbeddingsRequest): (limit: number) => Failure {
-  const largest = embeddingInputs(request.input).length * (request.dimensions ?? MAX_DIMENSIONS) * MAX_VALUE_BYTES + ANSWER_OVERHEAD_BYTES
+  const largest = embeddingInputs(request.input).length * MAX_DIMENSIONS * MAX_VALUE_BYTES + ANSWER_OVERHEAD_BYTES
   return (limit) => {
     if (largest <= limit) return badResponse(`Upstream answered with more than ${limit} bytes, more than the vectors asked for take`, null)
     const message = `The embeddings answer is larger than the gateway reads (${limit} bytes): send fewer inputs per request`

@@ -256,10 +256,10 @@ describe('GET /v1/model/{author}/{slug} (OpenRouter’s single model, @openroute
 })
 
 describe('model pricing shows every price Meridian charges', () => {
-  it('lists the hour-long cache write price as input_cache_write_1h: the catalog’s, or twice the prompt’s where the endpoint caches', async () => {
+  it('lists the hour-long cache write price as input_cache_write_1h: the catalog’s, or twice the prompt’s where the provider bills such writes apart', async () => {
     const catalog = structuredClone(testCatalog)
     catalog.models[1]!.endpoints[0]!.pricing = { prompt: '0.000003', completion: '0.000015', cacheRead: '0.0000003', cacheWrite: '0.00000375', cacheWrite1h: '0.000006' }
-    catalog.models[0]!.endpoints[0]!.pricing = { prompt: '0.0000011', completion: '0.000002', cacheWrite: '0.000002' }
+    catalog.models[0]!.endpoints[0]!.pricing = { prompt: '0.0000011', completion: '0.000002', cacheWrite: '0.000002', cacheWrite1h: '0.0000022' }
     await installCatalog(catalog)
     try {
       const model = (await (await gatewayFetch('/v1/models/test/claude')).json()) as { pricing: Record<string, string> }
@@ -267,8 +267,8 @@ describe('model pricing shows every price Meridian charges', () => {
       const endpoints = (await (await gatewayFetch('/v1/models/test/claude/endpoints')).json()) as { data: { endpoints: { pricing: Record<string, string> }[] } }
       expect(endpoints.data.endpoints[0]!.pricing).toMatchObject({ input_cache_write_1h: '0.000006' })
       const implied = (await (await gatewayFetch('/v1/models/test/chat/endpoints')).json()) as { data: { endpoints: { pricing: Record<string, string> }[] } }
-      expect(implied.data.endpoints[0]!.pricing.input_cache_write_1h).toBe('0.0000022')
-      expect(implied.data.endpoints[1]!.pricing.input_cache_write_1h).toBeUndefined()
+      // alpha (OpenAI format) names its own; beta (Anthropic format) names none, and is charged twice its prompt; gamma neither.
+      expect(implied.data.endpoints.map((endpoint) => endpoint.pricing.input_cache_write_1h)).toEqual(['0.0000022', '0.000002', undefined])
     } finally {
       await installCatalog()
     }
@@ -287,5 +287,23 @@ describe('GET /v1/providers datacenters', () => {
     } finally {
       await installCatalog()
     }
+  })
+})
+
+describe('links.next after a before_id page', () => {
+  beforeAll(() => installCatalog())
+  const limitOf = async (path: string) => {
+    const { links } = (await (await gatewayFetch(path)).json()) as { links: { next: string | null } }
+    return links.next === null ? null : new URL(links.next, 'http://gateway.test').searchParams.get('limit')
+  }
+
+  it('keeps the limit the client asked for, on a page the list’s start cut short and on an empty one', async () => {
+    expect(await limitOf('/api/v1/models?limit=5&before_id=test/other')).toBe('5')
+    expect(await limitOf('/api/v1/models?limit=1&before_id=test/chat')).toBe('1')
+  })
+
+  it('reads an empty paging parameter as not given', async () => {
+    expect((await gatewayFetch('/api/v1/models?offset=&limit=')).status).toBe(200)
+    expect(await limitOf('/api/v1/models?offset=')).toBeNull()
   })
 })
