@@ -69,7 +69,7 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
   const betas = requestedBetas(c.req.raw.headers, hooks.config.ANTHROPIC_BETAS)
-  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano, explores: plan[0] === route.endpoints[0] ? route.explores : null }
+  const ctx: ExecutionContext = { ...hooks, request, plan, stream, betas, renderer, startedAt: now, trace, costCapNano, explores: explored(route, plan) }
   // A client that hangs up must not cancel the work: the upstream still bills the answer, and the
   // reservation must be settled with its real cost rather than expire and be charged in full.
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
@@ -115,12 +115,17 @@ export async function renewing<T extends { plan: Endpoint[] }>(env: Env, route: 
   if (renewed === null) return admission
   try {
     const admitted = await admission
-    if (admitted.plan[0] !== route.endpoints[0]) clearExploring(env, renewed)
+    if (explored(route, admitted.plan) === null) clearExploring(env, renewed)
     return admitted
   } catch (error) {
     clearExploring(env, renewed)
     throw error
   }
+}
+
+/** The endpoint an admitted request renews or probes (RoutePlan.explores): none when admission left it out of first place. */
+export function explored(route: RoutePlan, plan: Endpoint[]): string | null {
+  return plan[0] === route.endpoints[0] ? route.explores : null
 }
 
 /**

@@ -47,7 +47,8 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
   const betas = requestedBetas(c.req.raw.headers, settings.ANTHROPIC_BETAS)
   const plan = countingEndpoints(route.endpoints, key.value.policy, model).slice(0, config.MAX_ATTEMPTS)
   const served = await tryPrepared(
-    { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal },
+    // A count renews and probes nothing (routeOf marks nothing), so it ends no other request's probe.
+    { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal, explores: null },
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey, betas),
     (call) => fetchJson(call, (body) => call.decode(body), config),
   )

@@ -6,7 +6,7 @@ import { newGeneration } from '../gateway/identity'
 import { primaryOnly } from '../routing/preferences'
 import { keysTrace, requireTenant } from './auth'
 import { readJsonBody } from './body'
-import { engineHooks, planRequest, renewing } from './chat'
+import { engineHooks, explored, planRequest, renewing } from './chat'
 import type { AppEnv } from './context'
 
 /**
@@ -39,7 +39,7 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false, apiType: 'embeddings' as const }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
-  const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace, costCapNano }, identity)
+  const answer = embed({ ...engineHooks(c, facts), plan, startedAt: now, request, trace, costCapNano, explores: explored(route, plan) }, identity)
   waitUntil(answer)
   return answer
 })

@@ -47,7 +47,7 @@ export interface Unserved {
 }
 
 /** What the loop needs of a request, whatever kind it is (chat, embeddings). */
-export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe' | 'clientGone'>
+export type AttemptContext = Pick<ExecutionContext, 'env' | 'config' | 'clock' | 'plan' | 'startedAt' | 'observe' | 'clientGone' | 'explores'>
 
 /** Builds one endpoint's upstream call; a 400 GatewayError means this endpoint cannot express the request. */
 export type Prepare<Call> = (endpoint: Endpoint, apiKey: string) => Call | Promise<Call>
@@ -96,7 +96,7 @@ export async function tryPrepared<T, Call>(
     if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
     // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health.
     if (ctx.clientGone.aborted) {
-      clearExploring(ctx.env, endpointKey(endpoint.model.id, endpoint.provider.id))
+      endExploring(ctx, endpointKey(endpoint.model.id, endpoint.provider.id))
       return clientLeft()
     }
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
@@ -119,7 +119,7 @@ function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failur
   const key = endpointKey(endpoint.model.id, endpoint.provider.id)
   // The provider answered, but not in a way health judges (the request's own fault): a renewal or
   // half-open probe it was is over all the same, or the endpoint would stay avoided.
-  if (!kind) return clearExploring(ctx.env, key)
+  if (!kind) return endExploring(ctx, key)
   ctx.observe({
     endpoint: key,
     kind,
@@ -128,6 +128,11 @@ function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failur
     tokensPerSecond: null,
     retryAfterMs: kind === 'rate_limited' ? retryAfterMs(failure.retryAfter, at) : null,
   })
+}
+
+/** Ends the renewal or half-open probe of `key` if this request is it; another request's stays. */
+export function endExploring(ctx: Pick<AttemptContext, 'env' | 'explores'>, key: string): void {
+  if (ctx.explores === key) clearExploring(ctx.env, key)
 }
 
 async function prepareAndAttempt<T, Call>(

@@ -2,7 +2,7 @@ import { secretNamed } from '../env'
 import { GatewayError } from '../errors'
 import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
-import type { Served } from './attempts'
+import { endExploring, type Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
@@ -12,7 +12,6 @@ import { routeDebug } from './trace'
 import { outputBound } from './accounting'
 import { usageReport } from './usage'
 import { endpointKey, type ObservationKind } from '../health/types'
-import { clearExploring } from '../health/local'
 
 /**
  * Relays an open upstream stream to the client in the route's wire format (ctx.renderer). No
@@ -127,8 +126,7 @@ export async function relay(
   // The provider answered: if this request is its half-open probe or its stale figure's renewal,
   // routing has what it waited for, so the isolate's next request may try it too (another
   // request's mark stays). The stream's outcome is reported at its end.
-  const key = endpointKey(endpoint.model.id, endpoint.provider.id)
-  if (ctx.explores === key) clearExploring(ctx.env, key)
+  endExploring(ctx, endpointKey(endpoint.model.id, endpoint.provider.id))
   const meta: ResponseMeta = {
     ...identity,
     model: endpoint.model.id,

@@ -164,3 +164,38 @@ describe('a half-open probe still waiting, while another request streams from th
     await waitOnExecutionContext(ctx)
   })
 })
+
+describe('a half-open probe still waiting, while a request pinned to the endpoint is refused there for its own fault', () => {
+  it('keeps the probe’s mark: the isolate’s next request is not sent to the endpoint as a second probe', async () => {
+    let alpha: 'hang' | 'probe' = 'hang'
+    const probeAnswer = latch()
+    const refused = (call: { body: Record<string, unknown> }) => JSON.stringify(call.body.messages).includes('bad request')
+    const upstream = fakeUpstreams({
+      [ALPHA]: async (call) => {
+        if (alpha === 'hang') return never()
+        if (refused(call)) return jsonResponse({ error: { message: "Invalid value for 'messages'", type: 'invalid_request_error' } }, 400)
+        await probeAnswer.promise
+        return jsonResponse(openaiCompletion({ content: 'from alpha' }))
+      },
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    await halfOpenAlpha()
+    alpha = 'probe'
+    const probesToAlpha = () => upstream.calls.filter((call) => call.url.startsWith(ALPHA) && !refused(call)).length
+
+    // The half-open probe: a slow answer (its timeout long enough to wait for it).
+    const probe = chatWith({ ...HALF_OPEN, TIMEOUT_NON_STREAMING_MS: '10000' }, ALPHA_FIRST)
+    await vi.waitFor(() => expect(probesToAlpha()).toBe(4))
+
+    // A request pinned to alpha (provider.only) that alpha refuses as the client's fault (a 400).
+    const pinned = await chatWith(HALF_OPEN, { ...ALPHA_FIRST, messages: [{ role: 'user', content: 'bad request' }], provider: { only: ['alpha'] } })
+    expect(pinned.status).toBe(400)
+
+    // The probe's outcome is not observed yet, so the next request keeps off alpha.
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
+    expect(next.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(probesToAlpha()).toBe(4)
+    probeAnswer.release()
+    await probe
+  })
+})
