@@ -48,6 +48,14 @@ describe('the prompt estimate', () => {
     expect(promptTokenBound(extra) - promptTokenBound(plain)).toBeGreaterThan(800)
   })
 
+  it('counts an answer’s generated images sent back with its turn as images, and its annotations and audio not as text', () => {
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }
+    const plain = request({ messages: [{ role: 'assistant', content: 'Here it is.' }] })
+    const echoed = request({ messages: [{ role: 'assistant', content: 'Here it is.', images: [image, image], annotations: [{ type: 'url_citation', url_citation: { url: 'https://example.com', content: 'x'.repeat(10_000) } }], audio: { id: 'audio_1' } }] })
+    expect(estimatePromptTokens(echoed) - estimatePromptTokens(plain)).toBe(2 * 765)
+    expect(promptTokenBound(echoed) - promptTokenBound(plain)).toBe(2 * IMAGE_TOKEN_BOUND)
+  })
+
   it('stays below the bound, which the reservation rests on', () => {
     const body = {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'héllo '.repeat(50) }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],

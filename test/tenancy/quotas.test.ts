@@ -6,7 +6,7 @@ import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
 import { adminFetch, BASE, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
-import { anthropicEvent, fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, anthropicText, fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 beforeAll(() => installCatalog())
 afterEach(async () => {
@@ -273,6 +273,24 @@ describe('a message’s name, part of the prompt an upstream bills', () => {
     // The name went upstream whole, and the key was charged what the upstream billed for it.
     expect(String((upstream.calls.at(-1)!.body.messages as { name?: string }[])[0]!.name)).toHaveLength(100_000)
     expect((await inspect(hash)).generations[0]).toMatchObject({ tokens_prompt: 25_000, cost_nano: 25_002_000 })
+  })
+})
+
+describe('an assistant turn sent back with the images it generated (OpenRouter’s message.images)', () => {
+  const turns = (png: string) => [
+    { role: 'user', content: 'draw a cat' },
+    { role: 'assistant', content: 'Here it is.', images: [{ type: 'image_url', image_url: { url: png } }] },
+    { role: 'user', content: 'make it blue' },
+  ]
+
+  it('counts each as an image, not as its base64 text: neither refused for context nor charged past the limit an image fits', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicText('blue now', { input_tokens: 30, output_tokens: 3 })) })
+    const { key } = await createKey({ name: 'echoed-images', limit: 0.1 })
+    // 1 MB of base64 read as text would be 250,000 tokens, past test/claude's window, and $3 of worst case.
+    const answer = await chat(key, { model: 'test/claude', max_tokens: 16, messages: turns(`data:image/png;base64,${'A'.repeat(1_000_000)}`) })
+    expect(answer.status, await answer.clone().text()).toBe(200)
+    // An Anthropic-format upstream receives none of those bytes.
+    expect(JSON.stringify(upstream.calls.at(-1)?.body ?? {}).length).toBeLessThan(10_000)
   })
 })
 

@@ -174,12 +174,19 @@ function toolDefinitions(request: ChatRequest): unknown[] {
 function messageExtras(message: Message): string {
   let extras = ''
   for (const field in message) {
-    if (field === 'role' || field === 'content') continue
+    if (field === 'role' || field === 'content' || ANSWER_FIELDS.has(field)) continue
     const value: unknown = message[field as keyof Message]
     if (value != null) extras += typeof value === 'string' ? value : JSON.stringify(value)
   }
   return extras
 }
+
+/**
+ * What an answer's message carried that clients send back with the turn: its generated `images`
+ * (counted as images: imageCount), `annotations` (citations of what it read) and `audio` (by id).
+ * Upstreams bill these as what they are, or not at all: never as their bytes of text.
+ */
+const ANSWER_FIELDS = new Set(['images', 'annotations', 'audio'])
 
 /** The text of a message, with attachments other than images (audio, files, documents) counted by their encoded size. */
 function messageText(message: Message): string {
@@ -196,8 +203,9 @@ function messageText(message: Message): string {
 }
 
 export function imageCount(message: Message): number {
-  if (typeof message.content === 'string' || message.content == null) return 0
-  return message.content.filter((part) => part.type === 'image_url' && documentUrl(part) === null).length
+  const generated = 'images' in message && Array.isArray(message.images) ? message.images.length : 0
+  if (typeof message.content === 'string' || message.content == null) return generated
+  return generated + message.content.filter((part) => part.type === 'image_url' && documentUrl(part) === null).length
 }
 
 /** UTF-8 byte length without allocating an encoded copy. */
