@@ -37,7 +37,13 @@ function ensureDevVars(): void {
  */
 function addDemoKey(): void {
   const vars = readFileSync(devVarsPath, 'utf8')
-  if (/^DEMO_PROVIDER_KEY=/m.test(vars)) return
+  if (/^DEMO_PROVIDER_KEY=[ \t]*\S/m.test(vars)) return
+  // A blank one counts as unset (src/env.ts): it is filled in where it stands.
+  if (/^DEMO_PROVIDER_KEY=[ \t]*$/m.test(vars)) {
+    writeFileSync(devVarsPath, vars.replace(/^DEMO_PROVIDER_KEY=[ \t]*$/m, 'DEMO_PROVIDER_KEY=demo'))
+    console.log(`Set the blank DEMO_PROVIDER_KEY in ${devVarsPath} to demo: the demo fleet's providers need it to be live.`)
+    return
+  }
   const separator = vars === '' || vars.endsWith('\n') ? '' : '\n'
   writeFileSync(devVarsPath, `${vars}${separator}# The demo fleet (scripts/fleet.ts) accepts any key; added by npm start.\nDEMO_PROVIDER_KEY=demo\n`)
   console.log(`Added DEMO_PROVIDER_KEY=demo to ${devVarsPath}: the demo fleet's providers need it to be live.`)

@@ -181,10 +181,11 @@ export function configOf(env: object): Config {
   return config
 }
 
-/** "NAME (why; default D)" for each setting whose value its rule refuses. */
+/** "NAME (why; default D)" for each setting whose value its rule refuses (a blank number is unset, not refused). */
 function unusableSettings(raw: Record<string, unknown>): string[] {
   return Object.entries(ConfigSchema.shape).flatMap(([name, field]) => {
-    if (raw[name] === undefined) return []
+    const value = raw[name]
+    if (value === undefined || (name !== 'ANTHROPIC_BETAS' && typeof value === 'string' && value.trim() === '')) return []
     const checked = field.unwrap().safeParse(raw[name])
     const why = checked.error?.issues[0]?.message ?? 'invalid'
     return checked.success ? [] : [`${name} (${why}; default ${String(DEFAULT_CONFIG[name as keyof Config])})`]
