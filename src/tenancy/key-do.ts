@@ -109,6 +109,7 @@ export class KeyDO extends DurableObject<Env> {
     const current = this.record()
     const record = current && patchKeyRecord(current, patch, new Date(now).toISOString())
     if (record) this.saveRecord(record)
+    if (record && patch.rate_limit !== undefined) this.saveLedger({ ...this.ledger(now), ratesSince: now })
     // Also for a missing key (deleted a moment ago, maybe): a retry must not answer before the
     // deletion's tickets lapse.
     await this.leases.lapsed(now, configOf(this.env).LEASE_MS)
@@ -295,7 +296,7 @@ export class KeyDO extends DurableObject<Env> {
     const expired = this.atomically(() => {
       const rows = expiredReservations(sql, now, SWEEP_BATCH)
       let ledger = this.ledger(now)
-      for (const row of rows) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, expired: false, expiresAt: row.expires_at }, now)
+      for (const row of rows) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, createdAt: row.created_at, expired: false, expiresAt: row.expires_at }, now)
       markReservations(sql, rows.map((row) => row.id), 'expired')
       if (rows.length > 0) this.saveLedger(ledger)
       return rows

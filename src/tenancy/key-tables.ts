@@ -19,6 +19,7 @@ export interface ReservationRow extends Record<string, SqlStorageValue> {
   id: string
   amount_nano: number
   tokens: number
+  created_at: number
   expires_at: number
   state: string
 }
@@ -101,7 +102,7 @@ export function insertReservations(sql: SqlStorage, rows: NewReservation[]): voi
 
 /** The reservations with these ids that exist, by id. */
 export function reservationsById(sql: SqlStorage, ids: string[]): Map<string, ReservationRow> {
-  const rows = sql.exec<ReservationRow>(`SELECT id, amount_nano, tokens, expires_at, state FROM reservations WHERE id IN ${JSON_LIST}`, JSON.stringify(ids)).toArray()
+  const rows = sql.exec<ReservationRow>(`SELECT id, amount_nano, tokens, created_at, expires_at, state FROM reservations WHERE id IN ${JSON_LIST}`, JSON.stringify(ids)).toArray()
   return new Map(rows.map((row) => [row.id, row]))
 }
 

@@ -26,6 +26,12 @@ export interface Ledger {
   tokens: Bucket | null
   /** Token counts' own bucket of requests_per_minute (./counting); absent until the key's first count. */
   counts?: Bucket | null
+  /**
+   * When the key's rate limits last changed. A reservation made before took its request and
+   * tokens from buckets under the old limits: giving it back refunds nothing into the new ones,
+   * which would otherwise fill past what they ever held (a release landing after the change).
+   */
+  ratesSince?: number
 }
 
 export function emptyLedger(now: number): Ledger {
@@ -261,6 +267,8 @@ function correctExpiry(ledger: Ledger, reservation: Reservation, costNano: numbe
 export interface Reservation {
   amountNano: number
   tokens: number
+  /** When it was made (ratesSince). */
+  createdAt: number
   /** True when the alarm already expired it (and charged it in full). */
   expired: boolean
   /** When it expires (or expired): the earliest time the alarm can have charged it. */
@@ -279,8 +287,15 @@ export function settleLedger(current: Ledger, reservation: Reservation, costNano
       costNano,
     )
   }
+  // Tokens used beyond the reservation are charged; fewer are refunded, unless the bucket it took them from has been replaced.
   const extraTokens = tokensUsed - reservation.tokens
-  return { ...ledger, tokens: ledger.tokens && extraTokens !== 0 ? charge(ledger.tokens, extraTokens) : ledger.tokens }
+  const counted = extraTokens > 0 || (extraTokens < 0 && refundsRates(ledger, reservation))
+  return { ...ledger, tokens: ledger.tokens && counted ? charge(ledger.tokens, extraTokens) : ledger.tokens }
+}
+
+/** Whether the rate buckets a reservation took from are the ones in force (Ledger.ratesSince). */
+function refundsRates(ledger: Ledger, reservation: Reservation): boolean {
+  return ledger.ratesSince === undefined || reservation.createdAt >= ledger.ratesSince
 }
 
 /**
@@ -289,7 +304,7 @@ export function settleLedger(current: Ledger, reservation: Reservation, costNano
  */
 export function releaseLedger(current: Ledger, reservation: Reservation, now: number): Ledger {
   const ledger = settleLedger(current, reservation, 0, 0, now)
-  return { ...ledger, requests: ledger.requests ? charge(ledger.requests, -1) : ledger.requests }
+  return { ...ledger, requests: ledger.requests && refundsRates(ledger, reservation) ? charge(ledger.requests, -1) : ledger.requests }
 }
 
 export interface Tickets {

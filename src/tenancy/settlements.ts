@@ -22,7 +22,7 @@ export function applySettlements(sql: SqlStorage, ledger: Ledger, settlements: S
     // Seen before (in an earlier call, or earlier in this one): nothing more to do.
     if (row?.state === 'settled') return
     if (row) {
-      const reservation = { amountNano: row.amount_nano, tokens: row.tokens, expired: row.state === 'expired', expiresAt: row.expires_at }
+      const reservation = { amountNano: row.amount_nano, tokens: row.tokens, createdAt: row.created_at, expired: row.state === 'expired', expiresAt: row.expires_at }
       ledger =
         settlement.record === null
           ? releaseLedger(ledger, reservation, settlement.now)

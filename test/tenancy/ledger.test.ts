@@ -86,7 +86,7 @@ describe('decideAdmission', () => {
     const key = keyWith({ maxConcurrency: 2 })
     const { statuses, ledger } = admitMany(key, 3)
     expect(statuses).toEqual([200, 200, 429])
-    const after = settleLedger(ledger, { amountNano: 3_000, tokens: 0, expired: false, expiresAt: T0 }, 500, 0, T0)
+    const after = settleLedger(ledger, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 500, 0, T0)
     expect(admitMany(key, 2, T0, after).statuses).toEqual([200, 429])
   })
 })
@@ -96,23 +96,23 @@ describe('settlement and expiry', () => {
 
   it('replaces the reservation with the real cost', () => {
     const reserved = { ...emptyLedger(T0), reservedNano: 3_000, inFlight: 1 }
-    const settled = settleLedger(reserved, { amountNano: 3_000, tokens: 0, expired: false, expiresAt: T0 }, 1_234, 0, T0)
+    const settled = settleLedger(reserved, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 1_234, 0, T0)
     expect(settled).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 1_234 })
     expect(remainingNano(settled, policy)).toBe(1_000_000 - 1_234)
   })
 
   it('charges an expired reservation in full, and a late settlement corrects it', () => {
     const reserved = { ...emptyLedger(T0), reservedNano: 3_000, inFlight: 1 }
-    const expired = expireInLedger(reserved, { amountNano: 3_000, tokens: 0, expired: false, expiresAt: T0 }, T0)
+    const expired = expireInLedger(reserved, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, T0)
     expect(expired).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 3_000 })
-    const corrected = settleLedger(expired, { amountNano: 3_000, tokens: 0, expired: true, expiresAt: T0 }, 1_000, 0, T0)
+    const corrected = settleLedger(expired, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: true, expiresAt: T0 }, 1_000, 0, T0)
     expect(corrected).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 1_000 })
   })
 
   it('credits a late correction only to the period the expiry charged, so a new period is never undercounted', () => {
     const policy = keyWith({ limitNano: 10_000, limitReset: 'daily' }).policy
     const expiresAt = Date.parse('2026-11-22T23:55:00Z')
-    const reservation = { amountNano: 5_000, tokens: 0, expired: false, expiresAt }
+    const reservation = { amountNano: 5_000, tokens: 0, createdAt: T0, expired: false, expiresAt }
     // Day 1: the alarm charges the abandoned reservation in full.
     const expired = expireInLedger({ ...emptyLedger(expiresAt), reservedNano: 5_000, inFlight: 1 }, reservation, expiresAt)
     // Day 2: the key spends its whole limit.
@@ -133,11 +133,11 @@ describe('settlement and expiry', () => {
 
   it('rolls daily, weekly and monthly usage over at UTC midnight, Monday and the 1st', () => {
     const sunday = Date.parse('2026-11-29T23:00:00Z')
-    let ledger = settleLedger({ ...emptyLedger(sunday), inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false, expiresAt: T0 }, 700, 0, sunday)
+    let ledger = settleLedger({ ...emptyLedger(sunday), inFlight: 1 }, { amountNano: 0, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 700, 0, sunday)
     expect(ledger.periods.daily.usedNano).toBe(700)
-    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false, expiresAt: T0 }, 5, 0, Date.parse('2026-11-30T00:00:00Z'))
+    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 5, 0, Date.parse('2026-11-30T00:00:00Z'))
     expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([705, 5, 5, 705])
-    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, expired: false, expiresAt: T0 }, 1, 0, Date.parse('2026-12-01T00:00:00Z'))
+    ledger = settleLedger({ ...ledger, inFlight: 1 }, { amountNano: 0, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 1, 0, Date.parse('2026-12-01T00:00:00Z'))
     expect([ledger.totalNano, ledger.periods.daily.usedNano, ledger.periods.weekly.usedNano, ledger.periods.monthly.usedNano]).toEqual([706, 1, 6, 1])
   })
 
@@ -157,7 +157,7 @@ describe('settlement and expiry', () => {
     const key = keyWith({ limitNano: 3_000, limitReset: 'daily' })
     const day1 = admitMany(key, 2)
     expect(day1.statuses).toEqual([200, 402])
-    const spent = settleLedger(day1.ledger, { amountNano: 3_000, tokens: 0, expired: false, expiresAt: T0 }, 3_000, 0, T0)
+    const spent = settleLedger(day1.ledger, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 3_000, 0, T0)
     expect(admitMany(key, 1, T0, spent).statuses).toEqual([402])
     expect(admitMany(key, 1, Date.parse('2026-11-23T00:00:00Z'), spent).statuses).toEqual([200])
   })
@@ -200,7 +200,7 @@ describe('tickets (admission leases)', () => {
     const start = emptyLedger(T0)
     const tickets = decideTickets(key, start, request(), 2, LEASE_END)
     expect(tickets).toMatchObject({ granted: 2, reserveTokens: 10 })
-    const reservation = { amountNano: tickets.reserveNano, tokens: tickets.reserveTokens, expired: false, expiresAt: T0 }
+    const reservation = { amountNano: tickets.reserveNano, tokens: tickets.reserveTokens, createdAt: T0, expired: false, expiresAt: T0 }
     const released = releaseLedger(releaseLedger(tickets.ledger, reservation, T0), reservation, T0)
     expect(released).toMatchObject({ reservedNano: 0, inFlight: 0, totalNano: 0, requests: { level: 100 }, tokens: { level: 1_000 } })
     // One the alarm already charged in full is corrected to nothing.
