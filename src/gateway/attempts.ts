@@ -78,7 +78,14 @@ export async function tryPrepared<T, Call>(
     tooLongFor.get(endpoint.model.id)?.some((by) => endpoint.contextLength <= by.contextLength && endpoint.maxPromptTokens <= by.maxPromptTokens) ?? false
   // Models whose request was refused as such: the rest of their endpoints would refuse it too.
   const refused = new Set<string>()
-  const clientLeft = (): Unserved => ({ ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true })
+  const clientLeft = (): Unserved => {
+    neverSent()
+    return { ok: false, error: new GatewayError(408, 'timeout', 'The client hung up before a provider answered'), attempts, clientLeft: true }
+  }
+  // A renewal or half-open probe this request was (its plan's first endpoint) that was never sent is over.
+  const neverSent = () => {
+    if (attempts.length === 0 && ctx.explores !== null) clearExploring(ctx.env, ctx.explores)
+  }
   for (const endpoint of ctx.plan) {
     if (ctx.clientGone.aborted) return clientLeft()
     if (ctx.clock() >= deadline) break
@@ -94,9 +101,11 @@ export async function tryPrepared<T, Call>(
       latencyMs: ended - started,
     })
     if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
-    // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health.
+    // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health;
+    // one that ran to its end (a JSON answer is read to the end) does. No new attempt starts.
     if (ctx.clientGone.aborted) {
-      endExploring(ctx, endpointKey(endpoint.model.id, endpoint.provider.id))
+      if (result.failure.cutShort) endExploring(ctx, endpointKey(endpoint.model.id, endpoint.provider.id))
+      else observeFailure(ctx, endpoint, result.failure, ended, ended - started)
       return clientLeft()
     }
     observeFailure(ctx, endpoint, result.failure, ended, ended - started)
@@ -108,6 +117,7 @@ export async function tryPrepared<T, Call>(
     // As on OpenRouter, any other error may move on to the next model of `models`.
     if (!isRetryable(result.failure)) refused.add(endpoint.model.id)
   }
+  neverSent()
   const error = last
     ? finalError(last.failure, last.endpoint, attempts)
     : new GatewayError(503, 'provider_unavailable', 'No provider is available for this request')

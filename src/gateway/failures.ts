@@ -32,6 +32,8 @@ export interface Failure {
   message: string
   raw: unknown
   retryAfter: string | null
+  /** The client's hang-up ended the attempt (a stream not yet open): it says nothing of the provider. */
+  cutShort?: true
 }
 
 /** Failures that another endpoint will not share are worth another attempt. */

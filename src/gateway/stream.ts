@@ -84,7 +84,11 @@ async function keepAliveUntilOpen(
  */
 async function openStream(ctx: ExecutionContext, call: UpstreamCall, timeoutMs: number): Promise<AttemptResult<OpenStream>> {
   const controller = new AbortController()
-  const leave = () => controller.abort()
+  let left = false
+  const leave = () => {
+    left = true
+    controller.abort()
+  }
   if (ctx.clientGone.aborted) leave()
   else ctx.clientGone.addEventListener('abort', leave, { once: true })
   try {
@@ -97,7 +101,7 @@ async function openStream(ctx: ExecutionContext, call: UpstreamCall, timeoutMs: 
     return result
   } catch (error) {
     controller.abort()
-    return { ok: false, failure: failureFromThrow(error, false) }
+    return { ok: false, failure: { ...failureFromThrow(error, false), ...(left ? { cutShort: true as const } : {}) } }
   } finally {
     ctx.clientGone.removeEventListener('abort', leave)
   }

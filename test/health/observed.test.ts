@@ -199,3 +199,58 @@ describe('a half-open probe still waiting, while a request pinned to the endpoin
     await probe
   })
 })
+
+describe('a half-open probe whose client hangs up before its first attempt', () => {
+  it('gives its mark back: the provider was never asked, so the isolate’s next request probes it', async () => {
+    let alpha: 'hang' | 'serve' = 'hang'
+    const upstream = fakeUpstreams({
+      [ALPHA]: () => (alpha === 'hang' ? never() : jsonResponse(openaiCompletion({ content: 'from alpha' }))),
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    await halfOpenAlpha()
+    alpha = 'serve'
+    const before = callsTo(upstream, ALPHA)
+    // The probe: its client is gone by the time the attempt loop starts (here, from the outset).
+    const client = new AbortController()
+    client.abort()
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify(ALPHA_FIRST), signal: client.signal })
+    expect((await worker.fetch(request, { ...env, ...HALF_OPEN }, ctx)).status).toBe(408)
+    await waitOnExecutionContext(ctx)
+    expect(callsTo(upstream, ALPHA) - before).toBe(0)
+    // Nothing was observed and nobody is probing alpha: the next request is its probe.
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
+    expect(next.headers.get('x-meridian-provider')).toBe('alpha')
+  })
+})
+
+describe('a non-streaming half-open probe that fails after its client hung up', () => {
+  it('re-opens the circuit: the attempt ran to its end (a hang-up does not cut a JSON answer short), so its failure is the provider’s', async () => {
+    let alpha: 'hang' | 'fail' = 'hang'
+    const upstream = fakeUpstreams({
+      [ALPHA]: async () => {
+        if (alpha === 'hang') return never()
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        return jsonResponse({ error: { message: 'overloaded' } }, 503)
+      },
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'from gamma' })),
+    })
+    await halfOpenAlpha()
+    alpha = 'fail'
+    const before = callsTo(upstream, ALPHA)
+    // The probe: its client gives up 100 ms in; alpha answers 503 200 ms later.
+    const client = new AbortController()
+    const ctx = createExecutionContext()
+    const request = new Request(`${BASE}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}` }, body: JSON.stringify(ALPHA_FIRST), signal: client.signal })
+    const pending = worker.fetch(request, { ...env, ...HALF_OPEN }, ctx)
+    setTimeout(() => client.abort(), 100)
+    await Promise.resolve(pending).catch(() => {})
+    await waitOnExecutionContext(ctx)
+    expect(callsTo(upstream, ALPHA) - before).toBe(1)
+    // A failure while half-open re-opens the circuit (docs/health.md): the next request keeps off alpha.
+    expect(localView(env, 'test/chat@alpha', Date.now())?.circuit).toBe('open')
+    const next = await chatWith(HALF_OPEN, ALPHA_FIRST)
+    expect(next.headers.get('x-meridian-provider')).toBe('gamma')
+    expect(callsTo(upstream, ALPHA) - before).toBe(1)
+  })
+})
