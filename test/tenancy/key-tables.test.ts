@@ -37,7 +37,7 @@ describe("the key object's tables", () => {
     expect(tables.schema.find((entry) => entry.name === 'reservations')?.sql).toContain('WITHOUT ROWID')
     // Generation records stay in a rowid table: appended in arrival order (see key-tables.ts).
     expect(tables.schema.find((entry) => entry.name === 'generations')?.sql).toBe('CREATE TABLE generations (id TEXT PRIMARY KEY, record TEXT NOT NULL)')
-    expect(tables.reservation).toEqual({ id: 'gen-1-a', amount_nano: 500, tokens: 3, expires_at: 2, state: 'open' })
+    expect(tables.reservation).toEqual({ id: 'gen-1-a', amount_nano: 500, tokens: 3, created_at: 1, expires_at: 2, state: 'open' })
     expect(tables.record).toBe('{"id":"gen-1-a"}')
   })
 
