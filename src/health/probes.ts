@@ -40,8 +40,9 @@ export async function probeEndpoints(
   health: HealthLookup,
   now: number,
   fetcher: typeof fetch = fetch,
+  random: () => number = Math.random,
 ): Promise<Observation[]> {
-  const due = dueEndpoints(env, catalog, health, now).slice(0, MAX_PROBES_PER_RUN)
+  const due = chooseProbes(dueEndpoints(env, catalog, health, now), MAX_PROBES_PER_RUN, random)
   const outcomes: (Observation | null)[] = []
   // Each observation is dated `now` plus the time since the run began, queued probes included.
   const runStarted = Date.now()
@@ -73,6 +74,25 @@ function dueEndpoints(env: Env, catalog: CatalogSnapshot, health: HealthLookup, 
     }
   }
   return due.sort((a, b) => Number(b.urgent) - Number(a.urgent) || a.lastSeen - b.lastSeen)
+}
+
+/**
+ * A run's probes: the first half of its slots go to the head of the queue (open circuits, then the
+ * longest unseen), the rest to a random draw from the others. A probe that teaches nothing (a
+ * 400 to the ping) leaves its endpoint's lastSeen where it was, so by age alone such endpoints
+ * would take every slot, run after run, and the ones behind them would never be probed.
+ */
+export function chooseProbes<T>(queue: readonly T[], slots: number, random: () => number): T[] {
+  if (queue.length <= slots) return [...queue]
+  const head = Math.ceil(slots / 2)
+  const rest = queue.slice(head)
+  for (let i = 0; i < slots - head; i++) {
+    const j = i + Math.floor(random() * (rest.length - i))
+    const picked = rest[j]!
+    rest[j] = rest[i]!
+    rest[i] = picked
+  }
+  return [...queue.slice(0, head), ...rest.slice(0, slots - head)]
 }
 
 /**

@@ -4,7 +4,7 @@ import { CatalogSchema, type CatalogInput } from '../../src/catalog/schema'
 import { compileCatalog } from '../../src/catalog/snapshot'
 import { configOf } from '../../src/config'
 import { healthObject } from '../../src/health/health-do'
-import { MAX_PROBES_PER_RUN, PROBE_CONCURRENCY, probeEndpoints } from '../../src/health/probes'
+import { chooseProbes, MAX_PROBES_PER_RUN, PROBE_CONCURRENCY, probeEndpoints } from '../../src/health/probes'
 import type { HealthLookup, HealthView } from '../../src/health/types'
 import { ALPHA, BETA, GAMMA, testCatalog } from '../support/catalog'
 import { jsonResponse, openaiCompletion } from '../support/upstream'
@@ -214,5 +214,38 @@ describe('probeEndpoints', () => {
     const observations = await probeEndpoints(env, compileCatalog(CatalogSchema.parse(many)), open, now, fetcher)
     expect(sent).toHaveLength(MAX_PROBES_PER_RUN)
     expect(observations[0]?.endpoint).toBe('test/many-29@alpha')
+  })
+  it('does not let endpoints whose probes teach nothing hold every slot: one behind them is probed within a few runs', async () => {
+    // 25 endpoints never seen whose pings get a 400 (not counted, so their lastSeen never moves),
+    // and one seen an idle period ago: by age alone it would be 26th, beyond the run's 20, every run.
+    const refusing = Array.from({ length: 25 }, (_, i) => ({ ...testCatalog.models[0]!, id: `test/refuses-${i}`, endpoints: [testCatalog.models[0]!.endpoints[0]!] }))
+    const late = { ...testCatalog.models[0]!, id: 'test/late', endpoints: [{ ...testCatalog.models[0]!.endpoints[0]!, upstreamModel: 'late-chat' }] }
+    const many = compileCatalog(CatalogSchema.parse({ ...testCatalog, models: [...refusing, late] }))
+    const now = Date.now()
+    const views: HealthLookup = (key) =>
+      key === 'test/late@alpha' ? { circuit: 'closed', coolingUntil: null, errorRate: 0, samples: 1, ttfbMs: 100, tokensPerSecond: null, lastSeen: now - idle } : undefined
+    let sent = 0
+    const fetcher: typeof fetch = async (input, init) => {
+      sent++
+      const { model } = (await new Request(input, init).json()) as { model: string }
+      return model === 'late-chat' ? jsonResponse(openaiCompletion({ content: 'p' })) : jsonResponse({ error: { message: 'max_tokens must be at least 16' } }, 400)
+    }
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    let seed = 7
+    const random = () => ((seed = (seed * 48271) % 2147483647) - 1) / 2147483646
+    const runs: string[][] = []
+    for (let run = 0; run < 5; run++) runs.push((await probeEndpoints(env, many, views, now, fetcher, random)).map((o) => o.endpoint))
+    expect(sent).toBe(5 * MAX_PROBES_PER_RUN)
+    expect(runs.flat()).toContain('test/late@alpha')
+  })
+
+  it('gives the first half of the slots to the head of the queue and draws the rest from the others', () => {
+    const queue = Array.from({ length: 30 }, (_, i) => i)
+    const chosen = chooseProbes(queue, 20, () => 0.999)
+    expect(chosen.slice(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(new Set(chosen).size).toBe(20)
+    expect(chosen.slice(10).every((n) => n >= 10)).toBe(true)
+    expect(chosen.slice(10)).toContain(29) // the draw reaches the very end of the queue
+    expect(chooseProbes([1, 2, 3], 20, () => 0)).toEqual([1, 2, 3])
   })
 })
