@@ -73,6 +73,9 @@ export const CreateKeyInput = z.strictObject({
   allowed_providers: PolicyFields.allowed_providers.optional(),
   // OpenRouter's clients may send it; with no BYOK usage here, only "not included" means anything.
   include_byok_in_limit: z.literal(false, { error: 'must be false: Meridian has no BYOK usage to include' }).nullish(),
+  // Keys all live in one workspace and have no creating user: the values a key reports are taken, no others.
+  workspace_id: z.literal('default', { error: 'must be "default": Meridian has one workspace' }).nullish(),
+  creator_user_id: z.null({ error: 'must be null: Meridian keys have no creating user' }).optional(),
 })
 export type CreateKeyInput = z.infer<typeof CreateKeyInput>
 
@@ -81,7 +84,7 @@ export const PatchKeyInput = CreateKeyInput.partial()
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change')
 export type PatchKeyInput = z.infer<typeof PatchKeyInput>
 
-type PolicyInput = Omit<PatchKeyInput, 'name' | 'disabled' | 'expires_at' | 'include_byok_in_limit'>
+type PolicyInput = Omit<PatchKeyInput, 'name' | 'disabled' | 'expires_at' | 'include_byok_in_limit' | 'workspace_id' | 'creator_user_id'>
 
 /** Applies the API's policy fields (USD, snake_case) onto a stored policy (nano-USD). */
 function applyPolicy(policy: Policy, input: PolicyInput): Policy {

@@ -54,6 +54,16 @@ describe('POST /v1/keys', () => {
     expect(body.error.message).toContain('workspace_id')
   })
 
+  it('takes the workspace and creator a key reports (as OpenRouter clients may send them back), and no others', async () => {
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', workspace_id: 'default', creator_user_id: null }) })
+    expect(response.status).toBe(201)
+    const { data } = (await response.json()) as { data: { workspace_id: string; creator_user_id: null } }
+    expect(data).toMatchObject({ workspace_id: 'default', creator_user_id: null })
+    const someone = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', creator_user_id: 'user_1' }) })
+    expect(someone.status).toBe(400)
+    expect(((await someone.json()) as ErrorJson).error.message).toContain('creator_user_id')
+  })
+
   it('validates name and expires_at', async () => {
     for (const bad of [{}, { name: '' }, { name: 'x', expires_at: 'tomorrow' }]) {
       const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify(bad) })
