@@ -31,7 +31,10 @@ export interface Failure {
   status: number | null
   message: string
   raw: unknown
+  /** The Retry-After the client may be given (retryAfterOf). */
   retryAfter: string | null
+  /** The pause the provider asked for, as health reads it (pauseAsked); absent when it asked none. */
+  pauseAsked?: string
   /** The client's hang-up ended the attempt (a stream not yet open): it says nothing of the provider. */
   cutShort?: true
 }
@@ -70,7 +73,8 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
-  return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')) }
+  const pause = pauseAsked(response.headers)
+  return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')), ...(pause === null ? {} : { pauseAsked: pause }) }
 }
 
 const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) })
@@ -117,12 +121,23 @@ async function readErrorBody(response: Response): Promise<{ text: string; raw: u
 }
 
 /**
- * An upstream's Retry-After, passed on to the client only as what the header may hold: seconds, or
- * an HTTP date (rewritten). Anything else (an upstream may put what it received there) is dropped.
+ * The pause a provider asked for, for health's cool-down (health/classify.ts reads it): OpenAI's
+ * `retry-after-ms` when given, as seconds, else Retry-After as sent, fractional seconds included.
+ */
+export function pauseAsked(headers: Headers): string | null {
+  const ms = headers.get('retry-after-ms')?.trim() ?? ''
+  if (/^\d{1,10}(\.\d+)?$/.test(ms)) return String(Number(ms) / 1000)
+  return headers.get('retry-after')
+}
+
+/**
+ * An upstream's Retry-After, passed on to the client only as what the header may hold: whole
+ * seconds (fractional ones rounded up), or an HTTP date (rewritten). Anything else (an upstream may
+ * put what it received there) is dropped.
  */
 function retryAfterOf(header: string | null): string | null {
   const value = header?.trim() ?? ''
-  if (/^\d{1,10}$/.test(value)) return value
+  if (/^\d{1,10}(\.\d+)?$/.test(value)) return String(Math.ceil(Number(value)))
   const date = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value) ? Date.parse(value) : Number.NaN
   return Number.isNaN(date) ? null : new Date(date).toUTCString()
 }

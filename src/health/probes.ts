@@ -2,7 +2,7 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { secretNamed, type Env } from '../env'
 import type { ChatRequest } from '../formats/openai/request'
 import { configOf } from '../config'
-import { failureFromResponse, observationKind } from '../gateway/failures'
+import { failureFromResponse, observationKind, pauseAsked } from '../gateway/failures'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import { prepareEmbeddings } from '../providers/openai-embeddings'
@@ -136,7 +136,7 @@ async function probe(item: Due, at: () => number, fetcher: typeof fetch): Promis
       console.warn(`probe of ${item.key} got HTTP ${response.status}; not counted`)
       return null
     }
-    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : null)
+    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(pauseAsked(response.headers), Date.now()) : null)
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
     return observation(timedOut ? 'timeout' : 'connection_error', null)

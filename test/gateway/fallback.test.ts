@@ -166,6 +166,7 @@ describe('fallback before the first byte', () => {
     ['an HTTP date, rewritten', 'Wed, 21 Oct 2026 07:28:00 GMT', 'Wed, 21 Oct 2026 07:28:00 GMT'],
     ['what it received (not a Retry-After value), left out', 'key=test-upstream-key', null],
     ['a number with text after it, left out', '12; key=abc', null],
+    ['fractional seconds, rounded up to whole ones', '2.5', '3'],
   ])("passes on an upstream's Retry-After only as seconds or a date: %s", async (_label, sent, passed) => {
     const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after': sent })
     fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })

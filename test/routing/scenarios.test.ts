@@ -147,6 +147,24 @@ describe('routing scenarios', () => {
     expect(upstream.calls.filter((call) => call.url.startsWith(EU))).toHaveLength(2)
   })
 
+  it.each([
+    ['a fractional Retry-After', { 'retry-after': '2.5' }],
+    ["OpenAI's retry-after-ms", { 'retry-after-ms': '2500', 'retry-after': '3' }],
+  ])('respects %s, not the default cool-down', async (_label, headers) => {
+    let limited = true
+    fakeUpstreams({
+      [EU]: () => (limited ? jsonResponse({ error: { message: 'slow down' } }, 429, headers) : ok({} as never)),
+      [US]: ok,
+      [AP]: ok,
+    })
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 2 })
+    limited = false
+    now += 1_000 // 1.5 s after the 429 (each answer here takes 0.5 s)
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 1 })
+    now += 500 // 2.5 s
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
+  })
+
   it('moves first place from a slow provider to a fast one', async () => {
     const slow: UpstreamHandler = () => {
       now += 3_000
