@@ -41,7 +41,7 @@ export interface PhaseMetrics {
   detectS: number | null
   /** Phases after a fault: from the phase's start until the first first attempt to the provider that was broken. */
   recoverS: number | null
-  /** Phases after a fault: until its share over 1 s is back to half its baseline share. */
+  /** Phases after a fault: until the end of the first 1 s window in which its share is back to half its baseline share. */
   restoredS: number | null
   meanAttempts: number | null
   /** Mean `usage.cost` of a 2xx, USD. */
@@ -60,7 +60,7 @@ export interface Bin {
 
 /** Under this share of first attempts over a 1 s window, routing has stopped sending to a provider. */
 export const DETECTED_SHARE = 0.02
-const WINDOW_S = 1
+export const WINDOW_S = 1
 /** A 1 s window with fewer known first attempts than this says nothing (the load had stalled). */
 const MIN_WINDOW_REQUESTS = 10
 
@@ -91,6 +91,11 @@ function firstWindow(records: readonly RequestRecord[], phase: PhaseWindow, prov
     if (known[i]!.first === provider) toProvider--
   }
   return null
+}
+
+/** Traffic is back once a window shows it, at that window's end: never before the first request that went back. */
+function windowEnd(start: number | null): number | null {
+  return start === null ? null : start + WINDOW_S
 }
 
 function failuresOf(records: readonly RequestRecord[], skipped: number): Record<string, number> {
@@ -144,7 +149,7 @@ export function phaseMetrics(
       recoverS: back ? back.t - phase.start : null,
       restoredS:
         recovering && faulty !== null && baselineShare !== null
-          ? firstWindow(inPhase, phase, faulty, (share) => share >= baselineShare / 2)
+          ? windowEnd(firstWindow(inPhase, phase, faulty, (share) => share >= baselineShare / 2))
           : null,
       meanAttempts: mean(inPhase.flatMap((r) => (r.attempts === null ? [] : [r.attempts]))),
       costPerRequest: mean(okRecords.flatMap((r) => (r.cost === null ? [] : [r.cost]))),

@@ -54,9 +54,9 @@ export interface FaultsResult extends Provenance {
  *  (half of it the provider is healthy, and probing it then is right). */
 const JUDGED_FAULTS = ['outage', '429 storm', 'latency spike']
 const SUCCESS_GOAL = 0.999
-const RECOVERY_GOAL_S = 30
+export const RECOVERY_GOAL_S = 30
 /** Each fault, and the phase after it in which its recovery is judged. */
-const JUDGED_RECOVERIES = [
+export const JUDGED_RECOVERIES = [
   ['outage', 'after outage'],
   ['429 storm', 'after 429s'],
   ['flapping', 'after flapping'],

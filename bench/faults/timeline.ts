@@ -57,21 +57,22 @@ const FAULTY = 'eu-fra'
 /**
  * Why these lengths (virtual seconds, against the gateway's defaults): the outage (40 s) outlasts
  * one half-open interval (CIRCUIT_OPEN_MS, 20 s), so one probe fails during it and re-opens the
- * circuit; the recovery after it (35 s) is longer than a full half-open interval, so the next probe
- * must land inside it. Flapping (6 s period) is faster than the 60 s window, so failures pile up in
+ * circuit; each phase after a fault (40 s) is longer than a full half-open interval, so the next
+ * probe must land inside it, and than the 30 s recovery goal plus its 1 s window at the quick
+ * scale (8 virtual s), so a recovery not seen within it is a miss, not a phase too short to tell. Flapping (6 s period) is faster than the 60 s window, so failures pile up in
  * it. The latency spike comes last because nothing but traffic refreshes a smoothed latency, and an
  * endpoint routing stopped using would otherwise mask the faults after it.
  */
 export const TIMELINE: readonly Phase[] = [
   { name: 'baseline', seconds: 10, fault: null },
   { name: 'outage', seconds: 40, fault: { provider: FAULTY, behaviour: { kind: 'refuse' }, describe: 'refuses connections' } },
-  { name: 'after outage', seconds: 35, fault: null },
+  { name: 'after outage', seconds: 40, fault: null },
   {
     name: '429 storm',
     seconds: 20,
     fault: { provider: FAULTY, behaviour: { kind: 'rate-limited', retryAfterS: 5, latencyMs: 5 }, describe: '429 with Retry-After: 5 s' },
   },
-  { name: 'after 429s', seconds: 15, fault: null },
+  { name: 'after 429s', seconds: 40, fault: null },
   {
     name: 'flapping',
     seconds: 30,
@@ -81,13 +82,13 @@ export const TIMELINE: readonly Phase[] = [
       describe: '500s for 3 s, healthy for 3 s, again',
     },
   },
-  { name: 'after flapping', seconds: 30, fault: null },
+  { name: 'after flapping', seconds: 40, fault: null },
   {
     name: 'latency spike',
     seconds: 20,
     fault: { provider: FAULTY, behaviour: { kind: 'healthy', latencyMs: 1500 }, describe: 'answers in 1,500 ms instead of 25 ms' },
   },
-  { name: 'after spike', seconds: 30, fault: null },
+  { name: 'after spike', seconds: 40, fault: null },
 ]
 
 /**

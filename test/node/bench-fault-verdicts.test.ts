@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { phaseMetrics, type PhaseWindow } from '../../bench/faults/analyse'
+import { phaseMetrics, WINDOW_S, type PhaseWindow } from '../../bench/faults/analyse'
 import { faultsConfig } from '../../bench/faults/config'
 import type { RequestRecord } from '../../bench/faults/records'
-import { verdicts, type ModeResult } from '../../bench/faults/report'
+import { JUDGED_RECOVERIES, RECOVERY_GOAL_S, verdicts, type ModeResult } from '../../bench/faults/report'
 import { TIMELINE } from '../../bench/faults/timeline'
 
 /**
@@ -59,5 +59,23 @@ describe('fault bench verdicts', () => {
       })
     expect(verdicts([run(false)], config)[2]?.met).toBe(false)
     expect(verdicts([run(true)], config)[2]?.met).toBe(true)
+  })
+
+  it('never reports traffic restored before the first request that went back to the provider', () => {
+    // Each fault drives traffic away; 20 s into the phase after it, all of it returns at once.
+    const result = modeFrom((s, phase) => (phase === 0 || (TIMELINE[phase]!.fault === null && s >= 20) ? 'eu-fra' : 'us-iad'))
+    const after = result.phases.find((p) => p.phase === 'after outage')!
+    expect(after.recoverS).toBeCloseTo(20, 5)
+    expect(after.restoredS!).toBeGreaterThanOrEqual(after.recoverS!)
+    expect(verdicts([result], config)[2]).toMatchObject({ met: true })
+    expect(verdicts([result], config)[2]?.measured).not.toContain('not within the phase')
+  })
+
+  it('gives every phase after a fault room for the recovery goal and its window, at the quick scale too', () => {
+    const quick = faultsConfig(['--quick'], {})
+    for (const [, after] of JUDGED_RECOVERIES) {
+      const phase = TIMELINE.find((p) => p.name === after)!
+      expect(phase.seconds).toBeGreaterThanOrEqual(RECOVERY_GOAL_S + WINDOW_S / quick.timeScale)
+    }
   })
 })
