@@ -64,6 +64,8 @@ export const JUDGED_RECOVERIES = [
 ] as const
 
 const pct = (value: number | null, digits = 1) => (value === null ? '–' : `${(value * 100).toFixed(digits)}%`)
+/** A success rate truncated to two decimals, so 1,997 of 1,999 reads 99.89%, not a 99.90% that misses the 99.9% goal. */
+const pctDown = (value: number | null) => (value === null ? '–' : `${(Math.floor(value * 10_000) / 100).toFixed(2)}%`)
 const ms = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(0))
 const secs = (value: number | null) => (value === null ? 'never' : `${value.toFixed(1)} s`)
 const microUsd = (value: number | null) => (value === null ? '–' : (value * 1e6).toFixed(1))
@@ -93,7 +95,7 @@ export function verdicts(modes: ModeResult[], config: FaultsConfig): ModeVerdict
       {
         mode: result.mode,
         goal: `≥ ${SUCCESS_GOAL * 100}% success while one of three providers is hard down`,
-        measured: `${pct(success, 2)} (${outage?.ok ?? 0} of ${outage?.requests ?? 0})`,
+        measured: `${pctDown(success)} (${outage?.ok ?? 0} of ${outage?.requests ?? 0})`,
         met: success === null ? null : success >= SUCCESS_GOAL,
       },
       {

@@ -71,6 +71,18 @@ describe('fault bench verdicts', () => {
     expect(verdicts([result], config)[2]?.measured).not.toContain('not within the phase')
   })
 
+  it('never shows a missed success rate rounded up to the goal', () => {
+    let seen = 0
+    const result = modeFrom((_, phase) => {
+      if (TIMELINE[phase]!.name !== 'outage') return 'us-iad'
+      seen++
+      return seen === 100 || seen === 200 || seen === 300 || seen === 400 || seen === 500 ? null : 'us-iad' // 5 of 4,000 fail: 99.875%
+    })
+    const success = verdicts([result], config)[0]!
+    expect(success.met).toBe(false)
+    expect(success.measured).toMatch(/^99\.87% /)
+  })
+
   it('gives every phase after a fault room for the recovery goal and its window, at the quick scale too', () => {
     const quick = faultsConfig(['--quick'], {})
     for (const [, after] of JUDGED_RECOVERIES) {
