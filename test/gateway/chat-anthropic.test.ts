@@ -27,6 +27,36 @@ const message = (content: object[], stop_reason: string, usage = { input_tokens:
 })
 
 describe('Anthropic-format upstreams', () => {
+  it('charges the prompt Anthropic bills for the tools the gateway declares for a history of calls sent without tools', async () => {
+    // Anthropic bills its tool-use system prompt (346 tokens with tool_choice "none") and the
+    // definitions on every request that carries tools: here the gateway adds them itself.
+    const upstream = fakeUpstreams({
+      [BETA]: () =>
+        jsonResponse({
+          id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test',
+          content: [{ type: 'text', text: 'Oslo weather' }], stop_reason: 'max_tokens', stop_sequence: null,
+          usage: { input_tokens: 420, output_tokens: 5 },
+        }),
+    })
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      max_tokens: 5,
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '12C and sunny' },
+        { role: 'user', content: 'Title this chat.' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'get_weather' }], tool_choice: { type: 'none' } })
+    const body = (await response.json()) as { id: string; usage: { prompt_tokens: number; completion_tokens: number; cost: number } }
+    expect(body.usage).toMatchObject({ prompt_tokens: 420, completion_tokens: 5 })
+    // test/claude: $3/M prompt, $15/M completion: 420 × 0.000003 + 5 × 0.000015, not capped at the reservation's bound.
+    expect(body.usage.cost).toBe(0.001335)
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, body.id)).toMatchObject({ total_cost: 0.001335 }))
+  })
+
   it('charges the final output count message_delta gave when the stream is cut before message_stop', async () => {
     const start = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-test', content: [], stop_reason: null, usage: { input_tokens: 100, output_tokens: 1 } }
     fakeUpstreams({

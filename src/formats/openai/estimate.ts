@@ -1,3 +1,4 @@
+import { historyTools } from './functions'
 import type { ChatRequest, Message } from './request'
 
 /**
@@ -137,7 +138,10 @@ export function promptTokenBound(request: ChatRequest, imageTokens = IMAGE_TOKEN
   for (const message of request.messages) {
     bound += MESSAGE_OVERHEAD_TOKENS + utf8Length(messageText(message)) + imageTokens * imageCount(message) + utf8Length(messageExtras(message))
   }
-  const definitions = toolDefinitions(request)
+  // With none declared, Anthropic- and Bedrock-format upstreams get one for each function a past
+  // turn called (historyTools), and bill them with their tool prompt.
+  const declared = toolDefinitions(request)
+  const definitions = declared.length ? declared : historyTools(request.messages)
   if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
   if (request.response_format) {
     // Anthropic-format upstreams get a structured format as a forced tool, with its system prompt.
