@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { BETA, GAMMA } from '../support/catalog'
 import { chat, generationOf, readSse, setUpGateway } from '../support/gateway'
-import { anthropicEvent, fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
+import { anthropicEvent, anthropicText, fakeUpstreams, jsonResponse, named, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
@@ -27,6 +27,26 @@ const message = (content: object[], stop_reason: string, usage = { input_tokens:
 })
 
 describe('Anthropic-format upstreams', () => {
+  it('declares a tool whose parameters give no top-level type as an object schema (OpenAI takes {} and bare properties; Anthropic answers 400)', async () => {
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicText('ok')) })
+    const response = await chat(tenant.key, {
+      model: 'test/claude',
+      messages: [{ role: 'user', content: 'What time is it?' }],
+      tools: [
+        { type: 'function', function: { name: 'get_time', description: 'Current time', parameters: {} } },
+        { type: 'function', function: { name: 'get_zone', parameters: { properties: { tz: { type: 'string' } } } } },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body.tools).toEqual([
+      { name: 'get_time', description: 'Current time', input_schema: { type: 'object' } },
+      { name: 'get_zone', input_schema: { type: 'object', properties: { tz: { type: 'string' } } } },
+    ])
+    const responses = await chat(tenant.key, { model: 'test/claude', input: 'What time is it?', tools: [{ type: 'function', name: 'get_time', parameters: {} }] }, '/v1/responses')
+    expect(responses.status).toBe(200)
+    expect(upstream.calls[1]!.body.tools).toEqual([{ name: 'get_time', input_schema: { type: 'object' } }])
+  })
+
   it('charges the prompt Anthropic bills for the tools the gateway declares for a history of calls sent without tools', async () => {
     // Anthropic bills its tool-use system prompt (346 tokens with tool_choice "none") and the
     // definitions on every request that carries tools: here the gateway adds them itself.

@@ -17,6 +17,17 @@ const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-west-
 const firstChoice = (chunk: Record<string, unknown>) => (chunk.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]
 
 describe('Bedrock Converse upstreams', () => {
+  it('declares a tool whose parameters give no top-level type as an object schema', async () => {
+    const upstream = fakeUpstreams({ [BEDROCK]: () => jsonResponse(text) })
+    const response = await chat(tenant.key, {
+      model: 'test/bedrock',
+      messages: [{ role: 'user', content: 'What time is it?' }],
+      tools: [{ type: 'function', function: { name: 'get_time', parameters: {} } }],
+    })
+    expect(response.status).toBe(200)
+    expect(upstream.calls[0]!.body.toolConfig).toEqual({ tools: [{ toolSpec: { name: 'get_time', inputSchema: { json: { type: 'object' } } } }] })
+  })
+
   it('receive a signed converse call with the encoded model id and the Converse body', async () => {
     const upstream = fakeUpstreams({ [BEDROCK]: () => jsonResponse(text) })
     const response = await chat(tenant.key, {

@@ -1,5 +1,6 @@
 import { jsonTool } from '../json-tool'
 import { historyTools } from '../openai/functions'
+import { objectSchema } from '../tool-schema'
 import type { ChatRequest, ToolChoice } from '../openai/request'
 import { withCache, type Body } from './wire'
 
@@ -8,8 +9,6 @@ import { withCache, type Body } from './wire'
  * `tool_choice`. A `cache_control` marker on a tool (on the tool object or its `function`)
  * caches the tool definitions up to it.
  */
-
-const EMPTY_SCHEMA = { type: 'object', properties: {} }
 
 export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice: Body | null; jsonTool: string | null } {
   // A history of calls with no tools declared gets them declared, none to be called (historyTools).
@@ -20,7 +19,7 @@ export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice:
     const converted = {
       name: fn.name,
       ...(fn.description ? { description: fn.description } : {}),
-      input_schema: fn.parameters ?? EMPTY_SCHEMA,
+      input_schema: objectSchema(fn.parameters),
     }
     return withCache(withCache(converted, fn), tool)
   })
@@ -28,7 +27,7 @@ export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice:
   // Structured output as a forced tool call works on every Claude model without beta headers.
   const json = jsonTool(request)
   if (json) {
-    tools.push({ name: json.name, description: json.description, input_schema: json.schema })
+    tools.push({ name: json.name, description: json.description, input_schema: objectSchema(json.schema) })
     if (json.forced) toolChoice = { type: 'tool', name: json.name }
   }
   // Anthropic's "none" choice takes no options.

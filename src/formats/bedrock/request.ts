@@ -7,6 +7,7 @@ import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoi
 import { canThink } from '../anthropic/thinking'
 import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
 import { portableToolId } from '../tool-ids'
+import { objectSchema } from '../tool-schema'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
@@ -293,12 +294,12 @@ function bedrockTools(request: ChatRequest, taken: ChoicesTaken, pointOf: CacheP
   const declared = request.tools?.length ? request.tools : historyTools(request.messages)
   const specs = declared.flatMap((tool) => {
     const { function: fn } = tool
-    const spec = toolSpec(fn.name, fn.description, fn.parameters ?? { type: 'object', properties: {} })
+    const spec = toolSpec(fn.name, fn.description, objectSchema(fn.parameters))
     const point = pointOf(tool) ?? pointOf(fn)
     return point ? [spec, point] : [spec]
   })
   const json = taken.named ? jsonTool(request) : null
-  if (json) specs.push(toolSpec(json.name, json.description, json.schema))
+  if (json) specs.push(toolSpec(json.name, json.description, objectSchema(json.schema)))
   if (!specs.length) return null
   const toolChoice = json?.forced ? { tool: { name: json.name } } : request.tool_choice ? choiceOf(request.tool_choice, taken) : null
   return { tools: specs, ...(toolChoice ? { toolChoice } : {}) }
