@@ -717,7 +717,7 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
       { role: 'tool', tool_call_id: 'call_0', content: 'Done!' },
     ])
     const body = (await response.json()) as Record<string, any>
-    expect(body.output).toEqual([{ type: 'custom_tool_call', id: `ctc_${body.id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch }])
+    expect(body.output).toEqual([{ type: 'custom_tool_call', id: `ctc_${body.id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch, status: 'completed' }])
   })
 
   it('streams a custom tool call with its text in one delta as it closes, and keeps a function call beside it as it was', async () => {
@@ -736,11 +736,11 @@ describe('custom (freeform) tools, as Codex sends apply_patch', () => {
     const events = await readEvents(await responses({ ...ask, stream: true, tools: [...tools, applyPatch] }))
     const id = events[0]!.response.id
     expect(names(events).slice(2, 6)).toEqual(['response.output_item.added', 'response.custom_tool_call_input.delta', 'response.custom_tool_call_input.done', 'response.output_item.done'])
-    expect(events[2]).toMatchObject({ item: { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: '' } })
+    expect(events[2]).toMatchObject({ item: { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: '', status: 'in_progress' } })
     expect(events[3]).toMatchObject({ item_id: `ctc_${id}_0`, output_index: 0, delta: patch })
     expect(events[4]).toMatchObject({ item_id: `ctc_${id}_0`, input: patch })
     expect(events.at(-1)!.response.output).toEqual([
-      { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch },
+      { type: 'custom_tool_call', id: `ctc_${id}_0`, call_id: 'call_p', name: 'apply_patch', input: patch, status: 'completed' },
       { type: 'function_call', id: `fc_${id}_1`, call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Oslo"}', status: 'completed' },
     ])
   })

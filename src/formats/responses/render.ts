@@ -79,12 +79,13 @@ export const functionCallItem = (id: string, call: { id: string; name: string; a
 })
 
 /** A custom tool's call (formats/custom-tools.ts): its text, from the function call the provider made. */
-export const customToolCallItem = (id: string, call: { id: string; name: string; arguments: string }) => ({
+export const customToolCallItem = (id: string, call: { id: string; name: string; arguments: string }, status: ResponseStatus) => ({
   type: 'custom_tool_call',
   id,
   call_id: call.id,
   name: call.name,
   input: customInput(call.arguments),
+  status,
 })
 
 function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus, custom: ReadonlySet<string>): object[] {
@@ -100,7 +101,7 @@ function outputItems(meta: ResponseMeta, message: AssistantMessage, status: Resp
   if (content.length) items.push(messageItem(next('msg'), partStatus, content))
   for (const call of message.tool_calls ?? []) {
     const fields = { id: call.id, ...call.function }
-    items.push(custom.has(fields.name) ? customToolCallItem(next('ctc'), fields) : functionCallItem(next('fc'), fields, partStatus))
+    items.push(custom.has(fields.name) ? customToolCallItem(next('ctc'), fields, partStatus) : functionCallItem(next('fc'), fields, partStatus))
   }
   // An answer with nothing in it is still one message, so output_text reads as "" (streamed alike).
   if (!items.length) items.push(messageItem(next('msg'), partStatus, [outputText('')]))

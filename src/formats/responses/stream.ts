@@ -72,7 +72,7 @@ export function createResponseStream(meta: ResponseMeta, request: ResponsesReque
 
   const custom = customToolNames(request)
   const emit = (type: string, fields: object) => sseEvent(type, { type, sequence_number: sequence++, ...fields })
-  const callItem = (open: OpenCall, status: ResponseStatus) => (open.custom ? customToolCallItem(open.id, open.call) : functionCallItem(open.id, open.call, status))
+  const callItem = (open: OpenCall, status: ResponseStatus) => (open.custom ? customToolCallItem(open.id, open.call, status) : functionCallItem(open.id, open.call, status))
   const envelope = () => responseEnvelope(meta, request, keep !== null)
 
   const start = (): Uint8Array[] => {
