@@ -130,6 +130,21 @@ describe('POST /v1/responses, non-streaming', () => {
     })
   })
 
+  it('reads a reasoning item’s summary when its content is there but empty (as other issuers send it)', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'ok' })) })
+    const response = await responses({
+      model: 'test/other',
+      input: [
+        { role: 'user', content: 'Hi' },
+        { type: 'reasoning', id: 'rs_1', content: [], summary: [{ type: 'summary_text', text: 'Greet back.' }] },
+        { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Hello.', annotations: [] }] },
+        { role: 'user', content: 'Again' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    expect((upstream.calls[0]!.body.messages as unknown[])[1]).toMatchObject({ role: 'assistant', content: 'Hello.', reasoning: 'Greet back.' })
+  })
+
   it('answers from an Anthropic-format upstream, reasoning first, and passes the reasoning effort on', async () => {
     const upstream = fakeUpstreams({
       [BETA]: () =>

@@ -144,7 +144,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   items.forEach(({ item, at }) => {
     switch (item.type) {
       case 'reasoning':
-        reasoning.push(...(item.content ?? item.summary ?? []).map((part) => part.text).filter(Boolean))
+        reasoning.push(...(item.content?.length ? item.content : (item.summary ?? [])).map((part) => part.text).filter(Boolean))
         details.push(...reasoningDetails(item.encrypted_content))
         return
       case 'function_call':
