@@ -19,10 +19,19 @@ export function refill(bucket: Bucket, capacity: number, now: number): Bucket {
   return { level: Math.min(capacity, bucket.level + (elapsed * capacity) / MINUTE_MS), updatedAt: Math.max(now, bucket.updatedAt) }
 }
 
-/** Milliseconds until the bucket holds `amount` again (0 if it does now). */
+/** Milliseconds after `bucket.updatedAt` until the bucket holds `amount` again (0 if it does now). */
 export function waitFor(bucket: Bucket, capacity: number, amount: number): number {
   const missing = amount - bucket.level
-  return missing <= 0 ? 0 : Math.ceil((missing * MINUTE_MS) / capacity)
+  if (missing <= 0) return 0
+  let ms = Math.ceil((missing * MINUTE_MS) / capacity)
+  // The refill's floating point may fall a hair short at the computed instant: the wait names one that holds.
+  while (refill(bucket, capacity, bucket.updatedAt + ms).level < amount) ms++
+  return ms
+}
+
+/** When the bucket holds `amount` again, Unix ms (its last update if it does now). */
+export function readyAt(bucket: Bucket, capacity: number, amount: number): number {
+  return bucket.updatedAt + waitFor(bucket, capacity, amount)
 }
 
 export function charge(bucket: Bucket, amount: number): Bucket {

@@ -1,5 +1,5 @@
 import { usdText } from '../catalog/pricing'
-import { charge, fullBucket, refill, waitFor, type Bucket } from './bucket'
+import { charge, fullBucket, readyAt, refill, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
 import { DAY_MS, periodStart, type LimitReset } from './periods'
@@ -105,16 +105,21 @@ export type Decision =
   | { ok: true; allowed: number[]; reserveNano: number; reserveTokens: number; ledger: Ledger }
   | { ok: false; refusal: Refusal }
 
-export function rateRefusal(what: string, limit: number, bucket: Bucket, capacity: number, amount: number, now: number): Refusal {
-  const waitMs = waitFor(bucket, capacity, amount)
+/**
+ * A 429 for the limit `what` (its bucket's level as `remaining`, or none). `passAt` is when the next
+ * request would pass every limit, not only this one: a client that waits as told is not refused
+ * again by another.
+ */
+export function rateRefusal(what: string, limit: number, remaining: number, passAt: number, now: number, message = `Rate limit exceeded: ${what} (${limit} per minute)`): Refusal {
+  const retryS = Math.max(1, Math.ceil((passAt - now) / 1000))
   return {
     status: 429,
-    message: `Rate limit exceeded: ${what} (${limit} per minute); retry in ${Math.ceil(waitMs / 1000)} s`,
+    message: `${message}; retry in ${retryS} s`,
     headers: {
-      'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
+      'retry-after': String(retryS),
       'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': String(Math.max(0, Math.floor(bucket.level))),
-      'x-ratelimit-reset': String(now + waitMs),
+      'x-ratelimit-remaining': String(Math.max(0, Math.floor(remaining))),
+      'x-ratelimit-reset': String(Math.max(passAt, now)),
     },
     metadata: { limit_type: what },
   }
@@ -187,34 +192,32 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
   if (allowed.length === 0) return { ok: false, refusal: notAllowed(policy, request.candidates) }
 
   let ledger = rollPeriods(current, now)
-  if (policy.maxConcurrency !== null && ledger.inFlight >= policy.maxConcurrency) {
-    return {
-      ok: false,
-      refusal: {
-        status: 429,
-        message: `Concurrency limit exceeded: ${policy.maxConcurrency} requests in flight`,
-        headers: {
-          'retry-after': '1',
-          'x-ratelimit-limit': String(policy.maxConcurrency),
-          'x-ratelimit-remaining': '0',
-          'x-ratelimit-reset': String(now + 1000),
-        },
-        metadata: { limit_type: 'max_concurrency' },
-      },
-    }
-  }
-
   const rpm = policy.requestsPerMinute
-  const requests = rpm === null ? null : refill(ledger.requests ?? fullBucket(rpm, now), rpm, now)
-  if (rpm !== null && requests && requests.level < 1) {
-    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, requests, rpm, 1, now) }
-  }
+  const storedRequests = rpm === null ? null : (ledger.requests ?? fullBucket(rpm, now))
+  const requests = rpm === null || !storedRequests ? null : refill(storedRequests, rpm, now)
   const tpm = policy.tokensPerMinute
   // A prompt larger than the whole minute's allowance waits for a full bucket rather than never passing.
   const reserveTokens = tpm === null ? 0 : Math.min(request.promptTokens, tpm)
-  const tokens = tpm === null ? null : refill(ledger.tokens ?? fullBucket(tpm, now), tpm, now)
+  const storedTokens = tpm === null ? null : (ledger.tokens ?? fullBucket(tpm, now))
+  const tokens = tpm === null || !storedTokens ? null : refill(storedTokens, tpm, now)
+  // When both rate limits would let this request through (now, if they do now), from the buckets as
+  // stored: a later admission refills from those, and must find the same.
+  const ratesPassAt = Math.max(
+    now,
+    rpm !== null && storedRequests ? readyAt(storedRequests, rpm, 1) : now,
+    tpm !== null && storedTokens ? readyAt(storedTokens, tpm, reserveTokens) : now,
+  )
+
+  if (policy.maxConcurrency !== null && ledger.inFlight >= policy.maxConcurrency) {
+    // A slot is looked for again in a second; the rate limits may ask for longer.
+    const refusal = rateRefusal('max_concurrency', policy.maxConcurrency, 0, Math.max(now + 1000, ratesPassAt), now, `Concurrency limit exceeded: ${policy.maxConcurrency} requests in flight`)
+    return { ok: false, refusal }
+  }
+  if (rpm !== null && requests && requests.level < 1) {
+    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, requests.level, ratesPassAt, now) }
+  }
   if (tpm !== null && tokens && tokens.level < reserveTokens) {
-    return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens, tpm, reserveTokens, now) }
+    return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens.level, ratesPassAt, now) }
   }
 
   const reserveNano = reservationFor(request, allowed)

@@ -89,6 +89,43 @@ describe('decideAdmission', () => {
     const after = settleLedger(ledger, { amountNano: 3_000, tokens: 0, createdAt: T0, expired: false, expiresAt: T0 }, 500, 0, T0)
     expect(admitMany(key, 2, T0, after).statuses).toEqual([200, 429])
   })
+
+  /** Asks at each instant until one passes; the instants tried, in order. */
+  function askUntilAdmitted(key: KeyRecord, ledger: Ledger, at: number, promptTokens = 10): number[] {
+    const tried = [at]
+    for (;;) {
+      const decision = decideAdmission(key, ledger, request(at, promptTokens))
+      if (decision.ok || tried.length > 5) return tried
+      at = Number(decision.refusal.headers['x-ratelimit-reset'])
+      expect(Number(decision.refusal.headers['retry-after'])).toBe(Math.max(1, Math.ceil((at - tried.at(-1)!) / 1000)))
+      tried.push(at)
+    }
+  }
+
+  it('sends a client refused by one limit back when every limit would let it through, not only that one', () => {
+    // requests_per_minute refuses for 20 s, but the token bucket is 30 below zero (settled usage): 80 s.
+    const both = keyWith({ requestsPerMinute: 3, tokensPerMinute: 30 })
+    const drained: Ledger = { ...emptyLedger(T0), requests: { level: 0, updatedAt: T0 }, tokens: { level: -30, updatedAt: T0 } }
+    expect(askUntilAdmitted(both, drained, T0)).toEqual([T0, T0 + 80_000])
+    // max_concurrency looks again in a second, but the one request a minute is spent for 60 s.
+    const busy = keyWith({ maxConcurrency: 1, requestsPerMinute: 1 })
+    const spent: Ledger = { ...emptyLedger(T0), inFlight: 1, requests: { level: 0, updatedAt: T0 } }
+    const refused = decideAdmission(busy, spent, request())
+    expect(refused).toMatchObject({ ok: false, refusal: { metadata: { limit_type: 'max_concurrency' }, headers: { 'retry-after': '60', 'x-ratelimit-reset': String(T0 + 60_000) } } })
+    expect(decideAdmission(busy, { ...spent, inFlight: 0 }, request(T0 + 60_000)).ok).toBe(true)
+  })
+
+  it('names in X-RateLimit-Reset an instant at which the request passes, whatever the floating point', () => {
+    // requests_per_minute 2, these admissions, then a refusal whose computed wait fell a hair short.
+    const key = keyWith({ requestsPerMinute: 2 })
+    let ledger = emptyLedger(T0)
+    for (const at of [18_246, 27_253, 66_452, 105_320, 149_097, 190_645, 208_276, 235_361]) {
+      const decision = decideAdmission(key, ledger, request(T0 + at))
+      expect(decision.ok).toBe(true)
+      if (decision.ok) ledger = decision.ledger
+    }
+    expect(askUntilAdmitted(key, ledger, T0 + 247_438)).toHaveLength(2)
+  })
 })
 
 describe('settlement and expiry', () => {
