@@ -32,6 +32,9 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
       const entry = entries.get(env.KV)
       if (!entry) {
         const value = await load(env)
+        // A value set while this read was under way (this isolate wrote it) is newer than what it read.
+        const latest = entries.get(env.KV)
+        if (latest) return latest.value
         entries.set(env.KV, { value, loadedAt: now, refreshing: null })
         return value
       }
@@ -42,9 +45,10 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
         waitUntil(
           load(env).then(
             (value) => {
-              // A refresh replaced while slow still lands, unless something read later has.
+              // A refresh replaced while slow still lands, unless something read later has, or a
+              // value was set since it began (set() dates itself no earlier than a refresh under way).
               const latest = entries.get(env.KV)
-              if (!latest || latest.loadedAt > mine.since) return
+              if (!latest || latest.loadedAt >= mine.since) return
               const refreshing = latest.refreshing === mine ? null : latest.refreshing
               entries.set(env.KV, { value, loadedAt: mine.since, refreshing })
             },
@@ -61,7 +65,9 @@ export function kvMemo<T>(load: (env: Env) => Promise<T>, refreshMs: (env: Env) 
       return entry.value
     },
     set(env, value, now) {
-      entries.set(env.KV, { value, loadedAt: now, refreshing: null })
+      // A refresh under way read KV before this value was written, or may have: it must not land.
+      const since = entries.get(env.KV)?.refreshing?.since ?? now
+      entries.set(env.KV, { value, loadedAt: Math.max(now, since), refreshing: null })
     },
     forget(env) {
       entries.delete(env.KV)

@@ -88,4 +88,31 @@ describe('kvMemo', () => {
     expect(again.pending).toHaveLength(3)
     expect(pending).toHaveLength(3)
   })
+
+  it('keeps a value set while the first load is under way (that load read KV before the write)', async () => {
+    const { load, pending } = loads()
+    const memo = kvMemo(load, () => REFRESH_MS)
+    const e = env()
+    const first = memo.read(e, () => {}, 0)
+    memo.set(e, 'new (PUT)', 5)
+    pending[0]!.resolve('old')
+    expect(await first).toBe('new (PUT)')
+    expect(await memo.read(e, () => {}, 10)).toBe('new (PUT)')
+  })
+
+  it('lets no refresh under way when a value is set land over it, even one begun after the set’s own clock', async () => {
+    const { load, pending } = loads()
+    const memo = kvMemo(load, () => REFRESH_MS)
+    const e = env()
+    const first = memo.read(e, () => {}, 0)
+    pending[0]!.resolve('v1')
+    await first
+    const refreshes: Promise<unknown>[] = []
+    await memo.read(e, (promise) => refreshes.push(promise), REFRESH_MS + 500)
+    // The cron stores with its scheduled time, which may be earlier than the refresh's start.
+    memo.set(e, 'new (sync)', REFRESH_MS)
+    pending[1]!.resolve('read before the write')
+    await Promise.all(refreshes)
+    expect(await memo.read(e, () => {}, REFRESH_MS + 600)).toBe('new (sync)')
+  })
 })

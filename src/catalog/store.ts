@@ -34,7 +34,7 @@ export function validateCatalog(input: unknown): CatalogDocument {
  * A read that fails throws: a background refresh keeps the catalog it has (kvMemo backs off), and
  * an isolate's first request, with none yet, is a 503 to retry rather than an internal error.
  */
-async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
+export async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
   let stored: string | null
   try {
     stored = await env.KV.get(CATALOG_KV_KEY)

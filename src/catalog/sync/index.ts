@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { readBoundedText } from '../../bounded-body'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'
-import { currentCatalog, storeCatalog } from '../store'
+import { loadFromKv, storeCatalog } from '../store'
 import type { ImportResult, Skip } from './imported'
 import { mergeCatalog, type ProviderReport } from './merge'
 import { importModelsDev } from './models-dev'
@@ -43,7 +43,8 @@ export async function syncCatalog(env: Env, options: SyncOptions, now: number, f
   const url = options.document === undefined ? (options.url ?? DEFAULT_SOURCE_URLS[options.source]) : null
   const document = url === null ? options.document : await fetchSource(url, fetcher)
   const imported = importDocument(options, document)
-  const current = (await freshCatalog(env, now)).document
+  // What KV holds, not this isolate's memo: another isolate may have stored a PUT since it was read.
+  const current = (await loadFromKv(env)).document
   const optionsById = Object.fromEntries(selectedProviders(options).map(({ source, id }) => [id, options.providers?.[source] ?? {}]))
   const merged = mergeCatalog(current, imported, optionsById)
   const changed = JSON.stringify(merged.document) !== JSON.stringify(current)
@@ -98,19 +99,6 @@ async function fetchSource(url: string, fetcher: typeof fetch): Promise<unknown>
   } catch {
     throw new GatewayError(400, 'invalid_request', `Invalid source document: ${url} did not return JSON`, { url })
   }
-}
-
-/**
- * The catalog to merge into. When this isolate's memo is due for a refresh, the refresh is
- * awaited and read, so that a sync neither merges into a stale document nor has a late refresh
- * overwrite the memo it is about to store.
- */
-async function freshCatalog(env: Env, now: number) {
-  const refreshes: Promise<unknown>[] = []
-  const snapshot = await currentCatalog(env, (promise) => refreshes.push(promise), now)
-  if (refreshes.length === 0) return snapshot
-  await Promise.allSettled(refreshes)
-  return currentCatalog(env, () => {}, now)
 }
 
 const StoredSync = z.object({ options: SyncOptionsSchema, lastRunAt: z.number() })
