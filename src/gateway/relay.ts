@@ -136,6 +136,8 @@ export async function relay(
   const writer = ctx.renderer.stream(meta, ctx.request)
   const state: RelayState = { firstByteAt: null, finished: false, usage: null, characters: 0, failure: null, failureKind: 'server_error' }
   const finishEvent: { finishReason: string | null; nativeFinishReason: string | null } = { finishReason: null, nativeFinishReason: null }
+  // What the client must never see of what the gateway sent: every upstream text it relays goes through forClient.
+  const secrets = () => providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider)
   const upstreamFailure = (message: string, status: number, raw: unknown) =>
     new GatewayError(status, status === 408 ? 'timeout' : upstreamErrorType(null, raw), message, {
       provider_name: endpoint.provider.name,
@@ -175,7 +177,7 @@ export async function relay(
       case 'error': {
         // After the finish the answer is whole: an error then (some servers send one for a lost tail) changes nothing.
         if (state.finished) return
-        const { message, raw } = forClient(event, providerSecrets(secretNamed(ctx.env, endpoint.provider.apiKeyEnv) ?? '', endpoint.provider))
+        const { message, raw } = forClient(event, secrets())
         state.failure = upstreamFailure(message, 502, raw)
         state.failureKind = streamErrorKind(event.status, event.message)
       }
@@ -246,7 +248,10 @@ export async function relay(
     }
   } catch (error) {
     // Cancelling a stalled reader may fail the pending read rather than end it.
-    if (!state.finished) state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, error instanceof Error ? error.message : null)
+    if (!state.finished) {
+      const reason = error instanceof Error ? forClient({ message: error.message, raw: null }, secrets()).message : null
+      state.failure = stalled ? stallFailure() : upstreamFailure('Upstream connection lost mid-stream', 502, reason)
+    }
   } finally {
     idle.stop()
     if (tail !== undefined) clearTimeout(tail)
