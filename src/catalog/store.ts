@@ -31,6 +31,13 @@ export function validateCatalog(input: unknown): CatalogDocument {
 }
 
 /**
+ * The last document read and its snapshot, which depends on the text alone: the usual refresh
+ * finds the catalog unchanged and need not parse, validate and compile it again (a catalog of
+ * thousands of models costs a few hundred ms of CPU to compile).
+ */
+let lastRead: { text: string; snapshot: CatalogSnapshot } | undefined
+
+/**
  * A read that fails throws: a background refresh keeps the catalog it has (kvMemo backs off), and
  * an isolate's first request, with none yet, is a 503 to retry rather than an internal error.
  */
@@ -42,7 +49,11 @@ export async function loadFromKv(env: Env): Promise<CatalogSnapshot> {
     console.error('catalog could not be read', error instanceof Error ? error.message : String(error))
     throw new GatewayError(503, 'server', 'The model catalog could not be read from storage; retry shortly', {}, { 'retry-after': '1' })
   }
-  return storedSnapshot(stored === null ? null : parsedJson(stored))
+  if (stored === null) return bundledSnapshot()
+  if (lastRead?.text === stored) return lastRead.snapshot
+  const snapshot = storedSnapshot(parsedJson(stored))
+  lastRead = { text: stored, snapshot }
+  return snapshot
 }
 
 /**
