@@ -20,7 +20,7 @@ export function refill(bucket: Bucket, capacity: number, now: number): Bucket {
 }
 
 /** Milliseconds after `bucket.updatedAt` until the bucket holds `amount` again (0 if it does now). */
-export function waitFor(bucket: Bucket, capacity: number, amount: number): number {
+function waitFor(bucket: Bucket, capacity: number, amount: number): number {
   const missing = amount - bucket.level
   if (missing <= 0) return 0
   let ms = Math.ceil((missing * MINUTE_MS) / capacity)
@@ -29,9 +29,17 @@ export function waitFor(bucket: Bucket, capacity: number, amount: number): numbe
   return ms
 }
 
-/** When the bucket holds `amount` again, Unix ms (its last update if it does now). */
-export function readyAt(bucket: Bucket, capacity: number, amount: number): number {
-  return bucket.updatedAt + waitFor(bucket, capacity, amount)
+/** A rate limit at `now`: its bucket refilled, whether that holds `amount`, and when it will. */
+export interface BucketCheck {
+  bucket: Bucket
+  holds: boolean
+  /** Unix ms, reckoned from the bucket as stored: a later admission refills from it too, and finds the same. */
+  readyAt: number
+}
+
+export function checkBucket(stored: Bucket, capacity: number, amount: number, now: number): BucketCheck {
+  const bucket = refill(stored, capacity, now)
+  return { bucket, holds: bucket.level >= amount, readyAt: stored.updatedAt + waitFor(stored, capacity, amount) }
 }
 
 export function charge(bucket: Bucket, amount: number): Bucket {

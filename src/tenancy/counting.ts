@@ -1,4 +1,4 @@
-import { charge, fullBucket, readyAt, refill } from './bucket'
+import { charge, checkBucket, fullBucket } from './bucket'
 import { keyRefusal, type KeyRecord } from './keys'
 import { rateRefusal, type Ledger, type Refusal } from './ledger'
 
@@ -17,11 +17,10 @@ export function decideCount(key: KeyRecord, ledger: Ledger, now: number): CountD
   if (invalid) return { ok: false, refusal: { ...invalid, headers: {}, metadata: {} } }
   const rpm = key.policy.requestsPerMinute
   if (rpm === null) return { ok: true, ledger }
-  const stored = ledger.counts ?? fullBucket(rpm, now)
-  const counts = refill(stored, rpm, now)
-  if (counts.level < 1) {
+  const counts = checkBucket(ledger.counts ?? fullBucket(rpm, now), rpm, 1, now)
+  if (!counts.holds) {
     const message = `Rate limit exceeded: token counts (${rpm} per minute, the key's requests_per_minute, counted apart from its requests)`
-    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, counts.level, readyAt(stored, rpm, 1), now, message) }
+    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, counts.bucket.level, counts.readyAt, now, message) }
   }
-  return { ok: true, ledger: { ...ledger, counts: charge(counts, 1) } }
+  return { ok: true, ledger: { ...ledger, counts: charge(counts.bucket, 1) } }
 }

@@ -1,5 +1,5 @@
 import { usdText } from '../catalog/pricing'
-import { charge, fullBucket, readyAt, refill, type Bucket } from './bucket'
+import { charge, checkBucket, fullBucket, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
 import { DAY_MS, periodStart, type LimitReset } from './periods'
@@ -193,31 +193,24 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
 
   let ledger = rollPeriods(current, now)
   const rpm = policy.requestsPerMinute
-  const storedRequests = rpm === null ? null : (ledger.requests ?? fullBucket(rpm, now))
-  const requests = rpm === null || !storedRequests ? null : refill(storedRequests, rpm, now)
+  const requests = rpm === null ? null : checkBucket(ledger.requests ?? fullBucket(rpm, now), rpm, 1, now)
   const tpm = policy.tokensPerMinute
   // A prompt larger than the whole minute's allowance waits for a full bucket rather than never passing.
   const reserveTokens = tpm === null ? 0 : Math.min(request.promptTokens, tpm)
-  const storedTokens = tpm === null ? null : (ledger.tokens ?? fullBucket(tpm, now))
-  const tokens = tpm === null || !storedTokens ? null : refill(storedTokens, tpm, now)
-  // When both rate limits would let this request through (now, if they do now), from the buckets as
-  // stored: a later admission refills from those, and must find the same.
-  const ratesPassAt = Math.max(
-    now,
-    rpm !== null && storedRequests ? readyAt(storedRequests, rpm, 1) : now,
-    tpm !== null && storedTokens ? readyAt(storedTokens, tpm, reserveTokens) : now,
-  )
+  const tokens = tpm === null ? null : checkBucket(ledger.tokens ?? fullBucket(tpm, now), tpm, reserveTokens, now)
+  // When both rate limits would let this request through (now, if they do now).
+  const ratesPassAt = Math.max(now, requests?.readyAt ?? now, tokens?.readyAt ?? now)
 
   if (policy.maxConcurrency !== null && ledger.inFlight >= policy.maxConcurrency) {
     // A slot is looked for again in a second; the rate limits may ask for longer.
     const refusal = rateRefusal('max_concurrency', policy.maxConcurrency, 0, Math.max(now + 1000, ratesPassAt), now, `Concurrency limit exceeded: ${policy.maxConcurrency} requests in flight`)
     return { ok: false, refusal }
   }
-  if (rpm !== null && requests && requests.level < 1) {
-    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, requests.level, ratesPassAt, now) }
+  if (rpm !== null && requests && !requests.holds) {
+    return { ok: false, refusal: rateRefusal('requests_per_minute', rpm, requests.bucket.level, ratesPassAt, now) }
   }
-  if (tpm !== null && tokens && tokens.level < reserveTokens) {
-    return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens.level, ratesPassAt, now) }
+  if (tpm !== null && tokens && !tokens.holds) {
+    return { ok: false, refusal: rateRefusal('tokens_per_minute', tpm, tokens.bucket.level, ratesPassAt, now) }
   }
 
   const reserveNano = reservationFor(request, allowed)
@@ -240,8 +233,8 @@ export function decideAdmission(key: KeyRecord, current: Ledger, request: Admiss
     ...ledger,
     reservedNano: ledger.reservedNano + reserveNano,
     inFlight: ledger.inFlight + 1,
-    requests: requests ? charge(requests, 1) : ledger.requests,
-    tokens: tokens ? charge(tokens, reserveTokens) : ledger.tokens,
+    requests: requests ? charge(requests.bucket, 1) : ledger.requests,
+    tokens: tokens ? charge(tokens.bucket, reserveTokens) : ledger.tokens,
   }
   return { ok: true, allowed, reserveNano, reserveTokens, ledger }
 }
