@@ -151,7 +151,17 @@ export const CatalogSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${model.id}"` })
       }
       modelIds.add(model.id)
+      // One endpoint per provider: routing, health and provider preferences name an endpoint by the two.
+      const served = new Set<string>()
       model.endpoints.forEach((endpoint, j) => {
+        if (served.has(endpoint.provider)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'endpoints', j, 'provider'],
+            message: `a second endpoint at provider "${endpoint.provider}" (a model has one endpoint per provider)`,
+          })
+        }
+        served.add(endpoint.provider)
         if (!providerIds.has(endpoint.provider)) {
           ctx.addIssue({
             code: 'custom',

@@ -1,5 +1,6 @@
 import { configOf } from '../config'
 import { kvMemo } from '../kv-memo'
+import { storeDocument } from '../kv-write'
 import type { Env } from '../env'
 import { GatewayError, invalidInput } from '../errors'
 import { parsedJson } from '../json'
@@ -84,7 +85,7 @@ export function currentCatalog(env: Env, waitUntil: (promise: Promise<unknown>) 
 
 /** Stores a validated document and serves it from this isolate at once (others within the refresh interval). */
 export async function storeCatalog(env: Env, document: CatalogDocument, now: number): Promise<CatalogSnapshot> {
-  await env.KV.put(CATALOG_KV_KEY, JSON.stringify(document))
+  await storeDocument(env.KV, CATALOG_KV_KEY, JSON.stringify(document), 'catalog')
   const snapshot = compileCatalog(document)
   memo.set(env, snapshot, now)
   return snapshot

@@ -2,6 +2,7 @@ import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError, invalidInput } from '../errors'
 import { kvMemo } from '../kv-memo'
+import { storeDocument } from '../kv-write'
 import { PresetsDocument } from './presets'
 
 /**
@@ -43,7 +44,7 @@ export function currentPresets(env: Env, waitUntil: (promise: Promise<unknown>) 
 
 /** Stores a validated document and serves it from this isolate at once (others within the refresh interval). */
 export async function storePresets(env: Env, document: PresetsDocument, now: number): Promise<void> {
-  await env.KV.put(PRESETS_KV_KEY, JSON.stringify(document))
+  await storeDocument(env.KV, PRESETS_KV_KEY, JSON.stringify(document), 'presets document')
   memo.set(env, document, now)
 }
 

@@ -1,4 +1,5 @@
 import type { Env } from '../env'
+import { writeWithRetry } from '../kv-write'
 import type { KeyRecord } from './keys'
 
 /**
@@ -37,24 +38,15 @@ export async function deleteIndexEntry(env: Env, hash: string): Promise<void> {
   await indexWrite(() => env.KV.delete(INDEX_PREFIX + hash))
 }
 
-/** KV takes one write a second to a key. */
-const KV_WRITE_INTERVAL_MS = 1_100
-
 /**
- * An index write, tried once more a second later when KV refuses it (a key changed right after
- * its creation is a second write within the second). One still refused is logged, not thrown,
- * unless `required`: the key's object has the change, and a listing repairs an entry behind it.
+ * An index write (tried twice: ../kv-write). One still refused is logged, not thrown, unless
+ * `required`: the key's object has the change, and a listing repairs an entry behind it.
  */
 async function indexWrite(write: () => Promise<void>, required = false): Promise<void> {
-  try {
-    await write()
-  } catch {
-    await new Promise((resolve) => setTimeout(resolve, KV_WRITE_INTERVAL_MS))
-    await write().catch((error: unknown) => {
-      if (required) throw error
-      console.error('key index write failed; a listing repairs it', error instanceof Error ? error.message : String(error))
-    })
-  }
+  await writeWithRetry(write).catch((error: unknown) => {
+    if (required) throw error
+    console.error('key index write failed; a listing repairs it', error instanceof Error ? error.message : String(error))
+  })
 }
 
 /**

@@ -44,6 +44,7 @@ describe('the catalog', () => {
     ['an unknown provider', (doc) => (doc.models[1].endpoints[0].provider = 'nobody'), 'models[1].endpoints[0].provider'],
     ['an unknown format', (doc) => (doc.providers[0].format = 'grpc'), 'providers[0].format'],
     ['a duplicate model', (doc) => doc.models.push(doc.models[0]), 'models[4].id'],
+    ['a second endpoint of a model at one provider (they would share one health record)', (doc) => doc.models[0].endpoints.push({ ...doc.models[0].endpoints[0], upstreamModel: 'chat-turbo' }), 'models[0].endpoints[3].provider'],
     ['a bad base URL', (doc) => (doc.providers[1].baseUrl = 'ftp://x'), 'providers[1].baseUrl'],
     ['a base URL with a password (fetch refuses it; errors would carry it)', (doc) => (doc.providers[1].baseUrl = 'https://u:sk-secret-1234@api.example.com/v1'), 'providers[1].baseUrl'],
     ['a base URL with a query (a path is appended to it)', (doc) => (doc.providers[1].baseUrl = 'https://api.example.com/v1?key=sk-secret-1234'), 'providers[1].baseUrl'],

@@ -49,6 +49,14 @@ describe('a stored catalog that no longer validates', () => {
     expect(salvaged?.dropped).toHaveLength(3)
   })
 
+  it('keeps the first of two endpoints of a model at one provider', () => {
+    const salvaged = salvageCatalog(stored((doc) => doc.models[0].endpoints.push({ ...doc.models[0].endpoints[1], upstreamModel: 'again' })))
+    expect(salvaged?.document.models[0]?.endpoints.map((e) => [e.provider, e.upstreamModel])).toEqual(
+      testCatalog.models[0]?.endpoints.map((e) => [e.provider, e.upstreamModel]),
+    )
+    expect(salvaged?.dropped).toEqual(['model "test/chat", endpoint on "beta": provider: a second endpoint at provider "beta" (a model has one endpoint per provider)'])
+  })
+
   it('keeps the valid one of two providers with one id when the first fails on its own', () => {
     const salvaged = salvageCatalog(
       stored((doc) => {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { readBoundedText } from '../../bounded-body'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'
+import { storeDocument } from '../../kv-write'
 import { loadFromKv, storeCatalog } from '../store'
 import type { ImportResult, Skip } from './imported'
 import { mergeCatalog, type ProviderReport } from './merge'
@@ -107,7 +108,7 @@ export type StoredSync = z.infer<typeof StoredSync>
 /** Stores options for cron (an inline document and the schedule flag are not kept). */
 export async function scheduleSync(env: Env, options: SyncOptions, now: number): Promise<void> {
   const { document: _document, schedule: _schedule, ...kept } = options
-  await env.KV.put(SYNC_OPTIONS_KV_KEY, JSON.stringify({ options: kept, lastRunAt: now } satisfies StoredSync))
+  await storeDocument(env.KV, SYNC_OPTIONS_KV_KEY, JSON.stringify({ options: kept, lastRunAt: now } satisfies StoredSync), 'sync schedule')
 }
 
 export async function scheduledSync(env: Env): Promise<StoredSync | null> {
@@ -131,6 +132,6 @@ export async function runScheduledSync(env: Env, now: number, fetcher: typeof fe
   const stored = await scheduledSync(env)
   if (!stored || Math.floor(now / SCHEDULED_SYNC_PERIOD_MS) <= Math.floor(stored.lastRunAt / SCHEDULED_SYNC_PERIOD_MS)) return null
   // Recorded before the attempt: a failing source is retried next period, not on every cron tick.
-  await env.KV.put(SYNC_OPTIONS_KV_KEY, JSON.stringify({ ...stored, lastRunAt: now } satisfies StoredSync))
+  await storeDocument(env.KV, SYNC_OPTIONS_KV_KEY, JSON.stringify({ ...stored, lastRunAt: now } satisfies StoredSync), 'sync schedule')
   return syncCatalog(env, stored.options, now, fetcher)
 }
