@@ -20,6 +20,7 @@ import { planRoute, requestedModels, type PlanInput, type RoutePlan } from '../r
 import { currentPresets } from '../routing/preset-store'
 import { presetReference, withPreset, type PresetReference } from '../routing/presets'
 import { geoFromCf } from '../routing/score'
+import { sessionHeaderOf } from '../routing/sticky'
 import { keysTrace, requireTenant } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
@@ -155,7 +156,7 @@ export async function routeOf(c: Context<AppEnv>, request: ChatRequest, now: num
     isLive: (provider) => secretNamed(env, provider.apiKeyEnv) !== undefined,
     health,
     client: () => geoFromCf(c.req.raw.cf),
-    sessionHeader: () => c.req.raw.headers.get('x-session-id'),
+    sessionHeader: () => sessionHeaderOf(c.req.raw.headers),
     trace: wantsTrace(c.req.raw.headers),
     now,
     random: Math.random,

@@ -10,7 +10,7 @@ import { modelNamed } from './latest'
 import { parseVariant, primaryOnly, sortOf, type ProviderPreferences, type SortBy } from './preferences'
 import { rank } from './rank'
 import { scoreEndpoint, type Geo, type Scored } from './score'
-import { conversationOf, type Sticky, type StickySource } from './sticky'
+import { conversationOf, type SessionHeader, type Sticky, type StickySource } from './sticky'
 
 /**
  * Which endpoints to try, in order, and why. Pure: catalog, health, the client's location, the
@@ -32,8 +32,8 @@ export interface PlanInput {
    * 7.1% to 4.8% of the samples without it).
    */
   client: () => Geo | null
-  /** The request's `x-session-id` header, read only when equals are ordered for a conversation (sticky.ts). */
-  sessionHeader: () => string | null
+  /** The request's session header, read only when equals are ordered for a conversation (sticky.ts). */
+  sessionHeader: () => SessionHeader | null
   /** Whether to build the routing trace (X-Meridian-Debug); RoutePlan.trace is null otherwise. */
   trace: boolean
   now: number

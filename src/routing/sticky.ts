@@ -10,8 +10,16 @@ import { hash53 } from '../hash'
  * endpoint joining or leaving the equals moves only the conversations it wins or held. Pure.
  */
 
+/** The headers that name a session, in the order read: OpenRouter's, then Claude Code's (2.1.86 on). */
+const SESSION_HEADERS = ['x-session-id', 'x-claude-code-session-id'] as const
+
+export interface SessionHeader {
+  name: (typeof SESSION_HEADERS)[number]
+  value: string
+}
+
 /** Where a conversation's key came from, as the routing trace reports it. */
-export type StickySource = 'session_id' | 'x-session-id' | 'prompt_cache_key' | 'conversation'
+export type StickySource = 'session_id' | SessionHeader['name'] | 'prompt_cache_key' | 'conversation'
 
 export interface Sticky {
   source: StickySource
@@ -22,17 +30,26 @@ export interface Sticky {
 /** Of each message that keys a conversation, this much text is hashed: a cache holds a prompt from its start. */
 const KEYED_CHARS = 4096
 
+/** The first session header the request carries with a value. */
+export function sessionHeaderOf(headers: Headers): SessionHeader | null {
+  for (const name of SESSION_HEADERS) {
+    const value = headers.get(name)
+    if (value) return { name, value }
+  }
+  return null
+}
+
 /**
- * The conversation a request belongs to, as OpenRouter keys it: `session_id`, else the
- * `x-session-id` header, else `prompt_cache_key`, else the start of its first system or developer
+ * The conversation a request belongs to, as OpenRouter keys it: `session_id`, else a session
+ * header (sessionHeaderOf), else `prompt_cache_key`, else the start of its first system or developer
  * message and of its first other message (their text), which stay the same as a conversation
  * grows. Null when none of these has any text (an image-only first message, say): such requests
  * would all share one key, and nothing says they share a cache.
  */
-export function conversationOf(request: ChatRequest, sessionHeader: string | null): Sticky | null {
+export function conversationOf(request: ChatRequest, sessionHeader: SessionHeader | null): Sticky | null {
   const session = givenKey(request.session_id)
   if (session) return { source: 'session_id', hash: hash53(session) }
-  if (sessionHeader) return { source: 'x-session-id', hash: hash53(sessionHeader) }
+  if (sessionHeader) return { source: sessionHeader.name, hash: hash53(sessionHeader.value) }
   const cacheKey = givenKey(request.prompt_cache_key)
   if (cacheKey) return { source: 'prompt_cache_key', hash: hash53(cacheKey) }
   const system = request.messages.find((message) => message.role === 'system' || message.role === 'developer')

@@ -105,6 +105,30 @@ describe('POST /v1/messages, non-streaming', () => {
     })
   })
 
+  it("leaves out Claude Code's billing line, new on every request, so the provider's prompt cache sees the same prefix each turn", async () => {
+    const billing = 'x-anthropic-billing-header: cc_version=2.1.177.01c; cc_entrypoint=cli; cch=36ee5;'
+    const upstream = fakeUpstreams({
+      [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 3, output_tokens: 1 })),
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Hi' })),
+    })
+    const blocks = [
+      { type: 'text', text: billing },
+      { type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } },
+    ]
+    expect((await messages({ model: 'test/claude', max_tokens: 64, system: blocks, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200)
+    expect(upstream.calls[0]!.body.system).toEqual([{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }])
+    // As one string (the SDK's other spelling), to an OpenAI-format upstream.
+    expect((await messages({ ...ask, system: `${billing}\nYou are Claude Code.` })).status).toBe(200)
+    expect(upstream.calls[1]!.body.messages).toEqual([
+      { role: 'system', content: 'You are Claude Code.' },
+      { role: 'user', content: 'Weather in Oslo?' },
+    ])
+    // A system prompt that only mentions such a line later is the client's, whole.
+    const quoted = `Rules.\n${billing}`
+    expect((await messages({ ...ask, system: quoted })).status).toBe(200)
+    expect(upstream.calls[2]!.body.messages[0]).toEqual({ role: 'system', content: quoted })
+  })
+
   it("gives Claude's signed thinking back, so a tool result sent with it keeps thinking on upstream", async () => {
     const thinkingOn = { thinking: { type: 'enabled', budget_tokens: 1024 } }
     const upstream = fakeUpstreams({

@@ -49,5 +49,8 @@ describe('sticky routing for prompt caches', () => {
     for (let i = 0; i < 4; i++) bySession.push((await ask({ messages: [{ role: 'user', content: `unrelated ${i}` }] }, { 'x-session-id': 'session-7' })).provider)
     expect(new Set(bySession).size).toBe(1)
     expect((await ask({ messages: [{ role: 'user', content: 'x' }], session_id: 'body-wins' }, { 'x-session-id': 'session-7' })).sticky).toBe('session_id')
+    // Claude Code names its session in a header of its own.
+    const claudeCode = await ask({ messages: [{ role: 'user', content: 'y' }] }, { 'x-claude-code-session-id': '54c1eb09-bc4c-4d2f-98eb-6d2ab2d5e2fe' })
+    expect(claudeCode.sticky).toBe('x-claude-code-session-id')
   })
 })

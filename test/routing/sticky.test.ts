@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { CatalogSchema } from '../../src/catalog/schema'
 import { compileCatalog } from '../../src/catalog/snapshot'
 import { hash53 } from '../../src/hash'
-import { conversationOf, rendezvous, type Sticky } from '../../src/routing/sticky'
+import { fromAnthropicRequest, MessagesRequest } from '../../src/formats/anthropic/ingress-request'
+import { conversationOf, rendezvous, sessionHeaderOf, type SessionHeader, type Sticky } from '../../src/routing/sticky'
 import { catalogDoc, chatRequest, plan, route } from './fixtures'
 
 /** The fixtures' catalog with cached prompts discounted at every endpoint of x/chat. */
@@ -27,11 +28,22 @@ describe('hash53', () => {
   })
 })
 
+const header = (value: string): SessionHeader => ({ name: 'x-session-id', value })
+
+describe('sessionHeaderOf', () => {
+  it('reads OpenRouter’s x-session-id, else Claude Code’s x-claude-code-session-id, and no empty one', () => {
+    expect(sessionHeaderOf(new Headers({ 'x-session-id': 'a', 'x-claude-code-session-id': 'b' }))).toEqual({ name: 'x-session-id', value: 'a' })
+    expect(sessionHeaderOf(new Headers({ 'x-session-id': '', 'x-claude-code-session-id': 'b' }))).toEqual({ name: 'x-claude-code-session-id', value: 'b' })
+    expect(sessionHeaderOf(new Headers())).toBeNull()
+  })
+})
+
 describe('conversationOf', () => {
   it('keys on session_id, then x-session-id, then prompt_cache_key, then the first system and other messages', () => {
     const request = chatRequest({ ...conversation('Hello'), session_id: 's', prompt_cache_key: 'p' })
-    expect(conversationOf(request, 'h')?.source).toBe('session_id')
-    expect(conversationOf({ ...request, session_id: null }, 'h')?.source).toBe('x-session-id')
+    expect(conversationOf(request, header('h'))?.source).toBe('session_id')
+    expect(conversationOf({ ...request, session_id: null }, header('h'))?.source).toBe('x-session-id')
+    expect(conversationOf({ ...request, session_id: null }, { name: 'x-claude-code-session-id', value: 'h' })).toEqual({ source: 'x-claude-code-session-id', hash: hash53('h') })
     expect(conversationOf({ ...request, session_id: null }, null)).toEqual({ source: 'prompt_cache_key', hash: hash53('p') })
     const plain = chatRequest(conversation('Hello'))
     expect(conversationOf(plain, null)?.source).toBe('conversation')
@@ -43,12 +55,30 @@ describe('conversationOf', () => {
     expect(conversationOf({ ...plain, session_id: 42, prompt_cache_key: { a: 1 } }, null)?.source).toBe('conversation')
   })
 
+  it('keys two turns of one Claude Code session alike, though its billing line differs on every request', () => {
+    const turn = (cch: string, history: object[]) =>
+      fromAnthropicRequest(
+        MessagesRequest.parse({
+          model: 'anthropic/claude-sonnet-4.5',
+          max_tokens: 64,
+          system: [
+            { type: 'text', text: `x-anthropic-billing-header: cc_version=2.1.177.${cch.slice(0, 3)}; cc_entrypoint=cli; cch=${cch};` },
+            { type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude.", cache_control: { type: 'ephemeral' } },
+          ],
+          messages: [{ role: 'user', content: 'Fix the failing test' }, ...history],
+        }),
+      )
+    const first = turn('36ee5', [])
+    const second = turn('0aaa9', [{ role: 'assistant', content: 'Looking.' }, { role: 'user', content: 'Go on' }])
+    expect(conversationOf(second, null)).toEqual(conversationOf(first, null))
+  })
+
   it('hashes only the start of long messages, and gives a conversation without text no key', () => {
     const long = (tail: string) => chatRequest({ messages: [{ role: 'system', content: `${'x'.repeat(5000)}${tail}` }, { role: 'user', content: 'Q' }] })
     expect(conversationOf(long('a'), null)).toEqual(conversationOf(long('b'), null))
     const imageOnly = chatRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] })
     expect(conversationOf(imageOnly, null)).toBeNull()
-    expect(conversationOf(imageOnly, 'header')?.source).toBe('x-session-id')
+    expect(conversationOf(imageOnly, header('header'))?.source).toBe('x-session-id')
   })
 })
 
@@ -89,7 +119,7 @@ describe('sticky routing in the plan', () => {
     expect(firsts.size).toBeGreaterThan(2)
     expect(plan(conversation('Hello'), equals).trace?.sticky).toBe('conversation')
     expect(plan({ ...conversation('Hello'), session_id: 'mine' }, equals).trace?.sticky).toBe('session_id')
-    expect(plan(conversation('Hello'), { ...equals, sessionHeader: () => 'header' }).trace?.sticky).toBe('x-session-id')
+    expect(plan(conversation('Hello'), { ...equals, sessionHeader: () => header('header') }).trace?.sticky).toBe('x-session-id')
   })
 
   it('keeps to random shares where no equal discounts cached prompts, in the baselines, and outside the band', () => {

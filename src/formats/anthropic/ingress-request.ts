@@ -160,9 +160,32 @@ export type MessagesRequest = z.infer<typeof MessagesRequest>
 export const CountTokensRequest = MessagesRequest.extend({ max_tokens: z.number().int().positive().nullish() })
 export type CountTokensRequest = z.infer<typeof CountTokensRequest>
 
+/**
+ * Claude Code (2.1.29 on) opens its system prompt with a line of its own, `x-anthropic-billing-header:
+ * cc_version=…; cc_entrypoint=cli; cch=<hash of the body>;`, different on every request. It means
+ * nothing to a model, and sent on it would make every turn's prompt new to the provider's prefix
+ * cache (and to sticky routing's key), so it is dropped: a block that is only that line, or that
+ * line at the start of a string.
+ */
+const BILLING_LINE = /^x-anthropic-billing-header:[^\n]*(?:\n|$)/
+
+function systemPrompt(system: MessagesRequest['system']): Message | null {
+  if (typeof system === 'string') {
+    const text = system.replace(BILLING_LINE, '')
+    return text.length > 0 ? { role: 'system', content: text } : null
+  }
+  const blocks = (system ?? []).flatMap((block) => {
+    if (!BILLING_LINE.test(block.text)) return [textPart(block)]
+    const text = block.text.replace(BILLING_LINE, '')
+    return text ? [textPart({ ...block, text })] : []
+  })
+  return blocks.length > 0 ? { role: 'system', content: blocks } : null
+}
+
 export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   const messages: Message[] = []
-  if (request.system != null && request.system.length > 0) messages.push({ role: 'system', content: typeof request.system === 'string' ? request.system : request.system.map(textPart) })
+  const system = systemPrompt(request.system)
+  if (system) messages.push(system)
   for (const turn of request.messages) {
     if (turn.role === 'user') messages.push(...fromUserTurn(turn.content))
     else messages.push(fromAssistantTurn(turn.content))
