@@ -1,5 +1,6 @@
 // Type-only: catalog/schema imports this module for the preset ids.
 import type { ProviderSpec } from '../catalog/schema'
+import { hash53 } from '../hash'
 import { drop, mappedValue, rename, type Body, type ParameterRule } from './parameters'
 
 /**
@@ -73,6 +74,22 @@ const VERBOSITY: ParameterRule = {
   transform: (value) => (value === 'xhigh' || value === 'max' ? 'high' : value),
 }
 
+/**
+ * OpenAI refuses a `user` (or `safety_identifier`) over 64 characters ("string too long"), where
+ * OpenRouter and Anthropic's `metadata.user_id` take 256 and Claude Code sends about 160. A longer
+ * one goes as its start and a hash of the whole: still one value per end user, and within 64.
+ */
+const OPENAI_ID_CHARS = 64
+const shortId = (value: unknown): unknown => {
+  if (typeof value !== 'string' || value.length <= OPENAI_ID_CHARS) return value
+  const digest = hash53(value).toString(16).padStart(14, '0')
+  return `${value.slice(0, OPENAI_ID_CHARS - digest.length - 1)}-${digest}`
+}
+const OPENAI_IDS: ParameterRule[] = [
+  { param: 'user', transform: shortId },
+  { param: 'safety_identifier', transform: shortId },
+]
+
 const OPENAI_COMPATIBLE: Preset = {
   baseUrl: null,
   auth: 'bearer',
@@ -96,7 +113,7 @@ export const PRESETS = {
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
     // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
-    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY],
+    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
   }),
   azure: preset({
@@ -107,7 +124,7 @@ export const PRESETS = {
     apiVersion: '2024-10-21',
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
-    parameters: [REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY],
+    parameters: [REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
   }),
   groq: preset({

@@ -126,7 +126,7 @@ describe('POST /v1/messages, non-streaming', () => {
     // A system prompt that only mentions such a line later is the client's, whole.
     const quoted = `Rules.\n${billing}`
     expect((await messages({ ...ask, system: quoted })).status).toBe(200)
-    expect(upstream.calls[2]!.body.messages[0]).toEqual({ role: 'system', content: quoted })
+    expect((upstream.calls[2]!.body.messages as unknown[])[0]).toEqual({ role: 'system', content: quoted })
   })
 
   it("gives Claude's signed thinking back, so a tool result sent with it keeps thinking on upstream", async () => {

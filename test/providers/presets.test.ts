@@ -120,6 +120,21 @@ describe('OpenAI-compatible presets: request body', () => {
     }
   })
 
+  it("sends OpenAI (and Azure) a user or safety_identifier over its 64 characters as one within them, the same for the same id (Claude Code's metadata.user_id is about 160)", async () => {
+    const claudeCode = `user_${'a'.repeat(64)}_account_0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0_session_1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809`
+    const sent = async (preset: 'openai' | 'azure' | 'openrouter', user: string) => (await send({ ...request, user, safety_identifier: user } as typeof request, { preset })).body
+    for (const preset of ['openai', 'azure'] as const) {
+      const body = await sent(preset, claudeCode)
+      expect((body.user as string).length).toBeLessThanOrEqual(64)
+      expect(body.user).toMatch(/^user_a+-[0-9a-f]{14}$/)
+      expect(body.safety_identifier).toBe(body.user)
+      expect((await sent(preset, claudeCode)).user).toBe(body.user)
+      expect((await sent(preset, claudeCode.replace('session_1', 'session_2'))).user).not.toBe(body.user)
+      expect((await sent(preset, 'u'.repeat(64))).user).toBe('u'.repeat(64))
+    }
+    expect((await sent('openrouter', claudeCode)).user).toBe(claudeCode)
+  })
+
   it('keeps a client-set reasoning_effort and drops a reasoning object without an effort (openai)', async () => {
     expect((await send({ ...request, reasoning_effort: 'low' }, { preset: 'openai' })).body.reasoning_effort).toBe('low')
     const { body } = await send({ ...request, reasoning: { max_tokens: 2000 } }, { preset: 'openai' })
