@@ -93,6 +93,9 @@ describe('context compression (OpenRouter middle-out, Responses truncation "auto
     const disabled = await chat(tenant.key, { ...onlyAlpha, input, truncation: 'disabled' }, '/v1/responses')
     expect(disabled.status).toBe(400)
     expect(((await disabled.json()) as { error: { code: string } }).error.code).toBe('context_length_exceeded')
+    // Another plugin says nothing of compression: truncation's default still refuses.
+    const otherPlugin = await chat(tenant.key, { ...onlyAlpha, input, plugins: [{ id: 'response-healing' }] }, '/v1/responses')
+    expect(otherPlugin.status).toBe(400)
     const auto = await chat(tenant.key, { ...onlyAlpha, input, truncation: 'auto' }, '/v1/responses')
     expect(auto.status).toBe(200)
     expect(await auto.json()).toMatchObject({ truncation: 'auto', status: 'completed' })

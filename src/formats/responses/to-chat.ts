@@ -53,7 +53,7 @@ export function fromResponsesRequest(request: ResponsesRequest, conversation: Re
   // which is what context compression does (routing/compression.ts). Its default, "disabled",
   // refuses it, unless the client asked in OpenRouter's words.
   if (request.truncation === 'auto') chat.transforms = ['middle-out']
-  else if (chat.transforms == null && chat.plugins == null) chat.transforms = []
+  else if (chat.transforms == null && !chat.plugins?.some((plugin) => plugin.id === 'context-compression')) chat.transforms = []
   return chat
 }
 
