@@ -6,6 +6,7 @@ import { secretNamed, type Env } from '../env'
 import { GatewayError } from '../errors'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
+import { servesModel } from '../routing/filters'
 import { modelNamed } from '../routing/latest'
 import { parseVariant } from '../routing/preferences'
 import { allowsEndpoint } from '../tenancy/policy'
@@ -23,6 +24,9 @@ export const models = new Hono<AppEnv>()
 const LAST_DATE_SECONDS = 8.64e12
 
 const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
+
+/** Live, and able to serve its model (a model that only embeds, at a provider whose embeddings are not built, is not). */
+const isServing = (env: Env, endpoint: Endpoint) => isLive(env, endpoint) && servesModel(endpoint)
 
 /** Which models a list shows, from OpenRouter's query filters. */
 interface ModelFilter {
@@ -125,14 +129,14 @@ function queriedFilter(c: Context<AppEnv>): ModelFilter {
   }
 }
 
-/** The catalog's models with at least one live endpoint, `usable` besides, that the filter keeps; each shown with those endpoints. */
+/** The catalog's models with at least one serving endpoint, `usable` besides, that the filter keeps; each shown with those endpoints. */
 async function listedModels(c: Context<AppEnv>, filter: ModelFilter, usable: (endpoint: Endpoint) => boolean) {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
   const listed = ({ spec }: CatalogModel) =>
     (filter.output.includes('all') || spec.modalities.output.some((modality) => filter.output.includes(modality))) &&
     filter.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted))
   return [...catalog.models.values()].filter(listed).flatMap((model) => {
-    const live = model.endpoints.filter((endpoint) => isLive(c.env, endpoint) && usable(endpoint))
+    const live = model.endpoints.filter((endpoint) => isServing(c.env, endpoint) && usable(endpoint))
     const supportsAll = (endpoint: Endpoint) => filter.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))
     if (!live.some(supportsAll)) return []
     const { endpoints: _internal, ...view } = modelView(model, live)
@@ -150,7 +154,7 @@ async function shownModel(c: Context<AppEnv>, id: string) {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
   const { modelId } = parseVariant(id, (candidate) => modelNamed(candidate, catalog) !== undefined)
   const model = modelNamed(modelId, catalog)
-  const live = model?.endpoints.filter((endpoint) => isLive(c.env, endpoint)) ?? []
+  const live = model?.endpoints.filter((endpoint) => isServing(c.env, endpoint)) ?? []
   if (!model || live.length === 0) throw new GatewayError(404, 'not_found', `No model "${id}" in the catalog`)
   const { endpoints: _internal, ...view } = modelView(model, live)
   return view

@@ -63,6 +63,8 @@ const PARAMETER_FIELDS: Record<string, string> = {
   reasoning: 'reasoning',
   reasoning_effort: 'reasoning',
   verbosity: 'verbosity',
+  // Embeddings (their planning request carries it: formats/openai/embeddings.ts).
+  dimensions: 'dimensions',
 }
 
 /** PARAMETER_FIELDS as pairs, built once (every request is checked against all of them). */
@@ -114,13 +116,22 @@ function factsOf(request: ChatRequest): RequestFacts {
 
 const PER_MILLION = 1e6
 
+/** Only the OpenAI wire format has an embeddings API among the adapters (Gemini's and Bedrock's are not built). */
+export function servesEmbeddings(provider: Pick<ProviderSpec, 'format'>): boolean {
+  return provider.format === 'openai'
+}
+
+/** Whether an endpoint can serve its model at all: a model that only embeds needs a provider that embeds. */
+export function servesModel(endpoint: Pick<Endpoint, 'model' | 'provider'>): boolean {
+  return endpoint.model.modalities.output.some((modality) => modality !== 'embeddings') || servesEmbeddings(endpoint.provider)
+}
+
 const FILTERS: Filter[] = [
   // First, so that asking the wrong kind of model is what the 404 names, whatever else applies.
   {
     name: 'embeddings',
     explains: 'support embeddings',
-    // Only the OpenAI wire format has an embeddings API among the adapters.
-    keep: (e, _f, { output }) => output !== 'embeddings' || (e.model.modalities.output.includes('embeddings') && e.provider.format === 'openai'),
+    keep: (e, _f, { output }) => output !== 'embeddings' || (e.model.modalities.output.includes('embeddings') && servesEmbeddings(e.provider)),
   },
   {
     name: 'chat',

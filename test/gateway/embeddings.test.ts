@@ -17,11 +17,12 @@ const provider = (id: string, format: 'openai' | 'anthropic', baseUrl: string) =
   region: { name: id, lat: 0, lon: 0 },
   dataCollection: 'deny' as const,
 })
-const endpoint = (providerId: string, upstreamModel: string, prompt = '0.0000001') => ({
+const endpoint = (providerId: string, upstreamModel: string, prompt = '0.0000001', supportedParameters: string[] = []) => ({
   provider: providerId,
   upstreamModel,
   pricing: { prompt, completion: '0' },
   maxCompletionTokens: 1,
+  supportedParameters,
 })
 const model = (id: string, output: 'text' | 'embeddings', endpoints: ReturnType<typeof endpoint>[]) => ({
   id,
@@ -36,8 +37,11 @@ const catalog: CatalogInput = {
   version: 'embeddings-test',
   providers: [provider('alpha', 'openai', ALPHA), provider('beta', 'anthropic', BETA), provider('gamma', 'openai', GAMMA)],
   models: [
-    model('test/embed', 'embeddings', [endpoint('alpha', 'alpha-embed'), endpoint('beta', 'beta-embed'), endpoint('gamma', 'gamma-embed')]),
+    // Only gamma's endpoint says it takes `dimensions`.
+    model('test/embed', 'embeddings', [endpoint('alpha', 'alpha-embed'), endpoint('beta', 'beta-embed'), endpoint('gamma', 'gamma-embed', undefined, ['dimensions'])]),
     model('test/embed-b', 'embeddings', [endpoint('gamma', 'gamma-embed-b', '0.00000002')]),
+    // Served by no provider whose embeddings are built: never listed.
+    model('test/embed-beta', 'embeddings', [endpoint('beta', 'beta-embed')]),
     model('test/chat', 'text', [{ ...endpoint('alpha', 'alpha-chat'), pricing: { prompt: '0.000001', completion: '0.000002' }, maxCompletionTokens: 1000 }]),
   ],
 }
@@ -231,6 +235,18 @@ describe('POST /v1/embeddings', () => {
   })
 })
 
+describe('POST /v1/embeddings with provider.require_parameters', () => {
+  it('sends dimensions only to an endpoint that lists it among its supported parameters', async () => {
+    const upstream = fakeUpstreams({ [ALPHA]: served, [GAMMA]: served })
+    const response = await embeddings({ model: 'test/embed', input: 'hello', dimensions: 2, provider: { require_parameters: true } })
+    expect(response.status).toBe(200)
+    expect(upstream.calls.map((call) => call.url)).toEqual([`${GAMMA}/embeddings`])
+    // Without it, catalog order, as before.
+    await embeddings({ model: 'test/embed', input: 'hello', dimensions: 2 })
+    expect(upstream.calls.at(-1)!.url).toBe(`${ALPHA}/embeddings`)
+  })
+})
+
 describe('GET /v1/models and output_modalities', () => {
   const ids = async (query: string) => ((await (await gatewayFetch(`/v1/models${query}`)).json()) as { data: { id: string }[] }).data.map((m) => m.id).sort()
 
@@ -251,6 +267,12 @@ describe('GET /v1/models and output_modalities', () => {
       const viaQuery = (await (await gatewayFetch(`${base}/models?output_modalities=embeddings`)).json()) as typeof listed
       expect(listed).toEqual(viaQuery)
     }
+  })
+
+  it('leaves out a model only providers without an embeddings API serve, which POST /v1/embeddings would refuse', async () => {
+    expect((await embeddings({ model: 'test/embed-beta', input: 'hello' })).status).toBe(404)
+    expect(await ids('?output_modalities=all')).not.toContain('test/embed-beta')
+    expect((await gatewayFetch('/v1/models/test/embed-beta')).status).toBe(404)
   })
 })
 

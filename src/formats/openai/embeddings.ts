@@ -62,7 +62,7 @@ export function estimateEmbeddingTokens(request: EmbeddingsRequest): number {
  * windows bound each input, not their sum, so the planner's prompt-size filter must not apply.
  */
 export function planningRequest(request: EmbeddingsRequest): ChatRequest {
-  return { model: request.model, models: request.models, provider: request.provider, messages: [] }
+  return { model: request.model, models: request.models, provider: request.provider, dimensions: request.dimensions, messages: [] }
 }
 
 /** Sent to every provider: without them the vectors would not be what was asked for. */
