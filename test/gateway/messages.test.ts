@@ -162,6 +162,38 @@ describe('POST /v1/messages, non-streaming', () => {
     ])
   })
 
+  it('gives interleaved thinking back to Claude where it stood: Anthropic refuses a latest turn whose thinking moved', async () => {
+    const upstream = fakeUpstreams({
+      [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Done.' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })),
+      [GAMMA]: () => jsonResponse(openaiCompletion({ content: 'Done.' })),
+    })
+    const turn = [
+      { type: 'thinking', thinking: 'First I read a.', signature: 'sig-1' },
+      { type: 'text', text: 'Reading a.' },
+      { type: 'tool_use', id: 'toolu_a', name: 'get_weather', input: { city: 'a' } },
+      { type: 'thinking', thinking: 'Now b.', signature: 'sig-2' },
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'text', text: 'Reading b.' },
+      { type: 'tool_use', id: 'toolu_b', name: 'get_weather', input: { city: 'b' } },
+    ]
+    const history = [
+      { role: 'user', content: 'Weather in a and b?' },
+      { role: 'assistant', content: turn },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] },
+    ]
+    const thinkingOn = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const response = await messages({ model: 'test/claude', max_tokens: 2048, tools, ...thinkingOn, messages: history }, { 'x-api-key': tenant.key, 'anthropic-beta': 'interleaved-thinking-2025-05-14' })
+    expect(response.status).toBe(200)
+    const sent = upstream.calls.at(-1)!.body as { thinking?: object; messages: Array<{ content: object[] }> }
+    expect(sent.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 })
+    expect(sent.messages[1]!.content).toEqual(turn)
+    // An OpenAI-format upstream gets the turn as before: the order is Meridian's alone, never sent.
+    expect((await messages({ ...ask, messages: history })).status).toBe(200)
+    const openai = upstream.calls.at(-1)!.body as { messages: Array<Record<string, unknown>> }
+    expect(JSON.stringify(openai)).not.toMatch(/blockOrder/)
+    expect(openai.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'toolu_a' }, { id: 'toolu_b' }] })
+  })
+
   it('hands a PDF document through to an Anthropic-format upstream (as Claude Code sends one)', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'A report.' }], 'end_turn', { input_tokens: 10, output_tokens: 3 })) })
     const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }

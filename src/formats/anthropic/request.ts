@@ -1,3 +1,4 @@
+import { blockOrder, placed } from '../block-order'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
@@ -134,20 +135,24 @@ function imageBlock(url: string, where: string): Block {
 }
 
 /** Anthropic wants an assistant turn's thinking blocks first, before its text and tool_use blocks. */
+/** A turn's thinking first, then its text, then its calls; or the order the client sent them in, where it interleaved thinking (../block-order). */
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
-  const blocks: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []
+  const thinking: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []
+  const texts: Block[] = []
   const parts = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
   for (const [partIndex, part] of parts.entries()) {
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
     if (typeof text !== 'string') {
       throw new GatewayError(400, 'invalid_request', `messages[${index}].content[${partIndex}]: "${part.type}" parts are not supported by Anthropic models`)
     }
-    if (text) blocks.push(withCache({ type: 'text', text }, part))
+    if (text) texts.push(withCache({ type: 'text', text }, part))
   }
-  for (const call of message.tool_calls ?? []) {
-    blocks.push(withCache({ type: 'tool_use', id: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) }, call))
-  }
-  return blocks
+  const calls = (message.tool_calls ?? []).map((call): Block =>
+    withCache({ type: 'tool_use', id: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) }, call),
+  )
+  const order = blockOrder(message)
+  const asSent = order && thinking.length > 0 ? placed(order, { reasoning: thinking, text: texts, tool: calls }) : null
+  return asSent ?? [...thinking, ...texts, ...calls]
 }
 
 

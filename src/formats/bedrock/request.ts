@@ -1,3 +1,4 @@
+import { blockOrder, placed } from '../block-order'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
@@ -126,7 +127,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
       case 'user':
         return append('user', userBlocks(message.content, index, documentNames, pointOf))
       case 'assistant':
-        return append('assistant', [...(replaysReasoning ? reasoningBlocks(message.reasoning_details) : []), ...assistantBlocks(message, index, pointOf)])
+        return append('assistant', assistantBlocks(message, index, pointOf, replaysReasoning ? reasoningBlocks(message.reasoning_details) : []))
       case 'tool': {
         // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
         const blocks = userBlocks(message.content, index, documentNames, pointOf)
@@ -247,16 +248,37 @@ function withDocumentsAnchored(turn: Turn): void {
   for (const result of results) if (!result.content.length) result.content.push({ text: '(no output)' })
 }
 
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints): Block[] {
-  const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('')
-  const calls = (message.tool_calls ?? []).flatMap((call) => {
+type AssistantPart = Exclude<Extract<Message, { role: 'assistant' }>['content'], string | null | undefined>[number]
+
+/**
+ * A turn's reasoning first, then its text (one block), then its calls; or, where the client
+ * interleaved Claude's thinking (../block-order), each block where it was sent, as Claude requires.
+ */
+function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints, reasoning: Block[]): Block[] {
+  const partText = (part: AssistantPart): string => {
+    const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : ''
+    return typeof text === 'string' ? text : ''
+  }
+  const calls = (message.tool_calls ?? []).map((call) => {
     const toolUse = { toolUse: { toolUseId: portableToolId(call.id), name: call.function.name, input: toolCallArguments(call.function.arguments, index) } }
     const point = pointOf(call)
     return point ? [toolUse, point] : [toolUse]
   })
+  const order = blockOrder(message)
+  if (order && reasoning.length > 0 && Array.isArray(message.content)) {
+    // Converse rejects blank text blocks.
+    const texts = message.content.flatMap((part) => {
+      const text = partText(part)
+      const point = pointOf(part)
+      return text.trim() ? [point ? [{ text }, point] : [{ text }]] : []
+    })
+    const asSent = placed(order, { reasoning: reasoning.map((block) => [block]), text: texts, tool: calls })
+    if (asSent) return asSent.flat()
+  }
+  const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map(partText).join('')
   const textPoint = Array.isArray(message.content) ? message.content.map((part) => pointOf(part)).find(Boolean) : null
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
-  return [...(text.trim() ? [{ text }, ...(textPoint ? [textPoint] : [])] : []), ...calls]
+  return [...reasoning, ...(text.trim() ? [{ text }, ...(textPoint ? [textPoint] : [])] : []), ...calls.flat()]
 }
 
 /**

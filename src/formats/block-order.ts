@@ -1,0 +1,45 @@
+/**
+ * The order of an assistant turn's blocks, where the canonical message cannot hold it: it keeps
+ * text, tool calls and reasoning apart. Claude's interleaved thinking (`[thinking, tool_use,
+ * thinking, tool_use]`) must go back to Anthropic as it came, or the next request is refused
+ * ("thinking blocks in the latest assistant message cannot be modified"). So a turn whose
+ * reasoning follows other blocks carries its order under a symbol: never serialised, so no
+ * upstream sees it, and kept by object spreads. Pure.
+ */
+
+export type BlockKind = 'reasoning' | 'text' | 'tool'
+
+const ORDER = Symbol('blockOrder')
+
+type Ordered = { [ORDER]?: readonly BlockKind[] }
+
+/** Whether some reasoning comes after a block that is not reasoning (else reasoning first is the order). */
+export function isInterleaved(order: readonly BlockKind[]): boolean {
+  const first = order.findIndex((kind) => kind !== 'reasoning')
+  return first >= 0 && order.indexOf('reasoning', first) >= 0
+}
+
+export function withBlockOrder<T extends object>(message: T, order: readonly BlockKind[]): T {
+  ;(message as Ordered)[ORDER] = order
+  return message
+}
+
+export function blockOrder(message: object): readonly BlockKind[] | undefined {
+  return (message as Ordered)[ORDER]
+}
+
+/**
+ * Each kind's blocks, in their own order, placed as `order` says; null when the counts differ
+ * from the order's (something was left out or added on the way), so the caller keeps its own order.
+ */
+export function placed<B>(order: readonly BlockKind[], blocks: Record<BlockKind, readonly B[]>): B[] | null {
+  const next: Record<BlockKind, number> = { reasoning: 0, text: 0, tool: 0 }
+  const out: B[] = []
+  for (const kind of order) {
+    const block = blocks[kind][next[kind]++]
+    if (block === undefined) return null
+    out.push(block)
+  }
+  const used = (kind: BlockKind) => next[kind] === blocks[kind].length
+  return used('reasoning') && used('text') && used('tool') ? out : null
+}

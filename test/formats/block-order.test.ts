@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { blockOrder, isInterleaved, placed } from '../../src/formats/block-order'
+import { fromAnthropicRequest, MessagesRequest } from '../../src/formats/anthropic/ingress-request'
+import { toBedrock } from '../../src/formats/bedrock/request'
+
+describe('block order', () => {
+  it('is interleaved only where reasoning follows another block', () => {
+    expect(isInterleaved(['reasoning', 'reasoning', 'text', 'tool', 'tool'])).toBe(false)
+    expect(isInterleaved(['text', 'tool'])).toBe(false)
+    expect(isInterleaved(['reasoning', 'tool', 'reasoning', 'tool'])).toBe(true)
+    expect(isInterleaved(['text', 'reasoning'])).toBe(true)
+  })
+
+  it('places each kind in its own order, and gives up when a count differs from the order’s', () => {
+    const order = ['reasoning', 'tool', 'reasoning', 'text'] as const
+    expect(placed(order, { reasoning: ['r1', 'r2'], text: ['t'], tool: ['c'] })).toEqual(['r1', 'c', 'r2', 't'])
+    expect(placed(order, { reasoning: ['r1'], text: ['t'], tool: ['c'] })).toBeNull()
+    expect(placed(order, { reasoning: ['r1', 'r2', 'r3'], text: ['t'], tool: ['c'] })).toBeNull()
+  })
+
+  const turn = [
+    { type: 'thinking', thinking: 'First a.', signature: 'sig-1' },
+    { type: 'tool_use', id: 'toolu_a', name: 'read', input: { path: 'a' } },
+    { type: 'thinking', thinking: 'Now b.', signature: 'sig-2' },
+    { type: 'text', text: 'Reading b.' },
+    { type: 'tool_use', id: 'toolu_b', name: 'read', input: { path: 'b' } },
+  ]
+  const canonical = fromAnthropicRequest(
+    MessagesRequest.parse({
+      model: 'm',
+      max_tokens: 64,
+      messages: [
+        { role: 'user', content: 'Read a and b' },
+        { role: 'assistant', content: turn },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] },
+      ],
+    }),
+  )
+
+  it('is kept on a /v1/messages turn, where no serialisation carries it', () => {
+    const assistant = canonical.messages[1]!
+    expect(blockOrder(assistant)).toEqual(['reasoning', 'tool', 'reasoning', 'text', 'tool'])
+    expect(blockOrder({ ...assistant })).toEqual(blockOrder(assistant))
+    expect(Object.getOwnPropertySymbols(JSON.parse(JSON.stringify(assistant)))).toEqual([])
+    expect(Object.keys(JSON.parse(JSON.stringify(assistant)))).toEqual(Object.keys(assistant))
+  })
+
+  it('gives Claude on Bedrock its interleaved thinking where it stood', () => {
+    const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 64_000 }
+    const body = toBedrock({ ...canonical, reasoning: { max_tokens: 1024 } }, { claude }) as { messages: { content: object[] }[] }
+    expect(body.messages[1]!.content).toEqual([
+      { reasoningContent: { reasoningText: { text: 'First a.', signature: 'sig-1' } } },
+      { toolUse: { toolUseId: 'toolu_a', name: 'read', input: { path: 'a' } } },
+      { reasoningContent: { reasoningText: { text: 'Now b.', signature: 'sig-2' } } },
+      { text: 'Reading b.' },
+      { toolUse: { toolUseId: 'toolu_b', name: 'read', input: { path: 'b' } } },
+    ])
+  })
+})
