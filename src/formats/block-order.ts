@@ -11,7 +11,13 @@ export type BlockKind = 'reasoning' | 'text' | 'tool'
 
 const ORDER = Symbol('blockOrder')
 
-type Ordered = { [ORDER]?: readonly BlockKind[] }
+export interface BlockOrder {
+  kinds: readonly BlockKind[]
+  /** The text blocks one by one, where the message joins them into one string (an upstream's answer). */
+  texts?: readonly string[]
+}
+
+type Ordered = { [ORDER]?: BlockOrder }
 
 /** Whether some reasoning comes after a block that is not reasoning (else reasoning first is the order). */
 export function isInterleaved(order: readonly BlockKind[]): boolean {
@@ -19,12 +25,12 @@ export function isInterleaved(order: readonly BlockKind[]): boolean {
   return first >= 0 && order.indexOf('reasoning', first) >= 0
 }
 
-export function withBlockOrder<T extends object>(message: T, order: readonly BlockKind[]): T {
+export function withBlockOrder<T extends object>(message: T, order: BlockOrder): T {
   ;(message as Ordered)[ORDER] = order
   return message
 }
 
-export function blockOrder(message: object): readonly BlockKind[] | undefined {
+export function blockOrder(message: object): BlockOrder | undefined {
   return (message as Ordered)[ORDER]
 }
 
@@ -32,10 +38,10 @@ export function blockOrder(message: object): readonly BlockKind[] | undefined {
  * Each kind's blocks, in their own order, placed as `order` says; null when the counts differ
  * from the order's (something was left out or added on the way), so the caller keeps its own order.
  */
-export function placed<B>(order: readonly BlockKind[], blocks: Record<BlockKind, readonly B[]>): B[] | null {
+export function placed<B>(order: BlockOrder, blocks: Record<BlockKind, readonly B[]>): B[] | null {
   const next: Record<BlockKind, number> = { reasoning: 0, text: 0, tool: 0 }
   const out: B[] = []
-  for (const kind of order) {
+  for (const kind of order.kinds) {
     const block = blocks[kind][next[kind]++]
     if (block === undefined) return null
     out.push(block)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { blockOrder, isInterleaved, placed } from '../../src/formats/block-order'
 import { fromAnthropicRequest, MessagesRequest } from '../../src/formats/anthropic/ingress-request'
 import { toBedrock } from '../../src/formats/bedrock/request'
+import { fromBedrock } from '../../src/formats/bedrock/response'
 
 describe('block order', () => {
   it('is interleaved only where reasoning follows another block', () => {
@@ -12,7 +13,7 @@ describe('block order', () => {
   })
 
   it('places each kind in its own order, and gives up when a count differs from the order’s', () => {
-    const order = ['reasoning', 'tool', 'reasoning', 'text'] as const
+    const order = { kinds: ['reasoning', 'tool', 'reasoning', 'text'] } as const
     expect(placed(order, { reasoning: ['r1', 'r2'], text: ['t'], tool: ['c'] })).toEqual(['r1', 'c', 'r2', 't'])
     expect(placed(order, { reasoning: ['r1'], text: ['t'], tool: ['c'] })).toBeNull()
     expect(placed(order, { reasoning: ['r1', 'r2', 'r3'], text: ['t'], tool: ['c'] })).toBeNull()
@@ -39,7 +40,7 @@ describe('block order', () => {
 
   it('is kept on a /v1/messages turn, where no serialisation carries it', () => {
     const assistant = canonical.messages[1]!
-    expect(blockOrder(assistant)).toEqual(['reasoning', 'tool', 'reasoning', 'text', 'tool'])
+    expect(blockOrder(assistant)).toEqual({ kinds: ['reasoning', 'tool', 'reasoning', 'text', 'tool'] })
     expect(blockOrder({ ...assistant })).toEqual(blockOrder(assistant))
     expect(Object.getOwnPropertySymbols(JSON.parse(JSON.stringify(assistant)))).toEqual([])
     expect(Object.keys(JSON.parse(JSON.stringify(assistant)))).toEqual(Object.keys(assistant))
@@ -55,5 +56,27 @@ describe('block order', () => {
       { text: 'Reading b.' },
       { toolUse: { toolUseId: 'toolu_b', name: 'read', input: { path: 'b' } } },
     ])
+  })
+
+  it('is read from Claude’s Converse answer, so a Messages client is answered in it', () => {
+    const body = {
+      output: {
+        message: {
+          role: 'assistant',
+          content: [
+            { reasoningContent: { reasoningText: { text: 'First a.', signature: 'sig-1' } } },
+            { toolUse: { toolUseId: 'toolu_a', name: 'read', input: { path: 'a' } } },
+            { reasoningContent: { redactedContent: 'opaque' } },
+            { text: 'Reading b.' },
+          ],
+        },
+      },
+      stopReason: 'tool_use',
+      usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 },
+    }
+    expect(blockOrder(fromBedrock(body, { claude: true }).message)).toEqual({ kinds: ['reasoning', 'tool', 'reasoning', 'text'], texts: ['Reading b.'] })
+    // Reasoning left out, or not Claude's: nothing to keep.
+    expect(blockOrder(fromBedrock(body, { claude: true, excludeReasoning: true }).message)).toBeUndefined()
+    expect(blockOrder(fromBedrock(body).message)).toBeUndefined()
   })
 })

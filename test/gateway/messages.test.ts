@@ -194,6 +194,32 @@ describe('POST /v1/messages, non-streaming', () => {
     expect(openai.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'toolu_a' }, { id: 'toolu_b' }] })
   })
 
+  it('answers interleaved thinking in JSON in the order Claude gave it, which the client can send straight back', async () => {
+    const interleaved = [
+      { type: 'thinking', thinking: 'First a.', signature: 'sig-1' },
+      { type: 'tool_use', id: 'toolu_a', name: 'get_weather', input: { city: 'a' } },
+      { type: 'thinking', thinking: 'Now b.', signature: 'sig-2' },
+      { type: 'text', text: 'Reading b.' },
+      { type: 'tool_use', id: 'toolu_b', name: 'get_weather', input: { city: 'b' } },
+    ]
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage(interleaved, 'tool_use', { input_tokens: 9, output_tokens: 20 })) })
+    const thinkingOn = { thinking: { type: 'enabled', budget_tokens: 1024 } }
+    const first = await messages({ model: 'test/claude', max_tokens: 2048, tools, ...thinkingOn, messages: [{ role: 'user', content: 'a and b?' }] })
+    const answer = (await first.json()) as { content: object[] }
+    expect(answer.content).toEqual(interleaved)
+    const results = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] }
+    await messages({ model: 'test/claude', max_tokens: 2048, tools, ...thinkingOn, messages: [{ role: 'user', content: 'a and b?' }, { role: 'assistant', content: answer.content }, results] })
+    expect((upstream.calls[1]!.body as { messages: Array<{ content: object[] }> }).messages[1]!.content).toEqual(interleaved)
+    // A chat completions client gets the answer as before.
+    const chat = await gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/claude', messages: [{ role: 'user', content: 'a and b?' }], reasoning: { max_tokens: 1024 } }),
+    })
+    const message = ((await chat.json()) as { choices: { message: Record<string, unknown> }[] }).choices[0]!.message
+    expect(message).toMatchObject({ content: 'Reading b.', tool_calls: [{ id: 'toolu_a' }, { id: 'toolu_b' }] })
+  })
+
   it('hands a PDF document through to an Anthropic-format upstream (as Claude Code sends one)', async () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'A report.' }], 'end_turn', { input_tokens: 10, output_tokens: 3 })) })
     const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }, title: 'report.pdf' }

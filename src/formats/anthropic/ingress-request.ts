@@ -331,7 +331,7 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
   const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
   if (reasoning) message.reasoning = reasoning
   if (details.length) message.reasoning_details = details
-  return interleaved ? withBlockOrder(message, order) : message
+  return interleaved ? withBlockOrder(message, { kinds: order }) : message
 }
 
 /** Blocks made one text keep a line between them, so "part A" and "part B" do not read "part Apart B". */

@@ -6,6 +6,7 @@ import { estimatePromptTokens } from '../openai/estimate'
 import { argumentsObject, isWholeArguments, type ChatRequest } from '../openai/request'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import type { ResponseMeta, UsageReport } from '../openai/render'
+import { blockOrder, placed } from '../block-order'
 import { sseEvent } from '../sse'
 import { signatureBlocks } from '../gemini/signatures'
 import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
@@ -68,13 +69,19 @@ function contentBlocks(message: AssistantMessage): Block[] {
   // Claude's thinking keeps its blocks and signatures (in reasoning_details), so a client can send
   // it back to continue a tool-use turn; another model's reasoning has none (the SDK types require the field).
   const thinking = claudeThinking(message.reasoning_details)
+  const calls: Block[] = (message.tool_calls ?? []).map((call) => ({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) }))
+  // Claude's interleaved thinking, where it stood: the client sends the turn back as it got it, and Claude refuses it moved (../block-order).
+  const order = blockOrder(message)
+  if (order?.texts && thinking.length > 0) {
+    const texts: Block[] = order.texts.map((text) => ({ type: 'text', text }))
+    const asSent = placed(order, { reasoning: thinking, text: texts, tool: calls })
+    if (asSent) return asSent
+  }
   const blocks: Block[] = thinking.length ? thinking : message.reasoning ? [{ type: 'thinking', thinking: message.reasoning, signature: '' }] : []
   // Gemini's signatures of its calls, which it needs back on the next turn.
   blocks.push(...signatureBlocks(message.reasoning_details))
   for (const text of [message.content, message.refusal]) if (text) blocks.push({ type: 'text', text })
-  for (const call of message.tool_calls ?? []) {
-    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) })
-  }
+  blocks.push(...calls)
   return blocks
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type AssistantMessage, type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import type { ToolCall } from '../openai/request'
 import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
 
@@ -82,22 +83,31 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
   const reasoning: string[] = []
   const details: ReasoningDetail[] = []
   const toolCalls: ToolCall[] = []
+  const kinds: BlockKind[] = []
   let json: string | null = null
   for (const block of parsed.content) {
-    if (block.type === 'text') text.push(block.text)
-    else if (block.type === 'thinking') {
+    if (block.type === 'text') {
+      text.push(block.text)
+      kinds.push('text')
+    } else if (block.type === 'thinking') {
       reasoning.push(block.thinking)
       details.push(textDetail(details.length, block.thinking, block.signature ?? null))
-    } else if (block.type === 'redacted_thinking') details.push(encryptedDetail(details.length, block.data))
-    else if (block.type === 'tool_use' && block.name === options.jsonTool) json = JSON.stringify(block.input)
+      kinds.push('reasoning')
+    } else if (block.type === 'redacted_thinking') {
+      details.push(encryptedDetail(details.length, block.data))
+      kinds.push('reasoning')
+    } else if (block.type === 'tool_use' && block.name === options.jsonTool) json = JSON.stringify(block.input)
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
+      kinds.push('tool')
     }
   }
   const native = parsed.stop_reason ?? null
   const shown = !options.excludeReasoning
+  // Interleaved thinking keeps its place for a Messages API client, which must send the turn back so (../block-order).
+  const ordered = (message: AssistantMessage) => (shown && json === null && isInterleaved(kinds) ? withBlockOrder(message, { kinds, texts: text }) : message)
   return {
-    message: {
+    message: ordered({
       role: 'assistant',
       // Text beside the JSON answer (a preamble) would make the content unparseable as JSON.
       content: json ?? (text.length ? text.join('') : null),
@@ -106,7 +116,7 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
       ...(shown && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       ...(native === 'stop_sequence' && parsed.stop_sequence != null ? { stop_sequence: parsed.stop_sequence } : {}),
-    },
+    }),
     finishReason: anthropicFinishReason(native, json !== null, toolCalls.length),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromAnthropic(parsed.usage) : null,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'
 import type { ToolCall } from '../openai/request'
 
@@ -83,22 +84,33 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
   let reasoning = ''
   const details: ReasoningDetail[] = []
   const toolCalls: ToolCall[] = []
+  const kinds: BlockKind[] = []
+  const texts: string[] = []
   let json: string | null = null
   for (const block of parsed.output.message.content) {
     if (block.toolUse && block.toolUse.name === options.jsonTool) json = JSON.stringify(block.toolUse.input ?? {})
     else if (block.toolUse) {
       const { toolUseId, name, input } = block.toolUse
       toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } })
+      kinds.push('tool')
     } else if (block.reasoningContent) {
       const { reasoningText, redactedContent } = block.reasoningContent
       reasoning += reasoningText?.text ?? ''
       if (reasoningText) details.push(textDetail(details.length, reasoningText.text ?? '', reasoningText.signature ?? null))
       else if (redactedContent) details.push(encryptedDetail(details.length, redactedContent))
-    } else if (block.text) text += block.text
+      if (reasoningText || redactedContent) kinds.push('reasoning')
+    } else if (block.text) {
+      text += block.text
+      texts.push(block.text)
+      kinds.push('text')
+    }
   }
   const shown = !options.excludeReasoning
+  // Claude's interleaved thinking keeps its place for a Messages API client (../block-order).
+  const interleaved = shown && options.claude && json === null && isInterleaved(kinds)
+  const ordered = (message: AssistantMessage) => (interleaved ? withBlockOrder(message, { kinds, texts }) : message)
   return {
-    message: {
+    message: ordered({
       role: 'assistant',
       // Text beside the JSON answer (a preamble) would make the content unparseable as JSON.
       content: json ?? (text || null),
@@ -107,7 +119,7 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
       ...(shown && options.claude && details.length ? { reasoning_details: details } : {}),
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       ...matchedStop(parsed.stopReason, parsed.additionalModelResponseFields),
-    },
+    }),
     finishReason: bedrockFinishReason(parsed.stopReason, json !== null, toolCalls.length),
     nativeFinishReason: parsed.stopReason,
     usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
