@@ -13,8 +13,8 @@ const ORDER = Symbol('blockOrder')
 
 export interface BlockOrder {
   kinds: readonly BlockKind[]
-  /** The text blocks one by one, where the message joins them into one string (an upstream's answer). */
-  texts?: readonly string[]
+  /** The text blocks one by one, where the message's content is the string they were joined into. */
+  texts?: { blocks: readonly string[]; joined: string }
 }
 
 type Ordered = { [ORDER]?: BlockOrder }
@@ -32,6 +32,12 @@ export function withBlockOrder<T extends object>(message: T, order: BlockOrder):
 
 export function blockOrder(message: object): BlockOrder | undefined {
   return (message as Ordered)[ORDER]
+}
+
+/** A message's text blocks as they came, while its content is still the string they were joined into (nothing shortened it since). */
+export function sentTexts(message: { content?: unknown }): readonly string[] | null {
+  const texts = blockOrder(message)?.texts
+  return texts && message.content === texts.joined ? texts.blocks : null
 }
 
 /**

@@ -205,11 +205,12 @@ const FILTERS: Filter[] = [
   {
     name: 'require_parameters',
     explains: 'can handle the requested parameters',
-    // The catalog's claim, and what an OpenAI-compatible provider's preset drops before sending.
-    keep: (e, facts, { preferences, request }) =>
+    // The catalog's claim, and what an OpenAI-compatible provider's preset drops before sending
+    // (a chat preset's: an embeddings request always carries its parameter, formats/openai/embeddings.ts).
+    keep: (e, facts, { preferences, request, output }) =>
       preferences?.require_parameters !== true ||
       (facts.parameters.every((p) => supports(e, p)) &&
-        !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field) && asks(field, request[field]))),
+        (output === 'embeddings' || !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field) && asks(field, request[field])))),
   },
 ]
 

@@ -35,11 +35,13 @@ const model = (id: string, output: 'text' | 'embeddings', endpoints: ReturnType<
 // Beta speaks Anthropic's format, which has no embeddings API: routing must skip it.
 const catalog: CatalogInput = {
   version: 'embeddings-test',
-  providers: [provider('alpha', 'openai', ALPHA), provider('beta', 'anthropic', BETA), provider('gamma', 'openai', GAMMA)],
+  providers: [provider('alpha', 'openai', ALPHA), provider('beta', 'anthropic', BETA), provider('gamma', 'openai', GAMMA), { ...provider('openai', 'openai', GAMMA), preset: 'openai' as const }],
   models: [
     // Only gamma's endpoint says it takes `dimensions`.
     model('test/embed', 'embeddings', [endpoint('alpha', 'alpha-embed'), endpoint('beta', 'beta-embed'), endpoint('gamma', 'gamma-embed', undefined, ['dimensions'])]),
     model('test/embed-b', 'embeddings', [endpoint('gamma', 'gamma-embed-b', '0.00000002')]),
+    // OpenAI's own, at the strict openai preset, as the bundled catalog has it.
+    model('test/embed-strict', 'embeddings', [endpoint('openai', 'text-embedding-3-small', undefined, ['dimensions'])]),
     // Served by no provider whose embeddings are built: never listed.
     model('test/embed-beta', 'embeddings', [endpoint('beta', 'beta-embed')]),
     model('test/chat', 'text', [{ ...endpoint('alpha', 'alpha-chat'), pricing: { prompt: '0.000001', completion: '0.000002' }, maxCompletionTokens: 1000 }]),
@@ -245,6 +247,13 @@ describe('POST /v1/embeddings with provider.require_parameters', () => {
     await embeddings({ model: 'test/embed', input: 'hello', dimensions: 2 })
     expect(upstream.calls.at(-1)!.url).toBe(`${ALPHA}/embeddings`)
   })
+
+  it('keeps an endpoint at a strict preset that lists dimensions: embeddings always send it, whatever the chat preset accepts', async () => {
+    const upstream = fakeUpstreams({ [GAMMA]: served })
+    const response = await embeddings({ model: 'test/embed-strict', input: 'hello', dimensions: 2, provider: { require_parameters: true } })
+    expect(response.status).toBe(200)
+    expect(upstream.calls.map((call) => (call.body as { dimensions?: number }).dimensions)).toEqual([2])
+  })
 })
 
 describe('GET /v1/models and output_modalities', () => {
@@ -252,9 +261,9 @@ describe('GET /v1/models and output_modalities', () => {
 
   it('lists text models by default, embedding models on request, both with all', async () => {
     expect(await ids('')).toEqual(['test/chat'])
-    expect(await ids('?output_modalities=embeddings')).toEqual(['test/embed', 'test/embed-b'])
-    expect(await ids('?output_modalities=all')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
-    expect(await ids('?output_modalities=text,embeddings')).toEqual(['test/chat', 'test/embed', 'test/embed-b'])
+    expect(await ids('?output_modalities=embeddings')).toEqual(['test/embed', 'test/embed-b', 'test/embed-strict'])
+    expect(await ids('?output_modalities=all')).toEqual(['test/chat', 'test/embed', 'test/embed-b', 'test/embed-strict'])
+    expect(await ids('?output_modalities=text,embeddings')).toEqual(['test/chat', 'test/embed', 'test/embed-b', 'test/embed-strict'])
   })
 
   it('lists the embedding models at GET /embeddings/models too, in the same shape, without auth', async () => {
@@ -262,8 +271,8 @@ describe('GET /v1/models and output_modalities', () => {
       const response = await gatewayFetch(`${base}/embeddings/models`)
       expect(response.status).toBe(200)
       const listed = (await response.json()) as { data: { id: string }[]; total_count: number }
-      expect(listed.data.map((m) => m.id).sort()).toEqual(['test/embed', 'test/embed-b'])
-      expect(listed.total_count).toBe(2)
+      expect(listed.data.map((m) => m.id).sort()).toEqual(['test/embed', 'test/embed-b', 'test/embed-strict'])
+      expect(listed.total_count).toBe(3)
       const viaQuery = (await (await gatewayFetch(`${base}/models?output_modalities=embeddings`)).json()) as typeof listed
       expect(listed).toEqual(viaQuery)
     }

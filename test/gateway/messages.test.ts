@@ -191,7 +191,7 @@ describe('POST /v1/messages, non-streaming', () => {
     expect((await messages({ ...ask, messages: history })).status).toBe(200)
     const openai = upstream.calls.at(-1)!.body as { messages: Array<Record<string, unknown>> }
     expect(JSON.stringify(openai)).not.toMatch(/blockOrder/)
-    expect(openai.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'toolu_a' }, { id: 'toolu_b' }] })
+    expect(openai.messages[1]).toMatchObject({ role: 'assistant', content: 'Reading a.\nReading b.', tool_calls: [{ id: 'toolu_a' }, { id: 'toolu_b' }] })
   })
 
   it('answers interleaved thinking in JSON in the order Claude gave it, which the client can send straight back', async () => {

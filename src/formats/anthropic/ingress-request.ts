@@ -321,17 +321,18 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
       details.push(carried ? { ...carried } : { type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
     }
   }
-  const order = content.map((block): BlockKind => (block.type === 'text' ? 'text' : block.type === 'tool_use' ? 'tool' : 'reasoning'))
-  // Interleaved thinking goes back to Claude as it came (../block-order), its text blocks apart.
-  const interleaved = isInterleaved(order)
-  const apart = interleaved || texts.some((part) => 'cache_control' in part)
+  const cached = texts.some((part) => 'cache_control' in part)
   // No text: null beside tool calls, else "" (chat upstreams take null only beside calls; an empty final turn is a prefill of nothing).
-  const message: Message = { role: 'assistant', content: apart && texts.length ? texts : texts.length ? joined(texts) : toolCalls.length ? null : '' }
+  const text = texts.length ? joined(texts) : null
+  const message: Message = { role: 'assistant', content: cached ? texts : (text ?? (toolCalls.length ? null : '')) }
   if (toolCalls.length) message.tool_calls = toolCalls
   const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
   if (reasoning) message.reasoning = reasoning
   if (details.length) message.reasoning_details = details
-  return interleaved ? withBlockOrder(message, { kinds: order }) : message
+  // Interleaved thinking goes back to Claude as it came (../block-order).
+  const kinds = content.map((block): BlockKind => (block.type === 'text' ? 'text' : block.type === 'tool_use' ? 'tool' : 'reasoning'))
+  if (!isInterleaved(kinds)) return message
+  return withBlockOrder(message, text !== null && !cached ? { kinds, texts: { blocks: texts.map((part) => part.text), joined: text } } : { kinds })
 }
 
 /** Blocks made one text keep a line between them, so "part A" and "part B" do not read "part Apart B". */

@@ -6,7 +6,7 @@ import { estimatePromptTokens } from '../openai/estimate'
 import { argumentsObject, isWholeArguments, type ChatRequest } from '../openai/request'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import type { ResponseMeta, UsageReport } from '../openai/render'
-import { blockOrder, placed } from '../block-order'
+import { blockOrder, placed, sentTexts } from '../block-order'
 import { sseEvent } from '../sse'
 import { signatureBlocks } from '../gemini/signatures'
 import { claudeDetails, claudeThinking, type ClaudeDetail } from './details'
@@ -72,9 +72,9 @@ function contentBlocks(message: AssistantMessage): Block[] {
   const calls: Block[] = (message.tool_calls ?? []).map((call) => ({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) }))
   // Claude's interleaved thinking, where it stood: the client sends the turn back as it got it, and Claude refuses it moved (../block-order).
   const order = blockOrder(message)
-  if (order?.texts && thinking.length > 0) {
-    const texts: Block[] = order.texts.map((text) => ({ type: 'text', text }))
-    const asSent = placed(order, { reasoning: thinking, text: texts, tool: calls })
+  const texts = sentTexts(message)
+  if (order && texts && thinking.length > 0) {
+    const asSent = placed(order, { reasoning: thinking, text: texts.map((text): Block => ({ type: 'text', text })), tool: calls })
     if (asSent) return asSent
   }
   const blocks: Block[] = thinking.length ? thinking : message.reasoning ? [{ type: 'thinking', thinking: message.reasoning, signature: '' }] : []

@@ -1,4 +1,4 @@
-import { blockOrder, placed } from '../block-order'
+import { blockOrder, placed, sentTexts } from '../block-order'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
@@ -139,7 +139,7 @@ function imageBlock(url: string, where: string): Block {
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
   const thinking: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []
   const texts: Block[] = []
-  const parts = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
+  const parts = typeof message.content === 'string' ? (sentTexts(message) ?? [message.content]).map((text) => ({ type: 'text' as const, text })) : (message.content ?? [])
   for (const [partIndex, part] of parts.entries()) {
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined
     if (typeof text !== 'string') {

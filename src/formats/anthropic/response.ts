@@ -105,7 +105,7 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
   const native = parsed.stop_reason ?? null
   const shown = !options.excludeReasoning
   // Interleaved thinking keeps its place for a Messages API client, which must send the turn back so (../block-order).
-  const ordered = (message: AssistantMessage) => (shown && json === null && isInterleaved(kinds) ? withBlockOrder(message, { kinds, texts: text }) : message)
+  const ordered = (message: AssistantMessage) => (shown && json === null && isInterleaved(kinds) ? withBlockOrder(message, { kinds, texts: { blocks: text, joined: text.join('') } }) : message)
   return {
     message: ordered({
       role: 'assistant',

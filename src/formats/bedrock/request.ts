@@ -1,4 +1,4 @@
-import { blockOrder, placed } from '../block-order'
+import { blockOrder, placed, sentTexts } from '../block-order'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
@@ -265,9 +265,10 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     return point ? [toolUse, point] : [toolUse]
   })
   const order = blockOrder(message)
-  if (order && reasoning.length > 0 && Array.isArray(message.content)) {
+  if (order && reasoning.length > 0) {
+    const parts: AssistantPart[] = typeof message.content === 'string' ? (sentTexts(message) ?? [message.content]).map((text) => ({ type: 'text', text })) : (message.content ?? [])
     // Converse rejects blank text blocks.
-    const texts = message.content.flatMap((part) => {
+    const texts = parts.flatMap((part) => {
       const text = partText(part)
       const point = pointOf(part)
       return text.trim() ? [point ? [{ text }, point] : [{ text }]] : []

@@ -108,7 +108,7 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
   const shown = !options.excludeReasoning
   // Claude's interleaved thinking keeps its place for a Messages API client (../block-order).
   const interleaved = shown && options.claude && json === null && isInterleaved(kinds)
-  const ordered = (message: AssistantMessage) => (interleaved ? withBlockOrder(message, { kinds, texts }) : message)
+  const ordered = (message: AssistantMessage) => (interleaved ? withBlockOrder(message, { kinds, texts: { blocks: texts, joined: text } }) : message)
   return {
     message: ordered({
       role: 'assistant',
