@@ -82,7 +82,8 @@ describe('fromGemini', () => {
     ['BLOCKLIST', 'content_filter'],
     ['PROHIBITED_CONTENT', 'content_filter'],
     ['SPII', 'content_filter'],
-    ['MALFORMED_FUNCTION_CALL', 'stop'],
+    ['MALFORMED_FUNCTION_CALL', 'error'],
+    ['UNEXPECTED_TOOL_CALL', 'error'],
     ['OTHER', 'stop'],
     [null, 'stop'],
   ])('normalises finishReason %s to %s', (native, expected) => {

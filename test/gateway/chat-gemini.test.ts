@@ -180,6 +180,25 @@ describe('Gemini-format upstreams', () => {
     expect(finish).toMatchObject({ finish_reason: 'content_filter', native_finish_reason: 'PROHIBITED_CONTENT' })
   })
 
+  it('answer a call Gemini could not make (MALFORMED_FUNCTION_CALL) as finish_reason error, not an empty stop an agent takes for a finished turn', async () => {
+    const malformed = {
+      candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL', index: 0 }],
+      usageMetadata: { promptTokenCount: 40, candidatesTokenCount: 0, totalTokenCount: 40 },
+    }
+    fakeUpstreams({ [GEMINI]: () => jsonResponse(malformed) })
+    const response = await chat(tenant.key, { model: 'test/gemini', messages: [{ role: 'user', content: 'weather?' }], tools })
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as CompletionJson
+    expect(body.choices[0]).toMatchObject({ finish_reason: 'error', native_finish_reason: 'MALFORMED_FUNCTION_CALL' })
+    expect(body.usage).toMatchObject({ prompt_tokens: 40, completion_tokens: 0 })
+
+    fakeUpstreams({ [GEMINI]: () => sseResponse([`data: ${JSON.stringify(malformed)}\n\n`]) })
+    const streamed = await readSse(await chat(tenant.key, { model: 'test/gemini', stream: true, messages: [{ role: 'user', content: 'weather?' }], tools }))
+    expect(streamed.done).toBe(true)
+    const finish = streamed.data.map(firstChoice).find((choice) => choice?.finish_reason)
+    expect(finish).toMatchObject({ finish_reason: 'error', native_finish_reason: 'MALFORMED_FUNCTION_CALL' })
+  })
+
   it.each([
     [429, { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } }],
     [400, invalidArgument],

@@ -57,14 +57,19 @@ const GeminiErrorBody = z.looseObject({ error: z.looseObject({ message: z.string
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT'])
 
+/** The model tried to call a function and failed (its call did not parse, or named no declared tool): the turn carries nothing usable. */
+const FAILED_CALL = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])
+
 /**
  * Gemini has no "tool calls" finish reason: a turn that calls functions ends with STOP, so calls
- * seen turn a normal stop into `tool_calls`. Filters and MAX_TOKENS keep their meaning; any other
- * word (OTHER, MALFORMED_FUNCTION_CALL, …) counts as a stop, with the raw word kept as native.
+ * seen turn a normal stop into `tool_calls`. Filters and MAX_TOKENS keep their meaning; a failed
+ * call is an `error` (as an empty stop, agents took it for a finished turn with no answer); any
+ * other word (OTHER, …) counts as a stop. The raw word is kept as native.
  */
 export function geminiFinishReason(native: string | null, toolCalls: number): FinishReason {
   if (native === 'MAX_TOKENS') return 'length'
   if (native && FILTERED.has(native)) return 'content_filter'
+  if (native && FAILED_CALL.has(native)) return 'error'
   return toolCalls > 0 ? 'tool_calls' : 'stop'
 }
 
