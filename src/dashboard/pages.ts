@@ -70,6 +70,8 @@ export interface Overview {
   keys: KeyView[]
   /** Where the next page of keys starts (an offset into the listing), or null on the last page. */
   nextOffset: number | null
+  /** The new-key form's id: the same form posted twice makes one key. */
+  formId: string
 }
 
 export function overviewPage(overview: Overview): string {
@@ -82,7 +84,7 @@ export function overviewPage(overview: Overview): string {
 (${overview.providers.filter((provider) => provider.live).length} with their secret set) · ${overview.models} models ·
 ${endpoints.length} endpoints, ${unhealthy} with an open or half-open circuit. Health as last published (within a minute).</p></section>
 ${providersSection(overview.providers, overview.now)}
-${keysSection(overview.keys, overview.nextOffset, overview.now)}`,
+${keysSection(overview.keys, overview.nextOffset, overview.now, overview.formId)}`,
     true,
   )
 }
@@ -125,13 +127,14 @@ function circuitTag(circuit: string): Html {
   return html`<span class="tag ${kind}">${circuit.replace('_', '-')}</span>`
 }
 
-function keysSection(keys: KeyView[], nextOffset: number | null, now: number): Html {
+function keysSection(keys: KeyView[], nextOffset: number | null, now: number, formId: string): Html {
   return html`<section><h2>API keys</h2>
 <table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
 <tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map((key) => keyRow(key, now))}</tbody></table>
 ${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next page of keys</a></p>` : ''}
 <h2>New key</h2>
 <form method="post" action="/dashboard/keys">
+<input type="hidden" name="form_id" value="${formId}">
 <label>Name <input name="name" required maxlength="200"></label>
 <label>Limit (USD) <input name="limit" type="number" min="0" step="any"></label>
 <label>Limit resets <select name="limit_reset"><option value="">never</option><option>daily</option><option>weekly</option><option>monthly</option></select></label>
@@ -174,6 +177,16 @@ export function createdKeyPage(key: string, view: KeyView): string {
     html`<section><h2>Key “${view.name}” created</h2>
 <p>Copy it now: it is shown only this once. Meridian keeps only its hash.</p>
 <p class="secret">${key}</p>
+<p><a href="/dashboard">Back to the dashboard</a></p></section>`,
+    true,
+  )
+}
+
+export function alreadyCreatedPage(): string {
+  return layout(
+    'Key already created',
+    html`<section><h2>This form was already sent</h2>
+<p>Its key was created then and is listed on the dashboard; its secret was shown that once. No second key was made.</p>
 <p><a href="/dashboard">Back to the dashboard</a></p></section>`,
     true,
   )

@@ -16,7 +16,7 @@ import { KEY_PREFIX, KeyHash } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyView } from '../tenancy/view'
 import { keyInputFromForm } from './forms'
-import { createdKeyPage, errorPage, overviewPage, signInPage } from './pages'
+import { alreadyCreatedPage, createdKeyPage, errorPage, overviewPage, signInPage } from './pages'
 import { endSession, hasSession, startSession } from './session'
 
 /**
@@ -124,13 +124,32 @@ dashboard.get('/', signedIn, async (c) => {
       providers: providerViews(c.env, catalog, health),
       keys: listing.keys.map((state) => keyView(state.record, state.ledger, now)),
       nextOffset: listing.more ? offset + KEYS_PER_PAGE : null,
+      formId: crypto.randomUUID(),
     }),
   )
 })
 
+/**
+ * Each new-key form carries an id of its own; a form posted again (the browser's reload of the page
+ * that showed the key, a second click) makes no second key. KV is not atomic: two posts in the same
+ * instant could both pass, but a reload comes after the first answer, whose mark is written first.
+ */
+const SUBMITTED_PREFIX = 'dashboard/submitted/'
+const SUBMISSION_TTL_S = 24 * 60 * 60
+const FormId = z.uuid()
+
 dashboard.post('/keys', signedIn, async (c) => {
   const now = c.get('clock')()
-  const { key, record } = await createKey(c.env, keyInputFromForm(await formOf(c)), now)
+  const form = await formOf(c)
+  const formId = FormId.safeParse(form.form_id)
+  const mark = formId.success ? SUBMITTED_PREFIX + formId.data : null
+  if (mark && (await c.env.KV.get(mark)) !== null) return c.html(alreadyCreatedPage(), 409)
+  const { key, record } = await createKey(c.env, keyInputFromForm(form), now)
+  if (mark) {
+    await c.env.KV.put(mark, '', { expirationTtl: SUBMISSION_TTL_S }).catch((error: unknown) => {
+      console.error('dashboard form mark not written', error instanceof Error ? error.message : String(error))
+    })
+  }
   return c.html(createdKeyPage(key, keyView(record, emptyLedger(now), now)), 201)
 })
 

@@ -244,6 +244,25 @@ describe('the dashboard’s key actions', () => {
     })
   })
 
+  it('makes one key of a form sent twice (a reload of the page that showed it): the second gets a page saying so', async () => {
+    const cookie = await signIn()
+    const formId = /name="form_id" value="([0-9a-f-]{36})"/.exec(await (await page(cookie)).text())?.[1]
+    expect(formId).toBeDefined()
+    const fields = { name: 'sent twice', form_id: formId! }
+    expect((await post('/dashboard/keys', fields, { cookie })).status).toBe(201)
+    const again = await post('/dashboard/keys', fields, { cookie })
+    expect(again.status).toBe(409)
+    const body = await again.text()
+    expect(body).toContain('already sent')
+    expect(body).not.toMatch(/sk-mer-v1-/)
+    const listed = (await (await adminFetch('/v1/keys?include_disabled=true')).json()) as { data: { name: string }[] }
+    expect(listed.data.filter((key) => key.name === 'sent twice')).toHaveLength(1)
+    // Each page load has a form of its own.
+    const next = /name="form_id" value="([0-9a-f-]{36})"/.exec(await (await page(cookie)).text())?.[1]
+    expect(next).not.toBe(formId)
+    expect((await post('/dashboard/keys', { name: 'sent twice', form_id: next! }, { cookie })).status).toBe(201)
+  })
+
   it('sets a token rate and allow-lists from the form, and the page shows them', async () => {
     const cookie = await signIn()
     const response = await post('/dashboard/keys', { name: 'narrow', tokens_per_minute: '5000', allowed_models: 'test/chat', allowed_providers: ' alpha,beta  gamma ' }, { cookie })
