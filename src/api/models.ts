@@ -4,6 +4,7 @@ import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { secretNamed, type Env } from '../env'
 import { GatewayError } from '../errors'
+import { keeps, modelQuery, sortModels, type ModelQuery } from './model-query'
 import type { EndpointSnapshot } from '../health/health-do'
 import { publishedHealth } from '../health/snapshot'
 import { servesModel } from '../routing/filters'
@@ -28,30 +29,16 @@ const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provi
 /** Live, and able to serve its model (a model that only embeds, at a provider whose embeddings are not built, is not). */
 const isServing = (env: Env, endpoint: Endpoint) => isLive(env, endpoint) && servesModel(endpoint)
 
-/** Which models a list shows, from OpenRouter's query filters. */
-interface ModelFilter {
-  /** Output modalities, one of which the model must have; `all` for any. */
-  output: string[]
-  /** Input modalities the model must all take. */
-  input: string[]
-  /** Parameters one live endpoint of the model must all support (as routing's require_parameters needs), e.g. `tools`. */
-  parameters: string[]
-}
-
-/** A comma-separated query value as its items, the key repeated or not (none when absent). */
-const listQuery = (values: string[] | undefined): string[] =>
-  (values ?? []).join(',').split(',').map((item) => item.trim()).filter(Boolean)
-
 /**
  * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;
  * without it only text models are, so embedding models stay out of chat model pickers.
  * `?input_modalities=` and `?supported_parameters=` (e.g. `tools`) keep the models that take every
- * one listed.
+ * one listed; `q`, `model_authors`, `providers`, `context` and `sort` as ./model-query reads them.
  */
-models.get('/models', async (c) => modelList(c, await listedModels(c, queriedFilter(c), () => true)))
+models.get('/models', async (c) => modelList(c, await listedModels(c, queried(c), () => true)))
 
 /** How many models GET /models lists, with the same filters (OpenRouter's SDK: `models.count()`). */
-models.get('/models/count', async (c) => c.json({ data: { count: (await listedModels(c, queriedFilter(c), () => true)).length } }))
+models.get('/models/count', async (c) => c.json({ data: { count: (await listedModels(c, queried(c), () => true)).length } }))
 
 /**
  * GET /models as the calling key sees it: only the models its `allowed_models` allow, each with
@@ -59,11 +46,11 @@ models.get('/models/count', async (c) => c.json({ data: { count: (await listedMo
  */
 models.get('/models/user', requireTenant, async (c) => {
   const { policy } = (await usableKey(c.env, c.get('keyHash'), c.get('clock')())).record
-  return modelList(c, await listedModels(c, queriedFilter(c), (endpoint) => allowsEndpoint(policy, endpoint.model.id, endpoint.provider.id)))
+  return modelList(c, await listedModels(c, queried(c), (endpoint) => allowsEndpoint(policy, endpoint.model.id, endpoint.provider.id)))
 })
 
 /** OpenRouter's list of embedding models: GET /models?output_modalities=embeddings by another name. */
-models.get('/embeddings/models', async (c) => modelList(c, await listedModels(c, { output: ['embeddings'], input: [], parameters: [] }, () => true)))
+models.get('/embeddings/models', async (c) => modelList(c, await listedModels(c, { ...queried(c), output: ['embeddings'] }, () => true)))
 
 /** OpenRouter's page size when `offset` or `limit` asks for pages, and the most one may hold. */
 const PAGE_DEFAULT = 500
@@ -121,26 +108,18 @@ function count(name: string, value: string, min: number, max: number): number {
   return parsed
 }
 
-function queriedFilter(c: Context<AppEnv>): ModelFilter {
-  return {
-    output: listQuery(c.req.queries('output_modalities') ?? ['text']),
-    input: listQuery(c.req.queries('input_modalities')),
-    parameters: listQuery(c.req.queries('supported_parameters')),
-  }
-}
+const queried = (c: Context<AppEnv>): ModelQuery => modelQuery((name) => c.req.queries(name))
 
-/** The catalog's models with at least one serving endpoint, `usable` besides, that the filter keeps; each shown with those endpoints. */
-async function listedModels(c: Context<AppEnv>, filter: ModelFilter, usable: (endpoint: Endpoint) => boolean) {
+/** The catalog's models with at least one serving endpoint, `usable` besides, that the query keeps, in its order; each shown with those endpoints. */
+async function listedModels(c: Context<AppEnv>, query: ModelQuery, usable: (endpoint: Endpoint) => boolean) {
   const catalog = await currentCatalog(c.env, (p) => c.executionCtx.waitUntil(p), c.get('clock')())
-  const listed = ({ spec }: CatalogModel) =>
-    (filter.output.includes('all') || spec.modalities.output.some((modality) => filter.output.includes(modality))) &&
-    filter.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted))
-  return [...catalog.models.values()].filter(listed).flatMap((model) => {
-    const live = model.endpoints.filter((endpoint) => isServing(c.env, endpoint) && usable(endpoint))
-    const supportsAll = (endpoint: Endpoint) => filter.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))
-    if (!live.some(supportsAll)) return []
-    const { endpoints: _internal, ...view } = modelView(model, live)
-    return [view]
+  const listed = [...catalog.models.values()].flatMap((model) => {
+    const endpoints = model.endpoints.filter((endpoint) => isServing(c.env, endpoint) && usable(endpoint))
+    return endpoints.length > 0 && keeps(query, model, endpoints) ? [{ model, endpoints }] : []
+  })
+  return sortModels(query, listed).map(({ model, endpoints }) => {
+    const { endpoints: _internal, ...view } = modelView(model, endpoints)
+    return view
   })
 }
 

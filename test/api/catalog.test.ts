@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { createExecutionContext } from 'cloudflare:test'
-import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import bundled from '../../src/catalog/default.json'
+import type { CatalogInput } from '../../src/catalog/schema'
 import { CATALOG_KV_KEY } from '../../src/catalog/store'
 import { testCatalog } from '../support/catalog'
 import { adminFetch, createKey, gatewayFetch, installCatalog, type ErrorJson } from '../support/gateway'
@@ -306,5 +307,57 @@ describe('links.next after a before_id page', () => {
   it('reads an empty paging parameter as not given', async () => {
     expect((await gatewayFetch('/api/v1/models?offset=&limit=')).status).toBe(200)
     expect(await limitOf('/api/v1/models?offset=')).toBeNull()
+  })
+})
+
+describe('GET /v1/models: search, authors, providers, context and sort', () => {
+  const base = testCatalog.models.find((m) => m.id === 'test/chat')!
+  const extra = (id: string, fields: object, endpoints = base.endpoints) => ({ ...base, id, name: id, ...fields, endpoints })
+  const searchable = {
+    ...testCatalog,
+    models: [
+      ...testCatalog.models,
+      extra('acme/rocket-large', { created: 1_800_000_000, description: 'A model for rockets.', contextLength: 400_000 }, [
+        { ...base.endpoints[2]!, pricing: { prompt: '0.00000005', completion: '0.0000001' }, contextLength: 400_000 },
+      ]),
+      extra('acme/rocket-mini', { created: 1_700_000_000, description: 'Small.', contextLength: 32_000 }, [{ ...base.endpoints[0]!, pricing: { prompt: '0.00001', completion: '0.00002' } }]),
+    ],
+  } as CatalogInput
+  beforeAll(() => installCatalog(searchable))
+  afterAll(() => installCatalog())
+  const ids = async (query: string) => {
+    const response = await gatewayFetch(`/v1/models${query}`)
+    expect(response.status).toBe(200)
+    return ((await response.json()) as { data: { id: string }[] }).data.map((m) => m.id)
+  }
+
+  it('keeps the models whose id, name or description hold every word of q, case aside', async () => {
+    expect(await ids('?q=ROCKET')).toEqual(['acme/rocket-large', 'acme/rocket-mini'])
+    expect(await ids('?q=rockets%20model')).toEqual(['acme/rocket-large'])
+    expect(await ids('?q=nothing-like-it')).toEqual([])
+  })
+
+  it('keeps models by author, by a provider that serves them, and by the least context asked', async () => {
+    expect(await ids('?model_authors=acme')).toEqual(['acme/rocket-large', 'acme/rocket-mini'])
+    expect(await ids('?model_authors=test,nobody')).toEqual(['test/chat', 'test/claude', 'test/other'])
+    expect(await ids('?providers=beta')).toEqual(['test/chat', 'test/claude'])
+    expect(await ids('?context=200000')).toEqual(['acme/rocket-large'])
+    expect((await gatewayFetch('/v1/models?context=lots')).status).toBe(400)
+  })
+
+  it('sorts newest first, by prompt price either way, or by context; traffic orders keep the catalog’s', async () => {
+    expect((await ids('?sort=newest')).slice(0, 2)).toEqual(['acme/rocket-large', 'acme/rocket-mini'])
+    expect((await ids('?sort=pricing-low-to-high'))[0]).toBe('acme/rocket-large')
+    expect((await ids('?sort=pricing-high-to-low'))[0]).toBe('acme/rocket-mini')
+    expect((await ids('?sort=context-high-to-low'))[0]).toBe('acme/rocket-large')
+    expect(await ids('?sort=most-popular')).toEqual(await ids(''))
+    const bad = await gatewayFetch('/v1/models?sort=sideways')
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as ErrorJson).error.message).toContain('sort')
+  })
+
+  it('applies the same to the count', async () => {
+    const count = (await (await gatewayFetch('/v1/models/count?q=rocket')).json()) as { data: { count: number } }
+    expect(count.data.count).toBe(2)
   })
 })

@@ -1,0 +1,110 @@
+import type { CatalogModel, Endpoint } from '../catalog/snapshot'
+import { GatewayError } from '../errors'
+
+/**
+ * OpenRouter's GET /models query, as data: which models a list shows and in what order. Pure: the
+ * route reads the query string into a ModelQuery, and listing applies it.
+ */
+
+export interface ModelQuery {
+  /** Output modalities, one of which the model must have; `all` for any. */
+  output: string[]
+  /** Input modalities the model must all take. */
+  input: string[]
+  /** Parameters one listed endpoint of the model must all support (as routing's require_parameters needs), e.g. `tools`. */
+  parameters: string[]
+  /** Words the model's id, name or description must hold, each (case aside). */
+  words: string[]
+  /** Authors (the id's part before the slash), one of which the model's must be; none: any. */
+  authors: string[]
+  /** Providers, one of which must serve the model; none: any. */
+  providers: string[]
+  /** The least context window, in tokens. */
+  minContext: number
+  sort: ModelSort
+}
+
+/**
+ * The orders served. OpenRouter's orders by traffic (`most-popular`, `top-weekly`, `throughput-…`,
+ * `latency-…`) rest on its own usage data, which a gateway's catalog does not have: they keep the
+ * catalog's order, as no `sort` does.
+ */
+const SORTS = ['newest', 'pricing-low-to-high', 'pricing-high-to-low', 'context-high-to-low'] as const
+const CATALOG_ORDER_SORTS = ['most-popular', 'top-weekly', 'throughput-high-to-low', 'latency-low-to-high', 'trending']
+export type ModelSort = (typeof SORTS)[number] | 'catalog'
+
+/** A comma-separated query value as its items, the key repeated or not (none when absent). */
+const listQuery = (values: string[] | undefined): string[] =>
+  (values ?? []).join(',').split(',').map((item) => item.trim()).filter(Boolean)
+
+/** Reads the query; a value it cannot read is a 400 naming it. */
+export function modelQuery(query: (name: string) => string[] | undefined): ModelQuery {
+  const one = (name: string) => query(name)?.find((value) => value.trim() !== '')?.trim()
+  const context = one('context')
+  if (context !== undefined && !/^\d{1,9}$/.test(context)) {
+    throw new GatewayError(400, 'invalid_request', `context: must be a whole number of tokens, not "${context.slice(0, 40)}"`)
+  }
+  return {
+    output: listQuery(query('output_modalities') ?? ['text']),
+    input: listQuery(query('input_modalities')),
+    parameters: listQuery(query('supported_parameters')),
+    words: (one('q') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+    authors: listQuery(query('model_authors')).map((author) => author.toLowerCase()),
+    providers: listQuery(query('providers')).map((provider) => provider.toLowerCase()),
+    minContext: context === undefined ? 0 : Number(context),
+    sort: sortOf(one('sort')),
+  }
+}
+
+function sortOf(value: string | undefined): ModelSort {
+  if (value === undefined || CATALOG_ORDER_SORTS.includes(value)) return 'catalog'
+  const sort = SORTS.find((known) => known === value)
+  if (!sort) throw new GatewayError(400, 'invalid_request', `sort: must be one of ${[...SORTS, ...CATALOG_ORDER_SORTS].join(', ')}, not "${value.slice(0, 40)}"`)
+  return sort
+}
+
+/** Whether the model, shown with `endpoints` (its listed ones, at least one), is one the query keeps. */
+export function keeps(query: ModelQuery, { spec }: CatalogModel, endpoints: readonly Endpoint[]): boolean {
+  const text = `${spec.id}\n${spec.name}\n${spec.description}`.toLowerCase()
+  return (
+    (query.output.includes('all') || spec.modalities.output.some((modality) => query.output.includes(modality))) &&
+    query.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted)) &&
+    endpoints.some((endpoint) => query.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))) &&
+    query.words.every((word) => text.includes(word)) &&
+    (query.authors.length === 0 || query.authors.includes(spec.id.slice(0, spec.id.indexOf('/')))) &&
+    (query.providers.length === 0 || endpoints.some((endpoint) => query.providers.includes(endpoint.provider.id))) &&
+    Math.max(...endpoints.map((endpoint) => endpoint.contextLength)) >= query.minContext
+  )
+}
+
+/** A listed model: the catalog's, with the endpoints it is shown with (the first one's prices are the model's). */
+export interface Listed {
+  model: CatalogModel
+  endpoints: readonly Endpoint[]
+}
+
+/** The models in the query's order; ties (and `catalog`) keep the catalog's. */
+export function sortModels<T extends Listed>(query: ModelQuery, listed: T[]): T[] {
+  const compare = comparator(query.sort)
+  return compare ? [...listed].sort(compare) : listed
+}
+
+function comparator(sort: ModelSort): ((a: Listed, b: Listed) => number) | null {
+  const price = (entry: Listed) => entry.endpoints[0]!.prices
+  const window = (entry: Listed) => Math.max(...entry.endpoints.map((endpoint) => endpoint.contextLength))
+  const byPrice = (a: Listed, b: Listed) => compareBig(price(a).prompt, price(b).prompt) || compareBig(price(a).completion, price(b).completion)
+  switch (sort) {
+    case 'newest':
+      return (a, b) => b.model.spec.created - a.model.spec.created
+    case 'pricing-low-to-high':
+      return byPrice
+    case 'pricing-high-to-low':
+      return (a, b) => byPrice(b, a)
+    case 'context-high-to-low':
+      return (a, b) => window(b) - window(a)
+    case 'catalog':
+      return null
+  }
+}
+
+const compareBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0)
