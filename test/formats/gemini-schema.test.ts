@@ -115,6 +115,28 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     expect(declared.at(-1)!.parameters.properties.city).toEqual({ type: 'object', properties: { name: { type: 'string' } } })
   })
 
+  it('names in required only fields its node declares, and keeps properties and required to objects (Gemini refuses either)', () => {
+    const schema = toGeminiSchema({
+      type: 'object',
+      properties: {
+        // A map (zod's record, Claude Code's AskUserQuestion answers): no properties to hold its keys.
+        answers: { type: 'object', additionalProperties: { type: 'string' }, required: ['q1'] },
+        items: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } }, required: ['id', 'missing'] } },
+        odd: { type: 'string', properties: { x: { type: 'string' } }, required: ['x'] },
+      },
+      required: ['answers', 'gone'],
+    })
+    expect(schema).toEqual({
+      type: 'object',
+      properties: {
+        answers: { type: 'object' },
+        items: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } },
+        odd: { type: 'string' },
+      },
+      required: ['answers'],
+    })
+  })
+
   it('keeps an enum only on strings, and tells the model the values of any other in the description', () => {
     const schema = toGeminiSchema({
       type: 'object',

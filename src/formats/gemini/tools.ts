@@ -108,7 +108,26 @@ function narrowed(schema: Schema, refs: References, outer: readonly string[]): S
       out[key] = value
     }
   }
-  return withGeminiConstraints(out)
+  return withGeminiConstraints(withKnownRequired(out))
+}
+
+/**
+ * Gemini refuses a `required` naming a field its node's `properties` lack (a map, which Gemini's
+ * Schema cannot hold, keeps no properties) and `properties` or `required` on a node that is not an
+ * object ("only allowed for OBJECT type"): such names are left out.
+ */
+function withKnownRequired(schema: Schema): Schema {
+  if (schema.type !== undefined && schema.type !== 'object') {
+    delete schema.properties
+    delete schema.required
+    return schema
+  }
+  if (!Array.isArray(schema.required)) return schema
+  const known = isSchema(schema.properties) ? schema.properties : {}
+  const required = schema.required.filter((name): name is string => typeof name === 'string' && Object.hasOwn(known, name))
+  if (required.length > 0) schema.required = required
+  else delete schema.required
+  return schema
 }
 
 /** The formats Gemini's Schema takes: `enum` and `date-time` on strings, the widths of numbers. */
