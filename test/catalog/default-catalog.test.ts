@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import defaultCatalog from '../../src/catalog/default.json'
 import { parseUsd } from '../../src/catalog/pricing'
 import { CatalogSchema } from '../../src/catalog/schema'
+import { cachesPrompts } from '../../src/formats/bedrock/request'
 
 /**
  * The bundled default is what every request is routed against until an operator stores a catalog,
@@ -72,8 +73,10 @@ describe('bundled default catalog', () => {
       expect(parseUsd(endpoint.pricing.completion)).toBeGreaterThan(0n)
     })
 
-    it('prices a cache read below an uncached prompt token', () => {
-      if (endpoint.pricing.cacheRead === undefined) return
+    it('prices a cache read below an uncached prompt token, where Meridian marks cache points for it', () => {
+      // Bedrock models Meridian caches for (src/formats/bedrock/request.ts) are billed cache reads at a discount.
+      const cached = catalog.providers.find((provider) => provider.id === endpoint.provider)?.format === 'bedrock' && cachesPrompts(endpoint.upstreamModel)
+      if (endpoint.pricing.cacheRead === undefined) return expect(cached).toBe(false)
       expect(parseUsd(endpoint.pricing.cacheRead)).toBeLessThan(parseUsd(endpoint.pricing.prompt))
     })
 
