@@ -4,9 +4,11 @@ import { hiddenEvents, type StreamEvent } from './canonical'
 /**
  * `response_format` as a forced tool call, for upstreams whose every model takes tools but not a
  * JSON mode (Anthropic, Bedrock Converse): the model answers by calling the tool, and the
- * response decoders turn the call's input back into the message content. The tool is forced
- * unless the client declared tools the model may call (any tool_choice but "none"); then the model
- * may call it or the client's tools. With "none", the JSON tool is the only one the model may call.
+ * response decoders turn the call's input back into the message content (the first call's: a
+ * model that calls it again answers once). The tool is forced unless the client declared tools
+ * the model may call (tool_choice "auto" or none given); then the model may call it or the
+ * client's tools. With "none", the JSON tool is the only one the model may call. With "required"
+ * or a named tool the turn must call the client's tools, as on OpenAI, so there is no JSON tool.
  */
 
 const NAME = 'json_response'
@@ -24,6 +26,8 @@ export function jsonTool(request: ChatRequest): JsonTool | null {
   const format = request.response_format
   if (format?.type !== 'json_object' && format?.type !== 'json_schema') return null
   const userTools = request.tools ?? []
+  const choice = request.tool_choice
+  if (userTools.length > 0 && (choice === 'required' || (typeof choice === 'object' && choice !== null))) return null
   const names = new Set(userTools.map((tool) => tool.function.name))
   let name = NAME
   for (let n = 2; names.has(name); n++) name = `${NAME}_${n}`

@@ -262,7 +262,8 @@ describe('toAnthropic structured output', () => {
     const { body, jsonTool } = convert({ messages: hi, response_format: jsonSchema })
     expect(jsonTool).toBe('json_response')
     expect(body.tools).toStrictEqual([{ name: 'json_response', description: 'The answer', input_schema: schema }])
-    expect(body.tool_choice).toStrictEqual({ type: 'tool', name: 'json_response' })
+    // One call: Claude may call even a forced tool twice otherwise.
+    expect(body.tool_choice).toStrictEqual({ type: 'tool', name: 'json_response', disable_parallel_tool_use: true })
   })
 
   it('forces an object schema for json_object', () => {
@@ -280,11 +281,19 @@ describe('toAnthropic structured output', () => {
   })
 
   it('forces the tool when the model may call no tool of the client’s: none declared, or tool_choice "none"', () => {
-    const forced = { type: 'tool', name: 'json_response' }
+    const forced = { type: 'tool', name: 'json_response', disable_parallel_tool_use: true }
     expect(convert({ messages: hi, tool_choice: 'auto', response_format: { type: 'json_object' } }).body.tool_choice).toStrictEqual(forced)
     const none = convert({ messages: hi, tools: [weather], tool_choice: 'none', response_format: jsonSchema }).body
     expect(none.tool_choice).toStrictEqual(forced)
     expect((none.tools as Array<{ name: string }>).map((tool) => tool.name)).toStrictEqual(['get_weather', 'json_response'])
+  })
+
+  it('declares no JSON tool when tool_choice makes the turn call the client’s tools ("required" or one named), as OpenAI does', () => {
+    for (const choice of ['required', { type: 'function', function: { name: 'get_weather' } }]) {
+      const { body, jsonTool } = convert({ messages: hi, tools: [weather], tool_choice: choice, response_format: jsonSchema })
+      expect(jsonTool).toBeNull()
+      expect((body.tools as Array<{ name: string }>).map((tool) => tool.name)).toStrictEqual(['get_weather'])
+    }
   })
 
   it('picks another name when a client tool is already called json_response', () => {

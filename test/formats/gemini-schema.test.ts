@@ -137,6 +137,23 @@ describe('Gemini function-declaration schemas, to what Gemini takes', () => {
     })
   })
 
+  it('types a node with properties but no type as an object, and gives an array without items string items (Gemini refuses both as written)', () => {
+    const schema = toGeminiSchema({
+      type: 'object',
+      properties: {
+        data: { description: 'The page', properties: { page_id: { type: 'string' } }, required: ['page_id'] },
+        tags: { type: 'array', description: 'Tags' },
+      },
+    })
+    expect(schema).toEqual({
+      type: 'object',
+      properties: {
+        data: { type: 'object', description: 'The page', properties: { page_id: { type: 'string' } }, required: ['page_id'] },
+        tags: { type: 'array', description: 'Tags', items: { type: 'string' } },
+      },
+    })
+  })
+
   it('keeps an enum only on strings, and tells the model the values of any other in the description', () => {
     const schema = toGeminiSchema({
       type: 'object',

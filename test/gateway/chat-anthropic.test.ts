@@ -339,6 +339,48 @@ describe('Anthropic-format upstreams', () => {
     expect(chunks.find((chunk) => choicesOf(chunk)[0]?.finish_reason)).toMatchObject({ choices: [{ finish_reason: 'stop', native_finish_reason: 'tool_use' }] })
   })
 
+  it('answer the first of two calls of the JSON tool, the same JSON streamed or not', async () => {
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'city', strict: true, schema: { type: 'object', properties: { city: { type: 'string' } } } } }
+    const blocks = [
+      { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: { city: 'Oslo' } },
+      { type: 'tool_use', id: 'toolu_2', name: 'json_response', input: { city: 'Rome' } },
+    ]
+    fakeUpstreams({ [BETA]: () => jsonResponse(message(blocks, 'tool_use')) })
+    const plain = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'Which city?' }], response_format: responseFormat })
+    const plainContent = ((await plain.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content
+    expect(JSON.parse(plainContent)).toEqual({ city: 'Oslo' })
+    const event = anthropicEvent
+    fakeUpstreams({
+      [BETA]: () =>
+        sseResponse([
+          event('message_start', { message: message([], 'end_turn', { input_tokens: 100, output_tokens: 1 }) }),
+          event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: {} } }),
+          event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '{"city":"Oslo"}' } }),
+          event('content_block_stop', { index: 0 }),
+          event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'json_response', input: {} } }),
+          event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } }),
+          event('content_block_stop', { index: 1 }),
+          event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 20 } }),
+          event('message_stop', {}),
+        ]),
+    })
+    const streamed = await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: responseFormat })
+    const { data } = await readSse(streamed)
+    const content = data.flatMap((chunk) => (chunk.choices as { delta: { content?: string } }[]).map((choice) => choice.delta.content ?? '')).join('')
+    expect(content).toBe(plainContent)
+  })
+
+  it('keep tool_choice "required" a call of the client’s tools beside response_format: no JSON tool is declared', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+    const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }], 'tool_use')) })
+    const response = await chat(tenant.key, { model: 'test/claude', messages: [{ role: 'user', content: 'Weather in Oslo?' }], tools, tool_choice: 'required', response_format: { type: 'json_object' } })
+    const body = (await response.json()) as { choices: { finish_reason: string }[] }
+    const sent = upstream.calls[0]!.body as { tools: { name: string }[]; tool_choice: unknown }
+    expect(sent.tools.map((tool) => tool.name)).toEqual(['get_weather'])
+    expect(sent.tool_choice).toEqual({ type: 'any' })
+    expect(body.choices[0]!.finish_reason).toBe('tool_calls')
+  })
+
   it('stream an empty-object response_format answer as "{}", as the non-streaming answer has it', async () => {
     const event = anthropicEvent
     fakeUpstreams({

@@ -148,6 +148,39 @@ describe('Bedrock Converse upstreams', () => {
     expect(data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')).toBe('{}')
   })
 
+  it('answer the first of two calls of the JSON tool (Converse cannot ask for one), the same JSON streamed or not', async () => {
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object', properties: { city: { type: 'string' } } } } }
+    const converse = {
+      output: { message: { role: 'assistant', content: [
+        { toolUse: { toolUseId: 'tooluse_1', name: 'json_response', input: { city: 'Oslo' } } },
+        { toolUse: { toolUseId: 'tooluse_2', name: 'json_response', input: { city: 'Rome' } } },
+      ] } },
+      stopReason: 'tool_use',
+      usage: { inputTokens: 20, outputTokens: 16 },
+    }
+    fakeUpstreams({ [BEDROCK]: () => jsonResponse(converse) })
+    const plain = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Which city?' }], response_format: responseFormat })
+    const plainContent = ((await plain.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content
+    expect(JSON.parse(plainContent)).toEqual({ city: 'Oslo' })
+    fakeUpstreams({
+      [BEDROCK]: () =>
+        eventStreamResponse([
+          event('messageStart', { role: 'assistant' }),
+          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'json_response' } } }),
+          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"city":"Oslo"}' } } }),
+          event('contentBlockStop', { contentBlockIndex: 0 }),
+          event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'json_response' } } }),
+          event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"city":"Rome"}' } } }),
+          event('contentBlockStop', { contentBlockIndex: 1 }),
+          event('messageStop', { stopReason: 'tool_use' }),
+          event('metadata', { usage: { inputTokens: 20, outputTokens: 16, totalTokens: 36 } }),
+        ]),
+    })
+    const streamed = await chat(tenant.key, { model: 'test/bedrock', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: responseFormat })
+    const { data } = await readSse(streamed)
+    expect(data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')).toBe(plainContent)
+  })
+
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {
     fakeUpstreams({ [BEDROCK]: () => eventStreamResponse([exception('throttlingException', 'Too many requests')]) })
     const response = await chat(tenant.key, { model: 'test/bedrock', messages: [{ role: 'user', content: 'Hi' }], stream: true })

@@ -575,7 +575,7 @@ describe('POST /v1/messages, what an Anthropic upstream says is kept', () => {
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(answered) })
     const response = await messages({ ...ask, model: 'test/claude', output_config: { format: { type: 'json_schema', schema } } })
     expect(await response.json()).toMatchObject({ content: [{ type: 'text', text: '{"city":"Oslo"}' }], stop_reason: 'end_turn' })
-    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'json_response', input_schema: schema }], tool_choice: { type: 'tool', name: 'json_response' } })
+    expect(upstream.calls[0]!.body).toMatchObject({ tools: [{ name: 'json_response', input_schema: schema }], tool_choice: { type: 'tool', name: 'json_response', disable_parallel_tool_use: true } })
 
     const thought = fakeUpstreams({ [BETA]: () => jsonResponse(anthropicMessage([{ type: 'text', text: 'Hi' }], 'end_turn', { input_tokens: 9, output_tokens: 2 })) })
     expect((await messages({ ...ask, model: 'test/claude', thinking: { type: 'adaptive' }, output_config: { effort: 'low' } })).status).toBe(200)

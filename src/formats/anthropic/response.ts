@@ -96,7 +96,7 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
     } else if (block.type === 'redacted_thinking') {
       details.push(encryptedDetail(details.length, block.data))
       kinds.push('reasoning')
-    } else if (block.type === 'tool_use' && block.name === options.jsonTool) json = JSON.stringify(block.input)
+    } else if (block.type === 'tool_use' && block.name === options.jsonTool) json ??= JSON.stringify(block.input)
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input) } })
       kinds.push('tool')

@@ -108,6 +108,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     }
     if (block.type !== 'tool_use') return []
     if (block.name === options.jsonTool) {
+      // The first call is the answer; a later one's input is not streamed (its deltas find no block).
+      if (answeredInJson) return []
       toolBlocks.set(index, { kind: 'json', input: block.input, streamed: false })
       answeredInJson = true
       text.answered()

@@ -28,7 +28,8 @@ export function convertTools(request: ChatRequest): { tools: Body[]; toolChoice:
   const json = jsonTool(request)
   if (json) {
     tools.push({ name: json.name, description: json.description, input_schema: objectSchema(json.schema) })
-    if (json.forced) toolChoice = { type: 'tool', name: json.name }
+    // Claude may call even a forced tool more than once unless told not to: one answer.
+    if (json.forced) toolChoice = { type: 'tool', name: json.name, disable_parallel_tool_use: true }
   }
   // Anthropic's "none" choice takes no options.
   if (request.parallel_tool_calls === false && toolChoice?.type !== 'none') {

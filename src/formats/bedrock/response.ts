@@ -88,7 +88,8 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
   const texts: string[] = []
   let json: string | null = null
   for (const block of parsed.output.message.content) {
-    if (block.toolUse && block.toolUse.name === options.jsonTool) json = JSON.stringify(block.toolUse.input ?? {})
+    // The first call is the answer (a model may call the JSON tool more than once).
+    if (block.toolUse && block.toolUse.name === options.jsonTool) json ??= JSON.stringify(block.toolUse.input ?? {})
     else if (block.toolUse) {
       const { toolUseId, name, input } = block.toolUse
       toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } })

@@ -123,6 +123,8 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         const toolUse = start.start?.toolUse
         if (!toolUse) return []
         if (toolUse.name === options.jsonTool) {
+          // The first call is the answer; a later one's input is not streamed (its deltas find no block).
+          if (answeredInJson) return []
           toolIndex.set(start.contentBlockIndex, 'json')
           unargued.add(start.contentBlockIndex)
           answeredInJson = true

@@ -108,6 +108,9 @@ function narrowed(schema: Schema, refs: References, outer: readonly string[]): S
       out[key] = value
     }
   }
+  // JSON Schema may leave these implied; Gemini's Schema refuses them so ("items: missing field").
+  if (out.type === undefined && (out.properties !== undefined || out.required !== undefined)) out.type = 'object'
+  if (out.type === 'array' && out.items === undefined) out.items = { type: 'string' }
   return withGeminiConstraints(withKnownRequired(out))
 }
 
