@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { betaNames, DEFAULT_ANTHROPIC_BETAS } from './formats/anthropic/betas'
 
 /**

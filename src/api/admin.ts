@@ -7,7 +7,7 @@ import { Preset, PresetSlug } from '../routing/presets'
 import { requireAdmin } from './auth'
 import { readJsonBody } from './body'
 import type { AppEnv } from './context'
-import { z } from 'zod'
+import * as z from 'zod'
 
 /** Operator endpoints: read and replace the catalog document, sync it from a public catalog, and keep presets. */
 export const admin = new Hono<AppEnv>()

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { readBoundedText } from '../bounded-body'
 import { configOf } from '../config'
 import { GatewayError, invalidInput } from '../errors'

@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { CatalogSchema, EndpointSchema, ModelSchema, ProviderSchema, type CatalogDocument } from './schema'
 import { withoutRemoved } from './pool'
 

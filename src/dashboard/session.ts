@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { z } from 'zod'
+import * as z from 'zod'
 import type { AppEnv } from '../api/context'
 import { toHex } from '../tenancy/keys'
 

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { readTextUpTo } from '../bounded-body'
 import type { Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'

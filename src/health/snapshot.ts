@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { parsedJson } from '../json'

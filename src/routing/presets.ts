@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError } from '../errors'
 import { ChatRequest } from '../formats/openai/request'
 

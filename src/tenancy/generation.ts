@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 /**
  * A generation id: `gen-<unix seconds>-<suffix>`. Ids sort by creation time, to the second (the

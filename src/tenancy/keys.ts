@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { OPEN_POLICY, PolicyFields, usdToNano, type Policy } from './policy'
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 /**
  * What a key may do: its credit limit, rate limits, concurrency and allow-lists. Stored in the

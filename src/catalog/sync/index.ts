@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { readBoundedText } from '../../bounded-body'
 import type { Env } from '../../env'
 import { GatewayError } from '../../errors'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { invalidInput } from '../../errors'
 import { InputModality, OutputModality } from '../schema'
 import { groupByModel, knownModalities, type ImportedEntry, type ImportedProvider, type ImportResult } from './imported'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { ModelSchema, ProviderSchema, Region, WireFormat } from '../schema'
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError } from '../../errors'
 import { ProviderPreferences } from '../../routing/preferences'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { type AssistantMessage, type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import type { ToolCall } from '../openai/request'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import type { ChatRequest } from '../openai/request'
 import { isThinking, type Body, type Turn } from './wire'
 

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 /** Shapes of the Anthropic Messages request body shared by the request converters. */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache } from '../canonical'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'

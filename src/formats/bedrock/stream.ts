@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { encryptedDetail, signatureDetail, textDetail } from '../anthropic/details'
 import { type Delta as CanonicalDelta, hiddenEvents, type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'

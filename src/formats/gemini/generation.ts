@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError } from '../../errors'
 import { mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import type { ChatRequest } from '../openai/request'

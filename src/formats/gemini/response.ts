@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { BilledTokenCount, type Completion, type FinishReason, SubsetTokenCount, type TokenUsage } from '../canonical'
 import type { ToolCall } from '../openai/request'
 import { signatureDetail, type SignatureDetail } from './signatures'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { invalidInput } from '../../errors'
 import type { Tool, ToolChoice } from './request'
 

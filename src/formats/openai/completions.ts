@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { errorBody, toErrorResponse } from '../../errors'
 import type { Renderer } from '../../gateway/renderer'
 import type { FinishReason } from '../canonical'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import type { AssistantMessage } from '../canonical'
 import { customArguments, customInput, customToolFunction } from '../custom-tools'
 import { invalidInput } from '../../errors'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { base64ToBytes, bytesToBase64 } from '../../base64'
 import { nanoToUsd } from '../../catalog/pricing'
 import { ProviderPreferences } from '../../routing/preferences'

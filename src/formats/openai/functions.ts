@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError } from '../../errors'
 import type { AssistantMessage as Answer, Delta, FinishReason } from '../canonical'
 import type { WireFinishReason } from './render'

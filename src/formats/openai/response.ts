@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { BilledTokenCount, type Completion, type Delta, hiddenField, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError, invalidInput } from '../../errors'
 import { readItems, type ConcreteItem } from './stored'
 

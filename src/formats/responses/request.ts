@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { ProviderPreferences } from '../../routing/preferences'
 import { FallbackModels, ModelId, ToolName } from '../openai/request'
 

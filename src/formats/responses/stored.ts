@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { GatewayError, invalidInput } from '../../errors'
 import { parsedJson } from '../../json'
 import type { BrokenChain, HeldResponse, Recalled, StoredResponse } from '../../tenancy/stored-responses'
