@@ -155,7 +155,7 @@ models.get('/models/:author/:slug/endpoints', async (c) => {
   return c.json({
     data: {
       ...summary,
-      endpoints: model.endpoints.map((endpoint) => endpointView(endpoint, isLive(c.env, endpoint), health[`${model.spec.id}@${endpoint.provider.id}`])),
+      endpoints: model.endpoints.map((endpoint) => endpointView(endpoint, isServing(c.env, endpoint), health[`${model.spec.id}@${endpoint.provider.id}`])),
     },
   })
 })
@@ -223,7 +223,7 @@ function modelView(model: CatalogModel, endpoints: Endpoint[]) {
 
 /**
  * OpenRouter's endpoint object with live health. `status`: 0 healthy, -1 half-open (being probed),
- * -2 cooling after a 429, -3 circuit open, -5 not live (no API key configured).
+ * -2 cooling after a 429, -3 circuit open, -5 not live (no API key configured, or an embedding model at a provider whose embeddings are not built).
  */
 function endpointView(endpoint: Endpoint, live: boolean, health: EndpointSnapshot | undefined) {
   const circuit = health?.circuit ?? 'closed'

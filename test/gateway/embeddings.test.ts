@@ -282,6 +282,9 @@ describe('GET /v1/models and output_modalities', () => {
     expect((await embeddings({ model: 'test/embed-beta', input: 'hello' })).status).toBe(404)
     expect(await ids('?output_modalities=all')).not.toContain('test/embed-beta')
     expect((await gatewayFetch('/v1/models/test/embed-beta')).status).toBe(404)
+    // Its endpoints page shows the endpoint as not serving (status -5), as one without its key.
+    const endpoints = (await (await gatewayFetch('/v1/models/test/embed-beta/endpoints')).json()) as { data: { endpoints: { status: number }[] } }
+    expect(endpoints.data.endpoints.map((endpoint) => endpoint.status)).toEqual([-5])
   })
 })
 
