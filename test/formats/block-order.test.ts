@@ -26,17 +26,21 @@ describe('block order', () => {
     { type: 'text', text: 'Reading b.' },
     { type: 'tool_use', id: 'toolu_b', name: 'read', input: { path: 'b' } },
   ]
-  const canonical = fromAnthropicRequest(
-    MessagesRequest.parse({
-      model: 'm',
-      max_tokens: 64,
-      messages: [
-        { role: 'user', content: 'Read a and b' },
-        { role: 'assistant', content: turn },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] },
-      ],
-    }),
-  )
+  /** A /v1/messages request whose assistant turn is `content`, as the canonical request. */
+  const withTurn = (content: object[]) =>
+    fromAnthropicRequest(
+      MessagesRequest.parse({
+        model: 'm',
+        max_tokens: 64,
+        messages: [
+          { role: 'user', content: 'Read a and b' },
+          { role: 'assistant', content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] },
+        ],
+      }),
+    )
+  const canonical = withTurn(turn)
+  const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 64_000 }
 
   it('is kept on a /v1/messages turn, where no serialisation carries it', () => {
     const assistant = canonical.messages[1]!
@@ -49,7 +53,6 @@ describe('block order', () => {
   })
 
   it('gives Claude on Bedrock its interleaved thinking where it stood', () => {
-    const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 64_000 }
     const body = toBedrock({ ...canonical, reasoning: { max_tokens: 1024 } }, { claude }) as { messages: { content: object[] }[] }
     expect(body.messages[1]!.content).toEqual([
       { reasoningContent: { reasoningText: { text: 'First a.', signature: 'sig-1' } } },
@@ -61,18 +64,7 @@ describe('block order', () => {
   })
 
   it('gives Claude on Bedrock a turn with no text, [thinking, tool_use, thinking, tool_use], as it came', () => {
-    const noText = fromAnthropicRequest(
-      MessagesRequest.parse({
-        model: 'm',
-        max_tokens: 64,
-        messages: [
-          { role: 'user', content: 'Read a and b' },
-          { role: 'assistant', content: turn.filter((block) => block.type !== 'text') },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'A' }, { type: 'tool_result', tool_use_id: 'toolu_b', content: 'B' }] },
-        ],
-      }),
-    )
-    const claude = { upstreamModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0', maxTokensCap: 64_000 }
+    const noText = withTurn(turn.filter((block) => block.type !== 'text'))
     const body = toBedrock({ ...noText, reasoning: { max_tokens: 1024 } }, { claude }) as { messages: { content: object[] }[] }
     expect(body.messages[1]!.content).toEqual([
       { reasoningContent: { reasoningText: { text: 'First a.', signature: 'sig-1' } } },
