@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono'
 import type { Endpoint } from '../catalog/snapshot'
 import { currentCatalog } from '../catalog/store'
 import { configOf } from '../config'
+import { GatewayError } from '../errors'
 import { secretNamed, type Env } from '../env'
 import { requestedBetas } from '../formats/anthropic/betas'
 import { ChatCompletionsRequest, fromChatCompletions } from '../formats/openai/functions'
@@ -55,17 +56,31 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const now = clock()
   const preset = presetReference(asked)
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const route = await planRequest(c, preset ? await withStoredPreset(c, asked, preset, now) : asked, now)
+  const planned = preset ? await withStoredPreset(c, asked, preset, now) : asked
+  const identity = newGeneration(now)
+  const admitted = (route: RoutePlan) =>
+    renewing(env, route, admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request: route.request, plan: route.endpoints }))
+  let route = await planRequest(c, planned, now)
+  let trace = route.trace && (await keysTrace(c, route.trace, now))
+  c.set('admitting', true)
+  let admission: Awaited<ReturnType<typeof admitted>>
+  try {
+    admission = await admitted(route)
+  } catch (error) {
+    // Planned for providers the key may not use (their larger windows fit the prompt, or it was
+    // shortened for them), the request is planned again among those it may, whose windows may
+    // need the prompt shortened further. The key's allow-lists are its object's: a refusal names them.
+    const only = allowedOnly(error, planned)
+    if (!only) throw error
+    route = await planRequest(c, { ...planned, provider: { ...planned.provider, only } }, now).catch(() => {
+      throw error
+    })
+    trace = route.trace && (await keysTrace(c, route.trace, now))
+    admission = await admitted(route)
+  }
   // The plan's request: the client's, or it shortened to fit a window (routing/compression.ts).
   const { request } = route
-  const identity = newGeneration(now)
-  const trace = route.trace && (await keysTrace(c, route.trace, now))
-  c.set('admitting', true)
-  const { plan, reservation, costCapNano, tokenCap } = await renewing(
-    env,
-    route,
-    admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request, plan: route.endpoints }),
-  )
+  const { plan, reservation, costCapNano, tokenCap } = admission
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)
@@ -76,6 +91,19 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const answer = stream ? streamCompletion(ctx, identity, waitUntil) : complete(ctx, identity)
   waitUntil(answer)
   return answer
+}
+
+/**
+ * The providers a refusal for the key's `allowed_providers` leaves the request (those it named
+ * itself in `provider.only` too), or null: another refusal, or no provider left.
+ */
+function allowedOnly(error: unknown, request: ChatRequest): string[] | null {
+  if (!(error instanceof GatewayError) || error.type !== 'permission_denied') return null
+  const allowed = error.metadata.allowed_providers
+  if (!Array.isArray(allowed) || !allowed.every((provider): provider is string => typeof provider === 'string')) return null
+  const asked = request.provider?.only
+  const only = asked ? allowed.filter((provider) => asked.some((name) => name.toLowerCase() === provider.toLowerCase())) : allowed
+  return only.length > 0 ? only : null
 }
 
 /** The request with the defaults of the preset it names (routing/presets.ts); read only when one is named. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ALPHA, BETA, GAMMA, withTestChat } from '../support/catalog'
-import { chat, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
+import { chat, createKey, type ErrorJson, gatewayFetch, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 /** test/chat with its three endpoints at 8k, 8k and 200k tokens of context. */
@@ -68,6 +68,21 @@ describe('context compression (OpenRouter middle-out, Responses truncation "auto
     expect(sent.at(-1)!.content).toBe(long.at(-1)!.content)
     const trace = ((await response.json()) as { meridian_route: { compressed: Record<string, unknown> } }).meridian_route
     expect(trace.compressed).toMatchObject({ window: 8_000, messages_removed: long.length - sent.length, characters_cut: 0 })
+  })
+
+  it('serves a key allowed only a smaller window: planned again among its providers, the prompt shortened to fit', async () => {
+    const { key } = await createKey({ name: 'alpha only', allowed_providers: ['alpha'] })
+    const upstream = fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()), [GAMMA]: () => jsonResponse(openaiCompletion()) })
+    const response = await chat(key, { model: 'test/chat', messages: long })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-meridian-provider')).toBe('alpha')
+    expect(upstream.calls.map((call) => new URL(call.url).port)).toEqual(['9101'])
+    expect((upstream.calls[0]!.body as { messages: unknown[] }).messages.length).toBeLessThan(long.length)
+    // A key allowed no provider that serves the model keeps its 403.
+    const { key: none } = await createKey({ name: 'nobody', allowed_providers: ['dark'] })
+    const refused = await chat(none, { model: 'test/chat', messages: long })
+    expect(refused.status).toBe(403)
+    expect(((await refused.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'permission_denied', allowed_providers: ['dark'] })
   })
 
   it('is refused with transforms: [] or the plugin disabled: the 400 stands', async () => {
