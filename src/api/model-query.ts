@@ -25,12 +25,11 @@ export interface ModelQuery {
 }
 
 /**
- * The orders served. OpenRouter's orders by traffic (`most-popular`, `top-weekly`, `throughput-…`,
- * `latency-…`) rest on its own usage data, which a gateway's catalog does not have: they keep the
- * catalog's order, as no `sort` does.
+ * The orders served. OpenRouter's other orders rest on data a gateway's catalog does not have (its
+ * traffic: `most-popular`, `throughput-…`; benchmark scores: `intelligence-high-to-low`, …), and
+ * its SDK's list of them is open: any other `sort` keeps the catalog's order, as none does.
  */
 const SORTS = ['newest', 'pricing-low-to-high', 'pricing-high-to-low', 'context-high-to-low'] as const
-const CATALOG_ORDER_SORTS = ['most-popular', 'top-weekly', 'throughput-high-to-low', 'latency-low-to-high', 'trending']
 export type ModelSort = (typeof SORTS)[number] | 'catalog'
 
 /** A comma-separated query value as its items, the key repeated or not (none when absent). */
@@ -57,10 +56,7 @@ export function modelQuery(query: (name: string) => string[] | undefined): Model
 }
 
 function sortOf(value: string | undefined): ModelSort {
-  if (value === undefined || CATALOG_ORDER_SORTS.includes(value)) return 'catalog'
-  const sort = SORTS.find((known) => known === value)
-  if (!sort) throw new GatewayError(400, 'invalid_request', `sort: must be one of ${[...SORTS, ...CATALOG_ORDER_SORTS].join(', ')}, not "${value.slice(0, 40)}"`)
-  return sort
+  return SORTS.find((known) => known === value) ?? 'catalog'
 }
 
 /** Whether the model, shown with `endpoints` (its listed ones, at least one), is one the query keeps. */

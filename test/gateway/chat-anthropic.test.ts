@@ -370,6 +370,29 @@ describe('Anthropic-format upstreams', () => {
     expect(content).toBe(plainContent)
   })
 
+  it('charge a second call of the JSON tool, not shown, when the stream is cut before its usage', async () => {
+    const long = JSON.stringify({ city: 'R'.repeat(4000) })
+    const events = [
+      anthropicEvent('message_start', { message: message([], 'end_turn', { input_tokens: 100, output_tokens: 1 }) }),
+      anthropicEvent('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: {} } }),
+      anthropicEvent('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '{"city":"Oslo"}' } }),
+      anthropicEvent('content_block_stop', { index: 0 }),
+      anthropicEvent('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'json_response', input: {} } }),
+      anthropicEvent('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: long } }),
+      anthropicEvent('content_block_stop', { index: 1 }),
+    ]
+    // The connection drops before message_delta: no final usage, the output is estimated.
+    fakeUpstreams({ [BETA]: () => sseResponse(events, { failAfter: events.length }) })
+    const response = await chat(tenant.key, { model: 'test/claude', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: { type: 'json_object' } })
+    const { data } = await readSse(response)
+    const content = data.flatMap((chunk) => (chunk.choices as { delta: { content?: string } }[]).map((choice) => choice.delta.content ?? '')).join('')
+    expect(content).toBe('{"city":"Oslo"}')
+    const id = data[0]!.id as string
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ tokens_completion: expect.any(Number) }))
+    // About 4,015 characters generated: about 1,000 tokens at four characters a token.
+    expect(((await generationOf(tenant.key, id)) as { tokens_completion: number }).tokens_completion).toBeGreaterThanOrEqual(1000)
+  })
+
   it('keep tool_choice "required" a call of the client’s tools beside response_format: no JSON tool is declared', async () => {
     const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
     const upstream = fakeUpstreams({ [BETA]: () => jsonResponse(message([{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }], 'tool_use')) })

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
+import { describe, expect, it, vi } from 'vitest'
+import { chat, type ErrorJson, generationOf, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse } from '../support/upstream'
 import text from '../fixtures/bedrock/converse-text.json'
 import { event, eventStreamResponse, exception, textStream, toolStream } from '../fixtures/bedrock/frames'
@@ -179,6 +179,27 @@ describe('Bedrock Converse upstreams', () => {
     const streamed = await chat(tenant.key, { model: 'test/bedrock', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: responseFormat })
     const { data } = await readSse(streamed)
     expect(data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')).toBe(plainContent)
+  })
+
+  it('charge a second call of the JSON tool, not shown, when the stream ends before its usage (Converse gives usage only last)', async () => {
+    const long = JSON.stringify({ city: 'R'.repeat(4000) })
+    fakeUpstreams({
+      [BEDROCK]: () =>
+        eventStreamResponse([
+          event('messageStart', { role: 'assistant' }),
+          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'json_response' } } }),
+          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"city":"Oslo"}' } } }),
+          event('contentBlockStop', { contentBlockIndex: 0 }),
+          event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'json_response' } } }),
+          event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: long } } }),
+          event('contentBlockStop', { contentBlockIndex: 1 }),
+        ], 1024),
+    })
+    const { data } = await readSse(await chat(tenant.key, { model: 'test/bedrock', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: { type: 'json_object' } }))
+    expect(data.map((chunk) => firstChoice(chunk)?.delta?.content ?? '').join('')).toBe('{"city":"Oslo"}')
+    const id = data[0]!.id as string
+    await vi.waitFor(async () => expect(await generationOf(tenant.key, id)).toMatchObject({ tokens_completion: expect.any(Number) }))
+    expect(((await generationOf(tenant.key, id)) as { tokens_completion: number }).tokens_completion).toBeGreaterThanOrEqual(1000)
   })
 
   it('treat an exception frame before any token as a failed attempt, keeping the raw reason', async () => {

@@ -55,7 +55,8 @@ const BlockStop = z.looseObject({ index: Index })
  * What a tool_use content block stands for: a client tool call (by its index) or the JSON answer,
  * with the input its start gave and whether any input streamed after it.
  */
-type ToolBlock = ({ kind: 'call'; index: number } | { kind: 'json' }) & { input: Record<string, unknown>; streamed: boolean }
+/** `extra`: a later call of the JSON tool, not the answer, whose input is counted but not shown. */
+type ToolBlock = ({ kind: 'call'; index: number } | { kind: 'json' } | { kind: 'extra' }) & { input: Record<string, unknown>; streamed: boolean }
 
 const delta = (value: Delta): StreamEvent => ({ type: 'delta', delta: value })
 /**
@@ -108,9 +109,8 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     }
     if (block.type !== 'tool_use') return []
     if (block.name === options.jsonTool) {
-      // The first call is the answer; a later one's input is not streamed (its deltas find no block).
-      if (answeredInJson) return []
-      toolBlocks.set(index, { kind: 'json', input: block.input, streamed: false })
+      // The first call is the answer; a later one's input is counted, not shown.
+      toolBlocks.set(index, { kind: answeredInJson ? 'extra' : 'json', input: block.input, streamed: false })
       answeredInJson = true
       text.answered()
       return []
@@ -136,6 +136,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
     if (!tool) return []
     // Whitespace alone is no input yet: the start's input still comes at the stop.
     if (body.partial_json.trim()) tool.streamed = true
+    if (tool.kind === 'extra') return hiddenEvents(body.partial_json)
     if (tool.kind === 'json') return [delta({ content: body.partial_json })]
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: body.partial_json } }] })]
   }
@@ -148,7 +149,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
   function blockStop(data: unknown): StreamEvent[] {
     const stop = BlockStop.safeParse(data)
     const tool = stop.success ? toolBlocks.get(stop.data.index) : undefined
-    if (!tool || tool.streamed) return []
+    if (!tool || tool.streamed || tool.kind === 'extra') return []
     tool.streamed = true
     if (tool.kind === 'json') return [delta({ content: JSON.stringify(tool.input) })]
     return [delta({ tool_calls: [{ index: tool.index, function: { arguments: JSON.stringify(tool.input) } }] })]

@@ -61,7 +61,8 @@ const EXCEPTION_STATUS = new Map([['validationException', 400], ['throttlingExce
 
 export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): (message: SseMessage) => StreamEvent[] {
   // contentBlockIndex of each tool use → its OpenAI tool-call index, or 'json' for the structured-output tool.
-  const toolIndex = new Map<number, number | 'json'>()
+  // 'extra': a later call of the JSON tool, not the answer, whose input is counted but not shown.
+  const toolIndex = new Map<number, number | 'json' | 'extra'>()
   let toolCalls = 0
   /** Calls and the JSON answer (by contentBlockIndex) whose input has not streamed yet. */
   const unargued = new Set<number>()
@@ -106,7 +107,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
    */
   function noArguments(contentBlockIndex: number): StreamEvent[] {
     const index = toolIndex.get(contentBlockIndex)
-    if (!unargued.delete(contentBlockIndex) || index === undefined) return []
+    if (!unargued.delete(contentBlockIndex) || index === undefined || index === 'extra') return []
     if (index === 'json') return [{ type: 'delta', delta: { content: '{}' } }]
     return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: '{}' } }] } }]
   }
@@ -123,8 +124,11 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         const toolUse = start.start?.toolUse
         if (!toolUse) return []
         if (toolUse.name === options.jsonTool) {
-          // The first call is the answer; a later one's input is not streamed (its deltas find no block).
-          if (answeredInJson) return []
+          // The first call is the answer; a later one's input is counted, not shown.
+          if (answeredInJson) {
+            toolIndex.set(start.contentBlockIndex, 'extra')
+            return []
+          }
           toolIndex.set(start.contentBlockIndex, 'json')
           unargued.add(start.contentBlockIndex)
           answeredInJson = true
@@ -150,6 +154,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         if (!delta.toolUse?.input || index === undefined) return []
         // Whitespace alone is no input yet: the `{}` still comes.
         if (delta.toolUse.input.trim()) unargued.delete(contentBlockIndex)
+        if (index === 'extra') return hiddenEvents(delta.toolUse.input)
         if (index === 'json') return [{ type: 'delta', delta: { content: delta.toolUse.input } }]
         return [{ type: 'delta', delta: { tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] } }]
       }
