@@ -14,6 +14,16 @@ const tenant = setUpGateway(catalog)
 
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-west-2\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/
 
+/** A Converse stream's start and two calls of the JSON tool, the first `{"city":"Oslo"}`, the second `second`. */
+const twoJsonCalls = (second: string) => [
+  event('messageStart', { role: 'assistant' }),
+  ...[['tooluse_1', '{"city":"Oslo"}'], ['tooluse_2', second]].flatMap(([toolUseId, input], contentBlockIndex) => [
+    event('contentBlockStart', { contentBlockIndex, start: { toolUse: { toolUseId, name: 'json_response' } } }),
+    event('contentBlockDelta', { contentBlockIndex, delta: { toolUse: { input } } }),
+    event('contentBlockStop', { contentBlockIndex }),
+  ]),
+]
+
 const firstChoice = (chunk: Record<string, unknown>) => (chunk.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]
 
 describe('Bedrock Converse upstreams', () => {
@@ -165,13 +175,7 @@ describe('Bedrock Converse upstreams', () => {
     fakeUpstreams({
       [BEDROCK]: () =>
         eventStreamResponse([
-          event('messageStart', { role: 'assistant' }),
-          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'json_response' } } }),
-          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"city":"Oslo"}' } } }),
-          event('contentBlockStop', { contentBlockIndex: 0 }),
-          event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'json_response' } } }),
-          event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"city":"Rome"}' } } }),
-          event('contentBlockStop', { contentBlockIndex: 1 }),
+          ...twoJsonCalls('{"city":"Rome"}'),
           event('messageStop', { stopReason: 'tool_use' }),
           event('metadata', { usage: { inputTokens: 20, outputTokens: 16, totalTokens: 36 } }),
         ]),
@@ -186,13 +190,7 @@ describe('Bedrock Converse upstreams', () => {
     fakeUpstreams({
       [BEDROCK]: () =>
         eventStreamResponse([
-          event('messageStart', { role: 'assistant' }),
-          event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'json_response' } } }),
-          event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"city":"Oslo"}' } } }),
-          event('contentBlockStop', { contentBlockIndex: 0 }),
-          event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'json_response' } } }),
-          event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: long } } }),
-          event('contentBlockStop', { contentBlockIndex: 1 }),
+          ...twoJsonCalls(long),
         ], 1024),
     })
     const { data } = await readSse(await chat(tenant.key, { model: 'test/bedrock', stream: true, messages: [{ role: 'user', content: 'Which city?' }], response_format: { type: 'json_object' } }))
