@@ -24,10 +24,8 @@ export const models = new Hono<AppEnv>()
 /** The last instant a Date holds (ECMAScript's ±8.64e15 ms); a catalog's `created` past it is shown as it. */
 const LAST_DATE_SECONDS = 8.64e12
 
-const isLive = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined
-
-/** Live, and able to serve its model (a model that only embeds, at a provider whose embeddings are not built, is not). */
-const isServing = (env: Env, endpoint: Endpoint) => isLive(env, endpoint) && servesModel(endpoint)
+/** Live (its provider's key is set), and able to serve its model (a model that only embeds, at a provider whose embeddings are not built, is not). */
+const isServing = (env: Env, endpoint: Endpoint) => secretNamed(env, endpoint.provider.apiKeyEnv) !== undefined && servesModel(endpoint)
 
 /**
  * As on OpenRouter, `?output_modalities=` (comma-separated, or `all`) picks the models listed;

@@ -134,7 +134,6 @@ function imageBlock(url: string, where: string): Block {
   throw new GatewayError(400, 'invalid_request', `${where}: image_url must be an http(s) URL or a base64 data: URL`)
 }
 
-/** Anthropic wants an assistant turn's thinking blocks first, before its text and tool_use blocks. */
 /** A turn's thinking first, then its text, then its calls; or the order the client sent them in, where it interleaved thinking (../block-order). */
 function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
   const thinking: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []

@@ -264,9 +264,9 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     const point = pointOf(call)
     return point ? [toolUse, point] : [toolUse]
   })
+  const parts: AssistantPart[] = typeof message.content === 'string' ? (sentTexts(message) ?? [message.content]).map((text) => ({ type: 'text', text })) : (message.content ?? [])
   const order = blockOrder(message)
   if (order && reasoning.length > 0) {
-    const parts: AssistantPart[] = typeof message.content === 'string' ? (sentTexts(message) ?? [message.content]).map((text) => ({ type: 'text', text })) : (message.content ?? [])
     // Converse rejects blank text blocks.
     const texts = parts.flatMap((part) => {
       const text = partText(part)
@@ -276,8 +276,8 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
     const asSent = placed(order, { reasoning: reasoning.map((block) => [block]), text: texts, tool: calls })
     if (asSent) return asSent.flat()
   }
-  const text = message.content == null ? '' : typeof message.content === 'string' ? message.content : message.content.map(partText).join('')
-  const textPoint = Array.isArray(message.content) ? message.content.map((part) => pointOf(part)).find(Boolean) : null
+  const text = typeof message.content === 'string' ? message.content : parts.map(partText).join('')
+  const textPoint = parts.map((part) => pointOf(part)).find(Boolean)
   // Converse rejects blank text blocks, which assistant turns with only tool calls often carry.
   return [...reasoning, ...(text.trim() ? [{ text }, ...(textPoint ? [textPoint] : [])] : []), ...calls.flat()]
 }
