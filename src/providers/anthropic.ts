@@ -4,18 +4,30 @@ import { countTokensBody, TokenCount } from '../formats/anthropic/count-tokens'
 import { toAnthropic, type AnthropicRequest } from '../formats/anthropic/request'
 import { anthropicErrorMessage, fromAnthropic } from '../formats/anthropic/response'
 import { createAnthropicStreamDecoder } from '../formats/anthropic/stream'
+import { contextPromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import type { Adapter, UpstreamCall } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
 
 const DEFAULT_VERSION = '2023-06-01'
 
+/** The least max_tokens sent for a client that gave none, however little of the window the prompt seems to leave. */
+const MIN_DEFAULT_MAX_TOKENS = 1024
+
 function prepareMessages(request: ChatRequest, endpoint: Endpoint, stream: boolean): AnthropicRequest {
-  const cap = endpoint.spec.maxCompletionTokens
-  // Anthropic requires max_tokens; without one from the client the endpoint's cap is the bound.
-  const maxTokens = Math.min(requestedMaxTokens(request) ?? cap, cap)
-  // The cap lets a thinking budget raise max_tokens within what the endpoint allows.
-  return toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: cap, stream })
+  const requested = requestedMaxTokens(request)
+  // Anthropic requires max_tokens. Without one from the client, the bound is what the window leaves
+  // beside the prompt's estimate, within the endpoint's cap: Claude models before Sonnet 4.5 refuse
+  // a prompt and max_tokens past the window (compression, which fits the prompt to the window
+  // alone, relies on this too). With one, the endpoint's cap, up to which a thinking budget may raise it.
+  const bound = requested === undefined ? defaultMaxTokens(request, endpoint) : endpoint.spec.maxCompletionTokens
+  const maxTokens = Math.min(requested ?? bound, bound)
+  return toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: bound, stream })
+}
+
+function defaultMaxTokens(request: ChatRequest, endpoint: Endpoint): number {
+  const room = endpoint.contextLength - contextPromptTokens(request)
+  return Math.min(endpoint.spec.maxCompletionTokens, Math.max(MIN_DEFAULT_MAX_TOKENS, room))
 }
 
 function headersFor(endpoint: Endpoint, apiKey: string, betas: readonly string[]): Record<string, string> {

@@ -1,6 +1,6 @@
 import type { ProviderSpec } from '../catalog/schema'
 import { contextWindow, type Endpoint } from '../catalog/snapshot'
-import { carriesDocuments, estimatePromptTokens } from '../formats/openai/estimate'
+import { contextPromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { takesForcedTool } from '../formats/bedrock/request'
 import { droppedFields } from '../providers/presets'
@@ -91,15 +91,6 @@ function asks(field: string, value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0
   if (field === 'logit_bias' && typeof value === 'object') return Object.keys(value).length > 0
   return true
-}
-
-/**
- * The prompt tokens the context filter judges. A document's bytes say little of its tokens (a PDF
- * page is billed as an image plus its text), so a prompt carrying one is left to the provider to
- * judge: its refusal moves on to a larger window.
- */
-export function contextPromptTokens(request: ChatRequest): number {
-  return carriesDocuments(request) ? 0 : estimatePromptTokens(request)
 }
 
 function factsOf(request: ChatRequest): RequestFacts {

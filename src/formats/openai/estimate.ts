@@ -93,6 +93,15 @@ export function carriesDocuments(request: ChatRequest): boolean {
 }
 
 /**
+ * The prompt tokens judged against a window, by the context filter and for a default max_tokens.
+ * A document's bytes say little of its tokens (a PDF page is billed as an image plus its text), so
+ * a prompt carrying one is left to the provider to judge: its refusal moves on to a larger window.
+ */
+export function contextPromptTokens(request: ChatRequest): number {
+  return carriesDocuments(request) ? 0 : estimatePromptTokens(request)
+}
+
+/**
  * Whether any `cache_control` marker (on the request, a tool or its function, a content part or a
  * tool call) asks for an hour's cache, whose writes are priced apart from the default five
  * minutes'. Legacy `functions` are read as the tools they become.
