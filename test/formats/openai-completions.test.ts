@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GatewayError } from '../../src/errors'
+import { GatewayError, invalidInput } from '../../src/errors'
 import { CompletionRequest, textCompletionRenderer } from '../../src/formats/openai/completions'
 import { ChatRequest } from '../../src/formats/openai/request'
 
@@ -39,7 +39,8 @@ describe('legacy completion requests', () => {
   ])('refuse %s', (_label, body, message) => {
     const parsed = CompletionRequest.safeParse({ model: 'm', ...body })
     expect(parsed.success).toBe(false)
-    expect(parsed.error?.issues.map((issue) => issue.message).join('; ')).toMatch(message)
+    // As a client reads it: through the explainer of failed unions every route uses.
+    expect(invalidInput('request', parsed.error?.issues ?? []).message).toMatch(message)
   })
 })
 

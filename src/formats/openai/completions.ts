@@ -14,12 +14,17 @@ import { ChatRequest } from './request'
 
 const unsupported = (field: string) => `${field} is not supported: completions are served by chat models`
 
+// Checks of their own, not unions: the error explainer (errors.ts) would show a union option's
+// issue (`expected ""`, `prompt[0]: expected string`) in place of these messages.
+const isPrompt = (value: unknown): value is string | string[] =>
+  typeof value === 'string' || (Array.isArray(value) && value.every((prompt) => typeof prompt === 'string'))
+
 const LegacyFields = z.looseObject({
   prompt: z
-    .union([z.string(), z.array(z.string())], { error: 'must be a string (token-id prompts are not supported)' })
+    .custom<string | string[]>(isPrompt, { error: 'must be a string (token-id prompts are not supported)' })
     .refine((prompt) => typeof prompt === 'string' || prompt.length === 1, 'only one prompt per request is supported'),
   // An empty suffix asks for nothing, as null does.
-  suffix: z.union([z.null(), z.literal('')], { error: unsupported('suffix') }).optional(),
+  suffix: z.string().max(0, { error: unsupported('suffix') }).nullish(),
   echo: z.literal(false, { error: unsupported('echo') }).nullish(),
   best_of: z.literal(1, { error: unsupported('best_of above 1') }).nullish(),
   logprobs: z.null({ error: unsupported('logprobs') }).optional(),
