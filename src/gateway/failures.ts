@@ -5,6 +5,7 @@ import { GatewayError } from '../errors'
 import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
 import type { ObservationKind } from '../health/types'
 import { statusOfErrorCode } from '../formats/openai/response'
+import { anthropicErrorStatus } from '../formats/anthropic/response'
 import type { UpstreamCall } from '../providers/adapter'
 import type { AttemptRecord } from './attempts'
 
@@ -82,15 +83,23 @@ const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) 
 /**
  * An error in a body that came with a 200 status, as some upstreams send one; null when the body
  * is not an error. A code in the body that is an HTTP status (`{error: {code: 400}}`, as
- * OpenAI-format relays say it) stands for the status; without one it is the provider's failure.
+ * OpenAI-format relays say it), or Anthropic's error type (`invalid_request_error` is a 400),
+ * stands for the status; without either it is the provider's failure (statusOfError).
  */
 export function failureInBody(raw: unknown, call: Pick<UpstreamCall, 'errorMessage'>): Failure | null {
   const message = call.errorMessage(raw)
   if (message === null) return null
   const coded = CodeInBody.safeParse(raw)
-  // Without a status, a reason that says the prompt is too long still says so (OpenAI's code for it is a word).
-  const status = (coded.success && statusOfErrorCode(coded.data.error.code)) || (CONTEXT_LENGTH.test(message) ? 400 : null)
+  const status = statusOfError((coded.success ? statusOfErrorCode(coded.data.error.code) : undefined) ?? anthropicErrorStatus(raw), message)
   return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
+}
+
+/**
+ * The status an error in a body or a stream stands for: the one it gave, else a 400 when its reason
+ * says the prompt is too long (OpenAI's code for that is a word), else none: the provider's failure.
+ */
+export function statusOfError(given: number | undefined, message: string): number | null {
+  return given ?? (CONTEXT_LENGTH.test(message) ? 400 : null)
 }
 
 /** A 200 answer in JSON to a streaming request: an error (failureInBody), or a completion where a stream was asked for. */
@@ -103,8 +112,9 @@ export async function failureFromJsonAnswer(response: Response, call: Pick<Upstr
  * What an upstream's error event after the first token says about its health: as its status
  * would over HTTP (nothing for the request's own fault), or a server error when it gave none.
  */
-export function streamErrorKind(status: number | undefined, message: string): ObservationKind | null {
-  if (status === undefined) return 'server_error'
+export function streamErrorKind(given: number | undefined, message: string): ObservationKind | null {
+  const status = statusOfError(given, message)
+  if (status === null) return 'server_error'
   return observationKind({ outcome: outcomeOfStatus(status, message), status, message, raw: null, retryAfter: null })
 }
 

@@ -4,7 +4,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
 import { failedOutcome, type ExecutionContext, type WaitUntil } from './context'
-import { badResponse, failureFromJsonAnswer, failureFromResponse, failureFromThrow, outcomeOfStatus } from './failures'
+import { badResponse, failureFromJsonAnswer, failureFromResponse, failureFromThrow, outcomeOfStatus, statusOfError } from './failures'
 import { TIMED_OUT, within } from './deadline'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { relay, Sink, type OpenStream } from './relay'
@@ -128,8 +128,9 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   const error = buffered.find((event) => event.type === 'error')
   if (error) {
     // Nothing reached the client yet, so this is still a failure another provider can absorb, unless the request is at fault.
-    const outcome = error.status ? outcomeOfStatus(error.status, error.message) : 'upstream_error'
-    return { ok: false, failure: { outcome, status: error.status ?? 200, message: error.message, raw: error.raw, retryAfter: null } }
+    const status = statusOfError(error.status, error.message)
+    const outcome = status === null ? 'upstream_error' : outcomeOfStatus(status, error.message)
+    return { ok: false, failure: { outcome, status: status ?? 200, message: error.message, raw: error.raw, retryAfter: null } }
   }
   return { ok: true, value: { reader, buffered, controller } }
 }

@@ -64,6 +64,35 @@ describe('an upstream error with a status, inside a stream or a 200 body', () =>
     expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'context_length_exceeded' })
   })
 
+  it('a context-length refusal as a stream’s first error event, its code a word, is the same 400, and leaves the endpoint healthy', async () => {
+    const tooLong = { code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens." }
+    fakeUpstreams({ [ALPHA]: () => sseResponse([data({ error: tooLong })]) })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'context_length_exceeded' })
+    await askThrice(ask)
+    expect(localView(env, 'test/chat@alpha', Date.now())).toBeUndefined()
+  })
+
+  it.each([false, true])('an Anthropic error body answered with a 200 is read by its type: invalid_request_error is the client’s 400 (stream: %s)', async (stream) => {
+    fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'invalid_request_error', message: 'messages.0.content: text content blocks must be non-empty' } }) })
+    const onlyBeta = { ...ask, stream, provider: { only: ['beta'] } }
+    const response = await chat(tenant.key, onlyBeta)
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toContain('text content blocks must be non-empty')
+    await askThrice(onlyBeta)
+    expect(localView(env, 'test/chat@beta', Date.now())).toBeUndefined()
+  })
+
+  it('an Anthropic rate_limit_error body answered with a 200 is a 429: it cools the endpoint rather than opening its circuit', async () => {
+    fakeUpstreams({ [BETA]: () => jsonResponse({ type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } }) })
+    const onlyBeta = { ...ask, stream: false, provider: { only: ['beta'] } }
+    expect((await chat(tenant.key, onlyBeta)).status).toBe(429)
+    await askThrice(onlyBeta)
+    const view = localView(env, 'test/chat@beta', Date.now())
+    expect({ circuit: view?.circuit, cooling: view?.coolingUntil != null }).toEqual({ circuit: 'closed', cooling: true })
+  })
+
   it('a JSON answer with 200 and an error body is read by the status in it', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { code: 400, message: "Invalid 'temperature'" } }) })
     const response = await chat(tenant.key, { ...ask, stream: false })
