@@ -37,7 +37,7 @@ export type HeldResponse = Pick<RecalledResponse, 'id' | 'output'>
 /** Where recalling stopped: a chain of previous responses that cannot be followed back, or too much asked for. */
 export interface BrokenChain {
   id: string
-  reason: 'missing' | 'input_not_kept' | 'too_large'
+  reason: 'missing' | 'input_not_kept' | 'too_large' | 'too_long'
 }
 
 export interface Recalled {
@@ -48,7 +48,7 @@ export interface Recalled {
   broken: BrokenChain | null
 }
 
-/** The longest chain of previous responses followed; a longer one is `too_large`. */
+/** The longest chain of previous responses followed; a longer one is `too_long`. */
 export const MAX_CHAIN = 1_000
 
 /** Stores a response; one already stored under its id is kept. */
@@ -92,8 +92,8 @@ export function deleteResponse(sql: SqlStorage, id: string): boolean {
 /**
  * What a request names: the chain from `previous` back to its first response (stopping where a
  * response is missing or kept no input), and the responses with the ids in `holders`, each as its
- * input and output items. All of it stays within `maxChars` characters and MAX_CHAIN responses,
- * or the first response past them is `too_large`: what comes back is bounded, whatever the
+ * input and output items. All of it stays within `maxChars` characters (the first response past
+ * them is `too_large`) and MAX_CHAIN responses (`too_long`): what comes back is bounded, whatever the
  * request names, by what the conversation will hold.
  */
 export function recallResponses(sql: SqlStorage, previous: string | null, holders: string[], maxChars: number): Recalled {
@@ -104,7 +104,8 @@ export function recallResponses(sql: SqlStorage, previous: string | null, holder
     const row = recalledById(sql, id)
     if (!row) return { chain, holders: [], broken: { id, reason: 'missing' } }
     if (row.input === null) return { chain, holders: [], broken: { id, reason: 'input_not_kept' } }
-    if (chain.length >= MAX_CHAIN || !fits(row)) return { chain, holders: [], broken: { id, reason: 'too_large' } }
+    if (chain.length >= MAX_CHAIN) return { chain, holders: [], broken: { id, reason: 'too_long' } }
+    if (!fits(row)) return { chain, holders: [], broken: { id, reason: 'too_large' } }
     chain.unshift(row)
     id = row.previous
   }

@@ -20,7 +20,7 @@ describe('inputItemsPage', () => {
       id: `msg_${ID}_in3`,
       status: 'completed',
       role: 'assistant',
-      content: [{ type: 'output_text', text: 'It is sunny.' }],
+      content: [{ type: 'output_text', text: 'It is sunny.', annotations: [], logprobs: [] }],
     })
   })
 

@@ -50,15 +50,21 @@ export function inputItemsPage(responseId: string, input: string | null, query: 
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: window.length > data.length }
 }
 
-/** The item with its id and (as OpenAI lists them) a status, a message's text content as the parts OpenAI lists. */
+/**
+ * The item with its id and (as OpenAI lists them) a status, a message's text content as the parts
+ * OpenAI lists: an assistant's output_text with its `annotations` and `logprobs`, which the SDKs'
+ * types require (requests' schema drops them).
+ */
 function listed(item: ConcreteItem, madeId: string): Listed {
   const id = item.id || madeId
   const status = item.type === 'reasoning' ? {} : { status: 'completed' }
-  if (item.type !== 'message' || typeof item.content !== 'string') return { ...status, ...item, id }
-  const text = item.content
-  return item.role === 'assistant'
-    ? { ...status, ...item, id, content: [{ type: 'output_text', text }] }
-    : { ...status, ...item, id, content: [{ type: 'input_text', text }] }
+  if (item.type !== 'message') return { ...status, ...item, id }
+  if (item.role === 'assistant') {
+    const parts = typeof item.content === 'string' ? [{ type: 'output_text' as const, text: item.content }] : item.content
+    const content = parts.map((part) => (part.type === 'output_text' ? { ...part, annotations: [], logprobs: [] } : part))
+    return { ...status, ...item, id, content }
+  }
+  return typeof item.content === 'string' ? { ...status, ...item, id, content: [{ type: 'input_text', text: item.content }] } : { ...status, ...item, id }
 }
 
 function position(items: Listed[], id: string, responseId: string, param: 'after' | 'before'): number {

@@ -1,8 +1,9 @@
 import * as z from 'zod'
 import { GatewayError, invalidInput } from '../../errors'
 import { parsedJson } from '../../json'
-import type { BrokenChain, HeldResponse, Recalled, StoredResponse } from '../../tenancy/stored-responses'
+import { MAX_CHAIN, type BrokenChain, type HeldResponse, type Recalled, type StoredResponse } from '../../tenancy/stored-responses'
 import { utf8Length } from '../openai/estimate'
+import { argumentsObject } from '../openai/request'
 import { Item, type ResponsesRequest } from './request'
 
 /**
@@ -66,6 +67,7 @@ export function resolveInput(request: ResponsesRequest, recalled: Recalled | nul
     seen.add(id)
   }
   if (recalled?.broken?.reason === 'too_large') throw tooLarge(maxBytes)
+  if (recalled?.broken?.reason === 'too_long') throw invalid(['previous_response_id'], `Cannot continue response '${previous}': its conversation is more than ${MAX_CHAIN} stored responses long. Send the whole conversation in input instead.`)
   let history: ConcreteItem[] = []
   if (previous !== null) {
     if (!storing) throw invalid(['previous_response_id'], `previous_response_id needs a stored response, and ${OFF}`, 'previous_response_not_found')
@@ -103,8 +105,17 @@ export function storedRow(response: { id: string }, previous: string | null, inp
 function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
   const parsed = StoredOutput.safeParse(row.output === null ? undefined : parsedJson(row.output))
   if (!parsed.success) throw unreadable(row.id)
-  const items = readItems(row.id, parsed.data)
+  const items = readItems(row.id, parsed.data).map(continuable)
   return parsed.data.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
+}
+
+/**
+ * A call cut off inside its arguments (an incomplete or failed response keeps what came) goes on
+ * as a call without arguments: requests refuse arguments that are not a JSON object, so the
+ * conversation could otherwise never be continued.
+ */
+function continuable(item: ConcreteItem): ConcreteItem {
+  return item.type === 'function_call' && !argumentsObject(item.arguments) ? { ...item, arguments: '{}' } : item
 }
 
 /** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */
