@@ -180,12 +180,12 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   refusal: 'content_filter',
 }
 
-/** Maps a provider's finish word onto OpenAI's five; unknown words count as a normal stop. */
 /** A finish after tool calls: `stop` means the calls (the native reason stays as it came). */
 export function withCalls(reason: FinishReason): FinishReason {
   return reason === 'stop' ? 'tool_calls' : reason
 }
 
+/** Maps a provider's finish word onto OpenAI's five; unknown words count as a normal stop. */
 export function normalizeFinishReason(native: string | null | undefined): FinishReason {
   return (native && FINISH_REASONS[native]) || 'stop'
 }

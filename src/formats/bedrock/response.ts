@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache, withCalls } from '../canonical'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'
 import type { ToolCall } from '../openai/request'
@@ -51,10 +51,16 @@ const STOP_REASONS: Record<string, FinishReason> = {
   content_filtered: 'content_filter',
 }
 
-/** A turn that ended only to call the structured-output tool (../json-tool.ts) ended normally. */
-export function bedrockFinishReason(native: string | null, answeredInJson = false, toolCalls = 0): FinishReason {
-  if (answeredInJson && toolCalls === 0 && native === 'tool_use') return 'stop'
-  return (native && STOP_REASONS[native]) || 'stop'
+/**
+ * The calls the client gets decide between `tool_calls` and `stop`, as for OpenAI-format upstreams:
+ * some Converse models (OpenAI's gpt-oss) end a turn that calls tools with `end_turn`, others one
+ * without calls with `tool_use`, and a turn that called only the structured-output tool
+ * (../json-tool.ts) ended normally.
+ */
+export function bedrockFinishReason(native: string | null, toolCalls: number): FinishReason {
+  const reason = (native && STOP_REASONS[native]) || 'stop'
+  if (toolCalls > 0) return withCalls(reason)
+  return reason === 'tool_calls' ? 'stop' : reason
 }
 
 export function usageFromBedrock(usage: BedrockUsage): TokenUsage | null {
@@ -121,7 +127,7 @@ export function fromBedrock(body: unknown, options: BedrockDecodeOptions = {}): 
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       ...matchedStop(parsed.stopReason, parsed.additionalModelResponseFields),
     }),
-    finishReason: bedrockFinishReason(parsed.stopReason, json !== null, toolCalls.length),
+    finishReason: bedrockFinishReason(parsed.stopReason, toolCalls.length),
     nativeFinishReason: parsed.stopReason,
     usage: parsed.usage ? usageFromBedrock(parsed.usage) : null,
     ...hiddenField((shown ? 0 : reasoning.length) + (json !== null ? text.length : 0)),

@@ -168,7 +168,7 @@ export function createBedrockStreamDecoder(options: BedrockDecodeOptions = {}): 
         const unstopped = [...redacted.keys()].flatMap(redactedBlock)
         const matched = matchedStop(stopReason, additionalModelResponseFields)
         const stopDelta: StreamEvent[] = matched.stop_sequence !== undefined ? [{ type: 'delta', delta: matched }] : []
-        return [...unstopped, ...[...unargued].flatMap(noArguments), ...text.release(), ...stopDelta, { type: 'finish', finishReason: bedrockFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason }]
+        return [...unstopped, ...[...unargued].flatMap(noArguments), ...text.release(), ...stopDelta, { type: 'finish', finishReason: bedrockFinishReason(stopReason, toolCalls), nativeFinishReason: stopReason }]
       }
       case 'metadata': {
         const { usage } = Metadata.parse(data)
