@@ -2,9 +2,10 @@ import type { CatalogInput, EndpointSpec, PricingSpec } from '../src/catalog/sch
 import type { FleetProvider } from './fleet'
 
 /**
- * The catalog `npm start` installs: the demo fleet as providers and two demo models served by
- * them. Prices differ per provider so that price-sorted routing visibly picks one; the fleet
- * answers any model name, so `upstreamModel` is only what the gateway sends upstream.
+ * The catalog `npm start` installs: the demo fleet as providers and three demo models served by
+ * them (two chat, one embedding). Prices differ per provider so that price-sorted routing visibly
+ * picks one; the fleet answers any model name, so `upstreamModel` is only what the gateway sends
+ * upstream.
  *
  *   const fleet = await startFleet()
  *   await fetch(`${gateway}/v1/admin/catalog`, { method: 'PUT', body: JSON.stringify(devCatalog(fleet.providers)), ... })
@@ -46,6 +47,18 @@ export function devCatalog(providers: FleetProvider[]): unknown {
         endpoints: [
           endpoint('demo-us-east', 'demo-mini', { prompt: '0.00000015', completion: '0.0000006' }, MINI_PARAMETERS),
           endpoint('demo-eu-central', 'demo-mini', { prompt: '0.0000002', completion: '0.0000008' }, MINI_PARAMETERS),
+        ],
+      },
+      {
+        id: 'meridian/demo-embed',
+        name: 'Meridian Demo Embed',
+        description: 'A simulated embedding model on the two OpenAI-format demo providers: 256 dimensions, shortenable with `dimensions`.',
+        created: 1_767_225_600,
+        contextLength: 8192,
+        modalities: { input: ['text'], output: ['embeddings'] },
+        endpoints: [
+          { ...endpoint('demo-us-east', 'demo-embed', { prompt: '0.00000002', completion: '0' }, ['dimensions']), contextLength: 8192, maxCompletionTokens: 1 },
+          { ...endpoint('demo-ap-southeast', 'demo-embed', { prompt: '0.00000003', completion: '0' }, ['dimensions']), contextLength: 8192, maxCompletionTokens: 1 },
         ],
       },
     ],

@@ -55,6 +55,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       const mock = new LLMock({ host: '127.0.0.1', port: basePort === 0 ? 0 : basePort + i, ...(chaos ? { chaos } : {}) })
       mock.on({ predicate: () => true }, (req) => answer(spec, req), { streamingProfile: profile, chunkSize: CHARS_PER_TOKEN })
       if (spec.format === 'anthropic') mock.mount('/v1/messages/count_tokens', { handleRequest: countTokens })
+      else mock.mount('/v1/embeddings', { handleRequest: embeddings })
       mocks.push(mock)
       await mock.start()
       providers.push({ ...spec, region: { ...spec.region }, baseUrl: `${mock.url}/v1` })
@@ -120,6 +121,63 @@ async function countTokens(req: IncomingMessage, res: ServerResponse, subPath: s
   res.writeHead(200, { 'content-type': 'application/json' })
   res.end(JSON.stringify({ input_tokens: tokens([...(system ? [system] : []), ...turns].join('\n')) }))
   return true
+}
+
+/** The demo's embeddings when no `dimensions` is asked for. */
+const EMBEDDING_DIMENSIONS = 256
+
+/**
+ * OpenAI's embeddings: a unit vector per input, the same for the same text, in floats or base64
+ * (little-endian float32), with usage counted as the chat answers count prompts. (aimock's own
+ * embeddings report no usage, so the gateway would charge nothing.)
+ */
+async function embeddings(req: IncomingMessage, res: ServerResponse, subPath: string): Promise<boolean> {
+  if (req.method !== 'POST' || subPath !== '/') return false
+  let text = ''
+  for await (const chunk of req) text += String(chunk)
+  const body = (() => {
+    try {
+      return asRecord(JSON.parse(text))
+    } catch {
+      return undefined
+    }
+  })()
+  const input = body?.input
+  const inputs = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((item) => typeof item === 'string') ? input : null
+  const dimensions = body?.dimensions ?? EMBEDDING_DIMENSIONS
+  if (!body || !inputs || inputs.length === 0 || typeof dimensions !== 'number' || !Number.isInteger(dimensions) || dimensions < 1 || dimensions > 4096) {
+    res.writeHead(400, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ error: { message: 'input must be a string or an array of strings, and dimensions an integer from 1 to 4096', type: 'invalid_request_error', code: null } }))
+    return true
+  }
+  const base64 = body.encoding_format === 'base64'
+  const data = inputs.map((item, index) => {
+    const vector = demoEmbedding(item, dimensions)
+    return { object: 'embedding', index, embedding: base64 ? Buffer.from(vector.buffer).toString('base64') : [...vector] }
+  })
+  const promptTokens = inputs.reduce((sum, item) => sum + tokens(item), 0)
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ object: 'list', data, model: body.model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }))
+  return true
+}
+
+/** A unit vector drawn from the text's hash (FNV-1a seeding xorshift32): the same text, the same vector. */
+function demoEmbedding(text: string, dimensions: number): Float32Array {
+  let state = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) state = Math.imul(state ^ text.charCodeAt(i), 0x01000193) >>> 0
+  const vector = new Float32Array(dimensions)
+  let norm = 0
+  for (let i = 0; i < dimensions; i++) {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    state >>>= 0
+    vector[i] = state / 0xffffffff - 0.5
+    norm += vector[i]! * vector[i]!
+  }
+  const scale = 1 / Math.sqrt(norm || 1)
+  for (let i = 0; i < dimensions; i++) vector[i]! *= scale
+  return vector
 }
 
 /** The texts one Anthropic turn becomes in the chat messages aimock answers from: each tool result is a message of its own. */

@@ -41,6 +41,11 @@ const AnthropicMessage = z.object({
   content: z.array(z.looseObject({ type: z.string(), text: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })),
   usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }),
 })
+const EmbeddingList = z.object({
+  object: z.literal('list'),
+  data: z.array(z.object({ object: z.literal('embedding'), index: z.number(), embedding: z.union([z.array(z.number()), z.string()]) })),
+  usage: z.object({ prompt_tokens: z.number(), total_tokens: z.number() }),
+})
 const AnthropicEvent = z.looseObject({
   type: z.string(),
   delta: z.looseObject({ text: z.string().optional() }).optional(),
@@ -148,14 +153,36 @@ describe('demo fleet', () => {
     expect(body.content[0]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'demo', days: 1, metric: true } })
     expect(body.usage.output_tokens).toBeGreaterThan(0)
   })
+
+  it.each(['demo-us-east', 'demo-ap-southeast'])('%s answers OpenAI embeddings: unit vectors, the same for the same text, in floats or base64, with usage', async (id) => {
+    const embed = async (body: object) => {
+      const response = await fetch(`${provider(id).baseUrl}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'demo-embed', ...body }) })
+      expect(response.status).toBe(200)
+      return EmbeddingList.parse(await response.json())
+    }
+    const floats = await embed({ input: ['hello world', 'goodbye', 'hello world'] })
+    const vectors = floats.data.map((item) => item.embedding as number[])
+    expect(vectors.map((vector) => vector.length)).toEqual([256, 256, 256])
+    expect(Math.hypot(...vectors[0]!)).toBeCloseTo(1, 5)
+    expect(vectors[2]).toEqual(vectors[0])
+    expect(vectors[1]).not.toEqual(vectors[0])
+    expect(floats.usage.prompt_tokens).toBe(3 + 2 + 3)
+    const encoded = await embed({ input: 'hello world', dimensions: 8, encoding_format: 'base64' })
+    const bytes = Buffer.from(encoded.data[0]!.embedding as string, 'base64')
+    const decoded = [...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)]
+    expect(decoded).toHaveLength(8)
+    expect(Math.hypot(...decoded)).toBeCloseTo(1, 5)
+    const refused = await fetch(`${provider(id).baseUrl}/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'demo-embed', input: [1, 2] }) })
+    expect(refused.status).toBe(400)
+  })
 })
 
 describe('dev catalog', () => {
-  it('is a valid catalog of the fleet and two demo models', () => {
+  it('is a valid catalog of the fleet, two demo chat models and a demo embedding model', () => {
     const parsed = CatalogSchema.parse(devCatalog(fleet.providers))
     expect(parsed.providers.map((p) => p.id)).toEqual(fleet.providers.map((p) => p.id))
     expect(parsed.providers.find((p) => p.format === 'anthropic')?.headers).toEqual({ 'anthropic-version': '2023-06-01' })
-    expect(parsed.models.map((m) => [m.id, m.endpoints.length])).toEqual([['meridian/demo-chat', 3], ['meridian/demo-mini', 2]])
+    expect(parsed.models.map((m) => [m.id, m.endpoints.length])).toEqual([['meridian/demo-chat', 3], ['meridian/demo-mini', 2], ['meridian/demo-embed', 2]])
     const prices = parsed.models[0]?.endpoints.map((e) => e.pricing.prompt)
     expect(new Set(prices).size).toBe(3)
   })
