@@ -75,7 +75,7 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
   const pause = pauseAsked(response.headers)
-  return { outcome, status, message, raw, retryAfter: retryAfterOf(response.headers.get('retry-after')), ...(pause === null ? {} : { pauseAsked: pause }) }
+  return { outcome, status, message, raw, retryAfter: retryAfterOf(pause), ...(pause === null ? {} : { pauseAsked: pause }) }
 }
 
 const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) })
@@ -141,8 +141,9 @@ export function pauseAsked(headers: Headers): string | null {
 }
 
 /**
- * An upstream's Retry-After, passed on to the client only as what the header may hold: whole
- * seconds (fractional ones rounded up), or an HTTP date (rewritten). Anything else (an upstream may
+ * The pause an upstream asked for (pauseAsked: `retry-after-ms` or Retry-After), passed on to the
+ * client only as what Retry-After may hold: whole seconds (fractional ones rounded up), or an HTTP
+ * date (rewritten). Anything else (an upstream may
  * put what it received there) is dropped.
  */
 function retryAfterOf(header: string | null): string | null {

@@ -175,6 +175,14 @@ describe('fallback before the first byte', () => {
     expect(response.headers.get('retry-after')).toBe(passed)
   })
 
+  it("passes on OpenAI's retry-after-ms as whole seconds when that is all the upstream sent", async () => {
+    const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after-ms': '2500' })
+    fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('3')
+  })
+
   it.each([
     ['a 200', 200],
     // Its status alone would stop failover (the request's fault); cut short, it is a timeout.
