@@ -1,5 +1,7 @@
 import { nanoToUsd } from '../../catalog/pricing'
 import type { AssistantMessage, Completion, FinishReason } from '../canonical'
+import { blockOrder, isInterleaved, placed, sentTexts } from '../block-order'
+import type { ToolCall } from '../openai/request'
 import type { ResponseMeta, UsageReport } from '../openai/render'
 import { customInput } from '../custom-tools'
 import { encryptedContent } from './reasoning-content'
@@ -91,21 +93,66 @@ export const customToolCallItem = (id: string, call: { id: string; name: string;
 function outputItems(meta: ResponseMeta, message: AssistantMessage, status: ResponseStatus, custom: ReadonlySet<string>): object[] {
   const items: object[] = []
   const next = (prefix: 'msg' | 'rs' | 'fc' | 'ctc') => itemId(meta, prefix, items.length)
+  // A part cut off by the length limit is incomplete, like the response.
+  const partStatus = status === 'completed' ? 'completed' : 'incomplete'
+  const callItem = (call: ToolCall) => {
+    const fields = { id: call.id, ...call.function }
+    return custom.has(fields.name) ? customToolCallItem(next('ctc'), fields, partStatus) : functionCallItem(next('fc'), fields, partStatus)
+  }
+  const interleaved = interleavedBlocks(message)
+  if (interleaved) {
+    for (const run of interleaved) {
+      if (run.kind === 'tool') items.push(callItem(run.call))
+      else if (run.kind === 'text') items.push(messageItem(next('msg'), partStatus, [outputText(run.text)]))
+      else items.push(reasoningItem(next('rs'), run.text, run.details))
+    }
+    return items
+  }
   const details = message.reasoning_details
   if (message.reasoning || (Array.isArray(details) && details.length)) items.push(reasoningItem(next('rs'), message.reasoning ?? '', details))
   const content: object[] = []
   if (message.content) content.push(outputText(message.content, annotationsOf(message.annotations)))
   if (message.refusal) content.push({ type: 'refusal', refusal: message.refusal })
-  // A part cut off by the length limit is incomplete, like the response.
-  const partStatus = status === 'completed' ? 'completed' : 'incomplete'
   if (content.length) items.push(messageItem(next('msg'), partStatus, content))
-  for (const call of message.tool_calls ?? []) {
-    const fields = { id: call.id, ...call.function }
-    items.push(custom.has(fields.name) ? customToolCallItem(next('ctc'), fields, partStatus) : functionCallItem(next('fc'), fields, partStatus))
-  }
+  for (const call of message.tool_calls ?? []) items.push(callItem(call))
   // An answer with nothing in it is still one message, so output_text reads as "" (streamed alike).
   if (!items.length) items.push(messageItem(next('msg'), partStatus, [outputText('')]))
   return items
+}
+
+type Run = { kind: 'reasoning'; text: string; details: unknown[] } | { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCall }
+
+/**
+ * Claude's interleaved thinking (`[thinking, tool_use, thinking, tool_use]`, ../block-order.ts) as
+ * the items it streams as: a reasoning item per run of thinking blocks, a message per run of text,
+ * each call its own, so a client that sends the output back sends the turn in its order. Null for
+ * any other answer (or one with a refusal or annotations, which the order does not place).
+ */
+function interleavedBlocks(message: AssistantMessage): Run[] | null {
+  const order = blockOrder(message)
+  if (!order || !isInterleaved(order.kinds) || message.refusal || annotationsOf(message.annotations).length) return null
+  const details = Array.isArray(message.reasoning_details) ? message.reasoning_details : []
+  const texts = sentTexts(message) ?? (message.content ? [message.content] : [])
+  const blocks = placed<Run>(order, {
+    reasoning: details.map((detail) => ({ kind: 'reasoning', text: reasoningText(detail), details: [detail] })),
+    text: texts.map((text) => ({ kind: 'text', text })),
+    tool: (message.tool_calls ?? []).map((call) => ({ kind: 'tool', call })),
+  })
+  if (!blocks) return null
+  const runs: Run[] = []
+  for (const block of blocks) {
+    const last = runs.at(-1)
+    if (last?.kind === 'reasoning' && block.kind === 'reasoning') runs[runs.length - 1] = { ...last, text: last.text + block.text, details: [...last.details, ...block.details] }
+    else if (last?.kind === 'text' && block.kind === 'text') runs[runs.length - 1] = { ...last, text: last.text + block.text }
+    else runs.push(block)
+  }
+  return runs
+}
+
+/** A reasoning detail's readable text (a redacted block has none). */
+function reasoningText(detail: unknown): string {
+  const entry = detail as { type?: unknown; text?: unknown } | null
+  return entry?.type === 'reasoning.text' && typeof entry.text === 'string' ? entry.text : ''
 }
 
 /** Keeps a finished response object (in the key's object); resolves false if it could not. */

@@ -1,6 +1,7 @@
 import type * as z from 'zod'
 import { invalidInput, type GatewayError } from '../../errors'
 import { argumentsObject, ChatRequest, type ContentPart, type Message, type ResponseFormat, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { customArguments, customToolFunction } from '../custom-tools'
 import { reasoningDetails } from './reasoning-content'
 import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
@@ -127,15 +128,26 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     if (callId !== undefined) throw invalid(at!, `function_call "${callId}" has no function_call_output before the conversation goes on`)
   }
 
+  /** Each assistant turn's blocks in the order its items came (Claude's interleaved thinking must go back so). */
+  const orders = new Map<Extract<Message, { role: 'assistant' }>, TurnOrder>()
+  const orderOf = (message: Extract<Message, { role: 'assistant' }>) => orders.get(message) ?? orders.set(message, { kinds: [], texts: [] }).get(message)!
+
   /** Reasoning items go with the assistant turn that follows them, also one they are in the middle of. */
   const withReasoning = (message: Extract<Message, { role: 'assistant' }>) => {
     if (reasoning.length) message.reasoning = [...(message.reasoning ? [message.reasoning] : []), ...reasoning].join('\n\n')
     if (details.length) message.reasoning_details = [...(Array.isArray(message.reasoning_details) ? message.reasoning_details : []), ...details]
+    orderOf(message).kinds.push(...details.map((): BlockKind => 'reasoning'))
     reasoning = []
     details = []
   }
+  const withText = (message: Extract<Message, { role: 'assistant' }>, text: unknown) => {
+    if (typeof text !== 'string' || !text) return
+    orderOf(message).kinds.push('text')
+    orderOf(message).texts.push(text)
+  }
   const startAssistant = (message: Extract<Message, { role: 'assistant' }>, turn: string | null) => {
     withReasoning(message)
+    withText(message, message.content)
     messages.push(message)
     assistant = message
     assistantTurn = turn
@@ -159,6 +171,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
           withReasoning(assistant)
           assistant.tool_calls = [...(assistant.tool_calls ?? []), call]
         } else startAssistant({ role: 'assistant', content: null, tool_calls: [call] }, turn)
+        orderOf(assistant!).kinds.push('tool')
         return
       }
       case 'function_call_output':
@@ -176,7 +189,10 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
       case 'message':
         // Text between the calls of one turn (a stream's output: text, call, text, call) joins that turn.
         if (item.role === 'assistant' && assistant && messages.at(-1) === assistant && unanswered.size > 0) {
-          joinText(assistant, assistantMessage(item.content))
+          const later = assistantMessage(item.content)
+          withReasoning(assistant)
+          withText(assistant, later.content)
+          joinText(assistant, later)
           return
         }
         answerCalls()
@@ -195,7 +211,25 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
     }
   })
   answerCalls()
+  for (const [message, order] of orders) keepOrder(message, order)
   return messages
+}
+
+/** An assistant turn's blocks as its items came, and its texts one by one. */
+interface TurnOrder {
+  kinds: BlockKind[]
+  texts: string[]
+}
+
+/**
+ * A turn that starts with reasoning, as Claude's do, and has more after other blocks carries its
+ * order (../block-order.ts), its texts too while its content is them joined. Any other goes
+ * reasoning-first: Anthropic refuses a thinking turn that does not start with its thinking.
+ */
+function keepOrder(message: Extract<Message, { role: 'assistant' }>, { kinds, texts }: TurnOrder): void {
+  if (kinds[0] !== 'reasoning' || !isInterleaved(kinds)) return
+  const joined = texts.join('')
+  withBlockOrder(message, texts.length > 1 && message.content === joined ? { kinds, texts: { blocks: texts, joined } } : { kinds })
 }
 
 /** A turn's later text added to its message, which holds its calls: text and refusal each joined on. */
