@@ -102,7 +102,7 @@ async function readJson<T>(
   try {
     return { ok: true, value: decode(json) }
   } catch {
-    return { ok: false, failure: failureInBody(json, call) ?? badResponse('Upstream answered with an unexpected body', excerpt(text)) }
+    return { ok: false, failure: failureInBody(json, call, response.headers) ?? badResponse('Upstream answered with an unexpected body', excerpt(text)) }
   }
 }
 

@@ -86,12 +86,15 @@ const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) 
  * OpenAI-format relays say it), or Anthropic's error type (`invalid_request_error` is a 400),
  * stands for the status; without either it is the provider's failure (statusOfError).
  */
-export function failureInBody(raw: unknown, call: Pick<UpstreamCall, 'errorMessage'>): Failure | null {
+export function failureInBody(raw: unknown, call: Pick<UpstreamCall, 'errorMessage'>, headers: Headers): Failure | null {
   const message = call.errorMessage(raw)
   if (message === null) return null
   const coded = CodeInBody.safeParse(raw)
   const status = statusOfError((coded.success ? statusOfErrorCode(coded.data.error.code) : undefined) ?? anthropicErrorStatus(raw), message)
-  return { outcome: status === null ? 'upstream_error' : outcomeOfStatus(status, message), status, message, raw, retryAfter: null }
+  const outcome = status === null ? 'upstream_error' : outcomeOfStatus(status, message)
+  // A rate limit said in the body may still say its pause in the headers, as a 429's would.
+  const pause = outcome === 'rate_limited' ? pauseAsked(headers) : null
+  return { outcome, status, message, raw, retryAfter: retryAfterOf(pause), ...(pause === null ? {} : { pauseAsked: pause }) }
 }
 
 /**
@@ -105,7 +108,7 @@ export function statusOfError(given: number | undefined, message: string): numbe
 /** A 200 answer in JSON to a streaming request: an error (failureInBody), or a completion where a stream was asked for. */
 export async function failureFromJsonAnswer(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure> {
   const { raw } = await readErrorBody(response)
-  return failureInBody(raw, call) ?? badResponse('Upstream answered a streaming request with JSON, not a stream', raw)
+  return failureInBody(raw, call, response.headers) ?? badResponse('Upstream answered a streaming request with JSON, not a stream', raw)
 }
 
 /**

@@ -115,7 +115,7 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   if (isJson(response)) {
     // Some servers label their stream JSON: only an answer that is JSON is one.
     const peek = await peeked(body)
-    if (peek.first === '{' || peek.first === '[') return { ok: false, failure: await failureFromJsonAnswer(new Response(peek.body), call) }
+    if (peek.first === '{' || peek.first === '[') return { ok: false, failure: await failureFromJsonAnswer(new Response(peek.body, { headers: response.headers }), call) }
     body = peek.body
   }
   const reader = (call.streamMessages ?? sseMessages)(body)

@@ -93,6 +93,16 @@ describe('an upstream error with a status, inside a stream or a 200 body', () =>
     expect({ circuit: view?.circuit, cooling: view?.coolingUntil != null }).toEqual({ circuit: 'closed', cooling: true })
   })
 
+  it.each([false, true])('a rate limit in a 200 body keeps the pause its headers ask for, for the client and the cool-down (stream: %s)', async (stream) => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { code: 429, message: 'Rate limit exceeded' } }, 200, { 'retry-after': '7' }) })
+    const started = Date.now()
+    const response = await chat(tenant.key, { ...ask, stream })
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('7')
+    const coolingUntil = localView(env, 'test/chat@alpha', Date.now())?.coolingUntil ?? 0
+    expect(coolingUntil).toBeGreaterThanOrEqual(started + 6_000)
+  })
+
   it('a JSON answer with 200 and an error body is read by the status in it', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse({ error: { code: 400, message: "Invalid 'temperature'" } }) })
     const response = await chat(tenant.key, { ...ask, stream: false })
