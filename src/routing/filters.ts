@@ -62,6 +62,8 @@ const PARAMETER_FIELDS: Record<string, string> = {
   top_logprobs: 'top_logprobs',
   reasoning: 'reasoning',
   reasoning_effort: 'reasoning',
+  include_reasoning: 'reasoning',
+  prediction: 'prediction',
   verbosity: 'verbosity',
   // Embeddings (their planning request carries it: formats/openai/embeddings.ts).
   dimensions: 'dimensions',
@@ -82,14 +84,19 @@ export function parametersUsed(request: ChatRequest): string[] {
 
 /**
  * Whether a field's value asks anything of the provider: values that change nothing (`logprobs:
- * false`, `stop: []`, `tools: []`, `logit_bias: {}`) do not, so `require_parameters` does not turn
- * away providers for them.
+ * false`, `stop: []`, `tools: []`, `logit_bias: {}`, reasoning turned off, `response_format:
+ * {type: "text"}`) do not, so `require_parameters` does not turn away providers for them.
  */
 function asks(field: string, value: unknown): boolean {
   if (value == null) return false
-  if (field === 'logprobs') return value !== false
+  if (field === 'logprobs' || field === 'include_reasoning') return value !== false
   if (Array.isArray(value)) return value.length > 0
-  if (field === 'logit_bias' && typeof value === 'object') return Object.keys(value).length > 0
+  if (typeof value !== 'object') return field !== 'reasoning_effort' || value !== 'none'
+  const fields = value as Record<string, unknown>
+  if (field === 'logit_bias') return Object.keys(fields).length > 0
+  // Reasoning turned off, and plain text (the default format), ask nothing of a provider.
+  if (field === 'reasoning') return fields.enabled !== false && fields.effort !== 'none'
+  if (field === 'response_format') return fields.type !== 'text'
   return true
 }
 
@@ -233,7 +240,7 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
 /** Soft: endpoints that would ignore `response_format` (or its JSON schema) go after those that honour it. */
 export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest): boolean {
   const format = request.response_format
-  return !format || (supports(endpoint, 'response_format') && (format.type !== 'json_schema' || supports(endpoint, 'structured_outputs')))
+  return !format || format.type === 'text' || (supports(endpoint, 'response_format') && (format.type !== 'json_schema' || supports(endpoint, 'structured_outputs')))
 }
 
 /**

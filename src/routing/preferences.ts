@@ -50,7 +50,7 @@ export const ProviderPreferences = z.looseObject({
   /** A restriction Meridian cannot keep (the catalog records no model's distillation terms): only `false` is taken. */
   enforce_distillable_text: z.literal(false, { error: 'must be false: the catalog records no model’s distillation terms, so Meridian cannot keep to them' }).nullish(),
   quantizations: unlessEmpty(Quantization),
-  sort: z.union([SortAsked, z.looseObject({ by: SortAsked, partition: z.enum(['model', 'none']).nullish() })]).nullish(),
+  sort: z.union([SortAsked, z.looseObject({ by: SortAsked.nullish(), partition: z.enum(['model', 'none']).nullish() })]).nullish(),
   /** USD per million tokens (prompt, completion) and per request. */
   max_price: z
     .looseObject({
@@ -106,7 +106,7 @@ export function sortOf(
   const partition = route === 'sort' ? 'none' : 'model'
   if (!sort) return { by: null, partition }
   if (typeof sort === 'string') return { by: ranked(sort), partition }
-  return { by: ranked(sort.by), partition: sort.partition ?? partition }
+  return { by: sort.by ? ranked(sort.by) : null, partition: sort.partition ?? partition }
 }
 
 function ranked(asked: z.infer<typeof SortAsked>): SortBy | null {

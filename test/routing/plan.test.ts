@@ -212,6 +212,22 @@ describe('require_parameters and values that ask nothing', () => {
       expect(refusal(() => route({ ...required, ...fields })).status).toBe(404)
     }
   })
+
+  it('does not count reasoning turned off, or plain text as the format, as parameters a provider must support', () => {
+    for (const fields of [{ reasoning: { enabled: false } }, { reasoning: { effort: 'none' } }, { reasoning_effort: 'none' }, { include_reasoning: false }]) {
+      const request = ChatRequest.parse({ model: 'x/chat', messages: [{ role: 'user', content: 'hi' }], ...required, ...fields })
+      expect(route(request)).toContain('cheap')
+    }
+    expect(route({ ...required, response_format: { type: 'text' } })).toContain('cheap')
+    // Nor as a soft preference: the cheapest provider, which lists no response_format, still leads a price sort.
+    expect(route({ provider: { sort: 'price' }, response_format: { type: 'text' } })[0]).toBe('cheap')
+  })
+
+  it('counts prediction and include_reasoning as parameters a provider must support', () => {
+    for (const fields of [{ prediction: { type: 'content', content: 'draft' } }, { include_reasoning: true }]) {
+      expect(refusal(() => route({ ...required, ...fields } as never)).status).toBe(404)
+    }
+  })
 })
 
 describe('filters: endpoints that cannot fit the request are never tried', () => {
@@ -289,6 +305,13 @@ describe('baseline modes (ROUTING_MODE)', () => {
 describe('model fallbacks', () => {
   it('tries the models in order, each with its own ranking', () => {
     expect(route({ model: 'x/text', models: ['x/chat'] }, { client: CLIENTS.singapore! })).toEqual(['x/text@us', 'ap', 'eu', 'cheap', 'us'])
+  })
+
+  it('takes provider.sort as an object without `by` (OpenRouter’s ProviderSortConfig has both fields optional): its partition, ranked as with no sort', () => {
+    expect(ProviderPreferences.safeParse({ sort: { partition: 'none' } }).success).toBe(true)
+    expect(ProviderPreferences.safeParse({ sort: { by: null, partition: 'none' } }).success).toBe(true)
+    const provider = ProviderPreferences.parse({ sort: { partition: 'none' } })
+    expect(route({ model: 'x/text', models: ['x/chat'], provider })).toHaveLength(5)
   })
 
   it('ranks across models with partition none', () => {
