@@ -1,9 +1,12 @@
 /**
  * A base64 `data:` URL's media type and bytes (still base64), or null for anything else. Parameters
  * (`;charset=utf-8`, `;name=shot.png`, RFC 2397) may come before `;base64`; the media type is
- * kept without them, as every provider wants it.
+ * kept without them, in lower case, and `image/jpg` (which OpenAI takes) as `image/jpeg`, as every
+ * other provider wants it (Gemini and Anthropic refuse `image/jpg` with a 400).
  */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
   const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url)
-  return match ? { mediaType: match[1]!, data: match[2]! } : null
+  if (!match) return null
+  const mediaType = match[1]!.trim().toLowerCase()
+  return { mediaType: mediaType === 'image/jpg' ? 'image/jpeg' : mediaType, data: match[2]! }
 }

@@ -99,4 +99,8 @@ describe('toGemini generationConfig', () => {
       expect(config(request, { upstreamModel })?.thinkingConfig).toStrictEqual(thinking)
     }
   })
+  it('reads include_reasoning: false as reasoning.exclude (OpenRouter’s legacy spelling), as the Claude and OpenAI paths do', () => {
+    const body = toGemini(ChatRequest.parse({ model: 'google/gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], reasoning: { effort: 'high' }, include_reasoning: false }))
+    expect((body.generationConfig as Record<string, unknown>).thinkingConfig).toMatchObject({ includeThoughts: false })
+  })
 })

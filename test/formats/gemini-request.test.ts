@@ -227,3 +227,15 @@ describe('toGemini tools', () => {
     expect(body).not.toHaveProperty('toolConfig')
   })
 })
+
+describe('toGemini media types', () => {
+  it('sends an image/jpg data URL (which OpenAI takes) as image/jpeg, the only JPEG type Gemini takes', () => {
+    const body = toGemini(
+      ChatRequest.parse({
+        model: 'google/gemini-2.5-flash',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:IMAGE/JPG;base64,/9j/4AAQSkZJRg==' } }] }],
+      }),
+    )
+    expect(body.contents).toStrictEqual([{ role: 'user', parts: [{ text: 'What is this?' }, { inlineData: { mimeType: 'image/jpeg', data: '/9j/4AAQSkZJRg==' } }] }])
+  })
+})

@@ -91,10 +91,11 @@ describe('createGeminiStreamDecoder', () => {
   })
 
   it.each([
-    ['an error object', { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } }, 'The model is overloaded.'],
-    ['a malformed chunk', { candidates: 'nope' }, 'Gemini sent a malformed stream event'],
-  ])('reports %s as an error event', (_, payload, text) => {
-    expect(createGeminiStreamDecoder()(message(payload))).toStrictEqual([{ type: 'error', message: text, raw: payload }])
+    ['an error object, with the status its code gives', { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } }, 'The model is overloaded.', { status: 503 }],
+    ['an error about our key, with none (the provider’s failure)', { error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT', details: [{ reason: 'API_KEY_INVALID' }] } }, 'API key not valid.', {}],
+    ['a malformed chunk', { candidates: 'nope' }, 'Gemini sent a malformed stream event', {}],
+  ])('reports %s as an error event', (_, payload, text, status) => {
+    expect(createGeminiStreamDecoder()(message(payload))).toStrictEqual([{ type: 'error', message: text, raw: payload, ...status }])
   })
 
   it('reports data that is not JSON as an error event', () => {

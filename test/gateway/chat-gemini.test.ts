@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { localView } from '../../src/health/local'
 import type { CatalogInput } from '../../src/catalog/schema'
 import { testCatalog } from '../support/catalog'
 import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
@@ -209,5 +211,19 @@ describe('Gemini-format upstreams', () => {
     const body = (await response.json()) as ErrorJson
     expect(body.error.message).toContain(error.error.message)
     expect(body.error.metadata).toMatchObject({ provider_name: 'Gemini', raw: error })
+  })
+
+  it("reads a stream's error event by its code: 429 RESOURCE_EXHAUSTED is the client's 429 and cools the endpoint, 400 INVALID_ARGUMENT the client's 400", async () => {
+    const event = (error: object) => `data: ${JSON.stringify({ error })}\r\n\r\n`
+    const ask = { model: 'test/gemini', stream: true, messages: [{ role: 'user', content: 'hi' }] }
+    fakeUpstreams({ [GEMINI]: () => sseResponse([event({ code: 400, message: 'Request contains an invalid argument.', status: 'INVALID_ARGUMENT' })]) })
+    for (let i = 0; i < 3; i++) expect((await chat(tenant.key, ask)).status).toBe(400)
+    expect(localView(env, 'test/gemini@gemini', Date.now())).toBeUndefined()
+    fakeUpstreams({ [GEMINI]: () => sseResponse([event({ code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' })]) })
+    const limited = await chat(tenant.key, ask)
+    expect(((await limited.json()) as ErrorJson).error.metadata).toMatchObject({ error_type: 'rate_limit_exceeded' })
+    expect(limited.status).toBe(429)
+    const view = localView(env, 'test/gemini@gemini', Date.now())
+    expect({ circuit: view?.circuit, cooling: view?.coolingUntil != null }).toEqual({ circuit: 'closed', cooling: true })
   })
 })

@@ -116,7 +116,7 @@ function documentBlock(file: Record<string, unknown>, where: string): Block {
   const data = typeof file.file_data === 'string' ? file.file_data : ''
   const title = typeof file.filename === 'string' && file.filename ? { title: file.filename } : {}
   const pdf = parseDataUrl(data)
-  if (pdf?.mediaType.toLowerCase() === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.data }, ...title }
+  if (pdf?.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.data }, ...title }
   if (/^https?:\/\//i.test(data)) return { type: 'document', source: { type: 'url', url: data }, ...title }
   throw new GatewayError(400, 'invalid_request', `${where}: Anthropic models take a file as a PDF base64 data: URL or an http(s) URL in file.file_data`)
 }
@@ -127,7 +127,7 @@ function documentBlock(file: Record<string, unknown>, where: string): Block {
  */
 function imageBlock(url: string, where: string): Block {
   const inline = parseDataUrl(url)
-  if (inline?.mediaType.toLowerCase() === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: inline.data } }
+  if (inline?.mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: inline.data } }
   if (inline) return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } }
   if (/^https?:\/\/[^?#]*\.pdf(?:[?#]|$)/i.test(url)) return { type: 'document', source: { type: 'url', url } }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } }

@@ -42,7 +42,7 @@ const DOCUMENT_FORMATS: Record<string, string> = {
   'text/plain': 'txt',
   'text/markdown': 'md',
 }
-const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
+const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
 
 export interface BedrockOptions {
   /** max_tokens the client asked for, bounded by the endpoint; none leaves Bedrock's default. */
@@ -175,7 +175,7 @@ function partBlock(part: ContentPart, where: string, documentNames: Set<string>)
 
 /** An `image_url` part holding a PDF (as clients send one) is a document, which Converse refuses as an image. */
 function mediaBlock(url: string, where: string, documentNames: Set<string>): Block {
-  if (parseDataUrl(url)?.mediaType.toLowerCase() === 'application/pdf') return documentBlock({ file_data: url }, where, documentNames)
+  if (parseDataUrl(url)?.mediaType === 'application/pdf') return documentBlock({ file_data: url }, where, documentNames)
   return imageBlock(url, where)
 }
 
@@ -183,7 +183,7 @@ function mediaBlock(url: string, where: string, documentNames: Set<string>): Blo
 function imageBlock(url: string, where: string): Block {
   const inline = parseDataUrl(url)
   if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes images only as base64 data: URLs, not http(s) URLs`)
-  const format = IMAGE_FORMATS[inline.mediaType.toLowerCase()]
+  const format = IMAGE_FORMATS[inline.mediaType]
   if (!format) throw new GatewayError(400, 'invalid_request', `${where}: image type "${inline.mediaType}" is not supported by Bedrock Converse (png, jpeg, gif, webp)`)
   return { image: { format, source: { bytes: inline.data } } }
 }
@@ -196,7 +196,7 @@ function imageBlock(url: string, where: string): Block {
 function documentBlock(file: Record<string, unknown>, where: string, names: Set<string>): Block {
   const inline = parseDataUrl(typeof file.file_data === 'string' ? file.file_data : '')
   if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes a file only as a base64 data: URL in file.file_data`)
-  const format = DOCUMENT_FORMATS[inline.mediaType.toLowerCase()]
+  const format = DOCUMENT_FORMATS[inline.mediaType]
   if (!format) {
     throw new GatewayError(400, 'invalid_request', `${where}: file type "${inline.mediaType}" is not supported by Bedrock Converse (${Object.values(DOCUMENT_FORMATS).join(', ')})`)
   }

@@ -106,7 +106,8 @@ function responseFormat(request: ChatRequest): Config {
 
 /**
  * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
- * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`.
+ * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`
+ * (or `include_reasoning: false`).
  * Effort "none" and `enabled: false` turn thinking off as far as the model can (THINKING_OFF):
  * Gemini 3 and 2.5 Pro cannot switch it off, and a zero budget is a 400 there (a client's own
  * `max_tokens: 0` is sent as asked).
@@ -121,6 +122,8 @@ function thinkingConfig(request: ChatRequest, upstreamModel: string): Config | n
   // A budget of 0 is the client's "off", sent as it is: Flash honours it (2.5 Pro and 3 refuse it).
   const budget = asked === undefined || asked === 0 ? asked : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
   if (budget === undefined && reasoning.enabled !== true) return null
-  // Thoughts cannot be asked for with thinking off (Vertex answers 400 to it).
-  return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: budget !== 0 && reasoning.exclude !== true }
+  // Thoughts cannot be asked for with thinking off (Vertex answers 400 to it). include_reasoning:
+  // false is the deprecated spelling of exclude.
+  const exclude = reasoning.exclude === true || request.include_reasoning === false
+  return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: budget !== 0 && !exclude }
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod'
 import { BilledTokenCount, type Completion, type FinishReason, SubsetTokenCount, type TokenUsage } from '../canonical'
 import type { ToolCall } from '../openai/request'
+import { statusOfErrorCode } from '../openai/response'
 import { signatureDetail, type SignatureDetail } from './signatures'
 
 /**
@@ -149,6 +150,17 @@ export function fromGemini(body: unknown): Completion {
 export function geminiErrorMessage(body: unknown): string | null {
   const parsed = GeminiErrorBody.safeParse(Array.isArray(body) ? body[0] : body)
   return parsed.success ? parsed.data.error.message : null
+}
+
+/**
+ * The HTTP status an error event in a stream gives in its `code`, as over HTTP; none for a fault
+ * that is our key's (geminiProviderFault): that is the provider's failure, which another may serve.
+ */
+export function geminiErrorStatus(body: unknown): number | undefined {
+  const error = Array.isArray(body) ? body[0] : body
+  const code = typeof error === 'object' && error !== null ? (error as { error?: { code?: unknown } }).error?.code : undefined
+  const status = statusOfErrorCode(code)
+  return status === undefined || geminiProviderFault(status, body) ? undefined : status
 }
 
 const GeminiFault = z.looseObject({

@@ -1,7 +1,7 @@
 import { type StreamEvent, usageEvents } from '../canonical'
 import { jsonEventDecoder } from '../json-events'
 import type { SseMessage } from '../sse'
-import { GeminiChunk, geminiErrorMessage, geminiFinishReason, readParts, usageFromGemini } from './response'
+import { GeminiChunk, geminiErrorMessage, geminiErrorStatus, geminiFinishReason, readParts, usageFromGemini } from './response'
 
 /**
  * `streamGenerateContent?alt=sse` → canonical stream events. Every `data:` line is a partial
@@ -17,7 +17,10 @@ export function createGeminiStreamDecoder(): (message: SseMessage) => StreamEven
 
   function decode(data: unknown): StreamEvent[] {
     const message = geminiErrorMessage(data)
-    if (message !== null) return [{ type: 'error', message, raw: data }]
+    if (message !== null) {
+      const status = geminiErrorStatus(data)
+      return [{ type: 'error', message, raw: data, ...(status === undefined ? {} : { status }) }]
+    }
     const chunk = GeminiChunk.parse(data)
     const events: StreamEvent[] = []
     const candidate = chunk.candidates?.[0]
