@@ -74,7 +74,7 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
-  const pause = pauseAsked(response.headers)
+  const pause = pauseAsked(response.headers) ?? retryInfoDelay(raw)
   return { outcome, status, message, raw, retryAfter: retryAfterOf(pause), ...(pause === null ? {} : { pauseAsked: pause }) }
 }
 
@@ -141,6 +141,23 @@ export function pauseAsked(headers: Headers): string | null {
   const ms = headers.get('retry-after-ms')?.trim() ?? ''
   if (/^\d{1,10}(\.\d+)?$/.test(ms)) return String(Number(ms) / 1000)
   return headers.get('retry-after')
+}
+
+const RetryInfo = z.looseObject({ error: z.looseObject({ details: z.array(z.unknown()) }) })
+
+/**
+ * The pause a Google error body asks for in its RetryInfo detail (`{"@type": "….RetryInfo",
+ * "retryDelay": "37s"}`), as seconds: Gemini's 429 says it there, with no Retry-After header.
+ */
+function retryInfoDelay(raw: unknown): string | null {
+  const parsed = RetryInfo.safeParse(Array.isArray(raw) ? raw[0] : raw)
+  if (!parsed.success) return null
+  for (const detail of parsed.data.error.details) {
+    const delay = (detail as { retryDelay?: unknown } | null)?.retryDelay
+    const seconds = typeof delay === 'string' ? /^(\d{1,10}(?:\.\d+)?)s$/.exec(delay.trim())?.[1] : undefined
+    if (seconds !== undefined) return seconds
+  }
+  return null
 }
 
 /**

@@ -226,4 +226,21 @@ describe('Gemini-format upstreams', () => {
     const view = localView(env, 'test/gemini@gemini', Date.now())
     expect({ circuit: view?.circuit, cooling: view?.coolingUntil != null }).toEqual({ circuit: 'closed', cooling: true })
   })
+
+  it('takes the pause a 429 asks for in its RetryInfo detail, Gemini having sent no Retry-After, for the client and the cool-down', async () => {
+    const exhausted = {
+      error: {
+        code: 429,
+        message: 'You exceeded your current quota.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [] }, { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '37s' }],
+      },
+    }
+    fakeUpstreams({ [GEMINI]: () => jsonResponse(exhausted, 429) })
+    const started = Date.now()
+    const response = await chat(tenant.key, { model: 'test/gemini', messages: [{ role: 'user', content: 'hi' }] })
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('37')
+    expect(localView(env, 'test/gemini@gemini', Date.now())?.coolingUntil ?? 0).toBeGreaterThanOrEqual(started + 36_000)
+  })
 })
