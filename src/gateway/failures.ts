@@ -163,8 +163,7 @@ function retryInfoDelay(raw: unknown): string | null {
 /**
  * The pause an upstream asked for (pauseAsked: `retry-after-ms` or Retry-After), passed on to the
  * client only as what Retry-After may hold: whole seconds (fractional ones rounded up), or an HTTP
- * date (rewritten). Anything else (an upstream may
- * put what it received there) is dropped.
+ * date (rewritten). Anything else (an upstream may put what it received there) is dropped.
  */
 function retryAfterOf(header: string | null): string | null {
   const value = header?.trim() ?? ''
