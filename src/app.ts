@@ -14,6 +14,7 @@ import { tenant } from './api/tenant'
 import { systemClock, type Clock } from './clock'
 import { dashboard } from './dashboard/routes'
 import { GatewayError, internalError, toErrorResponse } from './errors'
+import { withRequestId } from './gateway/identity'
 
 /**
  * The Hono app: the API is mounted under both /v1 and /api/v1 (OpenRouter's base path), and every
@@ -48,12 +49,13 @@ export function createApp(options: { clock?: Clock } = {}) {
   app.route('/api/v1', api)
   app.route('/dashboard', dashboard)
 
-  app.notFound((c) => (c.get('errorResponse') ?? toErrorResponse)(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`)))
+  app.notFound((c) => withRequestId((c.get('errorResponse') ?? toErrorResponse)(new GatewayError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`))))
   app.onError((error, c) => {
     const respond = c.get('errorResponse') ?? toErrorResponse
-    if (error instanceof GatewayError) return respond(error)
-    console.error('unhandled error', error instanceof Error ? error.stack : String(error))
-    return respond(internalError())
+    if (error instanceof GatewayError) return withRequestId(respond(error))
+    const answer = withRequestId(respond(internalError()))
+    console.error('unhandled error', answer.headers.get('x-request-id'), error instanceof Error ? error.stack : String(error))
+    return answer
   })
   return app
 }

@@ -13,11 +13,29 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 export function newGeneration(now: number): GenerationIdentity {
   const created = Math.floor(now / 1000)
+  return { id: generationId(created, randomSuffix()), created }
+}
+
+function randomSuffix(): string {
   const random = crypto.getRandomValues(new Uint8Array(20))
   // 256 % 62 leaves a slight bias; ids need uniqueness, not uniformity.
   let suffix = ''
   for (const byte of random) suffix += ALPHABET[byte % ALPHABET.length]
-  return { id: generationId(created, suffix), created }
+  return suffix
+}
+
+/**
+ * An error answer that names no generation (the request was refused before one was served: bad
+ * input, a key over its limits, no route) still gets a request id, as OpenAI's and Anthropic's
+ * APIs give every answer one: the SDKs show it on their errors, and an operator finds a 500's
+ * log line by it. It names no record (GET /generation knows only generations).
+ */
+export function withRequestId(error: Response): Response {
+  if (error.headers.has('x-request-id')) return error
+  const id = `req-${randomSuffix()}`
+  error.headers.set('x-request-id', id)
+  error.headers.set('request-id', id)
+  return error
 }
 
 /**

@@ -175,3 +175,23 @@ describe('bad input gets a clear OpenAI-shaped error, never a 500', () => {
     expect(((await listed.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0)
   })
 })
+
+describe('every error answer carries a request id, as OpenAI’s and Anthropic’s do', () => {
+  it('names one in x-request-id and request-id on refusals before any generation, a new one each time', async () => {
+    const broke = (await createKey({ name: 'broke', limit: 0 })).key
+    const answers = await Promise.all([
+      rawChat('{"model": '),
+      gatewayFetch('/v1/chat/completions', { method: 'POST', body: '{}' }),
+      chat(broke, { model: 'test/chat', messages: [{ role: 'user', content: 'hi' }] }),
+      gatewayFetch('/v1/nothing-here'),
+      chat(key, { model: 'test/chat', max_tokens: 'many', messages: [{ role: 'user', content: 'hi' }] }, '/v1/messages'),
+    ])
+    expect(answers.map((answer) => answer.status)).toEqual([400, 401, 402, 404, 400])
+    const ids = answers.map((answer) => answer.headers.get('x-request-id'))
+    for (const [index, answer] of answers.entries()) {
+      expect(ids[index]).toMatch(/^req-[A-Za-z0-9]{20}$/)
+      expect(answer.headers.get('request-id')).toBe(ids[index])
+    }
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})
