@@ -80,6 +80,18 @@ describe('toGemini generationConfig', () => {
   })
 
   it.each([
+    ['high', 1000, 800],
+    ['medium', 4000, 2000],
+    ['low', 100_000, 2048],
+    ['minimal', 3000, 512],
+    ['max', 1000, 950],
+  ] as const)("effort %s with max_tokens %d thinks on its share of the answer's tokens: %d (thoughts count within maxOutputTokens)", (effort, maxOutputTokens, budget) => {
+    expect(config({ reasoning: { effort } }, { maxOutputTokens })).toMatchObject({ maxOutputTokens, thinkingConfig: { thinkingBudget: budget } })
+    // The client's own budget is its to choose.
+    expect(config({ reasoning: { effort, max_tokens: 5000 } }, { maxOutputTokens })?.thinkingConfig).toMatchObject({ thinkingBudget: 5000 })
+  })
+
+  it.each([
     ['gemini-2.5-flash', { thinkingBudget: 0 }],
     ['gemini-2.5-flash-lite', { thinkingBudget: 0 }],
     ['gemini-2.5-pro', { thinkingBudget: 128 }],

@@ -1,5 +1,6 @@
 import * as z from 'zod'
 import type { ChatRequest } from '../openai/request'
+import { Effort, EFFORT_SHARE, type ReasoningLevel } from '../reasoning'
 import { isThinking, type Body, type Turn } from './wire'
 
 /**
@@ -36,9 +37,6 @@ import { isThinking, type Body, type Turn } from './wire'
  * the models that take effort, at the nearest level each has; thinking's own effort wins.
  */
 
-const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
-type Level = Exclude<z.infer<typeof Effort>, 'none'>
-
 const Reasoning = z.looseObject({
   effort: Effort.nullish(),
   max_tokens: z.number().int().nonnegative().nullish(),
@@ -50,7 +48,6 @@ const Reasoning = z.looseObject({
   within_max_tokens: z.boolean().nullish().catch(undefined),
 })
 
-const EFFORT_SHARE: Record<Level, number> = { max: 0.95, xhigh: 0.95, high: 0.8, medium: 0.5, low: 0.2, minimal: 0.1 }
 /** Claude's effort levels, low to high; `minimal` asks for its lowest. */
 const EFFORT_LEVELS = ['low', 'medium', 'high', 'xhigh', 'max'] as const
 type EffortLevel = (typeof EFFORT_LEVELS)[number]
@@ -72,7 +69,7 @@ const EFFORT_MAX = /claude-(?:opus-4-[6-9]|sonnet-4-[6-9]|(?:opus|sonnet)-[5-9]|
 const EFFORT_XHIGH = /claude-(?:opus-4-[7-9]|(?:opus|sonnet)-[5-9]|fable|mythos-(?!preview))/
 
 /** The effort `upstreamModel` takes for `wanted`: the nearest level it has at or below, or null when it takes none. */
-export function effortFor(upstreamModel: string, wanted: Level | EffortLevel): EffortLevel | null {
+export function effortFor(upstreamModel: string, wanted: ReasoningLevel | EffortLevel): EffortLevel | null {
   if (!EFFORT.test(upstreamModel)) return null
   let level: EffortLevel = wanted === 'minimal' ? 'low' : wanted
   if (level === 'max' && !EFFORT_MAX.test(upstreamModel)) level = 'xhigh'
@@ -83,7 +80,7 @@ export function effortFor(upstreamModel: string, wanted: Level | EffortLevel): E
 export interface ReasoningRequest {
   /** `unset`: the client said nothing about reasoning; `off`: it turned reasoning off. */
   state: 'unset' | 'off' | 'on'
-  effort: Level | null
+  effort: ReasoningLevel | null
   budget: number | null
   /** The model reasons but the answer leaves the reasoning out. */
   exclude: boolean

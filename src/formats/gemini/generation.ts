@@ -2,6 +2,7 @@ import * as z from 'zod'
 import { GatewayError } from '../../errors'
 import { mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import type { ChatRequest } from '../openai/request'
+import { Effort, EFFORT_SHARE, type ReasoningLevel } from '../reasoning'
 
 /**
  * OpenAI sampling parameters, structured output and OpenRouter's `reasoning` → Gemini's
@@ -34,9 +35,6 @@ function geminiStops(value: unknown): unknown[] {
   return stops
 }
 
-const Effort = z.enum(['max', 'xhigh', 'high', 'medium', 'low', 'minimal', 'none'])
-type Effort = z.infer<typeof Effort>
-
 /** OpenRouter's unified `reasoning` object; anything malformed is ignored, as other extras are. */
 const Reasoning = z.looseObject({
   effort: Effort.nullish(),
@@ -47,9 +45,12 @@ const Reasoning = z.looseObject({
 
 /**
  * Effort → `thinkingBudget` tokens. A budget (rather than Gemini 3's `thinkingLevel`) is the one
- * knob both Gemini 2.5 and 3 accept; the top stays within 2.5 Flash's 24,576 ceiling.
+ * knob both Gemini 2.5 and 3 accept; the top stays within 2.5 Flash's 24,576 ceiling. Thoughts
+ * count within `maxOutputTokens`, so a client's own `max_tokens` caps it at the effort's share of
+ * it (EFFORT_SHARE), as on Claude: high effort with `max_tokens: 1000` spent all of it thinking
+ * and answered nothing.
  */
-const THINKING_BUDGET: Record<Exclude<Effort, 'none'>, number> = {
+const THINKING_BUDGET: Record<ReasoningLevel, number> = {
   minimal: 1024,
   low: 2048,
   medium: 8192,
@@ -90,7 +91,7 @@ export function generationConfig(request: ChatRequest, options: GenerationOption
   const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
   Object.assign(config, responseFormat(request))
-  const thinking = thinkingConfig(request, options.upstreamModel ?? '')
+  const thinking = thinkingConfig(request, options.upstreamModel ?? '', options.maxOutputTokens)
   if (thinking) config.thinkingConfig = thinking
   return config
 }
@@ -112,13 +113,13 @@ function responseFormat(request: ChatRequest): Config {
  * Gemini 3 and 2.5 Pro cannot switch it off, and a zero budget is a 400 there (a client's own
  * `max_tokens: 0` is sent as asked).
  */
-function thinkingConfig(request: ChatRequest, upstreamModel: string): Config | null {
+function thinkingConfig(request: ChatRequest, upstreamModel: string, maxOutputTokens: number | undefined): Config | null {
   const parsed = Reasoning.safeParse(request.reasoning ?? {})
   const reasoning = parsed.success ? parsed.data : {}
   const topLevel = Effort.safeParse(request.reasoning_effort)
   const effort = reasoning.effort ?? (topLevel.success ? topLevel.data : undefined)
   if (effort === 'none' || reasoning.enabled === false) return THINKING_OFF.find(([model]) => model.test(upstreamModel))?.[1] ?? null
-  const asked = reasoning.max_tokens ?? (effort ? THINKING_BUDGET[effort] : undefined)
+  const asked = reasoning.max_tokens ?? (effort ? effortBudget(effort, maxOutputTokens) : undefined)
   // A budget of 0 is the client's "off", sent as it is: Flash honours it (2.5 Pro and 3 refuse it).
   const budget = asked === undefined || asked === 0 ? asked : Math.min(BUDGET_RANGE.max, Math.max(BUDGET_RANGE.min, asked))
   if (budget === undefined && reasoning.enabled !== true) return null
@@ -126,4 +127,9 @@ function thinkingConfig(request: ChatRequest, upstreamModel: string): Config | n
   // false is the deprecated spelling of exclude.
   const exclude = reasoning.exclude === true || request.include_reasoning === false
   return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: budget !== 0 && !exclude }
+}
+
+function effortBudget(effort: ReasoningLevel, maxOutputTokens: number | undefined): number {
+  const budget = THINKING_BUDGET[effort]
+  return maxOutputTokens === undefined ? budget : Math.min(budget, Math.floor(maxOutputTokens * EFFORT_SHARE[effort]))
 }
