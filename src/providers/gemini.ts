@@ -17,11 +17,12 @@ export const geminiAdapter: Adapter = {
     const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent'
     const url = upstreamUrl(endpoint.provider.baseUrl, `models/${endpoint.spec.upstreamModel}:${method}`)
     const headers = { 'x-goog-api-key': apiKey, ...endpoint.provider.headers }
-    const body = toGemini(request, { maxOutputTokens, upstreamModel: endpoint.spec.upstreamModel })
+    const thinks = endpoint.spec.supportedParameters.includes('reasoning')
+    const body = toGemini(request, { maxOutputTokens, upstreamModel: endpoint.spec.upstreamModel, thinks })
     return {
       request: jsonRequest(url, headers, body),
       // A zero budget turns thinking off (Flash); nothing else does.
-      thinksFirst: endpoint.spec.supportedParameters.includes('reasoning') && thinkingBudgetOf(body) !== 0,
+      thinksFirst: thinks && thinkingBudgetOf(body) !== 0,
       decodeCompletion: fromGemini,
       decodeStream: createGeminiStreamDecoder(),
       errorMessage: geminiErrorMessage,

@@ -38,6 +38,21 @@ const catalog: CatalogInput = {
         },
       ],
     },
+    {
+      id: 'test/gemini-plain',
+      name: 'test/gemini-plain',
+      contextLength: 1_000_000,
+      modalities: { input: ['text'], output: ['text'] },
+      endpoints: [
+        {
+          provider: 'gemini',
+          upstreamModel: 'gemini-2.0-flash',
+          pricing: { prompt: '0.0000001', completion: '0.0000004' },
+          maxCompletionTokens: 8192,
+          supportedParameters: ['temperature', 'tools', 'tool_choice', 'response_format', 'max_tokens', 'stop'],
+        },
+      ],
+    },
   ],
 }
 
@@ -76,7 +91,7 @@ describe('Gemini-format upstreams', () => {
       ],
       tools,
       tool_choice: 'auto',
-      max_tokens: 300,
+      max_tokens: 20_000,
       temperature: 0.2,
       stop: ['END'],
       reasoning: { effort: 'low' },
@@ -91,8 +106,17 @@ describe('Gemini-format upstreams', () => {
       contents: [{ role: 'user', parts: [{ text: 'How tall?' }, { fileData: { fileUri: 'https://example.com/tower.png', mimeType: 'image/png' } }] }],
       tools: [{ functionDeclarations: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] }],
       toolConfig: { functionCallingConfig: { mode: 'AUTO' } },
-      generationConfig: { temperature: 0.2, stopSequences: ['END'], maxOutputTokens: 300, thinkingConfig: { thinkingBudget: 2048, includeThoughts: true } },
+      generationConfig: { temperature: 0.2, stopSequences: ['END'], maxOutputTokens: 20_000, thinkingConfig: { thinkingBudget: 2048, includeThoughts: true } },
     })
+  })
+
+  it('send no thinkingConfig to a model that cannot think, which Gemini refuses with a 400, whatever reasoning the client asks', async () => {
+    const upstream = fakeUpstreams({ [GEMINI]: () => jsonResponse(textWithThoughts) })
+    for (const asked of [{ reasoning: { effort: 'high' } }, { reasoning_effort: 'none' }, { reasoning: { max_tokens: 2000 } }]) {
+      const response = await chat(tenant.key, { model: 'test/gemini-plain', messages: [{ role: 'user', content: 'hi' }], max_tokens: 500, ...asked })
+      expect(response.status).toBe(200)
+      expect(upstream.calls.at(-1)!.body.generationConfig).toStrictEqual({ maxOutputTokens: 500 })
+    }
   })
 
   it('answer in OpenAI shape with reasoning and cached, thought-inclusive usage priced exactly', async () => {

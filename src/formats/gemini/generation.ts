@@ -85,13 +85,19 @@ export interface GenerationOptions {
   maxOutputTokens?: number
   /** The model as the provider names it: how far thinking can be turned off depends on it. */
   upstreamModel?: string
+  /**
+   * False when the model cannot think (its endpoint lists no `reasoning`): it is sent no
+   * `thinkingConfig`, which such a model (Gemini 2.0 Flash, Gemma) refuses with a 400 ("thinking is
+   * not supported by this model"), and the client's reasoning fields are ignored, as at OpenRouter.
+   */
+  thinks?: boolean
 }
 
 export function generationConfig(request: ChatRequest, options: GenerationOptions): Config {
   const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
   Object.assign(config, responseFormat(request))
-  const thinking = thinkingConfig(request, options.upstreamModel ?? '', options.maxOutputTokens)
+  const thinking = options.thinks === false ? null : thinkingConfig(request, options.upstreamModel ?? '', options.maxOutputTokens)
   if (thinking) config.thinkingConfig = thinking
   return config
 }
