@@ -45,3 +45,16 @@ export function checkBucket(stored: Bucket, capacity: number, amount: number, no
 export function charge(bucket: Bucket, amount: number): Bucket {
   return { level: bucket.level - amount, updatedAt: bucket.updatedAt }
 }
+
+/**
+ * The bucket under a changed limit. A raised one grows by the difference: what was used of the old
+ * limit in the last minute stays used (raised from 1 to 60 a minute with the one request made, 59
+ * are left, not the old bucket's nothing refilling at the new rate). A lowered one keeps what it
+ * held, up to the new limit; what it lent out as tickets (whose requests may never run) is not
+ * taken from it again. Null (the limit removed, or none before) starts full at the next admission.
+ */
+export function rescale(stored: Bucket | null, from: number | null, to: number | null, now: number): Bucket | null {
+  if (stored === null || from === null || to === null) return null
+  const bucket = refill(stored, from, now)
+  return { level: Math.min(to, bucket.level + Math.max(0, to - from)), updatedAt: bucket.updatedAt }
+}

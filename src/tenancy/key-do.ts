@@ -5,7 +5,7 @@ import { decideCount } from './counting'
 import { GenerationRecordSchema, type GenerationRecord } from './generation'
 import { KeyRecordSchema, patchKeyRecord, type KeyRecord, type PatchKeyInput } from './keys'
 import { Leases } from './leases'
-import { decideAdmission, decideTickets, emptyLedger, expireInLedger, type AdmissionRequest, type Ledger, type Refusal } from './ledger'
+import { decideAdmission, decideTickets, emptyLedger, expireInLedger, withRates, type AdmissionRequest, type Ledger, type Refusal } from './ledger'
 import type { Admission, AdmissionItem, CountAdmission, Settlement, TicketGrant } from './protocol'
 import { applySettlements } from './settlements'
 import {
@@ -109,7 +109,7 @@ export class KeyDO extends DurableObject<Env> {
     const current = this.record()
     const record = current && patchKeyRecord(current, patch, new Date(now).toISOString())
     if (record) this.saveRecord(record)
-    if (record && patch.rate_limit !== undefined) this.saveLedger({ ...this.ledger(now), ratesSince: now })
+    if (current && record && patch.rate_limit !== undefined) this.saveLedger(withRates(this.ledger(now), current.policy, record.policy, now))
     // Also for a missing key (deleted a moment ago, maybe): a retry must not answer before the
     // deletion's tickets lapse.
     await this.leases.lapsed(now, configOf(this.env).LEASE_MS)

@@ -1,5 +1,5 @@
 import { usdText } from '../catalog/pricing'
-import { charge, checkBucket, fullBucket, type Bucket } from './bucket'
+import { charge, checkBucket, fullBucket, rescale, type Bucket } from './bucket'
 import type { KeyRecord } from './keys'
 import { keyRefusal } from './keys'
 import { DAY_MS, periodStart, type LimitReset } from './periods'
@@ -287,6 +287,21 @@ export function settleLedger(current: Ledger, reservation: Reservation, costNano
   const extraTokens = tokensUsed - reservation.tokens
   const counted = extraTokens > 0 || (extraTokens < 0 && refundsRates(ledger, reservation))
   return { ...ledger, tokens: ledger.tokens && counted ? charge(ledger.tokens, extraTokens) : ledger.tokens }
+}
+
+/**
+ * The ledger after the key's rate limits changed from `before` to `after` (bucket.ts rescale), so
+ * a raised limit bites on the very next request too. Token counts draw on requests_per_minute
+ * (./counting).
+ */
+export function withRates(ledger: Ledger, before: Policy, after: Policy, now: number): Ledger {
+  return {
+    ...ledger,
+    requests: rescale(ledger.requests, before.requestsPerMinute, after.requestsPerMinute, now),
+    tokens: rescale(ledger.tokens, before.tokensPerMinute, after.tokensPerMinute, now),
+    counts: rescale(ledger.counts ?? null, before.requestsPerMinute, after.requestsPerMinute, now),
+    ratesSince: now,
+  }
 }
 
 /** Whether the rate buckets a reservation took from are the ones in force (Ledger.ratesSince). */

@@ -66,3 +66,17 @@ describe('a rate limit changed while another isolate holds tickets', () => {
     expect(statuses.filter((status) => status === 200)).toHaveLength(39)
   })
 })
+
+describe('a rate limit raised', () => {
+  it('bites on the very next request: what was used of the old limit stays used, the rest of the new one is there', async () => {
+    fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion()) })
+    const { key, hash } = await createKey({ name: 'rpm raised', rate_limit: { requests_per_minute: 1 } })
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(200)
+    expect((await chat(key, { model: 'test/chat', messages: hi })).status).toBe(429)
+    expect((await adminFetch(`/v1/keys/${hash}`, { method: 'PATCH', body: JSON.stringify({ rate_limit: { requests_per_minute: 3 } }) })).status).toBe(200)
+    // One request made this minute, of three: two more fit, not a third.
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) statuses.push((await chat(key, { model: 'test/chat', messages: hi })).status)
+    expect(statuses).toEqual([200, 200, 429])
+  })
+})
