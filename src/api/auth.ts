@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { Env } from '../env'
 import { GatewayError } from '../errors'
-import { keyObjectUnavailable } from '../gateway/admissions'
+import { keyCall } from '../gateway/admissions'
 import { traceWithin } from '../gateway/trace'
 import type { RouteTrace } from '../routing/plan'
 import { keyObject, type KeyState } from '../tenancy/directory'
@@ -104,13 +104,12 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   if (c.error instanceof GatewayError && c.error.status < 500 && c.error.status !== 401 && !c.get('admitting')) await refuseUnusableKey(c.env, presented.hex, c.get('clock')())
 })
 
-/** Throws the key's 401 if it may not be used; a lookup that fails leaves the request's own answer. */
+/** Throws the key's 401 if it may not be used; a lookup that fails (logged) leaves the request's own answer. */
 async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promise<void> {
   try {
     await usableKey(env, keyHash, now)
   } catch (error) {
-    if (error instanceof GatewayError) throw error
-    console.error('key lookup after a refused request failed', error instanceof Error ? error.message : String(error))
+    if (error instanceof GatewayError && error.status === 401) throw error
   }
 }
 
@@ -120,15 +119,13 @@ async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promis
  * read that fails holds no reservation.
  */
 export async function keysTrace(c: Context<AppEnv>, trace: RouteTrace, now: number): Promise<RouteTrace> {
-  const state = await usableKey(c.env, c.get('keyHash'), now).catch((thrown: unknown) => {
-    throw keyObjectUnavailable(thrown, 'key read for a routing trace')
-  })
+  const state = await usableKey(c.env, c.get('keyHash'), now)
   return traceWithin(trace, state.record.policy)
 }
 
 /** The calling key's state, if the key may be used right now (else the same 401 as inference). */
 export async function usableKey(env: Env, keyHash: string, now: number): Promise<KeyState> {
-  const state = await keyObject(env, keyHash).read(now)
+  const state = await keyCall(() => keyObject(env, keyHash).read(now), 'key read')
   if (!state) throw new GatewayError(401, 'authentication', 'Invalid API key')
   const refusal = keyRefusal(state.record, now)
   if (refusal) throw new GatewayError(401, 'authentication', refusal.message)

@@ -12,6 +12,7 @@ import { servedHeaders } from '../gateway/identity'
 import { prepareCountTokens } from '../providers/anthropic'
 import { requestedModels, type RoutePlan } from '../routing/plan'
 import { presetReference } from '../routing/presets'
+import { keyCall } from '../gateway/admissions'
 import { keyObject } from '../tenancy/directory'
 import type { KeyRecord } from '../tenancy/keys'
 import { allowedCandidates, notAllowed, type AllowLists } from '../tenancy/ledger'
@@ -64,7 +65,7 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
 
 /** The key's record, if it may count now: one call to its object, which takes the count from the key's rate limit. */
 async function countingKey(env: Env, keyHash: string, now: number): Promise<KeyRecord> {
-  const admission = await keyObject(env, keyHash).admitCount(now)
+  const admission = await keyCall(() => keyObject(env, keyHash).admitCount(now), 'token count admission')
   if (!admission.ok) throw refusalError(admission.refusal)
   return admission.record
 }

@@ -12,6 +12,7 @@ import { ResponsesRequest } from '../formats/responses/request'
 import { responsesRenderer } from '../formats/responses/renderer'
 import { referencesOf, resolveInput, storedRow, type ConcreteItem } from '../formats/responses/stored'
 import { fromResponsesRequest } from '../formats/responses/to-chat'
+import { keyCall } from '../gateway/admissions'
 import { keyObject } from '../tenancy/directory'
 import type { Recalled } from '../tenancy/stored-responses'
 import { requireTenant, usableKey } from './auth'
@@ -58,7 +59,7 @@ responses.get('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
   if (c.req.query('stream') === 'true') throw new GatewayError(400, 'invalid_request', 'A stored response is not replayed as a stream: GET it without stream=true')
   await checkKey(c)
-  const response = await keyObject(c.env, c.get('keyHash')).storedResponse(id)
+  const response = await keyCall(() => keyObject(c.env, c.get('keyHash')).storedResponse(id), 'stored response read')
   if (response === null) throw notFound(id)
   return new Response(response, { headers: { 'content-type': 'application/json' } })
 })
@@ -68,7 +69,7 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
   const query = InputItemsQuery.safeParse(c.req.query())
   if (!query.success) throw invalidInput('query', query.error.issues)
   await checkKey(c)
-  const stored = await keyObject(c.env, c.get('keyHash')).storedInput(id)
+  const stored = await keyCall(() => keyObject(c.env, c.get('keyHash')).storedInput(id), 'stored input read')
   if (stored === null) throw notFound(id)
   return c.json(inputItemsPage(id, stored.input, query.data))
 })
@@ -76,7 +77,7 @@ responses.get('/responses/:id/input_items', requireTenant, async (c) => {
 responses.delete('/responses/:id', requireTenant, async (c) => {
   const id = c.req.param('id')
   await checkKey(c)
-  if (!(await keyObject(c.env, c.get('keyHash')).forgetResponse(id))) throw notFound(id)
+  if (!(await keyCall(() => keyObject(c.env, c.get('keyHash')).forgetResponse(id), 'stored response deletion'))) throw notFound(id)
   return c.json({ id, object: 'response', deleted: true })
 })
 
@@ -88,7 +89,7 @@ async function checkKey(c: Context<AppEnv>): Promise<void> {
 
 /** The stored responses a request names, from the key's object (which holds only its own key's). */
 async function recall(env: Env, keyHash: string, previous: string | null, holders: string[], maxChars: number): Promise<Recalled> {
-  const recalled = await keyObject(env, keyHash).recallResponses(previous, holders, maxChars)
+  const recalled = await keyCall(() => keyObject(env, keyHash).recallResponses(previous, holders, maxChars), 'stored responses recall')
   if (!recalled) throw new GatewayError(401, 'authentication', 'Invalid API key')
   return recalled
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { nanoToUsd } from '../catalog/pricing'
 import { GatewayError } from '../errors'
+import { keyCall } from '../gateway/admissions'
 import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
 import { keyView } from '../tenancy/view'
@@ -42,7 +43,7 @@ tenant.get('/generation', requireTenant, async (c) => {
   if (!id) throw new GatewayError(400, 'invalid_request', 'Invalid request: id: required (GET /generation?id=gen-...)')
   await usableKey(c.env, c.get('keyHash'), c.get('clock')())
   // Records live in the key's own object: another key's generation is simply not there.
-  const record = await keyObject(c.env, c.get('keyHash')).generation(id)
+  const record = await keyCall(() => keyObject(c.env, c.get('keyHash')).generation(id), 'generation read')
   if (!record) throw new GatewayError(404, 'not_found', `No generation ${id} for this key`)
   return c.json({ data: generationView(record) })
 })

@@ -140,6 +140,15 @@ export function keyObjectUnavailable(thrown: unknown, call: string): GatewayErro
   return new GatewayError(503, 'server', 'The key’s limits could not be checked just now; retry shortly', {}, { 'retry-after': '1' })
 }
 
+/** A call to the key's object whose failure (reaching the object included) is keyObjectUnavailable's 503, not a 500. */
+export async function keyCall<P extends Promise<unknown>>(call: () => P, name: string): Promise<Awaited<P>> {
+  try {
+    return await call()
+  } catch (thrown) {
+    throw keyObjectUnavailable(thrown, name)
+  }
+}
+
 /** Sends one call for `own` (with spares, if the key is busy) and up to MAX_BATCH - 1 queued admissions. */
 function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem): Promise<RequestAdmission> {
   const { env, waitUntil } = asker
