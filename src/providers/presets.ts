@@ -103,7 +103,7 @@ const OPENAI_COMPATIBLE: Preset = {
 }
 
 // A provider that rejects unknown fields also rejects OpenRouter's extras inside messages.
-const STRICT = { messageFields: ['reasoning', 'reasoning_details', 'is_error'], partFields: ['cache_control'] }
+const STRICT = { messageFields: ['reasoning', 'reasoning_details', 'is_error', 'cache_control'], partFields: ['cache_control'] }
 
 const preset = (fields: Partial<Preset>): Preset => ({ ...OPENAI_COMPATIBLE, ...fields })
 

@@ -258,7 +258,8 @@ describe('POST /v1/messages, non-streaming', () => {
       role: 'user',
       content: [
         { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart.png' }, image] },
-        { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ ...pdf, cache_control: { type: 'ephemeral' } }] },
+        // The mark stays on the result: Anthropic refuses one inside tool_result.content.
+        { type: 'tool_result', tool_use_id: 'toolu_2', content: [pdf], cache_control: { type: 'ephemeral' } },
         { type: 'text', text: 'Compare them.' },
       ],
     })

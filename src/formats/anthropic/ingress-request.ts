@@ -249,6 +249,10 @@ function withCache<Part extends object>(part: Part, block: { cache_control?: unk
   return block.cache_control == null ? part : { ...part, cache_control: block.cache_control }
 }
 
+function markOf(part: object): unknown {
+  return 'cache_control' in part ? part.cache_control : undefined
+}
+
 function textPart(block: z.infer<typeof TextBlock>): { type: 'text'; text: string } {
   return withCache({ type: 'text' as const, text: block.text }, block)
 }
@@ -288,9 +292,11 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
       const inner: ContentPart[] = []
       for (const part of blocks) {
         const next = part.type === 'text' ? textPart(part) : part.type === 'image' ? imagePart(part) : documentPart(part)
-        // Neighbouring texts read as one, a line apart, as a text-only result's do (joined).
+        // Neighbouring texts read as one, a line apart, as a text-only result's do (joined), marked
+        // or not: a result is sent alike whether or not it holds the breakpoint (else the prefix
+        // Anthropic cached with it is not the one sent the turn after).
         const last = inner.at(-1)
-        if (next.type === 'text' && last?.type === 'text' && !('cache_control' in last)) inner[inner.length - 1] = { ...next, text: `${last.text}\n${next.text}` }
+        if (next.type === 'text' && last?.type === 'text') inner[inner.length - 1] = withCache({ type: 'text' as const, text: `${last.text}\n${next.text}` }, { cache_control: markOf(next) ?? markOf(last) })
         else inner.push(next)
       }
       if (block.cache_control != null) inner.push(withCache(inner.pop() ?? { type: 'text' as const, text: '' }, block))
@@ -321,17 +327,23 @@ function fromAssistantTurn(content: string | AssistantBlock[]): Message {
       details.push(carried ? { ...carried } : { type: 'reasoning.encrypted', data: block.data, format: 'anthropic-claude-v1', index: details.length })
     }
   }
-  const cached = texts.some((part) => 'cache_control' in part)
+  const mark = texts.filter((part) => 'cache_control' in part).at(-1)
+  const cached = mark !== undefined
+  // Interleaved thinking goes back to Claude as it came (../block-order).
+  const kinds = content.map((block): BlockKind => (block.type === 'text' ? 'text' : block.type === 'tool_use' ? 'tool' : 'reasoning'))
+  const interleaved = isInterleaved(kinds)
   // No text: null beside tool calls, else "" (chat upstreams take null only beside calls; an empty final turn is a prefill of nothing).
   const text = texts.length ? joined(texts) : null
-  const message: Message = { role: 'assistant', content: cached ? texts : (text ?? (toolCalls.length ? null : '')) }
+  // Marked or not, the texts go as one, so the turn is sent alike whether or not it holds the
+  // breakpoint (the prefix Anthropic cached must be the one sent the turn after); an interleaved
+  // turn's texts keep their blocks, which its order places.
+  const marked = text !== null && mark ? (interleaved ? texts : [withCache({ type: 'text' as const, text }, mark)]) : null
+  const message: Message = { role: 'assistant', content: marked ?? text ?? (toolCalls.length ? null : '') }
   if (toolCalls.length) message.tool_calls = toolCalls
   const reasoning = content.flatMap((block) => (block.type === 'thinking' ? [block.thinking] : [])).join('')
   if (reasoning) message.reasoning = reasoning
   if (details.length) message.reasoning_details = details
-  // Interleaved thinking goes back to Claude as it came (../block-order).
-  const kinds = content.map((block): BlockKind => (block.type === 'text' ? 'text' : block.type === 'tool_use' ? 'tool' : 'reasoning'))
-  if (!isInterleaved(kinds)) return message
+  if (!interleaved) return message
   return withBlockOrder(message, text !== null && !cached ? { kinds, texts: { blocks: texts.map((part) => part.text), joined: text } } : { kinds })
 }
 

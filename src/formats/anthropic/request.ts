@@ -81,17 +81,29 @@ function convertMessages(messages: Message[], replayThinking: boolean): { system
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textBlocks(message.content))
+        system.push(...markedLast(message, textBlocks(message.content)))
         return
       case 'user':
-        return append('user', named(message.name, userBlocks(message.content, index)))
+        return append('user', markedLast(message, named(message.name, userBlocks(message.content, index))))
       case 'assistant':
-        return append('assistant', named(message.name, assistantBlocks(message, index, replayThinking)))
+        return append('assistant', markedLast(message, named(message.name, assistantBlocks(message, index, replayThinking))))
       case 'tool':
-        return append('user', [toolResult(message, index)])
+        return append('user', markedLast(message, [toolResult(message, index)]))
     }
   })
   return { system, messages: turns }
+}
+
+/**
+ * OpenRouter's `cache_control` on a message itself (its AI SDK provider puts it there, on string
+ * contents too) marks the message's last block, thinking aside (it takes no mark).
+ */
+function markedLast(message: Record<string, unknown>, blocks: Block[]): Block[] {
+  const mark = cacheControl(message.cache_control)
+  let at = blocks.length - 1
+  while (at >= 0 && isThinking(blocks[at])) at--
+  if (!mark || at < 0) return blocks
+  return blocks.map((block, i) => (i === at ? { ...block, cache_control: mark } : block))
 }
 
 // Empty text blocks are rejected by Anthropic, so they are dropped.
@@ -156,16 +168,16 @@ function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index
 
 
 /**
- * A result's text goes as a string, its cache mark (the last part's) on the result; with images or
- * files it goes as blocks, each with its own mark, as a user turn's.
+ * A result's text goes as a string; with images or files it goes as blocks, as a user turn's. Its
+ * cache mark (its parts' last) goes on the result itself: Anthropic refuses one inside
+ * `tool_result.content` ("place it directly on tool_result").
  */
 function toolResult(message: Extract<Message, { role: 'tool' }>, index: number): Block {
   const { content } = message
   const failed = message.is_error ? { is_error: true } : {}
-  if (typeof content !== 'string' && content.some((part) => part.type !== 'text')) {
-    return { type: 'tool_result', tool_use_id: portableToolId(message.tool_call_id), content: userBlocks(content, index), ...failed }
-  }
-  const block: Block = { type: 'tool_result', tool_use_id: portableToolId(message.tool_call_id), content: textOf(content), ...failed }
+  const withBlocks = typeof content !== 'string' && content.some((part) => part.type !== 'text')
+  const inner = withBlocks ? userBlocks(content, index).map(({ cache_control: _mark, ...block }) => block) : textOf(content)
+  const block: Block = { type: 'tool_result', tool_use_id: portableToolId(message.tool_call_id), content: inner, ...failed }
   const cached = typeof content === 'string' ? undefined : content.filter((part) => cacheControl(part.cache_control)).at(-1)
   return cached ? withCache(block, cached) : block
 }
