@@ -66,7 +66,7 @@ export function observationKind(failure: Failure): ObservationKind | null {
 
 /** Of an error body, this much is read and kept (the provider's reason comes first). */
 const MAX_ERROR_BODY = 4096
-const CONTEXT_LENGTH = /context length|context window|context limit|maximum context|too many tokens|prompt is too long|input is too long|reduce the length|exceeds the maximum number of tokens/i
+const CONTEXT_LENGTH = /context length|context window|context limit|maximum context|too many tokens|prompt is too long|input is too long|reduce the length|exceeds the maximum number of tokens|input tokens exceeded|too many input tokens/i
 
 /** Classifies a non-2xx upstream response, keeping the provider's own reason. */
 export async function failureFromResponse(response: Response, call: Pick<UpstreamCall, 'errorMessage' | 'providerFault'>): Promise<Failure> {

@@ -135,8 +135,9 @@ describe('toBedrock', () => {
     expect(system('us.amazon.nova-pro-v1:0')).toEqual([{ text: 'Fixed.' }, { cachePoint: { type: 'default' } }])
   })
 
-  it('knows which models cache prompts: Claude 3.7 and later, and Nova', () => {
-    expect(['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic.claude-3-7-sonnet-20250219-v1:0', 'us.amazon.nova-pro-v1:0'].map(cachesPrompts)).toEqual([true, true, true])
+  it('knows which models cache prompts: Claude 3.5 Haiku, 3.7 and later, and Nova (AWS prompt caching guide)', () => {
+    const caching = ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic.claude-3-7-sonnet-20250219-v1:0', 'us.amazon.nova-pro-v1:0', 'us.anthropic.claude-3-5-haiku-20241022-v1:0']
+    expect(caching.map(cachesPrompts)).toEqual([true, true, true, true])
     expect(['anthropic.claude-3-haiku-20240307-v1:0', 'meta.llama3-70b-instruct-v1:0', 'mistral.mistral-large-2402-v1:0'].map(cachesPrompts)).toEqual([false, false, false])
   })
 

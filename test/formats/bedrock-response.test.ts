@@ -243,3 +243,19 @@ describe('Bedrock stream decoding', () => {
     expect(events[2]).toMatchObject({ type: 'error', message: 'Bedrock sent a malformed stream event' })
   })
 })
+
+describe('a Converse turn the model could not finish', () => {
+  // Converse's StopReason includes malformed_tool_use and malformed_model_output: the model's call
+  // or answer could not be parsed. An empty "stop" would read as a finished turn.
+  it.each(['malformed_tool_use', 'malformed_model_output'])('finishes a non-streamed %s with "error", not "stop"', (stopReason) => {
+    const body = { ...text, stopReason, output: { message: { role: 'assistant', content: [] } } }
+    expect(fromBedrock(body)).toMatchObject({ finishReason: 'error', nativeFinishReason: stopReason })
+  })
+
+  it('finishes a streamed malformed_tool_use with "error", not "stop"', async () => {
+    const decode = createBedrockStreamDecoder({})
+    const frames = [event('messageStart', { role: 'assistant' }), event('messageStop', { stopReason: 'malformed_tool_use' })]
+    const events = (await collect(bedrockStreamMessages(eventStreamResponse(frames).body!))).flatMap(decode)
+    expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'error', nativeFinishReason: 'malformed_tool_use' })
+  })
+})

@@ -79,9 +79,9 @@ function cachePoints(options: BedrockOptions): CachePoints {
   }
 }
 
-/** Converse caches prompts for Claude (3.7 and later, the models that think) and Nova; others refuse cache points. */
+/** Converse caches prompts for Claude (3.5 Haiku, and 3.7 and later: the models that think) and Nova; others refuse cache points. */
 export function cachesPrompts(upstreamModel: string): boolean {
-  return (isClaude(upstreamModel) && canThink(upstreamModel)) || /amazon\.nova/i.test(upstreamModel)
+  return (isClaude(upstreamModel) && (canThink(upstreamModel) || /claude-3-5-haiku/.test(upstreamModel))) || /amazon\.nova/i.test(upstreamModel)
 }
 
 /** Claude 4.5 and later keep a cache point for an hour on Converse (`ttl: "1h"`); others for five minutes. */

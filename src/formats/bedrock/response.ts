@@ -49,6 +49,9 @@ const STOP_REASONS: Record<string, FinishReason> = {
   tool_use: 'tool_calls',
   guardrail_intervened: 'content_filter',
   content_filtered: 'content_filter',
+  // The model's call (or answer) could not be parsed: the turn did not end, as Gemini's MALFORMED_FUNCTION_CALL.
+  malformed_tool_use: 'error',
+  malformed_model_output: 'error',
 }
 
 /**
