@@ -189,3 +189,11 @@ export function withCalls(reason: FinishReason): FinishReason {
 export function normalizeFinishReason(native: string | null | undefined): FinishReason {
   return (native && FINISH_REASONS[native]) || 'stop'
 }
+
+/**
+ * The text of the user turn a conversation gets where the provider wants one and the client sent
+ * none: only a system prompt (Anthropic, Gemini and Converse refuse no messages), or an opening
+ * greeting of the assistant (Converse: "A conversation must start with a user message"). Empty text
+ * is refused too.
+ */
+export const OPENING_TURN = '.'

@@ -553,3 +553,12 @@ describe('toAnthropic cache_control', () => {
     expect(body.messages).toStrictEqual([{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'b' }] }])
   })
 })
+
+describe('a chat of a system prompt alone', () => {
+  it('gets a user turn, as Anthropic takes no empty conversation', () => {
+    expect(convert({ model: 'm', messages: [{ role: 'system', content: 'Summarise the rules of chess.' }] }).body).toMatchObject({
+      system: [{ type: 'text', text: 'Summarise the rules of chess.' }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: '.' }] }],
+    })
+  })
+})

@@ -400,3 +400,27 @@ describe('toBedrock for Claude', () => {
   })
 })
 
+
+describe('a conversation that does not open with a user turn', () => {
+  // Converse: "ValidationException: A conversation must start with a user message." OpenAI takes a
+  // chat that opens with the assistant's greeting, and one of a system prompt alone.
+  it('gets a user turn first when it opens with the assistant’s greeting', () => {
+    const body = toBedrock(request({
+      messages: [
+        { role: 'system', content: 'You are the support bot.' },
+        { role: 'assistant', content: 'Hello! How can I help you today?' },
+        { role: 'user', content: 'My order is late.' },
+      ],
+    }))
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ text: '.' }] },
+      { role: 'assistant', content: [{ text: 'Hello! How can I help you today?' }] },
+      { role: 'user', content: [{ text: 'My order is late.' }] },
+    ])
+  })
+
+  it('gets one when it holds a system prompt alone', () => {
+    const body = toBedrock(request({ messages: [{ role: 'system', content: 'Summarise the rules of chess.' }] }))
+    expect(body).toMatchObject({ system: [{ text: 'Summarise the rules of chess.' }], messages: [{ role: 'user', content: [{ text: '.' }] }] })
+  })
+})

@@ -239,3 +239,12 @@ describe('toGemini media types', () => {
     expect(body.contents).toStrictEqual([{ role: 'user', parts: [{ text: 'What is this?' }, { inlineData: { mimeType: 'image/jpeg', data: '/9j/4AAQSkZJRg==' } }] }])
   })
 })
+
+describe('a chat of a system prompt alone', () => {
+  it('gets a user turn, as Gemini takes no empty contents', () => {
+    expect(convert({ model: 'm', messages: [{ role: 'system', content: 'Summarise the rules of chess.' }] })).toMatchObject({
+      systemInstruction: { parts: [{ text: 'Summarise the rules of chess.' }] },
+      contents: [{ role: 'user', parts: [{ text: '.' }] }],
+    })
+  })
+})

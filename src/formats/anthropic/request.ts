@@ -1,4 +1,5 @@
 import { blockOrder, placed, sentTexts } from '../block-order'
+import { OPENING_TURN } from '../canonical'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
@@ -91,6 +92,8 @@ function convertMessages(messages: Message[], replayThinking: boolean): { system
         return append('user', markedLast(message, [toolResult(message, index)]))
     }
   })
+  // A system prompt alone: Anthropic takes no empty conversation.
+  if (turns.length === 0) turns.push({ role: 'user', content: [{ type: 'text', text: OPENING_TURN }] })
   return { system, messages: turns }
 }
 

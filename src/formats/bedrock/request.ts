@@ -1,4 +1,5 @@
 import { blockOrder, placed, sentTexts } from '../block-order'
+import { OPENING_TURN } from '../canonical'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
@@ -142,6 +143,9 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     }
   })
   append('user', media)
+  // "A conversation must start with a user message": a chat that opens with the assistant's
+  // greeting, or holds only a system prompt, which OpenAI and Claude take, gets a user turn first.
+  if (messages[0]?.role !== 'user') messages.unshift({ role: 'user', content: [{ text: OPENING_TURN }] })
   for (const turn of messages) if (turn.role === 'user') withDocumentsAnchored(turn)
   const body: Body = {}
   if (system.length) body.system = system

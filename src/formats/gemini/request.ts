@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors'
+import { OPENING_TURN } from '../canonical'
 import { textOf, type ChatRequest, type Message, toolCallArguments } from '../openai/request'
 import { generationConfig, type GenerationOptions } from './generation'
 import { named, textParts, userParts, type GeminiPart } from './parts'
@@ -69,6 +70,8 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
     }
   })
   flushMedia()
+  // A system prompt alone: Gemini takes no empty contents.
+  if (contents.length === 0) contents.push({ role: 'user', parts: [{ text: OPENING_TURN }] })
   return { system, contents }
 }
 
