@@ -142,10 +142,9 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
     throw new GatewayError(403, 'permission_denied', 'The admin API is disabled: set the ADMIN_TOKEN secret')
   }
   const token = presentedToken(c.req.raw.headers, 'Missing admin token: send "Authorization: Bearer <ADMIN_TOKEN>"')
-  if (token.startsWith(KEY_PREFIX)) {
-    throw new GatewayError(403, 'permission_denied', 'Tenant API keys cannot call admin endpoints')
-  }
+  // The token first: an ADMIN_TOKEN that happens to start like a tenant key is still the operator's.
   if (!(await isAdmin(c.env, token))) {
+    if (token.startsWith(KEY_PREFIX)) throw new GatewayError(403, 'permission_denied', 'Tenant API keys cannot call admin endpoints')
     throw new GatewayError(401, 'authentication', 'Invalid admin token')
   }
   await next()

@@ -47,6 +47,16 @@ describe('POST /v1/keys', () => {
     expect(blank.status).toBe(403)
   })
 
+  it('takes an admin token that happens to start like a tenant key, and still refuses tenant keys', async () => {
+    const token = 'sk-mer-v1-operator-chosen-admin-token'
+    const call = (bearer: string) =>
+      worker.fetch(new Request('http://gateway.test/v1/keys', { headers: { authorization: `Bearer ${bearer}` } }), { ...env, ADMIN_TOKEN: token }, createExecutionContext())
+    expect((await call(token)).status).toBe(200)
+    const tenant = await call((await createKey({ name: 'not an operator' })).key)
+    expect(tenant.status).toBe(403)
+    expect(((await tenant.json()) as ErrorJson).error.message).toBe('Tenant API keys cannot call admin endpoints')
+  })
+
   it('refuses fields it does not enforce, naming them', async () => {
     const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', workspace_id: 'w1' }) })
     expect(response.status).toBe(400)
