@@ -1,7 +1,8 @@
 import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import type { ProviderView } from '../api/providers'
-import type { KeyView } from '../tenancy/view'
+import { usdText } from '../catalog/pricing'
+import type { KeyMoney, KeyView } from '../tenancy/view'
 
 /**
  * The dashboard's pages, rendered on the server as plain HTML: no script runs in the browser, and
@@ -67,7 +68,7 @@ export interface Overview {
   catalogVersion: string | null
   models: number
   providers: ProviderView[]
-  keys: KeyView[]
+  keys: Array<{ view: KeyView; money: KeyMoney }>
   /** Where the next page of keys starts (an offset into the listing), or null on the last page. */
   nextOffset: number | null
   /** The new-key form's id: the same form posted twice makes one key. */
@@ -112,7 +113,7 @@ function endpointCells(endpoint: ProviderView['endpoints'][number], now: number)
       ? html` <span class="tag warn">rate-limited ${Math.ceil((endpoint.cooling_until - now) / 1000)} s more</span>`
       : ''
   }</td>
-<td class="num">${endpoint.uptime_last_30m === null ? '–' : `${endpoint.uptime_last_30m.toFixed(1)}%`}</td>
+<td class="num">${endpoint.uptime_last_30m === null ? '–' : `${(Math.floor(endpoint.uptime_last_30m * 10) / 10).toFixed(1)}%`}</td>
 <td class="num">${latency ? `${milliseconds(latency.p50)} / ${milliseconds(latency.p99)}` : '–'}</td>
 <td class="num">${throughput ? `${Math.round(throughput.p50)} tokens/s` : '–'}</td>`
 }
@@ -127,10 +128,10 @@ function circuitTag(circuit: string): Html {
   return html`<span class="tag ${kind}">${circuit.replace('_', '-')}</span>`
 }
 
-function keysSection(keys: KeyView[], nextOffset: number | null, now: number, formId: string): Html {
+function keysSection(keys: Overview['keys'], nextOffset: number | null, now: number, formId: string): Html {
   return html`<section><h2>API keys</h2>
 <table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
-<tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map((key) => keyRow(key, now))}</tbody></table>
+<tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map(({ view, money }) => keyRow(view, money, now))}</tbody></table>
 ${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next page of keys</a></p>` : ''}
 <h2>New key</h2>
 <form method="post" action="/dashboard/keys">
@@ -143,22 +144,22 @@ ${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next p
 <label>Concurrent requests <input name="max_concurrency" type="number" min="1" step="1"></label>
 <label>Models allowed <input name="allowed_models" placeholder="anthropic/*, openai/gpt-5"></label>
 <label>Providers allowed <input name="allowed_providers" placeholder="anthropic, groq"></label>
-<label>Expires (UTC date) <input name="expires_on" type="date"></label>
+<label>Expires (from 00:00 UTC of) <input name="expires_on" type="date"></label>
 <button type="submit">Create</button>
 </form></section>`
 }
 
-function keyRow(key: KeyView, now: number): Html {
+function keyRow(key: KeyView, money: KeyMoney, now: number): Html {
   const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now
   const status = key.disabled ? html`<span class="tag off">disabled</span>` : expired ? html`<span class="tag bad">expired</span>` : html`<span class="tag ok">active</span>`
   const rate = key.rate_limit
     ? [key.rate_limit.requests_per_minute && `${key.rate_limit.requests_per_minute} req/min`, key.rate_limit.tokens_per_minute && `${key.rate_limit.tokens_per_minute} tokens/min`].filter(Boolean).join(', ')
     : '–'
-  return html`<tr><td>${key.name}</td><td><code>${key.label}</code></td><td>${status}${key.expires_at ? html`<br>until ${key.expires_at.slice(0, 10)}` : ''}</td>
-<td class="num">${key.limit === null ? 'none' : usd(key.limit)}${key.limit_reset ? html`<br>${key.limit_reset}` : ''}</td>
-<td class="num">${key.limit_remaining === null ? '–' : usd(key.limit_remaining)}</td>
-<td class="num">${usd(key.usage_daily)} / ${usd(key.usage_monthly)} / ${usd(key.usage)}</td>
-<td class="num">${usd(key.reserved)}, ${key.requests_in_flight}</td>
+  return html`<tr><td>${key.name}</td><td><code>${key.label}</code></td><td>${status}${key.expires_at ? html`<br>until ${utcMinute(key.expires_at)}` : ''}</td>
+<td class="num">${money.limit === null ? 'none' : usdText(money.limit)}${key.limit_reset ? html`<br>${key.limit_reset}` : ''}</td>
+<td class="num">${money.remaining === null ? '–' : usdText(money.remaining)}</td>
+<td class="num">${usdText(money.daily)} / ${usdText(money.monthly)} / ${usdText(money.usage)}</td>
+<td class="num">${usdText(money.reserved)}, ${key.requests_in_flight}</td>
 <td>${rate}${key.max_concurrency ? html`<br>${key.max_concurrency} at once` : ''}${key.allowed_models ? html`<br>models: ${key.allowed_models.join(', ')}` : ''}${
     key.allowed_providers ? html`<br>providers: ${key.allowed_providers.join(', ')}` : ''
   }</td>
@@ -166,9 +167,9 @@ function keyRow(key: KeyView, now: number): Html {
 <td><form class="inline" method="post" action="/dashboard/keys/${key.hash}"><input type="hidden" name="disabled" value="${key.disabled ? 'false' : 'true'}"><button type="submit">${key.disabled ? 'Enable' : 'Disable'}</button></form></td></tr>`
 }
 
-/** USD to the nano-dollar (the ledger's unit), without trailing zeros or exponents. */
-function usd(amount: number): string {
-  return `$${amount.toFixed(9).replace(/\.?0+$/, '')}`
+/** An ISO time to the minute, in UTC, which it says: a key refused from midnight reads so. */
+function utcMinute(iso: string): string {
+  return `${iso.slice(0, 16).replace('T', ' ')} UTC`
 }
 
 export function createdKeyPage(key: string, view: KeyView): string {

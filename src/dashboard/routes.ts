@@ -14,7 +14,7 @@ import { publishedHealth } from '../health/snapshot'
 import { createKey, KEYS_PER_PAGE, listKeysAfter, listOffset, updateKey } from '../tenancy/directory'
 import { KEY_PREFIX, KeyHash } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
-import { keyView } from '../tenancy/view'
+import { keyMoney, keyView } from '../tenancy/view'
 import { keyInputFromForm } from './forms'
 import { alreadyCreatedPage, createdKeyPage, errorPage, overviewPage, signInPage } from './pages'
 import { endSession, hasSession, startSession } from './session'
@@ -97,8 +97,10 @@ dashboard.post('/sign-in', async (c) => {
   const token = adminToken(c)
   const form = SignIn.safeParse(await formOf(c))
   if (!form.success) return c.html(signInPage('Enter the admin token.'), 400)
-  if (form.data.token.startsWith(KEY_PREFIX)) return c.html(signInPage('That is a tenant API key: sign in with the admin token.'), 401)
-  if (!(await isAdmin(c.env, form.data.token))) return c.html(signInPage('Invalid admin token.'), 401)
+  if (!(await isAdmin(c.env, form.data.token))) {
+    const tenantKey = form.data.token.startsWith(KEY_PREFIX)
+    return c.html(signInPage(tenantKey ? 'That is a tenant API key: sign in with the admin token.' : 'Invalid admin token.'), 401)
+  }
   await startSession(c, token, c.get('clock')())
   return c.redirect('/dashboard', 303)
 })
@@ -122,7 +124,7 @@ dashboard.get('/', signedIn, async (c) => {
       catalogVersion: catalog.document.version ?? null,
       models: catalog.document.models.length,
       providers: providerViews(c.env, catalog, health),
-      keys: listing.keys.map((state) => keyView(state.record, state.ledger, now)),
+      keys: listing.keys.map((state) => ({ view: keyView(state.record, state.ledger, now), money: keyMoney(state.record, state.ledger, now) })),
       nextOffset: listing.more ? offset + KEYS_PER_PAGE : null,
       formId: crypto.randomUUID(),
     }),
@@ -131,26 +133,40 @@ dashboard.get('/', signedIn, async (c) => {
 
 /**
  * Each new-key form carries an id of its own; a form posted again (the browser's reload of the page
- * that showed the key, a second click) makes no second key. KV is not atomic: two posts in the same
- * instant could both pass, but a reload comes after the first answer, whose mark is written first.
+ * that showed the key, a second click) makes no second key. A post whose twin is still being served
+ * by this isolate (a double click: both in flight at once) is refused at once; one after it finds
+ * the KV mark the first wrote. KV is not atomic: twins served by two isolates in the same instant
+ * could both pass.
  */
 const SUBMITTED_PREFIX = 'dashboard/submitted/'
 const SUBMISSION_TTL_S = 24 * 60 * 60
 const FormId = z.uuid()
+/** Form ids this isolate is creating a key for. */
+const inFlight = new Set<string>()
 
 dashboard.post('/keys', signedIn, async (c) => {
   const now = c.get('clock')()
   const form = await formOf(c)
   const formId = FormId.safeParse(form.form_id)
-  const mark = formId.success ? SUBMITTED_PREFIX + formId.data : null
-  if (mark && (await c.env.KV.get(mark)) !== null) return c.html(alreadyCreatedPage(), 409)
-  const { key, record } = await createKey(c.env, keyInputFromForm(form), now)
-  if (mark) {
+  const create = async () => {
+    const { key, record } = await createKey(c.env, keyInputFromForm(form), now)
+    return { page: createdKeyPage(key, keyView(record, emptyLedger(now), now)) }
+  }
+  if (!formId.success) return c.html((await create()).page, 201)
+  const id = formId.data
+  if (inFlight.has(id)) return c.html(alreadyCreatedPage(), 409)
+  inFlight.add(id)
+  try {
+    const mark = SUBMITTED_PREFIX + id
+    if ((await c.env.KV.get(mark)) !== null) return c.html(alreadyCreatedPage(), 409)
+    const { page } = await create()
     await c.env.KV.put(mark, '', { expirationTtl: SUBMISSION_TTL_S }).catch((error: unknown) => {
       console.error('dashboard form mark not written', error instanceof Error ? error.message : String(error))
     })
+    return c.html(page, 201)
+  } finally {
+    inFlight.delete(id)
   }
-  return c.html(createdKeyPage(key, keyView(record, emptyLedger(now), now)), 201)
 })
 
 const Toggle = z.object({ disabled: z.enum(['true', 'false']) })
