@@ -263,14 +263,22 @@ function imagePart(block: z.infer<typeof ImageBlock>): ContentPart {
   return withCache({ type: 'image_url' as const, image_url: { url } }, block)
 }
 
-/** A document as OpenRouter's file part (`{ filename, file_data }`: a data URL or a URL); plain text as text. Citations are not carried. */
-function documentPart(block: z.infer<typeof DocumentBlock>): ContentPart {
+/**
+ * A document as OpenRouter's file part (`{ filename, file_data }`: a data URL or a URL), its
+ * `context` (which Claude reads beside it) as a text part before it; plain text as text, headed by
+ * its title and context. Citations are not carried.
+ */
+function documentParts(block: z.infer<typeof DocumentBlock>): ContentPart[] {
   const { source } = block
-  if (source.type === 'text') return withCache({ type: 'text' as const, text: source.data }, block)
+  if (source.type === 'text') {
+    const heading = [block.title, block.context].filter((line) => line).join('\n')
+    return [withCache({ type: 'text' as const, text: heading ? `${heading}\n\n${source.data}` : source.data }, block)]
+  }
   const fileData = source.type === 'base64' ? `data:${source.media_type};base64,${source.data}` : source.url
   // OpenAI-format upstreams want a filename with the bytes.
   const filename = block.title ?? (source.type === 'base64' && source.media_type === 'application/pdf' ? 'document.pdf' : 'document')
-  return withCache({ type: 'file' as const, file: { filename, file_data: fileData } }, block)
+  const file = withCache({ type: 'file' as const, file: { filename, file_data: fileData } }, block)
+  return block.context ? [{ type: 'text' as const, text: block.context }, file] : [file]
 }
 
 /**
@@ -285,13 +293,12 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
   for (const block of content) {
     if (block.type === 'text') parts.push(textPart(block))
     else if (block.type === 'image') parts.push(imagePart(block))
-    else if (block.type === 'document') parts.push(documentPart(block))
+    else if (block.type === 'document') parts.push(...documentParts(block))
     else {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result
       const inner: ContentPart[] = []
-      for (const part of blocks) {
-        const next = part.type === 'text' ? textPart(part) : part.type === 'image' ? imagePart(part) : documentPart(part)
+      for (const next of blocks.flatMap((part) => (part.type === 'text' ? [textPart(part)] : part.type === 'image' ? [imagePart(part)] : documentParts(part)))) {
         // Neighbouring texts read as one, a line apart, as a text-only result's do (joined), marked
         // or not: a result is sent alike whether or not it holds the breakpoint (else the prefix
         // Anthropic cached with it is not the one sent the turn after).
