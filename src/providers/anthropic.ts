@@ -1,5 +1,5 @@
 import type { Endpoint } from '../catalog/snapshot'
-import { withBetas } from '../formats/anthropic/betas'
+import { INTERLEAVED_THINKING, withBetas } from '../formats/anthropic/betas'
 import { countTokensBody, TokenCount } from '../formats/anthropic/count-tokens'
 import { toAnthropic, type AnthropicRequest } from '../formats/anthropic/request'
 import { anthropicErrorMessage, fromAnthropic } from '../formats/anthropic/response'
@@ -14,7 +14,7 @@ const DEFAULT_VERSION = '2023-06-01'
 /** The least max_tokens sent for a client that gave none, however little of the window the prompt seems to leave. */
 const MIN_DEFAULT_MAX_TOKENS = 1024
 
-function prepareMessages(request: ChatRequest, endpoint: Endpoint, stream: boolean): AnthropicRequest {
+function prepareMessages(request: ChatRequest, endpoint: Endpoint, stream: boolean, betas: readonly string[]): AnthropicRequest {
   const requested = requestedMaxTokens(request)
   // Anthropic requires max_tokens. Without one from the client, the bound is what the window leaves
   // beside the prompt's estimate, within the endpoint's cap: Claude models before Sonnet 4.5 refuse
@@ -22,7 +22,8 @@ function prepareMessages(request: ChatRequest, endpoint: Endpoint, stream: boole
   // alone, relies on this too). With one, the endpoint's cap, up to which a thinking budget may raise it.
   const bound = requested === undefined ? defaultMaxTokens(request, endpoint) : endpoint.spec.maxCompletionTokens
   const maxTokens = Math.min(requested ?? bound, bound)
-  return toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: bound, stream })
+  const interleaved = betas.includes(INTERLEAVED_THINKING)
+  return toAnthropic(request, { upstreamModel: endpoint.spec.upstreamModel, maxTokens, maxTokensCap: bound, stream, interleaved })
 }
 
 function defaultMaxTokens(request: ChatRequest, endpoint: Endpoint): number {
@@ -37,7 +38,7 @@ function headersFor(endpoint: Endpoint, apiKey: string, betas: readonly string[]
 /** Anthropic Messages: translated both ways through formats/anthropic. */
 export const anthropicAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream, betas }) {
-    const prepared = prepareMessages(request, endpoint, stream)
+    const prepared = prepareMessages(request, endpoint, stream, betas)
     return {
       request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headersFor(endpoint, apiKey, betas), prepared.body),
       decodeCompletion: (json) => fromAnthropic(json, prepared),
@@ -53,7 +54,7 @@ export interface CountTokensCall extends Pick<UpstreamCall, 'request' | 'errorMe
 }
 
 export function prepareCountTokens(request: ChatRequest, endpoint: Endpoint, apiKey: string, betas: readonly string[]): CountTokensCall {
-  const { body } = prepareMessages(request, endpoint, false)
+  const { body } = prepareMessages(request, endpoint, false, betas)
   return {
     request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages/count_tokens'), headersFor(endpoint, apiKey, betas), countTokensBody(body)),
     decode: (json) => TokenCount.parse(json),

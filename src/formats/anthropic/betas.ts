@@ -12,8 +12,10 @@
  * not carry (context management, code execution, files, MCP) or that widen the context window
  * past the catalog's (`context-1m-…`) are left out.
  */
+export const INTERLEAVED_THINKING = 'interleaved-thinking-2025-05-14'
+
 export const DEFAULT_ANTHROPIC_BETAS: readonly string[] = [
-  'interleaved-thinking-2025-05-14',
+  INTERLEAVED_THINKING,
   'fine-grained-tool-streaming-2025-05-14',
   'token-efficient-tools-2025-02-19',
 ]

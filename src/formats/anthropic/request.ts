@@ -33,6 +33,11 @@ export interface AnthropicRequestOptions {
   /** The endpoint's output cap, up to which max_tokens may be raised to fit a thinking budget (default: maxTokens). */
   maxTokensCap?: number
   stream: boolean
+  /**
+   * The interleaved-thinking beta is sent: a budget is the turn's total across its thinking blocks,
+   * which may exceed max_tokens, so a client's budget past its max_tokens beside tools goes as sent.
+   */
+  interleaved?: boolean
 }
 
 export interface AnthropicRequest {
@@ -60,6 +65,7 @@ export function toAnthropic(request: ChatRequest, options: AnthropicRequestOptio
     maxTokens: options.maxTokens,
     maxTokensCap: options.maxTokensCap ?? options.maxTokens,
     blocked: thinkingBlocked(messages, tools.length ? toolChoice : null),
+    interleaved: options.interleaved === true && tools.length > 0,
   })
   applyVerbosity(body, request.verbosity, options.upstreamModel)
   // OpenRouter's top-level cache_control is Anthropic's automatic caching, which takes the same field.

@@ -120,7 +120,7 @@ export function canThink(upstreamModel: string): boolean {
   return !NO_THINKING.test(upstreamModel)
 }
 
-type ThinkingOptions = { upstreamModel: string; maxTokens: number; maxTokensCap: number; blocked: boolean }
+type ThinkingOptions = { upstreamModel: string; maxTokens: number; maxTokensCap: number; blocked: boolean; interleaved?: boolean }
 
 /**
  * Claude's sampling fields for the request's reasoning. Claude since Opus 4.1 and Sonnet 4.5
@@ -145,7 +145,11 @@ function setThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingO
     if (effort) body.output_config = { effort }
     delete body.top_p
   } else {
-    const planned = budgetFor(reasoning, options.maxTokens, reasoning.withinMax ? options.maxTokens : Math.max(options.maxTokensCap, options.maxTokens))
+    // With interleaved thinking a client's own budget may exceed max_tokens (Anthropic's docs): both go as sent.
+    const asSent = options.interleaved === true && reasoning.budget !== null && reasoning.budget >= MIN_BUDGET
+    const planned = asSent
+      ? { budget: Math.min(MAX_BUDGET, reasoning.budget ?? MIN_BUDGET), maxTokens: options.maxTokens }
+      : budgetFor(reasoning, options.maxTokens, reasoning.withinMax ? options.maxTokens : Math.max(options.maxTokensCap, options.maxTokens))
     if (!planned) return
     body.max_tokens = planned.maxTokens
     body.thinking = { type: 'enabled', budget_tokens: planned.budget, ...display }
