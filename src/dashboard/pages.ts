@@ -2,6 +2,7 @@ import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import type { ProviderView } from '../api/providers'
 import { usdText } from '../catalog/pricing'
+import { KEYS_PER_PAGE } from '../tenancy/directory'
 import type { KeyMoney, KeyView } from '../tenancy/view'
 
 /**
@@ -69,7 +70,9 @@ export interface Overview {
   models: number
   providers: ProviderView[]
   keys: Array<{ view: KeyView; money: KeyMoney }>
-  /** Where the next page of keys starts (an offset into the listing), or null on the last page. */
+  /** Where this page of keys starts (an offset into the listing). */
+  offset: number
+  /** Where the next page of keys starts, or null on the last page. */
   nextOffset: number | null
   /** The new-key form's id: the same form posted twice makes one key. */
   formId: string
@@ -85,7 +88,7 @@ export function overviewPage(overview: Overview): string {
 (${overview.providers.filter((provider) => provider.live).length} with their secret set) · ${overview.models} models ·
 ${endpoints.length} endpoints, ${unhealthy} with an open or half-open circuit. Health as last published (within a minute).</p></section>
 ${providersSection(overview.providers, overview.now)}
-${keysSection(overview.keys, overview.nextOffset, overview.now, overview.formId)}`,
+${keysSection(overview)}`,
     true,
   )
 }
@@ -128,11 +131,25 @@ function circuitTag(circuit: string): Html {
   return html`<span class="tag ${kind}">${circuit.replace('_', '-')}</span>`
 }
 
-function keysSection(keys: Overview['keys'], nextOffset: number | null, now: number, formId: string): Html {
+/** The dashboard's page of keys from `offset` on. */
+export function keysPage(offset: number): string {
+  return offset > 0 ? `/dashboard?offset=${offset}` : '/dashboard'
+}
+
+/** Links to the first, previous and next pages of keys, where there are such pages. */
+function pageLinks(offset: number, nextOffset: number | null): Html {
+  const links = [
+    ...(offset > 0 ? [html`<a href="${keysPage(0)}">First page of keys</a>`, html`<a href="${keysPage(Math.max(0, offset - KEYS_PER_PAGE))}">Previous page</a>`] : []),
+    ...(nextOffset !== null ? [html`<a href="${keysPage(nextOffset)}">Next page of keys</a>`] : []),
+  ]
+  return links.length ? html`<p>${links.map((link, i) => (i ? html` · ${link}` : link))}</p>` : html``
+}
+
+function keysSection({ keys, offset, nextOffset, now, formId }: Overview): Html {
   return html`<section><h2>API keys</h2>
 <table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
-<tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map(({ view, money }) => keyRow(view, money, now))}</tbody></table>
-${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next page of keys</a></p>` : ''}
+<tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map(({ view, money }) => keyRow(view, money, offset, now))}</tbody></table>
+${pageLinks(offset, nextOffset)}
 <h2>New key</h2>
 <form method="post" action="/dashboard/keys">
 <input type="hidden" name="form_id" value="${formId}">
@@ -149,7 +166,7 @@ ${nextOffset !== null ? html`<p><a href="/dashboard?offset=${nextOffset}">Next p
 </form></section>`
 }
 
-function keyRow(key: KeyView, money: KeyMoney, now: number): Html {
+function keyRow(key: KeyView, money: KeyMoney, offset: number, now: number): Html {
   const expired = key.expires_at !== null && Date.parse(key.expires_at) <= now
   const status = key.disabled ? html`<span class="tag off">disabled</span>` : expired ? html`<span class="tag bad">expired</span>` : html`<span class="tag ok">active</span>`
   const rate = key.rate_limit
@@ -164,7 +181,7 @@ function keyRow(key: KeyView, money: KeyMoney, now: number): Html {
     key.allowed_providers ? html`<br>providers: ${key.allowed_providers.join(', ')}` : ''
   }</td>
 <td>${key.created_at.slice(0, 10)}</td>
-<td><form class="inline" method="post" action="/dashboard/keys/${key.hash}"><input type="hidden" name="disabled" value="${key.disabled ? 'false' : 'true'}"><button type="submit">${key.disabled ? 'Enable' : 'Disable'}</button></form></td></tr>`
+<td><form class="inline" method="post" action="/dashboard/keys/${key.hash}"><input type="hidden" name="offset" value="${offset}"><input type="hidden" name="disabled" value="${key.disabled ? 'false' : 'true'}"><button type="submit">${key.disabled ? 'Enable' : 'Disable'}</button></form></td></tr>`
 }
 
 /** An ISO time to the minute, in UTC, which it says: a key refused from midnight reads so. */

@@ -16,7 +16,7 @@ import { KEY_PREFIX, KeyHash } from '../tenancy/keys'
 import { emptyLedger } from '../tenancy/ledger'
 import { keyMoney, keyView } from '../tenancy/view'
 import { keyInputFromForm } from './forms'
-import { alreadyCreatedPage, createdKeyPage, errorPage, overviewPage, signInPage } from './pages'
+import { alreadyCreatedPage, createdKeyPage, errorPage, keysPage, overviewPage, signInPage } from './pages'
 import { endSession, hasSession, startSession } from './session'
 
 /**
@@ -31,7 +31,7 @@ export const dashboard = new Hono<AppEnv>()
 const FORM_LIMIT_BYTES = 16 * 1024
 
 dashboard.use('*', async (c, next) => {
-  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, false), error.status))
+  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, false), error.status, error.headers))
   await next()
   c.header('cache-control', 'no-store')
 })
@@ -65,8 +65,8 @@ dashboard.use(
   }),
 )
 
-function htmlAnswer(page: string, status: number): Response {
-  return new Response(page, { status, headers: { 'content-type': 'text/html; charset=UTF-8' } })
+function htmlAnswer(page: string, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(page, { status, headers: { ...headers, 'content-type': 'text/html; charset=UTF-8' } })
 }
 
 function adminToken(c: Context<AppEnv>): string {
@@ -78,7 +78,7 @@ function adminToken(c: Context<AppEnv>): string {
 /** Pages and actions behind the sign-in: without a live session, the sign-in form (401). */
 const signedIn = createMiddleware<AppEnv>(async (c, next) => {
   if (!(await hasSession(c, adminToken(c), c.get('clock')()))) return c.html(signInPage(null), 401)
-  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, true), error.status))
+  c.set('errorResponse', (error) => htmlAnswer(errorPage(error.status, error.message, true), error.status, error.headers))
   await next()
 })
 
@@ -125,6 +125,7 @@ dashboard.get('/', signedIn, async (c) => {
       models: catalog.document.models.length,
       providers: providerViews(c.env, catalog, health),
       keys: listing.keys.map((state) => ({ view: keyView(state.record, state.ledger, now), money: keyMoney(state.record, state.ledger, now) })),
+      offset,
       nextOffset: listing.more ? offset + KEYS_PER_PAGE : null,
       formId: crypto.randomUUID(),
     }),
@@ -169,7 +170,7 @@ dashboard.post('/keys', signedIn, async (c) => {
   }
 })
 
-const Toggle = z.object({ disabled: z.enum(['true', 'false']) })
+const Toggle = z.object({ disabled: z.enum(['true', 'false']), offset: z.string().optional() })
 
 dashboard.post('/keys/:hash', signedIn, async (c) => {
   const hash = KeyHash.safeParse(c.req.param('hash'))
@@ -178,8 +179,22 @@ dashboard.post('/keys/:hash', signedIn, async (c) => {
   if (!form.success) throw invalidInput('key update', form.error.issues)
   const state = await updateKey(c.env, hash.data, { disabled: form.data.disabled === 'true' }, c.get('clock')())
   if (!state) throw new GatewayError(404, 'not_found', `No key with hash ${hash.data}`)
-  return c.redirect('/dashboard', 303)
+  // Back to the page the key was listed on.
+  return c.redirect(keysPage(listOffset(form.data.offset)), 303)
 })
+
+/** A page's path takes the methods listed; any other is a 405 naming them (not a 404: the page exists). */
+for (const [path, allow] of [
+  ['/', 'GET'],
+  ['/sign-in', 'POST'],
+  ['/sign-out', 'POST'],
+  ['/keys', 'POST'],
+  ['/keys/:hash', 'POST'],
+] as const) {
+  dashboard.all(path, signedIn, (c) => {
+    throw new GatewayError(405, 'invalid_request', `${c.req.method} is not taken at ${c.req.path}: ${allow} is`, {}, { allow })
+  })
+}
 
 /** Any other path: a 404 page, with the signed-in header (sign-out included) to a live session, the sign-in form to anyone else. */
 dashboard.all('*', signedIn, (c) => {
