@@ -31,10 +31,17 @@ function list(form: Form, name: string): string[] | undefined {
   return entries?.length ? entries : undefined
 }
 
+/** A date input's value; a browser without a date picker sends what was typed. */
+const DATE = /^\d{4}-\d{2}-\d{2}$/
+
 export function keyInputFromForm(form: Form): CreateKeyInput {
   const requestsPerMinute = numeric(form, 'requests_per_minute')
   const tokensPerMinute = numeric(form, 'tokens_per_minute')
   const expiresOn = field(form, 'expires_on')
+  if (expiresOn !== undefined && !DATE.test(expiresOn)) {
+    const issue = { path: ['expires_on'], message: `enter the day as YYYY-MM-DD, such as 2027-01-31, not "${expiresOn.slice(0, 40)}"` }
+    throw invalidInput('key', [issue])
+  }
   const input = {
     name: field(form, 'name') ?? '',
     limit: numeric(form, 'limit'),

@@ -287,7 +287,10 @@ describe('the dashboard’s key actions', () => {
     ['a fractional rate', { name: 'x', requests_per_minute: '1.5' }, 'rate_limit'],
     ['a rate in hexadecimal', { name: 'x', requests_per_minute: '0x1e' }, 'rate_limit'],
     ['a limit with an exponent', { name: 'x', limit: '1e2' }, 'limit'],
-    ['a date that is not one', { name: 'x', expires_on: 'soon' }, 'expires_at'],
+    ['a date that is not one', { name: 'x', expires_on: 'soon' }, 'expires_on: enter the day as YYYY-MM-DD'],
+    // Typed where a browser shows no date picker: the advice given is a value the form takes.
+    ['a date typed day first', { name: 'x', expires_on: '31/01/2099' }, 'such as 2027-01-31'],
+    ['a date that does not exist', { name: 'x', expires_on: '2099-02-30' }, 'expires_at'],
   ])('refuses a form with %s, naming the field', async (_, fields, named) => {
     const response = await post('/dashboard/keys', fields, { cookie: await signIn() })
     expect(response.status).toBe(400)
