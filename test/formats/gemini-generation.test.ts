@@ -80,6 +80,16 @@ describe('toGemini generationConfig', () => {
   })
 
   it.each([
+    [7, 7],
+    [-7, -7],
+    [2 ** 31 - 1, 2 ** 31 - 1],
+    [2 ** 31, -(2 ** 31)],
+    [2 ** 40 + 5, 5],
+  ])('sends seed %d as the int32 Gemini takes: %d', (seed, sent) => {
+    expect(config({ seed })?.seed).toBe(sent)
+  })
+
+  it.each([
     ['high', 1000, 800],
     ['medium', 4000, 2000],
     ['low', 100_000, 2048],

@@ -19,10 +19,18 @@ const PARAMETERS: readonly ParameterRule[] = [
   { param: 'top_p', to: 'topP' },
   { param: 'top_k', to: 'topK' },
   { param: 'stop', to: 'stopSequences', transform: geminiStops },
-  { param: 'seed' },
+  { param: 'seed', transform: int32Seed },
   { param: 'presence_penalty', to: 'presencePenalty' },
   { param: 'frequency_penalty', to: 'frequencyPenalty' },
 ]
+
+/**
+ * Gemini's seed is an int32 (a larger one is its 400); OpenAI's is any integer. One outside the
+ * range is wrapped into it, so the same seed still gives the same draw.
+ */
+function int32Seed(value: unknown): unknown {
+  return typeof value === 'number' && Number.isInteger(value) ? Number(BigInt.asIntN(32, BigInt(value))) : value
+}
 
 /** Gemini's limit; more is its 400, so such a request is left to a provider that takes them (Claude, from /v1/messages). */
 const MAX_STOP_SEQUENCES = 5
