@@ -89,6 +89,9 @@ describe('upstream answers', () => {
     ['only total_tokens (Voyage), as the input', { total_tokens: 9 }, 9],
     ['both, prompt_tokens first', { prompt_tokens: 7, total_tokens: 9 }, 7],
     ['neither', {}, null],
+    // Vectors were made of something: zero is no count, and the input is estimated.
+    ['a zero prompt_tokens beside total_tokens', { prompt_tokens: 0, total_tokens: 9 }, 9],
+    ['zeros alone', { prompt_tokens: 0, total_tokens: 0 }, null],
   ])('read usage with %s', (_label, usage, promptTokens) => {
     const decoded = fromUpstreamEmbeddings({ data: [{ index: 0, embedding: [1] }], usage }, 1)
     expect(decoded.usage?.promptTokens ?? null).toBe(promptTokens)

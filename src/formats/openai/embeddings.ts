@@ -89,10 +89,11 @@ const Vector = z.union([z.array(z.number()), z.string()])
 const UpstreamEmbeddings = z.looseObject({
   data: z.array(z.looseObject({ index: z.number().int().nonnegative().optional(), embedding: Vector })),
   // Odd usage is no usage: the vectors are served and their tokens estimated. Some providers
-  // (Voyage's OpenAI-compatible API) count only total_tokens, which for embeddings is the input.
+  // (Voyage's OpenAI-compatible API) count only total_tokens, which for embeddings is the input;
+  // a zero count for vectors served is no count either (no embedding is made of nothing).
   usage: z
     .looseObject({ prompt_tokens: BilledTokenCount.optional(), total_tokens: BilledTokenCount.optional() })
-    .transform((usage) => usage.prompt_tokens ?? usage.total_tokens)
+    .transform((usage) => usage.prompt_tokens || usage.total_tokens || undefined)
     .nullish()
     .catch(null),
 })
