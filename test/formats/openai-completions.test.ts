@@ -75,6 +75,14 @@ describe('text_completion rendering', () => {
     ])
   })
 
+  it('gives a refusal as the text, in JSON and streams (it is what the model said instead)', async () => {
+    const refused = { message: { role: 'assistant' as const, content: null, refusal: 'I cannot help with that.' }, finishReason: 'stop' as const, nativeFinishReason: 'stop', usage: null }
+    expect(textCompletionRenderer.json(meta, refused, report, request)).toMatchObject({ choices: [{ text: 'I cannot help with that.' }] })
+    const writer = textCompletionRenderer.stream(meta, request)
+    const [chunk] = payloads(writer.event({ type: 'delta', delta: { refusal: 'I cannot' } }))
+    expect(chunk).toMatchObject({ choices: [{ text: 'I cannot', finish_reason: null }] })
+  })
+
   it('streams a failure as an error chunk with finish_reason error', () => {
     const writer = textCompletionRenderer.stream(meta, request)
     const [chunk] = payloads(writer.error(new GatewayError(502, 'provider_unavailable', 'Provider returned error')))

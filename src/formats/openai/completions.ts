@@ -56,13 +56,16 @@ function chunk(meta: ResponseMeta, text: string, finishReason: FinishReason | nu
   }
 }
 
-/** Only the answer's text travels: reasoning and tool calls have no place in a text completion. */
+/**
+ * Only the answer's text travels: reasoning and tool calls have no place in a text completion. A
+ * refusal is the text a model gave instead of an answer, so it travels as the text.
+ */
 export const textCompletionRenderer: Renderer = {
   json: (meta, completion, report) => ({
     ...envelope(meta),
     choices: [
       {
-        text: completion.message.content ?? '',
+        text: completion.message.content ?? completion.message.refusal ?? '',
         index: 0,
         logprobs: null,
         finish_reason: completion.finishReason,
@@ -77,7 +80,8 @@ export const textCompletionRenderer: Renderer = {
     return {
       event(event) {
         if (event.type === 'finish') return [sseData(chunk(meta, '', event.finishReason, event.nativeFinishReason))]
-        return event.delta.content ? [sseData(chunk(meta, event.delta.content, null))] : []
+        const text = event.delta.content || event.delta.refusal
+        return text ? [sseData(chunk(meta, text, null))] : []
       },
       error: (error) => [sseData({ ...chunk(meta, '', 'error', 'error'), error: errorBody(error) })],
       end: (report, debug) => [...(report ? [sseData({ ...envelope(meta), choices: [], usage: renderUsage(report), ...debug })] : []), SSE_DONE],
