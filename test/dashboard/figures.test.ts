@@ -3,26 +3,15 @@ import { describe, expect, it } from 'vitest'
 import { HEALTH_KV_KEY } from '../../src/health/health-do'
 import { keyObject } from '../../src/tenancy/directory'
 import { emptyLedger } from '../../src/tenancy/ledger'
-import { ADMIN_TOKEN, adminFetch, BASE, createKey, gatewayFetch, setUpGateway } from '../support/gateway'
+import { dashboardPage, postForm, signIn } from '../support/dashboard'
+import { adminFetch, createKey, setUpGateway } from '../support/gateway'
 
 /** What the dashboard shows and does for an operator: exact money, expiry to the minute, uptime not rounded up, one key per form. */
 
 setUpGateway()
 
-const SAME_SITE = { origin: BASE, 'content-type': 'application/x-www-form-urlencoded' }
-
-function post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return gatewayFetch(path, { method: 'POST', headers: { ...SAME_SITE, ...headers }, body: new URLSearchParams(fields), redirect: 'manual' })
-}
-
-async function signIn(): Promise<string> {
-  const response = await post('/dashboard/sign-in', { token: ADMIN_TOKEN })
-  expect(response.status).toBe(303)
-  return response.headers.get('set-cookie')!.split(';')[0]!
-}
-
-async function dashboardPage(cookie: string): Promise<string> {
-  return (await gatewayFetch('/dashboard', { headers: { cookie } })).text()
+async function overview(cookie: string): Promise<string> {
+  return (await dashboardPage(cookie)).text()
 }
 
 function rowOf(body: string, name: string): string {
@@ -34,9 +23,9 @@ function rowOf(body: string, name: string): string {
 describe('the dashboard', () => {
   it('makes one key of a form sent twice at once (a double click)', async () => {
     const cookie = await signIn()
-    const formId = /name="form_id" value="([0-9a-f-]{36})"/.exec(await dashboardPage(cookie))![1]!
+    const formId = /name="form_id" value="([0-9a-f-]{36})"/.exec(await overview(cookie))![1]!
     const fields = { name: 'double click', form_id: formId }
-    const answers = await Promise.all([post('/dashboard/keys', fields, { cookie }), post('/dashboard/keys', fields, { cookie })])
+    const answers = await Promise.all([postForm('/dashboard/keys', fields, { cookie }), postForm('/dashboard/keys', fields, { cookie })])
     const listed = (await (await adminFetch('/v1/keys?include_disabled=true')).json()) as { data: { name: string }[] }
     expect(listed.data.filter((key) => key.name === 'double click')).toHaveLength(1)
     expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409])
@@ -49,12 +38,12 @@ describe('the dashboard', () => {
       state.storage.kv.put('ledger', { ...emptyLedger(Date.now()), totalNano: 8_566_833_407_337_288 })
     })
     await evictDurableObject(stub)
-    expect(rowOf(await dashboardPage(await signIn()), 'big spender')).toContain('$8566833.407337288')
+    expect(rowOf(await overview(await signIn()), 'big spender')).toContain('$8566833.407337288')
   })
 
   it('shows when a key stops working, to the minute and in UTC', async () => {
     await createKey({ name: 'expiring', expires_at: '2099-01-31T23:30:00Z' })
-    expect(rowOf(await dashboardPage(await signIn()), 'expiring')).toContain('until 2099-01-31 23:30 UTC')
+    expect(rowOf(await overview(await signIn()), 'expiring')).toContain('until 2099-01-31 23:30 UTC')
   })
 
   it('does not show an endpoint that failed requests as 100.0% up', async () => {
@@ -75,7 +64,7 @@ describe('the dashboard', () => {
       cooling_until: null,
     }
     await env.KV.put(HEALTH_KV_KEY, JSON.stringify({ publishedAt: now, endpoints: { 'test/chat@alpha': stats } }))
-    const body = await dashboardPage(await signIn())
+    const body = await overview(await signIn())
     const at = body.indexOf('<code>test/chat@alpha</code>')
     const row = body.slice(at, body.indexOf('</tr>', at))
     expect(row).toContain('200 ms / 500 ms')

@@ -3,8 +3,8 @@ import type { ChatRequest } from '../../src/formats/openai/request'
 import { toOpenAICompatible } from '../../src/providers/openai'
 import { PRESETS } from '../../src/providers/presets'
 import { BETA } from '../support/catalog'
-import { chat, gatewayFetch, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse } from '../support/upstream'
+import { chat, setUpGateway } from '../support/gateway'
+import { anthropicText, fakeUpstreams, jsonResponse } from '../support/upstream'
 
 /**
  * Cache marks sent to Anthropic: where Anthropic takes them (on a tool_result, not inside it), the
@@ -14,25 +14,10 @@ import { fakeUpstreams, jsonResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 const ephemeral = { type: 'ephemeral' }
-const claudeAnswer = {
-  id: 'msg_up',
-  type: 'message',
-  role: 'assistant',
-  model: 'claude-test',
-  content: [{ type: 'text', text: 'Done.' }],
-  stop_reason: 'end_turn',
-  stop_sequence: null,
-  usage: { input_tokens: 10, output_tokens: 2 },
-}
+const claudeAnswer = anthropicText('Done.')
 const tools = [{ name: 'read_file', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }]
 
-function messages(body: object): Promise<Response> {
-  return gatewayFetch('/v1/messages', {
-    method: 'POST',
-    headers: { 'x-api-key': tenant.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-}
+const messages = (body: object) => chat(tenant.key, body, '/v1/messages')
 
 type Block = { type: string; cache_control?: unknown; content?: unknown; [key: string]: unknown }
 const turns = (body: Record<string, unknown>) => body.messages as Array<{ role: string; content: Block[] }>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BETA } from '../support/catalog'
-import { gatewayFetch, setUpGateway } from '../support/gateway'
-import { fakeUpstreams, jsonResponse } from '../support/upstream'
+import { chat, setUpGateway } from '../support/gateway'
+import { anthropicText, fakeUpstreams, jsonResponse } from '../support/upstream'
 
 /**
  * Anthropic's interleaved-thinking beta: "budget_tokens can exceed the max_tokens parameter, as it
@@ -10,25 +10,10 @@ import { fakeUpstreams, jsonResponse } from '../support/upstream'
  */
 
 const tenant = setUpGateway()
-const claudeAnswer = {
-  id: 'msg_up',
-  type: 'message',
-  role: 'assistant',
-  model: 'claude-test',
-  content: [{ type: 'text', text: 'Done.' }],
-  stop_reason: 'end_turn',
-  stop_sequence: null,
-  usage: { input_tokens: 10, output_tokens: 2 },
-}
+const claudeAnswer = anthropicText('Done.')
 const tools = [{ name: 'read_file', description: 'Read a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }]
 
-function messages(body: object, beta: string | null): Promise<Response> {
-  return gatewayFetch('/v1/messages', {
-    method: 'POST',
-    headers: { 'x-api-key': tenant.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', ...(beta ? { 'anthropic-beta': beta } : {}) },
-    body: JSON.stringify(body),
-  })
-}
+const messages = (body: object, beta: string | null) => chat(tenant.key, body, '/v1/messages', beta ? { 'anthropic-beta': beta } : {})
 
 describe('a thinking budget past max_tokens', () => {
   const ask = { model: 'test/claude', max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 3000 }, tools, messages: [{ role: 'user', content: 'Plan, then read a' }] }

@@ -35,10 +35,10 @@ export async function createKey(body: object = { name: 'test' }): Promise<{ key:
   return { key: json.key, hash: json.data.hash }
 }
 
-export function chat(key: string, body: object, path = '/v1/chat/completions'): Promise<Response> {
+export function chat(key: string, body: object, path = '/v1/chat/completions', headers: Record<string, string> = {}): Promise<Response> {
   return gatewayFetch(path, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   })
 }
