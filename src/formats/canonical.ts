@@ -170,6 +170,9 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   function_call: 'tool_calls',
   content_filter: 'content_filter',
   error: 'error',
+  // Mistral: the model's context was reached; DeepSeek: the generation was cut off for lack of resources
+  model_length: 'length',
+  insufficient_system_resource: 'error',
   // Anthropic
   end_turn: 'stop',
   stop_sequence: 'stop',

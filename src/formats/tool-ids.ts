@@ -15,3 +15,22 @@ export function portableToolId(id: string): string {
   const hash = (hash53(id) % 36 ** HASH_LENGTH).toString(36).padStart(HASH_LENGTH, '0')
   return `${id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64 - HASH_LENGTH - 1)}_${hash}`
 }
+
+const NINE_ALPHANUMERIC = /^[A-Za-z0-9]{9}$/
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/**
+ * Tool-call ids as Mistral takes them: nine letters or digits ("Tool call id was … but must be
+ * a-z, A-Z, 0-9, with a length of 9"). Others become nine of their hash's base-62 digits, the call
+ * and its result alike.
+ */
+export function nineCharToolId(id: string): string {
+  if (NINE_ALPHANUMERIC.test(id)) return id
+  let value = hash53(id)
+  let out = ''
+  for (let i = 0; i < 9; i++) {
+    out = BASE62[value % 62]! + out
+    value = Math.floor(value / 62)
+  }
+  return out
+}

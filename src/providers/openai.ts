@@ -55,11 +55,18 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
   if (typeof body.reasoning === 'object' && body.reasoning !== null && !Array.isArray(body.reasoning)) body.reasoning = omit({ ...body.reasoning }, CLAUDE_ONLY_REASONING)
   const placed = mediaAfterToolResults(request.messages)
   const roled = preset.developerRole ? placed : placed.map((message) => (message.role === 'developer' ? { ...message, role: 'system' as const } : message))
-  const messages = preset.reasoningField ? roled.map((message) => withReasoningAs(message, preset.reasoningField!)) : roled
+  const reasoned = preset.reasoningField ? roled.map((message) => withReasoningAs(message, preset.reasoningField!)) : roled
+  const messages = preset.toolId ? reasoned.map((message) => withToolIds(message, preset.toolId!)) : reasoned
   if (preset.messageFields.length || preset.partFields.length) body.messages = messages.map((message) => stripMessage(message, preset))
   else if (messages !== request.messages) body.messages = messages
   if (preset.partFields.length && Array.isArray(body.tools)) {
     body.tools = body.tools.map((tool: Body) => stripTool(tool, preset.partFields))
+  }
+  // Without tools, OpenAI refuses a tool choice or parallel calls ("only allowed when 'tools' are specified").
+  if (!Array.isArray(body.tools) || body.tools.length === 0) {
+    delete body.tools
+    delete body.tool_choice
+    delete body.parallel_tool_calls
   }
   body.model = upstreamModel
   body.stream = stream
@@ -69,6 +76,13 @@ export function toOpenAICompatible(request: ChatRequest, preset: Preset, upstrea
 }
 
 type Message = ChatRequest['messages'][number]
+
+/** A message's tool-call ids (its calls', or the call a result answers) as the provider takes them. */
+function withToolIds(message: Message, toolId: (id: string) => string): Message {
+  if (message.role === 'tool') return { ...message, tool_call_id: toolId(message.tool_call_id) }
+  if (message.role !== 'assistant' || !message.tool_calls?.length) return message
+  return { ...message, tool_calls: message.tool_calls.map((call) => ({ ...call, id: toolId(call.id) })) }
+}
 
 /**
  * An assistant turn's reasoning under the field the provider reads it from: OpenRouter's

@@ -1,5 +1,6 @@
 // Type-only: catalog/schema imports this module for the preset ids.
 import type { ProviderSpec } from '../catalog/schema'
+import { nineCharToolId } from '../formats/tool-ids'
 import { hash53 } from '../hash'
 import { drop, mappedValue, rename, type Body, type ParameterRule } from './parameters'
 
@@ -39,6 +40,8 @@ export interface Preset {
    * on a turn that called tools).
    */
   reasoningField?: string
+  /** How the provider wants tool-call ids, where it refuses others (Mistral: nine letters or digits). */
+  toolId?: (id: string) => string
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -124,7 +127,8 @@ export const PRESETS = {
     apiVersion: '2024-10-21',
     ...STRICT,
     accepts: OPENAI_PARAMETERS,
-    parameters: [REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
+    // 2024-10-21 defines max_completion_tokens, and says max_tokens "is not compatible with o1 series models".
+    parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
   }),
   groq: preset({
@@ -146,6 +150,7 @@ export const PRESETS = {
     ],
     parameters: [rename('seed', 'random_seed'), rename('max_completion_tokens', 'max_tokens')],
     streamOptions: false,
+    toolId: nineCharToolId,
   }),
   cerebras: preset({
     developerRole: false,
@@ -171,9 +176,16 @@ export const PRESETS = {
     ],
     streamOptions: false,
   }),
-  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1', developerRole: false, reasoningField: 'reasoning_content' }),
+  // DeepSeek documents max_tokens only: max_completion_tokens was ignored.
+  deepseek: preset({ baseUrl: 'https://api.deepseek.com/v1', developerRole: false, reasoningField: 'reasoning_content', parameters: [rename('max_completion_tokens', 'max_tokens')] }),
   together: preset({ baseUrl: 'https://api.together.xyz/v1', developerRole: false }),
-  fireworks: preset({ baseUrl: 'https://api.fireworks.ai/inference/v1', developerRole: false }),
+  // Fireworks refuses OpenRouter's reasoning ("Extra inputs are not permitted"), in the request and its messages; it takes reasoning_effort.
+  fireworks: preset({
+    baseUrl: 'https://api.fireworks.ai/inference/v1',
+    developerRole: false,
+    parameters: [REASONING_EFFORT_SHORTHAND, REASONING_EFFORT],
+    messageFields: ['reasoning', 'reasoning_details'],
+  }),
   deepinfra: preset({ baseUrl: 'https://api.deepinfra.com/v1/openai', developerRole: false }),
   openrouter: preset({ baseUrl: 'https://openrouter.ai/api/v1' }),
   vllm: preset({ baseUrl: 'http://localhost:8000/v1', auth: 'none', developerRole: false }),

@@ -40,6 +40,29 @@ const UpstreamToolCall = ToolCall.extend({ id: z.string().nullish() }).transform
   function: call.function.arguments === '' ? { ...call.function, arguments: '{}' } : call.function,
 }))
 
+/**
+ * A message's content: text, or (Mistral's reasoning models) a list of chunks, `text` ones and
+ * `thinking` ones whose own list of text chunks is the reasoning. Other chunks carry no text.
+ */
+const ContentChunk = z.looseObject({
+  type: z.string(),
+  text: z.string().nullish(),
+  thinking: z.union([z.string(), z.array(z.looseObject({ text: z.string().nullish() }))]).nullish(),
+})
+const UpstreamContent = z.union([z.string(), z.array(ContentChunk)]).nullish()
+
+/** Content as its text and its reasoning (undefined: none sent). */
+function contentOf(content: z.infer<typeof UpstreamContent>): { text: string | null | undefined; thinking: string } {
+  if (!Array.isArray(content)) return { text: content, thinking: '' }
+  let text = ''
+  let thinking = ''
+  for (const chunk of content) {
+    if (chunk.type === 'text') text += chunk.text ?? ''
+    else if (chunk.type === 'thinking') thinking += typeof chunk.thinking === 'string' ? chunk.thinking : (chunk.thinking ?? []).map((part) => part.text ?? '').join('')
+  }
+  return { text, thinking }
+}
+
 /** Passed through as sent; a malformed one is left out rather than failing the answer. */
 const UpstreamLogprobs = z.looseObject({}).nullish().catch(null)
 
@@ -48,7 +71,7 @@ const UpstreamCompletion = z.looseObject({
     .array(
       z.looseObject({
         message: z.looseObject({
-          content: z.string().nullish(),
+          content: UpstreamContent,
           tool_calls: z.array(UpstreamToolCall).nullish(),
           refusal: z.string().nullish(),
           reasoning: z.string().nullish(),
@@ -79,7 +102,7 @@ const UpstreamChunk = z.looseObject({
         delta: z
           .looseObject({
             role: z.string().nullish(),
-            content: z.string().nullish(),
+            content: UpstreamContent,
             reasoning: z.string().nullish(),
             reasoning_content: z.string().nullish(),
             refusal: z.string().nullish(),
@@ -129,13 +152,14 @@ export function fromOpenAI(body: unknown): Completion {
     throw new Error(`message fields nested deeper than ${MAX_JSON_DEPTH} levels`)
   }
   const native = choice.finish_reason ?? null
+  const { text, thinking } = contentOf(content)
   return {
     message: {
       ...extra,
       role: 'assistant',
-      content: content ?? null,
+      content: text ?? null,
       refusal: refusal ?? null,
-      ...(reasoning || reasoning_content ? { reasoning: reasoning || reasoning_content } : {}),
+      ...(reasoning || reasoning_content || thinking ? { reasoning: reasoning || reasoning_content || thinking } : {}),
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
     ...(renderable(choice.logprobs) ? { logprobs: choice.logprobs } : {}),
@@ -175,8 +199,9 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
       return [{ type: 'error', message: `Upstream sent a stream chunk nested deeper than ${MAX_JSON_DEPTH} levels`, raw: null }]
     }
     const delta: Delta = { ...extra }
-    if (content) delta.content = content
-    if (reasoning || reasoning_content) delta.reasoning = (reasoning || reasoning_content) ?? undefined
+    const { text, thinking } = contentOf(content)
+    if (text) delta.content = text
+    if (reasoning || reasoning_content || thinking) delta.reasoning = reasoning || reasoning_content || thinking
     if (refusal) delta.refusal = refusal
     if (tool_calls?.length) {
       delta.tool_calls = tool_calls.map((call, place) => ({
