@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { nineCharToolId } from '../../src/formats/tool-ids'
 import type { ChatRequest } from '../../src/formats/openai/request'
 import { PRESETS } from '../../src/providers/presets'
 import { BASE, send, type ProviderFields } from './support'
@@ -39,6 +40,13 @@ const plainMessages = [
   { role: 'user', content: 'again' },
 ]
 
+const withMistralIds = (message: Record<string, unknown>): Record<string, unknown> => {
+  const id = nineCharToolId('call_1')
+  if (message.role === 'tool') return { ...message, tool_call_id: id }
+  if (!Array.isArray(message.tool_calls)) return message
+  return { ...message, tool_calls: message.tool_calls.map((call: Record<string, unknown>) => ({ ...call, id })) }
+}
+
 /** What a strict provider gets: no cache_control on the tools or the calls either. */
 const plainTools = [{ type: 'function', function: { name: 'f' } }]
 
@@ -67,7 +75,8 @@ const cases: Array<{ preset: ProviderFields['preset']; expected: Record<string, 
     expected: {
       model: 'up-model', stream: false, max_tokens: 100, temperature: 2, random_seed: 7, stop: ['END'], presence_penalty: 0.5,
       tools: plainTools,
-      messages: plainMessages.map(({ name: _name, refusal: _refusal, ...message }) => message),
+      // Mistral takes tool-call ids of nine letters or digits: call_1 goes as its hash's.
+      messages: plainMessages.map(({ name: _name, refusal: _refusal, ...message }) => withMistralIds(message)),
     },
   },
   {
