@@ -5,7 +5,19 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
  * multi-line data, comments, BOM), writing is three tiny encoders so there is one SSE writer.
  */
 
-export type SseMessage = EventSourceMessage
+/** A message, or (`comment`) word that the upstream sent a comment: no event, but a sign it is alive. */
+export type SseMessage = EventSourceMessage & { comment?: true }
+
+/**
+ * An upstream's comments (OpenRouter's `: OPENROUTER PROCESSING`, sse-starlette's pings) while a
+ * model works: read as one message, which consumers skip as an event but count as liveness, as
+ * Anthropic's `ping` events are (the idle timeout, the client's keep-alives).
+ */
+const COMMENT: SseMessage = { data: '', event: undefined, id: undefined, comment: true }
+
+export function isComment(message: SseMessage): boolean {
+  return message.comment === true
+}
 
 /** Reads a stream's messages one at a time (a ReadableStream's reader is one). */
 export interface MessageReader {
@@ -17,7 +29,7 @@ export interface MessageReader {
 const MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 /**
- * Upstream body bytes → SSE messages (comments such as keep-alives are dropped by the parser).
+ * Upstream body bytes → SSE messages (a run of comments, such as keep-alives, as one COMMENT).
  * One reader over the body, no stream stages in between: every network chunk is decoded and
  * parsed in one go, which is most of a stream's cost per chunk (see `npm run bench:profile`).
  */
@@ -28,6 +40,9 @@ export function sseMessages(body: ReadableStream<Uint8Array>): MessageReader {
   let failure: Error | null = null
   const parser = createParser({
     onEvent: (message) => parsed.push(message),
+    onComment: () => {
+      if (parsed.at(-1) !== COMMENT) parsed.push(COMMENT)
+    },
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') failure = new Error(`Upstream sent an SSE event larger than ${MAX_EVENT_BYTES} bytes`)
     },
@@ -41,7 +56,8 @@ export function sseMessages(body: ReadableStream<Uint8Array>): MessageReader {
         if (ended) return { done: true, value: undefined }
         const chunk = await bytes.read()
         if (chunk.done) ended = true
-        parser.feed(chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true }))
+        // At the body's end a line ending in a lone CR is ended (the parser waits for an LF that may follow it).
+        parser.feed(chunk.done ? `${decoder.decode()}\n` : decoder.decode(chunk.value, { stream: true }))
       }
       return { done: false, value: parsed.shift() as SseMessage }
     },

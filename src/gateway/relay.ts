@@ -4,7 +4,7 @@ import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
 import { endExploring, type Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { isDoneSentinel, type MessageReader } from '../formats/sse'
+import { isComment, isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
 import { forClient, providerSecrets, streamErrorKind, upstreamErrorType } from './failures'
 import type { GenerationIdentity } from './identity'
@@ -234,6 +234,13 @@ export async function relay(
         break
       }
       if (read.done || isDoneSentinel(read.value)) break
+      if (isComment(read.value)) {
+        // The upstream's keep-alive: it is working, and the client hears Meridian's.
+        idle.pause()
+        await beat()
+        idle.resume()
+        continue
+      }
       // Time spent waiting on a slow client is not upstream silence.
       idle.pause()
       const progress = sink.progress

@@ -1,5 +1,5 @@
 import type { StreamEvent } from '../formats/canonical'
-import { sseMessages, SSE_HEADERS } from '../formats/sse'
+import { isComment, sseMessages, SSE_HEADERS } from '../formats/sse'
 import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult, type Served, type Unserved } from './attempts'
@@ -123,7 +123,7 @@ async function firstEvents(call: UpstreamCall, controller: AbortController): Pro
   while (!buffered.some((event) => event.type !== 'usage')) {
     const { done, value } = await reader.read()
     if (done) return { ok: false, failure: badResponse('Upstream closed the stream before sending an event', null) }
-    buffered.push(...call.decodeStream(value))
+    if (!isComment(value)) buffered.push(...call.decodeStream(value))
   }
   const error = buffered.find((event) => event.type === 'error')
   if (error) {

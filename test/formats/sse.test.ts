@@ -14,14 +14,15 @@ function body(chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
 }
 
 describe('sseMessages', () => {
-  it('parses events split anywhere across chunks, CRLF or LF, dropping comments', async () => {
+  it('parses events split anywhere across chunks, CRLF or LF, a comment read as one', async () => {
     const euro = new TextEncoder().encode('data: {"c":"€"}\n\n')
     // The € (three bytes) is cut in two between chunks.
     const cut = euro.indexOf(0xe2) + 1
     const messages = await collect(
       sseMessages(body([': keep-alive\n\nda', 'ta: one\r\n', '\r\nevent: named\ndata: two\ndata: lines\n\n', euro.slice(0, cut), euro.slice(cut)])),
     )
-    expect(messages.map(({ event, data }) => ({ event, data }))).toEqual([
+    expect(messages.map(({ event, data, comment }) => (comment ? 'comment' : { event, data }))).toEqual([
+      'comment',
       { event: undefined, data: 'one' },
       { event: 'named', data: 'two\nlines' },
       { event: undefined, data: '{"c":"€"}' },
