@@ -131,12 +131,24 @@ export interface RequestFacts {
   apiType: 'completions' | 'embeddings'
 }
 
+/**
+ * The most characters of an upstream's words (an error message, a finish reason) a record keeps:
+ * an upstream may send megabytes, and a record past the key's storage limit for one value would
+ * fail its whole settlement, and the others stored with it.
+ */
+const RECORD_ERROR_CHARS = 4096
+const RECORD_WORD_CHARS = 256
+
+function clipped<T extends string | null>(text: T, max: number): T {
+  return (text !== null && text.length > max ? `${text.slice(0, max - 1)}…` : text) as T
+}
+
 export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, now: number): GenerationRecord {
   const usage = outcome.report?.usage
   return {
     id: facts.id,
     created_at: facts.createdAt,
-    model_requested: facts.modelRequested,
+    model_requested: clipped(facts.modelRequested, RECORD_WORD_CHARS),
     api_type: facts.apiType,
     model: outcome.endpoint?.model.id ?? null,
     provider: outcome.endpoint?.provider.id ?? null,
@@ -146,7 +158,7 @@ export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, n
     status: outcome.status,
     http_status: outcome.httpStatus,
     finish_reason: outcome.finishReason,
-    native_finish_reason: outcome.nativeFinishReason,
+    native_finish_reason: clipped(outcome.nativeFinishReason, RECORD_WORD_CHARS),
     tokens_prompt: usage?.promptTokens ?? 0,
     tokens_completion: usage?.completionTokens ?? 0,
     tokens_cached: usage?.cachedTokens ?? 0,
@@ -156,7 +168,7 @@ export function generationRecord(facts: RequestFacts, outcome: RequestOutcome, n
     latency_ms: now - facts.createdAt,
     ttfb_ms: outcome.ttfbMs,
     attempts: outcome.attempts,
-    error: outcome.error,
+    error: clipped(outcome.error, RECORD_ERROR_CHARS),
   }
 }
 

@@ -755,3 +755,20 @@ describe('admission leases: tickets for a busy key', () => {
     expect((await first).status).toBe(200)
   })
 })
+
+describe('an upstream that sends megabytes of words', () => {
+  it('has its error kept in the record only in part, so the settlement still stores (it failed whole, and the reservation was charged in full)', async () => {
+    // Past what SQLite in workerd keeps in one value (8 MiB; Cloudflare's limit is 2 MB).
+    const huge = 'x'.repeat(9_000_000)
+    fakeUpstreams({ [GAMMA]: () => jsonResponse({ error: { message: huge, code: 400 } }) })
+    const { key, hash } = await createKey({ name: 'huge error' })
+    const response = await chat(key, { model: 'test/other', messages: hi })
+    expect(response.status).toBe(400)
+    await response.text()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1), { timeout: 5_000 })
+    const { ledger, reservations, generations } = await inspect(hash)
+    expect(generations[0]!.error.length).toBeLessThanOrEqual(4096)
+    expect(ledger!.totalNano).toBe(0)
+    expect(reservations).toEqual({ settled: 1 })
+  })
+})
