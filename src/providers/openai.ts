@@ -166,12 +166,18 @@ function parseJson(text: string): unknown {
 
 export function openaiErrorMessage(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null
-  const error = 'error' in body ? body.error : body
+  const inChoice = 'choices' in body && Array.isArray(body.choices) && !('error' in body && body.error) ? choiceError(body.choices[0]) : undefined
+  const error = inChoice ?? ('error' in body ? body.error : body)
   if (typeof error === 'string') return error
   if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') {
     return error.message
   }
   return null
+}
+
+/** OpenRouter's error in a choice (a provider that failed after it took the request), if there is one. */
+function choiceError(choice: unknown): unknown {
+  return typeof choice === 'object' && choice !== null && 'error' in choice && choice.error ? choice.error : undefined
 }
 
 /** The effort an upstream body asks for: OpenAI's `reasoning_effort`, or OpenRouter's `reasoning.effort`. */

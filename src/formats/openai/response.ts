@@ -79,12 +79,20 @@ const UpstreamCompletion = z.looseObject({
         }),
         finish_reason: z.string().nullish(),
         logprobs: UpstreamLogprobs,
+        /** OpenRouter's shape for a provider that failed after it took the request (finish_reason "error"). */
+        error: z.unknown().optional(),
       }),
     )
     .min(1),
   usage: UpstreamUsage.nullish().catch(null),
   system_fingerprint: z.string().nullish(),
+  error: z.unknown().optional(),
 })
+
+/** Whether a 200 answer carries an error beside its choices, or in its first: no answer, whatever the choices hold. */
+function errorBesideChoices(body: { error?: unknown; choices: Array<{ error?: unknown }> }): boolean {
+  return [body.error, body.choices[0]?.error].some((error) => (typeof error === 'string' ? error !== '' : typeof error === 'object' && error !== null && ('message' in error || 'code' in error)))
+}
 
 const UpstreamToolCallDelta = z.looseObject({
   /** Gemini's OpenAI-compatible endpoint sends none: the place in the chunk's list stands for it (calls are then told apart by id). */
@@ -111,6 +119,7 @@ const UpstreamChunk = z.looseObject({
           .nullish(),
         finish_reason: z.string().nullish(),
         logprobs: UpstreamLogprobs,
+        error: z.looseObject({ message: z.string().optional(), code: z.unknown().optional() }).nullish().catch(null),
       }),
     )
     .nullish(),
@@ -145,6 +154,7 @@ export function usageFromOpenAI(usage: z.infer<typeof UpstreamUsage>): TokenUsag
 /** Parses a non-streaming OpenAI-format body; throws a ZodError on garbage. */
 export function fromOpenAI(body: unknown): Completion {
   const parsed = UpstreamCompletion.parse(body)
+  if (errorBesideChoices(parsed)) throw new Error('an error beside the choices')
   const choice = parsed.choices[0]!
   const { content, tool_calls, refusal, reasoning, reasoning_content, role: _role, ...extra } = choice.message
   // Fields passed through to the client are rendered back: too deep, they would overflow.
@@ -187,9 +197,11 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   if (!parsed.success) return [{ type: 'error', message: 'Upstream sent a malformed stream chunk', raw: body }]
   const chunk = parsed.data
   if (typeof chunk.error === 'string') return [{ type: 'error', message: chunk.error || 'Upstream stream error', raw: chunk.error }]
-  if (chunk.error) {
-    const status = statusOfErrorCode(chunk.error.code)
-    return [{ type: 'error', message: chunk.error.message ?? 'Upstream stream error', raw: chunk.error, ...(status ? { status } : {}) }]
+  // OpenRouter's shape puts it in the choice too, for a provider that failed mid-stream.
+  const failed = chunk.error || chunk.choices?.[0]?.error
+  if (failed) {
+    const status = statusOfErrorCode(failed.code)
+    return [{ type: 'error', message: failed.message ?? 'Upstream stream error', raw: failed, ...(status ? { status } : {}) }]
   }
   const events: StreamEvent[] = []
   const choice = chunk.choices?.[0]
