@@ -18,7 +18,8 @@ import { clearExploring } from '../health/local'
  * goes on: its provider bills it). Every failure is reported to health at once.
  */
 
-export type Outcome = 'success' | FailureOutcome
+/** `cancelled`: the client's hang-up cut the attempt short (a stream not yet open), which says nothing of the provider. */
+export type Outcome = 'success' | 'cancelled' | FailureOutcome
 
 export interface AttemptRecord {
   provider: string
@@ -96,7 +97,7 @@ export async function tryPrepared<T, Call>(
     attempts.push({
       provider: endpoint.provider.id,
       model: endpoint.model.id,
-      outcome: result.ok ? 'success' : result.failure.outcome,
+      outcome: result.ok ? 'success' : result.failure.cutShort && ctx.clientGone.aborted ? 'cancelled' : result.failure.outcome,
       status: result.ok ? 200 : result.failure.status,
       latencyMs: ended - started,
     })

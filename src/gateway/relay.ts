@@ -2,7 +2,7 @@ import { secretNamed } from '../env'
 import { GatewayError } from '../errors'
 import type { Delta, StreamEvent, TokenUsage } from '../formats/canonical'
 import type { ResponseMeta } from '../formats/openai/render'
-import { endExploring, type Served } from './attempts'
+import { endExploring, type AttemptRecord, type Outcome, type Served } from './attempts'
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isComment, isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
@@ -285,7 +285,8 @@ export async function relay(
     httpStatus: 200,
     finishReason: state.failure ? 'error' : finishEvent.finishReason,
     nativeFinishReason: finishEvent.nativeFinishReason,
-    attempts: opened.attempts,
+    // The serving attempt that failed after its first token is no success (a client's hang-up is not its failure).
+    attempts: state.failure && !sink.gone ? failedLast(opened.attempts, stalled ? 'timeout' : 'upstream_error') : opened.attempts,
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
     error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
   }
@@ -318,4 +319,10 @@ export async function relay(
 function deltaCharacters(delta: Delta): number {
   const toolCharacters = (delta.tool_calls ?? []).reduce((sum, call) => sum + (call.function?.arguments?.length ?? 0), 0)
   return (delta.content?.length ?? 0) + (delta.reasoning?.length ?? 0) + toolCharacters
+}
+
+/** The attempts, the last of which (the one that served) ended in `outcome`. */
+function failedLast(attempts: AttemptRecord[], outcome: Outcome): AttemptRecord[] {
+  const last = attempts.at(-1)
+  return last ? [...attempts.slice(0, -1), { ...last, outcome }] : attempts
 }

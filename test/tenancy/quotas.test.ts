@@ -772,3 +772,26 @@ describe('an upstream that sends megabytes of words', () => {
     expect(reservations).toEqual({ settled: 1 })
   })
 })
+
+describe('a client that hangs up before the first byte', () => {
+  it('leaves the attempt it cut short recorded as cancelled, not as the provider’s connection error', async () => {
+    const gate = latch()
+    const upstream = fakeUpstreams({ [ALPHA]: () => sseResponse(openaiStreamEvents(['one ']), { hold: gate.promise }) })
+    const { key, hash } = await createKey({ name: 'hung up early' })
+    const client = new AbortController()
+    const pending = gatewayFetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/chat', stream: true, messages: hi, provider: { order: ['alpha'] } }),
+      signal: client.signal,
+    })
+    await vi.waitFor(() => expect(upstream.calls).toHaveLength(1))
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    gate.release()
+    await vi.waitFor(async () => expect((await inspect(hash)).generations).toHaveLength(1))
+    const [record] = (await inspect(hash)).generations
+    expect(record).toMatchObject({ status: 'cancelled' })
+    expect(record!.attempts).toEqual([expect.objectContaining({ provider: 'alpha', outcome: 'cancelled' })])
+  })
+})
