@@ -81,7 +81,9 @@ describe('OpenAI-compatible presets through the gateway', () => {
     expect(sent.url).toBe(`${AZURE}/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-04-01-preview`)
     expect(sent.headers.get('api-key')).toBe('test-upstream-key')
     expect(sent.headers.get('authorization')).toBeNull()
-    expect(sent.body).toMatchObject({ model: 'gpt-4o-prod', max_tokens: 50, stream: false })
+    // api-version 2024-10-21 and later define max_completion_tokens, which o1 and later models need.
+    expect(sent.body).toMatchObject({ model: 'gpt-4o-prod', max_completion_tokens: 50, stream: false })
+    expect(sent.body).not.toHaveProperty('max_tokens')
     expect(sent.body.messages).toEqual([
       { role: 'user', name: 'ann', content: [{ type: 'text', text: 'hi' }] },
       { role: 'assistant', content: 'hello' },
