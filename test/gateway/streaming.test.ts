@@ -1,26 +1,14 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { env } from 'cloudflare:workers'
+import { waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it, vi } from 'vitest'
-import worker from '../../src/index'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { BASE, chat, type ErrorJson, generationOf, readSse, setUpGateway } from '../support/gateway'
+import { chat, chatWithSettings, type ErrorJson, generationOf, readSse, setUpGateway } from '../support/gateway'
 import { anthropicEvent, anthropicTextEvents, data, fakeUpstreams, jsonResponse, latch, never, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 const tenant = setUpGateway()
 
 const ask = { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }
 
-/** Calls the Worker directly with setting overrides (timeouts, keep-alive interval). */
-async function chatWith(settings: Record<string, string>, body: object): Promise<{ response: Response; ctx: ExecutionContext }> {
-  const ctx = createExecutionContext()
-  const request = new Request(`${BASE}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  const response = await worker.fetch(request, { ...env, ...settings }, ctx)
-  return { response, ctx }
-}
+const chatWith = (settings: Record<string, string>, body: object) => chatWithSettings(tenant.key, settings, body)
 
 describe('streaming relay', () => {
   it('relays chunks as OpenAI chunks, then a usage chunk with cost, then [DONE]', async () => {

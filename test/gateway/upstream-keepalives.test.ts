@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { env } from 'cloudflare:workers'
+import { waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import worker from '../../src/index'
 import { ALPHA, BETA } from '../support/catalog'
-import { BASE, chat, readSse, setUpGateway } from '../support/gateway'
+import { chat, chatWithSettings, readSse, setUpGateway } from '../support/gateway'
 import { anthropicEvent, anthropicTextEvents, fakeUpstreams, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 /**
@@ -16,14 +14,9 @@ import { anthropicEvent, anthropicTextEvents, fakeUpstreams, openaiStreamEvents,
 const tenant = setUpGateway()
 const ask = { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }], provider: { only: ['alpha'] } }
 
+/** The answer, once the request's work after it is done too. */
 async function chatWith(settings: Record<string, string>, body: object): Promise<Response> {
-  const ctx = createExecutionContext()
-  const request = new Request(`${BASE}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  const response = await worker.fetch(request, { ...env, ...settings }, ctx)
+  const { response, ctx } = await chatWithSettings(tenant.key, settings, body)
   await response.clone().text()
   await waitOnExecutionContext(ctx)
   return response

@@ -1,10 +1,11 @@
-import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
+import { createExecutionContext, evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { afterEach, beforeAll, expect, vi } from 'vitest'
 import { HEALTH_KV_KEY, healthObject } from '../../src/health/health-do'
 import { forgetLocalHealth } from '../../src/health/local'
 import { dropQueuedReports } from '../../src/health/report'
 import { forgetPublishedHealth } from '../../src/health/snapshot'
+import worker from '../../src/index'
 import { testCatalog } from './catalog'
 
 /** Talking to the gateway through its front door, as a client would. */
@@ -41,6 +42,17 @@ export function chat(key: string, body: object, path = '/v1/chat/completions', h
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   })
+}
+
+/** A chat completion straight to the Worker with settings overridden (timeouts, keep-alive interval); its context, to wait on. */
+export async function chatWithSettings(key: string, settings: Record<string, string>, body: object): Promise<{ response: Response; ctx: ExecutionContext }> {
+  const ctx = createExecutionContext()
+  const request = new Request(`${BASE}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  return { response: await worker.fetch(request, { ...env, ...settings }, ctx), ctx }
 }
 
 /** A generation's record as GET /v1/generation gives it (`undefined` until its settlement lands). */
