@@ -149,18 +149,19 @@ dashboard.post('/keys', signedIn, async (c) => {
   const now = c.get('clock')()
   const form = await formOf(c)
   const formId = FormId.safeParse(form.form_id)
+  /** The page showing the new key. */
   const create = async () => {
     const { key, record } = await createKey(c.env, keyInputFromForm(form), now)
-    return { page: createdKeyPage(key, keyView(record, emptyLedger(now), now)) }
+    return createdKeyPage(key, keyView(record, emptyLedger(now), now))
   }
-  if (!formId.success) return c.html((await create()).page, 201)
+  if (!formId.success) return c.html(await create(), 201)
   const id = formId.data
   if (inFlight.has(id)) return c.html(alreadyCreatedPage(), 409)
   inFlight.add(id)
   try {
     const mark = SUBMITTED_PREFIX + id
     if ((await c.env.KV.get(mark)) !== null) return c.html(alreadyCreatedPage(), 409)
-    const { page } = await create()
+    const page = await create()
     await c.env.KV.put(mark, '', { expirationTtl: SUBMISSION_TTL_S }).catch((error: unknown) => {
       console.error('dashboard form mark not written', error instanceof Error ? error.message : String(error))
     })

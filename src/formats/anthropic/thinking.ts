@@ -146,10 +146,11 @@ function setThinking(body: Body, reasoning: ReasoningRequest, options: ThinkingO
     delete body.top_p
   } else {
     // With interleaved thinking a client's own budget may exceed max_tokens (Anthropic's docs): both go as sent.
-    const asSent = options.interleaved === true && reasoning.budget !== null && reasoning.budget >= MIN_BUDGET
-    const planned = asSent
-      ? { budget: Math.min(MAX_BUDGET, reasoning.budget ?? MIN_BUDGET), maxTokens: options.maxTokens }
-      : budgetFor(reasoning, options.maxTokens, reasoning.withinMax ? options.maxTokens : Math.max(options.maxTokensCap, options.maxTokens))
+    const { budget } = reasoning
+    const planned =
+      options.interleaved === true && budget !== null && budget >= MIN_BUDGET
+        ? { budget: Math.min(MAX_BUDGET, budget), maxTokens: options.maxTokens }
+        : budgetFor(reasoning, options.maxTokens, reasoning.withinMax ? options.maxTokens : Math.max(options.maxTokensCap, options.maxTokens))
     if (!planned) return
     body.max_tokens = planned.maxTokens
     body.thinking = { type: 'enabled', budget_tokens: planned.budget, ...display }
