@@ -19,7 +19,6 @@ export type KeyMoney = ReturnType<typeof keyMoney>
 
 /** A key as the API shows it (OpenRouter's Key object): record, policy and usage in USD. */
 export function keyView(record: KeyRecord, ledger: Ledger, now: number) {
-  const current = rollPeriods(ledger, now)
   const money = keyMoney(record, ledger, now)
   return {
     hash: record.hash,
@@ -35,7 +34,7 @@ export function keyView(record: KeyRecord, ledger: Ledger, now: number) {
     usage_monthly: nanoToUsd(money.monthly),
     /** Money held for requests still running (counted against limit_remaining). */
     reserved: nanoToUsd(money.reserved),
-    requests_in_flight: current.inFlight,
+    requests_in_flight: ledger.inFlight,
     // OpenRouter's Key has these too; here there is no BYOK usage and one workspace.
     byok_usage: 0,
     byok_usage_daily: 0,
