@@ -31,7 +31,23 @@ export interface GatewayProcess {
   stop(): Promise<void>
 }
 
+/**
+ * A port found free can be taken by another process (a parallel test file's workerd) before
+ * wrangler binds it; such a start is tried again on a fresh port.
+ */
+const PORT_ATTEMPTS = 5
+
 export async function startGateway(vars: Record<string, string>, readyTimeoutMs = 90_000): Promise<GatewayProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnFreePort(vars, readyTimeoutMs)
+    if ('url' in started) return started
+    if (!started.portTaken || attempt === PORT_ATTEMPTS) throw new Error(`wrangler dev did not become ready:\n${started.output.slice(-4000)}`)
+  }
+}
+
+type StartFailure = { portTaken: boolean; output: string }
+
+async function startOnFreePort(vars: Record<string, string>, readyTimeoutMs: number): Promise<GatewayProcess | StartFailure> {
   const port = await freePort()
   const state = mkdtempSync(join(tmpdir(), 'meridian-state-'))
   const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js')
@@ -52,13 +68,14 @@ export async function startGateway(vars: Record<string, string>, readyTimeoutMs 
   }
   const deadline = Date.now() + readyTimeoutMs
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false)
+    if (child.exitCode !== null || output.includes('Address already in use')) break
+    // Only this wrangler's "Ready on" proves the port is its own, not another process's.
+    const ok = output.includes(`Ready on ${url}`) && (await fetch(`${url}/health`).then((r) => r.ok, () => false))
     if (ok) return { url, stop }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   await stop()
-  throw new Error(`wrangler dev did not become ready:\n${output.slice(-4000)}`)
+  return { portTaken: output.includes('Address already in use'), output }
 }
 
 async function kill(child: ChildProcess): Promise<void> {
