@@ -12,7 +12,9 @@ import type { UsageReport } from '../formats/openai/render'
  * cumulative usage): its completion tokens are raised to the estimate of what was relayed. The
  * cost never passes `capNano`, what admission reserved for the request (Admitted.costCapNano):
  * the tokens are reported as the upstream counted them, but a key is never charged past the limit
- * its admission checked.
+ * its admission checked. A count of zero where there was something to count (a prompt, output that
+ * was relayed) is no count: some upstreams send zeroes when they do not count, and what the
+ * provider billed is charged, estimated, never nothing.
  */
 
 export type Report = UsageReport & { estimated: boolean }
@@ -28,10 +30,12 @@ export function usageReport(
     const estimate = { promptTokens: estimatePromptTokens(fallback.request), completionTokens: generated, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
     return reportOf(estimate, endpoint, capNano, true)
   }
-  if (fallback.unfinished && generated > reported.completionTokens) {
-    return reportOf({ ...reported, completionTokens: generated }, endpoint, capNano, true)
-  }
-  return reportOf(reported, endpoint, capNano, false)
+  const noPrompt = reported.promptTokens === 0
+  const shortOutput = (fallback.unfinished || reported.completionTokens === 0) && generated > reported.completionTokens
+  if (!noPrompt && !shortOutput) return reportOf(reported, endpoint, capNano, false)
+  const promptTokens = noPrompt ? estimatePromptTokens(fallback.request) : reported.promptTokens
+  const completionTokens = shortOutput ? generated : reported.completionTokens
+  return reportOf({ ...reported, promptTokens, completionTokens }, endpoint, capNano, true)
 }
 
 export function reportOf(usage: TokenUsage, endpoint: Endpoint, capNano: number, estimated: boolean): Report {
