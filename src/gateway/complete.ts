@@ -5,7 +5,7 @@ import type { ResponseMeta } from '../formats/openai/render'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { tryEndpoints, type AttemptResult } from './attempts'
 import { failedOutcome, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
-import { badResponse, failureFromResponse, failureFromThrow, failureInBody, type Failure } from './failures'
+import { badResponse, errorFinish, failureFromResponse, failureFromThrow, failureInBody, type Failure } from './failures'
 import { servedHeaders, unservedAnswer, type GenerationIdentity } from './identity'
 import { mayOutlastReservation } from './renewal'
 import { routeDebug } from './trace'
@@ -32,16 +32,17 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     request: ctx.request,
     completionCharacters: completionCharacters(completion),
   })
+  const failed = completion.finishReason === 'error' && ctx.renderer.errorFinishFails ? errorFinish(endpoint, completion.nativeFinishReason) : null
   const outcome: RequestOutcome = {
     endpoint,
     report,
-    status: 'success',
-    httpStatus: 200,
+    status: failed ? 'error' : 'success',
+    httpStatus: failed?.status ?? 200,
     finishReason: completion.finishReason,
     nativeFinishReason: completion.nativeFinishReason,
     attempts,
     ttfbMs: ctx.clock() - ctx.startedAt,
-    error: null,
+    error: failed?.message ?? null,
   }
   const at = ctx.clock()
   // Settlement first: nothing may keep it from running.
@@ -49,6 +50,11 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
     ctx.finish(outcome, at)
     observeSuccess(ctx, outcome, attempts, at)
   })
+  if (failed) {
+    const answer = ctx.renderer.error(failed)
+    for (const [name, value] of Object.entries(servedHeaders(identity, endpoint, attempts))) answer.headers.set(name, value)
+    return answer
+  }
   return Response.json(
     { ...(await ctx.renderer.json(meta, completion, report, ctx.request)), ...routeDebug(ctx, attempts) },
     { headers: servedHeaders(identity, endpoint, attempts) },

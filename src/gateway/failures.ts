@@ -304,3 +304,9 @@ const Overloaded = z.union([
 export function upstreamErrorType(status: number | null, raw: unknown): 'provider_overloaded' | 'provider_unavailable' {
   return status === 529 || Overloaded.safeParse(raw).success ? 'provider_overloaded' : 'provider_unavailable'
 }
+
+/** An answer its provider ended with an error (`finish_reason: "error"`), for a format that has no word for it. */
+export function errorFinish(endpoint: Endpoint, native: string | null): GatewayError {
+  const reason = native && native !== 'error' ? ` (${native})` : ''
+  return new GatewayError(502, 'provider_unavailable', `The provider ended its answer with an error${reason}`, { provider_name: endpoint.provider.name, raw: native })
+}

@@ -6,7 +6,7 @@ import { endExploring, type AttemptRecord, type Outcome, type Served } from './a
 import { CLIENT_DISCONNECTED, observeSuccess, type ExecutionContext, type RequestOutcome } from './context'
 import { isComment, isDoneSentinel, type MessageReader } from '../formats/sse'
 import { idleWatchdog } from './deadline'
-import { forClient, providerSecrets, streamErrorKind, upstreamErrorType } from './failures'
+import { errorFinish, forClient, providerSecrets, streamErrorKind, upstreamErrorType } from './failures'
 import type { GenerationIdentity } from './identity'
 import { routeDebug } from './trace'
 import { outputBound } from './accounting'
@@ -278,17 +278,18 @@ export async function relay(
     // After the finish, usage is the final count, also when the client has gone (it was read on for).
     unfinished: state.failure !== null || !state.finished,
   })
+  const failedFinish = !state.failure && state.finished && finishEvent.finishReason === 'error' && ctx.renderer.errorFinishFails ? errorFinish(endpoint, finishEvent.nativeFinishReason) : null
   const outcome: RequestOutcome = {
     endpoint,
     report,
-    status: sink.gone ? 'cancelled' : state.failure ? 'error' : 'success',
+    status: sink.gone ? 'cancelled' : state.failure || failedFinish ? 'error' : 'success',
     httpStatus: 200,
     finishReason: state.failure ? 'error' : finishEvent.finishReason,
     nativeFinishReason: finishEvent.nativeFinishReason,
     // The serving attempt that failed after its first token is no success (a client's hang-up is not its failure).
     attempts: state.failure && !sink.gone ? failedLast(opened.attempts, stalled ? 'timeout' : 'upstream_error') : opened.attempts,
     ttfbMs: state.firstByteAt === null ? null : state.firstByteAt - ctx.startedAt,
-    error: sink.gone ? CLIENT_DISCONNECTED : (state.failure?.message ?? null),
+    error: sink.gone ? CLIENT_DISCONNECTED : ((state.failure ?? failedFinish)?.message ?? null),
   }
   const { failure, failureKind } = state
   const gone = sink.gone
@@ -311,7 +312,8 @@ export async function relay(
     }
   })
   if (sink.gone) return
-  if (state.failure) await sink.sendAll(writer.error(state.failure))
+  const failedWith = state.failure ?? failedFinish
+  if (failedWith) await sink.sendAll(writer.error(failedWith))
   await sink.sendAll(await writer.end(report, routeDebug(ctx, opened.attempts)))
   await sink.close()
 }

@@ -33,6 +33,12 @@ export interface Renderer {
   error(error: GatewayError): Response
   /** Sent while the gateway has committed to 200 and is still waiting for an upstream. */
   keepAlive: Uint8Array
+  /**
+   * A format with no word for an answer its provider ended with an error (`finish_reason:
+   * "error"`; Anthropic's has none) answers it as an error, which its clients retry: JSON with
+   * `error`'s status, and a stream's writer with its error event. Its tokens are charged all the same.
+   */
+  errorFinishFails?: true
 }
 
 /** The canonical events a writer renders; usage and upstream errors are collected by the relay. */

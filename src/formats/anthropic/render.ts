@@ -23,6 +23,7 @@ const STOP_REASONS: Record<FinishReason, string> = {
   length: 'max_tokens',
   tool_calls: 'tool_use',
   content_filter: 'refusal',
+  // Not rendered: an error finish is answered as an error (Renderer.errorFinishFails).
   error: 'end_turn',
 }
 const ANTHROPIC_STOP_REASONS = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded'])
@@ -323,4 +324,5 @@ export const anthropicRenderer: Renderer = {
   stream: createMessageStream,
   error: (error) => Response.json(anthropicErrorBody(error), { status: anthropicStatus(error), headers: error.headers }),
   keepAlive: sseEvent('ping', { type: 'ping' }),
+  errorFinishFails: true,
 }
