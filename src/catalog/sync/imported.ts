@@ -23,10 +23,21 @@ export interface ImportedEntry {
   endpoint: EndpointSpec
 }
 
+/** Where a source entry would be served: its provider and the model id it names there. */
+export interface EntryAt {
+  provider: string
+  upstreamModel: string
+}
+
 export interface ImportResult {
   providers: ImportedProvider[]
   models: ModelSpec[]
   skipped: Skip[]
+  /**
+   * Entries the source lists but that were skipped for a fault of their own (a price that cannot
+   * be held, a field out of range): still offered, so an endpoint the catalog has for one stays.
+   */
+  unusable?: EntryAt[]
 }
 
 /**
@@ -36,9 +47,10 @@ export interface ImportResult {
  * that cannot read it. An entry that shares no modality with the others, or a second endpoint at
  * the same provider, is skipped, as is an entry the catalog's schema refuses.
  */
-export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; skipped: Skip[] } {
+export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; skipped: Skip[]; unusable: EntryAt[] } {
   const models = new Map<string, ModelSpec>()
   const skipped: Skip[] = []
+  const unusable: EntryAt[] = []
   for (const entry of entries) {
     if (!ModelSchema.shape.id.safeParse(entry.modelId).success) {
       skipped.push({ id: entry.sourceId, reason: `"${entry.modelId}" is not a catalog model id (author/slug); give it an alias` })
@@ -49,6 +61,7 @@ export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; s
     if (!checked.success) {
       const problems = checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
       skipped.push({ id: entry.sourceId, reason: `not a valid catalog entry (${problems})` })
+      unusable.push(entry.endpoint)
       continue
     }
     const model = models.get(entry.modelId)
@@ -71,7 +84,7 @@ export function groupByModel(entries: ImportedEntry[]): { models: ModelSpec[]; s
     model.contextLength = Math.max(model.contextLength, entry.model.contextLength)
     model.endpoints.push(entry.endpoint)
   }
-  return { models: [...models.values()], skipped }
+  return { models: [...models.values()], skipped, unusable }
 }
 
 /** Keeps the modalities the catalog knows (e.g. drops "video" output), in the source's order. */

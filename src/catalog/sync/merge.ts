@@ -1,7 +1,7 @@
 import { withoutRemoved } from '../pool'
 import { ProviderSchema, type CatalogDocument, type ModelSpec, type ProviderSpec } from '../schema'
 import { validateCatalog } from '../store'
-import type { ImportedProvider, ImportResult, Skip } from './imported'
+import type { EntryAt, ImportedProvider, ImportResult, Skip } from './imported'
 import type { ProviderOptions } from './options'
 
 /**
@@ -13,9 +13,12 @@ import type { ProviderOptions } from './options'
  * - A sync owns the endpoints of the providers it imports: every existing endpoint at one of them
  *   is replaced by the imported ones, so a model the source stopped listing loses that endpoint
  *   (and disappears when it had no other). Endpoints at other providers are never touched, nor
- *   at a provider the source lists no usable model for (that is a broken source, not an empty one).
- * - Imported endpoints join an existing model of the same id after the operator's own endpoints,
- *   keeping the operator's name, description, context and modalities; other models are added.
+ *   at a provider the source lists no usable model for (that is a broken source, not an empty one),
+ *   nor one whose entry the source still lists but was skipped for a fault of its own.
+ * - Imported endpoints join an existing model of the same id after its other endpoints, keeping
+ *   its name, description, context and modalities, when they serve every modality it claims (else
+ *   they are skipped). A model only the sync's endpoints serve is the source's, updated whole.
+ *   Other models are added.
  * - The result is validated whole (`validateCatalog`): an invalid merge throws and stores nothing.
  */
 
@@ -55,20 +58,34 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
     else skipped.push({ id, reason: 'the source lists no usable model at this provider; its endpoints are kept as they were' })
   }
 
-  const incoming = imported.models.flatMap((model): ModelSpec[] => {
-    const endpoints = model.endpoints.filter((endpoint) => synced.has(endpoint.provider))
-    return endpoints.length > 0 ? [{ ...model, endpoints }] : []
-  })
-  const byId = new Map(incoming.map((model) => [model.id, model]))
+  const arriving = new Map(
+    imported.models.flatMap((model): [string, ModelSpec][] => {
+      const endpoints = model.endpoints.filter((endpoint) => synced.has(endpoint.provider))
+      return endpoints.length > 0 ? [[model.id, { ...model, endpoints }]] : []
+    }),
+  )
+  const offered = new Set((imported.unusable ?? []).map(placeOf))
+  const incoming: ModelSpec[] = []
   const kept = current.models.flatMap((model): ModelSpec[] => {
-    const endpoints = [
-      ...model.endpoints.filter((endpoint) => !synced.has(endpoint.provider)),
-      ...(byId.get(model.id)?.endpoints ?? []),
-    ]
-    return endpoints.length > 0 ? [{ ...model, endpoints }] : []
+    const update = arriving.get(model.id)
+    arriving.delete(model.id)
+    // Endpoints the sync does not own, and its own whose entry the source offers but was skipped.
+    const own = model.endpoints.filter(
+      (endpoint) => !synced.has(endpoint.provider) || (offered.has(placeOf(endpoint)) && !update?.endpoints.some((e) => e.provider === endpoint.provider)),
+    )
+    if (!update) return own.length > 0 ? [{ ...model, endpoints: own }] : []
+    incoming.push(update)
+    // A model the sync alone serves is the source's: its name, context and modalities follow it.
+    if (own.length === 0) return [update]
+    const lacking = [...model.modalities.input.filter((m) => !update.modalities.input.includes(m)), ...model.modalities.output.filter((m) => !update.modalities.output.includes(m))]
+    if (lacking.length === 0) return [{ ...model, endpoints: [...own, ...update.endpoints] }]
+    // Routing reads a model's modalities for all its endpoints: one that cannot read an image would be sent one.
+    incoming.pop()
+    skipped.push({ id: model.id, reason: `the source's endpoints do not serve ${lacking.join(', ')}, which the catalog's model does: not joined` })
+    return [{ ...model, endpoints: own }]
   })
-  const existing = new Set(current.models.map((model) => model.id))
-  const models = [...kept, ...incoming.filter((model) => !existing.has(model.id))]
+  incoming.push(...arriving.values())
+  const models = [...kept, ...arriving.values()]
   const { auto, ...rest } = current
   const document = validateCatalog({
     ...rest,
@@ -94,6 +111,8 @@ export function mergeCatalog(current: CatalogDocument, imported: ImportResult, o
 
 /** Source fields, overridden by the operator's options; data collection is "allow" unless the
  *  operator says otherwise, so a `data_collection: "deny"` request never trusts an unchecked claim. */
+const placeOf = ({ provider, upstreamModel }: EntryAt): string => `${provider}\n${upstreamModel}`
+
 function defineProvider(provider: ImportedProvider, options: ProviderOptions = {}): ProviderSpec | Skip {
   const { id: _catalogId, preset: chosen, ...fields } = options
   // The source's preset goes with the source's format: an operator who names another format, or

@@ -2,7 +2,7 @@ import * as z from 'zod'
 import { invalidInput } from '../../errors'
 import type { PresetId } from '../../providers/presets'
 import { InputModality, OutputModality, type WireFormat } from '../schema'
-import { groupByModel, knownModalities, type ImportedEntry, type ImportedProvider, type ImportResult, type Skip } from './imported'
+import { groupByModel, knownModalities, type EntryAt, type ImportedEntry, type ImportedProvider, type ImportResult, type Skip } from './imported'
 import { exactPricing } from './prices'
 
 /**
@@ -73,6 +73,7 @@ export function importModelsDev(document: unknown, options: ModelsDevImport): Im
   const providers: ImportedProvider[] = []
   const entries: ImportedEntry[] = []
   const skipped: Skip[] = []
+  const unusable: EntryAt[] = []
   for (const selected of options.providers) {
     const raw = parsed.data[selected.source]
     if (raw === undefined) {
@@ -88,12 +89,16 @@ export function importModelsDev(document: unknown, options: ModelsDevImport): Im
       const sourceId = `${selected.source}/${key}`
       const model = Model.safeParse(rawModel)
       const entry = model.success ? toEntry(model.data, sourceId, selected.id, options.aliases) : invalidInput('entry', model.error.issues).message
-      if (typeof entry === 'string') skipped.push({ id: sourceId, reason: entry })
-      else entries.push(entry)
+      if (typeof entry !== 'string') {
+        entries.push(entry)
+        continue
+      }
+      skipped.push({ id: sourceId, reason: entry })
+      unusable.push({ provider: selected.id, upstreamModel: model.success ? model.data.id : key })
     }
   }
   const grouped = groupByModel(entries)
-  return { providers, models: grouped.models, skipped: [...skipped, ...grouped.skipped] }
+  return { providers, models: grouped.models, skipped: [...skipped, ...grouped.skipped], unusable: [...unusable, ...grouped.unusable] }
 }
 
 /**

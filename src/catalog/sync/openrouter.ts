@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { invalidInput } from '../../errors'
 import { InputModality, OutputModality } from '../schema'
-import { groupByModel, knownModalities, type ImportedEntry, type ImportedProvider, type ImportResult } from './imported'
+import { groupByModel, knownModalities, type EntryAt, type ImportedEntry, type ImportedProvider, type ImportResult } from './imported'
 import { exactPricing } from './prices'
 
 /**
@@ -52,23 +52,25 @@ export function importOpenRouter(document: unknown, options: OpenRouterImport): 
   const parsed = Document.safeParse(document)
   if (!parsed.success) throw invalidInput('source document', parsed.error.issues)
   const skipped: ImportResult['skipped'] = []
+  const unusable: EntryAt[] = []
   const entries: ImportedEntry[] = []
   parsed.data.data.forEach((raw, i) => {
     const model = Model.safeParse(raw)
-    const id = idOf(raw) ?? `data[${i}]`
-    if (!model.success) {
-      skipped.push({ id, reason: invalidInput('entry', model.error.issues).message })
+    const named = idOf(raw)
+    const entry = model.success ? toEntry(model.data, options) : invalidInput('entry', model.error.issues).message
+    if (typeof entry !== 'string') {
+      entries.push(entry)
       return
     }
-    const entry = toEntry(model.data, options)
-    if (typeof entry === 'string') skipped.push({ id, reason: entry })
-    else entries.push(entry)
+    skipped.push({ id: named ?? `data[${i}]`, reason: entry })
+    if (named) unusable.push({ provider: options.provider, upstreamModel: named })
   })
   const grouped = groupByModel(entries)
   return {
     providers: [{ id: options.provider, known: OPENROUTER_PROVIDER }],
     models: grouped.models,
     skipped: [...skipped, ...grouped.skipped],
+    unusable: [...unusable, ...grouped.unusable],
   }
 }
 

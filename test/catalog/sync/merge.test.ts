@@ -18,6 +18,9 @@ const model = (id: string, provider: string, upstreamModel: string): ModelSpec =
   endpoints: [{ provider, upstreamModel, pricing: { prompt: '0.0000001', completion: '0.0000002' }, contextLength: 32000, maxCompletionTokens: 8192, supportedParameters: [], quantization: 'unknown' }],
 })
 
+/** test/chat as the source lists it: like the catalog's, it reads images, so it joins the model. */
+const seeing = (id: string, provider: string, upstreamModel: string): ModelSpec => ({ ...model(id, provider, upstreamModel), modalities: { input: ['text', 'image'], output: ['text'] } })
+
 const importing = (providers: ImportResult['providers'], models: ModelSpec[]): ImportResult => ({ providers, models, skipped: [] })
 const endpointsOf = (document: { models: ModelSpec[] }, id: string) =>
   document.models.find((m) => m.id === id)?.endpoints.map((e) => `${e.provider}:${e.upstreamModel}`)
@@ -26,7 +29,7 @@ describe('mergeCatalog', () => {
   it("uses the operator's provider as it is, whatever the source and options say", () => {
     const merged = mergeCatalog(
       current,
-      importing([{ id: 'alpha', known: { name: 'Alpha from source', baseUrl: 'https://elsewhere.example/v1', format: 'anthropic' } }], [model('test/chat', 'alpha', 'alpha-chat-v2')]),
+      importing([{ id: 'alpha', known: { name: 'Alpha from source', baseUrl: 'https://elsewhere.example/v1', format: 'anthropic' } }], [seeing('test/chat', 'alpha', 'alpha-chat-v2')]),
       { alpha: { region: TOKYO, dataCollection: 'allow', apiKeyEnv: 'OTHER_KEY' } },
     )
     expect(merged.document.providers).toEqual(current.providers)
@@ -34,7 +37,7 @@ describe('mergeCatalog', () => {
   })
 
   it("replaces the synced provider's endpoints and leaves every other endpoint alone", () => {
-    const merged = mergeCatalog(current, importing([{ id: 'gamma', known: {} }], [model('test/chat', 'gamma', 'gamma-chat-v2'), model('new/model', 'gamma', 'new-model')]))
+    const merged = mergeCatalog(current, importing([{ id: 'gamma', known: {} }], [seeing('test/chat', 'gamma', 'gamma-chat-v2'), model('new/model', 'gamma', 'new-model')]))
     // the operator's own endpoints first, the synced one after
     expect(endpointsOf(merged.document, 'test/chat')).toEqual(['alpha:alpha-chat', 'beta:claude-test', 'gamma:gamma-chat-v2'])
     expect(endpointsOf(merged.document, 'test/claude')).toEqual(['beta:claude-test'])
