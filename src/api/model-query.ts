@@ -1,5 +1,7 @@
+import { parseUsd } from '../catalog/pricing'
 import type { CatalogModel, Endpoint } from '../catalog/snapshot'
 import { GatewayError } from '../errors'
+import { supports } from '../routing/filters'
 
 /**
  * OpenRouter's GET /models query, as data: which models a list shows and in what order. Pure: the
@@ -21,7 +23,17 @@ export interface ModelQuery {
   providers: string[]
   /** The least context window, in tokens. */
   minContext: number
+  /** Bounds on the model's prompt and completion prices (its first listed endpoint's), in pico-USD per million tokens. */
+  prompt: PriceRange
+  completion: PriceRange
+  /** Only models with an endpoint at a provider that keeps no data (`zdr=true`), as routing's `provider.zdr`. */
+  zeroRetention: boolean
   sort: ModelSort
+}
+
+export interface PriceRange {
+  min: bigint | null
+  max: bigint | null
 }
 
 /**
@@ -43,14 +55,26 @@ export function modelQuery(query: (name: string) => string[] | undefined): Model
   if (context !== undefined && !/^\d{1,9}$/.test(context)) {
     throw new GatewayError(400, 'invalid_request', `context: must be a whole number of tokens, not "${context.slice(0, 40)}"`)
   }
+  /** A price in USD per million tokens, as OpenRouter's `min_price` and the like take it. */
+  const price = (name: string): bigint | null => {
+    const value = one(name)
+    if (value === undefined) return null
+    if (!/^\d{1,9}(\.\d{1,12})?$/.test(value)) throw new GatewayError(400, 'invalid_request', `${name}: must be a price in USD per million tokens, not "${value.slice(0, 40)}"`)
+    return parseUsd(value)
+  }
+  const output = listQuery(query('output_modalities'))
   return {
-    output: listQuery(query('output_modalities') ?? ['text']),
+    // An empty parameter asks nothing: the default, text.
+    output: output.length > 0 ? output : ['text'],
     input: listQuery(query('input_modalities')),
     parameters: listQuery(query('supported_parameters')),
     words: (one('q') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
     authors: listQuery(query('model_authors')).map((author) => author.toLowerCase()),
     providers: listQuery(query('providers')).map((provider) => provider.toLowerCase()),
     minContext: context === undefined ? 0 : Number(context),
+    prompt: { min: price('min_price'), max: price('max_price') },
+    completion: { min: price('min_output_price'), max: price('max_output_price') },
+    zeroRetention: one('zdr') === 'true',
     sort: sortOf(one('sort')),
   }
 }
@@ -65,12 +89,21 @@ export function keeps(query: ModelQuery, { spec }: CatalogModel, endpoints: read
   return (
     (query.output.includes('all') || spec.modalities.output.some((modality) => query.output.includes(modality))) &&
     query.input.every((wanted) => spec.modalities.input.some((modality) => modality === wanted)) &&
-    endpoints.some((endpoint) => query.parameters.every((parameter) => endpoint.spec.supportedParameters.includes(parameter))) &&
+    endpoints.some((endpoint) => query.parameters.every((parameter) => supports(endpoint, parameter))) &&
     query.words.every((word) => text.includes(word)) &&
     (query.authors.length === 0 || query.authors.includes(spec.id.slice(0, spec.id.indexOf('/')))) &&
     (query.providers.length === 0 || endpoints.some((endpoint) => query.providers.includes(endpoint.provider.id))) &&
-    Math.max(...endpoints.map((endpoint) => endpoint.contextLength)) >= query.minContext
+    Math.max(...endpoints.map((endpoint) => endpoint.contextLength)) >= query.minContext &&
+    within(query.prompt, endpoints[0]!.prices.prompt) &&
+    within(query.completion, endpoints[0]!.prices.completion) &&
+    (!query.zeroRetention || endpoints.some((endpoint) => endpoint.provider.dataCollection === 'deny'))
   )
+}
+
+/** Whether a price per token (pico-USD) is within a range given per million tokens. */
+function within(range: PriceRange, perToken: bigint): boolean {
+  const perMillion = perToken * 1_000_000n
+  return (range.min === null || perMillion >= range.min) && (range.max === null || perMillion <= range.max)
 }
 
 /** A listed model: the catalog's, with the endpoints it is shown with (the first one's prices are the model's). */
@@ -88,7 +121,8 @@ export function sortModels<T extends Listed>(query: ModelQuery, listed: T[]): T[
 function comparator(sort: ModelSort): ((a: Listed, b: Listed) => number) | null {
   const price = (entry: Listed) => entry.endpoints[0]!.prices
   const window = (entry: Listed) => Math.max(...entry.endpoints.map((endpoint) => endpoint.contextLength))
-  const byPrice = (a: Listed, b: Listed) => compareBig(price(a).prompt, price(b).prompt) || compareBig(price(a).completion, price(b).completion)
+  // By the average of the prompt and completion prices, as OpenRouter's SDK documents these orders.
+  const byPrice = (a: Listed, b: Listed) => compareBig(price(a).prompt + price(a).completion, price(b).prompt + price(b).completion)
   switch (sort) {
     case 'newest':
       return (a, b) => b.model.spec.created - a.model.spec.created

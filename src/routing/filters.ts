@@ -249,7 +249,7 @@ export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest):
  * schema itself (a forced tool for Anthropic, and for Claude and Nova on Bedrock; Gemini's
  * `responseJsonSchema`), whatever a synced or hand-written entry lists.
  */
-function supports(endpoint: Endpoint, parameter: string): boolean {
+export function supports(endpoint: Endpoint, parameter: string): boolean {
   const listed = endpoint.spec.supportedParameters
   if (listed.includes(parameter)) return true
   return parameter === 'structured_outputs' && listed.includes('response_format') && enforcesSchemas(endpoint)
