@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { anthropicErrorStatus } from '../anthropic/response'
 import { BilledTokenCount, type Completion, type Delta, hiddenField, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
@@ -200,7 +201,8 @@ export function fromOpenAIChunk(body: unknown): StreamEvent[] {
   // OpenRouter's shape puts it in the choice too, for a provider that failed mid-stream.
   const failed = chunk.error || chunk.choices?.[0]?.error
   if (failed) {
-    const status = statusOfErrorCode(failed.code)
+    // As in a body (gateway/failures.ts failureInBody): a code that is a status, else the error's type.
+    const status = statusOfErrorCode(failed.code) ?? anthropicErrorStatus({ error: failed })
     return [{ type: 'error', message: failed.message ?? 'Upstream stream error', raw: failed, ...(status ? { status } : {}) }]
   }
   const events: StreamEvent[] = []
