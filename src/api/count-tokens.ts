@@ -51,7 +51,7 @@ export async function countTokens(c: Context<AppEnv>, asked: ChatRequest): Promi
     // A count renews and probes nothing (routeOf marks nothing), so it ends no other request's probe.
     { env, config, clock, plan, startedAt: now, observe: () => {}, clientGone: c.req.raw.signal, explores: null },
     (endpoint, apiKey) => prepareCountTokens(request, endpoint, apiKey, betas),
-    (call) => fetchJson(call, (body) => call.decode(body), config),
+    (call) => fetchJson(call, (body) => call.decode(body), { config, clock }),
   )
   if (served.ok) return Response.json({ input_tokens: served.value.input_tokens }, { headers: servedHeaders(null, served.endpoint, served.attempts) })
   // Anthropic-compatible providers may lack the route: when none has it, the client counts locally.

@@ -27,9 +27,12 @@ export interface AttemptRecord {
   outcome: Outcome
   status: number | null
   latencyMs: number
+  /** Time to the upstream's response headers, where the attempt ran on past them (a JSON answer is read whole); health's time to first byte. */
+  firstByteMs?: number
 }
 
-export type AttemptResult<T> = { ok: true; value: T } | { ok: false; failure: Failure }
+/** `headersAt`: when the upstream's headers came (a JSON answer, read whole after them). */
+export type AttemptResult<T> = { ok: true; value: T; headersAt?: number } | { ok: false; failure: Failure }
 
 export interface Served<T, Call = UpstreamCall> {
   ok: true
@@ -100,6 +103,7 @@ export async function tryPrepared<T, Call>(
       outcome: result.ok ? 'success' : result.failure.cutShort && ctx.clientGone.aborted ? 'cancelled' : result.failure.outcome,
       status: result.ok ? 200 : result.failure.status,
       latencyMs: ended - started,
+      ...(result.ok && result.headersAt !== undefined ? { firstByteMs: result.headersAt - started } : {}),
     })
     if (result.ok) return { ok: true, value: result.value.value, call: result.value.call, endpoint, attempts }
     // An attempt a hang-up cut short (a stream not yet open) says nothing of the provider's health;
@@ -179,5 +183,5 @@ async function prepareThenAttempt<T, Call>(
     return { ok: false, failure: { outcome: 'upstream_error', status: null, message, raw: null, retryAfter: null } }
   }
   const result = await attempt(call, endpoint)
-  return result.ok ? { ok: true, value: { value: result.value, call } } : result
+  return result.ok ? { ...result, value: { value: result.value, call } } : result
 }

@@ -13,7 +13,7 @@ import { usageReport } from './usage'
 
 /** A non-streaming request: the whole upstream answer is read (and checked) before replying. */
 export async function complete(ctx: ExecutionContext, identity: GenerationIdentity): Promise<Response> {
-  const serving = tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx.config))
+  const serving = tryEndpoints(ctx, (call) => fetchJson(call, (body) => call.decodeCompletion(body), ctx))
   if (mayOutlastReservation(ctx.config)) ctx.keepReserved(serving)
   const served = await serving
   if (!served.ok) {
@@ -72,12 +72,12 @@ export async function complete(ctx: ExecutionContext, identity: GenerationIdenti
 export async function fetchJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage' | 'providerFault'>,
   decode: (body: unknown) => T,
-  config: Pick<Config, 'TIMEOUT_NON_STREAMING_MS' | 'MAX_UPSTREAM_BODY_BYTES'>,
+  ctx: { config: Pick<Config, 'TIMEOUT_NON_STREAMING_MS' | 'MAX_UPSTREAM_BODY_BYTES'>; clock: () => number },
   oversized: (limit: number) => Failure = (limit) => badResponse(`Upstream answered with more than ${limit} bytes`, null),
 ): Promise<AttemptResult<T>> {
-  const deadline = AbortSignal.timeout(config.TIMEOUT_NON_STREAMING_MS)
+  const deadline = AbortSignal.timeout(ctx.config.TIMEOUT_NON_STREAMING_MS)
   try {
-    return await readJson(call, decode, deadline, config.MAX_UPSTREAM_BODY_BYTES, oversized)
+    return await readJson(call, decode, { signal: deadline, maxBytes: ctx.config.MAX_UPSTREAM_BODY_BYTES, clock: ctx.clock }, oversized)
   } catch (error) {
     return { ok: false, failure: failureFromThrow(error, deadline.aborted) }
   }
@@ -86,11 +86,11 @@ export async function fetchJson<T>(
 async function readJson<T>(
   call: Pick<UpstreamCall, 'request' | 'errorMessage' | 'providerFault'>,
   decode: (body: unknown) => T,
-  signal: AbortSignal,
-  maxBytes: number,
+  { signal, maxBytes, clock }: { signal: AbortSignal; maxBytes: number; clock: () => number },
   oversized: (limit: number) => Failure,
 ): Promise<AttemptResult<T>> {
   const response = await send(call.request, signal)
+  const headersAt = clock()
   if (!response.ok) {
     const failure = await failureFromResponse(response, call)
     // An error body cut short by the deadline is a timeout, not its status's failure.
@@ -106,7 +106,7 @@ async function readJson<T>(
     return { ok: false, failure: badResponse('Upstream answered with invalid JSON', excerpt(text)) }
   }
   try {
-    return { ok: true, value: decode(json) }
+    return { ok: true, value: decode(json), headersAt }
   } catch {
     return { ok: false, failure: failureInBody(json, call, response.headers) ?? badResponse('Upstream answered with an unexpected body', excerpt(text)) }
   }

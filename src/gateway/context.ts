@@ -114,7 +114,8 @@ export function observeSuccess(
   now: number,
 ): void {
   if (!outcome.endpoint || outcome.status === 'error') return
-  const upstreamTtfbMs = attempts.at(-1)?.latencyMs ?? 0
+  const serving = attempts.at(-1)
+  const upstreamTtfbMs = serving?.firstByteMs ?? serving?.latencyMs ?? 0
   // Generation runs from the serving attempt's first byte: earlier attempts' time is not its own.
   const generatingMs = now - ctx.startedAt - attempts.reduce((sum, attempt) => sum + attempt.latencyMs, 0)
   const tokens = outcome.report?.usage.completionTokens ?? 0

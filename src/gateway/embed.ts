@@ -68,7 +68,7 @@ export async function embed(ctx: EmbedContext, identity: GenerationIdentity): Pr
   const serving = tryPrepared(
     ctx,
     (endpoint, apiKey) => prepareEmbeddings(ctx.request, endpoint, apiKey),
-    (call) => fetchJson(call, (body) => call.decode(body), ctx.config, oversizedAnswer(ctx.request)),
+    (call) => fetchJson(call, (body) => call.decode(body), ctx, oversizedAnswer(ctx.request)),
   )
   if (mayOutlastReservation(ctx.config)) ctx.keepReserved(serving)
   const served = await serving

@@ -58,7 +58,8 @@ function abortableBody(response: Response, signal: AbortSignal): Response {
       else controller.enqueue(read.value)
     },
     cancel: (reason) => reader.cancel(reason),
-  })
+    // Nothing read ahead: the handler's body is pulled only as the gateway reads it, as over a socket.
+  }, { highWaterMark: 0 })
   return new Response(body, response)
 }
 
