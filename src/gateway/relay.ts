@@ -314,7 +314,7 @@ export async function relay(
   if (sink.gone) return
   const failedWith = state.failure ?? failedFinish
   if (failedWith) await sink.sendAll(writer.error(failedWith))
-  await sink.sendAll(await writer.end(report, routeDebug(ctx, opened.attempts)))
+  await sink.sendAll(await writer.end(report, routeDebug(ctx, outcome.attempts)))
   await sink.close()
 }
 
