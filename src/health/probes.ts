@@ -2,7 +2,8 @@ import type { CatalogSnapshot, Endpoint } from '../catalog/snapshot'
 import { secretNamed, type Env } from '../env'
 import type { ChatRequest } from '../formats/openai/request'
 import { configOf } from '../config'
-import { failureFromResponse, observationKind, pauseAsked } from '../gateway/failures'
+import { readTextUpTo } from '../bounded-body'
+import { failureFromResponse, failureInBody, observationKind, type Failure } from '../gateway/failures'
 import { send, type UpstreamCall } from '../providers/adapter'
 import { adapterFor } from '../providers/index'
 import { prepareEmbeddings } from '../providers/openai-embeddings'
@@ -107,6 +108,18 @@ async function ping({ endpoint, apiKey }: Due): Promise<Pick<UpstreamCall, 'requ
   return adapterFor(endpoint.provider.format).prepare(request, endpoint, apiKey, { stream: false, betas: [] })
 }
 
+/** The most of a probe's 200 answer read for an error in it: a one-token answer is far smaller. */
+const PROBE_ANSWER_BYTES = 64 * 1024
+
+async function failureInAnswer(response: Response, call: Pick<UpstreamCall, 'errorMessage'>): Promise<Failure | null> {
+  const { text } = await readTextUpTo(response, PROBE_ANSWER_BYTES).catch(() => ({ text: '' }))
+  try {
+    return failureInBody(JSON.parse(text), call, response.headers)
+  } catch {
+    return null // not JSON (or cut at the bound): no error body, so the answer stands
+  }
+}
+
 /** A probe's answer counts as traffic's would (gateway/failures.ts), the provider's own faults (a revoked Gemini key's 400) included. */
 async function probe(item: Due, at: () => number, fetcher: typeof fetch): Promise<Observation | null> {
   let call: Awaited<ReturnType<typeof ping>>
@@ -127,16 +140,15 @@ async function probe(item: Due, at: () => number, fetcher: typeof fetch): Promis
   try {
     const response = await send(call.request, AbortSignal.timeout(PROBE_TIMEOUT_MS), fetcher)
     const ttfbMs = Date.now() - started
-    if (response.ok) {
-      await response.body?.cancel()
-      return observation('success', ttfbMs)
-    }
-    const kind = observationKind(await failureFromResponse(response, call))
+    // A 200 may carry an error (OpenRouter's shape for a provider that failed): traffic fails over from it.
+    const failure = response.ok ? await failureInAnswer(response, call) : await failureFromResponse(response, call)
+    if (failure === null) return observation('success', ttfbMs)
+    const kind = observationKind(failure)
     if (kind === null) {
       console.warn(`probe of ${item.key} got HTTP ${response.status}; not counted`)
       return null
     }
-    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(pauseAsked(response.headers), Date.now()) : null)
+    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(failure.pauseAsked ?? null, Date.now()) : null)
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
     return observation(timedOut ? 'timeout' : 'connection_error', null)
