@@ -6,7 +6,7 @@ import { kvMemo } from '../kv-memo'
 import { HEALTH_KV_KEY, type EndpointSnapshot } from './health-do'
 import { MINUTE_MS } from './history'
 import { localView } from './local'
-import { mergeViews } from './stats'
+import { BUCKET_MS, mergeViews } from './stats'
 import type { HealthLookup, HealthView } from './types'
 
 /**
@@ -65,8 +65,13 @@ export async function currentHealth(
   now: number,
 ): Promise<HealthLookup> {
   const views = await memo.read(env, waitUntil, now).catch(() => NOTHING_KNOWN)
-  const openMs = configOf(env).CIRCUIT_OPEN_MS
-  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? aged(views[key]!, now, openMs) : undefined, openMs)
+  const { CIRCUIT_OPEN_MS: openMs, HEALTH_WINDOW_MS: windowMs } = configOf(env)
+  const current = (view: HealthView): HealthView => {
+    const circuit = aged(view, now, openMs)
+    // The copy may be as old as the quiet spell it was kept through: a window with no observation left in it counts none.
+    return view.lastSeen !== null && now - view.lastSeen >= windowMs + BUCKET_MS ? { ...circuit, errorRate: 0, samples: 0 } : circuit
+  }
+  return (key) => mergeViews(localView(env, key, now), Object.hasOwn(views, key) ? current(views[key]!) : undefined, openMs)
 }
 
 const PercentilesSchema = z.object({ p50: z.number(), p75: z.number(), p90: z.number(), p99: z.number() }).nullable()
