@@ -58,10 +58,13 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const planned = preset ? await withStoredPreset(c, asked, preset, now) : asked
   const identity = newGeneration(now)
+  // The trace reads the key's lists before admission: either failing gives the route's probe mark back (renewing).
   const admitted = (route: RoutePlan) =>
-    renewing(env, route, admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request: route.request, plan: route.endpoints }))
+    renewing(env, route, (async () => {
+      const trace = route.trace && (await keysTrace(c, route.trace, now))
+      return { ...(await admit({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), { id: identity.id, now, request: route.request, plan: route.endpoints })), trace }
+    })())
   let route = await planRequest(c, planned, now)
-  let trace = route.trace && (await keysTrace(c, route.trace, now))
   c.set('admitting', true)
   let admission: Awaited<ReturnType<typeof admitted>>
   try {
@@ -75,12 +78,11 @@ export async function serveChat(c: Context<AppEnv>, asked: ChatRequest, renderer
     route = await planRequest(c, { ...planned, provider: { ...planned.provider, only } }, now).catch(() => {
       throw error
     })
-    trace = route.trace && (await keysTrace(c, route.trace, now))
     admission = await admitted(route)
   }
   // The plan's request: the client's, or it shortened to fit a window (routing/compression.ts).
   const { request } = route
-  const { plan, reservation, costCapNano, tokenCap } = admission
+  const { plan, reservation, costCapNano, tokenCap, trace } = admission
   const stream = request.stream === true
   const facts: RequestFacts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: requestedModels(request)[0] ?? '', streamed: stream, apiType: 'completions' }
   const hooks = engineHooks(c, facts)

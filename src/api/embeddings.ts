@@ -24,18 +24,22 @@ embeddings.post('/embeddings', requireTenant, async (c) => {
   const planning = planningRequest(request)
   const route = await planRequest(c, planning, now, 'embeddings')
   const identity = newGeneration(now)
-  const trace = route.trace && (await keysTrace(c, route.trace, now))
   c.set('admitting', true)
-  const { plan, reservation, costCapNano, tokenCap } = await renewing(
+  // The trace reads the key's lists before admission: either failing gives the route's probe mark back (renewing).
+  const { plan, reservation, costCapNano, tokenCap, trace } = await renewing(
     env,
     route,
-    admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), {
-      id: identity.id,
-      now,
-      plan: route.endpoints,
-      bounds: embeddingBounds(request),
-      onePerModel: primaryOnly(planning.provider),
-    }),
+    (async () => {
+      const trace = route.trace && (await keysTrace(c, route.trace, now))
+      const admitted = await admitWithin({ env, waitUntil, clientGone: c.req.raw.signal, clock }, c.get('keyHash'), {
+        id: identity.id,
+        now,
+        plan: route.endpoints,
+        bounds: embeddingBounds(request),
+        onePerModel: primaryOnly(planning.provider),
+      })
+      return { ...admitted, trace }
+    })(),
   )
   const facts = { id: identity.id, reservation, tokenCap, createdAt: now, modelRequested: planning.model ?? planning.models?.[0] ?? '', streamed: false, apiType: 'embeddings' as const }
   // As in chat: a client that hangs up must not cancel the work, which the provider bills.
