@@ -178,8 +178,12 @@ export async function relay(
         // After the finish the answer is whole: an error then (some servers send one for a lost tail) changes nothing.
         if (state.finished) return
         const { message, raw } = forClient(event, secrets())
-        state.failure = upstreamFailure(message, 502, raw)
         state.failureKind = streamErrorKind(event.status, event.message)
+        // A rate limit says so (clients back off from it: Codex reads a retry delay only from one); any other failure is the provider's 502.
+        state.failure =
+          state.failureKind === 'rate_limited'
+            ? new GatewayError(429, 'rate_limit_exceeded', `Rate limited by the provider (${endpoint.provider.name}) mid-stream: ${message}`, { provider_name: endpoint.provider.name, raw })
+            : upstreamFailure(message, 502, raw)
       }
     }
   }

@@ -49,6 +49,8 @@ const Reasoning = z.looseObject({
   max_tokens: z.number().int().nonnegative().nullish(),
   exclude: z.boolean().nullish(),
   enabled: z.boolean().nullish(),
+  /** Claude's `thinking.display`, a Meridian extension: `omitted` (a Responses request without `reasoning.summary`) asks for no thoughts here too. */
+  display: z.string().nullish().catch(undefined),
 })
 
 /**
@@ -122,7 +124,7 @@ function responseFormat(request: ChatRequest): Config {
 /**
  * `reasoning.max_tokens` is the budget itself; otherwise `reasoning.effort` (or OpenAI's
  * top-level `reasoning_effort`) picks one. Thoughts are returned unless `reasoning.exclude`
- * (or `include_reasoning: false`).
+ * (or `include_reasoning: false`, or `display: "omitted"`).
  * Effort "none" and `enabled: false` turn thinking off as far as the model can (THINKING_OFF):
  * Gemini 3 and 2.5 Pro cannot switch it off, and a zero budget is a 400 there (a client's own
  * `max_tokens: 0` is sent as asked).
@@ -139,7 +141,7 @@ function thinkingConfig(request: ChatRequest, upstreamModel: string, maxOutputTo
   if (budget === undefined && reasoning.enabled !== true) return null
   // Thoughts cannot be asked for with thinking off (Vertex answers 400 to it). include_reasoning:
   // false is the deprecated spelling of exclude.
-  const exclude = reasoning.exclude === true || request.include_reasoning === false
+  const exclude = reasoning.exclude === true || request.include_reasoning === false || reasoning.display === 'omitted'
   return { ...(budget !== undefined ? { thinkingBudget: budget } : {}), includeThoughts: budget !== 0 && !exclude }
 }
 

@@ -30,22 +30,27 @@ export function toGemini(request: ChatRequest, options: GenerationOptions = {}):
 function convertMessages(messages: Message[]): { system: GeminiPart[]; contents: Turn[] } {
   const system: GeminiPart[] = []
   const contents: Turn[] = []
-  // Tool results name their function only by call id; Gemini wants the name itself.
-  const toolNames = new Map<string, string>()
+  // Tool results name their function only by call id; Gemini wants the name itself, and pairs
+  // results with a turn's calls by position: each call's place in its turn orders the results.
+  const toolCalls = new Map<string, { name: string; place: number }>()
   // Same-role neighbours become one turn: parallel calls must be answered in a single user turn.
   const append = (role: Turn['role'], parts: GeminiPart[]) => {
     const last = contents.at(-1)
     if (last?.role === role) last.parts.push(...parts)
     else if (parts.length) contents.push({ role, parts })
   }
-  // A result's images and files (Gemini's function responses hold text) follow the run of results.
+  // A run of results goes in its calls' order (clients may answer parallel calls in any order);
+  // their images and files (Gemini's function responses hold text) follow it.
+  let results: { place: number; part: GeminiPart }[] = []
   let media: GeminiPart[] = []
-  const flushMedia = () => {
+  const flushResults = () => {
+    append('user', results.sort((a, b) => a.place - b.place).map((result) => result.part))
     append('user', media)
+    results = []
     media = []
   }
   messages.forEach((message, index) => {
-    if (message.role !== 'tool') flushMedia()
+    if (message.role !== 'tool') flushResults()
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -54,22 +59,22 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
       case 'user':
         return append('user', named(message.name, userParts(message.content, index)))
       case 'assistant':
-        for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name)
+        for (const [place, call] of (message.tool_calls ?? []).entries()) toolCalls.set(call.id, { name: call.function.name, place })
         return append('model', modelParts(message, index))
       case 'tool': {
-        const name = toolNames.get(message.tool_call_id)
-        if (!name) {
+        const call = toolCalls.get(message.tool_call_id)
+        if (!call) {
           throw new GatewayError(400, 'invalid_request', `messages[${index}]: tool_call_id "${message.tool_call_id}" matches no earlier assistant tool call`)
         }
         // A failed call's result (Anthropic's `is_error`) goes under `error`, as Gemini's own function results do.
         const response = message.is_error ? { error: textOf(message.content) } : { content: textOf(message.content) }
-        append('user', [{ functionResponse: { name, response } }])
+        results.push({ place: call.place, part: { functionResponse: { name: call.name, response } } })
         if (typeof message.content !== 'string') media.push(...userParts(message.content, index).filter((part) => !('text' in part)))
         return
       }
     }
   })
-  flushMedia()
+  flushResults()
   // A system prompt alone: Gemini takes no empty contents.
   if (contents.length === 0) contents.push({ role: 'user', parts: [{ text: OPENING_TURN }] })
   return { system, contents }

@@ -57,7 +57,7 @@ export function inputItemsPage(responseId: string, input: string | null, query: 
  */
 function listed(item: ConcreteItem, madeId: string): Listed {
   const id = item.id || madeId
-  const status = item.type === 'reasoning' ? {} : { status: 'completed' }
+  const status = item.type === 'reasoning' ? {} : { status: 'completed' as const }
   if (item.type !== 'message') return { ...status, ...item, id }
   if (item.role === 'assistant') {
     const parts = typeof item.content === 'string' ? [{ type: 'output_text' as const, text: item.content }] : item.content

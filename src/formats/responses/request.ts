@@ -63,6 +63,8 @@ const FunctionCallItem = z.object({
   call_id: z.string().min(1),
   name: z.string().min(1),
   arguments: z.string(),
+  /** As a response gave it: `incomplete` for a call cut off inside its arguments (to-chat.ts). */
+  status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
 })
 const FunctionCallOutputItem = z.object({
   type: z.literal('function_call_output'),

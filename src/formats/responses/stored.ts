@@ -105,17 +105,8 @@ export function storedRow(response: { id: string }, previous: string | null, inp
 function outputOf(row: HeldResponse): { id: string; item: ConcreteItem }[] {
   const parsed = StoredOutput.safeParse(row.output === null ? undefined : parsedJson(row.output))
   if (!parsed.success) throw unreadable(row.id)
-  const items = readItems(row.id, parsed.data).map(continuable)
+  const items = readItems(row.id, parsed.data)
   return parsed.data.flatMap((raw, index) => (raw.id && items[index] ? [{ id: raw.id, item: items[index] }] : []))
-}
-
-/**
- * A call cut off inside its arguments (an incomplete or failed response keeps what came) goes on
- * as a call without arguments: requests refuse arguments that are not a JSON object, so the
- * conversation could otherwise never be continued.
- */
-function continuable(item: ConcreteItem): ConcreteItem {
-  return item.type === 'function_call' && !argumentsObject(item.arguments) ? { ...item, arguments: '{}' } : item
 }
 
 /** Stored items, read with the schema requests are read with (a row an older build wrote may no longer pass it). */

@@ -161,9 +161,8 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
         return
       case 'function_call':
       case 'custom_tool_call': {
-        if (item.type === 'function_call' && !argumentsObject(item.arguments)) throw invalid([...at, 'arguments'], 'must be a JSON object, as a string')
         unanswered.set(item.call_id, at)
-        const args = item.type === 'function_call' ? item.arguments : customArguments(item.input)
+        const args = item.type === 'function_call' ? callArguments(item, at) : customArguments(item.input)
         const call: ToolCall = { id: item.call_id, type: 'function', function: { name: item.name, arguments: args } }
         const turn = responseOfItem(item.id)
         // After the assistant message come only its calls' outputs (a user message closes it).
@@ -276,4 +275,15 @@ type Path = (string | number)[]
 /** A 400 naming the field, as a schema violation's is. */
 function invalid(path: Path, message: string): GatewayError {
   return invalidInput('request', [{ path, message }])
+}
+
+/**
+ * A call's arguments, a JSON object. A call a response cut off inside its arguments (`incomplete`:
+ * the output limit, a failure) goes on as a call without them, so a conversation that holds it,
+ * sent back whole or by `previous_response_id`, can be continued.
+ */
+function callArguments(item: Extract<ConcreteItem, { type: 'function_call' }>, at: (string | number)[]): string {
+  if (argumentsObject(item.arguments)) return item.arguments
+  if (item.status === 'incomplete') return '{}'
+  throw invalid([...at, 'arguments'], 'must be a JSON object, as a string')
 }
