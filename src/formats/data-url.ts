@@ -5,7 +5,8 @@
  * other provider wants it (Gemini and Anthropic refuse `image/jpg` with a 400).
  */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
-  const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url)
+  // Matched without regard to case, `;BASE64` included (WHATWG Fetch's data: URL processor).
+  const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/is.exec(url)
   if (!match) return null
   const mediaType = match[1]!.trim().toLowerCase()
   return { mediaType: mediaType === 'image/jpg' ? 'image/jpeg' : mediaType, data: match[2]! }

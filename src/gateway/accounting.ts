@@ -79,7 +79,8 @@ export function chatBounds(request: ChatRequest): TokenBounds {
   // A file or document may fill the whole window, whatever its bytes.
   const unsized = carriesDocuments(request)
   return {
-    promptBound: (endpoint) => (unsized ? Math.max(bound(endpoint), endpoint.contextLength) : bound(endpoint)),
+    // A document's or audio's bytes bound nothing (estimate.ts carriesDocuments); the window does: the provider bills no prompt past it.
+    promptBound: (endpoint) => (unsized ? endpoint.contextLength : bound(endpoint)),
     promptEstimate: estimatePromptTokens(request),
     outputBound: (endpoint) => outputBound(request, endpoint),
     cachesForAnHour: cachesForAnHour(request),

@@ -1,6 +1,6 @@
 import type { ProviderSpec } from '../catalog/schema'
 import { contextWindow, type Endpoint } from '../catalog/snapshot'
-import { contextPromptTokens } from '../formats/openai/estimate'
+import { contextPromptTokens, inputsUsed } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { takesForcedTool } from '../formats/bedrock/request'
 import { droppedFields } from '../providers/presets'
@@ -35,7 +35,8 @@ interface RequestFacts {
   promptTokens: number
   maxTokens: number | undefined
   usesTools: boolean
-  usesImages: boolean
+  /** Inputs beyond text the messages hold, each of which an endpoint's model must take. */
+  inputs: ReadonlySet<'image' | 'file' | 'audio'>
   parameters: string[]
 }
 
@@ -105,9 +106,7 @@ function factsOf(request: ChatRequest): RequestFacts {
     promptTokens: contextPromptTokens(request),
     maxTokens: requestedMaxTokens(request),
     usesTools: (request.tools?.length ?? 0) > 0,
-    usesImages: request.messages.some(
-      (message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'image_url'),
-    ),
+    inputs: inputsUsed(request),
     parameters: parametersUsed(request),
   }
 }
@@ -195,11 +194,11 @@ const FILTERS: Filter[] = [
     keep: (e, facts, { output }) => output === 'count' || facts.maxTokens === undefined || facts.maxTokens <= e.spec.maxCompletionTokens,
   },
   { name: 'tools', explains: 'support tool use', keep: (e, facts) => !facts.usesTools || e.spec.supportedParameters.includes('tools') },
-  {
-    name: 'image_input',
-    explains: 'support image input',
-    keep: (e, facts) => !facts.usesImages || e.model.modalities.input.includes('image'),
-  },
+  ...(['image', 'file', 'audio'] as const).map((input) => ({
+    name: `${input}_input`,
+    explains: `support ${input} input`,
+    keep: (e: Endpoint, facts: RequestFacts) => !facts.inputs.has(input) || e.model.modalities.input.includes(input),
+  })),
   {
     name: 'require_parameters',
     explains: 'can handle the requested parameters',

@@ -89,7 +89,7 @@ describe('GET /v1/models', () => {
       created: 0,
       description: '',
       context_length: 128000,
-      architecture: { modality: 'text+image->text', input_modalities: ['text', 'image'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null },
+      architecture: { modality: 'text+image+file->text', input_modalities: ['text', 'image', 'file'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null },
       pricing: { prompt: '0.000001', completion: '0.000002', request: '0', image: '0', web_search: '0', internal_reasoning: '0' },
       top_provider: { context_length: 128000, max_completion_tokens: 4096, is_moderated: false },
       per_request_limits: null,

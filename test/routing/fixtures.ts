@@ -54,7 +54,8 @@ export const catalogDoc: CatalogInput = {
       id: 'x/text',
       name: 'Text',
       contextLength: 32000,
-      modalities: { input: ['text'], output: ['text'] },
+      // Text and files (a PDF's words), no images.
+      modalities: { input: ['text', 'file'], output: ['text'] },
       endpoints: [{ provider: 'us', upstreamModel: 't', pricing: { prompt: '0.000001', completion: '0.000001' }, maxCompletionTokens: 2048, supportedParameters: ALL }],
     },
     {

@@ -33,7 +33,8 @@ const model = (id: string, endpoints: ReturnType<typeof endpoint>[]) => ({
   id,
   name: id,
   contextLength: 128000,
-  modalities: { input: ['text' as const, 'image' as const], output: ['text' as const] },
+  // Files too: a PDF reaches only a model that takes files (routing's file_input filter).
+  modalities: { input: ['text' as const, 'image' as const, 'file' as const], output: ['text' as const] },
   endpoints,
 })
 

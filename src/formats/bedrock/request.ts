@@ -189,7 +189,17 @@ function imageBlock(url: string, where: string): Block {
   if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Bedrock Converse takes images only as base64 data: URLs, not http(s) URLs`)
   const format = IMAGE_FORMATS[inline.mediaType]
   if (!format) throw new GatewayError(400, 'invalid_request', `${where}: image type "${inline.mediaType}" is not supported by Bedrock Converse (png, jpeg, gif, webp)`)
+  // Refused here, as a URL is, so that another endpoint of the model (Anthropic's takes 5 MB) serves it.
+  if (base64Bytes(inline.data) > MAX_IMAGE_BYTES) throw new GatewayError(400, 'invalid_request', `${where}: the image is larger than Bedrock Converse takes (3.75 MB)`)
   return { image: { format, source: { bytes: inline.data } } }
+}
+
+/** Converse's ImageBlock: at most 3.75 MB of image bytes. */
+const MAX_IMAGE_BYTES = 3_750_000
+
+/** The bytes base64 text decodes to (padding aside). */
+function base64Bytes(data: string): number {
+  return Math.floor((data.replace(/=+$/, '').length * 3) / 4)
 }
 
 /**

@@ -40,10 +40,10 @@ const AUDIO_TYPES: Record<string, string> = {
   pcm16: 'audio/pcm',
 }
 
-export function guessMimeType(url: string): string {
+export function guessMimeType(url: string, fallback = FALLBACK_IMAGE_TYPE): string {
   const path = url.replace(/[?#].*$/s, '')
   const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase()
-  return (extension && URL_TYPES[extension]) || FALLBACK_IMAGE_TYPE
+  return (extension && URL_TYPES[extension]) || fallback
 }
 
 export function textParts(content: string | Array<{ type: 'text'; text: string }>): GeminiPart[] {
@@ -81,11 +81,14 @@ function audioPart(data: string, format: string, where: string): GeminiPart {
   return { inlineData: { mimeType, data } }
 }
 
-/** OpenAI file parts carry their bytes as a data URL in `file_data`; uploaded `file_id`s mean nothing to Gemini. */
+/** OpenAI file parts carry their bytes as a data URL in `file_data` (or, as /v1/messages and /v1/responses send one, its URL); uploaded `file_id`s mean nothing to Gemini. */
 function filePart(file: Record<string, unknown>, where: string): GeminiPart {
-  const inline = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : null
-  if (!inline) throw new GatewayError(400, 'invalid_request', `${where}: Gemini models take files only as a base64 data: URL in file.file_data`)
-  return { inlineData: { mimeType: inline.mediaType, data: inline.data } }
+  const data = typeof file.file_data === 'string' ? file.file_data : ''
+  const inline = parseDataUrl(data)
+  if (inline) return { inlineData: { mimeType: inline.mediaType, data: inline.data } }
+  // Gemini fetches a public URL itself, a document as an image.
+  if (/^https?:\/\//i.test(data)) return { fileData: { fileUri: data, mimeType: guessMimeType(data, 'application/pdf') } }
+  throw new GatewayError(400, 'invalid_request', `${where}: Gemini models take files as a base64 data: URL or an http(s) URL in file.file_data`)
 }
 
 /** `name` has no Gemini field; prefixing keeps multi-party transcripts readable to the model. */

@@ -12,11 +12,12 @@ import type { ChatRequest, Message } from './request'
 
 const CHARS_PER_TOKEN = 4
 /**
- * The most prompt tokens one image counts at most models: Gemini 2.x's 16 tiles of 258 (a 3,072
- * px square), above Claude's about 1,600, GPT-4o's 1,445 (8 tiles of 170 and 85) and GPT-4.1's
- * and o4's patches (at most 1,536 × up to 2.46).
+ * The most prompt tokens one image counts at most models: Claude Opus 4.7's high-resolution image
+ * (3.75 megapixels at about 750 pixels a token), above Gemini 2.x's 16 tiles of 258 (4,128, a
+ * 3,072 px square), earlier Claude's about 1,600, GPT-4o's 1,445 (8 tiles of 170 and 85) and
+ * GPT-4.1's and o4's patches (at most 1,536 × up to 2.46).
  */
-export const IMAGE_TOKEN_BOUND = 4_128
+export const IMAGE_TOKEN_BOUND = 5_000
 /**
  * GPT-4o mini bills an image as 2,833 tokens plus 5,667 a tile (the dollars GPT-4o bills), so at
  * most 8 tiles: 48,169 (a small high-detail image is 8,512).
@@ -84,9 +85,10 @@ export function requestCharacters(request: ChatRequest): number {
 
 /**
  * Whether a message carries a file or document, inline or by reference (a URL, an uploaded file's
- * id; or an image_url holding or linking a PDF, which Gemini reads). Its tokens cannot be known
- * from the request: a PDF page is billed as an image plus its text, whatever its bytes, and a
- * hundred pages may share a few kilobytes. So no bound but the endpoint's context window holds.
+ * id; or an image_url holding or linking a PDF, which Gemini reads), or audio. Their tokens cannot
+ * be known from the request: a PDF page is billed as an image plus its text, whatever its bytes,
+ * and a hundred pages may share a few kilobytes; audio is billed by its length (Gemini's 32 tokens
+ * a second), not its encoded size. So no bound but the endpoint's context window holds.
  */
 export function carriesDocuments(request: ChatRequest): boolean {
   return request.messages.some((message) => Array.isArray(message.content) && message.content.some(isDocumentPart))
@@ -121,7 +123,28 @@ export function cachesForAnHour(request: ChatRequest): boolean {
 type Part = { type: string; [field: string]: unknown }
 
 function isDocumentPart(part: Part): boolean {
-  return part.type === 'file' || documentUrl(part) !== null
+  return partInput(part) === 'file' || partInput(part) === 'audio'
+}
+
+/** What a content part asks a model to read, beyond text: an image, a file (or document), or audio. */
+function partInput(part: Part): 'image' | 'file' | 'audio' | null {
+  if (part.type === 'file') return 'file'
+  if (part.type === 'input_audio') return 'audio'
+  if (part.type !== 'image_url') return null
+  return documentUrl(part) === null ? 'image' : 'file'
+}
+
+/** The inputs beyond text the request's messages (tool results included) ask a model to read. */
+export function inputsUsed(request: ChatRequest): Set<'image' | 'file' | 'audio'> {
+  const used = new Set<'image' | 'file' | 'audio'>()
+  for (const message of request.messages) {
+    if (!Array.isArray(message.content)) continue
+    for (const part of message.content) {
+      const input = partInput(part)
+      if (input) used.add(input)
+    }
+  }
+  return used
 }
 
 /** The URL of an image_url part that holds or links a document (isDocument), else null. */

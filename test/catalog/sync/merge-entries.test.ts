@@ -76,7 +76,7 @@ describe('catalog sync: the modalities of a model an import joins or updates', (
   })
 
   it('joins an endpoint that serves every modality the model claims', async () => {
-    const vision = { modality: 'text+image->text', input_modalities: ['text', 'image'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null }
+    const vision = { modality: 'text+image+file->text', input_modalities: ['text', 'image', 'file'], output_modalities: ['text'], tokenizer: 'Other', instruct_type: null }
     expect((await openrouterSync([entry('test/chat', { architecture: vision })])).status).toBe(200)
     const model = (await catalog()).models.find((m) => m.id === 'test/chat')!
     expect(model.endpoints.map((e) => e.provider)).toContain('openrouter')

@@ -18,8 +18,8 @@ const model = (id: string, provider: string, upstreamModel: string): ModelSpec =
   endpoints: [{ provider, upstreamModel, pricing: { prompt: '0.0000001', completion: '0.0000002' }, contextLength: 32000, maxCompletionTokens: 8192, supportedParameters: [], quantization: 'unknown' }],
 })
 
-/** test/chat as the source lists it: like the catalog's, it reads images, so it joins the model. */
-const seeing = (id: string, provider: string, upstreamModel: string): ModelSpec => ({ ...model(id, provider, upstreamModel), modalities: { input: ['text', 'image'], output: ['text'] } })
+/** test/chat as the source lists it: like the catalog's, it reads images and files, so it joins the model. */
+const seeing = (id: string, provider: string, upstreamModel: string): ModelSpec => ({ ...model(id, provider, upstreamModel), modalities: { input: ['text', 'image', 'file'], output: ['text'] } })
 
 const importing = (providers: ImportResult['providers'], models: ModelSpec[]): ImportResult => ({ providers, models, skipped: [] })
 const endpointsOf = (document: { models: ModelSpec[] }, id: string) =>
@@ -44,7 +44,7 @@ describe('mergeCatalog', () => {
     // served only by gamma and no longer listed by the source: gone
     expect(endpointsOf(merged.document, 'test/other')).toBeUndefined()
     expect(endpointsOf(merged.document, 'new/model')).toEqual(['gamma:new-model'])
-    expect(merged.document.models.find((m) => m.id === 'test/chat')).toMatchObject({ name: 'test/chat', contextLength: 128000, modalities: { input: ['text', 'image'] } })
+    expect(merged.document.models.find((m) => m.id === 'test/chat')).toMatchObject({ name: 'test/chat', contextLength: 128000, modalities: { input: ['text', 'image', 'file'] } })
     expect({ models: merged.modelsImported, endpoints: merged.endpointsImported }).toEqual({ models: 2, endpoints: 2 })
   })
 
