@@ -12,6 +12,12 @@ export function generationId(createdSeconds: number, suffix: string): string {
 /** The first second with a ten-digit count (2001-09-09): no generation id has an earlier one. */
 const FIRST_ID_SECOND = 1_000_000_000
 
+/** When a generation was created (to the second), from its id; null for an id of another shape. */
+export function createdAtOfId(id: string): number | null {
+  const seconds = /^gen-(\d+)-/.exec(id)?.[1]
+  return seconds === undefined ? null : Number(seconds) * 1000
+}
+
 /**
  * Every generation created before `ms` (to the second) has an id that sorts below this, and none
  * created at or after it does. Before 2001 that is no id at all: "gen-" sorts below every one.

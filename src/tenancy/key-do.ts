@@ -11,10 +11,11 @@ import { applySettlements } from './settlements'
 import {
   createTables,
   expiredReservations,
+  expireReservations,
   generationById,
   insertReservations,
-  markReservations,
   nextExpiry,
+  oldestClosedReservation,
   pruneReservations,
   pruneTimeOrdered,
   renewReservations,
@@ -47,6 +48,7 @@ const RECORD = 'record'
 const LEDGER = 'ledger'
 const SWEEP_BATCH = 500
 const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
 
 export class KeyDO extends DurableObject<Env> {
   // This object is the only writer of its storage, so what it last read or wrote is current:
@@ -251,9 +253,9 @@ export class KeyDO extends DurableObject<Env> {
     const maxBytes = configOf(this.env).RESPONSES_MAX_BYTES
     if (!this.record() || row.bytes > maxBytes) return false
     const { sql } = this.ctx.storage
-    insertResponse(sql, row)
-    this.responseBytes = this.responseBytes === undefined ? storedBytes(sql) : this.responseBytes + row.bytes
-    if (this.responseBytes > maxBytes) this.responseBytes = pruneResponseBytes(sql, maxBytes)
+    const inserted = insertResponse(sql, row)
+    this.responseBytes = this.responseBytes === undefined ? storedBytes(sql) : this.responseBytes + (inserted ? row.bytes : 0)
+    if (this.responseBytes > maxBytes) this.responseBytes -= pruneResponseBytes(sql, this.responseBytes - maxBytes)
     await this.scheduleAlarm(now + HOUR_MS)
     return true
   }
@@ -297,18 +299,30 @@ export class KeyDO extends DurableObject<Env> {
       const rows = expiredReservations(sql, now, SWEEP_BATCH)
       let ledger = this.ledger(now)
       for (const row of rows) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, createdAt: row.created_at, expired: false, expiresAt: row.expires_at }, now)
-      markReservations(sql, rows.map((row) => row.id), 'expired')
+      expireReservations(sql, rows.map((row) => row.id), now)
       if (rows.length > 0) this.saveLedger(ledger)
       return rows
     })
     // Settled and expired rows are kept a day so that a late settlement still finds them.
-    pruneReservations(sql, now - 24 * HOUR_MS)
-    const records = pruneTimeOrdered(sql, 'generations', now - config.GENERATION_RETENTION_DAYS * 24 * HOUR_MS, config.GENERATION_MAX_RECORDS)
-    const responses = pruneTimeOrdered(sql, 'responses', now - config.RESPONSES_RETENTION_DAYS * 24 * HOUR_MS, config.RESPONSES_MAX_STORED)
-    this.responseBytes = pruneResponseBytes(sql, config.RESPONSES_MAX_BYTES)
+    pruneReservations(sql, now - DAY_MS)
+    const recordsKept = config.GENERATION_RETENTION_DAYS * DAY_MS
+    const responsesKept = config.RESPONSES_RETENTION_DAYS * DAY_MS
+    const records = pruneTimeOrdered(sql, 'generations', now - recordsKept, config.GENERATION_MAX_RECORDS)
+    const responses = pruneTimeOrdered(sql, 'responses', now - responsesKept, config.RESPONSES_MAX_STORED)
+    let bytes = responses.deleted ? storedBytes(sql) : (this.responseBytes ?? storedBytes(sql))
+    if (bytes > config.RESPONSES_MAX_BYTES) bytes -= pruneResponseBytes(sql, bytes - config.RESPONSES_MAX_BYTES)
+    this.responseBytes = bytes
+    // The next sweep: the next open reservation's expiry, or when the oldest row kept can go (new rows
+    // bring it forward as they come), not every hour for an idle key.
     const next = nextExpiry(sql)
-    if (next != null) await this.setAlarm(Math.max(next, now + 1000))
-    else if (records > 0 || responses > 0 || expired.length === SWEEP_BATCH) await this.setAlarm(now + HOUR_MS)
+    const closed = oldestClosedReservation(sql)
+    const prunable = [
+      closed === null ? null : closed + DAY_MS,
+      records.oldest === null ? null : records.oldest + recordsKept,
+      responses.oldest === null ? null : responses.oldest + responsesKept,
+    ].flatMap((at) => (at === null ? [] : [Math.max(at + 1000, now + HOUR_MS)]))
+    const wake = [...(next === null ? [] : [Math.max(next, now + 1000)]), ...(expired.length === SWEEP_BATCH ? [now + 1000] : []), ...prunable]
+    if (wake.length > 0) await this.setAlarm(Math.min(...wake))
   }
 
   /** Brings the alarm forward to `at` if it is later or unset. */

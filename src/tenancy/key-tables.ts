@@ -1,4 +1,4 @@
-import { generationIdsFrom } from './generation'
+import { createdAtOfId, generationIdsFrom } from './generation'
 
 /**
  * The key object's SQLite tables (./key-do decides; this only reads and writes): reservations,
@@ -86,6 +86,8 @@ export function createTables(storage: DurableObjectStorage): void {
       sql.exec(table.create)
     }
     sql.exec('CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations (state, expires_at)')
+    // Responses' sizes without their text: the byte cap's total and its oldest-first pruning read only this.
+    sql.exec('CREATE INDEX IF NOT EXISTS responses_by_id_bytes ON responses (id, bytes)')
     if (upgrading) kv.put(SCHEMA_KEY, SCHEMA_VERSION)
   })
 }
@@ -106,9 +108,23 @@ export function reservationsById(sql: SqlStorage, ids: string[]): Map<string, Re
   return new Map(rows.map((row) => [row.id, row]))
 }
 
-export function markReservations(sql: SqlStorage, ids: string[], state: 'settled' | 'expired'): void {
+export function markSettled(sql: SqlStorage, ids: string[]): void {
   if (ids.length === 0) return
-  sql.exec(`UPDATE reservations SET state = ? WHERE id IN ${JSON_LIST}`, state, JSON.stringify(ids))
+  sql.exec(`UPDATE reservations SET state = 'settled' WHERE id IN ${JSON_LIST}`, JSON.stringify(ids))
+}
+
+/**
+ * Marks these reservations expired, charged at `at`: their expiry becomes that time, so that a late
+ * settlement corrects the period the charge fell in (an alarm may run past a period's start).
+ */
+export function expireReservations(sql: SqlStorage, ids: string[], at: number): void {
+  if (ids.length === 0) return
+  sql.exec(`UPDATE reservations SET state = 'expired', expires_at = MAX(expires_at, ?) WHERE id IN ${JSON_LIST}`, at, JSON.stringify(ids))
+}
+
+/** When the oldest settled or expired reservation expired, or null (reservations_by_state serves it). */
+export function oldestClosedReservation(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM reservations WHERE state IN ('settled', 'expired')`).toArray()[0]?.at ?? null
 }
 
 /** Moves the expiry of those of these reservations that are still open to `expiresAt`, never earlier. */
@@ -131,16 +147,33 @@ export function nextExpiry(sql: SqlStorage): number | null {
 
 /** Forgets settled and expired reservations that expired before `before`. */
 export function pruneReservations(sql: SqlStorage, before: number): void {
-  sql.exec(`DELETE FROM reservations WHERE state != 'open' AND expires_at < ?`, before)
+  // Named states, which reservations_by_state serves: `!= 'open'` walked the whole index at every sweep.
+  sql.exec(`DELETE FROM reservations WHERE state IN ('settled', 'expired') AND expires_at < ?`, before)
 }
 
-/** Stores generation records in one statement; one already stored is kept. */
+/**
+ * The most characters of records one statement binds: Durable Object SQLite takes a string of at
+ * most 2 MB, and a character is at most 3 bytes of UTF-8 (a surrogate pair's two, 4).
+ */
+const MAX_BOUND_CHARACTERS = 600_000
+
+/** Stores generation records, as few statements as the bound allows; one already stored is kept. */
 export function insertGenerations(sql: SqlStorage, rows: NewGeneration[]): void {
-  if (rows.length === 0) return
-  sql.exec(
-    `INSERT OR IGNORE INTO generations (id, record) SELECT value ->> 0, value ->> 1 FROM json_each(?)`,
-    JSON.stringify(rows.map((row) => [row.id, row.record])),
-  )
+  let batch: string[] = []
+  let characters = 0
+  const flush = () => {
+    if (batch.length === 0) return
+    sql.exec(`INSERT OR IGNORE INTO generations (id, record) SELECT value ->> 0, value ->> 1 FROM json_each(?)`, `[${batch.join(',')}]`)
+    batch = []
+    characters = 0
+  }
+  for (const row of rows) {
+    const json = JSON.stringify([row.id, row.record])
+    if (characters + json.length > MAX_BOUND_CHARACTERS) flush()
+    batch.push(json)
+    characters += json.length + 1
+  }
+  flush()
 }
 
 /** A stored generation record, serialised, or null. */
@@ -150,11 +183,12 @@ export function generationById(sql: SqlStorage, id: string): string | null {
 
 /**
  * Of a table whose ids are generation ids (generation records, stored responses), keeps the rows
- * created at or after `before` (to the second), and of those at most the newest `keep`; returns
- * how many are left.
+ * created at or after `before` (to the second), and of those at most the newest `keep`. Says
+ * whether it deleted any, and when the oldest row left was created (null: none is left).
  */
-export function pruneTimeOrdered(sql: SqlStorage, table: 'generations' | 'responses', before: number, keep: number): number {
-  sql.exec(`DELETE FROM ${table} WHERE id < ?`, generationIdsFrom(before))
-  sql.exec(`DELETE FROM ${table} WHERE id < (SELECT id FROM ${table} ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep - 1)
-  return sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n
+export function pruneTimeOrdered(sql: SqlStorage, table: 'generations' | 'responses', before: number, keep: number): { deleted: boolean; oldest: number | null } {
+  const expired = sql.exec(`DELETE FROM ${table} WHERE id < ?`, generationIdsFrom(before)).rowsWritten
+  const surplus = sql.exec(`DELETE FROM ${table} WHERE id < (SELECT id FROM ${table} ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep - 1).rowsWritten
+  const oldest = sql.exec<{ id: string }>(`SELECT id FROM ${table} ORDER BY id LIMIT 1`).toArray()[0]?.id
+  return { deleted: expired + surplus > 0, oldest: oldest === undefined ? null : createdAtOfId(oldest) }
 }

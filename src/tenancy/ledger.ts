@@ -251,9 +251,9 @@ function addSpend(ledger: Ledger, nano: number, onlyIn?: (kind: LimitReset, peri
 
 /**
  * Corrects an expired reservation's full charge to `costNano`. The total always takes the
- * correction; a period only if it is the one the expiry charged. The sweep ran at or after
- * `expiresAt`, so a period that began after `expiresAt` may hold the charge or not: it gets no
- * credit (the error can only be a charge left in place, never spend the limit did not count).
+ * correction; a period only if it is the one the expiry charged: the sweep records when it charged
+ * it as its `expiresAt`, so a late alarm past midnight credits the new day it charged, and a day
+ * that began since gets nothing back it never held.
  */
 function correctExpiry(ledger: Ledger, reservation: Reservation, costNano: number): Ledger {
   const chargedIn = (kind: LimitReset, period: Period) => period.start === periodStart(kind, reservation.expiresAt)
@@ -267,7 +267,7 @@ export interface Reservation {
   createdAt: number
   /** True when the alarm already expired it (and charged it in full). */
   expired: boolean
-  /** When it expires (or expired): the earliest time the alarm can have charged it. */
+  /** When it expires; for one the alarm expired, when the alarm charged it (key-tables expireReservations). */
   expiresAt: number
 }
 

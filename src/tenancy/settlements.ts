@@ -1,4 +1,4 @@
-import { insertGenerations, markReservations, reservationsById, type NewGeneration } from './key-tables'
+import { insertGenerations, markSettled, reservationsById, type NewGeneration } from './key-tables'
 import { releaseLedger, settleLedger, type Ledger } from './ledger'
 import type { Settlement } from './protocol'
 
@@ -32,7 +32,7 @@ export function applySettlements(sql: SqlStorage, ledger: Ledger, settlements: S
     }
     if (settlement.record !== null) records.push({ id: settlement.id, record: settlement.record })
   })
-  markReservations(sql, settledIds, 'settled')
+  markSettled(sql, settledIds)
   insertGenerations(sql, records)
   return { ledger, latest }
 }

@@ -51,16 +51,16 @@ export interface Recalled {
 /** The longest chain of previous responses followed; a longer one is `too_long`. */
 export const MAX_CHAIN = 1_000
 
-/** Stores a response; one already stored under its id is kept. */
-export function insertResponse(sql: SqlStorage, row: StoredResponse): void {
-  sql.exec(
+/** Stores a response; false when one of its id is stored already (kept as it was). */
+export function insertResponse(sql: SqlStorage, row: StoredResponse): boolean {
+  return sql.exec(
     'INSERT OR IGNORE INTO responses (id, previous, input, response, bytes) VALUES (?, ?, ?, ?, ?)',
     row.id,
     row.previous,
     row.input,
     row.response,
     row.bytes,
-  )
+  ).rowsWritten > 0
 }
 
 /** A row's output items, as SQLite reads them out of its response object (a row that is not JSON has none). */
@@ -124,12 +124,18 @@ export function storedBytes(sql: SqlStorage): number {
   return sql.exec<{ n: number }>('SELECT COALESCE(SUM(bytes), 0) AS n FROM responses').one().n
 }
 
-/** Deletes the oldest stored responses until the rest take at most `maxBytes`; returns what they take. */
-export function pruneResponseBytes(sql: SqlStorage, maxBytes: number): number {
-  sql.exec(
-    `DELETE FROM responses WHERE id IN (
-       SELECT id FROM (SELECT id, SUM(bytes) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS newer FROM responses) WHERE newer > ?)`,
-    maxBytes,
-  )
-  return storedBytes(sql)
+/**
+ * Deletes the oldest stored responses until at least `excess` bytes are gone; returns the bytes
+ * deleted. Only the rows deleted are read (responses_by_id_bytes holds their sizes in id order).
+ */
+export function pruneResponseBytes(sql: SqlStorage, excess: number): number {
+  const oldest: string[] = []
+  let freed = 0
+  for (const row of sql.exec<{ id: string; bytes: number }>('SELECT id, bytes FROM responses ORDER BY id')) {
+    if (freed >= excess) break
+    oldest.push(row.id)
+    freed += row.bytes
+  }
+  if (oldest.length > 0) sql.exec('DELETE FROM responses WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(oldest))
+  return freed
 }

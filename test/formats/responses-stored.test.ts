@@ -146,15 +146,15 @@ describe('recallResponses', () => {
     expect(recalled[1]!.chain).toEqual([{ id: 'gen-4-d', previous: null, input: '[]', output: null }])
   })
 
-  it('prunes the oldest stored responses until the rest fit the bytes given', async () => {
+  it('prunes the oldest stored responses until at least the bytes given are gone, and says how many went', async () => {
     const left = await runInDurableObject(object('recall-prune-bytes'), (_instance, state) => {
       const { sql } = state.storage
       const rows = [row('gen-1-a', null, 'one'), row('gen-2-b', null, 'two'), row('gen-3-c', null, 'three')]
       for (const stored of rows) insertResponse(sql, stored)
-      const total = pruneResponseBytes(sql, rows[1]!.bytes + rows[2]!.bytes)
-      return { total, expected: rows[1]!.bytes + rows[2]!.bytes, ids: sql.exec<{ id: string }>('SELECT id FROM responses ORDER BY id').toArray().map((r) => r.id) }
+      const freed = pruneResponseBytes(sql, 1)
+      return { freed, expected: rows[0]!.bytes, ids: sql.exec<{ id: string }>('SELECT id FROM responses ORDER BY id').toArray().map((r) => r.id) }
     })
     expect(left.ids).toEqual(['gen-2-b', 'gen-3-c'])
-    expect(left.total).toBe(left.expected)
+    expect(left.freed).toBe(left.expected)
   })
 })

@@ -33,7 +33,7 @@ describe("the key object's tables", () => {
         record: generationById(sql, 'gen-1-a'),
       }
     })
-    expect(tables.schema.map((entry) => entry.name).filter((name) => !/^(_cf_|sqlite_)/.test(name))).toEqual(['generations', 'reservations', 'reservations_by_state', 'responses'])
+    expect(tables.schema.map((entry) => entry.name).filter((name) => !/^(_cf_|sqlite_)/.test(name))).toEqual(['generations', 'reservations', 'reservations_by_state', 'responses', 'responses_by_id_bytes'])
     expect(tables.schema.find((entry) => entry.name === 'reservations')?.sql).toContain('WITHOUT ROWID')
     // Generation records stay in a rowid table: appended in arrival order (see key-tables.ts).
     expect(tables.schema.find((entry) => entry.name === 'generations')?.sql).toBe('CREATE TABLE generations (id TEXT PRIMARY KEY, record TEXT NOT NULL)')
@@ -52,8 +52,9 @@ describe("the key object's tables", () => {
       const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
       return { afterRetention, afterCap, kept, expected: ids.slice(-2) }
     })
-    expect(left.afterRetention).toBe(4)
-    expect(left.afterCap).toBe(2)
+    // Each says whether it deleted, and when the oldest row left was created (to the second).
+    expect(left.afterRetention).toEqual({ deleted: true, oldest: Math.floor((now - 2 * DAY_MS) / 1000) * 1000 })
+    expect(left.afterCap).toEqual({ deleted: true, oldest: Math.floor((now - 1000) / 1000) * 1000 })
     expect(left.kept).toEqual(left.expected)
   })
 
@@ -69,8 +70,8 @@ describe("the key object's tables", () => {
       const kept = sql.exec<{ id: string }>('SELECT id FROM generations ORDER BY id').toArray().map((row) => row.id)
       return { afterAncient, afterNow, kept, expected: ids.slice(1) }
     })
-    expect(left.afterAncient).toBe(3)
-    expect(left.afterNow).toBe(2)
+    expect(left.afterAncient).toEqual({ deleted: false, oldest: now - 1000 })
+    expect(left.afterNow).toEqual({ deleted: true, oldest: now })
     expect(left.kept).toEqual(left.expected)
   })
 
