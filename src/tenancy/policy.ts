@@ -19,7 +19,12 @@ export const RateLimit = z.strictObject({
 export type RateLimit = z.infer<typeof RateLimit>
 
 /** USD on the wire (OpenRouter's shape); stored as integer nano-USD, rounded to the nearest nano. */
-export const UsdLimit = z.number().min(0).max(1_000_000)
+export const UsdLimit = z
+  .number()
+  .min(0)
+  .max(1_000_000)
+  // A positive limit that rounds to no nano-USD would be stored as 0, refusing every request.
+  .refine((usd) => usd === 0 || Math.round(usd * 1e9) > 0, 'must be 0 or at least 0.000000001 (one nano-USD, the ledger’s unit)')
 
 export const PolicyFields = {
   limit: UsdLimit.nullable(),

@@ -64,6 +64,14 @@ describe('POST /v1/keys', () => {
     expect(body.error.message).toContain('workspace_id')
   })
 
+  it('refuses a positive limit under one nano-USD, which would be stored as 0 and refuse every request', async () => {
+    const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', limit: 1e-12 }) })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as ErrorJson).error.message).toMatch(/limit: must be 0 or at least 0\.000000001/)
+    expect((await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', limit: 1e-9 }) })).status).toBe(201)
+    expect((await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', limit: 0 }) })).status).toBe(201)
+  })
+
   it('takes the workspace and creator a key reports (as OpenRouter clients may send them back), and no others', async () => {
     const response = await adminFetch('/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'x', workspace_id: 'default', creator_user_id: null }) })
     expect(response.status).toBe(201)
