@@ -268,10 +268,9 @@ export async function relay(
     if (tail !== undefined) clearTimeout(tail)
   }
 
-  if (sink.gone || state.failure || stalled || cut) {
-    upstream.reader.cancel().catch(() => {})
-    upstream.controller.abort()
-  }
+  // Nothing after [DONE] (or the end) is read: an upstream that keeps its body open after it is let go.
+  upstream.reader.cancel().catch(() => {})
+  if (sink.gone || state.failure || stalled || cut) upstream.controller.abort()
   if (!sink.gone && !state.failure && !state.finished) {
     state.failure = upstreamFailure('Upstream ended the stream without finishing', 502, null)
   }

@@ -81,3 +81,29 @@ describe('a stream whose lines end with a lone CR', () => {
     expect(done).toBe(true)
   })
 })
+
+describe('an upstream that keeps its body open after [DONE]', () => {
+  it('is let go: its body is cancelled once the answer is whole', async () => {
+    let cancelled = false
+    const encoder = new TextEncoder()
+    fakeUpstreams({
+      [ALPHA]: () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (const event of openaiStreamEvents(['Hello'])) controller.enqueue(encoder.encode(event))
+              // …and nothing more, never closed.
+            },
+            cancel() {
+              cancelled = true
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+    })
+    const { response, ctx } = await chatWithSettings(tenant.key, {}, { model: 'test/chat', stream: true, messages: [{ role: 'user', content: 'hi' }], provider: { only: ['alpha'] } })
+    expect((await readSse(response)).done).toBe(true)
+    await waitOnExecutionContext(ctx)
+    expect(cancelled).toBe(true)
+  })
+})
