@@ -74,8 +74,30 @@ export async function failureFromResponse(response: Response, call: Pick<Upstrea
   const status = response.status
   const message = call.errorMessage(raw) ?? (text || `HTTP ${status}`)
   const outcome = status < 500 && status !== 429 && call.providerFault?.(status, raw, response.headers) ? 'rejected' : outcomeOfStatus(status, message)
-  const pause = pauseAsked(response.headers) ?? retryInfoDelay(raw)
+  const pause = pauseAsked(response.headers) ?? retryInfoDelay(raw) ?? (outcome === 'rate_limited' ? limitReset(response.headers) : null)
   return { outcome, status, message, raw, retryAfter: retryAfterOf(pause), ...(pause === null ? {} : { pauseAsked: pause }) }
+}
+
+/**
+ * When a rate limit the provider says is spent resets, as seconds: OpenAI's and Groq's
+ * `x-ratelimit-reset-requests` / `-tokens` (a duration such as `6m0s` or `20ms`) of a limit whose
+ * `x-ratelimit-remaining-…` is 0, for a 429 that says no Retry-After. The later, when both are spent.
+ */
+function limitReset(headers: Headers): string | null {
+  const resets = (['requests', 'tokens'] as const).flatMap((limit) => {
+    if (headers.get(`x-ratelimit-remaining-${limit}`)?.trim() !== '0') return []
+    const seconds = durationSeconds(headers.get(`x-ratelimit-reset-${limit}`) ?? '')
+    return seconds === null ? [] : [seconds]
+  })
+  return resets.length > 0 ? String(Math.max(...resets)) : null
+}
+
+/** A Go-style duration (`1h2m3.5s`, `6m0s`, `20ms`) as seconds, or null. */
+function durationSeconds(text: string): number | null {
+  const match = /^(?:(\d{1,6})h)?(?:(\d{1,6})m(?!s))?(?:(\d{1,9}(?:\.\d+)?)s)?(?:(\d{1,9}(?:\.\d+)?)ms)?$/.exec(text.trim())
+  if (!match || !text.trim()) return null
+  const [, hours = '0', minutes = '0', seconds = '0', milliseconds = '0'] = match
+  return Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds) + Number(milliseconds) / 1000
 }
 
 const CodeInBody = z.object({ error: z.object({ code: z.unknown().optional() }) })

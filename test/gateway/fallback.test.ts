@@ -175,6 +175,18 @@ describe('fallback before the first byte', () => {
     expect(response.headers.get('retry-after')).toBe(passed)
   })
 
+  it.each([
+    ['the tokens limit, spent', { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '6m0s', 'x-ratelimit-remaining-requests': '99', 'x-ratelimit-reset-requests': '20ms' }, '360'],
+    ['both limits, spent: the later', { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1.5s', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '2m59.56s' }, '180'],
+    ['no limit said to be spent', { 'x-ratelimit-remaining-tokens': '10', 'x-ratelimit-reset-tokens': '6m0s' }, null],
+  ])("reads OpenAI's and Groq's x-ratelimit-reset-* as the pause of a 429 without Retry-After: %s", async (_label, headers, passed) => {
+    const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, headers)
+    fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
+    const response = await chat(tenant.key, ask)
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe(passed)
+  })
+
   it("passes on OpenAI's retry-after-ms as whole seconds when that is all the upstream sent", async () => {
     const limited = () => jsonResponse({ error: { message: 'rate limited' } }, 429, { 'retry-after-ms': '2500' })
     fakeUpstreams({ [ALPHA]: limited, [BETA]: limited, [GAMMA]: limited })
