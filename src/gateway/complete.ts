@@ -118,7 +118,7 @@ function excerpt(text: string): string {
 }
 
 function completionCharacters(completion: Completion): number {
-  const { content, reasoning, tool_calls } = completion.message
+  const { content, refusal, reasoning, tool_calls } = completion.message
   const toolCharacters = (tool_calls ?? []).reduce((sum, call) => sum + call.function.arguments.length, 0)
-  return (content?.length ?? 0) + (reasoning?.length ?? 0) + toolCharacters + (completion.hiddenCharacters ?? 0)
+  return (content?.length ?? 0) + (refusal?.length ?? 0) + (reasoning?.length ?? 0) + toolCharacters + (completion.hiddenCharacters ?? 0)
 }

@@ -293,9 +293,11 @@ export function finalError(failure: Failure, endpoint: Endpoint, attempts: Attem
     case 'context_length':
       return new GatewayError(400, 'context_length_exceeded', `${endpoint.provider.name}: ${failure.message}`, metadata)
     case 'client_error':
-      return new GatewayError(failure.status === 413 ? 413 : 400, 'invalid_request', `${endpoint.provider.name}: ${failure.message}`, metadata)
+      return failure.status === 413
+        ? new GatewayError(413, 'payload_too_large', `${endpoint.provider.name}: ${failure.message}`, metadata)
+        : new GatewayError(400, 'invalid_request', `${endpoint.provider.name}: ${failure.message}`, metadata)
     case 'too_large':
-      return new GatewayError(413, 'invalid_request', failure.message, metadata)
+      return new GatewayError(413, 'payload_too_large', failure.message, metadata)
     case 'rejected':
       // No status: no endpoint could express the request at all; that is the request's problem.
       if (failure.status === null) return new GatewayError(400, 'invalid_request', failure.message, { provider_name: endpoint.provider.name, attempts })

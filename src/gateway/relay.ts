@@ -323,7 +323,7 @@ export async function relay(
 
 function deltaCharacters(delta: Delta): number {
   const toolCharacters = (delta.tool_calls ?? []).reduce((sum, call) => sum + (call.function?.arguments?.length ?? 0), 0)
-  return (delta.content?.length ?? 0) + (delta.reasoning?.length ?? 0) + toolCharacters
+  return (delta.content?.length ?? 0) + (delta.refusal?.length ?? 0) + (delta.reasoning?.length ?? 0) + toolCharacters
 }
 
 /** The attempts, the last of which (the one that served) ended in `outcome`. */

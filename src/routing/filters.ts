@@ -101,6 +101,22 @@ function asks(field: string, value: unknown): boolean {
   return true
 }
 
+/**
+ * Whether the request asks for what no provider is sent (formats/openai/request.ts GATEWAY_FIELDS:
+ * billed at prices the catalog does not hold): web search, audio output, a priority tier. Under
+ * `require_parameters` no endpoint can honour it.
+ */
+function asksUnsent(request: ChatRequest): boolean {
+  const fields = request as Record<string, unknown>
+  const modalities = Array.isArray(fields.modalities) ? fields.modalities : []
+  return (
+    fields.web_search_options != null ||
+    fields.audio != null ||
+    modalities.some((modality) => modality !== 'text') ||
+    (fields.service_tier != null && fields.service_tier !== 'auto' && fields.service_tier !== 'default')
+  )
+}
+
 function factsOf(request: ChatRequest): RequestFacts {
   return {
     promptTokens: contextPromptTokens(request),
@@ -206,7 +222,8 @@ const FILTERS: Filter[] = [
     // (a chat preset's: an embeddings request always carries its parameter, formats/openai/embeddings.ts).
     keep: (e, facts, { preferences, request, output }) =>
       preferences?.require_parameters !== true ||
-      (facts.parameters.every((p) => supports(e, p)) &&
+      (!asksUnsent(request) &&
+        facts.parameters.every((p) => supports(e, p)) &&
         (output === 'embeddings' || !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field) && asks(field, request[field])))),
   },
 ]

@@ -3,7 +3,7 @@ import { OPENING_TURN } from '../canonical'
 import { parseDataUrl } from '../data-url'
 import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, type ParameterRule } from '../../providers/parameters'
-import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments } from '../openai/request'
+import { textOf, type ChatRequest, type ContentPart, type Message, toolCallArguments, withRefusalAsContent } from '../openai/request'
 import { thinkingBlocks } from './details'
 import { applyThinking, applyVerbosity, canThink, reasoningOf, thinkingBlocked } from './thinking'
 import { convertTools } from './tools'
@@ -156,7 +156,8 @@ function imageBlock(url: string, where: string): Block {
 }
 
 /** A turn's thinking first, then its text, then its calls; or the order the client sent them in, where it interleaved thinking (../block-order). */
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
+function assistantBlocks(turn: Extract<Message, { role: 'assistant' }>, index: number, replayThinking: boolean): Block[] {
+  const message = withRefusalAsContent(turn)
   const thinking: Block[] = replayThinking ? thinkingBlocks(message.reasoning_details) : []
   const texts: Block[] = []
   const parts = typeof message.content === 'string' ? (sentTexts(message) ?? [message.content]).map((text) => ({ type: 'text' as const, text })) : (message.content ?? [])

@@ -5,7 +5,7 @@ import { GatewayError } from '../../errors'
 import { claudeStops, mapParameters, stopList, type ParameterRule } from '../../providers/parameters'
 import { jsonTool } from '../json-tool'
 import { historyTools } from '../openai/functions'
-import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments } from '../openai/request'
+import { textOf, type ChatRequest, type ContentPart, type Message, type ToolChoice, toolCallArguments, withRefusalAsContent } from '../openai/request'
 import { canThink } from '../anthropic/thinking'
 import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
 import { portableToolId } from '../tool-ids'
@@ -126,9 +126,9 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         system.push(...systemBlocks(message.content, pointOf))
         return
       case 'user':
-        return append('user', userBlocks(message.content, index, documentNames, pointOf))
+        return append('user', withSpeaker(message.name, userBlocks(message.content, index, documentNames, pointOf)))
       case 'assistant':
-        return append('assistant', assistantBlocks(message, index, pointOf, replaysReasoning ? reasoningBlocks(message.reasoning_details) : []))
+        return append('assistant', withSpeaker(message.name, assistantBlocks(message, index, pointOf, replaysReasoning ? reasoningBlocks(message.reasoning_details) : [])))
       case 'tool': {
         // Converse takes a result's `status` (and its media) from Claude and Nova only, the models that take a forced tool.
         const blocks = userBlocks(message.content, index, documentNames, pointOf)
@@ -268,7 +268,19 @@ type AssistantPart = Exclude<Extract<Message, { role: 'assistant' }>['content'],
  * A turn's reasoning first, then its text (one block), then its calls; or, where the client
  * interleaved Claude's thinking (../block-order), each block where it was sent, as Claude requires.
  */
-function assistantBlocks(message: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints, reasoning: Block[]): Block[] {
+/** `name` has no Converse field; prefixing keeps multi-party transcripts readable to the model (as OpenRouter does). */
+function withSpeaker(name: string | undefined, blocks: Block[]): Block[] {
+  if (!name) return blocks
+  const first = blocks.findIndex((block) => typeof block.text === 'string')
+  if (first >= 0) return blocks.map((block, i) => (i === first ? { ...block, text: `${name}: ${String(block.text)}` } : block))
+  // Reasoning stays first.
+  const at = blocks.findIndex((block) => !('reasoningContent' in block))
+  const split = at < 0 ? blocks.length : at
+  return [...blocks.slice(0, split), { text: `${name}:` }, ...blocks.slice(split)]
+}
+
+function assistantBlocks(turn: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints, reasoning: Block[]): Block[] {
+  const message = withRefusalAsContent(turn)
   const partText = (part: AssistantPart): string => {
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : ''
     return typeof text === 'string' ? text : ''

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors'
 import { OPENING_TURN } from '../canonical'
-import { textOf, type ChatRequest, type Message, toolCallArguments } from '../openai/request'
+import { textOf, type ChatRequest, type Message, toolCallArguments, withRefusalAsContent } from '../openai/request'
 import { generationConfig, type GenerationOptions } from './generation'
 import { named, textParts, userParts, type GeminiPart } from './parts'
 import { SKIP_SIGNATURE, signaturesOf } from './signatures'
@@ -80,7 +80,8 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
   return { system, contents }
 }
 
-function modelParts(message: AssistantMessage, index: number): GeminiPart[] {
+function modelParts(turn: AssistantMessage, index: number): GeminiPart[] {
+  const message = withRefusalAsContent(turn)
   const parts: GeminiPart[] = []
   const content = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content ?? []
   for (const [partIndex, part] of content.entries()) {

@@ -57,6 +57,15 @@ export const AssistantMessage = z.looseObject({
   reasoning: z.string().nullish(),
 })
 /**
+ * An assistant turn as the translations read it: one OpenAI answered as a refusal (`content: null,
+ * refusal: "…"`, sent back as it came) with its refusal as its text, as a refusal part is read.
+ */
+export function withRefusalAsContent<T extends { content?: unknown; refusal?: string | null }>(message: T): T {
+  const empty = message.content == null || message.content === '' || (Array.isArray(message.content) && message.content.length === 0)
+  return empty && message.refusal ? { ...message, content: message.refusal } : message
+}
+
+/**
  * `is_error` (Anthropic's flag on a tool result: the call failed) is carried to the upstreams that
  * have one. A result may hold images and files, as Anthropic's tool_result and a Responses
  * function output do; formats whose results hold text only get them after (./tool-media.ts).
