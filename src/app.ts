@@ -14,6 +14,7 @@ import { tenant } from './api/tenant'
 import { systemClock, type Clock } from './clock'
 import { dashboard } from './dashboard/routes'
 import { GatewayError, internalError, toErrorResponse } from './errors'
+import { missingBinding } from './env'
 import { withRequestId } from './gateway/identity'
 
 /**
@@ -39,6 +40,8 @@ export function createApp(options: { clock?: Clock } = {}) {
   const app = new Hono<AppEnv>({ strict: false })
   app.use('*', async (c, next) => {
     c.set('clock', clock)
+    const missing = missingBinding(c.env)
+    if (missing) throw new GatewayError(500, 'server', `Meridian is deployed without its ${missing} binding: the operator must add it to wrangler.toml`)
     await next()
   })
   // Browsers may call the API directly; they can read the routing headers too.

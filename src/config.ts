@@ -177,8 +177,20 @@ export function configOf(env: object): Config {
     cache.set(env, config)
     const unusable = unusableSettings(env as Record<string, unknown>)
     if (unusable.length > 0) console.warn(`settings left at their defaults: ${unusable.join('; ')}`)
+    const conflicts = conflictingSettings(config)
+    if (conflicts.length > 0) console.warn(`settings that break a rule between them (kept as set): ${conflicts.join('; ')}`)
   }
   return config
+}
+
+/** Rules between settings, each of which passed its own: named when broken, as unusable ones are. */
+function conflictingSettings(config: Config): string[] {
+  return [
+    ...(config.HEALTH_STALE_MS <= config.HEALTH_PUBLISH_MS + config.HEALTH_REFRESH_MS
+      ? ['HEALTH_STALE_MS (must exceed HEALTH_PUBLISH_MS + HEALTH_REFRESH_MS, the age a published figure can reach)']
+      : []),
+    ...(config.RESERVATION_TTL_MS <= 10 * config.LEASE_MS ? ['RESERVATION_TTL_MS (must be far above LEASE_MS: milliseconds, not seconds)'] : []),
+  ]
 }
 
 /** "NAME (why; default D)" for each setting whose value its rule refuses (a blank number is unset, not refused). */

@@ -13,6 +13,20 @@ export interface Env {
   [setting: string]: unknown
 }
 
+const BINDINGS = ['KV', 'KEYS', 'HEALTH'] as const
+const reported = new WeakSet<object>()
+
+/**
+ * The first binding the deployment lacks (a named wrangler environment inherits no
+ * `kv_namespaces` or `durable_objects`), said once in the log; null when all are there.
+ */
+export function missingBinding(env: Env): string | null {
+  const missing = BINDINGS.find((name) => env[name] == null) ?? null
+  if (missing && !reported.has(env)) console.error(`the ${missing} binding is missing: add it to wrangler.toml (every environment needs KV, KEYS and HEALTH)`)
+  if (missing) reported.add(env)
+  return missing
+}
+
 /**
  * Reads a Worker secret or variable by name, e.g. a provider's `apiKeyEnv`; blank counts as unset.
  * Surrounding whitespace is dropped: no credential has any, and one pasted with it would fail every

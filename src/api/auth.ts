@@ -43,12 +43,15 @@ interface Presented {
 }
 const recentDigests = new Map<string, Presented>()
 const RECENT_DIGESTS = 1024
+/** Tokens longer than this are not remembered: no key is near it, and 1,024 of them could hold an isolate's memory. */
+const REMEMBERED_TOKEN_CHARS = 512
 
 async function tokenDigest(token: string): Promise<Presented> {
   const known = recentDigests.get(token)
   if (known) return known
   const digest = await sha256(token)
   const entry: Presented = { digest, hex: toHex(digest) }
+  if (token.length > REMEMBERED_TOKEN_CHARS) return entry
   // Oldest first out (a Map keeps insertion order), so unknown tokens cannot grow it without bound.
   if (recentDigests.size >= RECENT_DIGESTS) recentDigests.delete(recentDigests.keys().next().value as string)
   recentDigests.set(token, entry)
@@ -68,8 +71,14 @@ async function presentsAdminToken(adminToken: string | undefined, presented: Pre
  * as `echo token | wrangler secret put` stores it, must still match); undefined while none is set.
  */
 export function adminTokenOf(env: Env): string | undefined {
-  return env.ADMIN_TOKEN?.trim() || undefined
+  const token: unknown = env.ADMIN_TOKEN
+  if (token === undefined || typeof token === 'string') return token?.trim() || undefined
+  // `ADMIN_TOKEN = 20261122` in [vars] is a number: no admin token (said once), and tenants are served as ever.
+  if (!warnedAdminToken.has(env)) console.error('ADMIN_TOKEN is not a string (a number in [vars]?): the admin API is off until it is set as a secret')
+  warnedAdminToken.add(env)
+  return undefined
 }
+const warnedAdminToken = new WeakSet<object>()
 
 /** Whether `token` is the ADMIN_TOKEN secret (false while none is set), compared in constant time. */
 export async function isAdmin(env: Env, token: string): Promise<boolean> {

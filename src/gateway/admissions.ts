@@ -161,8 +161,14 @@ function lead(asker: Asker, keyHash: string, queue: KeyQueue, own: AdmissionItem
   const fresh = asker.clock() - own.request.now < leaseMs / 2
   const spares = fresh ? sparesWanted(keyHash, own.request.now, leaseMs, maxTickets) : []
   const answer = (item: AdmissionItem, result: Answer) => queue.answers.set(item.id, { answer: result, sentAt })
-  const call = keyObject(env, keyHash)
-    .admit([spares.length > 0 ? { ...own, spares } : own, ...followers], carried)
+  // A call that throws as it is made (no object to call) fails as a lost call does: the queue is released.
+  let sent: Promise<Admission[]>
+  try {
+    sent = keyObject(env, keyHash).admit([spares.length > 0 ? { ...own, spares } : own, ...followers], carried)
+  } catch (thrown) {
+    sent = Promise.reject(thrown)
+  }
+  const call = sent
     .then(
       (admissions) => {
         settlementsDelivered(keyHash, carried)

@@ -1,3 +1,4 @@
+import { parsedJson } from '../json'
 import { configOf } from '../config'
 import type { Env } from '../env'
 import { GatewayError, invalidInput } from '../errors'
@@ -22,9 +23,10 @@ export function validatePresets(input: unknown): PresetsDocument {
 
 /** The stored document: `{}` when none is stored, null when what is stored fails validation. */
 async function readStored(env: Env): Promise<PresetsDocument | null> {
-  const stored = await env.KV.get<unknown>(PRESETS_KV_KEY, 'json')
+  const stored = await env.KV.get(PRESETS_KV_KEY)
   if (stored === null) return {}
-  const parsed = PresetsDocument.safeParse(stored)
+  // Text that is not JSON (written by hand, cut short) fails as a document that fails validation does.
+  const parsed = PresetsDocument.safeParse(parsedJson(stored))
   return parsed.success ? parsed.data : null
 }
 
