@@ -93,6 +93,12 @@ export function emptyHealth(): EndpointHealth {
  * HealthDO folds many observations a second into states holding up to 1,440 minute buckets, and
  * copying them per observation would make each one O(history).
  */
+/**
+ * The longest a 429 cools an endpoint: a day, as a spent daily quota may ask. A Retry-After sent
+ * as a Unix time where seconds are meant would otherwise cool it for decades.
+ */
+const MAX_COOLING_MS = 24 * 3_600_000
+
 export function observe(state: EndpointHealth | undefined, observation: Observation, config: HealthConfig): EndpointHealth {
   const health = state ?? emptyHealth()
   const { at, kind } = observation
@@ -101,7 +107,7 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
   const quietMs = health.lastSeen === null ? 0 : at - health.lastSeen
   health.lastSeen = Math.max(health.lastSeen ?? at, at)
   if (kind === 'rate_limited') {
-    const until = at + (observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS)
+    const until = at + Math.min(observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS, MAX_COOLING_MS)
     health.coolingUntil = Math.max(health.coolingUntil ?? until, until)
   } else if (isFailure(kind)) {
     onFailure(health, at, config)

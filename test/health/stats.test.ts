@@ -90,6 +90,7 @@ describe('429 cooling', () => {
   it.each([
     { name: 'with Retry-After', retryAfterMs: 5_000, until: T + 5_000 },
     { name: 'without Retry-After (COOLDOWN_DEFAULT_MS)', retryAfterMs: null, until: T + 30_000 },
+    { name: 'a day at most (a Unix time sent where seconds are meant would cool it for decades)', retryAfterMs: 1_767_225_600_000, until: T + 86_400_000 },
   ])('$name', ({ retryAfterMs, until }) => {
     const state = fold([observation('rate_limited', T, { retryAfterMs })])
     // A 429 is no judged attempt: it cools the endpoint and counts toward neither the error rate nor its samples.
