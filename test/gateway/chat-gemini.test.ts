@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { localView } from '../../src/health/local'
 import type { CatalogInput } from '../../src/catalog/schema'
+import { GEMINI, GEMINI_PROVIDER } from '../fixtures/gemini/catalog'
 import { testCatalog } from '../support/catalog'
 import { chat, type ErrorJson, readSse, setUpGateway } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, sseResponse } from '../support/upstream'
@@ -12,14 +13,12 @@ import streamBlocked from '../fixtures/gemini/stream-prompt-blocked.sse?raw'
 import streamText from '../fixtures/gemini/stream-text.sse?raw'
 import textWithThoughts from '../fixtures/gemini/text-with-thoughts.json'
 
-const GEMINI = 'http://127.0.0.1:9105/v1beta'
-
 /** The shared test catalog plus one Gemini-format provider serving test/gemini. */
 const catalog: CatalogInput = {
   ...testCatalog,
   providers: [
     ...testCatalog.providers,
-    { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' },
+    GEMINI_PROVIDER,
   ],
   models: [
     ...testCatalog.models,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
 import { BEDROCK, bedrockModel, withBedrock } from '../fixtures/bedrock/catalog'
 import converseText from '../fixtures/bedrock/converse-text.json'
+import { GEMINI, geminiModel, withGemini } from '../fixtures/gemini/catalog'
 import textWithThoughts from '../fixtures/gemini/text-with-thoughts.json'
 import { BETA, GAMMA } from '../support/catalog'
 import { chat, type ErrorJson, setUpGateway } from '../support/gateway'
@@ -9,22 +9,10 @@ import { anthropicText, fakeUpstreams, jsonResponse, openaiCompletion } from '..
 
 /** Ingress of POST /v1/chat/completions against OpenAI's and OpenRouter's contract, through every upstream format. */
 
-const GEMINI = 'http://127.0.0.1:9105/v1beta'
-const withBoth = withBedrock(bedrockModel('test/bedrock', 'anthropic.claude-test-v1:0', ['temperature', 'tools', 'tool_choice', 'max_tokens', 'stop']))
-const catalog: CatalogInput = {
-  ...withBoth,
-  providers: [...withBoth.providers, { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' }],
-  models: [
-    ...withBoth.models,
-    {
-      id: 'test/gemini',
-      name: 'test/gemini',
-      contextLength: 1_000_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [{ provider: 'gemini', upstreamModel: 'gemini-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['temperature', 'max_tokens', 'stop'] }],
-    },
-  ],
-}
+const catalog = withGemini(
+  withBedrock(bedrockModel('test/bedrock', 'anthropic.claude-test-v1:0', ['temperature', 'tools', 'tool_choice', 'max_tokens', 'stop'])),
+  geminiModel('gemini-test', ['temperature', 'max_tokens', 'stop']),
+)
 
 const tenant = setUpGateway(catalog)
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CatalogInput } from '../../src/catalog/schema'
+import { GEMINI, geminiModel, withGemini } from '../fixtures/gemini/catalog'
 import { BETA, testCatalog } from '../support/catalog'
 import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
 import { anthropicText, fakeUpstreams, jsonResponse, sseResponse } from '../support/upstream'
@@ -11,33 +12,22 @@ import streamToolCall from '../fixtures/gemini/stream-tool-call.sse?raw'
  * got it; the ingress gives it back to Gemini, and never to Claude.
  */
 
-const GEMINI = 'http://127.0.0.1:9105/v1beta'
 const SIGNATURE = 'CiwBcsjafM2kT9wY7rL3vP0qX5nA8bE1dH6uS4zC9fJ2gV7oK3mQ1iR8yW5tN0e='
 
-const catalog: CatalogInput = {
-  ...testCatalog,
-  providers: [...testCatalog.providers, { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' }],
-  models: [
-    ...testCatalog.models,
-    {
-      id: 'test/gemini',
-      name: 'test/gemini',
-      contextLength: 1_000_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [{ provider: 'gemini', upstreamModel: 'gemini-3-pro-preview', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['tools', 'tool_choice', 'max_tokens'] }],
-    },
-    {
-      id: 'test/stops',
-      name: 'test/stops',
-      contextLength: 1_000_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [
-        { provider: 'gemini', upstreamModel: 'gemini-3-pro-preview', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
-        { provider: 'beta', upstreamModel: 'claude-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
-      ],
-    },
-  ],
-}
+const catalog: CatalogInput = withGemini(
+  testCatalog,
+  geminiModel('gemini-3-pro-preview', ['tools', 'tool_choice', 'max_tokens']),
+  {
+    id: 'test/stops',
+    name: 'test/stops',
+    contextLength: 1_000_000,
+    modalities: { input: ['text'], output: ['text'] },
+    endpoints: [
+      { provider: 'gemini', upstreamModel: 'gemini-3-pro-preview', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
+      { provider: 'beta', upstreamModel: 'claude-test', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['max_tokens', 'stop'] },
+    ],
+  },
+)
 const tenant = setUpGateway(catalog)
 
 const messages = (body: object) =>

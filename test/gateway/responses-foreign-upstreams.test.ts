@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CatalogInput } from '../../src/catalog/schema'
+import { GEMINI, geminiModel, withGemini } from '../fixtures/gemini/catalog'
 import { BETA, testCatalog } from '../support/catalog'
 import { gatewayFetch, namedEvents, setUpGateway } from '../support/gateway'
 import { anthropicEvent as event, data, fakeUpstreams, jsonResponse, sseResponse } from '../support/upstream'
@@ -9,24 +9,7 @@ import { anthropicEvent as event, data, fakeUpstreams, jsonResponse, sseResponse
  * Codex-style clients drive it: stateless (`store: false`), the output sent back in `input` with
  * the calls' outputs.
  */
-const GEMINI = 'http://127.0.0.1:9105/v1beta'
-const catalog: CatalogInput = {
-  ...testCatalog,
-  providers: [
-    ...testCatalog.providers,
-    { id: 'gemini', name: 'Gemini', format: 'gemini', baseUrl: GEMINI, apiKeyEnv: 'TEST_PROVIDER_KEY', region: { name: 'gemini', lat: 0, lon: 0 }, dataCollection: 'deny' },
-  ],
-  models: [
-    ...testCatalog.models,
-    {
-      id: 'test/gemini',
-      name: 'test/gemini',
-      contextLength: 1_000_000,
-      modalities: { input: ['text'], output: ['text'] },
-      endpoints: [{ provider: 'gemini', upstreamModel: 'gemini-3-pro', pricing: { prompt: '0.000001', completion: '0.000004' }, maxCompletionTokens: 65536, supportedParameters: ['tools', 'tool_choice', 'max_tokens', 'reasoning'] }],
-    },
-  ],
-}
+const catalog = withGemini(testCatalog, geminiModel('gemini-3-pro', ['tools', 'tool_choice', 'max_tokens', 'reasoning']))
 const tenant = setUpGateway(catalog)
 type Json = Record<string, any>
 
