@@ -141,7 +141,7 @@ function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failur
     at,
     ttfbMs: kind === 'timeout' ? latencyMs : null,
     tokensPerSecond: null,
-    retryAfterMs: kind === 'rate_limited' ? retryAfterMs(failure.pauseAsked ?? null, at) : null,
+    retryAfterMs: retryAfterMs(failure.pauseAsked ?? null, at),
   })
 }
 

@@ -148,7 +148,7 @@ async function probe(item: Due, at: () => number, fetcher: typeof fetch): Promis
       console.warn(`probe of ${item.key} got HTTP ${response.status}; not counted`)
       return null
     }
-    return observation(kind, ttfbMs, kind === 'rate_limited' ? retryAfterMs(failure.pauseAsked ?? null, Date.now()) : null)
+    return observation(kind, ttfbMs, retryAfterMs(failure.pauseAsked ?? null, Date.now()))
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
     return observation(timedOut ? 'timeout' : 'connection_error', null)

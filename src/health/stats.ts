@@ -89,16 +89,20 @@ export function emptyHealth(): EndpointHealth {
 }
 
 /**
- * Folds one observation into an endpoint's state. Updates `state` in place and returns it: the
- * HealthDO folds many observations a second into states holding up to 1,440 minute buckets, and
- * copying them per observation would make each one O(history).
- */
-/**
- * The longest a 429 cools an endpoint: a day, as a spent daily quota may ask. A Retry-After sent
- * as a Unix time where seconds are meant would otherwise cool it for decades.
+ * The longest a pause asked for cools an endpoint: a day, as a spent daily quota may ask. A
+ * Retry-After sent as a Unix time where seconds are meant would otherwise cool it for decades.
  */
 const MAX_COOLING_MS = 24 * 3_600_000
 
+/**
+ * Folds one observation into an endpoint's state. Updates `state` in place and returns it: the
+ * HealthDO folds many observations a second into states holding up to 1,440 minute buckets, and
+ * copying them per observation would make each one O(history).
+ *
+ * A 429 cools the endpoint (for its Retry-After, else COOLDOWN_DEFAULT_MS) without counting as a
+ * failure. A failure that asked for a pause (a 503 with Retry-After: "unavailable for this long")
+ * counts as a failure and cools the endpoint for that pause too.
+ */
 export function observe(state: EndpointHealth | undefined, observation: Observation, config: HealthConfig): EndpointHealth {
   const health = state ?? emptyHealth()
   const { at, kind } = observation
@@ -107,10 +111,10 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
   const quietMs = health.lastSeen === null ? 0 : at - health.lastSeen
   health.lastSeen = Math.max(health.lastSeen ?? at, at)
   if (kind === 'rate_limited') {
-    const until = at + Math.min(observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS, MAX_COOLING_MS)
-    health.coolingUntil = Math.max(health.coolingUntil ?? until, until)
+    coolFor(health, at, observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS)
   } else if (isFailure(kind)) {
     onFailure(health, at, config)
+    if (observation.retryAfterMs !== null) coolFor(health, at, observation.retryAfterMs)
     health.lastJudged = latest(health.lastJudged, { at, ok: false })
   } else {
     onSuccess(health, at)
@@ -127,6 +131,12 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
     }
   }
   return health
+}
+
+/** Cools the endpoint for `pauseMs` from `at` (a day at most); a shorter pause never cuts a longer one. */
+function coolFor(health: EndpointHealth, at: number, pauseMs: number): void {
+  const until = at + Math.min(pauseMs, MAX_COOLING_MS)
+  health.coolingUntil = Math.max(health.coolingUntil ?? until, until)
 }
 
 function latest(current: Judged | null | undefined, next: Judged): Judged {

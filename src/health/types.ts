@@ -15,7 +15,7 @@ export interface Observation {
   ttfbMs: number | null
   /** Completion tokens per second after the first byte, when a completion was produced. */
   tokensPerSecond: number | null
-  /** A 429's Retry-After, in ms, when given. */
+  /** The pause the provider asked for (a 429's or a 5xx's Retry-After), in ms, when given. */
   retryAfterMs: number | null
 }
 
@@ -24,7 +24,7 @@ export type CircuitState = 'closed' | 'open' | 'half_open'
 /** What routing needs to know about an endpoint right now. */
 export interface HealthView {
   circuit: CircuitState
-  /** Until when (Unix ms) a 429 cools the endpoint, or null. */
+  /** Until when (Unix ms) a 429, or a failure that asked for a pause, cools the endpoint, or null. */
   coolingUntil: number | null
   /** Failures / (successes + failures) over the recent window; 429s are not failures. */
   errorRate: number

@@ -100,6 +100,14 @@ describe('429 cooling', () => {
     expect(endpointStats(state, T).cooling_until).toBe(until)
   })
 
+  it("a failure's Retry-After (a 503's) cools the endpoint and counts as a failure", () => {
+    const state = fold([observation('server_error', T, { retryAfterMs: 5_000 })])
+    expect(viewOf(state, T, CONFIG)).toMatchObject({ coolingUntil: T + 5_000, circuit: 'closed', errorRate: 1, samples: 1 })
+    expect(viewOf(state, T + 5_000, CONFIG).coolingUntil).toBeNull()
+    // Without one, a failure cools nothing: the circuit decides.
+    expect(viewOf(fold([observation('server_error', T)]), T, CONFIG).coolingUntil).toBeNull()
+  })
+
   it('a shorter later Retry-After does not cut an earlier, longer one', () => {
     const state = fold([observation('rate_limited', T, { retryAfterMs: 60_000 }), observation('rate_limited', T + 1, { retryAfterMs: 1_000 })])
     expect(viewOf(state, T + 2, CONFIG).coolingUntil).toBe(T + 60_000)

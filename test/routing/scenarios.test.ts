@@ -165,6 +165,22 @@ describe('routing scenarios', () => {
     expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
   })
 
+  it("keeps off a provider for a 503's Retry-After, though one failure opens no circuit", async () => {
+    let down = true
+    const upstream = fakeUpstreams({
+      [EU]: () => (down ? jsonResponse({ error: { message: 'maintenance' } }, 503, { 'retry-after': '20' }) : ok({} as never)),
+      [US]: ok,
+      [AP]: ok,
+    })
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 2 })
+    down = false
+    now += 19_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'us', attempts: 1 })
+    now += 2_000
+    expect(await ask(FRANKFURT)).toMatchObject({ provider: 'eu', attempts: 1 })
+    expect(upstream.calls.filter((call) => call.url.startsWith(EU))).toHaveLength(2)
+  })
+
   it('moves first place from a slow provider to a fast one', async () => {
     const slow: UpstreamHandler = () => {
       now += 3_000
