@@ -23,7 +23,15 @@ export function validatePresets(input: unknown): PresetsDocument {
 
 /** The stored document: `{}` when none is stored, null when what is stored fails validation. */
 async function readStored(env: Env): Promise<PresetsDocument | null> {
-  const stored = await env.KV.get(PRESETS_KV_KEY)
+  let stored: string | null
+  try {
+    stored = await env.KV.get(PRESETS_KV_KEY)
+  } catch (error) {
+    // As the catalog's: a refresh that fails keeps what the isolate has (kvMemo backs off), and a
+    // first read, with nothing yet, is a 503 to retry rather than an internal error.
+    console.error('presets could not be read', error instanceof Error ? error.message : String(error))
+    throw new GatewayError(503, 'server', 'Presets could not be read from storage; retry shortly', {}, { 'retry-after': '1' })
+  }
   if (stored === null) return {}
   // Text that is not JSON (written by hand, cut short) fails as a document that fails validation does.
   const parsed = PresetsDocument.safeParse(parsedJson(stored))
