@@ -9,5 +9,7 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
   const match = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/is.exec(url)
   if (!match) return null
   const mediaType = match[1]!.trim().toLowerCase()
-  return { mediaType: mediaType === 'image/jpg' ? 'image/jpeg' : mediaType, data: match[2]! }
+  // WHATWG's forgiving-base64 decode drops ASCII whitespace: wrapped base64 (Python's encodebytes,
+  // GNU base64) is valid there, and providers get it unwrapped.
+  return { mediaType: mediaType === 'image/jpg' ? 'image/jpeg' : mediaType, data: match[2]!.replace(/[\t\n\f\r ]+/g, '') }
 }

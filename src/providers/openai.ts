@@ -23,6 +23,9 @@ export const openaiAdapter: Adapter = {
       // Another provider may take them; if none does, the client learns why.
       throw new GatewayError(400, 'invalid_request', `stop: ${endpoint.provider.name} takes at most ${preset.maxStops} stop sequences, and the request has ${stops}`)
     }
+    if (preset.fileUrls === false && linksFile(request)) {
+      throw new GatewayError(400, 'invalid_request', `${endpoint.provider.name} takes a file only as its bytes (a base64 data: URL in file.file_data), not by URL`)
+    }
     const body = toOpenAICompatible(request, preset, endpoint.spec.upstreamModel, stream)
     // Most OpenAI-compatible servers ignore `reasoning.exclude`: the gateway leaves their reasoning out itself.
     const excludeReasoning = (request.reasoning != null || request.include_reasoning != null) && reasoningOf(request).exclude
@@ -37,6 +40,15 @@ export const openaiAdapter: Adapter = {
       errorMessage: openaiErrorMessage,
     }
   },
+}
+
+/** Whether a file part of the request links its document by URL rather than holding its bytes. */
+function linksFile(request: ChatRequest): boolean {
+  return request.messages.some((message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'file' && linksDocument(part.file)))
+}
+
+function linksDocument(file: unknown): boolean {
+  return typeof file === 'object' && file !== null && 'file_data' in file && typeof file.file_data === 'string' && !/^data:/i.test(file.file_data)
 }
 
 const NEVER_SENT = new Set<string>(GATEWAY_FIELDS)

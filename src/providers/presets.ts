@@ -42,6 +42,12 @@ export interface Preset {
   reasoningField?: string
   /** How the provider wants tool-call ids, where it refuses others (Mistral: nine letters or digits). */
   toolId?: (id: string) => string
+  /**
+   * False where a file part's `file_data` must hold the bytes (a base64 data URL) and a document's
+   * URL is refused (OpenAI: "Chat Completions does not support file URLs"). Such a request is
+   * refused before it is sent, so another of the model's endpoints (OpenRouter's takes URLs) serves it.
+   */
+  fileUrls?: false
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -118,6 +124,7 @@ export const PRESETS = {
     // max_tokens is deprecated and rejected by reasoning models; max_completion_tokens works on all.
     parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
+    fileUrls: false,
   }),
   azure: preset({
     // api-version 2024-10-21 (GA) lists system, user, assistant, tool and function, not developer.
@@ -130,6 +137,7 @@ export const PRESETS = {
     // 2024-10-21 defines max_completion_tokens, and says max_tokens "is not compatible with o1 series models".
     parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
+    fileUrls: false,
   }),
   groq: preset({
     developerRole: false,

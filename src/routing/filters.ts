@@ -3,6 +3,7 @@ import { contextWindow, type Endpoint } from '../catalog/snapshot'
 import { contextPromptTokens, inputsUsed } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
 import { takesForcedTool } from '../formats/bedrock/request'
+import { dropsJsonModeBesideTools } from '../formats/gemini/generation'
 import { droppedFields } from '../providers/presets'
 import { namesProvider, type ProviderPreferences } from './preferences'
 import { endpointKey } from '../health/types'
@@ -224,6 +225,7 @@ const FILTERS: Filter[] = [
       preferences?.require_parameters !== true ||
       (!asksUnsent(request) &&
         facts.parameters.every((p) => supports(e, p)) &&
+        honoursSoftParameters(e, request) &&
         (output === 'embeddings' || !droppedFields(e.provider, request).some((field) => Object.hasOwn(PARAMETER_FIELDS, field) && asks(field, request[field])))),
   },
 ]
@@ -256,7 +258,12 @@ export function applyFilters(endpoints: Endpoint[], input: FilterInput): { kept:
 /** Soft: endpoints that would ignore `response_format` (or its JSON schema) go after those that honour it. */
 export function honoursSoftParameters(endpoint: Endpoint, request: ChatRequest): boolean {
   const format = request.response_format
-  return !format || format.type === 'text' || (supports(endpoint, 'response_format') && (format.type !== 'json_schema' || supports(endpoint, 'structured_outputs')))
+  if (!format || format.type === 'text') return true
+  return (
+    supports(endpoint, 'response_format') &&
+    (format.type !== 'json_schema' || supports(endpoint, 'structured_outputs')) &&
+    !(endpoint.provider.format === 'gemini' && dropsJsonModeBesideTools(request, endpoint.spec.upstreamModel))
+  )
 }
 
 /**

@@ -35,12 +35,23 @@ function int32Seed(value: unknown): unknown {
 /** Gemini's limit; more is its 400, so such a request is left to a provider that takes them (Claude, from /v1/messages). */
 const MAX_STOP_SEQUENCES = 5
 
-function geminiStops(value: unknown): unknown[] {
+/** `stop` as Gemini takes it: an empty list, which Gemini refuses (a 400: "from 1 … to 5"), asks nothing and is not sent. */
+function geminiStops(value: unknown): unknown[] | undefined {
   const stops = stopList(value)
   if (stops.length > MAX_STOP_SEQUENCES) {
     throw new GatewayError(400, 'invalid_request', `stop: Gemini models take at most ${MAX_STOP_SEQUENCES} stop sequences, not ${stops.length}`)
   }
-  return stops
+  return stops.length > 0 ? stops : undefined
+}
+
+/**
+ * Whether JSON mode is left out because the request declares functions: Gemini before 3 refuses
+ * the two together (a 400, "Function calling with a response mime type: 'application/json' is
+ * unsupported"). Such a request is served with its tools, its answer not held to the format; routing
+ * ranks such endpoints after those that honour both (routing/filters.ts honoursSoftParameters).
+ */
+export function dropsJsonModeBesideTools(request: ChatRequest, upstreamModel: string): boolean {
+  return (request.tools?.length ?? 0) > 0 && !/gemini-(?:[3-9]|\d{2,})\b/.test(upstreamModel)
 }
 
 /** OpenRouter's unified `reasoning` object; anything malformed is ignored, as other extras are. */
@@ -106,7 +117,7 @@ export interface GenerationOptions {
 export function generationConfig(request: ChatRequest, options: GenerationOptions): Config {
   const config: Config = mapParameters(request, PARAMETERS)
   if (options.maxOutputTokens !== undefined) config.maxOutputTokens = options.maxOutputTokens
-  Object.assign(config, responseFormat(request))
+  if (!dropsJsonModeBesideTools(request, options.upstreamModel ?? '')) Object.assign(config, responseFormat(request))
   const thinking = options.thinks === false ? null : thinkingConfig(request, options.upstreamModel ?? '', options.maxOutputTokens)
   if (thinking) config.thinkingConfig = thinking
   return config

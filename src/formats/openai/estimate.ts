@@ -158,9 +158,12 @@ function imageUrl(part: Part): string | null {
   return typeof image === 'object' && image !== null && 'url' in image && typeof image.url === 'string' ? image.url : null
 }
 
-/** An image_url that holds or links a document rather than an image: a data: URL of another type, or a PDF's URL. */
+/**
+ * An image_url that holds or links a document rather than an image: a data: URL of another type, or
+ * a PDF's URL. The scheme and media type are read without regard to case, as parseDataUrl reads them.
+ */
 function isDocument(url: string): boolean {
-  if (url.startsWith('data:')) return !url.startsWith('data:image/')
+  if (/^data:/i.test(url)) return !/^data:\s*image\//i.test(url)
   return /\.pdf$/i.test(url.split(/[?#]/, 1)[0] ?? '')
 }
 
