@@ -13,6 +13,9 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              // wrangler.toml's flag, and one the tests alone need: exports.default.scheduled()
+              // (test/health/scheduled.test.ts). It is experimental, which a deployment may not name.
+              compatibilityFlags: ['enable_request_signal', 'service_binding_extra_handlers'],
               bindings: {
                 ADMIN_TOKEN: 'test-admin-token',
                 TEST_PROVIDER_KEY: 'test-upstream-key',

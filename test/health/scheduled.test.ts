@@ -6,7 +6,7 @@ import { installCatalog } from '../support/gateway'
 import { fakeUpstreams, jsonResponse, openaiCompletion } from '../support/upstream'
 
 // workers-types declares only fetch/connect on the default export's Fetcher; the scheduled handler is
-// callable because wrangler.toml sets the service_binding_extra_handlers flag.
+// callable because vitest.config.ts sets the service_binding_extra_handlers flag (for the tests only).
 interface ScheduledHandler {
   scheduled(options: { cron?: string; scheduledTime?: Date }): Promise<{ outcome: string; noRetry: boolean }>
 }
