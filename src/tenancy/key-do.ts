@@ -63,7 +63,9 @@ export class KeyDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    createTables(this.ctx.storage)
+    // Only a key that exists has tables: an object named by a guessed or deleted key (any bearer
+    // token names one) keeps no storage, which would otherwise be billed for good.
+    if (this.record()) createTables(this.ctx.storage)
     this.leases = new Leases(this.ctx.storage.kv)
   }
 
@@ -93,6 +95,7 @@ export class KeyDO extends DurableObject<Env> {
   /** Stores a new key; false if this hash already has one (never overwrite). */
   create(record: KeyRecord): boolean {
     if (this.record()) return false
+    createTables(this.ctx.storage)
     this.saveRecord(record)
     return true
   }
@@ -125,9 +128,8 @@ export class KeyDO extends DurableObject<Env> {
     this.cachedRecord = null
     const leased = this.leases.current()
     await this.ctx.storage.deleteAlarm()
+    // The tables go too: every later call finds no key and reads none of them.
     await this.ctx.storage.deleteAll()
-    // The instance may live on (a late call for the deleted key): its queries need the tables.
-    createTables(this.ctx.storage)
     this.cachedRecord = null
     this.cachedLedger = undefined
     this.responseBytes = undefined
@@ -267,19 +269,23 @@ export class KeyDO extends DurableObject<Env> {
 
   /** A stored response object (JSON), or null. */
   storedResponse(id: string): string | null {
+    if (!this.record()) return null
     return responseObject(this.ctx.storage.sql, id)
   }
 
   storedInput(id: string): { input: string | null } | null {
+    if (!this.record()) return null
     return responseInput(this.ctx.storage.sql, id)
   }
 
   forgetResponse(id: string): boolean {
+    if (!this.record()) return false
     this.responseBytes = undefined
     return deleteResponse(this.ctx.storage.sql, id)
   }
 
   generation(id: string): GenerationRecord | null {
+    if (!this.record()) return null
     const record = generationById(this.ctx.storage.sql, id)
     return record === null ? null : GenerationRecordSchema.parse(JSON.parse(record))
   }
@@ -292,6 +298,7 @@ export class KeyDO extends DurableObject<Env> {
   }
 
   async sweep(now: number): Promise<void> {
+    if (!this.record()) return
     const config = configOf(this.env)
     const { sql } = this.ctx.storage
     // Charging and marking are one transaction: a row marked expired is charged, and only once.

@@ -13,7 +13,7 @@ describe("the key object's tables", () => {
     const tables = await runInDurableObject(object('tables-upgrade'), (_instance, state) => {
       const { sql } = state.storage
       // The object as an earlier version left it.
-      sql.exec(`DROP TABLE generations; DROP TABLE reservations;
+      sql.exec(`DROP TABLE IF EXISTS generations; DROP TABLE IF EXISTS reservations;
         CREATE TABLE reservations (id TEXT PRIMARY KEY, amount_nano INTEGER NOT NULL, tokens INTEGER NOT NULL,
           created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
         CREATE INDEX reservations_by_state ON reservations (state, expires_at);
@@ -44,6 +44,8 @@ describe("the key object's tables", () => {
   it('prunes generation records by the time their ids carry, then down to the newest few', async () => {
     const now = Date.UTC(2026, 10, 22, 12)
     const left = await runInDurableObject(object('tables-prune'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       const { sql } = state.storage
       const ids = [at(now - 31 * DAY_MS, 'old'), at(now - 2 * DAY_MS, 'b'), at(now - DAY_MS, 'c'), at(now - 1000, 'd'), at(now, 'e')]
       insertGenerations(sql, ids.map((id) => ({ id, record: `"${id}"` })))
@@ -61,6 +63,8 @@ describe("the key object's tables", () => {
   it('keeps what was created in the cut-off second, and everything when the cut-off is before 2001', async () => {
     const now = Date.UTC(2026, 10, 22, 12)
     const left = await runInDurableObject(object('tables-prune-edges'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       const { sql } = state.storage
       const ids = [at(now - 1000, 'before'), at(now, 'same'), at(now + 999, 'same-second')]
       insertGenerations(sql, ids.map((id) => ({ id, record: '{}' })))
@@ -77,6 +81,8 @@ describe("the key object's tables", () => {
 
   it('a record already stored is kept as it was', async () => {
     const record = await runInDurableObject(object('tables-twice'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       insertGenerations(state.storage.sql, [{ id: 'gen-5-x', record: 'first' }])
       insertGenerations(state.storage.sql, [{ id: 'gen-5-x', record: 'second' }])
       return generationById(state.storage.sql, 'gen-5-x')

@@ -21,8 +21,10 @@ const stub = (hash: string) => env.KEYS.get(env.KEYS.idFromName(hash))
 function inspect(hash: string) {
   return runInDurableObject(stub(hash), (_instance, state) => {
     const ledger = state.storage.kv.get<Ledger>('ledger')
-    const reservations = state.storage.sql.exec<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM reservations GROUP BY state').toArray()
-    const generations = state.storage.sql.exec<{ record: string }>('SELECT record FROM generations ORDER BY id').toArray()
+    // A deleted key's object has no tables (KeyDO.remove): it holds no rows.
+    const has = (table: string) => state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, table).toArray().length > 0
+    const reservations = has('reservations') ? state.storage.sql.exec<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM reservations GROUP BY state').toArray() : []
+    const generations = has('generations') ? state.storage.sql.exec<{ record: string }>('SELECT record FROM generations ORDER BY id').toArray() : []
     return {
       ledger,
       reservations: Object.fromEntries(reservations.map((r) => [r.state, r.n])),
