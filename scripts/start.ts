@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { devCatalog } from './dev-catalog'
 import { type FleetProvider, fleetOptionsFromEnv, startFleet } from './fleet'
@@ -11,7 +12,7 @@ import { type FleetProvider, fleetOptionsFromEnv, startFleet } from './fleet'
  * `npm start`: the gateway under `wrangler dev` with the demo fleet as its providers, offline.
  * Creates `.dev.vars` (with a fresh ADMIN_TOKEN) on first run, starts the fleet, starts wrangler,
  * waits for `/health`, installs the dev catalog and prints how to make a first call.
- * Env: PORT (8787) and the fleet's FLEET_BASE_PORT, FLEET_TTFT_MS, FLEET_TPS, FLEET_CHAOS.
+ * Env: PORT (8787) and the fleet's FLEET_BASE_PORT (4101), FLEET_TTFT_MS, FLEET_TPS, FLEET_CHAOS.
  */
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -60,11 +61,26 @@ function readAdminToken(): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-async function waitForHealth(isRunning: () => boolean): Promise<void> {
+/**
+ * Refuses to start when PORT is taken (another `npm start`, any dev server): wrangler could not
+ * bind it, and the other process's /health would pass for this gateway's, so the demo catalog and
+ * the ADMIN_TOKEN would go to it.
+ */
+async function ensurePortFree(): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+  if (!free) throw new Error(`Port ${port} is in use (another npm start?). Stop that process, or choose another: PORT=8788 npm start`)
+}
+
+/** Waits for this wrangler's own "Ready on" line (only it proves the port is its own), then a 200 from /health. */
+async function waitForHealth(isRunning: () => boolean, isReady: () => boolean): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (!isRunning()) throw new Error('wrangler dev exited before the gateway became ready')
-    const ok = await fetch(`${gateway}/health`, { signal: AbortSignal.timeout(2_000) })
+    const ok = isReady() && await fetch(`${gateway}/health`, { signal: AbortSignal.timeout(2_000) })
       .then((res) => res.status === 200)
       .catch(() => false)
     if (ok) return
@@ -86,7 +102,7 @@ function nextSteps(providers: FleetProvider[]): string {
   const chaosUrl = (providers[0]?.baseUrl ?? 'http://127.0.0.1:4101/v1').replace(/\/v1$/, '/__aimock/chaos')
   const base = `http://localhost:${port}`
   return `
-Meridian is running at ${base} with the demo fleet (models meridian/demo-chat, meridian/demo-mini).
+Meridian is running at ${base} with the demo fleet (models meridian/demo-chat, meridian/demo-mini, meridian/demo-embed).
 
   export ADMIN_TOKEN=$(grep '^ADMIN_TOKEN=' .dev.vars | cut -d= -f2-)
   curl -X POST ${base}/v1/keys -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' -d '{"name":"demo"}'
@@ -107,7 +123,13 @@ Ctrl-C stops everything.
 async function main(): Promise<void> {
   ensureDevVars()
   const adminToken = readAdminToken()
-  const fleet = await startFleet(fleetOptionsFromEnv(process.env))
+  await ensurePortFree()
+  const fleet = await startFleet(fleetOptionsFromEnv(process.env)).catch((error: unknown) => {
+    if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+      throw new Error(`The demo fleet's ports are in use (${error.message}; another npm start?). Move them: FLEET_BASE_PORT=4201 npm start`)
+    }
+    throw error
+  })
   for (const p of fleet.providers) console.log(`demo provider ${p.id} (${p.format}, ${p.region.name}) at ${p.baseUrl}`)
 
   // `npx wrangler dev`, minus npx: npm 11's `npm exec` dies on SIGTERM without passing it on, which
@@ -115,9 +137,19 @@ async function main(): Promise<void> {
   const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js')
   const wrangler = spawn(process.execPath, [wranglerBin, 'dev', '--port', String(port), '--ip', '127.0.0.1'], {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['inherit', 'pipe', 'pipe'],
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   })
+  // wrangler's output is shown as it comes, and read for its "Ready on" line.
+  let ready = false
+  const readyLine = `Ready on ${gateway}`
+  let tail = ''
+  wrangler.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk)
+    tail = (tail + chunk.toString()).slice(-4096)
+    if (tail.includes(readyLine)) ready = true
+  })
+  wrangler.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk))
   let running = true
   let stopping: Promise<never> | undefined
   /** Idempotent: stops wrangler (giving workerd a moment to exit), then the fleet, then this process. */
@@ -146,7 +178,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0))
 
   try {
-    await waitForHealth(() => running)
+    await waitForHealth(() => running, () => ready)
     await installCatalog(adminToken, devCatalog(fleet.providers))
   } catch (error) {
     if (stopping) return
