@@ -3,6 +3,7 @@ import { GatewayError } from '../errors'
 import { embeddingInputs, fromUpstreamEmbeddings, toUpstreamEmbeddings, type Embeddings, type EmbeddingsRequest } from '../formats/openai/embeddings'
 import { jsonRequest, type UpstreamCall } from './adapter'
 import { openaiErrorMessage, presetHeaders, presetUrl } from './openai'
+import { mappedValue } from './parameters'
 import { presetFor } from './presets'
 
 /**
@@ -24,6 +25,11 @@ export function prepareEmbeddings(request: EmbeddingsRequest, endpoint: Endpoint
   const inputs = embeddingInputs(request.input).length
   const headers = presetHeaders(endpoint.provider, apiKey)
   const body = toUpstreamEmbeddings(request, endpoint.spec.upstreamModel, preset.accepts)
+  // The end user's id as the preset sends it on chat (OpenAI's 64 characters): one id, whichever API.
+  const userRule = preset.parameters.find((rule) => rule.param === 'user' && rule.to === undefined)
+  if (userRule && body.user != null) body.user = mappedValue(body, userRule)
+  // Decoded either way (fromUpstreamEmbeddings); the client gets the encoding it asked for.
+  if (preset.embeddingsBase64) body.encoding_format = 'base64'
   return {
     request: jsonRequest(presetUrl(preset, endpoint, 'embeddings'), headers, body),
     decode: (json) => fromUpstreamEmbeddings(json, inputs),

@@ -48,6 +48,12 @@ export interface Preset {
    * refused before it is sent, so another of the model's endpoints (OpenRouter's takes URLs) serves it.
    */
   fileUrls?: false
+  /**
+   * Whether embeddings are asked for in base64 (OpenAI's and Azure's API take `encoding_format`):
+   * a third of the bytes of JSON floats, so a full batch (2,048 inputs of 1,536 dimensions, about
+   * 41 MB as floats) fits the gateway's read of an upstream answer. Others answer floats.
+   */
+  embeddingsBase64?: true
 }
 
 /** OpenAI's chat completion parameters, for providers that reject anything else. */
@@ -125,6 +131,7 @@ export const PRESETS = {
     parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
     fileUrls: false,
+    embeddingsBase64: true,
   }),
   azure: preset({
     // api-version 2024-10-21 (GA) lists system, user, assistant, tool and function, not developer.
@@ -138,6 +145,7 @@ export const PRESETS = {
     parameters: [rename('max_tokens', 'max_completion_tokens'), REASONING_EFFORT_SHORTHAND, REASONING_EFFORT, VERBOSITY, ...OPENAI_IDS],
     maxStops: 4,
     fileUrls: false,
+    embeddingsBase64: true,
   }),
   groq: preset({
     developerRole: false,

@@ -71,9 +71,10 @@ const NEVER_SENT = new Set<string>([...GATEWAY_FIELDS, 'encoding_format'])
 
 /**
  * The upstream body. Unknown fields pass through to providers that accept any field (`accepts`
- * from the provider's preset); a strict provider gets only the fields it accepts. `encoding_format`
- * is never sent, so every provider answers plain floats (not all accept base64); the gateway
- * encodes base64 itself.
+ * from the provider's preset); a strict provider gets only the fields it accepts. The client's
+ * `encoding_format` is never sent: the preset decides what is asked for (floats, or base64 where
+ * the provider takes it: providers/openai-embeddings.ts), and the gateway encodes the answer as
+ * the client asked.
  */
 export function toUpstreamEmbeddings(request: EmbeddingsRequest, upstreamModel: string, accepts: readonly string[] | 'any'): Record<string, unknown> {
   const body: Record<string, unknown> = {}
