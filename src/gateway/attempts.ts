@@ -142,6 +142,7 @@ function observeFailure(ctx: AttemptContext, endpoint: Endpoint, failure: Failur
     ttfbMs: kind === 'timeout' ? latencyMs : null,
     tokensPerSecond: null,
     retryAfterMs: retryAfterMs(failure.pauseAsked ?? null, at),
+    sentAt: at - latencyMs,
   })
 }
 

@@ -311,6 +311,9 @@ export async function relay(
         ttfbMs: null,
         tokensPerSecond: null,
         retryAfterMs: null,
+        // The serving attempt began after the earlier ones (at the latest): a stream sent before its
+        // circuit opened does not re-open it by dying after it turned half-open.
+        sentAt: ctx.startedAt + opened.attempts.slice(0, -1).reduce((sum, attempt) => sum + attempt.latencyMs, 0),
       })
     }
   })

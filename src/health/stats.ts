@@ -113,7 +113,7 @@ export function observe(state: EndpointHealth | undefined, observation: Observat
   if (kind === 'rate_limited') {
     coolFor(health, at, observation.retryAfterMs ?? config.COOLDOWN_DEFAULT_MS)
   } else if (isFailure(kind)) {
-    onFailure(health, at, config)
+    onFailure(health, at, observation.sentAt ?? at, config)
     if (observation.retryAfterMs !== null) coolFor(health, at, observation.retryAfterMs)
     health.lastJudged = latest(health.lastJudged, { at, ok: false })
   } else {
@@ -175,7 +175,8 @@ export function viewOf(state: EndpointHealth, now: number, config: Pick<HealthCo
  * - speeds: this isolate's, when it has observed the endpoint recently and no later than the
  *   global view has (a latency spike shows within a few requests, not after the next snapshot,
  *   and a figure other isolates renewed since replaces this isolate's older one); else global;
- * - error rate: with its own sample count, from the better-sampled view.
+ * - error rate: with its own sample count, from the better-sampled view; once a probe closed the
+ *   circuit, from the view that saw it close (the failures that opened it are cleared there).
  */
 export function mergeViews(local?: HealthView, global?: HealthView, openMs = Number.POSITIVE_INFINITY): HealthView | undefined {
   if (!local || !global) return local ?? global
@@ -189,11 +190,14 @@ export function mergeViews(local?: HealthView, global?: HealthView, openMs = Num
   // The global view already includes this isolate's flushed observations: adding would double count.
   // A circuit this isolate's probe closed counts no failure: those that opened it are cleared.
   const probed = circuit === 'closed' && global.circuit !== 'closed'
+  // One another isolate's probe closed (published closed, failures cleared) takes the published
+  // rate: this isolate's own failures that opened it would otherwise keep it avoided for a window.
+  const closedElsewhere = circuit === 'closed' && local.circuit !== 'closed'
   return {
     circuit,
     coolingUntil: laterOf(local.coolingUntil, global.coolingUntil),
-    errorRate: probed ? 0 : richer.errorRate,
-    samples: probed ? local.samples : richer.samples,
+    errorRate: probed ? 0 : closedElsewhere ? global.errorRate : richer.errorRate,
+    samples: probed ? local.samples : closedElsewhere ? global.samples : richer.samples,
     ttfbMs: (recentLocal ? local.ttfbMs : null) ?? global.ttfbMs ?? local.ttfbMs,
     tokensPerSecond: (recentLocal ? local.tokensPerSecond : null) ?? global.tokensPerSecond ?? local.tokensPerSecond,
     lastSeen: laterOf(local.lastSeen, global.lastSeen),
@@ -226,11 +230,12 @@ export function endpointStats(state: EndpointHealth, now: number): EndpointStats
   }
 }
 
-function onFailure(health: EndpointHealth, at: number, config: HealthConfig): void {
+function onFailure(health: EndpointHealth, at: number, sentAt: number, config: HealthConfig): void {
   health.consecutiveFailures += 1
   if (health.openUntil !== null) {
-    // A failed half-open probe re-opens; failures of requests sent before the circuit opened do not extend it.
-    if (at >= health.openUntil) health.openUntil = at + config.CIRCUIT_OPEN_MS
+    // A failed half-open probe (sent once the circuit turned half-open) re-opens it; failures of
+    // requests sent before that, however late they end, do not extend it.
+    if (sentAt >= health.openUntil) health.openUntil = at + config.CIRCUIT_OPEN_MS
     return
   }
   const { ok, failed } = windowTotals(health, at, config)

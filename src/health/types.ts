@@ -17,6 +17,11 @@ export interface Observation {
   tokensPerSecond: number | null
   /** The pause the provider asked for (a 429's or a 5xx's Retry-After), in ms, when given. */
   retryAfterMs: number | null
+  /**
+   * Unix ms when the attempt was sent, where it differs from `at`: a request sent before a circuit
+   * opened that fails after it turned half-open is no failed probe, and does not re-open it.
+   */
+  sentAt?: number
 }
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
