@@ -192,7 +192,12 @@ export function planRoute(input: PlanInput): RoutePlan {
   // endpoints far down it (a fallback model the key may use behind eight it may not).
   const wide = resolved.length > 1 || variants.some((variant) => isAuto(variant.modelId)) || primaryOnly(preferences)
   const cap = wide ? Math.max(input.maxAttempts, AUTO_CANDIDATES) : input.maxAttempts
-  const ranked = groups.flatMap((group, index) => rank(group, options(index))).slice(0, cap)
+  // Models in their order, each one's endpoints ranked; a model whose every endpoint is avoided
+  // (circuit open, being probed, cooling) goes behind those with one usable, so a hanging primary
+  // holds up its probe, not every request of a `models` list or an auto pool.
+  const rankedGroups = groups.map((group, index) => rank(group, options(index)))
+  const usable = (group: Scored[]) => group.some((scored) => scored.tier === 0)
+  const ranked = [...rankedGroups.filter(usable), ...rankedGroups.filter((group) => !usable(group))].flat().slice(0, cap)
 
   const first = ranked[0]
   return {
