@@ -99,7 +99,7 @@ async function isAdminToken(adminToken: string | undefined, presented: Uint8Arra
  * @example app.post('/chat/completions', requireTenant, handler)
  */
 export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
-  const token = presentedToken(c.req.raw.headers, 'Missing API key: send "Authorization: Bearer <key>"')
+  const token = presentedToken(c.req.raw.headers, MISSING_KEY)
   // One digest serves both the constant-time admin check and the key's hash.
   const presented = await tokenDigest(token)
   if (await presentsAdminToken(adminTokenOf(c.env), presented)) {
@@ -112,6 +112,13 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
   // only on that error path, so a served request still makes one call to the object.
   if (c.error instanceof GatewayError && c.error.status < 500 && c.error.status !== 401 && !c.get('admitting')) await refuseUnusableKey(c.env, presented.hex, c.get('clock')())
 })
+
+const MISSING_KEY = 'Missing API key: send "Authorization: Bearer <key>"'
+
+/** Whether the request presents the admin (management) token: GET /key answers it as OpenRouter answers its management keys. */
+export async function presentsAdmin(c: Context<AppEnv>): Promise<boolean> {
+  return presentsAdminToken(adminTokenOf(c.env), await tokenDigest(presentedToken(c.req.raw.headers, MISSING_KEY)))
+}
 
 /** Throws the key's 401 if it may not be used; a lookup that fails (logged) leaves the request's own answer. */
 async function refuseUnusableKey(env: Env, keyHash: string, now: number): Promise<void> {

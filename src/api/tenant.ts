@@ -4,39 +4,76 @@ import { GatewayError } from '../errors'
 import { keyCall } from '../gateway/admissions'
 import { keyObject } from '../tenancy/directory'
 import type { GenerationRecord } from '../tenancy/generation'
+import type { Policy } from '../tenancy/policy'
 import { keyView } from '../tenancy/view'
-import { requireTenant, usableKey } from './auth'
+import { presentsAdmin, requireTenant, usableKey } from './auth'
 import type { AppEnv } from './context'
 
 /** What a tenant key may ask about itself: GET /key and GET /generation. */
 export const tenant = new Hono<AppEnv>()
 
-/** The calling key's usage and limits; `/auth/key` is OpenRouter's older path for it, still accepted there. */
-tenant.on('GET', ['/key', '/auth/key'], requireTenant, async (c) => {
-  const now = c.get('clock')()
-  const state = await usableKey(c.env, c.get('keyHash'), now)
-  const view = keyView(state.record, state.ledger, now)
-  const { requestsPerMinute, tokensPerMinute } = state.record.policy
-  return c.json({
-    data: {
-      ...view,
-      // OpenRouter's (legacy) shape, which its SDK requires; Meridian's own limits follow it.
-      rate_limit: {
-        requests: requestsPerMinute ?? -1,
-        interval: '1m',
-        note: tokensPerMinute === null ? 'requests per minute' : `requests per minute; also ${tokensPerMinute} tokens per minute`,
-      },
-      meridian_rate_limit: view.rate_limit,
-      is_free_tier: false,
-      is_management_key: false,
-      is_provisioning_key: false,
-      // Fields of OpenRouter's key info that have no meaning here, present so strict clients validate.
-      allowed_data_regions: [],
-      free_model_daily_requests: { limit: 0, remaining: 0, used: 0 },
-      organization_id: null,
+/**
+ * The calling key's usage and limits; `/auth/key` is OpenRouter's older path for it, still accepted
+ * there. The admin token is answered too, as OpenRouter answers a management key (management
+ * clients check their credential this way): `is_management_key: true`, no limits, no usage.
+ */
+tenant.on(
+  'GET',
+  ['/key', '/auth/key'],
+  async (c, next) => ((await presentsAdmin(c)) ? c.json({ data: keyInfo(managementView, null, true) }) : requireTenant(c, next)),
+  async (c) => {
+    const now = c.get('clock')()
+    const state = await usableKey(c.env, c.get('keyHash'), now)
+    return c.json({ data: keyInfo(keyView(state.record, state.ledger, now), state.record.policy, false) })
+  },
+)
+
+/** The admin token's view: a key with no limits that spends nothing itself. */
+const managementView = {
+  name: 'management (ADMIN_TOKEN)',
+  label: 'management (ADMIN_TOKEN)',
+  disabled: false,
+  limit: null,
+  limit_reset: null,
+  limit_remaining: null,
+  include_byok_in_limit: false,
+  usage: 0,
+  usage_daily: 0,
+  usage_weekly: 0,
+  usage_monthly: 0,
+  byok_usage: 0,
+  byok_usage_daily: 0,
+  byok_usage_weekly: 0,
+  byok_usage_monthly: 0,
+  rate_limit: null,
+  max_concurrency: null,
+  allowed_models: null,
+  allowed_providers: null,
+  expires_at: null,
+  creator_user_id: null,
+  workspace_id: 'default',
+}
+
+/** OpenRouter's key info around a view: its (legacy) rate_limit shape, which its SDK requires, and Meridian's own limits after it. */
+function keyInfo<View extends { rate_limit: unknown }>(view: View, policy: Pick<Policy, 'requestsPerMinute' | 'tokensPerMinute'> | null, management: boolean) {
+  const tokensPerMinute = policy?.tokensPerMinute ?? null
+  return {
+    ...view,
+    rate_limit: {
+      requests: policy?.requestsPerMinute ?? -1,
+      interval: '1m',
+      note: tokensPerMinute === null ? 'requests per minute' : `requests per minute; also ${tokensPerMinute} tokens per minute`,
     },
-  })
-})
+    meridian_rate_limit: view.rate_limit,
+    is_free_tier: false,
+    is_management_key: management,
+    is_provisioning_key: management,
+    // Fields of OpenRouter's key info that have no meaning here, present so strict clients validate.
+    allowed_data_regions: [],
+    free_model_daily_requests: { limit: 0, remaining: 0, used: 0 },
+    organization_id: null,
+  }
+}
 
 tenant.get('/generation', requireTenant, async (c) => {
   const id = c.req.query('id')

@@ -194,6 +194,8 @@ describe('@openrouter/sdk reads the rest of the API (strict response validation)
 
   it('provisions keys with a management key: create, get, update, list, delete', async () => {
     const management = new OpenRouter({ serverURL: `${meridian().url}/api/v1`, apiKey: ADMIN_TOKEN, retryConfig: { strategy: 'none' } })
+    // The credential itself, as management clients check it (the SDK validates the shape).
+    expect((await management.apiKeys.getCurrentKeyMetadata()).data.isManagementKey).toBe(true)
     const created = await management.apiKeys.create({ requestBody: { name: 'sdk-made', limit: 2 } })
     expect(created.key).toMatch(/^sk-mer-v1-/)
     const { hash } = created.data

@@ -5,7 +5,7 @@ import worker from '../../src/index'
 import type { KeyDO } from '../../src/tenancy/key-do'
 import type { Ledger } from '../../src/tenancy/ledger'
 import { ALPHA, BETA, GAMMA } from '../support/catalog'
-import { adminFetch, BASE, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
+import { ADMIN_TOKEN, adminFetch, BASE, chat, createKey, forgetServedHealth, gatewayFetch, installCatalog, readSse, type ErrorJson } from '../support/gateway'
 import { anthropicEvent, anthropicText, fakeUpstreams, jsonResponse, latch, openaiCompletion, openaiStreamEvents, sseResponse } from '../support/upstream'
 
 beforeAll(() => installCatalog())
@@ -661,6 +661,18 @@ describe('settlement', () => {
 })
 
 describe('GET /v1/key, /v1/keys and /v1/generation', () => {
+  it('answers GET /key for the admin (management) token as OpenRouter answers a management key', async () => {
+    for (const path of ['/v1/key', '/api/v1/auth/key']) {
+      const response = await gatewayFetch(path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      expect(response.status).toBe(200)
+      const { data } = (await response.json()) as { data: Record<string, unknown> }
+      expect(data).toMatchObject({ is_management_key: true, limit: null, limit_remaining: null, usage: 0, rate_limit: { requests: -1, interval: '1m' } })
+      expect(JSON.stringify(data)).not.toContain(ADMIN_TOKEN)
+    }
+    // Inference stays refused to it.
+    expect((await chat(ADMIN_TOKEN, { model: 'test/chat', messages: hi })).status).toBe(403)
+  })
+
   it('report usage in OpenRouter shape, and a generation only to the key that made it', async () => {
     fakeUpstreams({ [ALPHA]: () => jsonResponse(openaiCompletion({ usage: { prompt_tokens: 1000, completion_tokens: 1000 } })) })
     const { key, hash } = await createKey({ name: 'usage', limit: 1, limit_reset: 'monthly', rate_limit: { requests_per_minute: 60 } })
