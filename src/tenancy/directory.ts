@@ -62,8 +62,9 @@ export async function deleteKey(env: Env, hash: string, now: number): Promise<bo
 }
 
 /**
- * OpenRouter's paging: the page after skipping `offset` keys of the listing, oldest first across
- * the whole listing (disabled keys count only when they are listed). Counted off the index, so
+ * OpenRouter's paging: the page after skipping `offset` keys of the listing, newest first across
+ * the whole listing ("the most recent 100 API keys"; a key made during a walk shifts the later
+ * pages by one, as there) (disabled keys count only when they are listed). Counted off the index, so
  * only the page's own keys are read; a page that finds its index behind (a key deleted but still
  * indexed, a key's state changed) puts the index right for the next.
  */
@@ -115,7 +116,7 @@ const MAX_DISABLED_READS = 100
  * bounded however many keys were retired; the index is trusted for older ones.
  */
 async function enabledKeys(env: Env, indexed: IndexedKey[], now: number): Promise<IndexedKey[]> {
-  const checked = new Set(indexed.filter((key) => key.disabled).slice(-MAX_DISABLED_READS))
+  const checked = new Set(indexed.filter((key) => key.disabled).slice(0, MAX_DISABLED_READS))
   const enabled = await Promise.all(
     indexed.map(async (key) => {
       if (!key.disabled) return key

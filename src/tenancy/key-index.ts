@@ -64,7 +64,8 @@ export async function followKey(env: Env, hash: string, record: Indexed, read: (
 }
 
 /**
- * Every indexed key, oldest first (then by hash). An entry written before entries carried their
+ * Every indexed key, newest first (then by hash), as OpenRouter lists keys: a key just made is on
+ * the first page. An entry written before entries carried their
  * key's state is read from its object once and rewritten; one whose object is gone is dropped.
  */
 export async function indexedKeys(env: Env, read: (hash: string) => Promise<Indexed | null>): Promise<IndexedKey[]> {
@@ -90,5 +91,5 @@ export async function indexedKeys(env: Env, read: (hash: string) => Promise<Inde
     if (page.list_complete) break
     cursor = page.cursor
   }
-  return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.hash.localeCompare(b.hash))
+  return keys.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.hash.localeCompare(b.hash))
 }

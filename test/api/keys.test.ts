@@ -138,7 +138,7 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     expect(all.data.map((k) => k.hash)).toEqual(expect.arrayContaining([a.hash, b.hash]))
   })
 
-  it('pages by OpenRouter’s offset, oldest first across pages, counting only the keys listed, disabled ones unless asked', async () => {
+  it('pages by OpenRouter’s offset, newest first across pages (“the most recent 100 API keys”), counting only the keys listed, disabled ones unless asked', async () => {
     const made: { hash: string }[] = []
     for (const name of ['offset-a', 'offset-b', 'offset-c', 'offset-d', 'offset-e']) {
       made.push(await createKey({ name }))
@@ -155,7 +155,7 @@ describe('GET/PATCH/DELETE /v1/keys', () => {
     const active = await walk('')
     expect(active).toEqual(expect.arrayContaining([a.hash, c.hash]))
     expect(active).not.toContain(b.hash)
-    expect(active.slice(-4)).toEqual(made.filter((key) => key !== b).map((key) => key.hash))
+    expect(active.slice(0, 4)).toEqual(made.filter((key) => key !== b).map((key) => key.hash).reverse())
     expect(await walk('&include_disabled=true')).toEqual(expect.arrayContaining([a.hash, b.hash, c.hash]))
     // A key indexed before the index carried its state is read from its object.
     await env.KV.put(`keys/${b.hash}`, '')

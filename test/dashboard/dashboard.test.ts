@@ -337,7 +337,7 @@ describe('the dashboard’s allow-list fields', () => {
 })
 
 describe('the dashboard’s pages of keys', () => {
-  it('lists keys oldest first across pages, as within one, so the newest keys are on the last page', async () => {
+  it('lists keys newest first across pages, as within one, so a key just made is on the first page', async () => {
     const names: string[] = []
     for (let i = 0; i < 110; i++) {
       names.push(`paged-${String(i).padStart(3, '0')}`)
@@ -353,7 +353,7 @@ describe('the dashboard’s pages of keys', () => {
       shown.push(...[...body.matchAll(/<tr><td>(paged-\d{3})<\/td>/g)].map((match) => match[1]!))
       path = /href="(\/dashboard\?offset=\d+)"/.exec(body)?.[1] ?? null
     }
-    expect(shown).toEqual(names)
+    expect(shown).toEqual(names.reverse())
   }, 60_000)
 })
 

@@ -6,14 +6,13 @@ import { createKey, setUpGateway } from '../support/gateway'
 
 setUpGateway()
 
-
 describe('the dashboard past its first page of keys', () => {
   let hash = ''
   beforeAll(async () => {
-    for (let i = 0; i < 100; i++) await createKey({ name: `filler-${i}` })
-    // Listed oldest first: a later key is on the second page.
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    // Listed newest first: the oldest key is on the second page.
     hash = (await createKey({ name: 'on page two' })).hash
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 0; i < 100; i++) await createKey({ name: `filler-${i}` })
   }, 60_000)
 
   it('brings the operator back to the page they were on after disabling a key there', async () => {
