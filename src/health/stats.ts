@@ -289,11 +289,13 @@ function countInWindow(health: EndpointHealth, at: number, kind: ObservationKind
 
 /**
  * The newest sample's weight: HEALTH_EWMA_WEIGHT_PCT under steady traffic, rising towards 1 as the
- * time since the endpoint's previous observation grows (1 − e^(−quiet / (HEALTH_STALE_MS / 3)), so
- * 95% once the figure is stale). A figure nobody renewed for a while says little about now: the
- * sample that renews it must not be averaged away by it.
+ * time since the endpoint's previous observation grows (1 − e^(−quiet / (HEALTH_STALE_MS / 3)),
+ * 95% just before the figure is stale), and 1 once it is: the sample that renews a stale figure
+ * replaces it. A figure nobody renewed for a while says little about now; even 5% of a 5 s spike
+ * kept a recovered provider out of its equals' tie band, and a sticky conversation off it.
  */
 export function sampleWeight(quietMs: number, config: Pick<HealthConfig, 'HEALTH_EWMA_WEIGHT_PCT' | 'HEALTH_STALE_MS'>): number {
+  if (quietMs >= config.HEALTH_STALE_MS) return 1
   const decayed = 1 - Math.exp((-3 * Math.max(0, quietMs)) / config.HEALTH_STALE_MS)
   return Math.max(config.HEALTH_EWMA_WEIGHT_PCT / 100, decayed)
 }

@@ -149,14 +149,17 @@ describe('smoothing (EWMA, HEALTH_EWMA_WEIGHT_PCT)', () => {
   it.each([
     { quietS: 1, expected: 1_500 - 1_480 * 0.2 },
     { quietS: 10, expected: 1_500 - 1_480 * (1 - Math.exp(-1)) },
-    { quietS: 30, expected: 1_500 - 1_480 * (1 - Math.exp(-3)) },
+    { quietS: 29, expected: 1_500 - 1_480 * (1 - Math.exp(-2.9)) },
+    // Stale (HEALTH_STALE_MS): the renewing sample replaces the figure.
+    { quietS: 30, expected: 20 },
   ])('a sample after $quietS s of quiet weighs more (HEALTH_STALE_MS): 1,500 ms then 20 ms → $expected', ({ quietS, expected }) => {
     const slow = Array.from({ length: 20 }, (_, i) => observation('success', T + i * 100, { ttfbMs: 1_500 }))
     const last = T + 1_900
     const state = fold([...slow, observation('success', last + quietS * 1_000, { ttfbMs: 20 })])
     expect(viewOf(state, last + quietS * 1_000, CONFIG).ttfbMs).toBeCloseTo(expected)
     expect(sampleWeight(0, CONFIG)).toBe(0.2)
-    expect(sampleWeight(CONFIG.HEALTH_STALE_MS, CONFIG)).toBeCloseTo(0.95, 2)
+    expect(sampleWeight(CONFIG.HEALTH_STALE_MS - 1, CONFIG)).toBeCloseTo(0.95, 2)
+    expect(sampleWeight(CONFIG.HEALTH_STALE_MS, CONFIG)).toBe(1)
   })
 
   it('failures do not feed latency: a fast 500 is not a fast provider', () => {
