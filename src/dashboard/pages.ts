@@ -147,7 +147,7 @@ function pageLinks(offset: number, nextOffset: number | null): Html {
 
 function keysSection({ keys, offset, nextOffset, now, formId }: Overview): Html {
   return html`<section><h2>API keys</h2>
-<table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
+<table><thead><tr><th>name</th><th>key</th><th>status</th><th>limit</th><th>remaining</th><th>used today / this week / this month / in all</th><th>reserved, in flight</th><th>limits</th><th>created</th><th></th></tr></thead>
 <tbody>${keys.length === 0 ? html`<tr><td colspan="10">No keys on this page.</td></tr>` : keys.map(({ view, money }) => keyRow(view, money, offset, now))}</tbody></table>
 ${pageLinks(offset, nextOffset)}
 <h2>New key</h2>
@@ -175,7 +175,7 @@ function keyRow(key: KeyView, money: KeyMoney, offset: number, now: number): Htm
   return html`<tr><td>${key.name}</td><td><code>${key.label}</code></td><td>${status}${key.expires_at ? html`<br>until ${utcMinute(key.expires_at)}` : ''}</td>
 <td class="num">${money.limit === null ? 'none' : usdText(money.limit)}${key.limit_reset ? html`<br>${key.limit_reset}` : ''}</td>
 <td class="num">${money.remaining === null ? '–' : usdText(money.remaining)}</td>
-<td class="num">${usdText(money.daily)} / ${usdText(money.monthly)} / ${usdText(money.usage)}</td>
+<td class="num">${usdText(money.daily)} / ${usdText(money.weekly)} / ${usdText(money.monthly)} / ${usdText(money.usage)}</td>
 <td class="num">${usdText(money.reserved)}, ${key.requests_in_flight}</td>
 <td>${rate}${key.max_concurrency ? html`<br>${key.max_concurrency} at once` : ''}${key.allowed_models ? html`<br>models: ${key.allowed_models.join(', ')}` : ''}${
     key.allowed_providers ? html`<br>providers: ${key.allowed_providers.join(', ')}` : ''
