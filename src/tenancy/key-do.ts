@@ -306,7 +306,10 @@ export class KeyDO extends DurableObject<Env> {
       const rows = expiredReservations(sql, now, SWEEP_BATCH)
       let ledger = this.ledger(now)
       for (const row of rows) ledger = expireInLedger(ledger, { amountNano: row.amount_nano, tokens: row.tokens, createdAt: row.created_at, expired: false, expiresAt: row.expires_at }, now)
-      expireReservations(sql, rows.map((row) => row.id), now)
+      // Charged in the ledger's current period, which an isolate whose clock runs a little ahead
+      // may have moved past this object's midnight: the charge is dated in it, so that a late
+      // settlement credits the period that paid.
+      expireReservations(sql, rows.map((row) => row.id), Math.max(now, ledger.periods.daily.start))
       if (rows.length > 0) this.saveLedger(ledger)
       return rows
     })

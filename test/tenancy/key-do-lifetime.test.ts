@@ -140,6 +140,25 @@ describe('a reservation expired across midnight, settled after', () => {
   })
 })
 
+describe('a reservation expired just before midnight by a key another clock moved past it', () => {
+  it('credits the day that paid: an isolate a little ahead rolled the ledger to the new day first', async () => {
+    const { hash } = await createKey({ name: 'skewed-midnight', limit: 10_000 / 1e9, limit_reset: 'daily' })
+    const midnight = Date.UTC(new Date().getUTCFullYear() + 1, 1, 15)
+    const admittedAt = midnight - TTL_MS - 100
+    expect((await stub(hash).admit([ask('gen-skew', admittedAt, 9_000)]))[0]!.ok).toBe(true)
+    // An isolate whose clock runs 5 ms ahead admits (and rolls the ledger to the new day) ...
+    expect((await stub(hash).admit([ask('gen-ahead', midnight + 2, 500)]))[0]!.ok).toBe(true)
+    // ... just before this object's alarm runs, by its own clock, 3 ms before midnight.
+    await runInDurableObject(stub(hash), (instance: KeyDO) => instance.sweep(midnight - 3))
+    const settlement: Settlement = { id: 'gen-skew', now: midnight + 5 * 60_000, costNano: 1_000, tokens: 1, record: record('gen-skew', admittedAt, { cost_nano: 1_000 }) }
+    await stub(hash).settle([settlement])
+    const ledger = await runInDurableObject(stub(hash), (_instance, state) => state.storage.kv.get<Ledger>('ledger'))
+    expect(ledger!.periods.daily.start).toBe(midnight)
+    // The new day paid the expiry's 9,000 in full; the late settlement brings it back to the real 1,000.
+    expect(ledger!.periods.daily.usedNano).toBe(1_000)
+  })
+})
+
 describe("a settlement batch's generation records", () => {
   it('go to SQLite in parameters within the 2 MB Durable Object SQLite allows a string, every one stored', async () => {
     const { hash } = await createKey({ name: 'fat-records' })
