@@ -6,6 +6,7 @@ import { anthropicErrorMessage, fromAnthropic } from '../formats/anthropic/respo
 import { createAnthropicStreamDecoder } from '../formats/anthropic/stream'
 import { contextPromptTokens } from '../formats/openai/estimate'
 import { requestedMaxTokens, type ChatRequest } from '../formats/openai/request'
+import { enforcingStops, whitespaceStops } from '../formats/stop-sequences'
 import type { Adapter, UpstreamCall } from './adapter'
 import { jsonRequest, upstreamUrl } from './adapter'
 
@@ -39,12 +40,14 @@ function headersFor(endpoint: Endpoint, apiKey: string, betas: readonly string[]
 export const anthropicAdapter: Adapter = {
   prepare(request, endpoint, apiKey, { stream, betas }) {
     const prepared = prepareMessages(request, endpoint, stream, betas)
-    return {
+    const call: UpstreamCall = {
       request: jsonRequest(upstreamUrl(endpoint.provider.baseUrl, 'messages'), headersFor(endpoint, apiKey, betas), prepared.body),
       decodeCompletion: (json) => fromAnthropic(json, prepared),
       decodeStream: createAnthropicStreamDecoder(prepared),
       errorMessage: anthropicErrorMessage,
     }
+    // Claude is not sent whitespace-only stop sequences (it refuses them): the gateway cuts at them.
+    return enforcingStops(call, whitespaceStops(request))
   },
 }
 

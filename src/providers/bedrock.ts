@@ -2,10 +2,11 @@ import { reasoningOf } from '../formats/anthropic/thinking'
 import { isClaude } from '../formats/bedrock/claude'
 import { jsonTool } from '../formats/json-tool'
 import { requestedMaxTokens } from '../formats/openai/request'
+import { enforcingStops, whitespaceStops } from '../formats/stop-sequences'
 import { cachesForAnHour, cachesPrompts, takesAnyTool, takesForcedTool, toBedrock } from '../formats/bedrock/request'
 import { bedrockErrorMessage, bedrockProviderFault, fromBedrock } from '../formats/bedrock/response'
 import { bedrockStreamMessages, createBedrockStreamDecoder } from '../formats/bedrock/stream'
-import type { Adapter } from './adapter'
+import type { Adapter, UpstreamCall } from './adapter'
 import { upstreamUrl } from './adapter'
 import { signSigV4, uriEncode, type AwsCredentials } from './sigv4'
 
@@ -42,7 +43,7 @@ export const bedrockAdapter: Adapter = {
       now: new Date(),
       signPayloadHeader: true,
     })
-    return {
+    const call: UpstreamCall = {
       request: { url, init: { method: 'POST', headers, body } },
       thinksFirst: thinks(converse),
       decodeCompletion: (json) => fromBedrock(json, decoding),
@@ -51,6 +52,8 @@ export const bedrockAdapter: Adapter = {
       errorMessage: bedrockErrorMessage,
       providerFault: bedrockProviderFault,
     }
+    // Claude is not sent whitespace-only stop sequences (it refuses them): the gateway cuts at them.
+    return claude ? enforcingStops(call, whitespaceStops(request)) : call
   },
 }
 
