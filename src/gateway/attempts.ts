@@ -181,7 +181,10 @@ async function prepareThenAttempt<T, Call>(
       return { ok: false, failure: { outcome: 'rejected', status: null, message: error.message, raw: null, retryAfter: null } }
     }
     const message = `Could not build the upstream request: ${error instanceof Error ? error.message : String(error)}`
-    return { ok: false, failure: { outcome: 'upstream_error', status: null, message, raw: null, retryAfter: null } }
+    // A RangeError (the stack or an array length overrun) comes of the request's size, not of the
+    // endpoint: it must not count against the provider's health.
+    const outcome = error instanceof RangeError ? 'rejected' : 'upstream_error'
+    return { ok: false, failure: { outcome, status: null, message, raw: null, retryAfter: null } }
   }
   const result = await attempt(call, endpoint)
   return result.ok ? { ...result, value: { value: result.value, call } } : result

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../../src/errors'
 import { ResponsesRequest } from '../../src/formats/responses/request'
 import { MAX_ROW_BYTES, referencesOf, resolveInput, storedRow } from '../../src/formats/responses/stored'
+import { createTables } from '../../src/tenancy/key-tables'
 import { insertResponse, pruneResponseBytes, recallResponses, type Recalled, type RecalledResponse, type StoredResponse } from '../../src/tenancy/stored-responses'
 
 const request = (fields: object) => ResponsesRequest.parse({ model: 'test/other', input: 'Next', ...fields })
@@ -116,6 +117,8 @@ describe('recallResponses', () => {
 
   it('follows the chain back to its first response, and stops where it, or the responses referenced, pass the size given', async () => {
     const [whole, cut, holders, tooMany] = await runInDurableObject(object('recall-chain'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       const { sql } = state.storage
       for (const stored of [row('gen-1-a', null, 'one'), row('gen-2-b', 'gen-1-a', 'two'), row('gen-3-c', 'gen-2-b', 'three')]) insertResponse(sql, stored)
       const size = recalledRow('gen-3-c', 'gen-2-b', 'three')
@@ -136,6 +139,8 @@ describe('recallResponses', () => {
 
   it('counts what a conversation holds of each response, not what its object repeats of its request (instructions, tools)', async () => {
     const recalled = await runInDurableObject(object('recall-instructions'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       const { sql } = state.storage
       const instructions = 'Follow the house rules. '.repeat(400)
       for (const stored of [row('gen-1-a', null, 'one', instructions), row('gen-2-b', 'gen-1-a', 'two', instructions), row('gen-3-c', 'gen-2-b', 'three', instructions)]) insertResponse(sql, stored)
@@ -148,6 +153,8 @@ describe('recallResponses', () => {
 
   it('prunes the oldest stored responses until at least the bytes given are gone, and says how many went', async () => {
     const left = await runInDurableObject(object('recall-prune-bytes'), (_instance, state) => {
+      // An object has tables once its key exists (KeyDO.create); this one names no key.
+      createTables(state.storage)
       const { sql } = state.storage
       const rows = [row('gen-1-a', null, 'one'), row('gen-2-b', null, 'two'), row('gen-3-c', null, 'three')]
       for (const stored of rows) insertResponse(sql, stored)

@@ -4,6 +4,7 @@ import { ProviderPreferences } from '../../routing/preferences'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { carriedSignature } from '../gemini/signatures'
 import { ChatRequest, FallbackModels, ModelId, ToolName, type ContentPart, type Message, type Tool, type ToolCall, type ToolChoice } from '../openai/request'
+import { appendAll } from '../../arrays'
 
 /**
  * Anthropic Messages requests as clients send them to POST /v1/messages (the Anthropic SDK, Claude
@@ -188,7 +189,7 @@ export function fromAnthropicRequest(request: CountTokensRequest): ChatRequest {
   const system = systemPrompt(request.system)
   if (system) messages.push(system)
   for (const turn of request.messages) {
-    if (turn.role === 'user') messages.push(...fromUserTurn(turn.content))
+    if (turn.role === 'user') appendAll(messages, fromUserTurn(turn.content))
     else messages.push(fromAssistantTurn(turn.content))
   }
   const chat: ChatRequest = { model: request.model, messages, stream: request.stream ?? false }
@@ -293,7 +294,7 @@ function fromUserTurn(content: string | UserBlock[]): Message[] {
   for (const block of content) {
     if (block.type === 'text') parts.push(textPart(block))
     else if (block.type === 'image') parts.push(imagePart(block))
-    else if (block.type === 'document') parts.push(...documentParts(block))
+    else if (block.type === 'document') appendAll(parts, documentParts(block))
     else {
       const result = block.content ?? ''
       const blocks = typeof result === 'string' ? [{ type: 'text' as const, text: result }] : result

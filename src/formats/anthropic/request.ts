@@ -9,6 +9,7 @@ import { applyThinking, applyVerbosity, canThink, reasoningOf, thinkingBlocked }
 import { convertTools } from './tools'
 import { cacheControl, isThinking, withCache, type Block, type Body, type Turn } from './wire'
 import { portableToolId } from '../tool-ids'
+import { appendAll } from '../../arrays'
 
 /**
  * Canonical (OpenAI) chat request → Anthropic Messages request body. Anthropic rejects unknown
@@ -81,14 +82,14 @@ function convertMessages(messages: Message[], replayThinking: boolean): { system
   // Anthropic requires user/assistant alternation, so same-role neighbours become one turn.
   const append = (role: Turn['role'], content: Block[]) => {
     const last = turns.at(-1)
-    if (last?.role === role) last.content.push(...content)
+    if (last?.role === role) appendAll(last.content, content)
     else if (content.length) turns.push({ role, content })
   }
   messages.forEach((message, index) => {
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...markedLast(message, textBlocks(message.content)))
+        appendAll(system, markedLast(message, textBlocks(message.content)))
         return
       case 'user':
         return append('user', markedLast(message, named(message.name, userBlocks(message.content, index))))

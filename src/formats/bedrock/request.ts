@@ -10,6 +10,7 @@ import { canThink } from '../anthropic/thinking'
 import { applyClaudeFields, isClaude, reasoningBlocks, type ClaudeOptions } from './claude'
 import { portableToolId } from '../tool-ids'
 import { objectSchema } from '../tool-schema'
+import { appendAll } from '../../arrays'
 
 /**
  * Canonical (OpenAI) chat request → Bedrock Converse body. System and developer messages become
@@ -123,7 +124,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...systemBlocks(message.content, pointOf))
+        appendAll(system, systemBlocks(message.content, pointOf))
         return
       case 'user':
         return append('user', withSpeaker(message.name, userBlocks(message.content, index, documentNames, pointOf)))
@@ -136,7 +137,7 @@ export function toBedrock(request: ChatRequest, options: BedrockOptions = {}): B
         const content = blocks.filter((block) => !isCachePoint(block))
         const point = blocks.find(isCachePoint)
         const inside = options.jsonTool === true ? content : content.filter((block) => 'text' in block)
-        if (inside !== content) media.push(...content.filter((block) => !('text' in block)))
+        if (inside !== content) appendAll(media, content.filter((block) => !('text' in block)))
         const after = point ? [point] : []
         return append('user', [toolResultBlock(message.tool_call_id, inside, message.is_error === true && options.jsonTool === true), ...after])
       }
@@ -252,7 +253,7 @@ function withDocumentsAnchored(turn: Turn): void {
   if (documents.length && !turn.content.some((block) => 'text' in block)) {
     const [result, ...others] = results
     if (result && others.length === 0) {
-      result.content.push(...documents)
+      appendAll(result.content, documents)
       turn.content = turn.content.filter((block) => !('document' in block))
     } else {
       const names = documents.map((block) => (block.document as { name: string }).name)

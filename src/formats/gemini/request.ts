@@ -5,6 +5,7 @@ import { generationConfig, type GenerationOptions } from './generation'
 import { named, textParts, userParts, type GeminiPart } from './parts'
 import { SKIP_SIGNATURE, signaturesOf } from './signatures'
 import { geminiTools } from './tools'
+import { appendAll } from '../../arrays'
 
 /**
  * Canonical (OpenAI) chat request → Gemini `GenerateContentRequest` body. System and developer
@@ -36,7 +37,7 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
   // Same-role neighbours become one turn: parallel calls must be answered in a single user turn.
   const append = (role: Turn['role'], parts: GeminiPart[]) => {
     const last = contents.at(-1)
-    if (last?.role === role) last.parts.push(...parts)
+    if (last?.role === role) appendAll(last.parts, parts)
     else if (parts.length) contents.push({ role, parts })
   }
   // A run of results goes in its calls' order (clients may answer parallel calls in any order);
@@ -54,7 +55,7 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(message.content))
+        appendAll(system, textParts(message.content))
         return
       case 'user':
         return append('user', named(message.name, userParts(message.content, index)))
@@ -69,7 +70,7 @@ function convertMessages(messages: Message[]): { system: GeminiPart[]; contents:
         // A failed call's result (Anthropic's `is_error`) goes under `error`, as Gemini's own function results do.
         const response = message.is_error ? { error: textOf(message.content) } : { content: textOf(message.content) }
         results.push({ place: call.place, part: { functionResponse: { name: call.name, response } } })
-        if (typeof message.content !== 'string') media.push(...userParts(message.content, index).filter((part) => !('text' in part)))
+        if (typeof message.content !== 'string') appendAll(media, userParts(message.content, index).filter((part) => !('text' in part)))
         return
       }
     }

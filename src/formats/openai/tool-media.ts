@@ -1,4 +1,5 @@
 import { textOf, type ContentPart, type Message } from './request'
+import { appendAll } from '../../arrays'
 
 /**
  * Tool results may hold images and files (Anthropic's tool_result, a Responses function output);
@@ -32,7 +33,7 @@ export function mediaAfterToolResults(messages: Message[]): Message[] {
       out.push(message)
       continue
     }
-    media.push(...parts)
+    appendAll(media, parts)
     // Plain text as a string, which every OpenAI-format server takes; parts when they carry a cache mark.
     const texts = message.content.filter((part) => part.type === 'text')
     out.push({ ...message, content: texts.some((part) => part.cache_control != null) ? texts : textOf(texts) })

@@ -6,6 +6,7 @@ import { customArguments, customToolFunction } from '../custom-tools'
 import { reasoningDetails } from './reasoning-content'
 import { ResponsesRequest, type AssistantPart, type InputPart, type ResponsesTool, type ResponsesToolChoice, type TextFormat } from './request'
 import { responseOfItem, type ConcreteItem, type Resolved } from './stored'
+import { appendAll } from '../../arrays'
 
 const READ_FIELDS = new Set(Object.keys(ResponsesRequest.shape))
 /** The canonical request's own checks, for the fields passed through. */
@@ -136,7 +137,7 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   const withReasoning = (message: Extract<Message, { role: 'assistant' }>) => {
     if (reasoning.length) message.reasoning = [...(message.reasoning ? [message.reasoning] : []), ...reasoning].join('\n\n')
     if (details.length) message.reasoning_details = [...(Array.isArray(message.reasoning_details) ? message.reasoning_details : []), ...details]
-    orderOf(message).kinds.push(...details.map((): BlockKind => 'reasoning'))
+    appendAll(orderOf(message).kinds, details.map((): BlockKind => 'reasoning'))
     reasoning = []
     details = []
   }
@@ -156,8 +157,8 @@ function toMessages(items: readonly { item: ConcreteItem; at: Path }[]): Message
   items.forEach(({ item, at }) => {
     switch (item.type) {
       case 'reasoning':
-        reasoning.push(...(item.content?.length ? item.content : (item.summary ?? [])).map((part) => part.text).filter(Boolean))
-        details.push(...reasoningDetails(item.encrypted_content))
+        appendAll(reasoning, (item.content?.length ? item.content : (item.summary ?? [])).map((part) => part.text).filter(Boolean))
+        appendAll(details, reasoningDetails(item.encrypted_content))
         return
       case 'function_call':
       case 'custom_tool_call': {
