@@ -188,6 +188,16 @@ export function withCalls(reason: FinishReason): FinishReason {
   return reason === 'stop' ? 'tool_calls' : reason
 }
 
+/**
+ * The finish of a turn that made `toolCalls` calls: the calls decide whether it is `tool_calls`.
+ * An Anthropic-compatible server may say `end_turn` beside a call (vLLM), and a provider may say
+ * `tool_use`/`tool_calls` with none: agent loops branch on it.
+ */
+export function finishWithCalls(reason: FinishReason, toolCalls: number): FinishReason {
+  if (toolCalls > 0) return withCalls(reason)
+  return reason === 'tool_calls' ? 'stop' : reason
+}
+
 /** Maps a provider's finish word onto OpenAI's five; unknown words count as a normal stop. */
 export function normalizeFinishReason(native: string | null | undefined): FinishReason {
   return (native && FINISH_REASONS[native]) || 'stop'

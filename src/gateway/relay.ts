@@ -160,6 +160,8 @@ export async function relay(
         await sink.sendAll(writer.event(event))
         return
       case 'finish':
+        // Some upstreams state the finish twice (again beside the usage): the client gets one.
+        if (state.finished) return
         state.firstByteAt ??= ctx.clock()
         state.finished = true
         finishEvent.finishReason = event.finishReason

@@ -139,7 +139,9 @@ describe('fromAnthropic', () => {
     ['pause_turn', 'stop'],
     [null, 'stop'],
   ])('normalises stop_reason %s to %s', (native, expected) => {
-    const completion = fromAnthropic(message([{ type: 'text', text: 'x' }], native), { jsonTool: null })
+    // The calls decide tool_calls (finishWithCalls): a tool_use turn has its call.
+    const content = native === 'tool_use' ? [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] : [{ type: 'text', text: 'x' }]
+    const completion = fromAnthropic(message(content, native), { jsonTool: null })
     expect([completion.finishReason, completion.nativeFinishReason]).toStrictEqual([expected, native])
   })
 

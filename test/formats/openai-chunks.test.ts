@@ -139,13 +139,13 @@ describe('createOpenAIStreamDecoder', () => {
     ])
   })
 
-  it('keeps the numbers of calls an upstream numbers itself, and gives those without arguments {} before the finish', () => {
+  it('keeps the numbers of calls an upstream numbers itself, and gives those without arguments {} before the next call opens', () => {
     const decode = createOpenAIStreamDecoder()
     const events = [call(0, 'c1', ''), call(1, 'c2', '{"a":2}'), choice({}, 'tool_calls')].flatMap(decode)
     expect(indices(events)).toEqual([
       [0, 'c1', ''],
-      [1, 'c2', '{"a":2}'],
       [0, null, '{}'],
+      [1, 'c2', '{"a":2}'],
     ])
     expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'tool_calls', nativeFinishReason: 'tool_calls' })
   })

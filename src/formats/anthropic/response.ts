@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { type AssistantMessage, type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache } from '../canonical'
+import { type AssistantMessage, type Completion, type FinishReason, hiddenField, normalizeFinishReason, BilledTokenCount, type TokenUsage, usageWithSeparateCache, finishWithCalls } from '../canonical'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import type { ToolCall } from '../openai/request'
 import { encryptedDetail, textDetail, type ReasoningDetail } from './details'
@@ -72,8 +72,8 @@ export function usageFromAnthropic(usage: AnthropicUsage): TokenUsage | null {
  * A call of the structured-output tool (see toAnthropic) is the answer itself, so the turn ended
  * normally; with real tool calls beside it, or cut short, the upstream's reason stands.
  */
-export function anthropicFinishReason(native: string | null, answeredInJson: boolean, toolCalls: number): FinishReason {
-  return answeredInJson && toolCalls === 0 && native === 'tool_use' ? 'stop' : normalizeFinishReason(native)
+export function anthropicFinishReason(native: string | null, toolCalls: number): FinishReason {
+  return finishWithCalls(normalizeFinishReason(native), toolCalls)
 }
 
 /** Parses a non-streaming Anthropic Messages body; throws a ZodError on garbage. */
@@ -117,7 +117,7 @@ export function fromAnthropic(body: unknown, options: DecodeOptions): Completion
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       ...(native === 'stop_sequence' && parsed.stop_sequence != null ? { stop_sequence: parsed.stop_sequence } : {}),
     }),
-    finishReason: anthropicFinishReason(native, json !== null, toolCalls.length),
+    finishReason: anthropicFinishReason(native, toolCalls.length),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromAnthropic(parsed.usage) : null,
     ...hiddenField((shown ? 0 : reasoning.join('').length) + (json !== null ? text.join('').length : 0)),

@@ -178,7 +178,7 @@ export function createAnthropicStreamDecoder(options: DecodeOptions): (message: 
         return opening([
           ...text.release(),
           ...(stopReason === 'stop_sequence' && stopSequence !== null ? [delta({ stop_sequence: stopSequence })] : []),
-          { type: 'finish', finishReason: anthropicFinishReason(stopReason, answeredInJson, toolCalls), nativeFinishReason: stopReason },
+          { type: 'finish', finishReason: anthropicFinishReason(stopReason, toolCalls), nativeFinishReason: stopReason },
           ...usageEvents(usage && usageFromAnthropic(usage)),
         ])
       case 'error': {

@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache, withCalls } from '../canonical'
+import { type AssistantMessage, BilledTokenCount, type Completion, type FinishReason, hiddenField, type TokenUsage, usageWithSeparateCache, finishWithCalls } from '../canonical'
 import { isInterleaved, withBlockOrder, type BlockKind } from '../block-order'
 import { encryptedDetail, textDetail, type ReasoningDetail } from '../anthropic/details'
 import type { ToolCall } from '../openai/request'
@@ -61,9 +61,7 @@ const STOP_REASONS: Record<string, FinishReason> = {
  * (../json-tool.ts) ended normally.
  */
 export function bedrockFinishReason(native: string | null, toolCalls: number): FinishReason {
-  const reason = (native && STOP_REASONS[native]) || 'stop'
-  if (toolCalls > 0) return withCalls(reason)
-  return reason === 'tool_calls' ? 'stop' : reason
+  return finishWithCalls((native && STOP_REASONS[native]) || 'stop', toolCalls)
 }
 
 export function usageFromBedrock(usage: BedrockUsage): TokenUsage | null {

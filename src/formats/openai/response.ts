@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { anthropicErrorStatus } from '../anthropic/response'
-import { BilledTokenCount, type Completion, type Delta, hiddenField, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, withCalls } from '../canonical'
+import { BilledTokenCount, type Completion, type Delta, hiddenField, normalizeFinishReason, type StreamEvent, SubsetTokenCount, type TokenUsage, finishWithCalls } from '../canonical'
 import { MAX_JSON_DEPTH, nestingDepth } from '../../json-depth'
 import { ToolCall } from './request'
 
@@ -174,7 +174,7 @@ export function fromOpenAI(body: unknown): Completion {
       ...(tool_calls?.length ? { tool_calls } : {}),
     },
     ...(renderable(choice.logprobs) ? { logprobs: choice.logprobs } : {}),
-    finishReason: tool_calls?.length ? withCalls(normalizeFinishReason(native)) : normalizeFinishReason(native),
+    finishReason: finishWithCalls(normalizeFinishReason(native), tool_calls?.length ?? 0),
     nativeFinishReason: native,
     usage: parsed.usage ? usageFromOpenAI(parsed.usage) : null,
     systemFingerprint: parsed.system_fingerprint ?? null,

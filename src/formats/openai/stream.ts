@@ -1,4 +1,4 @@
-import { hiddenEvents, type StreamEvent, type ToolCallDelta, withCalls } from '../canonical'
+import { finishWithCalls, hiddenEvents, type StreamEvent, type ToolCallDelta } from '../canonical'
 import { fromOpenAIChunk, newToolCallId } from './response'
 
 /**
@@ -57,16 +57,51 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
     return delta.index === call.index ? delta : { ...delta, index: call.index }
   }
 
+  /** `{}` for each call so far that got no arguments (a call without parameters streams ""). */
+  const fillEmpty = (): StreamEvent[] => {
+    const empty = calls.filter((call) => !call.argued)
+    for (const call of empty) call.argued = true
+    return empty.map((call) => ({ type: 'delta', delta: { tool_calls: [{ index: call.index, function: { arguments: '{}' } }] } }))
+  }
+
+  /**
+   * A delta's calls, renumbered. An earlier call still without arguments gets its `{}` before a
+   * new call opens, as the calls stream one after another: the openai SDK's stream helper closes a
+   * call when the next opens, and parses its arguments then ("" fails a strict tool's parse).
+   */
+  const withCalls = (event: Extract<StreamEvent, { type: 'delta' }>, deltas: ToolCallDelta[]): StreamEvent[] => {
+    const out: StreamEvent[] = []
+    let pending: ToolCallDelta[] = []
+    let first = true
+    const flush = () => {
+      if (pending.length === 0) return
+      out.push(first ? { ...event, delta: { ...event.delta, tool_calls: pending } } : { type: 'delta', delta: { tool_calls: pending } })
+      first = false
+      pending = []
+    }
+    for (const delta of deltas) {
+      const opened = calls.length
+      const renumbered = renumber(delta)
+      if (calls.length > opened && calls.slice(0, opened).some((call) => !call.argued)) {
+        flush()
+        // Fill only the calls before the new one: renumber has just counted the new one's arguments.
+        const newest = calls.pop()!
+        out.push(...fillEmpty())
+        calls.push(newest)
+      }
+      pending.push(renumbered)
+    }
+    flush()
+    return first ? [event] : out
+  }
+
   return (chunk) => {
     const events = fromOpenAIChunk(chunk)
-    if (calls.length === 0 && !events.some((event) => event.type === 'delta' && event.delta.tool_calls)) return events
+    if (calls.length === 0 && !events.some((event) => (event.type === 'delta' && event.delta.tool_calls) || event.type === 'finish')) return events
     return events.flatMap((event): StreamEvent[] => {
-      if (event.type === 'delta' && event.delta.tool_calls) return [{ ...event, delta: { ...event.delta, tool_calls: event.delta.tool_calls.map(renumber) } }]
+      if (event.type === 'delta' && event.delta.tool_calls) return withCalls(event, event.delta.tool_calls)
       if (event.type !== 'finish') return [event]
-      const empty = calls.filter((call) => !call.argued)
-      for (const call of empty) call.argued = true
-      const filled: StreamEvent[] = empty.map((call) => ({ type: 'delta', delta: { tool_calls: [{ index: call.index, function: { arguments: '{}' } }] } }))
-      return [...filled, { ...event, finishReason: withCalls(event.finishReason) }]
+      return [...fillEmpty(), { ...event, finishReason: finishWithCalls(event.finishReason, calls.length) }]
     })
   }
 }
