@@ -27,3 +27,35 @@ export function nestingDepth(value: unknown): number {
   }
   return deepest
 }
+
+/**
+ * Whether JSON text nests deeper than MAX_JSON_DEPTH, read without parsing it (strings skipped):
+ * parsing millions of nested brackets first takes seconds of the isolate's CPU, and a client's body
+ * is refused before its key is looked at. Valid JSON gives its nesting depth exactly; text that is
+ * not JSON is refused by the parse after this, if not here.
+ */
+export function nestsTooDeep(text: string): boolean {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      for (i++; i < text.length; i++) {
+        const inside = text.charCodeAt(i)
+        if (inside === BACKSLASH) i++
+        else if (inside === QUOTE) break
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > MAX_JSON_DEPTH) return true
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--
+    }
+  }
+  return false
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d

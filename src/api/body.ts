@@ -3,7 +3,7 @@ import type * as z from 'zod'
 import { readBoundedText } from '../bounded-body'
 import { configOf } from '../config'
 import { GatewayError, invalidInput } from '../errors'
-import { MAX_JSON_DEPTH, nestingDepth } from '../json-depth'
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../json-depth'
 import type { AppEnv } from './context'
 
 /**
@@ -19,6 +19,8 @@ export async function readJsonBody<Schema extends z.ZodType>(
   // The raw request's body, read once: Hono's body cache is for routes that read it twice.
   const text = await readBodyText(c.req.raw, limit)
   if (text === null) throw tooLarge(limit)
+  // Before the parse, which deep nesting would keep busy for seconds.
+  if (nestsTooDeep(text)) throw new GatewayError(400, 'invalid_request', `Invalid JSON body: nested deeper than ${MAX_JSON_DEPTH} levels`)
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -26,9 +28,6 @@ export async function readJsonBody<Schema extends z.ZodType>(
     // The parser quotes the start of the body: bytes that are not text are shown as "?".
     const reason = error instanceof Error ? error.message.replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/g, '?') : 'unparseable'
     throw new GatewayError(400, 'invalid_request', `Invalid JSON body: ${reason}`)
-  }
-  if (nestingDepth(json) > MAX_JSON_DEPTH) {
-    throw new GatewayError(400, 'invalid_request', `Invalid JSON body: nested deeper than ${MAX_JSON_DEPTH} levels`)
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw invalidInput(subject, parsed.error.issues)
