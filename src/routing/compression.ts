@@ -134,7 +134,13 @@ function cutToFit(messages: Message[], allowed: number): { messages: Message[]; 
   let excess = messages.reduce((sum, message) => sum + messageCharacters(message), 0) - allowed
   if (excess <= 0) return { messages, characters: 0 }
   const texts = cuttableTexts(messages).sort((a, b) => b.text.length - a.text.length)
+  // Cutting every text as far as it goes is not enough (each cut may take two characters more, to
+  // keep surrogate pairs whole): known before any is cut.
+  const room = texts.reduce((sum, { text }) => sum + Math.max(0, text.length - MIN_KEPT - ELISION.length) + 2, 0)
+  if (room < excess) return null
   const out = [...messages]
+  /** Each message's parts, copied once when the first of them is cut (not once per cut). */
+  const parts = new Map<number, ContentParts>()
   let characters = 0
   for (const { index, part, text } of texts) {
     if (excess <= 0) break
@@ -144,10 +150,23 @@ function cutToFit(messages: Message[], allowed: number): { messages: Message[]; 
     const removed = text.length - shortened.length
     excess -= removed
     characters += removed
-    out[index] = withText(out[index]!, part, shortened)
+    if (part === null) {
+      out[index] = { ...out[index]!, content: shortened } as Message
+      continue
+    }
+    let copied = parts.get(index)
+    if (!copied) {
+      copied = [...(messages[index]!.content as ContentParts)]
+      parts.set(index, copied)
+      // Each part keeps its type and only a text part's text changes, which TypeScript cannot follow.
+      out[index] = { ...out[index]!, content: copied } as Message
+    }
+    copied[part] = { ...copied[part]!, text: shortened }
   }
   return excess <= 0 ? { messages: out, characters } : null
 }
+
+type ContentParts = Array<Record<string, unknown>>
 
 /** A text a cut may shorten: a user, assistant or tool message's string content, or one of its text parts (`part`). */
 interface CuttableText {
@@ -164,13 +183,6 @@ function cuttableTexts(messages: Message[]): CuttableText[] {
     if (!Array.isArray(content)) return []
     return content.flatMap((entry, part) => (entry.type === 'text' && typeof entry.text === 'string' ? [{ index, part, text: entry.text }] : []))
   })
-}
-
-function withText(message: Message, part: number | null, text: string): Message {
-  if (part === null || !Array.isArray(message.content)) return { ...message, content: text }
-  const content = message.content.map((entry, at) => (at === part ? { ...entry, text } : entry))
-  // Each part keeps its type and only a text part's text changes, which TypeScript cannot follow through map.
-  return { ...message, content } as Message
 }
 
 /** `text` with `count` characters taken out of its middle (never half a surrogate pair) and ELISION in their place. */
