@@ -20,8 +20,8 @@ const SCHEMA_FIELDS = new Set([
   'maxLength', 'pattern', 'minimum', 'maximum', 'default', 'example', 'anyOf',
 ])
 
-/** `budget` is shared by a request's tools, so that together they write out at most MAX_WRITTEN_NODES. */
-export function toGeminiSchema(schema: unknown, budget: Budget = { nodes: 0 }): Schema {
+/** `budget` is shared by a request's tools, so that together they write out at most MAX_WRITTEN_NODES, and no more characters than it allows. */
+export function toGeminiSchema(schema: unknown, budget: Budget = { nodes: 0, characters: Number.POSITIVE_INFINITY }): Schema {
   if (!isSchema(schema)) return {}
   return narrowed(schema, { root: schema, budget }, [])
 }
@@ -31,17 +31,20 @@ export function toGeminiSchema(schema: unknown, budget: Budget = { nodes: 0 }): 
  * pydantic, zod-to-json-schema and MCP servers write them), which Gemini's Schema cannot hold: each
  * is written out in place. A reference within its own expansion (a tree of nodes) is cut to a bare
  * OBJECT there, and so is every reference met once the request's references have written out
- * MAX_WRITTEN_NODES nodes: a definition used many times over, or a wide one used widely, would
- * otherwise make a small request an upstream body hundreds of times its size.
+ * MAX_WRITTEN_NODES nodes, or as many characters of definitions as the request's tools hold: a
+ * definition used many times over, or a wide one used widely, would otherwise make a small request
+ * an upstream body hundreds of times its size, billed far past what its reservation counted (the
+ * prompt's bound counts tools that hold a `$ref` twice: formats/openai/estimate.ts).
  */
 interface References {
   root: Schema
   budget: Budget
 }
 
-/** Schema nodes written out of references so far for one request. */
+/** What references may still write out for one request: nodes written so far, characters left. */
 interface Budget {
   nodes: number
+  characters: number
 }
 
 /** Well above what a large tool set's references write out (a hundred MCP tools of a hundred nodes each). */
@@ -80,6 +83,10 @@ function expanded(schema: Schema, refs: References, expanding: readonly string[]
   const { $ref: ref, ...own } = source as Schema & { $ref: string }
   const target = pointedAt(refs.root, ref)
   if (!isSchema(target) || expanding.includes(ref) || refs.budget.nodes >= MAX_WRITTEN_NODES) return { source: { type: 'object', ...own }, expanding }
+  // The definition as written (narrowing only drops fields from it): what this expansion may add.
+  const characters = JSON.stringify(target).length
+  if (characters > refs.budget.characters) return { source: { type: 'object', ...own }, expanding }
+  refs.budget.characters -= characters
   return expanded({ ...target, ...own }, refs, [...expanding, ref])
 }
 
@@ -163,7 +170,8 @@ function propertiesOf(value: unknown, refs: References, expanding: readonly stri
 export function geminiTools(request: ChatRequest): { tools?: Schema[]; toolConfig?: Schema } {
   const tools = request.tools ?? []
   if (!tools.length) return {}
-  const budget: Budget = { nodes: 0 }
+  // References write out at most as many characters again as the tools hold.
+  const budget: Budget = { nodes: 0, characters: JSON.stringify(tools).length }
   const functionDeclarations = tools.map(({ function: fn }) => {
     const parameters = fn.parameters ? toGeminiSchema(fn.parameters, budget) : {}
     return {

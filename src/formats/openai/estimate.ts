@@ -177,7 +177,11 @@ export function promptTokenBound(request: ChatRequest, imageTokens = IMAGE_TOKEN
   // turn called (historyTools), and bill them with their tool prompt.
   const declared = toolDefinitions(request)
   const definitions = declared.length ? declared : historyTools(request.messages)
-  if (definitions.length) bound += TOOLS_OVERHEAD_TOKENS + utf8Length(JSON.stringify(definitions))
+  if (definitions.length) {
+    const text = JSON.stringify(definitions)
+    // A `$ref` is written out for Gemini, up to as many characters again (formats/gemini/tools.ts).
+    bound += TOOLS_OVERHEAD_TOKENS + utf8Length(text) * (text.includes('"$ref"') ? 2 : 1)
+  }
   if (request.response_format) {
     // Anthropic-format upstreams get a structured format as a forced tool, with its system prompt.
     const asTool = request.response_format.type !== 'text'
