@@ -1,4 +1,6 @@
 import { hiddenEvents, type Completion, type Delta, type StreamEvent } from './canonical'
+import type { UpstreamCall } from '../providers/adapter'
+import { stopList } from '../providers/parameters'
 import type { ChatRequest } from './openai/request'
 import type { SseMessage } from './sse'
 
@@ -14,18 +16,12 @@ import type { SseMessage } from './sse'
 
 /** The whitespace-only stop sequences of a request, which Claude is not sent. */
 export function whitespaceStops(request: ChatRequest): string[] {
-  const stop = request.stop
-  const stops = Array.isArray(stop) ? stop : stop == null ? [] : [stop]
+  const stops = request.stop == null ? [] : stopList(request.stop)
   return stops.filter((value): value is string => typeof value === 'string' && value !== '' && value.trim() === '')
 }
 
-interface Decoding {
-  decodeCompletion(body: unknown): Completion
-  decodeStream(message: SseMessage): StreamEvent[]
-}
-
 /** `call` with `stops` enforced on its answers; unchanged without stops. */
-export function enforcingStops<Call extends Decoding>(call: Call, stops: readonly string[]): Call {
+export function enforcingStops<Call extends Pick<UpstreamCall, 'decodeCompletion' | 'decodeStream'>>(call: Call, stops: readonly string[]): Call {
   if (stops.length === 0) return call
   const cutter = stopCutter(stops)
   return {

@@ -63,8 +63,8 @@ export async function deleteKey(env: Env, hash: string, now: number): Promise<bo
 
 /**
  * OpenRouter's paging: the page after skipping `offset` keys of the listing, newest first across
- * the whole listing ("the most recent 100 API keys"; a key made during a walk shifts the later
- * pages by one, as there) (disabled keys count only when they are listed). Counted off the index, so
+ * the whole listing, as OpenRouter lists "the most recent 100 API keys" (a key made during a walk
+ * shifts the later pages by one, as there); disabled keys count only when they are listed. Counted off the index, so
  * only the page's own keys are read; a page that finds its index behind (a key deleted but still
  * indexed, a key's state changed) puts the index right for the next.
  */

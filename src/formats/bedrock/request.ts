@@ -265,10 +265,6 @@ function withDocumentsAnchored(turn: Turn): void {
 
 type AssistantPart = Exclude<Extract<Message, { role: 'assistant' }>['content'], string | null | undefined>[number]
 
-/**
- * A turn's reasoning first, then its text (one block), then its calls; or, where the client
- * interleaved Claude's thinking (../block-order), each block where it was sent, as Claude requires.
- */
 /** `name` has no Converse field; prefixing keeps multi-party transcripts readable to the model (as OpenRouter does). */
 function withSpeaker(name: string | undefined, blocks: Block[]): Block[] {
   if (!name) return blocks
@@ -280,6 +276,10 @@ function withSpeaker(name: string | undefined, blocks: Block[]): Block[] {
   return [...blocks.slice(0, split), { text: `${name}:` }, ...blocks.slice(split)]
 }
 
+/**
+ * A turn's reasoning first, then its text (one block), then its calls; or, where the client
+ * interleaved Claude's thinking (../block-order), each block where it was sent, as Claude requires.
+ */
 function assistantBlocks(turn: Extract<Message, { role: 'assistant' }>, index: number, pointOf: CachePoints, reasoning: Block[]): Block[] {
   const message = withRefusalAsContent(turn)
   const partText = (part: AssistantPart): string => {

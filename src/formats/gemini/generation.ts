@@ -32,6 +32,9 @@ function int32Seed(value: unknown): unknown {
   return typeof value === 'number' && Number.isInteger(value) ? Number(BigInt.asIntN(32, BigInt(value))) : value
 }
 
+/** Gemini 3 and later, by the model's name as the provider gives it. */
+const GEMINI_3_OR_LATER = /gemini-(?:[3-9]|\d{2,})\b/
+
 /** Gemini's limit; more is its 400, so such a request is left to a provider that takes them (Claude, from /v1/messages). */
 const MAX_STOP_SEQUENCES = 5
 
@@ -51,7 +54,7 @@ function geminiStops(value: unknown): unknown[] | undefined {
  * ranks such endpoints after those that honour both (routing/filters.ts honoursSoftParameters).
  */
 export function dropsJsonModeBesideTools(request: ChatRequest, upstreamModel: string): boolean {
-  return (request.tools?.length ?? 0) > 0 && !/gemini-(?:[3-9]|\d{2,})\b/.test(upstreamModel)
+  return (request.tools?.length ?? 0) > 0 && !GEMINI_3_OR_LATER.test(upstreamModel)
 }
 
 /** OpenRouter's unified `reasoning` object; anything malformed is ignored, as other extras are. */
@@ -99,7 +102,7 @@ const THINKING_OFF: readonly [RegExp, Config | null][] = [
   [/gemini-2\.5-flash/, { thinkingBudget: 0 }],
   [/gemini-2\.5-pro/, { thinkingBudget: 128 }],
   [/gemini-3(?:\.[15])?-flash/, { thinkingLevel: 'minimal' }],
-  [/gemini-(?:[3-9]|\d{2,})\b/, { thinkingLevel: 'low' }],
+  [GEMINI_3_OR_LATER, { thinkingLevel: 'low' }],
 ]
 
 export interface GenerationOptions {

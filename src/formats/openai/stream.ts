@@ -57,9 +57,9 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
     return delta.index === call.index ? delta : { ...delta, index: call.index }
   }
 
-  /** `{}` for each call so far that got no arguments (a call without parameters streams ""). */
-  const fillEmpty = (): StreamEvent[] => {
-    const empty = calls.filter((call) => !call.argued)
+  /** `{}` for each of the first `count` calls that got no arguments (a call without parameters streams ""). */
+  const fillEmpty = (count = calls.length): StreamEvent[] => {
+    const empty = calls.slice(0, count).filter((call) => !call.argued)
     for (const call of empty) call.argued = true
     return empty.map((call) => ({ type: 'delta', delta: { tool_calls: [{ index: call.index, function: { arguments: '{}' } }] } }))
   }
@@ -69,7 +69,7 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
    * new call opens, as the calls stream one after another: the openai SDK's stream helper closes a
    * call when the next opens, and parses its arguments then ("" fails a strict tool's parse).
    */
-  const withCalls = (event: Extract<StreamEvent, { type: 'delta' }>, deltas: ToolCallDelta[]): StreamEvent[] => {
+  const renumbered = (event: Extract<StreamEvent, { type: 'delta' }>, deltas: ToolCallDelta[]): StreamEvent[] => {
     const out: StreamEvent[] = []
     let pending: ToolCallDelta[] = []
     let first = true
@@ -81,15 +81,14 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
     }
     for (const delta of deltas) {
       const opened = calls.length
-      const renumbered = renumber(delta)
-      if (calls.length > opened && calls.slice(0, opened).some((call) => !call.argued)) {
+      const fragment = renumber(delta)
+      // A call opened: the ones before it are complete (the new one's own arguments are still to come).
+      const filled = calls.length > opened ? fillEmpty(opened) : []
+      if (filled.length > 0) {
         flush()
-        // Fill only the calls before the new one: renumber has just counted the new one's arguments.
-        const newest = calls.pop()!
-        out.push(...fillEmpty())
-        calls.push(newest)
+        out.push(...filled)
       }
-      pending.push(renumbered)
+      pending.push(fragment)
     }
     flush()
     return first ? [event] : out
@@ -99,7 +98,7 @@ function createCallDecoder(): (chunk: unknown) => StreamEvent[] {
     const events = fromOpenAIChunk(chunk)
     if (calls.length === 0 && !events.some((event) => (event.type === 'delta' && event.delta.tool_calls) || event.type === 'finish')) return events
     return events.flatMap((event): StreamEvent[] => {
-      if (event.type === 'delta' && event.delta.tool_calls) return withCalls(event, event.delta.tool_calls)
+      if (event.type === 'delta' && event.delta.tool_calls) return renumbered(event, event.delta.tool_calls)
       if (event.type !== 'finish') return [event]
       return [...fillEmpty(), { ...event, finishReason: finishWithCalls(event.finishReason, calls.length) }]
     })
